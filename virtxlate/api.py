@@ -1,0 +1,80 @@
+"""The Python API: what the CLI uses, for scripts that sit next to virsh.
+
+    >>> import virtxlate
+    >>> domain = virtxlate.load("samples/seed-virtio-scsi.xml")
+    >>> result = virtxlate.analyze(domain, qemu="1.5")
+    >>> result.argv[:2]
+    ['/usr/bin/qemu-system-x86_64', '-name']
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from . import caps as caps_tables
+from .argv.writer import command_line, option_words
+from .errors import InvalidValue
+from .graph import Graph, GraphError, build_graph
+from .libvirt.plan import StoragePlan, plan_storage
+from .model import Domain, domain_from_document
+from .rules import check_domain
+from .findings import Finding, finding_at
+from .xmlinput import load_document
+
+
+def load(path_or_xml: str | os.PathLike[str]) -> Domain:
+    """Read a domain XML (file path, ``-`` for stdin, or the XML text itself).
+
+    Raises virtxlate.errors.InputError (file and line in its message) when the input is
+    not a readable domain or storage fragment.
+    """
+    return domain_from_document(load_document(path_or_xml))
+
+
+@dataclass
+class Analysis:
+    """What one QEMU release would be given and would build for a domain."""
+
+    qemu: str
+    findings: list[Finding] = field(default_factory=list)
+    plan: StoragePlan | None = None
+    argv: list[str] | None = None
+    graph: Graph | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.is_error for f in self.findings)
+
+
+def analyze(domain: Domain, qemu: str, arch: str | None = None) -> Analysis:
+    """Findings, command line and device graph of DOMAIN for QEMU release QEMU.
+
+    argv and graph are None when an error finding makes them meaningless.
+    """
+    table = caps_tables.load(qemu, arch or domain.arch or "x86_64")
+    result = Analysis(qemu=table.version)
+    result.findings.extend(check_domain(domain, [table]))
+    if not result.ok:
+        return result
+    try:
+        plan = plan_storage(domain, table)
+    except InvalidValue as exc:
+        result.findings.append(Finding("VX0100", "error", exc.message, domain.source,
+                                       exc.line, exc.xpath))
+        return result
+    result.plan = plan
+    result.findings.extend(f for f in plan.findings if f not in result.findings)
+    if not result.ok or plan.family is None:
+        return result
+    result.argv = command_line(plan)
+    try:
+        result.graph = build_graph(table, plan.machine_name, plan.family, plan.devices)
+    except GraphError as exc:
+        origin = exc.option.origin if exc.option is not None else None
+        result.findings.append(finding_at("VX0302", "error", exc.message, origin,
+                                          domain.source))
+    return result
+
+
+__all__ = ["Analysis", "analyze", "command_line", "load", "option_words"]

@@ -1,0 +1,76 @@
+"""The QEMU command line for a storage plan, ready to run without libvirt around it.
+
+Left out on purpose: what only exists inside a libvirt-run process (the monitor
+socket, the master-key secret object, passed file descriptors, the environment).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Literal
+
+from ..libvirt.options import Option
+from ..libvirt.plan import StoragePlan
+from .escape import keyval
+
+ArgvFormat = Literal["shell", "lines", "json"]
+
+
+def _machine_options(plan: StoragePlan) -> list[Option]:
+    domain, caps = plan.domain, plan.caps
+    options: list[Option] = []
+    if domain.name:
+        options.append(Option("-name", domain.name))
+    # libvirt always starts QEMU paused and lets the guest run after setup.
+    options.append(Option("-S"))
+    machine = Option("-machine", plan.machine_name)
+    machine.add("accel", plan.accel)
+    options.append(machine)
+    if domain.memory_mib is not None:
+        options.append(Option("-m", str(domain.memory_mib)))
+    vcpus = domain.vcpu or 1
+    smp = Option("-smp", str(vcpus))
+    smp.props += [("sockets", vcpus), ("cores", 1), ("threads", 1)]
+    options.append(smp)
+    if domain.uuid:
+        options.append(Option("-uuid", domain.uuid))
+    if caps.has_flag("display") and domain.element.find("devices/graphics") is None:
+        # libvirt: no <graphics> means no display at all
+        options.append(Option("-display", "none"))
+    options.append(Option("-no-user-config" if caps.has_flag("no-user-config")
+                          else "-nodefconfig"))
+    options.append(Option("-nodefaults"))
+    boot_devs = domain.boot_devs
+    if len(boot_devs) > 1 and not any(d.boot_order is not None for d in domain.disks):
+        # several <boot dev> cannot be expressed as one bootindex: libvirt's -boot order=
+        letters = "".join({"fd": "a", "hd": "c", "cdrom": "d", "network": "n"}.get(d, "")
+                          for d in boot_devs)
+        options.append(Option("-boot", f"order={letters}"))
+    return options
+
+
+def option_words(plan: StoragePlan) -> list[tuple[str, str | None]]:
+    """Each option and its value (None for a bare flag), emulator first with no value."""
+    emulator = plan.domain.emulator or plan.caps.emulator
+    words: list[tuple[str, str | None]] = [(emulator, None)]
+    for option in _machine_options(plan) + plan.options:
+        has_value = option.implied is not None or bool(option.props)
+        words.append((option.flag, keyval(option) if has_value else None))
+    return words
+
+
+def command_line(plan: StoragePlan) -> list[str]:
+    """argv as a list of strings, emulator first."""
+    return [word for pair in option_words(plan) for word in pair if word is not None]
+
+
+def format_argv(words: list[tuple[str, str | None]], style: ArgvFormat) -> str:
+    """json: an array of strings; shell: one quoted line; lines: one option per line."""
+    argv = [word for pair in words for word in pair if word is not None]
+    if style == "json":
+        return json.dumps(argv)
+    if style == "lines":
+        return "\n".join(shlex.quote(flag) if value is None
+                         else f"{flag} {shlex.quote(value)}" for flag, value in words)
+    return shlex.join(argv)

@@ -1,0 +1,258 @@
+"""Capability tables: what one QEMU release (and arch) has, loaded from caps/data/*.xml.
+
+Tables only answer questions ("does 1.5 have vhost-scsi?", "which bus does
+virtio-scsi-device provide, and how is it named?"); they hold no policy.
+Each file is validated against schemas/caps.xsd with xmlschema when loaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from ..errors import UsageError
+from ..resources import CAPS_DIR, schema_path
+
+_FILE_RE = re.compile(r"qemu-(?P<version>\d+\.\d+)-(?P<arch>[a-z0-9_]+)\.xml$")
+
+
+@dataclass(frozen=True)
+class Prop:
+    name: str
+    type: str
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class BusSpec:
+    """A child bus a device type provides, with QEMU's naming rule and its limits."""
+
+    bus_type: str
+    name_rule: str
+    max_devices: int | None = None
+    max_channel: int | None = None
+    max_target: int | None = None
+    max_lun: int | None = None
+    max_unit: int | None = None
+
+    def name_for(self, device_id: str | None, proxy_id: str | None = None) -> str:
+        return self.name_rule.replace("{proxy-id}", proxy_id or "").replace("{id}", device_id or "")
+
+
+@dataclass(frozen=True)
+class DeviceType:
+    name: str
+    parent: str | None
+    abstract: bool
+    creatable: bool
+    plugs_into: str | None
+    aliases: tuple[str, ...]
+    buses: tuple[BusSpec, ...]
+    embeds: str | None
+    props: tuple[Prop, ...]
+    since: str | None
+
+    def prop(self, name: str) -> Prop | None:
+        return next((p for p in self.props if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class Builtin:
+    type: str
+    addr: str | None
+    libvirt_controller: str | None
+    buses: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class MachineFamily:
+    name: str
+    host_bridge: str
+    root_bus: str
+    root_bus_type: str
+    builtins: tuple[Builtin, ...]
+
+
+@dataclass(frozen=True)
+class Machine:
+    name: str
+    alias: str | None
+    default: bool
+    family: str
+
+
+@dataclass
+class CapsTable:
+    """Everything virtxlate knows about one QEMU release on one architecture."""
+
+    version: str
+    release: str
+    arch: str
+    emulator: str
+    storage_style: str
+    reserved_pci_slots: tuple[int, ...]
+    qtree_value_style: str
+    flags: frozenset[str]
+    machines: tuple[Machine, ...]
+    families: dict[str, MachineFamily]
+    bus_types: frozenset[str]
+    devices: dict[str, DeviceType]
+    path: Path
+    _aliases: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for device in self.devices.values():
+            for alias in device.aliases:
+                self._aliases[alias] = device.name
+
+    def has_flag(self, name: str) -> bool:
+        return name in self.flags
+
+    def device(self, name: str) -> DeviceType | None:
+        """A device type by QOM name or by one of QEMU's -device aliases (lsi, ahci)."""
+        return self.devices.get(self._aliases.get(name, name))
+
+    def has_device(self, name: str) -> bool:
+        return self.device(name) is not None
+
+    def machine(self, name: str | None) -> Machine | None:
+        """A machine type by name or alias; the default machine for None."""
+        for machine in self.machines:
+            if name is None and machine.default:
+                return machine
+            if name is not None and name in (machine.name, machine.alias):
+                return machine
+        return None
+
+    def family_of(self, machine: Machine) -> MachineFamily:
+        return self.families[machine.family]
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _yes(value: str | None, default: bool) -> bool:
+    return default if value is None else value == "yes"
+
+
+@functools.cache
+def _validator():  # type: ignore[no-untyped-def]
+    import xmlschema  # imported here: validating tables is not needed to start the CLI
+
+    return xmlschema.XMLSchema(str(schema_path("caps.xsd")))
+
+
+def parse_table(path: Path) -> CapsTable:
+    """Load and validate one capability table file."""
+    _validator().validate(str(path))
+    root = etree.parse(str(path)).getroot()
+    cmd = root.find("command-line")
+    devices: dict[str, DeviceType] = {}
+    for node in root.findall("device-type"):
+        buses = tuple(
+            BusSpec(
+                bus_type=b.get("bus-type", ""), name_rule=b.get("name", ""),
+                max_devices=_int(b.get("max-devices")), max_channel=_int(b.get("max-channel")),
+                max_target=_int(b.get("max-target")), max_lun=_int(b.get("max-lun")),
+                max_unit=_int(b.get("max-unit")),
+            )
+            for b in node.findall("provides")
+        )
+        embeds = node.find("embeds")
+        devices[node.get("name", "")] = DeviceType(
+            name=node.get("name", ""),
+            parent=node.get("parent"),
+            abstract=_yes(node.get("abstract"), False),
+            creatable=_yes(node.get("creatable"), True),
+            plugs_into=node.get("plugs-into"),
+            aliases=tuple((node.get("aliases") or "").split()),
+            buses=buses,
+            embeds=embeds.get("type") if embeds is not None else None,
+            props=tuple(Prop(p.get("name", ""), p.get("type", ""), p.get("default"))
+                        for p in node.findall("prop")),
+            since=node.get("since"),
+        )
+    families = {
+        f.get("name", ""): MachineFamily(
+            name=f.get("name", ""), host_bridge=f.get("host-bridge", ""),
+            root_bus=f.get("root-bus", ""), root_bus_type=f.get("root-bus-type", ""),
+            builtins=tuple(
+                Builtin(type=b.get("type", ""), addr=b.get("addr"),
+                        libvirt_controller=b.get("libvirt-controller"),
+                        buses=tuple((x.get("name", ""), x.get("type", ""))
+                                    for x in b.findall("bus")))
+                for b in f.findall("builtin")
+            ),
+        )
+        for f in root.findall("machine-family")
+    }
+    return CapsTable(
+        version=root.get("version", ""),
+        release=root.get("release", ""),
+        arch=root.get("arch", ""),
+        emulator=(root.findtext("emulator") or "").strip(),
+        storage_style=cmd.get("libvirt-storage", "drive") if cmd is not None else "drive",
+        reserved_pci_slots=tuple(int(s) for s in (cmd.get("reserved-pci-slots", "")
+                                                  if cmd is not None else "").split()),
+        qtree_value_style=root.find("qtree").get("value-style", "qom"),  # type: ignore[union-attr]
+        flags=frozenset(f.get("name", "") for f in root.iterfind("flags/flag")),
+        machines=tuple(
+            Machine(name=m.get("name", ""), alias=m.get("alias"),
+                    default=_yes(m.get("default"), False), family=m.get("family", ""))
+            for m in root.iterfind("machines/machine")
+        ),
+        families=families,
+        bus_types=frozenset(b.get("name", "") for b in root.findall("bus-type")),
+        devices=devices,
+        path=path,
+    )
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+@functools.cache
+def available() -> tuple[tuple[str, str], ...]:
+    """(version, arch) of every table shipped, oldest first."""
+    found = []
+    for path in CAPS_DIR.glob("qemu-*.xml"):
+        match = _FILE_RE.search(path.name)
+        if match:
+            found.append((match.group("version"), match.group("arch")))
+    return tuple(sorted(found, key=lambda item: (_version_key(item[0]), item[1])))
+
+
+def known_versions(arch: str = "x86_64") -> list[str]:
+    return [version for version, a in available() if a == arch]
+
+
+def normalize_version(text: str) -> str:
+    """'1.5', '1.5.3' and 'v1.5.0' all name the 1.5 table."""
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", text.strip())
+    if not match:
+        raise UsageError(f"'{text}' is not a QEMU version (expected e.g. 1.5 or 7.2.0)")
+    return f"{int(match.group(1))}.{int(match.group(2))}"
+
+
+@functools.cache
+def load(version: str, arch: str = "x86_64") -> CapsTable:
+    """The table for a QEMU release; UsageError naming the known ones when there is none."""
+    key = normalize_version(version)
+    if (key, arch) not in available():
+        known = ", ".join(known_versions(arch)) or "none"
+        raise UsageError(f"no capability table for QEMU {version} on {arch} (known: {known})")
+    return parse_table(CAPS_DIR / f"qemu-{key}-{arch}.xml")
+
+
+def first_release_with(predicate, arch: str = "x86_64") -> str | None:  # type: ignore[no-untyped-def]
+    """The oldest known release whose table satisfies PREDICATE, for 'since' hints."""
+    for version in known_versions(arch):
+        if predicate(load(version, arch)):
+            return version
+    return None

@@ -1,0 +1,424 @@
+"""What libvirt gives QEMU for a domain's storage on one release: an ordered list of options.
+
+Mirrors libvirt's qemuBuildCommandLine for the parts virtxlate covers: the machine,
+the storage controllers (qemuBuildControllersCommandLine) and the disks
+(qemuBuildDiskCommandLine) in the ``-drive … if=none`` + ``-device`` style.
+Facts that change per release come from the capability table, never from version tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..caps import CapsTable
+from ..caps.tables import Machine, MachineFamily
+from ..model import Controller, Disk, Domain
+from ..findings import Finding, finding_at
+from .addresses import DriveAddress, PciSlots, disk_index, drive_address, pci_address_text
+from .options import Option
+from .scsi import SCSI_MODEL_DEVICES, default_scsi_model
+
+# libvirt's qemuBuildControllersCommandLine emits controllers grouped by type in this order.
+_CONTROLLER_ORDER = ("pci", "usb", "scsi", "ide", "sata", "fdc", "virtio-serial", "ccid")
+
+# virtio-scsi-pci options libvirt writes from <controller><driver>, in its order.
+_VIRTIO_SCSI_DRIVER_PROPS = (
+    ("queues", "num_queues"), ("cmd_per_lun", "cmd_per_lun"), ("max_sectors", "max_sectors"),
+    ("ioeventfd", "ioeventfd"),
+)
+_BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
+_BOOT_LETTER = {"fd": "a", "hd": "c", "cdrom": "d", "network": "n"}
+SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata")
+
+
+@dataclass
+class ControllerPlan:
+    """A storage controller as libvirt sees it after adding implicit ones."""
+
+    type: str
+    index: int
+    model: str | None
+    element: Controller | None        # None for one libvirt added implicitly
+    alias: str
+    builtin: str | None = None        # QEMU type when the machine already has it
+    pci_slot: int | None = None
+    pci_function: int = 0
+
+
+@dataclass
+class StoragePlan:
+    """Everything the argv writer and the graph builder need, in libvirt's order."""
+
+    caps: CapsTable
+    domain: Domain
+    machine: Machine | None
+    machine_name: str
+    family: MachineFamily | None
+    accel: str
+    controllers: list[ControllerPlan] = field(default_factory=list)
+    options: list[Option] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def devices(self) -> list[Option]:
+        return [option for option in self.options if option.flag == "-device"]
+
+
+def plan_storage(domain: Domain, caps: CapsTable) -> StoragePlan:
+    """Translate DOMAIN's storage for the release described by CAPS."""
+    machine = caps.machine(domain.machine)
+    plan = StoragePlan(
+        caps=caps, domain=domain, machine=machine,
+        # libvirt canonicalizes an alias such as 'pc' to the versioned type at define time.
+        machine_name=machine.name if machine else (domain.machine or ""),
+        family=caps.family_of(machine) if machine else None,
+        accel="kvm" if domain.type == "kvm" else "tcg",
+    )
+    if machine is None:
+        plan.findings.append(finding_at(
+            "VX0301", "error",
+            f"machine type '{domain.machine}' does not exist in QEMU {caps.version}",
+            domain, domain.source, xpath_suffix="/os/type/@machine",
+            hint="known: " + ", ".join(m.alias or m.name for m in caps.machines if m.alias)))
+        return plan
+    _plan_controllers(plan)
+    slots = PciSlots(caps, domain)
+    _assign_controller_slots(plan, slots)
+    plan.options.extend(_controller_options(plan))
+    _plan_disks(plan, slots)
+    return plan
+
+
+# --- controllers -----------------------------------------------------------------------
+
+def _plan_controllers(plan: StoragePlan) -> None:
+    domain, family = plan.domain, plan.family
+    builtin_of = {}
+    for builtin in family.builtins if family else ():
+        if builtin.libvirt_controller:
+            kind, _, index = builtin.libvirt_controller.partition(":")
+            builtin_of[(kind, int(index or 0))] = builtin.type
+    seen: set[tuple[str, int]] = set()
+    grouped: dict[str, list[ControllerPlan]] = {}
+    for controller in domain.controllers:
+        type_ = controller.type or ""
+        index = controller.index or 0
+        seen.add((type_, index))
+        model = controller.model
+        if type_ == "scsi" and model in (None, "auto"):
+            model = default_scsi_model(plan.caps)
+        grouped.setdefault(type_, []).append(ControllerPlan(
+            type=type_, index=index, model=model, element=controller,
+            alias=_controller_alias(type_, index, family),
+            builtin=builtin_of.get((type_, index))))
+    # virDomainDefAddImplicitControllers: a disk's drive address implies its controller.
+    for disk in domain.disks:
+        address = drive_address(disk)
+        bus = disk.bus
+        if address is None or bus not in ("scsi", "ide", "sata", "fdc"):
+            continue
+        if (bus, address.controller) in seen:
+            continue
+        seen.add((bus, address.controller))
+        model = default_scsi_model(plan.caps) if bus == "scsi" else None
+        grouped.setdefault(bus, []).append(ControllerPlan(
+            type=bus, index=address.controller, model=model, element=None,
+            alias=_controller_alias(bus, address.controller, family),
+            builtin=builtin_of.get((bus, address.controller))))
+    for type_ in sorted(grouped, key=lambda t: (_CONTROLLER_ORDER.index(t)
+                                                if t in _CONTROLLER_ORDER else 99)):
+        plan.controllers.extend(sorted(grouped[type_], key=lambda c: c.index))
+
+
+def _controller_alias(type_: str, index: int, family: MachineFamily | None) -> str:
+    # qemuAssignDeviceControllerAlias: the q35 built-in AHCI is 'ide', the
+    # i440fx built-in IDE is 'ide' too; others are TYPE + index.
+    if family is not None and family.name == "q35" and type_ == "sata" and index == 0:
+        return "ide"
+    if type_ == "ide" and index == 0:
+        return "ide"
+    return f"{type_}{index}"
+
+
+def _needs_device(controller: ControllerPlan) -> bool:
+    return controller.builtin is None and controller.type in ("scsi", "sata")
+
+
+def _assign_controller_slots(plan: StoragePlan, slots: PciSlots) -> None:
+    for controller in plan.controllers:
+        if not _needs_device(controller):
+            continue
+        explicit = controller.element.address if controller.element is not None else None
+        if explicit is not None and explicit.type == "pci":
+            controller.pci_slot = explicit.slot
+            controller.pci_function = explicit.function or 0
+        else:
+            controller.pci_slot = slots.take()
+
+
+def _root_bus(plan: StoragePlan) -> str:
+    return plan.family.root_bus if plan.family else "pci.0"
+
+
+def _controller_options(plan: StoragePlan) -> list[Option]:
+    options = []
+    for controller in plan.controllers:
+        if not _needs_device(controller):
+            continue
+        if controller.type == "scsi":
+            driver = SCSI_MODEL_DEVICES.get(controller.model or "")
+            if driver is None:
+                plan.findings.append(_unsupported(plan, controller.element,
+                                                  f"SCSI controller model '{controller.model}'"))
+                continue
+        else:
+            driver = "ahci"
+        option = Option("-device", driver, origin=controller.element)
+        option.add("id", controller.alias)
+        drv = controller.element.driver if controller.element is not None else None
+        if drv is not None and controller.model == "virtio-scsi":
+            for xml_name, qemu_name in _VIRTIO_SCSI_DRIVER_PROPS:
+                option.add(qemu_name, getattr(drv, xml_name))
+        option.add("bus", _root_bus(plan))
+        if controller.pci_slot is not None:
+            option.add("addr", pci_address_text(controller.pci_slot, controller.pci_function))
+        options.append(option)
+    return options
+
+
+# --- disks -----------------------------------------------------------------------------
+
+def _plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
+    boot_disk = _legacy_boot_disk(plan)
+    for disk in plan.domain.disks:
+        bus = disk.bus
+        if bus not in SUPPORTED_BUSES:
+            plan.findings.append(_unsupported(plan, disk, f"disk bus '{bus}'"))
+            continue
+        drive_props = _drive_props(plan, disk)
+        if drive_props is None:
+            continue
+        alias = _disk_alias(plan, disk)
+        if alias is None:
+            continue
+        drive = Option("-drive", origin=disk)
+        for key, value in drive_props:
+            if key == "id":
+                value = f"drive-{alias}"
+            drive.add(key, value)
+        device = _disk_device(plan, disk, alias, slots)
+        if device is None:
+            continue
+        device.add("drive", f"drive-{alias}")
+        device.add("id", alias)
+        bootindex = disk.boot_order if disk.boot_order is not None else (
+            1 if boot_disk is not None and disk.element is boot_disk.element else None)
+        if bootindex is not None and plan.caps.has_flag("boot-index"):
+            device.add("bootindex", bootindex)
+        _frontend_props(plan, disk, device)
+        plan.options.extend([drive, device])
+
+
+def _legacy_boot_disk(plan: StoragePlan) -> Disk | None:
+    """The disk that gets bootindex=1 from <os><boot dev>, as libvirt does with one boot dev.
+
+    With no per-device <boot order> and a single <boot dev> (libvirt's default is 'hd'),
+    libvirt puts bootindex=1 on the first disk of that kind (see the conformance .args).
+    """
+    domain = plan.domain
+    if any(disk.boot_order is not None for disk in domain.disks):
+        return None
+    devs = domain.boot_devs or ["hd"]
+    if len(devs) != 1:
+        return None
+    wanted = _BOOT_DEVICE_OF.get(devs[0])
+    return next((d for d in domain.disks
+                 if d.effective_device == wanted and d.bus in SUPPORTED_BUSES), None)
+
+
+def _disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
+    """qemuAssignDeviceDiskAlias: scsi0-0-0-0, ide0-1-0, sata0-0-2, virtio-disk3."""
+    bus = disk.bus
+    if bus == "virtio":
+        index = disk_index(disk.dev)
+        if index is None:
+            plan.findings.append(finding_at(
+                "VX0204", "error", f"target dev '{disk.dev}' is not a disk name like vda",
+                disk, plan.domain.source, xpath_suffix="/target/@dev"))
+            return None
+        return f"virtio-disk{index}"
+    address = drive_address(disk)
+    if address is None:
+        plan.findings.append(finding_at(
+            "VX0204", "error", f"target dev '{disk.dev}' is not a disk name like sda or hdc",
+            disk, plan.domain.source, xpath_suffix="/target/@dev"))
+        return None
+    controller = _controller_for(plan, bus or "", address)
+    if bus == "scsi" and controller is not None and controller.model == "lsilogic":
+        return f"scsi{address.controller}-{address.bus}-{address.unit}"
+    if bus == "scsi":
+        return f"scsi{address.controller}-{address.bus}-{address.target}-{address.unit}"
+    return f"{bus}{address.controller}-{address.bus}-{address.unit}"
+
+
+def _controller_for(plan: StoragePlan, type_: str, address: DriveAddress) -> ControllerPlan | None:
+    return next((c for c in plan.controllers
+                 if c.type == type_ and c.index == address.controller), None)
+
+
+def _source_file(plan: StoragePlan, disk: Disk) -> str | None | bool:
+    """The -drive file= value, None for an empty drive, False when not translatable."""
+    source = disk.source
+    if source is None:
+        return None
+    kind = disk.type or "file"
+    if kind in ("file", "block"):
+        return source.file if kind == "file" else source.dev
+    if kind == "dir":
+        # qemuBuildDriveSourceStr: a directory is exposed through QEMU's vvfat driver
+        prefix = "fat:floppy:" if disk.effective_device == "floppy" else "fat:"
+        return f"{prefix}{source.dir}" if source.dir else None
+    if kind == "network":
+        return _network_uri(plan, disk)
+    plan.findings.append(_unsupported(plan, disk, f"disk type '{kind}'"))
+    return False
+
+
+def _network_uri(plan: StoragePlan, disk: Disk) -> str | bool:
+    source = disk.source
+    assert source is not None
+    protocol = source.protocol or ""
+    hosts = source.hosts
+    host = hosts[0] if hosts else None
+    hostname = host.name if host is not None else None
+    port = host.port if host is not None else None
+    name = source.name or ""
+    if protocol == "nbd" and hostname:
+        uri = f"nbd:{hostname}:{port or 10809}"
+        return f"{uri}:exportname={name}" if name else uri
+    if protocol in ("http", "https", "ftp", "ftps", "iscsi", "gluster") and hostname:
+        authority = f"{hostname}:{port}" if port else hostname
+        return f"{protocol}://{authority}/{name}"
+    plan.findings.append(_unsupported(plan, disk, f"network protocol '{protocol}'"))
+    return False
+
+
+def _drive_props(plan: StoragePlan, disk: Disk) -> list[tuple[str, object]] | None:
+    """qemuBuildDriveStr of the -drive era, in libvirt's order."""
+    file_ = _source_file(plan, disk)
+    if file_ is False:
+        return None
+    driver = disk.driver
+    props: list[tuple[str, object]] = []
+    if file_ is not None:
+        props.append(("file", file_))
+    if driver is not None and driver.type:
+        props.append(("format", driver.type))
+    props.append(("if", "none"))
+    props.append(("id", None))  # filled in with the alias
+    if disk.readonly or disk.effective_device == "cdrom":
+        props.append(("readonly", "on"))
+    if driver is not None:
+        error_policy = driver.error_policy
+        rerror = driver.rerror_policy
+        if rerror is None and error_policy not in (None, "enospace"):
+            # libvirt applies error_policy to reads too, except 'enospace' (write only)
+            rerror = error_policy
+        if error_policy:
+            # the XML says 'enospace', QEMU's option value is 'enospc'
+            props.append(("werror", "enospc" if error_policy == "enospace" else error_policy))
+        if rerror:
+            props.append(("rerror", rerror))
+        if driver.cache:
+            props.append(("cache", driver.cache))
+        if driver.copy_on_read:
+            props.append(("copy-on-read", "on"))
+        if driver.discard and plan.caps.has_flag("drive-discard"):
+            props.append(("discard", driver.discard))
+        if driver.detect_zeroes and plan.caps.has_flag("drive-detect-zeroes"):
+            props.append(("detect-zeroes", driver.detect_zeroes))
+        if driver.io:
+            props.append(("aio", driver.io))
+    return props
+
+
+def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots) -> Option | None:
+    bus = disk.bus
+    device_kind = disk.effective_device
+    if bus == "virtio":
+        option = Option("-device", "virtio-blk-pci", origin=disk)
+        driver = disk.driver
+        if driver is not None:
+            option.add("ioeventfd", _on_off(driver.ioeventfd))
+            option.add("event_idx", _on_off(driver.event_idx))
+        if plan.caps.has_flag("virtio-blk-pci.scsi"):
+            option.add("scsi", "on" if device_kind == "lun" else "off")
+        option.add("bus", _root_bus(plan))
+        address = disk.address
+        if address is not None and address.type == "pci":
+            option.add("addr", pci_address_text(address.slot or 0, address.function or 0))
+        else:
+            slot = slots.take()
+            if slot is None:
+                plan.findings.append(finding_at("VX0205", "error", "no free PCI slot on the root bus",
+                                                disk, plan.domain.source))
+                return None
+            option.add("addr", pci_address_text(slot))
+        return option
+    address = drive_address(disk)
+    assert address is not None
+    controller = _controller_for(plan, bus or "", address)
+    if bus == "scsi":
+        driver_name = {"cdrom": "scsi-cd", "lun": "scsi-block"}.get(device_kind, "scsi-hd")
+        option = Option("-device", driver_name, origin=disk)
+        contr_alias = controller.alias if controller else f"scsi{address.controller}"
+        if controller is not None and controller.model == "lsilogic":
+            option.add("bus", f"{contr_alias}.{address.bus}")
+            option.add("scsi-id", address.unit)
+        else:
+            option.add("bus", f"{contr_alias}.0")
+            option.add("channel", address.bus)
+            option.add("scsi-id", address.target)
+            option.add("lun", address.unit)
+        return option
+    driver_name = "ide-cd" if device_kind == "cdrom" else "ide-hd"
+    option = Option("-device", driver_name, origin=disk)
+    if bus == "ide":
+        option.add("bus", f"ide.{address.bus}")
+        option.add("unit", address.unit)
+    else:  # sata: one AHCI port (bus) per unit
+        contr_alias = controller.alias if controller else f"sata{address.controller}"
+        option.add("bus", f"{contr_alias}.{address.unit}")
+    return option
+
+
+def _frontend_props(plan: StoragePlan, disk: Disk, device: Option) -> None:
+    """Per-disk frontend properties after bootindex, in the order of libvirt's -device."""
+    blockio = disk.blockio
+    if blockio is not None:
+        device.add("logical_block_size", blockio.logical_block_size)
+        device.add("physical_block_size", blockio.physical_block_size)
+    geometry = disk.geometry
+    if geometry is not None:
+        device.add("cyls", geometry.cyls)
+        device.add("heads", geometry.heads)
+        device.add("secs", geometry.secs)
+        if geometry.trans:
+            device.add("bios-chs-trans", geometry.trans)
+    if disk.wwn and disk.bus in ("scsi", "ide", "sata"):
+        wwn = disk.wwn if disk.wwn.startswith("0x") else f"0x{disk.wwn}"
+        device.add("wwn", wwn)
+    device.add("serial", disk.serial)
+    if disk.bus == "scsi":
+        device.add("vendor", disk.vendor)
+        device.add("product", disk.product)
+
+
+def _on_off(value: bool | None) -> str | None:
+    return None if value is None else ("on" if value else "off")
+
+
+def _unsupported(plan: StoragePlan, obj, what: str) -> Finding:  # type: ignore[no-untyped-def]
+    return finding_at("VX0900", "warning",
+                      f"{what} is not translated by this version of virtxlate; it is left out",
+                      obj, plan.domain.source)

@@ -1,0 +1,196 @@
+"""Storage devices of a libvirt domain: controllers, disks and what they hold.
+
+Names follow libvirt's domain XML (https://libvirt.org/formatdomain.html); every
+field reads ``None`` when the user did not write it.
+"""
+
+from __future__ import annotations
+
+from .fields import HEX, INT, ON_OFF, YES_NO, Child, Children, Field, Flag, XmlObject
+
+# Every <controller type> libvirt knows, and the SCSI models of its schema.
+CONTROLLER_TYPES = (
+    "ide", "fdc", "scsi", "sata", "virtio-serial", "ccid", "usb", "pci", "xenbus", "isa",
+    "nvme",
+)
+SCSI_MODELS = (
+    "auto", "buslogic", "lsilogic", "lsisas1068", "vmpvscsi", "ibmvscsi", "virtio-scsi",
+    "lsisas1078", "virtio-transitional", "virtio-non-transitional", "ncr53c90", "am53c974",
+    "dc390",
+)
+DISK_BUSES = ("ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd", "nvme")
+DISK_DEVICES = ("disk", "cdrom", "floppy", "lun")
+DISK_TYPES = ("file", "block", "dir", "network", "volume", "nvme", "vhostuser", "vhostvdpa")
+
+
+class Address(XmlObject):
+    """<address>: where a device sits (pci, drive, ccw, virtio-mmio, …)."""
+
+    type = Field("@type")
+    domain = Field("@domain", HEX)
+    bus = Field("@bus", INT)
+    slot = Field("@slot", HEX)
+    function = Field("@function", HEX)
+    multifunction = Field("@multifunction", ON_OFF)
+    controller = Field("@controller", INT)
+    target = Field("@target", INT)
+    unit = Field("@unit", INT)
+    cssid = Field("@cssid", HEX)
+    ssid = Field("@ssid", HEX)
+    devno = Field("@devno", HEX)
+
+
+class ControllerDriver(XmlObject):
+    """<controller><driver>: virtio-scsi tuning."""
+
+    queues = Field("@queues", INT)
+    cmd_per_lun = Field("@cmd_per_lun", INT)
+    max_sectors = Field("@max_sectors", INT)
+    ioeventfd = Field("@ioeventfd", ON_OFF)
+    iothread = Field("@iothread", INT)
+    iommu = Field("@iommu", ON_OFF)
+    ats = Field("@ats", ON_OFF)
+    packed = Field("@packed", ON_OFF)
+
+
+class Controller(XmlObject):
+    """<controller type index model>."""
+
+    type = Field("@type")
+    index = Field("@index", INT)
+    model = Field("@model")
+    ports = Field("@ports", INT)
+    vectors = Field("@vectors", INT)
+    driver = Child(ControllerDriver, "driver")
+    address = Child(Address, "address")
+    alias = Field("alias/@name")
+
+
+class DiskDriver(XmlObject):
+    """<disk><driver>: backend and frontend tuning."""
+
+    name = Field("@name")
+    type = Field("@type")
+    cache = Field("@cache")
+    io = Field("@io")
+    discard = Field("@discard")
+    detect_zeroes = Field("@detect_zeroes")
+    error_policy = Field("@error_policy")
+    rerror_policy = Field("@rerror_policy")
+    copy_on_read = Field("@copy_on_read", ON_OFF)
+    iothread = Field("@iothread", INT)
+    queues = Field("@queues", INT)
+    queue_size = Field("@queue_size", INT)
+    ioeventfd = Field("@ioeventfd", ON_OFF)
+    event_idx = Field("@event_idx", ON_OFF)
+    iommu = Field("@iommu", ON_OFF)
+    ats = Field("@ats", ON_OFF)
+    packed = Field("@packed", ON_OFF)
+
+
+class SourceHost(XmlObject):
+    """<source><host name port transport socket>."""
+
+    name = Field("@name")
+    port = Field("@port")
+    transport = Field("@transport")
+    socket = Field("@socket")
+
+
+class DiskSource(XmlObject):
+    """<disk><source>: file, block device, directory, network or pool volume."""
+
+    file = Field("@file")
+    dev = Field("@dev")
+    dir = Field("@dir")
+    protocol = Field("@protocol")
+    name = Field("@name")
+    pool = Field("@pool")
+    volume = Field("@volume")
+    mode = Field("@mode")
+    startup_policy = Field("@startupPolicy")
+    hosts = Children(SourceHost, "host")
+
+    @property
+    def path(self) -> str | None:
+        """The local path QEMU opens for file, block and dir sources."""
+        return self.file or self.dev or self.dir
+
+
+class DiskTarget(XmlObject):
+    """<disk><target dev bus tray removable rotation_rate>."""
+
+    dev = Field("@dev")
+    bus = Field("@bus")
+    tray = Field("@tray")
+    removable = Field("@removable", ON_OFF)
+    rotation_rate = Field("@rotation_rate", INT)
+
+
+class BlockIO(XmlObject):
+    logical_block_size = Field("@logical_block_size", INT)
+    physical_block_size = Field("@physical_block_size", INT)
+
+
+class Geometry(XmlObject):
+    cyls = Field("@cyls", INT)
+    heads = Field("@heads", INT)
+    secs = Field("@secs", INT)
+    trans = Field("@trans")
+
+
+class IoTune(XmlObject):
+    """<iotune>: each child element is one limit; kept as name → text."""
+
+    @property
+    def limits(self) -> dict[str, str]:
+        return {str(child.tag): (child.text or "").strip()
+                for child in self.element if isinstance(child.tag, str)}
+
+
+class Disk(XmlObject):
+    """<disk type device>."""
+
+    type = Field("@type")
+    device = Field("@device")
+    snapshot = Field("@snapshot")
+    sgio = Field("@sgio")
+    driver = Child(DiskDriver, "driver")
+    source = Child(DiskSource, "source")
+    target = Child(DiskTarget, "target")
+    address = Child(Address, "address")
+    boot_order = Field("boot/@order", INT)
+    readonly = Flag("readonly")
+    shareable = Flag("shareable")
+    transient = Flag("transient")
+    serial = Field("serial")
+    wwn = Field("wwn")
+    vendor = Field("vendor")
+    product = Field("product")
+    blockio = Child(BlockIO, "blockio")
+    geometry = Child(Geometry, "geometry")
+    iotune = Child(IoTune, "iotune")
+    alias = Field("alias/@name")
+
+    @property
+    def bus(self) -> str | None:
+        return self.target.bus if self.target is not None else None
+
+    @property
+    def dev(self) -> str | None:
+        return self.target.dev if self.target is not None else None
+
+    @property
+    def effective_device(self) -> str:
+        """libvirt's default device is 'disk'."""
+        return self.device or "disk"
+
+
+class IOThreadId(XmlObject):
+    id = Field("@id", INT)
+
+
+__all__ = [
+    "Address", "BlockIO", "Controller", "ControllerDriver", "Disk", "DiskDriver", "DiskSource",
+    "DiskTarget", "Geometry", "IOThreadId", "IoTune", "SourceHost", "YES_NO",
+]

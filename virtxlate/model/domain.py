@@ -1,0 +1,106 @@
+"""The domain as a whole: identity, OS/machine, CPUs, iothreads and storage devices."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from ..xmlinput import XmlDocument
+from .devices import Controller, Disk, IOThreadId
+from .fields import INT, Children, Field, XmlObject
+
+# Units libvirt accepts for <memory unit=…>, in bytes (virScaleInteger).
+_MEMORY_UNITS = {
+    "b": 1, "bytes": 1,
+    "kb": 1000, "k": 1024, "kib": 1024,
+    "mb": 1000**2, "m": 1024**2, "mib": 1024**2,
+    "gb": 1000**3, "g": 1024**3, "gib": 1024**3,
+    "tb": 1000**4, "t": 1024**4, "tib": 1024**4,
+}
+
+
+class Domain(XmlObject):
+    """<domain type>: the fields storage translation needs; everything else stays in the tree."""
+
+    type = Field("@type")
+    name = Field("name")
+    uuid = Field("uuid")
+    memory = Field("memory", INT)
+    memory_unit = Field("memory/@unit")
+    vcpu = Field("vcpu", INT)
+    os_type = Field("os/type")
+    arch = Field("os/type/@arch")
+    machine = Field("os/type/@machine")
+    iothreads = Field("iothreads", INT)
+    iothread_ids = Children(IOThreadId, "iothreadids/iothread")
+    emulator = Field("devices/emulator")
+    controllers = Children(Controller, "devices/controller")
+    disks = Children(Disk, "devices/disk")
+
+    def __init__(self, element: etree._Element, document: XmlDocument | None = None):
+        super().__init__(element)
+        self.document = document
+
+    @property
+    def source(self) -> str:
+        return self.document.source if self.document is not None else "<input>"
+
+    @property
+    def boot_devs(self) -> list[str]:
+        """<os><boot dev=…/> in order."""
+        return [node.get("dev", "") for node in self.element.findall("os/boot")]
+
+    @property
+    def memory_mib(self) -> int | None:
+        """Memory as QEMU's -m takes it (MiB, rounded down like libvirt's KiB / 1024)."""
+        amount = self.memory
+        if amount is None:
+            return None
+        scale = _MEMORY_UNITS.get((self.memory_unit or "KiB").lower())
+        if scale is None:
+            return None
+        return amount * scale // 1024**2
+
+    def iothread_id_set(self) -> set[int]:
+        """The iothread ids the domain defines: <iothreadids> or 1..<iothreads>."""
+        ids = {entry.id for entry in self.iothread_ids if entry.id is not None}
+        if not ids and self.iothreads:
+            ids = set(range(1, self.iothreads + 1))
+        return ids
+
+    def controller(self, type_: str, index: int) -> Controller | None:
+        for controller in self.controllers:
+            if controller.type == type_ and (controller.index or 0) == index:
+                return controller
+        return None
+
+    def to_xml(self) -> str:
+        if self.document is not None:
+            return self.document.to_xml()
+        return etree.tostring(self.element, encoding="unicode")
+
+
+def domain_from_document(document: XmlDocument) -> Domain:
+    """The domain of a document; a fragment is placed in an otherwise empty domain.
+
+    A fragment is analysed inside a copy so that the user's own tree stays as it was
+    (libvirt itself only accepts fragments through device hot-plug, where the domain
+    around them is the running one; here it is empty and the release's defaults apply).
+    """
+    root = document.root
+    if document.kind == "domain":
+        return Domain(root, document)
+    domain = etree.Element("domain", type="qemu")
+    devices = etree.SubElement(domain, "devices")
+    if document.kind == "devices":
+        for child in root:
+            devices.append(_copy(child))
+    else:
+        devices.append(_copy(root))
+    return Domain(domain, document)
+
+
+def _copy(element: etree._Element) -> etree._Element:
+    # lxml's deepcopy keeps each node's source line, so findings still point at the user's file.
+    from copy import deepcopy
+
+    return deepcopy(element)

@@ -1,0 +1,226 @@
+"""The declarative layer under the domain model.
+
+Each model class wraps one element of the *original* parsed tree and lists its
+fields once; a field knows its relative path and its converter, and the same
+declaration reads and writes the XML (after virt-manager's xmlbuilder).  Absent
+stays absent: a field whose attribute or element is missing reads as ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from lxml import etree
+
+from ..errors import InvalidValue
+
+T = TypeVar("T")
+M = TypeVar("M", bound="XmlObject")
+
+
+@dataclass(frozen=True)
+class Converter(Generic[T]):
+    """How one kind of XML value becomes a Python value and back."""
+
+    name: str
+    parse: Callable[[str], T]
+    format: Callable[[T], str]
+
+
+def _parse_int(text: str) -> int:
+    # libvirt accepts decimal and 0x-prefixed hexadecimal for numbers (virStrToLong_ui base 0)
+    stripped = text.strip()
+    try:
+        return int(stripped, 16) if stripped.lower().startswith("0x") else int(stripped, 10)
+    except ValueError:
+        raise ValueError("expected an integer") from None
+
+
+def _parse_yes_no(text: str) -> bool:
+    if text not in ("yes", "no"):
+        raise ValueError("expected 'yes' or 'no'")
+    return text == "yes"
+
+
+def _parse_on_off(text: str) -> bool:
+    if text not in ("on", "off"):
+        raise ValueError("expected 'on' or 'off'")
+    return text == "on"
+
+
+STR: Converter[str] = Converter("string", str, str)
+INT: Converter[int] = Converter("integer", _parse_int, str)
+HEX: Converter[int] = Converter("integer", _parse_int, hex)
+YES_NO: Converter[bool] = Converter("yes/no", _parse_yes_no, lambda v: "yes" if v else "no")
+ON_OFF: Converter[bool] = Converter("on/off", _parse_on_off, lambda v: "on" if v else "off")
+
+
+def xpath_of(element: etree._Element) -> str:
+    """An absolute XPath of ELEMENT with positions, e.g. /domain/devices/disk[2]/target."""
+    return element.getroottree().getpath(element)
+
+
+class XmlObject:
+    """A view over one element of the original tree."""
+
+    def __init__(self, element: etree._Element):
+        self.element = element
+
+    @property
+    def line(self) -> int:
+        return self.element.sourceline or 0
+
+    @property
+    def xpath(self) -> str:
+        return xpath_of(self.element)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.xpath} line {self.line}>"
+
+
+def _split(path: str) -> tuple[list[str], str | None]:
+    """'driver/@queues' -> (['driver'], 'queues'); 'serial' -> (['serial'], None)."""
+    steps = [step for step in path.split("/") if step]
+    if steps and steps[-1].startswith("@"):
+        return steps[:-1], steps[-1][1:]
+    return steps, None
+
+
+def _find(element: etree._Element, steps: list[str]) -> etree._Element | None:
+    node: etree._Element | None = element
+    for step in steps:
+        if node is None:
+            return None
+        node = node.find(step)
+    return node
+
+
+def _ensure(element: etree._Element, steps: list[str]) -> etree._Element:
+    node = element
+    for step in steps:
+        child = node.find(step)
+        node = child if child is not None else etree.SubElement(node, step)
+    return node
+
+
+class Field(Generic[T]):
+    """One attribute or element text, read and written through the same declaration."""
+
+    def __init__(self, path: str, converter: Converter[Any] = STR, doc: str = ""):
+        self.path = path
+        self.converter = converter
+        self.steps, self.attribute = _split(path)
+        self.__doc__ = doc or f"`{path}` ({converter.name}); None when absent."
+        self.name = path
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        owner_fields = owner.__dict__.get("FIELDS")
+        if owner_fields is None:
+            owner_fields = {}
+            owner.FIELDS = owner_fields  # type: ignore[attr-defined]
+        owner_fields[name] = self
+
+    def raw(self, obj: XmlObject) -> tuple[str | None, etree._Element | None]:
+        node = _find(obj.element, self.steps)
+        if node is None:
+            return None, None
+        if self.attribute is None:
+            return (node.text if node.text is not None else ""), node
+        return node.get(self.attribute), node
+
+    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        text, node = self.raw(obj)
+        if text is None:
+            return None
+        try:
+            return self.converter.parse(text)
+        except (ValueError, TypeError) as exc:
+            where = node if node is not None else obj.element
+            what = f"@{self.attribute}" if self.attribute else "text"
+            raise InvalidValue(
+                f"{what} of <{where.tag}> is '{text}': {exc if str(exc) else self.converter.name}",
+                line=where.sourceline or 0,
+                xpath=xpath_of(where) + (f"/@{self.attribute}" if self.attribute else ""),
+            ) from None
+
+    def __set__(self, obj: XmlObject, value: Any) -> None:
+        if value is None:
+            node = _find(obj.element, self.steps)
+            if node is None:
+                return
+            if self.attribute is not None:
+                node.attrib.pop(self.attribute, None)
+            elif node.getparent() is not None:
+                node.getparent().remove(node)
+            return
+        node = _ensure(obj.element, self.steps)
+        text = self.converter.format(value)
+        if self.attribute is None:
+            node.text = text
+        else:
+            node.set(self.attribute, text)
+
+
+class Flag:
+    """An empty element whose presence means true (<readonly/>, <shareable/>)."""
+
+    def __init__(self, path: str):
+        self.steps, _ = _split(path)
+        self.__doc__ = f"True when <{path}> is present."
+
+    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return _find(obj.element, self.steps) is not None
+
+    def __set__(self, obj: XmlObject, value: bool) -> None:
+        node = _find(obj.element, self.steps)
+        if value and node is None:
+            _ensure(obj.element, self.steps)
+        elif not value and node is not None and node.getparent() is not None:
+            node.getparent().remove(node)
+
+
+class Child(Generic[M]):
+    """A single child element seen through another model class; None when absent."""
+
+    def __init__(self, cls: type[M], path: str):
+        self.cls = cls
+        self.steps, _ = _split(path)
+
+    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        node = _find(obj.element, self.steps)
+        return self.cls(node) if node is not None else None
+
+    def create(self, obj: XmlObject) -> M:
+        return self.cls(_ensure(obj.element, self.steps))
+
+
+class Children(Generic[M]):
+    """All child elements at PATH, in document order, each through a model class."""
+
+    def __init__(self, cls: type[M], path: str):
+        self.cls = cls
+        self.path = path
+
+    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return [self.cls(node) for node in obj.element.findall(self.path)]
+
+
+def iter_fields(cls: type) -> Iterator[tuple[str, Field[Any]]]:
+    """Every Field declared on CLS and its bases, in declaration order."""
+    seen: set[str] = set()
+    for klass in reversed(cls.__mro__):
+        for name, field in klass.__dict__.get("FIELDS", {}).items():
+            if name not in seen:
+                seen.add(name)
+                yield name, field

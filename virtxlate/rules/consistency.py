@@ -1,0 +1,155 @@
+"""Layer 2 of check: what libvirt itself refuses for QEMU storage, one function per rule.
+
+Each rule names the libvirt behaviour it mirrors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from ..libvirt.addresses import drive_address
+from ..model import Domain
+from ..model.devices import SCSI_MODELS
+from ..findings import Finding, finding_at
+
+Rule = Callable[[Domain], Iterator[Finding]]
+
+
+def duplicate_target(domain: Domain) -> Iterator[Finding]:
+    """VX0201 — virDomainDefCheckDuplicateDiskInfo: "target 'sda' duplicated for disk sources"."""
+    seen: dict[str, int] = {}
+    for disk in domain.disks:
+        dev = disk.dev
+        if dev is None:
+            continue
+        if dev in seen:
+            yield finding_at("VX0201", "error",
+                             f"target dev '{dev}' is already used by the disk on line {seen[dev]}",
+                             disk.target, domain.source, xpath_suffix="/@dev",
+                             hint="give every disk its own <target dev>")
+        else:
+            seen[dev] = disk.line
+
+
+def duplicate_drive_address(domain: Domain) -> Iterator[Finding]:
+    """VX0202 — virDomainDiskDefCheckDuplicateInfo: two disks at one drive address,
+    after libvirt's automatic assignment from the target name."""
+    seen: dict[tuple[str, object], int] = {}
+    for disk in domain.disks:
+        if disk.bus not in ("scsi", "ide", "sata", "fdc"):
+            continue
+        address = drive_address(disk)
+        if address is None:
+            continue
+        key = (disk.bus, address)
+        if key in seen:
+            where = (f"controller {address.controller} bus {address.bus} "
+                     f"target {address.target} unit {address.unit}")
+            yield finding_at("VX0202", "error",
+                             f"{disk.bus} drive address ({where}) is already used by the disk "
+                             f"on line {seen[key]}", disk, domain.source,
+                             hint="set <address type='drive' …> or another target dev")
+        else:
+            seen[key] = disk.line
+
+
+def scsi_model_known(domain: Domain) -> Iterator[Finding]:
+    """VX0203 — libvirt's schema and virDomainControllerModelSCSITypeFromString."""
+    for controller in domain.controllers:
+        if controller.type == "scsi" and controller.model is not None \
+                and controller.model not in SCSI_MODELS:
+            yield finding_at("VX0203", "error",
+                             f"unknown SCSI controller model '{controller.model}'",
+                             controller, domain.source, xpath_suffix="/@model",
+                             hint="one of: " + ", ".join(SCSI_MODELS))
+
+
+def virtio_scsi_only_driver(domain: Domain) -> Iterator[Finding]:
+    """VX0206 — qemuValidateDomainDeviceDefControllerAttributes: queues, cmd_per_lun,
+    max_sectors, ioeventfd and iothread are only for virtio-scsi controllers."""
+    for controller in domain.controllers:
+        driver = controller.driver
+        if driver is None or controller.type != "scsi":
+            continue
+        if controller.model in (None, "auto", "virtio-scsi", "virtio-transitional",
+                                "virtio-non-transitional"):
+            continue
+        for name in ("queues", "cmd_per_lun", "max_sectors", "ioeventfd", "iothread"):
+            if getattr(driver, name) is not None:
+                yield finding_at("VX0206", "error",
+                                 f"'{name}' is only supported by virtio-scsi controllers, "
+                                 f"not by model '{controller.model}'",
+                                 driver, domain.source, xpath_suffix=f"/@{name}")
+
+
+def iothread_defined(domain: Domain) -> Iterator[Finding]:
+    """VX0207 — "controller iothread '1' not defined in iothreadid"; disk iothread likewise,
+    and a disk iothread only on virtio disks (qemuValidateDomainDeviceDefDiskIOThreads)."""
+    ids = domain.iothread_id_set()
+    for controller in domain.controllers:
+        driver = controller.driver
+        if driver is not None and driver.iothread is not None and driver.iothread not in ids:
+            yield finding_at("VX0207", "error",
+                             f"controller iothread '{driver.iothread}' not defined in iothreadid",
+                             driver, domain.source, xpath_suffix="/@iothread",
+                             hint="add <iothreads> or <iothreadids> to the domain")
+    for disk in domain.disks:
+        driver = disk.driver
+        if driver is None or driver.iothread is None:
+            continue
+        if disk.bus != "virtio":
+            yield finding_at("VX0208", "error",
+                             f"IOThreads are only available for virtio disks, not bus '{disk.bus}'",
+                             driver, domain.source, xpath_suffix="/@iothread")
+        elif driver.iothread not in ids:
+            yield finding_at("VX0207", "error",
+                             f"disk iothread '{driver.iothread}' not defined in iothreadid",
+                             driver, domain.source, xpath_suffix="/@iothread",
+                             hint="add <iothreads> or <iothreadids> to the domain")
+
+
+def address_fits_bus(domain: Domain) -> Iterator[Finding]:
+    """VX0209 — virDomainDiskDefValidate: a drive address only on a controller bus,
+    a PCI address not on one ("Invalid address type for the disk bus")."""
+    drive_buses = ("scsi", "ide", "sata", "fdc")
+    for disk in domain.disks:
+        address = disk.address
+        if address is None or disk.bus is None:
+            continue
+        if address.type == "drive" and disk.bus not in drive_buses:
+            yield finding_at("VX0209", "error",
+                             f"a drive address does not fit a disk on bus '{disk.bus}'",
+                             address, domain.source, xpath_suffix="/@type")
+        if address.type != "drive" and disk.bus in drive_buses:
+            yield finding_at("VX0209", "error",
+                             f"a {address.type} address does not fit a disk on bus '{disk.bus}'",
+                             address, domain.source, xpath_suffix="/@type",
+                             hint="use <address type='drive' controller bus target unit>")
+
+
+def lun_needs_block(domain: Domain) -> Iterator[Finding]:
+    """VX0210 — virDomainDiskDefValidate: device='lun' needs a block or iSCSI source,
+    and only scsi or virtio buses."""
+    for disk in domain.disks:
+        if disk.device != "lun":
+            continue
+        source = disk.source
+        is_iscsi = disk.type == "network" and source is not None and source.protocol == "iscsi"
+        if disk.type != "block" and not is_iscsi and disk.type != "volume":
+            yield finding_at("VX0210", "error",
+                             "disk device='lun' is only valid for block type disk source",
+                             disk, domain.source, xpath_suffix="/@device")
+        if disk.bus not in ("scsi", "virtio", None):
+            yield finding_at("VX0210", "error",
+                             f"disk device='lun' is not supported for bus='{disk.bus}'",
+                             disk, domain.source, xpath_suffix="/@device")
+
+
+RULES: tuple[Rule, ...] = (
+    duplicate_target, duplicate_drive_address, scsi_model_known, virtio_scsi_only_driver,
+    iothread_defined, address_fits_bus, lun_needs_block,
+)
+
+
+def consistency_findings(domain: Domain) -> list[Finding]:
+    return [finding for rule in RULES for finding in rule(domain)]

@@ -1,0 +1,115 @@
+"""Layer 3 of check: release gates from the capability tables.
+
+A device type or machine type the chosen release lacks is an error naming the
+first known release that has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..caps import CapsTable
+from ..caps.tables import first_release_with
+from ..libvirt.addresses import drive_address
+from ..libvirt.scsi import SCSI_MODEL_DEVICES, default_scsi_model
+from ..model import Domain
+from ..findings import Finding, finding_at
+
+# libvirt's disk device → QEMU device type per bus, for the gates.
+_DISK_DEVICE_TYPES = {
+    ("scsi", "disk"): "scsi-hd", ("scsi", "cdrom"): "scsi-cd", ("scsi", "lun"): "scsi-block",
+    ("ide", "disk"): "ide-hd", ("ide", "cdrom"): "ide-cd",
+    ("sata", "disk"): "ide-hd", ("sata", "cdrom"): "ide-cd",
+    ("virtio", "disk"): "virtio-blk-pci", ("virtio", "lun"): "virtio-blk-pci",
+}
+
+
+def release_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
+    return list(_machine(domain, caps)) + list(_devices(domain, caps)) + list(_limits(domain, caps))
+
+
+def _since(device_type: str, arch: str) -> str | None:
+    return first_release_with(lambda table: table.has_device(device_type), arch)
+
+
+def _machine(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
+    if caps.machine(domain.machine) is not None:
+        return
+    since = first_release_with(lambda table: table.machine(domain.machine) is not None,
+                               caps.arch)
+    yield finding_at("VX0301", "error",
+                     f"machine type '{domain.machine}' does not exist in QEMU {caps.version}",
+                     domain, domain.source, xpath_suffix="/os/type/@machine", since=since,
+                     hint="aliases: " + ", ".join(m.alias for m in caps.machines if m.alias))
+
+
+def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
+    for controller in domain.controllers:
+        if controller.type != "scsi":
+            continue
+        model = controller.model
+        if model in (None, "auto"):
+            model = default_scsi_model(caps)
+        device_type = SCSI_MODEL_DEVICES.get(model or "")
+        if device_type is None or caps.has_device(device_type):
+            continue
+        since = _since(device_type, caps.arch)
+        yield finding_at("VX0303", "error",
+                         f"SCSI controller model '{model}' needs QEMU device '{device_type}', "
+                         f"which QEMU {caps.version} does not have",
+                         controller, domain.source, xpath_suffix="/@model", since=since,
+                         hint=f"available from QEMU {since}" if since else
+                         "no known release has it")
+    for disk in domain.disks:
+        device_type = _DISK_DEVICE_TYPES.get((disk.bus or "", disk.effective_device))
+        if device_type is None or caps.has_device(device_type):
+            continue
+        since = _since(device_type, caps.arch)
+        yield finding_at("VX0303", "error",
+                         f"disk on bus '{disk.bus}' needs QEMU device '{device_type}', "
+                         f"which QEMU {caps.version} does not have",
+                         disk, domain.source, since=since)
+
+
+def _limits(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
+    """VX0304 — target and LUN within what the SCSI HBA model accepts in this release
+    (libvirt: "target must be 0 for controller model 'lsilogic'")."""
+    for disk in domain.disks:
+        if disk.bus != "scsi":
+            continue
+        address = drive_address(disk)
+        if address is None:
+            continue
+        controller = domain.controller("scsi", address.controller)
+        model = (controller.model if controller is not None else None) or default_scsi_model(caps)
+        if model == "lsilogic" and address.target != 0:
+            yield finding_at("VX0304", "error",
+                             f"target must be 0 for controller model 'lsilogic', not "
+                             f"{address.target}", disk.address or disk, domain.source,
+                             xpath_suffix="/@target" if disk.address is not None else "")
+            continue
+        device_type = caps.device(SCSI_MODEL_DEVICES.get(model or "", ""))
+        if device_type is None:
+            continue
+        scsi_bus = _scsi_bus_spec(caps, device_type.name)
+        if scsi_bus is None:
+            continue
+        for what, value, limit in (("target", address.target, scsi_bus.max_target),
+                                   ("unit", address.unit, scsi_bus.max_lun
+                                    if model != "lsilogic" else scsi_bus.max_target)):
+            if limit is not None and value > limit:
+                yield finding_at("VX0304", "error",
+                                 f"{what} {value} is beyond what a '{model}' controller accepts "
+                                 f"(at most {limit}) in QEMU {caps.version}",
+                                 disk.address or disk, domain.source,
+                                 xpath_suffix=f"/@{what}" if disk.address is not None else "")
+
+
+def _scsi_bus_spec(caps: CapsTable, device_type: str):  # type: ignore[no-untyped-def]
+    dtype = caps.device(device_type)
+    while dtype is not None:
+        for spec in dtype.buses:
+            if spec.bus_type == "SCSI":
+                return spec
+        dtype = caps.device(dtype.embeds) if dtype.embeds else None
+    return None
