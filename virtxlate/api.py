@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from . import caps as caps_tables
 from .argv.writer import command_line, option_words
 from .errors import InvalidValue
+from .findings import Finding, finding_at
 from .graph import Graph, GraphError, build_graph
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
 from .rules import check_domain
-from .findings import Finding, finding_at
 from .xmlinput import load_document
 
 

@@ -39,6 +39,7 @@ class XmlDocument:
     tree: etree._ElementTree
     source: str
     kind: RootKind
+    source_text: str = ""
 
     @property
     def root(self) -> etree._Element:
@@ -72,10 +73,11 @@ def parse_bytes(data: bytes, source: str = "<input>") -> XmlDocument:
         line = exc.lineno or (exc.position[0] if exc.position else 0)
         message = _clean_libxml_message(exc.msg or str(exc))
         raise InputError(f"malformed XML: {message}", source=source, line=line) from None
-    _refuse_dtd(tree, source)
+    _refuse_dtd(tree, source, data)
     root = tree.getroot()
     kind = _root_kind(root, source)
-    return XmlDocument(tree=tree, source=source, kind=kind)
+    return XmlDocument(tree=tree, source=source, kind=kind,
+                       source_text=data.decode("utf-8", errors="replace"))
 
 
 def parse_text(text: str, source: str = "<input>") -> XmlDocument:
@@ -91,13 +93,14 @@ def load_document(path_or_xml: str | os.PathLike[str]) -> XmlDocument:
     return parse_bytes(data, source)
 
 
-def _refuse_dtd(tree: etree._ElementTree, source: str) -> None:
+def _refuse_dtd(tree: etree._ElementTree, source: str, data: bytes) -> None:
     # libvirt never writes a DOCTYPE; one in a domain XML is at best noise and at
     # worst an entity-expansion bomb or an external entity pointing at a host file.
     docinfo = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        line = data[:data.find(b"<!DOCTYPE")].count(b"\n") + 1 if b"<!DOCTYPE" in data else 1
         raise InputError("DOCTYPE declarations and entities are not allowed in domain XML",
-                         source=source, line=1)
+                         source=source, line=line)
     for node in tree.iter(etree.Entity):
         raise InputError(f"entity reference &{node.name}; is not allowed",
                          source=source, line=node.sourceline or 0)

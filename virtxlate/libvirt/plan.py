@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from ..caps import CapsTable
 from ..caps.tables import Machine, MachineFamily
-from ..model import Controller, Disk, Domain
 from ..findings import Finding, finding_at
+from ..model import Controller, Disk, Domain
 from .addresses import DriveAddress, PciSlots, disk_index, drive_address, pci_address_text
 from .options import Option
 from .scsi import SCSI_MODEL_DEVICES, default_scsi_model
@@ -360,8 +360,9 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots) -> 
         else:
             slot = slots.take()
             if slot is None:
-                plan.findings.append(finding_at("VX0205", "error", "no free PCI slot on the root bus",
-                                                disk, plan.domain.source))
+                plan.findings.append(finding_at(
+                    "VX0205", "error", "no free PCI slot on the root bus", disk,
+                    plan.domain.source))
                 return None
             option.add("addr", pci_address_text(slot))
         return option

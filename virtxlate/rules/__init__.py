@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..caps import CapsTable
 from ..errors import InvalidValue
+from ..findings import Finding
 from ..model import Domain
 from .consistency import consistency_findings
-from ..findings import Finding
 from .release import release_findings
 from .schema import schema_findings
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from ..findings import Finding, finding_at
 from ..libvirt.addresses import drive_address
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
-from ..findings import Finding, finding_at
 
 Rule = Callable[[Domain], Iterator[Finding]]
 

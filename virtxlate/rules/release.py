@@ -10,10 +10,11 @@ from collections.abc import Iterator
 
 from ..caps import CapsTable
 from ..caps.tables import first_release_with
+from ..findings import Finding, finding_at
 from ..libvirt.addresses import drive_address
 from ..libvirt.scsi import SCSI_MODEL_DEVICES, default_scsi_model
 from ..model import Domain
-from ..findings import Finding, finding_at
+from ..model.fields import XmlObject
 
 # libvirt's disk device → QEMU device type per bus, for the gates.
 _DISK_DEVICE_TYPES = {
@@ -37,9 +38,11 @@ def _machine(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
         return
     since = first_release_with(lambda table: table.machine(domain.machine) is not None,
                                caps.arch)
+    os_type = domain.element.find("os/type")
+    where = XmlObject(os_type) if os_type is not None else domain
     yield finding_at("VX0301", "error",
                      f"machine type '{domain.machine}' does not exist in QEMU {caps.version}",
-                     domain, domain.source, xpath_suffix="/os/type/@machine", since=since,
+                     where, domain.source, xpath_suffix="/@machine", since=since,
                      hint="aliases: " + ", ".join(m.alias for m in caps.machines if m.alias))
 
 

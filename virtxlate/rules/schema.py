@@ -10,9 +10,9 @@ import re
 
 from lxml import etree
 
+from ..findings import Finding
 from ..resources import schema_path
 from ..xmlinput import XmlDocument
-from ..findings import Finding
 
 _ATTRIBUTE_RE = re.compile(r"attribute (?P<name>[\w:-]+)=")
 

@@ -1,0 +1,116 @@
+"""The command line: argparse and printing only; every decision is made in the API.
+
+Exit codes: 0 no errors, 1 errors found, 2 usage error, 3 unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import EXIT_FINDINGS, EXIT_OK, VirtxlateError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="virtxlate",
+        description="Tell, before anything runs, what QEMU will be given and will build "
+                    "for a libvirt domain XML, per QEMU release.",
+        epilog="exit codes: 0 no errors, 1 errors found, 2 usage error, 3 unreadable input",
+    )
+    parser.add_argument("--version", action="version", version=f"virtxlate {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    tree = commands.add_parser("tree", help="the QOM device graph QEMU would build")
+    tree.add_argument("domain", metavar="DOMAIN", help="domain XML file, or - for stdin")
+    tree.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
+    tree.add_argument("--format", choices=("qtree", "json"), default="qtree")
+
+    argv = commands.add_parser("argv", help="the QEMU command line libvirt would use")
+    argv.add_argument("domain", metavar="DOMAIN", help="domain XML file, or - for stdin")
+    argv.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
+    argv.add_argument("--format", choices=("shell", "lines", "json"), default="shell")
+
+    check = commands.add_parser("check", help="validate a domain (schema, libvirt rules, "
+                                              "release gates)")
+    check.add_argument("domain", metavar="DOMAIN", help="domain XML file, or - for stdin")
+    check.add_argument("--qemu", action="append", default=[], metavar="VER",
+                       help="check against this QEMU release (may repeat)")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    options = _parser().parse_args(args)
+    try:
+        if options.command == "tree":
+            return _tree(options)
+        if options.command == "argv":
+            return _argv(options)
+        return _check(options)
+    except VirtxlateError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _analysis(options: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .api import analyze, load
+
+    domain = load(options.domain)
+    return domain, analyze(domain, options.qemu)
+
+
+def _report(findings, domain) -> None:  # type: ignore[no-untyped-def]
+    from .report import text_report
+
+    sys.stderr.write(text_report(findings, domain))
+
+
+def _tree(options: argparse.Namespace) -> int:
+    from .graph.render import graph_json_text, qtree_text
+
+    domain, result = _analysis(options)
+    if result.graph is None:
+        _report([f for f in result.findings if f.is_error], domain)
+        return EXIT_FINDINGS
+    sys.stdout.write(graph_json_text(result.graph) if options.format == "json"
+                     else qtree_text(result.graph))
+    return EXIT_OK
+
+
+def _argv(options: argparse.Namespace) -> int:
+    from .argv import format_argv, option_words
+
+    domain, result = _analysis(options)
+    if result.plan is None or result.argv is None:
+        _report([f for f in result.findings if f.is_error], domain)
+        return EXIT_FINDINGS
+    print(format_argv(option_words(result.plan), options.format))
+    _report([f for f in result.findings if not f.is_error], domain)
+    return EXIT_OK
+
+
+def _check(options: argparse.Namespace) -> int:
+    from . import caps
+    from .api import load
+    from .report import text_report
+    from .rules import check_domain
+
+    domain = load(options.domain)
+    tables = [caps.load(version, domain.arch or "x86_64") for version in options.qemu]
+    findings = check_domain(domain, tables)
+    if options.format == "json":
+        print(json.dumps([f.to_json() for f in findings], indent=2))
+    else:
+        sys.stdout.write(text_report(findings, domain) or
+                         f"{domain.source}: no findings\n")
+    return EXIT_FINDINGS if any(f.is_error for f in findings) else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
