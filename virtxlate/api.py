@@ -23,6 +23,16 @@ from .rules import check_domain
 from .xmlinput import load_document
 
 
+# An i686 guest runs on qemu-system-i386, built from the same sources as the x86_64
+# binary with the same storage and virtio devices; it uses the x86_64 tables (inference).
+_TABLE_ARCH = {"i686": "x86_64", None: "x86_64"}
+
+
+def table_arch(arch: str | None) -> str:
+    """The architecture whose capability tables describe a guest of ARCH."""
+    return _TABLE_ARCH.get(arch, arch or "x86_64")
+
+
 def load(path_or_xml: str | os.PathLike[str]) -> Domain:
     """Read a domain XML (file path, ``-`` for stdin, or the XML text itself).
 
@@ -52,7 +62,7 @@ def analyze(domain: Domain, qemu: str, arch: str | None = None) -> Analysis:
 
     argv and graph are None when an error finding makes them meaningless.
     """
-    table = caps_tables.load(qemu, arch or domain.arch or "x86_64")
+    table = caps_tables.load(qemu, table_arch(arch or domain.arch))
     result = Analysis(qemu=table.version)
     result.findings.extend(check_domain(domain, [table]))
     if not result.ok:

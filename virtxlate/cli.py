@@ -97,12 +97,12 @@ def _argv(options: argparse.Namespace) -> int:
 
 def _check(options: argparse.Namespace) -> int:
     from . import caps
-    from .api import load
+    from .api import load, table_arch
     from .report import text_report
     from .rules import check_domain
 
     domain = load(options.domain)
-    tables = [caps.load(version, domain.arch or "x86_64") for version in options.qemu]
+    tables = [caps.load(version, table_arch(domain.arch)) for version in options.qemu]
     findings = check_domain(domain, tables)
     if options.format == "json":
         print(json.dumps([f.to_json() for f in findings], indent=2))

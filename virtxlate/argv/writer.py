@@ -41,12 +41,9 @@ def _machine_options(plan: StoragePlan) -> list[Option]:
     options.append(Option("-no-user-config" if caps.has_flag("no-user-config")
                           else "-nodefconfig"))
     options.append(Option("-nodefaults"))
-    boot_devs = domain.boot_devs
-    if len(boot_devs) > 1 and not any(d.boot_order is not None for d in domain.disks):
-        # several <boot dev> cannot be expressed as one bootindex: libvirt's -boot order=
-        letters = "".join({"fd": "a", "hd": "c", "cdrom": "d", "network": "n"}.get(d, "")
-                          for d in boot_devs)
-        options.append(Option("-boot", f"order={letters}"))
+    if caps.has_flag("iothread"):
+        options.extend(Option("-object", "iothread", [("id", f"iothread{number}")])
+                       for number in sorted(domain.iothread_id_set()))
     return options
 
 

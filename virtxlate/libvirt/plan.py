@@ -27,8 +27,7 @@ _VIRTIO_SCSI_DRIVER_PROPS = (
     ("ioeventfd", "ioeventfd"),
 )
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
-_BOOT_LETTER = {"fd": "a", "hd": "c", "cdrom": "d", "network": "n"}
-SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata")
+SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb")
 
 
 @dataclass
@@ -174,12 +173,19 @@ def _controller_options(plan: StoragePlan) -> list[Option]:
         else:
             driver = "ahci"
         option = Option("-device", driver, origin=controller.element)
-        option.add("id", controller.alias)
         drv = controller.element.driver if controller.element is not None else None
-        if drv is not None and controller.model == "virtio-scsi":
+        is_virtio = controller.model == "virtio-scsi"
+        if drv is not None and is_virtio and drv.iothread is not None:
+            option.add("iothread", f"iothread{drv.iothread}")
+        option.add("id", controller.alias)
+        if drv is not None and is_virtio:
             for xml_name, qemu_name in _VIRTIO_SCSI_DRIVER_PROPS:
-                option.add(qemu_name, getattr(drv, xml_name))
+                option.add(qemu_name, _on_off(getattr(drv, xml_name))
+                           if xml_name == "ioeventfd" else getattr(drv, xml_name))
         option.add("bus", _root_bus(plan))
+        explicit = controller.element.address if controller.element is not None else None
+        if explicit is not None and explicit.type == "pci" and explicit.multifunction is not None:
+            option.add("multifunction", _on_off(explicit.multifunction))
         if controller.pci_slot is not None:
             option.add("addr", pci_address_text(controller.pci_slot, controller.pci_function))
         options.append(option)
@@ -188,9 +194,34 @@ def _controller_options(plan: StoragePlan) -> list[Option]:
 
 # --- disks -----------------------------------------------------------------------------
 
+def ordered_disks(domain: Domain) -> list[Disk]:
+    """Disks in the order libvirt keeps them (virDomainDiskInsertPreAlloced at parse time):
+    grouped by bus in order of first appearance, sorted by target name within a bus."""
+    ordered: list[Disk] = []
+    for disk in domain.disks:
+        insert_at = -1
+        index = disk_index(disk.dev) or 0
+        for position in range(len(ordered) - 1, -1, -1):
+            other = ordered[position]
+            if other.bus != disk.bus:
+                continue
+            if (disk_index(other.dev) or 0) > index:
+                insert_at = position
+            elif insert_at == -1:
+                insert_at = position + 1
+        if insert_at == -1:
+            ordered.append(disk)
+        else:
+            ordered.insert(insert_at, disk)
+    return ordered
+
+
 def _plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
-    boot_disk = _legacy_boot_disk(plan)
-    for disk in plan.domain.disks:
+    disks = ordered_disks(plan.domain)
+    boot_indexes = _legacy_boot_indexes(plan, disks)
+    floppies: list[tuple[Disk, str, int | None]] = []
+    usb_port = 0
+    for disk in disks:
         bus = disk.bus
         if bus not in SUPPORTED_BUSES:
             plan.findings.append(_unsupported(plan, disk, f"disk bus '{bus}'"))
@@ -206,34 +237,63 @@ def _plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
             if key == "id":
                 value = f"drive-{alias}"
             drive.add(key, value)
-        device = _disk_device(plan, disk, alias, slots)
+        bootindex = disk.boot_order if disk.boot_order is not None else \
+            boot_indexes.get(id(disk.element))
+        if not plan.caps.has_flag("boot-index"):
+            bootindex = None
+        plan.options.append(drive)
+        if bus == "fdc":
+            floppies.append((disk, f"drive-{alias}", bootindex))
+            continue
+        if bus == "usb":
+            usb_port += 1
+        device = _disk_device(plan, disk, alias, slots, usb_port)
         if device is None:
             continue
         device.add("drive", f"drive-{alias}")
         device.add("id", alias)
-        bootindex = disk.boot_order if disk.boot_order is not None else (
-            1 if boot_disk is not None and disk.element is boot_disk.element else None)
-        if bootindex is not None and plan.caps.has_flag("boot-index"):
-            device.add("bootindex", bootindex)
+        device.add("bootindex", bootindex)
         _frontend_props(plan, disk, device)
-        plan.options.extend([drive, device])
+        plan.options.append(device)
+    plan.options.extend(_floppy_options(floppies))
 
 
-def _legacy_boot_disk(plan: StoragePlan) -> Disk | None:
-    """The disk that gets bootindex=1 from <os><boot dev>, as libvirt does with one boot dev.
+def _floppy_options(floppies: list[tuple[Disk, str, int | None]]) -> list[Option]:
+    """The i440fx floppy controller is built in: libvirt connects drives with -global,
+    after all disks (qemuBuildFloppyCommandLineControllerOptions)."""
+    options = []
+    for disk, drive_id, bootindex in floppies:
+        address = drive_address(disk)
+        letter = "A" if address is None or address.unit == 0 else "B"
+        options.append(Option("-global", f"isa-fdc.drive{letter}={drive_id}", origin=disk))
+        if bootindex is not None:
+            options.append(Option("-global", f"isa-fdc.bootindex{letter}={bootindex}",
+                                  origin=disk))
+    return options
 
-    With no per-device <boot order> and a single <boot dev> (libvirt's default is 'hd'),
-    libvirt puts bootindex=1 on the first disk of that kind (see the conformance .args).
+
+def _legacy_boot_indexes(plan: StoragePlan, disks: list[Disk]) -> dict[int, int]:
+    """Boot indexes libvirt derives from <os><boot dev=…/> when no disk has <boot order>.
+
+    Each <boot dev> in turn takes the next index and gives it to the first disk of that
+    kind (hd → disk, cdrom, fd → floppy); libvirt's default is a single 'hd'.  Keys are
+    id() of the disks' elements.
     """
-    domain = plan.domain
-    if any(disk.boot_order is not None for disk in domain.disks):
-        return None
-    devs = domain.boot_devs or ["hd"]
-    if len(devs) != 1:
-        return None
-    wanted = _BOOT_DEVICE_OF.get(devs[0])
-    return next((d for d in domain.disks
-                 if d.effective_device == wanted and d.bus in SUPPORTED_BUSES), None)
+    if any(disk.boot_order is not None for disk in disks):
+        return {}
+    indexes: dict[int, int] = {}
+    for position, dev in enumerate(plan.domain.boot_devs or ["hd"], start=1):
+        wanted = _BOOT_DEVICE_OF.get(dev)
+        target = next((d for d in disks if _boot_kind(d) == wanted
+                       and d.bus in SUPPORTED_BUSES), None)
+        if target is not None:
+            indexes.setdefault(id(target.element), position)
+    return indexes
+
+
+def _boot_kind(disk: Disk) -> str:
+    # a LUN boots like a disk ('hd') for libvirt
+    return "disk" if disk.effective_device == "lun" else disk.effective_device
 
 
 def _disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
@@ -247,6 +307,9 @@ def _disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
                 disk, plan.domain.source, xpath_suffix="/target/@dev"))
             return None
         return f"virtio-disk{index}"
+    if bus == "usb":
+        index = disk_index(disk.dev)
+        return f"usb-disk{index}" if index is not None else None
     address = drive_address(disk)
     if address is None:
         plan.findings.append(finding_at(
@@ -269,8 +332,8 @@ def _controller_for(plan: StoragePlan, type_: str, address: DriveAddress) -> Con
 def _source_file(plan: StoragePlan, disk: Disk) -> str | None | bool:
     """The -drive file= value, None for an empty drive, False when not translatable."""
     source = disk.source
-    if source is None:
-        return None
+    if source is None or (disk.target is not None and disk.target.tray == "open"):
+        return None  # no medium, or the tray is open: libvirt starts the drive empty
     kind = disk.type or "file"
     if kind in ("file", "block"):
         return source.file if kind == "file" else source.dev
@@ -310,15 +373,20 @@ def _drive_props(plan: StoragePlan, disk: Disk) -> list[tuple[str, object]] | No
         return None
     driver = disk.driver
     props: list[tuple[str, object]] = []
+    fmt = driver.type if driver is not None else None
+    if fmt is None and (disk.type or "file") in ("file", "block"):
+        # qemuDomainDeviceDiskDefPostParse: file and block disks default to raw
+        fmt = "raw"
     if file_ is not None:
         props.append(("file", file_))
-    if driver is not None and driver.type:
-        props.append(("format", driver.type))
+        if fmt is not None and not str(file_).startswith("fat:"):
+            props.append(("format", fmt))
     props.append(("if", "none"))
     props.append(("id", None))  # filled in with the alias
     if disk.readonly or disk.effective_device == "cdrom":
         props.append(("readonly", "on"))
-    if driver is not None:
+    if driver is not None and file_ is not None:
+        # an empty drive (no medium) takes no backend tuning
         error_policy = driver.error_policy
         rerror = driver.rerror_policy
         if rerror is None and error_policy not in (None, "enospace"):
@@ -342,20 +410,34 @@ def _drive_props(plan: StoragePlan, disk: Disk) -> list[tuple[str, object]] | No
     return props
 
 
-def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots) -> Option | None:
+def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
+                 usb_port: int) -> Option | None:
     bus = disk.bus
     device_kind = disk.effective_device
+    if bus == "usb":
+        # libvirt gives USB disks the next free port of the first USB bus
+        option = Option("-device", "usb-storage", origin=disk)
+        option.add("bus", "usb.0")
+        option.add("port", str(usb_port))
+        return option
     if bus == "virtio":
         option = Option("-device", "virtio-blk-pci", origin=disk)
         driver = disk.driver
+        if driver is not None and driver.iothread is not None:
+            option.add("iothread", f"iothread{driver.iothread}")
         if driver is not None:
             option.add("ioeventfd", _on_off(driver.ioeventfd))
             option.add("event_idx", _on_off(driver.event_idx))
         if plan.caps.has_flag("virtio-blk-pci.scsi"):
             option.add("scsi", "on" if device_kind == "lun" else "off")
+        if driver is not None:
+            option.add("num-queues", driver.queues)
+            option.add("queue-size", driver.queue_size)
         option.add("bus", _root_bus(plan))
         address = disk.address
         if address is not None and address.type == "pci":
+            if address.multifunction is not None:
+                option.add("multifunction", _on_off(address.multifunction))
             option.add("addr", pci_address_text(address.slot or 0, address.function or 0))
         else:
             slot = slots.take()
@@ -409,7 +491,11 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option) -> None:
     if disk.wwn and disk.bus in ("scsi", "ide", "sata"):
         wwn = disk.wwn if disk.wwn.startswith("0x") else f"0x{disk.wwn}"
         device.add("wwn", wwn)
-    device.add("serial", disk.serial)
+    if disk.serial is not None:
+        # libvirt of the -drive era escaped blanks in the serial with a backslash
+        device.add("serial", disk.serial.replace(" ", "\\ "))
+    if disk.bus == "usb" and disk.target is not None:
+        device.add("removable", _on_off(disk.target.removable))
     if disk.bus == "scsi":
         device.add("vendor", disk.vendor)
         device.add("product", disk.product)
