@@ -1,0 +1,91 @@
+"""`virtxlate argv`: the command line libvirt would give QEMU, and its quoting."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+from conftest import DATA, SAMPLES, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from virtxlate.api import analyze, load
+from virtxlate.argv.escape import split_keyval
+
+SEED = str(SAMPLES / "seed-virtio-scsi.xml")
+
+
+def _args_file_words(path):
+    return shlex.split(path.read_text().replace("\\\n", ""))
+
+
+@pytest.mark.parametrize("expected", sorted(DATA.glob("*.qemu-*.args")), ids=lambda p: p.name)
+def test_argv_matches_expected(expected):
+    name, _, rest = expected.name.partition(".qemu-")
+    result = run_cli("argv", str(DATA / f"{name}.xml"), "--qemu", rest.removesuffix(".args"),
+                     "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == _args_file_words(expected)
+
+
+def test_formats_agree():
+    as_json = json.loads(run_cli("argv", SEED, "--qemu", "1.5", "--format", "json").stdout)
+    as_shell = shlex.split(run_cli("argv", SEED, "--qemu", "1.5").stdout)
+    lines = run_cli("argv", SEED, "--qemu", "1.5", "--format", "lines").stdout.splitlines()
+    assert as_json == as_shell
+    assert [word for line in lines for word in shlex.split(line)] == as_json
+    assert lines[0] == "/usr/bin/qemu-system-x86_64"
+    assert "-nodefaults" in lines
+
+
+def test_1_5_differs_from_1_2_only_in_machine_type():
+    old = analyze(load(SEED), "1.2").argv
+    new = analyze(load(SEED), "1.5").argv
+    assert [a for a in old if a not in new] == ["pc-1.2,accel=tcg"]
+    assert [a for a in new if a not in old] == ["pc-i440fx-1.5,accel=tcg"]
+
+
+def test_kvm_domain_uses_kvm_accel():
+    domain = load(SAMPLES.joinpath("seed-virtio-scsi.xml").read_text()
+                  .replace("type='qemu'", "type='kvm'"))
+    assert "pc-i440fx-1.5,accel=kvm" in analyze(domain, "1.5").argv
+
+
+def _disk_domain(path: str, serial: str = "s1") -> str:
+    from xml.sax.saxutils import quoteattr, escape
+
+    return f"""<domain type='qemu'><devices>
+      <disk type='file' device='disk'><driver name='qemu' type='raw'/>
+        <source file={quoteattr(path)}/><target dev='vda' bus='virtio'/>
+        <serial>{escape(serial)}</serial></disk></devices></domain>"""
+
+
+def _keyvals(word: str) -> dict[str, str]:
+    parts = split_keyval(word)
+    return dict(part.split("=", 1) for part in parts[1:] if "=" in part) | \
+        {"_implied": parts[0]}
+
+
+path_chars = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00")
+
+
+@settings(max_examples=200, deadline=None)
+@given(path=st.text(path_chars, min_size=1, max_size=40).map(lambda t: "/img/" + t),
+       serial=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1,
+                      max_size=20))
+def test_no_value_can_inject_an_option(path, serial):
+    argv = analyze(load(_disk_domain(path, serial)), "1.5").argv
+    drive = argv[argv.index("-drive") + 1]
+    parts = split_keyval(drive)
+    assert parts[0] == f"file={path}"
+    assert [p.split("=", 1)[0] for p in parts] == ["file", "format", "if", "id"]
+    device = argv[argv.index("-device", argv.index("-drive")) + 1]
+    keys = [p.split("=", 1)[0] for p in split_keyval(device)[1:]]
+    assert keys == ["scsi", "bus", "addr", "drive", "id", "bootindex", "serial"]
+    assert _keyvals(device)["serial"] == serial
+
+
+def test_comma_in_path_is_doubled():
+    argv = analyze(load(_disk_domain("/img/a,file=/etc/shadow")), "1.5").argv
+    assert "file=/img/a,,file=/etc/shadow,format=raw,if=none,id=drive-virtio-disk0" in argv

@@ -1,0 +1,138 @@
+"""`virtxlate check`: each rule fires on a domain that breaks it and not on one that keeps it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import SAMPLES, run_cli
+
+from virtxlate import caps
+from virtxlate.api import load
+from virtxlate.rules import check_domain
+
+SEED = SAMPLES / "seed-virtio-scsi.xml"
+
+
+def _domain(devices: str, head: str = "", machine: str = "pc") -> str:
+    return (f"<domain type='qemu'><name>t</name>{head}"
+            f"<os><type arch='x86_64' machine='{machine}'>hvm</type></os>"
+            f"<devices>{devices}</devices></domain>")
+
+
+def _disk(dev: str, bus: str, extra: str = "", kind: str = "file", device: str = "disk") -> str:
+    source = "<source file='/a.img'/>" if kind == "file" else "<source dev='/dev/sdz'/>"
+    return (f"<disk type='{kind}' device='{device}'><driver name='qemu' type='raw'/>{source}"
+            f"<target dev='{dev}' bus='{bus}'/>{extra}</disk>")
+
+
+SCSI = "<controller type='scsi' index='0' model='virtio-scsi'/>"
+
+# rule code → (a domain that triggers it, a close domain that does not)
+CASES = {
+    "VX0101": (_domain(_disk("sda", "scsi").replace("bus='scsi'", "bus='scsii'")),
+               _domain(_disk("sda", "scsi"))),
+    "VX0201": (_domain(_disk("sda", "scsi") + _disk("sda", "scsi")),
+               _domain(_disk("sda", "scsi") + _disk("sdb", "scsi"))),
+    "VX0202": (_domain(_disk("sda", "scsi") + _disk(
+                   "sdb", "scsi", "<address type='drive' controller='0' bus='0' target='0' "
+                   "unit='0'/>")),
+               _domain(_disk("sda", "scsi") + _disk(
+                   "sdb", "scsi", "<address type='drive' controller='0' bus='0' target='0' "
+                   "unit='1'/>"))),
+    "VX0203": (_domain("<controller type='scsi' model='lsilogic2'/>"),
+               _domain("<controller type='scsi' model='lsilogic'/>")),
+    "VX0206": (_domain("<controller type='scsi' model='lsilogic'><driver queues='2'/>"
+                       "</controller>"),
+               _domain("<controller type='scsi' model='virtio-scsi'><driver queues='2'/>"
+                       "</controller>")),
+    "VX0207": (_domain("<controller type='scsi' model='virtio-scsi'><driver iothread='2'/>"
+                       "</controller>", head="<iothreads>1</iothreads>"),
+               _domain("<controller type='scsi' model='virtio-scsi'><driver iothread='1'/>"
+                       "</controller>", head="<iothreads>1</iothreads>")),
+    "VX0208": (_domain(_disk("sda", "scsi").replace("type='raw'", "type='raw' iothread='1'"),
+                       head="<iothreads>1</iothreads>"),
+               _domain(_disk("vda", "virtio").replace("type='raw'", "type='raw' iothread='1'"),
+                       head="<iothreads>1</iothreads>")),
+    "VX0209": (_domain(_disk("vda", "virtio", "<address type='drive' controller='0' bus='0' "
+                             "target='0' unit='0'/>")),
+               _domain(_disk("vda", "virtio", "<address type='pci' domain='0' bus='0' "
+                             "slot='5' function='0'/>"))),
+    "VX0210": (_domain(SCSI + _disk("sda", "scsi", device="lun")),
+               _domain(SCSI + _disk("sda", "scsi", kind="block", device="lun"))),
+    "VX0301": (_domain("", machine="pc-i440fx-1.5"), _domain("", machine="pc-1.2")),
+    "VX0303": (_domain("<controller type='scsi' model='vmpvscsi'/>"),
+               _domain("<controller type='scsi' model='lsilogic'/>")),
+    "VX0304": (_domain("<controller type='scsi' model='lsilogic'/>" + _disk(
+                   "sda", "scsi", "<address type='drive' controller='0' bus='0' target='1' "
+                   "unit='0'/>")),
+               _domain("<controller type='scsi' model='virtio-scsi'/>" + _disk(
+                   "sda", "scsi", "<address type='drive' controller='0' bus='0' target='1' "
+                   "unit='0'/>"))),
+}
+
+
+def _codes(xml: str, versions=("1.2",)) -> list[str]:
+    return [f.code for f in check_domain(load(xml), [caps.load(v) for v in versions])]
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_rule_fires_and_holds(code):
+    bad, good = CASES[code]
+    assert code in _codes(bad), _codes(bad)
+    assert code not in _codes(good), _codes(good)
+    assert not [c for c in _codes(good)]
+
+
+def test_since_names_the_first_release_with_it():
+    # pvscsi first appears in 1.5 (QOM-FACTS.md §1); q35 machines from 1.4/1.5
+    findings = check_domain(load(CASES["VX0303"][0]), [caps.load("1.2")])
+    assert [(f.code, f.since) for f in findings] == [("VX0303", "1.5")]
+    q35 = check_domain(load(_domain("", machine="q35")), [caps.load("1.2")])
+    assert [(f.code, f.since) for f in q35] == [("VX0301", "1.5")]
+    assert check_domain(load(_domain("", machine="q35")), [caps.load("1.5")]) == []
+
+
+def test_finding_points_at_the_offending_attribute(tmp_path):
+    path = tmp_path / "g.xml"
+    path.write_text(CASES["VX0206"][0].replace("<driver", "\n<driver"))
+    result = run_cli("check", str(path), "--format", "json")
+    assert result.returncode == 1
+    (finding,) = json.loads(result.stdout)
+    assert finding["code"] == "VX0206"
+    assert finding["line"] == 2
+    assert finding["xpath"] == "/domain/devices/controller/driver/@queues"
+    assert finding["source"] == str(path)
+    assert set(finding) == {"code", "severity", "message", "source", "line", "xpath", "hint",
+                            "since"}
+
+
+def test_text_report_shows_line_and_caret(tmp_path):
+    path = tmp_path / "g.xml"
+    path.write_text(CASES["VX0206"][0].replace("<driver", "\n<driver"))
+    result = run_cli("check", str(path))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{path}:2: error: VX0206: 'queues' is only supported")
+    source_line = next(i for i, line in enumerate(lines) if line.startswith("  | <driver"))
+    caret = lines[source_line + 1]
+    assert caret.index("^") == lines[source_line].index("queues")
+
+
+def test_clean_domain_exits_0():
+    result = run_cli("check", str(SEED), "--qemu", "1.2", "--qemu", "1.5")
+    assert result.returncode == 0
+    assert result.stdout.strip().endswith("no findings")
+
+
+def test_schema_error_is_at_the_attribute():
+    findings = check_domain(load(CASES["VX0101"][0]), [])
+    assert [(f.code, f.xpath) for f in findings] == \
+        [("VX0101", "/domain/devices/disk/target/@bus")]
+
+
+def test_argv_refuses_a_domain_with_errors():
+    result = run_cli("argv", "-", "--qemu", "1.5", stdin=CASES["VX0201"][0].encode())
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "VX0201" in result.stderr

@@ -1,0 +1,92 @@
+"""`virtxlate tree`: the device graph QEMU builds, per release."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import DATA, SAMPLES, run_cli
+
+from virtxlate.api import analyze, load
+from virtxlate.graph.render import graph_json
+
+CASES = sorted(DATA.glob("*.qemu-*.qtree"))
+
+
+def _case(path):
+    name, _, rest = path.name.partition(".qemu-")
+    return DATA / f"{name}.xml", rest.removesuffix(".qtree")
+
+
+@pytest.mark.parametrize("expected", CASES, ids=lambda p: p.name)
+def test_qtree_matches_expected(expected):
+    xml, version = _case(expected)
+    result = run_cli("tree", str(xml), "--qemu", version)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected.read_text()
+
+
+def test_json_shape_is_stable():
+    result = run_cli("tree", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", "1.5",
+                     "--format", "json")
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert set(data) == {"qemu", "machine", "root"}
+    assert data["qemu"] == "1.5" and data["machine"] == "pc-i440fx-1.5"
+
+    def walk_bus(bus, path):
+        assert set(bus) == {"name", "type", "devices"}
+        for device in bus["devices"]:
+            assert set(device) == {"type", "id", "props", "buses"}
+            yield path + [(bus["name"], device["type"], device["id"])]
+            for child in device["buses"]:
+                yield from walk_bus(child, path + [(bus["name"], device["type"], device["id"])])
+
+    deepest = max(walk_bus(data["root"], []), key=len)
+    assert deepest == [
+        ("main-system-bus", "i440FX-pcihost", None),
+        ("pci.0", "virtio-scsi-pci", "scsi0"),
+        ("virtio-bus", "virtio-scsi-device", None),
+        ("scsi0.0", "scsi-hd", "scsi0-0-0-0"),
+    ]
+    inner = data["root"]["devices"][0]["buses"][0]["devices"][0]["buses"][0]["devices"][0]
+    assert inner["props"] == {"num_queues": 1, "max_sectors": 65535, "cmd_per_lun": 128}
+
+
+def test_controller_options_reach_the_embedded_device():
+    domain = load("""<domain type='qemu'><devices>
+        <controller type='scsi' index='0' model='virtio-scsi'>
+          <driver queues='4' cmd_per_lun='50'/></controller></devices></domain>""")
+    tree = graph_json(analyze(domain, "1.5").graph)
+    proxy = tree["root"]["devices"][0]["buses"][0]["devices"][0]
+    inner = proxy["buses"][0]["devices"][0]
+    assert "num_queues" not in proxy["props"]
+    assert inner["props"]["num_queues"] == 4
+    assert inner["props"]["cmd_per_lun"] == 50
+    old = graph_json(analyze(domain, "1.2").graph)
+    assert old["root"]["devices"][0]["buses"][0]["devices"][0]["props"]["num_queues"] == 4
+
+
+def test_ide_disk_hangs_on_the_builtin_controller():
+    domain = load("""<domain type='qemu'><devices>
+        <disk type='file' device='cdrom'><source file='/x.iso'/>
+          <target dev='hdc' bus='ide'/></disk></devices></domain>""")
+    tree = graph_json(analyze(domain, "1.5").graph)
+    piix = tree["root"]["devices"][0]["buses"][0]["devices"][0]
+    assert piix["type"] == "piix3-ide" and piix["props"] == {}
+    assert [b["name"] for b in piix["buses"]] == ["ide.0", "ide.1"]
+    assert piix["buses"][1]["devices"][0]["type"] == "ide-cd"
+    assert piix["buses"][1]["devices"][0]["props"]["unit"] == 0
+
+
+def test_a_device_the_release_lacks_is_an_error():
+    # vhost-scsi-pci does not exist before 1.5 (QOM-FACTS.md §1)
+    from virtxlate.caps import load as load_caps
+    from virtxlate.graph import GraphError, build_graph
+    from virtxlate.libvirt.options import Option
+
+    table = load_caps("1.2")
+    machine = table.machine("pc")
+    with pytest.raises(GraphError, match="no device type 'vhost-scsi-pci'"):
+        build_graph(table, machine.name, table.family_of(machine),
+                    [Option("-device", "vhost-scsi-pci", [("id", "vs0")])])
