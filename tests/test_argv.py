@@ -53,7 +53,7 @@ def test_kvm_domain_uses_kvm_accel():
 
 
 def _disk_domain(path: str, serial: str = "s1") -> str:
-    from xml.sax.saxutils import quoteattr, escape
+    from xml.sax.saxutils import escape, quoteattr
 
     return f"""<domain type='qemu'><devices>
       <disk type='file' device='disk'><driver name='qemu' type='raw'/>

@@ -22,7 +22,6 @@ from .model import Domain, domain_from_document
 from .rules import check_domain
 from .xmlinput import load_document
 
-
 # An i686 guest runs on qemu-system-i386, built from the same sources as the x86_64
 # binary with the same storage and virtio devices; it uses the x86_64 tables (inference).
 _TABLE_ARCH = {"i686": "x86_64", None: "x86_64"}

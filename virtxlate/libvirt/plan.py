@@ -27,7 +27,7 @@ _VIRTIO_SCSI_DRIVER_PROPS = (
     ("ioeventfd", "ioeventfd"),
 )
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
-SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb")
+SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb", "sd")
 
 
 @dataclass
@@ -229,6 +229,10 @@ def _plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
         drive_props = _drive_props(plan, disk)
         if drive_props is None:
             continue
+        if bus == "sd":
+            # an SD card has no -device: libvirt uses the legacy if=sd,index=N drive
+            plan.options.append(_sd_drive(disk, drive_props))
+            continue
         alias = _disk_alias(plan, disk)
         if alias is None:
             continue
@@ -256,6 +260,17 @@ def _plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
         _frontend_props(plan, disk, device)
         plan.options.append(device)
     plan.options.extend(_floppy_options(floppies))
+
+
+def _sd_drive(disk: Disk, drive_props: list[tuple[str, object]]) -> Option:
+    drive = Option("-drive", origin=disk)
+    for key, value in drive_props:
+        if key == "if":
+            drive.add("if", "sd")
+            drive.add("index", disk_index(disk.dev) or 0)
+        elif key != "id":
+            drive.add(key, value)  # type: ignore[arg-type]
+    return drive
 
 
 def _floppy_options(floppies: list[tuple[Disk, str, int | None]]) -> list[Option]:

@@ -1,0 +1,142 @@
+"""Conformance with libvirt's own test outputs (../shared/conformance/libvirt).
+
+For each case with an input XML and an old-style (-drive era) `.args`, the storage
+options virtxlate writes for QEMU 1.5 must equal the storage options in the `.args`.
+Those files were generated with the capability flags of their DO_TEST line rather than
+a real release, so the 1.5 table is adjusted by the flags that differ (see MANIFEST.tsv).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import re
+import shlex
+
+import pytest
+from conftest import CONFORMANCE
+
+from virtxlate import caps
+from virtxlate.api import analyze, load
+
+# Devices whose options count as storage for the comparison.
+STORAGE_DEVICES = {
+    "virtio-scsi-pci", "lsi", "megasas", "mptsas1068", "pvscsi", "spapr-vscsi", "ahci",
+    "scsi-hd", "scsi-cd", "scsi-block", "scsi-generic", "scsi-disk", "ide-hd", "ide-cd",
+    "ide-drive", "virtio-blk-pci", "usb-storage",
+}
+# libvirt flags of a DO_TEST line → our flag names (only those that change storage options).
+DO_TEST_FLAGS = {
+    "QEMU_CAPS_VIRTIO_BLK_SCSI": "virtio-blk-pci.scsi",
+    "QEMU_CAPS_OBJECT_IOTHREAD": "iothread",
+    "QEMU_CAPS_VIRTIO_BLK_NUM_QUEUES": "virtio-blk.num-queues",
+}
+# Flags the old-style tests only had when their DO_TEST line listed them.
+LISTED_ONLY = set(DO_TEST_FLAGS.values())
+
+# Cases that do not pass yet, with the reason (each one is a known gap, not a surprise).
+KNOWN_GAPS = {
+    "disk-scsi-megasas": "2018 generation of libvirt (ide-drive frontend, no bootindex)",
+    "disk-scsi-mptsas1068": "2018 generation; mptsas1068 exists only from QEMU 2.6",
+    "disk-scsi-vscsi": "2018 generation; spapr-vscsi is a ppc64 device",
+    "disk-virtio-scsi-reservations": "2018 generation; pr-manager not translated yet",
+    "iothreads-virtio-scsi-pci": "2018 generation (ide-drive / scsi-disk frontends)",
+    "hostdev-scsi-vhost-scsi-pcie": "q35 with PCIe root ports: machine pc-q35-2.7 not in 1.5",
+}
+
+
+def _manifest() -> dict[str, str]:
+    with open(CONFORMANCE / "MANIFEST.tsv", newline="") as handle:
+        rows = csv.DictReader(handle, delimiter="\t")
+        return {row["case"]: row["flags_or_version"] for row in rows if row["kind"] == "args-old"}
+
+
+def _args_words(path) -> list[str]:
+    words = shlex.split(path.read_text().replace("\\\n", ""))
+    start = next(i for i, word in enumerate(words) if word.startswith("/"))
+    return words[start:]
+
+
+def storage_options(words: list[str]) -> list[tuple[str, str]]:
+    found = []
+    for flag, value in zip(words, words[1:], strict=False):
+        if flag == "-drive" or flag == "-global" and value.startswith("isa-fdc."):
+            found.append((flag, value))
+        elif flag == "-device" and value.split(",", 1)[0] in STORAGE_DEVICES:
+            found.append((flag, value))
+    return found
+
+
+def _x86_cases() -> list[str]:
+    if not CONFORMANCE.is_dir():
+        return []
+    cases = []
+    for case_dir in sorted(CONFORMANCE.iterdir()):
+        name = case_dir.name
+        xml, args = case_dir / f"{name}.xml", case_dir / f"{name}.args"
+        if not (xml.exists() and args.exists()):
+            continue
+        if load(str(xml)).arch not in (None, "x86_64", "i686"):
+            continue
+        cases.append(name)
+    return cases
+
+
+def _table_for(flags_line: str):
+    table = caps.load("1.5")
+    listed = {DO_TEST_FLAGS[f] for f in re.findall(r"QEMU_CAPS_\w+", flags_line)
+              if f in DO_TEST_FLAGS}
+    return dataclasses.replace(table, flags=(table.flags - LISTED_ONLY) | listed)
+
+
+def translate(case: str, flags_line: str) -> list[tuple[str, str]] | str:
+    domain = load(str(CONFORMANCE / case / f"{case}.xml"))
+    table = _table_for(flags_line)
+    from virtxlate.argv import command_line
+    from virtxlate.libvirt.plan import plan_storage
+    from virtxlate.rules import check_domain
+
+    errors = [f for f in check_domain(domain, [table]) if f.is_error]
+    if errors:
+        return "; ".join(f"{f.code} {f.message}" for f in errors)
+    plan = plan_storage(domain, table)
+    return storage_options(command_line(plan))
+
+
+def test_conformance_drive_era(shared):
+    manifest = _manifest()
+    cases = _x86_cases()
+    assert len(cases) >= 30
+    passed, failed = [], {}
+    for case in cases:
+        got = translate(case, manifest.get(case, ""))
+        expected = storage_options(_args_words(CONFORMANCE / case / f"{case}.args"))
+        if got == expected:
+            passed.append(case)
+        else:
+            failed[case] = got if isinstance(got, str) else \
+                next(f"expected {e} got {g}" for e, g in zip(expected + [None] * 99,
+                                                                  got + [None] * 99, strict=False)
+                     if e != g)
+    print(f"\nconformance (-drive era, x86): {len(passed)} of {len(cases)} cases match")
+    unexpected = {case: why for case, why in failed.items() if case not in KNOWN_GAPS}
+    assert not unexpected, unexpected
+    fixed = [case for case in KNOWN_GAPS if case in passed]
+    assert not fixed, f"now passing, remove from KNOWN_GAPS: {fixed}"
+
+
+def test_seed_runs_through_analyze_on_every_corpus_input(shared):
+    """No corpus input makes the translation crash, whatever it finds."""
+    for path in sorted(CONFORMANCE.glob("*/*.xml")):
+        domain = load(str(path))
+        arch = domain.arch or "x86_64"
+        if arch not in ("x86_64", "i686"):
+            continue
+        result = analyze(domain, "1.5")
+        assert result.findings is not None
+
+
+@pytest.mark.parametrize("case", ["disk-scsi-disk-split", "disk-order", "disk-error-policy"])
+def test_pinned_cases(shared, case):
+    got = translate(case, _manifest().get(case, ""))
+    assert got == storage_options(_args_words(CONFORMANCE / case / f"{case}.args"))
