@@ -74,6 +74,8 @@ class MachineFamily:
     host_bridge: str
     root_bus: str
     root_bus_type: str
+    reserved_pci_slots: tuple[int, ...]
+    libvirt_addressing: str
     builtins: tuple[Builtin, ...]
 
 
@@ -94,7 +96,6 @@ class CapsTable:
     arch: str
     emulator: str
     storage_style: str
-    reserved_pci_slots: tuple[int, ...]
     qtree_value_style: str
     flags: frozenset[str]
     machines: tuple[Machine, ...]
@@ -181,6 +182,9 @@ def parse_table(path: Path) -> CapsTable:
         f.get("name", ""): MachineFamily(
             name=f.get("name", ""), host_bridge=f.get("host-bridge", ""),
             root_bus=f.get("root-bus", ""), root_bus_type=f.get("root-bus-type", ""),
+            reserved_pci_slots=tuple(int(slot) for slot in
+                                     f.get("reserved-pci-slots", "").split()),
+            libvirt_addressing=f.get("libvirt-addressing", "root-bus"),
             builtins=tuple(
                 Builtin(type=b.get("type", ""), addr=b.get("addr"),
                         libvirt_controller=b.get("libvirt-controller"),
@@ -197,8 +201,6 @@ def parse_table(path: Path) -> CapsTable:
         arch=root.get("arch", ""),
         emulator=(root.findtext("emulator") or "").strip(),
         storage_style=cmd.get("libvirt-storage", "drive") if cmd is not None else "drive",
-        reserved_pci_slots=tuple(int(s) for s in (cmd.get("reserved-pci-slots", "")
-                                                  if cmd is not None else "").split()),
         qtree_value_style=root.find("qtree").get("value-style", "qom"),  # type: ignore[union-attr]
         flags=frozenset(f.get("name", "") for f in root.iterfind("flags/flag")),
         machines=tuple(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..caps import CapsTable
+from ..caps.tables import MachineFamily
 from ..model import Disk, Domain
 
 # virDomainDiskDefAssignAddress (src/conf/domain_conf.c): how many units a controller
@@ -67,8 +67,8 @@ def pci_address_text(slot: int, function: int = 0) -> str:
 class PciSlots:
     """Slots of the root PCI bus: reserved by the machine and libvirt, written, or free."""
 
-    def __init__(self, caps: CapsTable, domain: Domain):
-        self.used: set[int] = set(caps.reserved_pci_slots)
+    def __init__(self, family: MachineFamily, domain: Domain):
+        self.used: set[int] = set(family.reserved_pci_slots)
         # Every explicit <address type='pci' bus='0'> of any device holds its slot.
         for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
             try:

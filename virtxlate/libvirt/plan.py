@@ -81,7 +81,8 @@ def plan_storage(domain: Domain, caps: CapsTable) -> StoragePlan:
             hint="known: " + ", ".join(m.alias or m.name for m in caps.machines if m.alias)))
         return plan
     _plan_controllers(plan)
-    slots = PciSlots(caps, domain)
+    assert plan.family is not None
+    slots = PciSlots(plan.family, domain)
     _assign_controller_slots(plan, slots)
     plan.options.extend(_controller_options(plan))
     _plan_disks(plan, slots)
@@ -152,7 +153,28 @@ def _assign_controller_slots(plan: StoragePlan, slots: PciSlots) -> None:
             controller.pci_slot = explicit.slot
             controller.pci_function = explicit.function or 0
         else:
-            controller.pci_slot = slots.take()
+            controller.pci_slot = _take_slot(plan, slots, controller.element)
+
+
+def _take_slot(plan: StoragePlan, slots: PciSlots, obj) -> int | None:  # type: ignore[no-untyped-def]
+    """The next root-bus slot libvirt would give a device without a PCI address."""
+    addressing = plan.family.libvirt_addressing if plan.family else "root-bus"
+    if addressing == "none":
+        plan.findings.append(finding_at(
+            "VX0205", "error", f"machine '{plan.machine_name}' has no PCI bus for this device",
+            obj, plan.domain.source))
+        return None
+    if addressing == "bridges":
+        plan.findings.append(finding_at(
+            "VX0902", "warning",
+            f"libvirt places PCI devices of a {plan.family.name} machine behind bridges it "
+            "adds; virtxlate puts this one on the root bus, so its address may differ",
+            obj, plan.domain.source, hint="give the device an explicit <address type='pci'>"))
+    slot = slots.take()
+    if slot is None:
+        plan.findings.append(finding_at("VX0205", "error", "no free PCI slot on the root bus",
+                                        obj, plan.domain.source))
+    return slot
 
 
 def _root_bus(plan: StoragePlan) -> str:
@@ -455,11 +477,8 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
                 option.add("multifunction", _on_off(address.multifunction))
             option.add("addr", pci_address_text(address.slot or 0, address.function or 0))
         else:
-            slot = slots.take()
+            slot = _take_slot(plan, slots, disk)
             if slot is None:
-                plan.findings.append(finding_at(
-                    "VX0205", "error", "no free PCI slot on the root bus", disk,
-                    plan.domain.source))
                 return None
             option.add("addr", pci_address_text(slot))
         return option

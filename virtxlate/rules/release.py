@@ -61,8 +61,7 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
                          f"SCSI controller model '{model}' needs QEMU device '{device_type}', "
                          f"which QEMU {caps.version} does not have",
                          controller, domain.source, xpath_suffix="/@model", since=since,
-                         hint=f"available from QEMU {since}" if since else
-                         "no known release has it")
+                         hint=None if since else "no release virtxlate knows has it")
     for disk in domain.disks:
         device_type = _DISK_DEVICE_TYPES.get((disk.bus or "", disk.effective_device))
         if device_type is None or caps.has_device(device_type):
