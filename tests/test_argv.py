@@ -89,3 +89,39 @@ def test_no_value_can_inject_an_option(path, serial):
 def test_comma_in_path_is_doubled():
     argv = analyze(load(_disk_domain("/img/a,file=/etc/shadow")), "1.5").argv
     assert "file=/img/a,,file=/etc/shadow,format=raw,if=none,id=drive-virtio-disk0" in argv
+
+
+def _addr_of(argv: list[str], driver: str) -> str:
+    device = next(word for word in argv if word.startswith(driver + ","))
+    return dict(part.split("=", 1) for part in device.split(",")[1:])["addr"]
+
+
+def test_non_storage_devices_take_their_slots_first():
+    # libvirt's order: controllers, then fs/net/sound/video, then virtio disks; the
+    # conformance case event_idx shows a virtio NIC at 0x3 before the disks.
+    domain = load("""<domain type='qemu'><devices>
+      <disk type='file' device='disk'><source file='/a.img'/>
+        <target dev='vda' bus='virtio'/></disk>
+      <controller type='scsi' index='0' model='virtio-scsi'/>
+      <controller type='virtio-serial' index='0'/>
+      <interface type='user'><model type='virtio'/></interface>
+      <sound model='ich6'/>
+      <sound model='pcspk'/>
+    </devices></domain>""")
+    argv = analyze(domain, "1.5").argv
+    assert _addr_of(argv, "virtio-scsi-pci") == "0x3"   # controller array: scsi first
+    # virtio-serial 0x4, interface 0x5, ich6 0x6 (pcspk is not PCI)
+    assert _addr_of(argv, "virtio-blk-pci") == "0x7"
+
+
+def test_explicit_addresses_are_respected_and_skipped():
+    domain = load("""<domain type='qemu'><devices>
+      <disk type='file' device='disk'><source file='/a.img'/>
+        <target dev='vda' bus='virtio'/></disk>
+      <disk type='file' device='disk'><source file='/b.img'/>
+        <target dev='vdb' bus='virtio'/>
+        <address type='pci' domain='0' bus='0' slot='0x03' function='0'/></disk>
+    </devices></domain>""")
+    argv = analyze(domain, "1.5").argv
+    devices = [w for w in argv if w.startswith("virtio-blk-pci,")]
+    assert ["addr=0x4" in devices[0], "addr=0x3" in devices[1]] == [True, True]

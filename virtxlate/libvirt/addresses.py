@@ -64,6 +64,80 @@ def pci_address_text(slot: int, function: int = 0) -> str:
     return f"{slot:#x}" if function == 0 else f"{slot:#x}.{function:#x}"
 
 
+# Models of non-storage devices that libvirt places on PCI, for the slots they take
+# before virtio disks (qemuDomainAssignDevicePCISlots: controllers, filesystems,
+# interfaces, sound cards, secondary video cards, then disks).
+_PCI_USB_MODELS = {"piix3-uhci", "piix4-uhci", "ehci", "vt82c686b-uhci", "pci-ohci",
+                   "nec-xhci", "qemu-xhci"}
+_PCI_SOUND_MODELS = {"ich6", "ich7", "ich9", "ac97", "es1370"}
+_NON_PCI_INTERFACE_TYPES = {"hostdev"}
+_NON_PCI_INTERFACE_MODELS = {"spapr-vlan", "usb-net", "smc91c111", "lan9118"}
+
+
+def sorted_by_type_and_index(elements: list, type_of, index_of) -> list:  # type: ignore[no-untyped-def]
+    """libvirt's *InsertPreAlloced order: grouped by type in order of first appearance,
+    sorted by index within a type (used for disks and for controllers)."""
+    ordered: list = []
+    for element in elements:
+        insert_at = -1
+        index = index_of(element)
+        for position in range(len(ordered) - 1, -1, -1):
+            other = ordered[position]
+            if type_of(other) != type_of(element):
+                continue
+            if index_of(other) > index:
+                insert_at = position
+            elif insert_at == -1:
+                insert_at = position + 1
+        if insert_at == -1:
+            ordered.append(element)
+        else:
+            ordered.insert(insert_at, element)
+    return ordered
+
+
+def _has_pci_address(node) -> bool:  # type: ignore[no-untyped-def]
+    """True when the device already has its place: a PCI slot, or another address type."""
+    address = node.find("address")
+    return address is not None and (address.get("type") != "pci"
+                                    or address.get("slot") is not None)
+
+
+def non_storage_pci_devices(domain: Domain) -> dict[str, list]:
+    """Elements of non-storage devices that libvirt gives a root-bus slot, by phase:
+    'controller' (in the controller array), then 'other' (fs, net, sound, video) before
+    the virtio disks.  Devices with an address of their own are not listed."""
+    devices = domain.element.find("devices")
+    if devices is None:
+        return {"controller": [], "other": []}
+    controllers = []
+    for node in devices.findall("controller"):
+        kind, model = node.get("type"), node.get("model")
+        if _has_pci_address(node):
+            continue
+        if kind == "virtio-serial" or (kind == "usb" and model in _PCI_USB_MODELS
+                                       and not (model == "piix3-uhci"
+                                                and node.get("index", "0") == "0")):
+            controllers.append(node)
+    other = []
+    for node in devices.findall("filesystem"):
+        if not _has_pci_address(node) and node.find("driver[@type='mtp']") is None:
+            other.append(node)
+    for node in devices.findall("interface"):
+        model = node.find("model")
+        if node.get("type") in _NON_PCI_INTERFACE_TYPES or _has_pci_address(node) or \
+                (model is not None and model.get("type") in _NON_PCI_INTERFACE_MODELS):
+            continue
+        other.append(node)
+    for node in devices.findall("sound"):
+        if node.get("model") in _PCI_SOUND_MODELS and not _has_pci_address(node):
+            other.append(node)
+    for node in devices.findall("video")[1:]:   # the primary card has its own slot
+        if not _has_pci_address(node):
+            other.append(node)
+    return {"controller": controllers, "other": other}
+
+
 class PciSlots:
     """Slots of the root PCI bus: reserved by the machine and libvirt, written, or free."""
 

@@ -14,7 +14,16 @@ from ..caps import CapsTable
 from ..caps.tables import Machine, MachineFamily
 from ..findings import Finding, finding_at
 from ..model import Controller, Disk, Domain
-from .addresses import DriveAddress, PciSlots, disk_index, drive_address, pci_address_text
+from ..model.fields import XmlObject
+from .addresses import (
+    DriveAddress,
+    PciSlots,
+    disk_index,
+    drive_address,
+    non_storage_pci_devices,
+    pci_address_text,
+    sorted_by_type_and_index,
+)
 from .options import Option
 from .scsi import SCSI_MODEL_DEVICES, default_scsi_model
 
@@ -145,8 +154,20 @@ def _needs_device(controller: ControllerPlan) -> bool:
 
 
 def _assign_controller_slots(plan: StoragePlan, slots: PciSlots) -> None:
-    for controller in plan.controllers:
-        if not _needs_device(controller):
+    """Slots in libvirt's order: every controller that needs one, storage or not, in the
+    controller array's order; then filesystems, interfaces, sound and secondary video,
+    which libvirt places before the virtio disks."""
+    others = non_storage_pci_devices(plan.domain)
+    by_element = {id(c.element.element): c for c in plan.controllers if c.element is not None}
+    implicit = [c for c in plan.controllers if c.element is None]
+    elements = [c.element for c in plan.controllers if c.element is not None and _needs_device(c)]
+    elements += [XmlObject(node) for node in others["controller"]]
+    array = sorted_by_type_and_index(elements, lambda o: o.element.get("type"),
+                                     lambda o: int(o.element.get("index", "0") or 0))
+    for obj in array:
+        controller = by_element.get(id(obj.element))
+        if controller is None:
+            _take_slot(plan, slots, obj)  # a non-storage controller libvirt places first
             continue
         explicit = controller.element.address if controller.element is not None else None
         if explicit is not None and explicit.type == "pci":
@@ -154,6 +175,11 @@ def _assign_controller_slots(plan: StoragePlan, slots: PciSlots) -> None:
             controller.pci_function = explicit.function or 0
         else:
             controller.pci_slot = _take_slot(plan, slots, controller.element)
+    for controller in implicit:
+        if _needs_device(controller):
+            controller.pci_slot = _take_slot(plan, slots, plan.domain)
+    for node in others["other"]:
+        _take_slot(plan, slots, XmlObject(node))
 
 
 def _take_slot(plan: StoragePlan, slots: PciSlots, obj) -> int | None:  # type: ignore[no-untyped-def]
@@ -219,23 +245,8 @@ def _controller_options(plan: StoragePlan) -> list[Option]:
 def ordered_disks(domain: Domain) -> list[Disk]:
     """Disks in the order libvirt keeps them (virDomainDiskInsertPreAlloced at parse time):
     grouped by bus in order of first appearance, sorted by target name within a bus."""
-    ordered: list[Disk] = []
-    for disk in domain.disks:
-        insert_at = -1
-        index = disk_index(disk.dev) or 0
-        for position in range(len(ordered) - 1, -1, -1):
-            other = ordered[position]
-            if other.bus != disk.bus:
-                continue
-            if (disk_index(other.dev) or 0) > index:
-                insert_at = position
-            elif insert_at == -1:
-                insert_at = position + 1
-        if insert_at == -1:
-            ordered.append(disk)
-        else:
-            ordered.insert(insert_at, disk)
-    return ordered
+    return sorted_by_type_and_index(domain.disks, lambda d: d.bus,
+                                    lambda d: disk_index(d.dev) or 0)
 
 
 def _plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
