@@ -82,3 +82,50 @@ def test_seed_defaults_match_real_qemu(qemu_binary, tmp_path):
             ours, "scsi-hd", "scsi0-0-0-0").props[name]
     real_proxy = find_device(real, "virtio-scsi-pci", "scsi0")
     assert real_proxy.props["addr"] == "03.0"
+
+
+MIXED = """<domain type='qemu'><name>mixed</name>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <controller type='scsi' index='0' model='virtio-scsi'/>
+    <controller type='scsi' index='1' model='lsilogic'/>
+    <disk type='file' device='disk'><source file='IMG'/><target dev='sda' bus='scsi'/></disk>
+    <disk type='file' device='disk'><source file='IMG'/><target dev='sdh' bus='scsi'/></disk>
+    <disk type='file' device='cdrom'><source file='IMG'/><target dev='hdc' bus='ide'/></disk>
+    <disk type='file' device='disk'><source file='IMG'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='disk'><source file='IMG'/><target dev='sdz' bus='usb'/></disk>
+  </devices></domain>"""
+
+
+def _compare(ours: QBus, real: QBus) -> int:
+    """Our bus against the real bus of the same place: type, device order, and below."""
+    assert (real.name, real.type) == (ours.name, ours.type)
+    shown = [(d.type, d.id) for d in ours.devices]
+    real_devices = [d for d in real.devices if (d.type, d.id) in shown]
+    assert [(d.type, d.id) for d in real_devices] == shown, ours.name
+    checked = 1
+    for mine, theirs in zip(ours.devices, real_devices, strict=True):
+        real_buses = {bus.name: bus for bus in theirs.buses}
+        for bus in mine.buses:
+            assert bus.name in real_buses, (mine.type, bus.name)
+            checked += _compare(bus, real_buses[bus.name])
+    return checked
+
+
+def test_mixed_domain_matches_real_qemu(qemu_binary, tmp_path):
+    """Bus names, nesting, built-in addresses and device order on every bus we show are
+    what real QEMU builds for the same command line (pc-i440fx-1.5 on QEMU 7.2)."""
+    xml = MIXED
+    for number in range(MIXED.count("IMG")):
+        image = tmp_path / f"disk{number}.img"
+        image.write_bytes(b"\0" * 1024 * 1024)
+        xml = xml.replace("IMG", str(image), 1)
+    result = analyze(load(xml), "1.5")
+    assert result.ok, result.findings
+    real = parse_qtree(_real_qtree(qemu_binary, result.argv))
+    ours = parse_qtree(qtree_text(result.graph))
+    assert _compare(ours, real) >= 9
+    for device_type, addr in (("piix3-ide", "01.1"), ("piix3-usb-uhci", "01.2"),
+                              ("lsi53c895a", "04.0"), ("virtio-blk-pci", "05.0")):
+        assert find_device(real, device_type).props["addr"] == addr
+        assert find_device(ours, device_type).props["addr"] == addr

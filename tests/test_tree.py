@@ -73,7 +73,7 @@ def test_ide_disk_hangs_on_the_builtin_controller():
           <target dev='hdc' bus='ide'/></disk></devices></domain>""")
     tree = graph_json(analyze(domain, "1.5").graph)
     piix = tree["root"]["devices"][0]["buses"][0]["devices"][0]
-    assert piix["type"] == "piix3-ide" and piix["props"] == {}
+    assert piix["type"] == "piix3-ide" and piix["props"] == {"addr": "01.1"}
     assert [b["name"] for b in piix["buses"]] == ["ide.0", "ide.1"]
     assert piix["buses"][1]["devices"][0]["type"] == "ide-cd"
     assert piix["buses"][1]["devices"][0]["props"]["unit"] == 0

@@ -78,7 +78,7 @@ def analyze(domain: Domain, qemu: str, arch: str | None = None) -> Analysis:
         return result
     result.argv = command_line(plan)
     try:
-        result.graph = build_graph(table, plan.machine_name, plan.family, plan.devices)
+        result.graph = build_graph(table, plan.machine_name, plan.family, plan.options)
     except GraphError as exc:
         origin = exc.option.origin if exc.option is not None else None
         result.findings.append(finding_at("VX0302", "error", exc.message, origin,

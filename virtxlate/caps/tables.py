@@ -66,6 +66,8 @@ class Builtin:
     addr: str | None
     libvirt_controller: str | None
     buses: tuple[tuple[str, str], ...]
+    parent_bus: str | None = None     # None: the machine's root PCI bus
+    enabled_by: str | None = None     # a legacy option that creates it, e.g. -usb
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,8 @@ def parse_table(path: Path) -> CapsTable:
                 Builtin(type=b.get("type", ""), addr=b.get("addr"),
                         libvirt_controller=b.get("libvirt-controller"),
                         buses=tuple((x.get("name", ""), x.get("type", ""))
-                                    for x in b.findall("bus")))
+                                    for x in b.findall("bus")),
+                        parent_bus=b.get("parent-bus"), enabled_by=b.get("enabled-by"))
                 for b in f.findall("builtin")
             ),
         )

@@ -27,32 +27,39 @@ class GraphError(Exception):
 
 
 def build_graph(caps: CapsTable, machine: str, family: MachineFamily,
-                devices: list[Option]) -> Graph:
+                options: list[Option]) -> Graph:
+    """The graph for a command line's options: -device, -global and legacy switches
+    such as -usb that enable a built-in controller.  Other options are not devices."""
     root = Bus("main-system-bus", "System")
     host = Device(family.host_bridge, None)
     pci_root = Bus(family.root_bus, family.root_bus_type)
     host.buses.append(pci_root)
-    root.devices.append(host)
+    root.plug(host)
     buses: dict[str, Bus] = {pci_root.name: pci_root}
-    builder = _Builder(caps, family, pci_root, buses)
-    for option in devices:
-        builder.add(option)
+    enabled = {option.flag for option in options}
+    builder = _Builder(caps, family, pci_root, buses, enabled)
+    for option in options:
+        if option.flag == "-device":
+            builder.add(option)
+        elif option.flag == "-global":
+            builder.set_global(option)
     return Graph(qemu=caps.version, machine=machine, root=root,
                  value_style=caps.qtree_value_style)
 
 
 class _Builder:
     def __init__(self, caps: CapsTable, family: MachineFamily, pci_root: Bus,
-                 buses: dict[str, Bus]):
+                 buses: dict[str, Bus], enabled: set[str]):
         self.caps = caps
         self.family = family
         self.pci_root = pci_root
         self.buses = buses
-        # Built-in controllers (piix3-ide, the q35 AHCI) appear once something uses them.
-        self.builtin_bus: dict[str, tuple[str, str | None, list[tuple[str, str]]]] = {}
-        for builtin in family.builtins:
-            for name, _ in builtin.buses:
-                self.builtin_bus[name] = (builtin.type, builtin.addr, list(builtin.buses))
+        # Built-in chipset devices (piix3-ide, isa-fdc, the q35 AHCI) appear in the graph
+        # once something uses them; one enabled by a legacy switch only with that switch.
+        self.builtins = {b.type: b for b in family.builtins
+                         if b.enabled_by is None or b.enabled_by in enabled}
+        self.builtin_of_bus = {name: b for b in self.builtins.values() for name, _ in b.buses}
+        self.instances: dict[str, Device] = {}
 
     def add(self, option: Option) -> None:
         name = option.implied or ""
@@ -70,7 +77,7 @@ class _Builder:
         # Options given to a proxy for its embedded device (num_queues, …) belong to the latter.
         inner_names = {p.name for p in inner_type.props} if inner_type else set()
         device.props = _props(dtype, given, exclude=inner_names)
-        bus.devices.append(device)
+        bus.plug(device)
         if inner_type is not None:
             # A virtio transport proxy: its one virtio bus carries the embedded device, which
             # owns the buses (named after the proxy's id, as QEMU keeps them compatible).
@@ -78,7 +85,7 @@ class _Builder:
                 proxy_bus = Bus(spec.name_for(device.id), spec.bus_type)
                 device.buses.append(proxy_bus)
                 inner = Device(inner_type.name, None, _props(inner_type, given))
-                proxy_bus.devices.append(inner)
+                proxy_bus.plug(inner)
                 for inner_spec in inner_type.buses:
                     self._own(inner, inner_spec.name_for(None, device.id), inner_spec.bus_type)
         else:
@@ -98,22 +105,50 @@ class _Builder:
             raise GraphError(f"-device {option.implied} needs bus= (it plugs into a "
                              f"{dtype.plugs_into} bus)", option)
         name = str(wanted)
-        if name not in self.buses and name in self.builtin_bus:
-            self._instantiate_builtin(name)
+        if name not in self.buses and name in self.builtin_of_bus:
+            self._builtin(self.builtin_of_bus[name].type)
         bus = self.buses.get(name)
         if bus is None:
             raise GraphError(f"Bus '{name}' not found", option)
         return bus
 
-    def _instantiate_builtin(self, bus_name: str) -> None:
-        type_, addr, bus_list = self.builtin_bus[bus_name]
+    def set_global(self, option: Option) -> None:
+        """-global DRIVER.PROP=VALUE on a built-in device (libvirt's floppy drives)."""
+        target, _, value = (option.implied or "").partition("=")
+        driver, _, prop_name = target.partition(".")
+        if driver not in self.builtins:
+            return  # a default for devices not created here: nothing in the graph changes
+        device = self._builtin(driver)
+        dtype = self.caps.device(driver)
+        spec = dtype.prop(prop_name) if dtype is not None else None
+        if spec is None:
+            raise GraphError(f"QEMU {self.caps.version}: '{driver}' has no property "
+                             f"'{prop_name}'", option)
+        device.props = [p for p in device.props if p.name != prop_name]
+        device.props.append(Prop(prop_name, spec.type, _convert(spec.type, value)))
+        order = [p.name for p in dtype.props] if dtype is not None else []
+        device.props.sort(key=lambda p: order.index(p.name) if p.name in order else 99)
+
+    def _builtin(self, type_: str) -> Device:
+        """The built-in device of TYPE, created on first use with its parent bus."""
+        if type_ in self.instances:
+            return self.instances[type_]
+        builtin = self.builtins[type_]
         dtype = self.caps.device(type_)
-        device = Device(type_, None)
-        if addr is not None and dtype is not None and dtype.prop("addr") is not None:
-            device.props.append(Prop("addr", "pci-devfn", addr))
-        for name, bus_type in bus_list:
+        rank = list(self.builtins).index(type_)  # the table lists them in creation order
+        device = Device(type_, None, builtin_rank=rank)
+        if builtin.addr is not None and dtype is not None and dtype.prop("addr") is not None:
+            device.props.append(Prop("addr", "pci-devfn", builtin.addr))
+        for name, bus_type in builtin.buses:
             self._own(device, name, bus_type)
-        self.pci_root.devices.append(device)
+        parent = self.pci_root
+        if builtin.parent_bus is not None:
+            if builtin.parent_bus not in self.buses:
+                self._builtin(self.builtin_of_bus[builtin.parent_bus].type)
+            parent = self.buses[builtin.parent_bus]
+        parent.plug(device)
+        self.instances[type_] = device
+        return device
 
 
 def _props(dtype: DeviceType, given: dict[str, PropValue], exclude: set[str] | None = None

@@ -93,9 +93,36 @@ def plan_storage(domain: Domain, caps: CapsTable) -> StoragePlan:
     assert plan.family is not None
     slots = PciSlots(plan.family, domain)
     _assign_controller_slots(plan, slots)
+    # qemuBuildControllersCommandLine: USB controllers come before the SCSI ones
+    plan.options.extend(_usb_options(plan))
     plan.options.extend(_controller_options(plan))
     _plan_disks(plan, slots)
     return plan
+
+
+def _usb_options(plan: StoragePlan) -> list[Option]:
+    """The default USB controller, which USB disks plug into (bus usb.0).
+
+    libvirt writes it as ``-device piix3-usb-uhci,id=usb,bus=pci.0,addr=0x1.0x2`` when
+    QEMU has that device, else as the legacy ``-usb``.  Emitted only when the domain has
+    a USB disk: virtxlate writes the storage part of the command line, and a USB disk
+    needs the bus.  <controller type='usb' model='none'> means no USB at all.
+    """
+    if not any(disk.bus == "usb" for disk in plan.domain.disks):
+        return []
+    usb = plan.domain.controller("usb", 0)
+    if usb is not None and usb.model not in (None, "piix3-uhci"):
+        if usb.model == "none":
+            plan.findings.append(finding_at(
+                "VX0211", "error", "a USB disk needs a USB controller, and this domain "
+                "has <controller type='usb' model='none'>", usb, plan.domain.source))
+        else:
+            plan.findings.append(_unsupported(plan, usb, f"USB controller model '{usb.model}'"))
+        return []
+    if not plan.caps.has_flag("piix3-usb-uhci"):
+        return [Option("-usb", origin=usb)]
+    return [Option("-device", "piix3-usb-uhci",
+                   [("id", "usb"), ("bus", _root_bus(plan)), ("addr", "0x1.0x2")], origin=usb)]
 
 
 # --- controllers -----------------------------------------------------------------------
