@@ -136,3 +136,20 @@ def test_argv_refuses_a_domain_with_errors():
     assert result.returncode == 1
     assert result.stdout == ""
     assert "VX0201" in result.stderr
+
+
+@pytest.mark.parametrize("fragment,code,xpath,line", [
+    ("<devices>\n<disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/></disk>\n"
+     "<disk type='file'><source file='/b'/><target dev='sda' bus='scsi'/></disk></devices>",
+     "VX0201", "/devices/disk[2]/target/@dev", 3),
+    ("<controller type='scsi' model='lsilogic'>\n<driver queues='2'/></controller>",
+     "VX0206", "/controller/driver/@queues", 2),
+])
+def test_fragment_findings_use_the_fragments_xpath(tmp_path, fragment, code, xpath, line):
+    path = tmp_path / "fragment.xml"
+    path.write_text(fragment)
+    result = run_cli("check", str(path), "--format", "json")
+    assert result.returncode == 1
+    finding = next(f for f in json.loads(result.stdout) if f["code"] == code)
+    assert finding["xpath"] == xpath
+    assert finding["line"] == line

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import caps as caps_tables
 from .argv.writer import command_line, option_words
@@ -73,7 +73,7 @@ def analyze(domain: Domain, qemu: str, arch: str | None = None) -> Analysis:
                                        exc.line, exc.xpath))
         return result
     result.plan = plan
-    result.findings.extend(f for f in plan.findings if f not in result.findings)
+    result.findings.extend(replace(f, xpath=domain.user_xpath(f.xpath)) for f in plan.findings)
     if not result.ok or plan.family is None:
         return result
     result.argv = command_line(plan)
@@ -81,8 +81,8 @@ def analyze(domain: Domain, qemu: str, arch: str | None = None) -> Analysis:
         result.graph = build_graph(table, plan.machine_name, plan.family, plan.options)
     except GraphError as exc:
         origin = exc.option.origin if exc.option is not None else None
-        result.findings.append(finding_at("VX0302", "error", exc.message, origin,
-                                          domain.source))
+        finding = finding_at("VX0302", "error", exc.message, origin, domain.source)
+        result.findings.append(replace(finding, xpath=domain.user_xpath(finding.xpath)))
     return result
 
 

@@ -73,6 +73,22 @@ class Domain(XmlObject):
                 return controller
         return None
 
+    def user_xpath(self, xpath: str) -> str:
+        """An XPath in the analysed tree as an XPath in the user's document.
+
+        A fragment is analysed inside a synthetic <domain><devices>; its paths are given
+        back relative to the fragment the user wrote (/devices/disk[2], /disk/target).
+        """
+        kind = self.document.kind if self.document is not None else "domain"
+        if kind == "domain" or not xpath.startswith("/domain/devices"):
+            return xpath
+        rest = xpath[len("/domain/devices"):]
+        if kind == "devices":
+            return "/devices" + rest
+        # a single <controller> or <disk>: the synthetic tree holds exactly that element
+        head, _, tail = rest.lstrip("/").partition("/")
+        return "/" + head.split("[", 1)[0] + (f"/{tail}" if tail else "")
+
     def to_xml(self) -> str:
         if self.document is not None:
             return self.document.to_xml()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..caps import CapsTable
 from ..errors import InvalidValue
 from ..findings import Finding
@@ -26,7 +28,7 @@ def check_domain(domain: Domain, tables: list[CapsTable]) -> list[Finding]:
     except InvalidValue as exc:
         findings.append(Finding("VX0100", "error", exc.message, domain.source, exc.line,
                                 exc.xpath))
-    return findings
+    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in findings]
 
 
 __all__ = ["Finding", "check_domain"]
