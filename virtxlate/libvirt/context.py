@@ -1,0 +1,76 @@
+"""The state libvirt's storage translation builds up, and the helpers its parts share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..caps import CapsTable
+from ..caps.tables import Machine, MachineFamily
+from ..findings import Finding, finding_at
+from ..model import Controller, Domain
+from .addresses import PciSlots
+from .options import Option
+
+
+@dataclass
+class ControllerPlan:
+    """A storage controller as libvirt sees it after adding implicit ones."""
+
+    type: str
+    index: int
+    model: str | None
+    element: Controller | None        # None for one libvirt added implicitly
+    alias: str
+    builtin: str | None = None        # QEMU type when the machine already has it
+    pci_slot: int | None = None
+    pci_function: int = 0
+
+
+@dataclass
+class StoragePlan:
+    """Everything the argv writer and the graph builder need, in libvirt's order."""
+
+    caps: CapsTable
+    domain: Domain
+    machine: Machine | None
+    machine_name: str
+    family: MachineFamily | None
+    accel: str
+    controllers: list[ControllerPlan] = field(default_factory=list)
+    options: list[Option] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def take_slot(plan: StoragePlan, slots: PciSlots, obj) -> int | None:  # type: ignore[no-untyped-def]
+    """The next root-bus slot libvirt would give a device without a PCI address."""
+    addressing = plan.family.libvirt_addressing if plan.family else "root-bus"
+    if addressing == "none":
+        plan.findings.append(finding_at(
+            "VX0205", "error", f"machine '{plan.machine_name}' has no PCI bus for this device",
+            obj, plan.domain.source))
+        return None
+    if addressing == "bridges":
+        plan.findings.append(finding_at(
+            "VX0902", "warning",
+            f"libvirt places PCI devices of a {plan.family.name} machine behind bridges it "
+            "adds; virtxlate puts this one on the root bus, so its address may differ",
+            obj, plan.domain.source, hint="give the device an explicit <address type='pci'>"))
+    slot = slots.take()
+    if slot is None:
+        plan.findings.append(finding_at("VX0205", "error", "no free PCI slot on the root bus",
+                                        obj, plan.domain.source))
+    return slot
+
+
+def root_bus(plan: StoragePlan) -> str:
+    return plan.family.root_bus if plan.family else "pci.0"
+
+
+def on_off(value: bool | None) -> str | None:
+    return None if value is None else ("on" if value else "off")
+
+
+def unsupported(plan: StoragePlan, obj, what: str) -> Finding:  # type: ignore[no-untyped-def]
+    return finding_at("VX0900", "warning",
+                      f"{what} is not translated by this version of virtxlate; it is left out",
+                      obj, plan.domain.source)

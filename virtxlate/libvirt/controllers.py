@@ -1,0 +1,165 @@
+"""Storage controllers as libvirt emits them: implicit ones added, PCI slots in
+libvirt's order, ``-device`` options (qemuBuildControllersCommandLine)."""
+
+from __future__ import annotations
+
+from ..caps.tables import MachineFamily
+from ..findings import finding_at
+from ..model.fields import XmlObject
+from .addresses import (
+    PciSlots,
+    drive_address,
+    non_storage_pci_devices,
+    pci_address_text,
+    sorted_by_type_and_index,
+)
+from .context import ControllerPlan, StoragePlan, on_off, root_bus, take_slot, unsupported
+from .options import Option
+from .scsi import SCSI_MODEL_DEVICES, default_scsi_model
+
+# libvirt's qemuBuildControllersCommandLine emits controllers grouped by type in this order.
+_CONTROLLER_ORDER = ("pci", "usb", "scsi", "ide", "sata", "fdc", "virtio-serial", "ccid")
+
+# virtio-scsi-pci options libvirt writes from <controller><driver>, in its order.
+_VIRTIO_SCSI_DRIVER_PROPS = (
+    ("queues", "num_queues"), ("cmd_per_lun", "cmd_per_lun"), ("max_sectors", "max_sectors"),
+    ("ioeventfd", "ioeventfd"),
+)
+def usb_options(plan: StoragePlan) -> list[Option]:
+    """The default USB controller, which USB disks plug into (bus usb.0).
+
+    libvirt writes it as ``-device piix3-usb-uhci,id=usb,bus=pci.0,addr=0x1.0x2`` when
+    QEMU has that device, else as the legacy ``-usb``.  Emitted only when the domain has
+    a USB disk: virtxlate writes the storage part of the command line, and a USB disk
+    needs the bus.  <controller type='usb' model='none'> means no USB at all.
+    """
+    if not any(disk.bus == "usb" for disk in plan.domain.disks):
+        return []
+    usb = plan.domain.controller("usb", 0)
+    if usb is not None and usb.model not in (None, "piix3-uhci"):
+        if usb.model == "none":
+            plan.findings.append(finding_at(
+                "VX0211", "error", "a USB disk needs a USB controller, and this domain "
+                "has <controller type='usb' model='none'>", usb, plan.domain.source))
+        else:
+            plan.findings.append(unsupported(plan, usb, f"USB controller model '{usb.model}'"))
+        return []
+    if not plan.caps.has_flag("piix3-usb-uhci"):
+        return [Option("-usb", origin=usb)]
+    return [Option("-device", "piix3-usb-uhci",
+                   [("id", "usb"), ("bus", root_bus(plan)), ("addr", "0x1.0x2")], origin=usb)]
+
+
+def plan_controllers(plan: StoragePlan) -> None:
+    domain, family = plan.domain, plan.family
+    builtin_of = {}
+    for builtin in family.builtins if family else ():
+        if builtin.libvirt_controller:
+            kind, _, index = builtin.libvirt_controller.partition(":")
+            builtin_of[(kind, int(index or 0))] = builtin.type
+    seen: set[tuple[str, int]] = set()
+    grouped: dict[str, list[ControllerPlan]] = {}
+    for controller in domain.controllers:
+        type_ = controller.type or ""
+        index = controller.index or 0
+        seen.add((type_, index))
+        model = controller.model
+        if type_ == "scsi" and model in (None, "auto"):
+            model = default_scsi_model(plan.caps)
+        grouped.setdefault(type_, []).append(ControllerPlan(
+            type=type_, index=index, model=model, element=controller,
+            alias=_controller_alias(type_, index, family),
+            builtin=builtin_of.get((type_, index))))
+    # virDomainDefAddImplicitControllers: a disk's drive address implies its controller.
+    for disk in domain.disks:
+        address = drive_address(disk)
+        bus = disk.bus
+        if address is None or bus not in ("scsi", "ide", "sata", "fdc"):
+            continue
+        if (bus, address.controller) in seen:
+            continue
+        seen.add((bus, address.controller))
+        model = default_scsi_model(plan.caps) if bus == "scsi" else None
+        grouped.setdefault(bus, []).append(ControllerPlan(
+            type=bus, index=address.controller, model=model, element=None,
+            alias=_controller_alias(bus, address.controller, family),
+            builtin=builtin_of.get((bus, address.controller))))
+    for type_ in sorted(grouped, key=lambda t: (_CONTROLLER_ORDER.index(t)
+                                                if t in _CONTROLLER_ORDER else 99)):
+        plan.controllers.extend(sorted(grouped[type_], key=lambda c: c.index))
+
+
+def _controller_alias(type_: str, index: int, family: MachineFamily | None) -> str:
+    # qemuAssignDeviceControllerAlias: the q35 built-in AHCI is 'ide', the
+    # i440fx built-in IDE is 'ide' too; others are TYPE + index.
+    if family is not None and family.name == "q35" and type_ == "sata" and index == 0:
+        return "ide"
+    if type_ == "ide" and index == 0:
+        return "ide"
+    return f"{type_}{index}"
+
+
+def _needs_device(controller: ControllerPlan) -> bool:
+    return controller.builtin is None and controller.type in ("scsi", "sata")
+
+
+def assign_controller_slots(plan: StoragePlan, slots: PciSlots) -> None:
+    """Slots in libvirt's order: every controller that needs one, storage or not, in the
+    controller array's order; then filesystems, interfaces, sound and secondary video,
+    which libvirt places before the virtio disks."""
+    others = non_storage_pci_devices(plan.domain)
+    by_element = {id(c.element.element): c for c in plan.controllers if c.element is not None}
+    implicit = [c for c in plan.controllers if c.element is None]
+    elements = [c.element for c in plan.controllers if c.element is not None and _needs_device(c)]
+    elements += [XmlObject(node) for node in others["controller"]]
+    array = sorted_by_type_and_index(elements, lambda o: o.element.get("type"),
+                                     lambda o: int(o.element.get("index", "0") or 0))
+    for obj in array:
+        controller = by_element.get(id(obj.element))
+        if controller is None:
+            take_slot(plan, slots, obj)  # a non-storage controller libvirt places first
+            continue
+        explicit = controller.element.address if controller.element is not None else None
+        if explicit is not None and explicit.type == "pci":
+            controller.pci_slot = explicit.slot
+            controller.pci_function = explicit.function or 0
+        else:
+            controller.pci_slot = take_slot(plan, slots, controller.element)
+    for controller in implicit:
+        if _needs_device(controller):
+            controller.pci_slot = take_slot(plan, slots, plan.domain)
+    for node in others["other"]:
+        take_slot(plan, slots, XmlObject(node))
+
+
+def controller_options(plan: StoragePlan) -> list[Option]:
+    options = []
+    for controller in plan.controllers:
+        if not _needs_device(controller):
+            continue
+        if controller.type == "scsi":
+            driver = SCSI_MODEL_DEVICES.get(controller.model or "")
+            if driver is None:
+                plan.findings.append(unsupported(plan, controller.element,
+                                                  f"SCSI controller model '{controller.model}'"))
+                continue
+        else:
+            driver = "ahci"
+        option = Option("-device", driver, origin=controller.element)
+        drv = controller.element.driver if controller.element is not None else None
+        is_virtio = controller.model == "virtio-scsi"
+        if drv is not None and is_virtio and drv.iothread is not None:
+            option.add("iothread", f"iothread{drv.iothread}")
+        option.add("id", controller.alias)
+        if drv is not None and is_virtio:
+            for xml_name, qemu_name in _VIRTIO_SCSI_DRIVER_PROPS:
+                option.add(qemu_name, on_off(getattr(drv, xml_name))
+                           if xml_name == "ioeventfd" else getattr(drv, xml_name))
+        option.add("bus", root_bus(plan))
+        explicit = controller.element.address if controller.element is not None else None
+        if explicit is not None and explicit.type == "pci" and explicit.multifunction is not None:
+            option.add("multifunction", on_off(explicit.multifunction))
+        if controller.pci_slot is not None:
+            option.add("addr", pci_address_text(controller.pci_slot, controller.pci_function))
+        options.append(option)
+    return options
