@@ -40,7 +40,15 @@ class Address(XmlObject):
     devno = Field("@devno", HEX)
 
 
-class ControllerDriver(XmlObject):
+class VirtioOptions(XmlObject):
+    """The virtio options every virtio device's <driver> takes (libvirt's virtioOptions)."""
+
+    iommu = Field("@iommu", ON_OFF)
+    ats = Field("@ats", ON_OFF)
+    packed = Field("@packed", ON_OFF)
+
+
+class ControllerDriver(VirtioOptions):
     """<controller><driver>: virtio-scsi tuning."""
 
     queues = Field("@queues", INT)
@@ -48,9 +56,6 @@ class ControllerDriver(XmlObject):
     max_sectors = Field("@max_sectors", INT)
     ioeventfd = Field("@ioeventfd", ON_OFF)
     iothread = Field("@iothread", INT)
-    iommu = Field("@iommu", ON_OFF)
-    ats = Field("@ats", ON_OFF)
-    packed = Field("@packed", ON_OFF)
 
 
 class Controller(XmlObject):
@@ -66,7 +71,7 @@ class Controller(XmlObject):
     alias = Field("alias/@name")
 
 
-class DiskDriver(XmlObject):
+class DiskDriver(VirtioOptions):
     """<disk><driver>: backend and frontend tuning."""
 
     name = Field("@name")
@@ -83,9 +88,6 @@ class DiskDriver(XmlObject):
     queue_size = Field("@queue_size", INT)
     ioeventfd = Field("@ioeventfd", ON_OFF)
     event_idx = Field("@event_idx", ON_OFF)
-    iommu = Field("@iommu", ON_OFF)
-    ats = Field("@ats", ON_OFF)
-    packed = Field("@packed", ON_OFF)
 
 
 class SourceHost(XmlObject):

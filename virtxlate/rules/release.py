@@ -47,30 +47,26 @@ def _machine(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
 
 
 def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
+    """VX0303 — every QEMU device type the storage needs exists in the release."""
+    needs: list[tuple[XmlObject, str, str | None, str]] = []
     for controller in domain.controllers:
-        if controller.type != "scsi":
-            continue
-        model = controller.model
-        if model in (None, "auto"):
-            model = default_scsi_model(caps)
-        device_type = SCSI_MODEL_DEVICES.get(model or "")
-        if device_type is None or caps.has_device(device_type):
-            continue
-        since = _since(device_type, caps.arch)
-        yield finding_at("VX0303", "error",
-                         f"SCSI controller model '{model}' needs QEMU device '{device_type}', "
-                         f"which QEMU {caps.version} does not have",
-                         controller, domain.source, xpath_suffix="/@model", since=since,
-                         hint=None if since else "no release virtxlate knows has it")
+        if controller.type == "scsi":
+            model = controller.model
+            if model in (None, "auto"):
+                model = default_scsi_model(caps)
+            needs.append((controller, f"SCSI controller model '{model}'",
+                          SCSI_MODEL_DEVICES.get(model or ""), "/@model"))
     for disk in domain.disks:
-        device_type = _DISK_DEVICE_TYPES.get((disk.bus or "", disk.effective_device))
+        needs.append((disk, f"disk on bus '{disk.bus}'",
+                      _DISK_DEVICE_TYPES.get((disk.bus or "", disk.effective_device)), ""))
+    for obj, what, device_type, suffix in needs:
         if device_type is None or caps.has_device(device_type):
             continue
         since = _since(device_type, caps.arch)
         yield finding_at("VX0303", "error",
-                         f"disk on bus '{disk.bus}' needs QEMU device '{device_type}', "
-                         f"which QEMU {caps.version} does not have",
-                         disk, domain.source, since=since)
+                         f"{what} needs QEMU device '{device_type}', which QEMU {caps.version} "
+                         "does not have", obj, domain.source, xpath_suffix=suffix, since=since,
+                         hint=None if since else "no release virtxlate knows has it")
 
 
 def _limits(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
