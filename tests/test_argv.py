@@ -125,3 +125,11 @@ def test_explicit_addresses_are_respected_and_skipped():
     argv = analyze(domain, "1.5").argv
     devices = [w for w in argv if w.startswith("virtio-blk-pci,")]
     assert ["addr=0x4" in devices[0], "addr=0x3" in devices[1]] == [True, True]
+
+
+def test_a_usb_nic_takes_no_pci_slot():
+    domain = load("""<domain type='qemu'><devices>
+      <interface type='user'><model type='usb-net'/></interface>
+      <disk type='file' device='disk'><source file='/a.img'/>
+        <target dev='vda' bus='virtio'/></disk></devices></domain>""")
+    assert _addr_of(analyze(domain, "1.5").argv, "virtio-blk-pci") == "0x3"

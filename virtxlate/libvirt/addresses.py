@@ -124,9 +124,9 @@ def non_storage_pci_devices(domain: Domain) -> dict[str, list]:
         if not _has_pci_address(node) and node.find("driver[@type='mtp']") is None:
             other.append(node)
     for node in devices.findall("interface"):
-        model = node.find("model")
+        nic_model = node.xpath("string(model/@type)")
         if node.get("type") in _NON_PCI_INTERFACE_TYPES or _has_pci_address(node) or \
-                (model is not None and model.get("type") in _NON_PCI_INTERFACE_MODELS):
+                nic_model in _NON_PCI_INTERFACE_MODELS:
             continue
         other.append(node)
     for node in devices.findall("sound"):

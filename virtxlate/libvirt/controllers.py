@@ -52,11 +52,12 @@ def usb_options(plan: StoragePlan) -> list[Option]:
 
 def plan_controllers(plan: StoragePlan) -> None:
     domain, family = plan.domain, plan.family
-    builtin_of = {}
+    # "ide:0" in the table: libvirt's controller that the machine already has
+    builtin_of: dict[tuple[str, int], str] = {}
     for builtin in family.builtins if family else ():
         if builtin.libvirt_controller:
-            kind, _, index = builtin.libvirt_controller.partition(":")
-            builtin_of[(kind, int(index or 0))] = builtin.type
+            kind, _, number = builtin.libvirt_controller.partition(":")
+            builtin_of[(kind, int(number or 0))] = builtin.type
     seen: set[tuple[str, int]] = set()
     grouped: dict[str, list[ControllerPlan]] = {}
     for controller in domain.controllers:

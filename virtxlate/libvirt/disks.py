@@ -125,17 +125,14 @@ def _boot_kind(disk: Disk) -> str:
 def _disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
     """qemuAssignDeviceDiskAlias: scsi0-0-0-0, ide0-1-0, sata0-0-2, virtio-disk3."""
     bus = disk.bus
-    if bus == "virtio":
+    if bus in ("virtio", "usb"):
         index = disk_index(disk.dev)
         if index is None:
             plan.findings.append(finding_at(
-                "VX0204", "error", f"target dev '{disk.dev}' is not a disk name like vda",
+                "VX0204", "error", f"target dev '{disk.dev}' is not a disk name like vda or sdb",
                 disk, plan.domain.source, xpath_suffix="/target/@dev"))
             return None
-        return f"virtio-disk{index}"
-    if bus == "usb":
-        index = disk_index(disk.dev)
-        return f"usb-disk{index}" if index is not None else None
+        return f"{bus}-disk{index}"
     address = drive_address(disk)
     if address is None:
         plan.findings.append(finding_at(
