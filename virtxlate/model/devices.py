@@ -100,8 +100,12 @@ class SourceHost(XmlObject):
 
 
 class DiskSource(XmlObject):
-    """<disk><source>: file, block device, directory, network or pool volume."""
+    """<disk><source>: file, block device, directory, network, pool volume, NVMe, vhost-user."""
 
+    type = Field("@type")
+    path = Field("@path")
+    namespace = Field("@namespace", INT)
+    managed = Field("@managed", YES_NO)
     file = Field("@file")
     dev = Field("@dev")
     dir = Field("@dir")
@@ -114,7 +118,7 @@ class DiskSource(XmlObject):
     hosts = Children(SourceHost, "host")
 
     @property
-    def path(self) -> str | None:
+    def local_path(self) -> str | None:
         """The local path QEMU opens for file, block and dir sources."""
         return self.file or self.dev or self.dir
 
@@ -194,5 +198,5 @@ class IOThreadId(XmlObject):
 
 __all__ = [
     "Address", "BlockIO", "Controller", "ControllerDriver", "Disk", "DiskDriver", "DiskSource",
-    "DiskTarget", "Geometry", "IOThreadId", "IoTune", "SourceHost", "YES_NO",
+    "DiskTarget", "Geometry", "IOThreadId", "IoTune", "SourceHost", "VirtioOptions",
 ]
