@@ -8,19 +8,13 @@ from __future__ import annotations
 
 from .fields import HEX, INT, ON_OFF, YES_NO, Child, Children, Field, Flag, XmlObject
 
-# Every <controller type> libvirt knows, and the SCSI models of its schema.
-CONTROLLER_TYPES = (
-    "ide", "fdc", "scsi", "sata", "virtio-serial", "ccid", "usb", "pci", "xenbus", "isa",
-    "nvme",
-)
+# The SCSI controller models of libvirt's schema (the other enumerations live in
+# schemas/domain-storage.xsd).
 SCSI_MODELS = (
     "auto", "buslogic", "lsilogic", "lsisas1068", "vmpvscsi", "ibmvscsi", "virtio-scsi",
     "lsisas1078", "virtio-transitional", "virtio-non-transitional", "ncr53c90", "am53c974",
     "dc390",
 )
-DISK_BUSES = ("ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd", "nvme")
-DISK_DEVICES = ("disk", "cdrom", "floppy", "lun")
-DISK_TYPES = ("file", "block", "dir", "network", "volume", "nvme", "vhostuser", "vhostvdpa")
 
 
 class Address(XmlObject):
@@ -116,11 +110,6 @@ class DiskSource(XmlObject):
     mode = Field("@mode")
     startup_policy = Field("@startupPolicy")
     hosts = Children(SourceHost, "host")
-
-    @property
-    def local_path(self) -> str | None:
-        """The local path QEMU opens for file, block and dir sources."""
-        return self.file or self.dev or self.dir
 
 
 class DiskTarget(XmlObject):
