@@ -30,8 +30,12 @@ def test_known_releases():
     assert caps.known_versions() == ["1.2", "1.5"]
     assert caps.normalize_version("1.5.3") == "1.5"
     assert caps.normalize_version("v1.2.0") == "1.2"
-    with pytest.raises(UsageError):
+    assert caps.normalize_version("1005003") == "1.5"
+    assert caps.normalize_version("11000000") == "11.0"
+    with pytest.raises(UsageError, match="nearest known: 1.2 and 1.5"):
         caps.load("1.3")
+    with pytest.raises(UsageError, match="not a QEMU version"):
+        caps.load("seven")
 
 
 def _types(version):

@@ -99,8 +99,8 @@ def test_usage_errors_exit_2():
     seed = str(SAMPLES / "seed-virtio-scsi.xml")
     unknown = run_cli("tree", seed, "--qemu", "0.9")
     assert unknown.returncode == 2
-    assert unknown.stderr.strip() == \
-        "virtxlate: error: no capability table for QEMU 0.9 on x86_64 (known: 1.2, 1.5)"
+    assert unknown.stderr.strip() == ("virtxlate: error: no capability table for QEMU 0.9 on "
+                                      "x86_64 (nearest known: 1.2; see 'virtxlate caps list')")
     assert run_cli("tree", seed).returncode == 2          # --qemu is required
     assert run_cli("frobnicate").returncode == 2
     assert run_cli("tree", seed, "--qemu", "one.five").returncode == 2

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import EXIT_FINDINGS, EXIT_OK, VirtxlateError
+from .errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, VirtxlateError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +40,32 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--qemu", action="append", default=[], metavar="VER",
                        help="check against this QEMU release (may repeat)")
     check.add_argument("--format", choices=("text", "json"), default="text")
+
+    caps = commands.add_parser("caps", help="the capability tables of QEMU releases")
+    caps_commands = caps.add_subparsers(dest="caps_command", required=True, metavar="WHAT")
+    caps_list = caps_commands.add_parser("list", help="the releases and arches known")
+    caps_list.add_argument("--format", choices=("text", "json"), default="text")
+    show = caps_commands.add_parser("show", help="one release's table")
+    show.add_argument("version", metavar="VER")
+    show.add_argument("--arch", default="x86_64")
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    diff = caps_commands.add_parser("diff", help="what changed between two releases")
+    diff.add_argument("old", metavar="A")
+    diff.add_argument("new", metavar="B")
+    diff.add_argument("--arch", default="x86_64")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    probe = caps_commands.add_parser("probe", help="make a table from a real QEMU binary")
+    probe.add_argument("binary", nargs="?", default="qemu-system-x86_64", metavar="QEMU_BINARY")
+    probe.add_argument("--output", "-o", metavar="FILE", help="write the table here")
+    probe.add_argument("--libvirt-caps", metavar="FILE",
+                       help="libvirt's capability XML of the same binary, for its flags")
+    probe.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+
+    explain = commands.add_parser("explain", help="what a QOM device or bus type is")
+    explain.add_argument("type", metavar="TYPE")
+    explain.add_argument("--qemu", metavar="VER", help="release (default: the newest known)")
+    explain.add_argument("--arch", default="x86_64")
+    explain.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
 
@@ -50,6 +76,10 @@ def main(args: Sequence[str] | None = None) -> int:
             return _tree(options)
         if options.command == "argv":
             return _argv(options)
+        if options.command == "caps":
+            return _caps(options)
+        if options.command == "explain":
+            return _explain(options)
         return _check(options)
     except VirtxlateError as exc:
         print(str(exc), file=sys.stderr)
@@ -110,6 +140,69 @@ def _check(options: argparse.Namespace) -> int:
         sys.stdout.write(text_report(findings, domain) or
                          f"{domain.source}: no findings\n")
     return EXIT_FINDINGS if any(f.is_error for f in findings) else EXIT_OK
+
+
+def _caps(options: argparse.Namespace) -> int:
+    from .caps import describe, load
+    from .caps.compare import diff_tables, diff_text
+
+    what = options.caps_command
+    if what == "probe":
+        return _probe(options)
+    if what == "list":
+        if options.format == "json":
+            print(json.dumps(describe.list_json(), indent=2))
+        else:
+            sys.stdout.write(describe.list_text())
+        return EXIT_OK
+    if what == "show":
+        table = load(options.version, options.arch)
+        if options.format == "json":
+            print(json.dumps(describe.show_json(table), indent=2))
+        else:
+            sys.stdout.write(describe.show_text(table))
+        return EXIT_OK
+    result = diff_tables(load(options.old, options.arch), load(options.new, options.arch))
+    if options.format == "json":
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        sys.stdout.write(diff_text(result))
+    return EXIT_OK
+
+
+def _probe(options: argparse.Namespace) -> int:
+    from lxml import etree
+
+    from .caps.probe import probe, with_libvirt_flags
+    from .qemu import QemuError
+
+    try:
+        table = probe(options.binary, timeout=options.timeout)
+    except QemuError as exc:
+        print(f"virtxlate: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if options.libvirt_caps:
+        with_libvirt_flags(table, options.libvirt_caps)
+    text = etree.tostring(table, encoding="unicode", pretty_print=True)
+    if options.output:
+        with open(options.output, "w") as handle:
+            handle.write('<?xml version="1.0" encoding="UTF-8"?>\n' + text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _explain(options: argparse.Namespace) -> int:
+    from .caps import known_versions, load
+    from .caps.explain import explain, explain_text
+
+    version = options.qemu or known_versions(options.arch)[-1]
+    result = explain(options.type, load(version, options.arch))
+    if options.format == "json":
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        sys.stdout.write(explain_text(result))
+    return EXIT_OK if result.exists or result.since else EXIT_FINDINGS
 
 
 if __name__ == "__main__":  # pragma: no cover

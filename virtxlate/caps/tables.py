@@ -102,9 +102,10 @@ class CapsTable:
     flags: frozenset[str]
     machines: tuple[Machine, ...]
     families: dict[str, MachineFamily]
-    bus_types: frozenset[str]
+    bus_types: dict[str, str | None]          # bus type → its parent bus type
     devices: dict[str, DeviceType]
     path: Path
+    bus_type_since: dict[str, str] = field(default_factory=dict)
     _aliases: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -133,6 +134,22 @@ class CapsTable:
 
     def family_of(self, machine: Machine) -> MachineFamily:
         return self.families[machine.family]
+
+    def bus_type_ancestry(self, bus_type: str) -> list[str]:
+        """BUS_TYPE and the bus types it is a kind of (virtio-pci-bus → virtio-bus)."""
+        chain = [bus_type]
+        while (parent := self.bus_types.get(chain[-1])) and parent not in chain:
+            chain.append(parent)
+        return chain
+
+    def type_ancestry(self, name: str) -> list[str]:
+        """NAME's parents up the QOM hierarchy, as far as the table records them."""
+        chain: list[str] = []
+        device = self.device(name)
+        while device is not None and device.parent and device.parent not in chain:
+            chain.append(device.parent)
+            device = self.devices.get(device.parent)
+        return chain
 
 
 def _int(value: str | None) -> int | None:
@@ -212,9 +229,11 @@ def parse_table(path: Path) -> CapsTable:
             for m in root.iterfind("machines/machine")
         ),
         families=families,
-        bus_types=frozenset(b.get("name", "") for b in root.findall("bus-type")),
+        bus_types={b.get("name", ""): b.get("parent") for b in root.findall("bus-type")},
         devices=devices,
         path=path,
+        bus_type_since={b.get("name", ""): b.get("since", "") for b in root.findall("bus-type")
+                        if b.get("since")},
     )
 
 
@@ -238,20 +257,38 @@ def known_versions(arch: str = "x86_64") -> list[str]:
 
 
 def normalize_version(text: str) -> str:
-    """'1.5', '1.5.3' and 'v1.5.0' all name the 1.5 table."""
-    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", text.strip())
+    """The release a version names: '1.5', '1.5.3', 'v1.5.0' and libvirt's integer form
+    '1005003' (major * 1000000 + minor * 1000 + micro) all name 1.5."""
+    stripped = text.strip()
+    if re.fullmatch(r"\d{7,}", stripped):
+        number = int(stripped)
+        return f"{number // 1000000}.{number // 1000 % 1000}"
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", stripped)
     if not match:
-        raise UsageError(f"'{text}' is not a QEMU version (expected e.g. 1.5 or 7.2.0)")
+        raise UsageError(f"'{text}' is not a QEMU version (expected e.g. 1.5, 7.2.0 or 1005003)")
     return f"{int(match.group(1))}.{int(match.group(2))}"
+
+
+def nearest_versions(version: str, arch: str = "x86_64") -> list[str]:
+    """The known releases on either side of VERSION (one or two of them)."""
+    known = known_versions(arch)
+    key = _version_key(version)
+    below = [v for v in known if _version_key(v) < key]
+    above = [v for v in known if _version_key(v) > key]
+    return ([below[-1]] if below else []) + ([above[0]] if above else [])
 
 
 @functools.cache
 def load(version: str, arch: str = "x86_64") -> CapsTable:
-    """The table for a QEMU release; UsageError naming the known ones when there is none."""
+    """The table for a QEMU release; UsageError naming the nearest known ones otherwise."""
     key = normalize_version(version)
     if (key, arch) not in available():
-        known = ", ".join(known_versions(arch)) or "none"
-        raise UsageError(f"no capability table for QEMU {version} on {arch} (known: {known})")
+        if not known_versions(arch):
+            arches = ", ".join(sorted({a for _, a in available()}))
+            raise UsageError(f"no capability tables for {arch} (known arches: {arches})")
+        nearest = " and ".join(nearest_versions(key, arch))
+        raise UsageError(f"no capability table for QEMU {version} on {arch} "
+                         f"(nearest known: {nearest}; see 'virtxlate caps list')")
     return parse_table(CAPS_DIR / f"qemu-{key}-{arch}.xml")
 
 

@@ -1,0 +1,371 @@
+"""`virtxlate caps probe`: a capability table made from a real QEMU binary over QMP.
+
+Asked of QEMU: query-version, query-target, query-machines, qom-list-types (with
+abstract types and parents), device-list-properties of the storage and virtio types
+(data/probe-selection.txt), `device_add help` for what -device can create and where
+it plugs in.  Then the controllers are plugged into a paused machine and `info qtree`
+tells which buses they provide and how QEMU names them.  What QEMU cannot tell —
+libvirt's capability flags, its PCI placement policy — is filled from libvirt's
+known behaviour and marked as such.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from ..qemu import QemuError, QemuProcess
+from ..resources import CAPS_DIR
+
+_HELP_RE = re.compile(r'^name "(?P<name>[^"]+)"(?:, bus (?P<bus>[^,]+))?'
+                      r'(?:, alias "(?P<alias>[^"]+)")?')
+# Which bus a device plugs into, from the abstract type it descends from.
+_BUS_OF_ANCESTOR = {
+    "pci-device": "PCI", "scsi-device": "SCSI", "ide-device": "IDE", "usb-device": "usb-bus",
+    "virtio-device": "virtio-bus", "isa-device": "ISA", "sys-bus-device": "System",
+    "floppy": "floppy-bus", "nvme-ns": "nvme-bus",
+}
+# QMP property types as the table names them.
+_PROP_TYPES = {"bool": "bool", "str": "string", "uint8": "uint8", "uint16": "uint16",
+               "uint32": "uint32", "uint64": "uint64", "int32": "int32", "int64": "int32",
+               "size": "uint64", "OnOffAuto": "string", "link<iothread>": "link"}
+# libvirt's placement policy per machine family: what the probe cannot ask QEMU.
+_LIBVIRT_FAMILY_POLICY = {
+    "i440fx": ("0 1 2", "root-bus"),
+    "q35": ("0 1 31", "bridges"),
+}
+# Built-in chipset devices that stand for a libvirt controller (type:index).
+_LIBVIRT_BUILTIN_CONTROLLERS = {
+    ("i440fx", "piix3-ide"): "ide:0", ("i440fx", "isa-fdc"): "fdc:0",
+    ("q35", "ich9-ahci"): "sata:0", ("q35", "isa-fdc"): "fdc:0",
+}
+# Built-ins worth recording below the root bus (the floppy controller on isa.0).
+_NESTED_BUILTINS = {"isa-fdc"}
+
+
+@dataclass
+class ProbedType:
+    name: str
+    parent: str | None
+    abstract: bool
+    creatable: bool = False
+    plugs_into: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    props: list[dict[str, Any]] = field(default_factory=list)
+    buses: list[tuple[str, str]] = field(default_factory=list)   # (bus type, naming rule)
+    embeds: str | None = None
+
+
+def _selection() -> list[str]:
+    lines = (CAPS_DIR / "probe-selection.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _selected(names: Iterable[str], patterns: list[str]) -> set[str]:
+    return {name for name in names if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
+
+
+def _parse_device_help(text: str) -> dict[str, tuple[str | None, str | None]]:
+    creatable = {}
+    for line in text.splitlines():
+        match = _HELP_RE.match(line.strip())
+        if match:
+            creatable[match.group("name")] = (match.group("bus"), match.group("alias"))
+    return creatable
+
+
+def _ancestors(name: str, parents: dict[str, str | None]) -> list[str]:
+    chain = []
+    current = parents.get(name)
+    while current and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
+    return chain
+
+
+def probe(binary: str, timeout: float = 30.0) -> etree._Element:
+    """The table of BINARY as an XML element in the schemas/caps.xsd format."""
+    with QemuProcess(binary, ["-machine", "none"], timeout=timeout) as qemu:
+        version = qemu.execute("query-version")["qemu"]
+        arch = qemu.execute("query-target")["arch"]
+        machines = qemu.execute("query-machines")
+        type_list = qemu.execute("qom-list-types", abstract=True)
+        commands = {c["name"] for c in qemu.execute("query-commands")}
+        creatable = _parse_device_help(qemu.hmp("device_add help"))
+        parents = {t["name"]: t.get("parent") for t in type_list}
+        abstract = {t["name"] for t in type_list if t.get("abstract")}
+        devices = {name for name in parents if "device" in _ancestors(name, parents)}
+        chosen = _selected(devices, _selection())
+        for name in list(chosen):
+            chosen.update(a for a in _ancestors(name, parents)
+                          if a in devices and a != "device")
+        probed: dict[str, ProbedType] = {}
+        for name in sorted(chosen):
+            entry = ProbedType(name, parents.get(name), name in abstract)
+            if name in creatable:
+                entry.creatable = True
+                bus, alias = creatable[name]
+                entry.plugs_into = bus
+                entry.aliases = [alias] if alias else []
+            else:
+                entry.plugs_into = next((_BUS_OF_ANCESTOR[a] for a in
+                                         [name, *_ancestors(name, parents)]
+                                         if a in _BUS_OF_ANCESTOR), None)
+            if not entry.abstract:
+                try:
+                    entry.props = qemu.execute("device-list-properties", typename=name)
+                except QemuError:
+                    entry.props = []
+            probed[name] = entry
+    default = next((m for m in machines if m.get("is-default")), None)
+    families = _probe_structure(binary, probed, machines, timeout)
+    return _table_xml(version, arch, machines, default, probed, families, commands)
+
+
+def _probe_structure(binary: str, probed: dict[str, ProbedType], machines: list[dict],
+                     timeout: float) -> dict[str, dict[str, Any]]:
+    """Plug every creatable PCI storage/virtio controller into a paused machine and read
+    `info qtree`: the buses each provides, their names, the device a proxy embeds."""
+    names = {m["name"] for m in machines} | {m.get("alias") for m in machines}
+    families: dict[str, dict[str, Any]] = {}
+    for family, machine in (("i440fx", "pc"), ("q35", "q35")):
+        if machine not in names:
+            continue
+        with QemuProcess(binary, ["-machine", f"{machine},accel=tcg"], timeout=timeout) as qemu:
+            bare = _parse_qtree(qemu.hmp("info qtree"))
+            families[family] = bare
+            if family != "i440fx":
+                continue
+            plugged = {}
+            for number, (name, entry) in enumerate(sorted(probed.items())):
+                if not (entry.creatable and entry.plugs_into == "PCI"):
+                    continue
+                device_id = f"probe{number}"
+                try:
+                    qemu.execute("device_add", driver=name, id=device_id)
+                except QemuError:
+                    continue
+                plugged[device_id] = name
+            tree = _parse_qtree(qemu.hmp("info qtree"))
+        for node in _walk_devices(tree):
+            name = plugged.get(node["id"] or "")
+            if name is None:
+                continue
+            entry = probed[name]
+            # qtree shows a device's buses newest first; the table keeps creation order
+            for bus in reversed(node["buses"]):
+                entry.buses.append((bus["type"], _rule(bus["name"], node["id"], None)))
+                for inner in bus["devices"]:
+                    if inner["id"]:
+                        continue
+                    entry.embeds = inner["type"]
+                    inner_entry = probed.get(inner["type"])
+                    if inner_entry is not None and not inner_entry.buses:
+                        inner_entry.buses = [(b["type"], _rule(b["name"], None, node["id"]))
+                                             for b in reversed(inner["buses"])]
+    return families
+
+
+def _rule(bus_name: str, device_id: str | None, proxy_id: str | None) -> str:
+    """QEMU's naming rule for a bus seen under a device with a known id."""
+    for key, placeholder in ((device_id, "{id}"), (proxy_id, "{proxy-id}")):
+        if key and (bus_name == key or bus_name.startswith(key + ".")):
+            return placeholder + bus_name[len(key):]
+    return bus_name
+
+
+def _parse_qtree(text: str) -> dict[str, Any]:
+    """`info qtree` as nested dicts: bus {name, type, devices}, device {type, id, props, buses}."""
+    root: dict[str, Any] | None = None
+    stack: list[tuple[int, dict[str, Any], str]] = []
+    for raw in text.splitlines():
+        if not raw.strip():
+            continue
+        indent = len(raw) - len(raw.lstrip(" "))
+        line = raw.strip()
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        parent = stack[-1] if stack else None
+        if line.startswith("bus: "):
+            bus = {"name": line[5:], "type": "", "devices": []}
+            if parent is None:
+                root = bus
+            elif parent[2] == "device":
+                parent[1]["buses"].append(bus)
+            stack.append((indent, bus, "bus"))
+        elif line.startswith("type ") and parent is not None and parent[2] == "bus":
+            parent[1]["type"] = line[5:]
+        elif line.startswith("dev: ") and parent is not None and parent[2] == "bus":
+            match = re.match(r'dev: (\S+), id "([^"]*)"', line)
+            if match:
+                device = {"type": match.group(1), "id": match.group(2) or None,
+                          "props": {}, "buses": []}
+                parent[1]["devices"].append(device)
+                stack.append((indent, device, "device"))
+        elif " = " in line and parent is not None and parent[2] == "device":
+            key, _, value = line.partition(" = ")
+            parent[1]["props"][key] = value
+    return root or {"name": "", "type": "", "devices": []}
+
+
+def _walk_devices(bus: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    for device in bus["devices"]:
+        yield device
+        for child in device["buses"]:
+            yield from _walk_devices(child)
+
+
+def _version_text(version: dict[str, int]) -> tuple[str, str]:
+    return (f"{version['major']}.{version['minor']}",
+            f"{version['major']}.{version['minor']}.{version['micro']}")
+
+
+def _family_of(machine: str) -> str:
+    if machine.startswith("pc-q35") or machine == "q35":
+        return "q35"
+    if machine.startswith("pc-") or machine == "pc":
+        return "i440fx"
+    return machine
+
+
+def _table_xml(version: dict[str, int], arch: str, machines: list[dict],
+               default: dict | None, probed: dict[str, ProbedType],
+               families: dict[str, dict[str, Any]], commands: set[str]) -> etree._Element:
+    short, release = _version_text(version)
+    root = etree.Element("qemu-caps", version=short, release=release, arch=arch)
+    etree.SubElement(root, "source", id="PROBE").text = (
+        f"virtxlate caps probe of QEMU {release} ({arch}) over QMP: query-machines, "
+        "qom-list-types, device-list-properties, device_add help, info qtree")
+    etree.SubElement(root, "source", id="LIBVIRT").text = (
+        "libvirt's behaviour the probe cannot ask QEMU: PCI placement per machine family, "
+        "storage option style")
+    etree.SubElement(root, "emulator").text = f"/usr/bin/qemu-system-{arch}"
+    has_blockdev = "blockdev-add" in commands
+    etree.SubElement(root, "command-line", {
+        "drive": "yes", "blockdev": "yes" if has_blockdev else "no",
+        "json-device": "yes" if has_blockdev else "no",
+        "libvirt-storage": "blockdev" if has_blockdev else "drive", "source": "PROBE LIBVIRT"})
+    etree.SubElement(root, "qtree", {"value-style": "qom", "source": "PROBE"})
+    flags = etree.SubElement(root, "flags", source="PROBE", inferred="yes",
+                             note="device presence only; libvirt derives more flags")
+    for name in sorted(n for n, e in probed.items() if e.creatable):
+        etree.SubElement(flags, "flag", name=name)
+    machines_el = etree.SubElement(root, "machines", source="PROBE")
+    used_families = set()
+    for machine in sorted(machines, key=lambda m: m["name"]):
+        family = _family_of(machine["name"])
+        if family not in families and family not in ("i440fx", "q35"):
+            family = "other"
+        used_families.add(family)
+        attrs = {"name": machine["name"], "family": family}
+        if machine.get("alias"):
+            attrs["alias"] = machine["alias"]
+        if default is not None and machine["name"] == default["name"]:
+            attrs["default"] = "yes"
+        etree.SubElement(machines_el, "machine", attrs)
+    for family in sorted(used_families):
+        _family_xml(root, family, families.get(family))
+    bus_types = {e.plugs_into for e in probed.values() if e.plugs_into} | \
+        {bus_type for e in probed.values() for bus_type, _ in e.buses}
+    for bus_type in sorted(bus_types):
+        etree.SubElement(root, "bus-type", name=bus_type, source="PROBE")
+    for name, entry in sorted(probed.items()):
+        attrs = {"name": name, "source": "PROBE",
+                 "abstract": "yes" if entry.abstract else "no",
+                 "creatable": "yes" if entry.creatable else "no"}
+        if entry.parent:
+            attrs["parent"] = entry.parent
+        if entry.plugs_into:
+            attrs["plugs-into"] = entry.plugs_into
+        if entry.aliases:
+            attrs["aliases"] = " ".join(entry.aliases)
+        node = etree.SubElement(root, "device-type", attrs)
+        for bus_type, rule in entry.buses:
+            etree.SubElement(node, "provides", {"bus-type": bus_type, "name": rule})
+        if entry.embeds:
+            etree.SubElement(node, "embeds", type=entry.embeds)
+        for prop in entry.props:
+            etree.SubElement(node, "prop", _prop_attrs(prop))
+    etree.indent(root, space="  ")
+    return root
+
+
+def _prop_attrs(prop: dict[str, Any]) -> dict[str, str]:
+    if prop["name"] == "addr" and prop.get("type") == "int32":
+        # a PCI device's slot.function: -1 means "QEMU picks", not a value
+        return {"name": "addr", "type": "pci-devfn"}
+    attrs = {"name": prop["name"], "type": _PROP_TYPES.get(prop.get("type", ""), "string")}
+    if "default-value" in prop:
+        attrs["default"] = _default_text(prop["default-value"])
+    return attrs
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None) -> None:
+    slots, addressing = _LIBVIRT_FAMILY_POLICY.get(family, ("", "none"))
+    host_bridge, root_bus, root_bus_type = "none", "none", "System"
+    builtins: list[dict[str, Any]] = []
+    if tree is not None:
+        for device in tree["devices"]:
+            for bus in device["buses"]:
+                if bus["type"] in ("PCI", "PCIE"):
+                    host_bridge, root_bus, root_bus_type = device["type"], bus["name"], bus["type"]
+                    builtins = bus["devices"]
+    node = etree.SubElement(root, "machine-family", {
+        "name": family, "host-bridge": host_bridge, "root-bus": root_bus,
+        "root-bus-type": root_bus_type, "reserved-pci-slots": slots,
+        "libvirt-addressing": addressing, "source": "PROBE LIBVIRT"})
+    # built-ins in creation order: QEMU shows the newest first, so reverse
+    found = [(device, None) for device in reversed(builtins)]
+    for device in reversed(builtins):
+        for bus in reversed(device["buses"]):
+            found.extend((child, bus["name"]) for child in reversed(bus["devices"])
+                         if child["type"] in _NESTED_BUILTINS)
+    for device, parent_bus in found:
+        attrs = {"type": device["type"], "source": "PROBE"}
+        if device["props"].get("addr"):
+            attrs["addr"] = device["props"]["addr"]
+        controller = _LIBVIRT_BUILTIN_CONTROLLERS.get((family, device["type"]))
+        if controller:
+            attrs["libvirt-controller"] = controller
+        if parent_bus:
+            attrs["parent-bus"] = parent_bus
+        builtin = etree.SubElement(node, "builtin", attrs)
+        for bus in reversed(device["buses"]):
+            etree.SubElement(builtin, "bus", name=bus["name"], type=bus["type"])
+
+
+_FLAG_RE = re.compile(r"<flag name=['\"]([^'\"]+)['\"]")
+
+
+def with_libvirt_flags(table: etree._Element, libvirt_caps: str) -> None:
+    """Replace the probe's inferred flags by libvirt's own for the same binary.
+
+    FILE is libvirt's capability XML for the binary (its cache in
+    /var/cache/libvirt/qemu/capabilities/, or a test file such as caps_7.2.0_x86_64.xml);
+    only its <flag name='…'/> entries are read, so a truncated copy works too.
+    """
+    with open(libvirt_caps, encoding="utf-8", errors="replace") as handle:
+        names = sorted(set(_FLAG_RE.findall(handle.read())))
+    flags = table.find("flags")
+    assert flags is not None
+    for child in list(flags):
+        flags.remove(child)
+    flags.attrib.clear()
+    flags.set("source", "LIBVIRT-CAPS")
+    for name in names:
+        etree.SubElement(flags, "flag", name=name)
+    source = etree.Element("source", id="LIBVIRT-CAPS")
+    source.text = f"libvirt capability flags read from {libvirt_caps}"
+    table.insert(2, source)
+    etree.indent(table, space="  ")
