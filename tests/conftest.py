@@ -35,7 +35,7 @@ def shared() -> Path:
     return SHARED
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def qemu_binary() -> str:
     path = shutil.which("qemu-system-x86_64")
     if path is None:

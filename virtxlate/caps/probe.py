@@ -91,7 +91,8 @@ def _ancestors(name: str, parents: dict[str, str | None]) -> list[str]:
 def probe(binary: str, timeout: float = 30.0) -> etree._Element:
     """The table of BINARY as an XML element in the schemas/caps.xsd format."""
     with QemuProcess(binary, ["-machine", "none"], timeout=timeout) as qemu:
-        version = qemu.execute("query-version")["qemu"]
+        answer = qemu.execute("query-version")
+        version = dict(answer["qemu"], package=answer.get("package", ""))
         arch = qemu.execute("query-target")["arch"]
         machines = qemu.execute("query-machines")
         type_list = qemu.execute("qom-list-types", abstract=True)
@@ -220,7 +221,7 @@ def _walk_devices(bus: dict[str, Any]) -> Iterable[dict[str, Any]]:
             yield from _walk_devices(child)
 
 
-def _version_text(version: dict[str, int]) -> tuple[str, str]:
+def _version_text(version: dict[str, Any]) -> tuple[str, str]:
     return (f"{version['major']}.{version['minor']}",
             f"{version['major']}.{version['minor']}.{version['micro']}")
 
@@ -233,13 +234,14 @@ def _family_of(machine: str) -> str:
     return machine
 
 
-def _table_xml(version: dict[str, int], arch: str, machines: list[dict],
+def _table_xml(version: dict[str, Any], arch: str, machines: list[dict],
                default: dict | None, probed: dict[str, ProbedType],
                families: dict[str, dict[str, Any]], commands: set[str]) -> etree._Element:
     short, release = _version_text(version)
     root = etree.Element("qemu-caps", version=short, release=release, arch=arch)
+    package = f" [{version['package'].strip()}]" if version.get("package", "").strip() else ""
     etree.SubElement(root, "source", id="PROBE").text = (
-        f"virtxlate caps probe of QEMU {release} ({arch}) over QMP: query-machines, "
+        f"virtxlate caps probe of QEMU {release}{package} ({arch}) over QMP: query-machines, "
         "qom-list-types, device-list-properties, device_add help, info qtree")
     etree.SubElement(root, "source", id="LIBVIRT").text = (
         "libvirt's behaviour the probe cannot ask QEMU: PCI placement per machine family, "
