@@ -358,16 +358,25 @@ def with_libvirt_flags(table: etree._Element, libvirt_caps: str) -> None:
     only its <flag name='…'/> entries are read, so a truncated copy works too.
     """
     with open(libvirt_caps, encoding="utf-8", errors="replace") as handle:
-        names = sorted(set(_FLAG_RE.findall(handle.read())))
+        listed = set(_FLAG_RE.findall(handle.read()))
+    assumed = {line.strip() for line in
+               (CAPS_DIR / "libvirt-assumed-flags.txt").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    names = sorted(listed | assumed)
     flags = table.find("flags")
     assert flags is not None
     for child in list(flags):
         flags.remove(child)
     flags.attrib.clear()
-    flags.set("source", "LIBVIRT-CAPS")
+    flags.set("source", "LIBVIRT-CAPS LIBVIRT-ASSUMED")
     for name in names:
         etree.SubElement(flags, "flag", name=name)
     source = etree.Element("source", id="LIBVIRT-CAPS")
     source.text = f"libvirt capability flags read from {libvirt_caps}"
     table.insert(2, source)
+    assumed_source = etree.Element("source", id="LIBVIRT-ASSUMED")
+    assumed_source.text = ("flags that libvirt retired and assumes for every QEMU it supports "
+                           "(virtxlate/caps/data/libvirt-assumed-flags.txt): " +
+                           " ".join(sorted(assumed - listed)))
+    table.insert(3, assumed_source)
     etree.indent(table, space="  ")
