@@ -6,6 +6,8 @@ value instead of a second option (libvirt's virQEMUBuildBufferEscapeComma).
 
 from __future__ import annotations
 
+import json
+
 from ..libvirt.options import Option, Value
 
 
@@ -17,6 +19,16 @@ def format_value(value: Value) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)
+
+
+def json_value(option: Option, implied_key: str | None = None) -> str:
+    """The option as one JSON object (libvirt's -blockdev, and -device from QEMU 6.2):
+    the implied value under IMPLIED_KEY ('driver' for -device), then the properties."""
+    data: dict[str, object] = {}
+    if implied_key is not None and option.implied is not None:
+        data[implied_key] = option.implied
+    data.update(option.props)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 def keyval(option: Option) -> str:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from ..libvirt.options import Option
 from ..libvirt.plan import StoragePlan
-from .escape import keyval
+from .escape import json_value, keyval
 
 ArgvFormat = Literal["shell", "lines", "json"]
 
@@ -52,9 +52,18 @@ def option_words(plan: StoragePlan) -> list[tuple[str, str | None]]:
     emulator = plan.domain.emulator or plan.caps.emulator
     words: list[tuple[str, str | None]] = [(emulator, None)]
     for option in _machine_options(plan) + plan.options:
-        has_value = option.implied is not None or bool(option.props)
-        words.append((option.flag, keyval(option) if has_value else None))
+        words.append((option.flag, _value(option, plan.caps.json_device)))
     return words
+
+
+def _value(option: Option, json_device: bool) -> str | None:
+    if option.flag == "-blockdev":
+        return json_value(option)
+    if option.flag == "-device" and json_device:
+        return json_value(option, "driver")
+    if option.implied is None and not option.props:
+        return None
+    return keyval(option)
 
 
 def command_line(plan: StoragePlan) -> list[str]:

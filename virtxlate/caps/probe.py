@@ -33,11 +33,13 @@ _BUS_OF_ANCESTOR = {
 # QMP property types as the table names them.
 _PROP_TYPES = {"bool": "bool", "str": "string", "uint8": "uint8", "uint16": "uint16",
                "uint32": "uint32", "uint64": "uint64", "int32": "int32", "int64": "int32",
-               "size": "uint64", "OnOffAuto": "string", "link<iothread>": "link"}
+               "size": "size", "OnOffAuto": "string", "link<iothread>": "link"}
 # libvirt's placement policy per machine family: what the probe cannot ask QEMU.
+# (reserved slots, addressing, primary video slot) — libvirt of the -blockdev era keeps
+# the video slot only when the domain has a video card.
 _LIBVIRT_FAMILY_POLICY = {
-    "i440fx": ("0 1 2", "root-bus"),
-    "q35": ("0 1 31", "bridges"),
+    "i440fx": ("0 1", "root-bus", "2"),
+    "q35": ("0 31", "bridges", "1"),
 }
 # Built-in chipset devices that stand for a libvirt controller (type:index).
 _LIBVIRT_BUILTIN_CONTROLLERS = {
@@ -59,6 +61,7 @@ class ProbedType:
     props: list[dict[str, Any]] = field(default_factory=list)
     buses: list[tuple[str, str]] = field(default_factory=list)   # (bus type, naming rule)
     embeds: str | None = None
+    realized: list[tuple[str, str]] | None = None  # props as `info qtree` showed them
 
 
 def _selection() -> list[str]:
@@ -152,12 +155,14 @@ def _probe_structure(binary: str, probed: dict[str, ProbedType], machines: list[
                 except QemuError:
                     continue
                 plugged[device_id] = name
+            plugged.update(_plug_frontends(qemu, plugged))
             tree = _parse_qtree(qemu.hmp("info qtree"))
         for node in _walk_devices(tree):
             name = plugged.get(node["id"] or "")
             if name is None:
                 continue
             entry = probed[name]
+            entry.realized = list(node["props"].items())
             # qtree shows a device's buses newest first; the table keeps creation order
             for bus in reversed(node["buses"]):
                 entry.buses.append((bus["type"], _rule(bus["name"], node["id"], None)))
@@ -166,10 +171,34 @@ def _probe_structure(binary: str, probed: dict[str, ProbedType], machines: list[
                         continue
                     entry.embeds = inner["type"]
                     inner_entry = probed.get(inner["type"])
+                    if inner_entry is not None and inner_entry.realized is None:
+                        inner_entry.realized = list(inner["props"].items())
                     if inner_entry is not None and not inner_entry.buses:
                         inner_entry.buses = [(b["type"], _rule(b["name"], None, node["id"]))
                                              for b in reversed(inner["buses"])]
     return families
+
+
+# Disk frontends that can be hot-plugged onto a virtio-scsi bus of the probe machine,
+# each with a null-co block node of its own, so that `info qtree` shows their properties.
+_SCSI_FRONTENDS = ("scsi-hd", "scsi-cd")
+
+
+def _plug_frontends(qemu: QemuProcess, plugged: dict[str, str]) -> dict[str, str]:
+    host = next((i for i, name in plugged.items() if name == "virtio-scsi-pci"), None)
+    if host is None:
+        return {}
+    added = {}
+    for number, name in enumerate(_SCSI_FRONTENDS):
+        node, device_id = f"probe-null{number}", f"probe-{name}"
+        try:
+            qemu.execute("blockdev-add", driver="null-co", **{"node-name": node,
+                                                              "read-only": name == "scsi-cd"})
+            qemu.execute("device_add", driver=name, id=device_id, bus=f"{host}.0", drive=node)
+        except QemuError:
+            continue
+        added[device_id] = name
+    return added
 
 
 def _rule(bus_name: str, device_id: str | None, proxy_id: str | None) -> str:
@@ -251,7 +280,8 @@ def _table_xml(version: dict[str, Any], arch: str, machines: list[dict],
     etree.SubElement(root, "command-line", {
         "drive": "yes", "blockdev": "yes" if has_blockdev else "no",
         "json-device": "yes" if has_blockdev else "no",
-        "libvirt-storage": "blockdev" if has_blockdev else "drive", "source": "PROBE LIBVIRT"})
+        "libvirt-storage": "blockdev" if has_blockdev else "drive", "libvirt-device": "keyval",
+        "source": "PROBE LIBVIRT"})
     etree.SubElement(root, "qtree", {"value-style": "qom", "source": "PROBE"})
     flags = etree.SubElement(root, "flags", source="PROBE", inferred="yes",
                              note="device presence only; libvirt derives more flags")
@@ -291,10 +321,40 @@ def _table_xml(version: dict[str, Any], arch: str, machines: list[dict],
             etree.SubElement(node, "provides", {"bus-type": bus_type, "name": rule})
         if entry.embeds:
             etree.SubElement(node, "embeds", type=entry.embeds)
-        for prop in entry.props:
-            etree.SubElement(node, "prop", _prop_attrs(prop))
+        for attrs in _props_xml(entry):
+            etree.SubElement(node, "prop", attrs)
     etree.indent(root, space="  ")
     return root
+
+
+def _props_xml(entry: ProbedType) -> list[dict[str, str]]:
+    """Properties in `info qtree` order when the probe saw the device realized.
+
+    A default is kept only where QEMU's static default is also what a realized device
+    shows; a value computed at realize time (vectors, num_queues 'auto', geometry) has no
+    default here.  Properties a realized device does not show in qtree are marked so.
+    """
+    props = [_prop_attrs(prop) for prop in entry.props]
+    if entry.realized is None:
+        return props
+    shown = dict(entry.realized)
+    order = {name: position for position, (name, _) in enumerate(entry.realized)}
+    for attrs in props:
+        name = attrs["name"]
+        if name not in shown:
+            attrs["qtree"] = "no"
+        elif "default" in attrs and _qtree_raw(shown[name]) != attrs["default"]:
+            del attrs["default"]
+    return sorted(props, key=lambda a: order.get(a["name"], len(order)))
+
+
+def _qtree_raw(text: str) -> str:
+    """A qtree value in the table's default form: '4 (0x4)' → '4', true → 'on', '"x"' → 'x'."""
+    if text.startswith('"') and text.endswith('"'):
+        return text[1:-1]
+    if text in ("true", "false"):
+        return "on" if text == "true" else "off"
+    return text.split(" ", 1)[0]
 
 
 def _prop_attrs(prop: dict[str, Any]) -> dict[str, str]:
@@ -314,7 +374,7 @@ def _default_text(value: Any) -> str:
 
 
 def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None) -> None:
-    slots, addressing = _LIBVIRT_FAMILY_POLICY.get(family, ("", "none"))
+    slots, addressing, video = _LIBVIRT_FAMILY_POLICY.get(family, ("", "none", ""))
     host_bridge, root_bus, root_bus_type = "none", "none", "System"
     builtins: list[dict[str, Any]] = []
     if tree is not None:
@@ -327,6 +387,8 @@ def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None) 
         "name": family, "host-bridge": host_bridge, "root-bus": root_bus,
         "root-bus-type": root_bus_type, "reserved-pci-slots": slots,
         "libvirt-addressing": addressing, "source": "PROBE LIBVIRT"})
+    if video:
+        node.set("video-slot", video)
     # built-ins in creation order: QEMU shows the newest first, so reverse
     found = [(device, None) for device in reversed(builtins)]
     for device in reversed(builtins):
@@ -371,6 +433,9 @@ def with_libvirt_flags(table: etree._Element, libvirt_caps: str) -> None:
     flags.set("source", "LIBVIRT-CAPS LIBVIRT-ASSUMED")
     for name in names:
         etree.SubElement(flags, "flag", name=name)
+    if any(name.startswith("device.json") for name in names):
+        # libvirt writes -device as JSON once QEMU has its device.json capability
+        table.find("command-line").set("libvirt-device", "json")  # type: ignore[union-attr]
     source = etree.Element("source", id="LIBVIRT-CAPS")
     source.text = f"libvirt capability flags read from {libvirt_caps}"
     table.insert(2, source)

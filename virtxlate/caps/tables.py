@@ -25,6 +25,7 @@ class Prop:
     name: str
     type: str
     default: str | None = None
+    in_qtree: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class MachineFamily:
     root_bus_type: str
     reserved_pci_slots: tuple[int, ...]
     libvirt_addressing: str
+    video_slot: int | None
     builtins: tuple[Builtin, ...]
 
 
@@ -98,6 +100,7 @@ class CapsTable:
     arch: str
     emulator: str
     storage_style: str
+    json_device: bool
     qtree_value_style: str
     flags: frozenset[str]
     machines: tuple[Machine, ...]
@@ -193,7 +196,8 @@ def parse_table(path: Path) -> CapsTable:
             aliases=tuple((node.get("aliases") or "").split()),
             buses=buses,
             embeds=embeds.get("type") if embeds is not None else None,
-            props=tuple(Prop(p.get("name", ""), p.get("type", ""), p.get("default"))
+            props=tuple(Prop(p.get("name", ""), p.get("type", ""), p.get("default"),
+                             p.get("qtree", "yes") == "yes")
                         for p in node.findall("prop")),
             since=node.get("since"),
         )
@@ -204,6 +208,7 @@ def parse_table(path: Path) -> CapsTable:
             reserved_pci_slots=tuple(int(slot) for slot in
                                      f.get("reserved-pci-slots", "").split()),
             libvirt_addressing=f.get("libvirt-addressing", "root-bus"),
+            video_slot=_int(f.get("video-slot")),
             builtins=tuple(
                 Builtin(type=b.get("type", ""), addr=b.get("addr"),
                         libvirt_controller=b.get("libvirt-controller"),
@@ -221,6 +226,7 @@ def parse_table(path: Path) -> CapsTable:
         arch=root.get("arch", ""),
         emulator=(root.findtext("emulator") or "").strip(),
         storage_style=cmd.get("libvirt-storage", "drive") if cmd is not None else "drive",
+        json_device=cmd is not None and cmd.get("libvirt-device") == "json",
         qtree_value_style=root.find("qtree").get("value-style", "qom"),  # type: ignore[union-attr]
         flags=frozenset(f.get("name", "") for f in root.iterfind("flags/flag")),
         machines=tuple(

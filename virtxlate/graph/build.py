@@ -156,7 +156,7 @@ def _props(dtype: DeviceType, given: dict[str, PropValue], exclude: set[str] | N
     """The properties qtree would show that we know: set on the command line or defaulted."""
     shown = []
     for prop in dtype.props:
-        if exclude and prop.name in exclude:
+        if (exclude and prop.name in exclude) or not prop.in_qtree:
             continue
         if prop.name in given:
             value = _convert(prop.type, given[prop.name])
@@ -172,7 +172,7 @@ def _convert(prop_type: str, value: PropValue) -> PropValue:
     if isinstance(value, bool):
         return value
     text = str(value)
-    if prop_type in ("uint8", "uint16", "uint32", "uint64", "int32"):
+    if prop_type in ("uint8", "uint16", "uint32", "uint64", "int32", "size", "blocksize"):
         return int(text, 0)
     if prop_type in ("on-off", "bool"):
         return text in ("on", "true", "yes")

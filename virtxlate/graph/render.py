@@ -49,11 +49,23 @@ def format_prop(prop: Prop, style: str) -> str:
             return f"0x{value:016x}"
         if style == "qdev-1":
             return str(value)
+        if prop.type in ("size", "blocksize"):
+            return f"{value} ({_size_text(value)})"
         shown = value & 0xFFFFFFFF if value < 0 else value
         return f"{value} ({shown:#x})"
     if prop.type == "drive" and style == "qdev-1":
         return str(value)
     return f'"{value}"'
+
+
+def _size_text(value: int) -> str:
+    """QEMU's size_to_str: '512 B', '4 KiB', '1 GiB', three significant digits."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    scaled, unit = float(value), 0
+    while scaled >= 1024 and unit < len(units) - 1:
+        scaled /= 1024
+        unit += 1
+    return f"{scaled:.3g} {units[unit]}"
 
 
 def graph_json(graph: Graph) -> dict[str, Any]:

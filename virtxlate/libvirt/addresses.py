@@ -143,6 +143,11 @@ class PciSlots:
 
     def __init__(self, family: MachineFamily, domain: Domain):
         self.used: set[int] = set(family.reserved_pci_slots)
+        devices = domain.element.find("devices")
+        if family.video_slot is not None and devices is not None and (
+                devices.find("video") is not None or devices.find("graphics") is not None):
+            # the primary video card (libvirt adds one for <graphics>) takes its own slot
+            self.used.add(family.video_slot)
         # Every explicit <address type='pci' bus='0'> of any device holds its slot.
         for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
             try:

@@ -13,8 +13,9 @@ from .addresses import (
     pci_address_text,
     sorted_by_type_and_index,
 )
+from .backends import CACHE_MODES, backend, error_policies, is_empty, legacy_drive_props
 from .context import ControllerPlan, StoragePlan, on_off, root_bus, take_slot, unsupported
-from .options import Option
+from .options import Option, Value
 
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
 SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb", "sd")
@@ -28,70 +29,79 @@ def ordered_disks(domain: Domain) -> list[Disk]:
 
 
 def plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
+    """The backend and the device of every disk, in libvirt's disk order."""
     disks = ordered_disks(plan.domain)
     boot_indexes = _legacy_boot_indexes(plan, disks)
-    floppies: list[tuple[Disk, str, int | None]] = []
+    blockdev = plan.caps.storage_style == "blockdev"
+    floppies: list[tuple[Disk, str | None, int | None]] = []
     usb_port = 0
-    for disk in disks:
+    for position, disk in enumerate(disks):
         bus = disk.bus
         if bus not in SUPPORTED_BUSES:
             plan.findings.append(unsupported(plan, disk, f"disk bus '{bus}'"))
             continue
-        drive_props = _drive_props(plan, disk)
-        if drive_props is None:
-            continue
         if bus == "sd":
             # an SD card has no -device: libvirt uses the legacy if=sd,index=N drive
-            plan.options.append(_sd_drive(disk, drive_props))
+            props = legacy_drive_props(plan, disk)
+            if props is not None:
+                plan.options.append(_sd_drive(disk, props))
             continue
         alias = _disk_alias(plan, disk)
         if alias is None:
             continue
-        drive = Option("-drive", origin=disk)
-        for key, value in drive_props:
-            if key == "id":
-                value = f"drive-{alias}"
-            drive.add(key, value)
+        # -blockdev node names count down over the disks (libvirt-N-format, N = disks left)
+        medium = backend(plan, disk, alias, node_index=len(disks) - position)
+        if medium is None:
+            continue
+        plan.options.extend(medium.options)
         bootindex = disk.boot_order if disk.boot_order is not None else \
             boot_indexes.get(id(disk.element))
         if not plan.caps.has_flag("boot-index"):
             bootindex = None
-        plan.options.append(drive)
-        if bus == "fdc":
-            floppies.append((disk, f"drive-{alias}", bootindex))
+        if bus == "fdc" and not blockdev:
+            floppies.append((disk, medium.drive, bootindex))
             continue
         if bus == "usb":
             usb_port += 1
         device = _disk_device(plan, disk, alias, slots, usb_port)
         if device is None:
             continue
-        device.add("drive", f"drive-{alias}")
+        if blockdev and bus == "scsi" and disk.effective_device != "lun":
+            device.add("device_id", disk.serial or f"drive-{alias}")
+        if blockdev and disk.shareable:
+            device.add("share-rw", True)
+        device.add("drive", medium.drive)
         device.add("id", alias)
-        device.add("bootindex", bootindex)
-        _frontend_props(plan, disk, device)
+        if bus == "fdc":
+            floppies.append((disk, None, bootindex))  # its boot index goes on isa-fdc
+        else:
+            device.add("bootindex", bootindex)
+        _frontend_props(plan, disk, device, blockdev)
         plan.options.append(device)
     plan.options.extend(_floppy_options(floppies))
 
 
-def _sd_drive(disk: Disk, drive_props: list[tuple[str, object]]) -> Option:
+def _sd_drive(disk: Disk, drive_props: list[tuple[str, Value]]) -> Option:
     drive = Option("-drive", origin=disk)
     for key, value in drive_props:
+        drive.add(key, value)
         if key == "if":
-            drive.add("if", "sd")
+            drive.props[-1] = ("if", "sd")
             drive.add("index", disk_index(disk.dev) or 0)
-        elif key != "id":
-            drive.add(key, value)  # type: ignore[arg-type]
     return drive
 
 
-def _floppy_options(floppies: list[tuple[Disk, str, int | None]]) -> list[Option]:
-    """The i440fx floppy controller is built in: libvirt connects drives with -global,
-    after all disks (qemuBuildFloppyCommandLineControllerOptions)."""
+def _floppy_options(floppies: list[tuple[Disk, str | None, int | None]]) -> list[Option]:
+    """The i440fx floppy controller is built in: libvirt connects drives (in the -drive
+    era) and boot indexes with -global, after all disks
+    (qemuBuildFloppyCommandLineControllerOptions)."""
     options = []
     for disk, drive_id, bootindex in floppies:
         address = drive_address(disk)
         letter = "A" if address is None or address.unit == 0 else "B"
-        options.append(Option("-global", f"isa-fdc.drive{letter}={drive_id}", origin=disk))
+        if drive_id is not None:
+            options.append(Option("-global", f"isa-fdc.drive{letter}={drive_id}",
+                                  origin=disk))
         if bootindex is not None:
             options.append(Option("-global", f"isa-fdc.bootindex{letter}={bootindex}",
                                   origin=disk))
@@ -152,87 +162,6 @@ def _controller_for(plan: StoragePlan, type_: str, address: DriveAddress) -> Con
                  if c.type == type_ and c.index == address.controller), None)
 
 
-def _source_file(plan: StoragePlan, disk: Disk) -> str | None | bool:
-    """The -drive file= value, None for an empty drive, False when not translatable."""
-    source = disk.source
-    if source is None or (disk.target is not None and disk.target.tray == "open"):
-        return None  # no medium, or the tray is open: libvirt starts the drive empty
-    kind = disk.type or "file"
-    if kind in ("file", "block"):
-        return source.file if kind == "file" else source.dev
-    if kind == "dir":
-        # qemuBuildDriveSourceStr: a directory is exposed through QEMU's vvfat driver
-        prefix = "fat:floppy:" if disk.effective_device == "floppy" else "fat:"
-        return f"{prefix}{source.dir}" if source.dir else None
-    if kind == "network":
-        return _network_uri(plan, disk)
-    plan.findings.append(unsupported(plan, disk, f"disk type '{kind}'"))
-    return False
-
-
-def _network_uri(plan: StoragePlan, disk: Disk) -> str | bool:
-    source = disk.source
-    assert source is not None
-    protocol = source.protocol or ""
-    hosts = source.hosts
-    host = hosts[0] if hosts else None
-    hostname = host.name if host is not None else None
-    port = host.port if host is not None else None
-    name = source.name or ""
-    if protocol == "nbd" and hostname:
-        uri = f"nbd:{hostname}:{port or 10809}"
-        return f"{uri}:exportname={name}" if name else uri
-    if protocol in ("http", "https", "ftp", "ftps", "iscsi", "gluster") and hostname:
-        authority = f"{hostname}:{port}" if port else hostname
-        return f"{protocol}://{authority}/{name}"
-    plan.findings.append(unsupported(plan, disk, f"network protocol '{protocol}'"))
-    return False
-
-
-def _drive_props(plan: StoragePlan, disk: Disk) -> list[tuple[str, object]] | None:
-    """qemuBuildDriveStr of the -drive era, in libvirt's order."""
-    file_ = _source_file(plan, disk)
-    if file_ is False:
-        return None
-    driver = disk.driver
-    props: list[tuple[str, object]] = []
-    fmt = driver.type if driver is not None else None
-    if fmt is None and (disk.type or "file") in ("file", "block"):
-        # qemuDomainDeviceDiskDefPostParse: file and block disks default to raw
-        fmt = "raw"
-    if file_ is not None:
-        props.append(("file", file_))
-        if fmt is not None and not str(file_).startswith("fat:"):
-            props.append(("format", fmt))
-    props.append(("if", "none"))
-    props.append(("id", None))  # filled in with the alias
-    if disk.readonly or disk.effective_device == "cdrom":
-        props.append(("readonly", "on"))
-    if driver is not None and file_ is not None:
-        # an empty drive (no medium) takes no backend tuning
-        error_policy = driver.error_policy
-        rerror = driver.rerror_policy
-        if rerror is None and error_policy not in (None, "enospace"):
-            # libvirt applies error_policy to reads too, except 'enospace' (write only)
-            rerror = error_policy
-        if error_policy:
-            # the XML says 'enospace', QEMU's option value is 'enospc'
-            props.append(("werror", "enospc" if error_policy == "enospace" else error_policy))
-        if rerror:
-            props.append(("rerror", rerror))
-        if driver.cache:
-            props.append(("cache", driver.cache))
-        if driver.copy_on_read:
-            props.append(("copy-on-read", "on"))
-        if driver.discard and plan.caps.has_flag("drive-discard"):
-            props.append(("discard", driver.discard))
-        if driver.detect_zeroes and plan.caps.has_flag("drive-detect-zeroes"):
-            props.append(("detect-zeroes", driver.detect_zeroes))
-        if driver.io:
-            props.append(("aio", driver.io))
-    return props
-
-
 def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
                  usb_port: int) -> Option | None:
     bus = disk.bus
@@ -243,24 +172,32 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
         option.add("bus", "usb.0")
         option.add("port", str(usb_port))
         return option
+    if bus == "fdc":
+        # the -blockdev era: a floppy drive device on the controller's floppy bus
+        address = drive_address(disk)
+        option = Option("-device", "floppy", origin=disk)
+        option.add("unit", address.unit if address is not None else 0)
+        return option
     if bus == "virtio":
         option = Option("-device", "virtio-blk-pci", origin=disk)
         driver = disk.driver
         if driver is not None and driver.iothread is not None:
             option.add("iothread", f"iothread{driver.iothread}")
         if driver is not None:
-            option.add("ioeventfd", on_off(driver.ioeventfd))
-            option.add("event_idx", on_off(driver.event_idx))
-        if plan.caps.has_flag("virtio-blk-pci.scsi"):
-            option.add("scsi", "on" if device_kind == "lun" else "off")
+            option.add("ioeventfd", driver.ioeventfd)
+            option.add("event_idx", driver.event_idx)
+        if plan.caps.has_flag("virtio-blk-pci.scsi") and (
+                device_kind == "lun" or not plan.caps.has_flag(
+                    "virtio-blk-pci.scsi.default.disabled")):
+            # once QEMU's default is off (5.0), libvirt only writes scsi=on for a LUN
+            option.add("scsi", device_kind == "lun")
         if driver is not None:
             option.add("num-queues", driver.queues)
             option.add("queue-size", driver.queue_size)
         option.add("bus", root_bus(plan))
         address = disk.address
         if address is not None and address.type == "pci":
-            if address.multifunction is not None:
-                option.add("multifunction", on_off(address.multifunction))
+            option.add("multifunction", address.multifunction)
             option.add("addr", pci_address_text(address.slot or 0, address.function or 0))
         else:
             slot = take_slot(plan, slots, disk)
@@ -295,8 +232,12 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
     return option
 
 
-def _frontend_props(plan: StoragePlan, disk: Disk, device: Option) -> None:
-    """Per-disk frontend properties after bootindex, in the order of libvirt's -device."""
+def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: bool) -> None:
+    """Per-disk frontend properties after bootindex, in the order of libvirt's -device.
+
+    In the -blockdev era the cache mode's write-cache and the error policies move from
+    the backend to the device.
+    """
     blockio = disk.blockio
     if blockio is not None:
         device.add("logical_block_size", blockio.logical_block_size)
@@ -308,14 +249,25 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option) -> None:
         device.add("secs", geometry.secs)
         if geometry.trans:
             device.add("bios-chs-trans", geometry.trans)
+    cache = disk.driver.cache if disk.driver is not None else None
+    if blockdev and cache in CACHE_MODES and not is_empty(disk) or \
+            blockdev and cache in CACHE_MODES and disk.bus in ("ide", "sata"):
+        device.add("write-cache", on_off(CACHE_MODES[cache][0]))
     if disk.wwn and disk.bus in ("scsi", "ide", "sata"):
         wwn = disk.wwn if disk.wwn.startswith("0x") else f"0x{disk.wwn}"
-        device.add("wwn", wwn)
+        # a number for QEMU; the -drive era wrote it in hexadecimal
+        device.add("wwn", int(wwn, 16) if plan.caps.json_device else wwn)
     if disk.serial is not None:
-        # libvirt of the -drive era escaped blanks in the serial with a backslash
+        # libvirt escapes blanks in the serial with a backslash (qemuSafeSerialParamValue)
         device.add("serial", disk.serial.replace(" ", "\\ "))
     if disk.bus == "usb" and disk.target is not None:
-        device.add("removable", on_off(disk.target.removable))
+        device.add("removable", disk.target.removable)
     if disk.bus == "scsi":
         device.add("vendor", disk.vendor)
         device.add("product", disk.product)
+    if blockdev and disk.target is not None and disk.target.rotation_rate is not None:
+        device.add("rotation_rate", disk.target.rotation_rate)
+    if blockdev:
+        werror, rerror = error_policies(disk)
+        device.add("werror", werror)
+        device.add("rerror", rerror)

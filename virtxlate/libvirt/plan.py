@@ -34,12 +34,6 @@ def plan_storage(domain: Domain, caps: CapsTable) -> StoragePlan:
         family=caps.family_of(machine) if machine else None,
         accel="kvm" if domain.type == "kvm" else "tcg",
     )
-    if caps.storage_style != "drive":
-        # only the -drive era is written so far; -blockdev tables come with its writer
-        plan.findings.append(finding_at(
-            "VX0900", "error", f"libvirt uses -{caps.storage_style} with QEMU {caps.version}, "
-            "which this version of virtxlate does not write yet", domain, domain.source))
-        return plan
     if machine is None:
         plan.findings.append(finding_at(
             "VX0301", "error",

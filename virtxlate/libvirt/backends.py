@@ -1,0 +1,202 @@
+"""Disk backends as libvirt gives them to QEMU: one ``-drive … if=none`` in the -drive
+era, or ``-blockdev`` storage and format nodes in the -blockdev era (libvirt's
+qemuBuildDriveStr and qemuBlockStorageSourceGetBackendProps / GetBlockdevProps).
+Which era applies comes from the capability table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..model import Disk
+from .context import StoragePlan, unsupported
+from .options import Option, Value
+
+# libvirt's cache modes: (write-cache of the device, cache.direct, cache.no-flush)
+# (qemuDomainDiskCachemodeFlags)
+CACHE_MODES = {
+    "writeback": (True, False, False),
+    "writethrough": (False, False, False),
+    "none": (True, True, False),
+    "directsync": (False, True, False),
+    "unsafe": (True, False, True),
+}
+
+
+@dataclass
+class Backend:
+    """The options that give a disk its medium, and the name the device refers to."""
+
+    options: list[Option] = field(default_factory=list)
+    drive: str | None = None        # None: an empty drive (no medium)
+
+
+def is_empty(disk: Disk) -> bool:
+    """No medium: no source, or the tray is open (libvirt then starts the drive empty)."""
+    return disk.source is None or (disk.target is not None and disk.target.tray == "open")
+
+
+def disk_format(disk: Disk) -> str | None:
+    driver = disk.driver
+    fmt = driver.type if driver is not None else None
+    if fmt is None and (disk.type or "file") in ("file", "block"):
+        # qemuDomainDeviceDiskDefPostParse: file and block disks default to raw
+        fmt = "raw"
+    return fmt
+
+
+def error_policies(disk: Disk) -> tuple[str | None, str | None]:
+    """(werror, rerror) as QEMU takes them."""
+    driver = disk.driver
+    if driver is None:
+        return None, None
+    error_policy, rerror = driver.error_policy, driver.rerror_policy
+    if rerror is None and error_policy not in (None, "enospace"):
+        # libvirt applies error_policy to reads too, except 'enospace' (write only)
+        rerror = error_policy
+    # the XML says 'enospace', QEMU's option value is 'enospc'
+    werror = "enospc" if error_policy == "enospace" else error_policy
+    return werror, rerror
+
+
+def backend(plan: StoragePlan, disk: Disk, alias: str, node_index: int) -> Backend | None:
+    """The disk's backend for the plan's era; None (with a finding) when not translatable."""
+    if plan.caps.storage_style == "blockdev":
+        return _blockdev(plan, disk, node_index)
+    return _legacy_drive(plan, disk, alias)
+
+
+# --- the -drive era ----------------------------------------------------------------------
+
+def _legacy_file(plan: StoragePlan, disk: Disk) -> str | None | bool:
+    """The -drive file= value, None for an empty drive, False when not translatable."""
+    if is_empty(disk):
+        return None
+    source = disk.source
+    assert source is not None
+    kind = disk.type or "file"
+    if kind in ("file", "block"):
+        return source.file if kind == "file" else source.dev
+    if kind == "dir":
+        # qemuBuildDriveSourceStr: a directory is exposed through QEMU's vvfat driver
+        prefix = "fat:floppy:" if disk.effective_device == "floppy" else "fat:"
+        return f"{prefix}{source.dir}" if source.dir else None
+    if kind == "network":
+        return _network_uri(plan, disk)
+    plan.findings.append(unsupported(plan, disk, f"disk type '{kind}'"))
+    return False
+
+
+def _network_uri(plan: StoragePlan, disk: Disk) -> str | bool:
+    source = disk.source
+    assert source is not None
+    protocol = source.protocol or ""
+    host = source.hosts[0] if source.hosts else None
+    hostname = host.name if host is not None else None
+    port = host.port if host is not None else None
+    name = source.name or ""
+    if protocol == "nbd" and hostname:
+        uri = f"nbd:{hostname}:{port or 10809}"
+        return f"{uri}:exportname={name}" if name else uri
+    if protocol in ("http", "https", "ftp", "ftps", "iscsi", "gluster") and hostname:
+        authority = f"{hostname}:{port}" if port else hostname
+        return f"{protocol}://{authority}/{name}"
+    plan.findings.append(unsupported(plan, disk, f"network protocol '{protocol}'"))
+    return False
+
+
+def legacy_drive_props(plan: StoragePlan, disk: Disk) -> list[tuple[str, Value]] | None:
+    """qemuBuildDriveStr of the -drive era, in libvirt's order, without the id."""
+    file_ = _legacy_file(plan, disk)
+    if file_ is False:
+        return None
+    props: list[tuple[str, Value]] = []
+    fmt = disk_format(disk)
+    if file_ is not None:
+        props.append(("file", file_))
+        if fmt is not None and not str(file_).startswith("fat:"):
+            props.append(("format", fmt))
+    props.append(("if", "none"))
+    if disk.readonly or disk.effective_device == "cdrom":
+        props.append(("readonly", "on"))
+    driver = disk.driver
+    if driver is not None and file_ is not None:
+        # an empty drive (no medium) takes no backend tuning
+        werror, rerror = error_policies(disk)
+        for key, value in (("werror", werror), ("rerror", rerror), ("cache", driver.cache)):
+            if value:
+                props.append((key, value))
+        if driver.copy_on_read:
+            props.append(("copy-on-read", "on"))
+        if driver.discard and plan.caps.has_flag("drive-discard"):
+            props.append(("discard", driver.discard))
+        if driver.detect_zeroes and plan.caps.has_flag("drive-detect-zeroes"):
+            props.append(("detect-zeroes", driver.detect_zeroes))
+        if driver.io:
+            props.append(("aio", driver.io))
+    return props
+
+
+def _legacy_drive(plan: StoragePlan, disk: Disk, alias: str) -> Backend | None:
+    props = legacy_drive_props(plan, disk)
+    if props is None:
+        return None
+    drive = Option("-drive", origin=disk)
+    for key, value in props:
+        drive.add(key, value)
+        if key == "if":
+            drive.add("id", f"drive-{alias}")
+    return Backend([drive], f"drive-{alias}")
+
+
+# --- the -blockdev era -------------------------------------------------------------------
+
+def _cache_object(disk: Disk) -> dict[str, bool] | None:
+    mode = disk.driver.cache if disk.driver is not None else None
+    if mode not in CACHE_MODES:
+        return None
+    _, direct, no_flush = CACHE_MODES[mode]
+    return {"direct": direct, "no-flush": no_flush}
+
+
+def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
+    if is_empty(disk):
+        return Backend()
+    source = disk.source
+    assert source is not None
+    kind = disk.type or "file"
+    if kind == "file":
+        driver, filename = "file", source.file
+    elif kind == "block":
+        driver = "host_cdrom" if disk.effective_device == "cdrom" else "host_device"
+        filename = source.dev
+    else:
+        plan.findings.append(unsupported(plan, disk, f"disk type '{kind}' with -blockdev"))
+        return None
+    storage_name, format_name = f"libvirt-{index}-storage", f"libvirt-{index}-format"
+    cache = _cache_object(disk)
+    settings = disk.driver
+    storage: list[tuple[str, Value]] = [("driver", driver), ("filename", filename or "")]
+    if settings is not None and settings.io:
+        storage.append(("aio", settings.io))
+    storage.append(("node-name", storage_name))
+    if cache is not None:
+        storage.append(("cache", cache))  # type: ignore[arg-type]
+    storage += [("auto-read-only", True), ("discard", "unmap")]
+    read_only = disk.readonly or disk.effective_device == "cdrom"
+    fmt: list[tuple[str, Value]] = [("node-name", format_name), ("read-only", read_only)]
+    if cache is not None:
+        fmt.append(("cache", cache))  # type: ignore[arg-type]
+    if settings is not None and settings.discard:
+        fmt.append(("discard", settings.discard))
+    if settings is not None and settings.detect_zeroes:
+        fmt.append(("detect-zeroes", settings.detect_zeroes))
+    fmt += [("driver", disk_format(disk) or "raw"), ("file", storage_name)]
+    options = [Option("-blockdev", None, storage, origin=disk),
+               Option("-blockdev", None, fmt, origin=disk)]
+    top = format_name
+    if settings is not None and settings.copy_on_read:
+        top = f"libvirt-CoR-{disk.dev}"
+        options.append(Option("-blockdev", None, [("driver", "copy-on-read"),
+                                                   ("node-name", top),
+                                                   ("file", format_name)], origin=disk))
+    return Backend(options, top)
