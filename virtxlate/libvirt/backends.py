@@ -58,6 +58,21 @@ def error_policies(disk: Disk) -> tuple[str | None, str | None]:
     return werror, rerror
 
 
+def detect_zeroes(disk: Disk) -> str | None:
+    """detect_zeroes='unmap' needs discard='unmap'; libvirt falls back to 'on' otherwise."""
+    driver = disk.driver
+    if driver is None or driver.detect_zeroes is None:
+        return None
+    if driver.detect_zeroes == "unmap" and driver.discard != "unmap":
+        return "on"
+    return driver.detect_zeroes
+
+
+# Paths virFileIsCDROM would call CD-ROM drives on a usual host (libvirt asks the host;
+# virtxlate cannot, so it goes by the name).
+_CDROM_PATHS = ("/dev/cdrom", "/dev/sr", "/dev/scd", "/dev/dvd")
+
+
 def backend(plan: StoragePlan, disk: Disk, alias: str, node_index: int) -> Backend | None:
     """The disk's backend for the plan's era; None (with a finding) when not translatable."""
     if plan.caps.storage_style == "blockdev":
@@ -129,8 +144,8 @@ def legacy_drive_props(plan: StoragePlan, disk: Disk) -> list[tuple[str, Value]]
             props.append(("copy-on-read", "on"))
         if driver.discard and plan.caps.has_flag("drive-discard"):
             props.append(("discard", driver.discard))
-        if driver.detect_zeroes and plan.caps.has_flag("drive-detect-zeroes"):
-            props.append(("detect-zeroes", driver.detect_zeroes))
+        if detect_zeroes(disk) and plan.caps.has_flag("drive-detect-zeroes"):
+            props.append(("detect-zeroes", detect_zeroes(disk) or ""))
         if driver.io:
             props.append(("aio", driver.io))
     return props
@@ -167,8 +182,9 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     if kind == "file":
         driver, filename = "file", source.file
     elif kind == "block":
-        driver = "host_cdrom" if disk.effective_device == "cdrom" else "host_device"
         filename = source.dev
+        is_cdrom = disk.effective_device == "cdrom" and (filename or "").startswith(_CDROM_PATHS)
+        driver = "host_cdrom" if is_cdrom else "host_device"
     else:
         plan.findings.append(unsupported(plan, disk, f"disk type '{kind}' with -blockdev"))
         return None
@@ -188,8 +204,8 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
         fmt.append(("cache", cache))  # type: ignore[arg-type]
     if settings is not None and settings.discard:
         fmt.append(("discard", settings.discard))
-    if settings is not None and settings.detect_zeroes:
-        fmt.append(("detect-zeroes", settings.detect_zeroes))
+    if detect_zeroes(disk):
+        fmt.append(("detect-zeroes", detect_zeroes(disk) or ""))
     fmt += [("driver", disk_format(disk) or "raw"), ("file", storage_name)]
     options = [Option("-blockdev", None, storage, origin=disk),
                Option("-blockdev", None, fmt, origin=disk)]

@@ -74,3 +74,12 @@ def unsupported(plan: StoragePlan, obj, what: str) -> Finding:  # type: ignore[n
     return finding_at("VX0900", "warning",
                       f"{what} is not translated by this version of virtxlate; it is left out",
                       obj, plan.domain.source)
+
+
+def add_virtio_options(option: Option, driver) -> None:  # type: ignore[no-untyped-def]
+    """<driver iommu ats packed> of a virtio device (qemuBuildVirtioOptionsProps)."""
+    if driver is None:
+        return
+    option.add("iommu_platform", driver.iommu)
+    option.add("ats", driver.ats)
+    option.add("packed", driver.packed)

@@ -13,7 +13,15 @@ from .addresses import (
     pci_address_text,
     sorted_by_type_and_index,
 )
-from .context import ControllerPlan, StoragePlan, on_off, root_bus, take_slot, unsupported
+from .context import (
+    ControllerPlan,
+    StoragePlan,
+    add_virtio_options,
+    on_off,
+    root_bus,
+    take_slot,
+    unsupported,
+)
 from .options import Option
 from .scsi import SCSI_MODEL_DEVICES, default_scsi_model
 
@@ -148,7 +156,8 @@ def controller_options(plan: StoragePlan) -> list[Option]:
             driver = "ahci"
         option = Option("-device", driver, origin=controller.element)
         drv = controller.element.driver if controller.element is not None else None
-        is_virtio = controller.model == "virtio-scsi"
+        is_virtio = controller.model in ("virtio-scsi", "virtio-transitional",
+                                         "virtio-non-transitional")
         if drv is not None and is_virtio and drv.iothread is not None:
             option.add("iothread", f"iothread{drv.iothread}")
         option.add("id", controller.alias)
@@ -156,6 +165,7 @@ def controller_options(plan: StoragePlan) -> list[Option]:
             for xml_name, qemu_name in _VIRTIO_SCSI_DRIVER_PROPS:
                 option.add(qemu_name, on_off(getattr(drv, xml_name))
                            if xml_name == "ioeventfd" else getattr(drv, xml_name))
+            add_virtio_options(option, drv)
         option.add("bus", root_bus(plan))
         explicit = controller.element.address if controller.element is not None else None
         if explicit is not None and explicit.type == "pci" and explicit.multifunction is not None:

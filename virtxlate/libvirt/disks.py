@@ -14,7 +14,15 @@ from .addresses import (
     sorted_by_type_and_index,
 )
 from .backends import CACHE_MODES, backend, error_policies, is_empty, legacy_drive_props
-from .context import ControllerPlan, StoragePlan, on_off, root_bus, take_slot, unsupported
+from .context import (
+    ControllerPlan,
+    StoragePlan,
+    add_virtio_options,
+    on_off,
+    root_bus,
+    take_slot,
+    unsupported,
+)
 from .options import Option, Value
 
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
@@ -35,7 +43,10 @@ def plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
     blockdev = plan.caps.storage_style == "blockdev"
     floppies: list[tuple[Disk, str | None, int | None]] = []
     usb_port = 0
-    for position, disk in enumerate(disks):
+    # -blockdev node names count down: libvirt numbers the disks' storage from the last
+    # disk to the first (SD cards, which keep -drive, take no number)
+    with_nodes = [d for d in disks if d.bus != "sd"]
+    for disk in disks:
         bus = disk.bus
         if bus not in SUPPORTED_BUSES:
             plan.findings.append(unsupported(plan, disk, f"disk bus '{bus}'"))
@@ -49,8 +60,8 @@ def plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
         alias = _disk_alias(plan, disk)
         if alias is None:
             continue
-        # -blockdev node names count down over the disks (libvirt-N-format, N = disks left)
-        medium = backend(plan, disk, alias, node_index=len(disks) - position)
+        node_index = len(with_nodes) - next(i for i, d in enumerate(with_nodes) if d is disk)
+        medium = backend(plan, disk, alias, node_index=node_index)
         if medium is None:
             continue
         plan.options.extend(medium.options)
@@ -179,7 +190,10 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
         option.add("unit", address.unit if address is not None else 0)
         return option
     if bus == "virtio":
-        option = Option("-device", "virtio-blk-pci", origin=disk)
+        # <disk model='virtio-transitional'> picks the transitional device (QEMU 4.0)
+        suffix = {"virtio-transitional": "-transitional",
+                  "virtio-non-transitional": "-non-transitional"}.get(disk.model or "", "")
+        option = Option("-device", f"virtio-blk-pci{suffix}", origin=disk)
         driver = disk.driver
         if driver is not None and driver.iothread is not None:
             option.add("iothread", f"iothread{driver.iothread}")
@@ -194,6 +208,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
         if driver is not None:
             option.add("num-queues", driver.queues)
             option.add("queue-size", driver.queue_size)
+        add_virtio_options(option, driver)
         option.add("bus", root_bus(plan))
         address = disk.address
         if address is not None and address.type == "pci":
@@ -238,6 +253,10 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: boo
     In the -blockdev era the cache mode's write-cache and the error policies move from
     the backend to the device.
     """
+    if disk.bus == "usb":
+        removable = disk.target.removable if disk.target is not None else None
+        # the -blockdev era's libvirt always says whether a USB disk is removable
+        device.add("removable", False if removable is None and blockdev else removable)
     blockio = disk.blockio
     if blockio is not None:
         device.add("logical_block_size", blockio.logical_block_size)
@@ -260,8 +279,6 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: boo
     if disk.serial is not None:
         # libvirt escapes blanks in the serial with a backslash (qemuSafeSerialParamValue)
         device.add("serial", disk.serial.replace(" ", "\\ "))
-    if disk.bus == "usb" and disk.target is not None:
-        device.add("removable", disk.target.removable)
     if disk.bus == "scsi":
         device.add("vendor", disk.vendor)
         device.add("product", disk.product)

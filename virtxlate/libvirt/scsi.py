@@ -7,6 +7,8 @@ from ..caps import CapsTable
 # <controller type='scsi' model=…> → QEMU device (qemuBuildSCSIControllerDevProps).
 SCSI_MODEL_DEVICES = {
     "virtio-scsi": "virtio-scsi-pci",
+    "virtio-transitional": "virtio-scsi-pci-transitional",
+    "virtio-non-transitional": "virtio-scsi-pci-non-transitional",
     "lsilogic": "lsi",
     "lsisas1068": "mptsas1068",
     "lsisas1078": "megasas",

@@ -148,6 +148,7 @@ class Disk(XmlObject):
 
     type = Field("@type")
     device = Field("@device")
+    model = Field("@model")
     snapshot = Field("@snapshot")
     sgio = Field("@sgio")
     driver = Child(DiskDriver, "driver")
