@@ -17,6 +17,7 @@ class Explanation:
     since: str | None = None                    # first known release that has it
     until: str | None = None                    # last known release that has it, if removed
     oldest_known: bool = False                  # since is just the oldest table virtxlate has
+    since_recorded: bool = True                 # False: only the first table that has it
     abstract: bool = False
     creatable: bool = False
     parents: list[str] = field(default_factory=list)
@@ -43,6 +44,12 @@ def _releases_with(name: str, arch: str) -> list[str]:
     return found
 
 
+def _in_captured_1x(name: str, arch: str) -> bool:
+    """Types of the tables written from captured 1.x replies have a known first release."""
+    return any(load(v, arch).device(name) is not None
+               for v, a in available() if a == arch and v in ("1.2", "1.5"))
+
+
 def explain(name: str, table: CapsTable) -> Explanation:
     releases = _releases_with(name, table.arch)
     known = [v for v, a in available() if a == table.arch]
@@ -59,7 +66,10 @@ def explain(name: str, table: CapsTable) -> Explanation:
         name=device.name if device is not None else name, qemu=table.version, arch=table.arch,
         kind=kind, exists=device is not None or name in table.bus_types, since=since,
         until=releases[-1] if releases and releases[-1] != known[-1] else None,
-        oldest_known=since == known[0] and not (device is not None and device.since))
+        oldest_known=since == known[0] and not (device is not None and device.since),
+        since_recorded=bool((device is not None and device.since) or
+                            table.bus_type_since.get(name)) or since == known[0] or
+        _in_captured_1x(name, table.arch))
     if device is not None:
         result.abstract = device.abstract
         result.creatable = device.creatable and not device.abstract
@@ -88,10 +98,13 @@ def explain_text(ex: Explanation) -> str:
             if ex.since else "; no release virtxlate knows has it"
         return f"{ex.name}: not in QEMU {ex.qemu} ({ex.arch}){where}\n"
     lines = [head]
-    if ex.since:
+    if ex.since and ex.since_recorded:
         lines.append(f"  exists since: QEMU {ex.since}"
                      + (" or earlier (the oldest release virtxlate knows)" if ex.oldest_known
                         else "") + (f"; last seen in {ex.until}" if ex.until else ""))
+    elif ex.since:
+        lines.append(f"  first in virtxlate's tables: QEMU {ex.since} (its first release is "
+                     "not recorded)" + (f"; last seen in {ex.until}" if ex.until else ""))
     if ex.parents:
         lines.append("  is a: " + " -> ".join(ex.parents))
     if ex.kind == "device type":

@@ -1,0 +1,96 @@
+"""The tables of every release: generated as committed, and telling each release's story."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, SAMPLES, SHARED
+
+from virtxlate import caps
+from virtxlate.api import analyze, load
+from virtxlate.graph.render import graph_json
+
+ALL = caps.known_versions()
+
+
+def test_derived_tables_are_what_the_generator_writes(shared, tmp_path):
+    """No table is edited by hand: tools/make_tables.py rewrites each one identically."""
+    subprocess.run([sys.executable, str(REPO / "tools" / "make_tables.py"),
+                    "--shared", str(SHARED), "--output", str(tmp_path)], check=True,
+                   capture_output=True)
+    written = sorted(tmp_path.glob("*.xml"))
+    assert len(written) == len(ALL) - 3   # all but the captured 1.2, 1.5 and 7.2
+    for path in written:
+        committed = REPO / "virtxlate" / "caps" / "data" / path.name
+        assert committed.read_text() == path.read_text(), path.name
+
+
+def _seed_chain(version: str) -> list[tuple[str, str, str | None]]:
+    graph = graph_json(analyze(load(str(SAMPLES / "seed-virtio-scsi.xml")), version).graph)
+    chain, bus = [], graph["root"]
+    while bus["devices"]:
+        device = bus["devices"][0]
+        chain.append((bus["name"], device["type"], device["id"]))
+        if not device["buses"]:
+            break
+        bus = device["buses"][0]
+    return chain
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_seed_tree_in_every_release(version):
+    """Before 1.5 virtio-scsi-pci owns scsi0.0; from 1.5 a virtio-scsi-device on the proxy's
+    virtio-bus owns it (QOM-FACTS.md §1-§3).  The SCSI bus keeps its name throughout."""
+    chain = _seed_chain(version)
+    head = [("main-system-bus", "i440FX-pcihost", None), ("pci.0", "virtio-scsi-pci", "scsi0")]
+    if caps.load(version).device("virtio-scsi-device") is None:
+        assert chain == head + [("scsi0.0", "scsi-hd", "scsi0-0-0-0")]
+    else:
+        assert chain == head + [("virtio-bus", "virtio-scsi-device", None),
+                                ("scsi0.0", "scsi-hd", "scsi0-0-0-0")]
+    assert (version in ("1.2", "1.3", "1.4")) == (len(chain) == 3)
+
+
+def _machines(version: str) -> set[str]:
+    return {m.name for m in caps.load(version).machines}
+
+
+def test_machine_types_follow_their_sources():
+    # libvirt's captured caps files
+    assert "pc-i440fx-1.4" in _machines("1.4") and "pc-q35-1.4" in _machines("1.4")
+    assert "pc-q35-2.3" in _machines("2.5") and "pc-q35-2.3" not in _machines("2.6")
+    # QEMU's removed-features record
+    assert "pc-0.10" in _machines("3.1") and "pc-0.10" not in _machines("4.0")
+    assert "pc-1.3" in _machines("5.2") and "pc-1.3" not in _machines("6.0")
+    assert "pc-i440fx-1.7" in _machines("8.1") and "pc-i440fx-1.7" not in _machines("8.2")
+    assert "pc-i440fx-2.0" in _machines("8.2") and "pc-i440fx-2.0" not in _machines("9.0")
+    # the newest machine is the default and carries the alias
+    for version in ALL:
+        assert caps.load(version).machine("pc") is not None, version
+    assert caps.load("9.2").machine("pc").name == "pc-i440fx-9.2"
+    assert caps.load("11.0").machine("q35").name == "pc-q35-11.0"
+
+
+def test_storage_style_by_era():
+    assert caps.load("4.1").storage_style == "drive"
+    assert caps.load("4.2").storage_style == "blockdev"
+    assert not caps.load("6.1").json_device and caps.load("6.2").json_device
+
+
+def test_types_come_and_go_with_their_facts():
+    assert caps.load("2.5").device("mptsas1068") is None
+    assert caps.load("2.6").device("mptsas1068") is not None
+    assert caps.load("2.12").device("vhost-user-blk-pci") is None
+    assert caps.load("3.0").device("vhost-user-blk-pci") is not None
+    assert caps.load("3.1").device("virtio-scsi-pci-transitional") is None
+    assert caps.load("4.0").device("virtio-scsi-pci-transitional") is not None
+    assert caps.load("5.2").device("ide-drive") is not None
+    assert caps.load("6.0").device("ide-drive") is None
+
+
+def test_seed_argv_runs_on_every_release_table():
+    for version in ALL:
+        result = analyze(load(str(SAMPLES / "seed-virtio-scsi.xml")), version)
+        assert result.ok and result.argv, (version, result.findings)
