@@ -284,6 +284,15 @@ def build(release: str, shared: Path, anchors: dict[str, etree._Element]) -> etr
         existing = node.find(f"prop[@name='{prop_name}']")
         if not present and existing is not None:
             node.remove(existing)
+        elif present and existing is None:
+            model = new_types.get(type_name)
+            found = model.find(f"prop[@name='{prop_name}']") if model is not None else None
+            if found is not None:
+                added = copy.deepcopy(found)
+                added.attrib.pop("source", None)
+                added.set("since", since)
+                added.set("note", source)
+                node.append(added)
     for node in chosen.values():
         parent = node.get("parent")
         if parent and parent not in chosen and parent.endswith(("-base", "-base-type")) \
