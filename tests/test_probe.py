@@ -95,3 +95,23 @@ def test_qemu_that_cannot_start_is_an_error(qemu_binary, tmp_path):
     result = run_cli("caps", "probe", str(tmp_path / "nothing"))
     assert result.returncode == 3
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("arch", ["s390x", "aarch64"])
+def test_other_arch_probe_agrees_with_the_shipped_table(arch, tmp_path):
+    import shutil
+
+    binary = shutil.which(f"qemu-system-{arch}")
+    if binary is None:
+        from conftest import _missing
+
+        _missing(f"qemu-system-{arch}", "VIRTXLATE_REQUIRE_INTEGRATION")
+    out = tmp_path / "probed.xml"
+    result = run_cli("caps", "probe", binary, "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    probed = parse_table(out)
+    shipped = parse_table(REPO / "virtxlate" / "caps" / "data" / f"qemu-7.2-{arch}.xml")
+    if probed.release != shipped.release:
+        pytest.skip(f"this QEMU is {probed.release}; the shipped table is {shipped.release}")
+    assert probed.devices == shipped.devices
+    assert probed.machines == shipped.machines

@@ -21,7 +21,8 @@ def test_derived_tables_are_what_the_generator_writes(shared, tmp_path):
                     "--shared", str(SHARED), "--output", str(tmp_path)], check=True,
                    capture_output=True)
     written = sorted(tmp_path.glob("*.xml"))
-    assert len(written) == len(ALL) - 3   # all but the captured 1.2, 1.5 and 7.2
+    # all x86_64 tables but the captured 1.2, 1.5 and 7.2, and five of other arches
+    assert len(written) == len(ALL) - 3 + 5
     for path in written:
         committed = REPO / "virtxlate" / "caps" / "data" / path.name
         assert committed.read_text() == path.read_text(), path.name
@@ -94,3 +95,24 @@ def test_seed_argv_runs_on_every_release_table():
     for version in ALL:
         result = analyze(load(str(SAMPLES / "seed-virtio-scsi.xml")), version)
         assert result.ok and result.argv, (version, result.findings)
+
+
+@pytest.mark.parametrize("arch,releases", [("s390x", ["2.7", "5.2", "7.2", "11.0"]),
+                                           ("aarch64", ["5.2", "7.2", "11.0"])])
+def test_other_architectures(arch, releases):
+    assert caps.known_versions(arch) == releases
+    for version in releases:
+        table = caps.load(version, arch)
+        proxy = table.device("virtio-scsi-ccw" if arch == "s390x" else "virtio-scsi-pci")
+        assert proxy is not None and proxy.embeds == "virtio-scsi-device"
+        assert [b.name_rule for b in proxy.buses] == ["virtio-bus"]
+    assert "s390-ccw-virtio-2.7" in {m.name for m in caps.load("2.7", "s390x").machines}
+    assert caps.load("11.0", "s390x").machine("s390-ccw-virtio").name == \
+        "s390-ccw-virtio-11.0"
+    if arch == "s390x":
+        bus = caps.load("7.2", arch).device("virtio-scsi-ccw").buses[0]
+        assert bus.bus_type == "virtio-ccw-bus"   # QOM-FACTS.md §2 (CCW proxies)
+    else:
+        virt = caps.load("7.2", arch).families["virt"]
+        assert virt.root_bus == "pcie.0"
+        assert sum(1 for b in virt.builtins if b.type == "virtio-mmio") == 32

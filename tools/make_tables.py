@@ -321,6 +321,123 @@ def build(release: str, shared: Path, anchors: dict[str, etree._Element]) -> etr
     return root
 
 
+# --- other architectures: derived from their 7.2 probe ----------------------------------
+
+OTHER_ARCHES = {
+    # arch: (releases, versioned machine prefix, first versioned release, alias)
+    "s390x": (["2.7", "5.2", "11.0"], "s390-ccw-virtio", "2.4", "s390-ccw-virtio"),
+    "aarch64": (["5.2", "11.0"], "virt", "2.6", "virt"),
+}
+
+
+def _arch_caps_file(shared: Path, arch: str, version: str) -> Path | None:
+    for name in (f"caps_{version}.{arch}.xml", f"caps_{version}_{arch}.xml.head",
+                 f"caps_{version}.{arch}.xml.head"):
+        if (shared / "qemu-caps" / name).exists():
+            return shared / "qemu-caps" / name
+    return None
+
+
+def other_flags(arch: str, release: str, shared: Path) -> tuple[list[str], str]:
+    path = _arch_caps_file(shared, arch, f"{release}.0")
+    if path is not None:
+        return sorted(_flags_in(path)), f"libvirt flags of {path.name}"
+    newest = _arch_caps_file(shared, arch, "11.0.0")
+    x86 = _caps_file(shared, f"{release}.0")
+    assert newest is not None and x86 is not None
+    return sorted(_flags_in(newest) & _flags_in(x86)), (
+        f"flags common to libvirt's {newest.name} and {x86.name} (no {arch} caps file of "
+        "this release)")
+
+
+def other_machines(arch: str, release: str, shared: Path) -> tuple[list[dict[str, str]], bool]:
+    _, prefix, first, alias = OTHER_ARCHES[arch]
+    path = _arch_caps_file(shared, arch, f"{release}.0")
+    if path is not None and "<machine " in path.read_text():
+        found = re.findall(r"<machine name='([^']+)'(?: alias='([^']+)')?", path.read_text())
+        return sorted(({"name": n, **({"alias": a} if a else {})} for n, a in found),
+                      key=lambda m: m["name"]), False
+    machines = [{"name": f"{prefix}-{v}"} for v in RELEASES
+                if key(v) >= key(first) and versioned_machine_present("other", v, release)]
+    machines[-1]["alias"] = alias
+    machines.append({"name": "none"})
+    return sorted(machines, key=lambda m: m["name"]), True
+
+
+def build_other(arch: str, release: str, shared: Path, template: etree._Element) -> etree._Element:
+    facts = type_facts()
+    root = etree.Element("qemu-caps", version=release, release=f"{release}.0", arch=arch)
+    flags, flag_source = other_flags(arch, release, shared)
+    machines, inferred = other_machines(arch, release, shared)
+    for source_id, text in (
+            ("DERIVED", f"tools/make_tables.py: derived from the {arch} probe of QEMU 7.2 and "
+                        "the facts in tools/caps-facts/"),
+            ("FLAGS", flag_source),
+            ("MACHINES", "rules of tools/caps-facts/x86_64-machines.tsv applied to the "
+                         f"{arch} machine names" if inferred else
+                         "the libvirt caps file of this release in ../shared/qemu-caps")):
+        etree.SubElement(root, "source", id=source_id).text = text
+    etree.SubElement(root, "emulator").text = f"/usr/bin/qemu-system-{arch}"
+    etree.SubElement(root, "command-line", {
+        "drive": "yes", "blockdev": "yes" if key(release) >= key("2.9") else "no",
+        "json-device": "yes" if key(release) >= key("6.2") else "no",
+        "libvirt-storage": "blockdev" if key(release) >= key("4.2") else "drive",
+        "libvirt-device": "json" if key(release) >= key("6.2") else "keyval",
+        "source": "DERIVED", "inferred": "yes"})
+    etree.SubElement(root, "qtree", {"value-style": "qom", "source": "DERIVED",
+                                     "inferred": "yes"})
+    flags_node = etree.SubElement(root, "flags", source="FLAGS")
+    for name in flags:
+        etree.SubElement(flags_node, "flag", name=name)
+    machines_node = etree.SubElement(root, "machines", source="MACHINES")
+    if inferred:
+        machines_node.set("inferred", "yes")
+    family = next(f.get("name") for f in template.findall("machine-family")
+                  if f.get("name") != "other")
+    for machine in machines:
+        attrs = {"name": machine["name"],
+                 "family": "other" if machine["name"] == "none" else family}
+        if "alias" in machine:
+            attrs["alias"] = machine["alias"]
+            if arch == "s390x":
+                attrs["default"] = "yes"
+        etree.SubElement(machines_node, "machine", attrs)
+    for node in template.findall("machine-family"):
+        copied = copy.deepcopy(node)
+        copied.set("source", "DERIVED")
+        copied.set("inferred", "yes")
+        for child in copied.iter():
+            if child is not copied and "source" in child.attrib:
+                child.set("source", "DERIVED")
+        root.append(copied)
+    for bus in template.findall("bus-type"):
+        copied = copy.deepcopy(bus)
+        copied.set("source", "DERIVED")
+        root.append(copied)
+    for node in template.findall("device-type"):
+        name = node.get("name")
+        since, until, note = facts.get(name, (None, None, ""))
+        if since is not None and key(release) < key(since):
+            continue
+        if until is not None and key(release) >= key(until):
+            continue
+        copied = copy.deepcopy(node)
+        copied.set("source", "DERIVED")
+        copied.set("inferred", "yes")
+        if since is not None:
+            copied.set("since", since)
+            copied.set("note", note)
+        for child in copied.iter():
+            if child is not copied and "source" in child.attrib:
+                child.set("source", "DERIVED")
+        if key(release) < key("7.2"):
+            for prop in copied.findall("prop"):
+                copied.remove(prop)   # 7.2's properties are not known to hold before
+        root.append(copied)
+    etree.indent(root, space="  ")
+    return root
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
@@ -338,6 +455,16 @@ def main() -> None:
                   "do not edit by hand -->\n")
         (output / f"qemu-{release}-x86_64.xml").write_text(header + text + "\n")
         print(f"wrote qemu-{release}-x86_64.xml")
+    for arch, (releases, *_rest) in OTHER_ARCHES.items():
+        template = etree.parse(str(DATA / f"qemu-7.2-{arch}.xml")).getroot()
+        for release in releases:
+            table = build_other(arch, release, shared, template)
+            text = etree.tostring(table, encoding="unicode")
+            header = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                      f"<!-- QEMU {release} ({arch}): derived by tools/make_tables.py; "
+                      "do not edit by hand -->\n")
+            (output / f"qemu-{release}-{arch}.xml").write_text(header + text + "\n")
+            print(f"wrote qemu-{release}-{arch}.xml")
 
 
 if __name__ == "__main__":

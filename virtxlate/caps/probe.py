@@ -12,6 +12,7 @@ known behaviour and marked as such.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,12 +35,42 @@ _BUS_OF_ANCESTOR = {
 _PROP_TYPES = {"bool": "bool", "str": "string", "uint8": "uint8", "uint16": "uint16",
                "uint32": "uint32", "uint64": "uint64", "int32": "int32", "int64": "int32",
                "size": "size", "OnOffAuto": "string", "link<iothread>": "link"}
+@dataclass(frozen=True)
+class ProbeMachine:
+    """A machine the probe starts to see structure: its family in the table, which bus
+    types' creatable devices it plugs in, whether by hot-plug (device_add while paused)
+    or on the command line, and the bus type of the family's root bus."""
+
+    family: str
+    machine: str
+    plug_into: tuple[str, ...]
+    hotplug: bool
+    root_bus_types: tuple[str, ...]
+    # disk frontends put on the machine's own buses at start: (driver, bus, read-only, size)
+    frontends: tuple[tuple[str, str | None, bool, int], ...] = ()
+
+
+PROBE_MACHINES = {
+    "x86_64": (ProbeMachine("i440fx", "pc", ("PCI",), True, ("PCI",),
+                            (("ide-hd", "ide.0", False, 0), ("ide-cd", "ide.1", True, 0),
+                             ("floppy", None, False, 1474560))),
+               ProbeMachine("q35", "q35", (), True, ("PCIE",))),
+    "s390x": (ProbeMachine("s390-ccw", "s390-ccw-virtio", ("virtual-css-bus", "PCI"), True,
+                           ("virtual-css-bus",)),),
+    "aarch64": (ProbeMachine("virt", "virt", ("PCI",), False, ("PCIE",)),),
+}
+# Built-ins that sit on the machine's main bus rather than its PCI root (virt's
+# virtio-mmio transports).
+_MAIN_BUS_BUILTINS = {"virtio-mmio"}
+
 # libvirt's placement policy per machine family: what the probe cannot ask QEMU.
 # (reserved slots, addressing, primary video slot) — libvirt of the -blockdev era keeps
 # the video slot only when the domain has a video card.
 _LIBVIRT_FAMILY_POLICY = {
     "i440fx": ("0 1", "root-bus", "2"),
     "q35": ("0 31", "bridges", "1"),
+    "virt": ("0", "bridges", ""),
+    "s390-ccw": ("", "ccw", ""),
 }
 # Built-in chipset devices that stand for a libvirt controller (type:index).
 _LIBVIRT_BUILTIN_CONTROLLERS = {
@@ -127,56 +158,126 @@ def probe(binary: str, timeout: float = 30.0) -> etree._Element:
                     entry.props = []
             probed[name] = entry
     default = next((m for m in machines if m.get("is-default")), None)
-    families = _probe_structure(binary, probed, machines, timeout)
-    return _table_xml(version, arch, machines, default, probed, families, commands)
+    families = _probe_structure(binary, probed, machines, timeout, arch)
+    bus_parents = {name: (parents.get(name), name in abstract) for name in parents
+                   if "bus" in _ancestors(name, parents)}
+    return _table_xml(version, arch, machines, default, probed, families, commands, bus_parents)
 
 
 def _probe_structure(binary: str, probed: dict[str, ProbedType], machines: list[dict],
-                     timeout: float) -> dict[str, dict[str, Any]]:
-    """Plug every creatable PCI storage/virtio controller into a paused machine and read
+                     timeout: float, arch: str) -> dict[str, dict[str, Any]]:
+    """Plug the creatable storage/virtio controllers into a paused machine and read
     `info qtree`: the buses each provides, their names, the device a proxy embeds."""
     names = {m["name"] for m in machines} | {m.get("alias") for m in machines}
     families: dict[str, dict[str, Any]] = {}
-    for family, machine in (("i440fx", "pc"), ("q35", "q35")):
-        if machine not in names:
+    for setup in PROBE_MACHINES.get(arch, ()):
+        if setup.machine not in names:
             continue
-        with QemuProcess(binary, ["-machine", f"{machine},accel=tcg"], timeout=timeout) as qemu:
-            bare = _parse_qtree(qemu.hmp("info qtree"))
-            families[family] = bare
-            if family != "i440fx":
-                continue
-            plugged = {}
-            for number, (name, entry) in enumerate(sorted(probed.items())):
-                if not (entry.creatable and entry.plugs_into == "PCI"):
-                    continue
-                device_id = f"probe{number}"
-                try:
-                    qemu.execute("device_add", driver=name, id=device_id)
-                except QemuError:
-                    continue
-                plugged[device_id] = name
-            plugged.update(_plug_frontends(qemu, plugged))
-            tree = _parse_qtree(qemu.hmp("info qtree"))
-        for node in _walk_devices(tree):
-            name = plugged.get(node["id"] or "")
-            if name is None:
-                continue
-            entry = probed[name]
-            entry.realized = list(node["props"].items())
-            # qtree shows a device's buses newest first; the table keeps creation order
-            for bus in reversed(node["buses"]):
-                entry.buses.append((bus["type"], _rule(bus["name"], node["id"], None)))
-                for inner in bus["devices"]:
-                    if inner["id"]:
+        candidates = [name for name, entry in sorted(probed.items())
+                      if entry.creatable and entry.plugs_into in setup.plug_into]
+        ids = {name: f"probe{number}" for number, name in enumerate(candidates)}
+        args = ["-machine", f"{setup.machine},accel=tcg"]
+        with QemuProcess(binary, args, timeout=timeout) as qemu:
+            families[setup.family] = _parse_qtree(qemu.hmp("info qtree"))
+        front_args, front_ids = _frontend_args(setup, probed)
+        with QemuProcess(binary, args + front_args, timeout=timeout) as qemu:
+            if setup.hotplug:
+                plugged = dict(front_ids)
+                for name in candidates:
+                    try:
+                        qemu.execute("device_add", driver=name, id=ids[name],
+                                     **_backend_for(qemu, name, ids[name]))
+                    except QemuError:
                         continue
-                    entry.embeds = inner["type"]
-                    inner_entry = probed.get(inner["type"])
-                    if inner_entry is not None and inner_entry.realized is None:
-                        inner_entry.realized = list(inner["props"].items())
-                    if inner_entry is not None and not inner_entry.buses:
-                        inner_entry.buses = [(b["type"], _rule(b["name"], None, node["id"]))
-                                             for b in reversed(inner["buses"])]
+                    plugged[ids[name]] = name
+                if plugged:
+                    plugged.update(_plug_frontends(qemu, plugged))
+                    _record_structure(_parse_qtree(qemu.hmp("info qtree")), plugged, probed)
+        if not setup.hotplug:
+            # the root bus takes no hot-plug: devices go on the command line, a few at a
+            # time, alone when a group is refused (root ports clash over their slots)
+            for start in range(0, len(candidates), 8):
+                group = candidates[start:start + 8]
+                if not _plug_on_command_line(binary, args, group, ids, probed, timeout):
+                    for name in group:
+                        _plug_on_command_line(binary, args, [name], ids, probed, timeout)
     return families
+
+
+def _frontend_args(setup: ProbeMachine, probed: dict[str, ProbedType]
+                   ) -> tuple[list[str], dict[str, str]]:
+    """-blockdev null nodes and -device options for the setup's disk frontends."""
+    args: list[str] = []
+    ids: dict[str, str] = {}
+    for number, (name, bus, read_only, size) in enumerate(setup.frontends):
+        if name not in probed:
+            continue
+        node, device_id = f"front-null{number}", f"front{number}"
+        blockdev = {"driver": "null-co", "node-name": node, "read-only": read_only}
+        if size:
+            blockdev["size"] = size
+        device = f"{name},id={device_id},drive={node}" + (f",bus={bus}" if bus else "")
+        args += ["-blockdev", json.dumps(blockdev), "-device", device]
+        ids[device_id] = name
+    return args, ids
+
+
+def _needs_drive(name: str) -> bool:
+    # block devices refuse to start without a backend: the probe gives them a null one
+    return "-blk" in name and not name.startswith("vhost-")
+
+
+def _backend_for(qemu: QemuProcess, name: str, device_id: str) -> dict[str, str]:
+    if not _needs_drive(name):
+        return {}
+    node = f"null-{device_id}"
+    qemu.execute("blockdev-add", driver="null-co", **{"node-name": node})
+    return {"drive": node}
+
+
+def _plug_on_command_line(binary: str, args: list[str], names: list[str], ids: dict[str, str],
+                          probed: dict[str, ProbedType], timeout: float) -> bool:
+    devices: list[str] = []
+    for name in names:
+        if _needs_drive(name):
+            node = f"null-{ids[name]}"
+            devices += ["-blockdev", f'{{"driver":"null-co","node-name":"{node}"}}',
+                        "-device", f"{name},id={ids[name]},drive={node}"]
+        else:
+            devices += ["-device", f"{name},id={ids[name]}"]
+    try:
+        with QemuProcess(binary, args + devices, timeout=timeout) as qemu:
+            plugged = {ids[name]: name for name in names}
+            plugged.update(_plug_frontends(qemu, plugged))
+            _record_structure(_parse_qtree(qemu.hmp("info qtree")), plugged, probed)
+    except QemuError:
+        return False
+    return True
+
+
+def _record_structure(tree: dict[str, Any], plugged: dict[str, str],
+                      probed: dict[str, ProbedType]) -> None:
+    for node in _walk_devices(tree):
+        name = plugged.get(node["id"] or "")
+        if name is None:
+            continue
+        entry = probed[name]
+        if entry.realized is not None:
+            continue   # seen already on another machine of this arch
+        entry.realized = list(node["props"].items())
+        # qtree shows a device's buses newest first; the table keeps creation order
+        for bus in reversed(node["buses"]):
+            entry.buses.append((bus["type"], _rule(bus["name"], node["id"], None)))
+            for inner in bus["devices"]:
+                if inner["id"]:
+                    continue
+                entry.embeds = inner["type"]
+                inner_entry = probed.get(inner["type"])
+                if inner_entry is not None and inner_entry.realized is None:
+                    inner_entry.realized = list(inner["props"].items())
+                if inner_entry is not None and not inner_entry.buses:
+                    inner_entry.buses = [(b["type"], _rule(b["name"], None, node["id"]))
+                                         for b in reversed(inner["buses"])]
 
 
 # Disk frontends that can be hot-plugged onto a virtio-scsi bus of the probe machine,
@@ -185,10 +286,20 @@ _SCSI_FRONTENDS = ("scsi-hd", "scsi-cd")
 
 
 def _plug_frontends(qemu: QemuProcess, plugged: dict[str, str]) -> dict[str, str]:
-    host = next((i for i, name in plugged.items() if name == "virtio-scsi-pci"), None)
-    if host is None:
-        return {}
     added = {}
+    usb = next((i for i, name in plugged.items() if name == "piix3-usb-uhci"), None)
+    if usb is not None:
+        try:
+            qemu.execute("blockdev-add", driver="null-co", **{"node-name": "probe-null-usb"})
+            qemu.execute("device_add", driver="usb-storage", id="probe-usb-storage",
+                         bus=f"{usb}.0", drive="probe-null-usb")
+            added["probe-usb-storage"] = "usb-storage"
+        except QemuError:
+            pass
+    host = next((i for i, name in plugged.items()
+                 if name in ("virtio-scsi-pci", "virtio-scsi-ccw")), None)
+    if host is None:
+        return added
     for number, name in enumerate(_SCSI_FRONTENDS):
         node, device_id = f"probe-null{number}", f"probe-{name}"
         try:
@@ -258,6 +369,10 @@ def _version_text(version: dict[str, Any]) -> tuple[str, str]:
 def _family_of(machine: str) -> str:
     if machine.startswith("pc-q35") or machine == "q35":
         return "q35"
+    if machine.startswith("s390-ccw-virtio"):
+        return "s390-ccw"
+    if machine == "virt" or machine.startswith("virt-"):
+        return "virt"
     if machine.startswith("pc-") or machine == "pc":
         return "i440fx"
     return machine
@@ -265,7 +380,8 @@ def _family_of(machine: str) -> str:
 
 def _table_xml(version: dict[str, Any], arch: str, machines: list[dict],
                default: dict | None, probed: dict[str, ProbedType],
-               families: dict[str, dict[str, Any]], commands: set[str]) -> etree._Element:
+               families: dict[str, dict[str, Any]], commands: set[str],
+               bus_parents: dict[str, tuple[str | None, bool]]) -> etree._Element:
     short, release = _version_text(version)
     root = etree.Element("qemu-caps", version=short, release=release, arch=arch)
     package = f" [{version['package'].strip()}]" if version.get("package", "").strip() else ""
@@ -291,7 +407,7 @@ def _table_xml(version: dict[str, Any], arch: str, machines: list[dict],
     used_families = set()
     for machine in sorted(machines, key=lambda m: m["name"]):
         family = _family_of(machine["name"])
-        if family not in families and family not in ("i440fx", "q35"):
+        if family not in families:
             family = "other"
         used_families.add(family)
         attrs = {"name": machine["name"], "family": family}
@@ -300,12 +416,29 @@ def _table_xml(version: dict[str, Any], arch: str, machines: list[dict],
         if default is not None and machine["name"] == default["name"]:
             attrs["default"] = "yes"
         etree.SubElement(machines_el, "machine", attrs)
+    setups = {setup.family: setup for setup in PROBE_MACHINES.get(arch, ())}
     for family in sorted(used_families):
-        _family_xml(root, family, families.get(family))
+        setup = setups.get(family)
+        _family_xml(root, family, families.get(family),
+                    setup.root_bus_types if setup else ("PCI", "PCIE"))
     bus_types = {e.plugs_into for e in probed.values() if e.plugs_into} | \
-        {bus_type for e in probed.values() for bus_type, _ in e.buses}
-    for bus_type in sorted(bus_types):
-        etree.SubElement(root, "bus-type", name=bus_type, source="PROBE")
+        {bus_type for e in probed.values() for bus_type, _ in e.buses} | \
+        {b.get("type") for b in root.iter("bus")} | \
+        {f.get("root-bus-type") for f in root.findall("machine-family")}
+    for bus_type in list(bus_types):
+        # the bus types it is a kind of (virtio-ccw-bus → virtio-bus), up to QOM's 'bus'
+        parent = bus_parents.get(bus_type, (None, False))[0]
+        while parent and parent != "bus" and parent not in bus_types:
+            bus_types.add(parent)
+            parent = bus_parents.get(parent, (None, False))[0]
+    for bus_type in sorted(b for b in bus_types if b):
+        parent, is_abstract = bus_parents.get(bus_type, (None, False))
+        attrs = {"name": bus_type, "source": "PROBE"}
+        if parent and parent != "bus":
+            attrs["parent"] = parent
+        if is_abstract:
+            attrs["abstract"] = "yes"
+        etree.SubElement(root, "bus-type", attrs)
     for name, entry in sorted(probed.items()):
         attrs = {"name": name, "source": "PROBE",
                  "abstract": "yes" if entry.abstract else "no",
@@ -373,16 +506,17 @@ def _default_text(value: Any) -> str:
     return str(value)
 
 
-def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None) -> None:
+def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None,
+                root_bus_types: tuple[str, ...]) -> None:
     slots, addressing, video = _LIBVIRT_FAMILY_POLICY.get(family, ("", "none", ""))
     host_bridge, root_bus, root_bus_type = "none", "none", "System"
     builtins: list[dict[str, Any]] = []
     if tree is not None:
         for device in tree["devices"]:
             for bus in device["buses"]:
-                if bus["type"] in ("PCI", "PCIE"):
+                if bus["type"] in root_bus_types and host_bridge == "none":
                     host_bridge, root_bus, root_bus_type = device["type"], bus["name"], bus["type"]
-                    builtins = bus["devices"]
+                    builtins = [d for d in bus["devices"] if not d["id"]]
     node = etree.SubElement(root, "machine-family", {
         "name": family, "host-bridge": host_bridge, "root-bus": root_bus,
         "root-bus-type": root_bus_type, "reserved-pci-slots": slots,
@@ -391,6 +525,9 @@ def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None) 
         node.set("video-slot", video)
     # built-ins in creation order: QEMU shows the newest first, so reverse
     found = [(device, None) for device in reversed(builtins)]
+    if tree is not None:
+        found += [(device, tree["name"]) for device in reversed(tree["devices"])
+                  if device["type"] in _MAIN_BUS_BUILTINS]
     for device in reversed(builtins):
         for bus in reversed(device["buses"]):
             found.extend((child, bus["name"]) for child in reversed(bus["devices"])

@@ -35,7 +35,7 @@ def build_graph(caps: CapsTable, machine: str, family: MachineFamily,
     pci_root = Bus(family.root_bus, family.root_bus_type)
     host.buses.append(pci_root)
     root.plug(host)
-    buses: dict[str, Bus] = {pci_root.name: pci_root}
+    buses: dict[str, Bus] = {pci_root.name: pci_root, root.name: root}
     enabled = {option.flag for option in options}
     builder = _Builder(caps, family, pci_root, buses, enabled)
     for option in options:

@@ -68,10 +68,9 @@ class QemuProcess:
         deadline = time.monotonic() + self.timeout
         while True:
             if self._process.poll() is not None:
-                stderr = self._process.stderr.read().decode(errors="replace").strip() \
-                    if self._process.stderr else ""
+                stderr = self._stderr_tail()
                 self.close()
-                raise QemuError(f"QEMU exited at start: {stderr.splitlines()[-1:] or ''}")
+                raise QemuError(f"QEMU exited at start: {stderr}")
             try:
                 self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 self._socket.connect(sock_path)
@@ -84,8 +83,13 @@ class QemuProcess:
                     self.close()
                     raise QemuError("QEMU did not open its QMP socket in time") from None
                 time.sleep(0.02)
-        self.greeting = self._read_message(deadline)
-        self.execute("qmp_capabilities")
+        try:
+            self.greeting = self._read_message(deadline)
+            self.execute("qmp_capabilities")
+        except QemuError:
+            stderr = self._stderr_tail()
+            self.close()
+            raise QemuError(f"QEMU exited at start: {stderr}") from None
 
     def close(self) -> None:
         """End the QEMU this object started, whatever state it is in."""
@@ -114,6 +118,18 @@ class QemuProcess:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
+    def _stderr_tail(self) -> str:
+        """QEMU's last line on stderr once it has exited (its reason), else ''."""
+        process = self._process
+        if process is None or process.stderr is None:
+            return ""
+        try:
+            process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            return ""
+        lines = process.stderr.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
@@ -141,7 +157,10 @@ class QemuProcess:
     def _send(self, message: dict[str, Any]) -> None:
         if self._socket is None:
             raise QemuError("QMP is not connected")
-        self._socket.sendall(json.dumps(message).encode() + b"\n")
+        try:
+            self._socket.sendall(json.dumps(message).encode() + b"\n")
+        except OSError as exc:
+            raise QemuError(f"QMP connection lost: {exc.strerror}") from None
 
     def _read_message(self, deadline: float) -> dict[str, Any]:
         assert self._socket is not None
@@ -152,7 +171,10 @@ class QemuProcess:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not selector.select(remaining):
                     raise QemuError(f"QEMU did not answer within {self.timeout:.0f} s")
-                chunk = self._socket.recv(65536)
+                try:
+                    chunk = self._socket.recv(65536)
+                except OSError as exc:
+                    raise QemuError(f"QMP connection lost: {exc.strerror}") from None
                 if not chunk:
                     raise QemuError("QEMU closed the QMP connection")
                 self._buffer += chunk
