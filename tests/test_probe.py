@@ -115,3 +115,14 @@ def test_other_arch_probe_agrees_with_the_shipped_table(arch, tmp_path):
         pytest.skip(f"this QEMU is {probed.release}; the shipped table is {shipped.release}")
     assert probed.devices == shipped.devices
     assert probed.machines == shipped.machines
+
+
+def test_probe_of_one_machine(qemu_binary, tmp_path):
+    out = tmp_path / "q35.xml"
+    result = run_cli("caps", "probe", qemu_binary, "--machine", "q35", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    table = parse_table(out)
+    assert table.families["q35"].root_bus == "pcie.0"
+    unknown = run_cli("caps", "probe", qemu_binary, "--machine", "no-such-machine")
+    assert unknown.returncode == 2
+    assert "no machine type 'no-such-machine'" in unknown.stderr

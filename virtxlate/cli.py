@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "json"), default="text")
     probe = caps_commands.add_parser("probe", help="make a table from a real QEMU binary")
     probe.add_argument("binary", nargs="?", default="qemu-system-x86_64", metavar="QEMU_BINARY")
+    probe.add_argument("--machine", metavar="M",
+                       help="the machine whose buses are probed (default: the arch's usual)")
     probe.add_argument("--output", "-o", metavar="FILE", help="write the table here")
     probe.add_argument("--libvirt-caps", metavar="FILE",
                        help="libvirt's capability XML of the same binary, for its flags")
@@ -177,7 +179,7 @@ def _probe(options: argparse.Namespace) -> int:
     from .qemu import QemuError
 
     try:
-        table = probe(options.binary, timeout=options.timeout)
+        table = probe(options.binary, timeout=options.timeout, machine=options.machine)
     except QemuError as exc:
         print(f"virtxlate: error: {exc}", file=sys.stderr)
         return EXIT_INPUT

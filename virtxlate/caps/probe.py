@@ -20,6 +20,7 @@ from typing import Any
 
 from lxml import etree
 
+from ..errors import UsageError
 from ..qemu import QemuError, QemuProcess
 from ..resources import CAPS_DIR
 
@@ -122,8 +123,11 @@ def _ancestors(name: str, parents: dict[str, str | None]) -> list[str]:
     return chain
 
 
-def probe(binary: str, timeout: float = 30.0) -> etree._Element:
-    """The table of BINARY as an XML element in the schemas/caps.xsd format."""
+def probe(binary: str, timeout: float = 30.0, machine: str | None = None) -> etree._Element:
+    """The table of BINARY as an XML element in the schemas/caps.xsd format.
+
+    MACHINE, when given, is the one machine whose structure is probed (instead of the
+    arch's usual ones: pc and q35 on x86_64, s390-ccw-virtio, virt)."""
     with QemuProcess(binary, ["-machine", "none"], timeout=timeout) as qemu:
         answer = qemu.execute("query-version")
         version = dict(answer["qemu"], package=answer.get("package", ""))
@@ -158,19 +162,29 @@ def probe(binary: str, timeout: float = 30.0) -> etree._Element:
                     entry.props = []
             probed[name] = entry
     default = next((m for m in machines if m.get("is-default")), None)
-    families = _probe_structure(binary, probed, machines, timeout, arch)
+    setups = PROBE_MACHINES.get(arch, ())
+    known = {m["name"] for m in machines} | {m.get("alias") for m in machines}
+    if machine is not None and machine not in known:
+        raise UsageError(f"{binary} has no machine type '{machine}'")
+    if machine is not None:
+        base = setups[0] if setups else ProbeMachine("other", machine, ("PCI",), True,
+                                                      ("PCI", "PCIE"))
+        setups = (ProbeMachine(_family_of(machine), machine, base.plug_into, base.hotplug,
+                               base.root_bus_types, base.frontends),)
+    families = _probe_structure(binary, probed, machines, timeout, setups)
     bus_parents = {name: (parents.get(name), name in abstract) for name in parents
                    if "bus" in _ancestors(name, parents)}
     return _table_xml(version, arch, machines, default, probed, families, commands, bus_parents)
 
 
 def _probe_structure(binary: str, probed: dict[str, ProbedType], machines: list[dict],
-                     timeout: float, arch: str) -> dict[str, dict[str, Any]]:
+                     timeout: float, setups: tuple[ProbeMachine, ...]
+                     ) -> dict[str, dict[str, Any]]:
     """Plug the creatable storage/virtio controllers into a paused machine and read
     `info qtree`: the buses each provides, their names, the device a proxy embeds."""
     names = {m["name"] for m in machines} | {m.get("alias") for m in machines}
     families: dict[str, dict[str, Any]] = {}
-    for setup in PROBE_MACHINES.get(arch, ()):
+    for setup in setups:
         if setup.machine not in names:
             continue
         candidates = [name for name, entry in sorted(probed.items())
