@@ -169,8 +169,10 @@ def probe(binary: str, timeout: float = 30.0, machine: str | None = None) -> etr
     if machine is not None:
         base = setups[0] if setups else ProbeMachine("other", machine, ("PCI",), True,
                                                       ("PCI", "PCIE"))
-        setups = (ProbeMachine(_family_of(machine), machine, base.plug_into, base.hotplug,
-                               base.root_bus_types, base.frontends),)
+        family = _family_of(machine)
+        setups = (ProbeMachine(family, machine, base.plug_into, base.hotplug,
+                               ("PCI", "PCIE") if family != base.family else base.root_bus_types,
+                               base.frontends if family == base.family else ()),)
     families = _probe_structure(binary, probed, machines, timeout, setups)
     bus_parents = {name: (parents.get(name), name in abstract) for name in parents
                    if "bus" in _ancestors(name, parents)}
