@@ -44,6 +44,12 @@ class StoragePlan:
 def take_slot(plan: StoragePlan, slots: PciSlots, obj) -> int | None:  # type: ignore[no-untyped-def]
     """The next root-bus slot libvirt would give a device without a PCI address."""
     addressing = plan.family.libvirt_addressing if plan.family else "root-bus"
+    if addressing == "ccw":
+        plan.findings.append(finding_at(
+            "VX0900", "error", f"libvirt places this device of a {plan.family.name} machine "
+            "on the channel subsystem (ccw); virtxlate does not translate that yet",
+            obj, plan.domain.source))
+        return None
     if addressing == "none":
         plan.findings.append(finding_at(
             "VX0205", "error", f"machine '{plan.machine_name}' has no PCI bus for this device",
