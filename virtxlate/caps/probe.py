@@ -466,8 +466,11 @@ def _table_xml(version: dict[str, Any], arch: str, machines: list[dict],
         if entry.aliases:
             attrs["aliases"] = " ".join(entry.aliases)
         node = etree.SubElement(root, "device-type", attrs)
+        limits = _bus_limits().get(name, {})
         for bus_type, rule in entry.buses:
-            etree.SubElement(node, "provides", {"bus-type": bus_type, "name": rule})
+            provides = etree.SubElement(node, "provides", {"bus-type": bus_type, "name": rule})
+            for attribute, value in limits.get(bus_type, {}).items():
+                provides.set(attribute, value)
         if entry.embeds:
             etree.SubElement(node, "embeds", type=entry.embeds)
         for attrs in _props_xml(entry):
@@ -504,6 +507,19 @@ def _qtree_raw(text: str) -> str:
     if text in ("true", "false"):
         return "on" if text == "true" else "off"
     return text.split(" ", 1)[0]
+
+
+def _bus_limits() -> dict[str, dict[str, dict[str, str]]]:
+    """data/bus-limits.tsv: type → bus type → {max-channel: …, …}."""
+    limits: dict[str, dict[str, dict[str, str]]] = {}
+    columns = ("max-channel", "max-target", "max-lun", "max-unit")
+    for line in (CAPS_DIR / "bus-limits.tsv").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = (line.split("\t") + [""] * 7)[:7]
+        values = {c: v for c, v in zip(columns, fields[2:6], strict=True) if v}
+        limits.setdefault(fields[0], {})[fields[1]] = values
+    return limits
 
 
 def _prop_attrs(prop: dict[str, Any]) -> dict[str, str]:
