@@ -1,11 +1,11 @@
-"""A reader for `info qtree` text (real QEMU's or ours), for tests that compare graphs."""
+"""`info qtree` text as dataclasses, for tests that compare graphs (virtxlate's reader)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from typing import Any
 
-_DEV_RE = re.compile(r'^dev: (?P<type>\S+), id "(?P<id>[^"]*)"$')
+from virtxlate.qemu.qtree import parse_qtree as _parse
 
 
 @dataclass
@@ -23,36 +23,14 @@ class QDevice:
     buses: list[QBus] = field(default_factory=list)
 
 
+def _bus(data: dict[str, Any]) -> QBus:
+    return QBus(data["name"], data["type"], [
+        QDevice(d["type"], d["id"] or "", dict(d["props"]), [_bus(b) for b in d["buses"]])
+        for d in data["devices"]])
+
+
 def parse_qtree(text: str) -> QBus:
-    """Indentation-structured: a bus holds 'type X' and devices; a device, props and buses."""
-    root: QBus | None = None
-    stack: list[tuple[int, QBus | QDevice]] = []
-    for raw in text.splitlines():
-        if not raw.strip():
-            continue
-        indent = len(raw) - len(raw.lstrip(" "))
-        line = raw.strip()
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        parent = stack[-1][1] if stack else None
-        if line.startswith("bus: "):
-            bus = QBus(line[5:])
-            if parent is None:
-                root = bus
-            elif isinstance(parent, QDevice):
-                parent.buses.append(bus)
-            stack.append((indent, bus))
-        elif line.startswith("type ") and isinstance(parent, QBus):
-            parent.type = line[5:]
-        elif (match := _DEV_RE.match(line)) and isinstance(parent, QBus):
-            device = QDevice(match.group("type"), match.group("id"))
-            parent.devices.append(device)
-            stack.append((indent, device))
-        elif " = " in line and isinstance(parent, QDevice):
-            name, _, value = line.partition(" = ")
-            parent.props[name] = value
-    assert root is not None, "no bus found in qtree text"
-    return root
+    return _bus(_parse(text))
 
 
 def find_device(bus: QBus, type_: str, id_: str | None = None) -> QDevice | None:

@@ -149,6 +149,17 @@ def flags_for(release: str, shared: Path) -> tuple[list[str], str]:
 
 # --- building one table ------------------------------------------------------------------
 
+def derived_copy(node: etree._Element, inferred: bool = True) -> etree._Element:
+    """A copy of a captured table's element, its sources pointing at this derivation."""
+    copied = copy.deepcopy(node)
+    for element in copied.iter():
+        if element is copied or "source" in element.attrib:
+            element.set("source", "DERIVED")
+    if inferred:
+        copied.set("inferred", "yes")
+    return copied
+
+
 def load(version: str) -> etree._Element:
     return etree.parse(str(DATA / f"qemu-{version}-x86_64.xml")).getroot()
 
@@ -221,12 +232,7 @@ def build(release: str, shared: Path, anchors: dict[str, etree._Element]) -> etr
     used = {m.get("family") for m in machines_node}
     for family in family_source.findall("machine-family"):
         if family.get("name") in used:
-            node = copy.deepcopy(family)
-            node.set("source", "DERIVED")
-            node.set("inferred", "yes")
-            for child in node.iter():
-                if "source" in child.attrib:
-                    child.set("source", "DERIVED")
+            node = derived_copy(family)
             if blockdev_era and node.get("name") == "i440fx":
                 node.set("reserved-pci-slots", "0 1")
                 node.set("video-slot", "2")
@@ -262,15 +268,10 @@ def build(release: str, shared: Path, anchors: dict[str, etree._Element]) -> etr
             continue
         template = old_types.get(name) if key(release) < key("7.2") and name in old_types \
             else new_types.get(name) if name in new_types else old_types[name]
-        node = copy.deepcopy(template)
-        node.set("source", "DERIVED")
-        node.set("inferred", "yes")
+        node = derived_copy(template)
         if name in facts:
             node.set("since", facts[name][0])
             node.set("note", facts[name][2])
-        for child in node.iter():
-            if child is not node and "source" in child.attrib:
-                child.set("source", "DERIVED")
         if template is new_types.get(name) and key(release) < key("7.2"):
             # properties of 7.2 are not known to hold before; keep the structure only
             for prop in node.findall("prop"):
@@ -403,17 +404,9 @@ def build_other(arch: str, release: str, shared: Path, template: etree._Element)
                 attrs["default"] = "yes"
         etree.SubElement(machines_node, "machine", attrs)
     for node in template.findall("machine-family"):
-        copied = copy.deepcopy(node)
-        copied.set("source", "DERIVED")
-        copied.set("inferred", "yes")
-        for child in copied.iter():
-            if child is not copied and "source" in child.attrib:
-                child.set("source", "DERIVED")
-        root.append(copied)
+        root.append(derived_copy(node))
     for bus in template.findall("bus-type"):
-        copied = copy.deepcopy(bus)
-        copied.set("source", "DERIVED")
-        root.append(copied)
+        root.append(derived_copy(bus, inferred=False))
     for node in template.findall("device-type"):
         name = node.get("name")
         since, until, note = facts.get(name, (None, None, ""))
@@ -421,15 +414,10 @@ def build_other(arch: str, release: str, shared: Path, template: etree._Element)
             continue
         if until is not None and key(release) >= key(until):
             continue
-        copied = copy.deepcopy(node)
-        copied.set("source", "DERIVED")
-        copied.set("inferred", "yes")
+        copied = derived_copy(node)
         if since is not None:
             copied.set("since", since)
             copied.set("note", note)
-        for child in copied.iter():
-            if child is not copied and "source" in child.attrib:
-                child.set("source", "DERIVED")
         if key(release) < key("7.2"):
             for prop in copied.findall("prop"):
                 copied.remove(prop)   # 7.2's properties are not known to hold before

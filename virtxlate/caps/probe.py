@@ -22,6 +22,7 @@ from lxml import etree
 
 from ..errors import UsageError
 from ..qemu import QemuError, QemuProcess
+from ..qemu.qtree import parse_qtree
 from ..resources import CAPS_DIR
 
 _HELP_RE = re.compile(r'^name "(?P<name>[^"]+)"(?:, bus (?P<bus>[^,]+))?'
@@ -194,7 +195,7 @@ def _probe_structure(binary: str, probed: dict[str, ProbedType], machines: list[
         ids = {name: f"probe{number}" for number, name in enumerate(candidates)}
         args = ["-machine", f"{setup.machine},accel=tcg"]
         with QemuProcess(binary, args, timeout=timeout) as qemu:
-            families[setup.family] = _parse_qtree(qemu.hmp("info qtree"))
+            families[setup.family] = parse_qtree(qemu.hmp("info qtree"))
         front_args, front_ids = _frontend_args(setup, probed)
         with QemuProcess(binary, args + front_args, timeout=timeout) as qemu:
             if setup.hotplug:
@@ -208,7 +209,7 @@ def _probe_structure(binary: str, probed: dict[str, ProbedType], machines: list[
                     plugged[ids[name]] = name
                 if plugged:
                     plugged.update(_plug_frontends(qemu, plugged))
-                    _record_structure(_parse_qtree(qemu.hmp("info qtree")), plugged, probed)
+                    _record_structure(parse_qtree(qemu.hmp("info qtree")), plugged, probed)
         if not setup.hotplug:
             # the root bus takes no hot-plug: devices go on the command line, a few at a
             # time, alone when a group is refused (root ports clash over their slots)
@@ -265,7 +266,7 @@ def _plug_on_command_line(binary: str, args: list[str], names: list[str], ids: d
         with QemuProcess(binary, args + devices, timeout=timeout) as qemu:
             plugged = {ids[name]: name for name in names}
             plugged.update(_plug_frontends(qemu, plugged))
-            _record_structure(_parse_qtree(qemu.hmp("info qtree")), plugged, probed)
+            _record_structure(parse_qtree(qemu.hmp("info qtree")), plugged, probed)
     except QemuError:
         return False
     return True
@@ -334,40 +335,6 @@ def _rule(bus_name: str, device_id: str | None, proxy_id: str | None) -> str:
         if key and (bus_name == key or bus_name.startswith(key + ".")):
             return placeholder + bus_name[len(key):]
     return bus_name
-
-
-def _parse_qtree(text: str) -> dict[str, Any]:
-    """`info qtree` as nested dicts: bus {name, type, devices}, device {type, id, props, buses}."""
-    root: dict[str, Any] | None = None
-    stack: list[tuple[int, dict[str, Any], str]] = []
-    for raw in text.splitlines():
-        if not raw.strip():
-            continue
-        indent = len(raw) - len(raw.lstrip(" "))
-        line = raw.strip()
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        parent = stack[-1] if stack else None
-        if line.startswith("bus: "):
-            bus = {"name": line[5:], "type": "", "devices": []}
-            if parent is None:
-                root = bus
-            elif parent[2] == "device":
-                parent[1]["buses"].append(bus)
-            stack.append((indent, bus, "bus"))
-        elif line.startswith("type ") and parent is not None and parent[2] == "bus":
-            parent[1]["type"] = line[5:]
-        elif line.startswith("dev: ") and parent is not None and parent[2] == "bus":
-            match = re.match(r'dev: (\S+), id "([^"]*)"', line)
-            if match:
-                device = {"type": match.group(1), "id": match.group(2) or None,
-                          "props": {}, "buses": []}
-                parent[1]["devices"].append(device)
-                stack.append((indent, device, "device"))
-        elif " = " in line and parent is not None and parent[2] == "device":
-            key, _, value = line.partition(" = ")
-            parent[1]["props"][key] = value
-    return root or {"name": "", "type": "", "devices": []}
 
 
 def _walk_devices(bus: dict[str, Any]) -> Iterable[dict[str, Any]]:
