@@ -17,6 +17,7 @@ from .argv.writer import command_line, option_words
 from .errors import InvalidValue
 from .findings import Finding, finding_at
 from .graph import Graph, GraphError, build_graph
+from .libvirt.host import Host
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
 from .rules import check_domain
@@ -56,10 +57,13 @@ class Analysis:
         return not any(f.is_error for f in self.findings)
 
 
-def analyze(domain: Domain, qemu: str, arch: str | None = None) -> Analysis:
+def analyze(domain: Domain, qemu: str, arch: str | None = None,
+            host: Host | None = None) -> Analysis:
     """Findings, command line and device graph of DOMAIN for QEMU release QEMU.
 
-    argv and graph are None when an error finding makes them meaningless.
+    argv and graph are None when an error finding makes them meaningless.  HOST answers
+    what libvirt would ask the VM's host (is this block device a CD-ROM drive?); by
+    default the machine virtxlate runs on.
     """
     table = caps_tables.load(qemu, table_arch(arch or domain.arch))
     result = Analysis(qemu=table.version)
@@ -67,7 +71,7 @@ def analyze(domain: Domain, qemu: str, arch: str | None = None) -> Analysis:
     if not result.ok:
         return result
     try:
-        plan = plan_storage(domain, table)
+        plan = plan_storage(domain, table, host)
     except InvalidValue as exc:
         result.findings.append(Finding("VX0100", "error", exc.message, domain.source,
                                        exc.line, exc.xpath))

@@ -47,6 +47,12 @@ def _machine_options(plan: StoragePlan) -> list[Option]:
     return options
 
 
+def _object_value(option: Option) -> str:
+    """libvirt writes -object as JSON where it writes -device as JSON."""
+    return json_value(option, "qom-type")
+
+
+
 def option_words(plan: StoragePlan) -> list[tuple[str, str | None]]:
     """Each option and its value (None for a bare flag), emulator first with no value."""
     emulator = plan.domain.emulator or plan.caps.emulator
@@ -59,6 +65,8 @@ def option_words(plan: StoragePlan) -> list[tuple[str, str | None]]:
 def _value(option: Option, json_device: bool) -> str | None:
     if option.flag == "-blockdev":
         return json_value(option)
+    if option.flag == "-object" and json_device:
+        return _object_value(option)
     if option.flag == "-device" and json_device:
         return json_value(option, "driver")
     if option.implied is None and not option.props:

@@ -30,9 +30,20 @@ class Backend:
     drive: str | None = None        # None: an empty drive (no medium)
 
 
-def is_empty(disk: Disk) -> bool:
-    """No medium: no source, or the tray is open (libvirt then starts the drive empty)."""
-    return disk.source is None or (disk.target is not None and disk.target.tray == "open")
+def is_empty(disk: Disk, blockdev: bool = False) -> bool:
+    """No medium: no source; in the -drive era also an open tray (libvirt then started the
+    drive empty; with -blockdev it attaches the medium and opens the tray over QMP)."""
+    tray_open = disk.target is not None and disk.target.tray == "open"
+    return disk.source is None or (tray_open and not blockdev)
+
+
+def cache_mode(disk: Disk, blockdev: bool) -> str | None:
+    """The cache mode libvirt uses: a writable shareable disk gets 'none' when none is
+    given (qemuDomainPrepareDiskCachemode, -blockdev era)."""
+    mode = disk.driver.cache if disk.driver is not None else None
+    if mode in (None, "default") and blockdev and disk.shareable and not disk.readonly:
+        return "none"
+    return mode
 
 
 def disk_format(disk: Disk) -> str | None:
@@ -66,11 +77,6 @@ def detect_zeroes(disk: Disk) -> str | None:
     if driver.detect_zeroes == "unmap" and driver.discard != "unmap":
         return "on"
     return driver.detect_zeroes
-
-
-# Paths virFileIsCDROM would call CD-ROM drives on a usual host (libvirt asks the host;
-# virtxlate cannot, so it goes by the name).
-_CDROM_PATHS = ("/dev/cdrom", "/dev/sr", "/dev/scd", "/dev/dvd")
 
 
 def backend(plan: StoragePlan, disk: Disk, alias: str, node_index: int) -> Backend | None:
@@ -166,7 +172,7 @@ def _legacy_drive(plan: StoragePlan, disk: Disk, alias: str) -> Backend | None:
 # --- the -blockdev era -------------------------------------------------------------------
 
 def _cache_object(disk: Disk) -> dict[str, bool] | None:
-    mode = disk.driver.cache if disk.driver is not None else None
+    mode = cache_mode(disk, blockdev=True)
     if mode not in CACHE_MODES:
         return None
     _, direct, no_flush = CACHE_MODES[mode]
@@ -174,24 +180,28 @@ def _cache_object(disk: Disk) -> dict[str, bool] | None:
 
 
 def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
-    if is_empty(disk):
+    if is_empty(disk, blockdev=True):
         return Backend()
     source = disk.source
     assert source is not None
     kind = disk.type or "file"
+    storage: list[tuple[str, Value]]
     if kind == "file":
-        driver, filename = "file", source.file
+        storage = [("driver", "file"), ("filename", source.file or "")]
     elif kind == "block":
-        filename = source.dev
-        is_cdrom = disk.effective_device == "cdrom" and (filename or "").startswith(_CDROM_PATHS)
-        driver = "host_cdrom" if is_cdrom else "host_device"
+        # libvirt asks the host whether the device is a CD-ROM drive (virFileIsCDROM)
+        is_cdrom = disk.effective_device == "cdrom" and plan.host.is_cdrom(source.dev or "")
+        storage = [("driver", "host_cdrom" if is_cdrom else "host_device"),
+                   ("filename", source.dev or "")]
+    elif kind == "dir":
+        storage = [("driver", "vvfat"), ("dir", source.dir or ""),
+                   ("floppy", disk.effective_device == "floppy"), ("rw", False)]
     else:
         plan.findings.append(unsupported(plan, disk, f"disk type '{kind}' with -blockdev"))
         return None
     storage_name, format_name = f"libvirt-{index}-storage", f"libvirt-{index}-format"
     cache = _cache_object(disk)
     settings = disk.driver
-    storage: list[tuple[str, Value]] = [("driver", driver), ("filename", filename or "")]
     if settings is not None and settings.io:
         storage.append(("aio", settings.io))
     storage.append(("node-name", storage_name))
@@ -206,7 +216,9 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
         fmt.append(("discard", settings.discard))
     if detect_zeroes(disk):
         fmt.append(("detect-zeroes", detect_zeroes(disk) or ""))
-    fmt += [("driver", disk_format(disk) or "raw"), ("file", storage_name)]
+    # a directory (type='fat') is exposed by the vvfat protocol driver under a raw format
+    driver_name = "raw" if kind == "dir" else (disk_format(disk) or "raw")
+    fmt += [("driver", driver_name), ("file", storage_name)]
     options = [Option("-blockdev", None, storage, origin=disk),
                Option("-blockdev", None, fmt, origin=disk)]
     top = format_name

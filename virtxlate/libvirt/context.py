@@ -9,6 +9,7 @@ from ..caps.tables import Machine, MachineFamily
 from ..findings import Finding, finding_at
 from ..model import Controller, Domain
 from .addresses import PciSlots
+from .host import Host, LocalHost
 from .options import Option
 
 
@@ -39,6 +40,7 @@ class StoragePlan:
     controllers: list[ControllerPlan] = field(default_factory=list)
     options: list[Option] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    host: Host = field(default_factory=LocalHost)
 
 
 def take_slot(plan: StoragePlan, slots: PciSlots, obj) -> int | None:  # type: ignore[no-untyped-def]

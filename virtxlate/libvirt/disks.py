@@ -13,7 +13,14 @@ from .addresses import (
     pci_address_text,
     sorted_by_type_and_index,
 )
-from .backends import CACHE_MODES, backend, error_policies, is_empty, legacy_drive_props
+from .backends import (
+    CACHE_MODES,
+    backend,
+    cache_mode,
+    error_policies,
+    is_empty,
+    legacy_drive_props,
+)
 from .context import (
     ControllerPlan,
     StoragePlan,
@@ -268,8 +275,8 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: boo
         device.add("secs", geometry.secs)
         if geometry.trans:
             device.add("bios-chs-trans", geometry.trans)
-    cache = disk.driver.cache if disk.driver is not None else None
-    if blockdev and cache in CACHE_MODES and not is_empty(disk) or \
+    cache = cache_mode(disk, blockdev)
+    if blockdev and cache in CACHE_MODES and not is_empty(disk, blockdev) or \
             blockdev and cache in CACHE_MODES and disk.bus in ("ide", "sata"):
         device.add("write-cache", on_off(CACHE_MODES[cache][0]))
     if disk.wwn and disk.bus in ("scsi", "ide", "sata"):

@@ -20,14 +20,17 @@ from .controllers import (
     usb_options,
 )
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
+from .host import Host, LocalHost
 
 __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", "plan_storage"]
 
 
-def plan_storage(domain: Domain, caps: CapsTable) -> StoragePlan:
-    """Translate DOMAIN's storage for the release described by CAPS."""
+def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None) -> StoragePlan:
+    """Translate DOMAIN's storage for the release described by CAPS (HOST: the machine
+    libvirt would ask about CD-ROM drives; this one when None)."""
     machine = caps.machine(domain.machine)
     plan = StoragePlan(
+        host=host or LocalHost(),
         caps=caps, domain=domain, machine=machine,
         # libvirt canonicalizes an alias such as 'pc' to the versioned type at define time.
         machine_name=machine.name if machine else (domain.machine or ""),
