@@ -210,12 +210,14 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     storage += [("auto-read-only", True), ("discard", "unmap")]
     read_only = disk.readonly or disk.effective_device == "cdrom"
     fmt: list[tuple[str, Value]] = [("node-name", format_name), ("read-only", read_only)]
-    if cache is not None:
-        fmt.append(("cache", cache))  # type: ignore[arg-type]
+    # libvirt 9.0's order (qemuBlockStorageSourceGetFormatProps): discard, detect-zeroes,
+    # then the cache object
     if settings is not None and settings.discard:
         fmt.append(("discard", settings.discard))
     if detect_zeroes(disk):
         fmt.append(("detect-zeroes", detect_zeroes(disk) or ""))
+    if cache is not None:
+        fmt.append(("cache", cache))  # type: ignore[arg-type]
     # a directory (type='fat') is exposed by the vvfat protocol driver under a raw format
     driver_name = "raw" if kind == "dir" else (disk_format(disk) or "raw")
     fmt += [("driver", driver_name), ("file", storage_name)]

@@ -31,6 +31,7 @@ from .context import (
     unsupported,
 )
 from .options import Option, Value
+from .scsi import NARROW_SCSI_MODELS
 
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
 SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb", "sd")
@@ -234,7 +235,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
         driver_name = {"cdrom": "scsi-cd", "lun": "scsi-block"}.get(device_kind, "scsi-hd")
         option = Option("-device", driver_name, origin=disk)
         contr_alias = controller.alias if controller else f"scsi{address.controller}"
-        if controller is not None and controller.model == "lsilogic":
+        if controller is not None and controller.model in NARROW_SCSI_MODELS:
             option.add("bus", f"{contr_alias}.{address.bus}")
             option.add("scsi-id", address.unit)
         else:
@@ -254,44 +255,51 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
     return option
 
 
+# The order libvirt writes a disk's frontend properties after bootindex
+# (qemuBuildDiskDeviceProps): the -drive era's, and libvirt 9.0's for the -blockdev era.
+_FRONTEND_ORDER = {
+    False: ("removable", "logical_block_size", "physical_block_size", "cyls", "heads",
+            "secs", "bios-chs-trans", "wwn", "serial", "vendor", "product"),
+    True: ("logical_block_size", "physical_block_size", "wwn", "rotation_rate", "vendor",
+           "product", "removable", "write-cache", "cyls", "heads", "secs", "bios-chs-trans",
+           "serial", "werror", "rerror"),
+}
+
+
 def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: bool) -> None:
     """Per-disk frontend properties after bootindex, in the order of libvirt's -device.
 
     In the -blockdev era the cache mode's write-cache and the error policies move from
     the backend to the device.
     """
+    values: dict[str, Value | None] = {}
     if disk.bus == "usb":
         removable = disk.target.removable if disk.target is not None else None
         # the -blockdev era's libvirt always says whether a USB disk is removable
-        device.add("removable", False if removable is None and blockdev else removable)
-    blockio = disk.blockio
-    if blockio is not None:
-        device.add("logical_block_size", blockio.logical_block_size)
-        device.add("physical_block_size", blockio.physical_block_size)
-    geometry = disk.geometry
-    if geometry is not None:
-        device.add("cyls", geometry.cyls)
-        device.add("heads", geometry.heads)
-        device.add("secs", geometry.secs)
-        if geometry.trans:
-            device.add("bios-chs-trans", geometry.trans)
+        values["removable"] = False if removable is None and blockdev else removable
+    if disk.blockio is not None:
+        values["logical_block_size"] = disk.blockio.logical_block_size
+        values["physical_block_size"] = disk.blockio.physical_block_size
+    if disk.geometry is not None:
+        values.update(cyls=disk.geometry.cyls, heads=disk.geometry.heads,
+                      secs=disk.geometry.secs)
+        values["bios-chs-trans"] = disk.geometry.trans
     cache = cache_mode(disk, blockdev)
-    if blockdev and cache in CACHE_MODES and not is_empty(disk, blockdev) or \
-            blockdev and cache in CACHE_MODES and disk.bus in ("ide", "sata"):
-        device.add("write-cache", on_off(CACHE_MODES[cache][0]))
+    if blockdev and cache in CACHE_MODES and (not is_empty(disk, blockdev)
+                                              or disk.bus in ("ide", "sata")):
+        values["write-cache"] = on_off(CACHE_MODES[cache][0])
     if disk.wwn and disk.bus in ("scsi", "ide", "sata"):
         wwn = disk.wwn if disk.wwn.startswith("0x") else f"0x{disk.wwn}"
         # a number for QEMU; the -drive era wrote it in hexadecimal
-        device.add("wwn", int(wwn, 16) if plan.caps.json_device else wwn)
+        values["wwn"] = int(wwn, 16) if plan.caps.json_device else wwn
     if disk.serial is not None:
         # libvirt escapes blanks in the serial with a backslash (qemuSafeSerialParamValue)
-        device.add("serial", disk.serial.replace(" ", "\\ "))
+        values["serial"] = disk.serial.replace(" ", "\\ ")
     if disk.bus == "scsi":
-        device.add("vendor", disk.vendor)
-        device.add("product", disk.product)
-    if blockdev and disk.target is not None and disk.target.rotation_rate is not None:
-        device.add("rotation_rate", disk.target.rotation_rate)
+        values["vendor"], values["product"] = disk.vendor, disk.product
+    if blockdev and disk.target is not None:
+        values["rotation_rate"] = disk.target.rotation_rate
     if blockdev:
-        werror, rerror = error_policies(disk)
-        device.add("werror", werror)
-        device.add("rerror", rerror)
+        values["werror"], values["rerror"] = error_policies(disk)
+    for name in _FRONTEND_ORDER[blockdev]:
+        device.add(name, values.get(name))

@@ -23,3 +23,8 @@ SCSI_MODEL_DEVICES = {
 def default_scsi_model(caps: CapsTable) -> str:
     # qemuDomainGetSCSIControllerModel: lsilogic on x86 when QEMU has it, else virtio-scsi.
     return "lsilogic" if caps.has_flag("lsi") else "virtio-scsi"
+
+
+# Models whose bus has no LUNs for libvirt: a disk is placed by its unit alone
+# (`bus=scsiC.B,scsi-id=UNIT`); lsilogic's alias also leaves the target out.
+NARROW_SCSI_MODELS = ("lsilogic", "am53c974", "dc390", "ncr53c90")
