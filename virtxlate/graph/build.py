@@ -102,8 +102,20 @@ class _Builder:
         if wanted is None:
             if dtype.plugs_into in (self.pci_root.type, "PCI"):
                 return self.pci_root
-            raise GraphError(f"-device {option.implied} needs bus= (it plugs into a "
-                             f"{dtype.plugs_into} bus)", option)
+            # QEMU takes the first bus of the right type (qbus_find_recursive), the
+            # machine's own ones included (the floppy bus of the built-in isa-fdc)
+            bus = next((b for b in self.buses.values() if b.type == dtype.plugs_into), None)
+            if bus is None:
+                builtin = next((b for b in self.builtins.values()
+                                if any(t == dtype.plugs_into for _, t in b.buses)), None)
+                if builtin is not None:
+                    self._builtin(builtin.type)
+                    bus = next((b for b in self.buses.values()
+                                if b.type == dtype.plugs_into), None)
+            if bus is None:
+                raise GraphError(f"-device {option.implied} needs bus= (no {dtype.plugs_into} "
+                                 "bus to put it on)", option)
+            return bus
         name = str(wanted)
         if name not in self.buses and name in self.builtin_of_bus:
             self._builtin(self.builtin_of_bus[name].type)

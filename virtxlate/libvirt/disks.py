@@ -47,6 +47,7 @@ def ordered_disks(domain: Domain) -> list[Disk]:
 def plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
     """The backend and the device of every disk, in libvirt's disk order."""
     disks = ordered_disks(plan.domain)
+    first_disk_option = len(plan.options)
     boot_indexes = _legacy_boot_indexes(plan, disks)
     blockdev = plan.caps.storage_style == "blockdev"
     floppies: list[tuple[Disk, str | None, int | None]] = []
@@ -97,7 +98,10 @@ def plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
             device.add("bootindex", bootindex)
         _frontend_props(plan, disk, device, blockdev)
         plan.options.append(device)
-    plan.options.extend(_floppy_options(floppies))
+    # the floppy controller's options: after the disks in the -drive era, with the other
+    # controllers (before the disks) in the -blockdev era
+    at = first_disk_option if blockdev else len(plan.options)
+    plan.options[at:at] = _floppy_options(floppies)
 
 
 def _sd_drive(disk: Disk, drive_props: list[tuple[str, Value]]) -> Option:
@@ -112,8 +116,7 @@ def _sd_drive(disk: Disk, drive_props: list[tuple[str, Value]]) -> Option:
 
 def _floppy_options(floppies: list[tuple[Disk, str | None, int | None]]) -> list[Option]:
     """The i440fx floppy controller is built in: libvirt connects drives (in the -drive
-    era) and boot indexes with -global, after all disks
-    (qemuBuildFloppyCommandLineControllerOptions)."""
+    era) and boot indexes with -global (qemuBuildFloppyCommandLineControllerOptions)."""
     options = []
     for disk, drive_id, bootindex in floppies:
         address = drive_address(disk)

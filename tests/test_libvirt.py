@@ -1,0 +1,58 @@
+"""virtxlate against real libvirt 9.0 (Debian) and QEMU 7.2: for every sample the storage
+options of `virtxlate argv --qemu 7.2` equal those of `virsh domxml-to-native qemu-argv`,
+byte for byte.  .ci/run starts libvirtd (.ci/start-libvirtd)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+
+import pytest
+from conftest import SAMPLES, _missing, run_cli
+from samples_support import LIBVIRT_GAPS, storage_words
+from test_conformance import STORAGE_DEVICES
+
+pytestmark = pytest.mark.integration
+
+URI = "qemu:///system"
+
+
+@pytest.fixture(scope="module")
+def virsh() -> str:
+    path = shutil.which("virsh")
+    if path is None:
+        _missing("virsh (libvirt-clients)", "VIRTXLATE_REQUIRE_INTEGRATION")
+    answer = subprocess.run([path, "-c", URI, "version"], capture_output=True, text=True,
+                            timeout=120)
+    if answer.returncode != 0:
+        _missing("a running libvirtd (.ci/start-libvirtd)", "VIRTXLATE_REQUIRE_INTEGRATION")
+    return path  # type: ignore[return-value]
+
+
+def _libvirt_argv(virsh: str, sample) -> tuple[list[str] | None, str]:
+    result = subprocess.run([virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(sample)],
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        return None, result.stderr.strip()
+    words = shlex.split(result.stdout.replace("\\\n", ""))
+    start = next(i for i, word in enumerate(words) if word.startswith("/"))
+    return words[start:], ""
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.xml")), ids=lambda p: p.name)
+def test_storage_options_equal_libvirts(virsh, sample):
+    expected, error = _libvirt_argv(virsh, sample)
+    ours = run_cli("argv", str(sample), "--qemu", "7.2", "--format", "json")
+    if expected is None:
+        # libvirt refuses it: so must virtxlate, with an error of its own
+        assert ours.returncode == 1, (error, ours.stdout)
+        return
+    assert ours.returncode == 0, ours.stderr
+    mine = storage_words(json.loads(ours.stdout), STORAGE_DEVICES)
+    theirs = storage_words(expected, STORAGE_DEVICES)
+    if sample.name in LIBVIRT_GAPS:
+        assert mine != theirs, f"{sample.name} now matches: remove it from LIBVIRT_GAPS"
+        pytest.xfail(LIBVIRT_GAPS[sample.name])
+    assert mine == theirs
