@@ -138,6 +138,34 @@ def non_storage_pci_devices(domain: Domain) -> dict[str, list]:
     return {"controller": controllers, "other": other}
 
 
+def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[no-untyped-def]
+    """The QEMU device libvirt would create for a non-storage element, as far as its PCI
+    connection goes (virtio ones are PCI Express on q35, most others conventional PCI)."""
+    tag = node.tag
+    # model='virtio-transitional' (or a <model type> of that name) picks the transitional
+    # device, which libvirt plugs as conventional PCI
+    model_name = node.get("model") or node.xpath("string(model/@type)")
+    suffix = {"virtio-transitional": "-transitional",
+              "virtio-non-transitional": "-non-transitional"}.get(model_name, "")
+    if tag == "controller":
+        kind, model = node.get("type"), node.get("model")
+        if kind == "virtio-serial":
+            return "virtio-serial-pci" + suffix
+        return {"qemu-xhci": "qemu-xhci", "nec-xhci": "nec-usb-xhci"}.get(model or "",
+                                                                        f"usb-{model}")
+    if tag == "interface":
+        model = node.xpath("string(model/@type)") or "e1000"
+        return "virtio-net-pci" + suffix if model.startswith("virtio") else model
+    if tag == "filesystem":
+        return "virtio-9p-pci" + suffix
+    if tag == "video":
+        model = node.xpath("string(model/@type)")
+        return "virtio-gpu-pci" if model == "virtio" else model or "vga"
+    if tag == "memballoon":
+        return "virtio-balloon-pci"
+    return tag
+
+
 class PciSlots:
     """Slots of the root PCI bus: reserved by the machine and libvirt, written, or free."""
 

@@ -8,9 +8,10 @@ from ..caps import CapsTable
 from ..caps.tables import Machine, MachineFamily
 from ..findings import Finding, finding_at
 from ..model import Controller, Domain
-from .addresses import PciSlots
+from .addresses import PciSlots, pci_address_text
 from .host import Host, LocalHost
 from .options import Option
+from .pcie import PcieRootPorts
 
 
 @dataclass
@@ -23,8 +24,8 @@ class ControllerPlan:
     element: Controller | None        # None for one libvirt added implicitly
     alias: str
     builtin: str | None = None        # QEMU type when the machine already has it
-    pci_slot: int | None = None
-    pci_function: int = 0
+    pci_bus: str | None = None
+    pci_addr: str | None = None
 
 
 @dataclass
@@ -41,10 +42,13 @@ class StoragePlan:
     options: list[Option] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     host: Host = field(default_factory=LocalHost)
+    slots: PciSlots | None = None
+    pcie: PcieRootPorts | None = None
+    usb_address: tuple[str, str] | None = None
 
 
-def take_slot(plan: StoragePlan, slots: PciSlots, obj) -> int | None:  # type: ignore[no-untyped-def]
-    """The next root-bus slot libvirt would give a device without a PCI address."""
+def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+    """(bus, addr) libvirt gives a DEVICE without a PCI address of its own."""
     addressing = plan.family.libvirt_addressing if plan.family else "root-bus"
     if addressing == "ccw":
         plan.findings.append(finding_at(
@@ -57,17 +61,28 @@ def take_slot(plan: StoragePlan, slots: PciSlots, obj) -> int | None:  # type: i
             "VX0205", "error", f"machine '{plan.machine_name}' has no PCI bus for this device",
             obj, plan.domain.source))
         return None
+    if plan.pcie is not None:
+        return plan.pcie.place(device)
     if addressing == "bridges":
         plan.findings.append(finding_at(
             "VX0902", "warning",
             f"libvirt places PCI devices of a {plan.family.name} machine behind bridges it "
             "adds; virtxlate puts this one on the root bus, so its address may differ",
             obj, plan.domain.source, hint="give the device an explicit <address type='pci'>"))
-    slot = slots.take()
+    assert plan.slots is not None
+    slot = plan.slots.take()
     if slot is None:
         plan.findings.append(finding_at("VX0205", "error", "no free PCI slot on the root bus",
                                         obj, plan.domain.source))
-    return slot
+        return None
+    return root_bus(plan), pci_address_text(slot)
+
+
+def explicit_pci(plan: StoragePlan, address) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """(bus, addr) of a written <address type='pci'>: libvirt names bus N 'pci.N'."""
+    bus = address.bus or 0
+    return (root_bus(plan) if bus == 0 else f"pci.{bus}",
+            pci_address_text(address.slot or 0, address.function or 0))
 
 
 def root_bus(plan: StoragePlan) -> str:

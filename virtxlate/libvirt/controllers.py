@@ -7,16 +7,16 @@ from ..caps.tables import MachineFamily
 from ..findings import finding_at
 from ..model.fields import XmlObject
 from .addresses import (
-    PciSlots,
     drive_address,
+    non_storage_device,
     non_storage_pci_devices,
-    pci_address_text,
     sorted_by_type_and_index,
 )
 from .context import (
     ControllerPlan,
     StoragePlan,
     add_virtio_options,
+    explicit_pci,
     on_off,
     root_bus,
     take_slot,
@@ -52,6 +52,10 @@ def usb_options(plan: StoragePlan) -> list[Option]:
         else:
             plan.findings.append(unsupported(plan, usb, f"USB controller model '{usb.model}'"))
         return []
+    if plan.usb_address is not None:
+        bus, addr = plan.usb_address
+        return [Option("-device", "qemu-xhci", [("id", "usb"), ("bus", bus), ("addr", addr)],
+                       origin=usb)]
     if not plan.caps.has_flag("piix3-usb-uhci"):
         return [Option("-usb", origin=usb)]
     return [Option("-device", "piix3-usb-uhci",
@@ -112,33 +116,57 @@ def _needs_device(controller: ControllerPlan) -> bool:
     return controller.builtin is None and controller.type in ("scsi", "sata")
 
 
-def assign_controller_slots(plan: StoragePlan, slots: PciSlots) -> None:
-    """Slots in libvirt's order: every controller that needs one, storage or not, in the
-    controller array's order; then filesystems, interfaces, sound and secondary video,
-    which libvirt places before the virtio disks."""
+def controller_device(controller: ControllerPlan) -> str:
+    """The QEMU device of a storage controller that needs one."""
+    if controller.type == "scsi":
+        return SCSI_MODEL_DEVICES.get(controller.model or "", "lsi")
+    return "ahci"
+
+
+def assign_controller_slots(plan: StoragePlan) -> None:
+    """Slots in libvirt 9.0's order (checked with its domxml-to-native): filesystems,
+    interfaces, sound and secondary video first; then every controller that needs one,
+    storage or not, in the controller array's order.  The virtio disks come after."""
     others = non_storage_pci_devices(plan.domain)
-    by_element = {id(c.element.element): c for c in plan.controllers if c.element is not None}
+    for node in others["other"]:
+        take_slot(plan, XmlObject(node), non_storage_device(node, plan.pcie is not None))
+    by_element = {id(c.element.element): c for c in plan.controllers
+                  if c.element is not None and _needs_device(c)}
     implicit = [c for c in plan.controllers if c.element is None]
-    elements = [c.element for c in plan.controllers if c.element is not None and _needs_device(c)]
-    elements += [XmlObject(node) for node in others["controller"]]
+    # the controller array in document order (libvirt groups it by type in order of first
+    # appearance), storage controllers and the non-storage ones that need a slot alike
+    wanted = {id(c.element.element) for c in plan.controllers
+              if c.element is not None and _needs_device(c)}
+    wanted |= {id(node) for node in others["controller"]}
+    elements = [XmlObject(node) for node in plan.domain.element.iterfind("devices/controller")
+                if id(node) in wanted]
     array = sorted_by_type_and_index(elements, lambda o: o.element.get("type"),
                                      lambda o: int(o.element.get("index", "0") or 0))
     for obj in array:
         controller = by_element.get(id(obj.element))
         if controller is None:
-            take_slot(plan, slots, obj)  # a non-storage controller libvirt places first
+            # a non-storage controller libvirt places first
+            take_slot(plan, obj, non_storage_device(obj.element, plan.pcie is not None))
             continue
         explicit = controller.element.address if controller.element is not None else None
         if explicit is not None and explicit.type == "pci":
-            controller.pci_slot = explicit.slot
-            controller.pci_function = explicit.function or 0
+            controller.pci_bus, controller.pci_addr = explicit_pci(plan, explicit)
         else:
-            controller.pci_slot = take_slot(plan, slots, controller.element)
+            placed = take_slot(plan, controller.element, controller_device(controller))
+            if placed is not None:
+                controller.pci_bus, controller.pci_addr = placed
     for controller in implicit:
         if _needs_device(controller):
-            controller.pci_slot = take_slot(plan, slots, plan.domain)
-    for node in others["other"]:
-        take_slot(plan, slots, XmlObject(node))
+            placed = take_slot(plan, plan.domain, controller_device(controller))
+            if placed is not None:
+                controller.pci_bus, controller.pci_addr = placed
+    if plan.pcie is not None and _implicit_usb(plan):
+        # libvirt adds a USB controller to a q35 domain that names none: qemu-xhci
+        plan.usb_address = take_slot(plan, plan.domain, "qemu-xhci")
+
+
+def _implicit_usb(plan: StoragePlan) -> bool:
+    return plan.domain.element.find("devices/controller[@type='usb']") is None
 
 
 def controller_options(plan: StoragePlan) -> list[Option]:
@@ -153,7 +181,7 @@ def controller_options(plan: StoragePlan) -> list[Option]:
                                                   f"SCSI controller model '{controller.model}'"))
                 continue
         else:
-            driver = "ahci"
+            driver = controller_device(controller)
         option = Option("-device", driver, origin=controller.element)
         drv = controller.element.driver if controller.element is not None else None
         is_virtio = controller.model in ("virtio-scsi", "virtio-transitional",
@@ -166,11 +194,10 @@ def controller_options(plan: StoragePlan) -> list[Option]:
                 option.add(qemu_name, on_off(getattr(drv, xml_name))
                            if xml_name == "ioeventfd" else getattr(drv, xml_name))
             add_virtio_options(option, drv)
-        option.add("bus", root_bus(plan))
+        option.add("bus", controller.pci_bus)
         explicit = controller.element.address if controller.element is not None else None
         if explicit is not None and explicit.type == "pci" and explicit.multifunction is not None:
             option.add("multifunction", on_off(explicit.multifunction))
-        if controller.pci_slot is not None:
-            option.add("addr", pci_address_text(controller.pci_slot, controller.pci_function))
+        option.add("addr", controller.pci_addr)
         options.append(option)
     return options

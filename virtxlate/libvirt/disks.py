@@ -7,10 +7,8 @@ from ..findings import finding_at
 from ..model import Disk, Domain
 from .addresses import (
     DriveAddress,
-    PciSlots,
     disk_index,
     drive_address,
-    pci_address_text,
     sorted_by_type_and_index,
 )
 from .backends import (
@@ -25,8 +23,8 @@ from .context import (
     ControllerPlan,
     StoragePlan,
     add_virtio_options,
+    explicit_pci,
     on_off,
-    root_bus,
     take_slot,
     unsupported,
 )
@@ -44,7 +42,7 @@ def ordered_disks(domain: Domain) -> list[Disk]:
                                     lambda d: disk_index(d.dev) or 0)
 
 
-def plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
+def plan_disks(plan: StoragePlan) -> None:
     """The backend and the device of every disk, in libvirt's disk order."""
     disks = ordered_disks(plan.domain)
     first_disk_option = len(plan.options)
@@ -83,7 +81,7 @@ def plan_disks(plan: StoragePlan, slots: PciSlots) -> None:
             continue
         if bus == "usb":
             usb_port += 1
-        device = _disk_device(plan, disk, alias, slots, usb_port)
+        device = _disk_device(plan, disk, alias, usb_port)
         if device is None:
             continue
         if blockdev and bus == "scsi" and disk.effective_device != "lun":
@@ -184,8 +182,7 @@ def _controller_for(plan: StoragePlan, type_: str, address: DriveAddress) -> Con
                  if c.type == type_ and c.index == address.controller), None)
 
 
-def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
-                 usb_port: int) -> Option | None:
+def _disk_device(plan: StoragePlan, disk: Disk, alias: str, usb_port: int) -> Option | None:
     bus = disk.bus
     device_kind = disk.effective_device
     if bus == "usb":
@@ -220,16 +217,18 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, slots: PciSlots,
             option.add("num-queues", driver.queues)
             option.add("queue-size", driver.queue_size)
         add_virtio_options(option, driver)
-        option.add("bus", root_bus(plan))
         address = disk.address
         if address is not None and address.type == "pci":
+            bus, addr = explicit_pci(plan, address)
+            option.add("bus", bus)
             option.add("multifunction", address.multifunction)
-            option.add("addr", pci_address_text(address.slot or 0, address.function or 0))
+            option.add("addr", addr)
         else:
-            slot = take_slot(plan, slots, disk)
-            if slot is None:
+            placed = take_slot(plan, disk, option.implied or "virtio-blk-pci")
+            if placed is None:
                 return None
-            option.add("addr", pci_address_text(slot))
+            option.add("bus", placed[0])
+            option.add("addr", placed[1])
         return option
     address = drive_address(disk)
     assert address is not None

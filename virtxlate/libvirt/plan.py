@@ -12,7 +12,7 @@ from ..caps import CapsTable
 from ..findings import finding_at
 from ..model import Domain
 from .addresses import PciSlots
-from .context import ControllerPlan, StoragePlan
+from .context import ControllerPlan, StoragePlan, take_slot
 from .controllers import (
     assign_controller_slots,
     controller_options,
@@ -21,11 +21,13 @@ from .controllers import (
 )
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from .host import Host, LocalHost
+from .pcie import PcieRootPorts
 
 __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", "plan_storage"]
 
 
-def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None) -> StoragePlan:
+def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
+                 needs_bridge: bool = False) -> StoragePlan:
     """Translate DOMAIN's storage for the release described by CAPS (HOST: the machine
     libvirt would ask about CD-ROM drives; this one when None)."""
     machine = caps.machine(domain.machine)
@@ -46,10 +48,22 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None) -> S
         return plan
     plan_controllers(plan)
     assert plan.family is not None
-    slots = PciSlots(plan.family, domain)
-    assign_controller_slots(plan, slots)
+    plan.slots = PciSlots(plan.family, domain)
+    if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
+        plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
+                                  needs_bridge=needs_bridge)
+    assign_controller_slots(plan)
     # qemuBuildControllersCommandLine: USB controllers come before the SCSI ones
     plan.options.extend(usb_options(plan))
     plan.options.extend(controller_options(plan))
-    plan_disks(plan, slots)
+    plan_disks(plan)
+    if plan.pcie is not None:
+        if domain.element.find("devices/memballoon[@model='none']") is None:
+            # the virtio balloon libvirt adds takes a root port after the disks
+            take_slot(plan, domain, "virtio-balloon-pci")
+        if plan.pcie.bridge is not None and not needs_bridge:
+            # a conventional PCI device needs the bridge, whose root port libvirt takes
+            # first: place everything again knowing it
+            return plan_storage(domain, caps, host, needs_bridge=True)
+        plan.options[0:0] = plan.pcie.controller_options()
     return plan

@@ -1,0 +1,101 @@
+"""libvirt's placement of PCI devices on a PCI Express machine (q35): a pcie-root-port
+for each PCI Express device, a pcie-pci-bridge for conventional PCI ones.
+
+What libvirt 9.0 does (qemuDomainAssignPCIAddresses, checked against its
+domxml-to-native): the root port that will hold the bridge is pci.1 whenever some device
+needs conventional PCI; then, in libvirt's device order, each PCI Express device gets the
+next controller index as a root port of its own (bus pci.N, addr 0x0) and the first
+conventional device adds the bridge at the next index, its devices taking slots 1, 2, …;
+one spare root port follows for hot-plug.  Root ports sit on pcie.0 from the first free
+slot, eight functions a slot (port = slot * 8 + function, chassis = index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .options import Option
+
+# Devices libvirt connects as PCI Express (qemuDomainDeviceCalculatePCIConnectFlags):
+# virtio devices in their modern or non-transitional form, and the xHCI controllers.
+_PCIE_PREFIXES = ("virtio-", "vhost-")
+_PCIE_DEVICES = ("qemu-xhci", "nec-usb-xhci")
+
+
+def is_pci_express(device: str) -> bool:
+    if device in _PCIE_DEVICES:
+        return True
+    transitional = device.endswith("-transitional") and not device.endswith("-non-transitional")
+    return device.startswith(_PCIE_PREFIXES) and not transitional
+
+
+@dataclass
+class PcieRootPorts:
+    """Root ports and the bridge libvirt adds, filled in as devices are placed."""
+
+    root_bus: str
+    used_slots: set[int]
+    needs_bridge: bool
+    next_index: int = 1
+    bridge_port: int | None = None      # the root port holding the bridge
+    bridge: int | None = None
+    bridge_slots: int = 0
+    ports: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.needs_bridge:
+            self.bridge_port = self._new_index()
+            self.ports.append(self.bridge_port)
+
+    def _new_index(self) -> int:
+        index = self.next_index
+        self.next_index += 1
+        return index
+
+    def place(self, device: str) -> tuple[str, str]:
+        """(bus, addr) for the next device of type DEVICE."""
+        if is_pci_express(device):
+            port = self._new_index()
+            self.ports.append(port)
+            return f"pci.{port}", "0x0"
+        if self.bridge is None:
+            self.bridge = self._new_index()
+        self.bridge_slots += 1
+        return f"pci.{self.bridge}", f"{self.bridge_slots:#x}"
+
+    def controller_options(self) -> list[Option]:
+        """-device options of the root ports (with the spare) and the bridge, by index."""
+        ports = self.ports + [self._new_index()]
+        per_slot = _root_port_functions(sorted(ports), self.used_slots)
+        options = []
+        for index in sorted(ports + ([self.bridge] if self.bridge is not None else [])):
+            if index == self.bridge:
+                options.append(Option("-device", "pcie-pci-bridge", [
+                    ("id", f"pci.{index}"), ("bus", f"pci.{self.bridge_port}"), ("addr", "0x0")]))
+                continue
+            slot, function, shared = per_slot[index]
+            option = Option("-device", "pcie-root-port", [
+                ("port", slot * 8 + function), ("chassis", index), ("id", f"pci.{index}"),
+                ("bus", self.root_bus)])
+            if function == 0 and shared:
+                option.add("multifunction", True)
+            option.add("addr", f"{slot:#x}" if function == 0 else f"{slot:#x}.{function:#x}")
+            options.append(option)
+        return options
+
+
+def _root_port_functions(ports: list[int], used_slots: set[int]
+                         ) -> dict[int, tuple[int, int, bool]]:
+    """index → (slot, function, slot shared by several ports) on the root bus."""
+    placed: dict[int, tuple[int, int]] = {}
+    slot = 0
+    for position, index in enumerate(ports):
+        if position % 8 == 0:
+            slot += 1
+            while slot in used_slots:
+                slot += 1
+        placed[index] = (slot, position % 8)
+    counts: dict[int, int] = {}
+    for slot_used, _ in placed.values():
+        counts[slot_used] = counts.get(slot_used, 0) + 1
+    return {index: (s, f, counts[s] > 1) for index, (s, f) in placed.items()}
