@@ -15,7 +15,7 @@ import re
 import shlex
 
 import pytest
-from conftest import CONFORMANCE
+from conftest import CONFORMANCE, DATA
 
 from virtxlate import caps
 from virtxlate.api import analyze, load
@@ -42,15 +42,15 @@ DO_TEST_FLAGS = {
 # Flags the old-style tests only had when their DO_TEST line listed them.
 LISTED_ONLY = set(DO_TEST_FLAGS.values())
 
-# Cases that do not pass yet, with the reason (each one is a known gap, not a surprise).
-KNOWN_GAPS = {
-    "disk-scsi-megasas": "2018 generation of libvirt (ide-drive frontend, no bootindex)",
-    "disk-scsi-mptsas1068": "2018 generation; mptsas1068 exists only from QEMU 2.6",
-    "disk-scsi-vscsi": "2018 generation; spapr-vscsi is a ppc64 device",
-    "disk-virtio-scsi-reservations": "2018 generation; pr-manager not translated yet",
-    "iothreads-virtio-scsi-pci": "2018 generation (ide-drive / scsi-disk frontends)",
-    "hostdev-scsi-vhost-scsi-pcie": "q35 with PCIe root ports: machine pc-q35-2.7 not in 1.5",
-}
+def known_gaps(variant: str) -> dict[str, str]:
+    """tests/data/conformance-gaps.tsv: the cases of VARIANT that do not pass, and why."""
+    gaps = {}
+    for line in (DATA / "conformance-gaps.tsv").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            kind, case, reason = line.split("\t")
+            if kind == variant:
+                gaps[case] = reason
+    return gaps
 
 
 def _manifest() -> dict[str, str]:
@@ -127,10 +127,11 @@ def test_conformance_drive_era(shared):
                                                                   got + [None] * 99, strict=False)
                      if e != g)
     print(f"\nconformance (-drive era, x86): {len(passed)} of {len(cases)} cases match")
-    unexpected = {case: why for case, why in failed.items() if case not in KNOWN_GAPS}
+    gaps = known_gaps("old")
+    unexpected = {case: why for case, why in failed.items() if case not in gaps}
     assert not unexpected, unexpected
-    fixed = [case for case in KNOWN_GAPS if case in passed]
-    assert not fixed, f"now passing, remove from KNOWN_GAPS: {fixed}"
+    fixed = [case for case in gaps if case in passed]
+    assert not fixed, f"now passing, remove from conformance-gaps.tsv: {fixed}"
 
 
 def test_seed_runs_through_analyze_on_every_corpus_input(shared):
@@ -156,14 +157,6 @@ def test_pinned_cases(shared, case):
 LATEST_INPUTS = {
     "disk-virtio": "disk-virtio.input-c9880b6.xml",
     "disk-virtio-queues": "disk-virtio-queues.input-2d6d67e.xml",
-}
-LATEST_GAPS = {
-    "disk-copy_on_read": "input revision says machine pc-0.13, which 7.2 no longer has",
-    "disk-discard": "input revision says machine pc-0.13, which 7.2 no longer has",
-    "disk-scsi": "the input has an ibmvscsi (ppc64) controller on x86",
-    "disk-virtio-scsi-reservations": "pr-manager not translated yet",
-    "hostdev-scsi-lsi": "SCSI <hostdev> not translated yet",
-    "hostdev-scsi-virtio-scsi": "SCSI <hostdev> not translated yet",
 }
 
 
@@ -216,8 +209,27 @@ def test_conformance_blockdev_era(shared):
             failed[case] = "storage options differ"
     print(f"\nconformance (-blockdev era, x86, QEMU 7.2 table): {len(passed)} of "
           f"{len(passed) + len(failed)} cases match")
-    unexpected = {case: why for case, why in failed.items() if case not in LATEST_GAPS}
+    gaps = known_gaps("latest")
+    unexpected = {case: why for case, why in failed.items() if case not in gaps}
     assert not unexpected, unexpected
-    fixed = [case for case in LATEST_GAPS if case in passed]
-    assert not fixed, f"now passing, remove from LATEST_GAPS: {fixed}"
+    fixed = [case for case in gaps if case in passed]
+    assert not fixed, f"now passing, remove from conformance-gaps.tsv: {fixed}"
     assert len(passed) >= 30
+
+
+def test_conformance_4_1_variant(shared):
+    """*.x86_64-4.1.0.args: libvirt with the captured caps of QEMU 4.1 (DO_TEST_CAPS_VER,
+    MANIFEST.tsv), the last -drive era release, against virtxlate's 4.1 table."""
+    passed, failed = [], {}
+    for args in sorted(CONFORMANCE.glob("*/*.x86_64-4.1.0.args")):
+        case = args.parent.name
+        result = analyze(load(str(args.parent / f"{case}.xml")), "4.1", host=LIBVIRT_TEST_HOST)
+        expected = blockdev_storage(_args_words(args))
+        if result.argv is not None and blockdev_storage(result.argv) == expected:
+            passed.append(case)
+        else:
+            failed[case] = "differs"
+    print(f"\nconformance (4.1.0 variant, 4.1 table): {len(passed)} of "
+          f"{len(passed) + len(failed)} cases match")
+    gaps = known_gaps("4.1.0")
+    assert set(failed) == set(gaps), (failed, gaps)

@@ -232,14 +232,7 @@ def build(release: str, shared: Path, anchors: dict[str, etree._Element]) -> etr
     used = {m.get("family") for m in machines_node}
     for family in family_source.findall("machine-family"):
         if family.get("name") in used:
-            node = derived_copy(family)
-            if blockdev_era and node.get("name") == "i440fx":
-                node.set("reserved-pci-slots", "0 1")
-                node.set("video-slot", "2")
-            elif not blockdev_era and node.get("name") == "i440fx":
-                node.set("reserved-pci-slots", "0 1 2")
-                node.attrib.pop("video-slot", None)
-            root.append(node)
+            root.append(derived_copy(family))
     for family in ("other", "isapc"):
         if family in used and root.find(f"machine-family[@name='{family}']") is None:
             etree.SubElement(root, "machine-family", {

@@ -169,11 +169,14 @@ def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[
 class PciSlots:
     """Slots of the root PCI bus: reserved by the machine and libvirt, written, or free."""
 
-    def __init__(self, family: MachineFamily, domain: Domain):
+    def __init__(self, family: MachineFamily, domain: Domain, video_primary: bool = True):
+        """VIDEO_PRIMARY: QEMU has libvirt's device-video-primary capability; without it
+        libvirt keeps the video slot even when the domain has no video card."""
         self.used: set[int] = set(family.reserved_pci_slots)
         devices = domain.element.find("devices")
-        if family.video_slot is not None and devices is not None and (
-                devices.find("video") is not None or devices.find("graphics") is not None):
+        has_video = devices is not None and (devices.find("video") is not None
+                                             or devices.find("graphics") is not None)
+        if family.video_slot is not None and (has_video or not video_primary):
             # the primary video card (libvirt adds one for <graphics>) takes its own slot
             self.used.add(family.video_slot)
         # Every explicit <address type='pci' bus='0'> of any device holds its slot.

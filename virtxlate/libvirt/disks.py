@@ -261,7 +261,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, usb_port: int) -> Op
 # (qemuBuildDiskDeviceProps): the -drive era's, and libvirt 9.0's for the -blockdev era.
 _FRONTEND_ORDER = {
     False: ("removable", "logical_block_size", "physical_block_size", "cyls", "heads",
-            "secs", "bios-chs-trans", "wwn", "serial", "vendor", "product"),
+            "secs", "bios-chs-trans", "write-cache", "wwn", "serial", "vendor", "product"),
     True: ("logical_block_size", "physical_block_size", "wwn", "rotation_rate", "vendor",
            "product", "removable", "write-cache", "cyls", "heads", "secs", "bios-chs-trans",
            "serial", "werror", "rerror"),
@@ -287,8 +287,11 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: boo
                       secs=disk.geometry.secs)
         values["bios-chs-trans"] = disk.geometry.trans
     cache = cache_mode(disk, blockdev)
-    if blockdev and cache in CACHE_MODES and (not is_empty(disk, blockdev)
-                                              or disk.bus in ("ide", "sata")):
+    # the device's write-cache carries the cache mode with -blockdev, and alongside
+    # -drive cache= once QEMU has it (libvirt's disk-write-cache capability)
+    device_cache = blockdev or plan.caps.has_flag("disk-write-cache")
+    if device_cache and cache in CACHE_MODES and (not is_empty(disk, blockdev)
+                                                  or disk.bus in ("ide", "sata")):
         values["write-cache"] = on_off(CACHE_MODES[cache][0])
     if disk.wwn and disk.bus in ("scsi", "ide", "sata"):
         wwn = disk.wwn if disk.wwn.startswith("0x") else f"0x{disk.wwn}"

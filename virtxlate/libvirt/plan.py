@@ -48,7 +48,7 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         return plan
     plan_controllers(plan)
     assert plan.family is not None
-    plan.slots = PciSlots(plan.family, domain)
+    plan.slots = PciSlots(plan.family, domain, caps.has_flag("device-video-primary"))
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
                                   needs_bridge=needs_bridge)
