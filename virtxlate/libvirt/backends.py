@@ -171,6 +171,49 @@ def _legacy_drive(plan: StoragePlan, disk: Disk, alias: str) -> Backend | None:
 
 # --- the -blockdev era -------------------------------------------------------------------
 
+# Ports libvirt fills in when a <host> gives none (virStorageSourceNetworkDefaultPort).
+_DEFAULT_PORTS = {"nbd": "10809", "iscsi": "3260", "gluster": "24007", "http": "80",
+                  "https": "443", "ftp": "21", "ftps": "990", "rbd": None}
+
+
+def _network_blockdev(source) -> list[tuple[str, Value]] | None:  # type: ignore[no-untyped-def]
+    """The protocol part of a network disk's storage node (qemuBlockStorageSourceGet*Props),
+    checked against libvirt 9.0's domxml-to-native."""
+    protocol = source.protocol or ""
+    hosts = source.hosts
+    name = source.name or ""
+    if protocol not in _DEFAULT_PORTS or not hosts:
+        return None
+    host = hosts[0]
+    port = host.port or _DEFAULT_PORTS[protocol]
+    if protocol == "nbd":
+        server: dict[str, Value] = (
+            {"type": "unix", "path": host.socket or ""} if host.transport == "unix"
+            else {"type": "inet", "host": host.name or "", "port": port or ""})
+        props: list[tuple[str, Value]] = [("driver", "nbd"), ("server", server)]
+        if name:
+            props.append(("export", name))
+        return props
+    if protocol == "iscsi":
+        target, _, lun = name.rpartition("/") if "/" in name else (name, "", "0")
+        return [("driver", "iscsi"), ("portal", f"{host.name}:{port}"), ("target", target),
+                ("lun", int(lun or 0)), ("transport", host.transport or "tcp")]
+    if protocol == "gluster":
+        volume, _, path = name.lstrip("/").partition("/")
+        servers = [{"type": "inet", "host": h.name or "", "port": h.port or "24007"}
+                   for h in hosts]
+        # debug 4 is libvirt's gluster_debug_level default (qemu.conf)
+        return [("driver", "gluster"), ("volume", volume), ("path", path),
+                ("server", servers), ("debug", 4)]  # type: ignore[list-item]
+    if protocol == "rbd":
+        pool, _, image = name.partition("/")
+        servers = [{"host": h.name or "", **({"port": h.port} if h.port else {})}
+                   for h in hosts]
+        return [("driver", "rbd"), ("pool", pool), ("image", image),
+                ("server", servers)]  # type: ignore[list-item]
+    path = name if name.startswith("/") else f"/{name}"
+    return [("driver", protocol), ("url", f"{protocol}://{host.name}:{port}{path}")]
+
 def _cache_object(disk: Disk) -> dict[str, bool] | None:
     mode = cache_mode(disk, blockdev=True)
     if mode not in CACHE_MODES:
@@ -196,6 +239,13 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     elif kind == "dir":
         storage = [("driver", "vvfat"), ("dir", source.dir or ""),
                    ("floppy", disk.effective_device == "floppy"), ("rw", False)]
+    elif kind == "network":
+        network = _network_blockdev(source)
+        if network is None:
+            plan.findings.append(unsupported(
+                plan, disk, f"network protocol '{source.protocol}' with -blockdev"))
+            return None
+        storage = network
     else:
         plan.findings.append(unsupported(plan, disk, f"disk type '{kind}' with -blockdev"))
         return None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ..model.fields import XmlObject
 
-Value = str | int | bool | dict[str, "Value"]
+Value = str | int | bool | dict[str, "Value"] | list["Value"]
 
 
 @dataclass
