@@ -59,8 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--machine", metavar="M",
                        help="the machine whose buses are probed (default: the arch's usual)")
     probe.add_argument("--output", "-o", metavar="FILE", help="write the table here")
-    probe.add_argument("--libvirt-caps", metavar="FILE",
-                       help="libvirt's capability XML of the same binary, for its flags")
+    probe.add_argument("--libvirt-caps", metavar="FILE", action="append", default=[],
+                       help="libvirt's capability XML of the same binary, for its flags "
+                            "(repeat: the flags common to all files)")
     probe.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
 
     explain = commands.add_parser("explain", help="what a QOM device or bus type is")
@@ -184,7 +185,7 @@ def _probe(options: argparse.Namespace) -> int:
         print(f"virtxlate: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     if options.libvirt_caps:
-        with_libvirt_flags(table, options.libvirt_caps)
+        with_libvirt_flags(table, *options.libvirt_caps)
     text = etree.tostring(table, encoding="unicode", pretty_print=True)
     if options.output:
         with open(options.output, "w") as handle:

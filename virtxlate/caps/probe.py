@@ -551,15 +551,20 @@ def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None,
 _FLAG_RE = re.compile(r"<flag name=['\"]([^'\"]+)['\"]")
 
 
-def with_libvirt_flags(table: etree._Element, libvirt_caps: str) -> None:
+def with_libvirt_flags(table: etree._Element, *libvirt_caps: str) -> None:
     """Replace the probe's inferred flags by libvirt's own for the same binary.
 
-    FILE is libvirt's capability XML for the binary (its cache in
-    /var/cache/libvirt/qemu/capabilities/, or a test file such as caps_7.2.0_x86_64.xml);
-    only its <flag name='…'/> entries are read, so a truncated copy works too.
+    Each file is libvirt's capability XML (its cache in /var/cache/libvirt/qemu/
+    capabilities/, or a test file such as caps_7.2.0_x86_64.xml); only its
+    <flag name='…'/> entries are read, so a truncated copy works too.  With several
+    files, the flags common to all of them are taken (e.g. the same release on another
+    arch and another release on this one, where libvirt has no file for this binary).
     """
-    with open(libvirt_caps, encoding="utf-8", errors="replace") as handle:
-        listed = set(_FLAG_RE.findall(handle.read()))
+    sets = []
+    for path in libvirt_caps:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            sets.append(set(_FLAG_RE.findall(handle.read())))
+    listed = set.intersection(*sets)
     assumed = {line.strip() for line in
                (CAPS_DIR / "libvirt-assumed-flags.txt").read_text().splitlines()
                if line.strip() and not line.startswith("#")}
@@ -576,7 +581,8 @@ def with_libvirt_flags(table: etree._Element, libvirt_caps: str) -> None:
         # libvirt writes -device as JSON once QEMU has its device.json capability
         table.find("command-line").set("libvirt-device", "json")  # type: ignore[union-attr]
     source = etree.Element("source", id="LIBVIRT-CAPS")
-    source.text = f"libvirt capability flags read from {libvirt_caps}"
+    source.text = ("libvirt capability flags read from " + " and ".join(libvirt_caps)
+                   + (" (the flags all of them have)" if len(libvirt_caps) > 1 else ""))
     table.insert(2, source)
     assumed_source = etree.Element("source", id="LIBVIRT-ASSUMED")
     assumed_source.text = ("flags that libvirt retired and assumes for every QEMU it supports "

@@ -45,17 +45,21 @@ class StoragePlan:
     slots: PciSlots | None = None
     pcie: PcieRootPorts | None = None
     usb_address: tuple[str, str] | None = None
+    devnos: dict[object, str] | None = None   # s390x: device element → its devno
 
 
 def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
     """(bus, addr) libvirt gives a DEVICE without a PCI address of its own."""
     addressing = plan.family.libvirt_addressing if plan.family else "root-bus"
     if addressing == "ccw":
-        plan.findings.append(finding_at(
-            "VX0900", "error", f"libvirt places this device of a {plan.family.name} machine "
-            "on the channel subsystem (ccw); virtxlate does not translate that yet",
-            obj, plan.domain.source))
-        return None
+        element = getattr(obj, "element", None)
+        devno = (plan.devnos or {}).get(element)
+        if devno is None:
+            plan.findings.append(finding_at(
+                "VX0900", "error", "this device has no channel-subsystem (ccw) address "
+                "virtxlate can give it", obj, plan.domain.source))
+            return None
+        return "", devno
     if addressing == "none":
         plan.findings.append(finding_at(
             "VX0205", "error", f"machine '{plan.machine_name}' has no PCI bus for this device",
@@ -78,8 +82,28 @@ def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  #
     return root_bus(plan), pci_address_text(slot)
 
 
+def transport_device(plan: StoragePlan, device: str) -> str:
+    """virtio-*-pci becomes virtio-*-ccw on a channel-subsystem machine (s390x)."""
+    if plan.family is not None and plan.family.libvirt_addressing == "ccw":
+        return device.replace("-pci", "-ccw", 1) if "-pci" in device else device
+    return device
+
+
+def add_location(option: Option, placed: tuple[str, str]) -> None:
+    """bus= and addr= of a PCI place, or devno= of a ccw one (bus '')."""
+    bus, addr = placed
+    if bus:
+        option.add("bus", bus)
+        option.add("addr", addr)
+    else:
+        option.add("devno", addr)
+
+
 def explicit_pci(plan: StoragePlan, address) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    """(bus, addr) of a written <address type='pci'>: libvirt names bus N 'pci.N'."""
+    """(bus, addr) of a written <address type='pci'>, or ('', devno) of a ccw one;
+    libvirt names PCI bus N 'pci.N'."""
+    if address.type == "ccw":
+        return "", f"{address.cssid or 0:x}.{address.ssid or 0:x}.{address.devno or 0:04x}"
     bus = address.bus or 0
     return (root_bus(plan) if bus == 0 else f"pci.{bus}",
             pci_address_text(address.slot or 0, address.function or 0))

@@ -20,6 +20,7 @@ from .context import (
     on_off,
     root_bus,
     take_slot,
+    transport_device,
     unsupported,
 )
 from .options import Option
@@ -149,7 +150,7 @@ def assign_controller_slots(plan: StoragePlan) -> None:
             take_slot(plan, obj, non_storage_device(obj.element, plan.pcie is not None))
             continue
         explicit = controller.element.address if controller.element is not None else None
-        if explicit is not None and explicit.type == "pci":
+        if explicit is not None and explicit.type in ("pci", "ccw"):
             controller.pci_bus, controller.pci_addr = explicit_pci(plan, explicit)
         else:
             placed = take_slot(plan, controller.element, controller_device(controller))
@@ -182,7 +183,7 @@ def controller_options(plan: StoragePlan) -> list[Option]:
                 continue
         else:
             driver = controller_device(controller)
-        option = Option("-device", driver, origin=controller.element)
+        option = Option("-device", transport_device(plan, driver), origin=controller.element)
         drv = controller.element.driver if controller.element is not None else None
         is_virtio = controller.model in ("virtio-scsi", "virtio-transitional",
                                          "virtio-non-transitional")
@@ -194,10 +195,14 @@ def controller_options(plan: StoragePlan) -> list[Option]:
                 option.add(qemu_name, on_off(getattr(drv, xml_name))
                            if xml_name == "ioeventfd" else getattr(drv, xml_name))
             add_virtio_options(option, drv)
-        option.add("bus", controller.pci_bus)
         explicit = controller.element.address if controller.element is not None else None
-        if explicit is not None and explicit.type == "pci" and explicit.multifunction is not None:
-            option.add("multifunction", on_off(explicit.multifunction))
-        option.add("addr", controller.pci_addr)
+        if controller.pci_bus == "" and controller.pci_addr:
+            option.add("devno", controller.pci_addr)   # a channel-subsystem device
+        else:
+            option.add("bus", controller.pci_bus)
+            if explicit is not None and explicit.type == "pci" \
+                    and explicit.multifunction is not None:
+                option.add("multifunction", on_off(explicit.multifunction))
+            option.add("addr", controller.pci_addr)
         options.append(option)
     return options

@@ -22,10 +22,12 @@ from .backends import (
 from .context import (
     ControllerPlan,
     StoragePlan,
+    add_location,
     add_virtio_options,
     explicit_pci,
     on_off,
     take_slot,
+    transport_device,
     unsupported,
 )
 from .options import Option, Value
@@ -201,7 +203,8 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, usb_port: int) -> Op
         # <disk model='virtio-transitional'> picks the transitional device (QEMU 4.0)
         suffix = {"virtio-transitional": "-transitional",
                   "virtio-non-transitional": "-non-transitional"}.get(disk.model or "", "")
-        option = Option("-device", f"virtio-blk-pci{suffix}", origin=disk)
+        option = Option("-device", transport_device(plan, f"virtio-blk-pci{suffix}"),
+                        origin=disk)
         driver = disk.driver
         if driver is not None and driver.iothread is not None:
             option.add("iothread", f"iothread{driver.iothread}")
@@ -218,17 +221,19 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, usb_port: int) -> Op
             option.add("queue-size", driver.queue_size)
         add_virtio_options(option, driver)
         address = disk.address
-        if address is not None and address.type == "pci":
+        if address is not None and address.type in ("pci", "ccw"):
             bus, addr = explicit_pci(plan, address)
-            option.add("bus", bus)
-            option.add("multifunction", address.multifunction)
-            option.add("addr", addr)
+            if bus:
+                option.add("bus", bus)
+                option.add("multifunction", address.multifunction)
+                option.add("addr", addr)
+            else:
+                option.add("devno", addr)
         else:
             placed = take_slot(plan, disk, option.implied or "virtio-blk-pci")
             if placed is None:
                 return None
-            option.add("bus", placed[0])
-            option.add("addr", placed[1])
+            add_location(option, placed)
         return option
     address = drive_address(disk)
     assert address is not None

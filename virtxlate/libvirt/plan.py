@@ -12,6 +12,7 @@ from ..caps import CapsTable
 from ..findings import finding_at
 from ..model import Domain
 from .addresses import PciSlots
+from .ccw import assign_devnos
 from .context import ControllerPlan, StoragePlan, take_slot
 from .controllers import (
     assign_controller_slots,
@@ -49,6 +50,8 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     plan_controllers(plan)
     assert plan.family is not None
     plan.slots = PciSlots(plan.family, domain, caps.has_flag("device-video-primary"))
+    if plan.family.libvirt_addressing == "ccw":
+        plan.devnos = assign_devnos(domain)
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
                                   needs_bridge=needs_bridge)
