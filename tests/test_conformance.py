@@ -30,7 +30,8 @@ STORAGE_DEVICES = {
     "scsi-hd", "scsi-cd", "scsi-block", "scsi-generic", "scsi-disk", "ide-hd", "ide-cd",
     "ide-drive", "virtio-blk-pci", "usb-storage", "floppy", "virtio-blk-pci-transitional",
     "virtio-blk-pci-non-transitional", "virtio-scsi-pci-transitional",
-    "virtio-scsi-pci-non-transitional",
+    "virtio-scsi-pci-non-transitional", "virtio-blk-ccw", "virtio-scsi-ccw",
+    "virtio-blk-device", "virtio-scsi-device",
 }
 # libvirt flags of a DO_TEST line → our flag names (only those that change storage options).
 DO_TEST_FLAGS = {

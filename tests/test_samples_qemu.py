@@ -1,11 +1,15 @@
 """Every sample, run in real QEMU 7.2 (TCG, paused, images in a temp dir) from
 `virtxlate argv --qemu 7.2`: QEMU accepts the whole command line, and the storage subtree
 of its `info qtree` (over QMP) is what `virtxlate tree --qemu 7.2` prints — device types,
-ids, bus names, and the drive, channel, scsi-id and lun properties."""
+ids, bus names, and the drive, channel, scsi-id, lun and ccw devno properties."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
+from conftest import _missing
 from qtree import QBus, parse_qtree
 from samples_support import runnable_samples, with_images
 
@@ -15,7 +19,7 @@ from virtxlate.qemu import QemuProcess
 
 pytestmark = pytest.mark.integration
 
-PROPS = ("drive", "channel", "scsi-id", "lun")
+PROPS = ("drive", "channel", "scsi-id", "lun", "devno")
 
 
 def _compare(ours: QBus, real: QBus, where: str = "") -> int:
@@ -36,10 +40,15 @@ def _compare(ours: QBus, real: QBus, where: str = "") -> int:
 
 
 @pytest.mark.parametrize("sample", runnable_samples(), ids=lambda p: p.name)
-def test_sample_runs_and_builds_what_tree_says(qemu_binary, tmp_path, sample):
+def test_sample_runs_and_builds_what_tree_says(tmp_path, sample):
     result = analyze(load(with_images(sample, tmp_path)), "7.2")
     assert result.ok, [f.message for f in result.findings if f.is_error]
-    with QemuProcess(qemu_binary, result.argv[1:]) as qemu:
+    # the emulator of the guest's architecture (qemu-system-s390x for an s390x sample)
+    emulator = Path(result.argv[0]).name
+    binary = shutil.which(emulator)
+    if binary is None:
+        _missing(emulator, "VIRTXLATE_REQUIRE_INTEGRATION")
+    with QemuProcess(binary, result.argv[1:]) as qemu:
         real = parse_qtree(qemu.hmp("info qtree"))
     ours = parse_qtree(qtree_text(result.graph))
     assert _compare(ours, real) >= 3
