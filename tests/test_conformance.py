@@ -1,9 +1,10 @@
 """Conformance with libvirt's own test outputs (../shared/conformance/libvirt).
 
-For each case with an input XML and an old-style (-drive era) `.args`, the storage
-options virtxlate writes for QEMU 1.5 must equal the storage options in the `.args`.
-Those files were generated with the capability flags of their DO_TEST line rather than
-a real release, so the 1.5 table is adjusted by the flags that differ (see MANIFEST.tsv).
+Every .args file of the corpus is compared with what virtxlate writes for the QEMU release
+its variant was generated against (tests/data/conformance-variants.tsv): the old-style
+(-drive era) files were generated with the capability flags of their DO_TEST line rather
+than a real release, so the table is adjusted by the flags that differ (MANIFEST.tsv).
+The files that do not match are listed with their reasons in conformance-gaps.tsv.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ STORAGE_DEVICES = {
     "ide-drive", "virtio-blk-pci", "usb-storage", "floppy", "virtio-blk-pci-transitional",
     "virtio-blk-pci-non-transitional", "virtio-scsi-pci-transitional",
     "virtio-scsi-pci-non-transitional", "virtio-blk-ccw", "virtio-scsi-ccw",
-    "virtio-blk-device", "virtio-scsi-device",
+    "virtio-blk-device", "virtio-scsi-device", "isa-fdc", "vhost-scsi-pci", "vhost-scsi-ccw",
+    "vhost-scsi",
 }
 # libvirt flags of a DO_TEST line → our flag names (only those that change storage options).
 DO_TEST_FLAGS = {
@@ -91,8 +93,8 @@ def _x86_cases() -> list[str]:
     return cases
 
 
-def _table_for(flags_line: str):
-    table = caps.load("1.5")
+def _table_for(flags_line: str, release: str = "1.5", arch: str = "x86_64"):
+    table = caps.load(release, arch)
     listed = {DO_TEST_FLAGS[f] for f in re.findall(r"QEMU_CAPS_\w+", flags_line)
               if f in DO_TEST_FLAGS}
     return dataclasses.replace(table, flags=(table.flags - LISTED_ONLY) | listed)
@@ -110,29 +112,6 @@ def translate(case: str, flags_line: str) -> list[tuple[str, str]] | str:
         return "; ".join(f"{f.code} {f.message}" for f in errors)
     plan = plan_storage(domain, table, LIBVIRT_TEST_HOST)
     return storage_options(command_line(plan))
-
-
-def test_conformance_drive_era(shared):
-    manifest = _manifest()
-    cases = _x86_cases()
-    assert len(cases) >= 30
-    passed, failed = [], {}
-    for case in cases:
-        got = translate(case, manifest.get(case, ""))
-        expected = storage_options(_args_words(CONFORMANCE / case / f"{case}.args"))
-        if got == expected:
-            passed.append(case)
-        else:
-            failed[case] = got if isinstance(got, str) else \
-                next(f"expected {e} got {g}" for e, g in zip(expected + [None] * 99,
-                                                                  got + [None] * 99, strict=False)
-                     if e != g)
-    print(f"\nconformance (-drive era, x86): {len(passed)} of {len(cases)} cases match")
-    gaps = known_gaps("old")
-    unexpected = {case: why for case, why in failed.items() if case not in gaps}
-    assert not unexpected, unexpected
-    fixed = [case for case in gaps if case in passed]
-    assert not fixed, f"now passing, remove from conformance-gaps.tsv: {fixed}"
 
 
 def test_seed_runs_through_analyze_on_every_corpus_input(shared):
@@ -181,9 +160,16 @@ def _option_fields(flag: str, value: str) -> tuple[str, tuple[tuple[str, str], .
 
 
 def blockdev_storage(words: list[str]) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """The storage options of a command line as parsed values: -blockdev, -drive, the
+    floppy controller's -global, iothread objects, and -device of storage devices."""
     found = []
     for flag, value in zip(words, words[1:], strict=False):
         if flag in ("-blockdev", "-drive"):
+            found.append(_option_fields(flag, value))
+        elif flag == "-global" and value.startswith("isa-fdc."):
+            found.append((flag, ((value, ""),)))
+        elif flag == "-object" and ('"qom-type":"iothread"' in value
+                                    or value.startswith("iothread,")):
             found.append(_option_fields(flag, value))
         elif flag == "-device":
             fields = _option_fields(flag, value)
@@ -192,45 +178,97 @@ def blockdev_storage(words: list[str]) -> list[tuple[str, tuple[tuple[str, str],
     return found
 
 
-def test_conformance_blockdev_era(shared):
-    latest = sorted(CONFORMANCE.glob("*/*.x86_64-latest.args"))
-    passed, failed = [], {}
-    for args in latest:
-        case = args.parent.name
-        xml = args.parent / LATEST_INPUTS.get(case, f"{case}.xml")
-        if not xml.exists():
-            continue
-        result = analyze(load(str(xml)), "7.2", host=LIBVIRT_TEST_HOST)
-        expected = blockdev_storage(_args_words(args))
-        if result.argv is None:
-            failed[case] = "; ".join(f.message for f in result.findings if f.is_error)
-        elif blockdev_storage(result.argv) == expected:
-            passed.append(case)
-        else:
-            failed[case] = "storage options differ"
-    print(f"\nconformance (-blockdev era, x86, QEMU 7.2 table): {len(passed)} of "
-          f"{len(passed) + len(failed)} cases match")
-    gaps = known_gaps("latest")
-    unexpected = {case: why for case, why in failed.items() if case not in gaps}
+# --- every .args file of the corpus -----------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    suffix: str        # how the .args file name ends after the case name
+    arch: str
+    release: str       # the virtxlate table; "-" when there is none to compare against
+    how: str
+
+
+def _variants() -> list[Variant]:
+    """tests/data/conformance-variants.tsv: each kind of .args and its QEMU release."""
+    rows = []
+    for line in (DATA / "conformance-variants.tsv").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            rows.append(Variant(*line.split("\t")))
+    return rows
+
+
+def _variant_name(suffix: str) -> str:
+    """The name conformance-gaps.tsv uses: old, 4.1.0, latest, s390x-latest, ..."""
+    if suffix == ".args":
+        return "old"
+    name = suffix.removeprefix(".").removesuffix(".args")
+    return name.removeprefix("x86_64-")
+
+
+def _input_xml(case: str, suffix: str):
+    directory = CONFORMANCE / case
+    if suffix == ".x86_64-latest.args" and case in LATEST_INPUTS:
+        return directory / LATEST_INPUTS[case]
+    path = directory / f"{case}.xml"
+    return path if path.exists() else None
+
+
+def compare_args(args) -> tuple[str, str | None]:
+    """(variant name, None when virtxlate gives libvirt's storage options for ARGS, or why
+    not)."""
+    case = args.parent.name
+    suffix = args.name[len(case):]
+    variant_name = _variant_name(suffix)
+    xml = _input_xml(case, suffix)
+    if xml is None:
+        return variant_name, "no input XML in the corpus"
+    domain = load(str(xml))
+    arch = "x86_64" if domain.arch in (None, "i686") else domain.arch
+    variant = next((v for v in _variants() if v.suffix == suffix and v.arch == arch), None)
+    if variant is None or variant.release == "-":
+        return variant_name, f"no table for {arch} {suffix}"
+    if suffix == ".args":
+        table = _table_for(_manifest().get(case, ""), variant.release, arch)
+    else:
+        table = caps.load(variant.release, arch)
+    from virtxlate.argv import command_line
+    from virtxlate.libvirt.plan import plan_storage
+    from virtxlate.rules import check_domain
+
+    errors = [f for f in check_domain(domain, [table]) if f.is_error]
+    if errors:
+        return variant_name, "; ".join(f"{f.code} {f.message}" for f in errors)
+    plan = plan_storage(domain, table, LIBVIRT_TEST_HOST)
+    if any(f.is_error for f in plan.findings) or plan.family is None:
+        return variant_name, "; ".join(f.message for f in plan.findings if f.is_error)
+    ours, theirs = blockdev_storage(command_line(plan)), blockdev_storage(_args_words(args))
+    if ours == theirs:
+        return variant_name, None
+    first = next(i for i, pair in enumerate(zip(ours + [None], theirs + [None],
+                                                 strict=False)) if pair[0] != pair[1])
+    return variant_name, f"option {first} differs"
+
+
+def test_conformance_every_args_file(shared):
+    """Every .args of every case: virtxlate's storage options, as parsed values, equal
+    libvirt's; the ones that do not are exactly those listed in conformance-gaps.tsv."""
+    results = {}
+    for args in sorted(CONFORMANCE.glob("*/*.args")):
+        variant, why = compare_args(args)
+        results[(variant, args.parent.name)] = why
+    passed = [key for key, why in results.items() if why is None]
+    by_variant: dict[str, list[int]] = {}
+    for (variant, _), why in results.items():
+        by_variant.setdefault(variant, [0, 0])[why is None] += 1
+    detail = ", ".join(f"{name} {ok}/{ok + bad}" for name, (bad, ok) in sorted(by_variant.items()))
+    print(f"\nconformance: {len(passed)} of {len(results)} .args files match ({detail})")
+    gaps = {(variant, case): why for variant in by_variant
+            for case, why in known_gaps(variant).items()}
+    unexpected = {key: why for key, why in results.items() if why and key not in gaps}
     assert not unexpected, unexpected
-    fixed = [case for case in gaps if case in passed]
+    fixed = [key for key in gaps if results.get(key, "not in corpus") is None]
     assert not fixed, f"now passing, remove from conformance-gaps.tsv: {fixed}"
-    assert len(passed) >= 30
-
-
-def test_conformance_4_1_variant(shared):
-    """*.x86_64-4.1.0.args: libvirt with the captured caps of QEMU 4.1 (DO_TEST_CAPS_VER,
-    MANIFEST.tsv), the last -drive era release, against virtxlate's 4.1 table."""
-    passed, failed = [], {}
-    for args in sorted(CONFORMANCE.glob("*/*.x86_64-4.1.0.args")):
-        case = args.parent.name
-        result = analyze(load(str(args.parent / f"{case}.xml")), "4.1", host=LIBVIRT_TEST_HOST)
-        expected = blockdev_storage(_args_words(args))
-        if result.argv is not None and blockdev_storage(result.argv) == expected:
-            passed.append(case)
-        else:
-            failed[case] = "differs"
-    print(f"\nconformance (4.1.0 variant, 4.1 table): {len(passed)} of "
-          f"{len(passed) + len(failed)} cases match")
-    gaps = known_gaps("4.1.0")
-    assert set(failed) == set(gaps), (failed, gaps)
+    stale = [key for key in gaps if key not in results]
+    assert not stale, f"listed in conformance-gaps.tsv but not in the corpus: {stale}"
+    assert len(results) == len(list(CONFORMANCE.glob("*/*.args")))

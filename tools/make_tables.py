@@ -233,6 +233,10 @@ def build(release: str, shared: Path, anchors: dict[str, etree._Element]) -> etr
     for family in family_source.findall("machine-family"):
         if family.get("name") in used:
             root.append(derived_copy(family))
+    if key(release) >= key("2.4"):
+        # pc-q35-2.4 and later have no built-in floppy controller (source QF-Q35-FDC)
+        for fdc in root.findall("machine-family[@name='q35']/builtin[@type='isa-fdc']"):
+            fdc.getparent().remove(fdc)
     for family in ("other", "isapc"):
         if family in used and root.find(f"machine-family[@name='{family}']") is None:
             etree.SubElement(root, "machine-family", {

@@ -57,8 +57,8 @@ PROBE_MACHINES = {
                             (("ide-hd", "ide.0", False, 0), ("ide-cd", "ide.1", True, 0),
                              ("floppy", None, False, 1474560))),
                # q35's pcie.0 takes no hot-plug: what pc could not realize (root ports)
-               # goes on its command line
-               ProbeMachine("q35", "q35", ("PCI",), False, ("PCIE",))),
+               # goes on its command line, with the ISA devices it has no built-in of
+               ProbeMachine("q35", "q35", ("PCI", "ISA"), False, ("PCIE",))),
     "s390x": (ProbeMachine("s390-ccw", "s390-ccw-virtio", ("virtual-css-bus", "PCI"), True,
                            ("virtual-css-bus",)),),
     "aarch64": (ProbeMachine("virt", "virt", ("PCI",), False, ("PCIE",)),),

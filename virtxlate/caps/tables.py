@@ -41,7 +41,10 @@ class BusSpec:
     max_unit: int | None = None
 
     def name_for(self, device_id: str | None, proxy_id: str | None = None) -> str:
-        return self.name_rule.replace("{proxy-id}", proxy_id or "").replace("{id}", device_id or "")
+        # a device without an id names its buses after the bus type, lower-cased
+        # (QEMU's qbus_init: "floppy-bus.0")
+        return self.name_rule.replace("{proxy-id}", proxy_id or "").replace(
+            "{id}", device_id or self.bus_type.lower())
 
 
 @dataclass(frozen=True)

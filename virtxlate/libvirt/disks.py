@@ -101,7 +101,9 @@ def plan_disks(plan: StoragePlan) -> None:
     # the floppy controller's options: after the disks in the -drive era, with the other
     # controllers (before the disks) in the -blockdev era
     at = first_disk_option if blockdev else len(plan.options)
-    plan.options[at:at] = _floppy_options(floppies)
+    builtin_fdc = plan.family is not None and any(
+        b.type == "isa-fdc" for b in plan.family.builtins)
+    plan.options[at:at] = _floppy_options(floppies, builtin_fdc)
 
 
 def _sd_drive(disk: Disk, drive_props: list[tuple[str, Value]]) -> Option:
@@ -114,20 +116,29 @@ def _sd_drive(disk: Disk, drive_props: list[tuple[str, Value]]) -> Option:
     return drive
 
 
-def _floppy_options(floppies: list[tuple[Disk, str | None, int | None]]) -> list[Option]:
-    """The i440fx floppy controller is built in: libvirt connects drives (in the -drive
-    era) and boot indexes with -global (qemuBuildFloppyCommandLineControllerOptions)."""
-    options = []
+def _floppy_options(floppies: list[tuple[Disk, str | None, int | None]],
+                    builtin_fdc: bool) -> list[Option]:
+    """The floppy controller's drives (in the -drive era) and boot indexes.  Where the
+    machine has it built in (i440fx) libvirt sets them with -global; where it has none
+    (q35 from pc-q35-2.4) libvirt adds `-device isa-fdc` carrying them
+    (qemuBuildFloppyCommandLineControllerOptions, qemuDomainNeedsFDC)."""
+    props: list[tuple[str, Value, Disk]] = []
     for disk, drive_id, bootindex in floppies:
         address = drive_address(disk)
         letter = "A" if address is None or address.unit == 0 else "B"
         if drive_id is not None:
-            options.append(Option("-global", f"isa-fdc.drive{letter}={drive_id}",
-                                  origin=disk))
+            props.append((f"drive{letter}", drive_id, disk))
         if bootindex is not None:
-            options.append(Option("-global", f"isa-fdc.bootindex{letter}={bootindex}",
-                                  origin=disk))
-    return options
+            props.append((f"bootindex{letter}", bootindex, disk))
+    if builtin_fdc:
+        return [Option("-global", f"isa-fdc.{key}={value}", origin=disk)
+                for key, value, disk in props]
+    if not floppies:
+        return []
+    controller = Option("-device", "isa-fdc", origin=floppies[0][0])
+    for key, value, _ in props:
+        controller.add(key, value)
+    return [controller]
 
 
 def _legacy_boot_indexes(plan: StoragePlan, disks: list[Disk]) -> dict[int, int]:
