@@ -33,7 +33,7 @@ STORAGE_DEVICES = {
     "virtio-blk-pci-non-transitional", "virtio-scsi-pci-transitional",
     "virtio-scsi-pci-non-transitional", "virtio-blk-ccw", "virtio-scsi-ccw",
     "virtio-blk-device", "virtio-scsi-device", "isa-fdc", "vhost-scsi-pci", "vhost-scsi-ccw",
-    "vhost-scsi",
+    "vhost-scsi", "vhost-scsi-pci-transitional", "vhost-scsi-pci-non-transitional",
 }
 # libvirt flags of a DO_TEST line → our flag names (only those that change storage options).
 DO_TEST_FLAGS = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..caps.tables import MachineFamily
 from ..findings import finding_at
 from ..model.fields import XmlObject
+from . import transitional
 from .addresses import (
     drive_address,
     non_storage_device,
@@ -183,7 +184,9 @@ def controller_options(plan: StoragePlan) -> list[Option]:
                 continue
         else:
             driver = controller_device(controller)
-        option = Option("-device", transport_device(plan, driver), origin=controller.element)
+        device, model_props = transitional.resolve(plan.caps, transport_device(plan, driver))
+        option = Option("-device", device, origin=controller.element)
+        option.props.extend(model_props)
         drv = controller.element.driver if controller.element is not None else None
         is_virtio = controller.model in ("virtio-scsi", "virtio-transitional",
                                          "virtio-non-transitional")

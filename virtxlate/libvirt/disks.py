@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..findings import finding_at
 from ..model import Disk, Domain
+from . import transitional
 from .addresses import (
     DriveAddress,
     disk_index,
@@ -214,8 +215,10 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, usb_port: int) -> Op
         # <disk model='virtio-transitional'> picks the transitional device (QEMU 4.0)
         suffix = {"virtio-transitional": "-transitional",
                   "virtio-non-transitional": "-non-transitional"}.get(disk.model or "", "")
-        option = Option("-device", transport_device(plan, f"virtio-blk-pci{suffix}"),
-                        origin=disk)
+        placed_as = transport_device(plan, f"virtio-blk-pci{suffix}")
+        device, model_props = transitional.resolve(plan.caps, placed_as)
+        option = Option("-device", device, origin=disk)
+        option.props.extend(model_props)
         driver = disk.driver
         if driver is not None and driver.iothread is not None:
             option.add("iothread", f"iothread{driver.iothread}")
@@ -241,7 +244,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, usb_port: int) -> Op
             else:
                 option.add("devno", addr)
         else:
-            placed = take_slot(plan, disk, option.implied or "virtio-blk-pci")
+            placed = take_slot(plan, disk, placed_as)
             if placed is None:
                 return None
             add_location(option, placed)

@@ -22,6 +22,7 @@ from .controllers import (
 )
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from .host import Host, LocalHost
+from .hostdevs import plan_hostdevs
 from .pcie import PcieRootPorts
 
 __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", "plan_storage"]
@@ -60,6 +61,7 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     plan.options.extend(usb_options(plan))
     plan.options.extend(controller_options(plan))
     plan_disks(plan)
+    plan.options.extend(plan_hostdevs(plan))
     if plan.pcie is not None:
         if domain.element.find("devices/memballoon[@model='none']") is None:
             # the virtio balloon libvirt adds takes a root port after the disks

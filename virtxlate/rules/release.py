@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from ..caps import CapsTable
 from ..caps.tables import first_release_with
 from ..findings import Finding, finding_at
+from ..libvirt import transitional
 from ..libvirt.addresses import drive_address
 from ..libvirt.scsi import SCSI_MODEL_DEVICES, default_scsi_model
 from ..model import Domain
@@ -60,6 +61,8 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
         needs.append((disk, f"disk on bus '{disk.bus}'",
                       _DISK_DEVICE_TYPES.get((disk.bus or "", disk.effective_device)), ""))
     for obj, what, device_type, suffix in needs:
+        if device_type is not None:
+            device_type = transitional.resolve(caps, device_type)[0]
         if device_type is None or caps.has_device(device_type):
             continue
         since = _since(device_type, caps.arch)
