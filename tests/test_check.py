@@ -94,6 +94,18 @@ def test_since_names_the_first_release_with_it():
     assert check_domain(load(_domain("", machine="q35")), [caps.load("1.5")]) == []
 
 
+def test_reservations_need_the_pr_manager_helper():
+    # QEMU 2.11 added the pr-manager-helper object (libvirt's QEMU_CAPS_PR_MANAGER_HELPER
+    # is first set in its 2.11.0 capabilities, ../shared/qemu-caps/STORAGE-FLAGS.tsv)
+    lun = _disk("sda", "scsi", kind="block", device="lun").replace(
+        "<source dev='/dev/sdz'/>", "<source dev='/dev/sdz'><reservations managed='yes'/>"
+        "</source>")
+    findings = check_domain(load(_domain(SCSI + lun)), [caps.load("2.10")])
+    assert [(f.code, f.since, f.xpath) for f in findings] == [
+        ("VX0303", "2.11", "/domain/devices/disk/source/reservations")]
+    assert check_domain(load(_domain(SCSI + lun)), [caps.load("2.11")]) == []
+
+
 def test_finding_points_at_the_offending_attribute(tmp_path):
     path = tmp_path / "g.xml"
     path.write_text(CASES["VX0206"][0].replace("<driver", "\n<driver"))

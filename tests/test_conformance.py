@@ -41,6 +41,7 @@ DO_TEST_FLAGS = {
     "QEMU_CAPS_OBJECT_IOTHREAD": "iothread",
     "QEMU_CAPS_VIRTIO_BLK_NUM_QUEUES": "virtio-blk.num-queues",
     "QEMU_CAPS_PIIX3_USB_UHCI": "piix3-usb-uhci",
+    "QEMU_CAPS_PR_MANAGER_HELPER": "pr-manager-helper",
 }
 # Flags the old-style tests only had when their DO_TEST line listed them.
 LISTED_ONLY = set(DO_TEST_FLAGS.values())

@@ -162,11 +162,42 @@ def _legacy_drive(plan: StoragePlan, disk: Disk, alias: str) -> Backend | None:
     if props is None:
         return None
     drive = Option("-drive", origin=disk)
+    manager, helper = _pr_manager(plan, disk, f"pr-helper-{alias}")
     for key, value in props:
         drive.add(key, value)
+        if key == "file":
+            drive.add("file.pr-manager", manager)
         if key == "if":
             drive.add("id", f"drive-{alias}")
-    return Backend([drive], f"drive-{alias}")
+    return Backend(helper + [drive], f"drive-{alias}")
+
+
+# The managed qemu-pr-helper's socket: libvirt starts one helper per domain and puts its
+# socket in the domain's directory (domain id -1 for a domain not running, as
+# domxml-to-native writes it).
+MANAGED_PR_HELPER_ID = "pr-helper0"
+MANAGED_PR_HELPER_SOCKET = "/var/lib/libvirt/qemu/domain--1-{name}/pr-helper0.sock"
+
+
+def _pr_manager(plan: StoragePlan, disk: Disk, unmanaged_id: str
+                ) -> tuple[str | None, list[Option]]:
+    """The pr-manager id of a disk with <reservations>, and the pr-manager-helper object
+    to write before it (qemuBuildPRManagerInfoProps): the domain's managed helper, shared
+    by its disks and written once, or the user's own socket."""
+    source = disk.source
+    if source is None or source.reservations_managed is None:
+        return None, []
+    if source.reservations_managed:
+        if plan.pr_helper_written:
+            return MANAGED_PR_HELPER_ID, []
+        plan.pr_helper_written = True
+        object_id = MANAGED_PR_HELPER_ID
+        path = MANAGED_PR_HELPER_SOCKET.format(name=plan.domain.name or "")
+    else:
+        object_id, path = unmanaged_id, source.reservations_path or ""
+    helper = Option("-object", None, [("qom-type", "pr-manager-helper"), ("id", object_id),
+                                      ("path", path)], origin=disk)
+    return object_id, [helper]
 
 
 # --- the -blockdev era -------------------------------------------------------------------
@@ -250,6 +281,9 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
         plan.findings.append(unsupported(plan, disk, f"disk type '{kind}' with -blockdev"))
         return None
     storage_name, format_name = f"libvirt-{index}-storage", f"libvirt-{index}-format"
+    manager, helper = _pr_manager(plan, disk, f"pr-helper-{storage_name}")
+    if manager is not None:
+        storage.append(("pr-manager", manager))
     cache = _cache_object(disk)
     settings = disk.driver
     if settings is not None and settings.io:
@@ -271,8 +305,9 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     # a directory (type='fat') is exposed by the vvfat protocol driver under a raw format
     driver_name = "raw" if kind == "dir" else (disk_format(disk) or "raw")
     fmt += [("driver", driver_name), ("file", storage_name)]
-    options = [Option("-blockdev", None, storage, origin=disk),
-               Option("-blockdev", None, fmt, origin=disk)]
+    options = helper + [
+        Option("-blockdev", None, storage, origin=disk),
+        Option("-blockdev", None, fmt, origin=disk)]
     top = format_name
     if settings is not None and settings.copy_on_read:
         top = f"libvirt-CoR-{disk.dev}"

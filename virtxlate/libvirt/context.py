@@ -46,6 +46,7 @@ class StoragePlan:
     pcie: PcieRootPorts | None = None
     usb_address: tuple[str, str] | None = None
     devnos: dict[object, str] | None = None   # s390x: device element → its devno
+    pr_helper_written: bool = False   # the managed pr-manager-helper object is out
 
 
 def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]

@@ -110,6 +110,9 @@ class DiskSource(XmlObject):
     mode = Field("@mode")
     startup_policy = Field("@startupPolicy")
     hosts = Children(SourceHost, "host")
+    # <reservations managed>: SCSI persistent reservations through qemu-pr-helper
+    reservations_managed = Field("reservations/@managed", YES_NO)
+    reservations_path = Field("reservations/source/@path")
 
 
 class DiskTarget(XmlObject):

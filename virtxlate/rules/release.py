@@ -27,7 +27,8 @@ _DISK_DEVICE_TYPES = {
 
 
 def release_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
-    return list(_machine(domain, caps)) + list(_devices(domain, caps)) + list(_limits(domain, caps))
+    return (list(_machine(domain, caps)) + list(_devices(domain, caps))
+            + list(_reservations(domain, caps)) + list(_limits(domain, caps)))
 
 
 def _since(device_type: str, arch: str) -> str | None:
@@ -70,6 +71,21 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
                          f"{what} needs QEMU device '{device_type}', which QEMU {caps.version} "
                          "does not have", obj, domain.source, xpath_suffix=suffix, since=since,
                          hint=None if since else "no release virtxlate knows has it")
+
+
+def _reservations(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
+    """VX0303 — <reservations> needs QEMU's pr-manager-helper object (libvirt:
+    "reservations not supported with this QEMU binary")."""
+    if caps.has_flag("pr-manager-helper"):
+        return
+    since = first_release_with(lambda table: table.has_flag("pr-manager-helper"), caps.arch)
+    for disk in domain.disks:
+        source = disk.source
+        if source is not None and source.reservations_managed is not None:
+            yield finding_at("VX0303", "error",
+                             f"<reservations> needs QEMU's pr-manager-helper, which QEMU "
+                             f"{caps.version} does not have", source, domain.source,
+                             xpath_suffix="/reservations", since=since)
 
 
 def _limits(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
