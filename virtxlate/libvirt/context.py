@@ -47,6 +47,7 @@ class StoragePlan:
     usb_address: tuple[str, str] | None = None
     devnos: dict[object, str] | None = None   # s390x: device element → its devno
     pr_helper_written: bool = False   # the managed pr-manager-helper object is out
+    next_node_index: int = 1   # the next -blockdev node number after the disks' ones
 
 
 def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]

@@ -56,6 +56,7 @@ def plan_disks(plan: StoragePlan) -> None:
     # -blockdev node names count down: libvirt numbers the disks' storage from the last
     # disk to the first (SD cards, which keep -drive, take no number)
     with_nodes = [d for d in disks if d.bus != "sd"]
+    plan.next_node_index = len(with_nodes) + 1   # host devices number on from here
     for disk in disks:
         bus = disk.bus
         if bus not in SUPPORTED_BUSES:

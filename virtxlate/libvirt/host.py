@@ -1,7 +1,8 @@
 """What libvirt asks the host while it builds the command line, asked the same way.
 
 libvirt looks at the host for a few storage decisions: a block device that is a CD-ROM
-drive gets QEMU's host_cdrom driver (virFileIsCDROM).  virtxlate asks the machine it runs
+drive gets QEMU's host_cdrom driver (virFileIsCDROM), and a SCSI host device is passed
+through by its /dev/sgN node (virSCSIDeviceGetSgName).  virtxlate asks the machine it runs
 on, like libvirt on the VM's host; tests give it a host of their own, as libvirt's own
 test suite does with its mocks.
 """
@@ -17,6 +18,8 @@ _CDROM_DRIVE_STATUS = 0x5326   # linux/cdrom.h
 
 class Host(Protocol):
     def is_cdrom(self, path: str) -> bool: ...
+
+    def scsi_generic(self, adapter: str, bus: int, target: int, unit: int) -> str | None: ...
 
 
 class LocalHost:
@@ -36,12 +39,27 @@ class LocalHost:
         finally:
             os.close(fd)
 
+    def scsi_generic(self, adapter: str, bus: int, target: int, unit: int) -> str | None:
+        # virSCSIDeviceGetSgName: the sg node under the device's sysfs directory
+        host = adapter.removeprefix("scsi_host")
+        directory = f"/sys/bus/scsi/devices/{host}:{bus}:{target}:{unit}/scsi_generic"
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            return None
+        return f"/dev/{names[0]}" if names else None
+
 
 class FixedHost:
-    """A host whose CD-ROM drives are the given paths (like libvirt's test mocks)."""
+    """A host whose CD-ROM drives are the given paths and whose every SCSI device has
+    the given sg node (like libvirt's test mocks: /dev/sg0)."""
 
-    def __init__(self, cdroms: tuple[str, ...] = ()):
+    def __init__(self, cdroms: tuple[str, ...] = (), scsi_generic: str | None = None):
         self.cdroms = set(cdroms)
+        self.sg = scsi_generic
 
     def is_cdrom(self, path: str) -> bool:
         return path in self.cdroms
+
+    def scsi_generic(self, adapter: str, bus: int, target: int, unit: int) -> str | None:
+        return self.sg

@@ -1,5 +1,5 @@
-"""Host devices that are storage: vhost-scsi (<hostdev type='scsi_host'>), and SCSI
-<hostdev type='scsi'> passthrough, which is not translated yet (a warning says so).
+"""Host devices that are storage: vhost-scsi (<hostdev type='scsi_host'>) and SCSI
+passthrough (<hostdev type='scsi'>: a host SCSI device or an iSCSI LUN as scsi-generic).
 
 libvirt gives host devices their PCI slot (or ccw devno) after the virtio disks
 (qemuDomainAssignDevicePCISlots) and writes them after the disks
@@ -8,6 +8,7 @@ libvirt gives host devices their PCI slot (or ccw devno) after the virtio disks
 
 from __future__ import annotations
 
+from ..findings import finding_at
 from ..model import Address
 from ..model.fields import XmlObject
 from . import transitional
@@ -19,7 +20,8 @@ from .context import (
     transport_device,
     unsupported,
 )
-from .options import Option
+from .options import Option, Value
+from .scsi import NARROW_SCSI_MODELS
 
 # libvirt's test suite passes the first file descriptor as 3; a running libvirt passes
 # whichever descriptor it opened on /dev/vhost-scsi.
@@ -30,17 +32,18 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
     """The -device options of the storage host devices, their addresses taken."""
     options = []
     next_fd = FIRST_PASSED_FD
-    for number, node in enumerate(plan.domain.element.iterfind("devices/hostdev")):
+    automatic = 0   # hostdevN counts the host devices without a user alias
+    for node in plan.domain.element.iterfind("devices/hostdev"):
         kind = node.get("type")
+        alias = _user_alias(node) or f"hostdev{automatic}"
+        if not _user_alias(node):
+            automatic += 1
         if kind == "scsi":
-            plan.findings.append(unsupported(plan, XmlObject(node), "a SCSI <hostdev>"))
+            options += _scsi_passthrough(plan, node, alias)
             continue
         if kind != "scsi_host" or node.find("source[@protocol='vhost']") is None:
             continue    # PCI, USB and mdev host devices are not storage
         source = node.find("source")
-        # a user alias (ua-…) is kept, as libvirt keeps it; otherwise hostdevN by position
-        user_alias = node.xpath("string(alias/@name)")
-        alias = user_alias if user_alias.startswith("ua-") else f"hostdev{number}"
         # model='virtio-transitional' picks the transitional device, as for disks
         suffix = {"virtio-transitional": "-transitional",
                   "virtio-non-transitional": "-non-transitional"}.get(node.get("model", ""), "")
@@ -66,3 +69,105 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
             add_location(option, placed)
         options.append(option)
     return options
+
+
+def _user_alias(node) -> str | None:  # type: ignore[no-untyped-def]
+    """A user alias (ua-…), which libvirt keeps."""
+    user_alias = node.xpath("string(alias/@name)")
+    return user_alias if user_alias.startswith("ua-") else None
+
+
+def _int(node, xpath: str) -> int:  # type: ignore[no-untyped-def]
+    text = node.xpath(f"string({xpath})") or "0"
+    return int(text, 0)
+
+
+def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # type: ignore[no-untyped-def]
+    """The backend and scsi-generic device of a SCSI host device
+    (qemuBuildHostdevSCSIAttachPrepare, qemuBuildSCSIHostdevDevProps)."""
+    obj = XmlObject(node)
+    source = node.find("source")
+    address = node.find("address[@type='drive']")
+    if source is None or address is None:
+        plan.findings.append(unsupported(plan, obj, "a SCSI <hostdev> without a drive address"))
+        return []
+    read_only = node.find("readonly") is not None
+    blockdev = plan.caps.storage_style == "blockdev"
+    if source.get("protocol") == "iscsi":
+        storage = _iscsi_props(plan, node, source, alias, blockdev)
+        if storage is None:
+            return []
+    else:
+        adapter = source.xpath("string(adapter/@name)")
+        sg = plan.host.scsi_generic(adapter, _int(source, "address/@bus"),
+                                    _int(source, "address/@target"),
+                                    _int(source, "address/@unit"))
+        if sg is None:
+            plan.findings.append(finding_at(
+                "VX0900", "error", f"no SCSI generic (/dev/sgN) node on this host for "
+                f"{adapter} {_int(source, 'address/@bus')}:{_int(source, 'address/@target')}:"
+                f"{_int(source, 'address/@unit')}", obj, plan.domain.source,
+                hint="virtxlate asks the machine it runs on, as libvirt asks the VM's host"))
+            return []
+        storage = [("driver", "host_device"), ("filename", sg)] if blockdev else \
+            [("file", sg)]
+    if blockdev:
+        drive = f"libvirt-{plan.next_node_index}-backend"
+        plan.next_node_index += 1
+        backend = Option("-blockdev", None, storage + [("node-name", drive),
+                                                       ("read-only", read_only)], origin=obj)
+    else:
+        drive = f"drive-{alias}"
+        backend = Option("-drive", None, storage + [("if", "none"), ("format", "raw"),
+                                                    ("id", drive)], origin=obj)
+        if read_only:
+            backend.add("readonly", "on")
+    device = Option("-device", "scsi-generic", origin=obj)
+    controller_index = _int(address, "@controller")
+    controller = next((c for c in plan.controllers
+                       if c.type == "scsi" and c.index == controller_index), None)
+    contr_alias = controller.alias if controller else f"scsi{controller_index}"
+    location: list[tuple[str, Value]]
+    if controller is not None and controller.model in NARROW_SCSI_MODELS:
+        location = [("bus", f"{contr_alias}.{_int(address, '@bus')}"),
+                    ("scsi-id", _int(address, "@unit"))]
+    else:
+        location = [("bus", f"{contr_alias}.0"), ("channel", _int(address, "@bus")),
+                    ("scsi-id", _int(address, "@target")), ("lun", _int(address, "@unit"))]
+    # libvirt 9.0 writes the drive and id first, the -drive era the address first
+    ids: list[tuple[str, Value]] = [("drive", drive), ("id", alias)]
+    device.props.extend(ids + location if blockdev else location + ids)
+    return [backend, device]
+
+
+def _iscsi_props(plan: StoragePlan, node, source, alias: str,  # type: ignore[no-untyped-def]
+                 blockdev: bool) -> list[tuple[str, Value]] | None:
+    host = source.find("host")
+    if host is None:
+        plan.findings.append(unsupported(plan, XmlObject(node),
+                                         "an iSCSI <hostdev> without a <host>"))
+        return None
+    name = source.get("name") or ""
+    target, _, lun = name.rpartition("/") if "/" in name else (name, "", "0")
+    props: list[tuple[str, Value]] = [
+        # libvirt 9.0 fills in no default port for a host device's iSCSI host: without
+        # port='…' its portal ends in ':0' (checked with its domxml-to-native)
+        ("driver", "iscsi"), ("portal", f"{host.get('name')}:{host.get('port') or '0'}"),
+        ("target", target), ("lun", int(lun or 0)),
+        ("transport", host.get("transport") or "tcp")]
+    user = source.xpath("string(auth/@username)")
+    if user:
+        # the password comes from libvirt's secret store through a secret object, which
+        # virtxlate cannot write: it names the object as libvirt does and says so
+        secret = (f"libvirt-{plan.next_node_index}-backend-secret0" if blockdev
+                  else f"{alias}-secret0")
+        props += [("user", user), ("password-secret", secret)]
+        plan.findings.append(finding_at(
+            "VX0900", "warning", f"the iSCSI password lives in libvirt's secret store: the "
+            f"'-object secret' {secret} is left out", XmlObject(node), plan.domain.source))
+    initiator = source.xpath("string(initiator/iqn/@name)")
+    if initiator:
+        props.append(("initiator-name", initiator))
+    if blockdev:
+        return props
+    return [(f"file.{key}", value) for key, value in props]
