@@ -85,20 +85,31 @@ def plan_controllers(plan: StoragePlan) -> None:
             type=type_, index=index, model=model, element=controller,
             alias=_controller_alias(type_, index, family),
             builtin=builtin_of.get((type_, index))))
-    # virDomainDefAddImplicitControllers: a disk's drive address implies its controller.
+    # virDomainDefAddImplicitControllers: the highest controller index a drive address
+    # names (of a disk, or of a SCSI host device) implies every controller of that type
+    # from 0 up to it (virDomainDefAddDiskControllersForType,
+    # virDomainDefMaybeAddHostdevSCSIcontroller; checked with libvirt 9.0).
+    highest: dict[str, int] = {}
     for disk in domain.disks:
         address = drive_address(disk)
-        bus = disk.bus
-        if address is None or bus not in ("scsi", "ide", "sata", "fdc"):
+        if address is not None and disk.bus in ("scsi", "ide", "sata", "fdc"):
+            highest[disk.bus] = max(highest.get(disk.bus, -1), address.controller)
+    for node in domain.element.iterfind("devices/hostdev[@type='scsi']/address[@type='drive']"):
+        try:
+            index = int(node.get("controller", "0"), 0)
+        except ValueError:
             continue
-        if (bus, address.controller) in seen:
-            continue
-        seen.add((bus, address.controller))
-        model = default_scsi_model(plan.caps) if bus == "scsi" else None
-        grouped.setdefault(bus, []).append(ControllerPlan(
-            type=bus, index=address.controller, model=model, element=None,
-            alias=_controller_alias(bus, address.controller, family),
-            builtin=builtin_of.get((bus, address.controller))))
+        highest["scsi"] = max(highest.get("scsi", -1), index)
+    for bus, top in highest.items():
+        for index in range(top + 1):
+            if (bus, index) in seen:
+                continue
+            seen.add((bus, index))
+            model = default_scsi_model(plan.caps) if bus == "scsi" else None
+            grouped.setdefault(bus, []).append(ControllerPlan(
+                type=bus, index=index, model=model, element=None,
+                alias=_controller_alias(bus, index, family),
+                builtin=builtin_of.get((bus, index))))
     for type_ in sorted(grouped, key=lambda t: (_CONTROLLER_ORDER.index(t)
                                                 if t in _CONTROLLER_ORDER else 99)):
         plan.controllers.extend(sorted(grouped[type_], key=lambda c: c.index))
