@@ -134,3 +134,24 @@ def test_a_usb_nic_takes_no_pci_slot():
       <disk type='file' device='disk'><source file='/a.img'/>
         <target dev='vda' bus='virtio'/></disk></devices></domain>""")
     assert _addr_of(analyze(domain, "1.5").argv, "virtio-blk-pci") == "0x3"
+
+
+VHOST_SCSI = ("<domain type='qemu'><name>v</name><os><type arch='x86_64' machine='pc'>hvm"
+              "</type></os><devices><hostdev mode='subsystem' type='scsi_host'>"
+              "<source protocol='vhost' wwpn='naa.5123456789abcde0'/></hostdev>"
+              "</devices></domain>")
+
+
+def test_vhost_scsi_needs_the_hosts_device_node():
+    # libvirt 9.0: "vhost-scsi device file '/dev/vhost-scsi' cannot be found"
+    from virtxlate.libvirt.host import FixedHost
+
+    missing = analyze(load(VHOST_SCSI), "7.2", host=FixedHost())
+    assert [f.code for f in missing.findings] == ["VX0211"] and missing.argv is None
+    present = analyze(load(VHOST_SCSI), "7.2",
+                      host=FixedHost(device_nodes=("/dev/vhost-scsi",)))
+    assert present.ok
+    # as in libvirt's hostdev-scsi-vhost-scsi-pci.args: wwpn, the passed fd, hostdev0, a slot
+    assert "vhost-scsi-pci,wwpn=naa.5123456789abcde0,vhostfd=3,id=hostdev0,bus=pci.0," \
+           "addr=" in " ".join(analyze(load(VHOST_SCSI), "4.1", host=FixedHost(
+               device_nodes=("/dev/vhost-scsi",))).argv)

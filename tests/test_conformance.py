@@ -22,9 +22,9 @@ from virtxlate import caps
 from virtxlate.api import analyze, load
 from virtxlate.libvirt.host import FixedHost
 
-# libvirt's test suite mocks the host: /dev/cdrom is its one CD-ROM drive, and every SCSI
-# host device is /dev/sg0 (its virscsimock)
-LIBVIRT_TEST_HOST = FixedHost(("/dev/cdrom",), "/dev/sg0")
+# libvirt's test suite mocks the host: /dev/cdrom is its one CD-ROM drive, every SCSI host
+# device is /dev/sg0 (its virscsimock), and /dev/vhost-scsi opens
+LIBVIRT_TEST_HOST = FixedHost(("/dev/cdrom",), "/dev/sg0", ("/dev/vhost-scsi",))
 
 # Devices whose options count as storage for the comparison.
 STORAGE_DEVICES = {

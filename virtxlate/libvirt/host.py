@@ -21,6 +21,8 @@ class Host(Protocol):
 
     def scsi_generic(self, adapter: str, bus: int, target: int, unit: int) -> str | None: ...
 
+    def has_device_node(self, path: str) -> bool: ...
+
 
 class LocalHost:
     """This machine."""
@@ -39,6 +41,9 @@ class LocalHost:
         finally:
             os.close(fd)
 
+    def has_device_node(self, path: str) -> bool:
+        return os.path.exists(path)
+
     def scsi_generic(self, adapter: str, bus: int, target: int, unit: int) -> str | None:
         # virSCSIDeviceGetSgName: the sg node under the device's sysfs directory
         host = adapter.removeprefix("scsi_host")
@@ -54,9 +59,14 @@ class FixedHost:
     """A host whose CD-ROM drives are the given paths and whose every SCSI device has
     the given sg node (like libvirt's test mocks: /dev/sg0)."""
 
-    def __init__(self, cdroms: tuple[str, ...] = (), scsi_generic: str | None = None):
+    def __init__(self, cdroms: tuple[str, ...] = (), scsi_generic: str | None = None,
+                 device_nodes: tuple[str, ...] = ()):
         self.cdroms = set(cdroms)
         self.sg = scsi_generic
+        self.device_nodes = set(device_nodes)
+
+    def has_device_node(self, path: str) -> bool:
+        return path in self.device_nodes
 
     def is_cdrom(self, path: str) -> bool:
         return path in self.cdroms

@@ -26,6 +26,7 @@ from .scsi import NARROW_SCSI_MODELS
 # libvirt's test suite passes the first file descriptor as 3; a running libvirt passes
 # whichever descriptor it opened on /dev/vhost-scsi.
 FIRST_PASSED_FD = 3
+VHOST_SCSI_NODE = "/dev/vhost-scsi"
 
 
 def plan_hostdevs(plan: StoragePlan) -> list[Option]:
@@ -53,6 +54,13 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
             plan.findings.append(unsupported(
                 plan, XmlObject(node), f"vhost-scsi ({device} is missing from QEMU "
                 f"{plan.caps.version})"))
+            continue
+        if not plan.host.has_device_node(VHOST_SCSI_NODE):
+            # libvirt opens it for the vhostfd and refuses the domain without it
+            plan.findings.append(finding_at(
+                "VX0211", "error", f"vhost-scsi needs {VHOST_SCSI_NODE}, which this host "
+                "does not have", XmlObject(node), plan.domain.source,
+                hint="load the vhost_scsi kernel module on the VM's host"))
             continue
         option = Option("-device", device, origin=XmlObject(node))
         option.props.extend(model_props)
@@ -104,7 +112,7 @@ def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # t
                                     _int(source, "address/@unit"))
         if sg is None:
             plan.findings.append(finding_at(
-                "VX0900", "error", f"no SCSI generic (/dev/sgN) node on this host for "
+                "VX0211", "error", f"no SCSI generic (/dev/sgN) node on this host for "
                 f"{adapter} {_int(source, 'address/@bus')}:{_int(source, 'address/@target')}:"
                 f"{_int(source, 'address/@unit')}", obj, plan.domain.source,
                 hint="virtxlate asks the machine it runs on, as libvirt asks the VM's host"))
