@@ -37,6 +37,17 @@ CAPTURED_RELEASE = {"1.2": "1.2.2", "1.3": "1.3.1", "1.4": "1.4.2", "1.5": "1.5.
                     "2.1": "2.1.1"}
 
 
+
+def flags_and_machines(root: etree._Element, flags, inferred: bool) -> etree._Element:  # type: ignore[no-untyped-def]
+    """The <flags> of a table, then its empty <machines> (marked inferred when it is)."""
+    flags_node = etree.SubElement(root, "flags", source="FLAGS")
+    for name in flags:
+        etree.SubElement(flags_node, "flag", name=name)
+    machines_node = etree.SubElement(root, "machines", source="MACHINES")
+    if inferred:
+        machines_node.set("inferred", "yes")
+    return machines_node
+
 def key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
@@ -208,12 +219,7 @@ def build(release: str, shared: Path, anchors: dict[str, etree._Element]) -> etr
         "value-style": "qdev-1" if key(release) < key("2.0") else "qom", "source": "DERIVED",
         "inferred": "yes", "note": "QEMU 1.x printed qdev values; the QOM style is assumed "
                                    "from 2.0"})
-    flags_node = etree.SubElement(root, "flags", source="FLAGS")
-    for name in flags:
-        etree.SubElement(flags_node, "flag", name=name)
-    machines_node = etree.SubElement(root, "machines", source="MACHINES")
-    if machines_inferred:
-        machines_node.set("inferred", "yes")
+    machines_node = flags_and_machines(root, flags, machines_inferred)
     newest_pc = next((m for m in machines if m.get("alias") == "pc"), None)
     for machine in machines:
         name = machine["name"]
@@ -384,12 +390,7 @@ def build_other(arch: str, release: str, shared: Path, template: etree._Element)
         "source": "DERIVED", "inferred": "yes"})
     etree.SubElement(root, "qtree", {"value-style": "qom", "source": "DERIVED",
                                      "inferred": "yes"})
-    flags_node = etree.SubElement(root, "flags", source="FLAGS")
-    for name in flags:
-        etree.SubElement(flags_node, "flag", name=name)
-    machines_node = etree.SubElement(root, "machines", source="MACHINES")
-    if inferred:
-        machines_node.set("inferred", "yes")
+    machines_node = flags_and_machines(root, flags, inferred)
     family = next(f.get("name") for f in template.findall("machine-family")
                   if f.get("name") != "other")
     for machine in machines:
