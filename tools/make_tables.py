@@ -434,23 +434,20 @@ def main() -> None:
     for release in RELEASES:
         if release in ANCHORS:
             continue
-        table = build(release, shared, anchors)
-        text = etree.tostring(table, encoding="unicode")
-        header = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                  f"<!-- QEMU {release} (x86_64): derived by tools/make_tables.py; "
-                  "do not edit by hand -->\n")
-        (output / f"qemu-{release}-x86_64.xml").write_text(header + text + "\n")
-        print(f"wrote qemu-{release}-x86_64.xml")
+        write_table(output, build(release, shared, anchors), release, "x86_64")
     for arch, (releases, *_rest) in OTHER_ARCHES.items():
         template = etree.parse(str(DATA / f"qemu-7.2-{arch}.xml")).getroot()
         for release in releases:
-            table = build_other(arch, release, shared, template)
-            text = etree.tostring(table, encoding="unicode")
-            header = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                      f"<!-- QEMU {release} ({arch}): derived by tools/make_tables.py; "
-                      "do not edit by hand -->\n")
-            (output / f"qemu-{release}-{arch}.xml").write_text(header + text + "\n")
-            print(f"wrote qemu-{release}-{arch}.xml")
+            write_table(output, build_other(arch, release, shared, template), release, arch)
+
+
+def write_table(output: Path, table: etree._Element, release: str, arch: str) -> None:
+    text = etree.tostring(table, encoding="unicode")
+    header = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+              f"<!-- QEMU {release} ({arch}): derived by tools/make_tables.py; "
+              "do not edit by hand -->\n")
+    (output / f"qemu-{release}-{arch}.xml").write_text(header + text + "\n")
+    print(f"wrote qemu-{release}-{arch}.xml")
 
 
 if __name__ == "__main__":
