@@ -207,6 +207,13 @@ _DEFAULT_PORTS = {"nbd": "10809", "iscsi": "3260", "gluster": "24007", "http": "
                   "https": "443", "ftp": "21", "ftps": "990", "rbd": None}
 
 
+def iscsi_props(portal: str, name: str, transport: str | None) -> list[tuple[str, Value]]:
+    """An iSCSI node's portal, target and LUN: name='IQN/LUN' (LUN 0 when absent)."""
+    target, _, lun = name.rpartition("/") if "/" in name else (name, "", "0")
+    return [("driver", "iscsi"), ("portal", portal), ("target", target),
+            ("lun", int(lun or 0)), ("transport", transport or "tcp")]
+
+
 def _network_blockdev(source) -> list[tuple[str, Value]] | None:  # type: ignore[no-untyped-def]
     """The protocol part of a network disk's storage node (qemuBlockStorageSourceGet*Props),
     checked against libvirt 9.0's domxml-to-native."""
@@ -226,9 +233,7 @@ def _network_blockdev(source) -> list[tuple[str, Value]] | None:  # type: ignore
             props.append(("export", name))
         return props
     if protocol == "iscsi":
-        target, _, lun = name.rpartition("/") if "/" in name else (name, "", "0")
-        return [("driver", "iscsi"), ("portal", f"{host.name}:{port}"), ("target", target),
-                ("lun", int(lun or 0)), ("transport", host.transport or "tcp")]
+        return iscsi_props(f"{host.name}:{port}", name, host.transport)
     if protocol == "gluster":
         volume, _, path = name.lstrip("/").partition("/")
         servers = [{"type": "inet", "host": h.name or "", "port": h.port or "24007"}

@@ -12,6 +12,7 @@ from ..findings import finding_at
 from ..model import Address
 from ..model.fields import XmlObject
 from . import transitional
+from .backends import iscsi_props
 from .context import (
     StoragePlan,
     add_location,
@@ -155,14 +156,10 @@ def _iscsi_props(plan: StoragePlan, node, source, alias: str,  # type: ignore[no
         plan.findings.append(unsupported(plan, XmlObject(node),
                                          "an iSCSI <hostdev> without a <host>"))
         return None
-    name = source.get("name") or ""
-    target, _, lun = name.rpartition("/") if "/" in name else (name, "", "0")
-    props: list[tuple[str, Value]] = [
-        # libvirt 9.0 fills in no default port for a host device's iSCSI host: without
-        # port='…' its portal ends in ':0' (checked with its domxml-to-native)
-        ("driver", "iscsi"), ("portal", f"{host.get('name')}:{host.get('port') or '0'}"),
-        ("target", target), ("lun", int(lun or 0)),
-        ("transport", host.get("transport") or "tcp")]
+    # libvirt 9.0 fills in no default port for a host device's iSCSI host: without
+    # port='…' its portal ends in ':0' (checked with its domxml-to-native)
+    props = iscsi_props(f"{host.get('name')}:{host.get('port') or '0'}",
+                        source.get("name") or "", host.get("transport"))
     user = source.xpath("string(auth/@username)")
     if user:
         # the password comes from libvirt's secret store through a secret object, which
