@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..caps.tables import MachineFamily
 from ..model import Disk, Domain
+from . import transitional
 
 # virDomainDiskDefAssignAddress (src/conf/domain_conf.c): how many units a controller
 # takes per bus, for the default mapping from a target name (sdb, hdc, …) to an address.
@@ -145,8 +146,7 @@ def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[
     # model='virtio-transitional' (or a <model type> of that name) picks the transitional
     # device, which libvirt plugs as conventional PCI
     model_name = node.get("model") or node.xpath("string(model/@type)")
-    suffix = {"virtio-transitional": "-transitional",
-              "virtio-non-transitional": "-non-transitional"}.get(model_name, "")
+    suffix = transitional.model_suffix(model_name)
     if tag == "controller":
         kind, model = node.get("type"), node.get("model")
         if kind == "virtio-serial":

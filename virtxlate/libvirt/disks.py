@@ -214,9 +214,8 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, usb_port: int) -> Op
         return option
     if bus == "virtio":
         # <disk model='virtio-transitional'> picks the transitional device (QEMU 4.0)
-        suffix = {"virtio-transitional": "-transitional",
-                  "virtio-non-transitional": "-non-transitional"}.get(disk.model or "", "")
-        placed_as = transport_device(plan, f"virtio-blk-pci{suffix}")
+        placed_as = transport_device(
+            plan, f"virtio-blk-pci{transitional.model_suffix(disk.model)}")
         device, model_props = transitional.resolve(plan.caps, placed_as)
         option = Option("-device", device, origin=disk)
         option.props.extend(model_props)

@@ -42,41 +42,12 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
             automatic += 1
         if kind == "scsi":
             options += _scsi_passthrough(plan, node, alias)
-            continue
-        if kind != "scsi_host" or node.find("source[@protocol='vhost']") is None:
-            continue    # PCI, USB and mdev host devices are not storage
-        source = node.find("source")
-        # model='virtio-transitional' picks the transitional device, as for disks
-        suffix = {"virtio-transitional": "-transitional",
-                  "virtio-non-transitional": "-non-transitional"}.get(node.get("model", ""), "")
-        placed_as = transport_device(plan, f"vhost-scsi-pci{suffix}")
-        device, model_props = transitional.resolve(plan.caps, placed_as)
-        if plan.caps.device(device) is None:
-            plan.findings.append(unsupported(
-                plan, XmlObject(node), f"vhost-scsi ({device} is missing from QEMU "
-                f"{plan.caps.version})"))
-            continue
-        if not plan.host.has_device_node(VHOST_SCSI_NODE):
-            # libvirt opens it for the vhostfd and refuses the domain without it
-            plan.findings.append(finding_at(
-                "VX0211", "error", f"vhost-scsi needs {VHOST_SCSI_NODE}, which this host "
-                "does not have", XmlObject(node), plan.domain.source,
-                hint="load the vhost_scsi kernel module on the VM's host"))
-            continue
-        option = Option("-device", device, origin=XmlObject(node))
-        option.props.extend(model_props)
-        option.add("wwpn", source.get("wwpn"))
-        option.add("vhostfd", str(next_fd))
-        next_fd += 1
-        option.add("id", alias)
-        address = node.find("address")
-        if address is not None and address.get("type") in ("pci", "ccw"):
-            placed: tuple[str, str] | None = explicit_pci(plan, Address(address))
-        else:
-            placed = take_slot(plan, XmlObject(node), placed_as)
-        if placed is not None:
-            add_location(option, placed)
-        options.append(option)
+        elif kind == "scsi_host" and node.find("source[@protocol='vhost']") is not None:
+            option = _vhost_scsi(plan, node, alias, next_fd)
+            if option is not None:
+                options.append(option)
+                next_fd += 1
+        # PCI, USB and mdev host devices are not storage
     return options
 
 
@@ -176,3 +147,37 @@ def _iscsi_props(plan: StoragePlan, node, source, alias: str,  # type: ignore[no
     if blockdev:
         return props
     return [(f"file.{key}", value) for key, value in props]
+
+
+def _vhost_scsi(plan: StoragePlan, node, alias: str, fd: int) -> Option | None:  # type: ignore[no-untyped-def]
+    """vhost-scsi-pci (or -ccw) with the WWPN and the passed /dev/vhost-scsi descriptor
+    (qemuBuildSCSIVHostHostdevDevProps)."""
+    # model='virtio-transitional' picks the transitional device, as for disks
+    placed_as = transport_device(
+        plan, f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}")
+    device, model_props = transitional.resolve(plan.caps, placed_as)
+    if plan.caps.device(device) is None:
+        plan.findings.append(unsupported(
+            plan, XmlObject(node), f"vhost-scsi ({device} is missing from QEMU "
+            f"{plan.caps.version})"))
+        return None
+    if not plan.host.has_device_node(VHOST_SCSI_NODE):
+        # libvirt opens it for the vhostfd and refuses the domain without it
+        plan.findings.append(finding_at(
+            "VX0211", "error", f"vhost-scsi needs {VHOST_SCSI_NODE}, which this host "
+            "does not have", XmlObject(node), plan.domain.source,
+            hint="load the vhost_scsi kernel module on the VM's host"))
+        return None
+    option = Option("-device", device, origin=XmlObject(node))
+    option.props.extend(model_props)
+    option.add("wwpn", node.find("source").get("wwpn"))
+    option.add("vhostfd", str(fd))
+    option.add("id", alias)
+    address = node.find("address")
+    if address is not None and address.get("type") in ("pci", "ccw"):
+        placed: tuple[str, str] | None = explicit_pci(plan, Address(address))
+    else:
+        placed = take_slot(plan, XmlObject(node), placed_as)
+    if placed is not None:
+        add_location(option, placed)
+    return option

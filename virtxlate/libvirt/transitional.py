@@ -12,6 +12,13 @@ from __future__ import annotations
 
 from ..caps import CapsTable
 
+
+def model_suffix(model: str | None) -> str:
+    """The device-name suffix a virtio model='…' picks: -transitional, -non-transitional."""
+    return {"virtio-transitional": "-transitional",
+            "virtio-non-transitional": "-non-transitional"}.get(model or "", "")
+
+
 # longest suffix first: "-non-transitional" also ends in "-transitional"
 _DISABLE_LEGACY = (("-non-transitional", "on"), ("-transitional", "off"))
 
