@@ -91,11 +91,13 @@ def transport_device(plan: StoragePlan, device: str) -> str:
     return device
 
 
-def add_location(option: Option, placed: tuple[str, str]) -> None:
-    """bus= and addr= of a PCI place, or devno= of a ccw one (bus '')."""
+def add_location(option: Option, placed: tuple[str, str],
+                 multifunction: bool | None = None) -> None:
+    """bus= (multifunction=) and addr= of a PCI place, or devno= of a ccw one (bus '')."""
     bus, addr = placed
     if bus:
         option.add("bus", bus)
+        option.add("multifunction", multifunction)
         option.add("addr", addr)
     else:
         option.add("devno", addr)

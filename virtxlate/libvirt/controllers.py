@@ -16,6 +16,7 @@ from .addresses import (
 from .context import (
     ControllerPlan,
     StoragePlan,
+    add_location,
     add_virtio_options,
     explicit_pci,
     on_off,
@@ -210,13 +211,12 @@ def controller_options(plan: StoragePlan) -> list[Option]:
                            if xml_name == "ioeventfd" else getattr(drv, xml_name))
             add_virtio_options(option, drv)
         explicit = controller.element.address if controller.element is not None else None
-        if controller.pci_bus == "" and controller.pci_addr:
-            option.add("devno", controller.pci_addr)   # a channel-subsystem device
+        multifunction = explicit.multifunction if explicit is not None \
+            and explicit.type == "pci" else None
+        if controller.pci_addr:
+            add_location(option, (controller.pci_bus or "", controller.pci_addr),
+                         multifunction)
         else:
             option.add("bus", controller.pci_bus)
-            if explicit is not None and explicit.type == "pci" \
-                    and explicit.multifunction is not None:
-                option.add("multifunction", on_off(explicit.multifunction))
-            option.add("addr", controller.pci_addr)
         options.append(option)
     return options

@@ -236,13 +236,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, usb_port: int) -> Op
         add_virtio_options(option, driver)
         address = disk.address
         if address is not None and address.type in ("pci", "ccw"):
-            bus, addr = explicit_pci(plan, address)
-            if bus:
-                option.add("bus", bus)
-                option.add("multifunction", address.multifunction)
-                option.add("addr", addr)
-            else:
-                option.add("devno", addr)
+            add_location(option, explicit_pci(plan, address), address.multifunction)
         else:
             placed = take_slot(plan, disk, placed_as)
             if placed is None:
