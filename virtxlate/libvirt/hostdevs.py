@@ -37,8 +37,9 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
     automatic = 0   # hostdevN counts the host devices without a user alias
     for node in plan.domain.element.iterfind("devices/hostdev"):
         kind = node.get("type")
-        alias = _user_alias(node) or f"hostdev{automatic}"
-        if not _user_alias(node):
+        alias = _user_alias(node)
+        if alias is None:
+            alias = f"hostdev{automatic}"
             automatic += 1
         if kind == "scsi":
             options += _scsi_passthrough(plan, node, alias)

@@ -1,9 +1,10 @@
 """What libvirt gives QEMU for a domain's storage on one release: an ordered list of options.
 
 Mirrors libvirt's qemuBuildCommandLine for the parts virtxlate covers: the machine,
-the storage controllers (controllers.py) and the disks (disks.py) in the
-``-drive … if=none`` + ``-device`` style.  Facts that change per release come from the
-capability table, never from version tests.
+the storage controllers (controllers.py), the disks (disks.py) and the storage host
+devices (hostdevs.py), in the ``-drive`` or the ``-blockdev`` style the release's table
+names.  Facts that change per release come from the capability table, never from version
+tests.
 """
 
 from __future__ import annotations
