@@ -35,6 +35,7 @@ STORAGE_DEVICES = {
     "virtio-scsi-pci-non-transitional", "virtio-blk-ccw", "virtio-scsi-ccw",
     "virtio-blk-device", "virtio-scsi-device", "isa-fdc", "vhost-scsi-pci", "vhost-scsi-ccw",
     "vhost-scsi", "vhost-scsi-pci-transitional", "vhost-scsi-pci-non-transitional",
+    "zpci",   # the zPCI identity written before an s390x PCI device
 }
 # libvirt flags of a DO_TEST line → our flag names (only those that change storage options).
 DO_TEST_FLAGS = {
@@ -43,6 +44,7 @@ DO_TEST_FLAGS = {
     "QEMU_CAPS_VIRTIO_BLK_NUM_QUEUES": "virtio-blk.num-queues",
     "QEMU_CAPS_PIIX3_USB_UHCI": "piix3-usb-uhci",
     "QEMU_CAPS_PR_MANAGER_HELPER": "pr-manager-helper",
+    "QEMU_CAPS_DEVICE_ZPCI": "zpci",
 }
 # Flags the old-style tests only had when their DO_TEST line listed them.
 LISTED_ONLY = set(DO_TEST_FLAGS.values())

@@ -36,7 +36,8 @@ _BUS_OF_ANCESTOR = {
 # QMP property types as the table names them.
 _PROP_TYPES = {"bool": "bool", "str": "string", "uint8": "uint8", "uint16": "uint16",
                "uint32": "uint32", "uint64": "uint64", "int32": "int32", "int64": "int32",
-               "size": "size", "OnOffAuto": "string", "link<iothread>": "link"}
+               "size": "size", "OnOffAuto": "string", "link<iothread>": "link",
+               "zpci_fid": "uint32"}
 @dataclass(frozen=True)
 class ProbeMachine:
     """A machine the probe starts to see structure: its family in the table, which bus
@@ -59,13 +60,15 @@ PROBE_MACHINES = {
                # q35's pcie.0 takes no hot-plug: what pc could not realize (root ports)
                # goes on its command line, with the ISA devices it has no built-in of
                ProbeMachine("q35", "q35", ("PCI", "ISA"), False, ("PCIE",))),
-    "s390x": (ProbeMachine("s390-ccw", "s390-ccw-virtio", ("virtual-css-bus", "PCI"), True,
+    # s390x: channel I/O, and PCI functions that each need a zpci device beside them
+    "s390x": (ProbeMachine("s390-ccw", "s390-ccw-virtio",
+                           ("virtual-css-bus", "PCI", "s390-pcibus"), True,
                            ("virtual-css-bus",)),),
     "aarch64": (ProbeMachine("virt", "virt", ("PCI",), False, ("PCIE",)),),
 }
 # Built-ins that sit on the machine's main bus rather than its PCI root (virt's
-# virtio-mmio transports).
-_MAIN_BUS_BUILTINS = {"virtio-mmio"}
+# virtio-mmio transports, the PCI host of an s390x machine whose root is channel I/O).
+_MAIN_BUS_BUILTINS = {"virtio-mmio", "s390-pcihost"}
 
 # libvirt's placement policy per machine family: what the probe cannot ask QEMU.
 # (reserved slots, addressing, primary video slot) — libvirt of the -blockdev era keeps
@@ -248,6 +251,9 @@ def _needs_drive(name: str) -> bool:
 
 
 def _backend_for(qemu: QemuProcess, name: str, device_id: str) -> dict[str, str]:
+    if name == "zpci":
+        # s390x's PCI function refuses to exist without the id of the device it stands for
+        return {"target": f"{device_id}-target"}
     if not _needs_drive(name):
         return {}
     node = f"null-{device_id}"

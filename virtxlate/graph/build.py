@@ -31,7 +31,8 @@ def build_graph(caps: CapsTable, machine: str, family: MachineFamily,
     """The graph for a command line's options: -device, -global and legacy switches
     such as -usb that enable a built-in controller.  Other options are not devices."""
     root = Bus("main-system-bus", "System")
-    host = Device(family.host_bridge, None)
+    # the host bridge is the machine's first built-in: qtree shows it after the others
+    host = Device(family.host_bridge, None, builtin_rank=-1)
     pci_root = Bus(family.root_bus, family.root_bus_type)
     host.buses.append(pci_root)
     root.plug(host)

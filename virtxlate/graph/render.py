@@ -22,12 +22,18 @@ def _bus_lines(bus: Bus, indent: int, style: str, out: list[str]) -> None:
         _device_lines(device, indent + 2, style, out)
 
 
+def shown_buses(device: Device) -> list[Bus]:
+    """A device's buses as qtree lists them: the newest first (QEMU inserts each child
+    bus at the head of the list); the graph keeps them in creation order."""
+    return device.buses[::-1]
+
+
 def _device_lines(device: Device, indent: int, style: str, out: list[str]) -> None:
     pad = " " * indent
     out.append(f'{pad}dev: {device.type}, id "{device.id or ""}"')
     for prop in device.props:
         out.append(f"{pad}  {prop.name} = {format_prop(prop, style)}")
-    for bus in device.buses:
+    for bus in shown_buses(device):
         _bus_lines(bus, indent + 2, style, out)
 
 
@@ -83,7 +89,7 @@ def _device_json(device: Device) -> dict[str, Any]:
         "type": device.type,
         "id": device.id,
         "props": {prop.name: prop.value for prop in device.props},
-        "buses": [_bus_json(bus) for bus in device.buses],
+        "buses": [_bus_json(bus) for bus in shown_buses(device)],
     }
 
 

@@ -12,6 +12,7 @@ from .addresses import PciSlots, pci_address_text
 from .host import Host, LocalHost
 from .options import Option
 from .pcie import PcieRootPorts
+from .zpci import pci_bus
 
 
 @dataclass
@@ -46,6 +47,7 @@ class StoragePlan:
     pcie: PcieRootPorts | None = None
     usb_address: tuple[str, str] | None = None
     devnos: dict[object, str] | None = None   # s390x: device element → its devno
+    zpci: dict[object, tuple[int, int]] | None = None   # s390x PCI: element → (uid, fid)
     pr_helper_written: bool = False   # the managed pr-manager-helper object is out
     next_node_index: int = 1   # the next -blockdev node number after the disks' ones
 
@@ -84,9 +86,11 @@ def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  #
     return root_bus(plan), pci_address_text(slot)
 
 
-def transport_device(plan: StoragePlan, device: str) -> str:
-    """virtio-*-pci becomes virtio-*-ccw on a channel-subsystem machine (s390x)."""
-    if plan.family is not None and plan.family.libvirt_addressing == "ccw":
+def transport_device(plan: StoragePlan, device: str, address=None) -> str:  # type: ignore[no-untyped-def]
+    """virtio-*-pci becomes virtio-*-ccw on a channel-subsystem machine (s390x), unless
+    ADDRESS puts the device on the machine's PCI bus (zPCI)."""
+    if plan.family is not None and plan.family.libvirt_addressing == "ccw" \
+            and (address is None or address.type != "pci"):
         return device.replace("-pci", "-ccw", 1) if "-pci" in device else device
     return device
 
@@ -109,6 +113,8 @@ def explicit_pci(plan: StoragePlan, address) -> tuple[str, str]:  # type: ignore
     if address.type == "ccw":
         return "", f"{address.cssid or 0:x}.{address.ssid or 0:x}.{address.devno or 0:04x}"
     bus = address.bus or 0
+    if bus == 0 and plan.family is not None and plan.family.libvirt_addressing == "ccw":
+        return pci_bus(plan), pci_address_text(address.slot or 0, address.function or 0)
     return (root_bus(plan) if bus == 0 else f"pci.{bus}",
             pci_address_text(address.slot or 0, address.function or 0))
 

@@ -27,6 +27,7 @@ from .context import (
 )
 from .options import Option
 from .scsi import SCSI_MODEL_DEVICES, default_scsi_model
+from .zpci import with_zpci
 
 # libvirt's qemuBuildControllersCommandLine emits controllers grouped by type in this order.
 _CONTROLLER_ORDER = ("pci", "usb", "scsi", "ide", "sata", "fdc", "virtio-serial", "ccid")
@@ -196,7 +197,9 @@ def controller_options(plan: StoragePlan) -> list[Option]:
                 continue
         else:
             driver = controller_device(controller)
-        device, model_props = transitional.resolve(plan.caps, transport_device(plan, driver))
+        explicit = controller.element.address if controller.element is not None else None
+        device, model_props = transitional.resolve(
+            plan.caps, transport_device(plan, driver, explicit))
         option = Option("-device", device, origin=controller.element)
         option.props.extend(model_props)
         drv = controller.element.driver if controller.element is not None else None
@@ -210,7 +213,6 @@ def controller_options(plan: StoragePlan) -> list[Option]:
                 option.add(qemu_name, on_off(getattr(drv, xml_name))
                            if xml_name == "ioeventfd" else getattr(drv, xml_name))
             add_virtio_options(option, drv)
-        explicit = controller.element.address if controller.element is not None else None
         multifunction = explicit.multifunction if explicit is not None \
             and explicit.type == "pci" else None
         if controller.pci_addr:
@@ -218,5 +220,9 @@ def controller_options(plan: StoragePlan) -> list[Option]:
                          multifunction)
         else:
             option.add("bus", controller.pci_bus)
-        options.append(option)
+        if controller.element is not None:
+            options.extend(with_zpci(plan, controller.element.element, controller.alias,
+                                     option))
+        else:
+            options.append(option)
     return options

@@ -33,6 +33,7 @@ from .context import (
 )
 from .options import Option, Value
 from .scsi import NARROW_SCSI_MODELS
+from .zpci import with_zpci
 
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
 SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb", "sd")
@@ -99,7 +100,7 @@ def plan_disks(plan: StoragePlan) -> None:
         else:
             device.add("bootindex", bootindex)
         _frontend_props(plan, disk, device, blockdev)
-        plan.options.append(device)
+        plan.options.extend(with_zpci(plan, disk.element, alias, device))
     # the floppy controller's options: after the disks in the -drive era, with the other
     # controllers (before the disks) in the -blockdev era
     at = first_disk_option if blockdev else len(plan.options)
@@ -215,7 +216,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str, usb_port: int) -> Op
     if bus == "virtio":
         # <disk model='virtio-transitional'> picks the transitional device (QEMU 4.0)
         placed_as = transport_device(
-            plan, f"virtio-blk-pci{transitional.model_suffix(disk.model)}")
+            plan, f"virtio-blk-pci{transitional.model_suffix(disk.model)}", disk.address)
         device, model_props = transitional.resolve(plan.caps, placed_as)
         option = Option("-device", device, origin=disk)
         option.props.extend(model_props)

@@ -23,6 +23,7 @@ from .context import (
 )
 from .options import Option, Value
 from .scsi import NARROW_SCSI_MODELS
+from .zpci import with_zpci
 
 # libvirt's test suite passes the first file descriptor as 3; a running libvirt passes
 # whichever descriptor it opened on /dev/vhost-scsi.
@@ -46,7 +47,7 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
         elif kind == "scsi_host" and node.find("source[@protocol='vhost']") is not None:
             option = _vhost_scsi(plan, node, alias, next_fd)
             if option is not None:
-                options.append(option)
+                options.extend(with_zpci(plan, node, alias, option))
                 next_fd += 1
         # PCI, USB and mdev host devices are not storage
     return options
@@ -154,8 +155,10 @@ def _vhost_scsi(plan: StoragePlan, node, alias: str, fd: int) -> Option | None: 
     """vhost-scsi-pci (or -ccw) with the WWPN and the passed /dev/vhost-scsi descriptor
     (qemuBuildSCSIVHostHostdevDevProps)."""
     # model='virtio-transitional' picks the transitional device, as for disks
+    address_node = node.find("address")
     placed_as = transport_device(
-        plan, f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}")
+        plan, f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}",
+        Address(address_node) if address_node is not None else None)
     device, model_props = transitional.resolve(plan.caps, placed_as)
     if plan.caps.device(device) is None:
         plan.findings.append(unsupported(

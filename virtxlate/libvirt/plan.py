@@ -25,6 +25,7 @@ from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from .host import Host, LocalHost
 from .hostdevs import plan_hostdevs
 from .pcie import PcieRootPorts
+from .zpci import assign_zpci
 
 __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", "plan_storage"]
 
@@ -54,6 +55,9 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     plan.slots = PciSlots(plan.family, domain, caps.has_flag("device-video-primary"))
     if plan.family.libvirt_addressing == "ccw":
         plan.devnos = assign_devnos(domain)
+        # libvirt's flag zpci is QEMU having the device type (virQEMUCapsObjectTypes)
+        if caps.has_flag("zpci") or caps.device("zpci") is not None:
+            plan.zpci = assign_zpci(domain)
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
                                   needs_bridge=needs_bridge)

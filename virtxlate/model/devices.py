@@ -32,6 +32,8 @@ class Address(XmlObject):
     cssid = Field("@cssid", HEX)
     ssid = Field("@ssid", HEX)
     devno = Field("@devno", HEX)
+    zpci_uid = Field("zpci/@uid", HEX)
+    zpci_fid = Field("zpci/@fid", HEX)
 
 
 class VirtioOptions(XmlObject):
