@@ -218,6 +218,29 @@ def _input_xml(case: str, suffix: str):
     return path if path.exists() else None
 
 
+def _version_key(release: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in release.split("."))
+
+
+def _first_release_with(flags_line: str) -> str:
+    """The first x86_64 release in ../shared/qemu-caps/STORAGE-FLAGS.tsv that has every
+    device a DO_TEST line lists (QEMU_CAPS_DEVICE_PCIE_ROOT_PORT → pcie-root-port; names
+    the table does not hold are passed over), "1.2" when none is listed there.  Other
+    flags (iothread, …) are set on the table as the line says (_table_for); a device
+    the table lacks cannot be."""
+    with open(CONFORMANCE.parent.parent / "qemu-caps" / "STORAGE-FLAGS.tsv",
+              newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    header, by_flag = rows[0], {row[0]: row for row in rows[1:]}
+    wanted = [by_flag[name] for name in (
+        flag.lower().replace("_", "-")
+        for flag in re.findall(r"QEMU_CAPS_DEVICE_(\w+)", flags_line)) if name in by_flag]
+    for column, version in enumerate(header[1:], start=1):
+        if version[0].isdigit() and all(row[column] == "1" for row in wanted):
+            return ".".join(version.split(".")[:2])
+    return "1.2"
+
+
 def compare_args(args) -> tuple[str, str | None]:
     """(variant name, None when virtxlate gives libvirt's storage options for ARGS, or why
     not)."""
@@ -233,7 +256,11 @@ def compare_args(args) -> tuple[str, str | None]:
     if variant is None or variant.release == "-":
         return variant_name, f"no table for {arch} {suffix}"
     if suffix == ".args":
-        table = _table_for(_manifest().get(case, ""), variant.release, arch)
+        flags_line = _manifest().get(case, "")
+        release = variant.release
+        if arch == "x86_64":
+            release = max(release, _first_release_with(flags_line), key=_version_key)
+        table = _table_for(flags_line, release, arch)
     else:
         table = caps.load(variant.release, arch)
     from virtxlate.argv import command_line
