@@ -37,6 +37,9 @@ STORAGE_DEVICES = {
     "vhost-scsi", "vhost-scsi-pci-transitional", "vhost-scsi-pci-non-transitional",
     "zpci",   # the zPCI identity written before an s390x PCI device
 }
+# Findings for what libvirt's generator lets through and QEMU refuses at start (some
+# libvirt test inputs have an IDE unit 2): they do not stop the comparison.
+QEMU_START_ONLY = {"VX0221"}
 # libvirt flags of a DO_TEST line → our flag names (only those that change storage options).
 DO_TEST_FLAGS = {
     "QEMU_CAPS_VIRTIO_BLK_SCSI": "virtio-blk-pci.scsi",
@@ -111,7 +114,8 @@ def translate(case: str, flags_line: str) -> list[tuple[str, str]] | str:
     from virtxlate.libvirt.plan import plan_storage
     from virtxlate.rules import check_domain
 
-    errors = [f for f in check_domain(domain, [table]) if f.is_error]
+    errors = [f for f in check_domain(domain, [table]) if f.is_error
+              and f.code not in QEMU_START_ONLY]
     if errors:
         return "; ".join(f"{f.code} {f.message}" for f in errors)
     plan = plan_storage(domain, table, LIBVIRT_TEST_HOST)
@@ -267,7 +271,8 @@ def compare_args(args) -> tuple[str, str | None]:
     from virtxlate.libvirt.plan import plan_storage
     from virtxlate.rules import check_domain
 
-    errors = [f for f in check_domain(domain, [table]) if f.is_error]
+    errors = [f for f in check_domain(domain, [table]) if f.is_error
+              and f.code not in QEMU_START_ONLY]
     if errors:
         return variant_name, "; ".join(f"{f.code} {f.message}" for f in errors)
     plan = plan_storage(domain, table, LIBVIRT_TEST_HOST)

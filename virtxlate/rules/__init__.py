@@ -9,6 +9,8 @@ from ..errors import InvalidValue
 from ..findings import Finding
 from ..model import Domain
 from .consistency import consistency_findings
+from .lints import lint_findings
+from .machine import machine_findings
 from .release import release_findings
 from .schema import schema_findings
 
@@ -23,8 +25,10 @@ def check_domain(domain: Domain, tables: list[CapsTable]) -> list[Finding]:
         return findings
     try:
         findings.extend(consistency_findings(domain))
+        findings.extend(lint_findings(domain))
         for table in tables:
             findings.extend(release_findings(domain, table))
+            findings.extend(machine_findings(domain, table))
     except InvalidValue as exc:
         findings.append(Finding("VX0100", "error", exc.message, domain.source, exc.line,
                                 exc.xpath))

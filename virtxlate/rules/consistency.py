@@ -11,6 +11,7 @@ from ..findings import Finding, finding_at
 from ..libvirt.addresses import drive_address
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
+from .disk_options import DISK_OPTION_RULES
 
 Rule = Callable[[Domain], Iterator[Finding]]
 
@@ -147,7 +148,7 @@ def lun_needs_block(domain: Domain) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     duplicate_target, duplicate_drive_address, scsi_model_known, virtio_scsi_only_driver,
-    iothread_defined, address_fits_bus, lun_needs_block,
+    iothread_defined, address_fits_bus, lun_needs_block, *DISK_OPTION_RULES,
 )
 
 

@@ -1,0 +1,145 @@
+"""Layer 2 of check, continued: the disk options libvirt refuses together, one function
+per rule, each naming the libvirt check it mirrors (libvirt 9.0: qemu_validate.c and
+domain_validate.c; the messages were read from `virsh domxml-to-native`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..findings import Finding, finding_at
+from ..model import Domain
+from ..model.fields import XmlObject
+
+# io='native' needs the host page cache bypassed (O_DIRECT)
+_NATIVE_IO_CACHES = ("none", "directsync")
+
+
+def lun_options(domain: Domain) -> Iterator[Finding]:
+    """VX0212 — a SCSI LUN passes the host's device through: libvirt refuses a format
+    other than raw ("disk device 'lun' must use 'raw' format") and, on the SCSI bus, a
+    <serial> ("scsi-block 'lun' devices do not support the serial property")."""
+    for disk in domain.disks:
+        if disk.device != "lun":
+            continue
+        driver = disk.driver
+        if driver is not None and driver.type not in (None, "raw"):
+            yield finding_at("VX0212", "error",
+                             f"disk device 'lun' must use the 'raw' format, not '{driver.type}'",
+                             driver, domain.source, xpath_suffix="/@type")
+        if disk.bus == "scsi" and disk.serial is not None:
+            serial = disk.element.find("serial")
+            yield finding_at("VX0212", "error",
+                             "a SCSI 'lun' disk (scsi-block) takes no <serial>",
+                             XmlObject(serial), domain.source,
+                             hint="remove <serial>: the LUN reports the host device's own")
+
+
+def native_io_cache(domain: Domain) -> Iterator[Finding]:
+    """VX0213 — "io='native' needs either no disk cache or directsync cache mode"
+    (libvirt refuses the default cache mode too)."""
+    for disk in domain.disks:
+        driver = disk.driver
+        if driver is None or driver.io != "native" or driver.cache in _NATIVE_IO_CACHES:
+            continue
+        cache = f"cache='{driver.cache}'" if driver.cache else "the default cache mode"
+        yield finding_at("VX0213", "error", f"io='native' needs cache='none' or "
+                         f"cache='directsync', not {cache}", driver, domain.source,
+                         xpath_suffix="/@io", hint="set cache='none' (or use io='threads')")
+
+
+def shareable_format(domain: Domain) -> Iterator[Finding]:
+    """VX0214 — a writable shared disk needs a format several guests can write at once:
+    raw ("shared access for disk 'vda' requires use of supported storage format")."""
+    for disk in domain.disks:
+        if not disk.shareable or disk.readonly:
+            continue
+        driver = disk.driver
+        if driver is not None and driver.type not in (None, "raw"):
+            yield finding_at("VX0214", "error",
+                             f"a shareable, writable disk must be raw, not '{driver.type}'",
+                             driver, domain.source, xpath_suffix="/@type",
+                             hint="use a raw image, or make the disk <readonly/>")
+
+
+def bus_fits_device(domain: Domain) -> Iterator[Finding]:
+    """VX0216 — the device and bus pairs libvirt refuses: removable media on virtio
+    ("disk type of 'vda' does not support ejectable media"), a floppy anywhere but fdc
+    and anything else on fdc ("Invalid bus type 'fdc' for disk")."""
+    for disk in domain.disks:
+        bus, device = disk.bus, disk.device or "disk"
+        target = disk.target
+        if bus == "virtio" and device in ("cdrom", "floppy"):
+            message = f"a virtio disk cannot be a {device} (no removable media)"
+        elif device == "floppy" and bus not in ("fdc", None):
+            message = f"a floppy must be on bus 'fdc', not '{bus}'"
+        elif bus == "fdc" and device != "floppy":
+            message = f"bus 'fdc' takes only floppies, not a {device}"
+        else:
+            continue
+        yield finding_at("VX0216", "error", message, target, domain.source,
+                         xpath_suffix="/@bus")
+
+
+def readonly_hard_disk(domain: Domain) -> Iterator[Finding]:
+    """VX0217 — "readonly ide disks are not supported" (and sata): an IDE/SATA hard disk
+    cannot be read-only; a CD-ROM is read-only anyway."""
+    for disk in domain.disks:
+        if disk.readonly and disk.bus in ("ide", "sata") and (disk.device or "disk") == "disk":
+            yield finding_at("VX0217", "error",
+                             f"a {disk.bus} hard disk cannot be read-only",
+                             XmlObject(disk.element.find("readonly")), domain.source,
+                             hint="use bus='scsi' or 'virtio' for a read-only disk")
+
+
+def identity_fits_bus(domain: Domain) -> Iterator[Finding]:
+    """VX0218 — "Only ide and scsi disk support wwn"; "Only scsi disk supports vendor
+    and product"."""
+    for disk in domain.disks:
+        if disk.wwn is not None and disk.bus not in ("ide", "scsi"):
+            yield finding_at("VX0218", "error",
+                             f"<wwn> is only for ide and scsi disks, not bus '{disk.bus}'",
+                             XmlObject(disk.element.find("wwn")), domain.source)
+        for name in ("vendor", "product"):
+            if getattr(disk, name) is not None and disk.bus != "scsi":
+                yield finding_at("VX0218", "error",
+                                 f"<{name}> is only for scsi disks, not bus '{disk.bus}'",
+                                 XmlObject(disk.element.find(name)), domain.source)
+
+
+def unique_boot_order(domain: Domain) -> Iterator[Finding]:
+    """VX0219 — "boot order '1' used for more than one device" (all devices count)."""
+    seen: dict[str, int] = {}
+    for boot in domain.element.iterfind("devices/*/boot[@order]"):
+        order = boot.get("order", "")
+        if order in seen:
+            yield finding_at("VX0219", "error",
+                             f"boot order {order} is already used by the device on line "
+                             f"{seen[order]}", XmlObject(boot), domain.source,
+                             xpath_suffix="/@order")
+        else:
+            seen[order] = boot.getparent().sourceline or 0
+
+
+def unique_pci_address(domain: Domain) -> Iterator[Finding]:
+    """VX0220 — "Attempted double use of PCI Address 0000:00:07.0" between devices the
+    XML places itself."""
+    seen: dict[tuple[int, int, int, int], int] = {}
+    for node in domain.element.iterfind("devices/*/address[@type='pci']"):
+        address = XmlObject(node)
+        try:
+            key = tuple(int(node.get(name, "0"), 0)
+                        for name in ("domain", "bus", "slot", "function"))
+        except ValueError:
+            continue   # the schema reports it
+        if key in seen:
+            text = "{:04x}:{:02x}:{:02x}.{:x}".format(*key)
+            yield finding_at("VX0220", "error",
+                             f"PCI address {text} is already used by the device on line "
+                             f"{seen[key]}", address, domain.source)
+        else:
+            seen[key] = node.getparent().sourceline or 0
+
+
+DISK_OPTION_RULES = (lun_options, native_io_cache, shareable_format, bus_fits_device,
+                     readonly_hard_disk, identity_fits_bus, unique_boot_order,
+                     unique_pci_address)

@@ -1,0 +1,120 @@
+"""Layer 2 of check, per machine: what the chosen machine type's built-in hardware allows.
+
+The built-in controllers, their buses and PCI functions come from the capability
+table (probed from QEMU); the refusals mirror libvirt 9.0 and, where libvirt's
+domxml-to-native lets a domain through that QEMU then refuses at start, QEMU 7.2
+(messages quoted in each rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..caps import CapsTable
+from ..caps.tables import Builtin, MachineFamily
+from ..findings import Finding, finding_at
+from ..libvirt.addresses import drive_address
+from ..model import Domain
+from ..model.fields import XmlObject
+
+# An IDE bus carries a master and a slave (QEMU: "bus supports only 2 units").
+IDE_UNITS_PER_BUS = 2
+
+
+def machine_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
+    machine = caps.machine(domain.machine)
+    if machine is None:
+        return []   # the release gate says so (VX0301)
+    family = caps.family_of(machine)
+    return (list(_ide(domain, family, machine.name)) + list(_channel_io(domain, family))
+            + list(_builtin_pci_functions(domain, family)))
+
+
+def _ide_controllers(family: MachineFamily) -> dict[int, Builtin]:
+    found = {}
+    for builtin in family.builtins:
+        kind, _, index = (builtin.libvirt_controller or "").partition(":")
+        if kind == "ide":
+            found[int(index or 0)] = builtin
+    return found
+
+
+def _ide(domain: Domain, family: MachineFamily, machine: str) -> Iterator[Finding]:
+    """VX0215 — "IDE controllers are unsupported for this QEMU binary or machine type"
+    (q35: use SATA), "Only a single IDE controller is supported for this machine type";
+    VX0221 — a bus or unit the built-in IDE controller lacks, which libvirt lets
+    through and QEMU refuses at start ("Bus 'ide.2' not found", "Can't create IDE unit
+    2, bus supports only 2 units")."""
+    builtins = _ide_controllers(family)
+    for controller in domain.controllers:
+        if controller.type == "ide" and (controller.index or 0) not in builtins:
+            yield _no_ide(controller, domain, machine, builtins)
+    for disk in domain.disks:
+        if disk.bus != "ide":
+            continue
+        address = drive_address(disk)
+        if address is None:
+            continue
+        builtin = builtins.get(address.controller)
+        if builtin is None:
+            yield _no_ide(disk.target, domain, machine, builtins)
+            continue
+        where = disk.address if disk.address is not None else disk.target
+        buses = [name for name, bus_type in builtin.buses if bus_type == "IDE"]
+        if address.bus >= len(buses):
+            yield finding_at("VX0221", "error",
+                             f"IDE bus {address.bus} does not exist: the {builtin.type} of "
+                             f"'{machine}' has {len(buses)}", where, domain.source,
+                             xpath_suffix="/@bus" if disk.address is not None else "/@dev")
+        if address.unit >= IDE_UNITS_PER_BUS:
+            yield finding_at("VX0221", "error",
+                             f"IDE unit {address.unit} does not exist: a bus has units 0 and 1",
+                             where, domain.source,
+                             xpath_suffix="/@unit" if disk.address is not None else "/@dev")
+
+
+def _no_ide(obj: XmlObject, domain: Domain, machine: str, builtins: dict) -> Finding:  # type: ignore[type-arg]
+    if not builtins:
+        return finding_at("VX0215", "error", f"machine '{machine}' has no IDE controller",
+                          obj, domain.source, hint="use bus='sata' (q35 has AHCI built in)")
+    return finding_at("VX0215", "error",
+                      f"machine '{machine}' has only {len(builtins)} IDE controller(s), "
+                      f"index 0 to {max(builtins)}", obj, domain.source)
+
+
+def _channel_io(domain: Domain, family: MachineFamily) -> Iterator[Finding]:
+    """VX0209 — "cannot use CCW address type for device … using machine type …": ccw
+    addresses exist only on channel-I/O (s390x) machines."""
+    if family.libvirt_addressing == "ccw":
+        return
+    for node in domain.element.iterfind("devices/*/address[@type='ccw']"):
+        yield finding_at("VX0209", "error", "a ccw address needs an s390x channel-I/O "
+                         "machine", XmlObject(node), domain.source, xpath_suffix="/@type")
+
+
+def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Finding]:
+    """VX0221 — an address on the root bus that a built-in device holds, which libvirt
+    lets through and QEMU refuses at start ("PCI: slot 0 function 0 not available for
+    virtio-blk-pci, in use by i440FX").  The controller element that stands for the
+    built-in itself (<controller type='sata' index='0'> on q35) may name its address."""
+    held = {}
+    for builtin in family.builtins:
+        # (one a legacy option such as -usb creates is not there for libvirt's domains)
+        if builtin.parent_bus is None and builtin.addr and builtin.enabled_by is None:
+            slot, _, function = builtin.addr.partition(".")
+            held[(int(slot, 16), int(function or "0", 16))] = builtin
+    for node in domain.element.iterfind("devices/*/address[@type='pci']"):
+        device = node.getparent()
+        try:
+            bus = int(node.get("bus", "0"), 0)
+            place = (int(node.get("slot", "0"), 0), int(node.get("function", "0"), 0))
+        except ValueError:
+            continue   # the schema reports it
+        builtin = held.get(place) if bus == 0 else None
+        if builtin is None or (device.tag == "controller" and builtin.libvirt_controller
+                               == f"{device.get('type')}:{device.get('index', '0')}"):
+            continue
+        yield finding_at("VX0221", "error",
+                         f"PCI slot {place[0]:#04x} function {place[1]} is taken by the "
+                         f"machine's built-in {builtin.type}", XmlObject(node),
+                         domain.source, xpath_suffix="/@slot")
