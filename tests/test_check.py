@@ -191,9 +191,13 @@ def test_text_report_shows_line_and_caret(tmp_path):
 
 
 def test_clean_domain_exits_0():
-    result = run_cli("check", str(SEED), "--qemu", "1.2", "--qemu", "1.5")
+    result = run_cli("check", str(SEED), "--qemu", "1.5")
     assert result.returncode == 0
     assert result.stdout.strip().endswith("no findings")
+    both = run_cli("check", str(SEED), "--qemu", "1.2", "--qemu", "1.5")
+    assert both.returncode == 0
+    assert [row.split()[:2] for row in both.stdout.splitlines()[1:]] == [["1.2", "ok"],
+                                                                        ["1.5", "ok"]]
 
 
 def test_schema_error_is_at_the_attribute():
@@ -224,3 +228,38 @@ def test_fragment_findings_use_the_fragments_xpath(tmp_path, fragment, code, xpa
     finding = next(f for f in json.loads(result.stdout) if f["code"] == code)
     assert finding["xpath"] == xpath
     assert finding["line"] == line
+
+
+def test_repeated_qemu_gives_a_release_matrix():
+    """--qemu repeated: each release's verdict; the q35 machine appears in 1.3 (caps of
+    QEMU 1.3.1) and pvscsi in 1.5 (QOM-FACTS.md §1)."""
+    bad = _domain("<controller type='scsi' index='0' model='vmpvscsi'/>", machine="q35")
+    text = run_cli("check", "-", "--qemu", "1.2", "--qemu", "1.3", "--qemu", "7.2",
+                   stdin=bad.encode())
+    assert text.returncode == 1
+    rows = [line.split() for line in text.stdout.splitlines()[-4:]]
+    assert rows == [["QEMU", "verdict", "errors", "warnings"], ["1.2", "refused", "2", "0"],
+                    ["1.3", "refused", "1", "0"], ["7.2", "ok", "0", "0"]]
+    result = run_cli("check", "-", "--qemu", "1.2", "--qemu", "7.2", "--format", "json",
+                     stdin=bad.encode())
+    matrix = json.loads(result.stdout)
+    assert [(m["qemu"], m["ok"]) for m in matrix] == [("1.2", False), ("7.2", True)]
+    assert sorted(f["code"] for f in matrix[0]["findings"]) == ["VX0301", "VX0303"]
+    good = run_cli("check", "-", "--qemu", "5.2", "--qemu", "7.2", stdin=bad.encode())
+    assert good.returncode == 0 and good.stdout.splitlines()[-1].split()[1] == "ok"
+
+
+@pytest.mark.integration
+def test_libvirt_schema_runs_libvirts_relaxng(tmp_path):
+    from conftest import _missing
+
+    from virtxlate.rules.libvirt_schema import LIBVIRT_DOMAIN_RNG
+
+    if not LIBVIRT_DOMAIN_RNG.is_file():
+        _missing(f"{LIBVIRT_DOMAIN_RNG} (Debian libvirt0)", "VIRTXLATE_REQUIRE_INTEGRATION")
+    good = run_cli("check", str(SEED), "--libvirt-schema")
+    assert good.returncode == 0, good.stdout
+    bad = SEED.read_text().replace("<devices>", "<devices><bogus/>", 1)
+    result = run_cli("check", "-", "--libvirt-schema", "--format", "json", stdin=bad.encode())
+    assert result.returncode == 1
+    assert {f["code"] for f in json.loads(result.stdout)} == {"VX0102"}

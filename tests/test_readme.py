@@ -16,6 +16,8 @@ SHOWN = [
     ("virtxlate tree samples/seed-virtio-scsi.xml --qemu 1.5", "after it (`--qemu 1.5`)"),
     ("virtxlate argv samples/seed-virtio-scsi.xml --qemu 1.5 --format lines", "--format lines"),
     ("virtxlate check samples/needs-newer-qemu.xml --qemu 1.2", "cannot run"),
+    ("virtxlate check samples/q35-storage.xml --qemu 1.2 --qemu 2.4 --qemu 7.2",
+     "may repeat"),
 ]
 
 
@@ -40,3 +42,14 @@ def test_readme_commands_are_in_ci():
     ci = (REPO / ".ci" / "run").read_text()
     assert "python3 -m pytest -q tests" in README
     assert "python3 -m pytest -q tests" in ci
+
+
+def test_rules_table_lists_every_code_the_package_gives():
+    """The README's rule table names every finding code in the package, and no other."""
+    import re
+
+    package = {code for path in (REPO / "virtxlate").rglob("*.py")
+               for code in re.findall(r'"(VX\d{4})"', path.read_text())}
+    table = README.split("## Rules", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| (VX\d{4}) \|", table, re.MULTILINE))
+    assert listed == package

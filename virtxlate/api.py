@@ -20,6 +20,7 @@ from .graph import Graph, GraphError, build_graph
 from .libvirt.host import Host
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
+from .model.fields import XmlObject
 from .rules import check_domain
 from .xmlinput import load_document
 
@@ -31,6 +32,22 @@ _TABLE_ARCH = {"i686": "x86_64", None: "x86_64"}
 def table_arch(arch: str | None) -> str:
     """The architecture whose capability tables describe a guest of ARCH."""
     return _TABLE_ARCH.get(arch, arch or "x86_64")
+
+
+def arch_without_tables(domain: Domain, arch: str | None = None) -> Finding | None:
+    """VX0305 when no capability table describes the guest's architecture (a domain of
+    ppc64, or an arch attribute that names none): nothing per release can be said."""
+    wanted = table_arch(arch or domain.arch)
+    if caps_tables.known_versions(wanted):
+        return None
+    os_type = domain.element.find("os/type")
+    known = ", ".join(sorted({a for _, a in caps_tables.available()}))
+    finding = finding_at("VX0305", "error",
+                         f"virtxlate has no capability tables for arch '{wanted}'",
+                         XmlObject(os_type) if os_type is not None else domain, domain.source,
+                         xpath_suffix="/@arch" if os_type is not None else "",
+                         hint=f"known arches: {known}")
+    return replace(finding, xpath=domain.user_xpath(finding.xpath))
 
 
 def load(path_or_xml: str | os.PathLike[str]) -> Domain:
@@ -65,6 +82,9 @@ def analyze(domain: Domain, qemu: str, arch: str | None = None,
     what libvirt would ask the VM's host (is this block device a CD-ROM drive?); by
     default the machine virtxlate runs on.
     """
+    no_tables = arch_without_tables(domain, arch)
+    if no_tables is not None:
+        return Analysis(qemu=qemu, findings=[no_tables])
     table = caps_tables.load(qemu, table_arch(arch or domain.arch))
     result = Analysis(qemu=table.version)
     result.findings.extend(check_domain(domain, [table]))

@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--qemu", action="append", default=[], metavar="VER",
                        help="check against this QEMU release (may repeat)")
     check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--libvirt-schema", action="store_true",
+                       help="also validate with libvirt's installed RelaxNG schema "
+                       "(/usr/share/libvirt/schemas/domain.rng)")
 
     caps = commands.add_parser("caps", help="the capability tables of QEMU releases")
     caps_commands = caps.add_subparsers(dest="caps_command", required=True, metavar="WHAT")
@@ -130,19 +133,37 @@ def _argv(options: argparse.Namespace) -> int:
 
 def _check(options: argparse.Namespace) -> int:
     from . import caps
-    from .api import load, table_arch
-    from .report import text_report
-    from .rules import check_domain
+    from .api import arch_without_tables, load, table_arch
+    from .report import matrix_json, matrix_text, text_report
+    from .rules import check_releases
 
     domain = load(options.domain)
-    tables = [caps.load(version, table_arch(domain.arch)) for version in options.qemu]
-    findings = check_domain(domain, tables)
-    if options.format == "json":
-        print(json.dumps([f.to_json() for f in findings], indent=2))
+    no_tables = arch_without_tables(domain)
+    if no_tables is not None:
+        common, per_release = check_releases(domain, [])
+        common.append(no_tables)
     else:
-        sys.stdout.write(text_report(findings, domain) or
-                         f"{domain.source}: no findings\n")
-    return EXIT_FINDINGS if any(f.is_error for f in findings) else EXIT_OK
+        tables = [caps.load(version, table_arch(domain.arch)) for version in options.qemu]
+        common, per_release = check_releases(domain, tables)
+    if options.libvirt_schema and domain.document is not None:
+        from .rules.libvirt_schema import libvirt_schema_findings
+
+        common[0:0] = libvirt_schema_findings(domain.document)
+    if len(per_release) > 1:
+        # a matrix: will this domain start on each of these releases?
+        if options.format == "json":
+            print(json.dumps(matrix_json(common, per_release), indent=2))
+        else:
+            sys.stdout.write(matrix_text(common, per_release, domain))
+    else:
+        findings = common + [f for _, found in per_release for f in found]
+        if options.format == "json":
+            print(json.dumps([f.to_json() for f in findings], indent=2))
+        else:
+            sys.stdout.write(text_report(findings, domain) or
+                             f"{domain.source}: no findings\n")
+    every = common + [f for _, found in per_release for f in found]
+    return EXIT_FINDINGS if any(f.is_error for f in every) else EXIT_OK
 
 
 def _caps(options: argparse.Namespace) -> int:

@@ -23,7 +23,8 @@ class VirtxlateError(Exception):
     exit_code: int = EXIT_INPUT
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}: error: {self.message}"
+        # one line, whatever the message quotes (libxml2 adds the offending text)
+        return f"{self.source}:{self.line}: error: {' '.join(self.message.split())}"
 
 
 class InputError(VirtxlateError):

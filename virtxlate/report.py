@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from .caps import CapsTable
 from .findings import Finding
 from .model import Domain
 
@@ -41,3 +44,37 @@ def _source_lines(domain: Domain | None) -> list[str]:
     if domain is None or domain.document is None:
         return []
     return domain.document.source_text.splitlines()
+
+
+def matrix_text(common: list[Finding], per_release: list[tuple[CapsTable, list[Finding]]],
+                domain: Domain | None = None) -> str:
+    """The findings of every release once, each release's own under its name, then a
+    table: release × verdict."""
+    out = [text_report(common, domain)] if common else []
+    for table, findings in per_release:
+        if findings:
+            out.append(f"QEMU {table.version}:\n" + text_report(findings, domain))
+    rows = [("QEMU", "verdict", "errors", "warnings")]
+    for table, findings in per_release:
+        every = common + findings
+        errors = sum(f.is_error for f in every)
+        rows.append((table.version, "refused" if errors else "ok", str(errors),
+                     str(len(every) - errors)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    out.append("".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths,
+                                                                         strict=True)
+                                 ).rstrip() + "\n" for row in rows))
+    return "\n".join(out)
+
+
+def matrix_json(common: list[Finding], per_release: list[tuple[CapsTable, list[Finding]]]
+                ) -> list[dict[str, Any]]:
+    """One object per release: its verdict and every finding that applies to it."""
+    result = []
+    for table, findings in per_release:
+        every = common + findings
+        errors = sum(f.is_error for f in every)
+        result.append({"qemu": table.version, "release": table.release, "ok": not errors,
+                       "errors": errors, "warnings": len(every) - errors,
+                       "findings": [f.to_json() for f in every]})
+    return result

@@ -118,5 +118,6 @@ def _root_kind(root: etree._Element, source: str) -> RootKind:
 
 def _clean_libxml_message(message: str) -> str:
     # libxml2 appends ", line N, column M" which we already give as FILE:LINE.
+    # It may also quote the offending text on a line of its own: the first line says it.
     head, _, _ = message.partition(", line ")
-    return head.strip()
+    return head.strip().splitlines()[0] if head.strip() else message.strip()

@@ -16,23 +16,34 @@ from .schema import schema_findings
 
 
 def check_domain(domain: Domain, tables: list[CapsTable]) -> list[Finding]:
-    """Every finding for DOMAIN: schema first; the model's rules and the release gates
-    only when the schema holds (their inputs are then well-formed)."""
-    findings: list[Finding] = []
+    """Every finding for DOMAIN: what holds for any release, then each release's own."""
+    common, per_release = check_releases(domain, tables)
+    return common + [finding for _, findings in per_release for finding in findings]
+
+
+def check_releases(domain: Domain, tables: list[CapsTable]
+                   ) -> tuple[list[Finding], list[tuple[CapsTable, list[Finding]]]]:
+    """(the findings of any release: schema, libvirt's rules, lints; each table with the
+    findings of its release: gates and machine rules).  The model's rules and the
+    release gates run only when the schema holds (their inputs are then well-formed)."""
+    common: list[Finding] = []
     if domain.document is not None:
-        findings.extend(schema_findings(domain.document))
-    if findings:
-        return findings
+        common.extend(schema_findings(domain.document))
+    if common:
+        return common, [(table, []) for table in tables]
+    per_release: list[tuple[CapsTable, list[Finding]]] = []
     try:
-        findings.extend(consistency_findings(domain))
-        findings.extend(lint_findings(domain))
+        common.extend(consistency_findings(domain))
+        common.extend(lint_findings(domain))
         for table in tables:
-            findings.extend(release_findings(domain, table))
-            findings.extend(machine_findings(domain, table))
+            found = release_findings(domain, table) + machine_findings(domain, table)
+            per_release.append((table, [replace(f, xpath=domain.user_xpath(f.xpath))
+                                        for f in found]))
     except InvalidValue as exc:
-        findings.append(Finding("VX0100", "error", exc.message, domain.source, exc.line,
-                                exc.xpath))
-    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in findings]
+        common.append(Finding("VX0100", "error", exc.message, domain.source, exc.line,
+                              exc.xpath))
+        per_release = [(table, []) for table in tables]
+    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in common], per_release
 
 
-__all__ = ["Finding", "check_domain"]
+__all__ = ["Finding", "check_domain", "check_releases"]

@@ -1,0 +1,95 @@
+"""10,000 mutated domain XMLs through `virtxlate check`: each gets exit 0, 1 or 3 with a
+message, never a traceback.  The mutations start from every sample and check variant:
+truncation, attributes dropped, duplicated or given wrong, huge or odd-unicode values,
+text replaced, lines deleted."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import sys
+
+from check_variants import variants
+from conftest import SAMPLES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from virtxlate.cli import main
+
+EXAMPLES = int(os.environ.get("VIRTXLATE_FUZZ_EXAMPLES", "10000"))
+BASES = [path.read_text() for path in sorted(SAMPLES.glob("*.xml"))] + \
+    [variant.xml for variant in variants()]
+ATTRIBUTE = re.compile(r"""\s[\w:.-]+=(?:'[^']*'|"[^"]*")""")
+TEXT = re.compile(r">([^<>]+)<")
+ODD_VALUES = ["", "-1", "0", "4294967296", "99999999999999999999999999", "0x", "0xzz",
+              "nan", "1e9", " 1 ", "x" * 300, "ä𝔘\u202e‮", "\u00a0", "&amp;", "&#x1F600;",
+              "on", "yes", "none", "/dev/sd\u0301a", "a,b=c", "../../etc/shadow"]
+
+
+@st.composite
+def mutated(draw) -> str:
+    text = draw(st.sampled_from(BASES))
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["truncate", "drop", "duplicate", "value", "text",
+                                     "line"]))
+        attributes = list(ATTRIBUTE.finditer(text))
+        texts = list(TEXT.finditer(text))
+        if kind == "truncate" and text:
+            text = text[:draw(st.integers(0, len(text) - 1))]
+        elif kind in ("drop", "duplicate", "value") and attributes:
+            match = draw(st.sampled_from(attributes))
+            start, end = match.span()
+            if kind == "drop":
+                text = text[:start] + text[end:]
+            elif kind == "duplicate":
+                text = text[:end] + match.group(0) + text[end:]
+            else:
+                name = match.group(0).split("=", 1)[0]
+                value = draw(st.one_of(st.sampled_from(ODD_VALUES), st.text(max_size=12)))
+                quoted = "'" + value.replace("'", "&apos;") + "'"
+                text = text[:start] + f"{name}={quoted}" + text[end:]
+        elif kind == "text" and texts:
+            match = draw(st.sampled_from(texts))
+            value = draw(st.one_of(st.sampled_from(ODD_VALUES), st.text(max_size=12)))
+            text = text[:match.start(1)] + value + text[match.end(1):]
+        elif kind == "line":
+            lines = text.splitlines(keepends=True)
+            if lines:
+                del lines[draw(st.integers(0, len(lines) - 1))]
+                text = "".join(lines)
+    return text
+
+
+class _Stdin:
+    def __init__(self, data: bytes):
+        self.buffer = io.BytesIO(data)
+
+
+def _check(xml: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdin
+    sys.stdin = _Stdin(xml.encode("utf-8", "surrogatepass"))  # type: ignore[assignment]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["check", "-", "--qemu", "7.2"])
+    finally:
+        sys.stdin = saved
+    return code, out.getvalue(), err.getvalue()
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(xml=mutated())
+def test_mutated_domains_get_an_answer_never_a_traceback(xml):
+    code, out, err = _check(xml)
+    assert code in (0, 1, 3), (code, out, err)
+    assert "Traceback" not in out + err
+    if code == 3:
+        # one line: FILE:LINE: error: what
+        assert err.count("\n") == 1 and ": error: " in err, err
+    elif code == 1:
+        assert ": error: VX" in out, out
+    else:
+        assert ": error:" not in out
