@@ -42,6 +42,11 @@ CASES = {
                    "unit='1'/>"))),
     "VX0203": (_domain("<controller type='scsi' model='lsilogic2'/>"),
                _domain("<controller type='scsi' model='lsilogic'/>")),
+    "VX0204": (_domain(_disk("sd1", "scsi")), _domain(_disk("sdb", "scsi"))),
+    "VX0205": (_domain("".join(_disk(f"vd{chr(97 + i // 26)}{chr(97 + i % 26)}", "virtio")
+                               for i in range(30))),
+               _domain("".join(_disk(f"vd{chr(97 + i // 26)}{chr(97 + i % 26)}", "virtio")
+                               for i in range(20)))),
     "VX0206": (_domain("<controller type='scsi' model='lsilogic'><driver queues='2'/>"
                        "</controller>"),
                _domain("<controller type='scsi' model='virtio-scsi'><driver queues='2'/>"
@@ -127,7 +132,8 @@ CASES = {
 
 
 def _codes(xml: str, versions=("1.2",)) -> list[str]:
-    return [f.code for f in check_domain(load(xml), [caps.load(v) for v in versions])]
+    return [f.code for f in check_domain(load(xml), [caps.load(v) for v in versions],
+                                         translate=True)]
 
 
 # rules whose cases need a later release than 1.2 (q35)
@@ -263,3 +269,25 @@ def test_libvirt_schema_runs_libvirts_relaxng(tmp_path):
     result = run_cli("check", "-", "--libvirt-schema", "--format", "json", stdin=bad.encode())
     assert result.returncode == 1
     assert {f["code"] for f in json.loads(result.stdout)} == {"VX0102"}
+
+
+def test_an_arch_without_tables_is_a_finding_not_a_usage_error():
+    ppc = _domain(_disk("sda", "scsi")).replace("x86_64", "ppc64")
+    result = run_cli("check", "-", "--qemu", "7.2", "--format", "json", stdin=ppc.encode())
+    assert result.returncode == 1
+    (finding,) = json.loads(result.stdout)
+    assert (finding["code"], finding["xpath"]) == ("VX0305", "/domain/os/type/@arch")
+    argv = run_cli("argv", "-", "--qemu", "7.2", stdin=ppc.encode())
+    assert argv.returncode == 1 and "VX0305" in argv.stderr
+    x86 = run_cli("check", "-", "--qemu", "7.2", stdin=_domain(_disk("sda", "scsi")).encode())
+    assert x86.returncode == 0
+
+
+def test_a_removed_machine_says_where_it_was_last():
+    # QEMU's removed-features: pc-1.0 to pc-1.3 removed in 6.0 (tools/caps-facts)
+    findings = check_domain(load(_domain("", machine="pc-1.2")), [caps.load("11.0")])
+    assert [(f.code, f.since) for f in findings] == [("VX0301", None)]
+    assert findings[0].message.endswith("(removed: last in QEMU 5.2)")
+    # the other way round, 'since' names the first release after the one asked for
+    (q35,) = check_domain(load(_domain("", machine="q35")), [caps.load("1.2")])
+    assert q35.since == "1.3" and "removed" not in q35.message

@@ -144,7 +144,7 @@ def _check(options: argparse.Namespace) -> int:
         common.append(no_tables)
     else:
         tables = [caps.load(version, table_arch(domain.arch)) for version in options.qemu]
-        common, per_release = check_releases(domain, tables)
+        common, per_release = check_releases(domain, tables, translate=True)
     if options.libvirt_schema and domain.document is not None:
         from .rules.libvirt_schema import libvirt_schema_findings
 

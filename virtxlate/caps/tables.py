@@ -301,9 +301,25 @@ def load(version: str, arch: str = "x86_64") -> CapsTable:
     return parse_table(CAPS_DIR / f"qemu-{key}-{arch}.xml")
 
 
-def first_release_with(predicate, arch: str = "x86_64") -> str | None:  # type: ignore[no-untyped-def]
-    """The oldest known release whose table satisfies PREDICATE, for 'since' hints."""
+def first_release_with(predicate, arch: str = "x86_64",  # type: ignore[no-untyped-def]
+                       after: str | None = None) -> str | None:
+    """The oldest known release (newer than AFTER) whose table satisfies PREDICATE, for
+    'since' hints."""
     for version in known_versions(arch):
+        if after is not None and _version_key(version) <= _version_key(after):
+            continue
+        if predicate(load(version, arch)):
+            return version
+    return None
+
+
+def last_release_with(predicate, arch: str = "x86_64",  # type: ignore[no-untyped-def]
+                      before: str | None = None) -> str | None:
+    """The newest known release (older than BEFORE) whose table satisfies PREDICATE: where
+    something a later release removed was last."""
+    for version in reversed(known_versions(arch)):
+        if before is not None and _version_key(version) >= _version_key(before):
+            continue
         if predicate(load(version, arch)):
             return version
     return None

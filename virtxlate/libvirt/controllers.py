@@ -103,6 +103,12 @@ def plan_controllers(plan: StoragePlan) -> None:
             continue
         highest["scsi"] = max(highest.get("scsi", -1), index)
     for bus, top in highest.items():
+        if top >= MAX_IMPLIED_CONTROLLERS:
+            plan.findings.append(finding_at(
+                "VX0205", "error", f"{bus} controller index {top} implies {top + 1} "
+                "controllers, more than the machine has PCI slots for", domain,
+                domain.source, hint="use a lower controller index in <address type='drive'>"))
+            continue
         for index in range(top + 1):
             if (bus, index) in seen:
                 continue
@@ -115,6 +121,11 @@ def plan_controllers(plan: StoragePlan) -> None:
     for type_ in sorted(grouped, key=lambda t: (_CONTROLLER_ORDER.index(t)
                                                 if t in _CONTROLLER_ORDER else 99)):
         plan.controllers.extend(sorted(grouped[type_], key=lambda c: c.index))
+
+
+# Each implied controller takes a PCI slot: 32 buses' worth of slots is more than any
+# machine libvirt builds can give (libvirt itself gives up placing them, slowly).
+MAX_IMPLIED_CONTROLLERS = 32 * 32
 
 
 def _controller_alias(type_: str, index: int, family: MachineFamily | None) -> str:

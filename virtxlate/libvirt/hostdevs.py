@@ -8,9 +8,10 @@ libvirt gives host devices their PCI slot (or ccw devno) after the virtio disks
 
 from __future__ import annotations
 
+from ..errors import InvalidValue
 from ..findings import finding_at
 from ..model import Address
-from ..model.fields import XmlObject
+from ..model.fields import XmlObject, xpath_of
 from . import transitional
 from .backends import iscsi_props
 from .context import (
@@ -60,8 +61,15 @@ def _user_alias(node) -> str | None:  # type: ignore[no-untyped-def]
 
 
 def _int(node, xpath: str) -> int:  # type: ignore[no-untyped-def]
+    """A number of a host device's XML (outside the storage schema): 0 when absent, a
+    finding (VX0100) when it is no number."""
     text = node.xpath(f"string({xpath})") or "0"
-    return int(text, 0)
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise InvalidValue(f"{xpath} of <{node.tag}> is '{text}': expected an integer",
+                           line=node.sourceline or 0,
+                           xpath=f"{xpath_of(node)}/{xpath}") from None
 
 
 def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from dataclasses import replace
 from ..caps import CapsTable
 from ..errors import InvalidValue
 from ..findings import Finding
+from ..libvirt.host import Host
 from ..model import Domain
 from .consistency import consistency_findings
 from .lints import lint_findings
@@ -15,17 +16,31 @@ from .release import release_findings
 from .schema import schema_findings
 
 
-def check_domain(domain: Domain, tables: list[CapsTable]) -> list[Finding]:
+def check_domain(domain: Domain, tables: list[CapsTable], translate: bool = False,
+                 host: Host | None = None) -> list[Finding]:
     """Every finding for DOMAIN: what holds for any release, then each release's own."""
-    common, per_release = check_releases(domain, tables)
+    common, per_release = check_releases(domain, tables, translate, host)
     return common + [finding for _, findings in per_release for finding in findings]
 
 
-def check_releases(domain: Domain, tables: list[CapsTable]
+def _translation_errors(domain: Domain, table: CapsTable, host: Host | None
+                        ) -> list[Finding]:
+    """What libvirt refuses only while it builds the command line: a target name that is
+    no disk name (VX0204), no PCI slot left (VX0205), a host device node missing on this
+    host (VX0211)."""
+    from ..libvirt.plan import plan_storage  # the translation uses the rules' modules
+
+    return [f for f in plan_storage(domain, table, host).findings if f.is_error]
+
+
+def check_releases(domain: Domain, tables: list[CapsTable], translate: bool = False,
+                   host: Host | None = None
                    ) -> tuple[list[Finding], list[tuple[CapsTable, list[Finding]]]]:
     """(the findings of any release: schema, libvirt's rules, lints; each table with the
-    findings of its release: gates and machine rules).  The model's rules and the
-    release gates run only when the schema holds (their inputs are then well-formed)."""
+    findings of its release: gates and machine rules, and with TRANSLATE what the
+    translation for HOST refuses — `check` wants those, analyze() translates anyway).
+    The model's rules and the release gates run only when the schema holds (their
+    inputs are then well-formed)."""
     common: list[Finding] = []
     if domain.document is not None:
         common.extend(schema_findings(domain.document))
@@ -37,6 +52,8 @@ def check_releases(domain: Domain, tables: list[CapsTable]
         common.extend(lint_findings(domain))
         for table in tables:
             found = release_findings(domain, table) + machine_findings(domain, table)
+            if translate and not any(f.is_error for f in common + found):
+                found += _translation_errors(domain, table, host)
             per_release.append((table, [replace(f, xpath=domain.user_xpath(f.xpath))
                                         for f in found]))
     except InvalidValue as exc:

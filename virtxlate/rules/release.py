@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..caps import CapsTable
-from ..caps.tables import first_release_with
+from ..caps.tables import first_release_with, last_release_with
 from ..findings import Finding, finding_at
 from ..libvirt import transitional
 from ..libvirt.addresses import drive_address
@@ -31,19 +31,30 @@ def release_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
             + list(_reservations(domain, caps)) + list(_limits(domain, caps)))
 
 
-def _since(device_type: str, arch: str) -> str | None:
-    return first_release_with(lambda table: table.has_device(device_type), arch)
+def _since(device_type: str, caps: CapsTable) -> str | None:
+    return first_release_with(lambda table: table.has_device(device_type), caps.arch,
+                              after=caps.version)
+
+
+def _removed(predicate, caps: CapsTable) -> str:  # type: ignore[no-untyped-def]
+    """' (removed: last in QEMU X)' when an older release had it, else ''."""
+    last = last_release_with(predicate, caps.arch, before=caps.version)
+    return f" (removed: last in QEMU {last})" if last else ""
 
 
 def _machine(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     if caps.machine(domain.machine) is not None:
         return
-    since = first_release_with(lambda table: table.machine(domain.machine) is not None,
-                               caps.arch)
+    def exists(table: CapsTable) -> bool:
+        return table.machine(domain.machine) is not None
+
+    since = first_release_with(exists, caps.arch, after=caps.version)
+    removed = "" if since else _removed(exists, caps)
     os_type = domain.element.find("os/type")
     where = XmlObject(os_type) if os_type is not None else domain
     yield finding_at("VX0301", "error",
-                     f"machine type '{domain.machine}' does not exist in QEMU {caps.version}",
+                     f"machine type '{domain.machine}' does not exist in QEMU "
+                     f"{caps.version}{removed}",
                      where, domain.source, xpath_suffix="/@machine", since=since,
                      hint="aliases: " + ", ".join(m.alias for m in caps.machines if m.alias))
 
@@ -66,11 +77,14 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
             device_type = transitional.resolve(caps, device_type)[0]
         if device_type is None or caps.has_device(device_type):
             continue
-        since = _since(device_type, caps.arch)
+        since = _since(device_type, caps)
+        removed = "" if since else _removed(
+            lambda table, name=device_type: table.has_device(name), caps)
         yield finding_at("VX0303", "error",
                          f"{what} needs QEMU device '{device_type}', which QEMU {caps.version} "
-                         "does not have", obj, domain.source, xpath_suffix=suffix, since=since,
-                         hint=None if since else "no release virtxlate knows has it")
+                         f"does not have{removed}", obj, domain.source, xpath_suffix=suffix,
+                         since=since,
+                         hint=None if since or removed else "no release virtxlate knows has it")
 
 
 def _reservations(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
@@ -78,7 +92,8 @@ def _reservations(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     "reservations not supported with this QEMU binary")."""
     if caps.has_flag("pr-manager-helper"):
         return
-    since = first_release_with(lambda table: table.has_flag("pr-manager-helper"), caps.arch)
+    since = first_release_with(lambda table: table.has_flag("pr-manager-helper"), caps.arch,
+                               after=caps.version)
     for disk in domain.disks:
         source = disk.source
         if source is not None and source.reservations_managed is not None:
