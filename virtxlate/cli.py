@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, VirtxlateError
+from .errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, VirtxlateError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     argv.add_argument("domain", metavar="DOMAIN", help="domain XML file, or - for stdin")
     argv.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
     argv.add_argument("--format", choices=("shell", "lines", "json"), default="shell")
+
+    from_argv = commands.add_parser(
+        "from-argv", help="domain XML (its storage) from a QEMU command line")
+    from_argv.add_argument("command_line", metavar="FILE",
+                           help="a shell-quoted line, a libvirt .args file or a JSON array; "
+                           "- for stdin")
 
     check = commands.add_parser("check", help="validate a domain (schema, libvirt rules, "
                                               "release gates)")
@@ -86,6 +92,8 @@ def main(args: Sequence[str] | None = None) -> int:
             return _caps(options)
         if options.command == "explain":
             return _explain(options)
+        if options.command == "from-argv":
+            return _from_argv(options)
         return _check(options)
     except VirtxlateError as exc:
         print(str(exc), file=sys.stderr)
@@ -128,6 +136,24 @@ def _argv(options: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     print(format_argv(option_words(result.plan), options.format))
     _report([f for f in result.findings if not f.is_error], domain)
+    return EXIT_OK
+
+
+def _from_argv(options: argparse.Namespace) -> int:
+    from .native import domain_from_argv
+    from .native.words import read_command_line
+    from .xmlinput import read_bytes
+
+    data, source = read_bytes(options.command_line)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text: {exc.reason}", source=source, line=0) from None
+    readback = domain_from_argv(read_command_line(text, source))
+    sys.stdout.write(readback.xml)
+    for finding in readback.findings:
+        print(f"{finding.source}: {finding.severity}: {finding.code}: {finding.message}",
+              file=sys.stderr)
     return EXIT_OK
 
 

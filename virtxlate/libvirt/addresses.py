@@ -28,6 +28,16 @@ class DriveAddress:
     unit: int
 
 
+def disk_name(prefix: str, index: int) -> str:
+    """virIndexToDiskName: ('sd', 0) → 'sda', ('sd', 26) → 'sdaa'."""
+    letters = ""
+    index += 1
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return prefix + letters
+
+
 def disk_index(dev: str | None) -> int | None:
     """virDiskNameToIndex: 'sda' → 0, 'sdz' → 25, 'sdaa' → 26, 'hdc' → 2; None if not a name."""
     if not dev:

@@ -1,0 +1,201 @@
+"""What a disk's backend says, read back from `-drive` or from a `-blockdev` chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .options import ArgvOption, truth
+
+# -blockdev protocol drivers → libvirt <source protocol>
+_NETWORK_DRIVERS = ("nbd", "iscsi", "rbd", "gluster", "http", "https", "ftp", "ftps",
+                    "ssh", "sheepdog", "vxhs", "nfs")
+_FILE_DRIVERS = {"file": "file", "host_device": "block", "host_cdrom": "block"}
+# (write-cache on the device, cache.direct, cache.no-flush) → libvirt cache mode
+# (libvirt's qemuDomainDiskCachemodeFlags, read backwards)
+_CACHE_MODES = {(True, False, False): "writeback", (True, True, False): "none",
+                (False, False, False): "writethrough", (False, True, False): "directsync",
+                (True, False, True): "unsafe"}
+_ERROR_POLICIES = {"enospc": "enospace"}
+
+
+@dataclass
+class Host:
+    name: str | None = None
+    port: str | None = None
+    transport: str | None = None
+    socket: str | None = None
+
+
+@dataclass
+class Backend:
+    """A disk's source and driver settings as libvirt would write them in <disk>."""
+
+    type: str | None = None            # file, block, network; None: no medium
+    path: str | None = None
+    protocol: str | None = None
+    name: str | None = None
+    hosts: list[Host] = field(default_factory=list)
+    format: str | None = None
+    cache: str | None = None
+    io: str | None = None
+    discard: str | None = None
+    detect_zeroes: str | None = None
+    error_policy: str | None = None
+    rerror_policy: str | None = None
+    copy_on_read: bool | None = None
+    readonly: bool = False
+    serial: str | None = None          # -drive serial= (libvirt before the device had it)
+    media: str | None = None           # -drive media=cdrom
+    interface: str | None = None       # -drive if=
+    index: int | None = None           # -drive index=
+    bus: int | None = None             # -drive bus= (if=scsi/ide)
+    unit: int | None = None
+    direct: bool | None = None         # -blockdev cache.direct (device decides the mode)
+    no_flush: bool | None = None
+
+
+def from_drive(option: ArgvOption) -> Backend:
+    """A `-drive …` (libvirt's if=none era, or a legacy if=virtio/scsi/ide/floppy one)."""
+    f = option.fields
+    backend = Backend(format=f.get("format"), cache=f.get("cache"), io=f.get("aio"),
+                      discard=f.get("discard"), detect_zeroes=f.get("detect-zeroes"),
+                      error_policy=_policy(f.get("werror")),
+                      rerror_policy=_policy(f.get("rerror")),
+                      copy_on_read=truth(f.get("copy-on-read")),
+                      readonly=bool(truth(f.get("readonly"))), serial=f.get("serial"),
+                      media=f.get("media"), interface=f.get("if"),
+                      index=_int(f.get("index")), bus=_int(f.get("bus")),
+                      unit=_int(f.get("unit")),
+                      direct=truth(f.get("cache.direct")),
+                      no_flush=truth(f.get("cache.no-flush")))
+    _set_source(backend, f.get("file"))
+    return backend
+
+
+def _set_source(backend: Backend, file: str | None) -> None:
+    if file is None or file == "":
+        return
+    if file.startswith("fat:"):
+        # a directory QEMU shows as a FAT image: <disk type='dir'>, format fat
+        backend.type, backend.format = "dir", "fat"
+        backend.path = file.rsplit(":", 1)[-1]
+        return
+    if "://" in file:
+        url = urlsplit(file)
+        backend.type, backend.protocol = "network", url.scheme
+        backend.name = url.path.lstrip("/") or None
+        if url.hostname:
+            backend.hosts.append(Host(url.hostname, str(url.port) if url.port else None))
+        return
+    prefix, sep, rest = file.partition(":")
+    if sep and prefix in ("nbd", "rbd", "sheepdog", "gluster"):
+        backend.type, backend.protocol = "network", prefix
+        if prefix == "rbd":
+            backend.name = rest.split(":", 1)[0]
+        elif prefix == "nbd":
+            parts = dict(p.partition("=")[::2] for p in rest.split(":") if "=" in p)
+            fields = [p for p in rest.split(":") if "=" not in p]
+            if fields and fields[0] == "unix":
+                backend.hosts.append(Host(transport="unix", socket=parts.get("")
+                                          or (fields[1] if len(fields) > 1 else None)))
+            elif fields:
+                backend.hosts.append(Host(fields[0], fields[1] if len(fields) > 1 else None))
+            backend.name = parts.get("exportname")
+        return
+    backend.type = "block" if file.startswith("/dev/") else "file"
+    backend.path = file
+
+
+def from_blockdev(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> Backend:
+    """A `-blockdev` node the device names (the format node), down its file chain."""
+    backend = Backend()
+    if node.get("driver") == "copy-on-read":
+        # libvirt's copy_on_read='on': a filter node on top of the format node
+        backend = from_blockdev(_child(node, nodes), nodes)
+        backend.copy_on_read = True
+        return backend
+    storage = node
+    child = node.get("file")
+    if child is not None:
+        backend.format = node.get("driver")
+        storage = nodes.get(child, {}) if isinstance(child, str) else child
+    else:
+        # libvirt leaves out the format layer of a raw image that needs none
+        backend.format = "raw" if node.get("driver") in _FILE_DRIVERS else None
+    backend.readonly = bool(truth(node.get("read-only")))
+    backend.discard = node.get("discard") if child is not None else None
+    backend.detect_zeroes = node.get("detect-zeroes")
+    cache = node.get("cache") or storage.get("cache") or {}
+    if cache:
+        backend.direct, backend.no_flush = truth(cache.get("direct")), \
+            truth(cache.get("no-flush"))
+    backend.io = storage.get("aio")
+    driver = storage.get("driver")
+    if driver in _FILE_DRIVERS:
+        backend.type, backend.path = _FILE_DRIVERS[driver], storage.get("filename")
+    elif driver in _NETWORK_DRIVERS:
+        backend.type, backend.protocol = "network", driver
+        _network_source(backend, storage)
+    return backend
+
+
+def _child(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    child = node.get("file")
+    return nodes.get(child, {}) if isinstance(child, str) else (child or {})
+
+
+def _network_source(backend: Backend, storage: dict[str, Any]) -> None:
+    driver = storage.get("driver")
+    servers = storage.get("server")
+    if isinstance(servers, dict):
+        servers = [servers]
+    for server in servers or []:
+        if server.get("type") == "unix":
+            backend.hosts.append(Host(transport="unix", socket=server.get("path")))
+        else:
+            backend.hosts.append(Host(server.get("host"), _text(server.get("port"))))
+    if driver == "nbd":
+        backend.name = storage.get("export")
+    elif driver == "iscsi":
+        portal = storage.get("portal", "")
+        host, _, port = portal.rpartition(":") if ":" in portal else (portal, "", "")
+        backend.hosts.append(Host(host, port or None))
+        backend.name = f"{storage.get('target')}/{storage.get('lun', 0)}"
+    elif driver == "rbd":
+        backend.name = f"{storage.get('pool')}/{storage.get('image')}"
+    elif driver == "gluster":
+        backend.name = f"{storage.get('volume')}/{storage.get('path', '').lstrip('/')}"
+    elif driver in ("http", "https", "ftp", "ftps"):
+        url = urlsplit(storage.get("url", ""))
+        backend.name = url.path.lstrip("/") or None
+        if url.hostname:
+            backend.hosts.append(Host(url.hostname, str(url.port) if url.port else None))
+
+
+def device_cache(backend: Backend, write_cache: Any) -> str | None:
+    """The cache mode of a -blockdev era disk: the device's write-cache with the nodes'
+    cache.direct and cache.no-flush.  libvirt writes the device's write-cache whenever the
+    XML names a mode; nodes' cache without it is libvirt's own choice (a writable shared
+    disk gets cache.direct), not the XML's."""
+    if backend.cache is not None or write_cache is None:
+        return backend.cache
+    key = (bool(truth(write_cache)) if write_cache is not None else True,
+           bool(backend.direct), bool(backend.no_flush))
+    return _CACHE_MODES.get(key)
+
+
+def _policy(value: str | None) -> str | None:
+    return _ERROR_POLICIES.get(value, value) if value is not None else None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,100 @@
+"""The options of a QEMU command line, each parsed whatever its syntax: key=value with
+doubled commas, JSON (`-device '{"driver":…}'`, `-blockdev '{…}'`), or a bare value."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..argv.escape import split_keyval
+
+# Options that take no value (QEMU's qemu-options.hx, the ones libvirt writes and the
+# usual hand-written ones).
+FLAGS_WITHOUT_VALUE = frozenset({
+    "-S", "-nodefaults", "-no-user-config", "-no-shutdown", "-no-acpi", "-no-hpet",
+    "-enable-kvm", "-usb", "-nographic", "-snapshot", "-no-reboot", "-daemonize",
+    "-enable-fips", "-full-screen", "-no-fd-bootchk", "-no-kvm", "-no-kvm-irqchip",
+})
+# Options whose value names a device type first (key=value: the implied key is driver).
+_IMPLIED_KEY = {"-device": "driver", "-object": "qom-type", "-machine": "type",
+                "-netdev": "type", "-chardev": "backend", "-audiodev": "driver"}
+# Options whose value is a file or a plain word, never key=value.
+_PLAIN = frozenset({"-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-fda", "-fdb", "-m",
+                    "-uuid", "-cpu", "-kernel", "-initrd", "-append", "-pidfile",
+                    "-L", "-bios", "-serial", "-parallel", "-monitor", "-vga", "-k"})
+
+
+@dataclass
+class ArgvOption:
+    """One option: its flag, its raw value, the parsed fields (an implied driver or type
+    under its key), and its position among the options."""
+
+    flag: str
+    value: str | None
+    fields: dict[str, Any] = field(default_factory=dict)
+    position: int = 0
+    json: bool = False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+    def words(self) -> list[str]:
+        return [self.flag] if self.value is None else [self.flag, self.value]
+
+
+def parse_options(words: list[str]) -> list[ArgvOption]:
+    options: list[ArgvOption] = []
+    index = 0
+    while index < len(words):
+        flag = words[index]
+        value: str | None = None
+        if flag.startswith("-") and flag not in FLAGS_WITHOUT_VALUE \
+                and index + 1 < len(words) and not _is_flag(words[index + 1]):
+            value = words[index + 1]
+            index += 1
+        index += 1
+        option = ArgvOption(flag if not flag.startswith("--") else flag[1:], value,
+                            position=len(options))
+        if value is not None:
+            option.fields, option.json = _fields(option.flag, value)
+        options.append(option)
+    return options
+
+
+def _is_flag(word: str) -> bool:
+    return word.startswith("-") and len(word) > 1 and not word[1].isdigit()
+
+
+def _fields(flag: str, value: str) -> tuple[dict[str, Any], bool]:
+    if flag in _PLAIN:
+        return {"": value}, False
+    if value.startswith("{"):
+        try:
+            data = json.loads(value)
+        except json.JSONDecodeError:
+            return {"": value}, False
+        if isinstance(data, dict):
+            return data, True
+        return {"": value}, False
+    parts = split_keyval(value)
+    fields: dict[str, Any] = {}
+    for number, part in enumerate(parts):
+        key, sep, item = part.partition("=")
+        if not sep:
+            if number == 0:
+                fields[_IMPLIED_KEY.get(flag, "")] = key
+            else:
+                fields[key] = "on"   # a bare key is a boolean switched on
+            continue
+        fields[key] = item
+    return fields, False
+
+
+def truth(value: Any) -> bool | None:
+    """on/off, yes/no, true/false (strings or JSON booleans) as a bool; None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() in ("on", "yes", "true", "1")

@@ -1,0 +1,510 @@
+"""A QEMU command line's storage as libvirt domain XML.
+
+Controllers (model, driver, PCI address on the root bus), disks (source, format, target
+bus and dev, drive address, driver attributes, serial, wwn, boot order, readonly,
+shareable) and iothreads.  Target names are chosen as libvirt would from the drive
+address (sda…, hda…, vda… in order).  Options libvirt itself writes for any domain
+(data/libvirt-managed.txt) are implied by the domain; every other option that does not
+map is reported as a warning and kept in <qemu:commandline>, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from ..findings import Finding
+from ..libvirt.addresses import disk_index, disk_name
+from ..libvirt.scsi import NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
+from ..resources import PACKAGE_DIR
+from .backends import Backend, device_cache, from_blockdev, from_drive
+from .options import ArgvOption, parse_options, truth
+from .words import CommandLine
+
+QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
+_MODEL_OF_DEVICE = {device: model for model, device in SCSI_MODEL_DEVICES.items()}
+_MODEL_OF_DEVICE.update({"virtio-scsi-ccw": "virtio-scsi", "virtio-scsi-device": "virtio-scsi"})
+_DISK_DEVICES = {
+    "scsi-hd": ("scsi", "disk"), "scsi-cd": ("scsi", "cdrom"), "scsi-block": ("scsi", "lun"),
+    "scsi-disk": ("scsi", None), "ide-hd": ("ide", "disk"), "ide-cd": ("ide", "cdrom"),
+    "ide-drive": ("ide", None), "virtio-blk-pci": ("virtio", "disk"),
+    "virtio-blk-ccw": ("virtio", "disk"), "virtio-blk-device": ("virtio", "disk"),
+    "virtio-blk-pci-transitional": ("virtio", "disk"),
+    "virtio-blk-pci-non-transitional": ("virtio", "disk"),
+    "usb-storage": ("usb", "disk"), "floppy": ("fdc", "floppy"),
+}
+_TRANSITIONAL = ("-transitional", "-non-transitional")
+_LEGACY_DISKS = {"-hda": ("ide", 0, "disk"), "-hdb": ("ide", 1, "disk"),
+                 "-hdc": ("ide", 2, "disk"), "-hdd": ("ide", 3, "disk"),
+                 "-cdrom": ("ide", 2, "cdrom"), "-fda": ("fdc", 0, "floppy"),
+                 "-fdb": ("fdc", 1, "floppy")}
+_INTERFACE_BUS = {"virtio": "virtio", "scsi": "scsi", "ide": "ide", "floppy": "fdc",
+                  "sd": "sd"}
+_PREFIX = {"virtio": "vd", "ide": "hd", "fdc": "fd", "scsi": "sd", "sata": "sd",
+           "usb": "sd", "sd": "sd"}
+# libvirt's aliases that carry the target's index (qemuAssignDeviceDiskAlias):
+# virtio-disk2 is vdc, usb-disk1 is sdb; the others carry the drive address.
+_INDEXED_ALIAS = re.compile(r"^(?:ua-)?(virtio|usb)-disk(\d+)$")
+# bus: (disks per controller, units per bus) — libvirt's drive address of a target name
+_LAYOUT = {"scsi": (7, 7), "ide": (4, 2), "sata": (6, 6), "fdc": (2, 2)}
+
+
+@dataclass
+class _Disk:
+    bus: str
+    device: str
+    backend: Backend
+    option: ArgvOption | None = None
+    address: tuple[int, int, int, int] | None = None   # controller, bus, target, unit
+    props: dict[str, Any] = field(default_factory=dict)
+    dev: str | None = None
+
+
+@dataclass
+class Readback:
+    xml: str
+    findings: list[Finding]
+
+
+def _managed_patterns() -> list[re.Pattern[str]]:
+    lines = (PACKAGE_DIR / "native" / "data" / "libvirt-managed.txt").read_text().splitlines()
+    return [re.compile(line.split("\t", 1)[0]) for line in lines
+            if line.strip() and not line.startswith("#")]
+
+
+def domain_from_argv(command: CommandLine) -> Readback:
+    options = parse_options(command.words)
+    builder = _Builder(command, options)
+    return builder.build()
+
+
+class _Builder:
+    def __init__(self, command: CommandLine, options: list[ArgvOption]):
+        self.command = command
+        self.options = options
+        self.used: set[int] = set()
+        self.findings: list[Finding] = []
+        self.nodes = {o.fields.get("node-name"): o for o in options
+                      if o.flag == "-blockdev" and o.fields.get("node-name")}
+        self.drives = {o.fields.get("id"): o for o in options
+                       if o.flag == "-drive" and o.fields.get("id")}
+        self.controllers: dict[str, tuple[str, int, str | None, ArgvOption]] = {}
+        # s390x: -device zpci,uid=…,fid=…,target=ALIAS gives ALIAS's <zpci>
+        self.zpci = {str(o.fields.get("target")): (o.fields.get("uid"), o.fields.get("fid"))
+                     for o in options if o.flag == "-device"
+                     and o.fields.get("driver") == "zpci"}
+
+    # --- the whole domain -----------------------------------------------------------
+
+    def build(self) -> Readback:
+        root = etree.Element("domain", nsmap={"qemu": QEMU_NS})
+        root.set("type", self._accel())
+        etree.SubElement(root, "name").text = self._name()
+        memory = self._first("-m")
+        if memory is not None:
+            etree.SubElement(root, "memory", unit="MiB").text = _mebibytes(memory)
+        smp = self._first("-smp")
+        if smp is not None:
+            etree.SubElement(root, "vcpu").text = str(smp.fields.get("cpus") or
+                                                      smp.fields.get("") or 1)
+        iothreads = [o for o in self.options if o.flag == "-object"
+                     and o.fields.get("qom-type") == "iothread"]
+        if iothreads:
+            self.used.update(o.position for o in iothreads)
+            ids = etree.SubElement(root, "iothreadids")
+            for option in iothreads:
+                number = re.sub(r"\D", "", str(option.fields.get("id", ""))) or "1"
+                etree.SubElement(ids, "iothread", id=number)
+        os_node = etree.SubElement(root, "os")
+        type_node = etree.SubElement(os_node, "type", arch=self._arch())
+        machine = self._first("-machine") or self._first("-M")
+        if machine is not None:
+            type_node.set("machine", str(machine.fields.get("type") or ""))
+        type_node.text = "hvm"
+        devices = etree.SubElement(root, "devices")
+        if self.command.emulator:
+            etree.SubElement(devices, "emulator").text = self.command.emulator
+        disks = self._disks()
+        _name_targets(disks)
+        for disk in disks:
+            devices.append(self._disk_xml(disk))
+        for alias, (kind, index, model, option) in self.controllers.items():
+            controller = _controller_xml(kind, index, model, option, alias)
+            address = controller.find("address")
+            if address is not None:
+                _with_zpci(address, option, self.zpci)
+            devices.append(controller)
+        self._passthrough(root)
+        etree.indent(root, space="  ")
+        return Readback(etree.tostring(root, encoding="unicode") + "\n", self.findings)
+
+    def _first(self, flag: str) -> ArgvOption | None:
+        option = next((o for o in self.options if o.flag == flag), None)
+        if option is not None:
+            self.used.add(option.position)
+        return option
+
+    def _name(self) -> str:
+        option = self._first("-name")
+        if option is None:
+            return "from-argv"
+        return str(option.fields.get("guest") or option.fields.get("") or "from-argv")
+
+    def _accel(self) -> str:
+        machine = self._first("-machine")
+        accel = self._first("-accel")
+        text = str((accel.fields.get("") if accel else None)
+                   or (machine.fields.get("accel") if machine else None) or "")
+        kvm = self._first("-enable-kvm") is not None
+        return "kvm" if kvm or text.startswith("kvm") else "qemu"
+
+    def _arch(self) -> str:
+        binary = (self.command.emulator or "").rsplit("/", 1)[-1]
+        arch = binary.removeprefix("qemu-system-") if binary.startswith("qemu-system-") \
+            else "x86_64"
+        return {"i386": "i686"}.get(arch, arch)
+
+    # --- controllers and disks ------------------------------------------------------
+
+    def _disks(self) -> list[_Disk]:
+        disks: list[_Disk] = []
+        counters: dict[str, int] = {}
+        for option in self.options:
+            if option.flag != "-device":
+                continue
+            driver = str(option.fields.get("driver", ""))
+            model = _MODEL_OF_DEVICE.get(driver) or _MODEL_OF_DEVICE.get(
+                next((driver[:-len(s)] for s in _TRANSITIONAL if driver.endswith(s)), ""))
+            if model is not None:
+                self.used.add(option.position)
+                if driver.endswith(_TRANSITIONAL):
+                    model = driver.split("-pci-", 1)[1]   # virtio-transitional, …
+                alias = str(option.fields.get("id") or f"scsi{counters.get('scsi', 0)}")
+                counters["scsi"] = counters.get("scsi", 0) + 1
+                self.controllers[alias] = ("scsi", _index(alias), model, option)
+            elif driver in ("ahci", "ich9-ahci"):
+                self.used.add(option.position)
+                alias = str(option.fields.get("id") or "sata0")
+                self.controllers[alias] = ("sata", _index(alias), None, option)
+        for option in self.options:
+            disk = None
+            if option.flag == "-device" and option.fields.get("driver") in _DISK_DEVICES:
+                disk = self._frontend(option)
+            elif option.flag in _LEGACY_DISKS:
+                bus, index, device = _LEGACY_DISKS[option.flag]
+                backend = Backend()
+                _set_file(backend, option.fields.get(""))
+                disk = _Disk(bus, device, backend, option, dev=disk_name(_PREFIX[bus], index))
+            elif option.flag == "-drive" and option.fields.get("if", "ide") != "none":
+                disk = self._legacy_drive(option)
+            if disk is not None:
+                self.used.add(option.position)
+                disks.append(disk)
+        self._floppy_globals(disks)
+        return disks
+
+    def _backend_of(self, reference: Any) -> Backend:
+        if isinstance(reference, str) and reference in self.drives:
+            option = self.drives[reference]
+            self.used.add(option.position)
+            return from_drive(option)
+        if isinstance(reference, str) and reference in self.nodes:
+            node = self.nodes[reference]
+            while node is not None:   # the chain: filter, format, storage nodes
+                self.used.add(node.position)
+                child = node.fields.get("file")
+                node = self.nodes.get(child) if isinstance(child, str) else None
+            node = self.nodes[reference]
+            return from_blockdev(node.fields, {k: v.fields for k, v in self.nodes.items()})
+        return Backend()   # an empty CD-ROM drive
+
+    def _frontend(self, option: ArgvOption) -> _Disk | None:
+        f = option.fields
+        driver = str(f["driver"])
+        bus, device = _DISK_DEVICES[driver]
+        backend = self._backend_of(f.get("drive"))
+        if device is None:   # ide-drive / scsi-disk: the medium says what it is
+            device = "cdrom" if backend.media == "cdrom" else "disk"
+        if bus == "virtio" and truth(f.get("scsi")) and backend.type == "block":
+            device = "lun"   # libvirt writes scsi=on for a LUN (and, before 5.0, for all)
+        disk = _Disk(bus, device, backend, option, props=dict(f))
+        indexed = _INDEXED_ALIAS.match(str(f.get("id", "")))
+        if indexed is not None:
+            disk.dev = disk_name(_PREFIX[bus], int(indexed.group(2)))
+        location = str(f.get("bus") or "")
+        if bus == "scsi":
+            alias, _, number = location.rpartition(".")
+            controller = self.controllers.get(alias)
+            index = controller[1] if controller else _index(alias)
+            if controller is not None and controller[2] in NARROW_SCSI_MODELS:
+                disk.address = (index, int(number or 0), 0, int(f.get("scsi-id", 0)))
+            else:
+                disk.address = (index, int(f.get("channel", 0)), int(f.get("scsi-id", 0)),
+                                int(f.get("lun", 0)))
+        elif bus == "ide":
+            alias, _, number = location.rpartition(".")
+            controller = self.controllers.get(alias)
+            if controller is not None or alias.startswith("sata") or self._q35():
+                disk.bus = "sata"
+                disk.address = (controller[1] if controller else 0, 0, 0, int(number or 0))
+            else:
+                disk.address = (0, int(number or 0), 0, int(f.get("unit", 0)))
+        elif bus == "fdc":
+            disk.address = (0, 0, 0, int(f.get("unit", 0)))
+        return disk
+
+    def _q35(self) -> bool:
+        machine = next((o for o in self.options if o.flag in ("-machine", "-M")), None)
+        return machine is not None and "q35" in str(machine.fields.get("type", ""))
+
+    def _legacy_drive(self, option: ArgvOption) -> _Disk | None:
+        backend = from_drive(option)
+        interface = backend.interface or "ide"
+        bus = _INTERFACE_BUS.get(interface)
+        if bus is None:
+            return None
+        device = "cdrom" if backend.media == "cdrom" else (
+            "floppy" if bus == "fdc" else "disk")
+        disk = _Disk(bus, device, backend, option)
+        per_controller, per_bus = _LAYOUT.get(bus, (0, 0))
+        if backend.index is not None and bus != "virtio":
+            disk.dev = disk_name(_PREFIX[bus], backend.index)
+        elif backend.bus is not None or backend.unit is not None:
+            if per_bus:
+                disk.address = (0, backend.bus or 0, 0, backend.unit or 0)
+        return disk
+
+    def _floppy_globals(self, disks: list[_Disk]) -> None:
+        """-global isa-fdc.driveA=ID (the -drive era's floppies) and bootindexA/B."""
+        boot: dict[int, str] = {}
+        for option in self.options:
+            if option.flag != "-global" or not str(option.value).startswith("isa-fdc."):
+                continue
+            self.used.add(option.position)
+            key, _, value = str(option.value)[len("isa-fdc."):].partition("=")
+            unit = 0 if key.endswith("A") else 1
+            if key.startswith("drive"):
+                disk = _Disk("fdc", "floppy", self._backend_of(value), option,
+                             address=(0, 0, 0, unit))
+                disks.append(disk)
+            elif key.startswith("bootindex"):
+                boot[unit] = value
+        for disk in disks:
+            if disk.bus == "fdc" and disk.address and disk.address[3] in boot:
+                disk.props["bootindex"] = boot[disk.address[3]]
+
+    def _disk_xml(self, disk: _Disk) -> etree._Element:
+        backend, props = disk.backend, disk.props
+        node = etree.Element("disk", type=backend.type or "file", device=disk.device)
+        driver = etree.SubElement(node, "driver", name="qemu")
+        attributes = {
+            "type": backend.format,
+            "cache": device_cache(backend, props.get("write-cache")),
+            "io": backend.io, "discard": backend.discard,
+            "detect_zeroes": backend.detect_zeroes,
+            "error_policy": _policy(props.get("werror")) or backend.error_policy,
+            "rerror_policy": _read_policy(props, backend),
+            "copy_on_read": "on" if backend.copy_on_read else None,
+            "iothread": _number(props.get("iothread")),
+            "queues": props.get("num-queues") or props.get("num_queues"),
+            "queue_size": props.get("queue-size"),
+            "ioeventfd": _on_off(props.get("ioeventfd")),
+            "event_idx": _on_off(props.get("event_idx")),
+        }
+        for key, value in attributes.items():
+            if value is not None:
+                driver.set(key, str(value))
+        source = _source_xml(backend)
+        if source is not None:
+            node.append(source)
+        etree.SubElement(node, "target", dev=disk.dev or "", bus=disk.bus)
+        if props.get("bootindex") is not None:
+            etree.SubElement(node, "boot", order=str(props["bootindex"]))
+        if backend.readonly or disk.device == "cdrom" and backend.type is None:
+            etree.SubElement(node, "readonly")
+        if truth(props.get("share-rw")):
+            etree.SubElement(node, "shareable")
+        for key in ("serial", "wwn", "vendor", "product"):
+            value = props.get(key) or (backend.serial if key == "serial" else None)
+            if value is not None:
+                text = str(value)
+                if key == "wwn":
+                    text = text.removeprefix("0x")
+                etree.SubElement(node, key).text = text
+        address = _address_xml(disk)
+        if disk.option is not None:
+            address = _with_zpci(address, disk.option, self.zpci)
+        if address is not None:
+            node.append(address)
+        return node
+
+    # --- what does not map ----------------------------------------------------------
+
+    def _passthrough(self, root: etree._Element) -> None:
+        managed = _managed_patterns()
+        kept = []
+        for option in self.options:
+            if option.position in self.used:
+                continue
+            text = " ".join(option.words())
+            if any(pattern.search(text) for pattern in managed):
+                continue
+            kept.append(option)
+            self.findings.append(Finding(
+                "VX0601", "warning", f"'{_short(text)}' has no domain XML equivalent in "
+                "virtxlate; it is kept in <qemu:commandline>", self.command.source,
+                hint="libvirt passes <qemu:commandline> arguments to QEMU as they are"))
+        if kept:
+            commandline = etree.SubElement(root, f"{{{QEMU_NS}}}commandline")
+            for option in kept:
+                for word in option.words():
+                    etree.SubElement(commandline, f"{{{QEMU_NS}}}arg", value=word)
+
+
+def _set_file(backend: Backend, path: Any) -> None:
+    if path:
+        backend.type = "block" if str(path).startswith("/dev/") else "file"
+        backend.path = str(path)
+
+
+def _source_xml(backend: Backend) -> etree._Element | None:
+    if backend.type in ("file", "block", "dir") and backend.path is not None:
+        key = {"file": "file", "block": "dev", "dir": "dir"}[backend.type]
+        return etree.Element("source", {key: backend.path})
+    if backend.type == "network":
+        source = etree.Element("source", protocol=backend.protocol or "")
+        if backend.name is not None:
+            source.set("name", backend.name)
+        for host in backend.hosts:
+            attrs = {k: v for k, v in (("name", host.name), ("port", host.port),
+                                       ("transport", host.transport),
+                                       ("socket", host.socket)) if v}
+            etree.SubElement(source, "host", attrs)
+        return source
+    return None
+
+
+def _address_xml(disk: _Disk) -> etree._Element | None:
+    if disk.address is not None and disk.bus in ("scsi", "ide", "sata", "fdc"):
+        controller, bus, target, unit = disk.address
+        return etree.Element("address", type="drive", controller=str(controller),
+                             bus=str(bus), target=str(target), unit=str(unit))
+    if disk.bus == "virtio" and disk.option is not None:
+        return _pci_or_ccw(disk.option)
+    return None
+
+
+def _with_zpci(address: etree._Element | None, option: ArgvOption,
+               zpci: dict[str, tuple[Any, Any]]) -> etree._Element | None:
+    ids = zpci.get(str(option.fields.get("id")))
+    if address is not None and address.get("type") == "pci" and ids is not None:
+        uid, fid = ids
+        etree.SubElement(address, "zpci", uid=f"0x{int(uid):04x}", fid=f"0x{int(fid):08x}")
+    return address
+
+
+def _pci_or_ccw(option: ArgvOption) -> etree._Element | None:
+    """The device's place when it is on the root PCI bus (pci.0/pcie.0) or a ccw devno;
+    libvirt assigns the others (behind root ports and bridges) the same way again."""
+    devno = option.fields.get("devno")
+    if devno:
+        cssid, ssid, number = str(devno).split(".")
+        return etree.Element("address", type="ccw", cssid=f"0x{cssid}", ssid=f"0x{ssid}",
+                             devno=f"0x{number}")
+    bus, addr = str(option.fields.get("bus", "")), option.fields.get("addr")
+    if addr is None or bus not in ("pci.0", "pcie.0"):
+        return None
+    slot, _, function = str(addr).partition(".")
+    address = etree.Element("address", type="pci", domain="0x0000", bus="0x00",
+                            slot=f"0x{int(slot, 16):02x}",
+                            function=f"0x{int(function or '0', 16):x}")
+    if truth(option.fields.get("multifunction")):
+        address.set("multifunction", "on")
+    return address
+
+
+def _controller_xml(kind: str, index: int, model: str | None, option: ArgvOption,
+                    alias: str) -> etree._Element:
+    node = etree.Element("controller", type=kind, index=str(index))
+    if model is not None:
+        node.set("model", model)
+    f = option.fields
+    driver = {"queues": f.get("num_queues"), "cmd_per_lun": f.get("cmd_per_lun"),
+              "max_sectors": f.get("max_sectors"), "ioeventfd": _on_off(f.get("ioeventfd")),
+              "iothread": _number(f.get("iothread"))}
+    if any(value is not None for value in driver.values()):
+        etree.SubElement(node, "driver", {k: str(v) for k, v in driver.items()
+                                          if v is not None})
+    address = _pci_or_ccw(option)
+    if address is not None:
+        node.append(address)
+    return node
+
+
+def _name_targets(disks: list[_Disk]) -> None:
+    """Target names as libvirt maps them from drive addresses; the rest in order."""
+    taken: dict[str, set[int]] = {}
+    for disk in disks:
+        if disk.dev is not None:
+            taken.setdefault(_PREFIX[disk.bus], set()).add(disk_index(disk.dev) or 0)
+    for disk in disks:
+        if disk.dev is not None or disk.address is None or disk.bus not in _LAYOUT:
+            continue
+        per_controller, per_bus = _LAYOUT[disk.bus]
+        controller, bus, target, unit = disk.address
+        index = controller * per_controller + bus * per_bus + unit
+        used = taken.setdefault(_PREFIX[disk.bus], set())
+        if target == 0 and unit < per_bus and index not in used:
+            disk.dev = disk_name(_PREFIX[disk.bus], index)
+            used.add(index)
+    for disk in disks:
+        if disk.dev is None:
+            used = taken.setdefault(_PREFIX[disk.bus], set())
+            index = next(i for i in range(len(used) + 1) if i not in used)
+            disk.dev = disk_name(_PREFIX[disk.bus], index)
+            used.add(index)
+
+
+def _index(alias: str) -> int:
+    digits = re.search(r"(\d+)$", alias)
+    return int(digits.group(1)) if digits else 0
+
+
+def _mebibytes(option: ArgvOption) -> str:
+    text = str(option.fields.get("size") or option.fields.get("") or "128")
+    match = re.fullmatch(r"(\d+)([MG]?)", text.strip().upper().removesuffix("B"))
+    if not match:
+        return "128"
+    number, unit = int(match.group(1)), match.group(2)
+    return str(number * 1024 if unit == "G" else number)
+
+
+def _read_policy(props: dict[str, Any], backend: Backend) -> str | None:
+    """rerror_policy, unless it only repeats error_policy: libvirt writes rerror= equal
+    to werror= when the XML names error_policy alone."""
+    write = _policy(props.get("werror")) or backend.error_policy
+    read = _policy(props.get("rerror")) or backend.rerror_policy
+    return None if read == write else read
+
+
+def _policy(value: Any) -> str | None:
+    return None if value is None else {"enospc": "enospace"}.get(str(value), str(value))
+
+
+def _number(value: Any) -> str | None:
+    if value is None:
+        return None
+    digits = re.sub(r"\D", "", str(value))
+    return digits or None
+
+
+def _on_off(value: Any) -> str | None:
+    flag = truth(value)
+    return None if flag is None else ("on" if flag else "off")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
