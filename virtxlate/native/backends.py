@@ -47,6 +47,7 @@ class Backend:
     copy_on_read: bool | None = None
     readonly: bool = False
     serial: str | None = None          # -drive serial= (libvirt before the device had it)
+    pr_manager: str | None = None      # the pr-manager-helper object's id (<reservations>)
     media: str | None = None           # -drive media=cdrom
     interface: str | None = None       # -drive if=
     index: int | None = None           # -drive index=
@@ -69,7 +70,8 @@ def from_drive(option: ArgvOption) -> Backend:
                       index=_int(f.get("index")), bus=_int(f.get("bus")),
                       unit=_int(f.get("unit")),
                       direct=truth(f.get("cache.direct")),
-                      no_flush=truth(f.get("cache.no-flush")))
+                      no_flush=truth(f.get("cache.no-flush")),
+                      pr_manager=f.get("file.pr-manager"))
     _set_source(backend, f.get("file"))
     return backend
 
@@ -85,7 +87,7 @@ def _set_source(backend: Backend, file: str | None) -> None:
     if "://" in file:
         url = urlsplit(file)
         backend.type, backend.protocol = "network", url.scheme
-        backend.name = url.path.lstrip("/") or None
+        backend.name = url.path[1:] or None
         if url.hostname:
             backend.hosts.append(Host(url.hostname, str(url.port) if url.port else None))
         return
@@ -132,8 +134,12 @@ def from_blockdev(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> Bac
         backend.direct, backend.no_flush = truth(cache.get("direct")), \
             truth(cache.get("no-flush"))
     backend.io = storage.get("aio")
+    backend.pr_manager = storage.get("pr-manager")
     driver = storage.get("driver")
-    if driver in _FILE_DRIVERS:
+    if driver == "vvfat":
+        # a directory shown as a FAT image (libvirt's <disk type='dir'>, format fat)
+        backend.type, backend.path, backend.format = "dir", storage.get("dir"), "fat"
+    elif driver in _FILE_DRIVERS:
         backend.type, backend.path = _FILE_DRIVERS[driver], storage.get("filename")
     elif driver in _NETWORK_DRIVERS:
         backend.type, backend.protocol = "network", driver
@@ -169,7 +175,7 @@ def _network_source(backend: Backend, storage: dict[str, Any]) -> None:
         backend.name = f"{storage.get('volume')}/{storage.get('path', '').lstrip('/')}"
     elif driver in ("http", "https", "ftp", "ftps"):
         url = urlsplit(storage.get("url", ""))
-        backend.name = url.path.lstrip("/") or None
+        backend.name = url.path[1:] or None   # libvirt puts one '/' before the name
         if url.hostname:
             backend.hosts.append(Host(url.hostname, str(url.port) if url.port else None))
 

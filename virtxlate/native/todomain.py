@@ -131,12 +131,15 @@ class _Builder:
         _name_targets(disks)
         for disk in disks:
             devices.append(self._disk_xml(disk))
+        for hostdev in self._hostdevs():
+            devices.append(hostdev)
         for alias, (kind, index, model, option) in self.controllers.items():
             controller = _controller_xml(kind, index, model, option, alias)
             address = controller.find("address")
             if address is not None:
                 _with_zpci(address, option, self.zpci)
             devices.append(controller)
+        self._absent_defaults(devices)
         self._passthrough(root)
         etree.indent(root, space="  ")
         return Readback(etree.tostring(root, encoding="unicode") + "\n", self.findings)
@@ -181,7 +184,7 @@ class _Builder:
             if model is not None:
                 self.used.add(option.position)
                 if driver.endswith(_TRANSITIONAL):
-                    model = driver.split("-pci-", 1)[1]   # virtio-transitional, …
+                    model = "virtio-" + driver.split("-pci-", 1)[1]   # virtio-transitional
                 alias = str(option.fields.get("id") or f"scsi{counters.get('scsi', 0)}")
                 counters["scsi"] = counters.get("scsi", 0) + 1
                 self.controllers[alias] = ("scsi", _index(alias), model, option)
@@ -281,6 +284,14 @@ class _Builder:
         """-global isa-fdc.driveA=ID (the -drive era's floppies) and bootindexA/B."""
         boot: dict[int, str] = {}
         for option in self.options:
+            if option.flag == "-device" and option.fields.get("driver") == "isa-fdc":
+                self.used.add(option.position)
+                for unit, letter in ((0, "A"), (1, "B")):
+                    if option.fields.get(f"bootindex{letter}") is not None:
+                        boot[unit] = str(option.fields[f"bootindex{letter}"])
+                    if option.fields.get(f"drive{letter}") is not None:
+                        disks.append(_Disk("fdc", "floppy", self._backend_of(
+                            option.fields[f"drive{letter}"]), option, address=(0, 0, 0, unit)))
             if option.flag != "-global" or not str(option.value).startswith("isa-fdc."):
                 continue
             self.used.add(option.position)
@@ -313,6 +324,8 @@ class _Builder:
             "queue_size": props.get("queue-size"),
             "ioeventfd": _on_off(props.get("ioeventfd")),
             "event_idx": _on_off(props.get("event_idx")),
+            "iommu": _on_off(props.get("iommu_platform")), "ats": _on_off(props.get("ats")),
+            "packed": _on_off(props.get("packed")),
         }
         for key, value in attributes.items():
             if value is not None:
@@ -320,7 +333,23 @@ class _Builder:
         source = _source_xml(backend)
         if source is not None:
             node.append(source)
-        etree.SubElement(node, "target", dev=disk.dev or "", bus=disk.bus)
+            if backend.pr_manager is not None:
+                source.append(self._reservations(backend.pr_manager))
+        target = etree.SubElement(node, "target", dev=disk.dev or "", bus=disk.bus)
+        for key, name in (("removable", "removable"), ("rotation_rate", "rotation_rate")):
+            value = props.get(key)
+            if value is not None:
+                target.set(name, _on_off(value) if key == "removable" else str(value))
+        geometry = {name: props.get(key) for key, name in (
+            ("cyls", "cyls"), ("heads", "heads"), ("secs", "secs"), ("bios-chs-trans", "trans"))}
+        if any(v is not None for v in geometry.values()):
+            etree.SubElement(node, "geometry", {k: str(v) for k, v in geometry.items()
+                                                if v is not None})
+        blockio = {name: props.get(name) for name in ("logical_block_size",
+                                                      "physical_block_size")}
+        if any(v is not None for v in blockio.values()):
+            etree.SubElement(node, "blockio", {k: str(v) for k, v in blockio.items()
+                                               if v is not None})
         if props.get("bootindex") is not None:
             etree.SubElement(node, "boot", order=str(props["bootindex"]))
         if backend.readonly or disk.device == "cdrom" and backend.type is None:
@@ -331,14 +360,106 @@ class _Builder:
             value = props.get(key) or (backend.serial if key == "serial" else None)
             if value is not None:
                 text = str(value)
+                if key == "serial":
+                    text = text.replace("\\ ", " ")   # libvirt escapes a space as '\ '
                 if key == "wwn":
-                    text = text.removeprefix("0x")
+                    # key=value writes 0x…, JSON a number
+                    text = f"{value:016x}" if isinstance(value, int) else text.removeprefix("0x")
                 etree.SubElement(node, key).text = text
         address = _address_xml(disk)
         if disk.option is not None:
             address = _with_zpci(address, disk.option, self.zpci)
         if address is not None:
             node.append(address)
+        return node
+
+    def _hostdevs(self) -> list[etree._Element]:
+        """vhost-scsi (<hostdev type='scsi_host'>) and iSCSI LUNs passed as scsi-generic
+        (<hostdev type='scsi'> with an iSCSI source).  A local /dev/sgN does not say which
+        host adapter address it is, so it stays on the command line."""
+        found = []
+        for option in self.options:
+            driver = str(option.fields.get("driver", "")) if option.flag == "-device" else ""
+            if driver.startswith("vhost-scsi"):
+                self.used.add(option.position)
+                node = etree.Element("hostdev", mode="subsystem", type="scsi_host")
+                if driver.endswith(_TRANSITIONAL):
+                    node.set("model", "virtio-" + driver.split("-pci-", 1)[1])
+                etree.SubElement(node, "source", protocol="vhost",
+                                 wwpn=str(option.fields.get("wwpn", "")))
+                address = _pci_or_ccw(option)
+                if address is not None:
+                    node.append(_with_zpci(address, option, self.zpci))
+                found.append(node)
+            elif driver == "scsi-generic":
+                node = self._iscsi_hostdev(option)
+                if node is not None:
+                    self.used.add(option.position)
+                    found.append(node)
+        return found
+
+    def _iscsi_hostdev(self, option: ArgvOption) -> etree._Element | None:
+        reference = option.fields.get("drive")
+        if reference in self.drives:
+            f = self.drives[reference].fields
+            storage = {key[len("file."):]: value for key, value in f.items()
+                       if key.startswith("file.")}
+            readonly = truth(f.get("readonly"))
+            used = [self.drives[reference]]
+        elif reference in self.nodes:
+            storage = self.nodes[reference].fields
+            readonly = truth(storage.get("read-only"))
+            used = [self.nodes[reference]]
+        else:
+            return None
+        if storage.get("driver") != "iscsi":
+            return None
+        self.used.update(o.position for o in used)
+        node = etree.Element("hostdev", mode="subsystem", type="scsi", managed="no")
+        source = etree.SubElement(node, "source", protocol="iscsi",
+                                  name=f"{storage.get('target')}/{storage.get('lun', 0)}")
+        host, _, port = str(storage.get("portal", "")).rpartition(":")
+        etree.SubElement(source, "host", {"name": host, **({"port": port} if port else {})})
+        if storage.get("initiator-name"):
+            initiator = etree.SubElement(source, "initiator")
+            etree.SubElement(initiator, "iqn", name=str(storage["initiator-name"]))
+        if readonly:
+            etree.SubElement(node, "readonly")
+        alias, _, _ = str(option.fields.get("bus", "")).rpartition(".")
+        controller = self.controllers.get(alias)
+        etree.SubElement(node, "address", type="drive",
+                         controller=str(controller[1] if controller else _index(alias)),
+                         bus=str(option.fields.get("channel", 0)),
+                         target=str(option.fields.get("scsi-id", 0)),
+                         unit=str(option.fields.get("lun", 0)))
+        return node
+
+    def _absent_defaults(self, devices: etree._Element) -> None:
+        """libvirt adds a USB controller and a memory balloon to every domain that does not
+        say model='none': a whole command line libvirt wrote (with its monitor) without
+        them said none.  (virtxlate's own argv leaves out what is not storage.)"""
+        if not any(o.flag == "-mon" for o in self.options):
+            return
+        drivers = {str(o.fields.get("driver", "")) for o in self.options
+                   if o.flag == "-device"}
+        if not any("usb" in d and ("hci" in d or "uhci" in d) for d in drivers) \
+                and not any(o.flag == "-usb" for o in self.options):
+            etree.SubElement(devices, "controller", type="usb", index="0", model="none")
+        if not any(d.startswith("virtio-balloon") for d in drivers):
+            etree.SubElement(devices, "memballoon", model="none")
+
+    def _reservations(self, manager: str) -> etree._Element:
+        """<reservations>: libvirt's managed helper (pr-helper0) or the user's socket."""
+        helper = next((o for o in self.options if o.flag == "-object"
+                       and o.fields.get("qom-type") == "pr-manager-helper"
+                       and o.fields.get("id") == manager), None)
+        if helper is not None:
+            self.used.add(helper.position)
+        if manager == "pr-helper0":
+            return etree.Element("reservations", managed="yes")
+        node = etree.Element("reservations", managed="no")
+        etree.SubElement(node, "source", type="unix", mode="client",
+                         path=str(helper.fields.get("path", "")) if helper else "")
         return node
 
     # --- what does not map ----------------------------------------------------------
@@ -421,8 +542,9 @@ def _pci_or_ccw(option: ArgvOption) -> etree._Element | None:
     address = etree.Element("address", type="pci", domain="0x0000", bus="0x00",
                             slot=f"0x{int(slot, 16):02x}",
                             function=f"0x{int(function or '0', 16):x}")
-    if truth(option.fields.get("multifunction")):
-        address.set("multifunction", "on")
+    multifunction = _on_off(option.fields.get("multifunction"))
+    if multifunction is not None:
+        address.set("multifunction", multifunction)
     return address
 
 
