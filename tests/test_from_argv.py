@@ -138,3 +138,66 @@ def test_wrapped_args_words_join(shared, name):
     """libvirt's .args files break long words with a backslash-newline: they join."""
     words = read_command_line((CONFORMANCE / name / f"{name}.args").read_text()).words
     assert all(not word.endswith(",") for word in words)
+
+
+# --- tree --argv and from-tree ------------------------------------------------------------
+
+SEED_COMMAND_LINE = ("qemu-system-x86_64 -drive file=/img/seed.img,if=none,id=drive0 "
+                     "-device virtio-scsi-pci,id=scsi -device scsi-hd,drive=drive0")
+# QOM-FACTS.md §3 and §4: before 1.5 the proxy owns the SCSI bus; from 1.5 it carries a
+# virtio-bus with the virtio-scsi-device, which owns it; a bus of a device with an id is
+# named '<id>.0' (scsi.0) both times.
+SEED_TREES = {
+    "1.2": ['dev: virtio-scsi-pci, id "scsi"', "bus: scsi.0", "type SCSI",
+            'dev: scsi-hd, id ""'],
+    "1.5": ['dev: virtio-scsi-pci, id "scsi"', "bus: virtio-bus", "type virtio-pci-bus",
+            'dev: virtio-scsi-device, id ""', "bus: scsi.0", "type SCSI",
+            'dev: scsi-hd, id ""'],
+}
+
+
+@pytest.mark.parametrize("release", sorted(SEED_TREES))
+def test_tree_of_the_seed_command_line(release):
+    result = run_cli("tree", "--argv", "-", "--qemu", release,
+                     stdin=SEED_COMMAND_LINE.encode())
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    start = lines.index('dev: virtio-scsi-pci, id "scsi"')
+    shown = [line for line in lines[start:] if " = " not in line]
+    assert shown == SEED_TREES[release]
+    assert "drive = drive0" in lines[lines.index('dev: scsi-hd, id ""') + 1:]
+    if release == "1.5":   # the proxy's settings live in the embedded device
+        inner = lines.index('dev: virtio-scsi-device, id ""')
+        assert "num_queues = 1" in lines[inner:lines.index("bus: scsi.0")]
+
+
+def test_tree_of_a_command_line_qemu_would_refuse():
+    result = run_cli("tree", "--argv", "-", "--qemu", "1.2",
+                     stdin=b"qemu-system-x86_64 -device scsi-hd,bus=nowhere.0")
+    assert result.returncode == 1 and "VX0302" in result.stderr
+
+
+def _structure(node: dict) -> list[tuple]:
+    """(device type, id, bus names) of every device below NODE, depth first."""
+    found = []
+    for device in node.get("devices", []):
+        found.append((device["type"], device["id"], tuple(b["name"] for b in device["buses"])))
+        for bus in device["buses"]:
+            found += _structure(bus)
+    return found
+
+
+@pytest.mark.parametrize("sample", ["seed-virtio-scsi.xml", "scsi-controller-models.xml",
+                                    "virtio-blk-and-ide-cdrom.xml", "q35-storage.xml",
+                                    "usb-and-floppy.xml", "sata-ahci.xml"])
+def test_from_tree_gives_a_domain_with_the_same_graph(tmp_path, sample):
+    from conftest import SAMPLES
+
+    tree = run_cli("tree", str(SAMPLES / sample), "--qemu", "7.2", "--format", "json")
+    back = run_cli("from-tree", "-", stdin=tree.stdout.encode())
+    assert back.returncode == 0 and "warning" not in back.stderr, back.stderr
+    (tmp_path / "back.xml").write_text(back.stdout)
+    again = run_cli("tree", str(tmp_path / "back.xml"), "--qemu", "7.2", "--format", "json")
+    assert again.returncode == 0, again.stderr
+    assert _structure(json.loads(again.stdout)["root"]) == \
+        _structure(json.loads(tree.stdout)["root"])

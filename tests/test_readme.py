@@ -18,6 +18,8 @@ SHOWN = [
     ("virtxlate check samples/needs-newer-qemu.xml --qemu 1.2", "cannot run"),
     ("virtxlate check samples/q35-storage.xml --qemu 1.2 --qemu 2.4 --qemu 7.2",
      "may repeat"),
+    ("virtxlate from-argv samples/seed-command-line.args", "is kept in `<qemu:commandline>`"),
+    ("virtxlate tree --argv samples/seed-command-line.args --qemu 1.2", "as QEMU 1.2 builds it"),
 ]
 
 

@@ -11,7 +11,15 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, VirtxlateError
+from .errors import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    InputError,
+    UsageError,
+    VirtxlateError,
+)
+from .findings import Finding
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,7 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     tree = commands.add_parser("tree", help="the QOM device graph QEMU would build")
-    tree.add_argument("domain", metavar="DOMAIN", help="domain XML file, or - for stdin")
+    tree.add_argument("domain", metavar="DOMAIN", nargs="?",
+                      help="domain XML file, or - for stdin")
+    tree.add_argument("--argv", metavar="FILE",
+                      help="build the graph of a QEMU command line instead (- for stdin)")
     tree.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
     tree.add_argument("--format", choices=("qtree", "json"), default="qtree")
 
@@ -39,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     from_argv.add_argument("command_line", metavar="FILE",
                            help="a shell-quoted line, a libvirt .args file or a JSON array; "
                            "- for stdin")
+
+    from_tree = commands.add_parser(
+        "from-tree", help="domain XML (its storage) from `tree --format json`")
+    from_tree.add_argument("tree_json", metavar="FILE", help="the JSON, or - for stdin")
 
     check = commands.add_parser("check", help="validate a domain (schema, libvirt rules, "
                                               "release gates)")
@@ -94,6 +109,8 @@ def main(args: Sequence[str] | None = None) -> int:
             return _explain(options)
         if options.command == "from-argv":
             return _from_argv(options)
+        if options.command == "from-tree":
+            return _from_tree(options)
         return _check(options)
     except VirtxlateError as exc:
         print(str(exc), file=sys.stderr)
@@ -118,6 +135,10 @@ def _report(findings, domain) -> None:  # type: ignore[no-untyped-def]
 def _tree(options: argparse.Namespace) -> int:
     from .graph.render import graph_json_text, qtree_text
 
+    if options.argv is not None:
+        return _tree_of_argv(options)
+    if options.domain is None:
+        raise UsageError("tree needs a DOMAIN, or --argv FILE")
     domain, result = _analysis(options)
     if result.graph is None:
         _report([f for f in result.findings if f.is_error], domain)
@@ -139,21 +160,65 @@ def _argv(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _from_argv(options: argparse.Namespace) -> int:
-    from .native import domain_from_argv
+def _read_command_line(path: str):  # type: ignore[no-untyped-def]
     from .native.words import read_command_line
     from .xmlinput import read_bytes
 
-    data, source = read_bytes(options.command_line)
+    data, source = read_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text: {exc.reason}", source=source, line=0) from None
-    readback = domain_from_argv(read_command_line(text, source))
+    return read_command_line(text, source)
+
+
+def _tree_of_argv(options: argparse.Namespace) -> int:
+    from . import caps
+    from .graph import GraphError
+    from .graph.render import graph_json_text, qtree_text
+    from .native.tree import graph_from_argv
+
+    command = _read_command_line(options.argv)
+    arch = "x86_64"
+    binary = (command.emulator or "").rsplit("/", 1)[-1]
+    if binary.startswith("qemu-system-"):
+        arch = {"i386": "x86_64"}.get(binary[len("qemu-system-"):],
+                                      binary[len("qemu-system-"):])
+    try:
+        graph, left_out = graph_from_argv(command, caps.load(options.qemu, arch))
+    except GraphError as exc:
+        print(f"{command.source}: error: VX0302: {exc.message}", file=sys.stderr)
+        return EXIT_FINDINGS
+    _warn([Finding("VX0602", "warning", f"-device {driver} is not storage or virtio; "
+                   "virtxlate's tables do not model it, so it is left out of the graph",
+                   command.source) for driver in left_out])
+    sys.stdout.write(graph_json_text(graph) if options.format == "json" else qtree_text(graph))
+    return EXIT_OK
+
+
+def _from_tree(options: argparse.Namespace) -> int:
+    from .native.fromtree import domain_from_tree
+    from .xmlinput import read_bytes
+
+    data, source = read_bytes(options.tree_json)
+    readback = domain_from_tree(data.decode("utf-8", "replace"), source)
     sys.stdout.write(readback.xml)
-    for finding in readback.findings:
+    _warn(readback.findings)
+    return EXIT_OK
+
+
+def _warn(findings) -> None:  # type: ignore[no-untyped-def]
+    for finding in findings:
         print(f"{finding.source}: {finding.severity}: {finding.code}: {finding.message}",
               file=sys.stderr)
+
+
+def _from_argv(options: argparse.Namespace) -> int:
+    from .native import domain_from_argv
+
+    readback = domain_from_argv(_read_command_line(options.command_line))
+    sys.stdout.write(readback.xml)
+    _warn(readback.findings)
     return EXIT_OK
 
 

@@ -107,6 +107,12 @@ def _selection() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+def recorded_kind(name: str) -> bool:
+    """Whether the tables record device type NAME when QEMU has it (the probe's selection:
+    storage and virtio); a type outside it is simply not modelled."""
+    return bool(_selected([name], _selection()))
+
+
 def _selected(names: Iterable[str], patterns: list[str]) -> set[str]:
     return {name for name in names if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
 

@@ -26,7 +26,8 @@ from .words import CommandLine
 
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 _MODEL_OF_DEVICE = {device: model for model, device in SCSI_MODEL_DEVICES.items()}
-_MODEL_OF_DEVICE.update({"virtio-scsi-ccw": "virtio-scsi", "virtio-scsi-device": "virtio-scsi"})
+_MODEL_OF_DEVICE.update({"virtio-scsi-ccw": "virtio-scsi", "virtio-scsi-device": "virtio-scsi",
+                         "lsi53c895a": "lsilogic"})   # QEMU's own name for its alias lsi
 _DISK_DEVICES = {
     "scsi-hd": ("scsi", "disk"), "scsi-cd": ("scsi", "cdrom"), "scsi-block": ("scsi", "lun"),
     "scsi-disk": ("scsi", None), "ide-hd": ("ide", "disk"), "ide-cd": ("ide", "cdrom"),

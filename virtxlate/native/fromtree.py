@@ -1,0 +1,82 @@
+"""`virtxlate from-tree`: a device graph (`tree --format json`) back to domain XML.
+
+The graph becomes the -device options that build it — each device on its bus, a virtio
+proxy carrying its embedded device's properties, properties left out where they hold the
+release's default (a graph shows defaults too, the XML names only what was chosen) — and
+those are read back as a command line.  The machine's built-in devices are the machine.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import caps as caps_tables
+from ..caps import CapsTable
+from ..errors import InputError
+from ..graph.build import _convert
+from .todomain import Readback, domain_from_argv
+from .words import CommandLine
+
+
+def domain_from_tree(text: str, source: str = "<input>") -> Readback:
+    try:
+        tree = json.loads(text)
+        release, machine, root = tree["qemu"], tree["machine"], tree["root"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"not the JSON of `virtxlate tree --format json`: {exc}",
+                         source=source, line=getattr(exc, "lineno", 0)) from None
+    caps = caps_tables.load(str(release))
+    words = ["-machine", str(machine)]
+    _bus_words(caps, root, words)
+    return domain_from_argv(CommandLine(None, words, source))
+
+
+def _bus_words(caps: CapsTable, bus: dict[str, Any], words: list[str]) -> None:
+    # a graph lists devices and buses as qtree does, the newest first: created in reverse
+    for device in reversed(bus.get("devices", [])):
+        dtype = caps.device(device.get("type", ""))
+        builtin = device.get("id") is None and (dtype is None or not dtype.creatable
+                                                or not _is_storage(device))
+        if builtin:
+            for child in reversed(device.get("buses", [])):
+                _bus_words(caps, child, words)
+            continue
+        fields: dict[str, Any] = {"driver": device["type"]}
+        if device.get("id"):
+            fields["id"] = device["id"]
+        fields["bus"] = bus.get("name")
+        fields.update(_chosen(caps, device))
+        children = device.get("buses", [])
+        inner = [d for child in children if child.get("type", "").startswith("virtio-")
+                 for d in child.get("devices", []) if d.get("id") is None]
+        for embedded in inner:   # a virtio proxy: its embedded device's settings are its own
+            fields.update(_chosen(caps, embedded))
+            children = embedded.get("buses", [])
+        words += ["-device", json.dumps(fields, separators=(",", ":"))]
+        if device["type"] == "usb-storage":
+            continue   # the SCSI disk QEMU puts inside a USB stick is the stick itself
+        for child in reversed(children):
+            _bus_words(caps, child, words)
+
+
+def _is_storage(device: dict[str, Any]) -> bool:
+    """A device a domain's storage names (not a chipset part such as piix3-ide)."""
+    kind = str(device.get("type", ""))
+    return kind.startswith(("virtio-", "scsi-", "ide-", "vhost-scsi", "usb-storage",
+                            "floppy")) or kind in ("lsi", "megasas", "mptsas1068", "pvscsi",
+                                                   "am53c974", "dc390", "esp", "ahci",
+                                                   "lsi53c895a", "isa-fdc")
+
+
+def _chosen(caps: CapsTable, device: dict[str, Any]) -> dict[str, Any]:
+    """The device's properties that differ from the release's defaults."""
+    dtype = caps.device(device.get("type", ""))
+    chosen = {}
+    for name, value in device.get("props", {}).items():
+        spec = dtype.prop(name) if dtype is not None else None
+        if spec is not None and spec.default is not None \
+                and _convert(spec.type, spec.default) == value:
+            continue
+        chosen[name] = value
+    return chosen

@@ -1,0 +1,40 @@
+"""`virtxlate tree --argv`: the device graph QEMU builds from a command line.
+
+The -device and -global options (and legacy switches such as -usb) go through the same
+graph builder as a translated domain; the machine is the one -machine names, else the
+release's default.
+"""
+
+from __future__ import annotations
+
+from ..caps import CapsTable
+from ..caps.probe import recorded_kind
+from ..errors import UsageError
+from ..graph import Graph, build_graph
+from ..libvirt.options import Option
+from .options import parse_options
+from .words import CommandLine
+
+
+def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[str]]:
+    """The graph and the devices left out of it (types the tables do not model: not
+    storage or virtio); GraphError when QEMU would refuse a device, UsageError for a
+    machine type the release does not have."""
+    options = parse_options(command.words)
+    machine_option = next((o for o in options if o.flag in ("-machine", "-M")), None)
+    wanted = str(machine_option.fields.get("type")) if machine_option is not None else None
+    machine = caps.machine(wanted)
+    if machine is None:
+        raise UsageError(f"machine type '{wanted}' does not exist in QEMU {caps.version}")
+    devices, left_out = [], []
+    for option in options:
+        if option.flag == "-device":
+            driver = str(option.fields.get("driver", ""))
+            if caps.device(driver) is None and not recorded_kind(driver):
+                left_out.append(driver)
+                continue
+            props = [(key, value) for key, value in option.fields.items() if key != "driver"]
+            devices.append(Option("-device", driver, props))
+        elif option.flag in ("-global", "-usb"):
+            devices.append(Option(option.flag, option.value))
+    return build_graph(caps, machine.name, caps.family_of(machine), devices), left_out
