@@ -201,3 +201,10 @@ def test_from_tree_gives_a_domain_with_the_same_graph(tmp_path, sample):
     assert again.returncode == 0, again.stderr
     assert _structure(json.loads(again.stdout)["root"]) == \
         _structure(json.loads(tree.stdout)["root"])
+
+
+def test_qemu_names_the_machine_of_a_command_line_without_one():
+    line = b"qemu-system-x86_64 -hda /img/a.img"
+    assert 'machine="pc-i440fx-1.5"' in run_cli("from-argv", "-", "--qemu", "1.5",
+                                               stdin=line).stdout
+    assert "machine=" not in run_cli("from-argv", "-", stdin=line).stdout

@@ -13,7 +13,9 @@ from virtxlate.xmlinput import parse_bytes, parse_text
 
 
 def _c14n(data: bytes) -> bytes:
-    return etree.tostring(etree.fromstring(data), method="c14n2")
+    # comments included: every element, attribute, comment and namespace must survive
+    return etree.tostring(etree.fromstring(data).getroottree(), method="c14n2",
+                          with_comments=True)
 
 
 def _roundtrip(path) -> None:

@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     from_argv.add_argument("command_line", metavar="FILE",
                            help="a shell-quoted line, a libvirt .args file or a JSON array; "
                            "- for stdin")
+    from_argv.add_argument("--qemu", metavar="VER",
+                           help="the release the command line is for: names the machine "
+                           "when it has no -machine (without it: QEMU's own default)")
 
     from_tree = commands.add_parser(
         "from-tree", help="domain XML (its storage) from `tree --format json`")
@@ -172,6 +175,15 @@ def _read_command_line(path: str):  # type: ignore[no-untyped-def]
     return read_command_line(text, source)
 
 
+def _arch_of(command) -> str:  # type: ignore[no-untyped-def]
+    """The tables' arch of a command line's emulator (qemu-system-ARCH), x86_64 if none."""
+    binary = (command.emulator or "").rsplit("/", 1)[-1]
+    if not binary.startswith("qemu-system-"):
+        return "x86_64"
+    arch = binary[len("qemu-system-"):]
+    return "x86_64" if arch == "i386" else arch
+
+
 def _tree_of_argv(options: argparse.Namespace) -> int:
     from . import caps
     from .graph import GraphError
@@ -179,13 +191,8 @@ def _tree_of_argv(options: argparse.Namespace) -> int:
     from .native.tree import graph_from_argv
 
     command = _read_command_line(options.argv)
-    arch = "x86_64"
-    binary = (command.emulator or "").rsplit("/", 1)[-1]
-    if binary.startswith("qemu-system-"):
-        arch = {"i386": "x86_64"}.get(binary[len("qemu-system-"):],
-                                      binary[len("qemu-system-"):])
     try:
-        graph, left_out = graph_from_argv(command, caps.load(options.qemu, arch))
+        graph, left_out = graph_from_argv(command, caps.load(options.qemu, _arch_of(command)))
     except GraphError as exc:
         print(f"{command.source}: error: VX0302: {exc.message}", file=sys.stderr)
         return EXIT_FINDINGS
@@ -214,9 +221,15 @@ def _warn(findings) -> None:  # type: ignore[no-untyped-def]
 
 
 def _from_argv(options: argparse.Namespace) -> int:
+    from . import caps
     from .native import domain_from_argv
 
-    readback = domain_from_argv(_read_command_line(options.command_line))
+    command = _read_command_line(options.command_line)
+    default_machine = None
+    if options.qemu is not None:
+        machine = caps.load(options.qemu, _arch_of(command)).machine(None)
+        default_machine = machine.name if machine is not None else None
+    readback = domain_from_argv(command, default_machine)
     sys.stdout.write(readback.xml)
     _warn(readback.findings)
     return EXIT_OK

@@ -76,15 +76,19 @@ def _managed_patterns() -> list[re.Pattern[str]]:
             if line.strip() and not line.startswith("#")]
 
 
-def domain_from_argv(command: CommandLine) -> Readback:
+def domain_from_argv(command: CommandLine, default_machine: str | None = None) -> Readback:
+    """The domain XML of COMMAND; DEFAULT_MACHINE names the machine when it has no
+    -machine (the release's default, when the caller knows the release)."""
     options = parse_options(command.words)
-    builder = _Builder(command, options)
+    builder = _Builder(command, options, default_machine)
     return builder.build()
 
 
 class _Builder:
-    def __init__(self, command: CommandLine, options: list[ArgvOption]):
+    def __init__(self, command: CommandLine, options: list[ArgvOption],
+                 default_machine: str | None = None):
         self.command = command
+        self.default_machine = default_machine
         self.options = options
         self.used: set[int] = set()
         self.findings: list[Finding] = []
@@ -124,6 +128,8 @@ class _Builder:
         machine = self._first("-machine") or self._first("-M")
         if machine is not None:
             type_node.set("machine", str(machine.fields.get("type") or ""))
+        elif self.default_machine is not None:
+            type_node.set("machine", self.default_machine)
         type_node.text = "hvm"
         devices = etree.SubElement(root, "devices")
         if self.command.emulator:
