@@ -98,6 +98,8 @@ CASES = {
                              "slot='1' function='1'/>")),
                _domain("<controller type='ide' index='0'><address type='pci' domain='0' "
                        "bus='0' slot='1' function='1'/></controller>")),
+    "VX0222": (_domain("", head="<iothreads>100000</iothreads>"),
+               _domain("", head="<iothreads>4</iothreads>")),
     "VX0301": (_domain("", machine="pc-i440fx-1.5"), _domain("", machine="pc-1.2")),
     "VX0303": (_domain("<controller type='scsi' model='vmpvscsi'/>"),
                _domain("<controller type='scsi' model='lsilogic'/>")),

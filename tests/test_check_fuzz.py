@@ -9,8 +9,10 @@ import contextlib
 import io
 import os
 import re
+import resource
 import sys
 
+import pytest
 from check_variants import variants
 from conftest import SAMPLES
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 from virtxlate.cli import main
 
 EXAMPLES = int(os.environ.get("VIRTXLATE_FUZZ_EXAMPLES", "10000"))
+MEMORY_LIMIT = 6 * 1024**3   # address space for the whole test process
 BASES = [path.read_text() for path in sorted(SAMPLES.glob("*.xml"))] + \
     [variant.xml for variant in variants()]
 ATTRIBUTE = re.compile(r"""\s[\w:.-]+=(?:'[^']*'|"[^"]*")""")
@@ -77,6 +80,16 @@ def _check(xml: str) -> tuple[int, str, str]:
     finally:
         sys.stdin = saved
     return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bounded_memory():
+    """A domain that makes virtxlate allocate without bound (a huge count turned into a
+    list) fails here with MemoryError, instead of the machine killing the whole run."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 @settings(max_examples=EXAMPLES, deadline=None, database=None,

@@ -41,9 +41,22 @@ def _parser() -> argparse.ArgumentParser:
     tree.add_argument("--format", choices=("qtree", "json"), default="qtree")
 
     argv = commands.add_parser("argv", help="the QEMU command line libvirt would use")
-    argv.add_argument("domain", metavar="DOMAIN", help="domain XML file, or - for stdin")
+    argv.add_argument("domain", metavar="DOMAIN", nargs="?",
+                      help="domain XML file, or - for stdin")
     argv.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
     argv.add_argument("--format", choices=("shell", "lines", "json"), default="shell")
+
+    for command in (tree, argv):
+        _live_options(command)
+
+    compare = commands.add_parser(
+        "compare", help="virtxlate's storage options next to libvirt's own "
+                        "(domainXMLToNative) for the same domain")
+    compare.add_argument("domain", metavar="DOMAIN", nargs="?",
+                         help="domain XML file, or - for stdin")
+    compare.add_argument("--qemu", metavar="VER",
+                         help="QEMU release (default: the one libvirt drives)")
+    _live_options(compare, connect_required=True)
 
     from_argv = commands.add_parser(
         "from-argv", help="domain XML (its storage) from a QEMU command line")
@@ -60,10 +73,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a domain (schema, libvirt rules, "
                                               "release gates)")
-    check.add_argument("domain", metavar="DOMAIN", help="domain XML file, or - for stdin")
+    check.add_argument("domain", metavar="DOMAIN", nargs="?",
+                       help="domain XML file, or - for stdin")
     check.add_argument("--qemu", action="append", default=[], metavar="VER",
                        help="check against this QEMU release (may repeat)")
     check.add_argument("--format", choices=("text", "json"), default="text")
+    _live_options(check)
     check.add_argument("--libvirt-schema", action="store_true",
                        help="also validate with libvirt's installed RelaxNG schema "
                        "(/usr/share/libvirt/schemas/domain.rng)")
@@ -90,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="libvirt's capability XML of the same binary, for its flags "
                             "(repeat: the flags common to all files)")
     probe.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    live = probe.add_argument_group("through a running libvirt (needs virtxlate[libvirt])")
+    live.add_argument("--connect", metavar="URI",
+                      help="probe the QEMU binary libvirt reports in its domain "
+                      "capabilities, with the flags libvirt itself probed for it")
+    live.add_argument("--emulator", metavar="PATH", help="which binary libvirt reports on")
+    live.add_argument("--virttype", choices=("qemu", "kvm"), default=None)
 
     explain = commands.add_parser("explain", help="what a QOM device or bus type is")
     explain.add_argument("type", metavar="TYPE")
@@ -97,6 +118,37 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--arch", default="x86_64")
     explain.add_argument("--format", choices=("text", "json"), default="text")
     return parser
+
+
+def _live_options(command: argparse.ArgumentParser, connect_required: bool = False) -> None:
+    live = command.add_argument_group("a running libvirt (needs virtxlate[libvirt])")
+    live.add_argument("--connect", metavar="URI", required=connect_required,
+                      help="libvirt connection URI, e.g. qemu:///system")
+    live.add_argument("--domain", dest="domain_name", metavar="NAME|UUID",
+                      help="read this domain's XML from libvirt instead of a file")
+    live.add_argument("--inactive", action="store_true",
+                      help="the persistent definition, not the running one")
+
+
+def _load(options: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The domain of the command: DOMAIN, or --domain read through --connect."""
+    from .api import load
+    from .model import domain_from_document
+    from .xmlinput import parse_text
+
+    if getattr(options, "domain_name", None) is not None:
+        if options.connect is None:
+            raise UsageError("--domain needs --connect URI")
+        if options.domain is not None:
+            raise UsageError("give a DOMAIN file or --domain, not both")
+        from .live import domain_xml
+
+        xml, source = domain_xml(options.connect, options.domain_name, options.inactive)
+        return domain_from_document(parse_text(xml, source))
+    if options.domain is None:
+        raise UsageError(f"{options.command} needs a DOMAIN file (or - for stdin), "
+                         "or --connect URI --domain NAME")
+    return load(options.domain)
 
 
 def main(args: Sequence[str] | None = None) -> int:
@@ -114,6 +166,8 @@ def main(args: Sequence[str] | None = None) -> int:
             return _from_argv(options)
         if options.command == "from-tree":
             return _from_tree(options)
+        if options.command == "compare":
+            return _compare(options)
         return _check(options)
     except VirtxlateError as exc:
         print(str(exc), file=sys.stderr)
@@ -123,9 +177,9 @@ def main(args: Sequence[str] | None = None) -> int:
 
 
 def _analysis(options: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from .api import analyze, load
+    from .api import analyze
 
-    domain = load(options.domain)
+    domain = _load(options)
     return domain, analyze(domain, options.qemu)
 
 
@@ -140,8 +194,6 @@ def _tree(options: argparse.Namespace) -> int:
 
     if options.argv is not None:
         return _tree_of_argv(options)
-    if options.domain is None:
-        raise UsageError("tree needs a DOMAIN, or --argv FILE")
     domain, result = _analysis(options)
     if result.graph is None:
         _report([f for f in result.findings if f.is_error], domain)
@@ -203,6 +255,32 @@ def _tree_of_argv(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _compare(options: argparse.Namespace) -> int:
+    """Empty output and exit 0 when virtxlate's storage options equal libvirt's own, a
+    unified diff and exit 1 when not."""
+    import difflib
+
+    from .api import analyze
+    from .argv.storage import storage_options
+    from .live import hypervisor_release, native_argv
+
+    domain = _load(options)
+    release = options.qemu or hypervisor_release(options.connect)
+    result = analyze(domain, release)
+    if result.argv is None:
+        _report([f for f in result.findings if f.is_error], domain)
+        return EXIT_FINDINGS
+    xml = domain.document.to_xml() if domain.document is not None else ""
+    theirs = [" ".join(pair) for pair in storage_options(native_argv(options.connect, xml))]
+    ours = [" ".join(pair) for pair in storage_options(result.argv)]
+    if ours == theirs:
+        return EXIT_OK
+    sys.stdout.writelines(line + "\n" for line in difflib.unified_diff(
+        theirs, ours, f"libvirt ({options.connect})", f"virtxlate --qemu {release}",
+        lineterm=""))
+    return EXIT_FINDINGS
+
+
 def _from_tree(options: argparse.Namespace) -> int:
     from .native.fromtree import domain_from_tree
     from .xmlinput import read_bytes
@@ -237,11 +315,11 @@ def _from_argv(options: argparse.Namespace) -> int:
 
 def _check(options: argparse.Namespace) -> int:
     from . import caps
-    from .api import arch_without_tables, load, table_arch
+    from .api import arch_without_tables, table_arch
     from .report import matrix_json, matrix_text, text_report
     from .rules import check_releases
 
-    domain = load(options.domain)
+    domain = _load(options)
     no_tables = arch_without_tables(domain)
     if no_tables is not None:
         common, per_release = check_releases(domain, [])
@@ -304,13 +382,17 @@ def _probe(options: argparse.Namespace) -> int:
     from .caps.probe import probe, with_libvirt_flags
     from .qemu import QemuError
 
+    binary, libvirt_caps = options.binary, list(options.libvirt_caps)
+    if options.connect is not None:
+        binary, cached = _libvirt_binary(options)
+        libvirt_caps += cached
     try:
-        table = probe(options.binary, timeout=options.timeout, machine=options.machine)
+        table = probe(binary, timeout=options.timeout, machine=options.machine)
     except QemuError as exc:
         print(f"virtxlate: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    if options.libvirt_caps:
-        with_libvirt_flags(table, *options.libvirt_caps)
+    if libvirt_caps:
+        with_libvirt_flags(table, *libvirt_caps)
     text = etree.tostring(table, encoding="unicode", pretty_print=True)
     if options.output:
         with open(options.output, "w") as handle:
@@ -318,6 +400,37 @@ def _probe(options: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+# libvirt's cache of what it probed of each QEMU binary (flags included)
+LIBVIRT_CAPS_CACHE = "/var/cache/libvirt/qemu/capabilities"
+
+
+def _libvirt_binary(options: argparse.Namespace) -> tuple[str, list[str]]:
+    """The binary libvirt reports for --emulator/--machine/--virttype, and libvirt's own
+    cached capabilities of it (readable by root) for its flags."""
+    import glob
+
+    from lxml import etree
+
+    from .live import domain_capabilities
+
+    domcaps = etree.fromstring(domain_capabilities(
+        options.connect, options.emulator, None, options.machine, options.virttype
+    ).encode())
+    binary = domcaps.findtext("path") or options.binary
+    cached = []
+    for path in sorted(glob.glob(f"{LIBVIRT_CAPS_CACHE}/*.xml")):
+        try:
+            emulator = etree.parse(path).getroot().findtext("emulator")
+        except (OSError, etree.XMLSyntaxError):
+            continue
+        if emulator == binary:
+            cached.append(path)
+    if not cached:
+        print(f"virtxlate: warning: libvirt's cached capabilities of {binary} are not "
+              f"readable in {LIBVIRT_CAPS_CACHE}; the probe infers the flags", file=sys.stderr)
+    return binary, cached
 
 
 def _explain(options: argparse.Namespace) -> int:

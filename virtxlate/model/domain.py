@@ -60,11 +60,12 @@ class Domain(XmlObject):
             return None
         return amount * scale // 1024**2
 
-    def iothread_id_set(self) -> set[int]:
-        """The iothread ids the domain defines: <iothreadids> or 1..<iothreads>."""
+    def iothread_id_set(self) -> set[int] | range:
+        """The iothread ids the domain defines: <iothreadids> or 1..<iothreads> (a range,
+        so that a huge count costs nothing to ask about)."""
         ids = {entry.id for entry in self.iothread_ids if entry.id is not None}
         if not ids and self.iothreads:
-            ids = set(range(1, self.iothreads + 1))
+            return range(1, self.iothreads + 1)
         return ids
 
     def controller(self, type_: str, index: int) -> Controller | None:

@@ -11,6 +11,7 @@ from ..findings import Finding, finding_at
 from ..libvirt.addresses import drive_address
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
+from ..model.fields import XmlObject
 from .disk_options import DISK_OPTION_RULES
 
 Rule = Callable[[Domain], Iterator[Finding]]
@@ -109,6 +110,20 @@ def iothread_defined(domain: Domain) -> Iterator[Finding]:
                              hint="add <iothreads> or <iothreadids> to the domain")
 
 
+# More iothread objects than virtxlate writes out (libvirt would try to write them all).
+MAX_IOTHREADS = 65536
+
+
+def iothread_count(domain: Domain) -> Iterator[Finding]:
+    """VX0222 — a count of <iothreads> beyond what virtxlate writes (one -object each)."""
+    if domain.iothreads is not None and domain.iothreads > MAX_IOTHREADS:
+        node = domain.element.find("iothreads")
+        yield finding_at("VX0222", "error",
+                         f"<iothreads> of {domain.iothreads} is more than virtxlate writes "
+                         f"(at most {MAX_IOTHREADS} iothread objects)",
+                         XmlObject(node) if node is not None else domain, domain.source)
+
+
 def address_fits_bus(domain: Domain) -> Iterator[Finding]:
     """VX0209 — virDomainDiskDefValidate: a drive address only on a controller bus,
     a PCI address not on one ("Invalid address type for the disk bus")."""
@@ -148,7 +163,7 @@ def lun_needs_block(domain: Domain) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     duplicate_target, duplicate_drive_address, scsi_model_known, virtio_scsi_only_driver,
-    iothread_defined, address_fits_bus, lun_needs_block, *DISK_OPTION_RULES,
+    iothread_defined, iothread_count, address_fits_bus, lun_needs_block, *DISK_OPTION_RULES,
 )
 
 

@@ -1,0 +1,111 @@
+"""With a running libvirt (libvirt-python, the extra virtxlate[libvirt]): domains read
+through --connect/--domain, `compare` against libvirt's own domainXMLToNative on every
+sample, `caps probe --connect`; and without the binding, one line on how to install it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+
+import pytest
+from conftest import REPO, SAMPLES, _missing, run_cli
+from lxml import etree
+from test_libvirt import URI, virsh  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def binding():
+    try:
+        import libvirt  # noqa: F401
+    except ImportError:
+        _missing("libvirt-python (pip install -e '.[libvirt]')", "VIRTXLATE_REQUIRE_INTEGRATION")
+
+
+@pytest.fixture
+def defined(virsh, tmp_path):  # noqa: F811
+    """The seed sample defined in libvirt under a name of its own, undefined afterwards."""
+    name = f"virtxlate-test-{uuid.uuid4().hex[:8]}"
+    xml = (SAMPLES / "seed-virtio-scsi.xml").read_text()
+    root = etree.fromstring(xml.encode())
+    root.find("name").text = name
+    root.remove(root.find("uuid"))
+    path = tmp_path / "defined.xml"
+    path.write_bytes(etree.tostring(root))
+    subprocess.run([virsh, "-c", URI, "define", str(path)], check=True, capture_output=True)
+    try:
+        yield name
+    finally:
+        subprocess.run([virsh, "-c", URI, "undefine", name], capture_output=True)
+
+
+def test_domain_read_through_libvirt(binding, defined, virsh):  # noqa: F811
+    check = run_cli("check", "--connect", URI, "--domain", defined, "--qemu", "7.2")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.startswith(f"{URI}#{defined}: no findings")
+    by_uuid = subprocess.run([virsh, "-c", URI, "domuuid", defined], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    from_file = run_cli("argv", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", "7.2",
+                        "--format", "json")
+    for who in (defined, by_uuid):
+        argv = run_cli("argv", "--connect", URI, "--domain", who, "--inactive",
+                       "--qemu", "7.2", "--format", "json")
+        assert argv.returncode == 0, argv.stderr
+        # the same storage as the file it was defined from (libvirt keeps what it was given)
+        assert [w for w in argv.stdout.split() if "scsi" in w] == \
+            [w for w in from_file.stdout.split() if "scsi" in w]
+    # libvirt wrote the machine it defined as pc-i440fx-7.2: no older release has it
+    tree = run_cli("tree", "--connect", URI, "--domain", defined, "--qemu", "7.2")
+    assert 'dev: virtio-scsi-device, id ""' in tree.stdout
+    older = run_cli("check", "--connect", URI, "--domain", defined, "--qemu", "1.5")
+    assert older.returncode == 1 and "VX0301" in older.stdout
+    missing = run_cli("check", "--connect", URI, "--domain", "no-such-domain-here")
+    assert missing.returncode == 3 and missing.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.xml")), ids=lambda p: p.name)
+def test_compare_with_libvirt_prints_nothing(binding, sample):
+    result = run_cli("compare", str(sample), "--connect", URI)
+    if sample.name == "needs-newer-qemu.xml":
+        assert result.returncode == 1 and "VX0206" in result.stderr   # libvirt refuses too
+        return
+    assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
+
+
+def test_compare_shows_a_difference(binding):
+    # the 4.1 release's -drive syntax is not what libvirt 9.0 writes for QEMU 7.2
+    result = run_cli("compare", str(SAMPLES / "seed-virtio-scsi.xml"), "--connect", URI,
+                     "--qemu", "4.1")
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"--- libvirt ({URI})\n+++ virtxlate --qemu 4.1\n")
+
+
+def test_caps_probe_through_libvirt(binding, tmp_path):
+    out = tmp_path / "live.xml"
+    result = run_cli("caps", "probe", "--connect", URI, "--virttype", "qemu", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    table = etree.parse(str(out)).getroot()
+    shipped = etree.parse(str(REPO / "virtxlate" / "caps" / "data" /
+                              "qemu-7.2-x86_64.xml")).getroot()
+
+    def structure(root):   # what QEMU itself answered: machines, buses, device types
+        return [etree.tostring(node) for node in root
+                if node.tag in ("machines", "machine-family", "bus-type", "device-type")]
+
+    assert structure(table) == structure(shipped)
+    assert "/var/cache/libvirt/qemu/capabilities/" in table.findtext(
+        "source[@id='LIBVIRT-CAPS']")
+
+
+def test_without_the_binding_one_line_says_how_to_install(tmp_path):
+    fake = tmp_path / "libvirt.py"
+    fake.write_text("raise ImportError('no libvirt-python here')\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "virtxlate", "check", "--connect", URI, "--domain", "x"],
+        capture_output=True, text=True, cwd=REPO,
+        env={"PYTHONPATH": f"{tmp_path}:{REPO}", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "pip install 'virtxlate[libvirt]'" in result.stderr
