@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     tree.add_argument("--argv", metavar="FILE",
                       help="build the graph of a QEMU command line instead (- for stdin)")
     tree.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
-    tree.add_argument("--format", choices=("qtree", "json"), default="qtree")
+    tree.add_argument("--format", choices=("qtree", "json", "dot", "svg"), default="qtree",
+                      help="dot: Graphviz DOT; svg: drawn by Graphviz's dot program")
 
     argv = commands.add_parser("argv", help="the QEMU command line libvirt would use")
     argv.add_argument("domain", metavar="DOMAIN", nargs="?",
@@ -190,7 +191,6 @@ def _report(findings, domain) -> None:  # type: ignore[no-untyped-def]
 
 
 def _tree(options: argparse.Namespace) -> int:
-    from .graph.render import graph_json_text, qtree_text
 
     if options.argv is not None:
         return _tree_of_argv(options)
@@ -198,9 +198,21 @@ def _tree(options: argparse.Namespace) -> int:
     if result.graph is None:
         _report([f for f in result.findings if f.is_error], domain)
         return EXIT_FINDINGS
-    sys.stdout.write(graph_json_text(result.graph) if options.format == "json"
-                     else qtree_text(result.graph))
+    sys.stdout.write(_graph_text(result.graph, options.format))
     return EXIT_OK
+
+
+def _graph_text(graph, style: str) -> str:  # type: ignore[no-untyped-def]
+    from .graph.dot import dot_to_svg, graph_dot
+    from .graph.render import graph_json_text, qtree_text
+
+    if style == "json":
+        return graph_json_text(graph)
+    if style == "dot":
+        return graph_dot(graph)
+    if style == "svg":
+        return dot_to_svg(graph_dot(graph))
+    return qtree_text(graph)
 
 
 def _argv(options: argparse.Namespace) -> int:
@@ -239,7 +251,6 @@ def _arch_of(command) -> str:  # type: ignore[no-untyped-def]
 def _tree_of_argv(options: argparse.Namespace) -> int:
     from . import caps
     from .graph import GraphError
-    from .graph.render import graph_json_text, qtree_text
     from .native.tree import graph_from_argv
 
     command = _read_command_line(options.argv)
@@ -251,7 +262,7 @@ def _tree_of_argv(options: argparse.Namespace) -> int:
     _warn([Finding("VX0602", "warning", f"-device {driver} is not storage or virtio; "
                    "virtxlate's tables do not model it, so it is left out of the graph",
                    command.source) for driver in left_out])
-    sys.stdout.write(graph_json_text(graph) if options.format == "json" else qtree_text(graph))
+    sys.stdout.write(_graph_text(graph, options.format))
     return EXIT_OK
 
 
