@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -74,11 +75,15 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a domain (schema, libvirt rules, "
                                               "release gates)")
-    check.add_argument("domain", metavar="DOMAIN", nargs="?",
-                       help="domain XML file, or - for stdin")
+    check.add_argument("domains", metavar="DOMAIN", nargs="*",
+                       help="domain XML files, directories (every *.xml below), or - for "
+                       "stdin (one domain, or several one after another)")
     check.add_argument("--qemu", action="append", default=[], metavar="VER",
                        help="check against this QEMU release (may repeat)")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=("text", "json", "jsonl"), default="text",
+                       help="jsonl: one JSON result per domain, in input order")
+    check.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                       help="check on N processes")
     _live_options(check)
     check.add_argument("--libvirt-schema", action="store_true",
                        help="also validate with libvirt's installed RelaxNG schema "
@@ -149,6 +154,10 @@ def _load(options: argparse.Namespace):  # type: ignore[no-untyped-def]
     if options.domain is None:
         raise UsageError(f"{options.command} needs a DOMAIN file (or - for stdin), "
                          "or --connect URI --domain NAME")
+    if options.domain == "-" and getattr(options, "stdin_data", None) is not None:
+        from .xmlinput import parse_bytes
+
+        return domain_from_document(parse_bytes(options.stdin_data, "<stdin>"))
     return load(options.domain)
 
 
@@ -324,7 +333,34 @@ def _from_argv(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _batch(options: argparse.Namespace) -> bool:
+    """Whether `check` runs over many domains (and prints a summary line)."""
+    many = len(options.domains) > 1 or any(os.path.isdir(d) for d in options.domains)
+    return options.domain_name is None and (many or options.format == "jsonl"
+                                            or options.jobs > 1)
+
+
 def _check(options: argparse.Namespace) -> int:
+    from .batch import Settings, run
+
+    if options.jobs < 1:
+        raise UsageError("--jobs needs a number of processes, 1 or more")
+    if options.format == "json" and len(options.domains) > 1:
+        raise UsageError("many domains: use --format jsonl (one JSON result per line)")
+    settings = Settings(tuple(options.qemu), options.libvirt_schema,
+                        options.format == "jsonl")
+    if _batch(options):
+        return run(options.domains, settings, options.jobs, sys.stdout, sys.stderr)
+    options.domain = options.domains[0] if options.domains else None
+    if options.domain == "-" and options.domain_name is None:
+        data = sys.stdin.buffer.read()
+        if data.count(b"</domain>") > 1:   # several domains, one after another
+            return run(["-"], settings, 1, sys.stdout, sys.stderr, stdin=data)
+        options.stdin_data = data
+    return _check_one(options)
+
+
+def _check_one(options: argparse.Namespace) -> int:
     from . import caps
     from .api import arch_without_tables, table_arch
     from .report import matrix_json, matrix_text, text_report
