@@ -73,3 +73,17 @@ def test_an_unreadable_input_does_not_stop_the_batch(tmp_path):
 def test_json_asks_for_jsonl_with_many_domains():
     result = run_cli("check", str(SAMPLE_FILES[0]), str(SAMPLE_FILES[1]), "--format", "json")
     assert result.returncode == 2 and "jsonl" in result.stderr
+
+
+def test_bench_script_runs_and_prints_its_table():
+    """bench/run.py is a script, not a timed test: here it only has to run (small sizes)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--domains", "10",
+                             "--batch", "50"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "| virtxlate check+argv |" in result.stdout
+    assert "input order kept: True" in result.stdout

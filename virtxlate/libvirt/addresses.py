@@ -88,23 +88,25 @@ _NON_PCI_INTERFACE_MODELS = {"spapr-vlan", "usb-net", "smc91c111", "lan9118"}
 def sorted_by_type_and_index(elements: list, type_of, index_of) -> list:  # type: ignore[no-untyped-def]
     """libvirt's *InsertPreAlloced order: grouped by type in order of first appearance,
     sorted by index within a type (used for disks and for controllers)."""
+    # (type, index, element), each key read once: the scan below is libvirt's, quadratic
     ordered: list = []
     for element in elements:
+        kind, index = type_of(element), index_of(element)
         insert_at = -1
-        index = index_of(element)
         for position in range(len(ordered) - 1, -1, -1):
-            other = ordered[position]
-            if type_of(other) != type_of(element):
+            other_kind, other_index, _ = ordered[position]
+            if other_kind != kind:
                 continue
-            if index_of(other) > index:
+            if other_index > index:
                 insert_at = position
             elif insert_at == -1:
                 insert_at = position + 1
+        entry = (kind, index, element)
         if insert_at == -1:
-            ordered.append(element)
+            ordered.append(entry)
         else:
-            ordered.insert(insert_at, element)
-    return ordered
+            ordered.insert(insert_at, entry)
+    return [element for _, _, element in ordered]
 
 
 def _has_pci_address(node) -> bool:  # type: ignore[no-untyped-def]
