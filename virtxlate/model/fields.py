@@ -89,11 +89,12 @@ def _split(path: str) -> tuple[list[str], str | None]:
 
 
 def _find(element: etree._Element, steps: list[str]) -> etree._Element | None:
+    # each step is a plain tag: lxml's C child iterator, not its path language (2x faster)
     node: etree._Element | None = element
     for step in steps:
         if node is None:
             return None
-        node = node.find(step)
+        node = next(node.iterchildren(step), None)
     return node
 
 
@@ -204,16 +205,29 @@ class Child(Generic[M]):
 
 
 class Children(Generic[M]):
-    """All child elements at PATH, in document order, each through a model class."""
+    """All child elements at PATH, in document order, each through a model class.
+
+    The list is read once per model object (a check reads a domain's disks dozens of
+    times); the elements in it stay live views.  Adding or removing elements in the tree
+    afterwards needs a fresh model object (virtxlate.load again)."""
 
     def __init__(self, cls: type[M], path: str):
         self.cls = cls
         self.path = path
+        self.name = path
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        return [self.cls(node) for node in obj.element.findall(self.path)]
+        cache = obj.__dict__.setdefault("_children", {})
+        found = cache.get(self.name)
+        if found is None:
+            found = cache[self.name] = [self.cls(node)
+                                        for node in obj.element.findall(self.path)]
+        return list(found)
 
 
 def iter_fields(cls: type) -> Iterator[tuple[str, Field[Any]]]:
