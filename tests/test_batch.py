@@ -87,3 +87,29 @@ def test_bench_script_runs_and_prints_its_table():
     assert result.returncode == 0, result.stderr
     assert "| virtxlate check+argv |" in result.stdout
     assert "input order kept: True" in result.stdout
+
+
+def test_progress_shows_on_a_terminal_after_two_seconds():
+    import io
+    import time
+
+    from virtxlate.batch import _Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    quick = Terminal()
+    progress = _Progress(quick, time.monotonic())
+    progress.tick(1)
+    assert quick.getvalue() == ""            # not yet two seconds
+    slow = Terminal()
+    progress = _Progress(slow, time.monotonic() - 3)
+    progress.tick(1)
+    progress.done()
+    assert slow.getvalue().startswith("\rchecked 1 domains") and slow.getvalue().endswith(
+        "\r\033[K")
+    piped = io.StringIO()
+    progress = _Progress(piped, time.monotonic() - 3)
+    progress.tick(1)
+    assert piped.getvalue() == ""            # never into a file or a pipe
