@@ -42,23 +42,3 @@ def with_images(sample: Path, directory: Path) -> str:
     return text
 
 
-def storage_words(words: list[str], storage_devices: set[str]) -> list[tuple[str, str]]:
-    """The storage options of a command line, as written: -blockdev, -drive, iothread
-    objects, and -device for the storage devices."""
-    import json
-
-    found = []
-    for flag, value in zip(words, words[1:], strict=False):
-        if flag in ("-blockdev", "-drive"):
-            found.append((flag, value))
-        elif flag == "-object" and ('"qom-type":"iothread"' in value
-                                    or value.startswith("iothread,")):
-            found.append((flag, value))
-        elif flag == "-device":
-            driver = json.loads(value).get("driver") if value.startswith("{") \
-                else value.split(",", 1)[0]
-            if driver in storage_devices:
-                found.append((flag, value))
-        elif flag == "-global" and value.startswith("isa-fdc."):
-            found.append((flag, value))
-    return found

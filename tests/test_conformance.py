@@ -20,6 +20,7 @@ from conftest import CONFORMANCE, DATA
 
 from virtxlate import caps
 from virtxlate.api import analyze, load
+from virtxlate.argv.storage import STORAGE_DEVICES as PACKAGE_STORAGE_DEVICES
 from virtxlate.libvirt.host import FixedHost
 
 # libvirt's test suite mocks the host: /dev/cdrom is its one CD-ROM drive, every SCSI host
@@ -27,16 +28,8 @@ from virtxlate.libvirt.host import FixedHost
 LIBVIRT_TEST_HOST = FixedHost(("/dev/cdrom",), "/dev/sg0", ("/dev/vhost-scsi",))
 
 # Devices whose options count as storage for the comparison.
-STORAGE_DEVICES = {
-    "virtio-scsi-pci", "lsi", "megasas", "mptsas1068", "pvscsi", "spapr-vscsi", "ahci",
-    "scsi-hd", "scsi-cd", "scsi-block", "scsi-generic", "scsi-disk", "ide-hd", "ide-cd",
-    "ide-drive", "virtio-blk-pci", "usb-storage", "floppy", "virtio-blk-pci-transitional",
-    "virtio-blk-pci-non-transitional", "virtio-scsi-pci-transitional",
-    "virtio-scsi-pci-non-transitional", "virtio-blk-ccw", "virtio-scsi-ccw",
-    "virtio-blk-device", "virtio-scsi-device", "isa-fdc", "vhost-scsi-pci", "vhost-scsi-ccw",
-    "vhost-scsi", "vhost-scsi-pci-transitional", "vhost-scsi-pci-non-transitional",
-    "zpci",   # the zPCI identity written before an s390x PCI device
-}
+# -device drivers compared: the package's own list (virtxlate.argv.storage)
+STORAGE_DEVICES = set(PACKAGE_STORAGE_DEVICES)
 # Findings for what libvirt's generator lets through and QEMU refuses at start (some
 # libvirt test inputs have an IDE unit 2): they do not stop the comparison.
 QEMU_START_ONLY = {"VX0221"}

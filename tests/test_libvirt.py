@@ -11,8 +11,9 @@ import subprocess
 
 import pytest
 from conftest import SAMPLES, _missing, run_cli
-from samples_support import LIBVIRT_GAPS, storage_words
-from test_conformance import STORAGE_DEVICES
+from samples_support import LIBVIRT_GAPS
+
+from virtxlate.argv.storage import storage_options
 
 pytestmark = pytest.mark.integration
 
@@ -50,8 +51,8 @@ def test_storage_options_equal_libvirts(virsh, sample):
         assert ours.returncode == 1, (error, ours.stdout)
         return
     assert ours.returncode == 0, ours.stderr
-    mine = storage_words(json.loads(ours.stdout), STORAGE_DEVICES)
-    theirs = storage_words(expected, STORAGE_DEVICES)
+    mine = storage_options(json.loads(ours.stdout))
+    theirs = storage_options(expected)
     if sample.name in LIBVIRT_GAPS:
         assert mine != theirs, f"{sample.name} now matches: remove it from LIBVIRT_GAPS"
         pytest.xfail(LIBVIRT_GAPS[sample.name])

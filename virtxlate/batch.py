@@ -66,28 +66,17 @@ class Settings:
 
 def check_item(item: Item, settings: Settings) -> tuple[int, str, dict[str, Any]]:
     """(exit status, text to print, the JSON record) of one domain; never raises."""
-    from . import caps
-    from .api import arch_without_tables, table_arch
     from .model import domain_from_document
     from .report import text_report
-    from .rules import check_releases
+    from .rules import check_for_releases
     from .xmlinput import parse_bytes, read_bytes
 
     source = item.source if not item.line_offset else f"{item.source}#line{item.line_offset + 1}"
     try:
         data, name = (item.data, source) if item.data is not None else read_bytes(item.source)
         domain = domain_from_document(parse_bytes(data, name))
-        no_tables = arch_without_tables(domain)
-        if no_tables is not None:
-            common, per_release = check_releases(domain, [])
-            common.append(no_tables)
-        else:
-            tables = [caps.load(v, table_arch(domain.arch)) for v in settings.releases]
-            common, per_release = check_releases(domain, tables, translate=True)
-        if settings.libvirt_schema and domain.document is not None:
-            from .rules.libvirt_schema import libvirt_schema_findings
-
-            common[0:0] = libvirt_schema_findings(domain.document)
+        common, per_release = check_for_releases(domain, settings.releases,
+                                                 settings.libvirt_schema)
     except UsageError as exc:   # e.g. no table of that release for this domain's arch
         return exc.exit_code, f"{source}: {exc}\n", {"source": source, "ok": False,
                                                       "usage_error": exc.message}

@@ -163,22 +163,11 @@ def _load(options: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def main(args: Sequence[str] | None = None) -> int:
     options = _parser().parse_args(args)
+    commands = {"tree": _tree, "argv": _argv, "check": _check, "caps": _caps,
+                "explain": _explain, "from-argv": _from_argv, "from-tree": _from_tree,
+                "compare": _compare}
     try:
-        if options.command == "tree":
-            return _tree(options)
-        if options.command == "argv":
-            return _argv(options)
-        if options.command == "caps":
-            return _caps(options)
-        if options.command == "explain":
-            return _explain(options)
-        if options.command == "from-argv":
-            return _from_argv(options)
-        if options.command == "from-tree":
-            return _from_tree(options)
-        if options.command == "compare":
-            return _compare(options)
-        return _check(options)
+        return commands[options.command](options)
     except VirtxlateError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
@@ -361,23 +350,11 @@ def _check(options: argparse.Namespace) -> int:
 
 
 def _check_one(options: argparse.Namespace) -> int:
-    from . import caps
-    from .api import arch_without_tables, table_arch
     from .report import matrix_json, matrix_text, text_report
-    from .rules import check_releases
+    from .rules import check_for_releases
 
     domain = _load(options)
-    no_tables = arch_without_tables(domain)
-    if no_tables is not None:
-        common, per_release = check_releases(domain, [])
-        common.append(no_tables)
-    else:
-        tables = [caps.load(version, table_arch(domain.arch)) for version in options.qemu]
-        common, per_release = check_releases(domain, tables, translate=True)
-    if options.libvirt_schema and domain.document is not None:
-        from .rules.libvirt_schema import libvirt_schema_findings
-
-        common[0:0] = libvirt_schema_findings(domain.document)
+    common, per_release = check_for_releases(domain, options.qemu, options.libvirt_schema)
     if len(per_release) > 1:
         # a matrix: will this domain start on each of these releases?
         if options.format == "json":

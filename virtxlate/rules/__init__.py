@@ -23,6 +23,29 @@ def check_domain(domain: Domain, tables: list[CapsTable], translate: bool = Fals
     return common + [finding for _, findings in per_release for finding in findings]
 
 
+def check_for_releases(domain: Domain, releases: tuple[str, ...] | list[str],
+                       libvirt_schema: bool = False
+                       ) -> tuple[list[Finding], list[tuple[CapsTable, list[Finding]]]]:
+    """What `check` says of DOMAIN for each release named (VER strings): the tables of
+    the domain's arch (VX0305 when it has none), the translation's refusals, and with
+    LIBVIRT_SCHEMA libvirt's own RelaxNG first."""
+    from .. import caps
+    from ..api import arch_without_tables, table_arch
+
+    no_tables = arch_without_tables(domain)
+    if no_tables is not None:
+        common, per_release = check_releases(domain, [])
+        common.append(no_tables)
+    else:
+        tables = [caps.load(version, table_arch(domain.arch)) for version in releases]
+        common, per_release = check_releases(domain, tables, translate=True)
+    if libvirt_schema and domain.document is not None:
+        from .libvirt_schema import libvirt_schema_findings
+
+        common[0:0] = libvirt_schema_findings(domain.document)
+    return common, per_release
+
+
 def _translation_errors(domain: Domain, table: CapsTable, host: Host | None
                         ) -> list[Finding]:
     """What libvirt refuses only while it builds the command line: a target name that is
@@ -63,4 +86,4 @@ def check_releases(domain: Domain, tables: list[CapsTable], translate: bool = Fa
     return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in common], per_release
 
 
-__all__ = ["Finding", "check_domain", "check_releases"]
+__all__ = ["Finding", "check_domain", "check_for_releases", "check_releases"]
