@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -217,8 +216,6 @@ def main() -> None:
           f"{small_order and big_order}")
     linear = rows[2][1]["virtxlate check+argv"] / rows[1][1]["virtxlate check+argv"]
     print(f"100 disks cost {linear:.1f}× 10 disks (linear: about 10×)")
-    if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss:
-        pass
 
 
 if __name__ == "__main__":

@@ -208,3 +208,57 @@ def test_qemu_names_the_machine_of_a_command_line_without_one():
     assert 'machine="pc-i440fx-1.5"' in run_cli("from-argv", "-", "--qemu", "1.5",
                                                stdin=line).stdout
     assert "machine=" not in run_cli("from-argv", "-", stdin=line).stdout
+
+
+# --- broken command lines -------------------------------------------------------------
+
+_ODD = ["", "x", "-1", "0x", "99999999999999999999", "a,b", "{", '{"driver":1}', "é", "=",
+        ",,", "[1]", "null"]
+
+
+@pytest.fixture
+def corpus_lines(shared):
+    return [read_command_line(p.read_text()).words for p in sorted(CONFORMANCE.glob("*/*.args"))]
+
+
+def test_broken_command_lines_get_a_message_never_a_traceback(corpus_lines):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from virtxlate.errors import VirtxlateError
+    from virtxlate.native.words import CommandLine
+
+    @settings(max_examples=1000, deadline=None, database=None)
+    @given(data=st.data())
+    def check(data):
+        words = list(data.draw(st.sampled_from(corpus_lines)))
+        for _ in range(data.draw(st.integers(1, 3))):
+            if not words:
+                break
+            index = data.draw(st.integers(0, len(words) - 1))
+            odd = data.draw(st.one_of(st.sampled_from(_ODD), st.text(max_size=8)))
+            word = words[index]
+            if word.startswith("{"):
+                try:
+                    fields = json.loads(word)
+                    key = data.draw(st.sampled_from(sorted(fields)))
+                    fields[key] = data.draw(st.sampled_from([None, 1, "x", [], {}, -5, odd]))
+                    words[index] = json.dumps(fields)
+                    continue
+                except (ValueError, TypeError):
+                    pass
+            if "=" in word and data.draw(st.booleans()):
+                parts = word.split(",")
+                at = data.draw(st.integers(0, len(parts) - 1))
+                parts[at] = parts[at].split("=", 1)[0] + "=" + odd
+                words[index] = ",".join(parts)
+            else:
+                words[index] = odd
+        try:
+            back = domain_from_argv(CommandLine("/usr/bin/qemu-system-x86_64", words, "f"))
+        except VirtxlateError as exc:
+            assert "\n" not in str(exc)
+            return
+        load(back.xml)   # what it writes is XML virtxlate reads
+
+    check()

@@ -28,7 +28,11 @@ def domain_from_tree(text: str, source: str = "<input>") -> Readback:
                          source=source, line=getattr(exc, "lineno", 0)) from None
     caps = caps_tables.load(str(release))
     words = ["-machine", str(machine)]
-    _bus_words(caps, root, words)
+    try:
+        _bus_words(caps, root, words)
+    except (AttributeError, TypeError, KeyError) as exc:
+        raise InputError(f"not the graph JSON of `virtxlate tree --format json`: {exc!r}",
+                         source=source, line=0) from None
     return domain_from_argv(CommandLine(None, words, source))
 
 

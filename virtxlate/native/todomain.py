@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from ..errors import InputError
 from ..findings import Finding
 from ..libvirt.addresses import disk_index, disk_name
 from ..libvirt.scsi import NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
@@ -81,7 +82,14 @@ def domain_from_argv(command: CommandLine, default_machine: str | None = None) -
     -machine (the release's default, when the caller knows the release)."""
     options = parse_options(command.words)
     builder = _Builder(command, options, default_machine)
-    return builder.build()
+    try:
+        return builder.build()
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        # a value of the wrong kind (scsi-id=a, a JSON list where a node name belongs)
+        where = builder.current
+        what = f"'{_short(' '.join(where.words()))}'" if where is not None else "an option"
+        raise InputError(f"cannot read {what}: {exc}", source=command.source,
+                         line=0) from None
 
 
 class _Builder:
@@ -97,6 +105,7 @@ class _Builder:
         self.drives = {o.fields.get("id"): o for o in options
                        if o.flag == "-drive" and o.fields.get("id")}
         self.controllers: dict[str, tuple[str, int, str | None, ArgvOption]] = {}
+        self.current: ArgvOption | None = None   # the option being read, for messages
         # s390x: -device zpci,uid=…,fid=…,target=ALIAS gives ALIAS's <zpci>
         self.zpci = {str(o.fields.get("target")): (o.fields.get("uid"), o.fields.get("fid"))
                      for o in options if o.flag == "-device"
@@ -185,6 +194,7 @@ class _Builder:
         for option in self.options:
             if option.flag != "-device":
                 continue
+            self.current = option
             driver = str(option.fields.get("driver", ""))
             model = _MODEL_OF_DEVICE.get(driver) or _MODEL_OF_DEVICE.get(
                 next((driver[:-len(s)] for s in _TRANSITIONAL if driver.endswith(s)), ""))
@@ -201,6 +211,7 @@ class _Builder:
                 self.controllers[alias] = ("sata", _index(alias), None, option)
         for option in self.options:
             disk = None
+            self.current = option
             if option.flag == "-device" and option.fields.get("driver") in _DISK_DEVICES:
                 disk = self._frontend(option)
             elif option.flag in _LEGACY_DISKS:
@@ -386,6 +397,7 @@ class _Builder:
         host adapter address it is, so it stays on the command line."""
         found = []
         for option in self.options:
+            self.current = option
             driver = str(option.fields.get("driver", "")) if option.flag == "-device" else ""
             if driver.startswith("vhost-scsi"):
                 self.used.add(option.position)
