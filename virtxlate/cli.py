@@ -265,8 +265,8 @@ def _tree_of_argv(options: argparse.Namespace) -> int:
 
 
 def _compare(options: argparse.Namespace) -> int:
-    """Empty output and exit 0 when virtxlate's storage options equal libvirt's own, a
-    unified diff and exit 1 when not."""
+    """Empty output and exit 0 when virtxlate's storage options equal libvirt's own (or
+    both refuse the domain), a unified diff and exit 1 when not."""
     import difflib
 
     from .api import analyze
@@ -276,11 +276,23 @@ def _compare(options: argparse.Namespace) -> int:
     domain = _load(options)
     release = options.qemu or hypervisor_release(options.connect)
     result = analyze(domain, release)
-    if result.argv is None:
-        _report([f for f in result.findings if f.is_error], domain)
-        return EXIT_FINDINGS
     xml = domain.document.to_xml() if domain.document is not None else ""
-    theirs = [" ".join(pair) for pair in storage_options(native_argv(options.connect, xml))]
+    try:
+        libvirt_argv: list[str] | None = native_argv(options.connect, xml)
+        refusal = ""
+    except InputError as exc:   # libvirt refuses the domain
+        libvirt_argv, refusal = None, exc.message
+    if result.argv is None or libvirt_argv is None:
+        if result.argv is None and libvirt_argv is None:
+            return EXIT_OK   # both refuse it: they agree
+        if result.argv is None:
+            print(f"libvirt ({options.connect}) accepts the domain; virtxlate refuses it:")
+            _report([f for f in result.findings if f.is_error], domain)
+        else:
+            print(f"virtxlate accepts the domain; libvirt ({options.connect}) refuses it: "
+                  f"{refusal}")
+        return EXIT_FINDINGS
+    theirs = [" ".join(pair) for pair in storage_options(libvirt_argv)]
     ours = [" ".join(pair) for pair in storage_options(result.argv)]
     if ours == theirs:
         return EXIT_OK
