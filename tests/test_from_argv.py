@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 from conftest import CONFORMANCE, DATA, run_cli
@@ -228,7 +229,8 @@ def test_broken_command_lines_get_a_message_never_a_traceback(corpus_lines):
     from virtxlate.errors import VirtxlateError
     from virtxlate.native.words import CommandLine
 
-    @settings(max_examples=1000, deadline=None, database=None)
+    @settings(max_examples=int(os.environ.get("VIRTXLATE_ARGV_FUZZ_EXAMPLES", "1000")),
+              deadline=None, database=None)
     @given(data=st.data())
     def check(data):
         words = list(data.draw(st.sampled_from(corpus_lines)))

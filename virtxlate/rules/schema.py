@@ -90,9 +90,21 @@ def _project(element: etree._Element, decl: Any) -> None:
             continue   # comments and processing instructions are always allowed
         child_decl = children.get(child.tag)
         if child_decl is None:
-            element.remove(child)
+            _remove_keeping_tail(element, child)
         else:
             _project(child, child_decl)
+
+
+def _remove_keeping_tail(parent: etree._Element, child: etree._Element) -> None:
+    """lxml removes an element's tail text with it: the text after it stays, since
+    stray text between elements is itself something the schema refuses."""
+    if child.tail:
+        previous = child.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + child.tail
+        else:
+            parent.text = (parent.text or "") + child.tail
+    parent.remove(child)
 
 
 def fast_valid(document: XmlDocument) -> bool:
