@@ -38,6 +38,7 @@ from lxml import etree  # noqa: E402
 from virtxlate import caps  # noqa: E402
 from virtxlate.api import load  # noqa: E402
 from virtxlate.argv import command_line  # noqa: E402
+from virtxlate.libvirt.addresses import disk_name  # noqa: E402
 from virtxlate.libvirt.plan import plan_storage  # noqa: E402
 from virtxlate.rules import check_domain  # noqa: E402
 
@@ -57,27 +58,18 @@ def domain_xml(number: int, disks: int) -> str:
                          "<target dev='sda' bus='sata'/><readonly/></disk>")
         elif index % 3 == 1:
             parts.append(f"<disk type='file' device='disk'>{driver}{source}"
-                         f"<target dev='sd{_letters(scsi + 1)}' bus='scsi'/>"
+                         f"<target dev='{disk_name('sd', scsi + 1)}' bus='scsi'/>"
                          f"<address type='drive' controller='0' bus='0' target='{scsi}' "
                          "unit='0'/></disk>")
             scsi += 1
         else:
             parts.append(f"<disk type='file' device='disk'>{driver}{source}"
-                         f"<target dev='vd{_letters(virtio)}' bus='virtio'/></disk>")
+                         f"<target dev='{disk_name('vd', virtio)}' bus='virtio'/></disk>")
             virtio += 1
     return (f"<domain type='kvm'><name>bench-{number}</name><memory unit='MiB'>1024</memory>"
             f"<vcpu>2</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
             f"<emulator>/usr/bin/qemu-system-x86_64</emulator>{''.join(parts)}</devices>"
             f"</domain>\n")
-
-
-def _letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index > 0:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("a") + rest) + letters
-    return letters
 
 
 def per_domain(function, inputs: list, repeat: int = 1) -> float:  # type: ignore[no-untyped-def]

@@ -237,23 +237,16 @@ def _read_command_line(path: str):  # type: ignore[no-untyped-def]
     return read_command_line(text, source)
 
 
-def _arch_of(command) -> str:  # type: ignore[no-untyped-def]
-    """The tables' arch of a command line's emulator (qemu-system-ARCH), x86_64 if none."""
-    binary = (command.emulator or "").rsplit("/", 1)[-1]
-    if not binary.startswith("qemu-system-"):
-        return "x86_64"
-    arch = binary[len("qemu-system-"):]
-    return "x86_64" if arch == "i386" else arch
-
-
 def _tree_of_argv(options: argparse.Namespace) -> int:
     from . import caps
+    from .api import table_arch
     from .graph import GraphError
     from .native.tree import graph_from_argv
 
     command = _read_command_line(options.argv)
+    table = caps.load(options.qemu, table_arch(command.arch))
     try:
-        graph, left_out = graph_from_argv(command, caps.load(options.qemu, _arch_of(command)))
+        graph, left_out = graph_from_argv(command, table)
     except GraphError as exc:
         print(f"{command.source}: error: VX0302: {exc.message}", file=sys.stderr)
         return EXIT_FINDINGS
@@ -321,12 +314,13 @@ def _warn(findings) -> None:  # type: ignore[no-untyped-def]
 
 def _from_argv(options: argparse.Namespace) -> int:
     from . import caps
+    from .api import table_arch
     from .native import domain_from_argv
 
     command = _read_command_line(options.command_line)
     default_machine = None
     if options.qemu is not None:
-        machine = caps.load(options.qemu, _arch_of(command)).machine(None)
+        machine = caps.load(options.qemu, table_arch(command.arch)).machine(None)
         default_machine = machine.name if machine is not None else None
     readback = domain_from_argv(command, default_machine)
     sys.stdout.write(readback.xml)

@@ -62,8 +62,8 @@ def from_drive(option: ArgvOption) -> Backend:
     f = option.fields
     backend = Backend(format=f.get("format"), cache=f.get("cache"), io=f.get("aio"),
                       discard=f.get("discard"), detect_zeroes=f.get("detect-zeroes"),
-                      error_policy=_policy(f.get("werror")),
-                      rerror_policy=_policy(f.get("rerror")),
+                      error_policy=error_policy(f.get("werror")),
+                      rerror_policy=error_policy(f.get("rerror")),
                       copy_on_read=truth(f.get("copy-on-read")),
                       readonly=bool(truth(f.get("readonly"))), serial=f.get("serial"),
                       media=f.get("media"), interface=f.get("if"),
@@ -72,11 +72,12 @@ def from_drive(option: ArgvOption) -> Backend:
                       direct=truth(f.get("cache.direct")),
                       no_flush=truth(f.get("cache.no-flush")),
                       pr_manager=f.get("file.pr-manager"))
-    _set_source(backend, f.get("file"))
+    set_source(backend, f.get("file"))
     return backend
 
 
-def _set_source(backend: Backend, file: str | None) -> None:
+def set_source(backend: Backend, file: str | None) -> None:
+    """The source a -drive file= (or -hda, -cdrom …) names: a path, a URL, fat:DIR."""
     if file is None or file == "":
         return
     if file.startswith("fat:"):
@@ -192,7 +193,8 @@ def device_cache(backend: Backend, write_cache: Any) -> str | None:
     return _CACHE_MODES.get(key)
 
 
-def _policy(value: str | None) -> str | None:
+def error_policy(value: Any) -> str | None:
+    """QEMU's werror/rerror value as libvirt's policy name (enospc is 'enospace')."""
     return _ERROR_POLICIES.get(value, value) if value is not None else None
 
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from .. import caps as caps_tables
+from ..argv.storage import STORAGE_DEVICES
 from ..caps import CapsTable
 from ..errors import InputError
 from ..graph.build import _convert
@@ -65,13 +66,11 @@ def _bus_words(caps: CapsTable, bus: dict[str, Any], words: list[str]) -> None:
 
 
 def _is_storage(device: dict[str, Any]) -> bool:
-    """A device a domain's storage names (not a chipset part such as piix3-ide)."""
+    """A device a domain's storage names (not a chipset part such as piix3-ide); a graph
+    shows QEMU's own type names, lsi53c895a for libvirt's lsi."""
     kind = str(device.get("type", ""))
-    return kind.startswith(("virtio-", "scsi-", "ide-", "vhost-scsi", "usb-storage",
-                            "floppy")) or kind in ("lsi", "megasas", "mptsas1068", "pvscsi",
-                                                   "am53c974", "dc390", "esp", "ahci",
-                                                   "lsi53c895a", "isa-fdc")
-
+    return kind in STORAGE_DEVICES or kind == "lsi53c895a" or kind.startswith(
+        ("virtio-", "scsi-", "ide-", "vhost-scsi"))
 
 def _chosen(caps: CapsTable, device: dict[str, Any]) -> dict[str, Any]:
     """The device's properties that differ from the release's defaults."""

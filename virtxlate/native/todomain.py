@@ -10,6 +10,7 @@ map is reported as a warning and kept in <qemu:commandline>, never dropped.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,14 @@ from ..findings import Finding
 from ..libvirt.addresses import disk_index, disk_name
 from ..libvirt.scsi import NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
 from ..resources import PACKAGE_DIR
-from .backends import Backend, device_cache, from_blockdev, from_drive
+from .backends import (
+    Backend,
+    device_cache,
+    error_policy,
+    from_blockdev,
+    from_drive,
+    set_source,
+)
 from .options import ArgvOption, parse_options, truth
 from .words import CommandLine
 
@@ -71,10 +79,11 @@ class Readback:
     findings: list[Finding]
 
 
-def _managed_patterns() -> list[re.Pattern[str]]:
+@functools.cache
+def _managed_patterns() -> tuple[re.Pattern[str], ...]:
     lines = (PACKAGE_DIR / "native" / "data" / "libvirt-managed.txt").read_text().splitlines()
-    return [re.compile(line.split("\t", 1)[0]) for line in lines
-            if line.strip() and not line.startswith("#")]
+    return tuple(re.compile(line.split("\t", 1)[0]) for line in lines
+                 if line.strip() and not line.startswith("#"))
 
 
 def domain_from_argv(command: CommandLine, default_machine: str | None = None) -> Readback:
@@ -133,7 +142,7 @@ class _Builder:
                 number = re.sub(r"\D", "", str(option.fields.get("id", ""))) or "1"
                 etree.SubElement(ids, "iothread", id=number)
         os_node = etree.SubElement(root, "os")
-        type_node = etree.SubElement(os_node, "type", arch=self._arch())
+        type_node = etree.SubElement(os_node, "type", arch=self.command.arch)
         machine = self._first("-machine") or self._first("-M")
         if machine is not None:
             type_node.set("machine", str(machine.fields.get("type") or ""))
@@ -180,12 +189,6 @@ class _Builder:
         kvm = self._first("-enable-kvm") is not None
         return "kvm" if kvm or text.startswith("kvm") else "qemu"
 
-    def _arch(self) -> str:
-        binary = (self.command.emulator or "").rsplit("/", 1)[-1]
-        arch = binary.removeprefix("qemu-system-") if binary.startswith("qemu-system-") \
-            else "x86_64"
-        return {"i386": "i686"}.get(arch, arch)
-
     # --- controllers and disks ------------------------------------------------------
 
     def _disks(self) -> list[_Disk]:
@@ -217,7 +220,7 @@ class _Builder:
             elif option.flag in _LEGACY_DISKS:
                 bus, index, device = _LEGACY_DISKS[option.flag]
                 backend = Backend()
-                _set_file(backend, option.fields.get(""))
+                set_source(backend, option.fields.get("") or None)
                 disk = _Disk(bus, device, backend, option, dev=disk_name(_PREFIX[bus], index))
             elif option.flag == "-drive" and option.fields.get("if", "ide") != "none":
                 disk = self._legacy_drive(option)
@@ -334,7 +337,7 @@ class _Builder:
             "cache": device_cache(backend, props.get("write-cache")),
             "io": backend.io, "discard": backend.discard,
             "detect_zeroes": backend.detect_zeroes,
-            "error_policy": _policy(props.get("werror")) or backend.error_policy,
+            "error_policy": error_policy(props.get("werror")) or backend.error_policy,
             "rerror_policy": _read_policy(props, backend),
             "copy_on_read": "on" if backend.copy_on_read else None,
             "iothread": _number(props.get("iothread")),
@@ -504,12 +507,6 @@ class _Builder:
                     etree.SubElement(commandline, f"{{{QEMU_NS}}}arg", value=word)
 
 
-def _set_file(backend: Backend, path: Any) -> None:
-    if path:
-        backend.type = "block" if str(path).startswith("/dev/") else "file"
-        backend.path = str(path)
-
-
 def _source_xml(backend: Backend) -> etree._Element | None:
     if backend.type in ("file", "block", "dir") and backend.path is not None:
         key = {"file": "file", "block": "dev", "dir": "dir"}[backend.type]
@@ -626,13 +623,9 @@ def _mebibytes(option: ArgvOption) -> str:
 def _read_policy(props: dict[str, Any], backend: Backend) -> str | None:
     """rerror_policy, unless it only repeats error_policy: libvirt writes rerror= equal
     to werror= when the XML names error_policy alone."""
-    write = _policy(props.get("werror")) or backend.error_policy
-    read = _policy(props.get("rerror")) or backend.rerror_policy
+    write = error_policy(props.get("werror")) or backend.error_policy
+    read = error_policy(props.get("rerror")) or backend.rerror_policy
     return None if read == write else read
-
-
-def _policy(value: Any) -> str | None:
-    return None if value is None else {"enospc": "enospace"}.get(str(value), str(value))
 
 
 def _number(value: Any) -> str | None:

@@ -22,6 +22,14 @@ class CommandLine:
     words: list[str]          # the options after the binary
     source: str
 
+    @property
+    def arch(self) -> str:
+        """libvirt's arch of the emulator (qemu-system-ARCH; i386 is i686), x86_64 if none."""
+        binary = (self.emulator or "").rsplit("/", 1)[-1]
+        arch = binary.removeprefix("qemu-system-") if binary.startswith("qemu-system-") \
+            else "x86_64"
+        return {"i386": "i686"}.get(arch, arch)
+
 
 def read_command_line(text: str, source: str = "<input>") -> CommandLine:
     stripped = text.strip()
