@@ -141,7 +141,7 @@ LATEST_INPUTS = {
 }
 
 
-def _option_fields(flag: str, value: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+def option_fields(flag: str, value: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """An option as (flag, key/value pairs) whatever its syntax: JSON or key=value."""
     from virtxlate.argv.escape import split_keyval
 
@@ -166,14 +166,14 @@ def blockdev_storage(words: list[str]) -> list[tuple[str, tuple[tuple[str, str],
     found = []
     for flag, value in zip(words, words[1:], strict=False):
         if flag in ("-blockdev", "-drive"):
-            found.append(_option_fields(flag, value))
+            found.append(option_fields(flag, value))
         elif flag == "-global" and value.startswith("isa-fdc."):
             found.append((flag, ((value, ""),)))
         elif flag == "-object" and ('"qom-type":"iothread"' in value
                                     or value.startswith("iothread,")):
-            found.append(_option_fields(flag, value))
+            found.append(option_fields(flag, value))
         elif flag == "-device":
-            fields = _option_fields(flag, value)
+            fields = option_fields(flag, value)
             if dict(fields[1]).get("driver") in STORAGE_DEVICES:
                 found.append(fields)
     return found

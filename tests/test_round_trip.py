@@ -12,9 +12,11 @@ import pytest
 from conftest import CONFORMANCE, DATA, SAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_conformance import LIBVIRT_TEST_HOST, blockdev_storage
+from test_conformance import LIBVIRT_TEST_HOST, blockdev_storage, option_fields
 
 from virtxlate.api import analyze, load
+from virtxlate.argv.storage import device_driver
+from virtxlate.libvirt.pcibuses import MODEL_OF_DEVICE
 from virtxlate.errors import UsageError
 from virtxlate.native import domain_from_argv
 from virtxlate.native.words import CommandLine
@@ -32,16 +34,25 @@ def round_trip(xml: str, release: str) -> str | None:
         return "skip"
     if not first.ok or first.argv is None:
         return "skip"
-    back = domain_from_argv(CommandLine(first.argv[0], first.argv[1:], "<argv>"))
+    back = domain_from_argv(CommandLine(first.argv[0], first.argv[1:], "<argv>"),
+                            host=LIBVIRT_TEST_HOST)
     second = analyze(load(back.xml), release, host=LIBVIRT_TEST_HOST)
     if not second.ok or second.argv is None:
         return "refused: " + "; ".join(f.message for f in second.findings if f.is_error)
-    ours, again = blockdev_storage(first.argv), blockdev_storage(second.argv)
+    ours, again = placed_storage(first.argv), placed_storage(second.argv)
     if ours == again:
         return None
     index = next(i for i, pair in enumerate(zip(ours + [None], again + [None], strict=False))
                  if pair[0] != pair[1])
     return f"option {index} differs"
+
+
+def placed_storage(words: list[str]) -> list:
+    """The storage options and the PCI controllers (root ports, bridges) they sit on."""
+    controllers = [(flag, fields) for flag, value in zip(words, words[1:], strict=False)
+                   if flag == "-device" and device_driver(value) in MODEL_OF_DEVICE
+                   for _, fields in [option_fields(flag, value)]]
+    return controllers + blockdev_storage(words)
 
 
 def _inputs() -> list[Path]:

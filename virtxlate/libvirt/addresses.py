@@ -174,7 +174,7 @@ def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[
         model = node.xpath("string(model/@type)")
         return "virtio-gpu-pci" if model == "virtio" else model or "vga"
     if tag == "memballoon":
-        return "virtio-balloon-pci"
+        return "virtio-balloon-pci" + suffix
     return tag
 
 

@@ -37,6 +37,10 @@ _VIRTIO_SCSI_DRIVER_PROPS = (
     ("queues", "num_queues"), ("cmd_per_lun", "cmd_per_lun"), ("max_sectors", "max_sectors"),
     ("ioeventfd", "ioeventfd"),
 )
+# USB controller models libvirt writes as an xHCI device on PCI
+_XHCI_DEVICES = {"qemu-xhci": "qemu-xhci", "nec-xhci": "nec-usb-xhci"}
+
+
 def usb_options(plan: StoragePlan) -> list[Option]:
     """The default USB controller, which USB disks plug into (bus usb.0).
 
@@ -48,6 +52,12 @@ def usb_options(plan: StoragePlan) -> list[Option]:
     if not any(disk.bus == "usb" for disk in plan.domain.disks):
         return []
     usb = plan.domain.controller("usb", 0)
+    if usb is not None and usb.model in _XHCI_DEVICES:
+        if plan.usb_address is None:
+            return []   # no place: said by take_slot
+        return [Option("-device", _XHCI_DEVICES[usb.model], [("id", "usb")] + (
+            [("bus", plan.usb_address[0]), ("addr", plan.usb_address[1])]
+            if plan.usb_address[0] else [("devno", plan.usb_address[1])]), origin=usb)]
     if usb is not None and usb.model not in (None, "piix3-uhci"):
         if usb.model == "none":
             plan.findings.append(finding_at(
@@ -172,7 +182,9 @@ def assign_controller_slots(plan: StoragePlan) -> None:
         controller = by_element.get(id(obj.element))
         if controller is None:
             # a non-storage controller libvirt places first
-            take_slot(plan, obj, non_storage_device(obj.element, plan.pcie is not None))
+            placed = take_slot(plan, obj, non_storage_device(obj.element, plan.pcie is not None))
+            if obj.element.get("type") == "usb" and obj.element.get("index", "0") == "0":
+                plan.usb_address = placed
             continue
         explicit = controller.element.address if controller.element is not None else None
         if explicit is not None and explicit.type in ("pci", "ccw"):
@@ -186,6 +198,10 @@ def assign_controller_slots(plan: StoragePlan) -> None:
             placed = take_slot(plan, plan.domain, controller_device(controller))
             if placed is not None:
                 controller.pci_bus, controller.pci_addr = placed
+    usb = plan.domain.controller("usb", 0)
+    if usb is not None and usb.model in _XHCI_DEVICES and usb.address is not None \
+            and usb.address.type in ("pci", "ccw"):
+        plan.usb_address = explicit_pci(plan, usb.address)
     if plan.pcie is not None and _implicit_usb(plan):
         # libvirt adds a USB controller to a q35 domain that names none: qemu-xhci
         plan.usb_address = take_slot(plan, plan.domain, "qemu-xhci")

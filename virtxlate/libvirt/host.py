@@ -23,6 +23,8 @@ class Host(Protocol):
 
     def has_device_node(self, path: str) -> bool: ...
 
+    def scsi_address(self, sg_node: str) -> tuple[str, int, int, int] | None: ...
+
 
 class LocalHost:
     """This machine."""
@@ -54,6 +56,16 @@ class LocalHost:
             return None
         return f"/dev/{names[0]}" if names else None
 
+    def scsi_address(self, sg_node: str) -> tuple[str, int, int, int] | None:
+        """The adapter and address of a /dev/sgN node: the inverse of scsi_generic."""
+        name = os.path.basename(sg_node)
+        try:
+            device = os.path.realpath(f"/sys/class/scsi_generic/{name}/device")
+            host, bus, target, unit = (int(n) for n in os.path.basename(device).split(":"))
+        except (OSError, ValueError):
+            return None
+        return f"scsi_host{host}", bus, target, unit
+
 
 class FixedHost:
     """A host whose CD-ROM drives are the given paths and whose every SCSI device has
@@ -73,3 +85,6 @@ class FixedHost:
 
     def scsi_generic(self, adapter: str, bus: int, target: int, unit: int) -> str | None:
         return self.sg
+
+    def scsi_address(self, sg_node: str) -> tuple[str, int, int, int] | None:
+        return ("scsi_host0", 0, 0, 0) if sg_node == self.sg else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .options import Option
+from .pcibuses import DeclaredBus, bus_option, written_option
 
 # Devices libvirt connects as PCI Express (qemuDomainDeviceCalculatePCIConnectFlags):
 # virtio devices in their modern or non-transitional form, and the xHCI controllers.
@@ -31,44 +32,83 @@ def is_pci_express(device: str) -> bool:
 
 @dataclass
 class PcieRootPorts:
-    """Root ports and the bridge libvirt adds, filled in as devices are placed."""
+    """Root ports and the bridge libvirt adds, filled in as devices are placed, beside the
+    PCI controllers the domain declares (pcibuses.py).
+
+    With declared controllers (libvirt 9.0, checked with its domxml-to-native): devices
+    take empty declared root ports and free declared bridge slots first, in index order;
+    libvirt adds new controllers from the next index up (an index left out is a root port
+    it adds), no spare root port, and gives the declared root ports without an address
+    their places on the root bus before the ones it adds.
+    """
 
     root_bus: str
     used_slots: set[int]
     needs_bridge: bool
+    declared: list[DeclaredBus] = field(default_factory=list)
+    shared_slots: set[int] = field(default_factory=set)   # written multi-function slots
     next_index: int = 1
     bridge_port: int | None = None      # the root port holding the bridge
     bridge: int | None = None
     bridge_slots: int = 0
-    ports: list[int] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)   # root ports libvirt adds
 
     def __post_init__(self) -> None:
+        indexes = {bus.index for bus in self.declared}
+        self.next_index = max(indexes, default=0) + 1
+        self.ports = [i for i in range(1, self.next_index) if i not in indexes]
+        # root ports nothing is written on yet, in index order (libvirt's gaps included)
+        self.empty_ports = sorted(
+            [bus.index for bus in self.declared if bus.is_port and not bus.used_slots]
+            + self.ports)
         if self.needs_bridge:
-            self.bridge_port = self._new_index()
-            self.ports.append(self.bridge_port)
+            self.bridge_port = self._empty_port()
 
     def _new_index(self) -> int:
         index = self.next_index
         self.next_index += 1
         return index
 
+    def _empty_port(self) -> int:
+        if self.empty_ports:
+            return self.empty_ports.pop(0)
+        port = self._new_index()
+        self.ports.append(port)
+        return port
+
     def place(self, device: str) -> tuple[str, str]:
         """(bus, addr) for the next device of type DEVICE."""
         if is_pci_express(device):
-            port = self._new_index()
-            self.ports.append(port)
-            return f"pci.{port}", "0x0"
+            return f"pci.{self._empty_port()}", "0x0"
+        for bus in self.declared:
+            if bus.takes == "pci":
+                slot = bus.take()
+                if slot is not None:
+                    return f"pci.{bus.index}", f"{slot:#x}"
         if self.bridge is None:
             self.bridge = self._new_index()
         self.bridge_slots += 1
         return f"pci.{self.bridge}", f"{self.bridge_slots:#x}"
 
     def controller_options(self) -> list[Option]:
-        """-device options of the root ports (with the spare) and the bridge, by index."""
-        ports = self.ports + [self._new_index()]
-        per_slot = _root_port_functions(sorted(ports), self.used_slots)
+        """-device options of the declared controllers, then of the root ports (with the
+        spare for hot-plug on a domain that declares none) and bridge libvirt adds."""
+        if not self.declared and (self.ports or self.bridge is not None):
+            self.ports.append(self._new_index())
+        unplaced = [bus.index for bus in self.declared
+                    if bus.model == "pcie-root-port" and written_option(
+                        bus, self.root_bus, self.shared_slots) is None]
+        per_slot = _root_port_functions(unplaced + sorted(self.ports), self.used_slots)
         options = []
-        for index in sorted(ports + ([self.bridge] if self.bridge is not None else [])):
+        for bus in self.declared:
+            option = written_option(bus, self.root_bus, self.shared_slots)
+            if option is None and bus.index in per_slot:
+                slot, function, shared = per_slot[bus.index]
+                option = bus_option(bus, (self.root_bus, slot, function),
+                                    True if function == 0 and shared else None)
+            if option is not None:   # else said by the plan (VX0902)
+                options.append(option)
+        for index in sorted(self.ports + ([self.bridge] if self.bridge is not None else [])):
             if index == self.bridge:
                 options.append(Option("-device", "pcie-pci-bridge", [
                     ("id", f"pci.{index}"), ("bus", f"pci.{self.bridge_port}"), ("addr", "0x0")]))

@@ -12,9 +12,9 @@ from __future__ import annotations
 from ..caps import CapsTable
 from ..findings import finding_at
 from ..model import Domain
-from .addresses import PciSlots
+from .addresses import PciSlots, non_storage_device
 from .ccw import assign_devnos
-from .context import ControllerPlan, StoragePlan, take_slot
+from .context import ControllerPlan, StoragePlan, take_slot, unsupported
 from .controllers import (
     assign_controller_slots,
     controller_options,
@@ -24,6 +24,7 @@ from .controllers import (
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from .host import Host, LocalHost
 from .hostdevs import plan_hostdevs
+from .pcibuses import DeclaredBus, declared_buses, shared_root_slots, written_option
 from .pcie import PcieRootPorts
 from .zpci import assign_zpci
 
@@ -58,9 +59,11 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         # libvirt's flag zpci is QEMU having the device type (virQEMUCapsObjectTypes)
         if caps.has_flag("zpci") or caps.device("zpci") is not None:
             plan.zpci = assign_zpci(domain)
+    buses = _declared_pci_buses(plan)
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
-                                  needs_bridge=needs_bridge)
+                                  needs_bridge=needs_bridge, declared=buses,
+                                  shared_slots=shared_root_slots(domain))
     assign_controller_slots(plan)
     # qemuBuildControllersCommandLine: USB controllers come before the SCSI ones
     plan.options.extend(usb_options(plan))
@@ -68,12 +71,36 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     plan_disks(plan)
     plan.options.extend(plan_hostdevs(plan))
     if plan.pcie is not None:
-        if domain.element.find("devices/memballoon[@model='none']") is None:
+        balloon = domain.element.find("devices/memballoon")
+        if balloon is None:
             # the virtio balloon libvirt adds takes a root port after the disks
             take_slot(plan, domain, "virtio-balloon-pci")
+        elif balloon.get("model") != "none" and balloon.find("address") is None:
+            take_slot(plan, domain, non_storage_device(balloon, True))
         if plan.pcie.bridge is not None and not needs_bridge:
             # a conventional PCI device needs the bridge, whose root port libvirt takes
             # first: place everything again knowing it
             return plan_storage(domain, caps, host, needs_bridge=True)
         plan.options[0:0] = plan.pcie.controller_options()
+    else:
+        shared = shared_root_slots(domain)
+        plan.options[0:0] = [option for option in (
+            written_option(bus, plan.family.root_bus, shared) for bus in buses) if option]
     return plan
+
+
+def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
+    """The domain's PCI controllers; those virtxlate cannot write or place are said."""
+    buses, unknown = declared_buses(plan.domain)
+    for controller in unknown:
+        plan.findings.append(unsupported(
+            plan, controller, f"PCI controller model '{controller.model}'"))
+    placeable = plan.family is not None and plan.family.libvirt_addressing == "bridges" \
+        and plan.caps.has_flag("pcie-root-port")
+    for bus in buses:
+        if bus.controller.address is None and not (placeable and bus.model == "pcie-root-port"):
+            plan.findings.append(finding_at(
+                "VX0902", "warning", f"virtxlate does not place a {bus.model} controller "
+                "without an <address>; it is left out", bus.controller, plan.domain.source,
+                hint="give it the address libvirt chose (virsh dumpxml shows it)"))
+    return buses

@@ -65,6 +65,12 @@ class Controller(XmlObject):
     driver = Child(ControllerDriver, "driver")
     address = Child(Address, "address")
     alias = Field("alias/@name")
+    # a PCI controller's QEMU device and its <target> options
+    model_name = Field("model/@name")
+    chassis = Field("target/@chassis", INT)
+    chassis_nr = Field("target/@chassisNr", INT)
+    port = Field("target/@port", INT)
+    hotplug = Field("target/@hotplug", ON_OFF)
 
 
 class DiskDriver(VirtioOptions):

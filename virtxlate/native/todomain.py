@@ -20,6 +20,8 @@ from lxml import etree
 from ..errors import InputError
 from ..findings import Finding
 from ..libvirt.addresses import disk_index, disk_name
+from ..libvirt.host import Host, LocalHost
+from ..libvirt.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
 from ..libvirt.scsi import NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
 from ..resources import PACKAGE_DIR
 from .backends import (
@@ -46,7 +48,7 @@ _DISK_DEVICES = {
     "virtio-blk-pci-non-transitional": ("virtio", "disk"),
     "usb-storage": ("usb", "disk"), "floppy": ("fdc", "floppy"),
 }
-_TRANSITIONAL = ("-transitional", "-non-transitional")
+_TRANSITIONAL = ("-non-transitional", "-transitional")   # longest first
 _LEGACY_DISKS = {"-hda": ("ide", 0, "disk"), "-hdb": ("ide", 1, "disk"),
                  "-hdc": ("ide", 2, "disk"), "-hdd": ("ide", 3, "disk"),
                  "-cdrom": ("ide", 2, "cdrom"), "-fda": ("fdc", 0, "floppy"),
@@ -58,6 +60,13 @@ _PREFIX = {"virtio": "vd", "ide": "hd", "fdc": "fd", "scsi": "sd", "sata": "sd",
 # libvirt's aliases that carry the target's index (qemuAssignDeviceDiskAlias):
 # virtio-disk2 is vdc, usb-disk1 is sdb; the others carry the drive address.
 _INDEXED_ALIAS = re.compile(r"^(?:ua-)?(virtio|usb)-disk(\d+)$")
+# USB controllers libvirt writes as -device (QEMU device → model), and what it writes
+# for them and the balloon
+_USB_MODELS = {"piix3-usb-uhci": "piix3-uhci", "qemu-xhci": "qemu-xhci",
+               "nec-usb-xhci": "nec-xhci"}
+_USB_BALLOON_KEYS = {"driver", "id", "bus", "addr", "multifunction", "devno",
+                     "deflate-on-oom", "free-page-reporting", "disable-legacy",
+                     "disable-modern"}
 # bus: (disks per controller, units per bus) — libvirt's drive address of a target name
 _LAYOUT = {"scsi": (7, 7), "ide": (4, 2), "sata": (6, 6), "fdc": (2, 2)}
 
@@ -86,11 +95,13 @@ def _managed_patterns() -> tuple[re.Pattern[str], ...]:
                  if line.strip() and not line.startswith("#"))
 
 
-def domain_from_argv(command: CommandLine, default_machine: str | None = None) -> Readback:
+def domain_from_argv(command: CommandLine, default_machine: str | None = None,
+                     host: Host | None = None) -> Readback:
     """The domain XML of COMMAND; DEFAULT_MACHINE names the machine when it has no
-    -machine (the release's default, when the caller knows the release)."""
+    -machine (the release's default, when the caller knows the release).  HOST says which
+    SCSI device a /dev/sgN node is (this machine when None), as libvirt asks the VM's."""
     options = parse_options(command.words)
-    builder = _Builder(command, options, default_machine)
+    builder = _Builder(command, options, default_machine, host or LocalHost())
     try:
         return builder.build()
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
@@ -103,8 +114,9 @@ def domain_from_argv(command: CommandLine, default_machine: str | None = None) -
 
 class _Builder:
     def __init__(self, command: CommandLine, options: list[ArgvOption],
-                 default_machine: str | None = None):
+                 default_machine: str | None, host: Host):
         self.command = command
+        self.host = host
         self.default_machine = default_machine
         self.options = options
         self.used: set[int] = set()
@@ -119,6 +131,14 @@ class _Builder:
         self.zpci = {str(o.fields.get("target")): (o.fields.get("uid"), o.fields.get("fid"))
                      for o in options if o.flag == "-device"
                      and o.fields.get("driver") == "zpci"}
+        # PCI controllers libvirt named pci.N: N is their index, and devices on them keep
+        # their places (bus N) in the XML
+        self.pci_controllers = {int(str(o.fields["id"])[4:]): o for o in options
+                                if o.flag == "-device"
+                                and str(o.fields.get("driver")) in MODEL_OF_DEVICE
+                                and re.fullmatch(r"pci\.[1-9]\d{0,2}", str(o.fields.get("id")))}
+        self.pci_buses = {"pci.0": 0, "pcie.0": 0}
+        self.pci_buses.update({f"pci.{n}": n for n in self.pci_controllers})
 
     # --- the whole domain -----------------------------------------------------------
 
@@ -159,11 +179,17 @@ class _Builder:
         for hostdev in self._hostdevs():
             devices.append(hostdev)
         for alias, (kind, index, model, option) in self.controllers.items():
-            controller = _controller_xml(kind, index, model, option, alias)
+            controller = _controller_xml(kind, index, model, option, self.pci_buses)
             address = controller.find("address")
             if address is not None:
                 _with_zpci(address, option, self.zpci)
             devices.append(controller)
+        for index, option in sorted(self.pci_controllers.items()):
+            self.current = option
+            self.used.add(option.position)
+            devices.append(_pci_controller_xml(index, option, self.pci_buses))
+        for node in self._usb_and_balloon():
+            devices.append(node)
         self._absent_defaults(devices)
         self._passthrough(root)
         etree.indent(root, space="  ")
@@ -203,8 +229,7 @@ class _Builder:
                 next((driver[:-len(s)] for s in _TRANSITIONAL if driver.endswith(s)), ""))
             if model is not None:
                 self.used.add(option.position)
-                if driver.endswith(_TRANSITIONAL):
-                    model = "virtio-" + driver.split("-pci-", 1)[1]   # virtio-transitional
+                model = _virtio_model(option.fields) or model
                 alias = str(option.fields.get("id") or f"scsi{counters.get('scsi', 0)}")
                 counters["scsi"] = counters.get("scsi", 0) + 1
                 self.controllers[alias] = ("scsi", _index(alias), model, option)
@@ -260,14 +285,7 @@ class _Builder:
             disk.dev = disk_name(_PREFIX[bus], int(indexed.group(2)))
         location = str(f.get("bus") or "")
         if bus == "scsi":
-            alias, _, number = location.rpartition(".")
-            controller = self.controllers.get(alias)
-            index = controller[1] if controller else _index(alias)
-            if controller is not None and controller[2] in NARROW_SCSI_MODELS:
-                disk.address = (index, int(number or 0), 0, int(f.get("scsi-id", 0)))
-            else:
-                disk.address = (index, int(f.get("channel", 0)), int(f.get("scsi-id", 0)),
-                                int(f.get("lun", 0)))
+            disk.address = self._scsi_address(f)
         elif bus == "ide":
             alias, _, number = location.rpartition(".")
             controller = self.controllers.get(alias)
@@ -279,6 +297,16 @@ class _Builder:
         elif bus == "fdc":
             disk.address = (0, 0, 0, int(f.get("unit", 0)))
         return disk
+
+    def _scsi_address(self, f: dict[str, Any]) -> tuple[int, int, int, int]:
+        """(controller, bus, target, unit) of a SCSI device: a narrow controller (lsi)
+        numbers its buses scsiN.B and units by scsi-id, the others by channel/scsi-id/lun."""
+        alias, _, number = str(f.get("bus") or "").rpartition(".")
+        controller = self.controllers.get(alias)
+        index = controller[1] if controller else _index(alias)
+        if controller is not None and controller[2] in NARROW_SCSI_MODELS:
+            return index, int(number or 0), 0, int(f.get("scsi-id", 0))
+        return index, int(f.get("channel", 0)), int(f.get("scsi-id", 0)), int(f.get("lun", 0))
 
     def _q35(self) -> bool:
         machine = next((o for o in self.options if o.flag in ("-machine", "-M")), None)
@@ -331,6 +359,9 @@ class _Builder:
     def _disk_xml(self, disk: _Disk) -> etree._Element:
         backend, props = disk.backend, disk.props
         node = etree.Element("disk", type=backend.type or "file", device=disk.device)
+        model = _virtio_model(props) if disk.bus == "virtio" else None
+        if model is not None:
+            node.set("model", model)
         driver = etree.SubElement(node, "driver", name="qemu")
         attributes = {
             "type": backend.format,
@@ -387,7 +418,7 @@ class _Builder:
                     # key=value writes 0x…, JSON a number
                     text = f"{value:016x}" if isinstance(value, int) else text.removeprefix("0x")
                 etree.SubElement(node, key).text = text
-        address = _address_xml(disk)
+        address = _address_xml(disk, self.pci_buses)
         if disk.option is not None:
             address = _with_zpci(address, disk.option, self.zpci)
         if address is not None:
@@ -405,68 +436,120 @@ class _Builder:
             if driver.startswith("vhost-scsi"):
                 self.used.add(option.position)
                 node = etree.Element("hostdev", mode="subsystem", type="scsi_host")
-                if driver.endswith(_TRANSITIONAL):
-                    node.set("model", "virtio-" + driver.split("-pci-", 1)[1])
+                model = _virtio_model(option.fields)
+                if model is not None:
+                    node.set("model", model)
                 etree.SubElement(node, "source", protocol="vhost",
                                  wwpn=str(option.fields.get("wwpn", "")))
-                address = _pci_or_ccw(option)
+                address = _pci_or_ccw(option, self.pci_buses)
                 if address is not None:
                     node.append(_with_zpci(address, option, self.zpci))
                 found.append(node)
             elif driver == "scsi-generic":
-                node = self._iscsi_hostdev(option)
+                node = self._scsi_hostdev(option)
                 if node is not None:
                     self.used.add(option.position)
                     found.append(node)
         return found
 
-    def _iscsi_hostdev(self, option: ArgvOption) -> etree._Element | None:
+    def _scsi_hostdev(self, option: ArgvOption) -> etree._Element | None:
+        """<hostdev type='scsi'>: an iSCSI LUN, or a local SCSI device by its /dev/sgN
+        node when this host (or the test's) says whose it is."""
         reference = option.fields.get("drive")
         if reference in self.drives:
             f = self.drives[reference].fields
             storage = {key[len("file."):]: value for key, value in f.items()
                        if key.startswith("file.")}
+            storage.setdefault("filename", f.get("file"))
             readonly = truth(f.get("readonly"))
-            used = [self.drives[reference]]
+            backend = self.drives[reference]
         elif reference in self.nodes:
             storage = self.nodes[reference].fields
             readonly = truth(storage.get("read-only"))
-            used = [self.nodes[reference]]
+            backend = self.nodes[reference]
         else:
             return None
-        if storage.get("driver") != "iscsi":
-            return None
-        self.used.update(o.position for o in used)
         node = etree.Element("hostdev", mode="subsystem", type="scsi", managed="no")
-        source = etree.SubElement(node, "source", protocol="iscsi",
-                                  name=f"{storage.get('target')}/{storage.get('lun', 0)}")
-        host, _, port = str(storage.get("portal", "")).rpartition(":")
-        etree.SubElement(source, "host", {"name": host, **({"port": port} if port else {})})
-        if storage.get("initiator-name"):
-            initiator = etree.SubElement(source, "initiator")
-            etree.SubElement(initiator, "iqn", name=str(storage["initiator-name"]))
+        if storage.get("driver") == "iscsi":
+            source = etree.SubElement(node, "source", protocol="iscsi",
+                                      name=f"{storage.get('target')}/{storage.get('lun', 0)}")
+            host, _, port = str(storage.get("portal", "")).rpartition(":")
+            etree.SubElement(source, "host", {"name": host, **({"port": port} if port else {})})
+            if storage.get("user"):
+                self._iscsi_auth(source, str(storage["user"]), storage.get("password-secret"))
+            if storage.get("initiator-name"):
+                initiator = etree.SubElement(source, "initiator")
+                etree.SubElement(initiator, "iqn", name=str(storage["initiator-name"]))
+        else:
+            place = self.host.scsi_address(str(storage.get("filename") or ""))
+            if place is None:
+                return None
+            adapter, bus, target, unit = place
+            source = etree.SubElement(node, "source")
+            etree.SubElement(source, "adapter", name=adapter)
+            etree.SubElement(source, "address", bus=str(bus), target=str(target),
+                             unit=str(unit))
+        self.used.add(backend.position)
         if readonly:
             etree.SubElement(node, "readonly")
-        alias, _, _ = str(option.fields.get("bus", "")).rpartition(".")
-        controller = self.controllers.get(alias)
-        etree.SubElement(node, "address", type="drive",
-                         controller=str(controller[1] if controller else _index(alias)),
-                         bus=str(option.fields.get("channel", 0)),
-                         target=str(option.fields.get("scsi-id", 0)),
-                         unit=str(option.fields.get("lun", 0)))
+        _user_alias(node, option)
+        controller, bus, target, unit = self._scsi_address(option.fields)
+        etree.SubElement(node, "address", type="drive", controller=str(controller),
+                         bus=str(bus), target=str(target), unit=str(unit))
         return node
+
+    def _iscsi_auth(self, source: etree._Element, user: str, secret: Any) -> None:
+        """<auth>: the user is on the command line; which secret of libvirt's store holds
+        the password is not (QEMU gets the password itself, in a secret object)."""
+        auth = etree.SubElement(source, "auth", username=user)
+        etree.SubElement(auth, "secret", type="iscsi", usage=str(secret or ""))
+        self.used.update(o.position for o in self.options if o.flag == "-object"
+                         and o.fields.get("qom-type") == "secret"
+                         and o.fields.get("id") == secret)
+        self.findings.append(Finding(
+            "VX0603", "warning", f"the iSCSI password of user '{user}' comes from libvirt's "
+            f"secret store, which the command line does not name: <secret usage='{secret}'> "
+            "names QEMU's secret object instead", self.command.source,
+            hint="set usage= or uuid= to the secret libvirt holds the password in"))
+
+    def _usb_and_balloon(self) -> list[etree._Element]:
+        """The USB controller and the memory balloon libvirt writes, with their places
+        (which decide where libvirt puts the devices after them)."""
+        found = []
+        for option in self.options:
+            f = option.fields
+            driver = str(f.get("driver", "")) if option.flag == "-device" else ""
+            if not set(f) <= _USB_BALLOON_KEYS:
+                continue   # more than libvirt writes for them: kept as they are
+            self.current = option
+            if driver in _USB_MODELS:
+                node = etree.Element("controller", type="usb",
+                                     index=str(_index(str(f.get("id", "usb")))),
+                                     model=_USB_MODELS[driver])
+            elif driver.startswith("virtio-balloon-"):
+                node = etree.Element("memballoon", model=_virtio_model(f) or "virtio")
+                for key, name in (("deflate-on-oom", "autodeflate"),
+                                  ("free-page-reporting", "freePageReporting")):
+                    if _on_off(f.get(key)) is not None:
+                        node.set(name, str(_on_off(f.get(key))))
+            else:
+                continue
+            self.used.add(option.position)
+            address = _pci_or_ccw(option, self.pci_buses)
+            if address is not None:
+                node.append(_with_zpci(address, option, self.zpci))
+            found.append(node)
+        return found
 
     def _absent_defaults(self, devices: etree._Element) -> None:
         """libvirt adds a USB controller and a memory balloon to every domain that does not
-        say model='none': a whole command line libvirt wrote (with its monitor) without
-        them said none.  (virtxlate's own argv leaves out what is not storage.)"""
-        if not any(o.flag == "-mon" for o in self.options):
-            return
-        drivers = {str(o.fields.get("driver", "")) for o in self.options
-                   if o.flag == "-device"}
-        if not any("usb" in d and ("hci" in d or "uhci" in d) for d in drivers) \
+        say model='none': a command line without them gives QEMU none, so the XML says so
+        (virtxlate's own argv leaves them out too; the root ports they took stay)."""
+        if devices.find("controller[@type='usb']") is None \
                 and not any(o.flag == "-usb" for o in self.options):
             etree.SubElement(devices, "controller", type="usb", index="0", model="none")
+        drivers = {str(o.fields.get("driver", "")) for o in self.options
+                   if o.flag == "-device"}
         if not any(d.startswith("virtio-balloon") for d in drivers):
             etree.SubElement(devices, "memballoon", model="none")
 
@@ -507,6 +590,13 @@ class _Builder:
                     etree.SubElement(commandline, f"{{{QEMU_NS}}}arg", value=word)
 
 
+def _user_alias(node: etree._Element, option: ArgvOption) -> None:
+    """<alias name='ua-…'/>: a user's alias, which libvirt writes as the device id."""
+    alias = str(option.fields.get("id", ""))
+    if alias.startswith("ua-"):
+        etree.SubElement(node, "alias", name=alias)
+
+
 def _source_xml(backend: Backend) -> etree._Element | None:
     if backend.type in ("file", "block", "dir") and backend.path is not None:
         key = {"file": "file", "block": "dev", "dir": "dir"}[backend.type]
@@ -524,13 +614,13 @@ def _source_xml(backend: Backend) -> etree._Element | None:
     return None
 
 
-def _address_xml(disk: _Disk) -> etree._Element | None:
+def _address_xml(disk: _Disk, buses: dict[str, int]) -> etree._Element | None:
     if disk.address is not None and disk.bus in ("scsi", "ide", "sata", "fdc"):
         controller, bus, target, unit = disk.address
         return etree.Element("address", type="drive", controller=str(controller),
                              bus=str(bus), target=str(target), unit=str(unit))
     if disk.bus == "virtio" and disk.option is not None:
-        return _pci_or_ccw(disk.option)
+        return _pci_or_ccw(disk.option, buses)
     return None
 
 
@@ -543,19 +633,19 @@ def _with_zpci(address: etree._Element | None, option: ArgvOption,
     return address
 
 
-def _pci_or_ccw(option: ArgvOption) -> etree._Element | None:
-    """The device's place when it is on the root PCI bus (pci.0/pcie.0) or a ccw devno;
-    libvirt assigns the others (behind root ports and bridges) the same way again."""
+def _pci_or_ccw(option: ArgvOption, buses: dict[str, int]) -> etree._Element | None:
+    """The device's place on a PCI bus the command line has (BUSES: its name → number),
+    or its ccw devno."""
     devno = option.fields.get("devno")
     if devno:
         cssid, ssid, number = str(devno).split(".")
         return etree.Element("address", type="ccw", cssid=f"0x{cssid}", ssid=f"0x{ssid}",
                              devno=f"0x{number}")
     bus, addr = str(option.fields.get("bus", "")), option.fields.get("addr")
-    if addr is None or bus not in ("pci.0", "pcie.0"):
+    if addr is None or bus not in buses:
         return None
     slot, _, function = str(addr).partition(".")
-    address = etree.Element("address", type="pci", domain="0x0000", bus="0x00",
+    address = etree.Element("address", type="pci", domain="0x0000", bus=f"{buses[bus]:#04x}",
                             slot=f"0x{int(slot, 16):02x}",
                             function=f"0x{int(function or '0', 16):x}")
     multifunction = _on_off(option.fields.get("multifunction"))
@@ -565,7 +655,7 @@ def _pci_or_ccw(option: ArgvOption) -> etree._Element | None:
 
 
 def _controller_xml(kind: str, index: int, model: str | None, option: ArgvOption,
-                    alias: str) -> etree._Element:
+                    buses: dict[str, int]) -> etree._Element:
     node = etree.Element("controller", type=kind, index=str(index))
     if model is not None:
         node.set("model", model)
@@ -576,34 +666,78 @@ def _controller_xml(kind: str, index: int, model: str | None, option: ArgvOption
     if any(value is not None for value in driver.values()):
         etree.SubElement(node, "driver", {k: str(v) for k, v in driver.items()
                                           if v is not None})
-    address = _pci_or_ccw(option)
+    address = _pci_or_ccw(option, buses)
+    if address is not None:
+        node.append(address)
+    return node
+
+
+def _pci_controller_xml(index: int, option: ArgvOption, buses: dict[str, int]
+                        ) -> etree._Element:
+    """<controller type='pci'> of a root port or bridge libvirt wrote as -device."""
+    f = option.fields
+    driver = str(f["driver"])
+    model = MODEL_OF_DEVICE[driver]
+    node = etree.Element("controller", type="pci", index=str(index), model=model)
+    if DEFAULT_DEVICE[model] != driver:
+        etree.SubElement(node, "model", name=driver)
+    target = {"chassisNr": f.get("chassis_nr"), "chassis": f.get("chassis"),
+              "port": f"{int(str(f['port']), 0):#x}" if f.get("port") is not None else None,
+              "hotplug": _on_off(f.get("hotplug"))}
+    if any(value is not None for value in target.values()):
+        etree.SubElement(node, "target", {k: str(v) for k, v in target.items()
+                                          if v is not None})
+    address = _pci_or_ccw(option, buses)
     if address is not None:
         node.append(address)
     return node
 
 
 def _name_targets(disks: list[_Disk]) -> None:
-    """Target names as libvirt maps them from drive addresses; the rest in order."""
+    """Target names as libvirt maps them from drive addresses, kept in the command line's
+    order: libvirt writes a bus's disks sorted by target name (virDomainDiskInsert), so a
+    disk whose address would name it before an earlier one takes the next free name."""
     taken: dict[str, set[int]] = {}
     for disk in disks:
         if disk.dev is not None:
             taken.setdefault(_PREFIX[disk.bus], set()).add(disk_index(disk.dev) or 0)
+    last: dict[str, int] = {}   # bus → the index of its last named disk
     for disk in disks:
-        if disk.dev is not None or disk.address is None or disk.bus not in _LAYOUT:
-            continue
-        per_controller, per_bus = _LAYOUT[disk.bus]
-        controller, bus, target, unit = disk.address
-        index = controller * per_controller + bus * per_bus + unit
         used = taken.setdefault(_PREFIX[disk.bus], set())
-        if target == 0 and unit < per_bus and index not in used:
-            disk.dev = disk_name(_PREFIX[disk.bus], index)
-            used.add(index)
-    for disk in disks:
-        if disk.dev is None:
-            used = taken.setdefault(_PREFIX[disk.bus], set())
-            index = next(i for i in range(len(used) + 1) if i not in used)
-            disk.dev = disk_name(_PREFIX[disk.bus], index)
-            used.add(index)
+        if disk.dev is not None:
+            last[disk.bus] = max(last.get(disk.bus, -1), disk_index(disk.dev) or 0)
+            continue
+        after = last.get(disk.bus, -1)
+        index = _address_index(disk)
+        if index is None or index <= after or index in used:
+            index = next(i for i in range(after + 1, after + len(used) + 2) if i not in used)
+        disk.dev = disk_name(_PREFIX[disk.bus], index)
+        used.add(index)
+        last[disk.bus] = index
+
+
+def _address_index(disk: _Disk) -> int | None:
+    """The target index libvirt's default mapping gives the disk's drive address."""
+    if disk.address is None or disk.bus not in _LAYOUT:
+        return None
+    per_controller, per_bus = _LAYOUT[disk.bus]
+    controller, bus, target, unit = disk.address
+    if target != 0 or unit >= per_bus:
+        return None
+    return controller * per_controller + bus * per_bus + unit
+
+
+def _virtio_model(fields: dict[str, Any]) -> str | None:
+    """model='virtio-transitional' or 'virtio-non-transitional' of a virtio device: its
+    -transitional type, or, before QEMU 4.0, the disable-legacy libvirt sets instead."""
+    driver = str(fields.get("driver", ""))
+    for suffix in _TRANSITIONAL:
+        if driver.endswith(suffix):
+            return "virtio" + suffix
+    legacy = truth(fields.get("disable-legacy"))
+    if legacy is None or truth(fields.get("disable-modern")) is not False:
+        return None
+    return "virtio-non-transitional" if legacy else "virtio-transitional"
 
 
 def _index(alias: str) -> int:

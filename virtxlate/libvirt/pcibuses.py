@@ -1,0 +1,137 @@
+"""PCI controllers a domain declares (<controller type='pci' index='1' …>): the -device
+options libvirt writes for them (qemuBuildControllerPCIProps, libvirt 9.0's order) and the
+places they leave for devices libvirt addresses itself.
+
+A domain libvirt has defined once (virsh dumpxml) declares every root port and bridge with
+its address, and every device with its place on them; libvirt then adds nothing.  A
+device without an address goes to the first empty root port (PCI Express devices) or the
+first free slot of a bridge (conventional PCI ones), in controller index order, as
+virDomainPCIAddressGetNextAddr searches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..model import Controller, Domain
+from .addresses import pci_address_text
+from .options import Option
+
+# libvirt model → (QEMU device, what libvirt plugs into it itself: 'pcie' for a PCI
+# Express port's one slot, 'pci' for a bridge's slots 1-31, None for neither)
+_MODELS: dict[str, tuple[str, str | None]] = {
+    "pcie-root-port": ("pcie-root-port", "pcie"),
+    "pcie-switch-downstream-port": ("xio3130-downstream", "pcie"),
+    "pcie-to-pci-bridge": ("pcie-pci-bridge", "pci"),
+    "pci-bridge": ("pci-bridge", "pci"),
+    "pcie-switch-upstream-port": ("x3130-upstream", None),
+    "dmi-to-pci-bridge": ("i82801b11-bridge", None),
+}
+BUILT_IN_MODELS = ("pci-root", "pcie-root")
+# QEMU device → libvirt model (ioh3420: the root port's <model name> before QEMU 2.9)
+MODEL_OF_DEVICE = {device: model for model, (device, _) in _MODELS.items()}
+MODEL_OF_DEVICE["ioh3420"] = "pcie-root-port"
+DEFAULT_DEVICE = {model: device for model, (device, _) in _MODELS.items()}
+_BRIDGE_SLOTS = range(1, 32)
+
+
+@dataclass
+class DeclaredBus:
+    """One <controller type='pci'> beyond the machine's root bus."""
+
+    controller: Controller
+    index: int
+    model: str
+    device: str
+    takes: str | None
+    used_slots: set[int] = field(default_factory=set)   # slots devices name on this bus
+
+    @property
+    def is_port(self) -> bool:
+        return self.takes == "pcie"
+
+    def take(self) -> int | None:
+        """The next place libvirt gives a device here, or None when there is none."""
+        free = [0] if self.is_port else _BRIDGE_SLOTS
+        slot = next((s for s in free if s not in self.used_slots), None)
+        if slot is not None:
+            self.used_slots.add(slot)
+        return slot
+
+
+def declared_buses(domain: Domain) -> tuple[list[DeclaredBus], list[Controller]]:
+    """The domain's PCI controllers in libvirt's array order, and those of a model
+    virtxlate does not write (expander buses)."""
+    buses, unknown = [], []
+    for controller in domain.controllers:
+        if controller.type != "pci" or controller.model in BUILT_IN_MODELS:
+            continue
+        if controller.model not in _MODELS or (controller.index or 0) == 0:
+            unknown.append(controller)
+            continue
+        device, takes = _MODELS[controller.model]
+        buses.append(DeclaredBus(controller, controller.index or 0, controller.model,
+                                 controller.model_name or device, takes))
+    by_index = {bus.index: bus for bus in buses}
+    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
+        try:
+            bus = by_index.get(int(node.get("bus", "0"), 0))
+            if bus is not None and node.get("slot") is not None:
+                bus.used_slots.add(int(node.get("slot", "0"), 0))
+        except ValueError:
+            continue
+    buses.sort(key=lambda b: b.index)
+    return buses, unknown
+
+
+def shared_root_slots(domain: Domain) -> set[int]:
+    """Root-bus slots written with more than one function: libvirt sets multifunction=on
+    on function 0 of each (virDomainPCIAddressSetAllMulti)."""
+    functions: dict[int, set[int]] = {}
+    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
+        try:
+            if int(node.get("bus", "0"), 0) != 0 or node.get("slot") is None:
+                continue
+            functions.setdefault(int(node.get("slot", "0"), 0), set()).add(
+                int(node.get("function", "0"), 0))
+        except ValueError:
+            continue
+    return {slot for slot, used in functions.items() if len(used) > 1}
+
+
+def bus_option(bus: DeclaredBus, place: tuple[str, int, int], multifunction: bool | None
+               ) -> Option:
+    """-device of a declared controller at PLACE (bus name, slot, function)."""
+    controller = bus.controller
+    on_bus, slot, function = place
+    option = Option("-device", bus.device, origin=controller)
+    if bus.model == "pci-bridge":
+        option.add("chassis_nr", controller.chassis_nr if controller.chassis_nr is not None
+                   else bus.index)
+    elif bus.takes == "pcie":
+        port = controller.port
+        if port is None:   # libvirt: a root port's own devfn, a downstream port's slot
+            port = slot * 8 + function if bus.model == "pcie-root-port" else slot
+        option.add("port", port)
+        option.add("chassis", controller.chassis if controller.chassis is not None
+                   else bus.index)
+    option.add("id", f"pci.{bus.index}")
+    if bus.takes == "pcie":
+        option.add("hotplug", controller.hotplug)
+    option.add("bus", on_bus)
+    option.add("multifunction", multifunction)
+    option.add("addr", pci_address_text(slot, function))
+    return option
+
+
+def written_option(bus: DeclaredBus, root_bus: str, shared_slots: set[int]) -> Option | None:
+    """-device of a declared controller at the address the XML gives it (None without)."""
+    address = bus.controller.address
+    if address is None or address.type != "pci" or address.slot is None:
+        return None
+    multifunction = address.multifunction
+    if multifunction is None and not address.bus and not address.function \
+            and address.slot in shared_slots:
+        multifunction = True
+    on_bus = root_bus if not address.bus else f"pci.{address.bus}"
+    return bus_option(bus, (on_bus, address.slot, address.function or 0), multifunction)
