@@ -16,8 +16,8 @@ from test_conformance import LIBVIRT_TEST_HOST, blockdev_storage, option_fields
 
 from virtxlate.api import analyze, load
 from virtxlate.argv.storage import device_driver
-from virtxlate.libvirt.pcibuses import MODEL_OF_DEVICE
 from virtxlate.errors import UsageError
+from virtxlate.libvirt.pcibuses import MODEL_OF_DEVICE
 from virtxlate.native import domain_from_argv
 from virtxlate.native.words import CommandLine
 

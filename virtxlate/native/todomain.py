@@ -178,7 +178,7 @@ class _Builder:
             devices.append(self._disk_xml(disk))
         for hostdev in self._hostdevs():
             devices.append(hostdev)
-        for alias, (kind, index, model, option) in self.controllers.items():
+        for kind, index, model, option in self.controllers.values():
             controller = _controller_xml(kind, index, model, option, self.pci_buses)
             address = controller.find("address")
             if address is not None:
