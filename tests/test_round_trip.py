@@ -47,10 +47,14 @@ def round_trip(xml: str, release: str) -> str | None:
     return f"option {index} differs"
 
 
+PLACES = set(MODEL_OF_DEVICE) | {"usb-hub"}   # devices storage sits behind
+
+
 def placed_storage(words: list[str]) -> list:
-    """The storage options and the PCI controllers (root ports, bridges) they sit on."""
+    """The storage options and the PCI controllers (root ports, bridges) and USB hubs they
+    sit on."""
     controllers = [(flag, fields) for flag, value in zip(words, words[1:], strict=False)
-                   if flag == "-device" and device_driver(value) in MODEL_OF_DEVICE
+                   if flag == "-device" and device_driver(value) in PLACES
                    for _, fields in [option_fields(flag, value)]]
     return controllers + blockdev_storage(words)
 
@@ -134,15 +138,22 @@ def domains(draw) -> str:
         driver = draw(st.sampled_from(_DRIVERS))
         if "<shareable/>" in extra:   # a writable shared disk must be raw (VX0214)
             driver = "<driver name='qemu' type='raw' cache='none'/>"
-        disks.append(f"<disk type='{disk_type}' device='{device}'>{driver}{source}"
+        model = draw(st.sampled_from(["", " model='virtio-transitional'",
+                                      " model='virtio-non-transitional'"])) \
+            if bus == "virtio" else ""
+        disks.append(f"<disk type='{disk_type}' device='{device}'{model}>{driver}{source}"
                      f"<target dev='{dev}' bus='{bus}'/>{extra}</disk>")
     controller = draw(st.sampled_from(
         ["", "<controller type='scsi' index='0' model='virtio-scsi'/>",
          "<controller type='scsi' index='0' model='lsilogic'/>"]))
+    # a USB tablet takes a USB port (and, with USB disks, may call for a hub)
+    tablet = draw(st.sampled_from(["", "<input type='tablet' bus='usb'/>"]))
+    balloon = draw(st.sampled_from(["", "<memballoon model='none'/>",
+                                    "<memballoon model='virtio-transitional'/>"]))
     return (f"<domain type='qemu'><name>g</name><memory unit='MiB'>256</memory>"
             f"<vcpu>2</vcpu><os><type arch='x86_64' machine='{machine}'>hvm</type></os>"
             f"<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>{controller}"
-            f"{''.join(disks)}</devices></domain>")
+            f"{tablet}{''.join(disks)}{balloon}</devices></domain>")
 
 
 @pytest.mark.parametrize("release", RELEASES)

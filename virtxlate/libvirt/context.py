@@ -12,6 +12,7 @@ from .addresses import PciSlots, pci_address_text
 from .host import Host, LocalHost
 from .options import Option
 from .pcie import PcieRootPorts
+from .usb import UsbPorts
 from .zpci import pci_bus
 
 
@@ -46,6 +47,7 @@ class StoragePlan:
     slots: PciSlots | None = None
     pcie: PcieRootPorts | None = None
     usb_address: tuple[str, str] | None = None
+    usb_ports: UsbPorts | None = None
     devnos: dict[object, str] | None = None   # s390x: device element → its devno
     zpci: dict[object, tuple[int, int]] | None = None   # s390x PCI: element → (uid, fid)
     pr_helper_written: bool = False   # the managed pr-manager-helper object is out

@@ -53,7 +53,6 @@ def plan_disks(plan: StoragePlan) -> None:
     boot_indexes = _legacy_boot_indexes(plan, disks)
     blockdev = plan.caps.storage_style == "blockdev"
     floppies: list[tuple[Disk, str | None, int | None]] = []
-    usb_port = 0
     # -blockdev node names count down: libvirt numbers the disks' storage from the last
     # disk to the first (SD cards, which keep -drive, take no number)
     with_nodes = [d for d in disks if d.bus != "sd"]
@@ -84,9 +83,7 @@ def plan_disks(plan: StoragePlan) -> None:
         if bus == "fdc" and not blockdev:
             floppies.append((disk, medium.drive, bootindex))
             continue
-        if bus == "usb":
-            usb_port += 1
-        device = _disk_device(plan, disk, alias, usb_port)
+        device = _disk_device(plan, disk, alias)
         if device is None:
             continue
         if blockdev and bus == "scsi" and disk.effective_device != "lun":
@@ -198,14 +195,20 @@ def _controller_for(plan: StoragePlan, type_: str, address: DriveAddress) -> Con
                  if c.type == type_ and c.index == address.controller), None)
 
 
-def _disk_device(plan: StoragePlan, disk: Disk, alias: str, usb_port: int) -> Option | None:
+def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
     bus = disk.bus
     device_kind = disk.effective_device
     if bus == "usb":
-        # libvirt gives USB disks the next free port of the first USB bus
+        # the port libvirt gives it on the first USB bus (usb.py)
+        port = plan.usb_ports.port_of(disk.element) if plan.usb_ports else None
+        if port is None:
+            plan.findings.append(finding_at(
+                "VX0205", "error", "no free USB port for this disk", disk, plan.domain.source,
+                hint="libvirt adds usb-hub devices only when it has a USB controller"))
+            return None
         option = Option("-device", "usb-storage", origin=disk)
         option.add("bus", "usb.0")
-        option.add("port", str(usb_port))
+        option.add("port", port)
         return option
     if bus == "fdc":
         # the -blockdev era: a floppy drive device on the controller's floppy bus

@@ -140,7 +140,7 @@ def _iscsi_props(plan: StoragePlan, node, source, alias: str,  # type: ignore[no
     # libvirt 9.0 fills in no default port for a host device's iSCSI host: without
     # port='…' its portal ends in ':0' (checked with its domxml-to-native)
     props = iscsi_props(f"{host.get('name')}:{host.get('port') or '0'}",
-                        source.get("name") or "", host.get("transport"))
+                        source.get("name") or "", host.get("transport"), source)
     user = source.xpath("string(auth/@username)")
     if user:
         # the password comes from libvirt's secret store through a secret object, which

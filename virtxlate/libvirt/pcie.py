@@ -98,7 +98,14 @@ class PcieRootPorts:
         unplaced = [bus.index for bus in self.declared
                     if bus.model == "pcie-root-port" and written_option(
                         bus, self.root_bus, self.shared_slots) is None]
-        per_slot = _root_port_functions(unplaced + sorted(self.ports), self.used_slots)
+        root_port_slots: dict[int, set[int]] = {}
+        for bus in self.declared:
+            address = bus.controller.address
+            if bus.model == "pcie-root-port" and address is not None \
+                    and address.type == "pci" and address.slot is not None and not address.bus:
+                root_port_slots.setdefault(address.slot, set()).add(address.function or 0)
+        per_slot = _root_port_functions(unplaced + sorted(self.ports), self.used_slots,
+                                        root_port_slots)
         options = []
         for bus in self.declared:
             option = written_option(bus, self.root_bus, self.shared_slots)
@@ -124,18 +131,25 @@ class PcieRootPorts:
         return options
 
 
-def _root_port_functions(ports: list[int], used_slots: set[int]
+def _root_port_functions(ports: list[int], used_slots: set[int],
+                         root_port_slots: dict[int, set[int]]
                          ) -> dict[int, tuple[int, int, bool]]:
-    """index → (slot, function, slot shared by several ports) on the root bus."""
+    """index → (slot, function, slot shared by several ports) on the root bus: the first
+    slot that is free or holds root ports with a function to spare (libvirt aggregates
+    root ports into multi-function slots, those the domain declares included)."""
+    functions = {slot: set(used) for slot, used in root_port_slots.items()}
     placed: dict[int, tuple[int, int]] = {}
-    slot = 0
-    for position, index in enumerate(ports):
-        if position % 8 == 0:
-            slot += 1
-            while slot in used_slots:
-                slot += 1
-        placed[index] = (slot, position % 8)
-    counts: dict[int, int] = {}
-    for slot_used, _ in placed.values():
-        counts[slot_used] = counts.get(slot_used, 0) + 1
-    return {index: (s, f, counts[s] > 1) for index, (s, f) in placed.items()}
+    for index in ports:
+        for slot in range(1, 32):
+            if slot in functions:
+                if len(functions[slot]) < 8:
+                    break
+            elif slot not in used_slots:
+                functions[slot] = set()
+                break
+        else:
+            raise ValueError("no free slot on the root bus for a root port")
+        function = min(set(range(8)) - functions[slot])
+        functions[slot].add(function)
+        placed[index] = (slot, function)
+    return {index: (s, f, len(functions[s]) > 1) for index, (s, f) in placed.items()}

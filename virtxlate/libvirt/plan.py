@@ -26,6 +26,7 @@ from .host import Host, LocalHost
 from .hostdevs import plan_hostdevs
 from .pcibuses import DeclaredBus, declared_buses, shared_root_slots, written_option
 from .pcie import PcieRootPorts
+from .usb import assign_usb_ports, hub_options
 from .zpci import assign_zpci
 
 __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", "plan_storage"]
@@ -68,6 +69,10 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     # qemuBuildControllersCommandLine: USB controllers come before the SCSI ones
     plan.options.extend(usb_options(plan))
     plan.options.extend(controller_options(plan))
+    if any(disk.bus == "usb" for disk in domain.disks):
+        plan.usb_ports = assign_usb_ports(
+            domain, "qemu-xhci" if plan.pcie is not None else "piix3-uhci")
+        plan.options.extend(hub_options(plan.usb_ports))
     plan_disks(plan)
     plan.options.extend(plan_hostdevs(plan))
     if plan.pcie is not None:

@@ -64,7 +64,7 @@ _INDEXED_ALIAS = re.compile(r"^(?:ua-)?(virtio|usb)-disk(\d+)$")
 # for them and the balloon
 _USB_MODELS = {"piix3-usb-uhci": "piix3-uhci", "qemu-xhci": "qemu-xhci",
                "nec-usb-xhci": "nec-xhci"}
-_USB_BALLOON_KEYS = {"driver", "id", "bus", "addr", "multifunction", "devno",
+_USB_BALLOON_KEYS = {"driver", "id", "bus", "addr", "port", "multifunction", "devno",
                      "deflate-on-oom", "free-page-reporting", "disable-legacy",
                      "disable-modern"}
 # bus: (disks per controller, units per bus) — libvirt's drive address of a target name
@@ -513,8 +513,8 @@ class _Builder:
             hint="set usage= or uuid= to the secret libvirt holds the password in"))
 
     def _usb_and_balloon(self) -> list[etree._Element]:
-        """The USB controller and the memory balloon libvirt writes, with their places
-        (which decide where libvirt puts the devices after them)."""
+        """The USB controller, its hubs and the memory balloon libvirt writes, with their
+        places (which decide where libvirt puts the devices after them)."""
         found = []
         for option in self.options:
             f = option.fields
@@ -526,6 +526,14 @@ class _Builder:
                 node = etree.Element("controller", type="usb",
                                      index=str(_index(str(f.get("id", "usb")))),
                                      model=_USB_MODELS[driver])
+            elif driver == "usb-hub":
+                node = etree.Element("hub", type="usb")
+                address = _usb_address(option)
+                if address is not None:
+                    node.append(address)
+                self.used.add(option.position)
+                found.append(node)
+                continue
             elif driver.startswith("virtio-balloon-"):
                 node = etree.Element("memballoon", model=_virtio_model(f) or "virtio")
                 for key, name in (("deflate-on-oom", "autodeflate"),
@@ -621,7 +629,18 @@ def _address_xml(disk: _Disk, buses: dict[str, int]) -> etree._Element | None:
                              bus=str(bus), target=str(target), unit=str(unit))
     if disk.bus == "virtio" and disk.option is not None:
         return _pci_or_ccw(disk.option, buses)
+    if disk.bus == "usb" and disk.option is not None:
+        return _usb_address(disk.option)
     return None
+
+
+def _usb_address(option: ArgvOption) -> etree._Element | None:
+    """<address type='usb'> of a device on USB bus usbN.0 (libvirt's alias usb is 0)."""
+    bus, port = str(option.fields.get("bus", "")), option.fields.get("port")
+    match = re.fullmatch(r"usb(\d*)\.0", bus)
+    if match is None or port is None:
+        return None
+    return etree.Element("address", type="usb", bus=match.group(1) or "0", port=str(port))
 
 
 def _with_zpci(address: etree._Element | None, option: ArgvOption,
