@@ -105,6 +105,8 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
             held[(int(slot, 16), int(function or "0", 16))] = builtin
     for node in domain.element.iterfind("devices/*/address[@type='pci']"):
         device = node.getparent()
+        if node.get("slot") is None:
+            continue   # <address type='pci'/>: PCI, at a place libvirt chooses
         try:
             bus = int(node.get("bus", "0"), 0)
             place = (int(node.get("slot", "0"), 0), int(node.get("function", "0"), 0))
