@@ -52,6 +52,7 @@ class PcieRootPorts:
     bridge: int | None = None
     bridge_slots: int = 0
     ports: list[int] = field(default_factory=list)   # root ports libvirt adds
+    full: bool = False   # some root port found no place on the root bus
 
     def __post_init__(self) -> None:
         indexes = {bus.index for bus in self.declared}
@@ -95,20 +96,22 @@ class PcieRootPorts:
         spare for hot-plug on a domain that declares none) and bridge libvirt adds."""
         if not self.declared and (self.ports or self.bridge is not None):
             self.ports.append(self._new_index())
+        written = {bus.index: written_option(bus, self.root_bus, self.shared_slots)
+                   for bus in self.declared}
         unplaced = [bus.index for bus in self.declared
-                    if bus.model == "pcie-root-port" and written_option(
-                        bus, self.root_bus, self.shared_slots) is None]
+                    if bus.model == "pcie-root-port" and written[bus.index] is None]
         root_port_slots: dict[int, set[int]] = {}
         for bus in self.declared:
             address = bus.controller.address
-            if bus.model == "pcie-root-port" and address is not None \
-                    and address.type == "pci" and address.slot is not None and not address.bus:
-                root_port_slots.setdefault(address.slot, set()).add(address.function or 0)
+            if bus.model == "pcie-root-port" and written[bus.index] is not None \
+                    and address is not None and not address.bus:
+                root_port_slots.setdefault(address.slot or 0, set()).add(address.function or 0)
         per_slot = _root_port_functions(unplaced + sorted(self.ports), self.used_slots,
                                         root_port_slots)
+        self.full = len(per_slot) < len(unplaced) + len(self.ports)
         options = []
         for bus in self.declared:
-            option = written_option(bus, self.root_bus, self.shared_slots)
+            option = written[bus.index]
             if option is None and bus.index in per_slot:
                 slot, function, shared = per_slot[bus.index]
                 option = bus_option(bus, (self.root_bus, slot, function),
@@ -120,6 +123,8 @@ class PcieRootPorts:
                 options.append(Option("-device", "pcie-pci-bridge", [
                     ("id", f"pci.{index}"), ("bus", f"pci.{self.bridge_port}"), ("addr", "0x0")]))
                 continue
+            if index not in per_slot:
+                continue   # no place on the root bus: said by the plan (VX0205)
             slot, function, shared = per_slot[index]
             option = Option("-device", "pcie-root-port", [
                 ("port", slot * 8 + function), ("chassis", index), ("id", f"pci.{index}"),
@@ -136,7 +141,8 @@ def _root_port_functions(ports: list[int], used_slots: set[int],
                          ) -> dict[int, tuple[int, int, bool]]:
     """index → (slot, function, slot shared by several ports) on the root bus: the first
     slot that is free or holds root ports with a function to spare (libvirt aggregates
-    root ports into multi-function slots, those the domain declares included)."""
+    root ports into multi-function slots, those the domain declares included).  Ports
+    beyond a full root bus are left out of the result."""
     functions = {slot: set(used) for slot, used in root_port_slots.items()}
     placed: dict[int, tuple[int, int]] = {}
     for index in ports:
@@ -148,7 +154,7 @@ def _root_port_functions(ports: list[int], used_slots: set[int],
                 functions[slot] = set()
                 break
         else:
-            raise ValueError("no free slot on the root bus for a root port")
+            break   # the root bus is full: the rest have no place
         function = min(set(range(8)) - functions[slot])
         functions[slot].add(function)
         placed[index] = (slot, function)

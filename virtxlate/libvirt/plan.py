@@ -87,6 +87,10 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
             # first: place everything again knowing it
             return plan_storage(domain, caps, host, needs_bridge=True)
         plan.options[0:0] = plan.pcie.controller_options()
+        if plan.pcie.full:
+            plan.findings.append(finding_at(
+                "VX0205", "error", "more PCI Express root ports than the root bus has "
+                "places for", domain, domain.source))
     else:
         shared = shared_root_slots(domain)
         plan.options[0:0] = [option for option in (
@@ -103,9 +107,10 @@ def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
     placeable = plan.family is not None and plan.family.libvirt_addressing == "bridges" \
         and plan.caps.has_flag("pcie-root-port")
     for bus in buses:
-        if bus.controller.address is None and not (placeable and bus.model == "pcie-root-port"):
+        written = written_option(bus, plan.family.root_bus if plan.family else "", set())
+        if written is None and not (placeable and bus.model == "pcie-root-port"):
             plan.findings.append(finding_at(
                 "VX0902", "warning", f"virtxlate does not place a {bus.model} controller "
-                "without an <address>; it is left out", bus.controller, plan.domain.source,
+                "without a PCI <address>; it is left out", bus.controller, plan.domain.source,
                 hint="give it the address libvirt chose (virsh dumpxml shows it)"))
     return buses
