@@ -24,11 +24,12 @@ class CommandLine:
 
     @property
     def arch(self) -> str:
-        """libvirt's arch of the emulator (qemu-system-ARCH; i386 is i686), x86_64 if none."""
+        """libvirt's arch of the emulator (qemu-system-ARCH; i386 is i686, arm is armv7l:
+        virQEMUCapsArchFromString), x86_64 if none."""
         binary = (self.emulator or "").rsplit("/", 1)[-1]
         arch = binary.removeprefix("qemu-system-") if binary.startswith("qemu-system-") \
             else "x86_64"
-        return {"i386": "i686"}.get(arch, arch)
+        return {"i386": "i686", "arm": "armv7l"}.get(arch, arch)
 
 
 def read_command_line(text: str, source: str = "<input>") -> CommandLine:
