@@ -191,3 +191,22 @@ def test_corpus_read_back_means_the_same_to_libvirt(virsh, tmp_path, shared):  #
     assert not {k: v for k, v in differing.items() if k not in gaps}
     assert not [name for name in same if name in gaps and not gaps[name].startswith("host:")]
     assert len(same) >= 30, same
+
+
+def _pc_with_virtio_disks(count: int) -> str:
+    disks = "".join(
+        f"<disk type='file' device='disk'><driver name='qemu' type='raw'/><source "
+        f"file='/img/{n}.img'/><target dev='vd{chr(97 + n // 26)}{chr(97 + n % 26)}' "
+        "bus='virtio'/></disk>" for n in range(count))
+    return ("<domain type='qemu'><name>many</name><memory unit='MiB'>256</memory><os>"
+            "<type arch='x86_64' machine='pc'>hvm</type></os><devices><emulator>"
+            f"/usr/bin/qemu-system-x86_64</emulator>{disks}</devices></domain>")
+
+
+# around the root bus's 30 free slots and the 31 of each pci-bridge libvirt adds,
+# including the counts where libvirt finds no slot for a bridge it adds (59, 89, 90)
+@pytest.mark.parametrize("count", [27, 28, 29, 45, 58, 59, 60, 75, 88, 89, 90])
+def test_a_full_root_bus_is_bridged_as_libvirt_bridges_it(virsh, tmp_path, count):  # noqa: F811
+    xml = _pc_with_virtio_disks(count)
+    if not _same_as_libvirt(virsh, xml, tmp_path, "many.xml"):
+        assert _ours(xml) is None   # libvirt refuses: so does virtxlate

@@ -119,3 +119,26 @@ def test_a_written_usb_port_is_kept_and_a_bad_one_refused():
     assert '"port":"2"' in " ".join(result.argv or [])
     refused = analyze(load(xml.format(port="x")), "7.2", host=FixedHost())
     assert [f.code for f in refused.findings if f.is_error] == ["VX0100"]
+
+
+def _pc_with_virtio_disks(count: int) -> str:
+    disks = "".join(_disk(f"vd{chr(97 + i // 26)}{chr(97 + i % 26)}") for i in range(count))
+    return _HEAD.format(machine="pc") + disks + "</devices></domain>"
+
+
+def test_a_full_root_bus_gets_the_pci_bridge_libvirt_adds():
+    # libvirt 9.0, 29 virtio disks and its balloon on pc: 30 devices for the 30 free
+    # root slots, one of which its dry run keeps for a bridge, so it adds pci-bridge
+    # pci.1 at slot 2; the disks take slots 3-31 and the balloon the bridge's slot 1
+    result = analyze(load(_pc_with_virtio_disks(29)), "7.2", host=FixedHost())
+    assert result.ok, result.findings
+    argv = result.argv
+    devices = [json.loads(value) for flag, value in zip(argv, argv[1:], strict=False)
+               if flag == "-device"]
+    assert devices[0] == {"driver": "pci-bridge", "chassis_nr": 1, "id": "pci.1",
+                          "bus": "pci.0", "addr": "0x2"}
+    slots = sorted(int(d["addr"], 16) for d in devices[1:])
+    assert slots == list(range(3, 32)) and {d["bus"] for d in devices[1:]} == {"pci.0"}
+    # one disk fewer: the balloon fits, no bridge (also libvirt 9.0's answer)
+    fewer = analyze(load(_pc_with_virtio_disks(28)), "7.2", host=FixedHost())
+    assert "pci-bridge" not in " ".join(fewer.argv or [])

@@ -251,15 +251,21 @@ def _frontend_args(setup: ProbeMachine, probed: dict[str, ProbedType]
     return args, ids
 
 
+# devices QEMU refuses to create without a property ("Bridge chassis not specified")
+_REQUIRED_PROPS: dict[str, dict[str, Any]] = {"pci-bridge": {"chassis_nr": 1}}
+
+
 def _needs_drive(name: str) -> bool:
     # block devices refuse to start without a backend: the probe gives them a null one
     return "-blk" in name and not name.startswith("vhost-")
 
 
-def _backend_for(qemu: QemuProcess, name: str, device_id: str) -> dict[str, str]:
+def _backend_for(qemu: QemuProcess, name: str, device_id: str) -> dict[str, Any]:
     if name == "zpci":
         # s390x's PCI function refuses to exist without the id of the device it stands for
         return {"target": f"{device_id}-target"}
+    if name in _REQUIRED_PROPS:
+        return dict(_REQUIRED_PROPS[name])
     if not _needs_drive(name):
         return {}
     node = f"null-{device_id}"
@@ -276,7 +282,9 @@ def _plug_on_command_line(binary: str, args: list[str], names: list[str], ids: d
             devices += ["-blockdev", f'{{"driver":"null-co","node-name":"{node}"}}',
                         "-device", f"{name},id={ids[name]},drive={node}"]
         else:
-            devices += ["-device", f"{name},id={ids[name]}"]
+            extra = "".join(f",{key}={value}" for key, value in
+                            _REQUIRED_PROPS.get(name, {}).items())
+            devices += ["-device", f"{name},id={ids[name]}{extra}"]
     try:
         with QemuProcess(binary, args + devices, timeout=timeout) as qemu:
             plugged = {ids[name]: name for name in names}

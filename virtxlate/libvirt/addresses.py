@@ -199,7 +199,11 @@ class PciSlots:
             except ValueError:
                 continue
 
+        self.free_at_start = sum(1 for slot in range(1, 32) if slot not in self.used)
+        self.requested = 0   # slots asked for, whether there was one or not
+
     def take(self) -> int | None:
+        self.requested += 1
         for slot in range(1, 32):
             if slot not in self.used:
                 self.used.add(slot)

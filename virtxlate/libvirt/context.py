@@ -11,6 +11,7 @@ from ..model import Controller, Domain
 from .addresses import PciSlots, pci_address_text
 from .host import Host, LocalHost
 from .options import Option
+from .pcibuses import RootBusOverflow
 from .pcie import PcieRootPorts
 from .usb import UsbPorts
 from .zpci import pci_bus
@@ -46,6 +47,7 @@ class StoragePlan:
     host: Host = field(default_factory=LocalHost)
     slots: PciSlots | None = None
     pcie: PcieRootPorts | None = None
+    overflow: RootBusOverflow | None = None   # pc: bridges beyond a full root bus
     usb_address: tuple[str, str] | None = None
     usb_ports: UsbPorts | None = None
     devnos: dict[object, str] | None = None   # s390x: device element → its devno
@@ -81,11 +83,13 @@ def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  #
             obj, plan.domain.source, hint="give the device an explicit <address type='pci'>"))
     assert plan.slots is not None
     slot = plan.slots.take()
-    if slot is None:
+    if slot is not None:
+        return root_bus(plan), pci_address_text(slot)
+    place = plan.overflow.take() if plan.overflow is not None else None
+    if place is None:
         plan.findings.append(finding_at("VX0205", "error", "no free PCI slot on the root bus",
                                         obj, plan.domain.source))
-        return None
-    return root_bus(plan), pci_address_text(slot)
+    return place
 
 
 def transport_device(plan: StoragePlan, device: str, address=None) -> str:  # type: ignore[no-untyped-def]

@@ -32,7 +32,7 @@ BUILT_IN_MODELS = ("pci-root", "pcie-root")
 MODEL_OF_DEVICE = {device: model for model, (device, _) in _MODELS.items()}
 MODEL_OF_DEVICE["ioh3420"] = "pcie-root-port"
 DEFAULT_DEVICE = {model: device for model, (device, _) in _MODELS.items()}
-_BRIDGE_SLOTS = range(1, 32)
+BRIDGE_SLOTS = range(1, 32)   # a bridge's slots for devices
 
 
 @dataclass
@@ -52,7 +52,7 @@ class DeclaredBus:
 
     def take(self) -> int | None:
         """The next place libvirt gives a device here, or None when there is none."""
-        free = [0] if self.is_port else _BRIDGE_SLOTS
+        free = [0] if self.is_port else BRIDGE_SLOTS
         slot = next((s for s in free if s not in self.used_slots), None)
         if slot is not None:
             self.used_slots.add(slot)
@@ -135,3 +135,35 @@ def written_option(bus: DeclaredBus, root_bus: str, shared_slots: set[int]) -> O
         multifunction = True
     on_bus = root_bus if not address.bus else f"pci.{address.bus}"
     return bus_option(bus, (on_bus, address.slot, address.function or 0), multifunction)
+
+
+@dataclass
+class RootBusOverflow:
+    """Where libvirt puts a PCI device once the root bus of a pci-root machine (pc) is
+    full: the free slots of the bridges the domain declares, then pci-bridges it adds.
+    libvirt's dry run (qemuDomainAssignPCIAddresses) keeps one root slot for a possible
+    bridge and adds a bridge for every 31 devices beyond its places; the bridges then take
+    the first free root slots before any device (checked with libvirt 9.0's
+    domxml-to-native: 29 virtio disks and the balloon on pc add pci.1 at slot 2)."""
+
+    declared: list[DeclaredBus]
+    added: list[tuple[int, int]] = field(default_factory=list)   # (index, root slot)
+    added_used: dict[int, int] = field(default_factory=dict)     # index → slots taken
+
+    def take(self) -> tuple[str, str] | None:
+        for bus in self.declared:
+            if bus.takes == "pci":
+                slot = bus.take()
+                if slot is not None:
+                    return f"pci.{bus.index}", f"{slot:#x}"
+        for index, _ in self.added:
+            used = self.added_used.get(index, 0)
+            if used < len(BRIDGE_SLOTS):
+                self.added_used[index] = used + 1
+                return f"pci.{index}", f"{used + 1:#x}"
+        return None
+
+    def added_options(self, root_bus: str) -> list[Option]:
+        return [Option("-device", "pci-bridge", [
+            ("chassis_nr", index), ("id", f"pci.{index}"), ("bus", root_bus),
+            ("addr", pci_address_text(slot))]) for index, slot in self.added]

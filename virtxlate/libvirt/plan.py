@@ -24,7 +24,14 @@ from .controllers import (
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from .host import Host, LocalHost
 from .hostdevs import plan_hostdevs
-from .pcibuses import DeclaredBus, declared_buses, shared_root_slots, written_option
+from .pcibuses import (
+    BRIDGE_SLOTS,
+    DeclaredBus,
+    RootBusOverflow,
+    declared_buses,
+    shared_root_slots,
+    written_option,
+)
 from .pcie import PcieRootPorts
 from .usb import assign_usb_ports, hub_options
 from .zpci import assign_zpci
@@ -33,9 +40,11 @@ __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", 
 
 
 def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
-                 needs_bridge: bool = False) -> StoragePlan:
+                 needs_bridge: bool = False, pci_bridges: int = 0) -> StoragePlan:
     """Translate DOMAIN's storage for the release described by CAPS (HOST: the machine
-    libvirt would ask about CD-ROM drives; this one when None)."""
+    libvirt would ask about CD-ROM drives; this one when None).  NEEDS_BRIDGE and
+    PCI_BRIDGES are for the second pass, when the first found that libvirt adds a
+    pcie-pci-bridge (q35) or that many pci-bridges (pc)."""
     machine = caps.machine(domain.machine)
     plan = StoragePlan(
         host=host or LocalHost(),
@@ -61,6 +70,17 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         if caps.has_flag("zpci") or caps.device("zpci") is not None:
             plan.zpci = assign_zpci(domain)
     buses = _declared_pci_buses(plan)
+    if plan.family.libvirt_addressing == "root-bus":
+        plan.overflow = RootBusOverflow(buses)
+        # the places libvirt's dry run has, one root slot kept for a possible bridge
+        places = plan.slots.free_at_start + sum(
+            len(BRIDGE_SLOTS) - len(bus.used_slots) for bus in buses if bus.takes == "pci")
+        capacity = max(places - 1, 0)
+        first = max((bus.index for bus in buses), default=0) + 1
+        for index in range(first, first + pci_bridges):
+            slot = plan.slots.take()
+            if slot is not None:
+                plan.overflow.added.append((index, slot))
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
                                   needs_bridge=needs_bridge, declared=buses,
@@ -77,11 +97,10 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     plan.options.extend(plan_hostdevs(plan))
     if plan.pcie is not None:
         balloon = domain.element.find("devices/memballoon")
-        if balloon is None:
+        if _balloon_needs_slot(domain):
             # the virtio balloon libvirt adds takes a root port after the disks
-            take_slot(plan, domain, "virtio-balloon-pci")
-        elif balloon.get("model") != "none" and balloon.find("address") is None:
-            take_slot(plan, domain, non_storage_device(balloon, True))
+            take_slot(plan, domain, "virtio-balloon-pci" if balloon is None
+                      else non_storage_device(balloon, True))
         if plan.pcie.bridge is not None and not needs_bridge:
             # a conventional PCI device needs the bridge, whose root port libvirt takes
             # first: place everything again knowing it
@@ -92,10 +111,38 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
                 "VX0205", "error", "more PCI Express root ports than the root bus has "
                 "places for", domain, domain.source))
     else:
+        if plan.overflow is not None:
+            if _balloon_needs_slot(domain):
+                take_slot(plan, domain, "virtio-balloon-pci")   # after the disks
+            beyond = plan.slots.requested - capacity
+            if beyond > 0 and not pci_bridges and caps.has_flag("pci-bridge"):
+                # more devices than the dry run's places: libvirt adds a pci-bridge for
+                # every 31, and its dry run plugs them into their own free slots
+                bridges = -(-beyond // len(BRIDGE_SLOTS))
+                if beyond + bridges > bridges * len(BRIDGE_SLOTS):
+                    plan.findings.append(finding_at(
+                        "VX0205", "error", "libvirt finds no PCI slot for the pci-bridge it "
+                        "adds for these devices (libvirt 9.0: \"a PCI slot is needed to "
+                        "connect a PCI controller model='pci-bridge', but none is "
+                        "available\")", domain, domain.source,
+                        hint="declare the bridges with <controller type='pci' "
+                        "model='pci-bridge'>, or give devices addresses"))
+                    return plan
+                return plan_storage(domain, caps, host, pci_bridges=bridges)
         shared = shared_root_slots(domain)
-        plan.options[0:0] = [option for option in (
-            written_option(bus, plan.family.root_bus, shared) for bus in buses) if option]
+        written = [option for option in (written_option(bus, plan.family.root_bus, shared)
+                                          for bus in buses) if option is not None]
+        added = plan.overflow.added_options(plan.family.root_bus) if plan.overflow else []
+        plan.options[0:0] = written + added   # the declared controllers, then libvirt's
     return plan
+
+
+def _balloon_needs_slot(domain: Domain) -> bool:
+    """libvirt adds a virtio balloon unless the domain says model='none'; one with an
+    address of its own needs no slot."""
+    balloon = domain.element.find("devices/memballoon")
+    return balloon is None or (balloon.get("model") != "none"
+                               and balloon.find("address") is None)
 
 
 def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
