@@ -190,7 +190,7 @@ def _structure(node: dict) -> list[tuple]:
 
 @pytest.mark.parametrize("sample", ["seed-virtio-scsi.xml", "scsi-controller-models.xml",
                                     "virtio-blk-and-ide-cdrom.xml", "q35-storage.xml",
-                                    "usb-and-floppy.xml", "sata-ahci.xml"])
+                                    "usb-and-floppy.xml", "sata-ahci.xml", "usb-hub.xml"])
 def test_from_tree_gives_a_domain_with_the_same_graph(tmp_path, sample):
     from conftest import SAMPLES
 

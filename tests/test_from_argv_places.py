@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 
+from conftest import run_cli
 from lxml import etree
 
 from virtxlate.libvirt.host import FixedHost, LocalHost
@@ -152,3 +153,15 @@ def test_an_iscsi_user_comes_back_and_its_secret_is_said():
     assert auth.get("username") == "me"
     assert auth.find("secret").attrib == {"type": "iscsi", "usage": "hostdev0-secret0"}
     assert [f.code for f in findings] == ["VX0603"]   # the secret object is not VX0601
+
+
+def test_tree_leaves_out_a_global_the_tables_do_not_model(tmp_path):
+    # libvirt writes -global ICH9-LPC.noreboot=off for q35; the tables keep storage
+    # properties only, so it is left out with a warning, not called unknown to QEMU
+    args = tmp_path / "q35.args"
+    args.write_text(f"{QEMU} -machine pc-q35-7.2 -global ICH9-LPC.noreboot=off "
+                    "-device virtio-scsi-pci,id=scsi0,bus=pcie.0,addr=0x5\n")
+    result = run_cli("tree", "--argv", str(args), "--qemu", "7.2")
+    assert result.returncode == 0, result.stderr
+    assert "VX0602: -global ICH9-LPC.noreboot=off" in result.stderr
+    assert 'dev: virtio-scsi-pci, id "scsi0"' in result.stdout

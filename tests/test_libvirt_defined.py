@@ -24,6 +24,7 @@ from conftest import CONFORMANCE, DATA, SAMPLES
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
 from test_libvirt import URI, _libvirt_argv, virsh  # noqa: F401  (the fixture)
+from test_placement import CASES as PLACEMENT_CASES
 from test_round_trip import PLACES, domains, placed_storage
 
 from virtxlate.api import analyze, load
@@ -210,3 +211,27 @@ def test_a_full_root_bus_is_bridged_as_libvirt_bridges_it(virsh, tmp_path, count
     xml = _pc_with_virtio_disks(count)
     if not _same_as_libvirt(virsh, xml, tmp_path, "many.xml"):
         assert _ours(xml) is None   # libvirt refuses: so does virtxlate
+
+
+_PC = ("<domain type='qemu'><name>hand</name><memory unit='MiB'>256</memory><os><type "
+       "arch='x86_64' machine='pc'>hvm</type></os><devices><emulator>"
+       "/usr/bin/qemu-system-x86_64</emulator>{}</devices></domain>")
+_VIRTIO = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/><source "
+           "file='/img/{0}.img'/><target dev='{0}' bus='virtio'/></disk>")
+HAND_WRITTEN = {
+    **{name: xml for name, (xml, _) in PLACEMENT_CASES.items()},
+    # a pci-bridge without an address takes the first free root slot before any device
+    "pc-unaddressed-bridge": _PC.format(
+        _VIRTIO.format("vda") + "<controller type='scsi' model='virtio-scsi'/>"
+        "<controller type='pci' index='1' model='pci-bridge'/>" + _VIRTIO.format("vdb")),
+    "pc-two-bridges": _PC.format(
+        _VIRTIO.format("vda") + "<controller type='pci' index='2' model='pci-bridge'/>"
+        "<controller type='pci' index='1' model='pci-bridge'><address type='pci' bus='0' "
+        "slot='9'/></controller>" + _VIRTIO.format("vdb")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
+def test_hand_written_domains_equal_libvirts(virsh, tmp_path, name):  # noqa: F811
+    # also keeps tests/test_placement.py's expectations true to the running libvirt
+    assert _same_as_libvirt(virsh, HAND_WRITTEN[name], tmp_path, f"{name}.xml")

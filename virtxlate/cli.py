@@ -250,9 +250,9 @@ def _tree_of_argv(options: argparse.Namespace) -> int:
     except GraphError as exc:
         print(f"{command.source}: error: VX0302: {exc.message}", file=sys.stderr)
         return EXIT_FINDINGS
-    _warn([Finding("VX0602", "warning", f"-device {driver} is not storage or virtio; "
+    _warn([Finding("VX0602", "warning", f"{what} is not storage or virtio; "
                    "virtxlate's tables do not model it, so it is left out of the graph",
-                   command.source) for driver in left_out])
+                   command.source) for what in left_out])
     sys.stdout.write(_graph_text(graph, options.format))
     return EXIT_OK
 

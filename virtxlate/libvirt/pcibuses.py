@@ -45,6 +45,7 @@ class DeclaredBus:
     device: str
     takes: str | None
     used_slots: set[int] = field(default_factory=set)   # slots devices name on this bus
+    placed: tuple[str, int, int] | None = None   # (bus, slot, function) libvirt gives it
 
     @property
     def is_port(self) -> bool:
@@ -125,8 +126,11 @@ def bus_option(bus: DeclaredBus, place: tuple[str, int, int], multifunction: boo
 
 
 def written_option(bus: DeclaredBus, root_bus: str, shared_slots: set[int]) -> Option | None:
-    """-device of a declared controller at the address the XML gives it (None without)."""
+    """-device of a declared controller at the address the XML gives it, or the one
+    libvirt gave it (None without either)."""
     address = bus.controller.address
+    if bus.placed is not None and (address is None or address.slot is None):
+        return bus_option(bus, bus.placed, None)
     if address is None or address.type != "pci" or address.slot is None:
         return None
     multifunction = address.multifunction

@@ -76,6 +76,13 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         places = plan.slots.free_at_start + sum(
             len(BRIDGE_SLOTS) - len(bus.used_slots) for bus in buses if bus.takes == "pci")
         capacity = max(places - 1, 0)
+        for bus in buses:
+            # a declared pci-bridge without an address: libvirt gives the PCI controllers
+            # their slots before any other device (checked with libvirt 9.0)
+            if bus.model == "pci-bridge" and written_option(bus, "", set()) is None:
+                slot = plan.slots.take()
+                if slot is not None:
+                    bus.placed = (plan.family.root_bus, slot, 0)
         first = max((bus.index for bus in buses), default=0) + 1
         for index in range(first, first + pci_bridges):
             slot = plan.slots.take()
@@ -151,11 +158,13 @@ def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
     for controller in unknown:
         plan.findings.append(unsupported(
             plan, controller, f"PCI controller model '{controller.model}'"))
-    placeable = plan.family is not None and plan.family.libvirt_addressing == "bridges" \
-        and plan.caps.has_flag("pcie-root-port")
+    addressing = plan.family.libvirt_addressing if plan.family else ""
+    # the controllers without an address virtxlate places as libvirt does
+    placeable = {"root-bus": "pci-bridge",
+                 "bridges": "pcie-root-port" if plan.caps.has_flag("pcie-root-port") else ""}
     for bus in buses:
         written = written_option(bus, plan.family.root_bus if plan.family else "", set())
-        if written is None and not (placeable and bus.model == "pcie-root-port"):
+        if written is None and placeable.get(addressing) != bus.model:
             plan.findings.append(finding_at(
                 "VX0902", "warning", f"virtxlate does not place a {bus.model} controller "
                 "without a PCI <address>; it is left out", bus.controller, plan.domain.source,

@@ -17,9 +17,9 @@ from .words import CommandLine
 
 
 def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[str]]:
-    """The graph and the devices left out of it (types the tables do not model: not
-    storage or virtio); GraphError when QEMU would refuse a device, UsageError for a
-    machine type the release does not have."""
+    """The graph and what is left out of it ('-device TYPE' and '-global …' the tables do
+    not model: not storage or virtio); GraphError when QEMU would refuse a device,
+    UsageError for a machine type the release does not have."""
     options = parse_options(command.words)
     machine_option = next((o for o in options if o.flag in ("-machine", "-M")), None)
     wanted = str(machine_option.fields.get("type")) if machine_option is not None else None
@@ -31,10 +31,21 @@ def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[
         if option.flag == "-device":
             driver = str(option.fields.get("driver", ""))
             if caps.device(driver) is None and not recorded_kind(driver):
-                left_out.append(driver)
+                left_out.append(f"-device {driver}")
                 continue
             props = [(key, value) for key, value in option.fields.items() if key != "driver"]
             devices.append(Option("-device", driver, props))
+        elif option.flag == "-global" and not _modelled_global(str(option.value), caps):
+            left_out.append(f"-global {option.value}")
         elif option.flag in ("-global", "-usb"):
             devices.append(Option(option.flag, option.value))
     return build_graph(caps, machine.name, caps.family_of(machine), devices), left_out
+
+
+def _modelled_global(text: str, caps: CapsTable) -> bool:
+    """-global DRIVER.PROP=VALUE sets a property the tables know (the floppy controller's
+    drives); the tables keep only storage and virtio properties, so another one (the
+    ICH9-LPC's noreboot) is left out rather than called unknown to QEMU."""
+    driver, _, prop = text.partition("=")[0].partition(".")
+    dtype = caps.device(driver)
+    return dtype is not None and dtype.prop(prop) is not None
