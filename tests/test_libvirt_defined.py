@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import CONFORMANCE, DATA, SAMPLES
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from test_libvirt import URI, _libvirt_argv, virsh  # noqa: F401  (the fixture)
 from test_placement import CASES as PLACEMENT_CASES
@@ -235,3 +236,48 @@ HAND_WRITTEN = {
 def test_hand_written_domains_equal_libvirts(virsh, tmp_path, name):  # noqa: F811
     # also keeps tests/test_placement.py's expectations true to the running libvirt
     assert _same_as_libvirt(virsh, HAND_WRITTEN[name], tmp_path, f"{name}.xml")
+
+
+# non-storage devices that take PCI places (or USB ports) before, between and after the
+# disks in libvirt's order: they decide where the storage goes
+_NON_STORAGE = [
+    "<interface type='user'><model type='virtio'/></interface>",
+    "<interface type='user'><model type='e1000e'/></interface>",
+    "<interface type='user'><model type='rtl8139'/></interface>",
+    "<interface type='user'><model type='virtio-transitional'/></interface>",
+    "<controller type='virtio-serial'/>",
+    "<sound model='ich9'/>", "<sound model='ich6'/>",
+    "<video><model type='virtio' primary='yes'/></video>",
+    "<video><model type='qxl'/></video>",
+    "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
+    "<watchdog model='i6300esb'/>",
+    "<input type='tablet' bus='usb'/>", "<input type='keyboard' bus='virtio'/>",
+    "<vsock model='virtio'><cid auto='yes'/></vsock>",
+    "<filesystem type='mount' accessmode='passthrough'><source dir='/srv'/>"
+    "<target dir='srv'/></filesystem>",
+]
+
+
+@st.composite
+def vm_domains(draw) -> str:
+    xml = draw(domains())
+    extra = draw(st.lists(st.sampled_from(_NON_STORAGE), max_size=6))
+    if "<video>" in "".join(extra) and "primary='yes'" not in "".join(extra):
+        extra.insert(0, _NON_STORAGE[7])   # a second card needs a first
+    return xml.replace("</devices>", "".join(extra) + "</devices>")
+
+
+def test_storage_beside_other_devices_goes_where_libvirt_puts_it(virsh,  # noqa: F811
+                                                                tmp_path_factory):
+    compared = []
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(xml=vm_domains())
+    def check(xml):
+        tmp_path = tmp_path_factory.mktemp("vm")
+        if _same_as_libvirt(virsh, xml, tmp_path, "vm.xml"):
+            compared.append(xml)
+
+    check()
+    assert len(compared) >= EXAMPLES // 2, len(compared)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lxml import etree
+
 from ..caps.tables import MachineFamily
 from ..model import Disk, Domain
 from . import transitional
@@ -116,10 +118,29 @@ def _has_pci_address(node) -> bool:  # type: ignore[no-untyped-def]
                                     or address.get("slot") is not None)
 
 
-def non_storage_pci_devices(domain: Domain) -> dict[str, list]:
+# q35: libvirt puts the first ich9 sound card at 00:1b.0, where the ICH9's own HD audio
+# sits (qemuDomainValidateDevicePCISlotsQ35); it takes no root port (checked with 9.0)
+Q35_SOUND_SLOT = 0x1B
+
+
+def q35_sound(domain: Domain, family: MachineFamily | None) -> etree._Element | None:
+    """The sound card libvirt places at 00:1b.0 of a q35 machine, if there is one."""
+    if family is None or family.name != "q35":
+        return None
+    for node in domain.element.iterfind("devices/*/address[@type='pci']"):
+        if node.get("bus", "0") in ("0", "0x0", "0x00") and node.get("slot") is not None \
+                and node.get("slot", "").lower() in ("0x1b", "27"):
+            return None   # taken: the card is placed like any other
+    return next((node for node in domain.element.iterfind("devices/sound")
+                 if node.get("model") == "ich9" and node.find("address") is None), None)
+
+
+def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None
+                            ) -> dict[str, list]:
     """Elements of non-storage devices that libvirt gives a root-bus slot, by phase:
     'controller' (in the controller array), then 'other' (fs, net, sound, video) before
-    the virtio disks.  Devices with an address of their own are not listed."""
+    the virtio disks.  Devices with an address of their own are not listed, nor the ich9
+    sound card of a q35 machine (at its fixed slot)."""
     devices = domain.element.find("devices")
     if devices is None:
         return {"controller": [], "other": []}
@@ -142,13 +163,38 @@ def non_storage_pci_devices(domain: Domain) -> dict[str, list]:
                 nic_model in _NON_PCI_INTERFACE_MODELS:
             continue
         other.append(node)
+    fixed = q35_sound(domain, family)
     for node in devices.findall("sound"):
-        if node.get("model") in _PCI_SOUND_MODELS and not _has_pci_address(node):
-            other.append(node)
-    for node in devices.findall("video")[1:]:   # the primary card has its own slot
-        if not _has_pci_address(node):
+        if node.get("model") in _PCI_SOUND_MODELS and not _has_pci_address(node) \
+                and node is not fixed:
             other.append(node)
     return {"controller": controllers, "other": other}
+
+
+def trailing_pci_devices(domain: Domain) -> list:
+    """Elements of the non-storage devices libvirt places after the disks, host devices
+    and balloon, in its order (qemuDomainAssignDevicePCISlots, libvirt 9.0): random
+    number generators, i6300esb watchdogs, secondary video cards, shared memory, virtio
+    input devices, PCI serial ports, a virtio IOMMU and vsock.  Those with an address of
+    their own are not listed."""
+    devices = domain.element.find("devices")
+    if devices is None:
+        return []
+    found = list(devices.findall("rng"))
+    found += [n for n in devices.findall("watchdog") if n.get("model") == "i6300esb"]
+    videos = devices.findall("video")
+    # the primary card (primary='yes', else the first; libvirt moves it first) has its
+    # own slot
+    primary = next((v for v in videos if v.find("model[@primary='yes']") is not None),
+                   videos[0] if videos else None)
+    found += [n for n in videos if n is not primary
+              and n.xpath("string(model/@type)") not in ("none", "ramfb")]
+    found += devices.findall("shmem")
+    found += [n for n in devices.findall("input") if n.get("bus") == "virtio"]
+    found += [n for n in devices.findall("serial") if n.xpath("string(target/@type)") == "pci"]
+    found += [n for n in devices.findall("iommu") if n.get("model") == "virtio"]
+    found += devices.findall("vsock")
+    return [node for node in found if not _has_pci_address(node)]
 
 
 def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[no-untyped-def]
@@ -166,6 +212,7 @@ def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[
         return {"qemu-xhci": "qemu-xhci", "nec-xhci": "nec-usb-xhci"}.get(model or "",
                                                                         f"usb-{model}")
     if tag == "interface":
+        # (e1000e is PCI Express for libvirt, like the virtio models; the rest are not)
         model = node.xpath("string(model/@type)") or "e1000"
         return "virtio-net-pci" + suffix if model.startswith("virtio") else model
     if tag == "filesystem":
@@ -175,7 +222,14 @@ def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[
         return "virtio-gpu-pci" if model == "virtio" else model or "vga"
     if tag == "memballoon":
         return "virtio-balloon-pci" + suffix
-    return tag
+    # the devices placed after the disks: virtio ones (PCI Express unless transitional)
+    # and the conventional i6300esb, ivshmem and pci-serial
+    virtio = {"rng": "virtio-rng-pci", "input": "virtio-input-pci",
+              "iommu": "virtio-iommu-pci", "vsock": "vhost-vsock-pci"}
+    if tag in virtio:
+        return virtio[tag] + suffix
+    return {"watchdog": "i6300esb", "shmem": "ivshmem-plain",
+            "serial": "pci-serial"}.get(tag, tag)
 
 
 class PciSlots:
@@ -191,6 +245,8 @@ class PciSlots:
         if family.video_slot is not None and (has_video or not video_primary):
             # the primary video card (libvirt adds one for <graphics>) takes its own slot
             self.used.add(family.video_slot)
+        if q35_sound(domain, family) is not None:
+            self.used.add(Q35_SOUND_SLOT)
         # Every explicit <address type='pci' bus='0'> of any device holds its slot.
         for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
             try:

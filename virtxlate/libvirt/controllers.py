@@ -3,6 +3,8 @@ libvirt's order, ``-device`` options (qemuBuildControllersCommandLine)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..caps.tables import MachineFamily
 from ..findings import finding_at
 from ..model.fields import XmlObject
@@ -161,50 +163,55 @@ def controller_device(controller: ControllerPlan) -> str:
 
 def assign_controller_slots(plan: StoragePlan) -> None:
     """Slots in libvirt 9.0's order (checked with its domxml-to-native): filesystems,
-    interfaces, sound and secondary video first; then every controller that needs one,
-    storage or not, in the controller array's order.  The virtio disks come after."""
-    others = non_storage_pci_devices(plan.domain)
+    interfaces and sound first; then every controller that needs one, storage or not, in
+    the controller array's order: the domain's own, then the USB controller libvirt adds
+    to a q35 domain without one, then the storage controllers it implies.  The virtio
+    disks come after."""
+    others = non_storage_pci_devices(plan.domain, plan.family)
     for node in others["other"]:
         take_slot(plan, XmlObject(node), non_storage_device(node, plan.pcie is not None))
     by_element = {id(c.element.element): c for c in plan.controllers
                   if c.element is not None and _needs_device(c)}
-    implicit = [c for c in plan.controllers if c.element is None]
-    # the controller array in document order (libvirt groups it by type in order of first
-    # appearance), storage controllers and the non-storage ones that need a slot alike
-    wanted = {id(c.element.element) for c in plan.controllers
-              if c.element is not None and _needs_device(c)}
-    wanted |= {id(node) for node in others["controller"]}
-    elements = [XmlObject(node) for node in plan.domain.element.iterfind("devices/controller")
-                if id(node) in wanted]
-    array = sorted_by_type_and_index(elements, lambda o: o.element.get("type"),
-                                     lambda o: int(o.element.get("index", "0") or 0))
-    for obj in array:
-        controller = by_element.get(id(obj.element))
-        if controller is None:
-            # a non-storage controller libvirt places first
-            placed = take_slot(plan, obj, non_storage_device(obj.element, plan.pcie is not None))
-            if obj.element.get("type") == "usb" and obj.element.get("index", "0") == "0":
+    wanted = set(by_element) | {id(node) for node in others["controller"]}
+    # (type, index, kind, what): the domain's controllers as libvirt's parser keeps them
+    # (grouped by type, by index), then the USB controller libvirt adds and the storage
+    # controllers it implies, appended in that order (virDomainDefAddController appends;
+    # checked with libvirt 9.0: an implied lsi comes after the added qemu-xhci)
+    entries: list[tuple[str, int, str, Any]] = sorted_by_type_and_index(
+        [(node.get("type") or "", int(node.get("index", "0") or 0), "element", node)
+         for node in plan.domain.element.iterfind("devices/controller") if id(node) in wanted],
+        lambda e: e[0], lambda e: e[1])
+    if plan.pcie is not None and _implicit_usb(plan):
+        # libvirt adds a USB controller to a q35 domain that names none: qemu-xhci
+        entries.append(("usb", 0, "implicit-usb", None))
+    entries += [(c.type, c.index, "implied", c) for c in plan.controllers
+                if c.element is None and _needs_device(c)]
+    for type_, index, kind, what in entries:
+        if kind == "implicit-usb":
+            plan.usb_address = take_slot(plan, plan.domain, "qemu-xhci")
+        elif kind == "implied":
+            _place_controller(plan, what, None)
+        elif id(what) in by_element:
+            controller = by_element[id(what)]
+            _place_controller(plan, controller, controller.element.address)
+        else:   # a non-storage controller
+            placed = take_slot(plan, XmlObject(what),
+                               non_storage_device(what, plan.pcie is not None))
+            if type_ == "usb" and index == 0:
                 plan.usb_address = placed
-            continue
-        explicit = controller.element.address if controller.element is not None else None
-        if explicit is not None and explicit.type in ("pci", "ccw"):
-            controller.pci_bus, controller.pci_addr = explicit_pci(plan, explicit)
-        else:
-            placed = take_slot(plan, controller.element, controller_device(controller))
-            if placed is not None:
-                controller.pci_bus, controller.pci_addr = placed
-    for controller in implicit:
-        if _needs_device(controller):
-            placed = take_slot(plan, plan.domain, controller_device(controller))
-            if placed is not None:
-                controller.pci_bus, controller.pci_addr = placed
     usb = plan.domain.controller("usb", 0)
     if usb is not None and usb.model in _XHCI_DEVICES and usb.address is not None \
             and usb.address.type in ("pci", "ccw"):
         plan.usb_address = explicit_pci(plan, usb.address)
-    if plan.pcie is not None and _implicit_usb(plan):
-        # libvirt adds a USB controller to a q35 domain that names none: qemu-xhci
-        plan.usb_address = take_slot(plan, plan.domain, "qemu-xhci")
+
+
+def _place_controller(plan: StoragePlan, controller: ControllerPlan, explicit) -> None:  # type: ignore[no-untyped-def]
+    if explicit is not None and explicit.type in ("pci", "ccw"):
+        controller.pci_bus, controller.pci_addr = explicit_pci(plan, explicit)
+        return
+    placed = take_slot(plan, controller.element or plan.domain, controller_device(controller))
+    if placed is not None:
+        controller.pci_bus, controller.pci_addr = placed
 
 
 def _implicit_usb(plan: StoragePlan) -> bool:

@@ -18,9 +18,9 @@ from .options import Option
 from .pcibuses import DeclaredBus, bus_option, written_option
 
 # Devices libvirt connects as PCI Express (qemuDomainDeviceCalculatePCIConnectFlags):
-# virtio devices in their modern or non-transitional form, and the xHCI controllers.
+# virtio devices in their modern or non-transitional form, the xHCI controllers, e1000e.
 _PCIE_PREFIXES = ("virtio-", "vhost-")
-_PCIE_DEVICES = ("qemu-xhci", "nec-usb-xhci")
+_PCIE_DEVICES = ("qemu-xhci", "nec-usb-xhci", "e1000e")
 
 
 def is_pci_express(device: str) -> bool:

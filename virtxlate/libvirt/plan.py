@@ -12,7 +12,8 @@ from __future__ import annotations
 from ..caps import CapsTable
 from ..findings import finding_at
 from ..model import Domain
-from .addresses import PciSlots, non_storage_device
+from ..model.fields import XmlObject
+from .addresses import PciSlots, non_storage_device, trailing_pci_devices
 from .ccw import assign_devnos
 from .context import ControllerPlan, StoragePlan, take_slot, unsupported
 from .controllers import (
@@ -108,6 +109,8 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
             # the virtio balloon libvirt adds takes a root port after the disks
             take_slot(plan, domain, "virtio-balloon-pci" if balloon is None
                       else non_storage_device(balloon, True))
+        for node in trailing_pci_devices(domain):
+            take_slot(plan, XmlObject(node), non_storage_device(node, True))
         if plan.pcie.bridge is not None and not needs_bridge:
             # a conventional PCI device needs the bridge, whose root port libvirt takes
             # first: place everything again knowing it
@@ -121,6 +124,8 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         if plan.overflow is not None:
             if _balloon_needs_slot(domain):
                 take_slot(plan, domain, "virtio-balloon-pci")   # after the disks
+            for node in trailing_pci_devices(domain):
+                take_slot(plan, XmlObject(node), non_storage_device(node, False))
             beyond = plan.slots.requested - capacity
             if beyond > 0 and not pci_bridges and caps.has_flag("pci-bridge"):
                 # more devices than the dry run's places: libvirt adds a pci-bridge for
