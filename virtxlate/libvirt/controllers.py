@@ -206,6 +206,7 @@ def assign_controller_slots(plan: StoragePlan) -> None:
 
 
 def _place_controller(plan: StoragePlan, controller: ControllerPlan, explicit) -> None:  # type: ignore[no-untyped-def]
+    """A storage controller's place: its written PCI or ccw address, else libvirt's."""
     if explicit is not None and explicit.type in ("pci", "ccw"):
         controller.pci_bus, controller.pci_addr = explicit_pci(plan, explicit)
         return
