@@ -113,11 +113,17 @@ class CapsTable:
     path: Path
     bus_type_since: dict[str, str] = field(default_factory=dict)
     _aliases: dict[str, str] = field(default_factory=dict)
+    _machine_names: dict[str, Machine] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for device in self.devices.values():
             for alias in device.aliases:
                 self._aliases[alias] = device.name
+        # a machine by name or alias, the first that has it (as the list reads)
+        for machine in reversed(self.machines):
+            for name in (machine.alias, machine.name):
+                if name is not None:
+                    self._machine_names[name] = machine
 
     def has_flag(self, name: str) -> bool:
         return name in self.flags
@@ -131,12 +137,9 @@ class CapsTable:
 
     def machine(self, name: str | None) -> Machine | None:
         """A machine type by name or alias; the default machine for None."""
-        for machine in self.machines:
-            if name is None and machine.default:
-                return machine
-            if name is not None and name in (machine.name, machine.alias):
-                return machine
-        return None
+        if name is not None:
+            return self._machine_names.get(name)
+        return next((machine for machine in self.machines if machine.default), None)
 
     def family_of(self, machine: Machine) -> MachineFamily:
         return self.families[machine.family]

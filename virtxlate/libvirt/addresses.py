@@ -125,7 +125,8 @@ Q35_SOUND_SLOT = 0x1B
 
 def q35_sound(domain: Domain, family: MachineFamily | None) -> etree._Element | None:
     """The sound card libvirt places at 00:1b.0 of a q35 machine, if there is one."""
-    if family is None or family.name != "q35":
+    if family is None or family.name != "q35" \
+            or domain.element.find("devices/sound[@model='ich9']") is None:
         return None
     for node in domain.element.iterfind("devices/*/address[@type='pci']"):
         if node.get("bus", "0") in ("0", "0x0", "0x00") and node.get("slot") is not None \
@@ -171,6 +172,9 @@ def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None
     return {"controller": controllers, "other": other}
 
 
+_TRAILING = ("rng", "watchdog", "video", "shmem", "input", "serial", "iommu", "vsock")
+
+
 def trailing_pci_devices(domain: Domain) -> list:
     """Elements of the non-storage devices libvirt places after the disks, host devices
     and balloon, in its order (qemuDomainAssignDevicePCISlots, libvirt 9.0): random
@@ -180,20 +184,26 @@ def trailing_pci_devices(domain: Domain) -> list:
     devices = domain.element.find("devices")
     if devices is None:
         return []
-    found = list(devices.findall("rng"))
-    found += [n for n in devices.findall("watchdog") if n.get("model") == "i6300esb"]
-    videos = devices.findall("video")
+    by_tag: dict[str, list] = {tag: [] for tag in _TRAILING}
+    for node in devices:   # one pass: most domains have none of them
+        if node.tag in by_tag:
+            by_tag[node.tag].append(node)
+    if not any(by_tag.values()):
+        return []
+    videos = by_tag["video"]
     # the primary card (primary='yes', else the first; libvirt moves it first) has its
     # own slot
     primary = next((v for v in videos if v.find("model[@primary='yes']") is not None),
                    videos[0] if videos else None)
+    found = by_tag["rng"]
+    found += [n for n in by_tag["watchdog"] if n.get("model") == "i6300esb"]
     found += [n for n in videos if n is not primary
               and n.xpath("string(model/@type)") not in ("none", "ramfb")]
-    found += devices.findall("shmem")
-    found += [n for n in devices.findall("input") if n.get("bus") == "virtio"]
-    found += [n for n in devices.findall("serial") if n.xpath("string(target/@type)") == "pci"]
-    found += [n for n in devices.findall("iommu") if n.get("model") == "virtio"]
-    found += devices.findall("vsock")
+    found += by_tag["shmem"]
+    found += [n for n in by_tag["input"] if n.get("bus") == "virtio"]
+    found += [n for n in by_tag["serial"] if n.xpath("string(target/@type)") == "pci"]
+    found += [n for n in by_tag["iommu"] if n.get("model") == "virtio"]
+    found += by_tag["vsock"]
     return [node for node in found if not _has_pci_address(node)]
 
 
@@ -232,6 +242,9 @@ def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[
             "serial": "pci-serial"}.get(tag, tag)
 
 
+_DEVICE_SLOTS = frozenset(range(1, 32))   # a root bus's slots for devices
+
+
 class PciSlots:
     """Slots of the root PCI bus: reserved by the machine and libvirt, written, or free."""
 
@@ -255,7 +268,7 @@ class PciSlots:
             except ValueError:
                 continue
 
-        self.free_at_start = sum(1 for slot in range(1, 32) if slot not in self.used)
+        self.free_at_start = len(_DEVICE_SLOTS - self.used)
         self.requested = 0   # slots asked for, whether there was one or not
 
     def take(self) -> int | None:

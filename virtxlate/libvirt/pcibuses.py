@@ -63,7 +63,10 @@ class DeclaredBus:
 def declared_buses(domain: Domain) -> tuple[list[DeclaredBus], list[Controller]]:
     """The domain's PCI controllers in libvirt's array order, and those of a model
     virtxlate does not write (expander buses)."""
-    buses, unknown = [], []
+    buses: list[DeclaredBus] = []
+    unknown: list[Controller] = []
+    if domain.element.find("devices/controller[@type='pci']") is None:
+        return buses, unknown   # most domains declare none
     for controller in domain.controllers:
         if controller.type != "pci" or controller.model in BUILT_IN_MODELS:
             continue
@@ -74,7 +77,7 @@ def declared_buses(domain: Domain) -> tuple[list[DeclaredBus], list[Controller]]
         buses.append(DeclaredBus(controller, controller.index or 0, controller.model,
                                  controller.model_name or device, takes))
     by_index = {bus.index: bus for bus in buses}
-    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
+    for node in domain.element.iterfind(".//devices/*/address[@type='pci']") if buses else ():
         try:
             bus = by_index.get(int(node.get("bus", "0"), 0))
             if bus is not None and node.get("slot") is not None:

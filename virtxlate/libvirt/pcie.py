@@ -145,17 +145,15 @@ def _root_port_functions(ports: list[int], used_slots: set[int],
     beyond a full root bus are left out of the result."""
     functions = {slot: set(used) for slot, used in root_port_slots.items()}
     placed: dict[int, tuple[int, int]] = {}
+    slot = 1   # slots before it are full
     for index in ports:
-        for slot in range(1, 32):
-            if slot in functions:
-                if len(functions[slot]) < 8:
-                    break
-            elif slot not in used_slots:
-                functions[slot] = set()
-                break
-        else:
+        while slot < 32 and (len(functions.get(slot, ())) == 8
+                             or (slot not in functions and slot in used_slots)):
+            slot += 1
+        if slot == 32:
             break   # the root bus is full: the rest have no place
-        function = min(set(range(8)) - functions[slot])
-        functions[slot].add(function)
+        used = functions.setdefault(slot, set())
+        function = next(f for f in range(8) if f not in used)
+        used.add(function)
         placed[index] = (slot, function)
     return {index: (s, f, len(functions[s]) > 1) for index, (s, f) in placed.items()}

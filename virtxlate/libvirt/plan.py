@@ -92,7 +92,7 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
                                   needs_bridge=needs_bridge, declared=buses,
-                                  shared_slots=shared_root_slots(domain))
+                                  shared_slots=shared_root_slots(domain) if buses else set())
     assign_controller_slots(plan)
     # qemuBuildControllersCommandLine: USB controllers come before the SCSI ones
     plan.options.extend(usb_options(plan))
@@ -141,7 +141,7 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
                         "model='pci-bridge'>, or give devices addresses"))
                     return plan
                 return plan_storage(domain, caps, host, pci_bridges=bridges)
-        shared = shared_root_slots(domain)
+        shared = shared_root_slots(domain) if buses else set()
         written = [option for option in (written_option(bus, plan.family.root_bus, shared)
                                           for bus in buses) if option is not None]
         added = plan.overflow.added_options(plan.family.root_bus) if plan.overflow else []

@@ -6,6 +6,8 @@ field reads ``None`` when the user did not write it.
 
 from __future__ import annotations
 
+import functools
+
 from .fields import HEX, INT, ON_OFF, YES_NO, Child, Children, Field, Flag, XmlObject
 
 # The SCSI controller models of libvirt's schema (the other enumerations live in
@@ -179,13 +181,18 @@ class Disk(XmlObject):
     iotune = Child(IoTune, "iotune")
     alias = Field("alias/@name")
 
-    @property
+    # target/@bus and target/@dev, read once per model object: the translation and the
+    # checks ask for them a dozen times per disk (like Children, a model object is a
+    # view of the tree as it was loaded)
+    @functools.cached_property
     def bus(self) -> str | None:
-        return self.target.bus if self.target is not None else None
+        target = self.element.find("target")
+        return target.get("bus") if target is not None else None
 
-    @property
+    @functools.cached_property
     def dev(self) -> str | None:
-        return self.target.dev if self.target is not None else None
+        target = self.element.find("target")
+        return target.get("dev") if target is not None else None
 
     @property
     def effective_device(self) -> str:

@@ -125,7 +125,8 @@ class Field(Generic[T]):
         owner_fields[name] = self
 
     def raw(self, obj: XmlObject) -> tuple[str | None, etree._Element | None]:
-        node = _find(obj.element, self.steps)
+        # most fields are the element's own attributes: no steps to walk
+        node = _find(obj.element, self.steps) if self.steps else obj.element
         if node is None:
             return None, None
         if self.attribute is None:
