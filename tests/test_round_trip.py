@@ -50,11 +50,20 @@ def round_trip(xml: str, release: str) -> str | None:
 PLACES = set(MODEL_OF_DEVICE) | {"usb-hub"}   # devices storage sits behind
 
 
+def places(words: list[str]) -> set[str]:
+    """The drivers of PLACES that matter for WORDS: the PCI controllers, and the USB hubs
+    when a USB disk sits on them (virtxlate writes USB only for USB storage)."""
+    drivers = {device_driver(value) for flag, value in zip(words, words[1:], strict=False)
+               if flag == "-device"}
+    return PLACES - (set() if "usb-storage" in drivers else {"usb-hub"})
+
+
 def placed_storage(words: list[str]) -> list:
     """The storage options and the PCI controllers (root ports, bridges) and USB hubs they
     sit on."""
+    wanted = places(words)
     controllers = [(flag, fields) for flag, value in zip(words, words[1:], strict=False)
-                   if flag == "-device" and device_driver(value) in PLACES
+                   if flag == "-device" and device_driver(value) in wanted
                    for _, fields in [option_fields(flag, value)]]
     return controllers + blockdev_storage(words)
 

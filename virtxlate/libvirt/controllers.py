@@ -177,10 +177,11 @@ def assign_controller_slots(plan: StoragePlan) -> None:
     # (grouped by type, by index), then the USB controller libvirt adds and the storage
     # controllers it implies, appended in that order (virDomainDefAddController appends;
     # checked with libvirt 9.0: an implied lsi comes after the added qemu-xhci)
-    entries: list[tuple[str, int, str, Any]] = sorted_by_type_and_index(
+    # (the groups' order comes from every controller, those that take no slot included)
+    entries: list[tuple[str, int, str, Any]] = [entry for entry in sorted_by_type_and_index(
         [(node.get("type") or "", int(node.get("index", "0") or 0), "element", node)
-         for node in plan.domain.element.iterfind("devices/controller") if id(node) in wanted],
-        lambda e: e[0], lambda e: e[1])
+         for node in plan.domain.element.iterfind("devices/controller")],
+        lambda e: e[0], lambda e: e[1]) if id(entry[3]) in wanted]
     if plan.pcie is not None and _implicit_usb(plan):
         # libvirt adds a USB controller to a q35 domain that names none: qemu-xhci
         entries.append(("usb", 0, "implicit-usb", None))

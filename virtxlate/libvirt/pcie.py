@@ -62,6 +62,16 @@ class PcieRootPorts:
         self.empty_ports = sorted(
             [bus.index for bus in self.declared if bus.is_port and not bus.used_slots]
             + self.ports)
+        # a declared pcie-to-pci-bridge without an address: libvirt gives the PCI
+        # controllers their places first, it takes the first empty root port; with none
+        # libvirt refuses ("Cannot automatically add a new PCI bus")
+        self.unplaced_bridges: list[DeclaredBus] = []
+        for bus in self.declared:
+            if bus.model == "pcie-to-pci-bridge" and bus.controller.address is None:
+                if self.empty_ports:
+                    bus.placed = (f"pci.{self.empty_ports.pop(0)}", 0, 0)
+                else:
+                    self.unplaced_bridges.append(bus)
         if self.needs_bridge:
             self.bridge_port = self._empty_port()
 

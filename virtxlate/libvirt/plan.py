@@ -97,10 +97,14 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     # qemuBuildControllersCommandLine: USB controllers come before the SCSI ones
     plan.options.extend(usb_options(plan))
     plan.options.extend(controller_options(plan))
+    usb_default = "qemu-xhci" if plan.pcie is not None else "piix3-uhci"
     if any(disk.bus == "usb" for disk in domain.disks):
-        plan.usb_ports = assign_usb_ports(
-            domain, "qemu-xhci" if plan.pcie is not None else "piix3-uhci")
+        plan.usb_ports = assign_usb_ports(domain, usb_default)
         plan.options.extend(hub_options(plan.usb_ports))
+    elif any("." in node.get("port", "") for node in
+             domain.element.iterfind("devices/*/address[@type='usb']")):
+        # no USB storage to write, but a port behind a hub that libvirt refuses
+        assign_usb_ports(domain, usb_default)
     plan_disks(plan)
     plan.options.extend(plan_hostdevs(plan))
     if plan.pcie is not None:
@@ -116,6 +120,12 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
             # first: place everything again knowing it
             return plan_storage(domain, caps, host, needs_bridge=True)
         plan.options[0:0] = plan.pcie.controller_options()
+        for bus in plan.pcie.unplaced_bridges:
+            plan.findings.append(finding_at(
+                "VX0205", "error", f"no empty root port for the {bus.model} controller "
+                f"index {bus.index} (libvirt 9.0: \"Cannot automatically add a new PCI bus\")",
+                bus.controller, domain.source,
+                hint="declare a pcie-root-port for it, or give it an <address>"))
         if plan.pcie.full:
             plan.findings.append(finding_at(
                 "VX0205", "error", "more PCI Express root ports than the root bus has "
@@ -165,11 +175,12 @@ def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
             plan, controller, f"PCI controller model '{controller.model}'"))
     addressing = plan.family.libvirt_addressing if plan.family else ""
     # the controllers without an address virtxlate places as libvirt does
-    placeable = {"root-bus": "pci-bridge",
-                 "bridges": "pcie-root-port" if plan.caps.has_flag("pcie-root-port") else ""}
+    placeable = {"root-bus": ("pci-bridge",),
+                 "bridges": ("pcie-root-port", "pcie-to-pci-bridge")
+                 if plan.caps.has_flag("pcie-root-port") else ()}
     for bus in buses:
         written = written_option(bus, plan.family.root_bus if plan.family else "", set())
-        if written is None and placeable.get(addressing) != bus.model:
+        if written is None and bus.model not in placeable.get(addressing, ()):
             plan.findings.append(finding_at(
                 "VX0902", "warning", f"virtxlate does not place a {bus.model} controller "
                 "without a PCI <address>; it is left out", bus.controller, plan.domain.source,

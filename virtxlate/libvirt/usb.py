@@ -36,15 +36,17 @@ _DEVICES = ("devices/hostdev[@type='usb']", "devices/disk[target/@bus='usb']",
 class _Hub:
     ports: list[_Hub | bool | None]   # None: free, True: a device, _Hub: a hub
 
-    def take(self, path: tuple[int, ...], what: _Hub | bool) -> None:
+    def take(self, path: tuple[int, ...], what: _Hub | bool) -> bool:
+        """Plug WHAT at PATH; False when a hub on the way is not there."""
         hub = self
         for number in path[:-1]:
             below = hub.ports[number - 1] if number <= len(hub.ports) else None
             if not isinstance(below, _Hub):
-                return   # a port below no hub: libvirt refuses it; nothing to reserve
+                return False
             hub = below
         if path[-1] <= len(hub.ports):
             hub.ports[path[-1] - 1] = what
+        return True
 
     def free_port(self) -> tuple[int, ...] | None:
         """virDomainUSBAddressFindFreePort: this hub's free ports, then its hubs'."""
@@ -104,7 +106,14 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
         path = _written_port(node)
         if path is not None:
             result.ports[id(node)] = ".".join(map(str, path))
-            root.take(path, True)
+            if not root.take(path, True):
+                # libvirt reserves written ports before it places hubs that have none
+                address = node.find("address[@type='usb']")
+                raise InvalidValue(
+                    f"<{node.tag}> is at USB port {'.'.join(map(str, path))}, and there is "
+                    f"no hub at port {'.'.join(map(str, path[:-1]))} (libvirt: \"there is "
+                    "no hub at port\")", line=address.sourceline or 0,
+                    xpath=f"{xpath_of(address)}/@port")
     for index in range(len(hubs)):
         if index not in placed:
             path = root.free_port()
