@@ -40,6 +40,12 @@ def iter_items(arguments: Iterable[str], stdin: IO[bytes] | None = None) -> Iter
             yield Item(argument, None)
 
 
+def stream_domains(data: bytes) -> int:
+    """How many domains _stream_items finds in DATA: its lines that end a domain."""
+    end = _END.encode()
+    return sum(1 for line in data.splitlines() if line.strip().endswith(end))
+
+
 def _stream_items(stream: IO[bytes]) -> Iterator[Item]:
     """Each domain of a stream, split after each closing </domain> line."""
     lines: list[bytes] = []

@@ -336,7 +336,7 @@ def _batch(options: argparse.Namespace) -> bool:
 
 
 def _check(options: argparse.Namespace) -> int:
-    from .batch import Settings, run
+    from .batch import Settings, run, stream_domains
 
     if options.jobs < 1:
         raise UsageError("--jobs needs a number of processes, 1 or more")
@@ -349,7 +349,7 @@ def _check(options: argparse.Namespace) -> int:
     options.domain = options.domains[0] if options.domains else None
     if options.domain == "-" and options.domain_name is None:
         data = sys.stdin.buffer.read()
-        if data.count(b"</domain>") > 1:   # several domains, one after another
+        if stream_domains(data) > 1:   # several domains, one after another
             return run(["-"], settings, 1, sys.stdout, sys.stderr, stdin=data)
         options.stdin_data = data
     return _check_one(options)
