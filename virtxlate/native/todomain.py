@@ -394,14 +394,10 @@ class _Builder:
                 target.set(name, _on_off(value) if key == "removable" else str(value))
         geometry = {name: props.get(key) for key, name in (
             ("cyls", "cyls"), ("heads", "heads"), ("secs", "secs"), ("bios-chs-trans", "trans"))}
-        if any(v is not None for v in geometry.values()):
-            etree.SubElement(node, "geometry", {k: str(v) for k, v in geometry.items()
-                                                if v is not None})
+        _child_with(node, "geometry", geometry)
         blockio = {name: props.get(name) for name in ("logical_block_size",
                                                       "physical_block_size")}
-        if any(v is not None for v in blockio.values()):
-            etree.SubElement(node, "blockio", {k: str(v) for k, v in blockio.items()
-                                               if v is not None})
+        _child_with(node, "blockio", blockio)
         if props.get("bootindex") is not None:
             etree.SubElement(node, "boot", order=str(props["bootindex"]))
         if backend.readonly or disk.device == "cdrom" and backend.type is None:
@@ -682,12 +678,8 @@ def _controller_xml(kind: str, index: int, model: str | None, option: ArgvOption
     driver = {"queues": f.get("num_queues"), "cmd_per_lun": f.get("cmd_per_lun"),
               "max_sectors": f.get("max_sectors"), "ioeventfd": _on_off(f.get("ioeventfd")),
               "iothread": _number(f.get("iothread"))}
-    if any(value is not None for value in driver.values()):
-        etree.SubElement(node, "driver", {k: str(v) for k, v in driver.items()
-                                          if v is not None})
-    address = _pci_or_ccw(option, buses)
-    if address is not None:
-        node.append(address)
+    _child_with(node, "driver", driver)
+    _append_address(node, option, buses)
     return node
 
 
@@ -703,13 +695,22 @@ def _pci_controller_xml(index: int, option: ArgvOption, buses: dict[str, int]
     target = {"chassisNr": f.get("chassis_nr"), "chassis": f.get("chassis"),
               "port": f"{int(str(f['port']), 0):#x}" if f.get("port") is not None else None,
               "hotplug": _on_off(f.get("hotplug"))}
-    if any(value is not None for value in target.values()):
-        etree.SubElement(node, "target", {k: str(v) for k, v in target.items()
-                                          if v is not None})
+    _child_with(node, "target", target)
+    _append_address(node, option, buses)
+    return node
+
+
+def _child_with(parent: etree._Element, tag: str, attributes: dict[str, Any]) -> None:
+    """<TAG> under PARENT with the ATTRIBUTES that have a value; nothing when none has."""
+    given = {key: str(value) for key, value in attributes.items() if value is not None}
+    if given:
+        etree.SubElement(parent, tag, given)
+
+
+def _append_address(node: etree._Element, option: ArgvOption, buses: dict[str, int]) -> None:
     address = _pci_or_ccw(option, buses)
     if address is not None:
         node.append(address)
-    return node
 
 
 def _name_targets(disks: list[_Disk]) -> None:
