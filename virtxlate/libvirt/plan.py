@@ -71,24 +71,8 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         if caps.has_flag("zpci") or caps.device("zpci") is not None:
             plan.zpci = assign_zpci(domain)
     buses = _declared_pci_buses(plan)
-    if plan.family.libvirt_addressing == "root-bus":
-        plan.overflow = RootBusOverflow(buses)
-        # the places libvirt's dry run has, one root slot kept for a possible bridge
-        places = plan.slots.free_at_start + sum(
-            len(BRIDGE_SLOTS) - len(bus.used_slots) for bus in buses if bus.takes == "pci")
-        capacity = max(places - 1, 0)
-        for bus in buses:
-            # a declared pci-bridge without an address: libvirt gives the PCI controllers
-            # their slots before any other device (checked with libvirt 9.0)
-            if bus.model == "pci-bridge" and written_option(bus, "", set()) is None:
-                slot = plan.slots.take()
-                if slot is not None:
-                    bus.placed = (plan.family.root_bus, slot, 0)
-        first = max((bus.index for bus in buses), default=0) + 1
-        for index in range(first, first + pci_bridges):
-            slot = plan.slots.take()
-            if slot is not None:
-                plan.overflow.added.append((index, slot))
+    capacity = _root_bus_overflow(plan, buses, pci_bridges) \
+        if plan.family.libvirt_addressing == "root-bus" else 0
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
                                   needs_bridge=needs_bridge, declared=buses,
@@ -107,14 +91,9 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         assign_usb_ports(domain, usb_default)
     plan_disks(plan)
     plan.options.extend(plan_hostdevs(plan))
+    if plan.pcie is not None or plan.overflow is not None:
+        _place_trailing_devices(plan)
     if plan.pcie is not None:
-        balloon = domain.element.find("devices/memballoon")
-        if _balloon_needs_slot(domain):
-            # the virtio balloon libvirt adds takes a root port after the disks
-            take_slot(plan, domain, "virtio-balloon-pci" if balloon is None
-                      else non_storage_device(balloon, True))
-        for node in trailing_pci_devices(domain):
-            take_slot(plan, XmlObject(node), non_storage_device(node, True))
         if plan.pcie.bridge is not None and not needs_bridge:
             # a conventional PCI device needs the bridge, whose root port libvirt takes
             # first: place everything again knowing it
@@ -132,10 +111,6 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
                 "places for", domain, domain.source))
     else:
         if plan.overflow is not None:
-            if _balloon_needs_slot(domain):
-                take_slot(plan, domain, "virtio-balloon-pci")   # after the disks
-            for node in trailing_pci_devices(domain):
-                take_slot(plan, XmlObject(node), non_storage_device(node, False))
             beyond = plan.slots.requested - capacity
             if beyond > 0 and not pci_bridges and caps.has_flag("pci-bridge"):
                 # more devices than the dry run's places: libvirt adds a pci-bridge for
@@ -159,12 +134,41 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     return plan
 
 
-def _balloon_needs_slot(domain: Domain) -> bool:
-    """libvirt adds a virtio balloon unless the domain says model='none'; one with an
-    address of its own needs no slot."""
+def _root_bus_overflow(plan: StoragePlan, buses: list[DeclaredBus], pci_bridges: int) -> int:
+    """pc: where devices go past a full root bus (plan.overflow), the unaddressed declared
+    pci-bridges' and PCI_BRIDGES added bridges' root slots; the number of places
+    libvirt's dry run has, one root slot kept for a possible bridge."""
+    assert plan.slots is not None and plan.family is not None
+    plan.overflow = RootBusOverflow(buses)
+    places = plan.slots.free_at_start + sum(
+        len(BRIDGE_SLOTS) - len(bus.used_slots) for bus in buses if bus.takes == "pci")
+    for bus in buses:
+        # a declared pci-bridge without an address: libvirt gives the PCI controllers
+        # their slots before any other device (checked with libvirt 9.0)
+        if bus.model == "pci-bridge" and written_option(bus, "", set()) is None:
+            slot = plan.slots.take()
+            if slot is not None:
+                bus.placed = (plan.family.root_bus, slot, 0)
+    first = max((bus.index for bus in buses), default=0) + 1
+    for index in range(first, first + pci_bridges):
+        slot = plan.slots.take()
+        if slot is not None:
+            plan.overflow.added.append((index, slot))
+    return max(places - 1, 0)
+
+
+def _place_trailing_devices(plan: StoragePlan) -> None:
+    """The devices libvirt places after the disks: the virtio balloon it adds unless the
+    domain says model='none' (one with an address of its own needs no place), then the
+    rest in its order; they take root ports or slots storage might otherwise get."""
+    domain, express = plan.domain, plan.pcie is not None
     balloon = domain.element.find("devices/memballoon")
-    return balloon is None or (balloon.get("model") != "none"
-                               and balloon.find("address") is None)
+    if balloon is None:
+        take_slot(plan, domain, "virtio-balloon-pci")
+    elif balloon.get("model") != "none" and balloon.find("address") is None:
+        take_slot(plan, domain, non_storage_device(balloon, express))
+    for node in trailing_pci_devices(domain):
+        take_slot(plan, XmlObject(node), non_storage_device(node, express))
 
 
 def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
