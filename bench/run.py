@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
-"""virtxlate's speed and memory next to what operators would use instead.
+"""virtxlate's speed and memory next to libvirt's own tools, on the same inputs, in one run.
 
-Run after `pip install -e '.[test]'` (libvirt-python, virsh, virt-xml-validate and a running
-libvirtd are used when present):
+Run after `pip install -e '.[libvirt,test]'` (libvirt-python, virsh, virt-xml-validate and a
+running libvirtd are used when present; a missing one is a row of "n/a"):
 
-    python3 bench/run.py [--domains 200] [--batch 10000]
+    python3 bench/run.py [--domains 500] [--batch 10000] [--huge]
 
-It generates domains with 1, 10 and 100 disks and measures, on the same inputs in one run:
-check+argv per domain in batch mode (one process, in-process API), the cold start of
-`virtxlate --version`, lxml parsing alone, and when available `virt-xml-validate` per file,
-`virsh domxml-to-native` per domain and libvirt-python's `domainXMLToNative` per domain;
-then `virtxlate check DIR --jobs 2 --format jsonl` over BATCH generated domains, its
-results in input order and its peak memory against a run a tenth the size.  It prints a
-Markdown table with the ratios.  Targets (issue 8): check+argv ≤ 0.4 ms per small domain
-and ≥ 3× faster than domainXMLToNative; cold --version ≤ 150 ms; cost linear in disks.
+It measures (issue 18):
+1. cold, one domain, one process (how `virsh dumpxml g | virtxlate check -` feels):
+   `virtxlate check` and `argv`, `caps list`, `explain virtio-scsi-pci`, against
+   `virsh domxml-to-native` and `virt-xml-validate` on the same domain (median of 7);
+2. the mixed set (bench/mix.py: 1–8 disks of every bus, several HBA models, file, block,
+   NBD, iSCSI and RBD sources, CD-ROMs, LUNs, iSCSI host devices, i440fx and q35, explicit
+   and implicit addresses; libvirt accepts every one): per domain in-process (`check` alone,
+   check+argv+graph) against libvirt-python's in-process `domainXMLToNative`, and a batch
+   `check DIR --jobs 1 --format jsonl` with its start-up included;
+3. 1 → 1,000 disks on one guest against domainXMLToNative (linear?);
+4. peak memory of `check DIR --jobs 2 --format jsonl` over 10⁴ domains (and 10⁵ with
+   --huge) against a run a tenth the size, and results in input order.
+It prints Markdown tables with the ratios; the README shows its output.
 """
 
 from __future__ import annotations
@@ -28,51 +33,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 from lxml import etree  # noqa: E402
+from mix import domain_xml, many_disks  # noqa: E402
 
-from virtxlate import caps  # noqa: E402
-from virtxlate.api import load  # noqa: E402
-from virtxlate.argv import command_line  # noqa: E402
-from virtxlate.libvirt.addresses import disk_name  # noqa: E402
-from virtxlate.libvirt.plan import plan_storage  # noqa: E402
-from virtxlate.rules import check_domain  # noqa: E402
+from virtxlate.api import analyze, load  # noqa: E402
+from virtxlate.rules import check_for_releases  # noqa: E402
 
 URI = "qemu:///system"
+RELEASE = "7.2"
 
 
-def domain_xml(number: int, disks: int) -> str:
-    """A pc domain with DISKS disks: two thirds virtio-blk, one third on one virtio-scsi
-    controller (explicit drive addresses, one target each), the first a SATA CD-ROM."""
-    parts = ["<controller type='scsi' index='0' model='virtio-scsi'/>"]
-    virtio = scsi = 0
-    for index in range(disks):
-        source = f"<source file='/var/lib/libvirt/images/g{number}-{index}.qcow2'/>"
-        driver = "<driver name='qemu' type='qcow2' cache='none'/>"
-        if index == 0 and disks > 1:
-            parts.append("<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>"
-                         "<target dev='sda' bus='sata'/><readonly/></disk>")
-        elif index % 3 == 1:
-            parts.append(f"<disk type='file' device='disk'>{driver}{source}"
-                         f"<target dev='{disk_name('sd', scsi + 1)}' bus='scsi'/>"
-                         f"<address type='drive' controller='0' bus='0' target='{scsi}' "
-                         "unit='0'/></disk>")
-            scsi += 1
-        else:
-            parts.append(f"<disk type='file' device='disk'>{driver}{source}"
-                         f"<target dev='{disk_name('vd', virtio)}' bus='virtio'/></disk>")
-            virtio += 1
-    return (f"<domain type='kvm'><name>bench-{number}</name><memory unit='MiB'>1024</memory>"
-            f"<vcpu>2</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
-            f"<emulator>/usr/bin/qemu-system-x86_64</emulator>{''.join(parts)}</devices>"
-            f"</domain>\n")
-
-
-def per_domain(function, inputs: list, repeat: int = 1) -> float:  # type: ignore[no-untyped-def]
+def per_domain(function: Callable[[str], object], inputs: list[str], repeat: int = 1) -> float:
     """Milliseconds per input, the best of REPEAT passes."""
     best = float("inf")
     for _ in range(repeat):
@@ -83,63 +61,65 @@ def per_domain(function, inputs: list, repeat: int = 1) -> float:  # type: ignor
     return best
 
 
-def check_and_argv(text: str, table) -> list[str]:  # type: ignore[no-untyped-def]
-    domain = load(text)
-    findings = check_domain(domain, [table])
-    if any(f.is_error for f in findings):
-        raise SystemExit(f"a generated domain does not check: {findings}")
-    return command_line(plan_storage(domain, table))
+def check_only(text: str) -> None:
+    common, per_release = check_for_releases(load(text), (RELEASE,))
+    if any(f.is_error for f in common + [f for _, fs in per_release for f in fs]):
+        raise SystemExit("a generated domain does not check")
 
 
-def cold_start_ms(times: int = 10) -> float:
+def check_and_argv(text: str) -> list[str]:
+    result = analyze(load(text), RELEASE)
+    if not result.ok or result.argv is None:
+        raise SystemExit(f"a generated domain does not check: {result.findings}")
+    return result.argv
+
+
+def median_ms(command: list[str], times: int = 7) -> float | None:
+    """Wall milliseconds of COMMAND as its own process, the median of TIMES runs."""
+    if shutil.which(command[0]) is None:
+        return None
     samples = []
     for _ in range(times):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "virtxlate", "--version"], check=True,
-                       capture_output=True, cwd=REPO)
+        result = subprocess.run(command, capture_output=True, cwd=REPO)
         samples.append((time.perf_counter() - start) * 1000)
+        if result.returncode != 0:
+            return None
     return statistics.median(samples)
 
 
-def libvirt_python(texts: list[str]) -> float | None:
-    try:
-        import libvirt
-    except ImportError:
-        return None
-    try:
-        conn = libvirt.open(URI)
-    except libvirt.libvirtError:
-        return None
-    try:
-        conn.domainXMLToNative("qemu-argv", texts[0], 0)   # warm libvirtd's caches
-        return per_domain(lambda text: conn.domainXMLToNative("qemu-argv", text, 0), texts)
-    except libvirt.libvirtError as exc:
-        print(f"libvirt refuses a generated domain: {exc}", file=sys.stderr)
-        return None
-    finally:
-        conn.close()
+class Libvirt:
+    """libvirt-python's in-process domainXMLToNative, when the binding and libvirtd are."""
 
+    def __init__(self) -> None:
+        self.conn = None
+        try:
+            import libvirt
 
-def per_process(command: list[str], files: list[Path], after: tuple[str, ...] = ()
-                ) -> float | None:
-    if shutil.which(command[0]) is None:
-        return None
-    start = time.perf_counter()
-    for path in files:
-        result = subprocess.run(command + [str(path), *after], capture_output=True)
-        if result.returncode != 0:
+            self.conn = libvirt.open(URI)
+            self.error: type[Exception] = libvirt.libvirtError
+        except Exception:   # no binding, no daemon: the rows say n/a
+            self.conn = None
+
+    def per_domain(self, texts: list[str]) -> float | None:
+        if self.conn is None:
             return None
-    return (time.perf_counter() - start) / len(files) * 1000
+        try:
+            self.conn.domainXMLToNative("qemu-argv", texts[0], 0)   # warm libvirtd's caches
+            return per_domain(lambda t: self.conn.domainXMLToNative("qemu-argv", t, 0), texts)
+        except self.error as exc:
+            print(f"libvirt refuses a generated domain: {exc}", file=sys.stderr)
+            return None
 
 
-def batch_run(directory: Path, count: int) -> tuple[float, int, bool]:
+def batch_run(directory: Path, texts: list[str], jobs: int) -> tuple[float, int, bool]:
     """(seconds, peak RSS in KiB of the batch's processes, results in input order) of
-    `virtxlate check DIR --jobs 2 --format jsonl` over COUNT domains in DIRECTORY."""
+    `virtxlate check DIR --jobs JOBS --format jsonl` over TEXTS written into DIRECTORY."""
     directory.mkdir(parents=True, exist_ok=True)
     names = []
-    for number in range(count):
+    for number, text in enumerate(texts):
         path = directory / f"d{number:06d}.xml"
-        path.write_text(domain_xml(number, 1 + number % 4))
+        path.write_text(text)
         names.append(str(path))
     script = ("import resource,subprocess,sys,time;s=time.monotonic();"
               "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
@@ -147,7 +127,7 @@ def batch_run(directory: Path, count: int) -> tuple[float, int, bool]:
               "print(e);print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
               "sys.stdout.write(p.stdout)")
     out = subprocess.run([sys.executable, "-c", script, sys.executable, "-m", "virtxlate",
-                          "check", str(directory), "--qemu", "7.2", "--jobs", "2",
+                          "check", str(directory), "--qemu", RELEASE, "--jobs", str(jobs),
                           "--format", "jsonl"], capture_output=True, text=True, cwd=REPO)
     lines = out.stdout.splitlines()
     seconds, peak = float(lines[0]), int(lines[1])
@@ -155,59 +135,99 @@ def batch_run(directory: Path, count: int) -> tuple[float, int, bool]:
     return seconds, peak, sources == names
 
 
+def _cell(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _ratio(theirs: float | None, ours: float | None) -> str:
+    return "n/a" if theirs is None or not ours else f"{theirs / ours:.1f}×"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", type=int, default=200, help="domains per size")
-    parser.add_argument("--batch", type=int, default=10000, help="domains of the batch run")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--domains", type=int, default=500, help="domains of the mixed set")
+    parser.add_argument("--batch", type=int, default=10000, help="domains of the memory run")
+    parser.add_argument("--huge", action="store_true", help="also a memory run of 10⁵")
     options = parser.parse_args()
-    table = caps.load("7.2")
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for disks in (1, 10, 100):
-            count = max(10, options.domains // (1 if disks == 1 else disks // 5))
-            texts = [domain_xml(n, disks) for n in range(count)]
-            files = []
-            for number, text in enumerate(texts[:50]):
-                path = Path(tmp) / f"{disks}-{number}.xml"
-                path.write_text(text)
-                files.append(path)
-            check_and_argv(texts[0], table)   # tables and schema loaded once per process
-            rows.append((disks, {
-                "virtxlate check+argv": per_domain(lambda t: check_and_argv(t, table), texts,
-                                                   repeat=3),
-                "lxml parse alone": per_domain(lambda t: etree.fromstring(t.encode()), texts,
-                                               repeat=3),
-                "libvirt-python domainXMLToNative": libvirt_python(texts),
-                "virsh domxml-to-native (process)": per_process(
-                    ["virsh", "-c", URI, "domxml-to-native", "qemu-argv"], files[:20]),
-                # (virt-xml-validate needs xmllint: Debian libxml2-utils)
-                "virt-xml-validate (process)": per_process(["virt-xml-validate"], files[:20],
-                                                           ("domain",)),
-            }))
-        cold = cold_start_ms()
-        small_s, small_peak, small_order = batch_run(Path(tmp) / "small", options.batch // 10)
-        big_s, big_peak, big_order = batch_run(Path(tmp) / "big", options.batch)
+    libvirt = Libvirt()
+    mixed = [domain_xml(number) for number in range(options.domains)]
     print(f"virtxlate bench, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform(terse=True)}")
-    print()
-    print("| ms per domain | " + " | ".join(f"{d} disk{'s' if d > 1 else ''}" for d, _ in rows)
-          + " | vs virtxlate (1 disk) |")
-    print("|---|" + "---|" * (len(rows) + 1))
-    ours = rows[0][1]["virtxlate check+argv"]
-    for name in rows[0][1]:
-        cells = [f"{r[name]:.3f}" if r[name] is not None else "n/a" for _, r in rows]
-        first = rows[0][1][name]
-        ratio = f"{first / ours:.1f}×" if first is not None else "n/a"
-        print(f"| {name} | " + " | ".join(cells) + f" | {ratio} |")
-    print()
-    print(f"cold `virtxlate --version`: {cold:.0f} ms (median of 10)")
-    print(f"batch `check DIR --jobs 2 --format jsonl`: {options.batch // 10} domains "
-          f"{small_s:.1f} s, peak {small_peak // 1024} MiB; {options.batch} domains "
-          f"{big_s:.1f} s, peak {big_peak // 1024} MiB; input order kept: "
-          f"{small_order and big_order}")
-    linear = rows[2][1]["virtxlate check+argv"] / rows[1][1]["virtxlate check+argv"]
-    print(f"100 disks cost {linear:.1f}× 10 disks (linear: about 10×)")
+          f"{platform.platform(terse=True)}; QEMU {RELEASE} tables; mixed set of "
+          f"{len(mixed)} domains (bench/mix.py)")
+    with tempfile.TemporaryDirectory() as tmp:
+        one = Path(tmp) / "one.xml"
+        one.write_text(mixed[3])
+        python = [sys.executable, "-m", "virtxlate"]
+        cold = [
+            ("virtxlate check ONE.xml", median_ms([*python, "check", str(one), "--qemu",
+                                                    RELEASE])),
+            ("virtxlate argv ONE.xml", median_ms([*python, "argv", str(one), "--qemu",
+                                                   RELEASE])),
+            ("virtxlate caps list", median_ms([*python, "caps", "list"])),
+            ("virtxlate explain virtio-scsi-pci", median_ms([*python, "explain",
+                                                              "virtio-scsi-pci"])),
+            ("python3 -c pass (the interpreter alone)", median_ms([sys.executable, "-c",
+                                                                    "pass"])),
+            ("virsh domxml-to-native ONE.xml", median_ms(
+                ["virsh", "-c", URI, "domxml-to-native", "qemu-argv", str(one)])),
+            # (virt-xml-validate needs xmllint: Debian libxml2-utils)
+            ("virt-xml-validate ONE.xml", median_ms(["virt-xml-validate", str(one),
+                                                     "domain"])),
+        ]
+        print()
+        print("| cold, one domain, one process | ms (median of 7) |")
+        print("|---|---|")
+        for name, value in cold:
+            print(f"| {name} | {_cell(value, 0)} |")
+
+        check_and_argv(mixed[0])      # tables and schema loaded once per process
+        ours = per_domain(check_and_argv, mixed, repeat=3)
+        theirs = libvirt.per_domain(mixed)
+        batch_s, _, batch_order = batch_run(Path(tmp) / "mixed", mixed, jobs=1)
+        batch = batch_s * 1000 / len(mixed)
+        print()
+        print("| mixed set, ms per domain | ms | libvirt-python domainXMLToNative ÷ this |")
+        print("|---|---|---|")
+        print(f"| virtxlate check (in-process) | {_cell(per_domain(check_only, mixed))} | "
+              f"{_ratio(theirs, per_domain(check_only, mixed))} |")
+        print(f"| virtxlate check+argv | {_cell(ours)} | {_ratio(theirs, ours)} |")
+        print(f"| `virtxlate check DIR --jobs 1 --format jsonl`, start included | "
+              f"{_cell(batch)} | {_ratio(theirs, batch)} |")
+        print(f"| lxml parse alone | {_cell(per_domain(lambda t: etree.fromstring(t.encode()), mixed, repeat=3))} | |")  # noqa: E501
+        print(f"| libvirt-python domainXMLToNative | {_cell(theirs)} | 1.0× |")
+
+        print()
+        print("| disks on one guest | virtxlate check+argv ms | domainXMLToNative ms | "
+              "libvirt ÷ virtxlate |")
+        print("|---|---|---|---|")
+        scaling = {}
+        for disks in (1, 10, 100, 1000):
+            text = many_disks(disks)
+            repeat = 20 if disks < 100 else 2
+            ours_n = per_domain(check_and_argv, [text] * repeat)
+            theirs_n = libvirt.per_domain([text] * repeat)
+            scaling[disks] = ours_n
+            print(f"| {disks} | {_cell(ours_n, 2)} | {_cell(theirs_n, 2)} | "
+                  f"{_ratio(theirs_n, ours_n)} |")
+        print(f"(1,000 disks cost {scaling[1000] / scaling[100]:.1f}× 100 disks; "
+              "linear is 10×)")
+
+        runs = [options.batch // 10, options.batch] + ([options.batch * 10] if options.huge
+                                                       else [])
+        print()
+        print("| `check DIR --jobs 2 --format jsonl` | seconds | peak RSS MiB | input order kept |")
+        print("|---|---|---|---|")
+        orders = []
+        for count in runs:
+            texts = [domain_xml(number, seed=1) for number in range(count)]
+            seconds, peak, order = batch_run(Path(tmp) / f"batch{count}", texts, jobs=2)
+            shutil.rmtree(Path(tmp) / f"batch{count}")
+            orders.append(order)
+            print(f"| {count} domains | {seconds:.1f} | {peak // 1024} | {order} |")
+        print()
+        print(f"batch results in input order: input order kept: "
+              f"{all(orders) and batch_order}")
 
 
 if __name__ == "__main__":
