@@ -93,7 +93,8 @@ MODEL_CLASSES = [devices.Address, devices.ControllerDriver, devices.Controller,
                  devices.DiskDriver, devices.DiskSource, devices.DiskTarget, devices.BlockIO,
                  devices.Geometry, devices.Disk, devices.SourceHost, devices.IOThreadId]
 
-_SAMPLE_VALUES = {"integer": 7, "yes/no": True, "on/off": True, "string": "v-1"}
+_SAMPLE_VALUES = {"integer": 7, "yes/no": True, "on/off": True, "string": "v-1",
+                  "PCI controller model name": "pci-bridge"}
 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)

@@ -10,18 +10,21 @@ import json
 import shlex
 from typing import Literal
 
+from ..caps import CapsTable
 from ..libvirt.options import Option
 from ..libvirt.plan import StoragePlan
 from .escape import json_value, keyval
 
 ArgvFormat = Literal["shell", "lines", "json"]
+# the first release whose libvirt capability flags have name-guest (caps_2.1.1)
+_FIRST_NAME_GUEST = (2, 1)
 
 
 def _machine_options(plan: StoragePlan) -> list[Option]:
     domain, caps = plan.domain, plan.caps
     options: list[Option] = []
     if domain.name:
-        options.append(Option("-name", domain.name))
+        options.append(_name_option(domain.name, caps))
     # libvirt always starts QEMU paused and lets the guest run after setup.
     options.append(Option("-S"))
     machine = Option("-machine", plan.machine_name)
@@ -45,6 +48,22 @@ def _machine_options(plan: StoragePlan) -> list[Option]:
         options.extend(Option("-object", "iothread", [("id", f"iothread{number}")])
                        for number in sorted(domain.iothread_id_set()))
     return options
+
+
+def _name_option(name: str, caps: CapsTable) -> Option:
+    """-name as qemuBuildNameCommandLine writes it: the name under QEMU's 'guest' key
+    (never as the option's first token, where 'process=…' or 'web,id=1' would be read
+    as keys) and debug-threads=on.  QEMU before 2.1 has no keys for -name (libvirt's
+    name-guest flag): the name is the whole value there."""
+    if caps.has_flag("name-guest") or not _before_name_keys(caps):
+        return Option("-name", None, [("guest", name), ("debug-threads", True)])
+    return Option("-name", name)
+
+
+def _before_name_keys(caps: CapsTable) -> bool:
+    """A release older than the first table with libvirt's name-guest flag (2.1); later
+    libvirt stopped listing the flag, as it assumes it for every QEMU it supports."""
+    return tuple(int(part) for part in caps.version.split(".")) < _FIRST_NAME_GUEST
 
 
 def _object_value(option: Option) -> str:
