@@ -17,7 +17,7 @@ FLAGS_WITHOUT_VALUE = frozenset({
     "-enable-fips", "-full-screen", "-no-fd-bootchk", "-no-kvm", "-no-kvm-irqchip",
 })
 # Options whose value names a device type first (key=value: the implied key is driver).
-_IMPLIED_KEY = {"-device": "driver", "-object": "qom-type", "-machine": "type",
+_IMPLIED_KEY = {"-device": "driver", "-object": "qom-type", "-machine": "type", "-M": "type",
                 "-netdev": "type", "-chardev": "backend", "-audiodev": "driver"}
 # Options whose value is a file or a plain word, never key=value.
 _PLAIN = frozenset({"-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-fda", "-fdb", "-m",
