@@ -88,3 +88,136 @@ def test_pci_model_name_libvirt_accepts_is_written(tmp_path):
     result = run_cli("argv", str(path), "--qemu", "4.2", "--format", "json")
     assert result.returncode == 0, result.stdout
     assert any(word.startswith("pci-bridge,chassis_nr=1") for word in json.loads(result.stdout))
+
+
+def test_lines_format_keeps_a_newline_inside_its_option(tmp_path):
+    """Issue 14.3: a newline in a value split `--format lines` over three lines; it is
+    written as bash's $'…' now, and reading the lines back gives the json format's words."""
+    from virtxlate.native.words import split_words
+
+    path = tmp_path / "d.xml"
+    path.write_text(_domain().replace("/v/a.img", "/v/a&#10;-device&#10;e1000").replace(
+        "</disk>", "<serial>s&#10;-device&#10;e1000</serial></disk>"))
+    for qemu in ("4.2", "7.2"):
+        lines = run_cli("argv", str(path), "--qemu", qemu, "--format", "lines")
+        words = json.loads(run_cli("argv", str(path), "--qemu", qemu, "--format", "json").stdout)
+        assert lines.returncode == 0
+        text = lines.stdout.rstrip("\n").split("\n")
+        assert all(line.startswith("-") for line in text[1:])
+        assert len(text) == 1 + sum(1 for word in words if word.startswith("-"))
+        assert [w for line in text for w in split_words(line)] == words
+        # keyval -device (4.2) carries the newline itself, JSON (7.2) its escape
+        newline = "\n" if qemu == "4.2" else "\\n"
+        assert any(f"serial=s{newline}-device{newline}e1000" in word
+                   or f'"serial":"s{newline}-device' in word for word in words)
+
+
+@pytest.mark.parametrize("chain", [
+    ['{"driver":"qcow2","node-name":"a","file":"b"}',
+     '{"driver":"raw","node-name":"b","file":"a"}'],
+    ["driver=qcow2,node-name=a,file=a"],
+    ['{"driver":"copy-on-read","node-name":"a","file":"a"}'],
+])
+def test_from_argv_blockdev_cycle_is_an_error(tmp_path, chain):
+    """Issue 14.4: a node naming itself, or a↔b, looped for ever."""
+    path = tmp_path / "c.args"
+    path.write_text("qemu-system-x86_64 " + " ".join(f"-blockdev '{c}'" for c in chain)
+                    + " -device virtio-blk-pci,drive=a\n")
+    result = run_cli("from-argv", str(path))
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1 and "loops back to node 'a'" in result.stderr
+
+
+def test_a_long_shell_word_is_read_in_linear_time(tmp_path):
+    """Issue 14.7: a 2 MiB shell word took 141 s (shlex); JSON took 0.35 s."""
+    import time
+
+    from virtxlate.native.words import read_command_line
+
+    word = "a" * (2 * 1024 * 1024)
+    for text in (f"q -device {word}", f"q -device '{word}'", f'q -device "{word}"',
+                 "q -device " + "\\ a" * 500_000):
+        start = time.monotonic()
+        command = read_command_line(text)
+        assert time.monotonic() - start < 2
+        assert len(command.words) == 2
+
+
+def _deep(count: int) -> str:
+    return '{"a":' * count + "1" + "}" * count
+
+
+_BLOCKDEV = ("qemu-system-x86_64 -blockdev '{{\"node-name\":\"n\",\"driver\":\"raw\","
+             "\"file\":{}}}' -device virtio-blk-pci,drive=n")
+
+
+@pytest.mark.parametrize("text", [
+    "qemu-system-x86_64 -device '{\"driver\":\"virtio-blk-pci\",\"x\":" + _deep(1000) + "}'",
+    _BLOCKDEV.format(_deep(1000)), _BLOCKDEV.format(_deep(200)),
+    '["qemu-system-x86_64", ' + "[" * 3000 + "]" * 3000 + "]",
+])
+@pytest.mark.parametrize("command", [["from-argv"], ["tree", "--qemu", "7.2", "--argv"]])
+def test_deep_json_options_are_an_input_error(tmp_path, text, command):
+    """Issue 14.8: JSON 1,000 deep gave RecursionError tracebacks."""
+    path = tmp_path / "d.args"
+    path.write_text(text + "\n")
+    result = run_cli(*command, str(path))
+    assert result.returncode == 3, result.stderr[-300:]
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_deep_graph_json_is_an_input_error(tmp_path):
+    """Issue 14.8: from-tree with 2,000-deep JSON."""
+    bus: dict = {"name": "pci.0", "type": "PCI", "devices": []}
+    root = bus
+    for number in range(200):
+        inner = {"name": f"b{number}", "type": "PCI", "devices": []}
+        bus["devices"].append({"type": "pci-bridge", "id": f"b{number}", "props": {},
+                               "buses": [inner]})
+        bus = inner
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"qemu": "7.2", "machine": "pc", "root": root}))
+    (tmp_path / "u.json").write_text('{"qemu":"7.2","root":' + "[" * 2000 + "]" * 2000 + "}")
+    (tmp_path / "v.json").write_text(json.dumps({"qemu": "1" * 5000, "machine": "pc",
+                                                 "root": {}}))
+    for name in ("t.json", "u.json", "v.json"):
+        result = run_cli("from-tree", str(tmp_path / name))
+        assert result.returncode == 3, result.stderr[-300:]
+        assert result.stderr.count("\n") == 1
+
+
+def test_deep_bridge_chain_is_an_input_error(tmp_path):
+    """Issue 14.8: tree --argv with a 5,000-deep pci-bridge chain."""
+    words, bus = ["qemu-system-x86_64", "-M", "pc"], "pci.0"
+    for number in range(1, 5001):
+        words += ["-device", f"pci-bridge,id=br{number},chassis_nr={number % 255 + 1},"
+                  f"bus={bus},addr=0x1"]
+        bus = f"br{number}"
+    path = tmp_path / "c.args"
+    path.write_text(" ".join(words) + "\n")
+    result = run_cli("tree", "--argv", str(path), "--qemu", "7.2")
+    assert result.returncode == 3, result.stderr[-300:]
+    assert result.stderr.count("\n") == 1 and "devices deep" in result.stderr
+
+
+@pytest.mark.parametrize("device", [
+    "-M q35 -device pcie-root-port,id=pci.1,bus=pcie.0,chassis=1,addr=0xZZ",
+    "-M q35 -device pcie-root-port,id=pci.1,bus=pcie.0,chassis=1,port=zz",
+])
+def test_tree_argv_bad_number_is_the_one_line_error(tmp_path, device):
+    """Issue 14.9: tree --argv gave tracebacks where from-argv gives a one-line error."""
+    path = tmp_path / "n.args"
+    path.write_text(f"qemu-system-x86_64 {device}\n")
+    for command in (["tree", "--argv", str(path), "--qemu", "7.2"], ["from-argv", str(path)]):
+        result = run_cli(*command)
+        assert result.returncode == 3, result.stderr[-300:]
+        assert result.stderr.count("\n") == 1 and "zz" in result.stderr.lower()
+
+
+def test_tree_argv_bad_zpci_uid_is_the_one_line_error(tmp_path):
+    path = tmp_path / "z.args"
+    path.write_text("qemu-system-s390x -M s390-ccw-virtio -device zpci,uid=zz,fid=1,"
+                    "target=virtio-disk0 -device virtio-blk-pci,id=virtio-disk0\n")
+    result = run_cli("tree", "--argv", str(path), "--qemu", "11.0")
+    assert result.returncode == 3, result.stderr[-300:]
+    assert result.stderr.count("\n") == 1

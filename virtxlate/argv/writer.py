@@ -7,6 +7,7 @@ socket, the master-key secret object, passed file descriptors, the environment).
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from typing import Literal
 
@@ -99,11 +100,27 @@ def command_line(plan: StoragePlan) -> list[str]:
 
 
 def format_argv(words: list[tuple[str, str | None]], style: ArgvFormat) -> str:
-    """json: an array of strings; shell: one quoted line; lines: one option per line."""
+    """json: an array of strings; shell: one quoted command (POSIX quoting, which shlex
+    reads back); lines: one option per line, each word quoted for bash and a word with a
+    control character (a newline in a path) written as $'…' with \\n, \\t, \\xHH escapes,
+    so that a value never spans two lines (bash and `virtxlate from-argv` read it)."""
     argv = [word for pair in words for word in pair if word is not None]
     if style == "json":
         return json.dumps(argv)
     if style == "lines":
-        return "\n".join(shlex.quote(flag) if value is None
-                         else f"{flag} {shlex.quote(value)}" for flag, value in words)
+        return "\n".join(line_quote(flag) if value is None
+                         else f"{line_quote(flag)} {line_quote(value)}" for flag, value in words)
     return shlex.join(argv)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ANSI_QUOTED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
+
+
+def line_quote(word: str) -> str:
+    """WORD as one shell word on one line: shlex's quoting, or bash's $'…' when WORD holds
+    a control character."""
+    if _CONTROL.search(word) is None:
+        return shlex.quote(word)
+    return "$'" + re.sub(r"[\x00-\x1f\x7f\\']", lambda m: _ANSI_QUOTED.get(
+        m.group(), f"\\x{ord(m.group()):02x}"), word) + "'"
