@@ -221,3 +221,9 @@ def test_tree_argv_bad_zpci_uid_is_the_one_line_error(tmp_path):
     result = run_cli("tree", "--argv", str(path), "--qemu", "11.0")
     assert result.returncode == 3, result.stderr[-300:]
     assert result.stderr.count("\n") == 1
+
+
+def test_comment_inside_name_reaches_the_command_line_whole():
+    """Issue 14.17: <name>sc<!-- x -->tail</name> gave -name sc."""
+    domain = load(_domain().replace("<name>web</name>", "<name>sc<!-- x -->tail</name>"))
+    assert _name_value(analyze(domain, "7.2").argv) == "guest=sctail,debug-threads=on"

@@ -20,6 +20,7 @@ from .fields import (
     Field,
     Flag,
     XmlObject,
+    element_text,
     enumeration,
 )
 
@@ -197,7 +198,7 @@ class IoTune(XmlObject):
 
     @property
     def limits(self) -> dict[str, str]:
-        return {str(child.tag): (child.text or "").strip()
+        return {str(child.tag): element_text(child).strip()
                 for child in self.element if isinstance(child.tag, str)}
 
 

@@ -93,6 +93,12 @@ class XmlObject:
         return f"<{type(self).__name__} {self.xpath} line {self.line}>"
 
 
+def element_text(node: etree._Element) -> str:
+    """All the text of NODE, as libvirt reads it (virXPathString's string()): a comment or
+    processing instruction inside <serial>AB<!-- c -->CD</serial> does not end it."""
+    return "".join(node.itertext())
+
+
 def _split(path: str) -> tuple[list[str], str | None]:
     """'driver/@queues' -> (['driver'], 'queues'); 'serial' -> (['serial'], None)."""
     steps = [step for step in path.split("/") if step]
@@ -143,7 +149,7 @@ class Field(Generic[T]):
         if node is None:
             return None, None
         if self.attribute is None:
-            return (node.text if node.text is not None else ""), node
+            return element_text(node), node
         return node.get(self.attribute), node
 
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
@@ -179,6 +185,10 @@ class Field(Generic[T]):
         node = _ensure(obj.element, self.steps)
         text = self.converter.format(value)
         if self.attribute is None:
+            for child in list(node):   # the old text's pieces between comments go too
+                if not isinstance(child.tag, str):
+                    child.tail = None
+                    node.remove(child)
             node.text = text
         else:
             node.set(self.attribute, text)
