@@ -227,3 +227,27 @@ def test_comment_inside_name_reaches_the_command_line_whole():
     """Issue 14.17: <name>sc<!-- x -->tail</name> gave -name sc."""
     domain = load(_domain().replace("<name>web</name>", "<name>sc<!-- x -->tail</name>"))
     assert _name_value(analyze(domain, "7.2").argv) == "guest=sctail,debug-threads=on"
+
+
+@pytest.mark.parametrize("source", ["<source/>", "<source file=''/>", ""])
+def test_a_hard_disk_without_a_source_is_refused(tmp_path, source):
+    """Issue 14.18: an empty <source/> was written as "filename":""; libvirt 9.0 says
+    "missing source information for device vda" (virDomainDiskDefValidate)."""
+    path = tmp_path / "d.xml"
+    path.write_text(_domain().replace("<source file='/v/a.img'/>", source))
+    result = run_cli("check", str(path), "--qemu", "7.2")
+    assert result.returncode == 1
+    assert "VX0223: missing source information for device vda" in result.stdout
+    assert run_cli("argv", str(path), "--qemu", "7.2").returncode == 1
+
+
+@pytest.mark.parametrize("qemu", ["2.5", "7.2"])
+def test_a_cdrom_with_an_empty_file_is_an_empty_drive(qemu):
+    xml = _domain().replace("device='disk'><source file='/v/a.img'/>",
+                            "device='cdrom'><source file=''/>").replace(
+        "dev='vda' bus='virtio'", "dev='hdc' bus='ide'")
+    argv = analyze(load(xml), qemu).argv
+    assert argv is not None
+    assert not any('"filename":""' in word or "file=," in word or word.endswith("file=")
+                   for word in argv)
+    assert any("ide-cd" in word for word in argv)
