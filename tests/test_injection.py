@@ -237,7 +237,7 @@ def test_a_hard_disk_without_a_source_is_refused(tmp_path, source):
     path.write_text(_domain().replace("<source file='/v/a.img'/>", source))
     result = run_cli("check", str(path), "--qemu", "7.2")
     assert result.returncode == 1
-    assert "VX0223: missing source information for device vda" in result.stdout
+    assert "VX0100: missing source information for device vda" in result.stdout
     assert run_cli("argv", str(path), "--qemu", "7.2").returncode == 1
 
 

@@ -101,9 +101,10 @@ def detect_zeroes(disk: Disk) -> str | None:
 def backend(plan: StoragePlan, disk: Disk, alias: str, node_index: int) -> Backend | None:
     """The disk's backend for the plan's era; None (with a finding) when not translatable."""
     if disk.effective_device == "disk" and no_source(disk):
-        # virDomainDiskDefValidate: only removable media may be empty
+        # virDomainDiskDefValidate, when libvirt reads the XML: only removable media may
+        # be empty
         plan.findings.append(finding_at(
-            "VX0223", "error", f"missing source information for device {disk.dev or ''}",
+            "VX0100", "error", f"missing source information for device {disk.dev or ''}",
             disk.source or disk, plan.domain.source,
             hint="a hard disk needs a medium: give <source> its file, dev, dir or protocol"))
         return None
