@@ -93,7 +93,8 @@ MODEL_CLASSES = [devices.Address, devices.ControllerDriver, devices.Controller,
                  devices.DiskDriver, devices.DiskSource, devices.DiskTarget, devices.BlockIO,
                  devices.Geometry, devices.Disk, devices.SourceHost, devices.IOThreadId]
 
-_SAMPLE_VALUES = {"integer": 7, "yes/no": True, "on/off": True, "string": "v-1"}
+_SAMPLE_VALUES = {"integer": 7, "yes/no": True, "on/off": True, "string": "v-1",
+                  "PCI controller model name": "pci-bridge"}
 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
@@ -121,3 +122,20 @@ def test_fragment_lines_point_into_the_users_file():
     disk = domain_from_document(document).disks[0]
     assert disk.line == 3
     assert document.to_xml().startswith("<devices>")
+
+
+@pytest.mark.parametrize(("xml", "field", "expected"), [
+    ("<serial>AB<!-- c -->CD</serial>", "serial", "ABCD"),
+    ("<serial>AB<?pi x?>CD<!--y-->E</serial>", "serial", "ABCDE"),
+    ("<serial><!-- c -->CD</serial>", "serial", "CD"),
+])
+def test_comment_inside_text_does_not_end_it(xml, field, expected):
+    """Issue 14.17: <serial>AB<!-- c -->CD</serial> read as 'AB'; libvirt reads 'ABCD'
+    (virXPathString: the string value of the element)."""
+    domain = domain_from_document(parse_text(
+        f"<domain type='qemu'><name>sc<!-- x -->tail</name><devices><disk type='file'>"
+        f"<target dev='vda' bus='virtio'/>{xml}</disk></devices></domain>"))
+    assert domain.name == "sctail"
+    assert getattr(domain.disks[0], field) == expected
+    domain.disks[0].serial = "new"
+    assert domain.disks[0].serial == "new"

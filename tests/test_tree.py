@@ -91,3 +91,27 @@ def test_a_device_the_release_lacks_is_an_error():
     with pytest.raises(GraphError, match="no device type 'vhost-scsi-pci'"):
         build_graph(table, machine.name, table.family_of(machine),
                     [Option("-device", "vhost-scsi-pci", [("id", "vs0")])])
+
+
+@pytest.mark.parametrize(("version", "machine"), [("1.2", "pc-1.2"), ("1.5", "pc-i440fx-1.5")])
+def test_seed_command_line_gives_both_seed_trees(version, machine):
+    """Issue 15.4: `-M` was not read ('machine type None'); the seed's line names -M pc."""
+    seed = str(SAMPLES / "seed-command-line.args")
+    result = run_cli("tree", "--argv", seed, "--qemu", version, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["machine"] == machine
+    pci = data["root"]["devices"][0]["buses"][0]
+    assert [d["type"] for d in pci["devices"]] == ["virtio-scsi-pci"]
+    text = run_cli("tree", "--argv", seed, "--qemu", version).stdout
+    assert 'dev: scsi-hd, id ""' in text and "drive = drive0" in text
+
+
+@pytest.mark.parametrize("flag", ["-M pc-0.15", "-machine pc-0.15,accel=kvm",
+                                  "-machine type=pc-0.15"])
+def test_tree_argv_reads_the_machine_option(tmp_path, flag):
+    path = tmp_path / "a.args"
+    path.write_text(f"qemu-kvm -enable-kvm -name win2003 {flag} -m 512\n")
+    result = run_cli("tree", "--argv", str(path), "--qemu", "1.2", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["machine"] == "pc-0.15"

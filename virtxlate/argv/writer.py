@@ -7,21 +7,25 @@ socket, the master-key secret object, passed file descriptors, the environment).
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from typing import Literal
 
+from ..caps import CapsTable
 from ..libvirt.options import Option
 from ..libvirt.plan import StoragePlan
 from .escape import json_value, keyval
 
 ArgvFormat = Literal["shell", "lines", "json"]
+# the first release whose libvirt capability flags have name-guest (caps_2.1.1)
+_FIRST_NAME_GUEST = (2, 1)
 
 
 def _machine_options(plan: StoragePlan) -> list[Option]:
     domain, caps = plan.domain, plan.caps
     options: list[Option] = []
     if domain.name:
-        options.append(Option("-name", domain.name))
+        options.append(_name_option(domain.name, caps))
     # libvirt always starts QEMU paused and lets the guest run after setup.
     options.append(Option("-S"))
     machine = Option("-machine", plan.machine_name)
@@ -45,6 +49,22 @@ def _machine_options(plan: StoragePlan) -> list[Option]:
         options.extend(Option("-object", "iothread", [("id", f"iothread{number}")])
                        for number in sorted(domain.iothread_id_set()))
     return options
+
+
+def _name_option(name: str, caps: CapsTable) -> Option:
+    """-name as qemuBuildNameCommandLine writes it: the name under QEMU's 'guest' key
+    (never as the option's first token, where 'process=…' or 'web,id=1' would be read
+    as keys) and debug-threads=on.  QEMU before 2.1 has no keys for -name (libvirt's
+    name-guest flag): the name is the whole value there."""
+    if caps.has_flag("name-guest") or not _before_name_keys(caps):
+        return Option("-name", None, [("guest", name), ("debug-threads", True)])
+    return Option("-name", name)
+
+
+def _before_name_keys(caps: CapsTable) -> bool:
+    """A release older than the first table with libvirt's name-guest flag (2.1); later
+    libvirt stopped listing the flag, as it assumes it for every QEMU it supports."""
+    return tuple(int(part) for part in caps.version.split(".")) < _FIRST_NAME_GUEST
 
 
 def _object_value(option: Option) -> str:
@@ -80,11 +100,27 @@ def command_line(plan: StoragePlan) -> list[str]:
 
 
 def format_argv(words: list[tuple[str, str | None]], style: ArgvFormat) -> str:
-    """json: an array of strings; shell: one quoted line; lines: one option per line."""
+    """json: an array of strings; shell: one quoted command (POSIX quoting, which shlex
+    reads back); lines: one option per line, each word quoted for bash and a word with a
+    control character (a newline in a path) written as $'…' with \\n, \\t, \\xHH escapes,
+    so that a value never spans two lines (bash and `virtxlate from-argv` read it)."""
     argv = [word for pair in words for word in pair if word is not None]
     if style == "json":
         return json.dumps(argv)
     if style == "lines":
-        return "\n".join(shlex.quote(flag) if value is None
-                         else f"{flag} {shlex.quote(value)}" for flag, value in words)
+        return "\n".join(line_quote(flag) if value is None
+                         else f"{line_quote(flag)} {line_quote(value)}" for flag, value in words)
     return shlex.join(argv)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ANSI_QUOTED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
+
+
+def line_quote(word: str) -> str:
+    """WORD as one shell word on one line: shlex's quoting, or bash's $'…' when WORD holds
+    a control character."""
+    if _CONTROL.search(word) is None:
+        return shlex.quote(word)
+    return "$'" + re.sub(r"[\x00-\x1f\x7f\\']", lambda m: _ANSI_QUOTED.get(
+        m.group(), f"\\x{ord(m.group()):02x}"), word) + "'"

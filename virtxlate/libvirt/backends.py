@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from ..errors import InvalidValue
+from ..findings import finding_at
 from ..model import Disk
 from ..model.fields import xpath_of
 from .context import StoragePlan, unsupported
@@ -38,7 +39,21 @@ def is_empty(disk: Disk, blockdev: bool = False) -> bool:
     """No medium: no source; in the -drive era also an open tray (libvirt then started the
     drive empty; with -blockdev it attaches the medium and opens the tray over QMP)."""
     tray_open = disk.target is not None and disk.target.tray == "open"
-    return disk.source is None or (tray_open and not blockdev)
+    return no_source(disk) or (tray_open and not blockdev)
+
+
+def no_source(disk: Disk) -> bool:
+    """libvirt's virStorageSourceIsEmpty: no <source>, a local one without its path
+    (an empty file='' is none), or a network one without a protocol."""
+    source = disk.source
+    if source is None:
+        return True
+    kind = disk.type or "file"
+    if kind in ("file", "block", "dir"):
+        return not {"file": source.file, "block": source.dev, "dir": source.dir}[kind]
+    if kind == "network":
+        return not source.protocol
+    return False
 
 
 def cache_mode(disk: Disk, blockdev: bool) -> str | None:
@@ -85,6 +100,14 @@ def detect_zeroes(disk: Disk) -> str | None:
 
 def backend(plan: StoragePlan, disk: Disk, alias: str, node_index: int) -> Backend | None:
     """The disk's backend for the plan's era; None (with a finding) when not translatable."""
+    if disk.effective_device == "disk" and no_source(disk):
+        # virDomainDiskDefValidate, when libvirt reads the XML: only removable media may
+        # be empty
+        plan.findings.append(finding_at(
+            "VX0100", "error", f"missing source information for device {disk.dev or ''}",
+            disk.source or disk, plan.domain.source,
+            hint="a hard disk needs a medium: give <source> its file, dev, dir or protocol"))
+        return None
     if plan.caps.storage_style == "blockdev":
         return _blockdev(plan, disk, node_index)
     return _legacy_drive(plan, disk, alias)

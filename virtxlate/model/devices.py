@@ -7,8 +7,22 @@ field reads ``None`` when the user did not write it.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
-from .fields import HEX, INT, ON_OFF, YES_NO, Child, Children, Field, Flag, XmlObject
+from .fields import (
+    HEX,
+    INT,
+    ON_OFF,
+    YES_NO,
+    Child,
+    Children,
+    Converter,
+    Field,
+    Flag,
+    XmlObject,
+    element_text,
+    enumeration,
+)
 
 # The SCSI controller models of libvirt's schema (the other enumerations live in
 # schemas/domain-storage.xsd).
@@ -17,6 +31,38 @@ SCSI_MODELS = (
     "lsisas1078", "virtio-transitional", "virtio-non-transitional", "ncr53c90", "am53c974",
     "dc390",
 )
+
+
+# libvirt's PCI controller models → the <model name> each accepts: the enumeration of
+# domaincommon.rng, paired as qemuValidateDomainDeviceDefControllerPCI pairs them.  The
+# name becomes the -device driver, so nothing outside this table may reach it.
+PCI_MODEL_NAMES: dict[str, tuple[str, ...]] = {
+    "pci-root": ("spapr-pci-host-bridge",), "pcie-root": (),
+    "pci-bridge": ("pci-bridge",), "dmi-to-pci-bridge": ("i82801b11-bridge",),
+    "pcie-to-pci-bridge": ("pcie-pci-bridge",),
+    "pcie-root-port": ("ioh3420", "pcie-root-port"),
+    "pcie-switch-upstream-port": ("x3130-upstream",),
+    "pcie-switch-downstream-port": ("xio3130-downstream",),
+    "pci-expander-bus": ("pxb",), "pcie-expander-bus": ("pxb-pcie",),
+}
+PCI_MODEL_NAME: Converter[str] = enumeration(
+    "PCI controller model name", sorted({n for names in PCI_MODEL_NAMES.values() for n in names}))
+
+
+class _PciModelName(Field[str]):
+    """<controller type='pci'><model name>: one of libvirt's names, and one that fits the
+    controller's model (libvirt refuses ioh3420 on a pci-bridge)."""
+
+    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
+        name = super().__get__(obj, owner)
+        if obj is None or name is None:
+            return name
+        model = obj.element.get("model")
+        if model in PCI_MODEL_NAMES and name not in PCI_MODEL_NAMES[model]:
+            node = self.raw(obj)[1]
+            raise self.invalid(obj, node, name, f"PCI controller model name '{name}' is not "
+                               f"valid for a PCI controller with model '{model}'")
+        return name
 
 
 class Address(XmlObject):
@@ -68,7 +114,7 @@ class Controller(XmlObject):
     address = Child(Address, "address")
     alias = Field("alias/@name")
     # a PCI controller's QEMU device and its <target> options
-    model_name = Field("model/@name")
+    model_name = _PciModelName("model/@name", PCI_MODEL_NAME)
     chassis = Field("target/@chassis", INT)
     chassis_nr = Field("target/@chassisNr", INT)
     port = Field("target/@port", INT)
@@ -152,7 +198,7 @@ class IoTune(XmlObject):
 
     @property
     def limits(self) -> dict[str, str]:
-        return {str(child.tag): (child.text or "").strip()
+        return {str(child.tag): element_text(child).strip()
                 for child in self.element if isinstance(child.tag, str)}
 
 
@@ -205,6 +251,7 @@ class IOThreadId(XmlObject):
 
 
 __all__ = [
-    "Address", "BlockIO", "Controller", "ControllerDriver", "Disk", "DiskDriver", "DiskSource",
+    "PCI_MODEL_NAMES", "Address", "BlockIO",
+    "Controller", "ControllerDriver", "Disk", "DiskDriver", "DiskSource",
     "DiskTarget", "Geometry", "IOThreadId", "IoTune", "SourceHost", "VirtioOptions",
 ]

@@ -57,6 +57,19 @@ YES_NO: Converter[bool] = Converter("yes/no", _parse_yes_no, lambda v: "yes" if 
 ON_OFF: Converter[bool] = Converter("on/off", _parse_on_off, lambda v: "on" if v else "off")
 
 
+def enumeration(name: str, values: list[str] | tuple[str, ...]) -> Converter[str]:
+    """A string that must be one of VALUES (a schema enumeration): a value that becomes a
+    QEMU type or key is never taken as written."""
+    allowed = frozenset(values)
+
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(f"not a {name} libvirt knows ({', '.join(sorted(allowed))})")
+        return text
+
+    return Converter(name, parse, str)
+
+
 def xpath_of(element: etree._Element) -> str:
     """An absolute XPath of ELEMENT with positions, e.g. /domain/devices/disk[2]/target."""
     return element.getroottree().getpath(element)
@@ -78,6 +91,12 @@ class XmlObject:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.xpath} line {self.line}>"
+
+
+def element_text(node: etree._Element) -> str:
+    """All the text of NODE, as libvirt reads it (virXPathString's string()): a comment or
+    processing instruction inside <serial>AB<!-- c -->CD</serial> does not end it."""
+    return "".join(node.itertext())
 
 
 def _split(path: str) -> tuple[list[str], str | None]:
@@ -130,7 +149,7 @@ class Field(Generic[T]):
         if node is None:
             return None, None
         if self.attribute is None:
-            return (node.text if node.text is not None else ""), node
+            return element_text(node), node
         return node.get(self.attribute), node
 
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
@@ -142,13 +161,16 @@ class Field(Generic[T]):
         try:
             return self.converter.parse(text)
         except (ValueError, TypeError) as exc:
-            where = node if node is not None else obj.element
-            what = f"@{self.attribute}" if self.attribute else "text"
-            raise InvalidValue(
-                f"{what} of <{where.tag}> is '{text}': {exc if str(exc) else self.converter.name}",
-                line=where.sourceline or 0,
-                xpath=xpath_of(where) + (f"/@{self.attribute}" if self.attribute else ""),
-            ) from None
+            raise self.invalid(obj, node, text, str(exc) or self.converter.name) from None
+
+    def invalid(self, obj: XmlObject, node: etree._Element | None, text: str,
+                reason: str) -> InvalidValue:
+        """The error for TEXT, read from NODE (OBJ's element when None), with REASON."""
+        where = node if node is not None else obj.element
+        what = f"@{self.attribute}" if self.attribute else "text"
+        return InvalidValue(
+            f"{what} of <{where.tag}> is '{text}': {reason}", line=where.sourceline or 0,
+            xpath=xpath_of(where) + (f"/@{self.attribute}" if self.attribute else ""))
 
     def __set__(self, obj: XmlObject, value: Any) -> None:
         if value is None:
@@ -163,6 +185,10 @@ class Field(Generic[T]):
         node = _ensure(obj.element, self.steps)
         text = self.converter.format(value)
         if self.attribute is None:
+            for child in list(node):   # the old text's pieces between comments go too
+                if not isinstance(child.tag, str):
+                    child.tail = None
+                    node.remove(child)
             node.text = text
         else:
             node.set(self.attribute, text)

@@ -16,8 +16,12 @@ from ..argv.storage import STORAGE_DEVICES
 from ..caps import CapsTable
 from ..errors import InputError
 from ..graph.build import _convert
+from .options import json_depth
 from .todomain import Readback, domain_from_argv
+from .tree import MAX_BUS_DEPTH
 from .words import CommandLine
+
+_MAX_DEPTH = 4 * MAX_BUS_DEPTH + 4
 
 
 def domain_from_tree(text: str, source: str = "<input>") -> Readback:
@@ -27,7 +31,18 @@ def domain_from_tree(text: str, source: str = "<input>") -> Readback:
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise InputError(f"not the JSON of `virtxlate tree --format json`: {exc}",
                          source=source, line=getattr(exc, "lineno", 0)) from None
-    caps = caps_tables.load(str(release))
+    except RecursionError:
+        tree = None
+    # each device on a bus is four levels of JSON (bus, its device list, device, its bus
+    # list): a graph deeper than tree --argv reads is refused before it is walked
+    if tree is None or json_depth(tree, _MAX_DEPTH) > _MAX_DEPTH:
+        raise InputError(f"the graph nests more than {MAX_BUS_DEPTH} devices deep",
+                         source=source, line=1)
+    try:
+        caps = caps_tables.load(str(release))
+    except ValueError:   # not a release number at all (5,000 digits)
+        raise InputError(f"\"qemu\" is not a QEMU release: '{str(release)[:20]}'",
+                         source=source, line=1) from None
     words = ["-machine", str(machine)]
     try:
         _bus_words(caps, root, words)

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..argv.escape import split_keyval
+from ..errors import InputError
+
+# How deep an option's JSON value may nest: libvirt writes at most a few levels (a
+# -blockdev's server list, a node's inline file); the walks over it stay far from
+# Python's recursion limit.
+MAX_JSON_DEPTH = 32
 
 # Options that take no value (QEMU's qemu-options.hx, the ones libvirt writes and the
 # usual hand-written ones).
@@ -17,7 +23,7 @@ FLAGS_WITHOUT_VALUE = frozenset({
     "-enable-fips", "-full-screen", "-no-fd-bootchk", "-no-kvm", "-no-kvm-irqchip",
 })
 # Options whose value names a device type first (key=value: the implied key is driver).
-_IMPLIED_KEY = {"-device": "driver", "-object": "qom-type", "-machine": "type",
+_IMPLIED_KEY = {"-device": "driver", "-object": "qom-type", "-machine": "type", "-M": "type",
                 "-netdev": "type", "-chardev": "backend", "-audiodev": "driver"}
 # Options whose value is a file or a plain word, never key=value.
 _PLAIN = frozenset({"-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-fda", "-fdb", "-m",
@@ -43,7 +49,9 @@ class ArgvOption:
         return [self.flag] if self.value is None else [self.flag, self.value]
 
 
-def parse_options(words: list[str]) -> list[ArgvOption]:
+def parse_options(words: list[str], source: str = "<input>") -> list[ArgvOption]:
+    """The options of WORDS in order; InputError (from SOURCE) for a JSON value nested
+    deeper than MAX_JSON_DEPTH."""
     options: list[ArgvOption] = []
     index = 0
     while index < len(words):
@@ -57,9 +65,34 @@ def parse_options(words: list[str]) -> list[ArgvOption]:
         option = ArgvOption(flag if not flag.startswith("--") else flag[1:], value,
                             position=len(options))
         if value is not None:
-            option.fields, option.json = _fields(option.flag, value)
+            try:
+                option.fields, option.json = _fields(option.flag, value)
+                too_deep = option.json and json_depth(option.fields) > MAX_JSON_DEPTH
+            except RecursionError:   # deeper than the json module itself reads
+                too_deep = True
+            if too_deep:
+                raise InputError(f"the JSON value of option {len(options) + 1} ({flag}) "
+                                 f"nests deeper than {MAX_JSON_DEPTH} levels",
+                                 source=source, line=0)
         options.append(option)
     return options
+
+
+def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep VALUE nests (a scalar is 0), without recursion; counting stops past
+    LIMIT."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item \
+            if isinstance(item, list) else ()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth > limit:
+                break
+        pending.extend((child, depth) for child in children)
+    return deepest
 
 
 def _is_flag(word: str) -> bool:

@@ -100,7 +100,7 @@ def domain_from_argv(command: CommandLine, default_machine: str | None = None,
     """The domain XML of COMMAND; DEFAULT_MACHINE names the machine when it has no
     -machine (the release's default, when the caller knows the release).  HOST says which
     SCSI device a /dev/sgN node is (this machine when None), as libvirt asks the VM's."""
-    options = parse_options(command.words)
+    options = parse_options(command.words, command.source)
     builder = _Builder(command, options, default_machine, host or LocalHost())
     try:
         return builder.build()
@@ -261,11 +261,19 @@ class _Builder:
             self.used.add(option.position)
             return from_drive(option)
         if isinstance(reference, str) and reference in self.nodes:
-            node = self.nodes[reference]
-            while node is not None:   # the chain: filter, format, storage nodes
+            name: str | None = reference
+            seen: list[str] = []
+            while name is not None:   # the chain: filter, format, storage nodes
+                if name in seen:   # QEMU refuses a node that is its own file, or a loop
+                    raise InputError(
+                        f"the -blockdev chain of node '{_short(reference)}' loops back to "
+                        f"node '{_short(name)}' ({' -> '.join(_short(n, 24) for n in seen)})",
+                        source=self.command.source, line=0)
+                seen.append(name)
+                node = self.nodes[name]
                 self.used.add(node.position)
                 child = node.fields.get("file")
-                node = self.nodes.get(child) if isinstance(child, str) else None
+                name = child if isinstance(child, str) and child in self.nodes else None
             node = self.nodes[reference]
             return from_blockdev(node.fields, {k: v.fields for k, v in self.nodes.items()})
         return Backend()   # an empty CD-ROM drive
@@ -794,5 +802,5 @@ def _on_off(value: Any) -> str | None:
     return None if flag is None else ("on" if flag else "off")
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= 80 else text[:77] + "..."
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -9,23 +9,29 @@ from __future__ import annotations
 
 from ..caps import CapsTable
 from ..caps.probe import recorded_kind
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..graph import Graph, build_graph
 from ..libvirt.options import Option
-from .options import parse_options
+from .options import ArgvOption, parse_options
 from .words import CommandLine
+
+# How many devices deep a bus chain may go (a bridge on a bridge on …): real topologies
+# stay within a handful (root port, switch ports, PCIe-to-PCI bridge, PCI bridge); the
+# graph is built and drawn recursively, so a deeper chain is refused, not followed.
+MAX_BUS_DEPTH = 32
 
 
 def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[str]]:
     """The graph and what is left out of it ('-device TYPE' and '-global …' the tables do
     not model: not storage or virtio); GraphError when QEMU would refuse a device,
     UsageError for a machine type the release does not have."""
-    options = parse_options(command.words)
+    options = parse_options(command.words, command.source)
     machine_option = next((o for o in options if o.flag in ("-machine", "-M")), None)
     wanted = str(machine_option.fields.get("type")) if machine_option is not None else None
     machine = caps.machine(wanted)
     if machine is None:
         raise UsageError(f"machine type '{wanted}' does not exist in QEMU {caps.version}")
+    _bus_depth(options, command.source)
     devices, left_out = [], []
     for option in options:
         if option.flag == "-device":
@@ -39,7 +45,31 @@ def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[
             left_out.append(f"-global {option.value}")
         elif option.flag in ("-global", "-usb"):
             devices.append(Option(option.flag, option.value))
-    return build_graph(caps, machine.name, caps.family_of(machine), devices), left_out
+    try:
+        graph = build_graph(caps, machine.name, caps.family_of(machine), devices)
+    except (ValueError, TypeError) as exc:
+        # a value of the wrong kind (addr=0xZZ, port=zz, uid=zz): as from-argv says it
+        raise InputError(f"cannot read the command line's devices: {exc}",
+                         source=command.source, line=0) from None
+    return graph, left_out
+
+
+def _bus_depth(options: list[ArgvOption], source: str) -> None:
+    """InputError when -device bus= references chain deeper than MAX_BUS_DEPTH; counted
+    without recursion (a device's bus is another device's id, or that id with .N)."""
+    depth: dict[str, int] = {}
+    for option in options:
+        if option.flag != "-device":
+            continue
+        bus = str(option.fields.get("bus") or "")
+        owner = bus if bus in depth else bus.rpartition(".")[0]
+        level = depth.get(owner, 0) + 1
+        if level > MAX_BUS_DEPTH:
+            raise InputError(f"the -device bus chain ending at '{bus[:40]}' is more than "
+                             f"{MAX_BUS_DEPTH} devices deep", source=source, line=0)
+        device_id = option.fields.get("id")
+        if isinstance(device_id, str):
+            depth[device_id] = level
 
 
 def _modelled_global(text: str, caps: CapsTable) -> bool:
