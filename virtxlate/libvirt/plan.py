@@ -25,6 +25,7 @@ from .controllers import (
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from .host import Host, LocalHost
 from .hostdevs import plan_hostdevs
+from .options import Option
 from .pcibuses import (
     BRIDGE_SLOTS,
     DeclaredBus,
@@ -34,6 +35,7 @@ from .pcibuses import (
     written_option,
 )
 from .pcie import PcieRootPorts
+from .scsi import libvirt_driver_name
 from .usb import assign_usb_ports, hub_options
 from .zpci import assign_zpci
 
@@ -80,7 +82,7 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     assign_controller_slots(plan)
     # qemuBuildControllersCommandLine: USB controllers come before the SCSI ones
     plan.options.extend(usb_options(plan))
-    plan.options.extend(controller_options(plan))
+    plan.options.extend(_as_libvirt_names(controller_options(plan)))
     usb_default = "qemu-xhci" if plan.pcie is not None else "piix3-uhci"
     if any(disk.bus == "usb" for disk in domain.disks):
         plan.usb_ports = assign_usb_ports(domain, usb_default)
@@ -132,6 +134,16 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         added = plan.overflow.added_options(plan.family.root_bus) if plan.overflow else []
         plan.options[0:0] = written + added   # the declared controllers, then libvirt's
     return plan
+
+
+def _as_libvirt_names(options: list[Option]) -> list[Option]:
+    """The controllers' -device drivers as libvirt writes them, also where QEMU knows the
+    type by another name (LIBVIRT_DRIVER_NAMES): argv shows what libvirt really gives
+    QEMU, and QEMU's refusal follows from it."""
+    for option in options:
+        if option.flag == "-device" and option.implied is not None:
+            option.implied = libvirt_driver_name(option.implied)
+    return options
 
 
 def _root_bus_overflow(plan: StoragePlan, buses: list[DeclaredBus], pci_bridges: int) -> int:
