@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model import Controller, Domain
-from .addresses import pci_address_text
+from .addresses import controller_indexes, pci_address_text
 from .options import Option
 
 # libvirt model → (QEMU device, what libvirt plugs into it itself: 'pcie' for a PCI
@@ -61,31 +61,38 @@ class DeclaredBus:
 
 
 def declared_buses(domain: Domain) -> tuple[list[DeclaredBus], list[Controller]]:
-    """The domain's PCI controllers in libvirt's array order, and those of a model
-    virtxlate does not write (expander buses)."""
+    """The domain's PCI controllers in libvirt's array order (by index, those written
+    without one after, with the index libvirt gives them: virt-install writes its root
+    ports so), and those of a model virtxlate does not write (expander buses) or that
+    sit at index 0, the root bus's (libvirt refuses them: plan.py says so)."""
     buses: list[DeclaredBus] = []
     unknown: list[Controller] = []
     if domain.element.find("devices/controller[@type='pci']") is None:
         return buses, unknown   # most domains declare none
-    for controller in domain.controllers:
+    for controller, index in controller_indexes(domain):
         if controller.type != "pci" or controller.model in BUILT_IN_MODELS:
             continue
-        if controller.model not in _MODELS or (controller.index or 0) == 0:
+        if controller.model not in _MODELS or index == 0:
             unknown.append(controller)
             continue
         device, takes = _MODELS[controller.model]
-        buses.append(DeclaredBus(controller, controller.index or 0, controller.model,
+        buses.append(DeclaredBus(controller, index, controller.model,
                                  controller.model_name or device, takes))
-    by_index = {bus.index: bus for bus in buses}
+    at_index = {bus.index: bus for bus in buses}
     for node in domain.element.iterfind(".//devices/*/address[@type='pci']") if buses else ():
         try:
-            bus = by_index.get(int(node.get("bus", "0"), 0))
+            bus = at_index.get(int(node.get("bus", "0"), 0))
             if bus is not None and node.get("slot") is not None:
                 bus.used_slots.add(int(node.get("slot", "0"), 0))
         except ValueError:
             continue
-    buses.sort(key=lambda b: b.index)
     return buses, unknown
+
+
+def by_index(buses: list[DeclaredBus]) -> list[DeclaredBus]:
+    """BUSES in index order: the order libvirt searches them for a free place
+    (virDomainPCIAddressGetNextAddr walks the buses by index)."""
+    return sorted(buses, key=lambda bus: bus.index)
 
 
 def shared_root_slots(domain: Domain) -> set[int]:
@@ -158,7 +165,7 @@ class RootBusOverflow:
     added_used: dict[int, int] = field(default_factory=dict)     # index → slots taken
 
     def take(self) -> tuple[str, str] | None:
-        for bus in self.declared:
+        for bus in by_index(self.declared):
             if bus.takes == "pci":
                 slot = bus.take()
                 if slot is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .options import Option
-from .pcibuses import DeclaredBus, bus_option, written_option
+from .pcibuses import DeclaredBus, bus_option, by_index, written_option
 
 # Devices libvirt connects as PCI Express (qemuDomainDeviceCalculatePCIConnectFlags):
 # virtio devices in their modern or non-transitional form, the xHCI controllers, e1000e.
@@ -91,7 +91,7 @@ class PcieRootPorts:
         """(bus, addr) for the next device of type DEVICE."""
         if is_pci_express(device):
             return f"pci.{self._empty_port()}", "0x0"
-        for bus in self.declared:
+        for bus in by_index(self.declared):
             if bus.takes == "pci":
                 slot = bus.take()
                 if slot is not None:

@@ -28,6 +28,7 @@ from .hostdevs import plan_hostdevs
 from .options import Option
 from .pcibuses import (
     BRIDGE_SLOTS,
+    DEFAULT_DEVICE,
     DeclaredBus,
     RootBusOverflow,
     declared_buses,
@@ -187,6 +188,17 @@ def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
     """The domain's PCI controllers; those virtxlate cannot write or place are said."""
     buses, unknown = declared_buses(plan.domain)
     for controller in unknown:
+        if controller.model in DEFAULT_DEVICE:
+            # written or (without an index) given index 0, the root bus's
+            root = "pcie-root" if plan.family is not None \
+                and plan.family.root_bus == "pcie.0" else "pci-root"
+            plan.findings.append(finding_at(
+                "VX0100", "error", f"the PCI controller with index 0 must be model "
+                f"'{root}' for this machine type, not '{controller.model}' (libvirt: "
+                "\"The PCI controller with index='0' must be model=…\")", controller,
+                plan.domain.source, hint=f"declare <controller type='pci' model='{root}'/>"
+                " before the controllers without an index, or give them indexes"))
+            continue
         plan.findings.append(unsupported(
             plan, controller, f"PCI controller model '{controller.model}'"))
     addressing = plan.family.libvirt_addressing if plan.family else ""
