@@ -190,6 +190,12 @@ def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None
                                        and not (model == "piix3-uhci"
                                                 and node.get("index", "0") == "0")):
             controllers.append(node)
+        elif kind == "usb" and model == "ich9-ehci1" and not (
+                family is not None and family.name == "q35"):
+            # the ich9 EHCI and its UHCI companions share one multi-function slot, taken
+            # where the master stands in the controller array (it sorts before its
+            # companions); q35 has their slot 00:1d reserved (qemuDomainPCIAddressSetCreate)
+            controllers.append(node)
     other = []
     for node in devices.findall("filesystem"):
         if not _has_pci_address(node) and node.find("driver[@type='mtp']") is None:

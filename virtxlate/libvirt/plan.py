@@ -13,7 +13,12 @@ from ..caps import CapsTable
 from ..findings import finding_at
 from ..model import Domain
 from ..model.fields import XmlObject
-from .addresses import PciSlots, non_storage_device, trailing_pci_devices
+from .addresses import (
+    PciSlots,
+    controller_indexes,
+    non_storage_device,
+    trailing_pci_devices,
+)
 from .ccw import assign_devnos
 from .context import ControllerPlan, StoragePlan, take_slot, unsupported
 from .controllers import (
@@ -81,6 +86,7 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
                                   needs_bridge=needs_bridge, declared=buses,
                                   shared_slots=shared_root_slots(domain) if buses else set())
     assign_controller_slots(plan)
+    _added_virtio_serial(plan)
     # qemuBuildControllersCommandLine: USB controllers come before the SCSI ones
     plan.options.extend(usb_options(plan))
     plan.options.extend(_as_libvirt_names(controller_options(plan)))
@@ -135,6 +141,32 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         added = plan.overflow.added_options(plan.family.root_bus) if plan.overflow else []
         plan.options[0:0] = written + added   # the declared controllers, then libvirt's
     return plan
+
+
+def _added_virtio_serial(plan: StoragePlan) -> None:
+    """The virtio-serial controllers libvirt adds for virtio <channel>s and <console>s
+    (virDomainDefMaybeAddVirtioSerialController): one for each controller index they name
+    (0 unless their address says) that the domain does not declare, appended to the
+    controller array after those implied by disks; they take their PCI places before the
+    virtio disks (checked with libvirt 9.0).  On s390x their devnos come after storage's."""
+    assert plan.family is not None
+    devices = plan.domain.element.find("devices")
+    if plan.family.libvirt_addressing not in ("root-bus", "bridges") or devices is None:
+        return
+    have = {index for controller, index in controller_indexes(plan.domain)
+            if controller.type == "virtio-serial"}
+    for tag in ("channel", "console"):
+        for node in devices.iterfind(tag):
+            if node.find("target[@type='virtio']") is None:
+                continue
+            address = node.find("address[@type='virtio-serial']")
+            try:
+                index = int(address.get("controller", "0")) if address is not None else 0
+            except ValueError:
+                continue   # the model refuses it
+            if index not in have:
+                have.add(index)
+                take_slot(plan, plan.domain, "virtio-serial-pci")
 
 
 def _as_libvirt_names(options: list[Option]) -> list[Option]:
