@@ -37,6 +37,7 @@ from .pcibuses import (
     DeclaredBus,
     RootBusOverflow,
     declared_buses,
+    referenced_buses,
     shared_root_slots,
     written_option,
 )
@@ -84,6 +85,7 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
                                   needs_bridge=needs_bridge, declared=buses,
+                                  referenced=set(referenced_buses(domain)),
                                   shared_slots=shared_root_slots(domain) if buses else set())
     assign_controller_slots(plan)
     _added_virtio_serial(plan)
@@ -194,11 +196,30 @@ def _root_bus_overflow(plan: StoragePlan, buses: list[DeclaredBus], pci_bridges:
             slot = plan.slots.take()
             if slot is not None:
                 bus.placed = (plan.family.root_bus, slot, 0)
-    first = max((bus.index for bus in buses), default=0) + 1
+    # the buses written addresses name that the domain does not declare: libvirt adds a
+    # pci-bridge for each, in index order, before the bridges its dry run asks for
+    declared = {bus.index for bus in buses}
+    referenced = {index: slots for index, slots in referenced_buses(plan.domain).items()
+                  if index not in declared}
+    last = max(referenced, default=0)
+    for index in range(1, last + 1):
+        if index in declared:
+            continue
+        used = referenced.get(index, set())
+        places += len(BRIDGE_SLOTS) - len(used)
+        slot = plan.slots.take()
+        if slot is not None:
+            plan.overflow.added.append((index, "", slot))
+        else:   # the root bus is full: on a bridge added before (checked with 9.0)
+            place = plan.overflow.take()
+            if place is not None:
+                plan.overflow.added.append((index, place[0], int(place[1], 16)))
+        plan.overflow.added_used[index] = set(used)
+    first = max(declared | {last}) + 1
     for index in range(first, first + pci_bridges):
         slot = plan.slots.take()
         if slot is not None:
-            plan.overflow.added.append((index, slot))
+            plan.overflow.added.append((index, "", slot))
     return max(places - 1, 0)
 
 
