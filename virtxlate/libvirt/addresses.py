@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ..caps.tables import MachineFamily
-from ..model import Disk, Domain
+from ..model import Controller, Disk, Domain
 from . import transitional
 
 # virDomainDiskDefAssignAddress (src/conf/domain_conf.c): how many units a controller
@@ -89,7 +89,9 @@ _NON_PCI_INTERFACE_MODELS = {"spapr-vlan", "usb-net", "smc91c111", "lan9118"}
 
 def sorted_by_type_and_index(elements: list, type_of, index_of) -> list:  # type: ignore[no-untyped-def]
     """libvirt's *InsertPreAlloced order: grouped by type in order of first appearance,
-    sorted by index within a type (used for disks and for controllers)."""
+    sorted by index within a type (used for disks and for controllers).  An element
+    without an index (None: a controller without one) goes after the last of its type
+    and counts as index -1 for those that come later."""
     # (type, index, element), each key read once: the scan below is libvirt's, quadratic
     ordered: list = []
     for element in elements:
@@ -99,7 +101,10 @@ def sorted_by_type_and_index(elements: list, type_of, index_of) -> list:  # type
             other_kind, other_index, _ = ordered[position]
             if other_kind != kind:
                 continue
-            if other_index > index:
+            if index is None:
+                insert_at = position + 1
+                break
+            if (-1 if other_index is None else other_index) > index:
                 insert_at = position
             elif insert_at == -1:
                 insert_at = position + 1
@@ -109,6 +114,37 @@ def sorted_by_type_and_index(elements: list, type_of, index_of) -> list:  # type
         else:
             ordered.insert(insert_at, entry)
     return [element for _, _, element in ordered]
+
+
+# USB2 controllers that share an index as one companion set (IS_USB2_CONTROLLER)
+_USB2_MODELS = ("ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
+
+
+def controller_indexes(domain: Domain) -> list[tuple[Controller, int]]:
+    """The domain's controllers in libvirt's array order, each with its index: one
+    without an index takes the lowest its type has free, in array order; a USB2 one
+    right after another USB2 controller joins its companion set unless that set has
+    its model already (virDomainAssignControllerIndexes)."""
+    ordered: list[Controller] = sorted_by_type_and_index(
+        domain.controllers, lambda c: c.type, lambda c: c.index)
+    indexes: list[int | None] = [c.index for c in ordered]
+    for position, controller in enumerate(ordered):
+        if indexes[position] is not None:
+            continue
+        same = None
+        if controller.type == "usb" and controller.model in _USB2_MODELS:
+            previous = next((i for i in range(position - 1, -1, -1)
+                             if ordered[i].type == "usb"), None)
+            if previous is not None and ordered[previous].model in _USB2_MODELS and not any(
+                    c.type == "usb" and indexes[i] == indexes[previous]
+                    and c.model == controller.model for i, c in enumerate(ordered)):
+                same = indexes[previous]
+        if same is None:
+            used = {indexes[i] for i, c in enumerate(ordered) if c.type == controller.type}
+            same = next(i for i in range(len(ordered) + 1) if i not in used)
+        indexes[position] = same
+    return [(c, index if index is not None else 0) for c, index in zip(ordered, indexes,
+                                                                        strict=True)]
 
 
 def _has_pci_address(node) -> bool:  # type: ignore[no-untyped-def]
@@ -153,6 +189,12 @@ def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None
         if kind == "virtio-serial" or (kind == "usb" and model in _PCI_USB_MODELS
                                        and not (model == "piix3-uhci"
                                                 and node.get("index", "0") == "0")):
+            controllers.append(node)
+        elif kind == "usb" and model == "ich9-ehci1" and not (
+                family is not None and family.name == "q35"):
+            # the ich9 EHCI and its UHCI companions share one multi-function slot, taken
+            # where the master stands in the controller array (it sorts before its
+            # companions); q35 has their slot 00:1d reserved (qemuDomainPCIAddressSetCreate)
             controllers.append(node)
     other = []
     for node in devices.findall("filesystem"):

@@ -17,7 +17,6 @@ from .backends import (
     backend,
     cache_mode,
     error_policies,
-    is_empty,
     legacy_drive_props,
 )
 from .context import (
@@ -305,10 +304,11 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: boo
         values["bios-chs-trans"] = disk.geometry.trans
     cache = cache_mode(disk, blockdev)
     # the device's write-cache carries the cache mode with -blockdev, and alongside
-    # -drive cache= once QEMU has it (libvirt's disk-write-cache capability)
+    # -drive cache= once QEMU has it (libvirt's disk-write-cache capability); also on a
+    # drive without medium, never on a passed-through LUN (scsi-block, virtio-blk with
+    # scsi), where a cache makes no sense (qemuBuildDiskDeviceProps)
     device_cache = blockdev or plan.caps.has_flag("disk-write-cache")
-    if device_cache and cache in CACHE_MODES and (not is_empty(disk, blockdev)
-                                                  or disk.bus in ("ide", "sata")):
+    if device_cache and cache in CACHE_MODES and disk.effective_device != "lun":
         values["write-cache"] = on_off(CACHE_MODES[cache][0])
     if disk.wwn and disk.bus in ("scsi", "ide", "sata"):
         wwn = disk.wwn if disk.wwn.startswith("0x") else f"0x{disk.wwn}"

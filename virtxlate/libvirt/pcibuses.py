@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model import Controller, Domain
-from .addresses import pci_address_text
+from .addresses import controller_indexes, pci_address_text
 from .options import Option
 
 # libvirt model → (QEMU device, what libvirt plugs into it itself: 'pcie' for a PCI
@@ -61,31 +61,59 @@ class DeclaredBus:
 
 
 def declared_buses(domain: Domain) -> tuple[list[DeclaredBus], list[Controller]]:
-    """The domain's PCI controllers in libvirt's array order, and those of a model
-    virtxlate does not write (expander buses)."""
+    """The domain's PCI controllers in libvirt's array order (by index, those written
+    without one after, with the index libvirt gives them: virt-install writes its root
+    ports so), and those of a model virtxlate does not write (expander buses) or that
+    sit at index 0, the root bus's (libvirt refuses them: plan.py says so)."""
     buses: list[DeclaredBus] = []
     unknown: list[Controller] = []
     if domain.element.find("devices/controller[@type='pci']") is None:
         return buses, unknown   # most domains declare none
-    for controller in domain.controllers:
+    for controller, index in controller_indexes(domain):
         if controller.type != "pci" or controller.model in BUILT_IN_MODELS:
             continue
-        if controller.model not in _MODELS or (controller.index or 0) == 0:
+        if controller.model not in _MODELS or index == 0:
             unknown.append(controller)
             continue
         device, takes = _MODELS[controller.model]
-        buses.append(DeclaredBus(controller, controller.index or 0, controller.model,
+        buses.append(DeclaredBus(controller, index, controller.model,
                                  controller.model_name or device, takes))
-    by_index = {bus.index: bus for bus in buses}
+    at_index = {bus.index: bus for bus in buses}
     for node in domain.element.iterfind(".//devices/*/address[@type='pci']") if buses else ():
         try:
-            bus = by_index.get(int(node.get("bus", "0"), 0))
+            bus = at_index.get(int(node.get("bus", "0"), 0))
             if bus is not None and node.get("slot") is not None:
                 bus.used_slots.add(int(node.get("slot", "0"), 0))
         except ValueError:
             continue
-    buses.sort(key=lambda b: b.index)
     return buses, unknown
+
+
+MAX_BUS = 0xFF   # the highest PCI bus number an address can name
+
+
+def referenced_buses(domain: Domain) -> dict[int, set[int]]:
+    """PCI bus numbers above 0 that devices' written addresses name → the slots they name
+    there.  libvirt makes its address set that large and adds a controller of the
+    machine's default kind (pci-bridge, pcie-root-port) for each bus up to the highest
+    that the domain does not declare (qemuDomainAssignPCIAddresses; checked with libvirt
+    9.0: a disk at bus 0x04 of a pc without bridges gets pci-bridges pci.1 to pci.4)."""
+    found: dict[int, set[int]] = {}
+    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
+        try:
+            bus = int(node.get("bus", "0"), 0)
+            slot = int(node.get("slot", "0"), 0) if node.get("slot") is not None else None
+        except ValueError:
+            continue
+        if 0 < bus <= MAX_BUS:
+            found.setdefault(bus, set()).update({slot} if slot is not None else set())
+    return found
+
+
+def by_index(buses: list[DeclaredBus]) -> list[DeclaredBus]:
+    """BUSES in index order: the order libvirt searches them for a free place
+    (virDomainPCIAddressGetNextAddr walks the buses by index)."""
+    return sorted(buses, key=lambda bus: bus.index)
 
 
 def shared_root_slots(domain: Domain) -> set[int]:
@@ -154,23 +182,26 @@ class RootBusOverflow:
     domxml-to-native: 29 virtio disks and the balloon on pc add pci.1 at slot 2)."""
 
     declared: list[DeclaredBus]
-    added: list[tuple[int, int]] = field(default_factory=list)   # (index, root slot)
-    added_used: dict[int, int] = field(default_factory=dict)     # index → slots taken
+    # (index, bus, slot): a bridge libvirt adds, on the root bus or, once that is full,
+    # on a bridge added before it
+    added: list[tuple[int, str, int]] = field(default_factory=list)
+    added_used: dict[int, set[int]] = field(default_factory=dict)  # index → slots taken
 
     def take(self) -> tuple[str, str] | None:
-        for bus in self.declared:
+        for bus in by_index(self.declared):
             if bus.takes == "pci":
                 slot = bus.take()
                 if slot is not None:
                     return f"pci.{bus.index}", f"{slot:#x}"
-        for index, _ in self.added:
-            used = self.added_used.get(index, 0)
-            if used < len(BRIDGE_SLOTS):
-                self.added_used[index] = used + 1
-                return f"pci.{index}", f"{used + 1:#x}"
+        for index, _, _ in sorted(self.added):
+            used = self.added_used.setdefault(index, set())
+            slot = next((s for s in BRIDGE_SLOTS if s not in used), None)
+            if slot is not None:
+                used.add(slot)
+                return f"pci.{index}", f"{slot:#x}"
         return None
 
     def added_options(self, root_bus: str) -> list[Option]:
         return [Option("-device", "pci-bridge", [
-            ("chassis_nr", index), ("id", f"pci.{index}"), ("bus", root_bus),
-            ("addr", pci_address_text(slot))]) for index, slot in self.added]
+            ("chassis_nr", index), ("id", f"pci.{index}"), ("bus", bus or root_bus),
+            ("addr", pci_address_text(slot))]) for index, bus, slot in sorted(self.added)]

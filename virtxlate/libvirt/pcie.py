@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .options import Option
-from .pcibuses import DeclaredBus, bus_option, written_option
+from .pcibuses import DeclaredBus, bus_option, by_index, written_option
 
 # Devices libvirt connects as PCI Express (qemuDomainDeviceCalculatePCIConnectFlags):
 # virtio devices in their modern or non-transitional form, the xHCI controllers, e1000e.
@@ -47,6 +47,9 @@ class PcieRootPorts:
     needs_bridge: bool
     declared: list[DeclaredBus] = field(default_factory=list)
     shared_slots: set[int] = field(default_factory=set)   # written multi-function slots
+    # buses written addresses name: those not declared are root ports libvirt adds, not
+    # empty (pcibuses.referenced_buses)
+    referenced: set[int] = field(default_factory=set)
     next_index: int = 1
     bridge_port: int | None = None      # the root port holding the bridge
     bridge: int | None = None
@@ -56,12 +59,12 @@ class PcieRootPorts:
 
     def __post_init__(self) -> None:
         indexes = {bus.index for bus in self.declared}
-        self.next_index = max(indexes, default=0) + 1
+        self.next_index = max(indexes | self.referenced, default=0) + 1
         self.ports = [i for i in range(1, self.next_index) if i not in indexes]
         # root ports nothing is written on yet, in index order (libvirt's gaps included)
         self.empty_ports = sorted(
             [bus.index for bus in self.declared if bus.is_port and not bus.used_slots]
-            + self.ports)
+            + [i for i in self.ports if i not in self.referenced])
         # a declared pcie-to-pci-bridge without an address: libvirt gives the PCI
         # controllers their places first, it takes the first empty root port; with none
         # libvirt refuses ("Cannot automatically add a new PCI bus")
@@ -91,7 +94,7 @@ class PcieRootPorts:
         """(bus, addr) for the next device of type DEVICE."""
         if is_pci_express(device):
             return f"pci.{self._empty_port()}", "0x0"
-        for bus in self.declared:
+        for bus in by_index(self.declared):
             if bus.takes == "pci":
                 slot = bus.take()
                 if slot is not None:
@@ -105,7 +108,9 @@ class PcieRootPorts:
         """-device options of the declared controllers, then of the root ports (with the
         spare for hot-plug on a domain that declares none) and bridge libvirt adds."""
         if not self.declared and (self.ports or self.bridge is not None):
-            self.ports.append(self._new_index())
+            # the spare is one more place the dry run asks for: a root port left empty
+            # (one added for a bus an address names) serves, else a new one
+            self._empty_port()
         written = {bus.index: written_option(bus, self.root_bus, self.shared_slots)
                    for bus in self.declared}
         unplaced = [bus.index for bus in self.declared

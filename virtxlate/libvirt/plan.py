@@ -13,7 +13,12 @@ from ..caps import CapsTable
 from ..findings import finding_at
 from ..model import Domain
 from ..model.fields import XmlObject
-from .addresses import PciSlots, non_storage_device, trailing_pci_devices
+from .addresses import (
+    PciSlots,
+    controller_indexes,
+    non_storage_device,
+    trailing_pci_devices,
+)
 from .ccw import assign_devnos
 from .context import ControllerPlan, StoragePlan, take_slot, unsupported
 from .controllers import (
@@ -25,15 +30,19 @@ from .controllers import (
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from .host import Host, LocalHost
 from .hostdevs import plan_hostdevs
+from .options import Option
 from .pcibuses import (
     BRIDGE_SLOTS,
+    DEFAULT_DEVICE,
     DeclaredBus,
     RootBusOverflow,
     declared_buses,
+    referenced_buses,
     shared_root_slots,
     written_option,
 )
 from .pcie import PcieRootPorts
+from .scsi import libvirt_driver_name
 from .usb import assign_usb_ports, hub_options
 from .zpci import assign_zpci
 
@@ -76,11 +85,13 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
                                   needs_bridge=needs_bridge, declared=buses,
+                                  referenced=set(referenced_buses(domain)),
                                   shared_slots=shared_root_slots(domain) if buses else set())
     assign_controller_slots(plan)
+    _added_virtio_serial(plan)
     # qemuBuildControllersCommandLine: USB controllers come before the SCSI ones
     plan.options.extend(usb_options(plan))
-    plan.options.extend(controller_options(plan))
+    plan.options.extend(_as_libvirt_names(controller_options(plan)))
     usb_default = "qemu-xhci" if plan.pcie is not None else "piix3-uhci"
     if any(disk.bus == "usb" for disk in domain.disks):
         plan.usb_ports = assign_usb_ports(domain, usb_default)
@@ -134,6 +145,42 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     return plan
 
 
+def _added_virtio_serial(plan: StoragePlan) -> None:
+    """The virtio-serial controllers libvirt adds for virtio <channel>s and <console>s
+    (virDomainDefMaybeAddVirtioSerialController): one for each controller index they name
+    (0 unless their address says) that the domain does not declare, appended to the
+    controller array after those implied by disks; they take their PCI places before the
+    virtio disks (checked with libvirt 9.0).  On s390x their devnos come after storage's."""
+    assert plan.family is not None
+    devices = plan.domain.element.find("devices")
+    if plan.family.libvirt_addressing not in ("root-bus", "bridges") or devices is None:
+        return
+    have = {index for controller, index in controller_indexes(plan.domain)
+            if controller.type == "virtio-serial"}
+    for tag in ("channel", "console"):
+        for node in devices.iterfind(tag):
+            if node.find("target[@type='virtio']") is None:
+                continue
+            address = node.find("address[@type='virtio-serial']")
+            try:
+                index = int(address.get("controller", "0")) if address is not None else 0
+            except ValueError:
+                continue   # the model refuses it
+            if index not in have:
+                have.add(index)
+                take_slot(plan, plan.domain, "virtio-serial-pci")
+
+
+def _as_libvirt_names(options: list[Option]) -> list[Option]:
+    """The controllers' -device drivers as libvirt writes them, also where QEMU knows the
+    type by another name (LIBVIRT_DRIVER_NAMES): argv shows what libvirt really gives
+    QEMU, and QEMU's refusal follows from it."""
+    for option in options:
+        if option.flag == "-device" and option.implied is not None:
+            option.implied = libvirt_driver_name(option.implied)
+    return options
+
+
 def _root_bus_overflow(plan: StoragePlan, buses: list[DeclaredBus], pci_bridges: int) -> int:
     """pc: where devices go past a full root bus (plan.overflow), the unaddressed declared
     pci-bridges' and PCI_BRIDGES added bridges' root slots; the number of places
@@ -149,11 +196,30 @@ def _root_bus_overflow(plan: StoragePlan, buses: list[DeclaredBus], pci_bridges:
             slot = plan.slots.take()
             if slot is not None:
                 bus.placed = (plan.family.root_bus, slot, 0)
-    first = max((bus.index for bus in buses), default=0) + 1
+    # the buses written addresses name that the domain does not declare: libvirt adds a
+    # pci-bridge for each, in index order, before the bridges its dry run asks for
+    declared = {bus.index for bus in buses}
+    referenced = {index: slots for index, slots in referenced_buses(plan.domain).items()
+                  if index not in declared}
+    last = max(referenced, default=0)
+    for index in range(1, last + 1):
+        if index in declared:
+            continue
+        used = referenced.get(index, set())
+        places += len(BRIDGE_SLOTS) - len(used)
+        slot = plan.slots.take()
+        if slot is not None:
+            plan.overflow.added.append((index, "", slot))
+        else:   # the root bus is full: on a bridge added before (checked with 9.0)
+            place = plan.overflow.take()
+            if place is not None:
+                plan.overflow.added.append((index, place[0], int(place[1], 16)))
+        plan.overflow.added_used[index] = set(used)
+    first = max(declared | {last}) + 1
     for index in range(first, first + pci_bridges):
         slot = plan.slots.take()
         if slot is not None:
-            plan.overflow.added.append((index, slot))
+            plan.overflow.added.append((index, "", slot))
     return max(places - 1, 0)
 
 
@@ -175,6 +241,17 @@ def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
     """The domain's PCI controllers; those virtxlate cannot write or place are said."""
     buses, unknown = declared_buses(plan.domain)
     for controller in unknown:
+        if controller.model in DEFAULT_DEVICE:
+            # written or (without an index) given index 0, the root bus's
+            root = "pcie-root" if plan.family is not None \
+                and plan.family.root_bus == "pcie.0" else "pci-root"
+            plan.findings.append(finding_at(
+                "VX0100", "error", f"the PCI controller with index 0 must be model "
+                f"'{root}' for this machine type, not '{controller.model}' (libvirt: "
+                "\"The PCI controller with index='0' must be model=…\")", controller,
+                plan.domain.source, hint=f"declare <controller type='pci' model='{root}'/>"
+                " before the controllers without an index, or give them indexes"))
+            continue
         plan.findings.append(unsupported(
             plan, controller, f"PCI controller model '{controller.model}'"))
     addressing = plan.family.libvirt_addressing if plan.family else ""

@@ -20,6 +20,19 @@ SCSI_MODEL_DEVICES = {
 }
 
 
+# Where the -device driver libvirt 9.0 writes is not the QEMU type's name: model dc390 is
+# written "dc-390" (qemuBuildSCSIControllerDevProps), a name no QEMU release has, so QEMU
+# refuses to start ("'dc-390' is not a valid device model name", checked with QEMU 7.2).
+# Found by setting the strings of libvirt 9.0's QEMU driver beside QEMU 7.2's device and
+# object types (dashes and underscores aside): this is the only such difference.
+LIBVIRT_DRIVER_NAMES = {"dc390": "dc-390"}
+
+
+def libvirt_driver_name(qemu_type: str) -> str:
+    """The -device driver libvirt writes for QEMU device type QEMU_TYPE."""
+    return LIBVIRT_DRIVER_NAMES.get(qemu_type, qemu_type)
+
+
 def default_scsi_model(caps: CapsTable) -> str:
     # qemuDomainGetSCSIControllerModel: lsilogic on x86 when QEMU has it, else virtio-scsi.
     return "lsilogic" if caps.has_flag("lsi") else "virtio-scsi"

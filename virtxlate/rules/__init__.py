@@ -10,6 +10,7 @@ from ..findings import Finding
 from ..libvirt.host import Host
 from ..model import Domain
 from .consistency import consistency_findings
+from .libvirt_names import libvirt_name_findings
 from .lints import lint_findings
 from .machine import machine_findings
 from .release import release_findings
@@ -50,10 +51,12 @@ def _translation_errors(domain: Domain, table: CapsTable, host: Host | None
                         ) -> list[Finding]:
     """What libvirt refuses only while it builds the command line: a target name that is
     no disk name (VX0204), no PCI slot left (VX0205), a host device node missing on this
-    host (VX0211)."""
+    host (VX0211); and what QEMU refuses of the line libvirt writes (VX0306: `argv` still
+    shows that line)."""
     from ..libvirt.plan import plan_storage  # the translation uses the rules' modules
 
-    return [f for f in plan_storage(domain, table, host).findings if f.is_error]
+    return ([f for f in plan_storage(domain, table, host).findings if f.is_error]
+            + libvirt_name_findings(domain, table))
 
 
 def check_releases(domain: Domain, tables: list[CapsTable], translate: bool = False,
