@@ -53,6 +53,7 @@ def test_storage_options_equal_libvirts(virsh, sample):
     assert ours.returncode == 0, ours.stderr
     mine = storage_options(json.loads(ours.stdout))
     theirs = storage_options(expected)
+    assert theirs, f"libvirt wrote no storage options for {sample.name}"
     if sample.name in LIBVIRT_GAPS:
         assert mine != theirs, f"{sample.name} now matches: remove it from LIBVIRT_GAPS"
         pytest.xfail(LIBVIRT_GAPS[sample.name])

@@ -54,8 +54,9 @@ def test_domain_read_through_libvirt(binding, defined, virsh):  # noqa: F811
                        "--qemu", "7.2", "--format", "json")
         assert argv.returncode == 0, argv.stderr
         # the same storage as the file it was defined from (libvirt keeps what it was given)
-        assert [w for w in argv.stdout.split() if "scsi" in w] == \
-            [w for w in from_file.stdout.split() if "scsi" in w]
+        scsi = [w for w in from_file.stdout.split() if "scsi" in w]
+        assert scsi, from_file.stdout + from_file.stderr
+        assert [w for w in argv.stdout.split() if "scsi" in w] == scsi
     # libvirt wrote the machine it defined as pc-i440fx-7.2: no older release has it
     tree = run_cli("tree", "--connect", URI, "--domain", defined, "--qemu", "7.2")
     assert 'dev: virtio-scsi-device, id ""' in tree.stdout
