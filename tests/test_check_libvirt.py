@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 from check_variants import variants
+from conftest import skip_when_no_emulator
 from test_libvirt import URI, virsh  # noqa: F401  (the fixture)
 
 from virtxlate.cli import main
@@ -61,6 +62,7 @@ def test_libvirt_agrees(virsh, tmp_path, capsys, variant):  # noqa: F811
     path.write_text(variant.xml)
     libvirt = subprocess.run([virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(path)],
                              capture_output=True, text=True, timeout=120)
+    skip_when_no_emulator(libvirt.stderr)
     assert _verdict(libvirt.returncode) == variant.expect, libvirt.stderr
     returncode, findings = _check(path, capsys)
     assert returncode in (0, 1), findings

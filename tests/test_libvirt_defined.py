@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CONFORMANCE, DATA, SAMPLES
+from conftest import CONFORMANCE, DATA, SAMPLES, skip_when_no_emulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -67,7 +67,9 @@ def _defined(binary: str, xml: str, tmp_path: Path) -> str | None:
         root.remove(uuid)
     path = tmp_path / "define.xml"
     path.write_bytes(etree.tostring(root))
-    if _virsh(binary, "define", str(path)).returncode != 0:
+    defined = _virsh(binary, "define", str(path))
+    if defined.returncode != 0:
+        skip_when_no_emulator(defined.stderr)
         return None
     try:
         dumped = _virsh(binary, "dumpxml", "--inactive", name)
