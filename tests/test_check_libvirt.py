@@ -1,23 +1,49 @@
 """`virtxlate check --qemu 7.2` refuses what real libvirt 9.0 refuses, and accepts what it
 accepts, for every domain of tests/data/check-variants.xml (`virsh domxml-to-native`).
-Where libvirt lets a domain through that QEMU 7.2 then refuses at start, the variant
-says so (qemu-refuses=) and virtxlate must refuse it as starting would."""
+"Valid" is libvirt accepting it AND QEMU 7.2 starting on libvirt's command line: each
+variant libvirt accepts is started (tests/qemu_start.py: paused, TCG, storage on null-co).
+Where QEMU refuses what libvirt let through, the variant must say so (qemu-refuses=) and
+virtxlate must refuse it as starting would."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 from check_variants import variants
-from test_libvirt import URI, virsh  # noqa: F401  (the fixture)
+from test_libvirt import libvirt_then_qemu, virsh  # noqa: F401  (the fixture)
 
 from virtxlate.cli import main
 
 ALL = variants()
 
+# What starting QEMU on libvirt's line shows and tests/data/check-variants.xml (and
+# virtxlate) do not say yet: strict xfails naming the defect, for the lead to fix
+# (the variant file and the virtxlate rule), each removed once it passes.
+QEMU_SHOWS = {
+    "usb-cdrom": "virtxlate defect: libvirt 9.0 writes an empty USB CD-ROM as usb-storage "
+                 "without drive and QEMU 7.2 refuses it ('drive property not set'); "
+                 "virtxlate says no findings (the variant needs qemu-refuses=)",
+    "virtio-lun-with-serial": "virtxlate defect: device='lun' on virtio is virtio-blk-pci "
+                              "scsi=on, which QEMU 7.2 refuses on a modern virtio device ('Please "
+                              "set scsi=off for virtio-blk devices in order to use virtio "
+                              "1.0'); virtxlate says no findings (the variant needs "
+                              "qemu-refuses=)",
+    "pci-slot-of-host-bridge": "virtxlate defect and a wrong variant: libvirt takes PCI "
+                               "address 0000:00:00.0 as no address (virPCIDeviceAddressIsEmpty) "
+                               "and places the disk at slot 2, where QEMU starts; virtxlate "
+                               "gives VX0221 (a false error)",
+}
+
+
+def _marked(known: dict[str, str]) -> list:  # type: ignore[type-arg]
+    return [pytest.param(v, id=v.name, marks=[pytest.mark.xfail(strict=True, reason=known[
+        v.name])] if v.name in known else []) for v in ALL]
+
 
 def _verdict(returncode: int) -> str:
+    """libvirt's or virtxlate's exit status as a verdict; virtxlate's check answers a
+    readable domain with 0 or 1 only (2 and 3 are usage and input errors, not verdicts)."""
     return "ok" if returncode == 0 else "error"
 
 
@@ -53,15 +79,49 @@ def test_check_gives_the_expected_finding(tmp_path, capsys, variant):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("variant", ALL, ids=lambda v: v.name)
+@pytest.mark.parametrize("variant", _marked(QEMU_SHOWS))
 def test_libvirt_agrees(virsh, tmp_path, capsys, variant):  # noqa: F811
+    """libvirt's verdict and QEMU's (started on libvirt's line) are the variant's; a
+    refusal by either is virtxlate's verdict too."""
     path = tmp_path / f"{variant.name}.xml"
     path.write_text(variant.xml)
-    libvirt = subprocess.run([virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(path)],
-                             capture_output=True, text=True, timeout=120)
-    assert _verdict(libvirt.returncode) == variant.expect, libvirt.stderr
+    words, why = libvirt_then_qemu(virsh, path)
+    libvirt_refuses = why.startswith("libvirt refuses")
+    assert ("error" if libvirt_refuses else "ok") == variant.expect, why
+    qemu_refuses = why.startswith("QEMU refuses")
+    assert qemu_refuses == (variant.qemu_refuses is not None), why or variant.qemu_refuses
     returncode, findings = _check(path, capsys)
-    if variant.qemu_refuses is None:
-        assert _verdict(returncode) == _verdict(libvirt.returncode), (libvirt.stderr, findings)
-    else:
-        assert _verdict(returncode) == "error", variant.qemu_refuses
+    assert returncode in (0, 1), findings
+    assert _verdict(returncode) == ("ok" if words is not None else "error"), (why, findings)
+
+
+def _scsi_domain(model: str, unit: int) -> str:
+    """An x86_64 domain with one SCSI disk on a MODEL controller at drive unit UNIT."""
+    return ALL[0].xml.replace("</devices>", (
+        f"<controller type='scsi' index='0' model='{model}'/>"
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/img/s.img'/><target dev='sda' bus='scsi'/>"
+        f"<address type='drive' controller='0' bus='0' target='0' unit='{unit}'/></disk>"
+        "</devices>"))
+
+
+# issue 15 point 3: libvirt's dry run lets these through, QEMU 7.2 refuses libvirt's line
+QEMU_ONLY_REFUSES = [
+    pytest.param("vmpvscsi", 1, id="pvscsi-lun-1"),
+    pytest.param("lsisas1068", 2, id="mptsas-lun-2"),
+    pytest.param("dc390", 0, id="dc390", marks=pytest.mark.xfail(strict=True, reason=(
+        "issue 15 point 2: libvirt 9.0 writes -device dc-390, which QEMU 7.2 does not have; "
+        "virtxlate says no findings (being fixed by another helper)"))),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("model,unit", QEMU_ONLY_REFUSES)
+def test_qemus_refusal_of_libvirts_line_is_a_refusal(virsh, tmp_path, capsys,  # noqa: F811
+                                                     model, unit):
+    path = tmp_path / f"{model}.xml"
+    path.write_text(_scsi_domain(model, unit))
+    words, why = libvirt_then_qemu(virsh, path)
+    assert words is None and why.startswith("QEMU refuses"), why
+    returncode, findings = _check(path, capsys)
+    assert returncode == 1, (why, findings)

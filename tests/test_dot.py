@@ -100,7 +100,9 @@ def test_readme_pictures_are_the_tools(release):
     assert f"](docs/seed-qemu-{release}.svg)" in (REPO / "README.md").read_text()
     texts = {t.strip() for t in etree.parse(str(picture)).getroot().itertext() if t.strip()}
     dot = run_cli("tree", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", release,
-                  "--format", "dot").stdout
-    labels = {part.replace('\\"', '"') for match in map(NODE.match, dot.splitlines())
+                  "--format", "dot")
+    assert dot.returncode == 0, dot.stderr
+    labels = {part.replace('\\"', '"') for match in map(NODE.match, dot.stdout.splitlines())
               if match for part in match.group(3).split("\\n")}
+    assert {"virtio-scsi-pci", "scsi-hd"} <= labels, dot.stdout   # not an empty graph
     assert labels <= texts, labels - texts

@@ -4,6 +4,10 @@
   and bridge and every device's place; virtxlate's argv of it must equal libvirt's
   (storage options and PCI controllers, byte for byte), also after a disk without an
   address is added to it (libvirt's first empty root port or bridge slot).
+- "Valid" is libvirt accepting it AND QEMU starting on libvirt's line: QEMU is started
+  (tests/qemu_start.py) on every sample's and hand-written domain's line, and on a bounded
+  sample of the generated ones (VIRTXLATE_QEMU_STARTS per test); where QEMU refuses,
+  virtxlate must refuse.
 - The XML `from-argv` reads back from virtxlate's argv must mean the same to libvirt:
   libvirt's argv of the read-back XML equals virtxlate's first argv.  So must the XML it
   reads back from libvirt's own command lines (the corpus's x86_64-latest .args files):
@@ -21,11 +25,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CONFORMANCE, DATA, SAMPLES
+from conftest import CONFORMANCE, DATA, SAMPLES, skip_when_no_emulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from test_libvirt import URI, _libvirt_argv, virsh  # noqa: F401  (the fixture)
+from qemu_start import Budget
+from test_libvirt import URI, _libvirt_argv, libvirt_then_qemu, qemu_refuses, virsh  # noqa: F401
 from test_placement import CASES as PLACEMENT_CASES
 from test_round_trip import domains, placed_storage, places
 
@@ -67,7 +72,9 @@ def _defined(binary: str, xml: str, tmp_path: Path) -> str | None:
         root.remove(uuid)
     path = tmp_path / "define.xml"
     path.write_bytes(etree.tostring(root))
-    if _virsh(binary, "define", str(path)).returncode != 0:
+    defined = _virsh(binary, "define", str(path))
+    if defined.returncode != 0:
+        skip_when_no_emulator(defined.stderr)
         return None
     try:
         dumped = _virsh(binary, "dumpxml", "--inactive", name)
@@ -109,10 +116,17 @@ def _with_new_disks(xml: str) -> str:
     return etree.tostring(root, encoding="unicode")
 
 
-def _same_as_libvirt(binary: str, xml: str, tmp_path: Path, name: str) -> bool:
-    """virtxlate's argv of XML equals libvirt's (asserted); False when libvirt refuses."""
-    theirs = _theirs(binary, xml, tmp_path, name)
+def _same_as_libvirt(binary: str, xml: str, tmp_path: Path, name: str,
+                     budget: Budget | None = None) -> bool:
+    """virtxlate's argv of XML equals libvirt's (asserted); False when libvirt refuses, or
+    QEMU refuses libvirt's line (then virtxlate must refuse it too).  QEMU is started on
+    libvirt's line unless BUDGET (a bounded sample of the generated domains) is spent."""
+    path = tmp_path / name
+    path.write_text(xml)
+    theirs, why = libvirt_then_qemu(binary, path, budget.take() if budget else True)
     if theirs is None:
+        if why.startswith("QEMU refuses"):
+            assert _ours(xml) is None, f"virtxlate accepts what {why}\n{xml}"
         return False
     ours = _ours(xml)
     assert ours is not None, f"virtxlate refuses what libvirt translates: {name}"
@@ -147,18 +161,20 @@ def _compare_generated(strategy, compare) -> None:  # type: ignore[no-untyped-de
     assert len(compared) >= EXAMPLES // 2, len(compared)
 
 
-def _defined_and_added(virsh: str, tmp_path: Path, xml: str) -> bool:  # noqa: F811
+def _defined_and_added(virsh: str, tmp_path: Path, xml: str,  # noqa: F811
+                       budget: Budget | None = None) -> bool:
     """XML as libvirt keeps it, then with two disks added, equal to libvirt's argv."""
     dumped = _defined(virsh, xml, tmp_path)
-    if dumped is None or not _same_as_libvirt(virsh, dumped, tmp_path, "dumped.xml"):
+    if dumped is None or not _same_as_libvirt(virsh, dumped, tmp_path, "dumped.xml", budget):
         return False
-    assert _same_as_libvirt(virsh, _with_new_disks(dumped), tmp_path, "added.xml")
+    assert _same_as_libvirt(virsh, _with_new_disks(dumped), tmp_path, "added.xml", budget)
     return True
 
 
 def test_generated_defined_domains_equal_libvirts(virsh, tmp_path_factory):  # noqa: F811
+    budget = Budget()
     _compare_generated(domains(), lambda xml: _defined_and_added(
-        virsh, tmp_path_factory.mktemp("defined"), xml))
+        virsh, tmp_path_factory.mktemp("defined"), xml, budget))
 
 
 @pytest.mark.parametrize("sample", X86_SAMPLES, ids=lambda p: p.name)
@@ -283,11 +299,13 @@ def vm_domains(draw) -> str:
 
 def test_storage_beside_other_devices_goes_where_libvirt_puts_it(virsh,  # noqa: F811
                                                                 tmp_path_factory):
+    budget = Budget()
+
     def compare(xml: str) -> bool:
         tmp_path = tmp_path_factory.mktemp("vm")
         # as written, then as libvirt keeps it (every device addressed) with disks added
-        return _same_as_libvirt(virsh, xml, tmp_path, "vm.xml") \
-            and _defined_and_added(virsh, tmp_path, xml)
+        return _same_as_libvirt(virsh, xml, tmp_path, "vm.xml", budget) \
+            and _defined_and_added(virsh, tmp_path, xml, budget)
 
     _compare_generated(vm_domains(), compare)
 
@@ -310,17 +328,23 @@ def _edited(dumped: str, seed: int) -> str:
 
 
 def test_edited_dumps_go_where_libvirt_puts_them(virsh, tmp_path_factory):  # noqa: F811
+    budget = Budget()
+
     def compare(case: tuple[str, int]) -> bool:
         tmp_path = tmp_path_factory.mktemp("edited")
         dumped = _defined(virsh, case[0], tmp_path)
         if dumped is None:
             return False
         xml = _edited(dumped, case[1])
-        theirs = _theirs(virsh, xml, tmp_path, "edited.xml")
+        path = tmp_path / "edited.xml"
+        path.write_text(xml)
+        theirs, why = libvirt_then_qemu(virsh, path, start_qemu=False)
         result = analyze(load(xml), "7.2", host=HOST)
         if theirs is None:   # libvirt refuses it: so must virtxlate
             assert not result.ok, xml
             return False
+        if budget.take() and (refusal := qemu_refuses(theirs)) is not None:
+            assert not result.ok, (refusal, xml)   # QEMU refuses libvirt's line: so must we
         # equal, even where QEMU would then refuse libvirt's command line (VX0302: a
         # bridge on a root port written after it)
         assert result.argv is not None, (result.findings, xml)

@@ -10,24 +10,44 @@ from conftest import REPO, run_cli
 
 README = (REPO / "README.md").read_text()
 
-# Each output block in the README follows a sentence that names its command in backticks.
+# Each output block in the README follows a sentence that names its command in backticks;
+# the exit status is the one the README's "Commands and exit codes" gives for that outcome
+# (0: done, 1: error findings).
 SHOWN = [
-    ("virtxlate tree samples/seed-virtio-scsi.xml --qemu 1.2", "before the refactoring"),
-    ("virtxlate tree samples/seed-virtio-scsi.xml --qemu 1.5", "after it (`--qemu 1.5`)"),
-    ("virtxlate argv samples/seed-virtio-scsi.xml --qemu 1.5 --format lines", "--format lines"),
-    ("virtxlate check samples/needs-newer-qemu.xml --qemu 1.2", "cannot run"),
+    ("virtxlate tree samples/seed-virtio-scsi.xml --qemu 1.2", "before the refactoring", 0),
+    ("virtxlate tree samples/seed-virtio-scsi.xml --qemu 1.5", "after it (`--qemu 1.5`)", 0),
+    ("virtxlate argv samples/seed-virtio-scsi.xml --qemu 1.5 --format lines", "--format lines",
+     0),
+    ("virtxlate check samples/needs-newer-qemu.xml --qemu 1.2", "cannot run", 1),
     ("virtxlate check samples/q35-storage.xml --qemu 1.2 --qemu 2.4 --qemu 7.2",
-     "may repeat"),
-    ("virtxlate from-argv samples/seed-command-line.args", "is kept in `<qemu:commandline>`"),
-    ("virtxlate tree --argv samples/seed-command-line.args --qemu 1.2", "as QEMU 1.2 builds it"),
+     "may repeat", 1),
+    ("virtxlate from-argv samples/seed-command-line.args", "is kept in `<qemu:commandline>`",
+     0),
+    pytest.param(
+        "virtxlate tree --argv samples/seed-command-line.args --qemu 1.2",
+        "as QEMU 1.2 builds it", 0,
+        marks=pytest.mark.xfail(strict=True, reason=(
+            "issue 15 point 4: exits 2 today ('machine type pc-i440fx-1.5 does not exist in "
+            "QEMU 1.2': the sample is not the seed's own line with -M pc-0.15, which is "
+            "not read) and the README block is empty; fixed by the helper that reads -M"))),
 ]
 
 
-@pytest.mark.parametrize("command,anchor", SHOWN, ids=[c for c, _ in SHOWN])
-def test_readme_output_is_current(command, anchor):
+def _id(entry) -> str:  # type: ignore[no-untyped-def]
+    return (entry.values if hasattr(entry, "values") else entry)[0]
+
+
+@pytest.mark.parametrize("command,anchor,status", SHOWN, ids=[_id(e) for e in SHOWN])
+def test_readme_output_is_current(command, anchor, status):
+    """What the README shows is what the command prints, with the exit status of that
+    outcome; an empty block never stands for an output (a command that fails prints
+    nothing on stdout, and an empty block would then equal it)."""
     start = README.index(anchor)
     block = re.search(r"```\n(.*?)```", README[start:], re.S).group(1)
+    assert block.strip(), f"the README's block for `{command}` is empty"
     result = run_cli(*shlex.split(command)[1:])
+    assert result.returncode == status, result.stderr
+    assert result.stdout.strip(), result.stderr
     assert result.stdout.rstrip() == block.rstrip()
 
 

@@ -1,0 +1,190 @@
+"""Start real QEMU on libvirt's own command line: the second half of "valid".
+
+A domain is valid when libvirt accepts it AND QEMU starts with the command line libvirt
+writes for it (`virsh domxml-to-native qemu-argv`).  libvirt's dry run lets through what
+QEMU then refuses (a pvscsi LUN other than 0, an mptsas LUN above 1, an IDE unit 2, a
+device name QEMU does not have), so the differential tests start QEMU on libvirt's line.
+
+The line is made runnable on any machine without changing what QEMU is asked to build:
+- every storage back-end becomes a `null-co` node (no image, no server, no host device):
+  protocol nodes of -blockdev (file, host_device, nbd, iscsi, ...) keep their node name and
+  generic options; format nodes become `raw` (a qcow2 header cannot be read from null-co);
+  -drive loses its file for `file.driver=null-co`;
+- what only exists in a process libvirt runs is left out or stands in: the master-key
+  secret and the secrets encrypted with it, passed file descriptors; the chardevs on
+  libvirt's sockets (monitor, guest agent channel) become `null` chardevs of the same id;
+- a tap network back-end on a descriptor libvirt passes becomes user networking;
+- no KVM: `-accel tcg`, `-cpu max` for `-cpu host`;
+- QEMU runs paused (-S) with no display, over QMP (virtxlate.qemu.QemuProcess), bounded by
+  a timeout, and is told to quit once it answered.
+
+SCSI passthrough (scsi-generic, scsi-block) stands in as a scsi-cd at the same place, and
+usb-host loses the path of the host's device.  Lines with vhost-scsi or vfio cannot be
+started without the host's device: `host_only` names them; the caller does not count them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+from virtxlate.argv.escape import split_keyval
+from virtxlate.qemu import QemuError, QemuProcess
+
+TIMEOUT = 20.0
+# how many QEMU starts a test run makes per test at most (CI time), unless told otherwise
+BUDGET = int(os.environ.get("VIRTXLATE_QEMU_STARTS", "12"))
+
+# options of every -blockdev node (QAPI BlockdevOptionsBase): kept on the null-co node
+_BASE = ("node-name", "discard", "cache", "read-only", "auto-read-only", "force-share",
+         "detect-zeroes")
+# format drivers: a node of one of these has a "file" child and becomes raw
+_FORMATS = {"raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vhdx", "vpc", "luks", "parallels",
+            "bochs", "cloop", "dmg"}
+# raw's own options (an offset/size window) are kept
+_RAW = ("offset", "size")
+# devices that need the host's device behind them (/dev/sgN, a real block device, vhost)
+_HOST_DEVICES = {"vhost-scsi", "vhost-scsi-pci", "vhost-scsi-ccw", "vfio-pci", "vfio-ccw",
+                 "vfio-ap", "vhost-user-blk-pci", "pci-assign"}
+# SCSI passthrough stands in as a CD-ROM at the same place (the SCSI bus's limits on
+# channel, scsi-id and lun are what QEMU checks there); USB passthrough without the path
+# of the host's device (usb-host then waits for a device that matches)
+_STAND_INS = {"scsi-generic": "scsi-cd", "scsi-block": "scsi-cd"}
+_PLACE = ("bus", "channel", "scsi-id", "lun", "drive", "id", "bootindex")
+# options QemuProcess gives itself, or that only a libvirt-run process can have
+_DROPPED_FLAGS = {"-S": 0, "-display": 1, "-no-user-config": 0, "-nodefaults": 0,
+                  "-add-fd": 1, "-enable-kvm": 0, "-daemonize": 0, "-pidfile": 1,
+                  "-sandbox": 1, "-msg": 1}
+
+
+def _json_or_keyval(value: str) -> tuple[dict[str, object], bool]:
+    if value.startswith("{"):
+        return json.loads(value), True
+    parts = split_keyval(value)
+    return dict(part.split("=", 1) for part in parts if "=" in part), False
+
+
+def _keyval(data: dict[str, object]) -> str:
+    return ",".join(f"{key}={str(item).replace(',', ',,')}" for key, item in data.items())
+
+
+def _blockdev(value: str) -> str:
+    data, is_json = _json_or_keyval(value)
+    driver = data.get("driver")
+    if driver in _FORMATS:
+        kept = {k: v for k, v in data.items() if k in _BASE or k in _RAW or k == "file"}
+        kept["driver"] = "raw"
+    else:
+        kept = {k: v for k, v in data.items() if k in _BASE}
+        kept["driver"] = "null-co"
+    return json.dumps(kept, separators=(",", ":")) if is_json else _keyval(kept)
+
+
+def _device(value: str) -> str:
+    data, is_json = _json_or_keyval(value)
+    driver = data.get("driver") if is_json else split_keyval(value)[0]
+    if driver in _STAND_INS:
+        data = {"driver": _STAND_INS[driver],
+                **{key: item for key, item in data.items() if key in _PLACE}}
+    elif driver == "usb-host":
+        data = {"driver": driver, **{k: v for k, v in data.items() if k != "hostdevice"}}
+    else:
+        return value
+    if is_json:
+        return json.dumps(data, separators=(",", ":"))
+    rest = {k: v for k, v in data.items() if k != "driver"}
+    return f"{data['driver']},{_keyval(rest)}" if rest else str(data["driver"])
+
+
+def _drive(value: str) -> str:
+    parts = split_keyval(value)
+    kept = [part for part in parts if "=" in part and part.split("=", 1)[0] not in (
+        "file", "format", "aio") and not part.startswith(("file.", "encrypt."))]
+    if any(part.startswith("file=") for part in parts):
+        kept += ["file.driver=null-co", "format=raw"]
+    return ",".join(kept)
+
+
+def host_only(words: list[str]) -> str | None:
+    """Why WORDS cannot start without the host's own devices (None when they can)."""
+    for flag, value in zip(words, words[1:], strict=False):
+        if flag == "-device":
+            data, _ = _json_or_keyval(value)
+            driver = data.get("driver") if value.startswith("{") else split_keyval(value)[0]
+            if driver in _HOST_DEVICES:
+                return f"-device {driver} needs the host's device"
+        if flag == "-chardev" and ("fd=" in value or '"fd"' in value):
+            return f"{flag} {value[:40]} needs a descriptor libvirt passes"
+    return None
+
+
+def runnable(words: list[str]) -> list[str]:
+    """libvirt's command line WORDS (emulator first), as QEMU can start it here: storage on
+    null-co, without what belongs to a libvirt-run process, on TCG."""
+    out = [words[0]]
+    secrets = {"masterKey0"}
+    index = 1
+    while index < len(words):
+        flag = words[index]
+        value = words[index + 1] if index + 1 < len(words) else ""
+        if flag in _DROPPED_FLAGS:
+            index += 1 + _DROPPED_FLAGS[flag]
+            continue
+        index += 2
+        if not flag.startswith("-"):
+            out.append(flag)
+            index -= 1
+            continue
+        if flag == "-object":
+            data, _ = _json_or_keyval(value)
+            if data.get("qom-type", value.split(",", 1)[0]) == "secret" and (
+                    data.get("id") in secrets or data.get("keyid") in secrets):
+                continue
+        elif flag == "-chardev" and "/var/lib/libvirt/" in value:
+            value = f"null,id={_json_or_keyval(value)[0].get('id')}"
+        elif flag == "-device":
+            value = _device(value)
+        elif flag == "-blockdev":
+            value = _blockdev(value)
+        elif flag == "-drive":
+            value = _drive(value)
+        elif flag == "-netdev" and ("fd" in value):
+            data, is_json = _json_or_keyval(value)
+            user = {"type": "user", "id": data.get("id")}
+            value = json.dumps(user, separators=(",", ":")) if is_json \
+                else f"user,id={data.get('id')}"
+        elif flag == "-accel":
+            value = "tcg"
+        elif flag == "-machine":
+            value = value.replace("accel=kvm", "accel=tcg")
+        elif flag == "-cpu" and value.split(",", 1)[0] == "host":
+            value = "max"
+        out += [flag, value]
+    return out
+
+
+def qemu_refusal(words: list[str], timeout: float = TIMEOUT) -> str | None:
+    """Start the emulator of WORDS paused on their runnable form; QEMU's reason when it
+    refuses (exits at start), None when it started and answered `query-status`.  The
+    emulator must be installed (the caller skips when it is not)."""
+    binary = shutil.which(words[0]) or words[0]
+    try:
+        with QemuProcess(binary, runnable(words)[1:], timeout=timeout) as qemu:
+            qemu.execute("query-status")
+    except QemuError as exc:
+        return str(exc)
+    return None
+
+
+class Budget:
+    """At most N QEMU starts: a bounded sample per run, the rest passed over."""
+
+    def __init__(self, starts: int = BUDGET):
+        self.left = starts
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
