@@ -5,24 +5,31 @@
     >>> result = virtxlate.analyze(domain, qemu="1.5")
     >>> result.argv[:2]
     ['/usr/bin/qemu-system-x86_64', '-name']
+
+A value of a type a function does not take raises ArgumentTypeError (a UsageError and
+a TypeError) with a sentence; a value it cannot use (an unknown release) UsageError; an
+input that is not a domain InputError — all virtxlate.errors.VirtxlateError.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from . import caps as caps_tables
 from .argv.writer import command_line, option_words
-from .errors import InvalidValue
+from .caps import CapsTable
+from .errors import ArgumentTypeError, InvalidValue
 from .findings import Finding, finding_at
 from .graph import Graph, GraphError, build_graph
-from .libvirt.host import Host
+from .libvirt.host import Host, LocalHost, UnknownHost
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
 from .model.fields import XmlObject
-from .rules import check_domain
+from .rules import check_domain, check_releases
 from .xmlinput import load_document
+
+HOSTS = ("none", "local")   # --host: no host facts (the default), or this machine's
 
 # An i686 guest runs on qemu-system-i386, built from the same sources as the x86_64
 # binary with the same storage and virtio devices; it uses the x86_64 tables (inference).
@@ -50,13 +57,56 @@ def arch_without_tables(domain: Domain, arch: str | None = None) -> Finding | No
     return replace(finding, xpath=domain.user_xpath(finding.xpath))
 
 
-def load(path_or_xml: str | os.PathLike[str]) -> Domain:
-    """Read a domain XML (file path, ``-`` for stdin, or the XML text itself).
+def load(source: Any) -> Domain:
+    """Read a domain XML: a ``str`` is the XML text when it starts with ``<`` (after
+    white space) and a file path otherwise (``-``: standard input); ``bytes`` are the
+    XML document; an ``os.PathLike`` names a file; a file object (binary or text mode)
+    is read from where it stands.  At most the input limit is read (64 MiB unless
+    $VIRTXLATE_MAX_INPUT says otherwise).
 
     Raises virtxlate.errors.InputError (file and line in its message) when the input is
-    not a readable domain or storage fragment.
+    not a readable domain or storage fragment, ArgumentTypeError for any other type.
     """
-    return domain_from_document(load_document(path_or_xml))
+    if isinstance(source, Domain):
+        return source
+    return domain_from_document(load_document(source))
+
+
+def host_of(name: str | Host | None) -> Host:
+    """The host libvirt's questions go to: None or "none" asks no host (placeholders and
+    VX0701 info findings), "local" this machine, or a Host object of the caller's."""
+    if name is None or name == "none":
+        return UnknownHost()
+    if name == "local":
+        return LocalHost()
+    if isinstance(name, str):
+        raise ArgumentTypeError(f"host '{name[:40]}' is not one of: none, local, or a Host "
+                                "object")
+    if not all(callable(getattr(name, method, None)) for method in
+               ("is_cdrom", "has_device_node", "scsi_generic", "scsi_address")):
+        raise ArgumentTypeError(f"host must be 'none', 'local' or a Host object "
+                                f"(virtxlate.libvirt.host), not {type(name).__name__}")
+    return name
+
+
+def _release(qemu: Any) -> str:
+    """A QEMU release given as a string ('1.5', '7.2.0') or libvirt's integer form
+    (1005003); a float is refused: 1.10 and 1.1 are the same float."""
+    if isinstance(qemu, str):
+        return qemu
+    if isinstance(qemu, int) and not isinstance(qemu, bool):
+        return str(qemu)
+    if isinstance(qemu, float):
+        raise ArgumentTypeError(f"give the QEMU release as a string, e.g. '{qemu}': as a "
+                                "float 1.10 and 1.1 are the same number")
+    raise ArgumentTypeError(f"the QEMU release is a string such as '7.2' (or libvirt's "
+                            f"integer form 7002000), not {type(qemu).__name__}")
+
+
+def _arch(arch: Any) -> str | None:
+    if arch is None or isinstance(arch, str):
+        return arch
+    raise ArgumentTypeError(f"arch is a string such as 'x86_64', not {type(arch).__name__}")
 
 
 @dataclass
@@ -74,14 +124,18 @@ class Analysis:
         return not any(f.is_error for f in self.findings)
 
 
-def analyze(domain: Domain, qemu: str, arch: str | None = None,
-            host: Host | None = None) -> Analysis:
+def analyze(domain: Domain | Any, qemu: str | int, arch: str | None = None,
+            host: Host | str | None = None) -> Analysis:
     """Findings, command line and device graph of DOMAIN for QEMU release QEMU.
 
-    argv and graph are None when an error finding makes them meaningless.  HOST answers
-    what libvirt would ask the VM's host (is this block device a CD-ROM drive?); by
-    default the machine virtxlate runs on.
+    DOMAIN is a loaded Domain or anything load() takes.  QEMU is a string ('1.5',
+    '7.2.0') or libvirt's integer form (1005003), never a float.  argv and graph are
+    None when an error finding makes them meaningless.  HOST answers what libvirt would
+    ask the VM's host (is this block device a CD-ROM drive? which /dev/sgN?): by default
+    none is asked (placeholders and VX0701 info findings); "local" asks this machine.
     """
+    domain = load(domain)
+    qemu, arch, host = _release(qemu), _arch(arch), host_of(host)
     no_tables = arch_without_tables(domain, arch)
     if no_tables is not None:
         return Analysis(qemu=qemu, findings=[no_tables])
@@ -110,4 +164,52 @@ def analyze(domain: Domain, qemu: str, arch: str | None = None,
     return result
 
 
-__all__ = ["Analysis", "analyze", "command_line", "load", "option_words"]
+def check(domain: Domain | Any, releases: tuple[str, ...] | list[str] = (),
+          libvirt_schema: bool = False, host: Host | str | None = None
+          ) -> tuple[list[Finding], list[tuple[CapsTable, list[Finding]]]]:
+    """What `check` says of DOMAIN for each release named: (the findings of every
+    release, each release's table with its own findings).  The tables are those of the
+    domain's arch (VX0305 when it has none); the translation for each release adds
+    what libvirt refuses only while it builds the command line, and with no HOST asked
+    the VX0701 info findings of what it could not know.  With LIBVIRT_SCHEMA libvirt's
+    own RelaxNG runs first."""
+    domain = load(domain)
+    if isinstance(releases, str):
+        releases = [releases]
+    releases = [_release(release) for release in releases]
+    host = host_of(host)
+    no_tables = arch_without_tables(domain)
+    if no_tables is not None:
+        common, per_release = check_releases(domain, [])
+        common.append(no_tables)
+    else:
+        tables = [caps_tables.load(version, table_arch(domain.arch)) for version in releases]
+        common, per_release = check_releases(domain, tables)
+        per_release = [(table, found + _translation_findings(domain, table, host, common,
+                                                              found))
+                       for table, found in per_release]
+    if libvirt_schema and domain.document is not None:
+        from .rules.libvirt_schema import libvirt_schema_findings
+
+        common[0:0] = libvirt_schema_findings(domain.document)
+    return common, per_release
+
+
+def _translation_findings(domain: Domain, table: CapsTable, host: Host,
+                          common: list[Finding], found: list[Finding]) -> list[Finding]:
+    """What libvirt refuses only while it builds the command line (a target name that
+    is no disk name, no PCI slot left, a host device node missing on HOST), and what
+    the translation could not know of the host (VX0701), once the rest holds."""
+    if any(f.is_error for f in common + found):
+        return []
+    try:
+        plan = plan_storage(domain, table, host)
+    except InvalidValue as exc:
+        return [Finding("VX0100", "error", exc.message, domain.source, exc.line,
+                        domain.user_xpath(exc.xpath))]
+    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in plan.findings
+            if f.is_error or f.code == "VX0701"]
+
+
+__all__ = ["HOSTS", "Analysis", "analyze", "check", "command_line", "host_of", "load",
+           "option_words"]

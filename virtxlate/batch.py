@@ -3,64 +3,280 @@ and a stream of several domain XMLs on standard input (`virsh dumpxml` of many d
 one after another).  Inputs are read one at a time and results written in input order
 as they come, so memory stays flat however long the batch; `--jobs N` checks on N
 processes.
+
+Every input gives exactly one result, in input order: a file that cannot be read, a
+FIFO or device found in a directory (never opened for reading), a directory that cannot
+be listed, a domain of the stream the parser refuses, each is a result with its error.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
+import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
-from .errors import EXIT_FINDINGS, EXIT_OK, UsageError, VirtxlateError
+from lxml import etree
 
-# A domain written by virsh dumpxml ends with this line; the next one may follow.
-_END = "</domain>"
+from .errors import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    InputError,
+    UsageError,
+    VirtxlateError,
+)
+from .xmlinput import display_name, input_limit, too_large
+
+# --jobs is capped at this many processes per CPU (and at the number of inputs)
+JOBS_PER_CPU = 4
+_CHUNK = 1 << 16   # bytes read from a stream at a time
 
 
 @dataclass(frozen=True)
 class Item:
-    source: str
-    data: bytes | None        # None: read the file SOURCE in the worker
-    line_offset: int = 0      # the item's first line in a stream, for messages
+    """One input of the batch: a file to read, a domain cut from a stream, or an error
+    found before anything could be read (an unlistable directory, an oversized domain)."""
+
+    source: str                       # the name in messages (xmlinput.display_name)
+    data: bytes | None = None         # None: read the file PATH in the worker
+    line_offset: int = 0              # the item's first line in a stream, for messages
+    path: str | None = None
+    regular_only: bool = False        # found in a directory: read only a regular file
+    error: str | None = None
 
 
-def iter_items(arguments: Iterable[str], stdin: IO[bytes] | None = None) -> Iterator[Item]:
+def iter_items(arguments: Iterable[str], stdin: IO[bytes] | None = None,
+               stdin_items: Iterable[Item] | None = None) -> Iterator[Item]:
+    """The batch's inputs, in order: each argument, a directory's *.xml files depth first
+    in name order (symbolic links to directories are not followed), and each domain of
+    standard input for ``-`` (STDIN_ITEMS when the caller has split it already)."""
     for argument in arguments:
         if argument == "-":
-            yield from _stream_items(stdin if stdin is not None else sys.stdin.buffer)
+            yield from (stdin_items if stdin_items is not None else
+                        split_stream(stdin if stdin is not None else sys.stdin.buffer))
         elif os.path.isdir(argument):
-            for path in sorted(Path(argument).rglob("*.xml")):
-                yield Item(str(path), None)
+            yield from _walk(argument)
         else:
-            yield Item(argument, None)
+            yield Item(display_name(argument), path=argument)
 
 
-def stream_domains(data: bytes) -> int:
-    """How many domains _stream_items finds in DATA: its lines that end a domain."""
-    end = _END.encode()
-    return sum(1 for line in data.splitlines() if line.strip().endswith(end))
+def _walk(top: str) -> Iterator[Item]:
+    stack: list[tuple[bool, str]] = [(True, top)]   # (is a directory, path), last first
+    while stack:
+        is_directory, path = stack.pop()
+        if not is_directory:
+            yield Item(display_name(path), path=path, regular_only=True)
+            continue
+        try:
+            with os.scandir(path) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            yield Item(display_name(path), path=path,
+                       error=f"cannot list directory: {exc.strerror or exc}")
+            continue
+        children = []
+        for entry in entries:
+            try:
+                directory = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                directory = False
+            if directory or entry.name.endswith(".xml"):
+                children.append((directory, entry.path))
+        stack.extend(reversed(children))
 
 
-def _stream_items(stream: IO[bytes]) -> Iterator[Item]:
-    """Each domain of a stream, split after each closing </domain> line."""
-    lines: list[bytes] = []
-    start = number = 0
-    for number, line in enumerate(stream, start=1):
-        if not lines:
-            if not line.strip():
+# Where a broken domain of a stream ends: before the next line that starts a document.
+_RESYNC = re.compile(rb"(?:(?<=\n)|^)<(?:\?xml|domain)\b")
+# What may stand between domains: white space, comments, processing instructions
+# (an XML declaration starts the next document: it stays with it).
+_MISC = re.compile(rb"(?:\s+|<!--.*?-->|<\?(?!xml[\s?]).*?\?>)*", re.S)
+_ELEMENT = re.compile(rb"<[A-Za-z_:]")
+_DOMAIN_START = re.compile(rb"(?:\s+|<!--.*?-->|<\?.*?\?>)*<domain[\s/>]", re.S)
+# What follows a domain on its last line (`</domain> <!-- end -->`) belongs to none.
+_REST_OF_LINE = re.compile(rb"(?:[ \t]+|<!--.*?-->|<\?(?!xml[\s?]).*?\?>)*\n?", re.S)
+_BOMS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
+_DOCUMENT_END = 5   # libxml2's XML_ERR_DOCUMENT_END: "Extra content at the end"
+
+
+def split_stream(stream: IO[bytes], limit: int | None = None) -> Iterator[Item]:
+    """Each document of a stream of several, cut where libxml2's incremental parser
+    ends a top-level element (`</domain >`, `</domain> <!-- end -->` and two domains
+    on one line included).  A document the parser refuses is one item, running to the
+    next line that starts with `<domain` or `<?xml`; one bigger than LIMIT is an error
+    item, and the stream goes on after it.  A UTF-16 stream is one document."""
+    limit = input_limit() if limit is None else limit
+    splitter = _Splitter(limit)
+    read = getattr(stream, "read1", stream.read)   # what a pipe has now, not 64 KiB
+    first = True
+    while True:
+        chunk = read(_CHUNK)
+        if first and chunk[:2] in _BOMS:
+            data = chunk + stream.read(limit + 1 - len(chunk))
+            if len(data) > limit:
+                yield Item("<stdin>", error=str(too_large("<stdin>", limit).message))
+            else:
+                yield Item("<stdin>", data)
+            return
+        first = False
+        if not chunk:
+            yield from splitter.finish()
+            return
+        yield from splitter.feed(chunk)
+
+
+class _Splitter:
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.buffer = b""          # read, not yet given to the parser
+        self.item = bytearray()    # the current document's bytes given to the parser
+        self.oversized = False
+        self.broken = False        # the parser refused the current document
+        self.line = 0              # lines before self.item in the stream
+        self.same_line = False     # self.item starts on the line the last one ended
+        self._new_parser()
+
+    def _new_parser(self) -> None:
+        self.parser = etree.XMLPullParser(
+            events=("start", "end"), resolve_entities=False, load_dtd=False,
+            no_network=True, huge_tree=False)
+        self.depth = 0
+        self.started = False
+
+    def feed(self, chunk: bytes) -> Iterator[Item]:
+        self.buffer += chunk
+        position = 0
+        while True:
+            if self.broken:
+                match = self._resync(position)
+                if match is None:   # keep a tail: the next chunk may complete a match
+                    keep = max(position, len(self.buffer) - 16)
+                    self._keep(self.buffer[position:keep])
+                    self.buffer = self.buffer[keep:]
+                    return
+                self._keep(self.buffer[position:match])
+                position = match
+                yield self._emit()
                 continue
-            start = number - 1
-        lines.append(line)
-        if line.strip().endswith(_END.encode()):
-            yield Item("<stdin>", b"".join(lines), start)
-            lines = []
-    if lines and any(line.strip() for line in lines):
-        yield Item("<stdin>", b"".join(lines), start)
+            end = self.buffer.find(b">", position)
+            if end < 0:
+                self.buffer = self.buffer[position:]
+                return
+            piece = self.buffer[position:end + 1]
+            position = end + 1
+            yield from self._parse(piece)
+            position -= self.rewind   # refused: look for where the next one starts
+
+    rewind = 0
+
+    def _resync(self, position: int) -> int | None:
+        """Where in the buffer the next document starts after a refused one: a line
+        that starts with <domain or <?xml, after the refused one's own start."""
+        while True:
+            match = _RESYNC.search(self.buffer, position)
+            if match is None:
+                return None
+            start = match.start()
+            at_line_start = start > 0 or not self.item or self.item.endswith(b"\n")
+            # the refused document's own element began before (text that holds no
+            # element is refused with the document after it)
+            if at_line_start and _ELEMENT.search(bytes(self.item) +
+                                                 self.buffer[position:start]):
+                return start
+            position = start + 1
+
+    def _parse(self, piece: bytes) -> Iterator[Item]:
+        self.rewind = 0
+        if not self.item and not self.started:
+            stripped = piece.lstrip()
+            newlines = piece.count(b"\n", 0, len(piece) - len(stripped))
+            self.line += newlines
+            self.same_line = self.same_line and not newlines
+            piece = stripped
+            if not piece:
+                return
+        try:
+            self.parser.feed(piece)
+        except etree.XMLSyntaxError as exc:
+            if exc.code == _DOCUMENT_END and _DOMAIN_START.match(self.item):
+                # a domain that closed itself (<domain/>) is only reported with what
+                # follows it: the new document starts with this piece
+                yield self._emit()
+                yield from self._parse(piece)
+                return
+            self.broken = True
+            self.rewind = len(piece)   # the piece may hold the next domain's start
+            return
+        self._keep(piece)
+        root = None
+        for event, element in self.parser.read_events():
+            if event == "start":
+                self.depth += 1
+                self.started = True
+            else:
+                self.depth -= 1
+                if self.depth:
+                    element.clear()   # the tree is not needed: keep memory flat
+                else:
+                    root = element.tag
+        if self.started and self.depth == 0:
+            if root == "domain":
+                yield self._emit()
+            else:
+                # a stream is of domains: anything else at the top (a fragment, a
+                # domain cut in the middle) runs with the rest to the next domain
+                self.broken = True
+
+    def _keep(self, piece: bytes) -> None:
+        if not self.oversized and len(self.item) + len(piece) > self.limit:
+            self.oversized = True
+        if self.oversized:
+            self.line += piece.count(b"\n")   # counted, not kept
+        else:
+            self.item += piece
+
+    def _emit(self) -> Item:
+        data = bytes(self.item)
+        rest = _REST_OF_LINE.match(data) if self.same_line else None
+        if rest is not None and rest.end() < len(data):
+            self.line += data.count(b"\n", 0, rest.end())
+            data = data[rest.end():]
+            stripped = data.lstrip()
+            self.line += data.count(b"\n", 0, len(data) - len(stripped))
+            data = stripped
+        start = self.line
+        self.line += data.count(b"\n")
+        item = Item("<stdin>", data, start)
+        if self.oversized:
+            item = Item("<stdin>", None, start, error=too_large("<stdin>", self.limit).message)
+        self.item = bytearray()
+        self.oversized = self.broken = False
+        self.same_line = True
+        self._new_parser()
+        return item
+
+    def finish(self) -> Iterator[Item]:
+        if self.buffer:
+            tail, self.buffer = self.buffer, b""
+            if self.broken:
+                self._keep(tail)
+            else:
+                yield from self._parse(tail)
+                if self.rewind:
+                    self._keep(tail[len(tail) - self.rewind:])
+        if self.oversized or self.broken or self.started:
+            yield self._emit()
+        elif self.item and _MISC.fullmatch(bytes(self.item)) is None:
+            yield self._emit()   # text that is no document: its own error
 
 
 @dataclass(frozen=True)
@@ -68,35 +284,52 @@ class Settings:
     releases: tuple[str, ...]
     libvirt_schema: bool
     json_lines: bool
+    host: str = "none"   # api.host_of: "none" (no host facts) or "local"
+
+
+def _source(item: Item) -> str:
+    return item.source if not item.line_offset else f"{item.source}#line{item.line_offset + 1}"
 
 
 def check_item(item: Item, settings: Settings) -> tuple[int, str, dict[str, Any]]:
     """(exit status, text to print, the JSON record) of one domain; never raises."""
+    from .api import check, host_of
     from .model import domain_from_document
     from .report import text_report
-    from .rules import check_for_releases
     from .xmlinput import parse_bytes, read_bytes
 
-    source = item.source if not item.line_offset else f"{item.source}#line{item.line_offset + 1}"
+    source = _source(item)
     try:
-        data, name = (item.data, source) if item.data is not None else read_bytes(item.source)
+        if item.error is not None:
+            raise InputError(item.error, source=source, line=0)
+        if item.data is not None:
+            data, name = item.data, source
+        else:
+            data, name = read_bytes(item.path or item.source, item.regular_only)
         domain = domain_from_document(parse_bytes(data, name))
-        common, per_release = check_for_releases(domain, settings.releases,
-                                                 settings.libvirt_schema)
+        common, per_release = check(domain, settings.releases, settings.libvirt_schema,
+                                    host_of(settings.host))
     except UsageError as exc:   # e.g. no table of that release for this domain's arch
         return exc.exit_code, f"{source}: {exc}\n", {"source": source, "ok": False,
                                                       "usage_error": exc.message}
     except VirtxlateError as exc:
         return exc.exit_code, str(exc) + "\n", {"source": source, "ok": False, "input_error":
                                                  str(exc)}
+    except (RecursionError, MemoryError) as exc:
+        error = InputError(f"too big or too deeply nested to check ({type(exc).__name__})",
+                           source=source)
+        return EXIT_INPUT, str(error) + "\n", {"source": source, "ok": False,
+                                               "input_error": str(error)}
     findings = common + [f for _, found in per_release for f in found]
     errors = sum(f.is_error for f in findings)
     record = {"source": source, "ok": not errors, "errors": errors,
-              "warnings": len(findings) - errors, "findings": [f.to_json() for f in findings]}
+              "warnings": sum(f.severity == "warning" for f in findings),
+              "findings": [f.to_json() for f in findings]}
     if len(per_release) > 1:
         record["releases"] = {table.version: not any(f.is_error for f in common + found)
                               for table, found in per_release}
-    text = text_report(findings, domain) if findings else ""
+    # the text only when it is printed: JSON lines never build it
+    text = text_report(findings, domain) if findings and not settings.json_lines else ""
     return (EXIT_FINDINGS if errors else EXIT_OK), text, record
 
 
@@ -104,22 +337,75 @@ def _work(arguments: tuple[Item, Settings]) -> tuple[int, str, dict[str, Any]]:
     return check_item(*arguments)
 
 
+def _worker_signals() -> None:
+    # the parent answers SIGINT (a terminal's ^C reaches every process of the group)
+    # and ends the workers with SIGTERM: they die at once, without a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _capped_jobs(jobs: int, first: list[Item], more: bool, err: IO[str]) -> int:
+    """JOBS, but at most JOBS_PER_CPU per CPU and at most the number of inputs; said on
+    ERR when it is less than asked."""
+    cpus = cpu_count()
+    capped, reason = jobs, ""
+    if capped > JOBS_PER_CPU * cpus:
+        capped = JOBS_PER_CPU * cpus
+        reason = f"{JOBS_PER_CPU} per CPU, {cpus} CPU{'s' if cpus > 1 else ''}"
+    if not more and capped > max(len(first), 1):
+        capped = max(len(first), 1)
+        reason = f"{len(first)} input{'s' if len(first) != 1 else ''}"
+    if capped < jobs:
+        err.write(f"virtxlate: --jobs {jobs} capped at {capped} ({reason})\n")
+    return capped
+
+
 def run(arguments: list[str], settings: Settings, jobs: int, out: IO[str], err: IO[str],
-        stdin: bytes | None = None) -> int:
+        stdin: IO[bytes] | None = None, stdin_items: Iterable[Item] | None = None) -> int:
+    """Check every input, print each result as it comes (in input order) and a summary
+    on ERR; the worst exit status (3 unreadable input, 2 usage, 1 errors, 0 none), or
+    130 / 143 after SIGINT / SIGTERM, with the results so far and the summary."""
     import json
 
     started = time.monotonic()
     progress = _Progress(err, started)
     status = EXIT_OK
     domains = with_errors = with_warnings = 0
-    import io
-
-    stream = io.BytesIO(stdin) if stdin is not None else None
-    work = ((item, settings) for item in iter_items(arguments, stream))
-    pool = multiprocessing.get_context("fork").Pool(jobs) if jobs > 1 else None
+    interrupted = ""
+    pool = None
+    window = _Window(max(jobs, 1) * 32)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
-        results = pool.imap(_work, work, chunksize=16) if pool else map(_work, work)
+        items = iter_items(arguments, stdin, stdin_items)
+        first = list(itertools.islice(items, jobs))
+        more = next(items, None)
+        if more is not None:
+            first.append(more)
+        jobs = _capped_jobs(jobs, first, more is not None, err) if jobs > 1 else 1
+        work = ((item, settings) for item in window.bounded(itertools.chain(first, items)))
+        if jobs > 1:
+            out.flush()
+            err.flush()
+            pool = multiprocessing.get_context("fork").Pool(jobs, _worker_signals)
+        results = pool.imap(_work, work, chunksize=8) if pool else map(_work, work)
         for code, text, record in results:
+            window.release()
             domains += 1
             with_errors += code != EXIT_OK
             with_warnings += bool(record.get("warnings"))
@@ -129,14 +415,45 @@ def run(arguments: list[str], settings: Settings, jobs: int, out: IO[str], err: 
             elif text:
                 out.write(text)
             progress.tick(domains)
+    except KeyboardInterrupt:
+        status, interrupted = EXIT_SIGINT, "interrupted (SIGINT) after "
+    except _Terminated:
+        status, interrupted = EXIT_SIGTERM, "terminated (SIGTERM) after "
     finally:
+        window.stop()
         if pool is not None:
             pool.terminate()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    out.flush()
     progress.done()
     seconds = time.monotonic() - started
-    err.write(f"virtxlate check: {domains} domains, {with_errors} with errors, "
+    err.write(f"virtxlate check: {interrupted}{domains} domains, {with_errors} with errors, "
               f"{with_warnings} with warnings, {seconds:.2f} s\n")
-    return status   # the worst: 3 unreadable input, 2 usage, 1 errors, 0 none
+    err.flush()
+    return status
+
+
+class _Window:
+    """At most SIZE inputs read and not yet answered: a pool reads its input ahead as
+    fast as it can, which for a stream would hold all of it in memory."""
+
+    def __init__(self, size: int):
+        self.slots = threading.Semaphore(size)
+        self.stopped = threading.Event()
+
+    def bounded(self, items: Iterable[Item]) -> Iterator[Item]:
+        for item in items:
+            while not self.slots.acquire(timeout=0.1):
+                if self.stopped.is_set():   # the pool is ending: stop reading
+                    return
+            yield item
+
+    def release(self) -> None:
+        self.slots.release()
+
+    def stop(self) -> None:
+        self.stopped.set()
 
 
 class _Progress:

@@ -1,6 +1,7 @@
 """The command line: argparse and printing only; every decision is made in the API.
 
-Exit codes: 0 no errors, 1 errors found, 2 usage error, 3 unreadable input.
+Exit codes (errors.EXIT_CODES): 0 no errors, 1 errors found, 2 usage error, 3 unreadable
+input, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import (
+    EXIT_CODES,
     EXIT_FINDINGS,
     EXIT_INPUT,
     EXIT_OK,
+    EXIT_SIGINT,
     InputError,
     UsageError,
     VirtxlateError,
@@ -28,12 +31,15 @@ def _parser() -> argparse.ArgumentParser:
         prog="virtxlate",
         description="Tell, before anything runs, what QEMU will be given and will build "
                     "for a libvirt domain XML, per QEMU release.",
-        epilog="exit codes: 0 no errors, 1 errors found, 2 usage error, 3 unreadable input",
+        epilog="exit codes: " + ", ".join(f"{code} {meaning}"
+                                          for code, meaning in EXIT_CODES.items()),
     )
     parser.add_argument("--version", action="version", version=f"virtxlate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    tree = commands.add_parser("tree", help="the QOM device graph QEMU would build")
+    reads = _input_options()
+    tree = commands.add_parser("tree", help="the QOM device graph QEMU would build",
+                               parents=[reads])
     tree.add_argument("domain", metavar="DOMAIN", nargs="?",
                       help="domain XML file, or - for stdin")
     tree.add_argument("--argv", metavar="FILE",
@@ -42,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     tree.add_argument("--format", choices=("qtree", "json", "dot", "svg"), default="qtree",
                       help="dot: Graphviz DOT; svg: drawn by Graphviz's dot program")
 
-    argv = commands.add_parser("argv", help="the QEMU command line libvirt would use")
+    argv = commands.add_parser("argv", help="the QEMU command line libvirt would use",
+                               parents=[reads])
     argv.add_argument("domain", metavar="DOMAIN", nargs="?",
                       help="domain XML file, or - for stdin")
     argv.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
@@ -53,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser(
         "compare", help="virtxlate's storage options next to libvirt's own "
-                        "(domainXMLToNative) for the same domain")
+                        "(domainXMLToNative) for the same domain", parents=[reads])
     compare.add_argument("domain", metavar="DOMAIN", nargs="?",
                          help="domain XML file, or - for stdin")
     compare.add_argument("--qemu", metavar="VER",
@@ -61,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     _live_options(compare, connect_required=True)
 
     from_argv = commands.add_parser(
-        "from-argv", help="domain XML (its storage) from a QEMU command line")
+        "from-argv", help="domain XML (its storage) from a QEMU command line",
+        parents=[reads])
     from_argv.add_argument("command_line", metavar="FILE",
                            help="a shell-quoted line, a libvirt .args file or a JSON array; "
                            "- for stdin")
@@ -70,11 +78,12 @@ def _parser() -> argparse.ArgumentParser:
                            "when it has no -machine (without it: QEMU's own default)")
 
     from_tree = commands.add_parser(
-        "from-tree", help="domain XML (its storage) from `tree --format json`")
+        "from-tree", help="domain XML (its storage) from `tree --format json`",
+        parents=[reads])
     from_tree.add_argument("tree_json", metavar="FILE", help="the JSON, or - for stdin")
 
     check = commands.add_parser("check", help="validate a domain (schema, libvirt rules, "
-                                              "release gates)")
+                                              "release gates)", parents=[reads])
     check.add_argument("domains", metavar="DOMAIN", nargs="*",
                        help="domain XML files, directories (every *.xml below), or - for "
                        "stdin (one domain, or several one after another)")
@@ -83,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json", "jsonl"), default="text",
                        help="jsonl: one JSON result per domain, in input order")
     check.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
-                       help="check on N processes")
+                       help="check on N processes (at most 4 per CPU and one per input)")
     _live_options(check)
     check.add_argument("--libvirt-schema", action="store_true",
                        help="also validate with libvirt's installed RelaxNG schema "
@@ -124,6 +133,22 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--arch", default="x86_64")
     explain.add_argument("--format", choices=("text", "json"), default="text")
     return parser
+
+
+def _input_options() -> argparse.ArgumentParser:
+    """Options of every command that reads a domain or a command line."""
+    from .api import HOSTS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--max-input", metavar="SIZE",
+                        help="the largest input read, e.g. 64M (default: "
+                        "$VIRTXLATE_MAX_INPUT, else 64 MiB); bigger ones are refused")
+    common.add_argument("--host", choices=HOSTS, default=None,
+                        help="whose host facts (/dev/sgN nodes, /dev/vhost-scsi, CD-ROM "
+                        "drives) to look up: none (default: placeholders and an info "
+                        "finding) or local (this machine); --connect to this machine's "
+                        "libvirt means local")
+    return common
 
 
 def _live_options(command: argparse.ArgumentParser, connect_required: bool = False) -> None:
@@ -167,19 +192,39 @@ def main(args: Sequence[str] | None = None) -> int:
                 "explain": _explain, "from-argv": _from_argv, "from-tree": _from_tree,
                 "compare": _compare}
     try:
+        if getattr(options, "max_input", None) is not None:
+            from .xmlinput import parse_size, set_input_limit
+
+            set_input_limit(parse_size(options.max_input))
         return commands[options.command](options)
     except VirtxlateError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         return EXIT_OK
+    except KeyboardInterrupt:
+        print("virtxlate: interrupted", file=sys.stderr)
+        return EXIT_SIGINT
+
+
+def _host(options: argparse.Namespace) -> str:
+    """Whose host facts the command looks up (api.host_of): --host, else "local" with
+    --connect to a libvirt on this machine (a URI naming no host), else "none"."""
+    from urllib.parse import urlsplit
+
+    if getattr(options, "host", None) is not None:
+        return str(options.host)
+    connect = getattr(options, "connect", None)
+    if connect is not None and not urlsplit(connect).hostname:
+        return "local"
+    return "none"
 
 
 def _analysis(options: argparse.Namespace):  # type: ignore[no-untyped-def]
     from .api import analyze
 
     domain = _load(options)
-    return domain, analyze(domain, options.qemu)
+    return domain, analyze(domain, options.qemu, host=_host(options))
 
 
 def _report(findings, domain) -> None:  # type: ignore[no-untyped-def]
@@ -268,7 +313,7 @@ def _compare(options: argparse.Namespace) -> int:
 
     domain = _load(options)
     release = options.qemu or hypervisor_release(options.connect)
-    result = analyze(domain, release)
+    result = analyze(domain, release, host=_host(options))
     xml = domain.document.to_xml() if domain.document is not None else ""
     try:
         libvirt_argv: list[str] | None = native_argv(options.connect, xml)
@@ -314,7 +359,7 @@ def _warn(findings) -> None:  # type: ignore[no-untyped-def]
 
 def _from_argv(options: argparse.Namespace) -> int:
     from . import caps
-    from .api import table_arch
+    from .api import host_of, table_arch
     from .native import domain_from_argv
 
     command = _read_command_line(options.command_line)
@@ -322,7 +367,7 @@ def _from_argv(options: argparse.Namespace) -> int:
     if options.qemu is not None:
         machine = caps.load(options.qemu, table_arch(command.arch)).machine(None)
         default_machine = machine.name if machine is not None else None
-    readback = domain_from_argv(command, default_machine)
+    readback = domain_from_argv(command, default_machine, host_of(_host(options)))
     sys.stdout.write(readback.xml)
     _warn(readback.findings)
     return EXIT_OK
@@ -336,31 +381,41 @@ def _batch(options: argparse.Namespace) -> bool:
 
 
 def _check(options: argparse.Namespace) -> int:
-    from .batch import Settings, run, stream_domains
+    import itertools
+
+    from .batch import Settings, run, split_stream
 
     if options.jobs < 1:
         raise UsageError("--jobs needs a number of processes, 1 or more")
     if options.format == "json" and len(options.domains) > 1:
         raise UsageError("many domains: use --format jsonl (one JSON result per line)")
     settings = Settings(tuple(options.qemu), options.libvirt_schema,
-                        options.format == "jsonl")
+                        options.format == "jsonl", _host(options))
     if _batch(options):
         return run(options.domains, settings, options.jobs, sys.stdout, sys.stderr)
     options.domain = options.domains[0] if options.domains else None
     if options.domain == "-" and options.domain_name is None:
-        data = sys.stdin.buffer.read()
-        if stream_domains(data) > 1:   # several domains, one after another
-            return run(["-"], settings, 1, sys.stdout, sys.stderr, stdin=data)
-        options.stdin_data = data
+        items = split_stream(sys.stdin.buffer)
+        first = list(itertools.islice(items, 2))
+        if len(first) > 1:   # several domains, one after another
+            return run(["-"], settings, 1, sys.stdout, sys.stderr,
+                       stdin_items=itertools.chain(first, items))
+        if not first:
+            raise InputError("empty input: expected a <domain>, <devices>, <controller> or "
+                             "<disk>", source="<stdin>", line=1)
+        if first[0].error is not None:
+            raise InputError(first[0].error, source="<stdin>", line=0)
+        # the lines before the domain, so that messages give the line of the input
+        options.stdin_data = b"\n" * first[0].line_offset + (first[0].data or b"")
     return _check_one(options)
 
 
 def _check_one(options: argparse.Namespace) -> int:
+    from .api import check
     from .report import matrix_json, matrix_text, text_report
-    from .rules import check_for_releases
 
     domain = _load(options)
-    common, per_release = check_for_releases(domain, options.qemu, options.libvirt_schema)
+    common, per_release = check(domain, options.qemu, options.libvirt_schema, _host(options))
     if len(per_release) > 1:
         # a matrix: will this domain start on each of these releases?
         if options.format == "json":

@@ -1,6 +1,8 @@
 """Errors virtxlate reports to its user, and the exit codes that go with them.
 
 Every error the CLI prints is one line, ``FILE:LINE: error: MESSAGE``; no traceback.
+EXIT_CODES is the table the README's "Commands and exit codes" shows (a test keeps the
+two equal).
 """
 
 from __future__ import annotations
@@ -11,6 +13,18 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
+# as a shell reports a process ended by a signal: 128 + the signal's number
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "no errors",
+    EXIT_FINDINGS: "errors found",
+    EXIT_USAGE: "usage error",
+    EXIT_INPUT: "unreadable input",
+    EXIT_SIGINT: "interrupted (SIGINT)",
+    EXIT_SIGTERM: "terminated (SIGTERM)",
+}
 
 
 @dataclass
@@ -38,7 +52,13 @@ class UsageError(VirtxlateError):
     exit_code: int = EXIT_USAGE
 
     def __str__(self) -> str:
-        return f"virtxlate: error: {self.message}"
+        return f"virtxlate: error: {' '.join(self.message.split())}"
+
+
+@dataclass
+class ArgumentTypeError(UsageError, TypeError):
+    """A Python API call given a value of a type it does not take, e.g. ``analyze(domain,
+    1.5)``; also a TypeError, so callers that catch TypeError keep working."""
 
 
 @dataclass

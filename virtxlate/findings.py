@@ -7,7 +7,8 @@ from typing import Literal
 
 from .model.fields import XmlObject
 
-Severity = Literal["error", "warning"]
+# info: what virtxlate could not know (a host fact not looked up); never changes the exit
+Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,17 @@ that every message can point at the line the user wrote.
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
+import stat
 import sys
 from dataclasses import dataclass
-from typing import Literal
+from typing import IO, Any, Literal
 
 from lxml import etree
 
-from .errors import InputError
+from .errors import ArgumentTypeError, InputError, UsageError
 
 RootKind = Literal["domain", "devices", "controller", "disk"]
 ROOT_KINDS: tuple[str, ...] = ("domain", "devices", "controller", "disk")
@@ -50,20 +53,141 @@ class XmlDocument:
         return etree.tostring(self.tree, encoding="unicode")
 
 
-def read_bytes(path: str) -> tuple[bytes, str]:
-    """Read PATH, or standard input for ``-``; return the bytes and a name for messages."""
+# The largest input read as one domain: a `virsh dumpxml` is a few KiB, one with a
+# thousand disks well under 1 MiB; libxml2 needs about ten times the input in memory.
+DEFAULT_INPUT_LIMIT = 64 * 1024 * 1024
+INPUT_LIMIT_ENV = "VIRTXLATE_MAX_INPUT"
+_limit_override: int | None = None
+_SIZE_RE = re.compile(r"(\d{1,15})\s*([kmg]i?b?)?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+
+
+def parse_size(text: str) -> int:
+    """A size in bytes from '65536', '64M', '64MiB' or '1g' (binary units)."""
+    match = _SIZE_RE.fullmatch(text.strip())
+    if match is None or int(match.group(1)) == 0:
+        raise UsageError(f"'{text[:40]}' is not a size (expected e.g. 65536, 64M or 1G)")
+    return int(match.group(1)) * _UNITS[(match.group(2) or "")[:1].lower()]
+
+
+def set_input_limit(size: int | None) -> None:
+    """Set the input limit for this process (--max-input); None: back to the default."""
+    global _limit_override
+    _limit_override = size
+
+
+def input_limit() -> int:
+    """The largest input, in bytes: --max-input, else $VIRTXLATE_MAX_INPUT, else 64 MiB."""
+    if _limit_override is not None:
+        return _limit_override
+    text = os.environ.get(INPUT_LIMIT_ENV)
+    if text:
+        try:
+            return parse_size(text)
+        except UsageError:
+            raise UsageError(f"${INPUT_LIMIT_ENV}: '{text[:40]}' is not a size "
+                             "(expected e.g. 65536, 64M or 1G)") from None
+    return DEFAULT_INPUT_LIMIT
+
+
+def too_large(source: str, limit: int) -> InputError:
+    return InputError(f"input larger than {_size_text(limit)}, not read (raise the limit "
+                      f"with --max-input SIZE or ${INPUT_LIMIT_ENV})", source=source, line=0)
+
+
+def _size_text(size: int) -> str:
+    for unit, factor in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+        if size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def display_name(path: str | bytes) -> str:
+    r"""PATH as virtxlate writes a file name, losslessly and on one line: a backslash as
+    ``\\``, a control character as ``\n``, ``\t`` or ``\xNN``, and each byte that is not
+    UTF-8 (os.fsdecode's surrogateescape) as ``\xNN``; every other character as it is."""
+    text = os.fsdecode(path)
+    if text.isprintable() and "\\" not in text:
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if char == "\\":
+            out.append("\\\\")
+        elif 0xDC80 <= code <= 0xDCFF:   # a byte that is not UTF-8
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif char in "\n\t\r":
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[char])
+        elif code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def read_bytes(path: str | bytes, regular_only: bool = False) -> tuple[bytes, str]:
+    """Read PATH, or standard input for ``-``; return the bytes and a name for messages.
+
+    At most input_limit() bytes are read: a bigger regular file is refused before any is
+    read, a pipe or device (a link to /dev/zero) once the limit is passed.  With
+    REGULAR_ONLY (the files a directory holds) a FIFO, socket or device is refused
+    without being opened for reading, so it cannot block the caller.
+    """
+    limit = input_limit()
     if path == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
+        return read_limited(sys.stdin.buffer, limit, "<stdin>"), "<stdin>"
+    name = display_name(path)
+    flags = os.O_RDONLY | getattr(os, "O_NOCTTY", 0)
     try:
-        with open(path, "rb") as handle:
-            return handle.read(), path
+        if regular_only:
+            mode = os.stat(path).st_mode
+            if not stat.S_ISREG(mode):
+                raise InputError(f"not a regular file ({_file_kind(mode)}), not read",
+                                 source=name, line=0)
+            flags |= os.O_NONBLOCK   # replaced by a FIFO since the stat: never wait
+        fd = os.open(path, flags)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise InputError(f"cannot read: {reason}", source=path, line=0) from None
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=name, line=0) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if regular_only and not stat.S_ISREG(mode):
+            raise InputError(f"not a regular file ({_file_kind(mode)}), not read",
+                             source=name, line=0)
+        if stat.S_ISDIR(mode):
+            raise InputError("cannot read: Is a directory", source=name, line=0)
+        if stat.S_ISREG(mode) and os.fstat(fd).st_size > limit:
+            raise too_large(name, limit)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return read_limited(handle, limit, name), name
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=name, line=0) from None
+    finally:
+        os.close(fd)
+
+
+def read_limited(handle: IO[bytes], limit: int, source: str) -> bytes:
+    """Everything HANDLE holds, or InputError once it holds more than LIMIT bytes."""
+    data = handle.read(limit + 1)
+    if data is None:
+        data = b""
+    if len(data) > limit:
+        raise too_large(source, limit)
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return kind
+    return "not a file"
 
 
 def parse_bytes(data: bytes, source: str = "<input>") -> XmlDocument:
     """Parse DATA as a domain or fragment; raise InputError with file and line on any problem."""
+    if len(data) > input_limit():
+        raise too_large(source, input_limit())
     if not data.strip():
         raise InputError("empty input: expected a <domain>, <devices>, <controller> or <disk>",
                          source=source, line=1)
@@ -77,20 +201,64 @@ def parse_bytes(data: bytes, source: str = "<input>") -> XmlDocument:
     root = tree.getroot()
     kind = _root_kind(root, source)
     return XmlDocument(tree=tree, source=source, kind=kind,
-                       source_text=data.decode("utf-8", errors="replace"))
+                       source_text=_decoded(data, tree.docinfo.encoding))
+
+
+def _decoded(data: bytes, encoding: str | None) -> str:
+    """The input as text in the encoding libxml2 read it in (UTF-16 included), for the
+    lines a report quotes."""
+    try:
+        codec = codecs.lookup(encoding or "utf-8").name
+    except LookupError:
+        codec = "utf-8"
+    if codec.startswith("utf-16") and data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        codec = "utf-16"   # the byte-order mark says which
+    elif codec == "utf-16" and len(data) > 1:
+        codec = "utf-16-le" if data[1:2] == b"\0" else "utf-16-be"
+    return data.decode(codec, errors="replace").lstrip("\ufeff")
 
 
 def parse_text(text: str, source: str = "<input>") -> XmlDocument:
-    return parse_bytes(text.encode("utf-8"), source)
+    return parse_bytes(text.encode("utf-8", errors="surrogateescape"), source)
 
 
-def load_document(path_or_xml: str | os.PathLike[str]) -> XmlDocument:
-    """A file path, ``-`` for standard input, or XML text itself (starting with ``<``)."""
-    text = os.fspath(path_or_xml)
-    if text.lstrip().startswith("<"):
-        return parse_text(text)
-    data, source = read_bytes(text)
-    return parse_bytes(data, source)
+def load_document(given: Any) -> XmlDocument:
+    """A domain XML from what a caller has at hand:
+
+    - ``str``: the XML text itself when it starts with ``<`` (after white space), else a
+      file path, ``-`` meaning standard input;
+    - ``bytes``, ``bytearray``, ``memoryview``: the XML document as bytes;
+    - an ``os.PathLike`` (``pathlib.Path``): the file it names;
+    - a file object opened in binary or text mode (``open(...)``, ``io.BytesIO``,
+      ``io.StringIO``): what its ``read()`` returns, from where it stands.
+
+    Anything else raises ArgumentTypeError (a TypeError) naming the types taken.
+    """
+    if isinstance(given, str):
+        if given.lstrip().startswith("<"):
+            return parse_text(given)
+        return parse_bytes(*read_bytes(given))
+    if isinstance(given, bytes | bytearray | memoryview):
+        return parse_bytes(bytes(given))
+    if isinstance(given, os.PathLike):
+        path = os.fspath(given)
+        return parse_bytes(*read_bytes(path))
+    read = getattr(given, "read", None)
+    if callable(read):
+        source = display_name(given.name) if isinstance(getattr(given, "name", None),
+                                                        str | bytes) else "<file object>"
+        data = read(input_limit() + 1)
+        if isinstance(data, str):
+            data = data.encode("utf-8", errors="surrogateescape")
+        if not isinstance(data, bytes | bytearray):
+            raise ArgumentTypeError(f"the file object's read() gave {type(data).__name__}, "
+                                    "not bytes or str")
+        if len(data) > input_limit():
+            raise too_large(source, input_limit())
+        return parse_bytes(bytes(data), source)
+    raise ArgumentTypeError(
+        f"a domain is given as XML text (str), bytes, a path (str or os.PathLike) or a "
+        f"file object, not {type(given).__name__}")
 
 
 def _refuse_dtd(tree: etree._ElementTree, source: str, data: bytes) -> None:

@@ -9,7 +9,7 @@ libvirt gives host devices their PCI slot (or ccw devno) after the virtio disks
 from __future__ import annotations
 
 from ..errors import InvalidValue
-from ..findings import finding_at
+from ..findings import Finding, finding_at
 from ..model import Address
 from ..model.fields import XmlObject, xpath_of
 from . import transitional
@@ -22,6 +22,7 @@ from .context import (
     transport_device,
     unsupported,
 )
+from .host import host_known
 from .options import Option, Value
 from .scsi import NARROW_SCSI_MODELS
 from .zpci import with_zpci
@@ -30,6 +31,8 @@ from .zpci import with_zpci
 # whichever descriptor it opened on /dev/vhost-scsi.
 FIRST_PASSED_FD = 3
 VHOST_SCSI_NODE = "/dev/vhost-scsi"
+ASK_THE_HOST = ("check on the VM's host with --host local, or through its libvirt with "
+                "--connect")
 
 
 def plan_hostdevs(plan: StoragePlan) -> list[Option]:
@@ -51,7 +54,20 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
                 options.extend(with_zpci(plan, node, alias, option))
                 next_fd += 1
         # PCI, USB and mdev host devices are not storage
+    if not host_known(plan.host) and plan.caps.storage_style == "blockdev":
+        plan.findings.extend(_unknown_cdrom_drives(plan))
     return options
+
+
+def _unknown_cdrom_drives(plan: StoragePlan) -> list[Finding]:
+    """VX0701 for each block-device CD-ROM: libvirt writes host_cdrom when the host's
+    device is a CD-ROM drive (virFileIsCDROM), host_device when not."""
+    return [finding_at(
+        "VX0701", "info", f"whether {node.xpath('string(source/@dev)')} is a CD-ROM drive "
+        "on the VM's host is not looked up: written as host_device (libvirt writes "
+        "host_cdrom for a drive)", XmlObject(node), plan.domain.source, hint=ASK_THE_HOST)
+        for node in plan.domain.element.iterfind("devices/disk[@type='block']")
+        if node.get("device") == "cdrom" and node.xpath("string(source/@dev)")]
 
 
 def _user_alias(node) -> str | None:  # type: ignore[no-untyped-def]
@@ -99,6 +115,13 @@ def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # t
                 f"{_int(source, 'address/@unit')}", obj, plan.domain.source,
                 hint="virtxlate asks the machine it runs on, as libvirt asks the VM's host"))
             return []
+        if not host_known(plan.host):
+            plan.findings.append(finding_at(
+                "VX0701", "info", f"the SCSI generic node of {adapter} "
+                f"{_int(source, 'address/@bus')}:{_int(source, 'address/@target')}:"
+                f"{_int(source, 'address/@unit')} is the VM's host's: written as the "
+                f"placeholder {sg} (libvirt writes the host's /dev/sgN; it refuses the "
+                "domain when there is none)", obj, plan.domain.source, hint=ASK_THE_HOST))
         storage = [("driver", "host_device"), ("filename", sg)] if blockdev else \
             [("file", sg)]
     if blockdev:
@@ -180,6 +203,11 @@ def _vhost_scsi(plan: StoragePlan, node, alias: str, fd: int) -> Option | None: 
             "does not have", XmlObject(node), plan.domain.source,
             hint="load the vhost_scsi kernel module on the VM's host"))
         return None
+    if not host_known(plan.host):
+        plan.findings.append(finding_at(
+            "VX0701", "info", f"whether the VM's host has {VHOST_SCSI_NODE} is not looked "
+            f"up: libvirt opens it and passes its descriptor (vhostfd={fd} here); it refuses "
+            "the domain without it", XmlObject(node), plan.domain.source, hint=ASK_THE_HOST))
     option = Option("-device", device, origin=XmlObject(node))
     option.props.extend(model_props)
     option.add("wwpn", node.find("source").get("wwpn"))
