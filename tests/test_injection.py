@@ -251,3 +251,25 @@ def test_a_cdrom_with_an_empty_file_is_an_empty_drive(qemu):
     assert not any('"filename":""' in word or "file=," in word or word.endswith("file=")
                    for word in argv)
     assert any("ide-cd" in word for word in argv)
+
+
+def test_disks_without_bus_are_written_on_the_bus_libvirt_derives():
+    """Issue 15.10: libvirt 9.0 (domxml-to-native) writes these four bus-less disks as
+    virtio-blk-pci, scsi-hd on an implied lsi, ide-cd on ide.1 and floppy unit 0."""
+    xml = ("<domain type='qemu'><name>nb</name><memory>1048576</memory><os>"
+           "<type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+           "<disk type='file' device='disk'><source file='/v/a.img'/><target dev='vda'/></disk>"
+           "<disk type='file' device='disk'><source file='/v/b.img'/><target dev='sda'/></disk>"
+           "<disk type='file' device='cdrom'><source file='/v/c.iso'/><target dev='hdc'/>"
+           "</disk><disk type='file' device='floppy'><source file='/v/f.img'/>"
+           "<target dev='fda'/></disk></devices></domain>")
+    result = analyze(load(xml), "7.2")
+    assert not [f for f in result.findings if f.severity != "info"], result.findings
+    devices = [json.loads(word) for word in result.argv if word.startswith('{"driver"')]
+    by_id = {d.get("id"): d for d in devices}
+    assert by_id["virtio-disk0"]["driver"] == "virtio-blk-pci"
+    assert by_id["scsi0-0-0"]["driver"] == "scsi-hd"
+    assert by_id["scsi0"]["driver"] == "lsi"
+    assert by_id["ide0-1-0"] == {"driver": "ide-cd", "bus": "ide.1", "unit": 0,
+                                 "drive": by_id["ide0-1-0"]["drive"], "id": "ide0-1-0"}
+    assert by_id["fdc0-0-0"]["driver"] == "floppy"

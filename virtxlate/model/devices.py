@@ -232,6 +232,18 @@ class Disk(XmlObject):
     # view of the tree as it was loaded)
     @functools.cached_property
     def bus(self) -> str | None:
+        """target/@bus, or when absent the bus libvirt derives (derived_bus); None
+        without a <target>.  The XML itself is left as the user wrote it."""
+        target = self.element.find("target")
+        if target is None:
+            return None
+        return target.get("bus") or derived_bus(self.device, target.get("dev"))
+
+    @property
+    def written_bus(self) -> str | None:
+        """target/@bus as written (None when absent): libvirt orders its disk array
+        (virDomainDiskInsert) before it derives a missing bus, so bus-less disks sort as
+        one group by target index."""
         target = self.element.find("target")
         return target.get("bus") if target is not None else None
 
@@ -246,6 +258,21 @@ class Disk(XmlObject):
         return self.device or "disk"
 
 
+# target name prefix → the bus libvirt gives a disk without target/@bus
+_BUS_OF_PREFIX = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"),
+                  ("ubd", "uml"))
+
+
+def derived_bus(device: str | None, dev: str | None) -> str:
+    """The bus of a disk whose <target> names none, as virDomainDiskDefPostParse sets it
+    when libvirt reads the XML: fdc for a floppy, else by the target name's prefix
+    (hd ide, sd scsi, vd virtio, xvd xen, ubd uml), ide otherwise."""
+    if device == "floppy":
+        return "fdc"
+    name = (dev or "").removeprefix("ioemu:")
+    return next((bus for prefix, bus in _BUS_OF_PREFIX if name.startswith(prefix)), "ide")
+
+
 class IOThreadId(XmlObject):
     id = Field("@id", INT)
 
@@ -253,5 +280,5 @@ class IOThreadId(XmlObject):
 __all__ = [
     "PCI_MODEL_NAMES", "Address", "BlockIO",
     "Controller", "ControllerDriver", "Disk", "DiskDriver", "DiskSource",
-    "DiskTarget", "Geometry", "IOThreadId", "IoTune", "SourceHost", "VirtioOptions",
+    "DiskTarget", "Geometry", "derived_bus", "IOThreadId", "IoTune", "SourceHost", "VirtioOptions",
 ]
