@@ -273,3 +273,22 @@ def test_disks_without_bus_are_written_on_the_bus_libvirt_derives():
     assert by_id["ide0-1-0"] == {"driver": "ide-cd", "bus": "ide.1", "unit": 0,
                                  "drive": by_id["ide0-1-0"]["drive"], "id": "ide0-1-0"}
     assert by_id["fdc0-0-0"]["driver"] == "floppy"
+
+
+@pytest.mark.parametrize("qemu", ["2.5", "7.2"])
+def test_disk_format_outside_libvirts_list_is_refused(tmp_path, qemu):
+    """The format becomes the block driver ("driver":"raw,file.filename=…" or
+    format=raw,,…); libvirt: "unknown driver format value"."""
+    path = tmp_path / "d.xml"
+    path.write_text(_domain().replace(
+        "<source file", "<driver name='qemu' type='raw,file.filename=/etc/shadow'/><source file"))
+    result = run_cli("argv", str(path), "--qemu", qemu)
+    assert result.returncode == 1
+    assert "/etc/shadow" not in result.stdout
+
+
+def test_old_aio_format_is_raw():
+    xml = _domain().replace("<source file", "<driver name='qemu' type='aio'/><source file")
+    argv = analyze(load(xml), "7.2").argv
+    assert any('"driver":"raw"' in word for word in argv)
+    assert not any('"aio"' in word for word in argv)

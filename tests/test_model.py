@@ -94,7 +94,7 @@ MODEL_CLASSES = [devices.Address, devices.ControllerDriver, devices.Controller,
                  devices.Geometry, devices.Disk, devices.SourceHost, devices.IOThreadId]
 
 _SAMPLE_VALUES = {"integer": 7, "yes/no": True, "on/off": True, "string": "v-1",
-                  "PCI controller model name": "pci-bridge"}
+                  "PCI controller model name": "pci-bridge", "disk format": "qcow2"}
 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)

@@ -65,6 +65,13 @@ class _PciModelName(Field[str]):
         return name
 
 
+# <disk><driver type>: libvirt's storage formats (storagecommon.rng storageFormat, and
+# 'aio', kept for compatibility as raw); the name becomes a QEMU block driver
+STORAGE_FORMAT: Converter[str] = enumeration("disk format", (
+    "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop",
+    "luks", "cow", "qcow", "qcow2", "qed", "vmdk", "aio"))
+
+
 class Address(XmlObject):
     """<address>: where a device sits (pci, drive, ccw, virtio-mmio, …)."""
 
@@ -125,7 +132,7 @@ class DiskDriver(VirtioOptions):
     """<disk><driver>: backend and frontend tuning."""
 
     name = Field("@name")
-    type = Field("@type")
+    type = Field("@type", STORAGE_FORMAT)
     cache = Field("@cache")
     io = Field("@io")
     discard = Field("@discard")
