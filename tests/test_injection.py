@@ -96,9 +96,8 @@ def test_lines_format_keeps_a_newline_inside_its_option(tmp_path):
     from virtxlate.native.words import split_words
 
     path = tmp_path / "d.xml"
-    path.write_text(_domain().replace("/v/a.img", "/v/a&#10;-device&#10;e1000").replace(
-        "</disk>", "<serial>s&#10;-device&#10;e1000</serial></disk>"))
-    for qemu in ("4.2", "7.2"):
+    path.write_text(_domain().replace("/v/a.img", "/v/a&#10;-device&#10;e1000"))
+    for qemu in ("2.5", "7.2"):
         lines = run_cli("argv", str(path), "--qemu", qemu, "--format", "lines")
         words = json.loads(run_cli("argv", str(path), "--qemu", qemu, "--format", "json").stdout)
         assert lines.returncode == 0
@@ -106,10 +105,9 @@ def test_lines_format_keeps_a_newline_inside_its_option(tmp_path):
         assert all(line.startswith("-") for line in text[1:])
         assert len(text) == 1 + sum(1 for word in words if word.startswith("-"))
         assert [w for line in text for w in split_words(line)] == words
-        # keyval -device (4.2) carries the newline itself, JSON (7.2) its escape
-        newline = "\n" if qemu == "4.2" else "\\n"
-        assert any(f"serial=s{newline}-device{newline}e1000" in word
-                   or f'"serial":"s{newline}-device' in word for word in words)
+        # key=value -drive (2.5) carries the newline itself, JSON -blockdev (7.2) its escape
+        newline = "\n" if qemu == "2.5" else "\\n"
+        assert any(f"/v/a{newline}-device{newline}e1000" in word for word in words)
 
 
 @pytest.mark.parametrize("chain", [
@@ -251,3 +249,44 @@ def test_a_cdrom_with_an_empty_file_is_an_empty_drive(qemu):
     assert not any('"filename":""' in word or "file=," in word or word.endswith("file=")
                    for word in argv)
     assert any("ide-cd" in word for word in argv)
+
+
+def test_disks_without_bus_are_written_on_the_bus_libvirt_derives():
+    """Issue 15.10: libvirt 9.0 (domxml-to-native) writes these four bus-less disks as
+    virtio-blk-pci, scsi-hd on an implied lsi, ide-cd on ide.1 and floppy unit 0."""
+    xml = ("<domain type='qemu'><name>nb</name><memory>1048576</memory><os>"
+           "<type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+           "<disk type='file' device='disk'><source file='/v/a.img'/><target dev='vda'/></disk>"
+           "<disk type='file' device='disk'><source file='/v/b.img'/><target dev='sda'/></disk>"
+           "<disk type='file' device='cdrom'><source file='/v/c.iso'/><target dev='hdc'/>"
+           "</disk><disk type='file' device='floppy'><source file='/v/f.img'/>"
+           "<target dev='fda'/></disk></devices></domain>")
+    result = analyze(load(xml), "7.2")
+    assert not [f for f in result.findings if f.severity != "info"], result.findings
+    devices = [json.loads(word) for word in result.argv if word.startswith('{"driver"')]
+    by_id = {d.get("id"): d for d in devices}
+    assert by_id["virtio-disk0"]["driver"] == "virtio-blk-pci"
+    assert by_id["scsi0-0-0"]["driver"] == "scsi-hd"
+    assert by_id["scsi0"]["driver"] == "lsi"
+    assert by_id["ide0-1-0"] == {"driver": "ide-cd", "bus": "ide.1", "unit": 0,
+                                 "drive": by_id["ide0-1-0"]["drive"], "id": "ide0-1-0"}
+    assert by_id["fdc0-0-0"]["driver"] == "floppy"
+
+
+@pytest.mark.parametrize("qemu", ["2.5", "7.2"])
+def test_disk_format_outside_libvirts_list_is_refused(tmp_path, qemu):
+    """The format becomes the block driver ("driver":"raw,file.filename=…" or
+    format=raw,,…); libvirt: "unknown driver format value"."""
+    path = tmp_path / "d.xml"
+    path.write_text(_domain().replace(
+        "<source file", "<driver name='qemu' type='raw,file.filename=/etc/shadow'/><source file"))
+    result = run_cli("argv", str(path), "--qemu", qemu)
+    assert result.returncode == 1
+    assert "/etc/shadow" not in result.stdout
+
+
+def test_old_aio_format_is_raw():
+    xml = _domain().replace("<source file", "<driver name='qemu' type='aio'/><source file")
+    argv = analyze(load(xml), "7.2").argv
+    assert any('"driver":"raw"' in word for word in argv)
+    assert not any('"aio"' in word for word in argv)

@@ -94,7 +94,7 @@ MODEL_CLASSES = [devices.Address, devices.ControllerDriver, devices.Controller,
                  devices.Geometry, devices.Disk, devices.SourceHost, devices.IOThreadId]
 
 _SAMPLE_VALUES = {"integer": 7, "yes/no": True, "on/off": True, "string": "v-1",
-                  "PCI controller model name": "pci-bridge"}
+                  "PCI controller model name": "pci-bridge", "disk format": "qcow2"}
 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
@@ -139,3 +139,21 @@ def test_comment_inside_text_does_not_end_it(xml, field, expected):
     assert getattr(domain.disks[0], field) == expected
     domain.disks[0].serial = "new"
     assert domain.disks[0].serial == "new"
+
+
+@pytest.mark.parametrize(("device", "dev", "bus"), [
+    ("disk", "hda", "ide"), ("disk", "sdb", "scsi"), ("disk", "vdc", "virtio"),
+    ("disk", "xvda", "xen"), ("disk", "ubda", "uml"), ("floppy", "fda", "fdc"),
+    ("cdrom", "hdc", "ide"), ("disk", "ioemu:vda", "virtio"), ("disk", "nvme0n1", "ide"),
+    (None, "vda", "virtio"),
+])
+def test_a_target_without_bus_gets_libvirts_bus(device, dev, bus):
+    """Issue 15.10: a disk without target/@bus was dropped; libvirt derives the bus from
+    the target name (virDomainDiskDefPostParse).  Derived when read: the XML is untouched."""
+    attribute = f" device='{device}'" if device else ""
+    document = parse_text(f"<domain type='qemu'><devices><disk type='file'{attribute}>"
+                          f"<target dev='{dev}'/></disk></devices></domain>")
+    disk = domain_from_document(document).disks[0]
+    assert disk.bus == bus
+    assert disk.written_bus is None
+    assert "bus=" not in document.to_xml()

@@ -68,6 +68,8 @@ def cache_mode(disk: Disk, blockdev: bool) -> str | None:
 def disk_format(disk: Disk) -> str | None:
     driver = disk.driver
     fmt = driver.type if driver is not None else None
+    if fmt == "aio":
+        fmt = "raw"   # libvirt reads the old 'aio' format as raw
     if fmt is None and (disk.type or "file") in ("file", "block"):
         # qemuDomainDeviceDiskDefPostParse: file and block disks default to raw
         fmt = "raw"

@@ -65,6 +65,13 @@ class _PciModelName(Field[str]):
         return name
 
 
+# <disk><driver type>: libvirt's storage formats (storagecommon.rng storageFormat, and
+# 'aio', kept for compatibility as raw); the name becomes a QEMU block driver
+STORAGE_FORMAT: Converter[str] = enumeration("disk format", (
+    "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop",
+    "luks", "cow", "qcow", "qcow2", "qed", "vmdk", "aio"))
+
+
 class Address(XmlObject):
     """<address>: where a device sits (pci, drive, ccw, virtio-mmio, …)."""
 
@@ -125,7 +132,7 @@ class DiskDriver(VirtioOptions):
     """<disk><driver>: backend and frontend tuning."""
 
     name = Field("@name")
-    type = Field("@type")
+    type = Field("@type", STORAGE_FORMAT)
     cache = Field("@cache")
     io = Field("@io")
     discard = Field("@discard")
@@ -232,6 +239,18 @@ class Disk(XmlObject):
     # view of the tree as it was loaded)
     @functools.cached_property
     def bus(self) -> str | None:
+        """target/@bus, or when absent the bus libvirt derives (derived_bus); None
+        without a <target>.  The XML itself is left as the user wrote it."""
+        target = self.element.find("target")
+        if target is None:
+            return None
+        return target.get("bus") or derived_bus(self.device, target.get("dev"))
+
+    @property
+    def written_bus(self) -> str | None:
+        """target/@bus as written (None when absent): libvirt orders its disk array
+        (virDomainDiskInsert) before it derives a missing bus, so bus-less disks sort as
+        one group by target index."""
         target = self.element.find("target")
         return target.get("bus") if target is not None else None
 
@@ -246,6 +265,21 @@ class Disk(XmlObject):
         return self.device or "disk"
 
 
+# target name prefix → the bus libvirt gives a disk without target/@bus
+_BUS_OF_PREFIX = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"),
+                  ("ubd", "uml"))
+
+
+def derived_bus(device: str | None, dev: str | None) -> str:
+    """The bus of a disk whose <target> names none, as virDomainDiskDefPostParse sets it
+    when libvirt reads the XML: fdc for a floppy, else by the target name's prefix
+    (hd ide, sd scsi, vd virtio, xvd xen, ubd uml), ide otherwise."""
+    if device == "floppy":
+        return "fdc"
+    name = (dev or "").removeprefix("ioemu:")
+    return next((bus for prefix, bus in _BUS_OF_PREFIX if name.startswith(prefix)), "ide")
+
+
 class IOThreadId(XmlObject):
     id = Field("@id", INT)
 
@@ -253,5 +287,5 @@ class IOThreadId(XmlObject):
 __all__ = [
     "PCI_MODEL_NAMES", "Address", "BlockIO",
     "Controller", "ControllerDriver", "Disk", "DiskDriver", "DiskSource",
-    "DiskTarget", "Geometry", "IOThreadId", "IoTune", "SourceHost", "VirtioOptions",
+    "DiskTarget", "Geometry", "derived_bus", "IOThreadId", "IoTune", "SourceHost", "VirtioOptions",
 ]
