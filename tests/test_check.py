@@ -102,6 +102,10 @@ CASES = {
                        "bus='0' slot='1' function='1'/></controller>")),
     "VX0222": (_domain("", head="<iothreads>100000</iothreads>"),
                _domain("", head="<iothreads>4</iothreads>")),
+    # libvirt 9.0: "No master USB controller specified"
+    "VX0223": (_domain("<controller type='usb' index='0' model='ich9-uhci1'/>"),
+               _domain("<controller type='usb' index='0' model='ich9-ehci1'/>"
+                       "<controller type='usb' index='0' model='ich9-uhci1'/>")),
     "VX0301": (_domain("", machine="pc-i440fx-1.5"), _domain("", machine="pc-1.2")),
     "VX0303": (_domain("<controller type='scsi' model='vmpvscsi'/>"),
                _domain("<controller type='scsi' model='lsilogic'/>")),

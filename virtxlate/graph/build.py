@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..caps import CapsTable
-from ..caps.tables import DeviceType, MachineFamily
+from ..caps.tables import BusSpec, DeviceType, MachineFamily
 from ..libvirt.options import Option
 from .nodes import Bus, Device, Graph, Prop, PropValue
+from .realize import BusLimits, realize
 
 
 @dataclass
@@ -61,6 +62,7 @@ class _Builder:
                          if b.enabled_by is None or b.enabled_by in enabled}
         self.builtin_of_bus = {name: b for b in self.builtins.values() for name, _ in b.buses}
         self.instances: dict[str, Device] = {}
+        self.limits: dict[str, BusLimits] = {}   # a bus's SCSI limits, from its spec
 
     def add(self, option: Option) -> None:
         name = option.implied or ""
@@ -78,6 +80,9 @@ class _Builder:
         # Options given to a proxy for its embedded device (num_queues, …) belong to the latter.
         inner_names = {p.name for p in inner_type.props} if inner_type else set()
         device.props = _props(dtype, given, exclude=inner_names)
+        refusal = realize(device, dtype, bus, given, self.limits.get(bus.name), self.pci_root)
+        if refusal is not None:
+            raise GraphError(f"-device {name}: {refusal}", option)
         bus.plug(device)
         if inner_type is not None:
             # A virtio transport proxy: its one virtio bus carries the embedded device, which
@@ -88,15 +93,19 @@ class _Builder:
                 inner = Device(inner_type.name, None, _props(inner_type, given))
                 proxy_bus.plug(inner)
                 for inner_spec in inner_type.buses:
-                    self._own(inner, inner_spec.name_for(None, device.id), inner_spec.bus_type)
+                    self._own(inner, inner_spec.name_for(None, device.id), inner_spec.bus_type,
+                              inner_spec)
         else:
             for spec in dtype.buses:
-                self._own(device, spec.name_for(device.id), spec.bus_type)
+                self._own(device, spec.name_for(device.id), spec.bus_type, spec)
 
-    def _own(self, device: Device, name: str, bus_type: str) -> None:
+    def _own(self, device: Device, name: str, bus_type: str,
+             spec: BusSpec | None = None) -> None:
         bus = Bus(name, bus_type)
         device.buses.append(bus)
         self.buses[name] = bus
+        if spec is not None:
+            self.limits[name] = BusLimits(spec.max_target, spec.max_lun)
 
     def _bus_for(self, option: Option, dtype: DeviceType) -> Bus:
         wanted = option.get("bus")

@@ -243,7 +243,7 @@ def trailing_pci_devices(domain: Domain) -> list:
               and n.xpath("string(model/@type)") not in ("none", "ramfb")]
     found += by_tag["shmem"]
     found += [n for n in by_tag["input"] if n.get("bus") == "virtio"]
-    found += [n for n in by_tag["serial"] if n.xpath("string(target/@type)") == "pci"]
+    found += [n for n in by_tag["serial"] if n.xpath("string(target/@type)") == "pci-serial"]
     found += [n for n in by_tag["iommu"] if n.get("model") == "virtio"]
     found += by_tag["vsock"]
     return [node for node in found if not _has_pci_address(node)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ..findings import Finding, finding_at
-from ..libvirt.addresses import drive_address
+from ..libvirt.addresses import controller_indexes, drive_address
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
 from ..model.fields import XmlObject
@@ -161,9 +161,31 @@ def lun_needs_block(domain: Domain) -> Iterator[Finding]:
                              disk, domain.source, xpath_suffix="/@device")
 
 
+_USB_COMPANIONS = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
+
+
+def usb_companion_master(domain: Domain) -> Iterator[Finding]:
+    """VX0223 — an ich9 UHCI companion needs a master (the ich9 EHCI) at its index:
+    libvirt 9.0 refuses one without ("No master USB controller specified", and with a
+    <master> element "masterbus not found"); indexes as libvirt gives them."""
+    indexes = controller_indexes(domain)
+    masters = {index for controller, index in indexes
+               if controller.type == "usb" and controller.model not in _USB_COMPANIONS}
+    for controller, index in indexes:
+        if controller.type == "usb" and controller.model in _USB_COMPANIONS \
+                and index not in masters:
+            yield finding_at("VX0223", "error",
+                             f"USB controller model '{controller.model}' at index {index} has "
+                             "no master controller at that index", controller, domain.source,
+                             xpath_suffix="/@model",
+                             hint=f"add <controller type='usb' index='{index}' "
+                             "model='ich9-ehci1'/>")
+
+
 RULES: tuple[Rule, ...] = (
     duplicate_target, duplicate_drive_address, scsi_model_known, virtio_scsi_only_driver,
-    iothread_defined, iothread_count, address_fits_bus, lun_needs_block, *DISK_OPTION_RULES,
+    iothread_defined, iothread_count, address_fits_bus, lun_needs_block, usb_companion_master,
+    *DISK_OPTION_RULES,
 )
 
 
