@@ -11,16 +11,20 @@ The line is made runnable on any machine without changing what QEMU is asked to 
   generic options; format nodes become `raw` (a qcow2 header cannot be read from null-co);
   -drive loses its file for `file.driver=null-co`;
 - what only exists in a process libvirt runs is left out or stands in: the master-key
-  secret and the secrets encrypted with it, passed file descriptors; the chardevs on
+  secret and the secrets encrypted with it, the pr-manager-helper on libvirt's socket,
+  passed file descriptors; the chardevs on
   libvirt's sockets (monitor, guest agent channel) become `null` chardevs of the same id;
 - a tap network back-end on a descriptor libvirt passes becomes user networking;
+- the guest's kernel, initrd, device tree and kernel command line are left out (files of
+  the VM host; a paused QEMU would load them at start);
 - no KVM: `-accel tcg`, `-cpu max` for `-cpu host`;
 - QEMU runs paused (-S) with no display, over QMP (virtxlate.qemu.QemuProcess), bounded by
   a timeout, and is told to quit once it answered.
 
 SCSI passthrough (scsi-generic, scsi-block) stands in as a scsi-cd at the same place, and
-usb-host loses the path of the host's device.  Lines with vhost-scsi or vfio cannot be
-started without the host's device: `host_only` names them; the caller does not count them.
+usb-host loses the path of the host's device.  Lines with vhost-scsi, vhost-vsock (on a
+descriptor libvirt opens) or vfio cannot be started without the host's device:
+`host_only` names them, and the caller does not count them.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ _FORMATS = {"raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vhdx", "vpc", "luks",
 _RAW = ("offset", "size")
 # devices that need the host's device behind them (/dev/sgN, a real block device, vhost)
 _HOST_DEVICES = {"vhost-scsi", "vhost-scsi-pci", "vhost-scsi-ccw", "vfio-pci", "vfio-ccw",
-                 "vfio-ap", "vhost-user-blk-pci", "pci-assign"}
+                 "vfio-ap", "vhost-user-blk-pci", "pci-assign", "vhost-vsock-pci",
+                 "vhost-vsock-ccw"}
 # SCSI passthrough stands in as a CD-ROM at the same place (the SCSI bus's limits on
 # channel, scsi-id and lun are what QEMU checks there); USB passthrough without the path
 # of the host's device (usb-host then waits for a device that matches)
@@ -55,7 +60,8 @@ _PLACE = ("bus", "channel", "scsi-id", "lun", "drive", "id", "bootindex")
 # options QemuProcess gives itself, or that only a libvirt-run process can have
 _DROPPED_FLAGS = {"-S": 0, "-display": 1, "-no-user-config": 0, "-nodefaults": 0,
                   "-add-fd": 1, "-enable-kvm": 0, "-daemonize": 0, "-pidfile": 1,
-                  "-sandbox": 1, "-msg": 1}
+                  "-sandbox": 1, "-msg": 1, "-kernel": 1, "-initrd": 1, "-dtb": 1,
+                  "-append": 1}
 
 
 def _json_or_keyval(value: str) -> tuple[dict[str, object], bool]:
@@ -131,15 +137,18 @@ def runnable(words: list[str]) -> list[str]:
         if flag in _DROPPED_FLAGS:
             index += 1 + _DROPPED_FLAGS[flag]
             continue
-        index += 2
-        if not flag.startswith("-"):
-            out.append(flag)
-            index -= 1
+        if not flag.startswith("-") or value.startswith("-") or not value:
+            out.append(flag)   # a flag without value (-no-shutdown), or a stray word
+            index += 1
             continue
+        index += 2
         if flag == "-object":
             data, _ = _json_or_keyval(value)
-            if data.get("qom-type", value.split(",", 1)[0]) == "secret" and (
-                    data.get("id") in secrets or data.get("keyid") in secrets):
+            qom_type = data.get("qom-type", value.split(",", 1)[0])
+            if qom_type == "secret" and (data.get("id") in secrets
+                                         or data.get("keyid") in secrets):
+                continue
+            if qom_type == "pr-manager-helper":   # on libvirt's socket; null-co has no PR
                 continue
         elif flag == "-chardev" and "/var/lib/libvirt/" in value:
             value = f"null,id={_json_or_keyval(value)[0].get('id')}"

@@ -125,3 +125,31 @@ def test_qemus_refusal_of_libvirts_line_is_a_refusal(virsh, tmp_path, capsys,  #
     assert words is None and why.startswith("QEMU refuses"), why
     returncode, findings = _check(path, capsys)
     assert returncode == 1, (why, findings)
+
+
+# libvirt refuses these, virtxlate must too (found by comparing the corpus with libvirt)
+LIBVIRT_REFUSES = {
+    "root-port-slot-1": pytest.param(
+        "<controller type='pci' index='0' model='pcie-root'/>"
+        "<controller type='pci' index='1' model='pcie-root-port'>"
+        "<address type='pci' bus='0' slot='2' function='0'/></controller>"
+        "<controller type='scsi' index='0' model='virtio-scsi'>"
+        "<address type='pci' domain='0' bus='1' slot='1' function='0'/></controller>",
+        id="root-port-slot-1", marks=pytest.mark.xfail(strict=True, reason=(
+            "virtxlate defect: a pcie-root-port has one slot (0); libvirt 9.0 refuses "
+            "'Invalid PCI address 0000:01:01.0. slot must be <= 0', virtxlate says no "
+            "findings"))),
+}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("devices", LIBVIRT_REFUSES.values())
+def test_what_libvirt_refuses_virtxlate_refuses(virsh, tmp_path, capsys,  # noqa: F811
+                                                devices):
+    path = tmp_path / "domain.xml"
+    path.write_text(ALL[0].xml.replace('machine="pc"', 'machine="q35"').replace(
+        "</devices>", devices + "</devices>"))
+    words, why = libvirt_then_qemu(virsh, path)
+    assert words is None and why.startswith("libvirt refuses"), why
+    returncode, findings = _check(path, capsys)
+    assert returncode == 1, (why, findings)

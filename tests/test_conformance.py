@@ -230,17 +230,20 @@ def _version_key(release: str) -> tuple[int, ...]:
 
 def _first_release_with(flags_line: str) -> str:
     """The first x86_64 release in ../shared/qemu-caps/STORAGE-FLAGS.tsv that has every
-    device a DO_TEST line lists (QEMU_CAPS_DEVICE_PCIE_ROOT_PORT → pcie-root-port; names
-    the table does not hold are passed over), "1.2" when none is listed there.  Other
-    flags (iothread, …) are set on the table as the line says (_table_for); a device
-    the table lacks cannot be."""
+    device a DO_TEST line lists (QEMU_CAPS_DEVICE_PCIE_ROOT_PORT → pcie-root-port,
+    QEMU_CAPS_SCSI_MPTSAS1068 → mptsas1068; names the table does not hold are passed
+    over), "1.2" when none is listed there.  Other flags (iothread, …) are set on the
+    table as the line says (_table_for); a device the table lacks cannot be."""
     with open(CONFORMANCE.parent.parent / "qemu-caps" / "STORAGE-FLAGS.tsv",
               newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     header, by_flag = rows[0], {row[0]: row for row in rows[1:]}
+    # device flags: QEMU_CAPS_DEVICE_X, and the SCSI controllers' QEMU_CAPS_SCSI_X
+    # (QEMU_CAPS_SCSI_MPTSAS1068 → mptsas1068)
     wanted = [by_flag[name] for name in (
         flag.lower().replace("_", "-")
-        for flag in re.findall(r"QEMU_CAPS_DEVICE_(\w+)", flags_line)) if name in by_flag]
+        for flag in re.findall(r"QEMU_CAPS_(?:DEVICE|SCSI)_(\w+)", flags_line))
+        if name in by_flag]
     for column, version in enumerate(header[1:], start=1):
         if version[0].isdigit() and all(row[column] == "1" for row in wanted):
             return ".".join(version.split(".")[:2])
