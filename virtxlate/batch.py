@@ -169,6 +169,11 @@ class _Splitter:
                 continue
             end = self.buffer.find(b">", position)
             if end < 0:
+                if len(self.buffer) - position > _CHUNK:   # no '>' in sight: go on
+                    yield from self._parse(self.buffer[position:])   # without holding it
+                    position = len(self.buffer) - self.rewind
+                    if self.rewind:
+                        continue
                 self.buffer = self.buffer[position:]
                 return
             piece = self.buffer[position:end + 1]
@@ -338,10 +343,16 @@ def _work(arguments: tuple[Item, Settings]) -> tuple[int, str, dict[str, Any]]:
 
 
 def _worker_signals() -> None:
-    # the parent answers SIGINT (a terminal's ^C reaches every process of the group)
-    # and ends the workers with SIGTERM: they die at once, without a traceback
+    # The parent answers SIGINT (a terminal's ^C reaches every process of the group).
+    # SIGTERM (from the parent, or sent to the whole group) ends a worker by SystemExit,
+    # which multiprocessing ends without a traceback; unlike dying at once, it lets go
+    # of the task queue's lock an idle worker holds, which the parent's clean-up needs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _exit_worker)
+
+
+def _exit_worker(signum: int, frame: object) -> None:
+    raise SystemExit(EXIT_SIGTERM)
 
 
 class _Terminated(Exception):
@@ -414,6 +425,7 @@ def run(arguments: list[str], settings: Settings, jobs: int, out: IO[str], err: 
                 out.write(json.dumps(record) + "\n")
             elif text:
                 out.write(text)
+            out.flush()   # each result as it comes, also into a pipe
             progress.tick(domains)
     except KeyboardInterrupt:
         status, interrupted = EXIT_SIGINT, "interrupted (SIGINT) after "
