@@ -69,6 +69,15 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     for disk in domain.disks:
         needs.append((disk, f"disk on bus '{disk.bus}'",
                       _DISK_DEVICE_TYPES.get((disk.bus or "", disk.effective_device)), ""))
+    machine = caps.machine(domain.machine)
+    ccw = machine is not None and caps.family_of(machine).libvirt_addressing == "ccw"
+    for node in domain.element.iterfind("devices/hostdev[@type='scsi_host']"):
+        if node.find("source[@protocol='vhost']") is None:
+            continue
+        # qemuBuildSCSIVHostHostdevDevProps: vhost-scsi on the machine's virtio transport
+        device = "vhost-scsi-ccw" if ccw else \
+            f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}"
+        needs.append((XmlObject(node), "vhost-scsi host device", device, ""))
     for obj, what, device_type, suffix in needs:
         if device_type is not None:
             device_type = transitional.resolve(caps, device_type)[0]
