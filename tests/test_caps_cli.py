@@ -95,3 +95,10 @@ def test_explain_in_a_release_that_lacks_the_type():
     assert result.stdout == "virtio-scsi-device: not in QEMU 1.2 (x86_64); known from QEMU 1.5\n"
     unknown = run_cli("explain", "no-such-device", "--qemu", "1.5")
     assert unknown.returncode == 1
+
+
+def test_a_huge_version_number_is_a_one_line_usage_error():
+    result = run_cli("check", "samples/seed-virtio-scsi.xml", "--qemu", "9" * 5000)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "not a QEMU version" in result.stderr
+    assert "Traceback" not in result.stderr

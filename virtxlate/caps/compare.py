@@ -1,10 +1,13 @@
-"""What changed between two capability tables: device types, properties, machine types."""
+"""What changed between two capability tables: device types, properties, machine types.
+
+Only what both releases answered is compared: a property copied into a table from
+another release's probe (inferred) says nothing about a change."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .tables import CapsTable
+from .tables import CapsTable, DeviceType
 
 
 @dataclass
@@ -27,14 +30,24 @@ class TableDiff:
         }
 
 
+def _answered(device: DeviceType) -> set[str] | None:
+    """The property names the release itself answered for DEVICE; None when it did not."""
+    names = {p.name for p in device.props if not p.inferred}
+    return names or None
+
+
 def diff_tables(old: CapsTable, new: CapsTable) -> TableDiff:
     result = TableDiff(old, new)
     old_types, new_types = set(old.devices), set(new.devices)
-    result.types_added = sorted(new_types - old_types)
-    result.types_removed = sorted(old_types - new_types)
+    # a type a derived release may or may not have is no change either way
+    unknown = old.uncertain_devices | new.uncertain_devices
+    result.types_added = sorted(new_types - old_types - unknown)
+    result.types_removed = sorted(old_types - new_types - unknown)
     for name in sorted(old_types & new_types):
-        old_props = {p.name for p in old.devices[name].props}
-        new_props = {p.name for p in new.devices[name].props}
+        old_props = _answered(old.devices[name])
+        new_props = _answered(new.devices[name])
+        if old_props is None or new_props is None:
+            continue
         if new_props - old_props:
             result.props_added[name] = sorted(new_props - old_props)
         if old_props - new_props:

@@ -5,21 +5,30 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from .tables import CapsTable, DeviceType, available, load
+from .index import arches, summaries
+from .tables import CapsTable, DeviceType
 
 
 def list_text() -> str:
+    """One line per shipped table, from the index (no table is read)."""
     lines = []
-    for version, arch in available():
-        table = load(version, arch)
-        lines.append(f"{version:<6} {table.release:<8} {arch:<8} "
-                     f"{len(table.devices):>4} device types  {len(table.machines):>3} machine "
-                     f"types  storage: -{table.storage_style}")
+    for arch in arches():
+        for entry in summaries(arch):
+            lines.append(f"{entry['version']:<6} {entry['release']:<8} {arch:<8} "
+                         f"{entry['devices']:>4} device types  {entry['machines']:>3} machine "
+                         f"types  storage: -{entry['storage']}  ({entry['origin']})")
+    lines.sort(key=lambda line: (_key(line.split()[0]), line.split()[2]))
     return "\n".join(lines) + "\n"
 
 
 def list_json() -> list[dict[str, str]]:
-    return [{"version": v, "release": load(v, a).release, "arch": a} for v, a in available()]
+    found = [{"version": e["version"], "release": e["release"], "arch": arch,
+              "origin": e["origin"]} for arch in arches() for e in summaries(arch)]
+    return sorted(found, key=lambda e: (_key(e["version"]), e["arch"]))
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def _device_line(device: DeviceType) -> str:

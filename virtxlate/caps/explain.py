@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .tables import CapsTable, available, load
+from .index import releases_with, summaries, uncertain, versions
+from .tables import CapsTable
 
 
 @dataclass
@@ -34,31 +35,32 @@ class Explanation:
 
 
 def _releases_with(name: str, arch: str) -> list[str]:
-    found = []
-    for version, table_arch in available():
-        if table_arch != arch:
-            continue
-        table = load(version, arch)
-        if table.device(name) is not None or name in table.bus_types:
-            found.append(version)
-    return found
+    """The releases whose table has NAME as a device type, alias or bus type (index.py)."""
+    found = set(releases_with("devices", name, arch)) | set(releases_with("buses", name, arch))
+    return [v for v in versions(arch) if v in found]
 
 
-def _in_captured_1x(name: str, arch: str) -> bool:
-    """Types of the tables written from captured 1.x replies have a known first release."""
-    return any(load(v, arch).device(name) is not None
-               for v, a in available() if a == arch and v in ("1.2", "1.5"))
+def _since_recorded(name: str, since: str | None, arch: str) -> bool:
+    """Whether the release before SINCE is known to lack NAME: a captured release lacks
+    what its replies lack; a derived one may list NAME as uncertain, and the hand-written
+    1.2 table lists storage types only."""
+    known = versions(arch)
+    if since is None or since not in known or known.index(since) == 0:
+        return since is not None
+    before = summaries(arch)[known.index(since) - 1]
+    return before["origin"] in ("captured replies", "probed binary") or (
+        before["origin"] == "derived from neighbours"
+        and name not in uncertain(before["version"], arch))
 
 
 def explain(name: str, table: CapsTable) -> Explanation:
     releases = _releases_with(name, table.arch)
-    known = [v for v, a in available() if a == table.arch]
+    known = versions(table.arch)
     device = table.device(name)
     kind = "device type" if device is not None else (
         "bus type" if name in table.bus_types else "unknown")
     if kind == "unknown" and releases:
-        other = load(releases[0], table.arch)
-        kind = "device type" if other.device(name) is not None else "bus type"
+        kind = "device type" if releases_with("devices", name, table.arch) else "bus type"
     # the table's own 'since' (a fact from the sources) wins over the first table with it
     since = (device.since if device is not None else table.bus_type_since.get(name)) or \
         (releases[0] if releases else None)
@@ -69,7 +71,7 @@ def explain(name: str, table: CapsTable) -> Explanation:
         oldest_known=since == known[0] and not (device is not None and device.since),
         since_recorded=bool((device is not None and device.since) or
                             table.bus_type_since.get(name)) or since == known[0] or
-        _in_captured_1x(name, table.arch))
+        _since_recorded(name, since, table.arch))
     if device is not None:
         result.abstract = device.abstract
         result.creatable = device.creatable and not device.abstract

@@ -2,22 +2,23 @@
 
 Tables only answer questions ("does 1.5 have vhost-scsi?", "which bus does
 virtio-scsi-device provide, and how is it named?"); they hold no policy.
-Each file is validated against schemas/caps.xsd with xmlschema when loaded.
+The shipped files are JSON forms of schemas/caps.xsd documents (store.py), built by
+tools/build_tables.py and validated there and in the tests, not at every start.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
 from ..errors import UsageError
 from ..resources import CAPS_DIR, schema_path
-
-_FILE_RE = re.compile(r"qemu-(?P<version>\d+\.\d+)-(?P<arch>[a-z0-9_]+)\.xml$")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Prop:
     type: str
     default: str | None = None
     in_qtree: bool = True
+    inferred: bool = False     # copied from another release: not this release's answer
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,10 @@ class CapsTable:
     devices: dict[str, DeviceType]
     path: Path
     bus_type_since: dict[str, str] = field(default_factory=dict)
+    # False: a machine type missing from the list may still exist (a derived release)
+    machines_complete: bool = True
+    # device types a derived release may or may not have: their absence is not known
+    uncertain_devices: frozenset[str] = frozenset()
     _aliases: dict[str, str] = field(default_factory=dict)
     _machine_names: dict[str, Machine] = field(default_factory=dict, init=False, repr=False)
 
@@ -176,77 +182,118 @@ def _validator():  # type: ignore[no-untyped-def]
     return xmlschema.XMLSchema(str(schema_path("caps.xsd")))
 
 
+def validate(element: etree._Element) -> None:
+    """Raise xmlschema's error when ELEMENT is no valid table (schemas/caps.xsd)."""
+    _validator().validate(element)
+
+
 def parse_table(path: Path) -> CapsTable:
-    """Load and validate one capability table file."""
-    _validator().validate(str(path))
+    """Load one table file: a shipped .json one as it is (validated when built and by the
+    tests), an .xml one (`caps probe` output) after validating it."""
+    if path.suffix == ".json":
+        return table_from_node(json.loads(path.read_text(encoding="utf-8")), path)
     root = etree.parse(str(path)).getroot()
-    cmd = root.find("command-line")
+    validate(root)
+    from .store import to_node
+
+    return table_from_node(to_node(root), path)
+
+
+def _children(node: list[Any]) -> list[list[Any]]:
+    return node[2] if len(node) > 2 and isinstance(node[2], list) else []
+
+
+def _device(node: list[Any]) -> DeviceType:
+    attrs = node[1]
+    buses, props, embeds = [], [], None
+    for child in _children(node):
+        tag, a = child[0], child[1]
+        if tag == "prop":
+            props.append(Prop(a["name"], a["type"], a.get("default"), a.get("qtree") != "no",
+                              a.get("inferred") == "yes"))
+        elif tag == "provides":
+            buses.append(BusSpec(
+                bus_type=a.get("bus-type", ""), name_rule=a.get("name", ""),
+                max_devices=_int(a.get("max-devices")), max_channel=_int(a.get("max-channel")),
+                max_target=_int(a.get("max-target")), max_lun=_int(a.get("max-lun")),
+                max_unit=_int(a.get("max-unit"))))
+        elif tag == "embeds":
+            embeds = a.get("type")
+    return DeviceType(
+        name=attrs["name"], parent=attrs.get("parent"),
+        abstract=_yes(attrs.get("abstract"), False),
+        creatable=_yes(attrs.get("creatable"), True),
+        plugs_into=attrs.get("plugs-into"),
+        aliases=tuple((attrs.get("aliases") or "").split()),
+        buses=tuple(buses), embeds=embeds, props=tuple(props), since=attrs.get("since"))
+
+
+def _family(node: list[Any]) -> MachineFamily:
+    f = node[1]
+    builtins = []
+    for child in _children(node):
+        b = child[1]
+        builtins.append(Builtin(
+            type=b.get("type", ""), addr=b.get("addr"),
+            libvirt_controller=b.get("libvirt-controller"),
+            buses=tuple((x[1].get("name", ""), x[1].get("type", "")) for x in _children(child)),
+            parent_bus=b.get("parent-bus"), enabled_by=b.get("enabled-by")))
+    return MachineFamily(
+        name=f.get("name", ""), host_bridge=f.get("host-bridge", ""),
+        root_bus=f.get("root-bus", ""), root_bus_type=f.get("root-bus-type", ""),
+        reserved_pci_slots=tuple(int(slot) for slot in f.get("reserved-pci-slots", "").split()),
+        libvirt_addressing=f.get("libvirt-addressing", "root-bus"),
+        video_slot=_int(f.get("video-slot")), builtins=tuple(builtins))
+
+
+def table_from_node(root: list[Any], path: Path) -> CapsTable:
+    """A CapsTable from a table in its JSON form (store.py)."""
+    attrs = root[1]
+    cmd: dict[str, str] = {}
+    qtree_style = "qom"
+    flags: list[str] = []
+    machines: list[Machine] = []
+    machines_complete = True
+    uncertain: set[str] = set()
+    families: dict[str, MachineFamily] = {}
+    bus_types: dict[str, str | None] = {}
+    bus_type_since: dict[str, str] = {}
     devices: dict[str, DeviceType] = {}
-    for node in root.findall("device-type"):
-        buses = tuple(
-            BusSpec(
-                bus_type=b.get("bus-type", ""), name_rule=b.get("name", ""),
-                max_devices=_int(b.get("max-devices")), max_channel=_int(b.get("max-channel")),
-                max_target=_int(b.get("max-target")), max_lun=_int(b.get("max-lun")),
-                max_unit=_int(b.get("max-unit")),
-            )
-            for b in node.findall("provides")
-        )
-        embeds = node.find("embeds")
-        devices[node.get("name", "")] = DeviceType(
-            name=node.get("name", ""),
-            parent=node.get("parent"),
-            abstract=_yes(node.get("abstract"), False),
-            creatable=_yes(node.get("creatable"), True),
-            plugs_into=node.get("plugs-into"),
-            aliases=tuple((node.get("aliases") or "").split()),
-            buses=buses,
-            embeds=embeds.get("type") if embeds is not None else None,
-            props=tuple(Prop(p.get("name", ""), p.get("type", ""), p.get("default"),
-                             p.get("qtree", "yes") == "yes")
-                        for p in node.findall("prop")),
-            since=node.get("since"),
-        )
-    families = {
-        f.get("name", ""): MachineFamily(
-            name=f.get("name", ""), host_bridge=f.get("host-bridge", ""),
-            root_bus=f.get("root-bus", ""), root_bus_type=f.get("root-bus-type", ""),
-            reserved_pci_slots=tuple(int(slot) for slot in
-                                     f.get("reserved-pci-slots", "").split()),
-            libvirt_addressing=f.get("libvirt-addressing", "root-bus"),
-            video_slot=_int(f.get("video-slot")),
-            builtins=tuple(
-                Builtin(type=b.get("type", ""), addr=b.get("addr"),
-                        libvirt_controller=b.get("libvirt-controller"),
-                        buses=tuple((x.get("name", ""), x.get("type", ""))
-                                    for x in b.findall("bus")),
-                        parent_bus=b.get("parent-bus"), enabled_by=b.get("enabled-by"))
-                for b in f.findall("builtin")
-            ),
-        )
-        for f in root.findall("machine-family")
-    }
+    emulator = ""
+    for node in _children(root):
+        tag, a = node[0], node[1]
+        if tag == "device-type":
+            devices[a["name"]] = _device(node)
+        elif tag == "bus-type":
+            bus_types[a["name"]] = a.get("parent")
+            if a.get("since"):
+                bus_type_since[a["name"]] = a["since"]
+        elif tag == "machine-family":
+            families[a["name"]] = _family(node)
+        elif tag == "machines":
+            machines_complete = a.get("complete") != "no"
+            machines = [Machine(name=m[1]["name"], alias=m[1].get("alias"),
+                                default=_yes(m[1].get("default"), False),
+                                family=m[1].get("family", "")) for m in _children(node)]
+        elif tag == "flags":
+            flags = [f[1]["name"] for f in _children(node)]
+        elif tag == "uncertain":
+            uncertain.update(a.get("names", "").split())
+        elif tag == "command-line":
+            cmd = a
+        elif tag == "qtree":
+            qtree_style = a.get("value-style", "qom")
+        elif tag == "emulator":
+            emulator = (node[2] if len(node) > 2 else "").strip()
     return CapsTable(
-        version=root.get("version", ""),
-        release=root.get("release", ""),
-        arch=root.get("arch", ""),
-        emulator=(root.findtext("emulator") or "").strip(),
-        storage_style=cmd.get("libvirt-storage", "drive") if cmd is not None else "drive",
-        json_device=cmd is not None and cmd.get("libvirt-device") == "json",
-        qtree_value_style=root.find("qtree").get("value-style", "qom"),  # type: ignore[union-attr]
-        flags=frozenset(f.get("name", "") for f in root.iterfind("flags/flag")),
-        machines=tuple(
-            Machine(name=m.get("name", ""), alias=m.get("alias"),
-                    default=_yes(m.get("default"), False), family=m.get("family", ""))
-            for m in root.iterfind("machines/machine")
-        ),
-        families=families,
-        bus_types={b.get("name", ""): b.get("parent") for b in root.findall("bus-type")},
-        devices=devices,
-        path=path,
-        bus_type_since={b.get("name", ""): b.get("since", "") for b in root.findall("bus-type")
-                        if b.get("since")},
-    )
+        version=attrs.get("version", ""), release=attrs.get("release", ""),
+        arch=attrs.get("arch", ""), emulator=emulator,
+        storage_style=cmd.get("libvirt-storage", "drive"),
+        json_device=cmd.get("libvirt-device") == "json",
+        qtree_value_style=qtree_style, flags=frozenset(flags), machines=tuple(machines),
+        families=families, bus_types=bus_types, devices=devices, path=path,
+        bus_type_since=bus_type_since, machines_complete=machines_complete,
+        uncertain_devices=frozenset(uncertain))
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -255,12 +302,11 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 @functools.cache
 def available() -> tuple[tuple[str, str], ...]:
-    """(version, arch) of every table shipped, oldest first."""
-    found = []
-    for path in CAPS_DIR.glob("qemu-*.xml"):
-        match = _FILE_RE.search(path.name)
-        if match:
-            found.append((match.group("version"), match.group("arch")))
+    """(version, arch) of every table shipped, oldest first (from the index: no table is
+    read)."""
+    from .index import arches, versions
+
+    found = [(version, arch) for arch in arches() for version in versions(arch)]
     return tuple(sorted(found, key=lambda item: (_version_key(item[0]), item[1])))
 
 
@@ -272,12 +318,14 @@ def normalize_version(text: str) -> str:
     """The release a version names: '1.5', '1.5.3', 'v1.5.0' and libvirt's integer form
     '1005003' (major * 1000000 + minor * 1000 + micro) all name 1.5."""
     stripped = text.strip()
-    if re.fullmatch(r"\d{7,}", stripped):
+    if re.fullmatch(r"\d{7,12}", stripped):
         number = int(stripped)
         return f"{number // 1000000}.{number // 1000 % 1000}"
-    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", stripped)
+    match = re.fullmatch(r"v?(\d{1,6})\.(\d{1,6})(?:\.\d{1,6})?", stripped)
     if not match:
-        raise UsageError(f"'{text}' is not a QEMU version (expected e.g. 1.5, 7.2.0 or 1005003)")
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise UsageError(f"'{shown}' is not a QEMU version (expected e.g. 1.5, 7.2.0 or "
+                         "1005003)")
     return f"{int(match.group(1))}.{int(match.group(2))}"
 
 
@@ -301,28 +349,4 @@ def load(version: str, arch: str = "x86_64") -> CapsTable:
         nearest = " and ".join(nearest_versions(key, arch))
         raise UsageError(f"no capability table for QEMU {version} on {arch} "
                          f"(nearest known: {nearest}; see 'virtxlate caps list')")
-    return parse_table(CAPS_DIR / f"qemu-{key}-{arch}.xml")
-
-
-def first_release_with(predicate, arch: str = "x86_64",  # type: ignore[no-untyped-def]
-                       after: str | None = None) -> str | None:
-    """The oldest known release (newer than AFTER) whose table satisfies PREDICATE, for
-    'since' hints."""
-    for version in known_versions(arch):
-        if after is not None and _version_key(version) <= _version_key(after):
-            continue
-        if predicate(load(version, arch)):
-            return version
-    return None
-
-
-def last_release_with(predicate, arch: str = "x86_64",  # type: ignore[no-untyped-def]
-                      before: str | None = None) -> str | None:
-    """The newest known release (older than BEFORE) whose table satisfies PREDICATE: where
-    something a later release removed was last."""
-    for version in reversed(known_versions(arch)):
-        if before is not None and _version_key(version) >= _version_key(before):
-            continue
-        if predicate(load(version, arch)):
-            return version
-    return None
+    return parse_table(CAPS_DIR / f"qemu-{key}-{arch}.json")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..caps import CapsTable
-from ..caps.tables import first_release_with, last_release_with
+from ..caps.index import first_with, last_with
 from ..findings import Finding, finding_at
 from ..libvirt import transitional
 from ..libvirt.addresses import drive_address
@@ -32,24 +32,21 @@ def release_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
 
 
 def _since(device_type: str, caps: CapsTable) -> str | None:
-    return first_release_with(lambda table: table.has_device(device_type), caps.arch,
-                              after=caps.version)
+    return first_with("devices", device_type, caps.arch, after=caps.version)
 
 
-def _removed(predicate, caps: CapsTable) -> str:  # type: ignore[no-untyped-def]
+def _removed(kind: str, name: str, caps: CapsTable) -> str:
     """' (removed: last in QEMU X)' when an older release had it, else ''."""
-    last = last_release_with(predicate, caps.arch, before=caps.version)
+    last = last_with(kind, name, caps.arch, before=caps.version)
     return f" (removed: last in QEMU {last})" if last else ""
 
 
 def _machine(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     if caps.machine(domain.machine) is not None:
         return
-    def exists(table: CapsTable) -> bool:
-        return table.machine(domain.machine) is not None
-
-    since = first_release_with(exists, caps.arch, after=caps.version)
-    removed = "" if since else _removed(exists, caps)
+    name = domain.machine or ""
+    since = first_with("machines", name, caps.arch, after=caps.version)
+    removed = "" if since else _removed("machines", name, caps)
     os_type = domain.element.find("os/type")
     where = XmlObject(os_type) if os_type is not None else domain
     yield finding_at("VX0301", "error",
@@ -72,14 +69,30 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     for disk in domain.disks:
         needs.append((disk, f"disk on bus '{disk.bus}'",
                       _DISK_DEVICE_TYPES.get((disk.bus or "", disk.effective_device)), ""))
+    machine = caps.machine(domain.machine)
+    ccw = machine is not None and caps.family_of(machine).libvirt_addressing == "ccw"
+    for node in domain.element.iterfind("devices/hostdev[@type='scsi_host']"):
+        if node.find("source[@protocol='vhost']") is None:
+            continue
+        # qemuBuildSCSIVHostHostdevDevProps: vhost-scsi on the machine's virtio transport
+        device = "vhost-scsi-ccw" if ccw else \
+            f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}"
+        needs.append((XmlObject(node), "vhost-scsi host device", device, ""))
     for obj, what, device_type, suffix in needs:
         if device_type is not None:
             device_type = transitional.resolve(caps, device_type)[0]
         if device_type is None or caps.has_device(device_type):
             continue
+        if device_type in caps.uncertain_devices:
+            # a derived release whose neighbours disagree: not known, so not an error
+            yield finding_at("VX0307", "warning",
+                             f"{what} needs QEMU device '{device_type}'; virtxlate does not "
+                             f"know whether QEMU {caps.version} has it (no captured replies "
+                             "of this release, and its neighbours disagree)", obj,
+                             domain.source, xpath_suffix=suffix)
+            continue
         since = _since(device_type, caps)
-        removed = "" if since else _removed(
-            lambda table, name=device_type: table.has_device(name), caps)
+        removed = "" if since else _removed("devices", device_type, caps)
         yield finding_at("VX0303", "error",
                          f"{what} needs QEMU device '{device_type}', which QEMU {caps.version} "
                          f"does not have{removed}", obj, domain.source, xpath_suffix=suffix,
@@ -92,8 +105,7 @@ def _reservations(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     "reservations not supported with this QEMU binary")."""
     if caps.has_flag("pr-manager-helper"):
         return
-    since = first_release_with(lambda table: table.has_flag("pr-manager-helper"), caps.arch,
-                               after=caps.version)
+    since = first_with("flags", "pr-manager-helper", caps.arch, after=caps.version)
     for disk in domain.disks:
         source = disk.source
         if source is not None and source.reservations_managed is not None:
