@@ -164,7 +164,8 @@ def interpret(answers: Answers, base: etree._Element | None = None,
                   + (f" [{package}]" if package else "") + f" ({arch}) over QMP: "
                   "query-machines, qom-list-types, device-list-properties, device_add help, "
                   "info qtree")
-    same_release = base is not None and base.get("release") == release
+    # the base probed the same release (another build of it): its facts hold as they are
+    same_release = base is not None and base.get("version") == short
     types = _types(answers, base, parent_hints or {})
     if probed:
         for name, (bus, alias) in parse_device_help(str(help_text)).items():
@@ -225,8 +226,11 @@ def interpret(answers: Answers, base: etree._Element | None = None,
             setup = setups.get(family)
             _family_xml(root, family, families.get(family),
                         setup.root_bus_types if setup else ("PCI", "PCIE"), source[0])
+    # device types, not CPU models (QOM devices too, but chosen with -cpu, never -device)
+    all_parents = {n: t.parent for n, t in types.items()}
     devices = {name: t for name, t in types.items()
-               if "device" in _ancestors(name, {n: t.parent for n, t in types.items()})}
+               if "device" in (chain := _ancestors(name, all_parents)) and "cpu" not in chain
+               and name != "cpu"}
     base_types = {n.get("name"): n for n in base.findall("device-type")} \
         if base is not None else {}
     if probed:
