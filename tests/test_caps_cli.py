@@ -17,8 +17,24 @@ def test_caps_list():
     result = run_cli("caps", "list", "--format", "json")
     assert result.returncode == 0
     releases = json.loads(result.stdout)
-    assert {"version": "1.2", "release": "1.2.2", "arch": "x86_64"} in releases
+    assert {"version": "1.2", "release": "1.2.2", "arch": "x86_64",
+            "origin": "hand-written from replies"} in releases
+    assert {"version": "7.1", "release": "7.1.0", "arch": "x86_64",
+            "origin": "captured replies"} in releases
+    assert {"version": "2.2", "release": "2.2.0", "arch": "x86_64",
+            "origin": "derived from neighbours"} in releases
     assert run_cli("caps", "list").stdout.startswith("1.2 ")
+
+
+def test_caps_diff_of_adjacent_captures_shows_only_real_changes():
+    """issue 13: `caps diff 7.1 7.2` called ~39 old types 'added' (dated 7.2 by the old
+    derivation); between captured releases only what the replies changed is listed."""
+    diff = json.loads(run_cli("caps", "diff", "7.1", "7.2", "--format", "json").stdout)
+    assert diff["device_types"] == {
+        "added": ["vhost-user-gpio-device", "vhost-user-gpio-pci", "vhost-user-gpio-pci-base"],
+        "removed": []}
+    assert diff["machine_types"] == {"added": ["pc-i440fx-7.2", "pc-q35-7.2"], "removed": []}
+    assert diff["properties"]["removed"] == {}
 
 
 def test_caps_diff_1_2_to_1_5_shows_the_refactoring():

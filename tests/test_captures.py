@@ -255,3 +255,19 @@ def test_vhost_scsi_needs_its_device():
         [("VX0303", "1.5", "/domain/devices/hostdev")]
     assert not [f for f in check_domain(load(xml), [caps.load("1.5")])
                 if f.code.startswith("VX03")]
+
+
+def test_an_uncertain_absence_is_a_warning_not_an_error():
+    """A type a derived release may or may not have (its neighbours disagree) gives
+    VX0307, a warning that virtxlate does not know, never an error."""
+    import dataclasses
+
+    base = caps.load("2.2")
+    table = dataclasses.replace(
+        base, devices={n: d for n, d in base.devices.items() if n != "pvscsi"},
+        uncertain_devices=frozenset({"pvscsi"}))
+    xml = _domain("x86_64", "pc", "<controller type='scsi' index='0' model='vmpvscsi'/>")
+    findings = check_domain(load(xml), [table])
+    assert [(f.code, f.severity) for f in findings if f.code.startswith("VX03")] == \
+        [("VX0307", "warning")]
+    assert not any(f.is_error for f in findings)

@@ -83,6 +83,16 @@ def in_range(release: str, since: str, until: str) -> bool:
     return (not since or key(release) >= key(since)) and (not until or key(release) < key(until))
 
 
+def era(fact: str, release: str, table: etree._Element | None = None) -> bool:
+    """Whether the dated fact FACT of tools/caps-facts/eras.tsv holds for RELEASE; when it
+    does and TABLE is given, the table names it among its sources."""
+    row = next(r for r in read_tsv("eras.tsv") if r["id"] == fact)
+    holds = in_range(release, row["since"], row["until"])
+    if holds and table is not None:
+        _add_sources(table, {fact: row["source"]})
+    return holds
+
+
 # --- inputs ------------------------------------------------------------------------------
 
 class Inputs:
@@ -202,7 +212,7 @@ def machine_family_era(table: etree._Element, curated15: etree._Element) -> None
     device-video-primary; the floppy a qdev of the ISA controller before 2.8) holds up to
     2.7: the 1.5 table's families replace the 7.2 probe's there."""
     release = table.get("version", "")
-    if not key("2.0") <= key(release) < key("2.8"):
+    if not era("FAMILIES-1X", release, table):
         return
     used = {m.get("family") for m in table.iterfind("machines/machine")}
     for node in table.findall("machine-family"):
@@ -211,9 +221,8 @@ def machine_family_era(table: etree._Element, curated15: etree._Element) -> None
             replacement = copy.deepcopy(curated15.find(
                 f"machine-family[@name='{node.get('name')}']"))
             replacement.set("inferred", "yes")
-            if key(release) >= key("2.4"):
-                # pc-q35-2.4 and later have no built-in floppy controller (QEMU commit
-                # "q35: disable floppy by default for pc-q35-2.4")
+            replacement.set("source", f"{replacement.get('source', '')} FAMILIES-1X".strip())
+            if node.get("name") == "q35" and era("Q35-NO-FDC", release, table):
                 for fdc in replacement.findall("builtin[@type='isa-fdc']"):
                     replacement.remove(fdc)
             table.replace(node, replacement)
@@ -228,19 +237,24 @@ def command_line_era(table: etree._Element) -> None:
     flags = {f.get("name") for f in table.iterfind("flags/flag")}
     cmd = table.find("command-line")
     assert cmd is not None
-    # libvirt 9.0 supports QEMU 4.2 and later only, always with -blockdev, and writes JSON
-    # -device from 6.2 (device.json); the libvirt releases that captured older binaries
-    # list the flags themselves
-    release = key(table.get("version", ""))
-    cmd.set("libvirt-storage", "blockdev" if "blockdev" in flags or release >= (4, 2)
-            else "drive")
-    cmd.set("libvirt-device", "json" if any(f.startswith("device.json") for f in flags)
-            or release >= (6, 2) else "keyval")
-    cmd.set("json-device", "yes" if cmd.get("libvirt-device") == "json" else "no")
-    cmd.set("source", " ".join(
-        [*cmd.get("source", "").split()[:1], "LIBVIRT-CAPS"]))
-    if key(table.get("version", "")) < key("2.0"):
-        table.find("qtree").set("value-style", "qdev-1")  # type: ignore[union-attr]
+    release = table.get("version", "")
+    sources = [*cmd.get("source", "").split()[:1], "LIBVIRT-CAPS"]
+    blockdev = "blockdev" in flags or era("LV-BLOCKDEV", release, table)
+    json_device = any(f.startswith("device.json") for f in flags) or \
+        era("LV-JSON-DEVICE", release, table)
+    sources += [fact for fact, used in (("LV-BLOCKDEV", blockdev and "blockdev" not in flags),
+                                        ("LV-JSON-DEVICE", json_device and not any(
+                                            f.startswith("device.json") for f in flags)))
+                if used]
+    cmd.set("libvirt-storage", "blockdev" if blockdev else "drive")
+    cmd.set("libvirt-device", "json" if json_device else "keyval")
+    cmd.set("json-device", "yes" if json_device else "no")
+    cmd.set("source", " ".join(sources))
+    if era("QTREE-QDEV", release, table):
+        qtree = table.find("qtree")
+        assert qtree is not None
+        qtree.set("value-style", "qdev-1")
+        qtree.set("source", "QTREE-QDEV")
 
 
 # --- tables -------------------------------------------------------------------------------
@@ -278,7 +292,7 @@ def captured_table(inputs: Inputs, arch: str, path: Path, base: etree._Element,
     answers = read_replies(path)
     table = interpret(answers, base=base, parent_hints=hints,
                       source=inputs.capture_source(path),
-                      listed_props_partial=key(base.get("version", "")) < key("2.0"))
+                      listed_props_partial=era("BASE-1X", base.get("version", "")))
     flags, text = inputs.libvirt_flags(path)
     set_flags(table, flags, text, assumed=inputs.retired_by(path))
     command_line_era(table)
@@ -294,15 +308,16 @@ def build_arch(inputs: Inputs, arch: str, curated: dict[str, etree._Element]
     probe_parents = parents_of(read_replies(next(REPLIES.glob(
         f"probe_{PROBED}.*_{base_arch}.replies.xz"))))
     tables: dict[str, etree._Element] = {}
-    if arch == base_arch:
-        tables[PROBED] = probe
+    if arch == base_arch and PROBED not in captured:
+        tables[PROBED] = probe    # libvirt captured no 7.2 of this arch: the probe is it
     answers = {version: read_replies(path) for version, path in captured.items()}
     for version, path in captured.items():
         if version in tables:
             continue
         # parents where a listing lacks them (before 2.10): the nearest capture's first
         hints: dict[str, str] = {}
-        if arch == "x86_64" and key(version) < key("2.0"):
+        base_1x = arch == "x86_64" and era("BASE-1X", version)
+        if base_1x:
             hints.update({n.get("name"): n.get("parent") for n in
                           curated["1.5"].findall("device-type") if n.get("parent")})
         for other in sorted(answers, key=lambda v: abs(key(v)[0] * 100 + key(v)[1]
@@ -314,7 +329,7 @@ def build_arch(inputs: Inputs, arch: str, curated: dict[str, etree._Element]
             hints.setdefault(name, parent)
         for row in read_tsv("parents.tsv"):
             hints.setdefault(row["type"], row["parent"])
-        base = curated["1.5"] if arch == "x86_64" and key(version) < key("2.0") else probe
+        base = curated["1.5"] if base_1x else probe
         table = captured_table(inputs, arch, path, base, hints)
         if arch == "x86_64":
             machine_family_era(table, curated["1.5"])
@@ -399,9 +414,8 @@ def derive(inputs: Inputs, arch: str, release: str, lower: etree._Element,
             {f.get("name") for f in upper.iterfind("flags/flag")}
         text = (f"the flags the tables of {lower.get('version')} and "
                 f"{upper.get('version')} both have (libvirt has no caps file of {release})")
-    # libvirt's heads of 10.1 and later come from a libvirt that retired the flags; the
-    # caps files of 1.x list them; the neighbours' tables have them already
-    set_flags(table, flags, text, assumed=retired_flags() if key(release) >= key("4.2")
+    # the neighbours' tables have the retired flags already where they hold
+    set_flags(table, flags, text, assumed=retired_flags() if era("ASSUME-RETIRED", release)
               else set())
     command_line_era(table)
     # machines

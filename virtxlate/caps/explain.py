@@ -18,6 +18,7 @@ class Explanation:
     since: str | None = None                    # first known release that has it
     until: str | None = None                    # last known release that has it, if removed
     oldest_known: bool = False                  # since is just the oldest table virtxlate has
+    uncertain: bool = False                     # a derived release may or may not have it
     since_recorded: bool = True                 # False: only the first table that has it
     abstract: bool = False
     creatable: bool = False
@@ -72,6 +73,7 @@ def explain(name: str, table: CapsTable) -> Explanation:
         since_recorded=bool((device is not None and device.since) or
                             table.bus_type_since.get(name)) or since == known[0] or
         _since_recorded(name, since, table.arch))
+    result.uncertain = name in table.uncertain_devices
     if device is not None:
         result.abstract = device.abstract
         result.creatable = device.creatable and not device.abstract
@@ -95,6 +97,10 @@ def explain(name: str, table: CapsTable) -> Explanation:
 
 def explain_text(ex: Explanation) -> str:
     head = f"{ex.name}: a QOM {ex.kind} (QEMU {ex.qemu}, {ex.arch})"
+    if not ex.exists and ex.uncertain:
+        return (f"{ex.name}: virtxlate does not know whether QEMU {ex.qemu} ({ex.arch}) has "
+                "it (no captured replies of this release; its neighbours disagree)"
+                + (f"; known from QEMU {ex.since}" if ex.since else "") + "\n")
     if not ex.exists:
         where = f"; known from QEMU {ex.since}" + (f" to {ex.until}" if ex.until else "") \
             if ex.since else "; no release virtxlate knows has it"

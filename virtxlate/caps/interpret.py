@@ -72,20 +72,6 @@ PROBE_MACHINES = {
 # Built-ins that sit on the machine's main bus rather than its PCI root (virt's
 # virtio-mmio transports, the PCI host of an s390x machine whose root is channel I/O).
 _MAIN_BUS_BUILTINS = {"virtio-mmio", "s390-pcihost"}
-# libvirt's placement policy per machine family: what the probe cannot ask QEMU.
-# (reserved slots, addressing, primary video slot) — libvirt of the -blockdev era keeps
-# the video slot only when the domain has a video card.
-_LIBVIRT_FAMILY_POLICY = {
-    "i440fx": ("0 1", "root-bus", "2"),
-    "q35": ("0 31", "bridges", "1"),
-    "virt": ("0", "bridges", ""),
-    "s390-ccw": ("", "ccw", ""),
-}
-# Built-in chipset devices that stand for a libvirt controller (type:index).
-_LIBVIRT_BUILTIN_CONTROLLERS = {
-    ("i440fx", "piix3-ide"): "ide:0", ("i440fx", "isa-fdc"): "fdc:0",
-    ("q35", "ich9-ahci"): "sata:0", ("q35", "isa-fdc"): "fdc:0",
-}
 # Built-ins worth recording below the root bus (the floppy controller on isa.0).
 _NESTED_BUILTINS = {"isa-fdc"}
 
@@ -164,7 +150,8 @@ def interpret(answers: Answers, base: etree._Element | None = None,
                   + (f" [{package}]" if package else "") + f" ({arch}) over QMP: "
                   "query-machines, qom-list-types, device-list-properties, device_add help, "
                   "info qtree")
-    same_release = base is not None and base.get("release") == release
+    # the base probed the same release (another build of it): its facts hold as they are
+    same_release = base is not None and base.get("version") == short
     types = _types(answers, base, parent_hints or {})
     if probed:
         for name, (bus, alias) in parse_device_help(str(help_text)).items():
@@ -182,8 +169,9 @@ def interpret(answers: Answers, base: etree._Element | None = None,
                 base_ids.add(node.get("id"))
     if "LIBVIRT" not in base_ids:
         etree.SubElement(root, "source", id="LIBVIRT").text = (
-            "libvirt's behaviour that QEMU cannot be asked: PCI placement per machine family, "
-            "storage option style")
+            "libvirt's behaviour that QEMU cannot be asked: PCI placement per machine family "
+            "(virtxlate/caps/data/libvirt-families.tsv, each row with its source), storage "
+            "option style")
     etree.SubElement(root, "emulator").text = f"/usr/bin/qemu-system-{target}"
     commands = _commands(answers)
     has_blockdev = "blockdev-add" in commands
@@ -225,8 +213,11 @@ def interpret(answers: Answers, base: etree._Element | None = None,
             setup = setups.get(family)
             _family_xml(root, family, families.get(family),
                         setup.root_bus_types if setup else ("PCI", "PCIE"), source[0])
+    # device types, not CPU models (QOM devices too, but chosen with -cpu, never -device)
+    all_parents = {n: t.parent for n, t in types.items()}
     devices = {name: t for name, t in types.items()
-               if "device" in _ancestors(name, {n: t.parent for n, t in types.items()})}
+               if "device" in (chain := _ancestors(name, all_parents)) and "cpu" not in chain
+               and name != "cpu"}
     base_types = {n.get("name"): n for n in base.findall("device-type")} \
         if base is not None else {}
     if probed:
@@ -552,9 +543,24 @@ def _default_text(value: Any) -> str:
     return str(value)
 
 
+@functools.cache
+def _libvirt_families() -> dict[str, dict[str, str]]:
+    """data/libvirt-families.tsv: libvirt's placement policy per machine family."""
+    rows: dict[str, dict[str, str]] = {}
+    columns = ("family", "slots", "addressing", "video", "controllers", "source")
+    for line in (CAPS_DIR / "libvirt-families.tsv").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            row = dict(zip(columns, (line.split("\t") + [""] * 6)[:6], strict=True))
+            rows[row["family"]] = row
+    return rows
+
+
 def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None,
                 root_bus_types: tuple[str, ...], source_id: str) -> None:
-    slots, addressing, video = _LIBVIRT_FAMILY_POLICY.get(family, ("", "none", ""))
+    policy = _libvirt_families().get(family, {})
+    slots, addressing, video = (policy.get("slots", ""), policy.get("addressing") or "none",
+                                policy.get("video", ""))
+    controllers = dict(pair.split("=", 1) for pair in policy.get("controllers", "").split())
     host_bridge, root_bus, root_bus_type = "none", "none", "System"
     builtins: list[dict[str, Any]] = []
     if tree is not None:
@@ -582,7 +588,7 @@ def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None,
         attrs = {"type": device["type"], "source": source_id}
         if device["props"].get("addr"):
             attrs["addr"] = device["props"]["addr"]
-        controller = _LIBVIRT_BUILTIN_CONTROLLERS.get((family, device["type"]))
+        controller = controllers.get(device["type"])
         if controller:
             attrs["libvirt-controller"] = controller
         if parent_bus:

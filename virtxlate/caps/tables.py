@@ -11,11 +11,10 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from lxml import etree
 
 from ..errors import UsageError
 from ..resources import CAPS_DIR, schema_path
@@ -111,7 +110,7 @@ class CapsTable:
     machines: tuple[Machine, ...]
     families: dict[str, MachineFamily]
     bus_types: dict[str, str | None]          # bus type → its parent bus type
-    devices: dict[str, DeviceType]
+    devices: Mapping[str, DeviceType]
     path: Path
     bus_type_since: dict[str, str] = field(default_factory=dict)
     # False: a machine type missing from the list may still exist (a derived release)
@@ -122,9 +121,12 @@ class CapsTable:
     _machine_names: dict[str, Machine] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        for device in self.devices.values():
-            for alias in device.aliases:
-                self._aliases[alias] = device.name
+        if isinstance(self.devices, _Devices):
+            self._aliases.update(self.devices.aliases())
+        else:
+            for device in self.devices.values():
+                for alias in device.aliases:
+                    self._aliases[alias] = device.name
         # a machine by name or alias, the first that has it (as the list reads)
         for machine in reversed(self.machines):
             for name in (machine.alias, machine.name):
@@ -182,7 +184,7 @@ def _validator():  # type: ignore[no-untyped-def]
     return xmlschema.XMLSchema(str(schema_path("caps.xsd")))
 
 
-def validate(element: etree._Element) -> None:
+def validate(element: Any) -> None:
     """Raise xmlschema's error when ELEMENT is no valid table (schemas/caps.xsd)."""
     _validator().validate(element)
 
@@ -192,6 +194,8 @@ def parse_table(path: Path) -> CapsTable:
     tests), an .xml one (`caps probe` output) after validating it."""
     if path.suffix == ".json":
         return table_from_node(json.loads(path.read_text(encoding="utf-8")), path)
+    from lxml import etree
+
     root = etree.parse(str(path)).getroot()
     validate(root)
     from .store import to_node
@@ -246,6 +250,36 @@ def _family(node: list[Any]) -> MachineFamily:
         video_slot=_int(f.get("video-slot")), builtins=tuple(builtins))
 
 
+class _Devices(Mapping[str, DeviceType]):
+    """The device types of a table, each read from its JSON node when first asked for: a
+    check asks for a dozen of a table's hundreds."""
+
+    def __init__(self, nodes: dict[str, list[Any]]):
+        self._nodes = nodes
+        self._read: dict[str, DeviceType] = {}
+
+    def __getitem__(self, name: str) -> DeviceType:
+        device = self._read.get(name)
+        if device is None:
+            device = self._read[name] = _device(self._nodes[name])
+        return device
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._nodes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def aliases(self) -> Iterator[tuple[str, str]]:
+        """(alias, type name) for every -device alias, without reading the types."""
+        for name, node in self._nodes.items():
+            for alias in (node[1].get("aliases") or "").split():
+                yield alias, name
+
+
 def table_from_node(root: list[Any], path: Path) -> CapsTable:
     """A CapsTable from a table in its JSON form (store.py)."""
     attrs = root[1]
@@ -258,12 +292,12 @@ def table_from_node(root: list[Any], path: Path) -> CapsTable:
     families: dict[str, MachineFamily] = {}
     bus_types: dict[str, str | None] = {}
     bus_type_since: dict[str, str] = {}
-    devices: dict[str, DeviceType] = {}
+    devices: dict[str, list[Any]] = {}
     emulator = ""
     for node in _children(root):
         tag, a = node[0], node[1]
         if tag == "device-type":
-            devices[a["name"]] = _device(node)
+            devices[a["name"]] = node
         elif tag == "bus-type":
             bus_types[a["name"]] = a.get("parent")
             if a.get("since"):
@@ -291,7 +325,7 @@ def table_from_node(root: list[Any], path: Path) -> CapsTable:
         storage_style=cmd.get("libvirt-storage", "drive"),
         json_device=cmd.get("libvirt-device") == "json",
         qtree_value_style=qtree_style, flags=frozenset(flags), machines=tuple(machines),
-        families=families, bus_types=bus_types, devices=devices, path=path,
+        families=families, bus_types=bus_types, devices=_Devices(devices), path=path,
         bus_type_since=bus_type_since, machines_complete=machines_complete,
         uncertain_devices=frozenset(uncertain))
 
@@ -342,6 +376,9 @@ def nearest_versions(version: str, arch: str = "x86_64") -> list[str]:
 def load(version: str, arch: str = "x86_64") -> CapsTable:
     """The table for a QEMU release; UsageError naming the nearest known ones otherwise."""
     key = normalize_version(version)
+    path = CAPS_DIR / f"qemu-{key}-{arch}.json"
+    if re.fullmatch(r"[a-z0-9_]+", arch) and path.is_file():
+        return parse_table(path)
     if (key, arch) not in available():
         if not known_versions(arch):
             arches = ", ".join(sorted({a for _, a in available()}))
@@ -349,4 +386,5 @@ def load(version: str, arch: str = "x86_64") -> CapsTable:
         nearest = " and ".join(nearest_versions(key, arch))
         raise UsageError(f"no capability table for QEMU {version} on {arch} "
                          f"(nearest known: {nearest}; see 'virtxlate caps list')")
-    return parse_table(CAPS_DIR / f"qemu-{key}-{arch}.json")
+    # the index lists it but the file is gone: a broken installation
+    raise UsageError(f"no capability table for QEMU {version} on {arch} in {CAPS_DIR}")
