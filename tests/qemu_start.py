@@ -48,7 +48,7 @@ _FORMATS = {"raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vhdx", "vpc", "luks",
             "bochs", "cloop", "dmg"}
 # raw's own options (an offset/size window) are kept
 _RAW = ("offset", "size")
-# devices that need the host's device behind them (/dev/sgN, a real block device, vhost)
+# devices that need the host's own device (/dev/vhost-scsi, /dev/vhost-vsock, a VFIO group)
 _HOST_DEVICES = {"vhost-scsi", "vhost-scsi-pci", "vhost-scsi-ccw", "vfio-pci", "vfio-ccw",
                  "vfio-ap", "vhost-user-blk-pci", "pci-assign", "vhost-vsock-pci",
                  "vhost-vsock-ccw"}
