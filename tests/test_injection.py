@@ -290,3 +290,24 @@ def test_old_aio_format_is_raw():
     argv = analyze(load(xml), "7.2").argv
     assert any('"driver":"raw"' in word for word in argv)
     assert not any('"aio"' in word for word in argv)
+
+
+_ROOT_PORT = ("<domain type='qemu'><name>rp</name><memory>1048576</memory><os>"
+              "<type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+              "<controller type='pci' index='0' model='pcie-root'/>"
+              "<controller type='pci' index='1' model='pcie-root-port'>{model}"
+              "<target chassis='1' port='0x10'/>"
+              "<address type='pci' domain='0' bus='0' slot='2' function='0'/></controller>"
+              "<disk type='file' device='disk'><source file='/a'/>"
+              "<target dev='vda' bus='virtio'/>"
+              "<address type='pci' domain='0' bus='1' slot='0' function='0'/></disk>"
+              "</devices></domain>")
+
+
+def test_pci_model_name_the_release_lacks_is_refused():
+    """Issue 14.2, the tables' side: pcie-root-port came with QEMU 2.9."""
+    result = analyze(load(_ROOT_PORT.format(model="<model name='pcie-root-port'/>")), "2.5")
+    errors = [f for f in result.findings if f.is_error]
+    assert [(f.code, f.since) for f in errors] == [("VX0303", "2.9")]
+    assert analyze(load(_ROOT_PORT.format(model="<model name='pcie-root-port'/>")),
+                   "2.9").argv is not None
