@@ -311,3 +311,17 @@ def test_pci_model_name_the_release_lacks_is_refused():
     assert [(f.code, f.since) for f in errors] == [("VX0303", "2.9")]
     assert analyze(load(_ROOT_PORT.format(model="<model name='pcie-root-port'/>")),
                    "2.9").argv is not None
+
+
+@pytest.mark.parametrize(("device", "dev", "message"), [
+    ("disk", "fda", "Invalid harddisk device name: fda"),
+    ("floppy", "vda", "Invalid floppy device name: vda"),
+])
+def test_target_name_must_fit_the_device(device, dev, message):
+    """libvirt 9.0 refuses these when it reads the XML (virDomainDiskDefValidate); a
+    disk without target/@bus takes its bus from the name, so the name must fit."""
+    xml = _domain().replace("device='disk'", f"device='{device}'").replace(
+        "<target dev='vda' bus='virtio'/>", f"<target dev='{dev}'/>")
+    result = analyze(load(xml), "7.2")
+    assert [(f.code, f.message) for f in result.findings if f.is_error] == \
+        [("VX0100", message)]
