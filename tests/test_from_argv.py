@@ -264,3 +264,16 @@ def test_broken_command_lines_get_a_message_never_a_traceback(corpus_lines):
         load(back.xml)   # what it writes is XML virtxlate reads
 
     check()
+
+
+def test_from_tree_names_a_placeholder_for_each_drive():
+    """A graph names a device's drive, never its file; libvirt refuses a hard disk
+    without a source (issue 14.18), so the drive's file is a named placeholder."""
+    from conftest import SAMPLES
+
+    tree = run_cli("tree", str(SAMPLES / "usb-and-floppy.xml"), "--qemu", "7.2",
+                   "--format", "json")
+    back = run_cli("from-tree", "-", stdin=tree.stdout.encode())
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.count('<source file="/unknown-source/libvirt-') == 2
+    assert back.stdout.count("<source") == 2   # the empty floppy stays empty

@@ -42,6 +42,26 @@ def is_empty(disk: Disk, blockdev: bool = False) -> bool:
     return no_source(disk) or (tray_open and not blockdev)
 
 
+# target name prefixes virDomainDiskDefValidate takes for a hard disk or LUN (and the
+# nvme names the XSD allows)
+_HARD_DISK_PREFIXES = ("hd", "sd", "vd", "xvd", "ubd", "nvme")
+
+
+def _target_name_refusal(disk: Disk) -> str | None:
+    """libvirt's refusal of a target name that does not fit the device (checked when it
+    reads the XML, virDomainDiskDefValidate): a disk named fda, a floppy named vda.  A
+    disk without target/@bus gets its bus from this name, so the two must agree."""
+    dev = (disk.dev or "").removeprefix("ioemu:")
+    if not dev:
+        return None
+    device = disk.effective_device
+    if device in ("disk", "lun") and not dev.startswith(_HARD_DISK_PREFIXES):
+        return f"Invalid harddisk device name: {dev}"
+    if device == "floppy" and not dev.startswith("fd"):
+        return f"Invalid floppy device name: {dev}"
+    return None
+
+
 def no_source(disk: Disk) -> bool:
     """libvirt's virStorageSourceIsEmpty: no <source>, a local one without its path
     (an empty file='' is none), or a network one without a protocol."""
@@ -102,6 +122,11 @@ def detect_zeroes(disk: Disk) -> str | None:
 
 def backend(plan: StoragePlan, disk: Disk, alias: str, node_index: int) -> Backend | None:
     """The disk's backend for the plan's era; None (with a finding) when not translatable."""
+    refusal = _target_name_refusal(disk)
+    if refusal is not None:
+        plan.findings.append(finding_at("VX0100", "error", refusal, disk.target or disk,
+                                        plan.domain.source, xpath_suffix="/@dev"))
+        return None
     if disk.effective_device == "disk" and no_source(disk):
         # virDomainDiskDefValidate, when libvirt reads the XML: only removable media may
         # be empty

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..caps.tables import MachineFamily
+from ..caps.tables import MachineFamily, first_release_with
 from ..findings import finding_at
 from ..model.fields import XmlObject
 from . import transitional
@@ -28,6 +28,7 @@ from .context import (
     unsupported,
 )
 from .options import Option
+from .pcibuses import DEFAULT_DEVICE
 from .scsi import SCSI_MODEL_DEVICES, default_scsi_model
 from .zpci import with_zpci
 
@@ -133,6 +134,29 @@ def plan_controllers(plan: StoragePlan) -> None:
     for type_ in sorted(grouped, key=lambda t: (_CONTROLLER_ORDER.index(t)
                                                 if t in _CONTROLLER_ORDER else 99)):
         plan.controllers.extend(sorted(grouped[type_], key=lambda c: c.index))
+    _pci_devices_in_release(plan)
+
+
+def _pci_devices_in_release(plan: StoragePlan) -> None:
+    """A PCI controller's QEMU device (its <model name>, else the model's default) must be
+    in the release: qemuValidateDomainDeviceDefControllerPCI refuses one the binary lacks
+    ("the PCI controller with model name '…' isn't supported by this QEMU binary")."""
+    for controller in plan.domain.controllers:
+        if controller.type != "pci" or controller.model not in DEFAULT_DEVICE:
+            continue
+        device = controller.model_name or DEFAULT_DEVICE[controller.model]
+        if controller.model_name is None and device == "pcie-root-port" \
+                and not plan.caps.has_device(device):
+            device = "ioh3420"   # qemuDomainPCIControllerSetDefaultModelName's fallback
+        if plan.caps.has_device(device):
+            continue
+        since = first_release_with(lambda table, name=device: table.has_device(name),
+                                   plan.caps.arch, after=plan.caps.version)
+        plan.findings.append(finding_at(
+            "VX0303", "error", f"the PCI controller with model name '{device}' needs QEMU "
+            f"device '{device}', which QEMU {plan.caps.version} does not have", controller,
+            plan.domain.source, since=since,
+            hint=None if since else "no release virtxlate knows has it"))
 
 
 # Each implied controller takes a PCI slot: 32 buses' worth of slots is more than any

@@ -4,6 +4,8 @@ The graph becomes the -device options that build it — each device on its bus, 
 proxy carrying its embedded device's properties, properties left out where they hold the
 release's default (a graph shows defaults too, the XML names only what was chosen) — and
 those are read back as a command line.  The machine's built-in devices are the machine.
+A graph names the drive a device uses, never the file behind it: each such drive is read
+as the placeholder file /unknown-source/DRIVE (libvirt refuses a hard disk without one).
 """
 
 from __future__ import annotations
@@ -49,7 +51,21 @@ def domain_from_tree(text: str, source: str = "<input>") -> Readback:
     except (AttributeError, TypeError, KeyError) as exc:
         raise InputError(f"not the graph JSON of `virtxlate tree --format json`: {exc!r}",
                          source=source, line=0) from None
-    return domain_from_argv(CommandLine(None, words, source))
+    return domain_from_argv(CommandLine(None, words + _placeholder_drives(words), source))
+
+
+def _placeholder_drives(words: list[str]) -> list[str]:
+    """A -drive for each drive a -device of WORDS names: the file is a placeholder."""
+    drives: list[str] = []
+    for flag, value in zip(words, words[1:], strict=False):
+        drive = json.loads(value).get("drive") if flag == "-device" else None
+        if isinstance(drive, str) and drive:
+            escaped = drive.replace(",", ",,")
+            drives += ["-drive", f"file={PLACEHOLDER}{escaped},if=none,id={escaped}"]
+    return drives
+
+
+PLACEHOLDER = "/unknown-source/"
 
 
 def _bus_words(caps: CapsTable, bus: dict[str, Any], words: list[str]) -> None:
@@ -73,9 +89,16 @@ def _bus_words(caps: CapsTable, bus: dict[str, Any], words: list[str]) -> None:
         for embedded in inner:   # a virtio proxy: its embedded device's settings are its own
             fields.update(_chosen(caps, embedded))
             children = embedded.get("buses", [])
-        words += ["-device", json.dumps(fields, separators=(",", ":"))]
         if device["type"] == "usb-storage":
-            continue   # the SCSI disk QEMU puts inside a USB stick is the stick itself
+            # the SCSI disk QEMU puts inside a USB stick is the stick itself: its drive
+            # is the stick's
+            inner = [d for child in children for d in child.get("devices", [])]
+            drive = next((d.get("props", {}).get("drive") for d in inner), None)
+            if drive is not None:
+                fields["drive"] = drive
+            words += ["-device", json.dumps(fields, separators=(",", ":"))]
+            continue
+        words += ["-device", json.dumps(fields, separators=(",", ":"))]
         for child in reversed(children):
             _bus_words(caps, child, words)
 

@@ -121,8 +121,9 @@ class _Builder:
         self.options = options
         self.used: set[int] = set()
         self.findings: list[Finding] = []
-        self.nodes = {o.fields.get("node-name"): o for o in options
-                      if o.flag == "-blockdev" and o.fields.get("node-name")}
+        self.nodes: dict[str, ArgvOption] = {
+            str(o.fields["node-name"]): o for o in options
+            if o.flag == "-blockdev" and o.fields.get("node-name")}
         self.drives = {o.fields.get("id"): o for o in options
                        if o.flag == "-drive" and o.fields.get("id")}
         self.controllers: dict[str, tuple[str, int, str | None, ArgvOption]] = {}

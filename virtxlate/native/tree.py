@@ -7,10 +7,12 @@ release's default.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..caps import CapsTable
 from ..caps.probe import recorded_kind
 from ..errors import InputError, UsageError
-from ..graph import Graph, build_graph
+from ..graph import Graph, GraphError, build_graph
 from ..libvirt.options import Option
 from .options import ArgvOption, parse_options
 from .words import CommandLine
@@ -32,7 +34,7 @@ def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[
     if machine is None:
         raise UsageError(f"machine type '{wanted}' does not exist in QEMU {caps.version}")
     _bus_depth(options, command.source)
-    devices, left_out = [], []
+    devices, written, left_out = [], [], []
     for option in options:
         if option.flag == "-device":
             driver = str(option.fields.get("driver", ""))
@@ -41,17 +43,43 @@ def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[
                 continue
             props = [(key, value) for key, value in option.fields.items() if key != "driver"]
             devices.append(Option("-device", driver, props))
+            written.append(option)
         elif option.flag == "-global" and not _modelled_global(str(option.value), caps):
             left_out.append(f"-global {option.value}")
         elif option.flag in ("-global", "-usb"):
             devices.append(Option(option.flag, option.value))
+            written.append(option)
+
+    def build(count: int) -> Graph:
+        return build_graph(caps, machine.name, caps.family_of(machine), devices[:count])
+
     try:
-        graph = build_graph(caps, machine.name, caps.family_of(machine), devices)
+        graph = build(len(devices))
     except (ValueError, TypeError) as exc:
-        # a value of the wrong kind (addr=0xZZ, port=zz, uid=zz): as from-argv says it
-        raise InputError(f"cannot read the command line's devices: {exc}",
-                         source=command.source, line=0) from None
+        # a value of the wrong kind (addr=0xZZ, port=zz, uid=zz): named as from-argv names
+        # it, the first option whose graph cannot be built (found by halving)
+        where = " ".join(written[_first_unreadable(build, len(devices))].words())
+        where = where if len(where) <= 80 else where[:77] + "..."
+        raise InputError(f"cannot read '{where}': {exc}", source=command.source,
+                         line=0) from None
     return graph, left_out
+
+
+def _first_unreadable(build: Callable[[int], Graph], total: int) -> int:
+    """The index of the first option whose value the graph builder cannot read: the
+    smallest prefix that fails ends with it."""
+    low, high = 1, total   # build(high) fails
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            build(middle)
+        except (ValueError, TypeError):
+            high = middle
+            continue
+        except GraphError:
+            pass   # a prefix may miss a device a later option names: readable so far
+        low = middle + 1
+    return high - 1
 
 
 def _bus_depth(options: list[ArgvOption], source: str) -> None:
