@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..caps.tables import MachineFamily, first_release_with
+from ..caps import index as caps_index
+from ..caps.tables import MachineFamily
 from ..findings import finding_at
 from ..model.fields import XmlObject
 from . import transitional
@@ -150,8 +151,8 @@ def _pci_devices_in_release(plan: StoragePlan) -> None:
             device = "ioh3420"   # qemuDomainPCIControllerSetDefaultModelName's fallback
         if plan.caps.has_device(device):
             continue
-        since = first_release_with(lambda table, name=device: table.has_device(name),
-                                   plan.caps.arch, after=plan.caps.version)
+        since = caps_index.first_with("devices", device, plan.caps.arch,
+                                      after=plan.caps.version)
         plan.findings.append(finding_at(
             "VX0303", "error", f"the PCI controller with model name '{device}' needs QEMU "
             f"device '{device}', which QEMU {plan.caps.version} does not have", controller,

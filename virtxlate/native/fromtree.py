@@ -16,7 +16,7 @@ from typing import Any
 from .. import caps as caps_tables
 from ..argv.storage import STORAGE_DEVICES
 from ..caps import CapsTable
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..graph.build import _convert
 from .options import json_depth
 from .todomain import Readback, domain_from_argv
@@ -41,10 +41,11 @@ def domain_from_tree(text: str, source: str = "<input>") -> Readback:
         raise InputError(f"the graph nests more than {MAX_BUS_DEPTH} devices deep",
                          source=source, line=1)
     try:
-        caps = caps_tables.load(str(release))
-    except ValueError:   # not a release number at all (5,000 digits)
+        version = caps_tables.normalize_version(str(release))
+    except UsageError:   # not a release number at all (5,000 digits): the file is wrong
         raise InputError(f"\"qemu\" is not a QEMU release: '{str(release)[:20]}'",
                          source=source, line=1) from None
+    caps = caps_tables.load(version)
     words = ["-machine", str(machine)]
     try:
         _bus_words(caps, root, words)

@@ -102,8 +102,8 @@ def _bus_depth(options: list[ArgvOption], source: str) -> None:
 
 def _modelled_global(text: str, caps: CapsTable) -> bool:
     """-global DRIVER.PROP=VALUE sets a property the tables know (the floppy controller's
-    drives); the tables keep only storage and virtio properties, so another one (the
-    ICH9-LPC's noreboot) is left out rather than called unknown to QEMU."""
+    drives, the ICH9-LPC's noreboot); one the tables do not record (QEMU's replies answer
+    only for the types asked about) is left out rather than called unknown to QEMU."""
     driver, _, prop = text.partition("=")[0].partition(".")
     dtype = caps.device(driver)
     return dtype is not None and dtype.prop(prop) is not None
