@@ -14,7 +14,8 @@ import pytest
 from conftest import REPO, SAMPLES
 
 import virtxlate
-from virtxlate.errors import ArgumentTypeError, InputError, UsageError, VirtxlateError
+from virtxlate import errors
+from virtxlate.errors import InputError, UsageError, VirtxlateError
 
 SEED = SAMPLES / "seed-virtio-scsi.xml"
 XML = SEED.read_text()
@@ -59,7 +60,7 @@ def test_a_release_as_libvirts_integer_is_taken():
 
 
 def test_a_release_as_a_float_is_refused_with_the_reason():
-    with pytest.raises(ArgumentTypeError) as caught:
+    with pytest.raises(errors.ArgumentTypeError) as caught:
         virtxlate.analyze(SEED, 1.5)
     assert str(caught.value) == ("virtxlate: error: give the QEMU release as a string, e.g. "
                                  "'1.5': as a float 1.10 and 1.1 are the same number")
