@@ -121,6 +121,11 @@ def test_importing_virtxlate_loads_no_heavy_module():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO)
     assert result.stdout.strip() == "[]", result.stderr
+    # nor does the command line before it has a command to run (`virtxlate --version`)
+    code = "import sys, virtxlate.cli; print('virtxlate.api' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_a_path_like_that_does_not_exist_is_an_input_error(tmp_path):

@@ -22,14 +22,12 @@ from .caps import CapsTable
 from .errors import ArgumentTypeError, InvalidValue
 from .findings import Finding, finding_at
 from .graph import Graph, GraphError, build_graph
-from .libvirt.host import Host, LocalHost, UnknownHost
+from .libvirt.host import HOSTS, Host, LocalHost, UnknownHost
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
 from .model.fields import XmlObject
 from .rules import check_domain, check_releases
 from .xmlinput import load_document
-
-HOSTS = ("none", "local")   # --host: no host facts (the default), or this machine's
 
 # An i686 guest runs on qemu-system-i386, built from the same sources as the x86_64
 # binary with the same storage and virtio devices; it uses the x86_64 tables (inference).

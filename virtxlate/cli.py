@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _input_options() -> argparse.ArgumentParser:
     """Options of every command that reads a domain or a command line."""
-    from .api import HOSTS
+    from .libvirt.host import HOSTS
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--max-input", metavar="SIZE",
