@@ -427,16 +427,18 @@ def run(arguments: list[str], settings: Settings, jobs: int, out: IO[str], err: 
     domains = with_errors = with_warnings = 0
     interrupted = ""
     pool = None
-    window = _Window(max(jobs, 1) * 32)
+    window = _Window(32)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
         items = iter_items(arguments, stdin, stdin_items)
-        first = list(itertools.islice(items, jobs))
+        # no more read ahead than the processes the CPUs allow: a stream's are domains
+        first = list(itertools.islice(items, min(jobs, JOBS_PER_CPU * cpu_count())))
         more = next(items, None)
         if more is not None:
             first.append(more)
         jobs = _capped_jobs(jobs, first, more is not None, err) if jobs > 1 else 1
+        window = _Window(jobs * 32)
         work = ((item, settings) for item in window.bounded(itertools.chain(first, items)))
         if jobs > 1:
             out.flush()
