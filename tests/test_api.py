@@ -79,10 +79,12 @@ CALLS = {
     "analyze-host": lambda v: virtxlate.analyze(SEED, "7.2", host=v),
     "check-domain": lambda v: virtxlate.check(v, ["7.2"]),
     "check-releases": lambda v: virtxlate.check(SEED, [v]),
+    "check-release-list": lambda v: virtxlate.check(SEED, v),
 }
 # values a position takes: not wrong there
 ACCEPTED = {("analyze-qemu", "42"), ("analyze-arch", "None"), ("analyze-host", "None"),
-            ("check-domain", "('7.2',)")}
+            ("check-domain", "('7.2',)"), ("check-release-list", "('7.2',)"),
+            ("check-release-list", "[]")}
 
 
 @pytest.mark.parametrize("call,value", list(itertools.product(CALLS, WRONG)),

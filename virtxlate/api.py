@@ -174,6 +174,9 @@ def check(domain: Domain | Any, releases: tuple[str, ...] | list[str] = (),
     domain = load(domain)
     if isinstance(releases, str):
         releases = [releases]
+    if not isinstance(releases, list | tuple):
+        raise ArgumentTypeError(f"releases are a list of strings such as ['7.2'], not "
+                                f"{type(releases).__name__}")
     releases = [_release(release) for release in releases]
     host = host_of(host)
     no_tables = arch_without_tables(domain)
