@@ -14,7 +14,8 @@ import pytest
 from conftest import REPO, SAMPLES
 
 import virtxlate
-from virtxlate.errors import ArgumentTypeError, InputError, UsageError, VirtxlateError
+from virtxlate import errors
+from virtxlate.errors import InputError, UsageError, VirtxlateError
 
 SEED = SAMPLES / "seed-virtio-scsi.xml"
 XML = SEED.read_text()
@@ -59,7 +60,7 @@ def test_a_release_as_libvirts_integer_is_taken():
 
 
 def test_a_release_as_a_float_is_refused_with_the_reason():
-    with pytest.raises(ArgumentTypeError) as caught:
+    with pytest.raises(errors.ArgumentTypeError) as caught:
         virtxlate.analyze(SEED, 1.5)
     assert str(caught.value) == ("virtxlate: error: give the QEMU release as a string, e.g. "
                                  "'1.5': as a float 1.10 and 1.1 are the same number")
@@ -78,10 +79,12 @@ CALLS = {
     "analyze-host": lambda v: virtxlate.analyze(SEED, "7.2", host=v),
     "check-domain": lambda v: virtxlate.check(v, ["7.2"]),
     "check-releases": lambda v: virtxlate.check(SEED, [v]),
+    "check-release-list": lambda v: virtxlate.check(SEED, v),
 }
 # values a position takes: not wrong there
 ACCEPTED = {("analyze-qemu", "42"), ("analyze-arch", "None"), ("analyze-host", "None"),
-            ("check-domain", "('7.2',)")}
+            ("check-domain", "('7.2',)"), ("check-release-list", "('7.2',)"),
+            ("check-release-list", "[]")}
 
 
 @pytest.mark.parametrize("call,value", list(itertools.product(CALLS, WRONG)),
@@ -120,6 +123,11 @@ def test_importing_virtxlate_loads_no_heavy_module():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO)
     assert result.stdout.strip() == "[]", result.stderr
+    # nor does the command line before it has a command to run (`virtxlate --version`)
+    code = "import sys, virtxlate.cli; print('virtxlate.api' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_a_path_like_that_does_not_exist_is_an_input_error(tmp_path):

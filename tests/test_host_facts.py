@@ -12,8 +12,9 @@ from argparse import Namespace
 import pytest
 from conftest import run_cli
 
-from virtxlate import analyze, check
-from virtxlate.libvirt.host import FixedHost, LocalHost, UnknownHost
+import virtxlate
+from virtxlate import analyze
+from virtxlate.libvirt.host import FixedHost
 
 VHOST_SCSI = ("<domain type='qemu'><name>v</name><os><type arch='x86_64' machine='pc'>hvm"
               "</type></os><devices><hostdev mode='subsystem' type='scsi_host'>"
@@ -72,7 +73,7 @@ def test_a_block_cdrom_says_its_driver_was_assumed():
 def test_a_given_host_is_asked_and_none_by_default():
     assert [f.code for f in analyze(VHOST_SCSI, "7.2", host=FixedHost()).findings] == \
         ["VX0211"]
-    common, per_release = check(VHOST_SCSI, ["7.2"])
+    common, per_release = virtxlate.check(VHOST_SCSI, ["7.2"])
     assert common == [] and [f.code for f in per_release[0][1]] == ["VX0701"]
 
 
@@ -87,6 +88,8 @@ def test_which_host_a_command_asks(given, host):
 
 
 def test_the_hosts_answer_as_documented():
+    from virtxlate.libvirt.host import LocalHost, UnknownHost
+
     unknown = UnknownHost()
     assert not unknown.known and LocalHost.known and FixedHost.known
     assert unknown.scsi_address("/dev/sgN@scsi_host3:1:2:3") == ("scsi_host3", 1, 2, 3)

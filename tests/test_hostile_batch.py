@@ -24,8 +24,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SAMPLES
 
-from virtxlate.batch import Item, Settings, check_item, run, split_stream
-from virtxlate.errors import EXIT_CODES
+from virtxlate import batch
 
 CPU_SECONDS = 2
 MEMORY = 512 * 1024 * 1024
@@ -82,8 +81,8 @@ def test_a_one_line_domain_does_not_repeat_itself_in_every_finding(tmp_path):
 
 def test_jsonl_does_not_build_the_text_report():
     data = _domain(disks=_ide_disks(3))
-    code, text, record = check_item(Item("<stdin>", data),
-                                    Settings(("7.2",), False, json_lines=True))
+    code, text, record = batch.check_item(batch.Item("<stdin>", data),
+                                    batch.Settings(("7.2",), False, json_lines=True))
     assert (code, text) == (1, "") and record["errors"] == 3
 
 
@@ -206,7 +205,7 @@ def test_an_unlistable_directory_is_a_result(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "scandir", scandir)
     out, err = io.StringIO(), io.StringIO()
-    status = run([str(tmp_path)], Settings(("7.2",), False, True), 1, out, err)
+    status = batch.run([str(tmp_path)], batch.Settings(("7.2",), False, True), 1, out, err)
     records = _records(out.getvalue().encode())
     assert status == 3
     assert [r["source"] for r in records] == [str(tmp_path / n) for n in
@@ -264,9 +263,9 @@ def _stream_cases():  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("name,stream,starts", list(_stream_cases()),
                          ids=[c[0] for c in _stream_cases()])
 def test_the_stream_is_cut_where_xml_ends_a_domain(name, stream, starts):
-    items = list(split_stream(io.BytesIO(stream)))
+    items = list(batch.split_stream(io.BytesIO(stream)))
     assert [item.line_offset for item in items] == starts
-    parsed = [check_item(item, Settings(("7.2",), False, True)) for item in items]
+    parsed = [batch.check_item(item, batch.Settings(("7.2",), False, True)) for item in items]
     names = [record.get("input_error") or "parsed" for _, _, record in parsed]
     assert names == (["parsed", "parsed"] if name != "broken-then-good" else
                      [names[0], "parsed"])
@@ -285,14 +284,14 @@ def test_a_stream_in_small_pieces_is_cut_the_same():
             piece, self.data = self.data[:3], self.data[3:]
             return piece
 
-    whole = [(i.data, i.line_offset) for i in split_stream(io.BytesIO(stream))]
-    assert [(i.data, i.line_offset) for i in split_stream(Trickle(stream))] == whole
+    whole = [(i.data, i.line_offset) for i in batch.split_stream(io.BytesIO(stream))]
+    assert [(i.data, i.line_offset) for i in batch.split_stream(Trickle(stream))] == whole
     assert len(whole) == 16
 
 
 def test_an_oversized_domain_in_a_stream_is_one_result_and_the_stream_goes_on():
     stream = _domain("a") + b"\n" + _domain("b" * 5000) + b"\n" + _domain("c")
-    items = list(split_stream(io.BytesIO(stream), limit=1000))
+    items = list(batch.split_stream(io.BytesIO(stream), limit=1000))
     assert [i.error is not None for i in items] == [False, True, False]
     assert [i.line_offset for i in items] == [0, 1, 2]
 
@@ -312,7 +311,7 @@ def test_jobs_are_capped_at_the_inputs_and_a_few_per_cpu():
     from virtxlate.batch import JOBS_PER_CPU, _capped_jobs, cpu_count
 
     err = io.StringIO()
-    items = [Item(str(i)) for i in range(3)]
+    items = [batch.Item(str(i)) for i in range(3)]
     assert _capped_jobs(5000, items, False, err) == 3
     assert err.getvalue() == "virtxlate: --jobs 5000 capped at 3 (3 inputs)\n"
     many = _capped_jobs(5000, items, True, io.StringIO())
@@ -332,6 +331,8 @@ def test_a_huge_jobs_starts_no_more_processes_than_inputs():
 # -- item 16 and the exit codes: the README's table is the code's --------------------
 
 def test_the_readmes_exit_code_table_is_the_codes():
+    from virtxlate.errors import EXIT_CODES
+
     readme = (REPO / "README.md").read_text()
     table = readme.split("| exit | meaning |", 1)[1].split("\n\n", 1)[0]
     listed = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}

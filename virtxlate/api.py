@@ -22,14 +22,12 @@ from .caps import CapsTable
 from .errors import ArgumentTypeError, InvalidValue
 from .findings import Finding, finding_at
 from .graph import Graph, GraphError, build_graph
-from .libvirt.host import Host, LocalHost, UnknownHost
+from .libvirt.host import HOSTS, Host, LocalHost, UnknownHost
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
 from .model.fields import XmlObject
 from .rules import check_domain, check_releases
 from .xmlinput import load_document
-
-HOSTS = ("none", "local")   # --host: no host facts (the default), or this machine's
 
 # An i686 guest runs on qemu-system-i386, built from the same sources as the x86_64
 # binary with the same storage and virtio devices; it uses the x86_64 tables (inference).
@@ -176,6 +174,9 @@ def check(domain: Domain | Any, releases: tuple[str, ...] | list[str] = (),
     domain = load(domain)
     if isinstance(releases, str):
         releases = [releases]
+    if not isinstance(releases, list | tuple):
+        raise ArgumentTypeError(f"releases are a list of strings such as ['7.2'], not "
+                                f"{type(releases).__name__}")
     releases = [_release(release) for release in releases]
     host = host_of(host)
     no_tables = arch_without_tables(domain)

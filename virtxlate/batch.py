@@ -143,14 +143,18 @@ class _Splitter:
         self.broken = False        # the parser refused the current document
         self.line = 0              # lines before self.item in the stream
         self.same_line = False     # self.item starts on the line the last one ended
+        self.rewind = 0            # bytes of the last piece the parser refused
+        self.skipped_lines = 0     # lines of an oversized document, not kept
         self._new_parser()
 
     def _new_parser(self) -> None:
+        # events of <domain> elements only: a domain of many small elements costs no
+        # Python call per element
         self.parser = etree.XMLPullParser(
-            events=("start", "end"), resolve_entities=False, load_dtd=False,
+            events=("start", "end"), tag="domain", resolve_entities=False, load_dtd=False,
             no_network=True, huge_tree=False)
-        self.depth = 0
-        self.started = False
+        self.depth = 0             # <domain> elements open
+        self.started = False       # the document's root <domain> has started
 
     def feed(self, chunk: bytes) -> Iterator[Item]:
         self.buffer += chunk
@@ -167,7 +171,7 @@ class _Splitter:
                 position = match
                 yield self._emit()
                 continue
-            end = self.buffer.find(b">", position)
+            end = self._safe_end(position)
             if end < 0:
                 if len(self.buffer) - position > _CHUNK:   # no '>' in sight: go on
                     yield from self._parse(self.buffer[position:])   # without holding it
@@ -181,7 +185,22 @@ class _Splitter:
             yield from self._parse(piece)
             position -= self.rewind   # refused: look for where the next one starts
 
-    rewind = 0
+    def _safe_end(self, position: int) -> int:
+        """The last '>' from POSITION on up to which the parser can be fed at once: the
+        root is DEPTH <domain> elements deep, so it cannot end before DEPTH end tags
+        ('</' counts them from above: in a comment too).  Feeding piece by piece at each
+        '>' only near a possible end keeps a document of many elements fast."""
+        first = self.buffer.find(b">", position)
+        if first < 0 or not self.started or self.depth < 1:
+            return first
+        end_tag = position
+        for _ in range(self.depth):
+            end_tag = self.buffer.find(b"</", end_tag)
+            if end_tag < 0:
+                break
+            end_tag += 2
+        limit = len(self.buffer) if end_tag < 0 else end_tag - 2
+        return max(first, self.buffer.rfind(b">", position, limit))
 
     def _resync(self, position: int) -> int | None:
         """Where in the buffer the next document starts after a refused one: a line
@@ -222,30 +241,23 @@ class _Splitter:
             self.rewind = len(piece)   # the piece may hold the next domain's start
             return
         self._keep(piece)
-        root = None
-        for event, element in self.parser.read_events():
-            if event == "start":
-                self.depth += 1
-                self.started = True
-            else:
-                self.depth -= 1
-                if self.depth:
-                    element.clear()   # the tree is not needed: keep memory flat
-                else:
-                    root = element.tag
+        if self.oversized:   # not parsed further: its tree would only grow
+            self.broken = True
+            return
+        for event, _ in self.parser.read_events():
+            self.depth += 1 if event == "start" else -1
+            self.started = True
         if self.started and self.depth == 0:
-            if root == "domain":
-                yield self._emit()
-            else:
-                # a stream is of domains: anything else at the top (a fragment, a
-                # domain cut in the middle) runs with the rest to the next domain
-                self.broken = True
+            yield self._emit()
+        # Anything else at the top (a fragment, a domain cut in the middle) is not a
+        # domain of the stream: with what follows, it is refused as the parser refuses
+        # the next top-level element (or it is the whole input, read as one).
 
     def _keep(self, piece: bytes) -> None:
         if not self.oversized and len(self.item) + len(piece) > self.limit:
             self.oversized = True
         if self.oversized:
-            self.line += piece.count(b"\n")   # counted, not kept
+            self.skipped_lines += piece.count(b"\n")   # counted, not kept
         else:
             self.item += piece
 
@@ -259,7 +271,8 @@ class _Splitter:
             self.line += data.count(b"\n", 0, len(data) - len(stripped))
             data = stripped
         start = self.line
-        self.line += data.count(b"\n")
+        self.line += data.count(b"\n") + self.skipped_lines
+        self.skipped_lines = 0
         item = Item("<stdin>", data, start)
         if self.oversized:
             item = Item("<stdin>", None, start, error=too_large("<stdin>", self.limit).message)
@@ -349,6 +362,21 @@ def _worker_signals() -> None:
     # of the task queue's lock an idle worker holds, which the parent's clean-up needs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_worker)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+
+
+_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _start_pool(jobs: int) -> Any:
+    """A pool of JOBS workers whose processes and threads take no signal before they
+    are ready for it: the parent's threads never (the main thread answers), a worker
+    once its handlers are set."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        return multiprocessing.get_context("fork").Pool(jobs, _worker_signals)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _exit_worker(signum: int, frame: object) -> None:
@@ -399,21 +427,23 @@ def run(arguments: list[str], settings: Settings, jobs: int, out: IO[str], err: 
     domains = with_errors = with_warnings = 0
     interrupted = ""
     pool = None
-    window = _Window(max(jobs, 1) * 32)
+    window = _Window(32)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
         items = iter_items(arguments, stdin, stdin_items)
-        first = list(itertools.islice(items, jobs))
+        # no more read ahead than the processes the CPUs allow: a stream's are domains
+        first = list(itertools.islice(items, min(jobs, JOBS_PER_CPU * cpu_count())))
         more = next(items, None)
         if more is not None:
             first.append(more)
         jobs = _capped_jobs(jobs, first, more is not None, err) if jobs > 1 else 1
+        window = _Window(jobs * 32)
         work = ((item, settings) for item in window.bounded(itertools.chain(first, items)))
         if jobs > 1:
             out.flush()
             err.flush()
-            pool = multiprocessing.get_context("fork").Pool(jobs, _worker_signals)
+            pool = _start_pool(jobs)
         results = pool.imap(_work, work, chunksize=8) if pool else map(_work, work)
         for code, text, record in results:
             window.release()

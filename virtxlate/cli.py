@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
     from_tree = commands.add_parser(
         "from-tree", help="domain XML (its storage) from `tree --format json`",
-        parents=[reads])
+        parents=[_input_options(host=False)])
     from_tree.add_argument("tree_json", metavar="FILE", help="the JSON, or - for stdin")
 
     check = commands.add_parser("check", help="validate a domain (schema, libvirt rules, "
@@ -135,14 +135,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _input_options() -> argparse.ArgumentParser:
-    """Options of every command that reads a domain or a command line."""
-    from .api import HOSTS
+def _input_options(host: bool = True) -> argparse.ArgumentParser:
+    """Options of every command that reads a domain or a command line (with HOST:
+    of those whose translation asks the VM's host)."""
+    from .libvirt.host import HOSTS
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--max-input", metavar="SIZE",
                         help="the largest input read, e.g. 64M (default: "
                         "$VIRTXLATE_MAX_INPUT, else 64 MiB); bigger ones are refused")
+    if not host:
+        return common
     common.add_argument("--host", choices=HOSTS, default=None,
                         help="whose host facts (/dev/sgN nodes, /dev/vhost-scsi, CD-ROM "
                         "drives) to look up: none (default: placeholders and an info "

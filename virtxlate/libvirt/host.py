@@ -18,6 +18,7 @@ import re
 from typing import Protocol
 
 _CDROM_DRIVE_STATUS = 0x5326   # linux/cdrom.h
+HOSTS = ("none", "local")   # --host: no host facts (the default), or this machine's
 
 # Written where libvirt writes the /dev/sgN node of a SCSI host device when no host is
 # asked: the sg number is the host's; the adapter and address say which device it is.
