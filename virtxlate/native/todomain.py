@@ -20,7 +20,7 @@ from lxml import etree
 from ..errors import InputError
 from ..findings import Finding
 from ..libvirt.addresses import disk_index, disk_name
-from ..libvirt.host import Host, LocalHost
+from ..libvirt.host import Host, UnknownHost
 from ..libvirt.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
 from ..libvirt.scsi import NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
 from ..resources import PACKAGE_DIR
@@ -101,7 +101,7 @@ def domain_from_argv(command: CommandLine, default_machine: str | None = None,
     -machine (the release's default, when the caller knows the release).  HOST says which
     SCSI device a /dev/sgN node is (this machine when None), as libvirt asks the VM's."""
     options = parse_options(command.words, command.source)
-    builder = _Builder(command, options, default_machine, host or LocalHost())
+    builder = _Builder(command, options, default_machine, host or UnknownHost())
     try:
         return builder.build()
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
