@@ -50,11 +50,14 @@ __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", 
 
 
 def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
-                 needs_bridge: bool = False, pci_bridges: int = 0) -> StoragePlan:
+                 dry_run: tuple[tuple[int, ...], int] | None = None,
+                 pci_bridges: int = 0) -> StoragePlan:
     """Translate DOMAIN's storage for the release described by CAPS (HOST: the machine
-    libvirt would ask about CD-ROM drives; this one when None).  NEEDS_BRIDGE and
-    PCI_BRIDGES are for the second pass, when the first found that libvirt adds a
-    pcie-pci-bridge (q35) or that many pci-bridges (pc)."""
+    libvirt would ask about CD-ROM drives; this one when None).  DRY_RUN and PCI_BRIDGES
+    are for the second pass, when the first found that libvirt adds a pcie-pci-bridge
+    (q35: the root ports and the bridge index its dry run added) or that many
+    pci-bridges (pc)."""
+    needs_bridge = dry_run is not None
     machine = caps.machine(domain.machine)
     plan = StoragePlan(
         host=host or LocalHost(),
@@ -84,7 +87,8 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         if plan.family.libvirt_addressing == "root-bus" else 0
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
-                                  needs_bridge=needs_bridge, declared=buses,
+                                  needs_bridge=needs_bridge, dry_run=dry_run,
+                                  declared=buses,
                                   referenced=set(referenced_buses(domain)),
                                   shared_slots=shared_root_slots(domain) if buses else set())
     assign_controller_slots(plan)
@@ -108,7 +112,8 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         if plan.pcie.bridge is not None and not needs_bridge:
             # a conventional PCI device needs the bridge, whose root port libvirt takes
             # first: place everything again knowing it
-            return plan_storage(domain, caps, host, needs_bridge=True)
+            return plan_storage(domain, caps, host,
+                                dry_run=(tuple(plan.pcie.ports), plan.pcie.bridge))
         plan.options[0:0] = plan.pcie.controller_options()
         for bus in plan.pcie.unplaced_bridges:
             plan.findings.append(finding_at(
