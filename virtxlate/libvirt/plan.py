@@ -28,6 +28,7 @@ from .controllers import (
     usb_options,
 )
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
+from .firmware import plan_firmware
 from .host import Host, LocalHost
 from .hostdevs import plan_hostdevs
 from .options import Option
@@ -74,6 +75,9 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
             domain, domain.source, xpath_suffix="/os/type/@machine",
             hint="known: " + ", ".join(m.alias or m.name for m in caps.machines if m.alias)))
         return plan
+    firmware = plan_firmware(domain, caps.storage_style == "blockdev")
+    plan.firmware, plan.pflash = firmware.options, firmware.pflash
+    plan.findings.extend(firmware.findings)
     plan_controllers(plan)
     assert plan.family is not None
     plan.slots = PciSlots(plan.family, domain, caps.has_flag("device-video-primary"))
