@@ -106,6 +106,11 @@ CASES = {
     "VX0223": (_domain("<controller type='usb' index='0' model='ich9-uhci1'/>"),
                _domain("<controller type='usb' index='0' model='ich9-ehci1'/>"
                        "<controller type='usb' index='0' model='ich9-uhci1'/>")),
+    # libvirt 9.0: "UEFI requires ACPI on this architecture"
+    "VX0224": (_domain("").replace("</os>", "<loader readonly='yes' type='pflash'>/c.fd"
+                                   "</loader></os>"),
+               _domain("").replace("</os>", "<loader readonly='yes' type='pflash'>/c.fd"
+                                   "</loader></os><features><acpi/></features>")),
     "VX0301": (_domain("", machine="pc-i440fx-1.5"), _domain("", machine="pc-1.2")),
     "VX0303": (_domain("<controller type='scsi' model='vmpvscsi'/>"),
                _domain("<controller type='scsi' model='lsilogic'/>")),

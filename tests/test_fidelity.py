@@ -9,9 +9,12 @@ import shlex
 import pytest
 from conftest import DATA
 
+from virtxlate import caps
 from virtxlate.api import analyze, load
+from virtxlate.argv.escape import json_value
 from virtxlate.argv.storage import device_driver, storage_options
 from virtxlate.libvirt.host import FixedHost
+from virtxlate.libvirt.plan import plan_storage
 from virtxlate.libvirt.scsi import LIBVIRT_DRIVER_NAMES
 
 CASES = DATA / "libvirt-9.0"
@@ -47,3 +50,26 @@ def test_argv_equals_libvirts(case):
     expected = _compared(_libvirt_words(case))
     assert expected, "the captured line has no storage options"
     assert _compared(result.argv or []) == expected
+
+
+FIRMWARE = DATA / "libvirt-9.0-firmware"
+
+
+@pytest.mark.parametrize("case", sorted(FIRMWARE.glob("*.xml")), ids=lambda p: p.stem)
+def test_firmware_nodes_are_libvirts(case):
+    """The pflash nodes before -machine and -machine's pflashN= (the writer puts them on
+    the command line; until it does, the plan holds them)."""
+    domain = load(case.read_text())
+    if case.with_suffix(".err").exists():
+        assert not analyze(domain, "7.2", host=FixedHost()).ok
+        return
+    words = _libvirt_words(case)
+    machine = words.index("-machine")
+    theirs = [value for flag, value in zip(words[:machine], words[1:machine + 1],
+                                           strict=False) if flag == "-blockdev"]
+    pflash = [prop.split("=") for prop in words[machine + 1].split(",")
+              if prop.startswith("pflash")]
+    assert theirs and pflash
+    plan = plan_storage(domain, caps.load("7.2"), FixedHost())
+    assert [json_value(option) for option in plan.firmware] == theirs
+    assert [list(prop) for prop in plan.pflash] == pflash

@@ -5,6 +5,7 @@ PCI proxy's disable-legacy=auto (virtio_pci_realize).  Checked with QEMU 7.2's q
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..caps.tables import DeviceType
@@ -20,7 +21,7 @@ class BusLimits:
     max_lun: int | None = None
 
 
-def realize(device: Device, dtype: DeviceType, bus: Bus, given: dict[str, PropValue],
+def realize(device: Device, dtype: DeviceType, bus: Bus, given: Mapping[str, object],
             limits: BusLimits | None, root_bus: Bus) -> str | None:
     """Set DEVICE's realized properties in place (DEVICE not yet on BUS; the devices
     already there were realized before it).  The refusal QEMU gives, or None."""
@@ -43,7 +44,7 @@ def realize(device: Device, dtype: DeviceType, bus: Bus, given: dict[str, PropVa
     return None
 
 
-def _scsi_address(bus: Bus, given: dict[str, PropValue], limits: BusLimits,
+def _scsi_address(bus: Bus, given: Mapping[str, object], limits: BusLimits,
                   realized: dict[str, PropValue]) -> str | None:
     """scsi_qdev_realize: without scsi-id, the first target free at the LUN (0 if none
     given); with scsi-id but without lun, the first free LUN of that target."""

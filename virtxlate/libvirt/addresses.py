@@ -186,9 +186,12 @@ def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None
         kind, model = node.get("type"), node.get("model")
         if _has_pci_address(node):
             continue
+        # (the PIIX3's own UHCI at 00:01.2 is pc's first piix3-uhci; on q35 it is a
+        # conventional PCI device like the others)
+        builtin_uhci = model == "piix3-uhci" and node.get("index", "0") == "0" \
+            and not (family is not None and family.name == "q35")
         if kind == "virtio-serial" or (kind == "usb" and model in _PCI_USB_MODELS
-                                       and not (model == "piix3-uhci"
-                                                and node.get("index", "0") == "0")):
+                                       and not builtin_uhci):
             controllers.append(node)
         elif kind == "usb" and model == "ich9-ehci1" and not (
                 family is not None and family.name == "q35"):

@@ -54,6 +54,9 @@ class StoragePlan:
     zpci: dict[object, tuple[int, int]] | None = None   # s390x PCI: element → (uid, fid)
     pr_helper_written: bool = False   # the managed pr-manager-helper object is out
     next_node_index: int = 1   # the next -blockdev node number after the disks' ones
+    # UEFI: the pflash -blockdev nodes, written before -machine, and -machine's pflashN=
+    firmware: list[Option] = field(default_factory=list)
+    pflash: list[tuple[str, str]] = field(default_factory=list)
 
 
 def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]

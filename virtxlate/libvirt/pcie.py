@@ -2,12 +2,14 @@
 for each PCI Express device, a pcie-pci-bridge for conventional PCI ones.
 
 What libvirt 9.0 does (qemuDomainAssignPCIAddresses, checked against its
-domxml-to-native): the root port that will hold the bridge is pci.1 whenever some device
-needs conventional PCI; then, in libvirt's device order, each PCI Express device gets the
-next controller index as a root port of its own (bus pci.N, addr 0x0) and the first
-conventional device adds the bridge at the next index, its devices taking slots 1, 2, …;
-one spare root port follows for hot-plug.  Root ports sit on pcie.0 from the first free
-slot, eight functions a slot (port = slot * 8 + function, chassis = index).
+domxml-to-native): a dry run over the devices in libvirt's order gives each PCI Express
+device an empty root port or a new one, and at the first conventional device adds a root
+port and the pcie-pci-bridge behind it (the next two indexes); one spare root port
+follows for hot-plug.  Then the real pass: the bridge, placed before any device, takes
+the first empty root port (pci.1 when the domain declares none), and the devices take the
+empty root ports in index order, the conventional ones the bridge's slots 1, 2, ….
+Root ports sit on pcie.0 from the first free slot, eight functions a slot (port =
+slot * 8 + function, chassis = index).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class PcieRootPorts:
     # buses written addresses name: those not declared are root ports libvirt adds, not
     # empty (pcibuses.referenced_buses)
     referenced: set[int] = field(default_factory=set)
+    # the second pass: (root ports, bridge index) libvirt's dry run added
+    dry_run: tuple[tuple[int, ...], int] | None = None
     next_index: int = 1
     bridge_port: int | None = None      # the root port holding the bridge
     bridge: int | None = None
@@ -61,6 +65,10 @@ class PcieRootPorts:
         indexes = {bus.index for bus in self.declared}
         self.next_index = max(indexes | self.referenced, default=0) + 1
         self.ports = [i for i in range(1, self.next_index) if i not in indexes]
+        if self.dry_run is not None:
+            # the controllers the dry run added exist from the start of the real pass
+            self.ports, self.bridge = sorted(self.dry_run[0]), self.dry_run[1]
+            self.next_index = max([self.next_index - 1, self.bridge, *self.ports]) + 1
         # root ports nothing is written on yet, in index order (libvirt's gaps included)
         self.empty_ports = sorted(
             [bus.index for bus in self.declared if bus.is_port and not bus.used_slots]
@@ -100,6 +108,10 @@ class PcieRootPorts:
                 if slot is not None:
                     return f"pci.{bus.index}", f"{slot:#x}"
         if self.bridge is None:
+            # the dry run (virDomainPCIAddressSetGrow) adds a root port and the bridge
+            # behind it, even where a root port is empty; in the real pass the bridge,
+            # placed before any device, takes the first empty root port instead
+            self.ports.append(self._new_index())
             self.bridge = self._new_index()
         self.bridge_slots += 1
         return f"pci.{self.bridge}", f"{self.bridge_slots:#x}"

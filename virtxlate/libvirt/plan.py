@@ -13,6 +13,7 @@ from ..caps import CapsTable
 from ..findings import finding_at
 from ..model import Domain
 from ..model.fields import XmlObject
+from . import transitional
 from .addresses import (
     PciSlots,
     controller_indexes,
@@ -28,6 +29,7 @@ from .controllers import (
     usb_options,
 )
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
+from .firmware import plan_firmware
 from .host import Host, LocalHost
 from .hostdevs import plan_hostdevs
 from .options import Option
@@ -41,8 +43,8 @@ from .pcibuses import (
     shared_root_slots,
     written_option,
 )
-from .pcie import PcieRootPorts
-from .scsi import libvirt_driver_name
+from .pcie import PcieRootPorts, is_pci_express
+from .scsi import SCSI_MODEL_DEVICES, libvirt_driver_name
 from .usb import assign_usb_ports, hub_options
 from .zpci import assign_zpci
 
@@ -50,11 +52,14 @@ __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", 
 
 
 def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
-                 needs_bridge: bool = False, pci_bridges: int = 0) -> StoragePlan:
+                 dry_run: tuple[tuple[int, ...], int] | None = None,
+                 pci_bridges: int = 0) -> StoragePlan:
     """Translate DOMAIN's storage for the release described by CAPS (HOST: the machine
-    libvirt would ask about CD-ROM drives; this one when None).  NEEDS_BRIDGE and
-    PCI_BRIDGES are for the second pass, when the first found that libvirt adds a
-    pcie-pci-bridge (q35) or that many pci-bridges (pc)."""
+    libvirt would ask about CD-ROM drives; this one when None).  DRY_RUN and PCI_BRIDGES
+    are for the second pass, when the first found that libvirt adds a pcie-pci-bridge
+    (q35: the root ports and the bridge index its dry run added) or that many
+    pci-bridges (pc)."""
+    needs_bridge = dry_run is not None
     machine = caps.machine(domain.machine)
     plan = StoragePlan(
         host=host or LocalHost(),
@@ -71,6 +76,9 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
             domain, domain.source, xpath_suffix="/os/type/@machine",
             hint="known: " + ", ".join(m.alias or m.name for m in caps.machines if m.alias)))
         return plan
+    firmware = plan_firmware(domain, caps.storage_style == "blockdev")
+    plan.firmware, plan.pflash = firmware.options, firmware.pflash
+    plan.findings.extend(firmware.findings)
     plan_controllers(plan)
     assert plan.family is not None
     plan.slots = PciSlots(plan.family, domain, caps.has_flag("device-video-primary"))
@@ -84,9 +92,11 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         if plan.family.libvirt_addressing == "root-bus" else 0
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
         plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
-                                  needs_bridge=needs_bridge, declared=buses,
+                                  needs_bridge=needs_bridge, dry_run=dry_run,
+                                  declared=buses,
                                   referenced=set(referenced_buses(domain)),
                                   shared_slots=shared_root_slots(domain) if buses else set())
+        _conventional_on_added_buses(plan, {bus.index for bus in buses})
     assign_controller_slots(plan)
     _added_virtio_serial(plan)
     # qemuBuildControllersCommandLine: USB controllers come before the SCSI ones
@@ -108,7 +118,8 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         if plan.pcie.bridge is not None and not needs_bridge:
             # a conventional PCI device needs the bridge, whose root port libvirt takes
             # first: place everything again knowing it
-            return plan_storage(domain, caps, host, needs_bridge=True)
+            return plan_storage(domain, caps, host,
+                                dry_run=(tuple(plan.pcie.ports), plan.pcie.bridge))
         plan.options[0:0] = plan.pcie.controller_options()
         for bus in plan.pcie.unplaced_bridges:
             plan.findings.append(finding_at(
@@ -143,6 +154,47 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         added = plan.overflow.added_options(plan.family.root_bus) if plan.overflow else []
         plan.options[0:0] = written + added   # the declared controllers, then libvirt's
     return plan
+
+
+def _conventional_on_added_buses(plan: StoragePlan, declared: set[int]) -> None:
+    """q35: a conventional PCI device written on a bus above those the domain declares
+    makes libvirt add PCI bridges for that bus (pcie-pci-bridge, pci-bridge behind it, checked
+    with libvirt 9.0) where virtxlate adds a root port: at slot 0 libvirt refuses it
+    ("Invalid PCI address … slot must be >= 1"), elsewhere virtxlate says its places may
+    differ."""
+    for node in plan.domain.element.iterfind(".//devices/*/address[@type='pci']"):
+        try:
+            bus = int(node.get("bus", "0"), 0)
+            slot = int(node.get("slot", "0"), 0)
+        except ValueError:
+            continue
+        device = node.getparent()
+        # (a gap below the highest declared bus is a root port whatever sits on it)
+        if bus <= max(declared, default=0) or device is None or is_pci_express(
+                _pci_device(device)):
+            continue
+        if slot == 0:
+            plan.findings.append(finding_at(
+                "VX0100", "error", f"a conventional PCI device at slot 0 of bus {bus}, which "
+                "the domain does not declare: libvirt adds a PCI bridge for that bus "
+                f"(libvirt: \"Invalid PCI address 0000:{bus:02x}:00.0. slot must be >= 1\")",
+                XmlObject(node), plan.domain.source, xpath_suffix="/@slot"))
+        else:
+            plan.findings.append(finding_at(
+                "VX0902", "warning", f"libvirt adds PCI bridges for bus {bus}, which the "
+                "domain does not declare, for this conventional PCI device; virtxlate adds a "
+                "root port, so the places may differ", XmlObject(node), plan.domain.source,
+                hint="declare the controller of that bus"))
+
+
+def _pci_device(node) -> str:  # type: ignore[no-untyped-def]
+    """The QEMU device of a device element, as far as its PCI connection goes."""
+    model = node.get("model") or node.xpath("string(model/@type)")
+    if node.tag == "disk":
+        return "virtio-blk-pci" + transitional.model_suffix(model)
+    if node.tag == "controller" and node.get("type") == "scsi":
+        return SCSI_MODEL_DEVICES.get(model or "", "lsi")
+    return non_storage_device(node, True)
 
 
 def _added_virtio_serial(plan: StoragePlan) -> None:
@@ -196,12 +248,14 @@ def _root_bus_overflow(plan: StoragePlan, buses: list[DeclaredBus], pci_bridges:
             slot = plan.slots.take()
             if slot is not None:
                 bus.placed = (plan.family.root_bus, slot, 0)
-    # the buses written addresses name that the domain does not declare: libvirt adds a
-    # pci-bridge for each, in index order, before the bridges its dry run asks for
+    # the buses below the highest one declared or named by a written address that the
+    # domain does not declare: libvirt adds a pci-bridge for each, in index order, before
+    # the bridges its dry run asks for (checked with 9.0: a lone pci-bridge index 2 gets
+    # pci.1 beside it)
     declared = {bus.index for bus in buses}
     referenced = {index: slots for index, slots in referenced_buses(plan.domain).items()
                   if index not in declared}
-    last = max(referenced, default=0)
+    last = max(referenced.keys() | declared, default=0)
     for index in range(1, last + 1):
         if index in declared:
             continue

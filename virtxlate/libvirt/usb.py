@@ -18,6 +18,7 @@ from lxml import etree
 from ..errors import InvalidValue
 from ..model import Domain
 from ..model.fields import xpath_of
+from .addresses import disk_index, sorted_by_type_and_index
 from .options import Option
 
 # virDomainUSBAddressControllerModelToPorts: the root ports of each controller model
@@ -87,7 +88,8 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
     root_ports = _int(controller.get("ports"), controller) if controller is not None \
         and controller.get("ports") else _MODEL_PORTS.get(model, 2)
     root = _Hub([None] * root_ports)
-    devices = [node for path in _DEVICES for node in domain.element.xpath(path)]
+    devices = [node for path in _DEVICES for node in _in_libvirt_order(
+        domain.element.xpath(path))]
     result.elements = devices
     written_hubs = domain.element.findall("devices/hub[@type='usb']")
     # qemuDomainUSBAddressAddHubs: hubs for the devices beyond the ports there are
@@ -131,6 +133,16 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
         root.take(path, True)
         result.ports[id(node)] = ".".join(map(str, path))
     return result
+
+
+def _in_libvirt_order(nodes: list[etree._Element]) -> list[etree._Element]:
+    """Disks as libvirt keeps them (by target name: sdb before sdc, whatever the XML's
+    order, virDomainDiskInsertPreAlloced); the other devices as written."""
+    if not nodes or nodes[0].tag != "disk":
+        return nodes
+    return sorted_by_type_and_index(
+        nodes, lambda node: "usb",
+        lambda node: disk_index(node.find("target").get("dev")) or 0)
 
 
 def hub_options(ports: UsbPorts) -> list[Option]:

@@ -182,10 +182,27 @@ def usb_companion_master(domain: Domain) -> Iterator[Finding]:
                              "model='ich9-ehci1'/>")
 
 
+def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
+    """VX0224 — qemuValidateDomainDefBoot: UEFI firmware (a pflash <loader>, or
+    firmware='efi') on x86 needs <features><acpi/> ("UEFI requires ACPI on this
+    architecture")."""
+    os_node = domain.element.find("os")
+    if os_node is None or domain.arch not in (None, "x86_64", "i686"):
+        return
+    loader = os_node.find("loader")
+    pflash = loader is not None and loader.get("type") == "pflash"
+    if (pflash or os_node.get("firmware") == "efi") \
+            and domain.element.find("features/acpi") is None:
+        where = XmlObject(loader) if pflash and loader is not None else XmlObject(os_node)
+        yield finding_at("VX0224", "error", "UEFI firmware needs ACPI on x86, and the domain "
+                         "has no <features><acpi/>", where, domain.source,
+                         hint="add <features><acpi/></features>")
+
+
 RULES: tuple[Rule, ...] = (
     duplicate_target, duplicate_drive_address, scsi_model_known, virtio_scsi_only_driver,
     iothread_defined, iothread_count, address_fits_bus, lun_needs_block, usb_companion_master,
-    *DISK_OPTION_RULES,
+    uefi_needs_acpi, *DISK_OPTION_RULES,
 )
 
 
