@@ -72,7 +72,7 @@ def enumeration(name: str, values: list[str] | tuple[str, ...]) -> Converter[str
 
 def xpath_of(element: etree._Element) -> str:
     """An absolute XPath of ELEMENT with positions, e.g. /domain/devices/disk[2]/target."""
-    return element.getroottree().getpath(element)
+    return str(element.getroottree().getpath(element))
 
 
 # Every write through the model moves this counter on.  A model object keeps the values

@@ -189,7 +189,8 @@ def schema_findings(document: XmlDocument) -> list[Finding]:
         match = _ATTRIBUTE_RE.match(reason)
         if match:
             xpath += f"/@{match.group('name')}"
-        tag = element.tag if isinstance(getattr(element, "tag", None), str) else "element"
+        tag = getattr(element, "tag", None)
+        tag = tag if isinstance(tag, str) else "element"
         findings.append(Finding(
             code="VX0101", severity="error", message=f"<{tag}>: {reason}",
             source=document.source, line=line, xpath=xpath,
