@@ -198,3 +198,16 @@ def test_child_and_flag_reads_follow_writes():
     disk.serial = None
     disk.driver.cache = None
     assert disk.serial is None and disk.driver.cache is None
+
+
+def test_an_lxml_edit_is_read_after_note_write():
+    from virtxlate.model.fields import note_write
+
+    domain = domain_from_document(parse_text(
+        "<domain type='qemu'><devices><disk type='file'><target dev='vda' bus='virtio'/>"
+        "</disk></devices></domain>"))
+    disk = domain.disks[0]
+    assert disk.bus == "virtio"
+    disk.element.find("target").set("bus", "sata")
+    note_write()
+    assert disk.bus == "sata" and disk.target.bus == "sata"

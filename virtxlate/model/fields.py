@@ -93,7 +93,10 @@ def note_write() -> None:
 
 
 class XmlObject:
-    """A view over one element of the original tree."""
+    """A view over one element of the original tree.
+
+    Its field reads are cached until the next write through the model (see _writes);
+    code that edits ``element`` with lxml directly calls note_write() afterwards."""
 
     def __init__(self, element: etree._Element):
         self.element = element
@@ -229,7 +232,12 @@ class Field(Generic[T]):
             xpath=xpath_of(where) + (f"/@{self.attribute}" if self.attribute else ""))
 
     def __set__(self, obj: XmlObject, value: T | None) -> None:
-        note_write()
+        try:
+            self._write(obj, value)
+        finally:
+            note_write()   # after the tree changed: no read can cache the old value
+
+    def _write(self, obj: XmlObject, value: T | None) -> None:
         if value is None:
             node = _find(obj.element, self.steps)
             if node is None:
@@ -282,12 +290,12 @@ class Flag:
         return present  # type: ignore[no-any-return]
 
     def __set__(self, obj: XmlObject, value: bool) -> None:
-        note_write()
         node = _find(obj.element, self.steps)
         if value and node is None:
             _ensure(obj.element, self.steps)
         elif not value and node is not None:
             _remove(node)
+        note_write()
 
 
 class Child(Generic[M]):
@@ -318,8 +326,9 @@ class Child(Generic[M]):
         return child  # type: ignore[no-any-return]
 
     def create(self, obj: XmlObject) -> M:
+        node = _ensure(obj.element, self.steps)
         note_write()
-        return self.cls(_ensure(obj.element, self.steps))
+        return self.cls(node)
 
 
 class Children(Generic[M]):
