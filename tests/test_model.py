@@ -157,3 +157,57 @@ def test_a_target_without_bus_gets_libvirts_bus(device, dev, bus):
     assert disk.bus == bus
     assert disk.written_bus is None
     assert "bus=" not in document.to_xml()
+
+
+def test_a_write_through_the_api_is_read_back_everywhere():
+    """Issue 16: Disk.bus was cached once per disk, so after `disk.target.bus = 'scsi'`
+    analyze() still wrote virtio-blk-pci.  Reads are cached per model object, but any
+    write through the model drops them."""
+    from virtxlate import analyze, load
+
+    domain = load("<domain type='qemu'><devices><disk type='file' device='disk'>"
+                  "<source file='/a.img'/><target dev='vda' bus='virtio'/></disk>"
+                  "</devices></domain>")
+    disk = domain.disks[0]
+    assert (disk.bus, disk.dev, disk.target.bus) == ("virtio", "vda", "virtio")
+    assert "virtio-blk-pci" in " ".join(analyze(domain, "7.2").argv or [])
+    disk.target.bus = "scsi"
+    disk.target.dev = "sda"
+    assert (disk.bus, disk.written_bus, disk.dev) == ("scsi", "scsi", "sda")
+    assert domain.disks[0].target.bus == "scsi"
+    argv = " ".join(analyze(domain, "7.2").argv or [])
+    assert "virtio-blk-pci" not in argv
+    assert "scsi-hd" in argv
+    disk.target.bus = None          # absent again: libvirt derives it from the name
+    assert disk.bus == "scsi" and disk.written_bus is None
+    disk.target.dev = "hda"
+    assert disk.bus == "ide"
+
+
+def test_child_and_flag_reads_follow_writes():
+    domain = domain_from_document(parse_text(
+        "<domain type='qemu'><devices><disk type='file'><target dev='vda'/></disk>"
+        "</devices></domain>"))
+    disk = domain.disks[0]
+    assert disk.driver is None and disk.readonly is False and disk.serial is None
+    type(disk).driver.create(disk).cache = "none"
+    assert disk.driver is not None and disk.driver.cache == "none"
+    disk.readonly = True
+    disk.serial = "abc"
+    assert disk.readonly is True and disk.serial == "abc"
+    disk.serial = None
+    disk.driver.cache = None
+    assert disk.serial is None and disk.driver.cache is None
+
+
+def test_an_lxml_edit_is_read_after_note_write():
+    from virtxlate.model.fields import note_write
+
+    domain = domain_from_document(parse_text(
+        "<domain type='qemu'><devices><disk type='file'><target dev='vda' bus='virtio'/>"
+        "</disk></devices></domain>"))
+    disk = domain.disks[0]
+    assert disk.bus == "virtio"
+    disk.element.find("target").set("bus", "sata")
+    note_write()
+    assert disk.bus == "sata" and disk.target.bus == "sata"

@@ -6,10 +6,10 @@ field reads ``None`` when the user did not write it.
 
 from __future__ import annotations
 
-import functools
-from typing import Any
+from lxml import etree
 
 from .fields import (
+    _UNREAD,
     HEX,
     INT,
     ON_OFF,
@@ -53,16 +53,11 @@ class _PciModelName(Field[str]):
     """<controller type='pci'><model name>: one of libvirt's names, and one that fits the
     controller's model (libvirt refuses ioh3420 on a pci-bridge)."""
 
-    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
-        name = super().__get__(obj, owner)
-        if obj is None or name is None:
-            return name
+    def validate(self, obj: XmlObject, node: etree._Element | None, value: str) -> None:
         model = obj.element.get("model")
-        if model in PCI_MODEL_NAMES and name not in PCI_MODEL_NAMES[model]:
-            node = self.raw(obj)[1]
-            raise self.invalid(obj, node, name, f"PCI controller model name '{name}' is not "
+        if model in PCI_MODEL_NAMES and value not in PCI_MODEL_NAMES[model]:
+            raise self.invalid(obj, node, value, f"PCI controller model name '{value}' is not "
                                f"valid for a PCI controller with model '{model}'")
-        return name
 
 
 # <disk><driver type>: libvirt's storage formats (storagecommon.rng storageFormat, and
@@ -209,6 +204,10 @@ class IoTune(XmlObject):
                 for child in self.element if isinstance(child.tag, str)}
 
 
+# the key of Disk.bus among a disk's cached reads
+_BUS = object()
+
+
 class Disk(XmlObject):
     """<disk type device>."""
 
@@ -234,30 +233,32 @@ class Disk(XmlObject):
     iotune = Child(IoTune, "iotune")
     alias = Field("alias/@name")
 
-    # target/@bus and target/@dev, read once per model object: the translation and the
-    # checks ask for them a dozen times per disk (like Children, a model object is a
-    # view of the tree as it was loaded)
-    @functools.cached_property
+    # target/@bus and target/@dev: the translation and the checks ask for them a dozen
+    # times per disk, so they are read once (like every field, until the next write)
+    @property
     def bus(self) -> str | None:
         """target/@bus, or when absent the bus libvirt derives (derived_bus); None
         without a <target>.  The XML itself is left as the user wrote it."""
-        target = self.element.find("target")
-        if target is None:
-            return None
-        return target.get("bus") or derived_bus(self.device, target.get("dev"))
+        reads = self._cached()
+        bus = reads.get(_BUS, _UNREAD)
+        if bus is _UNREAD:
+            target = self.target
+            bus = reads[_BUS] = None if target is None else (
+                target.bus or derived_bus(self.device, target.dev))
+        return bus  # type: ignore[no-any-return]
 
     @property
     def written_bus(self) -> str | None:
         """target/@bus as written (None when absent): libvirt orders its disk array
         (virDomainDiskInsert) before it derives a missing bus, so bus-less disks sort as
         one group by target index."""
-        target = self.element.find("target")
-        return target.get("bus") if target is not None else None
+        target = self.target
+        return target.bus if target is not None else None
 
-    @functools.cached_property
+    @property
     def dev(self) -> str | None:
-        target = self.element.find("target")
-        return target.get("dev") if target is not None else None
+        target = self.target
+        return target.dev if target is not None else None
 
     @property
     def effective_device(self) -> str:

@@ -93,7 +93,7 @@ class Domain(XmlObject):
     def to_xml(self) -> str:
         if self.document is not None:
             return self.document.to_xml()
-        return etree.tostring(self.element, encoding="unicode")
+        return str(etree.tostring(self.element, encoding="unicode"))
 
 
 def domain_from_document(document: XmlDocument) -> Domain:

@@ -9,8 +9,7 @@ stays absent: a field whose attribute or element is missing reads as ``None``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from lxml import etree
 
@@ -20,13 +19,16 @@ T = TypeVar("T")
 M = TypeVar("M", bound="XmlObject")
 
 
-@dataclass(frozen=True)
 class Converter(Generic[T]):
-    """How one kind of XML value becomes a Python value and back."""
+    """How one kind of XML value becomes a Python value and back.  (A plain class: a
+    dataclass costs ~0.3 ms at every start to generate its methods.)"""
 
-    name: str
-    parse: Callable[[str], T]
-    format: Callable[[T], str]
+    __slots__ = ("name", "parse", "format")
+
+    def __init__(self, name: str, parse: Callable[[str], T], format: Callable[[T], str]):
+        self.name = name
+        self.parse = parse
+        self.format = format
 
 
 def _parse_int(text: str) -> int:
@@ -72,14 +74,43 @@ def enumeration(name: str, values: list[str] | tuple[str, ...]) -> Converter[str
 
 def xpath_of(element: etree._Element) -> str:
     """An absolute XPath of ELEMENT with positions, e.g. /domain/devices/disk[2]/target."""
-    return element.getroottree().getpath(element)
+    return str(element.getroottree().getpath(element))
+
+
+# Every write through the model moves this counter on.  A model object keeps the values
+# it has read (a check reads a disk's fields dozens of times) only while the counter
+# stands where it stood when they were read: a write through any view of the tree (e.g.
+# `disk.target.bus = 'scsi'`, through a DiskTarget, read later as `disk.bus`) drops them
+# all, so a read never answers from before a write.
+_writes = 0
+# what a cache holds for a field not yet read (None is a value: absent)
+_UNREAD: Any = object()
+
+
+def note_write() -> None:
+    """Drop every model object's cached reads.  The model's own writers call it; code that
+    changes a loaded tree with lxml directly calls it too (or loads the domain again)."""
+    global _writes
+    _writes += 1
 
 
 class XmlObject:
-    """A view over one element of the original tree."""
+    """A view over one element of the original tree.
+
+    Its field reads are cached until the next write through the model (see _writes);
+    code that edits ``element`` with lxml directly calls note_write() afterwards."""
 
     def __init__(self, element: etree._Element):
         self.element = element
+        self._reads: dict[object, Any] = {}
+        self._reads_at = _writes
+
+    def _cached(self) -> dict[object, Any]:
+        """The reads kept for this object, empty again after any write since."""
+        if self._reads_at != _writes:
+            self._reads.clear()
+            self._reads_at = _writes
+        return self._reads
 
     @property
     def line(self) -> int:
@@ -126,13 +157,24 @@ def _ensure(element: etree._Element, steps: list[str]) -> etree._Element:
 
 
 class Field(Generic[T]):
-    """One attribute or element text, read and written through the same declaration."""
+    """One attribute or element text, read and written through the same declaration.
 
-    def __init__(self, path: str, converter: Converter[Any] = STR, doc: str = ""):
+    ``Field("@queues", INT)`` is a ``Field[int]``: it reads as ``int | None``."""
+
+    @overload
+    def __init__(self: Field[str], path: str, converter: None = None, doc: str = "") -> None:
+        ...
+
+    @overload
+    def __init__(self, path: str, converter: Converter[T], doc: str = "") -> None:
+        ...
+
+    def __init__(self, path: str, converter: Converter[Any] | None = None,
+                 doc: str = "") -> None:
         self.path = path
-        self.converter = converter
+        self.converter: Converter[T] = converter if converter is not None else STR  # type: ignore[assignment]
         self.steps, self.attribute = _split(path)
-        self.__doc__ = doc or f"`{path}` ({converter.name}); None when absent."
+        self.__doc__ = doc or f"`{path}` ({self.converter.name}); None when absent."
         self.name = path
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -140,7 +182,7 @@ class Field(Generic[T]):
         owner_fields = owner.__dict__.get("FIELDS")
         if owner_fields is None:
             owner_fields = {}
-            owner.FIELDS = owner_fields  # type: ignore[attr-defined]
+            setattr(owner, "FIELDS", owner_fields)  # noqa: B010 (not declared on every class)
         owner_fields[name] = self
 
     def raw(self, obj: XmlObject) -> tuple[str | None, etree._Element | None]:
@@ -152,16 +194,35 @@ class Field(Generic[T]):
             return element_text(node), node
         return node.get(self.attribute), node
 
-    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Field[T]:
+        ...
+
+    @overload
+    def __get__(self, obj: XmlObject, owner: type | None = None) -> T | None:
+        ...
+
+    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Field[T] | T | None:
         if obj is None:
             return self
+        reads = obj._reads if obj._reads_at == _writes else obj._cached()
+        value = reads.get(self, _UNREAD)
+        if value is not _UNREAD:
+            return value  # type: ignore[no-any-return]
         text, node = self.raw(obj)
         if text is None:
-            return None
-        try:
-            return self.converter.parse(text)
-        except (ValueError, TypeError) as exc:
-            raise self.invalid(obj, node, text, str(exc) or self.converter.name) from None
+            value = None
+        else:
+            try:
+                value = self.converter.parse(text)
+            except (ValueError, TypeError) as exc:
+                raise self.invalid(obj, node, text, str(exc) or self.converter.name) from None
+            self.validate(obj, node, value)
+        reads[self] = value   # an invalid value is not kept: it raises at every read
+        return value  # type: ignore[no-any-return]
+
+    def validate(self, obj: XmlObject, node: etree._Element | None, value: T) -> None:
+        """A check beyond the converter's (raises InvalidValue); none by default."""
 
     def invalid(self, obj: XmlObject, node: etree._Element | None, text: str,
                 reason: str) -> InvalidValue:
@@ -172,15 +233,21 @@ class Field(Generic[T]):
             f"{what} of <{where.tag}> is '{text}': {reason}", line=where.sourceline or 0,
             xpath=xpath_of(where) + (f"/@{self.attribute}" if self.attribute else ""))
 
-    def __set__(self, obj: XmlObject, value: Any) -> None:
+    def __set__(self, obj: XmlObject, value: T | None) -> None:
+        try:
+            self._write(obj, value)
+        finally:
+            note_write()   # after the tree changed: no read can cache the old value
+
+    def _write(self, obj: XmlObject, value: T | None) -> None:
         if value is None:
             node = _find(obj.element, self.steps)
             if node is None:
                 return
             if self.attribute is not None:
                 node.attrib.pop(self.attribute, None)
-            elif node.getparent() is not None:
-                node.getparent().remove(node)
+            else:
+                _remove(node)
             return
         node = _ensure(obj.element, self.steps)
         text = self.converter.format(value)
@@ -194,6 +261,12 @@ class Field(Generic[T]):
             node.set(self.attribute, text)
 
 
+def _remove(node: etree._Element) -> None:
+    parent = node.getparent()
+    if parent is not None:
+        parent.remove(node)
+
+
 class Flag:
     """An empty element whose presence means true (<readonly/>, <shareable/>)."""
 
@@ -201,34 +274,63 @@ class Flag:
         self.steps, _ = _split(path)
         self.__doc__ = f"True when <{path}> is present."
 
-    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Flag:
+        ...
+
+    @overload
+    def __get__(self, obj: XmlObject, owner: type | None = None) -> bool:
+        ...
+
+    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Flag | bool:
         if obj is None:
             return self
-        return _find(obj.element, self.steps) is not None
+        reads = obj._reads if obj._reads_at == _writes else obj._cached()
+        present = reads.get(self, _UNREAD)
+        if present is _UNREAD:
+            present = reads[self] = _find(obj.element, self.steps) is not None
+        return present  # type: ignore[no-any-return]
 
     def __set__(self, obj: XmlObject, value: bool) -> None:
         node = _find(obj.element, self.steps)
         if value and node is None:
             _ensure(obj.element, self.steps)
-        elif not value and node is not None and node.getparent() is not None:
-            node.getparent().remove(node)
+        elif not value and node is not None:
+            _remove(node)
+        note_write()
 
 
 class Child(Generic[M]):
-    """A single child element seen through another model class; None when absent."""
+    """A single child element seen through another model class; None when absent.
+
+    The same view is given back while nothing is written (its own reads stay cached)."""
 
     def __init__(self, cls: type[M], path: str):
         self.cls = cls
         self.steps, _ = _split(path)
 
-    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Child[M]:
+        ...
+
+    @overload
+    def __get__(self, obj: XmlObject, owner: type | None = None) -> M | None:
+        ...
+
+    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Child[M] | M | None:
         if obj is None:
             return self
-        node = _find(obj.element, self.steps)
-        return self.cls(node) if node is not None else None
+        reads = obj._reads if obj._reads_at == _writes else obj._cached()
+        child = reads.get(self, _UNREAD)
+        if child is _UNREAD:
+            node = _find(obj.element, self.steps)
+            child = reads[self] = self.cls(node) if node is not None else None
+        return child  # type: ignore[no-any-return]
 
     def create(self, obj: XmlObject) -> M:
-        return self.cls(_ensure(obj.element, self.steps))
+        node = _ensure(obj.element, self.steps)
+        note_write()
+        return self.cls(node)
 
 
 class Children(Generic[M]):
@@ -246,10 +348,18 @@ class Children(Generic[M]):
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Any:
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Children[M]:
+        ...
+
+    @overload
+    def __get__(self, obj: XmlObject, owner: type | None = None) -> list[M]:
+        ...
+
+    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Children[M] | list[M]:
         if obj is None:
             return self
-        cache = obj.__dict__.setdefault("_children", {})
+        cache: dict[str, list[M]] = obj.__dict__.setdefault("_children", {})
         found = cache.get(self.name)
         if found is None:
             found = cache[self.name] = [self.cls(node)

@@ -2,12 +2,15 @@
 
 Each error is reported at the element or attribute that is wrong, with its line, by
 xmlschema (the schema is XSD 1.1: open to everything that is not storage).  xmlschema is
-pure Python, so a domain is first validated by lxml's C validator against the same
-schema in XSD 1.0 form — the open content taken out of the schema and, equally, out of a
-copy of the domain (undeclared elements and attributes, which the open content allows
-anyway) — and only a domain that fails it goes through xmlschema for the findings.
-tests/test_schema_fast.py checks that lxml never accepts what xmlschema refuses, on
-every sample, corpus file, check variant and on fuzzed domains.
+pure Python and slow to import and build (~0.4 s), so a domain is first validated by
+lxml's C validator against the same schema in XSD 1.0 form — the open content taken out
+of the schema and, equally, out of a copy of the domain (undeclared elements and
+attributes, which the open content allows anyway) — and xmlschema is built only for a
+domain that fails it, to explain the failure.  What each declaration declares is read
+from the XSD with lxml (`_projection`), not from xmlschema, so a valid domain never
+imports xmlschema.  tests/test_schema_fast.py checks that lxml never accepts what
+xmlschema refuses, on every sample, corpus file, check variant and on fuzzed domains,
+and tests/test_schema_projection.py that `_projection` declares what xmlschema reads.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -23,21 +26,32 @@ from ..findings import Finding
 from ..resources import schema_path
 from ..xmlinput import XmlDocument
 
+if TYPE_CHECKING:
+    import xmlschema
+
 _ATTRIBUTE_RE = re.compile(r"attribute (?P<name>[\w:-]+)=")
 _XS = "{http://www.w3.org/2001/XMLSchema}"
+_MODEL_GROUPS = (f"{_XS}sequence", f"{_XS}all", f"{_XS}choice")
+# bounds the walk over the XSD's declarations (references could otherwise loop)
+_MAX_DEPTH = 64
 
 
 @functools.cache
-def _schema():  # type: ignore[no-untyped-def]
-    import xmlschema  # compiled once per process, on first use
+def _schema() -> xmlschema.XMLSchema11:
+    import xmlschema  # built only to explain a failure: slow to import and to build
 
     return xmlschema.XMLSchema11(str(schema_path("domain-storage.xsd")))
 
 
 @functools.cache
+def _xsd_tree() -> etree._ElementTree:
+    return etree.parse(str(schema_path("domain-storage.xsd")))
+
+
+@functools.cache
 def _fast_schema() -> etree.XMLSchema:
     """The same schema without XSD 1.1's open content, for lxml."""
-    tree = etree.parse(str(schema_path("domain-storage.xsd")))
+    tree = copy.deepcopy(_xsd_tree())
     root = tree.getroot()
     for node in root.findall(f"{_XS}defaultOpenContent"):
         root.remove(node)
@@ -47,52 +61,94 @@ def _fast_schema() -> etree.XMLSchema:
     return etree.XMLSchema(tree)
 
 
-# an element declaration → ({child name: its declaration}, {attribute names})
-_Declared = dict[str, Any]
+class _Declared:
+    """What an element declaration with element content declares: its child elements
+    (name → declaration; None for a simple-typed child, which is not projected) and
+    its attributes.  Everything else there is open content."""
+
+    __slots__ = ("children", "attributes")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Declared | None] = {}
+        self.attributes: frozenset[str] = frozenset()
+
+
+class _Reader:
+    """Reads the XSD's declarations as xmlschema resolves them: named complex types,
+    references to global elements, untyped elements (xs:anyType: nothing declared)."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self._globals = {node.get("name"): node for node in root.iterfind(f"{_XS}element")}
+        self._types = {node.get("name"): node for node in root.iterfind(f"{_XS}complexType")}
+        self._done: dict[etree._Element, _Declared | None] = {}
+
+    def roots(self) -> dict[str, _Declared | None]:
+        return {name: self.element(node, 0) for name, node in self._globals.items()}
+
+    def element(self, node: etree._Element, depth: int) -> _Declared | None:
+        ref = node.get("ref")
+        if ref is not None:
+            node = self._globals[ref]
+        type_name = node.get("type")
+        if type_name is not None:
+            complex_type = self._types.get(type_name)
+            if complex_type is None:
+                return None   # a simple type
+            return self.complex_type(complex_type, depth)
+        inline = node.find(f"{_XS}complexType")
+        if inline is not None:
+            return self.complex_type(inline, depth)
+        if node.find(f"{_XS}simpleType") is not None:
+            return None
+        return _Declared()   # xs:anyType
+
+    def complex_type(self, node: etree._Element, depth: int) -> _Declared | None:
+        if node in self._done:
+            return self._done[node]
+        if depth > _MAX_DEPTH:
+            raise ValueError("domain-storage.xsd: declarations nested too deep")
+        if node.find(f"{_XS}simpleContent") is not None \
+                or node.find(f"{_XS}complexContent") is not None:
+            self._done[node] = None   # text content (or derived): not projected
+            return None
+        declared = _Declared()
+        self._done[node] = declared
+        declared.attributes = frozenset(
+            attribute.get("name") for attribute in node.iterfind(f"{_XS}attribute"))
+        for group in node:
+            if group.tag in _MODEL_GROUPS:
+                self._group(group, declared, depth)
+        return declared
+
+    def _group(self, group: etree._Element, declared: _Declared, depth: int) -> None:
+        for particle in group:
+            if particle.tag == f"{_XS}element":
+                name = particle.get("ref") or particle.get("name")
+                declared.children[name] = self.element(particle, depth + 1)
+            elif particle.tag in _MODEL_GROUPS:
+                self._group(particle, declared, depth)
 
 
 @functools.cache
-def _declarations() -> dict[str, tuple[dict[str, Any], frozenset[str]]]:
-    """Per declaration (by id), what it declares: child elements and attributes."""
-    table: dict[str, tuple[dict[str, Any], frozenset[str]]] = {}
-
-    def visit(decl: Any) -> None:
-        key = str(id(decl))
-        if key in table:
-            return
-        content = getattr(decl.type, "content", None)
-        children = {child.name: child for child in content.iter_elements()
-                    if getattr(child, "name", None)} if content is not None \
-            and hasattr(content, "iter_elements") else {}
-        attributes = frozenset(name for name in getattr(decl.type, "attributes", {})
-                               if name is not None)
-        table[key] = (children, attributes)
-        for child in children.values():
-            visit(child)
-
-    for decl in _schema().elements.values():
-        visit(decl)
-    return table
+def _projection() -> dict[str, _Declared | None]:
+    """The global element declarations (the roots a document may have), read with lxml."""
+    return _Reader(_xsd_tree().getroot()).roots()
 
 
-def _project(element: etree._Element, decl: Any) -> None:
+def _project(element: etree._Element, declared: _Declared) -> None:
     """Remove what the open content allows: undeclared children and attributes."""
-    declared = _declarations().get(str(id(decl)))
-    if declared is None or not hasattr(decl.type, "content") \
-            or not hasattr(decl.type.content, "iter_elements"):
-        return   # a simple-typed element: nothing open about it
-    children, attributes = declared
     for name in list(element.attrib):
-        if name not in attributes:
+        if name not in declared.attributes:
             del element.attrib[name]
     for child in list(element):
         if not isinstance(child.tag, str):
             continue   # comments and processing instructions are always allowed
-        child_decl = children.get(child.tag)
-        if child_decl is None:
+        if child.tag not in declared.children:
             _remove_keeping_tail(element, child)
-        else:
-            _project(child, child_decl)
+            continue
+        child_declared = declared.children[child.tag]
+        if child_declared is not None:
+            _project(child, child_declared)
 
 
 def _remove_keeping_tail(parent: etree._Element, child: etree._Element) -> None:
@@ -110,12 +166,14 @@ def _remove_keeping_tail(parent: etree._Element, child: etree._Element) -> None:
 def fast_valid(document: XmlDocument) -> bool:
     """lxml's verdict on the projected domain (True: the storage schema holds)."""
     root = document.root
-    decl = _schema().elements.get(root.tag) if isinstance(root.tag, str) else None
-    if decl is None:
+    roots = _projection()
+    if not isinstance(root.tag, str) or root.tag not in roots:
         return False
     projected = copy.deepcopy(root)
-    _project(projected, decl)
-    return _fast_schema().validate(projected)
+    declared = roots[root.tag]
+    if declared is not None:
+        _project(projected, declared)
+    return bool(_fast_schema().validate(projected))
 
 
 def schema_findings(document: XmlDocument) -> list[Finding]:
@@ -131,7 +189,8 @@ def schema_findings(document: XmlDocument) -> list[Finding]:
         match = _ATTRIBUTE_RE.match(reason)
         if match:
             xpath += f"/@{match.group('name')}"
-        tag = element.tag if isinstance(getattr(element, "tag", None), str) else "element"
+        tag = getattr(element, "tag", None)
+        tag = tag if isinstance(tag, str) else "element"
         findings.append(Finding(
             code="VX0101", severity="error", message=f"<{tag}>: {reason}",
             source=document.source, line=line, xpath=xpath,
