@@ -155,6 +155,10 @@ def main() -> None:
           f"{os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform(terse=True)}; QEMU {RELEASE} tables; mixed set of "
           f"{len(mixed)} domains (bench/mix.py)")
+    # an installed package has its bytecode; an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE=1 would recompile every module at every start
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "virtxlate")],
+                   check=True)
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "one.xml"
         one.write_text(mixed[3])
