@@ -32,7 +32,17 @@ def machine_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
     family = caps.family_of(machine)
     return (list(_ide(domain, family, machine.name)) + list(_channel_io(domain, family))
             + list(_builtin_pci_functions(domain, family))
-            + list(_virtio_lun(domain, caps, machine.name)) + list(_empty_usb_disk(domain, caps)))
+            + qemu_refusals(domain, caps))
+
+
+def qemu_refusals(domain: Domain, caps: CapsTable) -> list[Finding]:
+    """VX0302 — what QEMU refuses of the line libvirt 9.0 writes and lets through: a
+    virtio LUN where virtio-blk cannot take scsi=on, an empty USB disk in the -blockdev
+    era."""
+    machine = caps.machine(domain.machine)
+    if machine is None:
+        return []
+    return list(_virtio_lun(domain, caps, machine.name)) + list(_empty_usb_disk(domain, caps))
 
 
 @functools.cache
