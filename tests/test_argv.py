@@ -166,3 +166,36 @@ def test_vhost_scsi_needs_the_hosts_device_node():
     assert "vhost-scsi-pci,wwpn=naa.5123456789abcde0,vhostfd=3,id=hostdev0,bus=pci.0," \
            "addr=" in " ".join(analyze(load(VHOST_SCSI), "4.1", host=FixedHost(
                device_nodes=("/dev/vhost-scsi",))).argv)
+
+
+def _with_flags(monkeypatch, version: str, without: set[str]) -> None:
+    """analyze() gets the VERSION table minus the flags WITHOUT."""
+    from dataclasses import replace
+
+    from virtxlate import caps
+
+    table = caps.load(version)
+    monkeypatch.setattr("virtxlate.api.caps_tables.load",
+                        lambda *_: replace(table, flags=table.flags - without))
+
+
+@pytest.mark.parametrize(("without", "expected"), [
+    (set(), "guest=seed,debug-threads=on"),
+    ({"debug-threads"}, "guest=seed"),
+    ({"name-guest", "debug-threads"}, "seed")])
+def test_name_keys_follow_the_tables_flags(monkeypatch, without, expected):
+    """-name's keys come from libvirt's name-guest and debug-threads flags, not from a
+    version number in the writer (qemuBuildNameCommandLine asks the capabilities)."""
+    _with_flags(monkeypatch, "7.2", without)
+    argv = analyze(load(SEED), "7.2").argv
+    assert argv[argv.index("-name") + 1] == expected
+
+
+@pytest.mark.parametrize("version", ["4.2", "7.2", "9.2", "11.1"])
+def test_tables_after_libvirt_retired_the_name_flags_have_them(version):
+    """libvirt 9.0 assumes name-guest and debug-threads (X_QEMU_CAPS_NAME_GUEST): the
+    tables it parsed get them back from libvirt-assumed-flags.txt."""
+    from virtxlate import caps
+
+    table = caps.load(version)
+    assert table.has_flag("name-guest") and table.has_flag("debug-threads")

@@ -20,20 +20,7 @@ ALL = variants()
 # What starting QEMU on libvirt's line shows and tests/data/check-variants.xml (and
 # virtxlate) do not say yet: strict xfails naming the defect, for the lead to fix
 # (the variant file and the virtxlate rule), each removed once it passes.
-QEMU_SHOWS = {
-    "usb-cdrom": "virtxlate defect: libvirt 9.0 writes an empty USB CD-ROM as usb-storage "
-                 "without drive and QEMU 7.2 refuses it ('drive property not set'); "
-                 "virtxlate says no findings (the variant needs qemu-refuses=)",
-    "virtio-lun-with-serial": "virtxlate defect: device='lun' on virtio is virtio-blk-pci "
-                              "scsi=on, which QEMU 7.2 refuses on a modern virtio device ('Please "
-                              "set scsi=off for virtio-blk devices in order to use virtio "
-                              "1.0'); virtxlate says no findings (the variant needs "
-                              "qemu-refuses=)",
-    "pci-slot-of-host-bridge": "virtxlate defect and a wrong variant: libvirt takes PCI "
-                               "address 0000:00:00.0 as no address (virPCIDeviceAddressIsEmpty) "
-                               "and places the disk at slot 2, where QEMU starts; virtxlate "
-                               "gives VX0221 (a false error)",
-}
+QEMU_SHOWS: dict[str, str] = {}
 
 
 def _marked(known: dict[str, str]) -> list:  # type: ignore[type-arg]

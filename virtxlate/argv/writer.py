@@ -17,8 +17,6 @@ from ..libvirt.plan import StoragePlan
 from .escape import json_value, keyval
 
 ArgvFormat = Literal["shell", "lines", "json"]
-# the first release whose libvirt capability flags have name-guest (caps_2.1.1)
-_FIRST_NAME_GUEST = (2, 1)
 
 
 def _machine_options(plan: StoragePlan) -> list[Option]:
@@ -54,17 +52,14 @@ def _machine_options(plan: StoragePlan) -> list[Option]:
 def _name_option(name: str, caps: CapsTable) -> Option:
     """-name as qemuBuildNameCommandLine writes it: the name under QEMU's 'guest' key
     (never as the option's first token, where 'process=…' or 'web,id=1' would be read
-    as keys) and debug-threads=on.  QEMU before 2.1 has no keys for -name (libvirt's
-    name-guest flag): the name is the whole value there."""
-    if caps.has_flag("name-guest") or not _before_name_keys(caps):
-        return Option("-name", None, [("guest", name), ("debug-threads", True)])
-    return Option("-name", name)
-
-
-def _before_name_keys(caps: CapsTable) -> bool:
-    """A release older than the first table with libvirt's name-guest flag (2.1); later
-    libvirt stopped listing the flag, as it assumes it for every QEMU it supports."""
-    return tuple(int(part) for part in caps.version.split(".")) < _FIRST_NAME_GUEST
+    as keys) and debug-threads=on where QEMU has them (libvirt's name-guest and
+    debug-threads flags, which the tables of 1.x lack: the name is the whole value there)."""
+    if not caps.has_flag("name-guest"):
+        return Option("-name", name)
+    option = Option("-name", None, [("guest", name)])
+    if caps.has_flag("debug-threads"):
+        option.add("debug-threads", True)
+    return option
 
 
 def _object_value(option: Option) -> str:

@@ -8,14 +8,18 @@ domxml-to-native lets a domain through that QEMU then refuses at start, QEMU 7.2
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
 
 from ..caps import CapsTable
 from ..caps.tables import Builtin, MachineFamily
 from ..findings import Finding, finding_at
 from ..libvirt.addresses import drive_address
+from ..libvirt.backends import is_empty
 from ..model import Domain
 from ..model.fields import XmlObject
+from ..resources import CAPS_DIR
 
 # An IDE bus carries a master and a slave (QEMU: "bus supports only 2 units").
 IDE_UNITS_PER_BUS = 2
@@ -27,7 +31,90 @@ def machine_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
         return []   # the release gate says so (VX0301)
     family = caps.family_of(machine)
     return (list(_ide(domain, family, machine.name)) + list(_channel_io(domain, family))
-            + list(_builtin_pci_functions(domain, family)))
+            + list(_builtin_pci_functions(domain, family))
+            + qemu_refusals(domain, caps))
+
+
+def qemu_refusals(domain: Domain, caps: CapsTable) -> list[Finding]:
+    """VX0302 — what QEMU refuses of the line libvirt 9.0 writes and lets through: a
+    virtio LUN where virtio-blk cannot take scsi=on, an empty USB disk in the -blockdev
+    era."""
+    machine = caps.machine(domain.machine)
+    if machine is None:
+        return []
+    return list(_virtio_lun(domain, caps, machine.name)) + list(_empty_usb_disk(domain, caps))
+
+
+@functools.cache
+def _compat_rows() -> tuple[tuple[str, tuple[str, ...], tuple[int, ...], str], ...]:
+    """caps/data/machine-compat.tsv: (arch, machine name prefixes, from version, fact)."""
+    rows = []
+    for line in (CAPS_DIR / "machine-compat.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        _, arch, prefixes, since, fact, _ = line.split("\t")
+        rows.append((arch, tuple(prefixes.split()), _version(since), fact))
+    return tuple(rows)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def machine_has(fact: str, arch: str, machine: str) -> bool | None:
+    """Whether the machine type MACHINE has FACT of machine-compat.tsv (True: from the
+    row's version on; False: an older versioned type); None when no row speaks of it."""
+    for row_arch, prefixes, since, row_fact in _compat_rows():
+        if row_fact != fact or row_arch != arch:
+            continue
+        for prefix in prefixes:
+            version = re.fullmatch(re.escape(prefix) + r"(\d+(?:\.\d+)+)", machine)
+            if version is not None:
+                return _version(version.group(1)) >= since
+    return None
+
+
+def _virtio_lun(domain: Domain, caps: CapsTable, machine: str) -> Iterator[Finding]:
+    """VX0302 — device='lun' on bus virtio is virtio-blk-pci with scsi on
+    (qemuBuildDiskDeviceProps), which QEMU refuses on a device that offers virtio 1.0
+    ("Please set scsi=off for virtio-blk devices in order to use virtio 1.0",
+    virtio_blk_get_features): every virtio-pci device of a 2.7 or later machine type;
+    and a release whose virtio-blk has no 'scsi' property any more refuses it on all."""
+    device = caps.device("virtio-blk-pci")
+    if device is not None and device.prop("scsi") is None:
+        refusal = (f"QEMU {caps.version}'s virtio-blk-pci has no 'scsi' property (SCSI "
+                   "passthrough was removed)")
+    elif machine_has("virtio-1.0", caps.arch, machine):
+        refusal = (f"machine type '{machine}' offers virtio 1.0, where QEMU refuses it: "
+                   "'Please set scsi=off for virtio-blk devices in order to use virtio 1.0'")
+    else:
+        return
+    for disk in domain.disks:
+        if disk.bus != "virtio" or disk.effective_device != "lun":
+            continue
+        if disk.address is not None and disk.address.type not in (None, "pci"):
+            continue
+        yield finding_at("VX0302", "error",
+                         f"a virtio LUN is virtio-blk-pci with scsi=on, and {refusal}",
+                         disk, domain.source, xpath_suffix="/@device",
+                         hint="a LUN on a virtio-scsi controller (bus='scsi') has no such "
+                              "limit")
+
+
+def _empty_usb_disk(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
+    """VX0302 — a USB disk without medium: with -blockdev (QEMU 4.2 on) libvirt writes
+    usb-storage without a drive, which QEMU refuses ("drive property not set",
+    usb_msd_storage_realize); the -drive era gave it an empty drive."""
+    if caps.storage_style != "blockdev":
+        return
+    for disk in domain.disks:
+        if disk.bus == "usb" and is_empty(disk, blockdev=True):
+            yield finding_at("VX0302", "error",
+                             "a USB disk without medium is usb-storage without a drive, "
+                             "which QEMU refuses: 'drive property not set'", disk,
+                             domain.source,
+                             hint="give it a <source>, or put the CD-ROM on bus 'sata', "
+                                  "'scsi' or 'ide'")
 
 
 def _ide_controllers(family: MachineFamily) -> dict[int, Builtin]:
@@ -110,8 +197,11 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
         try:
             bus = int(node.get("bus", "0"), 0)
             place = (int(node.get("slot", "0"), 0), int(node.get("function", "0"), 0))
+            pci_domain = int(node.get("domain", "0"), 0)
         except ValueError:
             continue   # the schema reports it
+        if pci_domain == bus == place[0] == 0:
+            continue   # virPCIDeviceAddressIsEmpty: 0000:00:00 is no address, libvirt places it
         builtin = held.get(place) if bus == 0 else None
         if builtin is None or (device.tag == "controller" and builtin.libvirt_controller
                                == f"{device.get('type')}:{device.get('index', '0')}"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..caps import CapsTable
-from ..caps.index import first_with, last_with
+from ..caps.index import first_with, last_with, releases_with, summaries
 from ..findings import Finding, finding_at
 from ..libvirt import transitional
 from ..libvirt.addresses import drive_address
@@ -28,7 +28,9 @@ _DISK_DEVICE_TYPES = {
 
 def release_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
     return (list(_machine(domain, caps)) + list(_devices(domain, caps))
-            + list(_reservations(domain, caps)) + list(_limits(domain, caps)))
+            + list(_iothreads(domain, caps)) + list(_name(domain, caps))
+            + list(_reservations(domain, caps))
+            + list(_limits(domain, caps)))
 
 
 def _since(device_type: str, caps: CapsTable) -> str | None:
@@ -98,6 +100,74 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
                          f"does not have{removed}", obj, domain.source, xpath_suffix=suffix,
                          since=since,
                          hint=None if since or removed else "no release virtxlate knows has it")
+
+
+def _name(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
+    """VX0303 — a comma in <name> needs -name's guest= key (libvirt's name-guest flag).
+    Before it QEMU's vl.c took everything after the first comma of -name as a
+    sub-argument and accepted only 'process=' there ("Unknown subargument … to -name"),
+    so a doubled comma is no escape either."""
+    node = domain.element.find("name")
+    if not caps.has_flag("name-guest") and node is not None and "," in (node.text or ""):
+        yield _flag_gate(domain, caps, "name-guest", "a comma in the domain name",
+                         "QEMU's -name guest= key", XmlObject(node),
+                         hint="QEMU without it refuses: Unknown subargument … to -name")
+
+
+def _iothreads(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
+    """VX0303 — IOThreads need QEMU's iothread object, libvirt's iothread flag
+    (qemuProcessStartValidateIOThreads: "IOThreads not supported for this QEMU"), and a
+    virtio-scsi controller's iothread its iothread property (virtio-scsi-pci.iothread:
+    "IOThreads for virtio-scsi not supported for this QEMU")."""
+    if not caps.has_flag("iothread"):
+        node = domain.element.find("iothreadids")
+        if node is None:
+            node = domain.element.find("iothreads")
+        if node is not None and domain.iothread_id_set():
+            yield _flag_gate(domain, caps, "iothread", f"<{node.tag}>", "QEMU's iothread object",
+                             XmlObject(node))
+        return
+    if caps.has_flag("virtio-scsi-pci.iothread"):
+        return
+    for controller in domain.controllers:
+        driver = controller.driver
+        if controller.type != "scsi" or driver is None or driver.iothread is None:
+            continue
+        if (controller.model or default_scsi_model(caps)) == "virtio-scsi":
+            yield _flag_gate(domain, caps, "virtio-scsi-pci.iothread", "an iothread of a "
+                             "virtio-scsi controller", "QEMU's virtio-scsi iothread property",
+                             driver,
+                             "/@iothread")
+
+
+def _flag_gate(domain: Domain, caps: CapsTable, flag: str, what: str, needs: str,
+               obj: XmlObject, suffix: str = "", hint: str | None = None) -> Finding:
+    """WHAT needs libvirt's FLAG (NEEDS says what QEMU lacks without it): an error naming
+    the first release with it, or VX0307 where a derived table does not know."""
+    if _flag_uncertain(flag, caps):
+        return finding_at("VX0307", "warning",
+                          f"{what} needs {needs}; virtxlate does not know whether QEMU "
+                          f"{caps.version} has it (no captured replies of this release, and "
+                          "its neighbours disagree)", obj, domain.source, xpath_suffix=suffix,
+                          hint=hint)
+    return finding_at("VX0303", "error",
+                      f"{what} needs {needs}, which QEMU {caps.version} does not have",
+                      obj, domain.source, xpath_suffix=suffix,
+                      since=first_with("flags", flag, caps.arch, after=caps.version), hint=hint)
+
+
+def _flag_uncertain(flag: str, caps: CapsTable) -> bool:
+    """Whether a derived release (2.0, 2.2, 2.3: no captured replies) lacks FLAG only
+    because its table keeps the flags both neighbours have, the next captured release
+    having it."""
+    tables = summaries(caps.arch)
+    position = next((i for i, entry in enumerate(tables)
+                     if entry["version"] == caps.version), None)
+    if position is None or not tables[position]["origin"].startswith("derived"):
+        return False
+    upper = next((entry["version"] for entry in tables[position + 1:]
+                  if not entry["origin"].startswith("derived")), None)
+    return upper is not None and upper in releases_with("flags", flag, caps.arch)
 
 
 def _reservations(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
