@@ -96,9 +96,8 @@ def _scsi_domain(model: str, unit: int) -> str:
 QEMU_ONLY_REFUSES = [
     pytest.param("vmpvscsi", 1, id="pvscsi-lun-1"),
     pytest.param("lsisas1068", 2, id="mptsas-lun-2"),
-    pytest.param("dc390", 0, id="dc390", marks=pytest.mark.xfail(strict=True, reason=(
-        "issue 15 point 2: libvirt 9.0 writes -device dc-390, which QEMU 7.2 does not have; "
-        "virtxlate says no findings (being fixed by another helper)"))),
+    # issue 15 point 2: libvirt 9.0 writes -device dc-390, which QEMU 7.2 does not have
+    pytest.param("dc390", 0, id="dc390"),
 ]
 
 

@@ -23,13 +23,9 @@ SHOWN = [
      "may repeat", 1),
     ("virtxlate from-argv samples/seed-command-line.args", "is kept in `<qemu:commandline>`",
      0),
-    pytest.param(
-        "virtxlate tree --argv samples/seed-command-line.args --qemu 1.2",
-        "as QEMU 1.2 builds it", 0,
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "issue 15 point 4: exits 2 today ('machine type pc-i440fx-1.5 does not exist in "
-            "QEMU 1.2': the sample is not the seed's own line with -M pc-0.15, which is "
-            "not read) and the README block is empty; fixed by the helper that reads -M"))),
+    # issue 15 point 4: this exited 2 with an empty block while -M was not read
+    ("virtxlate tree --argv samples/seed-command-line.args --qemu 1.2",
+     "as QEMU 1.2 builds it", 0),
 ]
 
 

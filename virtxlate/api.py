@@ -27,6 +27,8 @@ from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
 from .model.fields import XmlObject
 from .rules import check_domain, check_releases
+from .rules.libvirt_names import libvirt_name_findings
+from .rules.machine import qemu_refusals
 from .xmlinput import load_document
 
 # An i686 guest runs on qemu-system-i386, built from the same sources as the x86_64
@@ -153,6 +155,12 @@ def analyze(domain: Domain | Any, qemu: str | int, arch: str | None = None,
     if not result.ok or plan.family is None:
         return result
     result.argv = command_line(plan)
+    # what QEMU refuses of the line libvirt writes (dc-390, a virtio LUN on a modern
+    # machine type): argv still shows that line, the findings say it will not start
+    result.findings.extend(replace(f, xpath=domain.user_xpath(f.xpath))
+                           for f in _qemu_refusals(domain, table))
+    if not result.ok:
+        return result
     try:
         result.graph = build_graph(table, plan.machine_name, plan.family, plan.options)
     except GraphError as exc:
@@ -208,8 +216,16 @@ def _translation_findings(domain: Domain, table: CapsTable, host: Host,
     except InvalidValue as exc:
         return [Finding("VX0100", "error", exc.message, domain.source, exc.line,
                         domain.user_xpath(exc.xpath))]
-    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in plan.findings
-            if f.is_error or f.code == "VX0701"]
+    found = [f for f in plan.findings if f.is_error or f.code == "VX0701"]
+    if not any(f.is_error for f in found):
+        found += _qemu_refusals(domain, table)
+    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in found]
+
+
+def _qemu_refusals(domain: Domain, table: CapsTable) -> list[Finding]:
+    """What QEMU refuses of the line libvirt writes and lets through: a driver name
+    libvirt misspells (VX0306) and a device QEMU cannot realize there (VX0302)."""
+    return libvirt_name_findings(domain, table) + qemu_refusals(domain, table)
 
 
 __all__ = ["HOSTS", "Analysis", "analyze", "check", "command_line", "host_of", "load",

@@ -12,7 +12,7 @@ from ..model import Domain
 from .consistency import consistency_findings
 from .libvirt_names import libvirt_name_findings
 from .lints import lint_findings
-from .machine import machine_findings
+from .machine import machine_findings, qemu_refusals
 from .release import release_findings
 from .schema import schema_findings
 
@@ -56,7 +56,7 @@ def _translation_errors(domain: Domain, table: CapsTable, host: Host | None
     from ..libvirt.plan import plan_storage  # the translation uses the rules' modules
 
     return ([f for f in plan_storage(domain, table, host).findings if f.is_error]
-            + libvirt_name_findings(domain, table))
+            + libvirt_name_findings(domain, table) + qemu_refusals(domain, table))
 
 
 def check_releases(domain: Domain, tables: list[CapsTable], translate: bool = False,

@@ -31,8 +31,7 @@ def machine_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
         return []   # the release gate says so (VX0301)
     family = caps.family_of(machine)
     return (list(_ide(domain, family, machine.name)) + list(_channel_io(domain, family))
-            + list(_builtin_pci_functions(domain, family))
-            + qemu_refusals(domain, caps))
+            + list(_builtin_pci_functions(domain, family)))
 
 
 def qemu_refusals(domain: Domain, caps: CapsTable) -> list[Finding]:
