@@ -143,7 +143,7 @@ def _ide(domain: Domain, family: MachineFamily, machine: str) -> Iterator[Findin
             continue
         builtin = builtins.get(address.controller)
         if builtin is None:
-            yield _no_ide(disk.target, domain, machine, builtins)
+            yield _no_ide(disk.target or disk, domain, machine, builtins)
             continue
         where = disk.address if disk.address is not None else disk.target
         buses = [name for name, bus_type in builtin.buses if bus_type == "IDE"]
@@ -183,7 +183,7 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
     lets through and QEMU refuses at start ("PCI: slot 0 function 0 not available for
     virtio-blk-pci, in use by i440FX").  The controller element that stands for the
     built-in itself (<controller type='sata' index='0'> on q35) may name its address."""
-    held = {}
+    held: dict[tuple[int, int], Builtin] = {}
     for builtin in family.builtins:
         # (one a legacy option such as -usb creates is not there for libvirt's domains)
         if builtin.parent_bus is None and builtin.addr and builtin.enabled_by is None:
@@ -201,11 +201,11 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
             continue   # the schema reports it
         if pci_domain == bus == place[0] == 0:
             continue   # virPCIDeviceAddressIsEmpty: 0000:00:00 is no address, libvirt places it
-        builtin = held.get(place) if bus == 0 else None
-        if builtin is None or (device.tag == "controller" and builtin.libvirt_controller
+        held_by = held.get(place) if bus == 0 else None
+        if held_by is None or (device.tag == "controller" and held_by.libvirt_controller
                                == f"{device.get('type')}:{device.get('index', '0')}"):
             continue
         yield finding_at("VX0221", "error",
                          f"PCI slot {place[0]:#04x} function {place[1]} is taken by the "
-                         f"machine's built-in {builtin.type}", XmlObject(node),
+                         f"machine's built-in {held_by.type}", XmlObject(node),
                          domain.source, xpath_suffix="/@slot")
