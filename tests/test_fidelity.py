@@ -61,8 +61,8 @@ FIRMWARE = DATA / "libvirt-9.0-firmware"
 
 @pytest.mark.parametrize("case", sorted(FIRMWARE.glob("*.xml")), ids=lambda p: p.stem)
 def test_firmware_nodes_are_libvirts(case):
-    """The pflash nodes before -machine and -machine's pflashN= (the writer puts them on
-    the command line; until it does, the plan holds them)."""
+    """The pflash nodes before -machine and -machine's pflashN=, in the plan and on the
+    command line argv writes."""
     domain = load(case.read_text())
     if case.with_suffix(".err").exists():
         assert not analyze(domain, "7.2", host=FixedHost()).ok
@@ -77,3 +77,10 @@ def test_firmware_nodes_are_libvirts(case):
     plan = plan_storage(domain, caps.load("7.2"), FixedHost())
     assert [json_value(option) for option in plan.firmware] == theirs
     assert [list(prop) for prop in plan.pflash] == pflash
+    argv = analyze(domain, "7.2", host=FixedHost()).argv
+    assert argv is not None
+    ours = argv.index("-machine")
+    assert [value for flag, value in zip(argv[:ours], argv[1:ours + 1], strict=False)
+            if flag == "-blockdev"] == theirs
+    assert [prop.split("=") for prop in argv[ours + 1].split(",")
+            if prop.startswith("pflash")] == pflash

@@ -26,7 +26,12 @@ def _machine_options(plan: StoragePlan) -> list[Option]:
         options.append(_name_option(domain.name, caps))
     # libvirt always starts QEMU paused and lets the guest run after setup.
     options.append(Option("-S"))
+    # UEFI: the pflash nodes before -machine, which names them (as
+    # qemuBuildPflashBlockdevCommandLine and qemuBuildMachineCommandLine write them)
+    options.extend(plan.firmware)
     machine = Option("-machine", plan.machine_name)
+    for key, node in plan.pflash:
+        machine.add(key, node)
     machine.add("accel", plan.accel)
     options.append(machine)
     if domain.memory_mib is not None:
