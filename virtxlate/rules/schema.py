@@ -163,27 +163,41 @@ def _remove_keeping_tail(parent: etree._Element, child: etree._Element) -> None:
     parent.remove(child)
 
 
-def fast_valid(document: XmlDocument) -> bool:
-    """lxml's verdict on the projected domain (True: the storage schema holds)."""
+def _projected(document: XmlDocument) -> etree._Element | None:
+    """A copy of the domain without what the open content allows (None: a root the
+    schema does not declare)."""
     root = document.root
     roots = _projection()
     if not isinstance(root.tag, str) or root.tag not in roots:
-        return False
+        return None
     projected = copy.deepcopy(root)
     declared = roots[root.tag]
     if declared is not None:
         _project(projected, declared)
-    return bool(_fast_schema().validate(projected))
+    return projected
+
+
+def fast_valid(document: XmlDocument) -> bool:
+    """lxml's verdict on the projected domain (True: the storage schema holds)."""
+    projected = _projected(document)
+    return projected is not None and bool(_fast_schema().validate(projected))
 
 
 def schema_findings(document: XmlDocument) -> list[Finding]:
-    if fast_valid(document):
+    projected = _projected(document)
+    if projected is not None and _fast_schema().validate(projected):
         return []
+    # xmlschema explains the projected copy: what the open content allows (any number
+    # of unknown attributes or elements, 100,000 of them in a hostile input) is not
+    # there to slow it down, and the elements kept have the original's lines and paths
+    # (only whole kinds of element are taken out, so the positions in paths hold)
+    target = projected if projected is not None else document.root
+    tree = target.getroottree() if projected is not None else document.tree
     findings = []
-    for error in _schema().iter_errors(document.root):
+    for error in _schema().iter_errors(target):
         element = error.elem
         line = getattr(element, "sourceline", None) or 0
-        xpath = document.tree.getpath(element) if isinstance(element, etree._Element) \
+        xpath = tree.getpath(element) if isinstance(element, etree._Element) \
             else (error.path or "")
         reason = (error.reason or str(error)).strip().rstrip(":")
         match = _ATTRIBUTE_RE.match(reason)
