@@ -27,6 +27,7 @@ from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
 from .model.fields import XmlObject
 from .rules import check_domain, check_releases
+from .rules.libvirt_names import libvirt_name_findings
 from .xmlinput import load_document
 
 # An i686 guest runs on qemu-system-i386, built from the same sources as the x86_64
@@ -199,7 +200,8 @@ def check(domain: Domain | Any, releases: tuple[str, ...] | list[str] = (),
 def _translation_findings(domain: Domain, table: CapsTable, host: Host,
                           common: list[Finding], found: list[Finding]) -> list[Finding]:
     """What libvirt refuses only while it builds the command line (a target name that
-    is no disk name, no PCI slot left, a host device node missing on HOST), and what
+    is no disk name, no PCI slot left, a host device node missing on HOST), what QEMU
+    refuses of the line libvirt writes (VX0306: `argv` still shows that line), and what
     the translation could not know of the host (VX0701), once the rest holds."""
     if any(f.is_error for f in common + found):
         return []
@@ -208,7 +210,8 @@ def _translation_findings(domain: Domain, table: CapsTable, host: Host,
     except InvalidValue as exc:
         return [Finding("VX0100", "error", exc.message, domain.source, exc.line,
                         domain.user_xpath(exc.xpath))]
-    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in plan.findings
+    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in
+            plan.findings + libvirt_name_findings(domain, table)
             if f.is_error or f.code == "VX0701"]
 
 

@@ -9,7 +9,7 @@ from ..caps.tables import Machine, MachineFamily
 from ..findings import Finding, finding_at
 from ..model import Controller, Domain
 from .addresses import PciSlots, pci_address_text
-from .host import Host, LocalHost
+from .host import Host, UnknownHost
 from .options import Option
 from .pcibuses import RootBusOverflow
 from .pcie import PcieRootPorts
@@ -44,7 +44,7 @@ class StoragePlan:
     controllers: list[ControllerPlan] = field(default_factory=list)
     options: list[Option] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    host: Host = field(default_factory=LocalHost)
+    host: Host = field(default_factory=UnknownHost)
     slots: PciSlots | None = None
     pcie: PcieRootPorts | None = None
     overflow: RootBusOverflow | None = None   # pc: bridges beyond a full root bus

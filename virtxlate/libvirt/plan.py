@@ -30,7 +30,7 @@ from .controllers import (
 )
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from .firmware import plan_firmware
-from .host import Host, LocalHost
+from .host import Host, UnknownHost
 from .hostdevs import plan_hostdevs
 from .options import Option
 from .pcibuses import (
@@ -54,15 +54,15 @@ __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", 
 def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
                  dry_run: tuple[tuple[int, ...], int] | None = None,
                  pci_bridges: int = 0) -> StoragePlan:
-    """Translate DOMAIN's storage for the release described by CAPS (HOST: the machine
-    libvirt would ask about CD-ROM drives; this one when None).  DRY_RUN and PCI_BRIDGES
-    are for the second pass, when the first found that libvirt adds a pcie-pci-bridge
-    (q35: the root ports and the bridge index its dry run added) or that many
-    pci-bridges (pc)."""
+    """Translate DOMAIN's storage for the release described by CAPS (HOST: the VM's host
+    libvirt would ask about CD-ROM drives and device nodes; none is asked when None).
+    DRY_RUN and PCI_BRIDGES are for the second pass, when the first found that libvirt
+    adds a pcie-pci-bridge (q35: the root ports and the bridge index its dry run added)
+    or that many pci-bridges (pc)."""
     needs_bridge = dry_run is not None
     machine = caps.machine(domain.machine)
     plan = StoragePlan(
-        host=host or LocalHost(),
+        host=host or UnknownHost(),
         caps=caps, domain=domain, machine=machine,
         # libvirt canonicalizes an alias such as 'pc' to the versioned type at define time.
         machine_name=machine.name if machine else (domain.machine or ""),
