@@ -291,6 +291,24 @@ def _place_trailing_devices(plan: StoragePlan) -> None:
         take_slot(plan, XmlObject(node), non_storage_device(node, express))
 
 
+def _root_port_on_root_bus(plan: StoragePlan, bus: DeclaredBus) -> None:
+    """A declared root port without an address on a release whose root ports virtxlate
+    does not place as libvirt does (no pcie-root-port device: ioh3420's releases): the
+    first free root-bus slot, so that the devices written behind it have their bus."""
+    assert plan.slots is not None and plan.family is not None
+    slot = plan.slots.take()
+    if slot is None:
+        plan.findings.append(finding_at("VX0205", "error", "no free PCI slot on the root "
+                                        "bus for this root port", bus.controller,
+                                        plan.domain.source))
+        return
+    bus.placed = (plan.family.root_bus, slot, 0)
+    plan.findings.append(finding_at(
+        "VX0902", "warning", f"virtxlate gives this {bus.device} root port the first free "
+        "slot of the root bus; libvirt's place may differ", bus.controller,
+        plan.domain.source, hint="give it the address libvirt chose (virsh dumpxml shows it)"))
+
+
 def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
     """The domain's PCI controllers; those virtxlate cannot write or place are said."""
     buses, unknown = declared_buses(plan.domain)
@@ -314,7 +332,15 @@ def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
                  "bridges": ("pcie-root-port", "pcie-to-pci-bridge")
                  if plan.caps.has_flag("pcie-root-port") else ()}
     for bus in buses:
+        if bus.model == "pcie-root-port" and bus.controller.model_name is None \
+                and not plan.caps.has_device("pcie-root-port"):
+            # qemuDomainPCIControllerSetDefaultModelName: ioh3420 before QEMU 2.9
+            bus.device = "ioh3420"
         written = written_option(bus, plan.family.root_bus if plan.family else "", set())
+        if written is None and addressing == "bridges" and bus.is_port \
+                and bus.model == "pcie-root-port" and not plan.caps.has_flag("pcie-root-port"):
+            _root_port_on_root_bus(plan, bus)
+            continue
         if written is None and bus.model not in placeable.get(addressing, ()):
             plan.findings.append(finding_at(
                 "VX0902", "warning", f"virtxlate does not place a {bus.model} controller "
