@@ -22,6 +22,7 @@ from .caps import CapsTable
 from .errors import ArgumentTypeError, InvalidValue
 from .findings import Finding, finding_at
 from .graph import Graph, GraphError, build_graph
+from .graph.build import GraphTooDeep
 from .libvirt.host import HOSTS, Host, LocalHost, UnknownHost
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
@@ -156,6 +157,8 @@ def analyze(domain: Domain | Any, qemu: str | int, arch: str | None = None,
     result.argv = command_line(plan)
     try:
         result.graph = build_graph(table, plan.machine_name, plan.family, plan.options)
+    except GraphTooDeep as exc:
+        raise replace(exc, source=domain.source) from None
     except GraphError as exc:
         origin = exc.option.origin if exc.option is not None else None
         finding = finding_at("VX0302", "error", exc.message, origin, domain.source)

@@ -143,6 +143,37 @@ def address_fits_bus(domain: Domain) -> Iterator[Finding]:
                              hint="use <address type='drive' controller bus target unit>")
 
 
+# virPCIDeviceAddressIsValid: the largest value of each PCI address part, as libvirt
+# prints it in its refusal
+_PCI_LIMITS = (("bus", 0xFF, "0xFF"), ("slot", 0x1F, "0x1F"), ("function", 7, "7"))
+
+
+def pci_address_in_range(domain: Domain) -> Iterator[Finding]:
+    """VX0100 — libvirt's parser refuses a PCI address part beyond what PCI has
+    ("Invalid PCI address bus='0x100', must be <= 0xFF"; slot 0x1F, function 7) and a
+    PCI domain other than 0 ("Only PCI domain 0 is available")."""
+    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
+        try:
+            values = {name: int(node.get(name) or "0", 0)
+                      for name in ("domain", "bus", "slot", "function")}
+        except ValueError:
+            continue   # the model reports the number it cannot read
+        for name, limit, text in _PCI_LIMITS:
+            if values[name] > limit:
+                shown = f"{name}=0x{values[name]:x}" if name == "function" \
+                    else f"{name}='0x{values[name]:x}'"
+                yield finding_at("VX0100", "error", f"a PCI {name} is at most {text} "
+                                 f"(libvirt: \"Invalid PCI address {shown}, must be <= "
+                                 f"{text}\")", XmlObject(node), domain.source,
+                                 xpath_suffix=f"/@{name}")
+                break
+        else:
+            if values["domain"] != 0:
+                yield finding_at("VX0100", "error", "only PCI domain 0 exists (libvirt: "
+                                 "\"Only PCI domain 0 is available\")", XmlObject(node),
+                                 domain.source, xpath_suffix="/@domain")
+
+
 def lun_needs_block(domain: Domain) -> Iterator[Finding]:
     """VX0210 — virDomainDiskDefValidate: device='lun' needs a block or iSCSI source,
     and only scsi or virtio buses."""
@@ -202,7 +233,7 @@ def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     duplicate_target, duplicate_drive_address, scsi_model_known, virtio_scsi_only_driver,
     iothread_defined, iothread_count, address_fits_bus, lun_needs_block, usb_companion_master,
-    uefi_needs_acpi, *DISK_OPTION_RULES,
+    uefi_needs_acpi, pci_address_in_range, *DISK_OPTION_RULES,
 )
 
 
