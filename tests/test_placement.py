@@ -169,8 +169,8 @@ def test_a_root_port_before_qemu_2_9_is_ioh3420(name, address):
     carries the bus the devices written behind it name."""
     result = analyze(load(_Q35_ROOT_PORT.format(name=name, address=address)), "2.5")
     assert result.ok and result.graph is not None, result.findings
-    drivers = [device_driver(word) for flag, word in zip(result.argv, result.argv[1:])
-               if flag == "-device"]
+    drivers = [device_driver(word) for flag, word in
+               zip(result.argv, result.argv[1:], strict=False) if flag == "-device"]
     assert drivers == ["ioh3420", "virtio-scsi-pci"]
     assert any(word.startswith("virtio-scsi-pci,") and "bus=pci.1" in word
                for word in result.argv)
