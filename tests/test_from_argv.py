@@ -277,3 +277,15 @@ def test_from_tree_names_a_placeholder_for_each_drive():
     assert back.returncode == 0, back.stderr
     assert back.stdout.count('<source file="/unknown-source/libvirt-') == 2
     assert back.stdout.count("<source") == 2   # the empty floppy stays empty
+
+
+def test_libvirts_dc_390_reads_back_as_model_dc390():
+    """libvirt 9.0 writes -device dc-390 for model dc390 (tests/data/libvirt-9.0/scsi-dc390):
+    its line reads back as that controller, not as an option kept in <qemu:commandline>."""
+    case = DATA / "libvirt-9.0" / "scsi-dc390"
+    readback = domain_from_argv(read_command_line(case.with_suffix(".args").read_text(),
+                                                  str(case)))
+    controllers = [(c.type, c.model) for c in load(readback.xml).controllers
+                   if c.type == "scsi"]
+    assert controllers == [("scsi", "dc390")]
+    assert "dc-390" not in readback.xml

@@ -22,7 +22,7 @@ from ..findings import Finding
 from ..libvirt.addresses import disk_index, disk_name
 from ..libvirt.host import Host, UnknownHost
 from ..libvirt.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
-from ..libvirt.scsi import NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
+from ..libvirt.scsi import LIBVIRT_DRIVER_NAMES, NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
 from ..resources import PACKAGE_DIR
 from .backends import (
     Backend,
@@ -39,6 +39,10 @@ QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 _MODEL_OF_DEVICE = {device: model for model, device in SCSI_MODEL_DEVICES.items()}
 _MODEL_OF_DEVICE.update({"virtio-scsi-ccw": "virtio-scsi", "virtio-scsi-device": "virtio-scsi",
                          "lsi53c895a": "lsilogic"})   # QEMU's own name for its alias lsi
+# the drivers libvirt writes under another name than QEMU's type (dc-390 for dc390)
+_MODEL_OF_DEVICE.update({written: _MODEL_OF_DEVICE[qemu_type]
+                         for qemu_type, written in LIBVIRT_DRIVER_NAMES.items()
+                         if qemu_type in _MODEL_OF_DEVICE})
 _DISK_DEVICES = {
     "scsi-hd": ("scsi", "disk"), "scsi-cd": ("scsi", "cdrom"), "scsi-block": ("scsi", "lun"),
     "scsi-disk": ("scsi", None), "ide-hd": ("ide", "disk"), "ide-cd": ("ide", "cdrom"),
