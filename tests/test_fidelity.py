@@ -73,3 +73,13 @@ def test_firmware_nodes_are_libvirts(case):
     plan = plan_storage(domain, caps.load("7.2"), FixedHost())
     assert [json_value(option) for option in plan.firmware] == theirs
     assert [list(prop) for prop in plan.pflash] == pflash
+
+
+@pytest.mark.parametrize("case", sorted(
+    case for case in CASES.glob("*.err") if "Invalid PCI address" in case.read_text()),
+    ids=lambda p: p.stem)
+def test_refusals_of_pci_addresses_quote_libvirt(case):
+    """Where libvirt refuses an address at parse time, virtxlate's error quotes it."""
+    theirs = case.read_text().strip().removeprefix("error: XML error: ")
+    result = analyze(load(case.with_suffix(".xml").read_text()), "7.2", host=FixedHost())
+    assert any(theirs in f.message for f in result.findings if f.is_error), result.findings

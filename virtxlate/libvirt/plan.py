@@ -157,7 +157,9 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
 
 
 def _conventional_on_added_buses(plan: StoragePlan, declared: set[int]) -> None:
-    """q35: a conventional PCI device written on a bus above those the domain declares
+    """q35: a device written at a slot above 0 of a bus libvirt makes a root port is
+    refused (below: a PCI Express one).  A conventional PCI device written on a bus above
+    those the domain declares
     makes libvirt add PCI bridges for that bus (pcie-pci-bridge, pci-bridge behind it, checked
     with libvirt 9.0) where virtxlate adds a root port: at slot 0 libvirt refuses it
     ("Invalid PCI address … slot must be >= 1"), elsewhere virtxlate says its places may
@@ -169,9 +171,18 @@ def _conventional_on_added_buses(plan: StoragePlan, declared: set[int]) -> None:
         except ValueError:
             continue
         device = node.getparent()
-        # (a gap below the highest declared bus is a root port whatever sits on it)
-        if bus <= max(declared, default=0) or device is None or is_pci_express(
-                _pci_device(device)):
+        if bus == 0 or bus in declared or device is None:
+            continue
+        # a gap below the highest declared bus is a root port whatever sits on it, and a
+        # PCI Express device's bus above them too: a port has slot 0 only
+        if bus < max(declared, default=0) or is_pci_express(_pci_device(device)):
+            if slot > 0:
+                plan.findings.append(finding_at(
+                    "VX0100", "error", f"libvirt adds a root port for bus {bus}, which the "
+                    f"domain does not declare, and a port has no slot {slot} (libvirt: "
+                    f"\"Invalid PCI address 0000:{bus:02x}:{slot:02x}.{_function(node)}. "
+                    "slot must be <= 0\")", XmlObject(node), plan.domain.source,
+                    xpath_suffix="/@slot"))
             continue
         if slot == 0:
             plan.findings.append(finding_at(
@@ -185,6 +196,14 @@ def _conventional_on_added_buses(plan: StoragePlan, declared: set[int]) -> None:
                 "domain does not declare, for this conventional PCI device; virtxlate adds a "
                 "root port, so the places may differ", XmlObject(node), plan.domain.source,
                 hint="declare the controller of that bus"))
+
+
+def _function(node) -> str:  # type: ignore[no-untyped-def]
+    """The function of an address element as libvirt prints it (hex)."""
+    try:
+        return f"{int(node.get('function') or '0', 0):x}"
+    except ValueError:
+        return "0"
 
 
 def _pci_device(node) -> str:  # type: ignore[no-untyped-def]

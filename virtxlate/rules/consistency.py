@@ -174,6 +174,36 @@ def pci_address_in_range(domain: Domain) -> Iterator[Finding]:
                                  domain.source, xpath_suffix="/@domain")
 
 
+# the slots a PCI controller's bus has for devices (virDomainPCIAddressBusSetModel; the
+# refusals checked with libvirt 9.0): a port has one, a bridge's start at 1
+_BUS_SLOTS = {"pcie-root-port": (0, 0), "pcie-switch-downstream-port": (0, 0),
+              "pci-bridge": (1, 31), "pcie-to-pci-bridge": (1, 31)}
+
+
+def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
+    """VX0100 — a device written at a slot its bus does not have: beyond slot 0 of a
+    root or downstream port ("Invalid PCI address 0000:01:01.0. slot must be <= 0"),
+    at slot 0 of a PCI bridge ("… slot must be >= 1")."""
+    if domain.element.find("devices/controller[@type='pci']") is None:
+        return   # most domains declare no PCI controller
+    models = {index: controller.model for controller, index in controller_indexes(domain)
+              if controller.type == "pci"}
+    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
+        try:
+            bus, slot, function = (int(node.get(name) or "0", 0)
+                                   for name in ("bus", "slot", "function"))
+        except ValueError:
+            continue   # the model reports the number it cannot read
+        low, high = _BUS_SLOTS.get(models.get(bus) or "", (0, 31))
+        if bus == 0 or node.get("slot") is None or low <= slot <= high:
+            continue
+        bound = f"<= {high}" if slot > high else f">= {low}"
+        yield finding_at("VX0100", "error", f"bus {bus} is a {models[bus]}, which has no "
+                         f"slot {slot} (libvirt: \"Invalid PCI address "
+                         f"0000:{bus:02x}:{slot:02x}.{function:x}. slot must be {bound}\")",
+                         XmlObject(node), domain.source, xpath_suffix="/@slot")
+
+
 def lun_needs_block(domain: Domain) -> Iterator[Finding]:
     """VX0210 — virDomainDiskDefValidate: device='lun' needs a block or iSCSI source,
     and only scsi or virtio buses."""
@@ -233,7 +263,7 @@ def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     duplicate_target, duplicate_drive_address, scsi_model_known, virtio_scsi_only_driver,
     iothread_defined, iothread_count, address_fits_bus, lun_needs_block, usb_companion_master,
-    uefi_needs_acpi, pci_address_in_range, *DISK_OPTION_RULES,
+    uefi_needs_acpi, pci_address_in_range, pci_slot_fits_bus, *DISK_OPTION_RULES,
 )
 
 
