@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..caps import CapsTable
@@ -57,6 +58,19 @@ class StoragePlan:
     # UEFI: the pflash -blockdev nodes, written before -machine, and -machine's pflashN=
     firmware: list[Option] = field(default_factory=list)
     pflash: list[tuple[str, str]] = field(default_factory=list)
+
+
+# A user alias libvirt keeps and writes as the device's id: "ua-" and ASCII letters,
+# digits, '_' and '-' (checked with libvirt 9.0: any other alias, e.g. 'ua-a,b' or
+# 'ua-a.b', is dropped without a word and the device gets its own alias)
+_USER_ALIAS = re.compile(r"ua-[A-Za-z0-9_-]*")
+
+
+def user_alias(node) -> str | None:  # type: ignore[no-untyped-def]
+    """The user alias (<alias name='ua-…'/>) of a device element, when libvirt keeps it."""
+    alias = node.find("alias")
+    name = alias.get("name") if alias is not None else None
+    return name if name is not None and _USER_ALIAS.fullmatch(name) else None
 
 
 def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]

@@ -28,6 +28,7 @@ from .context import (
     take_slot,
     transport_device,
     unsupported,
+    user_alias,
 )
 from .options import Option
 from .pcibuses import DEFAULT_DEVICE
@@ -178,7 +179,7 @@ def plan_controllers(plan: StoragePlan) -> None:
             model = default_scsi_model(plan.caps)
         grouped.setdefault(type_, []).append(ControllerPlan(
             type=type_, index=index, model=model, element=controller,
-            alias=_controller_alias(type_, index, family),
+            alias=user_alias(controller.element) or _controller_alias(type_, index, family),
             builtin=builtin_of.get((type_, index))))
     # virDomainDefAddImplicitControllers: the highest controller index a drive address
     # names (of a disk, or of a SCSI host device) implies every controller of that type

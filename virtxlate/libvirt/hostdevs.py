@@ -21,6 +21,7 @@ from .context import (
     take_slot,
     transport_device,
     unsupported,
+    user_alias,
 )
 from .host import ASK_THE_HOST, host_known
 from .options import Option, Value
@@ -40,7 +41,7 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
     automatic = 0   # hostdevN counts the host devices without a user alias
     for node in plan.domain.element.iterfind("devices/hostdev"):
         kind = node.get("type")
-        alias = _user_alias(node)
+        alias = user_alias(node)
         if alias is None:
             alias = f"hostdev{automatic}"
             automatic += 1
@@ -53,12 +54,6 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
                 next_fd += 1
         # PCI, USB and mdev host devices are not storage
     return options
-
-
-def _user_alias(node) -> str | None:  # type: ignore[no-untyped-def]
-    """A user alias (ua-…), which libvirt keeps."""
-    user_alias = node.xpath("string(alias/@name)")
-    return user_alias if user_alias.startswith("ua-") else None
 
 
 def _int(node, xpath: str) -> int:  # type: ignore[no-untyped-def]

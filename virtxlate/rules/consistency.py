@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 from ..findings import Finding, finding_at
 from ..libvirt.addresses import controller_indexes, drive_address
+from ..libvirt.context import user_alias
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
 from ..model.fields import XmlObject
@@ -204,6 +205,23 @@ def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
                          XmlObject(node), domain.source, xpath_suffix="/@slot")
 
 
+def unique_user_alias(domain: Domain) -> Iterator[Finding]:
+    """VX0100 — two devices with one user alias: libvirt refuses it ("non unique alias
+    detected: ua-disk"); an alias it does not keep (user_alias) is not counted."""
+    seen: dict[str, int] = {}
+    for node in domain.element.iterfind("devices/*/alias/.."):
+        alias = user_alias(node)
+        if alias is None:
+            continue
+        if alias in seen:
+            yield finding_at("VX0100", "error", f"the alias '{alias}' is already the device's "
+                             f"on line {seen[alias]} (libvirt: \"non unique alias detected: "
+                             f"{alias}\")", XmlObject(node.find("alias")), domain.source,
+                             xpath_suffix="/@name")
+        else:
+            seen[alias] = node.sourceline or 0
+
+
 def lun_needs_block(domain: Domain) -> Iterator[Finding]:
     """VX0210 — virDomainDiskDefValidate: device='lun' needs a block or iSCSI source,
     and only scsi or virtio buses."""
@@ -263,7 +281,8 @@ def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     duplicate_target, duplicate_drive_address, scsi_model_known, virtio_scsi_only_driver,
     iothread_defined, iothread_count, address_fits_bus, lun_needs_block, usb_companion_master,
-    uefi_needs_acpi, pci_address_in_range, pci_slot_fits_bus, *DISK_OPTION_RULES,
+    uefi_needs_acpi, pci_address_in_range, pci_slot_fits_bus, unique_user_alias,
+    *DISK_OPTION_RULES,
 )
 
 
