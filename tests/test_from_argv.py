@@ -289,3 +289,18 @@ def test_libvirts_dc_390_reads_back_as_model_dc390():
                    if c.type == "scsi"]
     assert controllers == [("scsi", "dc390")]
     assert "dc-390" not in readback.xml
+
+
+def test_user_aliases_read_back():
+    """libvirt writes a user alias as the id (tests/data/libvirt-9.0/user-aliases-pc): it
+    reads back as <alias>, each controller at its own index, and gives the same line."""
+    from virtxlate.api import analyze
+
+    case = DATA / "libvirt-9.0" / "user-aliases-pc"
+    readback = domain_from_argv(read_command_line(case.with_suffix(".args").read_text(),
+                                                  str(case)))
+    domain = load(readback.xml)
+    assert [(c.index, c.element.xpath("string(alias/@name)")) for c in domain.controllers
+            if c.type == "scsi"] == [(0, "ua-myscsi"), (1, "ua-lsi")]
+    first = analyze(load(case.with_suffix(".xml").read_text()), "7.2").argv
+    assert first is not None and analyze(domain, "7.2").argv == first
