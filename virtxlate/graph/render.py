@@ -111,7 +111,8 @@ def _json_chunks(value: Any) -> list[str]:
             pad, inner = "\n" + " " * indent, "\n" + " " * (indent + 2)
             is_dict = isinstance(item, dict)
             chunks.append("{" if is_dict else "[")
-            entries = list(item.items()) if is_dict else [(None, v) for v in item]
+            entries: list[tuple[Any, Any]] = list(item.items()) if isinstance(item, dict) \
+                else [(None, v) for v in item]
             work: list[tuple[str, Any, int]] = []
             for number, (key, child) in enumerate(entries):
                 lead = inner if number == 0 else "," + inner
