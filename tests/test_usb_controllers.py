@@ -35,3 +35,27 @@ def test_usb_controllers_are_libvirts(case):
     assert result.argv is not None, result.findings
     assert not [f for f in result.findings if f.code == "VX0900"], result.findings
     assert _usb0_options(result.argv) == expected
+
+
+def test_a_usb_companion_has_no_bus_of_its_own():
+    """QEMU's UHCI given masterbus= registers its ports on its master's bus
+    (usb_uhci_common_realize): the graph has one USB bus, usb.0."""
+    from virtxlate import caps
+    from virtxlate.graph import build_graph
+    from virtxlate.graph.nodes import Bus
+    from virtxlate.libvirt.options import Option
+
+    table = caps.load("7.2")
+    machine = table.machine("pc")
+    assert machine is not None
+    options = [Option("-device", "piix3-usb-uhci", [("id", "usb"), ("addr", "0x5")]),
+               Option("-device", "piix3-usb-uhci", [("masterbus", "usb.0"),
+                                                     ("firstport", 2), ("addr", "0x6")])]
+    graph = build_graph(table, machine.name, table.family_of(machine), options)
+    buses, stack = [], [graph.root]
+    while stack:
+        bus: Bus = stack.pop()
+        buses.append(bus.name)
+        stack += [child for device in bus.devices for child in device.buses]
+    assert [name for name in buses if "usb" in name.lower() or "none" in name.lower()] \
+        == ["usb.0"]

@@ -114,7 +114,9 @@ class _Builder:
                 for inner_spec in inner_type.buses:
                     self._own(inner, inner_spec.name_for(None, device.id), inner_spec.bus_type,
                               inner_spec, level + 1)
-        else:
+        elif "masterbus" not in given:
+            # (a USB companion given masterbus= registers its ports on its master's bus
+            # and has none of its own: QEMU's usb_uhci_common_realize)
             for spec in dtype.buses:
                 self._own(device, spec.name_for(device.id), spec.bus_type, spec, level)
 
