@@ -43,8 +43,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from lxml import etree  # noqa: E402
 from mix import domain_xml, many_disks  # noqa: E402
 
-from virtxlate.api import analyze, load  # noqa: E402
-from virtxlate.rules import check_for_releases  # noqa: E402
+from virtxlate.api import analyze, check, load  # noqa: E402
 
 URI = "qemu:///system"
 RELEASE = "7.2"
@@ -62,7 +61,7 @@ def per_domain(function: Callable[[str], object], inputs: list[str], repeat: int
 
 
 def check_only(text: str) -> None:
-    common, per_release = check_for_releases(load(text), (RELEASE,))
+    common, per_release = check(load(text), (RELEASE,))
     if any(f.is_error for f in common + [f for _, fs in per_release for f in fs]):
         raise SystemExit("a generated domain does not check")
 

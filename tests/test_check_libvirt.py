@@ -121,10 +121,9 @@ LIBVIRT_REFUSES = {
         "<address type='pci' bus='0' slot='2' function='0'/></controller>"
         "<controller type='scsi' index='0' model='virtio-scsi'>"
         "<address type='pci' domain='0' bus='1' slot='1' function='0'/></controller>",
-        id="root-port-slot-1", marks=pytest.mark.xfail(strict=True, reason=(
-            "virtxlate defect: a pcie-root-port has one slot (0); libvirt 9.0 refuses "
-            "'Invalid PCI address 0000:01:01.0. slot must be <= 0', virtxlate says no "
-            "findings"))),
+        # a pcie-root-port has one slot (0): 'Invalid PCI address 0000:01:01.0. slot
+        # must be <= 0'
+        id="root-port-slot-1"),
 }
 
 

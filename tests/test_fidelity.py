@@ -23,7 +23,6 @@ CASES = DATA / "libvirt-9.0"
 ALSO_COMPARED = frozenset({"pci-bridge", "pcie-root-port", "pcie-pci-bridge",
                            "dmi-to-pci-bridge", "pci-expander-bus", "pcie-expander-bus",
                            *LIBVIRT_DRIVER_NAMES.values()})
-# cases whose line libvirt writes but QEMU refuses: virtxlate's error code for it
 # cases libvirt writes a line for that QEMU 7.2 refuses to start (checked on QEMU)
 QEMU_REFUSES = {"scsi-dc390": "VX0306", "write-cache-usb-cd": "VX0302",
                 "write-cache-virtio-lun": "VX0302",
@@ -84,3 +83,13 @@ def test_firmware_nodes_are_libvirts(case):
             if flag == "-blockdev"] == theirs
     assert [prop.split("=") for prop in argv[ours + 1].split(",")
             if prop.startswith("pflash")] == pflash
+
+
+@pytest.mark.parametrize("case", sorted(
+    case for case in CASES.glob("*.err") if "Invalid PCI address" in case.read_text()),
+    ids=lambda p: p.stem)
+def test_refusals_of_pci_addresses_quote_libvirt(case):
+    """Where libvirt refuses an address at parse time, virtxlate's error quotes it."""
+    theirs = case.read_text().strip().removeprefix("error: XML error: ")
+    result = analyze(load(case.with_suffix(".xml").read_text()), "7.2", host=FixedHost())
+    assert any(theirs in f.message for f in result.findings if f.is_error), result.findings

@@ -277,3 +277,30 @@ def test_from_tree_names_a_placeholder_for_each_drive():
     assert back.returncode == 0, back.stderr
     assert back.stdout.count('<source file="/unknown-source/libvirt-') == 2
     assert back.stdout.count("<source") == 2   # the empty floppy stays empty
+
+
+def test_libvirts_dc_390_reads_back_as_model_dc390():
+    """libvirt 9.0 writes -device dc-390 for model dc390 (tests/data/libvirt-9.0/scsi-dc390):
+    its line reads back as that controller, not as an option kept in <qemu:commandline>."""
+    case = DATA / "libvirt-9.0" / "scsi-dc390"
+    readback = domain_from_argv(read_command_line(case.with_suffix(".args").read_text(),
+                                                  str(case)))
+    controllers = [(c.type, c.model) for c in load(readback.xml).controllers
+                   if c.type == "scsi"]
+    assert controllers == [("scsi", "dc390")]
+    assert "dc-390" not in readback.xml
+
+
+def test_user_aliases_read_back():
+    """libvirt writes a user alias as the id (tests/data/libvirt-9.0/user-aliases-pc): it
+    reads back as <alias>, each controller at its own index, and gives the same line."""
+    from virtxlate.api import analyze
+
+    case = DATA / "libvirt-9.0" / "user-aliases-pc"
+    readback = domain_from_argv(read_command_line(case.with_suffix(".args").read_text(),
+                                                  str(case)))
+    domain = load(readback.xml)
+    assert [(c.index, c.element.xpath("string(alias/@name)")) for c in domain.controllers
+            if c.type == "scsi"] == [(0, "ua-myscsi"), (1, "ua-lsi")]
+    first = analyze(load(case.with_suffix(".xml").read_text()), "7.2").argv
+    assert first is not None and analyze(domain, "7.2").argv == first

@@ -94,3 +94,33 @@ def test_the_hosts_answer_as_documented():
     assert not unknown.known and LocalHost.known and FixedHost.known
     assert unknown.scsi_address("/dev/sgN@scsi_host3:1:2:3") == ("scsi_host3", 1, 2, 3)
     assert unknown.scsi_address("/dev/sg0") is None
+
+
+def test_the_translation_asks_no_host_unless_given_one():
+    # plan_storage and StoragePlan default to no host, as the API does
+    from virtxlate import caps, load
+    from virtxlate.libvirt.context import StoragePlan
+    from virtxlate.libvirt.plan import plan_storage
+
+    plan = plan_storage(load(BLOCK_CDROM), caps.load("7.2"))
+    assert not plan.host.known
+    assert [f.code for f in plan.findings] == ["VX0701"]
+    assert not StoragePlan(caps.load("7.2"), load(BLOCK_CDROM), None, "", None, "tcg").host.known
+
+
+def test_a_block_cdroms_finding_comes_with_its_disk():
+    # raised where the translation would ask the host (the disk's backend), so it comes
+    # before the host devices' findings, in the domain's order
+    both = SCSI_HOSTDEV.replace("</devices>", BLOCK_CDROM[BLOCK_CDROM.index("<disk"):
+                                                           BLOCK_CDROM.index("</devices>")]
+                                + "</devices>")
+    messages = [f.message for f in analyze(both, "7.2").findings]
+    assert len(messages) == 2 and "/dev/sr0" in messages[0] and "scsi_host7" in messages[1]
+
+
+def test_check_says_qemu_refuses_libvirts_dc390_name():
+    dc390 = ("<domain type='qemu'><name>d</name><os><type arch='x86_64' machine='pc'>hvm"
+             "</type></os><devices><controller type='scsi' index='0' model='dc390'/>"
+             "</devices></domain>")
+    result = run_cli("check", "-", "--qemu", "7.2", stdin=dc390.encode())
+    assert result.returncode == 1 and "VX0306" in result.stdout, result.stdout

@@ -150,3 +150,27 @@ def test_a_full_root_bus_gets_the_pci_bridge_libvirt_adds():
     # one disk fewer: the balloon fits, no bridge (also libvirt 9.0's answer)
     fewer = analyze(load(_pc_with_virtio_disks(28)), "7.2", host=FixedHost())
     assert "pci-bridge" not in " ".join(fewer.argv or [])
+
+
+_Q35_ROOT_PORT = (_HEAD.format(machine="q35") + "<controller type='pci' index='0' model="
+                  "'pcie-root'/><controller type='pci' index='1' model='pcie-root-port'>"
+                  "{name}{address}</controller><controller type='scsi' index='0' "
+                  "model='virtio-scsi'><address type='pci' domain='0' bus='1' slot='0' "
+                  "function='0'/></controller></devices></domain>")
+_ROOT_SLOT_2 = "<address type='pci' domain='0' bus='0' slot='2' function='0'/>"
+
+
+@pytest.mark.parametrize("name,address", [
+    ("", _ROOT_SLOT_2), ("", ""), ("<model name='ioh3420'/>", ""),
+    ("<model name='ioh3420'/>", _ROOT_SLOT_2)])
+def test_a_root_port_before_qemu_2_9_is_ioh3420(name, address):
+    """qemuDomainPCIControllerSetDefaultModelName: a pcie-root-port without <model name>
+    is ioh3420 where QEMU has no pcie-root-port device; one without an address still
+    carries the bus the devices written behind it name."""
+    result = analyze(load(_Q35_ROOT_PORT.format(name=name, address=address)), "2.5")
+    assert result.ok and result.graph is not None, result.findings
+    drivers = [device_driver(word) for flag, word in
+               zip(result.argv, result.argv[1:], strict=False) if flag == "-device"]
+    assert drivers == ["ioh3420", "virtio-scsi-pci"]
+    assert any(word.startswith("virtio-scsi-pci,") and "bus=pci.1" in word
+               for word in result.argv)

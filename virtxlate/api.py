@@ -22,6 +22,7 @@ from .caps import CapsTable
 from .errors import ArgumentTypeError, InvalidValue
 from .findings import Finding, finding_at
 from .graph import Graph, GraphError, build_graph
+from .graph.build import GraphTooDeep
 from .libvirt.host import HOSTS, Host, LocalHost, UnknownHost
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
@@ -163,6 +164,8 @@ def analyze(domain: Domain | Any, qemu: str | int, arch: str | None = None,
         return result
     try:
         result.graph = build_graph(table, plan.machine_name, plan.family, plan.options)
+    except GraphTooDeep as exc:
+        raise replace(exc, source=domain.source) from None
     except GraphError as exc:
         origin = exc.option.origin if exc.option is not None else None
         finding = finding_at("VX0302", "error", exc.message, origin, domain.source)
@@ -207,7 +210,8 @@ def check(domain: Domain | Any, releases: tuple[str, ...] | list[str] = (),
 def _translation_findings(domain: Domain, table: CapsTable, host: Host,
                           common: list[Finding], found: list[Finding]) -> list[Finding]:
     """What libvirt refuses only while it builds the command line (a target name that
-    is no disk name, no PCI slot left, a host device node missing on HOST), and what
+    is no disk name, no PCI slot left, a host device node missing on HOST), what QEMU
+    refuses of the line libvirt writes (VX0306: `argv` still shows that line), and what
     the translation could not know of the host (VX0701), once the rest holds."""
     if any(f.is_error for f in common + found):
         return []

@@ -268,9 +268,11 @@ def _argv(options: argparse.Namespace) -> int:
     if result.plan is None or result.argv is None:
         _report([f for f in result.findings if f.is_error], domain)
         return EXIT_FINDINGS
+    # the line is libvirt's even where QEMU refuses it (the graph's VX0302, e.g. dc-390):
+    # printed, and the refusal reported with exit 1
     print(format_argv(option_words(result.plan), options.format))
-    _report([f for f in result.findings if not f.is_error], domain)
-    return EXIT_OK
+    _report(result.findings, domain)
+    return EXIT_FINDINGS if any(f.is_error for f in result.findings) else EXIT_OK
 
 
 def _read_command_line(path: str):  # type: ignore[no-untyped-def]
@@ -305,6 +307,10 @@ def _tree_of_argv(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# libvirt's message when the domain's <emulator> is not on its host (virQEMUCapsCacheLookup)
+_MISSING_EMULATOR = "Cannot check QEMU binary"
+
+
 def _compare(options: argparse.Namespace) -> int:
     """Empty output and exit 0 when virtxlate's storage options equal libvirt's own (or
     both refuse the domain), a unified diff and exit 1 when not."""
@@ -322,6 +328,12 @@ def _compare(options: argparse.Namespace) -> int:
         libvirt_argv: list[str] | None = native_argv(options.connect, xml)
         refusal = ""
     except InputError as exc:   # libvirt refuses the domain
+        if _MISSING_EMULATOR in exc.message:
+            # libvirt stops before it reads the domain: nothing to compare (exit 2)
+            reason = exc.message[exc.message.index(_MISSING_EMULATOR):]
+            raise UsageError(f"the domain's emulator is missing where libvirt "
+                             f"({options.connect}) runs, so it cannot say its command line: "
+                             f"{reason}") from None
         libvirt_argv, refusal = None, exc.message
     if result.argv is None or libvirt_argv is None:
         if result.argv is None and libvirt_argv is None:

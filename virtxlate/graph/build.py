@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..caps import CapsTable
 from ..caps.tables import BusSpec, DeviceType, MachineFamily
+from ..errors import InputError
 from ..libvirt.options import Option
 from .nodes import Bus, Device, Graph, Prop, PropValue
 from .realize import BusLimits, realize
@@ -25,6 +26,16 @@ class GraphError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+# How deep buses may nest (a bridge on a bridge on …): PCI has 256 bus numbers, so a
+# chain of bridges libvirt accepts stays below 256 levels; a few more for what hangs
+# below the last bridge.  A deeper graph is refused, not built.
+MAX_BUS_DEPTH = 300
+
+
+class GraphTooDeep(InputError):
+    """Buses nested deeper than MAX_BUS_DEPTH: bad input (exit 3), not a QEMU refusal."""
 
 
 def build_graph(caps: CapsTable, machine: str, family: MachineFamily,
@@ -63,6 +74,9 @@ class _Builder:
         self.builtin_of_bus = {name: b for b in self.builtins.values() for name, _ in b.buses}
         self.instances: dict[str, Device] = {}
         self.limits: dict[str, BusLimits] = {}   # a bus's SCSI limits, from its spec
+        # how many buses lie above a bus, the root's (main-system-bus) 0
+        self.depth: dict[str, int] = {name: 0 if bus is not pci_root else 1
+                                      for name, bus in buses.items()}
 
     def add(self, option: Option) -> None:
         name = option.implied or ""
@@ -84,26 +98,34 @@ class _Builder:
         if refusal is not None:
             raise GraphError(f"-device {name}: {refusal}", option)
         bus.plug(device)
+        level = self.depth.get(bus.name, 1) + 1   # the depth of the buses DEVICE owns
+        if level > MAX_BUS_DEPTH:
+            raise GraphTooDeep(f"-device {name}: buses nested more than {MAX_BUS_DEPTH} "
+                               "deep (a chain of bridges); PCI has 256 bus numbers")
         if inner_type is not None:
             # A virtio transport proxy: its one virtio bus carries the embedded device, which
             # owns the buses (named after the proxy's id, as QEMU keeps them compatible).
             for spec in dtype.buses:
                 proxy_bus = Bus(spec.name_for(device.id), spec.bus_type)
                 device.buses.append(proxy_bus)
+                self.depth[proxy_bus.name] = level
                 inner = Device(inner_type.name, None, _props(inner_type, given))
                 proxy_bus.plug(inner)
                 for inner_spec in inner_type.buses:
                     self._own(inner, inner_spec.name_for(None, device.id), inner_spec.bus_type,
-                              inner_spec)
-        else:
+                              inner_spec, level + 1)
+        elif "masterbus" not in given:
+            # (a USB companion given masterbus= registers its ports on its master's bus
+            # and has none of its own: QEMU's usb_uhci_common_realize)
             for spec in dtype.buses:
-                self._own(device, spec.name_for(device.id), spec.bus_type, spec)
+                self._own(device, spec.name_for(device.id), spec.bus_type, spec, level)
 
     def _own(self, device: Device, name: str, bus_type: str,
-             spec: BusSpec | None = None) -> None:
+             spec: BusSpec | None = None, level: int = 2) -> None:
         bus = Bus(name, bus_type)
         device.buses.append(bus)
         self.buses[name] = bus
+        self.depth[name] = level
         if spec is not None:
             self.limits[name] = BusLimits(spec.max_target, spec.max_lun)
 

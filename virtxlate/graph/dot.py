@@ -22,31 +22,41 @@ def graph_dot(graph: Graph) -> str:
              f"  label={_quote(f'QEMU {graph.qemu}, machine {graph.machine}')};",
              "  labelloc=t;", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];',
              '  edge [arrowsize=0.6];']
-    counter = iter(range(1_000_000))
-    _bus(graph.root, graph.value_style, lines, counter)
+    _walk(graph.root, graph.value_style, lines)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _bus(bus: Bus, style: str, lines: list[str], counter) -> str:  # type: ignore[no-untyped-def]
-    name = f"b{next(counter)}"
-    label = _quote(bus.name + "\n" + bus.type)
-    lines.append(f"  {name} [shape=ellipse, label={label}];")
-    for device in bus.devices:
-        lines.append(f"  {name} -> {_device(device, style, lines, counter)};")
-    return name
-
-
-def _device(device: Device, style: str, lines: list[str], counter) -> str:  # type: ignore[no-untyped-def]
-    name = f"d{next(counter)}"
-    label = [device.type] + ([f'id "{device.id}"'] if device.id else [])
-    label += [f"{p.name} = {format_prop(p, style)}" for p in device.props
-              if p.name in SHOWN_PROPS]
-    text = _quote("\n".join(label))
-    lines.append(f"  {name} [shape=box, label={text}];")
-    for bus in shown_buses(device):
-        lines.append(f"  {name} -> {_bus(bus, style, lines, counter)};")
-    return name
+def _walk(root: Bus, style: str, lines: list[str]) -> None:
+    """Each node's line, then for each child its subtree and the edge to it (names
+    numbered in that order), with a stack, not recursion: a chain of bridges may nest
+    256 deep."""
+    number = 0
+    # ("node", NODE, PARENT NAME or None) visits; ("edge", LINE, None) writes after a subtree
+    stack: list[tuple[str, Bus | Device | str, str | None]] = [("node", root, None)]
+    while stack:
+        kind, item, parent = stack.pop()
+        if kind == "edge":
+            lines.append(str(item))
+            continue
+        if isinstance(item, Bus):
+            name = f"b{number}"
+            label = _quote(item.name + "\n" + item.type)
+            lines.append(f"  {name} [shape=ellipse, label={label}];")
+            children: list[Bus | Device] = list(item.devices)
+        else:
+            assert isinstance(item, Device)
+            name = f"d{number}"
+            label_lines = [item.type] + ([f'id "{item.id}"'] if item.id else [])
+            label_lines += [f"{p.name} = {format_prop(p, style)}" for p in item.props
+                            if p.name in SHOWN_PROPS]
+            lines.append(f"  {name} [shape=box, label={_quote(chr(10).join(label_lines))}];")
+            children = list(shown_buses(item))
+        number += 1
+        if parent is not None:
+            # the edge follows the child's subtree: pushed below the child's own work
+            stack.append(("edge", f"  {parent} -> {name};", None))
+        stack.extend(("node", child, name) for child in reversed(children))
 
 
 def _quote(text: str) -> str:

@@ -184,6 +184,8 @@ def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None
     controllers = []
     for node in devices.findall("controller"):
         kind, model = node.get("type"), node.get("model")
+        if kind == "usb" and model is None:
+            model = "piix3-uhci"   # libvirt's model of a USB controller that names none
         if _has_pci_address(node):
             continue
         # (the PIIX3's own UHCI at 00:01.2 is pc's first piix3-uhci; on q35 it is a

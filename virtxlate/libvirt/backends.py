@@ -14,6 +14,7 @@ from ..findings import finding_at
 from ..model import Disk
 from ..model.fields import xpath_of
 from .context import StoragePlan, unsupported
+from .host import ASK_THE_HOST, host_known
 from .options import Option, Value
 
 # libvirt's cache modes: (write-cache of the device, cache.direct, cache.no-flush)
@@ -329,6 +330,11 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     elif kind == "block":
         # libvirt asks the host whether the device is a CD-ROM drive (virFileIsCDROM)
         is_cdrom = disk.effective_device == "cdrom" and plan.host.is_cdrom(source.dev or "")
+        if disk.effective_device == "cdrom" and source.dev and not host_known(plan.host):
+            plan.findings.append(finding_at(
+                "VX0701", "info", f"whether {source.dev} is a CD-ROM drive on the VM's host "
+                "is not looked up: written as host_device (libvirt writes host_cdrom for a "
+                "drive)", disk, plan.domain.source, hint=ASK_THE_HOST))
         storage = [("driver", "host_cdrom" if is_cdrom else "host_device"),
                    ("filename", source.dev or "")]
     elif kind == "dir":

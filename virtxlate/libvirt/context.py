@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..caps import CapsTable
@@ -9,7 +10,7 @@ from ..caps.tables import Machine, MachineFamily
 from ..findings import Finding, finding_at
 from ..model import Controller, Domain
 from .addresses import PciSlots, pci_address_text
-from .host import Host, LocalHost
+from .host import Host, UnknownHost
 from .options import Option
 from .pcibuses import RootBusOverflow
 from .pcie import PcieRootPorts
@@ -44,7 +45,7 @@ class StoragePlan:
     controllers: list[ControllerPlan] = field(default_factory=list)
     options: list[Option] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    host: Host = field(default_factory=LocalHost)
+    host: Host = field(default_factory=UnknownHost)
     slots: PciSlots | None = None
     pcie: PcieRootPorts | None = None
     overflow: RootBusOverflow | None = None   # pc: bridges beyond a full root bus
@@ -57,6 +58,19 @@ class StoragePlan:
     # UEFI: the pflash -blockdev nodes, written before -machine, and -machine's pflashN=
     firmware: list[Option] = field(default_factory=list)
     pflash: list[tuple[str, str]] = field(default_factory=list)
+
+
+# A user alias libvirt keeps and writes as the device's id: "ua-" and ASCII letters,
+# digits, '_' and '-' (checked with libvirt 9.0: any other alias, e.g. 'ua-a,b' or
+# 'ua-a.b', is dropped without a word and the device gets its own alias)
+_USER_ALIAS = re.compile(r"ua-[A-Za-z0-9_-]*")
+
+
+def user_alias(node) -> str | None:  # type: ignore[no-untyped-def]
+    """The user alias (<alias name='ua-…'/>) of a device element, when libvirt keeps it."""
+    alias = node.find("alias")
+    name = alias.get("name") if alias is not None else None
+    return name if name is not None and _USER_ALIAS.fullmatch(name) else None
 
 
 def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]

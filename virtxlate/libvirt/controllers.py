@@ -11,10 +11,11 @@ from ..findings import finding_at
 from ..model.fields import XmlObject
 from . import transitional
 from .addresses import (
+    controller_indexes,
     drive_address,
     non_storage_device,
     non_storage_pci_devices,
-    sorted_by_type_and_index,
+    pci_address_text,
 )
 from .context import (
     ControllerPlan,
@@ -27,6 +28,7 @@ from .context import (
     take_slot,
     transport_device,
     unsupported,
+    user_alias,
 )
 from .options import Option
 from .pcibuses import DEFAULT_DEVICE
@@ -41,43 +43,121 @@ _VIRTIO_SCSI_DRIVER_PROPS = (
     ("queues", "num_queues"), ("cmd_per_lun", "cmd_per_lun"), ("max_sectors", "max_sectors"),
     ("ioeventfd", "ioeventfd"),
 )
-# USB controller models libvirt writes as an xHCI device on PCI
-_XHCI_DEVICES = {"qemu-xhci": "qemu-xhci", "nec-xhci": "nec-usb-xhci"}
+# libvirt's USB controller models → the QEMU device it writes (qemuBuildUSBControllerDevProps;
+# a controller without a model is piix3-uhci: checked with libvirt 9.0, also on q35)
+USB_DEVICES = {
+    "piix3-uhci": "piix3-usb-uhci", "piix4-uhci": "piix4-usb-uhci", "ehci": "usb-ehci",
+    "ich9-ehci1": "ich9-usb-ehci1", "ich9-uhci1": "ich9-usb-uhci1",
+    "ich9-uhci2": "ich9-usb-uhci2", "ich9-uhci3": "ich9-usb-uhci3",
+    "vt82c686b-uhci": "vt82c686b-usb-uhci", "pci-ohci": "pci-ohci",
+    "nec-xhci": "nec-usb-xhci", "qemu-xhci": "qemu-xhci",
+}
+# the ich9 USB2 set shares one slot: the EHCI master at function 7, its UHCI companions
+# at 0-2 (virDomainPCIAddressReserveNextAddr for IS_USB2_CONTROLLER); q35 has the set's
+# slot 00:1d (qemuDomainValidateDevicePCISlotsQ35)
+_ICH9_FUNCTIONS = {"ich9-ehci1": 7, "ich9-uhci1": 0, "ich9-uhci2": 1, "ich9-uhci3": 2}
+_Q35_USB2_SLOT = 0x1D
 
 
 def usb_options(plan: StoragePlan) -> list[Option]:
-    """The default USB controller, which USB disks plug into (bus usb.0).
+    """The USB controllers of bus usb.0, which USB disks plug into (libvirt's index 0:
+    one controller, or an ich9 EHCI with its UHCI companions), or the one libvirt adds.
 
-    libvirt writes it as ``-device piix3-usb-uhci,id=usb,bus=pci.0,addr=0x1.0x2`` when
-    QEMU has that device, else as the legacy ``-usb``.  Emitted only when the domain has
-    a USB disk: virtxlate writes the storage part of the command line, and a USB disk
-    needs the bus.  <controller type='usb' model='none'> means no USB at all.
+    libvirt's own default is ``-device piix3-usb-uhci,id=usb,bus=pci.0,addr=0x1.0x2``
+    (the PIIX3's UHCI) when QEMU has that device, else the legacy ``-usb``; on q35 the
+    qemu-xhci it adds.  Emitted only when the domain has a USB disk: virtxlate writes the
+    storage part of the command line, and a USB disk needs the bus.
+    <controller type='usb' model='none'> means no USB at all.
     """
     if not any(disk.bus == "usb" for disk in plan.domain.disks):
         return []
-    usb = plan.domain.controller("usb", 0)
-    if usb is not None and usb.model in _XHCI_DEVICES:
-        if plan.usb_address is None:
-            return []   # no place: said by take_slot
-        return [Option("-device", _XHCI_DEVICES[usb.model], [("id", "usb")] + (
-            [("bus", plan.usb_address[0]), ("addr", plan.usb_address[1])]
-            if plan.usb_address[0] else [("devno", plan.usb_address[1])]), origin=usb)]
-    if usb is not None and usb.model not in (None, "piix3-uhci"):
-        if usb.model == "none":
-            plan.findings.append(finding_at(
-                "VX0211", "error", "a USB disk needs a USB controller, and this domain "
-                "has <controller type='usb' model='none'>", usb, plan.domain.source))
-        else:
-            plan.findings.append(unsupported(plan, usb, f"USB controller model '{usb.model}'"))
+    # the companions after their master (virDomainControllerInsertPreAlloced: at one
+    # index a USB controller with a master goes after one without)
+    at_zero = sorted((c for c, index in controller_indexes(plan.domain)
+                      if c.type == "usb" and index == 0),
+                     key=lambda c: (c.model or "").startswith("ich9-uhci"))
+    if not at_zero:
+        return _default_usb(plan)
+    none = next((c for c in at_zero if c.model == "none"), None)
+    if none is not None:
+        plan.findings.append(finding_at(
+            "VX0211", "error", "a USB disk needs a USB controller, and this domain "
+            "has <controller type='usb' model='none'>", none, plan.domain.source))
         return []
+    options = []
+    for controller in at_zero:
+        model = controller.model or "piix3-uhci"
+        if model not in USB_DEVICES:
+            plan.findings.append(unsupported(plan, controller, f"USB controller model "
+                                                               f"'{model}'"))
+            continue
+        place = _usb_place(plan, controller, model, at_zero)
+        if place is None:
+            if model == "piix3-uhci" and not plan.caps.has_flag("piix3-usb-uhci"):
+                options.append(Option("-usb", origin=controller))
+            continue   # no place: said by take_slot
+        option = Option("-device", USB_DEVICES[model], origin=controller)
+        master = controller.element.find("master")
+        if model.startswith("ich9-uhci"):
+            # a companion: libvirt writes its master's bus and first port, and no id
+            option.add("masterbus", "usb.0")
+            option.add("firstport", int(master.get("startport") or "0")
+                       if master is not None and (master.get("startport") or "0").isdigit()
+                       else 0)
+        else:
+            option.add("id", "usb")
+        add_location(option, place[:2], place[2])
+        options.append(option)
+    return options
+
+
+def _default_usb(plan: StoragePlan) -> list[Option]:
+    """The USB controller libvirt adds at index 0: qemu-xhci on q35 (placed by
+    assign_controller_slots), the PIIX3's UHCI otherwise."""
     if plan.usb_address is not None:
         bus, addr = plan.usb_address
-        return [Option("-device", "qemu-xhci", [("id", "usb"), ("bus", bus), ("addr", addr)],
-                       origin=usb)]
+        return [Option("-device", "qemu-xhci", [("id", "usb"), ("bus", bus), ("addr", addr)])]
     if not plan.caps.has_flag("piix3-usb-uhci"):
-        return [Option("-usb", origin=usb)]
+        return [Option("-usb")]
     return [Option("-device", "piix3-usb-uhci",
-                   [("id", "usb"), ("bus", root_bus(plan)), ("addr", "0x1.0x2")], origin=usb)]
+                   [("id", "usb"), ("bus", root_bus(plan)), ("addr", "0x1.0x2")])]
+
+
+def _usb_place(plan: StoragePlan, controller, model: str,  # type: ignore[no-untyped-def]
+               at_zero: list) -> tuple[str, str, bool | None] | None:
+    """(bus, addr, multifunction) of a usb.0 controller: its written address, its ich9
+    set's slot, the PIIX3's UHCI (pc), or the place assign_controller_slots took."""
+    address = controller.address
+    if address is not None and address.type in ("pci", "ccw") and (
+            address.type == "ccw" or address.slot is not None):
+        bus, addr = explicit_pci(plan, address)
+        multifunction = address.multifunction
+        if multifunction is None and address.type == "pci" and not address.function \
+                and sum(1 for c in at_zero if c.address is not None
+                        and c.address.slot == address.slot) > 1:
+            multifunction = True
+        return bus, addr, multifunction
+    q35 = plan.family is not None and plan.family.name == "q35"
+    if model in _ICH9_FUNCTIONS:
+        if q35:
+            slot_text: str | None = pci_address_text(_Q35_USB2_SLOT)
+            bus = root_bus(plan)
+        elif plan.usb_address is not None:
+            bus, slot_text = plan.usb_address
+        else:
+            return None
+        function = _ICH9_FUNCTIONS[model]
+        shared = sum(1 for c in at_zero if c.model in _ICH9_FUNCTIONS and (
+            c.address is None or c.address.slot is None)) > 1
+        return (bus, pci_address_text(int(slot_text or "0", 0), function),
+                True if function == 0 and shared else None)
+    if model == "piix3-uhci" and not q35:
+        if not plan.caps.has_flag("piix3-usb-uhci"):
+            return None
+        return root_bus(plan), "0x1.0x2", None   # the PIIX3's own UHCI
+    if plan.usb_address is None:
+        return None
+    return plan.usb_address[0], plan.usb_address[1], None
 
 
 def plan_controllers(plan: StoragePlan) -> None:
@@ -99,7 +179,7 @@ def plan_controllers(plan: StoragePlan) -> None:
             model = default_scsi_model(plan.caps)
         grouped.setdefault(type_, []).append(ControllerPlan(
             type=type_, index=index, model=model, element=controller,
-            alias=_controller_alias(type_, index, family),
+            alias=user_alias(controller.element) or _controller_alias(type_, index, family),
             builtin=builtin_of.get((type_, index))))
     # virDomainDefAddImplicitControllers: the highest controller index a drive address
     # names (of a disk, or of a SCSI host device) implies every controller of that type
@@ -203,10 +283,11 @@ def assign_controller_slots(plan: StoragePlan) -> None:
     # controllers it implies, appended in that order (virDomainDefAddController appends;
     # checked with libvirt 9.0: an implied lsi comes after the added qemu-xhci)
     # (the groups' order comes from every controller, those that take no slot included)
-    entries: list[tuple[str, int, str, Any]] = [entry for entry in sorted_by_type_and_index(
-        [(node.get("type") or "", int(node.get("index", "0") or 0), "element", node)
-         for node in plan.domain.element.iterfind("devices/controller")],
-        lambda e: e[0], lambda e: e[1]) if id(entry[3]) in wanted]
+    # (controller_indexes: one without an index takes the lowest its type has free)
+    entries: list[tuple[str, int, str, Any]] = [
+        (controller.type or "", index, "element", controller.element)
+        for controller, index in controller_indexes(plan.domain)
+        if id(controller.element) in wanted]
     if plan.pcie is not None and _implicit_usb(plan):
         # libvirt adds a USB controller to a q35 domain that names none: qemu-xhci
         entries.append(("usb", 0, "implicit-usb", None))
@@ -225,10 +306,6 @@ def assign_controller_slots(plan: StoragePlan) -> None:
                                non_storage_device(what, plan.pcie is not None))
             if type_ == "usb" and index == 0:
                 plan.usb_address = placed
-    usb = plan.domain.controller("usb", 0)
-    if usb is not None and usb.model in _XHCI_DEVICES and usb.address is not None \
-            and usb.address.type in ("pci", "ccw"):
-        plan.usb_address = explicit_pci(plan, usb.address)
 
 
 def _place_controller(plan: StoragePlan, controller: ControllerPlan, explicit) -> None:  # type: ignore[no-untyped-def]
@@ -242,7 +319,11 @@ def _place_controller(plan: StoragePlan, controller: ControllerPlan, explicit) -
 
 
 def _implicit_usb(plan: StoragePlan) -> bool:
-    return plan.domain.element.find("devices/controller[@type='usb']") is None
+    """libvirt adds its default USB controller when none has index 0
+    (virDomainDefAddImplicitControllers; checked with libvirt 9.0: a q35 domain with only
+    a qemu-xhci of index 1 gets a qemu-xhci 'usb' beside it)."""
+    return not any(controller.type == "usb" and index == 0
+                   for controller, index in controller_indexes(plan.domain))
 
 
 def controller_options(plan: StoragePlan) -> list[Option]:

@@ -29,6 +29,7 @@ from .context import (
     take_slot,
     transport_device,
     unsupported,
+    user_alias,
 )
 from .options import Option, Value
 from .scsi import NARROW_SCSI_MODELS
@@ -40,8 +41,10 @@ SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb", "sd")
 
 def ordered_disks(domain: Domain) -> list[Disk]:
     """Disks in the order libvirt keeps them (virDomainDiskInsertPreAlloced at parse time):
-    grouped by bus in order of first appearance, sorted by target name within a bus."""
-    return sorted_by_type_and_index(domain.disks, lambda d: d.bus,
+    grouped by bus in order of first appearance, sorted by target name within a bus.
+    The bus is the written one: libvirt derives a missing bus after it has ordered the
+    array, so the disks without one are a group of their own (checked with libvirt 9.0)."""
+    return sorted_by_type_and_index(domain.disks, lambda d: d.written_bus,
                                     lambda d: disk_index(d.dev) or 0)
 
 
@@ -165,7 +168,14 @@ def _boot_kind(disk: Disk) -> str:
 
 
 def _disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
-    """qemuAssignDeviceDiskAlias: scsi0-0-0-0, ide0-1-0, sata0-0-2, virtio-disk3."""
+    """qemuAssignDeviceDiskAlias: the user alias (ua-…) when the disk has one, else
+    scsi0-0-0-0, ide0-1-0, sata0-0-2, virtio-disk3 (the target name is checked either
+    way)."""
+    alias = _own_disk_alias(plan, disk)
+    return user_alias(disk.element) or alias if alias is not None else None
+
+
+def _own_disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
     bus = disk.bus
     if bus in ("virtio", "usb"):
         index = disk_index(disk.dev)

@@ -19,6 +19,9 @@ from typing import Protocol
 
 _CDROM_DRIVE_STATUS = 0x5326   # linux/cdrom.h
 HOSTS = ("none", "local")   # --host: no host facts (the default), or this machine's
+# the hint of a VX0701 finding: how to have the VM's host asked
+ASK_THE_HOST = ("check on the VM's host with --host local, or through its libvirt with "
+                "--connect")
 
 # Written where libvirt writes the /dev/sgN node of a SCSI host device when no host is
 # asked: the sg number is the host's; the adapter and address say which device it is.

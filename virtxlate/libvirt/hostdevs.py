@@ -9,7 +9,7 @@ libvirt gives host devices their PCI slot (or ccw devno) after the virtio disks
 from __future__ import annotations
 
 from ..errors import InvalidValue
-from ..findings import Finding, finding_at
+from ..findings import finding_at
 from ..model import Address
 from ..model.fields import XmlObject, xpath_of
 from . import transitional
@@ -21,8 +21,9 @@ from .context import (
     take_slot,
     transport_device,
     unsupported,
+    user_alias,
 )
-from .host import host_known
+from .host import ASK_THE_HOST, host_known
 from .options import Option, Value
 from .scsi import NARROW_SCSI_MODELS
 from .zpci import with_zpci
@@ -31,8 +32,6 @@ from .zpci import with_zpci
 # whichever descriptor it opened on /dev/vhost-scsi.
 FIRST_PASSED_FD = 3
 VHOST_SCSI_NODE = "/dev/vhost-scsi"
-ASK_THE_HOST = ("check on the VM's host with --host local, or through its libvirt with "
-                "--connect")
 
 
 def plan_hostdevs(plan: StoragePlan) -> list[Option]:
@@ -42,7 +41,7 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
     automatic = 0   # hostdevN counts the host devices without a user alias
     for node in plan.domain.element.iterfind("devices/hostdev"):
         kind = node.get("type")
-        alias = _user_alias(node)
+        alias = user_alias(node)
         if alias is None:
             alias = f"hostdev{automatic}"
             automatic += 1
@@ -54,26 +53,7 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
                 options.extend(with_zpci(plan, node, alias, option))
                 next_fd += 1
         # PCI, USB and mdev host devices are not storage
-    if not host_known(plan.host) and plan.caps.storage_style == "blockdev":
-        plan.findings.extend(_unknown_cdrom_drives(plan))
     return options
-
-
-def _unknown_cdrom_drives(plan: StoragePlan) -> list[Finding]:
-    """VX0701 for each block-device CD-ROM: libvirt writes host_cdrom when the host's
-    device is a CD-ROM drive (virFileIsCDROM), host_device when not."""
-    return [finding_at(
-        "VX0701", "info", f"whether {node.xpath('string(source/@dev)')} is a CD-ROM drive "
-        "on the VM's host is not looked up: written as host_device (libvirt writes "
-        "host_cdrom for a drive)", XmlObject(node), plan.domain.source, hint=ASK_THE_HOST)
-        for node in plan.domain.element.iterfind("devices/disk[@type='block']")
-        if node.get("device") == "cdrom" and node.xpath("string(source/@dev)")]
-
-
-def _user_alias(node) -> str | None:  # type: ignore[no-untyped-def]
-    """A user alias (ua-…), which libvirt keeps."""
-    user_alias = node.xpath("string(alias/@name)")
-    return user_alias if user_alias.startswith("ua-") else None
 
 
 def _int(node, xpath: str) -> int:  # type: ignore[no-untyped-def]

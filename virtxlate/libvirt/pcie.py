@@ -136,6 +136,14 @@ class PcieRootPorts:
         per_slot = _root_port_functions(unplaced + sorted(self.ports), self.used_slots,
                                         root_port_slots)
         self.full = len(per_slot) < len(unplaced) + len(self.ports)
+        # a written root port whose slot the added ones join gets multifunction=on too
+        # (virDomainPCIAddressSetAllMulti runs once every place is taken; checked with
+        # libvirt 9.0: a declared port alone at 00:02.0 beside a port added at 00:02.1)
+        joined = {slot for slot, _, shared in per_slot.values() if shared} - self.shared_slots
+        if joined:
+            written.update({bus.index: written_option(bus, self.root_bus,
+                                                      self.shared_slots | joined)
+                            for bus in self.declared if written[bus.index] is not None})
         options = []
         for bus in self.declared:
             option = written[bus.index]

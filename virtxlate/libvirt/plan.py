@@ -30,7 +30,7 @@ from .controllers import (
 )
 from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from .firmware import plan_firmware
-from .host import Host, LocalHost
+from .host import Host, UnknownHost
 from .hostdevs import plan_hostdevs
 from .options import Option
 from .pcibuses import (
@@ -54,15 +54,15 @@ __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", 
 def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
                  dry_run: tuple[tuple[int, ...], int] | None = None,
                  pci_bridges: int = 0) -> StoragePlan:
-    """Translate DOMAIN's storage for the release described by CAPS (HOST: the machine
-    libvirt would ask about CD-ROM drives; this one when None).  DRY_RUN and PCI_BRIDGES
-    are for the second pass, when the first found that libvirt adds a pcie-pci-bridge
-    (q35: the root ports and the bridge index its dry run added) or that many
-    pci-bridges (pc)."""
+    """Translate DOMAIN's storage for the release described by CAPS (HOST: the VM's host
+    libvirt would ask about CD-ROM drives and device nodes; none is asked when None).
+    DRY_RUN and PCI_BRIDGES are for the second pass, when the first found that libvirt
+    adds a pcie-pci-bridge (q35: the root ports and the bridge index its dry run added)
+    or that many pci-bridges (pc)."""
     needs_bridge = dry_run is not None
     machine = caps.machine(domain.machine)
     plan = StoragePlan(
-        host=host or LocalHost(),
+        host=host or UnknownHost(),
         caps=caps, domain=domain, machine=machine,
         # libvirt canonicalizes an alias such as 'pc' to the versioned type at define time.
         machine_name=machine.name if machine else (domain.machine or ""),
@@ -157,7 +157,9 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
 
 
 def _conventional_on_added_buses(plan: StoragePlan, declared: set[int]) -> None:
-    """q35: a conventional PCI device written on a bus above those the domain declares
+    """q35: a device written at a slot above 0 of a bus libvirt makes a root port is
+    refused (below: a PCI Express one).  A conventional PCI device written on a bus above
+    those the domain declares
     makes libvirt add PCI bridges for that bus (pcie-pci-bridge, pci-bridge behind it, checked
     with libvirt 9.0) where virtxlate adds a root port: at slot 0 libvirt refuses it
     ("Invalid PCI address … slot must be >= 1"), elsewhere virtxlate says its places may
@@ -169,9 +171,18 @@ def _conventional_on_added_buses(plan: StoragePlan, declared: set[int]) -> None:
         except ValueError:
             continue
         device = node.getparent()
-        # (a gap below the highest declared bus is a root port whatever sits on it)
-        if bus <= max(declared, default=0) or device is None or is_pci_express(
-                _pci_device(device)):
+        if bus == 0 or bus in declared or device is None:
+            continue
+        # a gap below the highest declared bus is a root port whatever sits on it, and a
+        # PCI Express device's bus above them too: a port has slot 0 only
+        if bus < max(declared, default=0) or is_pci_express(_pci_device(device)):
+            if slot > 0:
+                plan.findings.append(finding_at(
+                    "VX0100", "error", f"libvirt adds a root port for bus {bus}, which the "
+                    f"domain does not declare, and a port has no slot {slot} (libvirt: "
+                    f"\"Invalid PCI address 0000:{bus:02x}:{slot:02x}.{_function(node)}. "
+                    "slot must be <= 0\")", XmlObject(node), plan.domain.source,
+                    xpath_suffix="/@slot"))
             continue
         if slot == 0:
             plan.findings.append(finding_at(
@@ -185,6 +196,14 @@ def _conventional_on_added_buses(plan: StoragePlan, declared: set[int]) -> None:
                 "domain does not declare, for this conventional PCI device; virtxlate adds a "
                 "root port, so the places may differ", XmlObject(node), plan.domain.source,
                 hint="declare the controller of that bus"))
+
+
+def _function(node) -> str:  # type: ignore[no-untyped-def]
+    """The function of an address element as libvirt prints it (hex)."""
+    try:
+        return f"{int(node.get('function') or '0', 0):x}"
+    except ValueError:
+        return "0"
 
 
 def _pci_device(node) -> str:  # type: ignore[no-untyped-def]
@@ -291,6 +310,24 @@ def _place_trailing_devices(plan: StoragePlan) -> None:
         take_slot(plan, XmlObject(node), non_storage_device(node, express))
 
 
+def _root_port_on_root_bus(plan: StoragePlan, bus: DeclaredBus) -> None:
+    """A declared root port without an address on a release whose root ports virtxlate
+    does not place as libvirt does (no pcie-root-port device: ioh3420's releases): the
+    first free root-bus slot, so that the devices written behind it have their bus."""
+    assert plan.slots is not None and plan.family is not None
+    slot = plan.slots.take()
+    if slot is None:
+        plan.findings.append(finding_at("VX0205", "error", "no free PCI slot on the root "
+                                        "bus for this root port", bus.controller,
+                                        plan.domain.source))
+        return
+    bus.placed = (plan.family.root_bus, slot, 0)
+    plan.findings.append(finding_at(
+        "VX0902", "warning", f"virtxlate gives this {bus.device} root port the first free "
+        "slot of the root bus; libvirt's place may differ", bus.controller,
+        plan.domain.source, hint="give it the address libvirt chose (virsh dumpxml shows it)"))
+
+
 def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
     """The domain's PCI controllers; those virtxlate cannot write or place are said."""
     buses, unknown = declared_buses(plan.domain)
@@ -314,7 +351,15 @@ def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
                  "bridges": ("pcie-root-port", "pcie-to-pci-bridge")
                  if plan.caps.has_flag("pcie-root-port") else ()}
     for bus in buses:
+        if bus.model == "pcie-root-port" and bus.controller.model_name is None \
+                and not plan.caps.has_device("pcie-root-port"):
+            # qemuDomainPCIControllerSetDefaultModelName: ioh3420 before QEMU 2.9
+            bus.device = "ioh3420"
         written = written_option(bus, plan.family.root_bus if plan.family else "", set())
+        if written is None and addressing == "bridges" and bus.is_port \
+                and bus.model == "pcie-root-port" and not plan.caps.has_flag("pcie-root-port"):
+            _root_port_on_root_bus(plan, bus)
+            continue
         if written is None and bus.model not in placeable.get(addressing, ()):
             plan.findings.append(finding_at(
                 "VX0902", "warning", f"virtxlate does not place a {bus.model} controller "

@@ -22,7 +22,7 @@ from ..findings import Finding
 from ..libvirt.addresses import disk_index, disk_name
 from ..libvirt.host import Host, UnknownHost
 from ..libvirt.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
-from ..libvirt.scsi import NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
+from ..libvirt.scsi import LIBVIRT_DRIVER_NAMES, NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
 from ..resources import PACKAGE_DIR
 from .backends import (
     Backend,
@@ -39,6 +39,10 @@ QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 _MODEL_OF_DEVICE = {device: model for model, device in SCSI_MODEL_DEVICES.items()}
 _MODEL_OF_DEVICE.update({"virtio-scsi-ccw": "virtio-scsi", "virtio-scsi-device": "virtio-scsi",
                          "lsi53c895a": "lsilogic"})   # QEMU's own name for its alias lsi
+# the drivers libvirt writes under another name than QEMU's type (dc-390 for dc390)
+_MODEL_OF_DEVICE.update({written: _MODEL_OF_DEVICE[qemu_type]
+                         for qemu_type, written in LIBVIRT_DRIVER_NAMES.items()
+                         if qemu_type in _MODEL_OF_DEVICE})
 _DISK_DEVICES = {
     "scsi-hd": ("scsi", "disk"), "scsi-cd": ("scsi", "cdrom"), "scsi-block": ("scsi", "lun"),
     "scsi-disk": ("scsi", None), "ide-hd": ("ide", "disk"), "ide-cd": ("ide", "cdrom"),
@@ -233,11 +237,13 @@ class _Builder:
                 model = _virtio_model(option.fields) or model
                 alias = str(option.fields.get("id") or f"scsi{counters.get('scsi', 0)}")
                 counters["scsi"] = counters.get("scsi", 0) + 1
-                self.controllers[alias] = ("scsi", _index(alias), model, option)
+                self.controllers[alias] = ("scsi", self._controller_index("scsi", alias),
+                                           model, option)
             elif driver in ("ahci", "ich9-ahci"):
                 self.used.add(option.position)
                 alias = str(option.fields.get("id") or "sata0")
-                self.controllers[alias] = ("sata", _index(alias), None, option)
+                self.controllers[alias] = ("sata", self._controller_index("sata", alias),
+                                           None, option)
         for option in self.options:
             disk = None
             self.current = option
@@ -306,6 +312,14 @@ class _Builder:
         elif bus == "fdc":
             disk.address = (0, 0, 0, int(f.get("unit", 0)))
         return disk
+
+    def _controller_index(self, kind: str, alias: str) -> int:
+        """The index in a controller's alias (scsi1), or for a user alias (ua-…), which
+        carries none, the lowest its type has free: libvirt writes controllers by index."""
+        if not alias.startswith("ua-"):
+            return _index(alias)
+        used = {index for other, index, _, _ in self.controllers.values() if other == kind}
+        return next(i for i in range(len(used) + 1) if i not in used)
 
     def _scsi_address(self, f: dict[str, Any]) -> tuple[int, int, int, int]:
         """(controller, bus, target, unit) of a SCSI device: a narrow controller (lsi)
@@ -423,6 +437,9 @@ class _Builder:
                     # key=value writes 0x…, JSON a number
                     text = f"{value:016x}" if isinstance(value, int) else text.removeprefix("0x")
                 etree.SubElement(node, key).text = text
+        alias = str(disk.option.fields.get("id") or "") if disk.option is not None else ""
+        if alias.startswith("ua-"):
+            etree.SubElement(node, "alias", name=alias)   # libvirt writes it as the id
         address = _address_xml(disk, self.pci_buses)
         if disk.option is not None:
             address = _with_zpci(address, disk.option, self.zpci)
@@ -688,6 +705,9 @@ def _controller_xml(kind: str, index: int, model: str | None, option: ArgvOption
               "max_sectors": f.get("max_sectors"), "ioeventfd": _on_off(f.get("ioeventfd")),
               "iothread": _number(f.get("iothread"))}
     _child_with(node, "driver", driver)
+    alias = str(f.get("id") or "")
+    if alias.startswith("ua-"):
+        etree.SubElement(node, "alias", name=alias)   # libvirt writes it as the id
     _append_address(node, option, buses)
     return node
 

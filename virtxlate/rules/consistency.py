@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 from ..findings import Finding, finding_at
 from ..libvirt.addresses import controller_indexes, drive_address
+from ..libvirt.context import user_alias
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
 from ..model.fields import XmlObject
@@ -143,6 +144,84 @@ def address_fits_bus(domain: Domain) -> Iterator[Finding]:
                              hint="use <address type='drive' controller bus target unit>")
 
 
+# virPCIDeviceAddressIsValid: the largest value of each PCI address part, as libvirt
+# prints it in its refusal
+_PCI_LIMITS = (("bus", 0xFF, "0xFF"), ("slot", 0x1F, "0x1F"), ("function", 7, "7"))
+
+
+def pci_address_in_range(domain: Domain) -> Iterator[Finding]:
+    """VX0100 — libvirt's parser refuses a PCI address part beyond what PCI has
+    ("Invalid PCI address bus='0x100', must be <= 0xFF"; slot 0x1F, function 7) and a
+    PCI domain other than 0 ("Only PCI domain 0 is available")."""
+    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
+        try:
+            values = {name: int(node.get(name) or "0", 0)
+                      for name in ("domain", "bus", "slot", "function")}
+        except ValueError:
+            continue   # the model reports the number it cannot read
+        for name, limit, text in _PCI_LIMITS:
+            if values[name] > limit:
+                shown = f"{name}=0x{values[name]:x}" if name == "function" \
+                    else f"{name}='0x{values[name]:x}'"
+                yield finding_at("VX0100", "error", f"a PCI {name} is at most {text} "
+                                 f"(libvirt: \"Invalid PCI address {shown}, must be <= "
+                                 f"{text}\")", XmlObject(node), domain.source,
+                                 xpath_suffix=f"/@{name}")
+                break
+        else:
+            if values["domain"] != 0:
+                yield finding_at("VX0100", "error", "only PCI domain 0 exists (libvirt: "
+                                 "\"Only PCI domain 0 is available\")", XmlObject(node),
+                                 domain.source, xpath_suffix="/@domain")
+
+
+# the slots a PCI controller's bus has for devices (virDomainPCIAddressBusSetModel; the
+# refusals checked with libvirt 9.0): a port has one, a bridge's start at 1
+_BUS_SLOTS = {"pcie-root-port": (0, 0), "pcie-switch-downstream-port": (0, 0),
+              "pci-bridge": (1, 31), "pcie-to-pci-bridge": (1, 31)}
+
+
+def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
+    """VX0100 — a device written at a slot its bus does not have: beyond slot 0 of a
+    root or downstream port ("Invalid PCI address 0000:01:01.0. slot must be <= 0"),
+    at slot 0 of a PCI bridge ("… slot must be >= 1")."""
+    if domain.element.find("devices/controller[@type='pci']") is None:
+        return   # most domains declare no PCI controller
+    models = {index: controller.model for controller, index in controller_indexes(domain)
+              if controller.type == "pci"}
+    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
+        try:
+            bus, slot, function = (int(node.get(name) or "0", 0)
+                                   for name in ("bus", "slot", "function"))
+        except ValueError:
+            continue   # the model reports the number it cannot read
+        low, high = _BUS_SLOTS.get(models.get(bus) or "", (0, 31))
+        if bus == 0 or node.get("slot") is None or low <= slot <= high:
+            continue
+        bound = f"<= {high}" if slot > high else f">= {low}"
+        yield finding_at("VX0100", "error", f"bus {bus} is a {models[bus]}, which has no "
+                         f"slot {slot} (libvirt: \"Invalid PCI address "
+                         f"0000:{bus:02x}:{slot:02x}.{function:x}. slot must be {bound}\")",
+                         XmlObject(node), domain.source, xpath_suffix="/@slot")
+
+
+def unique_user_alias(domain: Domain) -> Iterator[Finding]:
+    """VX0100 — two devices with one user alias: libvirt refuses it ("non unique alias
+    detected: ua-disk"); an alias it does not keep (user_alias) is not counted."""
+    seen: dict[str, int] = {}
+    for node in domain.element.iterfind("devices/*/alias/.."):
+        alias = user_alias(node)
+        if alias is None:
+            continue
+        if alias in seen:
+            yield finding_at("VX0100", "error", f"the alias '{alias}' is already the device's "
+                             f"on line {seen[alias]} (libvirt: \"non unique alias detected: "
+                             f"{alias}\")", XmlObject(node.find("alias")), domain.source,
+                             xpath_suffix="/@name")
+        else:
+            seen[alias] = node.sourceline or 0
+
+
 def lun_needs_block(domain: Domain) -> Iterator[Finding]:
     """VX0210 — virDomainDiskDefValidate: device='lun' needs a block or iSCSI source,
     and only scsi or virtio buses."""
@@ -202,7 +281,8 @@ def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     duplicate_target, duplicate_drive_address, scsi_model_known, virtio_scsi_only_driver,
     iothread_defined, iothread_count, address_fits_bus, lun_needs_block, usb_companion_master,
-    uefi_needs_acpi, *DISK_OPTION_RULES,
+    uefi_needs_acpi, pci_address_in_range, pci_slot_fits_bus, unique_user_alias,
+    *DISK_OPTION_RULES,
 )
 
 

@@ -12,6 +12,9 @@ from ..model.fields import XmlObject
 
 # io='native' needs the host page cache bypassed (O_DIRECT)
 _NATIVE_IO_CACHES = ("none", "directsync")
+# the formats that are raw: libvirt reads the old 'aio' format as raw
+# (virDomainDiskDefDriverParseXML; checked with libvirt 9.0's domxml-to-native)
+_RAW = (None, "raw", "aio")
 
 
 def lun_options(domain: Domain) -> Iterator[Finding]:
@@ -22,7 +25,7 @@ def lun_options(domain: Domain) -> Iterator[Finding]:
         if disk.device != "lun":
             continue
         driver = disk.driver
-        if driver is not None and driver.type not in (None, "raw"):
+        if driver is not None and driver.type not in _RAW:
             yield finding_at("VX0212", "error",
                              f"disk device 'lun' must use the 'raw' format, not '{driver.type}'",
                              driver, domain.source, xpath_suffix="/@type")
@@ -54,7 +57,7 @@ def shareable_format(domain: Domain) -> Iterator[Finding]:
         if not disk.shareable or disk.readonly:
             continue
         driver = disk.driver
-        if driver is not None and driver.type not in (None, "raw"):
+        if driver is not None and driver.type not in _RAW:
             yield finding_at("VX0214", "error",
                              f"a shareable, writable disk must be raw, not '{driver.type}'",
                              driver, domain.source, xpath_suffix="/@type",

@@ -1,0 +1,33 @@
+"""Exit codes of argv and compare where the translation half succeeds: argv prints
+libvirt's line and reports QEMU's refusal of it (exit 1); compare says the emulator is
+missing where libvirt runs (exit 2) instead of calling that libvirt refusing the domain."""
+
+from __future__ import annotations
+
+from conftest import DATA, run_cli
+
+from virtxlate import cli, live
+from virtxlate.errors import InputError
+
+DC390 = DATA / "libvirt-9.0" / "scsi-dc390.xml"
+
+
+def test_argv_reports_qemus_refusal_of_libvirts_line():
+    result = run_cli("argv", str(DC390), "--qemu", "7.2")
+    assert result.returncode == 1
+    assert '"driver":"dc-390"' in result.stdout   # the line libvirt writes
+    assert "error: VX0302" in result.stderr and "dc-390" in result.stderr
+
+
+def test_compare_says_the_emulator_is_missing(monkeypatch, capsys):
+    def no_emulator(uri: str, xml: str) -> list[str]:
+        raise InputError("libvirt refuses the domain: Cannot check QEMU binary "
+                         "/usr/bin/qemu-system-s390x: No such file or directory", source=uri)
+
+    monkeypatch.setattr(live, "native_argv", no_emulator)
+    code = cli.main(["compare", str(DATA / "libvirt-9.0" / "aio-format-lun-shareable-pc.xml"),
+                     "--connect", "qemu:///system", "--qemu", "7.2"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "emulator is missing" in err and "/usr/bin/qemu-system-s390x" in err
+    assert "refuses" not in out + err
