@@ -8,6 +8,7 @@ proxy embedding a virtio device (the 1.5 refactoring) or owns its buses itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..caps import CapsTable
 from ..caps.tables import BusSpec, DeviceType, MachineFamily
@@ -87,7 +88,8 @@ class _Builder:
             raise GraphError(f"device type '{dtype.name}' cannot be created with -device "
                              f"in QEMU {self.caps.version}", option)
         bus = self._bus_for(option, dtype)
-        given = {key: value for key, value in option.props}
+        # (the options of the -device this graph reads are plain values: str, int, bool)
+        given: dict[str, Any] = dict(option.props)
         device_id = given.get("id")
         device = Device(dtype.name, str(device_id) if device_id is not None else None)
         inner_type = self.caps.device(dtype.embeds) if dtype.embeds else None

@@ -92,7 +92,7 @@ def take_slot(plan: StoragePlan, obj, device: str) -> tuple[str, str] | None:  #
         return None
     if plan.pcie is not None:
         return plan.pcie.place(device)
-    if addressing == "bridges":
+    if addressing == "bridges" and plan.family is not None:
         plan.findings.append(finding_at(
             "VX0902", "warning",
             f"libvirt places PCI devices of a {plan.family.name} machine behind bridges it "

@@ -300,6 +300,7 @@ def assign_controller_slots(plan: StoragePlan) -> None:
             _place_controller(plan, what, None)
         elif id(what) in by_element:
             controller = by_element[id(what)]
+            assert controller.element is not None   # by_element holds written ones only
             _place_controller(plan, controller, controller.element.address)
         else:   # a non-storage controller
             placed = take_slot(plan, XmlObject(what),

@@ -247,9 +247,9 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
             option.add("num-queues", driver.queues)
             option.add("queue-size", driver.queue_size)
         add_virtio_options(option, driver)
-        address = disk.address
-        if address is not None and address.type in ("pci", "ccw"):
-            add_location(option, explicit_pci(plan, address), address.multifunction)
+        written = disk.address
+        if written is not None and written.type in ("pci", "ccw"):
+            add_location(option, explicit_pci(plan, written), written.multifunction)
         else:
             placed = take_slot(plan, disk, placed_as)
             if placed is None:

@@ -154,7 +154,7 @@ def hub_options(ports: UsbPorts) -> list[Option]:
 
 def _written_port(node: etree._Element | None) -> tuple[int, ...] | None:
     address = node.find("address[@type='usb']") if node is not None else None
-    if address is None or address.get("port") is None:
+    if node is None or address is None or address.get("port") is None:
         return None
     text = address.get("port", "")
     if not _PORT.fullmatch(text):

@@ -97,17 +97,17 @@ def iothread_defined(domain: Domain) -> Iterator[Finding]:
                              driver, domain.source, xpath_suffix="/@iothread",
                              hint="add <iothreads> or <iothreadids> to the domain")
     for disk in domain.disks:
-        driver = disk.driver
-        if driver is None or driver.iothread is None:
+        disk_driver = disk.driver
+        if disk_driver is None or disk_driver.iothread is None:
             continue
         if disk.bus != "virtio":
             yield finding_at("VX0208", "error",
                              f"IOThreads are only available for virtio disks, not bus '{disk.bus}'",
-                             driver, domain.source, xpath_suffix="/@iothread")
-        elif driver.iothread not in ids:
+                             disk_driver, domain.source, xpath_suffix="/@iothread")
+        elif disk_driver.iothread not in ids:
             yield finding_at("VX0207", "error",
-                             f"disk iothread '{driver.iothread}' not defined in iothreadid",
-                             driver, domain.source, xpath_suffix="/@iothread",
+                             f"disk iothread '{disk_driver.iothread}' not defined in iothreadid",
+                             disk_driver, domain.source, xpath_suffix="/@iothread",
                              hint="add <iothreads> or <iothreadids> to the domain")
 
 

@@ -130,10 +130,11 @@ def unique_pci_address(domain: Domain) -> Iterator[Finding]:
     for node in domain.element.iterfind("devices/*/address[@type='pci']"):
         address = XmlObject(node)
         try:
-            key = tuple(int(node.get(name, "0"), 0)
-                        for name in ("domain", "bus", "slot", "function"))
+            pci_domain, bus, slot, function = (int(node.get(name, "0"), 0) for name in
+                                               ("domain", "bus", "slot", "function"))
         except ValueError:
             continue   # the schema reports it
+        key = (pci_domain, bus, slot, function)
         if key in seen:
             text = "{:04x}:{:02x}:{:02x}.{:x}".format(*key)
             yield finding_at("VX0220", "error",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from ..findings import Finding, finding_at
 from ..libvirt.addresses import drive_address
 from ..model import Domain
+from ..model.devices import ControllerDriver, DiskDriver
 
 VIRTIO_SCSI_MODELS = (None, "auto", "virtio-scsi", "virtio-transitional",
                       "virtio-non-transitional")
@@ -41,8 +42,9 @@ def queues_above_vcpus(domain: Domain) -> Iterator[Finding]:
     """VX0402 — more virtqueues than vCPUs: the extra queues add no parallelism."""
     vcpus = domain.vcpu or 1
     # (queues on another SCSI model is an error of its own, VX0206)
-    drivers = [c.driver for c in domain.controllers
-               if c.type == "scsi" and c.model in VIRTIO_SCSI_MODELS]
+    drivers: list[ControllerDriver | DiskDriver | None] = [
+        c.driver for c in domain.controllers
+        if c.type == "scsi" and c.model in VIRTIO_SCSI_MODELS]
     drivers += [d.driver for d in domain.disks if d.bus == "virtio"]
     for driver in drivers:
         if driver is not None and driver.queues is not None and driver.queues > vcpus:
