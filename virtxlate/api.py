@@ -14,15 +14,13 @@ input that is not a domain InputError — all virtxlate.errors.VirtxlateError.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import caps as caps_tables
 from .argv.writer import command_line, option_words
 from .caps import CapsTable
 from .errors import ArgumentTypeError, InvalidValue
 from .findings import Finding, finding_at
-from .graph import Graph, GraphError, build_graph
-from .graph.build import GraphTooDeep
 from .libvirt.host import HOSTS, Host, LocalHost, UnknownHost
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
@@ -31,6 +29,9 @@ from .rules import check_domain, check_releases
 from .rules.libvirt_names import libvirt_name_findings
 from .rules.machine import qemu_refusals
 from .xmlinput import load_document
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 # An i686 guest runs on qemu-system-i386, built from the same sources as the x86_64
 # binary with the same storage and virtio devices; it uses the x86_64 tables (inference).
@@ -46,7 +47,9 @@ def arch_without_tables(domain: Domain, arch: str | None = None) -> Finding | No
     """VX0305 when no capability table describes the guest's architecture (a domain of
     ppc64, or an arch attribute that names none): nothing per release can be said."""
     wanted = table_arch(arch or domain.arch)
-    if caps_tables.known_versions(wanted):
+    # a table file of the arch says it (the index, 120 KB of JSON, is read only to name
+    # the known arches when there is none)
+    if caps_tables.has_arch(wanted):
         return None
     os_type = domain.element.find("os/type")
     known = ", ".join(sorted({a for _, a in caps_tables.available()}))
@@ -162,6 +165,10 @@ def analyze(domain: Domain | Any, qemu: str | int, arch: str | None = None,
                            for f in _qemu_refusals(domain, table))
     if not result.ok:
         return result
+    # the graph only here: check (api.check) never builds one
+    from .graph import GraphError, build_graph
+    from .graph.build import GraphTooDeep
+
     try:
         result.graph = build_graph(table, plan.machine_name, plan.family, plan.options)
     except GraphTooDeep as exc:

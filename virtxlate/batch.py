@@ -12,7 +12,6 @@ be listed, a domain of the stream the parser refuses, each is a result with its 
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import re
 import signal
@@ -372,6 +371,8 @@ def _start_pool(jobs: int) -> Any:
     """A pool of JOBS workers whose processes and threads take no signal before they
     are ready for it: the parent's threads never (the main thread answers), a worker
     once its handlers are set."""
+    import multiprocessing  # a one-domain check starts no process: not imported for it
+
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         return multiprocessing.get_context("fork").Pool(jobs, _worker_signals)

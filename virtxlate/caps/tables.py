@@ -344,6 +344,12 @@ def available() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found, key=lambda item: (_version_key(item[0]), item[1])))
 
 
+def has_arch(arch: str) -> bool:
+    """Whether any table of ARCH is shipped, without reading the index."""
+    return bool(re.fullmatch(r"[a-z0-9_]+", arch)) and \
+        next(CAPS_DIR.glob(f"qemu-*-{arch}.json"), None) is not None
+
+
 def known_versions(arch: str = "x86_64") -> list[str]:
     return [version for version, a in available() if a == arch]
 
