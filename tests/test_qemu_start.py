@@ -4,10 +4,8 @@ QEMU's refusal of it seen as a refusal."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from conftest import _missing
 from qemu_start import Budget, host_only, qemu_refusal, runnable
 
 # the shape of a line libvirt 9.0 writes (virsh domxml-to-native qemu-argv), shortened
@@ -84,17 +82,9 @@ def test_budget_is_bounded():
     assert [budget.take() for _ in range(4)] == [True, True, False, False]
 
 
-@pytest.fixture(scope="module")
-def x86() -> str:
-    path = shutil.which("qemu-system-x86_64")
-    if path is None:
-        _missing("qemu-system-x86_64", "VIRTXLATE_REQUIRE_INTEGRATION")
-    return path  # type: ignore[return-value]
-
-
 @pytest.mark.integration
-def test_qemu_starts_on_the_runnable_line(x86):
-    assert qemu_refusal([x86, *LIBVIRT_LINE[1:]]) is None
+def test_qemu_starts_on_the_runnable_line(qemu_binary):
+    assert qemu_refusal([qemu_binary, *LIBVIRT_LINE[1:]]) is None
 
 
 @pytest.mark.integration
@@ -103,6 +93,6 @@ def test_qemu_starts_on_the_runnable_line(x86):
     ('{"driver":"ide-hd","bus":"ide.0","unit":2,"drive":"libvirt-2-format","id":"i"}',
      "Can't create IDE unit 2"),
 ])
-def test_qemus_refusal_is_seen(x86, device, reason):
-    refusal = qemu_refusal([x86, *LIBVIRT_LINE[1:], "-device", device])
+def test_qemus_refusal_is_seen(qemu_binary, device, reason):
+    refusal = qemu_refusal([qemu_binary, *LIBVIRT_LINE[1:], "-device", device])
     assert refusal is not None and reason in refusal, refusal
