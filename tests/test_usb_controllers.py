@@ -59,3 +59,13 @@ def test_a_usb_companion_has_no_bus_of_its_own():
         stack += [child for device in bus.devices for child in device.buses]
     assert [name for name in buses if "usb" in name.lower() or "none" in name.lower()] \
         == ["usb.0"]
+
+
+@pytest.mark.parametrize("case", sorted(CASES.glob("*.xml")), ids=lambda p: p.stem)
+def test_a_usb_disk_behind_any_controller_model_has_a_graph(case):
+    """Every USB controller model libvirt writes provides usb.0 in the tables (probed:
+    tools/caps-replies): a USB disk behind an ich9 set, EHCI, OHCI or PIIX4 UHCI is in
+    the graph, not refused with "Bus 'usb.0' not found" (a false error before)."""
+    result = analyze(load(case.read_text()), "7.2", host=FixedHost())
+    assert result.ok, [f.message for f in result.findings if f.is_error]
+    assert result.graph is not None
