@@ -43,7 +43,7 @@ def test_a_bus_number_beyond_0xff_is_refused():
 def test_a_graph_deeper_than_pci_allows_is_refused():
     table = caps.load("7.2")
     machine = table.machine("pc")
-    assert machine is not None
+    assert machine is not None, "7.2 names a default pc machine"
     options = [Option("-device", "pci-bridge",
                       [("chassis_nr", i), ("id", f"pci.{i}"),
                        ("bus", f"pci.{i - 1}"), ("addr", "0x1" if i > 1 else "0x2")])

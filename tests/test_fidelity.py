@@ -76,8 +76,9 @@ def test_firmware_nodes_are_libvirts(case):
     plan = plan_storage(domain, caps.load("7.2"), FixedHost())
     assert [json_value(option) for option in plan.firmware] == theirs
     assert [list(prop) for prop in plan.pflash] == pflash
-    argv = analyze(domain, "7.2", host=FixedHost()).argv
-    assert argv is not None
+    result = analyze(domain, "7.2", host=FixedHost())
+    argv = result.argv
+    assert argv is not None, result.findings
     ours = argv.index("-machine")
     assert [value for flag, value in zip(argv[:ours], argv[1:ours + 1], strict=False)
             if flag == "-blockdev"] == theirs

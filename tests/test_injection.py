@@ -246,8 +246,9 @@ def test_a_cdrom_with_an_empty_file_is_an_empty_drive(qemu):
     xml = _domain().replace("device='disk'><source file='/v/a.img'/>",
                             "device='cdrom'><source file=''/>").replace(
         "dev='vda' bus='virtio'", "dev='hdc' bus='ide'")
-    argv = analyze(load(xml), qemu).argv
-    assert argv is not None
+    result = analyze(load(xml), qemu)
+    argv = result.argv
+    assert argv is not None, result.findings
     assert not any('"filename":""' in word or "file=," in word or word.endswith("file=")
                    for word in argv)
     assert any("ide-cd" in word for word in argv)

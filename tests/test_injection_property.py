@@ -179,7 +179,7 @@ def _base(release: str) -> dict[str, str]:
     if release not in _BASE:
         _BASE[release] = _output(_domain({}), release)
     base = _BASE[release]
-    assert base is not None
+    assert base is not None, f"the plain domain gives no output for {release}"
     return base
 
 

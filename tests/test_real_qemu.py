@@ -35,7 +35,7 @@ def _seed_argv(tmp_path) -> tuple[list[str], object]:
     xml = (SAMPLES / "seed-virtio-scsi.xml").read_text().replace(
         "/var/lib/libvirt/images/seed.img", str(image))
     result = analyze(load(xml), "1.5")
-    assert result.argv is not None
+    assert result.argv is not None, result.findings
     return result.argv, result.graph
 
 

@@ -47,7 +47,7 @@ def test_a_usb_companion_has_no_bus_of_its_own():
 
     table = caps.load("7.2")
     machine = table.machine("pc")
-    assert machine is not None
+    assert machine is not None, "7.2 names a default pc machine"
     options = [Option("-device", "piix3-usb-uhci", [("id", "usb"), ("addr", "0x5")]),
                Option("-device", "piix3-usb-uhci", [("masterbus", "usb.0"),
                                                      ("firstport", 2), ("addr", "0x6")])]
@@ -68,4 +68,13 @@ def test_a_usb_disk_behind_any_controller_model_has_a_graph(case):
     the graph, not refused with "Bus 'usb.0' not found" (a false error before)."""
     result = analyze(load(case.read_text()), "7.2", host=FixedHost())
     assert result.ok, [f.message for f in result.findings if f.is_error]
-    assert result.graph is not None
+    assert result.graph is not None, result.findings
+    usb_buses, stack = [], [result.graph.root]
+    while stack:
+        bus = stack.pop()
+        if bus.type == "usb-bus":
+            usb_buses.append(bus)
+        stack += [child for device in bus.devices for child in device.buses]
+    # the USB disk sits on usb.0, whichever controller model provides it
+    assert [d.type for bus in usb_buses if bus.name == "usb.0" for d in bus.devices] == \
+        ["usb-storage"]
