@@ -97,14 +97,14 @@ class Libvirt:
 
             self.conn = libvirt.open(URI)
             self.error: type[Exception] = libvirt.libvirtError
-        except Exception:   # no binding, no daemon: the rows say n/a
+        except Exception:  # no binding, no daemon: the rows say n/a
             self.conn = None
 
     def per_domain(self, texts: list[str]) -> float | None:
         if self.conn is None:
             return None
         try:
-            self.conn.domainXMLToNative("qemu-argv", texts[0], 0)   # warm libvirtd's caches
+            self.conn.domainXMLToNative("qemu-argv", texts[0], 0)  # warm libvirtd's caches
             return per_domain(lambda t: self.conn.domainXMLToNative("qemu-argv", t, 0), texts)
         except self.error as exc:
             print(f"libvirt refuses a generated domain: {exc}", file=sys.stderr)
@@ -120,14 +120,34 @@ def batch_run(directory: Path, texts: list[str], jobs: int) -> tuple[float, int,
         path = directory / f"d{number:06d}.xml"
         path.write_text(text)
         names.append(str(path))
-    script = ("import resource,subprocess,sys,time;s=time.monotonic();"
-              "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
-              "e=time.monotonic()-s;"
-              "print(e);print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
-              "sys.stdout.write(p.stdout)")
-    out = subprocess.run([sys.executable, "-c", script, sys.executable, "-m", "virtxlate",
-                          "check", str(directory), "--qemu", RELEASE, "--jobs", str(jobs),
-                          "--format", "jsonl"], capture_output=True, text=True, cwd=REPO)
+    script = (
+        "import resource,subprocess,sys,time;s=time.monotonic();"
+        "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+        "e=time.monotonic()-s;"
+        "print(e);print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+        "sys.stdout.write(p.stdout)"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            sys.executable,
+            "-m",
+            "virtxlate",
+            "check",
+            str(directory),
+            "--qemu",
+            RELEASE,
+            "--jobs",
+            str(jobs),
+            "--format",
+            "jsonl",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     lines = out.stdout.splitlines()
     seconds, peak = float(lines[0]), int(lines[1])
     sources = [json.loads(line)["source"] for line in lines[2:]]
@@ -150,33 +170,34 @@ def main() -> None:
     options = parser.parse_args()
     libvirt = Libvirt()
     mixed = [domain_xml(number) for number in range(options.domains)]
-    print(f"virtxlate bench, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform(terse=True)}; QEMU {RELEASE} tables; mixed set of "
-          f"{len(mixed)} domains (bench/mix.py)")
+    print(
+        f"virtxlate bench, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform(terse=True)}; QEMU {RELEASE} tables; mixed set of "
+        f"{len(mixed)} domains (bench/mix.py)"
+    )
     # an installed package has its bytecode; an editable checkout run with
     # PYTHONDONTWRITEBYTECODE=1 would recompile every module at every start
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "virtxlate")],
-                   check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "virtxlate")], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "one.xml"
         one.write_text(mixed[3])
         python = [sys.executable, "-m", "virtxlate"]
         cold = [
-            ("virtxlate check ONE.xml", median_ms([*python, "check", str(one), "--qemu",
-                                                    RELEASE])),
-            ("virtxlate argv ONE.xml", median_ms([*python, "argv", str(one), "--qemu",
-                                                   RELEASE])),
+            ("virtxlate check ONE.xml", median_ms([*python, "check", str(one), "--qemu", RELEASE])),
+            ("virtxlate argv ONE.xml", median_ms([*python, "argv", str(one), "--qemu", RELEASE])),
             ("virtxlate caps list", median_ms([*python, "caps", "list"])),
-            ("virtxlate explain virtio-scsi-pci", median_ms([*python, "explain",
-                                                              "virtio-scsi-pci"])),
-            ("python3 -c pass (the interpreter alone)", median_ms([sys.executable, "-c",
-                                                                    "pass"])),
-            ("virsh domxml-to-native ONE.xml", median_ms(
-                ["virsh", "-c", URI, "domxml-to-native", "qemu-argv", str(one)])),
+            (
+                "virtxlate explain virtio-scsi-pci",
+                median_ms([*python, "explain", "virtio-scsi-pci"]),
+            ),
+            ("python3 -c pass (the interpreter alone)", median_ms([sys.executable, "-c", "pass"])),
+            (
+                "virsh domxml-to-native ONE.xml",
+                median_ms(["virsh", "-c", URI, "domxml-to-native", "qemu-argv", str(one)]),
+            ),
             # (virt-xml-validate needs xmllint: Debian libxml2-utils)
-            ("virt-xml-validate ONE.xml", median_ms(["virt-xml-validate", str(one),
-                                                     "domain"])),
+            ("virt-xml-validate ONE.xml", median_ms(["virt-xml-validate", str(one), "domain"])),
         ]
         print()
         print("| cold, one domain, one process | ms (median of 7) |")
@@ -184,7 +205,7 @@ def main() -> None:
         for name, value in cold:
             print(f"| {name} | {_cell(value, 0)} |")
 
-        check_and_argv(mixed[0])      # tables and schema loaded once per process
+        check_and_argv(mixed[0])  # tables and schema loaded once per process
         ours = per_domain(check_and_argv, mixed, repeat=3)
         theirs = libvirt.per_domain(mixed)
         batch_s, _, batch_order = batch_run(Path(tmp) / "mixed", mixed, jobs=1)
@@ -192,17 +213,24 @@ def main() -> None:
         print()
         print("| mixed set, ms per domain | ms | libvirt-python domainXMLToNative ÷ this |")
         print("|---|---|---|")
-        print(f"| virtxlate check (in-process) | {_cell(per_domain(check_only, mixed))} | "
-              f"{_ratio(theirs, per_domain(check_only, mixed))} |")
+        print(
+            f"| virtxlate check (in-process) | {_cell(per_domain(check_only, mixed))} | "
+            f"{_ratio(theirs, per_domain(check_only, mixed))} |"
+        )
         print(f"| virtxlate check+argv | {_cell(ours)} | {_ratio(theirs, ours)} |")
-        print(f"| `virtxlate check DIR --jobs 1 --format jsonl`, start included | "
-              f"{_cell(batch)} | {_ratio(theirs, batch)} |")
-        print(f"| lxml parse alone | {_cell(per_domain(lambda t: etree.fromstring(t.encode()), mixed, repeat=3))} | |")  # noqa: E501
+        print(
+            f"| `virtxlate check DIR --jobs 1 --format jsonl`, start included | "
+            f"{_cell(batch)} | {_ratio(theirs, batch)} |"
+        )
+        parse_alone = per_domain(lambda t: etree.fromstring(t.encode()), mixed, repeat=3)
+        print(f"| lxml parse alone | {_cell(parse_alone)} | |")
         print(f"| libvirt-python domainXMLToNative | {_cell(theirs)} | 1.0× |")
 
         print()
-        print("| disks on one guest | virtxlate check+argv ms | domainXMLToNative ms | "
-              "libvirt ÷ virtxlate |")
+        print(
+            "| disks on one guest | virtxlate check+argv ms | domainXMLToNative ms | "
+            "libvirt ÷ virtxlate |"
+        )
         print("|---|---|---|---|")
         scaling = {}
         for disks in (1, 10, 100, 1000):
@@ -211,13 +239,13 @@ def main() -> None:
             ours_n = per_domain(check_and_argv, [text] * repeat)
             theirs_n = libvirt.per_domain([text] * repeat)
             scaling[disks] = ours_n
-            print(f"| {disks} | {_cell(ours_n, 2)} | {_cell(theirs_n, 2)} | "
-                  f"{_ratio(theirs_n, ours_n)} |")
-        print(f"(1,000 disks cost {scaling[1000] / scaling[100]:.1f}× 100 disks; "
-              "linear is 10×)")
+            print(
+                f"| {disks} | {_cell(ours_n, 2)} | {_cell(theirs_n, 2)} | "
+                f"{_ratio(theirs_n, ours_n)} |"
+            )
+        print(f"(1,000 disks cost {scaling[1000] / scaling[100]:.1f}× 100 disks; linear is 10×)")
 
-        runs = [options.batch // 10, options.batch] + ([options.batch * 10] if options.huge
-                                                       else [])
+        runs = [options.batch // 10, options.batch] + ([options.batch * 10] if options.huge else [])
         print()
         print("| `check DIR --jobs 2 --format jsonl` | seconds | peak RSS MiB | input order kept |")
         print("|---|---|---|---|")
@@ -229,8 +257,7 @@ def main() -> None:
             orders.append(order)
             print(f"| {count} domains | {seconds:.1f} | {peak // 1024} | {order} |")
         print()
-        print(f"batch results in input order: input order kept: "
-              f"{all(orders) and batch_order}")
+        print(f"batch results in input order: input order kept: {all(orders) and batch_order}")
 
 
 if __name__ == "__main__":

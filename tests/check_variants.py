@@ -24,9 +24,9 @@ _DOMAIN = """<domain type='qemu'>
 class Variant:
     name: str
     xml: str
-    expect: str          # "ok" or "error": libvirt 9.0's verdict when the variant was written
-    code: str | None     # the finding virtxlate must give
-    qemu_refuses: str | None = None   # libvirt lets it through, QEMU refuses it: why
+    expect: str  # "ok" or "error": libvirt 9.0's verdict when the variant was written
+    code: str | None  # the finding virtxlate must give
+    qemu_refuses: str | None = None  # libvirt lets it through, QEMU refuses it: why
 
 
 def variants() -> list[Variant]:
@@ -45,6 +45,13 @@ def variants() -> list[Variant]:
             else:
                 vcpu.addnext(copy.deepcopy(child))
         etree.indent(domain)
-        found.append(Variant(node.get("name"), etree.tostring(domain, encoding="unicode"),
-                             node.get("expect"), node.get("code"), node.get("qemu-refuses")))
+        found.append(
+            Variant(
+                node.get("name"),
+                etree.tostring(domain, encoding="unicode"),
+                node.get("expect"),
+                node.get("code"),
+                node.get("qemu-refuses"),
+            )
+        )
     return found

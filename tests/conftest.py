@@ -47,12 +47,18 @@ def qemu_binary() -> str:
 
 # libvirt's answers when the domain's emulator is not installed (virQEMUCapsCacheLookup,
 # virCapabilitiesDomainDataLookup): they say nothing about the domain
-_NO_EMULATOR = re.compile(r"Cannot check QEMU binary|Cannot find QEMU binary|"
-                          r"No emulator found for arch|could not find capabilities for "
-                          r".*arch=(i686|x86_64|s390x|aarch64)\b")
+_NO_EMULATOR = re.compile(
+    r"Cannot check QEMU binary|Cannot find QEMU binary|"
+    r"No emulator found for arch|could not find capabilities for "
+    r".*arch=(i686|x86_64|s390x|aarch64)\b"
+)
 # the emulator of a guest architecture without <emulator> (libvirt's default binary names)
-_ARCH_BINARY = {"i686": "qemu-system-i386", "x86_64": "qemu-system-x86_64",
-                "s390x": "qemu-system-s390x", "aarch64": "qemu-system-aarch64"}
+_ARCH_BINARY = {
+    "i686": "qemu-system-i386",
+    "x86_64": "qemu-system-x86_64",
+    "s390x": "qemu-system-s390x",
+    "aarch64": "qemu-system-aarch64",
+}
 
 
 def emulator_of(xml: str) -> str:
@@ -80,8 +86,9 @@ def skip_when_no_emulator(libvirt_error: str) -> None:
     """libvirt refused because the domain's emulator is not installed where libvirtd
     runs: that is no verdict on the domain, so a skip (a failure in CI), not a refusal."""
     if _NO_EMULATOR.search(libvirt_error):
-        _missing(f"the emulator libvirt needs ({libvirt_error.strip()})",
-                 "VIRTXLATE_REQUIRE_INTEGRATION")
+        _missing(
+            f"the emulator libvirt needs ({libvirt_error.strip()})", "VIRTXLATE_REQUIRE_INTEGRATION"
+        )
 
 
 def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
@@ -89,7 +96,10 @@ def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProce
     return subprocess.run(
         [sys.executable, "-m", "virtxlate", *args],
         input=stdin.decode() if stdin is not None else None,
-        capture_output=True, text=True, cwd=REPO, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
     )
 
 

@@ -41,27 +41,68 @@ TIMEOUT = 20.0
 BUDGET = int(os.environ.get("VIRTXLATE_QEMU_STARTS", "12"))
 
 # options of every -blockdev node (QAPI BlockdevOptionsBase): kept on the null-co node
-_BASE = ("node-name", "discard", "cache", "read-only", "auto-read-only", "force-share",
-         "detect-zeroes")
+_BASE = (
+    "node-name",
+    "discard",
+    "cache",
+    "read-only",
+    "auto-read-only",
+    "force-share",
+    "detect-zeroes",
+)
 # format drivers: a node of one of these has a "file" child and becomes raw
-_FORMATS = {"raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vhdx", "vpc", "luks", "parallels",
-            "bochs", "cloop", "dmg"}
+_FORMATS = {
+    "raw",
+    "qcow2",
+    "qcow",
+    "qed",
+    "vmdk",
+    "vdi",
+    "vhdx",
+    "vpc",
+    "luks",
+    "parallels",
+    "bochs",
+    "cloop",
+    "dmg",
+}
 # raw's own options (an offset/size window) are kept
 _RAW = ("offset", "size")
 # devices that need the host's own device (/dev/vhost-scsi, /dev/vhost-vsock, a VFIO group)
-_HOST_DEVICES = {"vhost-scsi", "vhost-scsi-pci", "vhost-scsi-ccw", "vfio-pci", "vfio-ccw",
-                 "vfio-ap", "vhost-user-blk-pci", "pci-assign", "vhost-vsock-pci",
-                 "vhost-vsock-ccw"}
+_HOST_DEVICES = {
+    "vhost-scsi",
+    "vhost-scsi-pci",
+    "vhost-scsi-ccw",
+    "vfio-pci",
+    "vfio-ccw",
+    "vfio-ap",
+    "vhost-user-blk-pci",
+    "pci-assign",
+    "vhost-vsock-pci",
+    "vhost-vsock-ccw",
+}
 # SCSI passthrough stands in as a CD-ROM at the same place (the SCSI bus's limits on
 # channel, scsi-id and lun are what QEMU checks there); USB passthrough without the path
 # of the host's device (usb-host then waits for a device that matches)
 _STAND_INS = {"scsi-generic": "scsi-cd", "scsi-block": "scsi-cd"}
 _PLACE = ("bus", "channel", "scsi-id", "lun", "drive", "id", "bootindex")
 # options QemuProcess gives itself, or that only a libvirt-run process can have
-_DROPPED_FLAGS = {"-S": 0, "-display": 1, "-no-user-config": 0, "-nodefaults": 0,
-                  "-add-fd": 1, "-enable-kvm": 0, "-daemonize": 0, "-pidfile": 1,
-                  "-sandbox": 1, "-msg": 1, "-kernel": 1, "-initrd": 1, "-dtb": 1,
-                  "-append": 1}
+_DROPPED_FLAGS = {
+    "-S": 0,
+    "-display": 1,
+    "-no-user-config": 0,
+    "-nodefaults": 0,
+    "-add-fd": 1,
+    "-enable-kvm": 0,
+    "-daemonize": 0,
+    "-pidfile": 1,
+    "-sandbox": 1,
+    "-msg": 1,
+    "-kernel": 1,
+    "-initrd": 1,
+    "-dtb": 1,
+    "-append": 1,
+}
 
 
 def _json_or_keyval(value: str) -> tuple[dict[str, object], bool]:
@@ -91,8 +132,10 @@ def _device(value: str) -> str:
     data, is_json = _json_or_keyval(value)
     driver = data.get("driver") if is_json else split_keyval(value)[0]
     if driver in _STAND_INS:
-        data = {"driver": _STAND_INS[driver],
-                **{key: item for key, item in data.items() if key in _PLACE}}
+        data = {
+            "driver": _STAND_INS[driver],
+            **{key: item for key, item in data.items() if key in _PLACE},
+        }
     elif driver == "usb-host":
         data = {"driver": driver, **{k: v for k, v in data.items() if k != "hostdevice"}}
     else:
@@ -105,8 +148,13 @@ def _device(value: str) -> str:
 
 def _drive(value: str) -> str:
     parts = split_keyval(value)
-    kept = [part for part in parts if "=" in part and part.split("=", 1)[0] not in (
-        "file", "format", "aio") and not part.startswith(("file.", "encrypt."))]
+    kept = [
+        part
+        for part in parts
+        if "=" in part
+        and part.split("=", 1)[0] not in ("file", "format", "aio")
+        and not part.startswith(("file.", "encrypt."))
+    ]
     if any(part.startswith("file=") for part in parts):
         kept += ["file.driver=null-co", "format=raw"]
     return ",".join(kept)
@@ -138,17 +186,16 @@ def runnable(words: list[str]) -> list[str]:
             index += 1 + _DROPPED_FLAGS[flag]
             continue
         if not flag.startswith("-") or value.startswith("-") or not value:
-            out.append(flag)   # a flag without value (-no-shutdown), or a stray word
+            out.append(flag)  # a flag without value (-no-shutdown), or a stray word
             index += 1
             continue
         index += 2
         if flag == "-object":
             data, _ = _json_or_keyval(value)
             qom_type = data.get("qom-type", value.split(",", 1)[0])
-            if qom_type == "secret" and (data.get("id") in secrets
-                                         or data.get("keyid") in secrets):
+            if qom_type == "secret" and (data.get("id") in secrets or data.get("keyid") in secrets):
                 continue
-            if qom_type == "pr-manager-helper":   # on libvirt's socket; null-co has no PR
+            if qom_type == "pr-manager-helper":  # on libvirt's socket; null-co has no PR
                 continue
         elif flag == "-chardev" and "/var/lib/libvirt/" in value:
             value = f"null,id={_json_or_keyval(value)[0].get('id')}"
@@ -161,8 +208,9 @@ def runnable(words: list[str]) -> list[str]:
         elif flag == "-netdev" and ("fd" in value):
             data, is_json = _json_or_keyval(value)
             user = {"type": "user", "id": data.get("id")}
-            value = json.dumps(user, separators=(",", ":")) if is_json \
-                else f"user,id={data.get('id')}"
+            value = (
+                json.dumps(user, separators=(",", ":")) if is_json else f"user,id={data.get('id')}"
+            )
         elif flag == "-accel":
             value = "tcg"
         elif flag == "-machine":

@@ -24,9 +24,14 @@ class QDevice:
 
 
 def _bus(data: dict[str, Any]) -> QBus:
-    return QBus(data["name"], data["type"], [
-        QDevice(d["type"], d["id"] or "", dict(d["props"]), [_bus(b) for b in d["buses"]])
-        for d in data["devices"]])
+    return QBus(
+        data["name"],
+        data["type"],
+        [
+            QDevice(d["type"], d["id"] or "", dict(d["props"]), [_bus(b) for b in d["buses"]])
+            for d in data["devices"]
+        ],
+    )
 
 
 def parse_qtree(text: str) -> QBus:

@@ -40,5 +40,3 @@ def with_images(sample: Path, directory: Path) -> str:
             path.write_bytes(b"\0" * 1024 * 1024)
         text = text.replace(f"/var/lib/libvirt/images/{name}", str(path))
     return text
-
-

@@ -21,16 +21,19 @@ SEED = SAMPLES / "seed-virtio-scsi.xml"
 XML = SEED.read_text()
 
 
-@pytest.mark.parametrize("given", [
-    pytest.param(XML, id="xml-text"),
-    pytest.param("  \n" + XML, id="xml-text-after-white-space"),
-    pytest.param(str(SEED), id="path-str"),
-    pytest.param(SEED, id="pathlib"),
-    pytest.param(XML.encode(), id="bytes"),
-    pytest.param(bytearray(XML.encode()), id="bytearray"),
-    pytest.param(io.BytesIO(XML.encode()), id="BytesIO"),
-    pytest.param(io.StringIO(XML), id="StringIO"),
-])
+@pytest.mark.parametrize(
+    "given",
+    [
+        pytest.param(XML, id="xml-text"),
+        pytest.param("  \n" + XML, id="xml-text-after-white-space"),
+        pytest.param(str(SEED), id="path-str"),
+        pytest.param(SEED, id="pathlib"),
+        pytest.param(XML.encode(), id="bytes"),
+        pytest.param(bytearray(XML.encode()), id="bytearray"),
+        pytest.param(io.BytesIO(XML.encode()), id="BytesIO"),
+        pytest.param(io.StringIO(XML), id="StringIO"),
+    ],
+)
 def test_load_takes_what_a_caller_has_at_hand(given):
     domain = virtxlate.load(given)
     result = virtxlate.analyze(domain, "1.5")
@@ -52,7 +55,7 @@ def test_analyze_and_check_take_what_load_takes():
     assert virtxlate.analyze(XML.encode(), "7.2").ok
     common, per_release = virtxlate.check(SEED, ["1.2", "7.2"])
     assert common == [] and [table.version for table, _ in per_release] == ["1.2", "7.2"]
-    assert virtxlate.check(XML, "7.2")[1][0][0].version == "7.2"   # one release as a str
+    assert virtxlate.check(XML, "7.2")[1][0][0].version == "7.2"  # one release as a str
 
 
 def test_a_release_as_libvirts_integer_is_taken():
@@ -62,15 +65,31 @@ def test_a_release_as_libvirts_integer_is_taken():
 def test_a_release_as_a_float_is_refused_with_the_reason():
     with pytest.raises(errors.ArgumentTypeError) as caught:
         virtxlate.analyze(SEED, 1.5)
-    assert str(caught.value) == ("virtxlate: error: give the QEMU release as a string, e.g. "
-                                 "'1.5': as a float 1.10 and 1.1 are the same number")
+    assert str(caught.value) == (
+        "virtxlate: error: give the QEMU release as a string, e.g. "
+        "'1.5': as a float 1.10 and 1.1 are the same number"
+    )
     assert isinstance(caught.value, TypeError) and isinstance(caught.value, UsageError)
 
 
 # Every public function with every kind of wrong value, in every position: the error is
 # one of the documented classes, with a sentence.
-WRONG = [None, 1.5, True, 42, object(), [], {}, ("7.2",), b"\xff\xfe", "", "-x-",
-         lambda: None, io.BytesIO(b""), io.StringIO("not xml")]
+WRONG = [
+    None,
+    1.5,
+    True,
+    42,
+    object(),
+    [],
+    {},
+    ("7.2",),
+    b"\xff\xfe",
+    "",
+    "-x-",
+    lambda: None,
+    io.BytesIO(b""),
+    io.StringIO("not xml"),
+]
 CALLS = {
     "load": lambda v: virtxlate.load(v),
     "analyze-domain": lambda v: virtxlate.analyze(v, "7.2"),
@@ -82,14 +101,21 @@ CALLS = {
     "check-release-list": lambda v: virtxlate.check(SEED, v),
 }
 # values a position takes: not wrong there
-ACCEPTED = {("analyze-qemu", "42"), ("analyze-arch", "None"), ("analyze-host", "None"),
-            ("check-domain", "('7.2',)"), ("check-release-list", "('7.2',)"),
-            ("check-release-list", "[]")}
+ACCEPTED = {
+    ("analyze-qemu", "42"),
+    ("analyze-arch", "None"),
+    ("analyze-host", "None"),
+    ("check-domain", "('7.2',)"),
+    ("check-release-list", "('7.2',)"),
+    ("check-release-list", "[]"),
+}
 
 
-@pytest.mark.parametrize("call,value", list(itertools.product(CALLS, WRONG)),
-                         ids=[f"{c}-{i}" for c, i in itertools.product(
-                             CALLS, range(len(WRONG)))])
+@pytest.mark.parametrize(
+    "call,value",
+    list(itertools.product(CALLS, WRONG)),
+    ids=[f"{c}-{i}" for c, i in itertools.product(CALLS, range(len(WRONG)))],
+)
 def test_wrong_values_raise_documented_errors_with_a_sentence(call, value):
     if (call, repr(value)) in ACCEPTED or (call, str(value)) in ACCEPTED:
         pytest.skip("a value this position takes")
@@ -99,17 +125,26 @@ def test_wrong_values_raise_documented_errors_with_a_sentence(call, value):
         message = str(exc)
         assert "\n" not in message and len(message.split(": error: ", 1)[1]) > 10, message
         return
-    except (TypeError, AttributeError, ValueError) as exc:   # pragma: no cover
+    except (TypeError, AttributeError, ValueError) as exc:  # pragma: no cover
         pytest.fail(f"{call}({value!r}) raised {type(exc).__name__}: {exc}")
     if call == "analyze-arch" and value in ("", "-x-"):
-        return   # an arch string with no tables: the VX0305 finding, not an exception
+        return  # an arch string with no tables: the VX0305 finding, not an exception
     pytest.fail(f"{call}({value!r}) was accepted")
 
 
 def test_dir_and_help_list_the_public_functions():
     names = dir(virtxlate)
-    assert {"load", "analyze", "check", "Analysis", "Finding", "InputError",
-            "UsageError", "ArgumentTypeError", "VirtxlateError"} <= set(names)
+    assert {
+        "load",
+        "analyze",
+        "check",
+        "Analysis",
+        "Finding",
+        "InputError",
+        "UsageError",
+        "ArgumentTypeError",
+        "VirtxlateError",
+    } <= set(names)
     import pydoc
 
     text = pydoc.render_doc(virtxlate, renderer=pydoc.plaintext)
@@ -118,15 +153,15 @@ def test_dir_and_help_list_the_public_functions():
 
 
 def test_importing_virtxlate_loads_no_heavy_module():
-    code = ("import sys, virtxlate; print(sorted(m for m in ('lxml', 'virtxlate.api', "
-            "'virtxlate.caps') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=REPO)
+    code = (
+        "import sys, virtxlate; print(sorted(m for m in ('lxml', 'virtxlate.api', "
+        "'virtxlate.caps') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert result.stdout.strip() == "[]", result.stderr
     # nor does the command line before it has a command to run (`virtxlate --version`)
     code = "import sys, virtxlate.cli; print('virtxlate.api' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=REPO)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert result.stdout.strip() == "False", result.stderr
 
 

@@ -23,8 +23,9 @@ def _args_file_words(path):
 @pytest.mark.parametrize("expected", sorted(DATA.glob("*.qemu-*.args")), ids=lambda p: p.name)
 def test_argv_matches_expected(expected):
     name, _, rest = expected.name.partition(".qemu-")
-    result = run_cli("argv", str(DATA / f"{name}.xml"), "--qemu", rest.removesuffix(".args"),
-                     "--format", "json")
+    result = run_cli(
+        "argv", str(DATA / f"{name}.xml"), "--qemu", rest.removesuffix(".args"), "--format", "json"
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == _args_file_words(expected)
 
@@ -47,8 +48,9 @@ def test_1_5_differs_from_1_2_only_in_machine_type():
 
 
 def test_kvm_domain_uses_kvm_accel():
-    domain = load(SAMPLES.joinpath("seed-virtio-scsi.xml").read_text()
-                  .replace("type='qemu'", "type='kvm'"))
+    domain = load(
+        SAMPLES.joinpath("seed-virtio-scsi.xml").read_text().replace("type='qemu'", "type='kvm'")
+    )
     assert "pc-i440fx-1.5,accel=kvm" in analyze(domain, "1.5").argv
 
 
@@ -63,19 +65,22 @@ def _disk_domain(path: str, serial: str = "s1") -> str:
 
 def _keyvals(word: str) -> dict[str, str]:
     parts = split_keyval(word)
-    return dict(part.split("=", 1) for part in parts[1:] if "=" in part) | \
-        {"_implied": parts[0]}
+    return dict(part.split("=", 1) for part in parts[1:] if "=" in part) | {"_implied": parts[0]}
 
 
 path_chars = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00")
 
 
 @settings(max_examples=200, deadline=None)
-@given(path=st.text(path_chars, min_size=1, max_size=40).map(lambda t: "/img/" + t),
-       # libvirt's diskSerial characters (it refuses others: "contains unsafe characters")
-       serial=st.text(st.sampled_from(
-           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-"),
-           min_size=1, max_size=20))
+@given(
+    path=st.text(path_chars, min_size=1, max_size=40).map(lambda t: "/img/" + t),
+    # libvirt's diskSerial characters (it refuses others: "contains unsafe characters")
+    serial=st.text(
+        st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-"),
+        min_size=1,
+        max_size=20,
+    ),
+)
 def test_no_value_can_inject_an_option(path, serial):
     argv = analyze(load(_disk_domain(path, serial)), "1.5").argv
     drive = argv[argv.index("-drive") + 1]
@@ -147,10 +152,12 @@ def test_a_usb_nic_takes_no_pci_slot():
     assert _addr_of(analyze(domain, "1.5").argv, "virtio-blk-pci") == "0x3"
 
 
-VHOST_SCSI = ("<domain type='qemu'><name>v</name><os><type arch='x86_64' machine='pc'>hvm"
-              "</type></os><devices><hostdev mode='subsystem' type='scsi_host'>"
-              "<source protocol='vhost' wwpn='naa.5123456789abcde0'/></hostdev>"
-              "</devices></domain>")
+VHOST_SCSI = (
+    "<domain type='qemu'><name>v</name><os><type arch='x86_64' machine='pc'>hvm"
+    "</type></os><devices><hostdev mode='subsystem' type='scsi_host'>"
+    "<source protocol='vhost' wwpn='naa.5123456789abcde0'/></hostdev>"
+    "</devices></domain>"
+)
 
 
 def test_vhost_scsi_needs_the_hosts_device_node():
@@ -159,13 +166,16 @@ def test_vhost_scsi_needs_the_hosts_device_node():
 
     missing = analyze(load(VHOST_SCSI), "7.2", host=FixedHost())
     assert [f.code for f in missing.findings] == ["VX0211"] and missing.argv is None
-    present = analyze(load(VHOST_SCSI), "7.2",
-                      host=FixedHost(device_nodes=("/dev/vhost-scsi",)))
+    present = analyze(load(VHOST_SCSI), "7.2", host=FixedHost(device_nodes=("/dev/vhost-scsi",)))
     assert present.ok
     # as in libvirt's hostdev-scsi-vhost-scsi-pci.args: wwpn, the passed fd, hostdev0, a slot
-    assert "vhost-scsi-pci,wwpn=naa.5123456789abcde0,vhostfd=3,id=hostdev0,bus=pci.0," \
-           "addr=" in " ".join(analyze(load(VHOST_SCSI), "4.1", host=FixedHost(
-               device_nodes=("/dev/vhost-scsi",))).argv)
+    assert (
+        "vhost-scsi-pci,wwpn=naa.5123456789abcde0,vhostfd=3,id=hostdev0,bus=pci.0,"
+        "addr="
+        in " ".join(
+            analyze(load(VHOST_SCSI), "4.1", host=FixedHost(device_nodes=("/dev/vhost-scsi",))).argv
+        )
+    )
 
 
 def _with_flags(monkeypatch, version: str, without: set[str]) -> None:
@@ -175,14 +185,19 @@ def _with_flags(monkeypatch, version: str, without: set[str]) -> None:
     from virtxlate import caps
 
     table = caps.load(version)
-    monkeypatch.setattr("virtxlate.api.caps_tables.load",
-                        lambda *_: replace(table, flags=table.flags - without))
+    monkeypatch.setattr(
+        "virtxlate.api.caps_tables.load", lambda *_: replace(table, flags=table.flags - without)
+    )
 
 
-@pytest.mark.parametrize(("without", "expected"), [
-    (set(), "guest=seed,debug-threads=on"),
-    ({"debug-threads"}, "guest=seed"),
-    ({"name-guest", "debug-threads"}, "seed")])
+@pytest.mark.parametrize(
+    ("without", "expected"),
+    [
+        (set(), "guest=seed,debug-threads=on"),
+        ({"debug-threads"}, "guest=seed"),
+        ({"name-guest", "debug-threads"}, "seed"),
+    ],
+)
 def test_name_keys_follow_the_tables_flags(monkeypatch, without, expected):
     """-name's keys come from libvirt's name-guest and debug-threads flags, not from a
     version number in the writer (qemuBuildNameCommandLine asks the capabilities)."""

@@ -21,12 +21,21 @@ def test_a_directory_in_input_order_with_a_summary(tmp_path):
     (nested / "z.xml").write_text((SAMPLES / "seed-virtio-scsi.xml").read_text())
     (tmp_path / "a" / "m.xml").write_text((SAMPLES / "needs-newer-qemu.xml").read_text())
     (tmp_path / "notes.txt").write_text("not a domain")
-    result = run_cli("check", str(tmp_path), str(SAMPLES / "q35-storage.xml"),
-                     "--qemu", "7.2", "--format", "jsonl")
+    result = run_cli(
+        "check",
+        str(tmp_path),
+        str(SAMPLES / "q35-storage.xml"),
+        "--qemu",
+        "7.2",
+        "--format",
+        "jsonl",
+    )
     records = _lines(result)
-    assert [r["source"] for r in records] == [str(tmp_path / "a" / "b" / "z.xml"),
-                                              str(tmp_path / "a" / "m.xml"),
-                                              str(SAMPLES / "q35-storage.xml")]
+    assert [r["source"] for r in records] == [
+        str(tmp_path / "a" / "b" / "z.xml"),
+        str(tmp_path / "a" / "m.xml"),
+        str(SAMPLES / "q35-storage.xml"),
+    ]
     assert [r["ok"] for r in records] == [True, False, True]
     assert records[1]["findings"][0]["code"] == "VX0206"
     assert result.returncode == 1
@@ -36,8 +45,9 @@ def test_a_directory_in_input_order_with_a_summary(tmp_path):
 
 def test_jobs_give_the_same_results_in_the_same_order():
     one = run_cli("check", str(SAMPLES), "--qemu", "7.2", "--qemu", "1.5", "--format", "jsonl")
-    two = run_cli("check", str(SAMPLES), "--qemu", "7.2", "--qemu", "1.5", "--format", "jsonl",
-                  "--jobs", "2")
+    two = run_cli(
+        "check", str(SAMPLES), "--qemu", "7.2", "--qemu", "1.5", "--format", "jsonl", "--jobs", "2"
+    )
     assert one.stdout == two.stdout and one.returncode == two.returncode
     assert [r["source"] for r in _lines(one)] == [str(p) for p in SAMPLE_FILES]
     seed = next(r for r in _lines(one) if r["source"].endswith("seed-virtio-scsi.xml"))
@@ -45,9 +55,14 @@ def test_jobs_give_the_same_results_in_the_same_order():
 
 
 def test_a_stream_of_domains_on_stdin():
-    stream = b"".join(p.read_bytes() for p in (SAMPLES / "seed-virtio-scsi.xml",
-                                              SAMPLES / "needs-newer-qemu.xml",
-                                              SAMPLES / "sata-ahci.xml"))
+    stream = b"".join(
+        p.read_bytes()
+        for p in (
+            SAMPLES / "seed-virtio-scsi.xml",
+            SAMPLES / "needs-newer-qemu.xml",
+            SAMPLES / "sata-ahci.xml",
+        )
+    )
     text = run_cli("check", "-", "--qemu", "7.2", stdin=stream)
     assert text.returncode == 1
     assert "VX0206" in text.stdout
@@ -56,8 +71,11 @@ def test_a_stream_of_domains_on_stdin():
     assert [r["ok"] for r in lines] == [True, False, True]
     # where each domain starts in the stream, for its messages
     second = lines[1]["source"]
-    start = stream.decode().splitlines().index(
-        (SAMPLES / "needs-newer-qemu.xml").read_text().splitlines()[0])
+    start = (
+        stream.decode()
+        .splitlines()
+        .index((SAMPLES / "needs-newer-qemu.xml").read_text().splitlines()[0])
+    )
     assert second == f"<stdin>#line{start + 1}"
 
 
@@ -82,8 +100,12 @@ def test_bench_script_runs_and_prints_its_table():
 
     from conftest import REPO
 
-    result = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--domains", "10",
-                             "--batch", "50"], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--domains", "10", "--batch", "50"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert "| virtxlate check+argv |" in result.stdout
     assert "input order kept: True" in result.stdout
@@ -102,14 +124,15 @@ def test_progress_shows_on_a_terminal_after_two_seconds():
     quick = Terminal()
     progress = _Progress(quick, time.monotonic())
     progress.tick(1)
-    assert quick.getvalue() == ""            # not yet two seconds
+    assert quick.getvalue() == ""  # not yet two seconds
     slow = Terminal()
     progress = _Progress(slow, time.monotonic() - 3)
     progress.tick(1)
     progress.done()
     assert slow.getvalue().startswith("\rchecked 1 domains") and slow.getvalue().endswith(
-        "\r\033[K")
+        "\r\033[K"
+    )
     piped = io.StringIO()
     progress = _Progress(piped, time.monotonic() - 3)
     progress.tick(1)
-    assert piped.getvalue() == ""            # never into a file or a pipe
+    assert piped.getvalue() == ""  # never into a file or a pipe

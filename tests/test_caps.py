@@ -44,18 +44,27 @@ def test_table_is_valid_and_every_fact_sourced(path, fast_schema):
             assert set((node.get(attr) or "").split()) <= ids, (path.name, node.tag, attr)
     families = {node.get("name") for node in table.findall("machine-family")}
     assert {m.get("family") for m in table.iterfind("machines/machine")} <= families
-    for node in table.iter("device-type", "bus-type", "machine-family", "machines", "flags",
-                           "command-line"):
+    for node in table.iter(
+        "device-type", "bus-type", "machine-family", "machines", "flags", "command-line"
+    ):
         assert node.get("source"), (path.name, node.tag, node.get("name"))
     # a derived release says so on every device type
     if table.find("source[@id='DERIVED']") is not None:
         assert all(n.get("inferred") == "yes" for n in table.iter("device-type"))
 
 
-@pytest.mark.parametrize("name", ["qemu-1.2-x86_64.json", "qemu-1.5-x86_64.json",
-                                  "qemu-2.2-x86_64.json", "qemu-7.2-x86_64.json",
-                                  "qemu-10.1-x86_64.json", "qemu-7.2-s390x.json",
-                                  "qemu-8.2-armv7l.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "qemu-1.2-x86_64.json",
+        "qemu-1.5-x86_64.json",
+        "qemu-2.2-x86_64.json",
+        "qemu-7.2-x86_64.json",
+        "qemu-10.1-x86_64.json",
+        "qemu-7.2-s390x.json",
+        "qemu-8.2-armv7l.json",
+    ],
+)
 def test_sample_of_tables_is_valid_for_xmlschema(name):
     validate(_xml(DATA / name))
 
@@ -72,10 +81,37 @@ def test_invalid_table_is_refused(tmp_path):
 
 
 def test_known_releases():
-    expected = ["1.2", "1.3", "1.4", "1.5", "1.6", "1.7"] + [f"2.{m}" for m in range(13)] + [
-        "3.0", "3.1", "4.0", "4.1", "4.2", "5.0", "5.1", "5.2", "6.0", "6.1", "6.2", "7.0",
-        "7.1", "7.2", "8.0", "8.1", "8.2", "9.0", "9.1", "9.2", "10.0", "10.1", "10.2", "11.0",
-        "11.1"]
+    expected = (
+        ["1.2", "1.3", "1.4", "1.5", "1.6", "1.7"]
+        + [f"2.{m}" for m in range(13)]
+        + [
+            "3.0",
+            "3.1",
+            "4.0",
+            "4.1",
+            "4.2",
+            "5.0",
+            "5.1",
+            "5.2",
+            "6.0",
+            "6.1",
+            "6.2",
+            "7.0",
+            "7.1",
+            "7.2",
+            "8.0",
+            "8.1",
+            "8.2",
+            "9.0",
+            "9.1",
+            "9.2",
+            "10.0",
+            "10.1",
+            "10.2",
+            "11.0",
+            "11.1",
+        ]
+    )
     assert caps.known_versions() == expected
     assert caps.normalize_version("1.5.3") == "1.5"
     assert caps.normalize_version("v1.2.0") == "1.2"
@@ -105,9 +141,17 @@ def _types(version):
 def test_refactoring_types_appear_in_1_5():
     # QOM-FACTS.md §1 (qom-list-types of 1.4.2 vs 1.5.3) and the mission's seed.
     added = _types("1.5") - _types("1.2")
-    for name in ("vhost-scsi", "vhost-scsi-pci", "virtio-blk-device", "virtio-scsi-device",
-                 "virtio-net-device", "virtio-serial-device", "virtio-balloon-device",
-                 "virtio-scsi-common", "virtio-rng-pci"):
+    for name in (
+        "vhost-scsi",
+        "vhost-scsi-pci",
+        "virtio-blk-device",
+        "virtio-scsi-device",
+        "virtio-net-device",
+        "virtio-serial-device",
+        "virtio-balloon-device",
+        "virtio-scsi-common",
+        "virtio-rng-pci",
+    ):
         assert name in added, name
     # the 1.2 table is hand-written for storage; every type it names is in 1.5.3's replies
     assert not _types("1.2") - _types("1.5") - {"virtio-bus"}
@@ -120,13 +164,16 @@ def test_virtio_scsi_structure_before_and_after():
     new = caps.load("1.5")
     proxy = new.device("virtio-scsi-pci")
     assert proxy.embeds == "virtio-scsi-device"
-    assert [(b.bus_type, b.name_for("scsi0"), b.max_devices) for b in proxy.buses] == \
-        [("virtio-pci-bus", "virtio-bus", 1)]
+    assert [(b.bus_type, b.name_for("scsi0"), b.max_devices) for b in proxy.buses] == [
+        ("virtio-pci-bus", "virtio-bus", 1)
+    ]
     inner = new.device("virtio-scsi-device")
-    assert [(b.bus_type, b.name_for(None, "scsi0")) for b in inner.buses] == \
-        [("SCSI", "scsi0.0")]
-    assert {p.name: p.default for p in inner.props if p.default} == \
-        {"num_queues": "1", "max_sectors": "65535", "cmd_per_lun": "128"}
+    assert [(b.bus_type, b.name_for(None, "scsi0")) for b in inner.buses] == [("SCSI", "scsi0.0")]
+    assert {p.name: p.default for p in inner.props if p.default} == {
+        "num_queues": "1",
+        "max_sectors": "65535",
+        "cmd_per_lun": "128",
+    }
     assert "virtio-pci-bus" in new.bus_types
     assert "virtio-pci-bus" not in caps.load("1.2").bus_types
 
@@ -153,9 +200,14 @@ def test_machines():
     assert caps.load("1.5").machine(None).name == "pc-i440fx-1.5"
 
 
-@pytest.mark.parametrize("version,name", [
-    ("1.2", "caps_1.2.2.x86_64.xml"), ("1.5", "libvirt-captures/caps_1.5.3_x86_64.xml.xz"),
-    ("4.0", "libvirt-captures/caps_4.0.0_x86_64.xml.xz")])
+@pytest.mark.parametrize(
+    "version,name",
+    [
+        ("1.2", "caps_1.2.2.x86_64.xml"),
+        ("1.5", "libvirt-captures/caps_1.5.3_x86_64.xml.xz"),
+        ("4.0", "libvirt-captures/caps_4.0.0_x86_64.xml.xz"),
+    ],
+)
 def test_flags_and_machines_match_libvirt_caps(shared, version, name):
     """Every flag and machine in our table is in libvirt's parse of that release."""
     import lzma
@@ -168,8 +220,11 @@ def test_flags_and_machines_match_libvirt_caps(shared, version, name):
     captured_flags = {f.get("name") for f in captured.iter("flag")}
     captured_machines = {m.get("name") for m in captured.iter("machine")}
     table = caps.load(version)
-    assumed = {line.strip() for line in (DATA / "libvirt-assumed-flags.txt").read_text()
-               .splitlines() if line.strip() and not line.startswith("#")}
+    assumed = {
+        line.strip()
+        for line in (DATA / "libvirt-assumed-flags.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert table.flags - assumed <= captured_flags, table.flags - captured_flags
     assert {m.name for m in table.machines} <= captured_machines | {"none"}
 

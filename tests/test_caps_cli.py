@@ -8,21 +8,41 @@ from conftest import run_cli
 
 # QOM-FACTS.md §1: types that 1.5.3's qom-list-types has and 1.2 lacked (the mission's seed
 # names these for `caps diff 1.2 1.5`).
-SEED_ADDED = ["vhost-scsi", "vhost-scsi-pci", "virtio-blk-device", "virtio-scsi-device",
-              "virtio-net-device", "virtio-serial-device", "virtio-balloon-device",
-              "virtio-scsi-common", "virtio-rng-pci"]
+SEED_ADDED = [
+    "vhost-scsi",
+    "vhost-scsi-pci",
+    "virtio-blk-device",
+    "virtio-scsi-device",
+    "virtio-net-device",
+    "virtio-serial-device",
+    "virtio-balloon-device",
+    "virtio-scsi-common",
+    "virtio-rng-pci",
+]
 
 
 def test_caps_list():
     result = run_cli("caps", "list", "--format", "json")
     assert result.returncode == 0
     releases = json.loads(result.stdout)
-    assert {"version": "1.2", "release": "1.2.2", "arch": "x86_64",
-            "origin": "hand-written from replies"} in releases
-    assert {"version": "7.1", "release": "7.1.0", "arch": "x86_64",
-            "origin": "captured replies"} in releases
-    assert {"version": "2.2", "release": "2.2.0", "arch": "x86_64",
-            "origin": "derived from neighbours"} in releases
+    assert {
+        "version": "1.2",
+        "release": "1.2.2",
+        "arch": "x86_64",
+        "origin": "hand-written from replies",
+    } in releases
+    assert {
+        "version": "7.1",
+        "release": "7.1.0",
+        "arch": "x86_64",
+        "origin": "captured replies",
+    } in releases
+    assert {
+        "version": "2.2",
+        "release": "2.2.0",
+        "arch": "x86_64",
+        "origin": "derived from neighbours",
+    } in releases
     assert run_cli("caps", "list").stdout.startswith("1.2 ")
 
 
@@ -32,7 +52,8 @@ def test_caps_diff_of_adjacent_captures_shows_only_real_changes():
     diff = json.loads(run_cli("caps", "diff", "7.1", "7.2", "--format", "json").stdout)
     assert diff["device_types"] == {
         "added": ["vhost-user-gpio-device", "vhost-user-gpio-pci", "vhost-user-gpio-pci-base"],
-        "removed": []}
+        "removed": [],
+    }
     assert diff["machine_types"] == {"added": ["pc-i440fx-7.2", "pc-q35-7.2"], "removed": []}
     assert diff["properties"]["removed"] == {}
 
@@ -84,8 +105,10 @@ def test_explain_virtio_bus():
 
 def test_explain_virtio_devices_live_inside_their_proxy():
     """How virtio-scsi-device and virtio-blk-device are used: inside the transport proxy."""
-    for name, proxy in (("virtio-scsi-device", "virtio-scsi-pci"),
-                        ("virtio-blk-device", "virtio-blk-pci")):
+    for name, proxy in (
+        ("virtio-scsi-device", "virtio-scsi-pci"),
+        ("virtio-blk-device", "virtio-blk-pci"),
+    ):
         device = _explain(name)
         assert device["embedded_by"] == [proxy]
         assert device["plugs_into"] == "virtio-bus"

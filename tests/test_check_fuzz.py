@@ -23,26 +23,46 @@ from hypothesis import strategies as st
 from virtxlate.cli import main
 
 EXAMPLES = int(os.environ.get("VIRTXLATE_FUZZ_EXAMPLES", "10000"))
-MEMORY_LIMIT = 6 * 1024**3   # address space for the whole test process
-BASES = [path.read_text() for path in sorted(SAMPLES.glob("*.xml"))] + \
-    [variant.xml for variant in variants()]
+MEMORY_LIMIT = 6 * 1024**3  # address space for the whole test process
+BASES = [path.read_text() for path in sorted(SAMPLES.glob("*.xml"))] + [
+    variant.xml for variant in variants()
+]
 ATTRIBUTE = re.compile(r"""\s[\w:.-]+=(?:'[^']*'|"[^"]*")""")
 TEXT = re.compile(r">([^<>]+)<")
-ODD_VALUES = ["", "-1", "0", "4294967296", "99999999999999999999999999", "0x", "0xzz",
-              "nan", "1e9", " 1 ", "x" * 300, "ä𝔘\u202e‮", "\u00a0", "&amp;", "&#x1F600;",
-              "on", "yes", "none", "/dev/sd\u0301a", "a,b=c", "../../etc/shadow"]
+ODD_VALUES = [
+    "",
+    "-1",
+    "0",
+    "4294967296",
+    "99999999999999999999999999",
+    "0x",
+    "0xzz",
+    "nan",
+    "1e9",
+    " 1 ",
+    "x" * 300,
+    "ä𝔘\u202e‮",
+    "\u00a0",
+    "&amp;",
+    "&#x1F600;",
+    "on",
+    "yes",
+    "none",
+    "/dev/sd\u0301a",
+    "a,b=c",
+    "../../etc/shadow",
+]
 
 
 @st.composite
 def mutated(draw) -> str:
     text = draw(st.sampled_from(BASES))
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["truncate", "drop", "duplicate", "value", "text",
-                                     "line"]))
+        kind = draw(st.sampled_from(["truncate", "drop", "duplicate", "value", "text", "line"]))
         attributes = list(ATTRIBUTE.finditer(text))
         texts = list(TEXT.finditer(text))
         if kind == "truncate" and text:
-            text = text[:draw(st.integers(0, len(text) - 1))]
+            text = text[: draw(st.integers(0, len(text) - 1))]
         elif kind in ("drop", "duplicate", "value") and attributes:
             match = draw(st.sampled_from(attributes))
             start, end = match.span()
@@ -58,7 +78,7 @@ def mutated(draw) -> str:
         elif kind == "text" and texts:
             match = draw(st.sampled_from(texts))
             value = draw(st.one_of(st.sampled_from(ODD_VALUES), st.text(max_size=12)))
-            text = text[:match.start(1)] + value + text[match.end(1):]
+            text = text[: match.start(1)] + value + text[match.end(1) :]
         elif kind == "line":
             lines = text.splitlines(keepends=True)
             if lines:
@@ -79,7 +99,7 @@ def _check(xml: str) -> tuple[int, str, str]:
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(["check", "-", "--qemu", "7.2"])
-    except (Exception, SystemExit) as exc:   # what a user would see as a traceback
+    except (Exception, SystemExit) as exc:  # what a user would see as a traceback
         # in-process, what the command line shows as a traceback (or argparse's exit) is
         # an exception out of main(): name it with the input that caused it
         trace = "".join(traceback.format_exception(exc)[-3:])
@@ -99,8 +119,12 @@ def bounded_memory():
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(xml=mutated())
 def test_mutated_domains_get_an_answer_never_a_traceback(xml):
     code, out, err = _check(xml)
@@ -114,8 +138,12 @@ def test_mutated_domains_get_an_answer_never_a_traceback(xml):
         assert ": error:" not in out
 
 
-@settings(max_examples=3, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=3,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(batch=st.lists(mutated(), min_size=40, max_size=40))
 def test_mutated_domains_as_a_user_runs_them(tmp_path_factory, batch):
     """The same inputs through `python -m virtxlate check DIR` in its own process, as a user
@@ -124,8 +152,22 @@ def test_mutated_domains_as_a_user_runs_them(tmp_path_factory, batch):
     for number, xml in enumerate(batch):
         (directory / f"d{number:02}.xml").write_bytes(xml.encode("utf-8", "surrogatepass"))
     result = subprocess.run(
-        [sys.executable, "-m", "virtxlate", "check", str(directory), "--qemu", "7.2",
-         "--format", "jsonl"], capture_output=True, text=True, cwd=REPO, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "virtxlate",
+            "check",
+            str(directory),
+            "--qemu",
+            "7.2",
+            "--format",
+            "jsonl",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     assert result.returncode in (0, 1, 3), result.stderr
     assert len(result.stdout.splitlines()) == len(batch), result.stdout

@@ -24,8 +24,14 @@ QEMU_SHOWS: dict[str, str] = {}
 
 
 def _marked(known: dict[str, str]) -> list:  # type: ignore[type-arg]
-    return [pytest.param(v, id=v.name, marks=[pytest.mark.xfail(strict=True, reason=known[
-        v.name])] if v.name in known else []) for v in ALL]
+    return [
+        pytest.param(
+            v,
+            id=v.name,
+            marks=[pytest.mark.xfail(strict=True, reason=known[v.name])] if v.name in known else [],
+        )
+        for v in ALL
+    ]
 
 
 def _verdict(returncode: int) -> str:
@@ -45,9 +51,27 @@ def test_variants_cover_every_rule_and_both_verdicts():
     codes = {v.code for v in ALL if v.code}
     assert len(ALL) >= 60
     assert {"ok", "error"} == {v.expect for v in ALL}
-    for code in ("VX0201", "VX0202", "VX0206", "VX0207", "VX0208", "VX0209", "VX0210",
-                 "VX0212", "VX0213", "VX0214", "VX0215", "VX0216", "VX0217", "VX0218",
-                 "VX0219", "VX0220", "VX0221", "VX0301", "VX0304"):
+    for code in (
+        "VX0201",
+        "VX0202",
+        "VX0206",
+        "VX0207",
+        "VX0208",
+        "VX0209",
+        "VX0210",
+        "VX0212",
+        "VX0213",
+        "VX0214",
+        "VX0215",
+        "VX0216",
+        "VX0217",
+        "VX0218",
+        "VX0219",
+        "VX0220",
+        "VX0221",
+        "VX0301",
+        "VX0304",
+    ):
         assert code in codes, code
 
 
@@ -84,12 +108,16 @@ def test_libvirt_agrees(virsh, tmp_path, capsys, variant):  # noqa: F811
 
 def _scsi_domain(model: str, unit: int) -> str:
     """An x86_64 domain with one SCSI disk on a MODEL controller at drive unit UNIT."""
-    return ALL[0].xml.replace("</devices>", (
-        f"<controller type='scsi' index='0' model='{model}'/>"
-        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-        "<source file='/img/s.img'/><target dev='sda' bus='scsi'/>"
-        f"<address type='drive' controller='0' bus='0' target='0' unit='{unit}'/></disk>"
-        "</devices>"))
+    return ALL[0].xml.replace(
+        "</devices>",
+        (
+            f"<controller type='scsi' index='0' model='{model}'/>"
+            "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+            "<source file='/img/s.img'/><target dev='sda' bus='scsi'/>"
+            f"<address type='drive' controller='0' bus='0' target='0' unit='{unit}'/></disk>"
+            "</devices>"
+        ),
+    )
 
 
 # issue 15 point 3: libvirt's dry run lets these through, QEMU 7.2 refuses libvirt's line
@@ -103,8 +131,13 @@ QEMU_ONLY_REFUSES = [
 
 @pytest.mark.integration
 @pytest.mark.parametrize("model,unit", QEMU_ONLY_REFUSES)
-def test_qemus_refusal_of_libvirts_line_is_a_refusal(virsh, tmp_path, capsys,  # noqa: F811
-                                                     model, unit):
+def test_qemus_refusal_of_libvirts_line_is_a_refusal(
+    virsh,  # noqa: F811
+    tmp_path,
+    capsys,
+    model,
+    unit,
+):
     path = tmp_path / f"{model}.xml"
     path.write_text(_scsi_domain(model, unit))
     words, why = libvirt_then_qemu(virsh, path)
@@ -123,17 +156,25 @@ LIBVIRT_REFUSES = {
         "<address type='pci' domain='0' bus='1' slot='1' function='0'/></controller>",
         # a pcie-root-port has one slot (0): 'Invalid PCI address 0000:01:01.0. slot
         # must be <= 0'
-        id="root-port-slot-1"),
+        id="root-port-slot-1",
+    ),
 }
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("devices", LIBVIRT_REFUSES.values())
-def test_what_libvirt_refuses_virtxlate_refuses(virsh, tmp_path, capsys,  # noqa: F811
-                                                devices):
+def test_what_libvirt_refuses_virtxlate_refuses(
+    virsh,  # noqa: F811
+    tmp_path,
+    capsys,
+    devices,
+):
     path = tmp_path / "domain.xml"
-    path.write_text(ALL[0].xml.replace('machine="pc"', 'machine="q35"').replace(
-        "</devices>", devices + "</devices>"))
+    path.write_text(
+        ALL[0]
+        .xml.replace('machine="pc"', 'machine="q35"')
+        .replace("</devices>", devices + "</devices>")
+    )
     words, why = libvirt_then_qemu(virsh, path)
     assert words is None and why.startswith("libvirt refuses"), why
     returncode, findings = _check(path, capsys)

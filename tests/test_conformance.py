@@ -45,6 +45,7 @@ DO_TEST_FLAGS = {
 # Flags the old-style tests only had when their DO_TEST line listed them.
 LISTED_ONLY = set(DO_TEST_FLAGS.values())
 
+
 def known_gaps(variant: str) -> dict[str, str]:
     """tests/data/conformance-gaps.tsv: the cases of VARIANT that do not pass, and why."""
     gaps = {}
@@ -95,8 +96,9 @@ def _x86_cases() -> list[str]:
 
 def _table_for(flags_line: str, release: str = "1.5", arch: str = "x86_64"):
     table = caps.load(release, arch)
-    listed = {DO_TEST_FLAGS[f] for f in re.findall(r"QEMU_CAPS_\w+", flags_line)
-              if f in DO_TEST_FLAGS}
+    listed = {
+        DO_TEST_FLAGS[f] for f in re.findall(r"QEMU_CAPS_\w+", flags_line) if f in DO_TEST_FLAGS
+    }
     return dataclasses.replace(table, flags=(table.flags - LISTED_ONLY) | listed)
 
 
@@ -107,8 +109,9 @@ def translate(case: str, flags_line: str) -> list[tuple[str, str]] | str:
     from virtxlate.libvirt.plan import plan_storage
     from virtxlate.rules import check_domain
 
-    errors = [f for f in check_domain(domain, [table]) if f.is_error
-              and f.code not in QEMU_START_ONLY]
+    errors = [
+        f for f in check_domain(domain, [table]) if f.is_error and f.code not in QEMU_START_ONLY
+    ]
     if errors:
         return "; ".join(f"{f.code} {f.message}" for f in errors)
     plan = plan_storage(domain, table, LIBVIRT_TEST_HOST)
@@ -178,8 +181,9 @@ def blockdev_storage(words: list[str]) -> list[tuple[str, tuple[tuple[str, str],
             found.append(option_fields(flag, value))
         elif flag == "-global" and value.startswith("isa-fdc."):
             found.append((flag, ((value, ""),)))
-        elif flag == "-object" and ('"qom-type":"iothread"' in value
-                                    or value.startswith("iothread,")):
+        elif flag == "-object" and (
+            '"qom-type":"iothread"' in value or value.startswith("iothread,")
+        ):
             found.append(option_fields(flag, value))
         elif flag == "-device":
             fields = option_fields(flag, value)
@@ -193,9 +197,9 @@ def blockdev_storage(words: list[str]) -> list[tuple[str, tuple[tuple[str, str],
 
 @dataclasses.dataclass(frozen=True)
 class Variant:
-    suffix: str        # how the .args file name ends after the case name
+    suffix: str  # how the .args file name ends after the case name
     arch: str
-    release: str       # the virtxlate table; "-" when there is none to compare against
+    release: str  # the virtxlate table; "-" when there is none to compare against
     how: str
 
 
@@ -234,16 +238,19 @@ def _first_release_with(flags_line: str) -> str:
     QEMU_CAPS_SCSI_MPTSAS1068 → mptsas1068; names the table does not hold are passed
     over), "1.2" when none is listed there.  Other flags (iothread, …) are set on the
     table as the line says (_table_for); a device the table lacks cannot be."""
-    with open(CONFORMANCE.parent.parent / "qemu-caps" / "STORAGE-FLAGS.tsv",
-              newline="") as handle:
+    with open(CONFORMANCE.parent.parent / "qemu-caps" / "STORAGE-FLAGS.tsv", newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     header, by_flag = rows[0], {row[0]: row for row in rows[1:]}
     # device flags: QEMU_CAPS_DEVICE_X, and the SCSI controllers' QEMU_CAPS_SCSI_X
     # (QEMU_CAPS_SCSI_MPTSAS1068 → mptsas1068)
-    wanted = [by_flag[name] for name in (
-        flag.lower().replace("_", "-")
-        for flag in re.findall(r"QEMU_CAPS_(?:DEVICE|SCSI)_(\w+)", flags_line))
-        if name in by_flag]
+    wanted = [
+        by_flag[name]
+        for name in (
+            flag.lower().replace("_", "-")
+            for flag in re.findall(r"QEMU_CAPS_(?:DEVICE|SCSI)_(\w+)", flags_line)
+        )
+        if name in by_flag
+    ]
     for column, version in enumerate(header[1:], start=1):
         if version[0].isdigit() and all(row[column] == "1" for row in wanted):
             return ".".join(version.split(".")[:2])
@@ -254,7 +261,7 @@ def compare_args(args) -> tuple[str, str | None]:
     """(variant name, None when virtxlate gives libvirt's storage options for ARGS, or why
     not)."""
     case = args.parent.name
-    suffix = args.name[len(case):]
+    suffix = args.name[len(case) :]
     variant_name = _variant_name(suffix)
     xml = _input_xml(case, suffix)
     if xml is None:
@@ -276,8 +283,9 @@ def compare_args(args) -> tuple[str, str | None]:
     from virtxlate.libvirt.plan import plan_storage
     from virtxlate.rules import check_domain
 
-    errors = [f for f in check_domain(domain, [table]) if f.is_error
-              and f.code not in QEMU_START_ONLY]
+    errors = [
+        f for f in check_domain(domain, [table]) if f.is_error and f.code not in QEMU_START_ONLY
+    ]
     if errors:
         return variant_name, "; ".join(f"{f.code} {f.message}" for f in errors)
     plan = plan_storage(domain, table, LIBVIRT_TEST_HOST)
@@ -286,8 +294,11 @@ def compare_args(args) -> tuple[str, str | None]:
     ours, theirs = blockdev_storage(command_line(plan)), blockdev_storage(_args_words(args))
     if ours == theirs:
         return variant_name, None
-    first = next(i for i, pair in enumerate(zip(ours + [None], theirs + [None],
-                                                 strict=False)) if pair[0] != pair[1])
+    first = next(
+        i
+        for i, pair in enumerate(zip(ours + [None], theirs + [None], strict=False))
+        if pair[0] != pair[1]
+    )
     return variant_name, f"option {first} differs"
 
 
@@ -304,8 +315,9 @@ def test_conformance_every_args_file(shared):
         by_variant.setdefault(variant, [0, 0])[why is None] += 1
     detail = ", ".join(f"{name} {ok}/{ok + bad}" for name, (bad, ok) in sorted(by_variant.items()))
     print(f"\nconformance: {len(passed)} of {len(results)} .args files match ({detail})")
-    gaps = {(variant, case): why for variant in by_variant
-            for case, why in known_gaps(variant).items()}
+    gaps = {
+        (variant, case): why for variant in by_variant for case, why in known_gaps(variant).items()
+    }
     unexpected = {key: why for key, why in results.items() if why and key not in gaps}
     assert not unexpected, unexpected
     fixed = [key for key in gaps if results.get(key, "not in corpus") is None]

@@ -18,18 +18,20 @@ def _chain(bridges: int) -> str:
     controllers = "".join(
         f"<controller type='pci' index='{i}' model='pci-bridge'><address type='pci' "
         f"domain='0' bus='{i - 1}' slot='{2 if i == 1 else 1}' function='0'/></controller>"
-        for i in range(1, bridges + 1))
-    return ("<domain type='qemu'><name>b</name><os><type arch='x86_64' machine='pc'>hvm"
-            f"</type></os><devices>{controllers}</devices></domain>")
+        for i in range(1, bridges + 1)
+    )
+    return (
+        "<domain type='qemu'><name>b</name><os><type arch='x86_64' machine='pc'>hvm"
+        f"</type></os><devices>{controllers}</devices></domain>"
+    )
 
 
 @pytest.mark.parametrize("style", ["qtree", "json", "dot"])
 def test_the_longest_chain_libvirt_accepts_is_drawn(style):
-    result = run_cli("tree", "-", "--qemu", "7.2", "--format", style,
-                     stdin=_chain(255).encode())
+    result = run_cli("tree", "-", "--qemu", "7.2", "--format", style, stdin=_chain(255).encode())
     assert result.returncode == 0, result.stderr[-300:]
     assert "pci.255" in result.stdout and "Traceback" not in result.stderr
-    if style == "json":   # (json.loads itself recurses: the text is looked at)
+    if style == "json":  # (json.loads itself recurses: the text is looked at)
         assert result.stdout.count('"type": "pci-bridge"') == 255
         assert result.stdout.rstrip().endswith("}")
 
@@ -44,10 +46,19 @@ def test_a_graph_deeper_than_pci_allows_is_refused():
     table = caps.load("7.2")
     machine = table.machine("pc")
     assert machine is not None, "7.2 names a default pc machine"
-    options = [Option("-device", "pci-bridge",
-                      [("chassis_nr", i), ("id", f"pci.{i}"),
-                       ("bus", f"pci.{i - 1}"), ("addr", "0x1" if i > 1 else "0x2")])
-               for i in range(1, MAX_BUS_DEPTH + 2)]
+    options = [
+        Option(
+            "-device",
+            "pci-bridge",
+            [
+                ("chassis_nr", i),
+                ("id", f"pci.{i}"),
+                ("bus", f"pci.{i - 1}"),
+                ("addr", "0x1" if i > 1 else "0x2"),
+            ],
+        )
+        for i in range(1, MAX_BUS_DEPTH + 2)
+    ]
     with pytest.raises(GraphTooDeep) as refused:
         build_graph(table, machine.name, table.family_of(machine), options)
     assert refused.value.exit_code == 3 and "\n" not in str(refused.value)

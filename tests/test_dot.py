@@ -32,15 +32,21 @@ def parse_dot(text: str) -> dict:
     def bus(name: str) -> dict:
         assert shapes[name] == "ellipse"
         bus_name, bus_type = labels[name]
-        return {"name": bus_name, "type": bus_type,
-                "devices": [device(child) for child in children.get(name, [])]}
+        return {
+            "name": bus_name,
+            "type": bus_type,
+            "devices": [device(child) for child in children.get(name, [])],
+        }
 
     def device(name: str) -> dict:
         assert shapes[name] == "box"
         label = labels[name]
         device_id = label[1][4:-1] if len(label) > 1 and label[1].startswith('id "') else None
-        return {"type": label[0], "id": device_id,
-                "buses": [bus(child) for child in children.get(name, [])]}
+        return {
+            "type": label[0],
+            "id": device_id,
+            "buses": [bus(child) for child in children.get(name, [])],
+        }
 
     targets = {child for kids in children.values() for child in kids}
     (root,) = [name for name in labels if name not in targets]
@@ -49,17 +55,29 @@ def parse_dot(text: str) -> dict:
 
 def _shape(node: dict) -> dict:
     """A graph JSON bus reduced to what the picture shows: names, types, ids."""
-    return {"name": node["name"], "type": node["type"], "devices": [
-        {"type": d["type"], "id": d["id"], "buses": [_shape(b) for b in d["buses"]]}
-        for d in node["devices"]]}
+    return {
+        "name": node["name"],
+        "type": node["type"],
+        "devices": [
+            {"type": d["type"], "id": d["id"], "buses": [_shape(b) for b in d["buses"]]}
+            for d in node["devices"]
+        ],
+    }
 
 
 @pytest.mark.parametrize("release", ["1.2", "1.5", "7.2"])
-@pytest.mark.parametrize("sample", ["seed-virtio-scsi.xml", "scsi-controller-models.xml",
-                                    "q35-storage.xml", "virtio-blk-and-ide-cdrom.xml"])
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "seed-virtio-scsi.xml",
+        "scsi-controller-models.xml",
+        "q35-storage.xml",
+        "virtio-blk-and-ide-cdrom.xml",
+    ],
+)
 def test_dot_parses_back_into_the_graph(sample, release):
     if release != "7.2" and sample in ("q35-storage.xml", "scsi-controller-models.xml"):
-        return   # no q35 before 1.3, no mptsas1068 before 2.6
+        return  # no q35 before 1.3, no mptsas1068 before 2.6
     dot = run_cli("tree", str(SAMPLES / sample), "--qemu", release, "--format", "dot")
     graph = run_cli("tree", str(SAMPLES / sample), "--qemu", release, "--format", "json")
     assert dot.returncode == 0 and graph.returncode == 0, dot.stderr + graph.stderr
@@ -67,8 +85,9 @@ def test_dot_parses_back_into_the_graph(sample, release):
 
 
 def test_dot_shows_where_a_disk_sits():
-    dot = run_cli("tree", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", "1.5",
-                  "--format", "dot").stdout
+    dot = run_cli(
+        "tree", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", "1.5", "--format", "dot"
+    ).stdout
     (disk,) = [line for line in dot.splitlines() if 'label="scsi-hd' in line]
     assert "drive = drive-scsi0-0-0-0" in disk and "scsi-id = 0" in disk
 
@@ -76,8 +95,7 @@ def test_dot_shows_where_a_disk_sits():
 def test_svg_is_drawn_by_graphviz():
     if shutil.which("dot") is None:
         _missing("Graphviz's dot (apt-get install graphviz)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    svg = run_cli("tree", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", "1.5",
-                  "--format", "svg")
+    svg = run_cli("tree", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", "1.5", "--format", "svg")
     assert svg.returncode == 0, svg.stderr
     root = etree.fromstring(svg.stdout.encode())
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
@@ -86,9 +104,22 @@ def test_svg_is_drawn_by_graphviz():
 
 def test_svg_without_graphviz_says_so_in_one_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "virtxlate", "tree", str(SAMPLES / "seed-virtio-scsi.xml"),
-         "--qemu", "1.5", "--format", "svg"],
-        capture_output=True, text=True, cwd=REPO, env={"PATH": str(tmp_path)})
+        [
+            sys.executable,
+            "-m",
+            "virtxlate",
+            "tree",
+            str(SAMPLES / "seed-virtio-scsi.xml"),
+            "--qemu",
+            "1.5",
+            "--format",
+            "svg",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PATH": str(tmp_path)},
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "graphviz" in result.stderr
 
@@ -99,10 +130,15 @@ def test_readme_pictures_are_the_tools(release):
     picture = REPO / "docs" / f"seed-qemu-{release}.svg"
     assert f"](docs/seed-qemu-{release}.svg)" in (REPO / "README.md").read_text()
     texts = {t.strip() for t in etree.parse(str(picture)).getroot().itertext() if t.strip()}
-    dot = run_cli("tree", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", release,
-                  "--format", "dot")
+    dot = run_cli(
+        "tree", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", release, "--format", "dot"
+    )
     assert dot.returncode == 0, dot.stderr
-    labels = {part.replace('\\"', '"') for match in map(NODE.match, dot.stdout.splitlines())
-              if match for part in match.group(3).split("\\n")}
-    assert {"virtio-scsi-pci", "scsi-hd"} <= labels, dot.stdout   # not an empty graph
+    labels = {
+        part.replace('\\"', '"')
+        for match in map(NODE.match, dot.stdout.splitlines())
+        if match
+        for part in match.group(3).split("\\n")
+    }
+    assert {"virtio-scsi-pci", "scsi-hd"} <= labels, dot.stdout  # not an empty graph
     assert labels <= texts, labels - texts

@@ -33,8 +33,9 @@ def only_x86_emulator(tmp_path, monkeypatch):
 def test_emulator_of_a_domain():
     assert emulator_of(S390X) == "qemu-system-s390x"
     assert emulator_of(X86) == "qemu-system-x86_64"
-    assert emulator_of("<domain><os><type arch='i686'>hvm</type></os></domain>") == \
-        "qemu-system-i386"
+    assert (
+        emulator_of("<domain><os><type arch='i686'>hvm</type></os></domain>") == "qemu-system-i386"
+    )
 
 
 def test_hidden_emulator_is_a_skip_each_on_its_own(only_x86_emulator):
@@ -49,17 +50,21 @@ def test_hidden_emulator_fails_in_ci(only_x86_emulator, monkeypatch):
         require_emulator(S390X)
 
 
-@pytest.mark.parametrize("message", [
-    "error: Cannot check QEMU binary /usr/bin/qemu-system-s390x: No such file or directory",
-    "error: invalid argument: could not find capabilities for arch=s390x domaintype=qemu ",
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "error: Cannot check QEMU binary /usr/bin/qemu-system-s390x: No such file or directory",
+        "error: invalid argument: could not find capabilities for arch=s390x domaintype=qemu ",
+    ],
+)
 def test_libvirts_missing_binary_is_no_verdict(message, monkeypatch):
     monkeypatch.delenv("VIRTXLATE_REQUIRE_INTEGRATION", raising=False)
     with pytest.raises(pytest.skip.Exception):
         skip_when_no_emulator(message)
     # a refusal of the domain itself stays a refusal
-    skip_when_no_emulator("error: unsupported configuration: 'queues' is only supported "
-                          "by virtio-scsi controller")
+    skip_when_no_emulator(
+        "error: unsupported configuration: 'queues' is only supported by virtio-scsi controller"
+    )
 
 
 @pytest.mark.integration
@@ -68,8 +73,9 @@ def test_libvirt_without_the_emulator_skips(virsh, tmp_path, monkeypatch):  # no
     test's reading of libvirt (test_libvirt._libvirt_argv) skips instead of counting a
     refusal."""
     path = tmp_path / "no-emulator.xml"
-    path.write_text(S390X.replace("/usr/bin/qemu-system-s390x",
-                                  str(tmp_path / "qemu-system-s390x")))
+    path.write_text(
+        S390X.replace("/usr/bin/qemu-system-s390x", str(tmp_path / "qemu-system-s390x"))
+    )
     monkeypatch.delenv("VIRTXLATE_REQUIRE_INTEGRATION", raising=False)
     with pytest.raises(pytest.skip.Exception, match="Cannot check QEMU binary"):
         _libvirt_argv(virsh, path)

@@ -20,24 +20,38 @@ from virtxlate.libvirt.scsi import LIBVIRT_DRIVER_NAMES
 CASES = DATA / "libvirt-9.0"
 # besides storage: the PCI controllers, and devices libvirt names unlike QEMU (storage
 # ones among them, which argv/storage.py does not know by libvirt's name)
-ALSO_COMPARED = frozenset({"pci-bridge", "pcie-root-port", "pcie-pci-bridge",
-                           "dmi-to-pci-bridge", "pci-expander-bus", "pcie-expander-bus",
-                           *LIBVIRT_DRIVER_NAMES.values()})
+ALSO_COMPARED = frozenset(
+    {
+        "pci-bridge",
+        "pcie-root-port",
+        "pcie-pci-bridge",
+        "dmi-to-pci-bridge",
+        "pci-expander-bus",
+        "pcie-expander-bus",
+        *LIBVIRT_DRIVER_NAMES.values(),
+    }
+)
 # cases libvirt writes a line for that QEMU 7.2 refuses to start (checked on QEMU)
-QEMU_REFUSES = {"scsi-dc390": "VX0306", "write-cache-usb-cd": "VX0302",
-                "write-cache-virtio-lun": "VX0302",
-                # its USB disk has no medium: usb-storage without a drive
-                "bridge-beside-empty-root-ports-q35": "VX0302"}
+QEMU_REFUSES = {
+    "scsi-dc390": "VX0306",
+    "write-cache-usb-cd": "VX0302",
+    "write-cache-virtio-lun": "VX0302",
+    # its USB disk has no medium: usb-storage without a drive
+    "bridge-beside-empty-root-ports-q35": "VX0302",
+}
 
 
 def _libvirt_words(case) -> list[str]:
     words = shlex.split(case.with_suffix(".args").read_text().replace("\\\n", ""))
-    return words[next(i for i, word in enumerate(words) if word.startswith("/")):]
+    return words[next(i for i, word in enumerate(words) if word.startswith("/")) :]
 
 
 def _compared(words: list[str]) -> list[tuple[str, str]]:
-    also = [(flag, value) for flag, value in zip(words, words[1:], strict=False)
-            if flag == "-device" and device_driver(value) in ALSO_COMPARED]
+    also = [
+        (flag, value)
+        for flag, value in zip(words, words[1:], strict=False)
+        if flag == "-device" and device_driver(value) in ALSO_COMPARED
+    ]
     return also + storage_options(words)
 
 
@@ -68,10 +82,14 @@ def test_firmware_nodes_are_libvirts(case):
         return
     words = _libvirt_words(case)
     machine = words.index("-machine")
-    theirs = [value for flag, value in zip(words[:machine], words[1:machine + 1],
-                                           strict=False) if flag == "-blockdev"]
-    pflash = [prop.split("=") for prop in words[machine + 1].split(",")
-              if prop.startswith("pflash")]
+    theirs = [
+        value
+        for flag, value in zip(words[:machine], words[1 : machine + 1], strict=False)
+        if flag == "-blockdev"
+    ]
+    pflash = [
+        prop.split("=") for prop in words[machine + 1].split(",") if prop.startswith("pflash")
+    ]
     assert theirs and pflash
     plan = plan_storage(domain, caps.load("7.2"), FixedHost())
     assert [json_value(option) for option in plan.firmware] == theirs
@@ -80,15 +98,21 @@ def test_firmware_nodes_are_libvirts(case):
     argv = result.argv
     assert argv is not None, result.findings
     ours = argv.index("-machine")
-    assert [value for flag, value in zip(argv[:ours], argv[1:ours + 1], strict=False)
-            if flag == "-blockdev"] == theirs
-    assert [prop.split("=") for prop in argv[ours + 1].split(",")
-            if prop.startswith("pflash")] == pflash
+    assert [
+        value
+        for flag, value in zip(argv[:ours], argv[1 : ours + 1], strict=False)
+        if flag == "-blockdev"
+    ] == theirs
+    assert [
+        prop.split("=") for prop in argv[ours + 1].split(",") if prop.startswith("pflash")
+    ] == pflash
 
 
-@pytest.mark.parametrize("case", sorted(
-    case for case in CASES.glob("*.err") if "Invalid PCI address" in case.read_text()),
-    ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "case",
+    sorted(case for case in CASES.glob("*.err") if "Invalid PCI address" in case.read_text()),
+    ids=lambda p: p.stem,
+)
 def test_refusals_of_pci_addresses_quote_libvirt(case):
     """Where libvirt refuses an address at parse time, virtxlate's error quotes it."""
     theirs = case.read_text().strip().removeprefix("error: XML error: ")

@@ -19,12 +19,13 @@ pytestmark = pytest.mark.integration
 
 _NICS = ("virtio", "e1000", "e1000e", "rtl8139", "virtio-transitional")
 _SCSI = ("virtio-scsi", "lsilogic", "virtio-transitional", "lsisas1078")
-_CHANNEL = ("<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/>"
-            "</channel>")
+_CHANNEL = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
 _CONSOLE = "<console type='pty'><target type='virtio'/></console>"
-_ICH9 = ("<controller type='usb' index='0' model='ich9-ehci1'/>" + "".join(
+_ICH9 = "<controller type='usb' index='0' model='ich9-ehci1'/>" + "".join(
     f"<controller type='usb' index='0' model='ich9-uhci{n}'><master startport='{2 * n - 2}'/>"
-    "</controller>" for n in (1, 2, 3)))
+    "</controller>"
+    for n in (1, 2, 3)
+)
 
 
 @st.composite
@@ -36,47 +37,71 @@ def domains(draw) -> str:
     parts += ["<controller type='pci' model='pcie-root-port'/>"] * ports
     parts += ["<controller type='pci' model='pci-bridge'/>"] * bridges
     ich9 = draw(st.booleans())
-    for present, text in ((draw(st.booleans()), _CHANNEL), (draw(st.booleans()), _CONSOLE),
-                          (ich9, _ICH9)):
+    for present, text in (
+        (draw(st.booleans()), _CHANNEL),
+        (draw(st.booleans()), _CONSOLE),
+        (ich9, _ICH9),
+    ):
         if present:
             parts.append(text)
-    parts += [f"<interface type='user'><model type='{model}'/></interface>"
-              for model in draw(st.lists(st.sampled_from(_NICS), max_size=3))]
-    for text in ("<sound model='ich9'/>", "<sound model='ac97'/>",
-                 "<video><model type='qxl'/></video>",
-                 "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
-                 "<watchdog model='i6300esb'/>", "<input type='keyboard' bus='virtio'/>",
-                 "<memballoon model='virtio-transitional'/>",
-                 "<filesystem type='mount'><source dir='/tmp'/><target dir='t'/></filesystem>",
-                 "<serial type='pty'><target type='pci-serial'/></serial>"):
+    parts += [
+        f"<interface type='user'><model type='{model}'/></interface>"
+        for model in draw(st.lists(st.sampled_from(_NICS), max_size=3))
+    ]
+    for text in (
+        "<sound model='ich9'/>",
+        "<sound model='ac97'/>",
+        "<video><model type='qxl'/></video>",
+        "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
+        "<watchdog model='i6300esb'/>",
+        "<input type='keyboard' bus='virtio'/>",
+        "<memballoon model='virtio-transitional'/>",
+        "<filesystem type='mount'><source dir='/tmp'/><target dir='t'/></filesystem>",
+        "<serial type='pty'><target type='pci-serial'/></serial>",
+    ):
         if draw(st.integers(0, 4)) == 0:
             parts.append(text)
     for index, model in enumerate(draw(st.lists(st.sampled_from(_SCSI), max_size=2))):
         parts.append(f"<controller type='scsi' index='{index}' model='{model}'/>")
     # (USB disks on an ich9 set: the set's -device options are not written yet)
-    buses = ["virtio", "scsi", "sata"] + ([] if ich9 else ["usb"]) + \
-        (["ide"] if machine == "pc" else [])
+    buses = (
+        ["virtio", "scsi", "sata"]
+        + ([] if ich9 else ["usb"])
+        + (["ide"] if machine == "pc" else [])
+    )
     names: dict[str, int] = {}
     for bus in draw(st.lists(st.sampled_from(buses), min_size=1, max_size=6)):
         prefix = {"virtio": "vd", "ide": "hd"}.get(bus, "sd")
         names[prefix] = names.get(prefix, -1) + 1
         dev = prefix + "abcdefgh"[names[prefix]]
-        model = " model='virtio-transitional'" if bus == "virtio" and draw(
-            st.integers(0, 5)) == 0 else ""
-        parts.append(f"<disk type='file' device='disk'{model}><driver name='qemu' type='raw'/>"
-                     f"<source file='/v/{dev}.img'/><target dev='{dev}' bus='{bus}'/></disk>")
+        model = (
+            " model='virtio-transitional'"
+            if bus == "virtio" and draw(st.integers(0, 5)) == 0
+            else ""
+        )
+        parts.append(
+            f"<disk type='file' device='disk'{model}><driver name='qemu' type='raw'/>"
+            f"<source file='/v/{dev}.img'/><target dev='{dev}' bus='{bus}'/></disk>"
+        )
     parts = draw(st.permutations(parts))
     root = {"q35": "pcie-root", "pc": "pci-root"}[machine] if ports or bridges else None
     head = f"<controller type='pci' index='0' model='{root}'/>" if root else ""
-    return ("<domain type='kvm'><name>g</name><memory unit='MiB'>256</memory>"
-            f"<os><type arch='x86_64' machine='{machine}'>hvm</type></os><devices>"
-            "<emulator>/usr/bin/qemu-system-x86_64</emulator>" + head + "".join(parts)
-            + "</devices></domain>")
+    return (
+        "<domain type='kvm'><name>g</name><memory unit='MiB'>256</memory>"
+        f"<os><type arch='x86_64' machine='{machine}'>hvm</type></os><devices>"
+        "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
+        + head
+        + "".join(parts)
+        + "</devices></domain>"
+    )
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(xml=domains())
 def test_placement_beside_other_devices_is_libvirts(virsh, tmp_path, xml):  # noqa: F811
     path = tmp_path / "g.xml"

@@ -22,8 +22,17 @@ from virtxlate.libvirt.addresses import disk_index, drive_address
 from virtxlate.native import domain_from_argv
 from virtxlate.native.words import read_command_line
 
-DRIVER_ATTRIBUTES = ("cache", "io", "discard", "detect_zeroes", "error_policy",
-                     "rerror_policy", "copy_on_read", "iothread", "queues")
+DRIVER_ATTRIBUTES = (
+    "cache",
+    "io",
+    "discard",
+    "detect_zeroes",
+    "error_policy",
+    "rerror_policy",
+    "copy_on_read",
+    "iothread",
+    "queues",
+)
 
 
 def _facts(xml: str) -> dict[tuple, dict[str, object]]:
@@ -32,13 +41,19 @@ def _facts(xml: str) -> dict[tuple, dict[str, object]]:
     for disk in load(xml).disks:
         source, driver = disk.source, disk.driver
         address = drive_address(disk) if disk.bus in ("scsi", "ide", "sata", "fdc") else None
-        key = (disk.bus, dataclasses.astuple(address) if address is not None
-               else disk_index(disk.dev))
+        key = (
+            disk.bus,
+            dataclasses.astuple(address) if address is not None else disk_index(disk.dev),
+        )
         facts: dict[str, object] = {
-            "target": disk.dev, "device": disk.effective_device, "type": disk.type or "file",
-            "source": None if source is None else tuple(
-                source.element.get(name) for name in ("file", "dev", "dir", "protocol",
-                                                      "name")),
+            "target": disk.dev,
+            "device": disk.effective_device,
+            "type": disk.type or "file",
+            "source": None
+            if source is None
+            else tuple(
+                source.element.get(name) for name in ("file", "dev", "dir", "protocol", "name")
+            ),
             "format": (driver.type if driver is not None else None) or "raw",
         }
         for name in DRIVER_ATTRIBUTES:
@@ -68,8 +83,11 @@ def read_back_differences(args) -> str | None:
         if mine is None:
             differences.append(f"{facts['target']} missing")
             continue
-        differences += [f"{facts['target']}.{name}: {value!r} != {mine[name]!r}"
-                        for name, value in facts.items() if mine[name] != value]
+        differences += [
+            f"{facts['target']}.{name}: {value!r} != {mine[name]!r}"
+            for name, value in facts.items()
+            if mine[name] != value
+        ]
     differences += [f"extra {got[key]['target']}" for key in got if key not in want]
     return "; ".join(differences) or None
 
@@ -84,16 +102,19 @@ def _gaps() -> dict[str, str]:
 
 
 def test_every_args_file_reads_back(shared):
-    results = {args.name: read_back_differences(args)
-               for args in sorted(CONFORMANCE.glob("*/*.args"))}
+    results = {
+        args.name: read_back_differences(args) for args in sorted(CONFORMANCE.glob("*/*.args"))
+    }
     gaps = _gaps()
     unexpected = {name: why for name, why in results.items() if why and name not in gaps}
     assert not unexpected, unexpected
     fixed = [name for name in gaps if results.get(name, "gone") is None]
     assert not fixed, f"now reading back, remove from readback-gaps.tsv: {fixed}"
     assert not [name for name in gaps if name not in results]
-    print(f"\nfrom-argv: {sum(why is None for why in results.values())} of {len(results)} "
-          ".args files read back into their input's disks")
+    print(
+        f"\nfrom-argv: {sum(why is None for why in results.values())} of {len(results)} "
+        ".args files read back into their input's disks"
+    )
 
 
 SEED_ARGS = """LC_ALL=C PATH=/bin /usr/bin/qemu-system-x86_64 -name seed \\
@@ -121,10 +142,14 @@ def test_from_argv_reads_each_syntax_and_keeps_what_it_cannot_map(tmp_path):
     assert disks[("fdc", (0, 0, 0, 0))]["source"][0] == "/img/floppy.img"
     # the network options do not map: a warning each, and kept as they were
     assert result.stderr.count("warning: VX0601") == 2
-    assert ('<qemu:arg value="-netdev"/>\n    <qemu:arg value="user,id=n0"/>'
-            in result.stdout)
-    as_json = run_cli("from-argv", "-", stdin=json.dumps(
-        ["/usr/bin/qemu-system-x86_64", "-drive", "file=/x.img,if=virtio"]).encode())
+    assert '<qemu:arg value="-netdev"/>\n    <qemu:arg value="user,id=n0"/>' in result.stdout
+    as_json = run_cli(
+        "from-argv",
+        "-",
+        stdin=json.dumps(
+            ["/usr/bin/qemu-system-x86_64", "-drive", "file=/x.img,if=virtio"]
+        ).encode(),
+    )
     assert _facts(as_json.stdout)[("virtio", 0)]["source"][0] == "/x.img"
 
 
@@ -143,38 +168,50 @@ def test_wrapped_args_words_join(shared, name):
 
 # --- tree --argv and from-tree ------------------------------------------------------------
 
-SEED_COMMAND_LINE = ("qemu-system-x86_64 -drive file=/img/seed.img,if=none,id=drive0 "
-                     "-device virtio-scsi-pci,id=scsi -device scsi-hd,drive=drive0")
+SEED_COMMAND_LINE = (
+    "qemu-system-x86_64 -drive file=/img/seed.img,if=none,id=drive0 "
+    "-device virtio-scsi-pci,id=scsi -device scsi-hd,drive=drive0"
+)
 # QOM-FACTS.md §3 and §4: before 1.5 the proxy owns the SCSI bus; from 1.5 it carries a
 # virtio-bus with the virtio-scsi-device, which owns it; a bus of a device with an id is
 # named '<id>.0' (scsi.0) both times.
 SEED_TREES = {
-    "1.2": ['dev: virtio-scsi-pci, id "scsi"', "bus: scsi.0", "type SCSI",
-            'dev: scsi-hd, id ""'],
-    "1.5": ['dev: virtio-scsi-pci, id "scsi"', "bus: virtio-bus", "type virtio-pci-bus",
-            'dev: virtio-scsi-device, id ""', "bus: scsi.0", "type SCSI",
-            'dev: scsi-hd, id ""'],
+    "1.2": ['dev: virtio-scsi-pci, id "scsi"', "bus: scsi.0", "type SCSI", 'dev: scsi-hd, id ""'],
+    "1.5": [
+        'dev: virtio-scsi-pci, id "scsi"',
+        "bus: virtio-bus",
+        "type virtio-pci-bus",
+        'dev: virtio-scsi-device, id ""',
+        "bus: scsi.0",
+        "type SCSI",
+        'dev: scsi-hd, id ""',
+    ],
 }
 
 
 @pytest.mark.parametrize("release", sorted(SEED_TREES))
 def test_tree_of_the_seed_command_line(release):
-    result = run_cli("tree", "--argv", "-", "--qemu", release,
-                     stdin=SEED_COMMAND_LINE.encode())
+    result = run_cli("tree", "--argv", "-", "--qemu", release, stdin=SEED_COMMAND_LINE.encode())
     assert result.returncode == 0, result.stderr
     lines = [line.strip() for line in result.stdout.splitlines()]
     start = lines.index('dev: virtio-scsi-pci, id "scsi"')
     shown = [line for line in lines[start:] if " = " not in line]
     assert shown == SEED_TREES[release]
-    assert "drive = drive0" in lines[lines.index('dev: scsi-hd, id ""') + 1:]
-    if release == "1.5":   # the proxy's settings live in the embedded device
+    assert "drive = drive0" in lines[lines.index('dev: scsi-hd, id ""') + 1 :]
+    if release == "1.5":  # the proxy's settings live in the embedded device
         inner = lines.index('dev: virtio-scsi-device, id ""')
-        assert "num_queues = 1" in lines[inner:lines.index("bus: scsi.0")]
+        assert "num_queues = 1" in lines[inner : lines.index("bus: scsi.0")]
 
 
 def test_tree_of_a_command_line_qemu_would_refuse():
-    result = run_cli("tree", "--argv", "-", "--qemu", "1.2",
-                     stdin=b"qemu-system-x86_64 -device scsi-hd,bus=nowhere.0")
+    result = run_cli(
+        "tree",
+        "--argv",
+        "-",
+        "--qemu",
+        "1.2",
+        stdin=b"qemu-system-x86_64 -device scsi-hd,bus=nowhere.0",
+    )
     assert result.returncode == 1 and "VX0302" in result.stderr
 
 
@@ -188,9 +225,18 @@ def _structure(node: dict) -> list[tuple]:
     return found
 
 
-@pytest.mark.parametrize("sample", ["seed-virtio-scsi.xml", "scsi-controller-models.xml",
-                                    "virtio-blk-and-ide-cdrom.xml", "q35-storage.xml",
-                                    "usb-and-floppy.xml", "sata-ahci.xml", "usb-hub.xml"])
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "seed-virtio-scsi.xml",
+        "scsi-controller-models.xml",
+        "virtio-blk-and-ide-cdrom.xml",
+        "q35-storage.xml",
+        "usb-and-floppy.xml",
+        "sata-ahci.xml",
+        "usb-hub.xml",
+    ],
+)
 def test_from_tree_gives_a_domain_with_the_same_graph(tmp_path, sample):
     from conftest import SAMPLES
 
@@ -200,21 +246,36 @@ def test_from_tree_gives_a_domain_with_the_same_graph(tmp_path, sample):
     (tmp_path / "back.xml").write_text(back.stdout)
     again = run_cli("tree", str(tmp_path / "back.xml"), "--qemu", "7.2", "--format", "json")
     assert again.returncode == 0, again.stderr
-    assert _structure(json.loads(again.stdout)["root"]) == \
-        _structure(json.loads(tree.stdout)["root"])
+    assert _structure(json.loads(again.stdout)["root"]) == _structure(
+        json.loads(tree.stdout)["root"]
+    )
 
 
 def test_qemu_names_the_machine_of_a_command_line_without_one():
     line = b"qemu-system-x86_64 -hda /img/a.img"
-    assert 'machine="pc-i440fx-1.5"' in run_cli("from-argv", "-", "--qemu", "1.5",
-                                               stdin=line).stdout
+    assert (
+        'machine="pc-i440fx-1.5"' in run_cli("from-argv", "-", "--qemu", "1.5", stdin=line).stdout
+    )
     assert "machine=" not in run_cli("from-argv", "-", stdin=line).stdout
 
 
 # --- broken command lines -------------------------------------------------------------
 
-_ODD = ["", "x", "-1", "0x", "99999999999999999999", "a,b", "{", '{"driver":1}', "é", "=",
-        ",,", "[1]", "null"]
+_ODD = [
+    "",
+    "x",
+    "-1",
+    "0x",
+    "99999999999999999999",
+    "a,b",
+    "{",
+    '{"driver":1}',
+    "é",
+    "=",
+    ",,",
+    "[1]",
+    "null",
+]
 
 
 @pytest.fixture
@@ -229,8 +290,11 @@ def test_broken_command_lines_get_a_message_never_a_traceback(corpus_lines):
     from virtxlate.errors import VirtxlateError
     from virtxlate.native.words import CommandLine
 
-    @settings(max_examples=int(os.environ.get("VIRTXLATE_ARGV_FUZZ_EXAMPLES", "1000")),
-              deadline=None, database=None)
+    @settings(
+        max_examples=int(os.environ.get("VIRTXLATE_ARGV_FUZZ_EXAMPLES", "1000")),
+        deadline=None,
+        database=None,
+    )
     @given(data=st.data())
     def check(data):
         words = list(data.draw(st.sampled_from(corpus_lines)))
@@ -261,7 +325,7 @@ def test_broken_command_lines_get_a_message_never_a_traceback(corpus_lines):
         except VirtxlateError as exc:
             assert "\n" not in str(exc)
             return
-        load(back.xml)   # what it writes is XML virtxlate reads
+        load(back.xml)  # what it writes is XML virtxlate reads
 
     check()
 
@@ -271,22 +335,19 @@ def test_from_tree_names_a_placeholder_for_each_drive():
     without a source (issue 14.18), so the drive's file is a named placeholder."""
     from conftest import SAMPLES
 
-    tree = run_cli("tree", str(SAMPLES / "usb-and-floppy.xml"), "--qemu", "7.2",
-                   "--format", "json")
+    tree = run_cli("tree", str(SAMPLES / "usb-and-floppy.xml"), "--qemu", "7.2", "--format", "json")
     back = run_cli("from-tree", "-", stdin=tree.stdout.encode())
     assert back.returncode == 0, back.stderr
     assert back.stdout.count('<source file="/unknown-source/libvirt-') == 2
-    assert back.stdout.count("<source") == 2   # the empty floppy stays empty
+    assert back.stdout.count("<source") == 2  # the empty floppy stays empty
 
 
 def test_libvirts_dc_390_reads_back_as_model_dc390():
     """libvirt 9.0 writes -device dc-390 for model dc390 (tests/data/libvirt-9.0/scsi-dc390):
     its line reads back as that controller, not as an option kept in <qemu:commandline>."""
     case = DATA / "libvirt-9.0" / "scsi-dc390"
-    readback = domain_from_argv(read_command_line(case.with_suffix(".args").read_text(),
-                                                  str(case)))
-    controllers = [(c.type, c.model) for c in load(readback.xml).controllers
-                   if c.type == "scsi"]
+    readback = domain_from_argv(read_command_line(case.with_suffix(".args").read_text(), str(case)))
+    controllers = [(c.type, c.model) for c in load(readback.xml).controllers if c.type == "scsi"]
     assert controllers == [("scsi", "dc390")]
     assert "dc-390" not in readback.xml
 
@@ -297,10 +358,12 @@ def test_user_aliases_read_back():
     from virtxlate.api import analyze
 
     case = DATA / "libvirt-9.0" / "user-aliases-pc"
-    readback = domain_from_argv(read_command_line(case.with_suffix(".args").read_text(),
-                                                  str(case)))
+    readback = domain_from_argv(read_command_line(case.with_suffix(".args").read_text(), str(case)))
     domain = load(readback.xml)
-    assert [(c.index, c.element.xpath("string(alias/@name)")) for c in domain.controllers
-            if c.type == "scsi"] == [(0, "ua-myscsi"), (1, "ua-lsi")]
+    assert [
+        (c.index, c.element.xpath("string(alias/@name)"))
+        for c in domain.controllers
+        if c.type == "scsi"
+    ] == [(0, "ua-myscsi"), (1, "ua-lsi")]
     first = analyze(load(case.with_suffix(".xml").read_text()), "7.2").argv
     assert first is not None and analyze(domain, "7.2").argv == first

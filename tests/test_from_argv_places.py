@@ -26,10 +26,13 @@ def _scsi(*places: tuple[int, int]) -> str:
     """-device scsi-hd at each (scsi-id, lun) of a virtio-scsi controller, in order."""
     words = ["-device virtio-scsi-pci,id=scsi0,bus=pci.0,addr=0x3"]
     for number, (target, unit) in enumerate(places):
-        words.append(f"-drive file=/i/{number}.img,format=raw,if=none,"
-                     f"id=drive-scsi0-0-{target}-{unit}")
-        words.append(f"-device scsi-hd,bus=scsi0.0,channel=0,scsi-id={target},lun={unit},"
-                     f"drive=drive-scsi0-0-{target}-{unit},id=scsi0-0-{target}-{unit}")
+        words.append(
+            f"-drive file=/i/{number}.img,format=raw,if=none,id=drive-scsi0-0-{target}-{unit}"
+        )
+        words.append(
+            f"-device scsi-hd,bus=scsi0.0,channel=0,scsi-id={target},lun={unit},"
+            f"drive=drive-scsi0-0-{target}-{unit},id=scsi0-0-{target}-{unit}"
+        )
     return " ".join(words)
 
 
@@ -39,49 +42,59 @@ def test_target_names_follow_addresses_where_the_disk_order_allows():
     # unit 1 first: sdb; unit 0 after it cannot be sda (libvirt would sort it first)
     assert names == ["sdb", "sdc", "sdd"]
     units = [a.get("unit") for a in root.iterfind("devices/disk/address")]
-    assert units == ["1", "0", "2"]   # the addresses themselves are kept
+    assert units == ["1", "0", "2"]  # the addresses themselves are kept
 
 
 def test_target_names_of_addresses_in_order_are_libvirts():
     root, _ = _read(_scsi((0, 0), (0, 1), (1, 0)))
-    assert [t.get("dev") for t in root.iterfind("devices/disk/target")] == \
-        ["sda", "sdb", "sdc"]   # target 1 has no name of its own: the next one
+    assert [t.get("dev") for t in root.iterfind("devices/disk/target")] == [
+        "sda",
+        "sdb",
+        "sdc",
+    ]  # target 1 has no name of its own: the next one
 
 
 def test_pci_controllers_and_places_come_back():
     root, findings = _read(
-        "-machine pc-q35-7.2 -device '{\"driver\":\"pcie-root-port\",\"port\":8,"
-        "\"chassis\":1,\"id\":\"pci.1\",\"bus\":\"pcie.0\",\"multifunction\":true,"
-        "\"addr\":\"0x1\"}' "
+        '-machine pc-q35-7.2 -device \'{"driver":"pcie-root-port","port":8,'
+        '"chassis":1,"id":"pci.1","bus":"pcie.0","multifunction":true,'
+        '"addr":"0x1"}\' '
         "-device pcie-pci-bridge,id=pci.2,bus=pci.1,addr=0x0 "
         "-device ioh3420,port=0x9,chassis=3,id=pci.3,bus=pcie.0,addr=0x1.0x1 "
-        "-blockdev '{\"driver\":\"file\",\"filename\":\"/i/a.img\",\"node-name\":\"s1\"}' "
-        "-device '{\"driver\":\"virtio-blk-pci-transitional\",\"bus\":\"pci.2\","
-        "\"addr\":\"0x5\",\"drive\":\"s1\",\"id\":\"virtio-disk0\"}'")
+        '-blockdev \'{"driver":"file","filename":"/i/a.img","node-name":"s1"}\' '
+        '-device \'{"driver":"virtio-blk-pci-transitional","bus":"pci.2",'
+        '"addr":"0x5","drive":"s1","id":"virtio-disk0"}\''
+    )
     assert not findings
     ports = root.findall("devices/controller[@type='pci']")
     assert [(c.get("index"), c.get("model")) for c in ports] == [
-        ("1", "pcie-root-port"), ("2", "pcie-to-pci-bridge"), ("3", "pcie-root-port")]
+        ("1", "pcie-root-port"),
+        ("2", "pcie-to-pci-bridge"),
+        ("3", "pcie-root-port"),
+    ]
     assert ports[0].find("target").attrib == {"chassis": "1", "port": "0x8"}
     assert ports[0].find("address").get("multifunction") == "on"
     assert ports[1].find("address").get("bus") == "0x01"
-    assert ports[2].find("model").get("name") == "ioh3420"   # not the default device
+    assert ports[2].find("model").get("name") == "ioh3420"  # not the default device
     disk = root.find("devices/disk")
     assert disk.get("model") == "virtio-transitional"
-    assert (disk.find("address").get("bus"), disk.find("address").get("slot")) == \
-        ("0x02", "0x05")
+    assert (disk.find("address").get("bus"), disk.find("address").get("slot")) == ("0x02", "0x05")
 
 
 def test_a_device_on_a_bus_the_command_line_lacks_keeps_no_address():
-    root, _ = _read("-blockdev driver=file,filename=/i/a.img,node-name=s1 "
-                    "-device virtio-blk-pci,bus=pci.7,addr=0x0,drive=s1,id=virtio-disk0")
+    root, _ = _read(
+        "-blockdev driver=file,filename=/i/a.img,node-name=s1 "
+        "-device virtio-blk-pci,bus=pci.7,addr=0x0,drive=s1,id=virtio-disk0"
+    )
     assert root.find("devices/disk/address") is None
 
 
 def test_disable_legacy_is_a_transitional_model():
-    root, _ = _read("-drive file=/i/a.img,format=raw,if=none,id=drive-virtio-disk0 "
-                    "-device virtio-blk-pci,disable-legacy=on,disable-modern=off,bus=pci.0,"
-                    "addr=0x4,drive=drive-virtio-disk0,id=virtio-disk0")
+    root, _ = _read(
+        "-drive file=/i/a.img,format=raw,if=none,id=drive-virtio-disk0 "
+        "-device virtio-blk-pci,disable-legacy=on,disable-modern=off,bus=pci.0,"
+        "addr=0x4,drive=drive-virtio-disk0,id=virtio-disk0"
+    )
     assert root.find("devices/disk").get("model") == "virtio-non-transitional"
 
 
@@ -91,10 +104,10 @@ def test_usb_hubs_ports_controller_and_balloon_come_back():
         "-device usb-hub,id=hub0,bus=usb.0,port=1 "
         "-drive file=/i/u.img,format=raw,if=none,id=drive-usb-disk0 "
         "-device usb-storage,bus=usb.0,port=1.1,drive=drive-usb-disk0,id=usb-disk0 "
-        "-device virtio-balloon-pci,id=balloon0,bus=pci.0,addr=0x4,deflate-on-oom=on")
+        "-device virtio-balloon-pci,id=balloon0,bus=pci.0,addr=0x4,deflate-on-oom=on"
+    )
     assert not findings
-    assert root.find("devices/disk/address").attrib == {"type": "usb", "bus": "0",
-                                                        "port": "1.1"}
+    assert root.find("devices/disk/address").attrib == {"type": "usb", "bus": "0", "port": "1.1"}
     assert root.find("devices/hub/address").get("port") == "1"
     assert root.find("devices/controller[@type='usb']").get("model") == "piix3-uhci"
     balloon = root.find("devices/memballoon")
@@ -103,17 +116,21 @@ def test_usb_hubs_ports_controller_and_balloon_come_back():
 
 
 def test_no_usb_controller_and_no_balloon_say_none():
-    root, _ = _read("-drive file=/i/a.img,format=raw,if=none,id=drive-virtio-disk0 "
-                    "-device virtio-blk-pci,bus=pci.0,addr=0x4,drive=drive-virtio-disk0,"
-                    "id=virtio-disk0")
+    root, _ = _read(
+        "-drive file=/i/a.img,format=raw,if=none,id=drive-virtio-disk0 "
+        "-device virtio-blk-pci,bus=pci.0,addr=0x4,drive=drive-virtio-disk0,"
+        "id=virtio-disk0"
+    )
     assert root.find("devices/controller[@type='usb']").get("model") == "none"
     assert root.find("devices/memballoon").get("model") == "none"
 
 
-_LOCAL_SG = ("-device virtio-scsi-pci,id=scsi0,bus=pci.0,addr=0x3 "
-             "-drive file=/dev/sg0,if=none,format=raw,id=drive-hostdev0,readonly=on "
-             "-device scsi-generic,bus=scsi0.0,channel=0,scsi-id=0,lun=7,"
-             "drive=drive-hostdev0,id=ua-host")
+_LOCAL_SG = (
+    "-device virtio-scsi-pci,id=scsi0,bus=pci.0,addr=0x3 "
+    "-drive file=/dev/sg0,if=none,format=raw,id=drive-hostdev0,readonly=on "
+    "-device scsi-generic,bus=scsi0.0,channel=0,scsi-id=0,lun=7,"
+    "drive=drive-hostdev0,id=ua-host"
+)
 
 
 def test_a_local_scsi_host_device_is_found_through_the_host():
@@ -132,8 +149,9 @@ def test_a_scsi_host_device_the_host_does_not_know_stays_on_the_command_line():
     assert root.find("devices/hostdev") is None
     assert {f.code for f in findings} == {"VX0601"}
     kept = [a.get("value") for a in root.iter("{*}arg")]
-    assert "scsi-generic,bus=scsi0.0,channel=0,scsi-id=0,lun=7,drive=drive-hostdev0," \
-           "id=ua-host" in kept
+    assert (
+        "scsi-generic,bus=scsi0.0,channel=0,scsi-id=0,lun=7,drive=drive-hostdev0,id=ua-host" in kept
+    )
 
 
 def test_this_host_has_no_scsi_generic_node_for_a_made_up_name():
@@ -148,19 +166,22 @@ def test_an_iscsi_user_comes_back_and_its_secret_is_said():
         "file.transport=tcp,file.user=me,file.password-secret=hostdev0-secret0,if=none,"
         "format=raw,id=drive-hostdev0 "
         "-device scsi-generic,bus=scsi0.0,channel=0,scsi-id=0,lun=4,drive=drive-hostdev0,"
-        "id=hostdev0")
+        "id=hostdev0"
+    )
     auth = root.find("devices/hostdev/source/auth")
     assert auth.get("username") == "me"
     assert auth.find("secret").attrib == {"type": "iscsi", "usage": "hostdev0-secret0"}
-    assert [f.code for f in findings] == ["VX0603"]   # the secret object is not VX0601
+    assert [f.code for f in findings] == ["VX0603"]  # the secret object is not VX0601
 
 
 def test_tree_leaves_out_a_global_the_tables_do_not_model(tmp_path):
     # a -global of a property no table records (isa-debugcon's iobase: libvirt's captures
     # do not ask for it) is left out with a warning, not called unknown to QEMU
     args = tmp_path / "q35.args"
-    args.write_text(f"{QEMU} -machine pc-q35-7.2 -global isa-debugcon.iobase=0x402 "
-                    "-device virtio-scsi-pci,id=scsi0,bus=pcie.0,addr=0x5\n")
+    args.write_text(
+        f"{QEMU} -machine pc-q35-7.2 -global isa-debugcon.iobase=0x402 "
+        "-device virtio-scsi-pci,id=scsi0,bus=pcie.0,addr=0x5\n"
+    )
     result = run_cli("tree", "--argv", str(args), "--qemu", "7.2")
     assert result.returncode == 0, result.stderr
     assert "VX0602: -global isa-debugcon.iobase=0x402" in result.stderr

@@ -37,13 +37,20 @@ def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
-def run_bounded(*args: str | bytes, stdin: bytes | None = None,
-                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_bounded(
+    *args: str | bytes, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     """`python -m virtxlate ARGS` within CPU_SECONDS of CPU and MEMORY bytes; a hang is a
     failure after 30 s of wall-clock time (the machine may be busy)."""
-    return subprocess.run([sys.executable, "-m", "virtxlate", *args], input=stdin,
-                          capture_output=True, cwd=REPO, timeout=30, preexec_fn=_limits,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "virtxlate", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=REPO,
+        timeout=30,
+        preexec_fn=_limits,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _records(stdout: bytes) -> list[dict]:  # type: ignore[type-arg]
@@ -51,19 +58,24 @@ def _records(stdout: bytes) -> list[dict]:  # type: ignore[type-arg]
 
 
 def _domain(name: str = "g", disks: str = "") -> bytes:
-    return (f"<domain type='kvm'><name>{name}</name><memory>1</memory><os><type "
-            f"arch='x86_64' machine='pc'>hvm</type></os><devices>{disks}</devices>"
-            f"</domain>").encode()
+    return (
+        f"<domain type='kvm'><name>{name}</name><memory>1</memory><os><type "
+        f"arch='x86_64' machine='pc'>hvm</type></os><devices>{disks}</devices>"
+        f"</domain>"
+    ).encode()
 
 
 def _ide_disks(count: int) -> str:
     # hd names past hdd: libvirt's IDE bus on pc has four units, so each is refused
-    return "".join(f"<disk type='file' device='disk'><source file='/v/{i}.img'/>"
-                   f"<target dev='hd{chr(97 + i % 26)}{i}' bus='ide'/></disk>"
-                   for i in range(count))
+    return "".join(
+        f"<disk type='file' device='disk'><source file='/v/{i}.img'/>"
+        f"<target dev='hd{chr(97 + i % 26)}{i}' bus='ide'/></disk>"
+        for i in range(count)
+    )
 
 
 # -- item 5: findings quote a bounded window of their line ---------------------------
+
 
 def test_a_one_line_domain_does_not_repeat_itself_in_every_finding(tmp_path):
     path = tmp_path / "one-line.xml"
@@ -71,9 +83,9 @@ def test_a_one_line_domain_does_not_repeat_itself_in_every_finding(tmp_path):
     result = run_bounded("check", str(path), "--qemu", "7.2")
     assert result.returncode == 1, result.stderr
     quoted = [line for line in result.stdout.decode().splitlines() if line.startswith("  | ")]
-    assert len(quoted) == 2 * 500   # the line and the caret of each finding
+    assert len(quoted) == 2 * 500  # the line and the caret of each finding
     assert max(len(line) for line in quoted) <= 4 + 100
-    assert len(result.stdout) < 500 * 600   # was 500 × the whole line: 23 MB
+    assert len(result.stdout) < 500 * 600  # was 500 × the whole line: 23 MB
     # the caret stands under the finding's own disk, not under the first one
     first, second = (result.stdout.decode().split("\n  | ")[i] for i in (1, 3))
     assert "hda0" in first and "hdb1" in second
@@ -81,8 +93,9 @@ def test_a_one_line_domain_does_not_repeat_itself_in_every_finding(tmp_path):
 
 def test_jsonl_does_not_build_the_text_report():
     data = _domain(disks=_ide_disks(3))
-    code, text, record = batch.check_item(batch.Item("<stdin>", data),
-                                    batch.Settings(("7.2",), False, json_lines=True))
+    code, text, record = batch.check_item(
+        batch.Item("<stdin>", data), batch.Settings(("7.2",), False, json_lines=True)
+    )
     assert (code, text) == (1, "") and record["errors"] == 3
 
 
@@ -98,9 +111,12 @@ def test_the_snippet_window_keeps_the_caret_on_its_column():
 
 # -- item 18: UTF-16 input is quoted as text -----------------------------------------
 
+
 def test_utf16_input_is_quoted_as_text_not_as_raw_bytes(tmp_path):
-    xml = ('<?xml version="1.0" encoding="UTF-16"?>\n' + _domain(
-        disks="<controller type='scsi' index='0' model='buslogic9000'/>").decode())
+    xml = (
+        '<?xml version="1.0" encoding="UTF-16"?>\n'
+        + _domain(disks="<controller type='scsi' index='0' model='buslogic9000'/>").decode()
+    )
     path = tmp_path / "utf16.xml"
     path.write_bytes(xml.encode("utf-16"))
     result = run_bounded("check", str(path), "--qemu", "7.2")
@@ -111,24 +127,30 @@ def test_utf16_input_is_quoted_as_text_not_as_raw_bytes(tmp_path):
 
 # -- item 6: the input-size limit -----------------------------------------------------
 
+
 def test_an_input_over_the_default_limit_is_refused_before_it_is_read(tmp_path):
     path = tmp_path / "huge.xml"
-    with open(path, "wb") as handle:   # sparse: 65 MiB that take no disk
+    with open(path, "wb") as handle:  # sparse: 65 MiB that take no disk
         handle.truncate(65 * 1024 * 1024)
     result = run_bounded("check", str(path))
     assert result.returncode == 3
-    assert result.stderr.decode() == (f"{path}:0: error: input larger than 64 MiB, not read "
-                                      "(raise the limit with --max-input SIZE or "
-                                      "$VIRTXLATE_MAX_INPUT)\n")
+    assert result.stderr.decode() == (
+        f"{path}:0: error: input larger than 64 MiB, not read "
+        "(raise the limit with --max-input SIZE or "
+        "$VIRTXLATE_MAX_INPUT)\n"
+    )
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_the_limit_is_configurable(tmp_path, how):
     path = tmp_path / "metadata.xml"
-    path.write_bytes(_domain().replace(b"<devices>", b"<metadata>" + b"<m/>" * 300_000
-                                       + b"</metadata><devices>"))
-    limit = {"option": (["--max-input", "1M"], None),
-             "environment": ([], {"VIRTXLATE_MAX_INPUT": "1M"})}[how]
+    path.write_bytes(
+        _domain().replace(b"<devices>", b"<metadata>" + b"<m/>" * 300_000 + b"</metadata><devices>")
+    )
+    limit = {
+        "option": (["--max-input", "1M"], None),
+        "environment": ([], {"VIRTXLATE_MAX_INPUT": "1M"}),
+    }[how]
     refused = run_bounded("check", str(path), *limit[0], env=limit[1])
     assert refused.returncode == 3 and b"larger than 1 MiB" in refused.stderr
     assert refused.stderr.count(b"\n") == 1
@@ -139,8 +161,10 @@ def test_the_limit_is_configurable(tmp_path, how):
 def test_a_bad_limit_is_a_usage_error():
     result = run_bounded("check", str(SEED), "--max-input", "lots")
     assert result.returncode == 2
-    assert result.stderr == b"virtxlate: error: 'lots' is not a size (expected e.g. 65536, " \
-                            b"64M or 1G)\n"
+    assert (
+        result.stderr == b"virtxlate: error: 'lots' is not a size (expected e.g. 65536, "
+        b"64M or 1G)\n"
+    )
 
 
 def test_standard_input_and_devices_are_read_up_to_the_limit_only(tmp_path):
@@ -158,6 +182,7 @@ def test_standard_input_and_devices_are_read_up_to_the_limit_only(tmp_path):
 
 # -- items 10-12: whatever a directory holds, one result each, in order ---------------
 
+
 def _hostile_directory(root: Path) -> list[tuple[str, str]]:
     """Make ROOT hold one entry of each kind; (name, what its result says), in order."""
     (root / "a-good.xml").write_bytes(SEED.read_bytes())
@@ -168,25 +193,33 @@ def _hostile_directory(root: Path) -> list[tuple[str, str]]:
     (root / "f-broken.xml").write_bytes(b"<domain><devices>")
     (root / "g-dir.xml").mkdir()
     (root / "g-dir.xml" / "inner.xml").write_bytes(SEED.read_bytes())
-    return [("a-good.xml", "ok"), ("b-fifo.xml", "not a regular file (a FIFO)"),
-            ("c-zero.xml", "not a regular file (a character device)"),
-            ("d-dangling.xml", "cannot read: No such file or directory"),
-            ("e-loop.xml", "cannot read: Too many levels of symbolic links"),
-            ("f-broken.xml", "malformed XML"), ("g-dir.xml/inner.xml", "ok")]
+    return [
+        ("a-good.xml", "ok"),
+        ("b-fifo.xml", "not a regular file (a FIFO)"),
+        ("c-zero.xml", "not a regular file (a character device)"),
+        ("d-dangling.xml", "cannot read: No such file or directory"),
+        ("e-loop.xml", "cannot read: Too many levels of symbolic links"),
+        ("f-broken.xml", "malformed XML"),
+        ("g-dir.xml/inner.xml", "ok"),
+    ]
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_every_entry_of_a_hostile_directory_is_answered_in_order(tmp_path, jobs):
     expected = _hostile_directory(tmp_path)
-    result = run_bounded("check", str(tmp_path), "--qemu", "7.2", "--format", "jsonl",
-                         "--jobs", jobs)
+    result = run_bounded(
+        "check", str(tmp_path), "--qemu", "7.2", "--format", "jsonl", "--jobs", jobs
+    )
     assert result.returncode == 3, result.stderr
     records = _records(result.stdout)
     assert [r["source"] for r in records] == [str(tmp_path / name) for name, _ in expected]
     for record, (name, says) in zip(records, expected, strict=True):
         assert record["ok"] if says == "ok" else says in record["input_error"], (name, record)
-    assert result.stderr.decode().splitlines()[-1].startswith(
-        "virtxlate check: 7 domains, 5 with errors,")
+    assert (
+        result.stderr.decode()
+        .splitlines()[-1]
+        .startswith("virtxlate check: 7 domains, 5 with errors,")
+    )
     assert b"Traceback" not in result.stderr
 
 
@@ -208,10 +241,12 @@ def test_an_unlistable_directory_is_a_result(tmp_path, monkeypatch):
     status = batch.run([str(tmp_path)], batch.Settings(("7.2",), False, True), 1, out, err)
     records = _records(out.getvalue().encode())
     assert status == 3
-    assert [r["source"] for r in records] == [str(tmp_path / n) for n in
-                                              ("a.xml", "b-locked", "c.xml")]
-    assert records[1]["input_error"] == (f"{locked}:0: error: cannot list directory: "
-                                         "Permission denied")
+    assert [r["source"] for r in records] == [
+        str(tmp_path / n) for n in ("a.xml", "b-locked", "c.xml")
+    ]
+    assert records[1]["input_error"] == (
+        f"{locked}:0: error: cannot list directory: Permission denied"
+    )
 
 
 def test_names_that_are_not_utf8_are_written_losslessly(tmp_path):
@@ -226,7 +261,7 @@ def test_names_that_are_not_utf8_are_written_losslessly(tmp_path):
     assert _unescape(shown) == raw
     text = run_bounded("check", os.fsencode(tmp_path), "--qemu", "1.2")
     assert text.returncode == 1
-    assert text.stdout.decode().startswith(shown + ":")   # valid UTF-8, one line
+    assert text.stdout.decode().startswith(shown + ":")  # valid UTF-8, one line
 
 
 def _unescape(shown: str) -> bytes:
@@ -238,37 +273,49 @@ def _unescape(shown: str) -> bytes:
             out.append(int(part[2:], 16))
         else:
             out += {"\\\\": b"\\", "\\n": b"\n", "\\t": b"\t", "\\r": b"\r"}.get(
-                part, part.encode())
+                part, part.encode()
+            )
     return bytes(out)
 
 
 # -- item 13: the stream splitter reads XML ------------------------------------------
+
 
 def _stream_cases():  # type: ignore[no-untyped-def]
     a, b = _domain("a"), _domain("b")
     yield "space-in-end-tag", a.replace(b"</domain>", b"</domain >") + b"\n" + b, [0, 1]
     yield "comment-after-end", a + b" <!-- end -->\n" + b + b"\n", [0, 1]
     yield "two-on-one-line", a + b, [0, 0]
-    yield "comment-line-ending-in-end-tag", b"<!-- not the </domain>\n-->\n" + a + b"\n" + b, \
-        [0, 3]
-    yield "end-tag-in-cdata", a.replace(b"<devices>", b"<description><![CDATA[\n</domain>\n"
-                                        b"]]></description><devices>") + b"\n" + b, [0, 3]
-    yield "end-tag-in-an-attribute", a.replace(b"<name>a", b"<name x='&lt;/domain>'>a") + \
-        b"\n" + b, [0, 1]
-    yield "xml-declarations", b"<?xml version='1.0'?>\n" + a + b"\n<?xml version='1.0'?>\n" \
-        + b, [0, 2]
+    yield "comment-line-ending-in-end-tag", b"<!-- not the </domain>\n-->\n" + a + b"\n" + b, [0, 3]
+    yield (
+        "end-tag-in-cdata",
+        a.replace(b"<devices>", b"<description><![CDATA[\n</domain>\n]]></description><devices>")
+        + b"\n"
+        + b,
+        [0, 3],
+    )
+    yield (
+        "end-tag-in-an-attribute",
+        a.replace(b"<name>a", b"<name x='&lt;/domain>'>a") + b"\n" + b,
+        [0, 1],
+    )
+    yield (
+        "xml-declarations",
+        b"<?xml version='1.0'?>\n" + a + b"\n<?xml version='1.0'?>\n" + b,
+        [0, 2],
+    )
     yield "broken-then-good", b"<domain><devices></domain>\n" + b, [0, 1]
 
 
-@pytest.mark.parametrize("name,stream,starts", list(_stream_cases()),
-                         ids=[c[0] for c in _stream_cases()])
+@pytest.mark.parametrize(
+    "name,stream,starts", list(_stream_cases()), ids=[c[0] for c in _stream_cases()]
+)
 def test_the_stream_is_cut_where_xml_ends_a_domain(name, stream, starts):
     items = list(batch.split_stream(io.BytesIO(stream)))
     assert [item.line_offset for item in items] == starts
     parsed = [batch.check_item(item, batch.Settings(("7.2",), False, True)) for item in items]
     names = [record.get("input_error") or "parsed" for _, _, record in parsed]
-    assert names == (["parsed", "parsed"] if name != "broken-then-good" else
-                     [names[0], "parsed"])
+    assert names == (["parsed", "parsed"] if name != "broken-then-good" else [names[0], "parsed"])
     if name == "broken-then-good":
         assert "malformed XML" in names[0]
 
@@ -297,15 +344,23 @@ def test_an_oversized_domain_in_a_stream_is_one_result_and_the_stream_goes_on():
 
 
 def test_a_stream_on_standard_input_through_the_cli():
-    stream = _domain("a") + b" <!-- end -->\n" + _domain("b") + _domain("c").replace(
-        b"</domain>", b"</domain >")
+    stream = (
+        _domain("a")
+        + b" <!-- end -->\n"
+        + _domain("b")
+        + _domain("c").replace(b"</domain>", b"</domain >")
+    )
     result = run_bounded("check", "-", "--format", "jsonl", stdin=stream)
     assert result.returncode == 0, result.stderr
-    assert [r["source"] for r in _records(result.stdout)] == ["<stdin>", "<stdin>#line2",
-                                                              "<stdin>#line2"]
+    assert [r["source"] for r in _records(result.stdout)] == [
+        "<stdin>",
+        "<stdin>#line2",
+        "<stdin>#line2",
+    ]
 
 
 # -- item 15: --jobs is capped -------------------------------------------------------
+
 
 def test_jobs_are_capped_at_the_inputs_and_a_few_per_cpu():
     from virtxlate.batch import JOBS_PER_CPU, _capped_jobs, cpu_count
@@ -321,14 +376,16 @@ def test_jobs_are_capped_at_the_inputs_and_a_few_per_cpu():
 
 
 def test_a_huge_jobs_starts_no_more_processes_than_inputs():
-    result = run_bounded("check", str(SEED), str(SAMPLES / "sata-ahci.xml"), "--jobs",
-                         "5000", "--format", "jsonl")
+    result = run_bounded(
+        "check", str(SEED), str(SAMPLES / "sata-ahci.xml"), "--jobs", "5000", "--format", "jsonl"
+    )
     assert result.returncode == 0, result.stderr
     assert len(_records(result.stdout)) == 2
     assert b"--jobs 5000 capped at 2 (2 inputs)" in result.stderr
 
 
 # -- item 16 and the exit codes: the README's table is the code's --------------------
+
 
 def test_the_readmes_exit_code_table_is_the_codes():
     from virtxlate.errors import EXIT_CODES
@@ -337,10 +394,12 @@ def test_the_readmes_exit_code_table_is_the_codes():
     table = readme.split("| exit | meaning |", 1)[1].split("\n\n", 1)[0]
     listed = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
     assert listed == set(EXIT_CODES)
-    help_text = subprocess.run([sys.executable, "-m", "virtxlate", "--help"],
-                               capture_output=True, text=True, cwd=REPO).stdout
-    assert all(f"{code} {meaning}" in " ".join(help_text.split())
-               for code, meaning in EXIT_CODES.items())
+    help_text = subprocess.run(
+        [sys.executable, "-m", "virtxlate", "--help"], capture_output=True, text=True, cwd=REPO
+    ).stdout
+    assert all(
+        f"{code} {meaning}" in " ".join(help_text.split()) for code, meaning in EXIT_CODES.items()
+    )
 
 
 def test_an_arch_without_tables_in_a_batch_exits_as_the_readme_says(tmp_path):
@@ -349,27 +408,42 @@ def test_an_arch_without_tables_in_a_batch_exits_as_the_readme_says(tmp_path):
     (tmp_path / "ppc.xml").write_bytes(_domain().replace(b"x86_64", b"ppc64"))
     (tmp_path / "x86.xml").write_bytes(_domain())
     result = run_bounded("check", str(tmp_path), "--qemu", "7.2", "--format", "jsonl")
-    assert result.returncode == 1   # an error finding, as in the README's batch paragraph
+    assert result.returncode == 1  # an error finding, as in the README's batch paragraph
     assert _records(result.stdout)[0]["findings"][0]["code"] == "VX0305"
 
 
 # -- item 14: signals end the run with the results so far ----------------------------
 
-@pytest.mark.parametrize("signum,code,group,jobs", [
-    (signal.SIGINT, 130, True, "2"), (signal.SIGTERM, 143, True, "2"),
-    (signal.SIGTERM, 143, False, "2"), (signal.SIGINT, 130, False, "1")],
-    ids=["sigint-group-jobs2", "sigterm-group-jobs2", "sigterm-parent-jobs2",
-         "sigint-parent-jobs1"])
-def test_a_signal_ends_the_batch_with_its_results_and_a_summary(tmp_path, signum, code,
-                                                               group, jobs):
+
+@pytest.mark.parametrize(
+    "signum,code,group,jobs",
+    [
+        (signal.SIGINT, 130, True, "2"),
+        (signal.SIGTERM, 143, True, "2"),
+        (signal.SIGTERM, 143, False, "2"),
+        (signal.SIGINT, 130, False, "1"),
+    ],
+    ids=[
+        "sigint-group-jobs2",
+        "sigterm-group-jobs2",
+        "sigterm-parent-jobs2",
+        "sigint-parent-jobs1",
+    ],
+)
+def test_a_signal_ends_the_batch_with_its_results_and_a_summary(
+    tmp_path, signum, code, group, jobs
+):
     fifo = tmp_path / "stuck.xml"
-    os.mkfifo(fifo)   # named on the command line, so read: it blocks until we signal
+    os.mkfifo(fifo)  # named on the command line, so read: it blocks until we signal
     # eight results come first (a pool answers in chunks of eight), then the FIFO blocks
     inputs = [str(SEED)] * 8 + [str(fifo), str(SEED)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "virtxlate", "check", *inputs, "--format", "jsonl",
-         "--jobs", jobs], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True)
+        [sys.executable, "-m", "virtxlate", "check", *inputs, "--format", "jsonl", "--jobs", jobs],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         first = b""
         while first.count(b"\n") < 8:
@@ -385,6 +459,5 @@ def test_a_signal_ends_the_batch_with_its_results_and_a_summary(tmp_path, signum
     assert process.returncode == code, err
     assert rest == b"" and all(record["ok"] for record in _records(first))
     name = "interrupted (SIGINT)" if signum == signal.SIGINT else "terminated (SIGTERM)"
-    assert err.decode().startswith(
-        f"virtxlate check: {name} after 8 domains, 0 with errors,"), err
-    assert err.count(b"\n") == 1, err   # the summary alone: no worker's traceback
+    assert err.decode().startswith(f"virtxlate check: {name} after 8 domains, 0 with errors,"), err
+    assert err.count(b"\n") == 1, err  # the summary alone: no worker's traceback

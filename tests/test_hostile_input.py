@@ -16,29 +16,43 @@ TAIL = b"</domain>"
 
 def _cases() -> Iterator[tuple[str, bytes, str]]:
     """(name, input, what its one-line error says)."""
-    yield "nested-100000-deep", HEAD + b"<a>" * 100_000 + b"</a>" * 100_000 + TAIL, \
-        "malformed XML"
-    yield "text-node-of-20-MiB", HEAD + b"<metadata>" + b"x" * (20 << 20) + b"</metadata>" + \
-        TAIL, "malformed XML"
-    yield "attribute-of-12-MiB", HEAD.replace(b"<name>", b"<name a='" + b"x" * (12 << 20) +
-                                              b"'>") + TAIL, "malformed XML"
+    yield "nested-100000-deep", HEAD + b"<a>" * 100_000 + b"</a>" * 100_000 + TAIL, "malformed XML"
+    yield (
+        "text-node-of-20-MiB",
+        HEAD + b"<metadata>" + b"x" * (20 << 20) + b"</metadata>" + TAIL,
+        "malformed XML",
+    )
+    yield (
+        "attribute-of-12-MiB",
+        HEAD.replace(b"<name>", b"<name a='" + b"x" * (12 << 20) + b"'>") + TAIL,
+        "malformed XML",
+    )
     yield "nul-byte", HEAD + b"<description>\0</description>" + TAIL, "malformed XML"
-    yield "invalid-utf8", HEAD + b"<description>\xff\xfe\xfd</description>" + TAIL, \
-        "malformed XML"
-    yield "utf16-declared-utf8-given", b"<?xml version='1.0' encoding='UTF-16'?>" + HEAD + \
-        TAIL, "malformed XML"
+    yield "invalid-utf8", HEAD + b"<description>\xff\xfe\xfd</description>" + TAIL, "malformed XML"
+    yield (
+        "utf16-declared-utf8-given",
+        b"<?xml version='1.0' encoding='UTF-16'?>" + HEAD + TAIL,
+        "malformed XML",
+    )
     yield "unclosed-comment", HEAD + b"<!-- " + b"x" * 100_000, "malformed XML"
-    yield "unclosed-cdata", HEAD + b"<description><![CDATA[" + b"]" * 100_000, \
-        "malformed XML"
-    yield "doctype-internal-subset", b"<!DOCTYPE domain [<!ELEMENT domain ANY>]>" + HEAD + \
-        TAIL, "DOCTYPE declarations and entities are not allowed"
-    yield "parameter-entity", b"<!DOCTYPE d [<!ENTITY % p '<!ENTITY x \"y\">'> %p;]>" + HEAD + \
-        TAIL, "DOCTYPE"
-    yield "undefined-entity", HEAD + b"<description>&nope;</description>" + TAIL, \
-        "malformed XML"
+    yield "unclosed-cdata", HEAD + b"<description><![CDATA[" + b"]" * 100_000, "malformed XML"
+    yield (
+        "doctype-internal-subset",
+        b"<!DOCTYPE domain [<!ELEMENT domain ANY>]>" + HEAD + TAIL,
+        "DOCTYPE declarations and entities are not allowed",
+    )
+    yield (
+        "parameter-entity",
+        b"<!DOCTYPE d [<!ENTITY % p '<!ENTITY x \"y\">'> %p;]>" + HEAD + TAIL,
+        "DOCTYPE",
+    )
+    yield "undefined-entity", HEAD + b"<description>&nope;</description>" + TAIL, "malformed XML"
     yield "two-roots", HEAD + TAIL + HEAD + TAIL, "malformed XML"
-    yield "65-MiB-of-white-space", b" " * (65 << 20) + HEAD + TAIL, \
-        "input larger than 64 MiB, not read"
+    yield (
+        "65-MiB-of-white-space",
+        b" " * (65 << 20) + HEAD + TAIL,
+        "input larger than 64 MiB, not read",
+    )
     yield "name-of-1-MiB", b"<" + b"d" * (1 << 20) + b"/>", "malformed XML"
 
 
@@ -68,7 +82,6 @@ def test_hostile_input_on_standard_input_of_argv(name, data, says):
 
 def test_a_schema_error_on_an_element_with_many_attributes_is_quick(tmp_path):
     path = tmp_path / "attributes.xml"
-    path.write_bytes(b"<domain " + b" ".join(b"a%d='1'" % i for i in range(100_000)) + b">"
-                     + TAIL)
+    path.write_bytes(b"<domain " + b" ".join(b"a%d='1'" % i for i in range(100_000)) + b">" + TAIL)
     result = run_bounded("check", str(path), "--qemu", "7.2")
     assert result.returncode == 1 and b": error: VX0101" in result.stdout

@@ -17,10 +17,12 @@ from virtxlate.argv.escape import split_keyval
 def _domain(name: str = "web", devices: str = "", extra: str = "") -> str:
     from xml.sax.saxutils import escape
 
-    return (f"<domain type='qemu'><name>{escape(name)}</name>{extra}<memory>1048576</memory>"
-            "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
-            "<disk type='file' device='disk'><source file='/v/a.img'/>"
-            f"<target dev='vda' bus='virtio'/></disk>{devices}</devices></domain>")
+    return (
+        f"<domain type='qemu'><name>{escape(name)}</name>{extra}<memory>1048576</memory>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        "<disk type='file' device='disk'><source file='/v/a.img'/>"
+        f"<target dev='vda' bus='virtio'/></disk>{devices}</devices></domain>"
+    )
 
 
 def _name_value(argv: list[str]) -> str:
@@ -47,8 +49,10 @@ def test_name_before_2_1_is_the_whole_value():
     assert _name_value(analyze(load(_domain("seed")), "1.5").argv) == "seed"
 
 
-@pytest.mark.parametrize(("form", "name"), [("guest=web,,id=1,debug-threads=on", "web,id=1"),
-                                            ("guest=seed", "seed"), ("seed", "seed")])
+@pytest.mark.parametrize(
+    ("form", "name"),
+    [("guest=web,,id=1,debug-threads=on", "web,id=1"), ("guest=seed", "seed"), ("seed", "seed")],
+)
 def test_from_argv_reads_both_name_forms(tmp_path, form, name):
     """libvirt's guest= form and the bare one of hand-written lines (QEMU 7.2 itself
     refuses a bare 'web,,id=1': 'Invalid parameter 'id'')."""
@@ -63,8 +67,12 @@ def test_from_argv_reads_both_name_forms(tmp_path, form, name):
 def test_pci_model_name_outside_the_enumeration_is_refused(tmp_path, name):
     """Issue 14.2: <model name> becomes the -device driver: libvirt's enumeration only."""
     path = tmp_path / "d.xml"
-    path.write_text(_domain(devices="<controller type='pci' index='1' model='pci-bridge'>"
-                            f"<model name='{name}'/></controller>"))
+    path.write_text(
+        _domain(
+            devices="<controller type='pci' index='1' model='pci-bridge'>"
+            f"<model name='{name}'/></controller>"
+        )
+    )
     for command in ("argv", "check"):
         result = run_cli(command, str(path), "--qemu", "4.2")
         assert result.returncode == 1, (command, result.stdout)
@@ -74,8 +82,12 @@ def test_pci_model_name_outside_the_enumeration_is_refused(tmp_path, name):
 
 def test_pci_model_name_must_fit_the_model(tmp_path):
     path = tmp_path / "d.xml"
-    path.write_text(_domain(devices="<controller type='pci' index='1' model='pci-bridge'>"
-                            "<model name='ioh3420'/></controller>"))
+    path.write_text(
+        _domain(
+            devices="<controller type='pci' index='1' model='pci-bridge'>"
+            "<model name='ioh3420'/></controller>"
+        )
+    )
     result = run_cli("argv", str(path), "--qemu", "4.2")
     assert result.returncode == 1
     assert "not valid for a PCI controller with model 'pci-bridge'" in result.stderr
@@ -83,8 +95,12 @@ def test_pci_model_name_must_fit_the_model(tmp_path):
 
 def test_pci_model_name_libvirt_accepts_is_written(tmp_path):
     path = tmp_path / "d.xml"
-    path.write_text(_domain(devices="<controller type='pci' index='1' model='pci-bridge'>"
-                            "<model name='pci-bridge'/></controller>"))
+    path.write_text(
+        _domain(
+            devices="<controller type='pci' index='1' model='pci-bridge'>"
+            "<model name='pci-bridge'/></controller>"
+        )
+    )
     result = run_cli("argv", str(path), "--qemu", "4.2", "--format", "json")
     assert result.returncode == 0, result.stdout
     assert any(word.startswith("pci-bridge,chassis_nr=1") for word in json.loads(result.stdout))
@@ -110,17 +126,25 @@ def test_lines_format_keeps_a_newline_inside_its_option(tmp_path):
         assert any(f"/v/a{newline}-device{newline}e1000" in word for word in words)
 
 
-@pytest.mark.parametrize("chain", [
-    ['{"driver":"qcow2","node-name":"a","file":"b"}',
-     '{"driver":"raw","node-name":"b","file":"a"}'],
-    ["driver=qcow2,node-name=a,file=a"],
-    ['{"driver":"copy-on-read","node-name":"a","file":"a"}'],
-])
+@pytest.mark.parametrize(
+    "chain",
+    [
+        [
+            '{"driver":"qcow2","node-name":"a","file":"b"}',
+            '{"driver":"raw","node-name":"b","file":"a"}',
+        ],
+        ["driver=qcow2,node-name=a,file=a"],
+        ['{"driver":"copy-on-read","node-name":"a","file":"a"}'],
+    ],
+)
 def test_from_argv_blockdev_cycle_is_an_error(tmp_path, chain):
     """Issue 14.4: a node naming itself, or a↔b, looped for ever."""
     path = tmp_path / "c.args"
-    path.write_text("qemu-system-x86_64 " + " ".join(f"-blockdev '{c}'" for c in chain)
-                    + " -device virtio-blk-pci,drive=a\n")
+    path.write_text(
+        "qemu-system-x86_64 "
+        + " ".join(f"-blockdev '{c}'" for c in chain)
+        + " -device virtio-blk-pci,drive=a\n"
+    )
     result = run_cli("from-argv", str(path))
     assert result.returncode == 3
     assert result.stderr.count("\n") == 1 and "loops back to node 'a'" in result.stderr
@@ -133,8 +157,12 @@ def test_a_long_shell_word_is_read_in_linear_time(tmp_path):
     from virtxlate.native.words import read_command_line
 
     word = "a" * (2 * 1024 * 1024)
-    for text in (f"q -device {word}", f"q -device '{word}'", f'q -device "{word}"',
-                 "q -device " + "\\ a" * 500_000):
+    for text in (
+        f"q -device {word}",
+        f"q -device '{word}'",
+        f'q -device "{word}"',
+        "q -device " + "\\ a" * 500_000,
+    ):
         start = time.monotonic()
         command = read_command_line(text)
         assert time.monotonic() - start < 2
@@ -145,15 +173,21 @@ def _deep(count: int) -> str:
     return '{"a":' * count + "1" + "}" * count
 
 
-_BLOCKDEV = ("qemu-system-x86_64 -blockdev '{{\"node-name\":\"n\",\"driver\":\"raw\","
-             "\"file\":{}}}' -device virtio-blk-pci,drive=n")
+_BLOCKDEV = (
+    'qemu-system-x86_64 -blockdev \'{{"node-name":"n","driver":"raw",'
+    '"file":{}}}\' -device virtio-blk-pci,drive=n'
+)
 
 
-@pytest.mark.parametrize("text", [
-    "qemu-system-x86_64 -device '{\"driver\":\"virtio-blk-pci\",\"x\":" + _deep(1000) + "}'",
-    _BLOCKDEV.format(_deep(1000)), _BLOCKDEV.format(_deep(200)),
-    '["qemu-system-x86_64", ' + "[" * 3000 + "]" * 3000 + "]",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'qemu-system-x86_64 -device \'{"driver":"virtio-blk-pci","x":' + _deep(1000) + "}'",
+        _BLOCKDEV.format(_deep(1000)),
+        _BLOCKDEV.format(_deep(200)),
+        '["qemu-system-x86_64", ' + "[" * 3000 + "]" * 3000 + "]",
+    ],
+)
 @pytest.mark.parametrize("command", [["from-argv"], ["tree", "--qemu", "7.2", "--argv"]])
 def test_deep_json_options_are_an_input_error(tmp_path, text, command):
     """Issue 14.8: JSON 1,000 deep gave RecursionError tracebacks."""
@@ -170,14 +204,14 @@ def test_deep_graph_json_is_an_input_error(tmp_path):
     root = bus
     for number in range(200):
         inner = {"name": f"b{number}", "type": "PCI", "devices": []}
-        bus["devices"].append({"type": "pci-bridge", "id": f"b{number}", "props": {},
-                               "buses": [inner]})
+        bus["devices"].append(
+            {"type": "pci-bridge", "id": f"b{number}", "props": {}, "buses": [inner]}
+        )
         bus = inner
     path = tmp_path / "t.json"
     path.write_text(json.dumps({"qemu": "7.2", "machine": "pc", "root": root}))
     (tmp_path / "u.json").write_text('{"qemu":"7.2","root":' + "[" * 2000 + "]" * 2000 + "}")
-    (tmp_path / "v.json").write_text(json.dumps({"qemu": "1" * 5000, "machine": "pc",
-                                                 "root": {}}))
+    (tmp_path / "v.json").write_text(json.dumps({"qemu": "1" * 5000, "machine": "pc", "root": {}}))
     for name in ("t.json", "u.json", "v.json"):
         result = run_cli("from-tree", str(tmp_path / name))
         assert result.returncode == 3, result.stderr[-300:]
@@ -188,8 +222,10 @@ def test_deep_bridge_chain_is_an_input_error(tmp_path):
     """Issue 14.8: tree --argv with a 5,000-deep pci-bridge chain."""
     words, bus = ["qemu-system-x86_64", "-M", "pc"], "pci.0"
     for number in range(1, 5001):
-        words += ["-device", f"pci-bridge,id=br{number},chassis_nr={number % 255 + 1},"
-                  f"bus={bus},addr=0x1"]
+        words += [
+            "-device",
+            f"pci-bridge,id=br{number},chassis_nr={number % 255 + 1},bus={bus},addr=0x1",
+        ]
         bus = f"br{number}"
     path = tmp_path / "c.args"
     path.write_text(" ".join(words) + "\n")
@@ -198,10 +234,13 @@ def test_deep_bridge_chain_is_an_input_error(tmp_path):
     assert result.stderr.count("\n") == 1 and "devices deep" in result.stderr
 
 
-@pytest.mark.parametrize("device", [
-    "-M q35 -device pcie-root-port,id=pci.1,bus=pcie.0,chassis=1,addr=0xZZ",
-    "-M q35 -device pcie-root-port,id=pci.1,bus=pcie.0,chassis=1,port=zz",
-])
+@pytest.mark.parametrize(
+    "device",
+    [
+        "-M q35 -device pcie-root-port,id=pci.1,bus=pcie.0,chassis=1,addr=0xZZ",
+        "-M q35 -device pcie-root-port,id=pci.1,bus=pcie.0,chassis=1,port=zz",
+    ],
+)
 def test_tree_argv_bad_number_is_the_one_line_error(tmp_path, device):
     """Issue 14.9: tree --argv gave tracebacks where from-argv gives a one-line error."""
     path = tmp_path / "n.args"
@@ -215,8 +254,10 @@ def test_tree_argv_bad_number_is_the_one_line_error(tmp_path, device):
 
 def test_tree_argv_bad_zpci_uid_is_the_one_line_error(tmp_path):
     path = tmp_path / "z.args"
-    path.write_text("qemu-system-s390x -M s390-ccw-virtio -device zpci,uid=zz,fid=1,"
-                    "target=virtio-disk0 -device virtio-blk-pci,id=virtio-disk0\n")
+    path.write_text(
+        "qemu-system-s390x -M s390-ccw-virtio -device zpci,uid=zz,fid=1,"
+        "target=virtio-disk0 -device virtio-blk-pci,id=virtio-disk0\n"
+    )
     result = run_cli("tree", "--argv", str(path), "--qemu", "11.0")
     assert result.returncode == 3, result.stderr[-300:]
     assert result.stderr.count("\n") == 1
@@ -243,27 +284,32 @@ def test_a_hard_disk_without_a_source_is_refused(tmp_path, source):
 
 @pytest.mark.parametrize("qemu", ["2.5", "7.2"])
 def test_a_cdrom_with_an_empty_file_is_an_empty_drive(qemu):
-    xml = _domain().replace("device='disk'><source file='/v/a.img'/>",
-                            "device='cdrom'><source file=''/>").replace(
-        "dev='vda' bus='virtio'", "dev='hdc' bus='ide'")
+    xml = (
+        _domain()
+        .replace("device='disk'><source file='/v/a.img'/>", "device='cdrom'><source file=''/>")
+        .replace("dev='vda' bus='virtio'", "dev='hdc' bus='ide'")
+    )
     result = analyze(load(xml), qemu)
     argv = result.argv
     assert argv is not None, result.findings
-    assert not any('"filename":""' in word or "file=," in word or word.endswith("file=")
-                   for word in argv)
+    assert not any(
+        '"filename":""' in word or "file=," in word or word.endswith("file=") for word in argv
+    )
     assert any("ide-cd" in word for word in argv)
 
 
 def test_disks_without_bus_are_written_on_the_bus_libvirt_derives():
     """Issue 15.10: libvirt 9.0 (domxml-to-native) writes these four bus-less disks as
     virtio-blk-pci, scsi-hd on an implied lsi, ide-cd on ide.1 and floppy unit 0."""
-    xml = ("<domain type='qemu'><name>nb</name><memory>1048576</memory><os>"
-           "<type arch='x86_64' machine='pc'>hvm</type></os><devices>"
-           "<disk type='file' device='disk'><source file='/v/a.img'/><target dev='vda'/></disk>"
-           "<disk type='file' device='disk'><source file='/v/b.img'/><target dev='sda'/></disk>"
-           "<disk type='file' device='cdrom'><source file='/v/c.iso'/><target dev='hdc'/>"
-           "</disk><disk type='file' device='floppy'><source file='/v/f.img'/>"
-           "<target dev='fda'/></disk></devices></domain>")
+    xml = (
+        "<domain type='qemu'><name>nb</name><memory>1048576</memory><os>"
+        "<type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        "<disk type='file' device='disk'><source file='/v/a.img'/><target dev='vda'/></disk>"
+        "<disk type='file' device='disk'><source file='/v/b.img'/><target dev='sda'/></disk>"
+        "<disk type='file' device='cdrom'><source file='/v/c.iso'/><target dev='hdc'/>"
+        "</disk><disk type='file' device='floppy'><source file='/v/f.img'/>"
+        "<target dev='fda'/></disk></devices></domain>"
+    )
     result = analyze(load(xml), "7.2")
     assert not [f for f in result.findings if f.severity != "info"], result.findings
     devices = [json.loads(word) for word in result.argv if word.startswith('{"driver"')]
@@ -271,8 +317,13 @@ def test_disks_without_bus_are_written_on_the_bus_libvirt_derives():
     assert by_id["virtio-disk0"]["driver"] == "virtio-blk-pci"
     assert by_id["scsi0-0-0"]["driver"] == "scsi-hd"
     assert by_id["scsi0"]["driver"] == "lsi"
-    assert by_id["ide0-1-0"] == {"driver": "ide-cd", "bus": "ide.1", "unit": 0,
-                                 "drive": by_id["ide0-1-0"]["drive"], "id": "ide0-1-0"}
+    assert by_id["ide0-1-0"] == {
+        "driver": "ide-cd",
+        "bus": "ide.1",
+        "unit": 0,
+        "drive": by_id["ide0-1-0"]["drive"],
+        "id": "ide0-1-0",
+    }
     assert by_id["fdc0-0-0"]["driver"] == "floppy"
 
 
@@ -281,8 +332,11 @@ def test_disk_format_outside_libvirts_list_is_refused(tmp_path, qemu):
     """The format becomes the block driver ("driver":"raw,file.filename=…" or
     format=raw,,…); libvirt: "unknown driver format value"."""
     path = tmp_path / "d.xml"
-    path.write_text(_domain().replace(
-        "<source file", "<driver name='qemu' type='raw,file.filename=/etc/shadow'/><source file"))
+    path.write_text(
+        _domain().replace(
+            "<source file", "<driver name='qemu' type='raw,file.filename=/etc/shadow'/><source file"
+        )
+    )
     result = run_cli("argv", str(path), "--qemu", qemu)
     assert result.returncode == 1
     assert "/etc/shadow" not in result.stdout
@@ -295,16 +349,18 @@ def test_old_aio_format_is_raw():
     assert not any('"aio"' in word for word in argv)
 
 
-_ROOT_PORT = ("<domain type='qemu'><name>rp</name><memory>1048576</memory><os>"
-              "<type arch='x86_64' machine='q35'>hvm</type></os><devices>"
-              "<controller type='pci' index='0' model='pcie-root'/>"
-              "<controller type='pci' index='1' model='pcie-root-port'>{model}"
-              "<target chassis='1' port='0x10'/>"
-              "<address type='pci' domain='0' bus='0' slot='2' function='0'/></controller>"
-              "<disk type='file' device='disk'><source file='/a'/>"
-              "<target dev='vda' bus='virtio'/>"
-              "<address type='pci' domain='0' bus='1' slot='0' function='0'/></disk>"
-              "</devices></domain>")
+_ROOT_PORT = (
+    "<domain type='qemu'><name>rp</name><memory>1048576</memory><os>"
+    "<type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+    "<controller type='pci' index='0' model='pcie-root'/>"
+    "<controller type='pci' index='1' model='pcie-root-port'>{model}"
+    "<target chassis='1' port='0x10'/>"
+    "<address type='pci' domain='0' bus='0' slot='2' function='0'/></controller>"
+    "<disk type='file' device='disk'><source file='/a'/>"
+    "<target dev='vda' bus='virtio'/>"
+    "<address type='pci' domain='0' bus='1' slot='0' function='0'/></disk>"
+    "</devices></domain>"
+)
 
 
 def test_pci_model_name_the_release_lacks_is_refused():
@@ -312,19 +368,26 @@ def test_pci_model_name_the_release_lacks_is_refused():
     result = analyze(load(_ROOT_PORT.format(model="<model name='pcie-root-port'/>")), "2.5")
     errors = [f for f in result.findings if f.is_error]
     assert [(f.code, f.since) for f in errors] == [("VX0303", "2.9")]
-    assert analyze(load(_ROOT_PORT.format(model="<model name='pcie-root-port'/>")),
-                   "2.9").argv is not None
+    assert (
+        analyze(load(_ROOT_PORT.format(model="<model name='pcie-root-port'/>")), "2.9").argv
+        is not None
+    )
 
 
-@pytest.mark.parametrize(("device", "dev", "message"), [
-    ("disk", "fda", "Invalid harddisk device name: fda"),
-    ("floppy", "vda", "Invalid floppy device name: vda"),
-])
+@pytest.mark.parametrize(
+    ("device", "dev", "message"),
+    [
+        ("disk", "fda", "Invalid harddisk device name: fda"),
+        ("floppy", "vda", "Invalid floppy device name: vda"),
+    ],
+)
 def test_target_name_must_fit_the_device(device, dev, message):
     """libvirt 9.0 refuses these when it reads the XML (virDomainDiskDefValidate); a
     disk without target/@bus takes its bus from the name, so the name must fit."""
-    xml = _domain().replace("device='disk'", f"device='{device}'").replace(
-        "<target dev='vda' bus='virtio'/>", f"<target dev='{dev}'/>")
+    xml = (
+        _domain()
+        .replace("device='disk'", f"device='{device}'")
+        .replace("<target dev='vda' bus='virtio'/>", f"<target dev='{dev}'/>")
+    )
     result = analyze(load(xml), "7.2")
-    assert [(f.code, f.message) for f in result.findings if f.is_error] == \
-        [("VX0100", message)]
+    assert [(f.code, f.message) for f in result.findings if f.is_error] == [("VX0100", message)]

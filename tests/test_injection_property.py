@@ -31,9 +31,31 @@ FORMATS = ("shell", "lines", "json")
 # the markers around each value: a base value is MARK + MARK_END, a hostile one has the
 # hostile text between them, so that the value is found again wherever it is written
 MARK, MARK_END = "Zq", "Qz"
-HOSTILE = [",", ",,", "=", ",id=x", "a=b,c=d", "\n", "\n-device\ne1000\n", "'", '"', " ",
-           " -device e1000 ", "\\", "$'x'", '{"a":1}', "\t", ";", "}", ",driver=e1000",
-           "\r", "\\n", "--", "-device", "x,,y,=z"]
+HOSTILE = [
+    ",",
+    ",,",
+    "=",
+    ",id=x",
+    "a=b,c=d",
+    "\n",
+    "\n-device\ne1000\n",
+    "'",
+    '"',
+    " ",
+    " -device e1000 ",
+    "\\",
+    "$'x'",
+    '{"a":1}',
+    "\t",
+    ";",
+    "}",
+    ",driver=e1000",
+    "\r",
+    "\\n",
+    "--",
+    "-device",
+    "x,,y,=z",
+]
 
 
 def _attr(value: str) -> str:
@@ -46,6 +68,7 @@ def _text(value: str) -> str:
 
 def _domain(sites: dict[str, str]) -> str:
     """The domain with each site's value (MARK+MARK_END where SITES does not say)."""
+
     def v(site: str) -> str:
         return sites.get(site, MARK + MARK_END)
 
@@ -109,8 +132,21 @@ def _domain(sites: dict[str, str]) -> str:
 </domain>"""
 
 
-SITES = ["name", "emulator", "file", "serial", "dev", "vendor", "product", "cdrom",
-         "export", "host", "socket", "reservations", "iqn"]
+SITES = [
+    "name",
+    "emulator",
+    "file",
+    "serial",
+    "dev",
+    "vendor",
+    "product",
+    "cdrom",
+    "export",
+    "host",
+    "socket",
+    "reservations",
+    "iqn",
+]
 
 
 def _words(text: str, style: str) -> list[list[str]]:
@@ -194,8 +230,7 @@ def _check_site(site: str, hostile: str, release: str) -> bool:
     read: dict[str, list[list[str]]] = {}
     for style in FORMATS:
         expected = [_structure(o, lambda s: s) for o in _words(base[style], style)]
-        got = [_structure(o, lambda s: _unvalued(s, value))
-               for o in _words(output[style], style)]
+        got = [_structure(o, lambda s: _unvalued(s, value)) for o in _words(output[style], style)]
         assert got == expected, (site, repr(hostile), release, style)
         # and the value is there, read back whole
         raw = [_structure(o, lambda s: s) for o in _words(output[style], style)]
@@ -223,11 +258,16 @@ def test_every_site_reaches_the_command_line(release):
         assert MARK + "Site" + MARK_END in output["json"], (site, release)
 
 
-@settings(max_examples=150, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(site=st.sampled_from(SITES), release=st.sampled_from(RELEASES),
-       hostile=st.text(alphabet=st.sampled_from(list(",=\n\t '\"\\${}[]-;:xd")), min_size=1,
-                       max_size=12))
+@settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    site=st.sampled_from(SITES),
+    release=st.sampled_from(RELEASES),
+    hostile=st.text(
+        alphabet=st.sampled_from(list(",=\n\t '\"\\${}[]-;:xd")), min_size=1, max_size=12
+    ),
+)
 def test_random_hostile_values(site, release, hostile):
     _check_site(site, hostile, release)
 
@@ -239,13 +279,15 @@ _QEMU_SAMPLE = [",id=x", "\n-device\ne1000\n", "a=b,c=d", "'\" $'x'", ",driver=e
 
 def _qemu_domain(name: str, serial: str) -> str:
     """One virtio disk: the name and serial QEMU is asked about."""
-    return (f"<domain type='qemu'><name>{_text(name)}</name><memory unit='MiB'>64</memory>"
-            "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
-            "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-            "<source file='/nonexistent/a.img'/><target dev='vda' bus='virtio'/>"
-            f"<serial>{_text(serial)}</serial></disk>"
-            "<controller type='usb' model='none'/><memballoon model='none'/>"
-            "</devices></domain>")
+    return (
+        f"<domain type='qemu'><name>{_text(name)}</name><memory unit='MiB'>64</memory>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/nonexistent/a.img'/><target dev='vda' bus='virtio'/>"
+        f"<serial>{_text(serial)}</serial></disk>"
+        "<controller type='usb' model='none'/><memballoon model='none'/>"
+        "</devices></domain>"
+    )
 
 
 def _null_storage(argv: list[str]) -> list[str]:
@@ -255,8 +297,13 @@ def _null_storage(argv: list[str]) -> list[str]:
         if word.startswith("{") and '"node-name"' in word:
             node = json.loads(word)
             if "file" not in node:
-                word = json.dumps({"driver": "null-co", "node-name": node["node-name"],
-                                   "read-only": node.get("read-only", False)})
+                word = json.dumps(
+                    {
+                        "driver": "null-co",
+                        "node-name": node["node-name"],
+                        "read-only": node.get("read-only", False),
+                    }
+                )
         out.append(word)
     return out
 
@@ -271,18 +318,22 @@ def test_qemu_reads_the_same_name_and_serial(qemu_binary, hostile):
     for release in RELEASES:
         result = analyze(load(_qemu_domain(name, serial)), release)
         assert result.argv is not None, result.findings
-        args = [word for word in _null_storage(result.argv[1:])
-                if word not in ("-S", "-nodefaults", "-no-user-config")]
+        args = [
+            word
+            for word in _null_storage(result.argv[1:])
+            if word not in ("-S", "-nodefaults", "-no-user-config")
+        ]
         # what the property test reads back from the -device option is what QEMU holds
         device_word = next(w for w in args if "virtio-blk-pci" in w)
-        written = dict(item for item in _structure(["-device", device_word], str)[2]
-                       if len(item) == 2)
+        written = dict(
+            item for item in _structure(["-device", device_word], str)[2] if len(item) == 2
+        )
         with QemuProcess(qemu_binary, args) as qemu:
             assert qemu.execute("query-name") == {"name": name}
             device = "/machine/peripheral/virtio-disk0"
-            assert qemu.execute("qom-get", path=device, property="serial") == \
-                written["serial"]
+            assert qemu.execute("qom-get", path=device, property="serial") == written["serial"]
             # exactly the one disk: no smuggled -device
             peripherals = qemu.execute("qom-list", path="/machine/peripheral")
-            assert sorted(p["name"] for p in peripherals
-                          if p["type"].startswith("child<")) == ["virtio-disk0"]
+            assert sorted(p["name"] for p in peripherals if p["type"].startswith("child<")) == [
+                "virtio-disk0"
+            ]

@@ -75,18 +75,22 @@ def test_stdin_is_named_in_messages():
 
 
 def test_stdin_domain_is_read():
-    result = run_cli("argv", "-", "--qemu", "1.5",
-                     stdin=(SAMPLES / "seed-virtio-scsi.xml").read_bytes())
+    result = run_cli(
+        "argv", "-", "--qemu", "1.5", stdin=(SAMPLES / "seed-virtio-scsi.xml").read_bytes()
+    )
     assert result.returncode == 0, result.stderr
     assert "virtio-scsi-pci" in result.stdout
 
 
-@pytest.mark.parametrize("fragment", [
-    b"<devices><controller type='scsi' index='0' model='virtio-scsi'/></devices>",
-    b"<controller type='scsi' index='0' model='virtio-scsi'/>",
-    b"<disk type='file' device='disk'><source file='/a.img'/>"
-    b"<target dev='vda' bus='virtio'/></disk>",
-])
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        b"<devices><controller type='scsi' index='0' model='virtio-scsi'/></devices>",
+        b"<controller type='scsi' index='0' model='virtio-scsi'/>",
+        b"<disk type='file' device='disk'><source file='/a.img'/>"
+        b"<target dev='vda' bus='virtio'/></disk>",
+    ],
+)
 def test_fragments_are_accepted(tmp_path, fragment):
     path = tmp_path / "fragment.xml"
     path.write_bytes(fragment)
@@ -99,8 +103,10 @@ def test_usage_errors_exit_2():
     seed = str(SAMPLES / "seed-virtio-scsi.xml")
     unknown = run_cli("tree", seed, "--qemu", "0.9")
     assert unknown.returncode == 2
-    assert unknown.stderr.strip() == ("virtxlate: error: no capability table for QEMU 0.9 on "
-                                      "x86_64 (nearest known: 1.2; see 'virtxlate caps list')")
-    assert run_cli("tree", seed).returncode == 2          # --qemu is required
+    assert unknown.stderr.strip() == (
+        "virtxlate: error: no capability table for QEMU 0.9 on "
+        "x86_64 (nearest known: 1.2; see 'virtxlate caps list')"
+    )
+    assert run_cli("tree", seed).returncode == 2  # --qemu is required
     assert run_cli("frobnicate").returncode == 2
     assert run_cli("tree", seed, "--qemu", "one.five").returncode == 2

@@ -28,8 +28,9 @@ def virsh() -> str:
     path = shutil.which("virsh")
     if path is None:
         _missing("virsh (libvirt-clients)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    answer = subprocess.run([path, "-c", URI, "version"], capture_output=True, text=True,
-                            timeout=120)
+    answer = subprocess.run(
+        [path, "-c", URI, "version"], capture_output=True, text=True, timeout=120
+    )
     if answer.returncode != 0:
         _missing("a running libvirtd (.ci/start-libvirtd)", "VIRTXLATE_REQUIRE_INTEGRATION")
     return path  # type: ignore[return-value]
@@ -38,8 +39,12 @@ def virsh() -> str:
 def _libvirt_argv(virsh: str, sample) -> tuple[list[str] | None, str]:
     """libvirt's command line for the domain file SAMPLE (from the emulator on), or None and
     libvirt's reason when it refuses; a skip when libvirt lacks the domain's emulator."""
-    result = subprocess.run([virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(sample)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(sample)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if result.returncode != 0:
         skip_when_no_emulator(result.stderr)
         return None, result.stderr.strip()
@@ -48,8 +53,7 @@ def _libvirt_argv(virsh: str, sample) -> tuple[list[str] | None, str]:
     return words[start:], ""
 
 
-def libvirt_then_qemu(virsh: str, path, start_qemu: bool = True
-                      ) -> tuple[list[str] | None, str]:
+def libvirt_then_qemu(virsh: str, path, start_qemu: bool = True) -> tuple[list[str] | None, str]:
     """libvirt's command line for the domain file PATH and None when libvirt accepts it and
     QEMU starts on that line; else None and who refused, why.  Without START_QEMU (a
     bounded sample is started per run), or for a line that needs the host's own devices

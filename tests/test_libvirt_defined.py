@@ -44,24 +44,30 @@ from virtxlate.native.words import CommandLine, read_command_line
 pytestmark = pytest.mark.integration
 
 # the domains libvirt 9.0 defines and translates here (x86_64: QEMU 7.2 is what runs)
-X86_SAMPLES = [p for p in sorted(SAMPLES.glob("*.xml"))
-               if "arch='x86_64'" in p.read_text() or "arch=\"x86_64\"" in p.read_text()]
+X86_SAMPLES = [
+    p
+    for p in sorted(SAMPLES.glob("*.xml"))
+    if "arch='x86_64'" in p.read_text() or 'arch="x86_64"' in p.read_text()
+]
 EXAMPLES = int(os.environ.get("VIRTXLATE_LIBVIRT_EXAMPLES", "25"))
-HOST = FixedHost()   # no CD-ROM drives and no SCSI devices, like this machine
+HOST = FixedHost()  # no CD-ROM drives and no SCSI devices, like this machine
 
 
 def placed(words: list[str]) -> list[tuple[str, str]]:
     """PCI controllers and USB hubs, then storage options, as written."""
     wanted = places(words)
-    controllers = [(flag, value) for flag, value in zip(words, words[1:], strict=False)
-                   if flag == "-device" and device_driver(value) in wanted]
+    controllers = [
+        (flag, value)
+        for flag, value in zip(words, words[1:], strict=False)
+        if flag == "-device" and device_driver(value) in wanted
+    ]
     return controllers + storage_options(words)
 
 
-def _virsh(binary: str, *args: str, stdin: str | None = None
-           ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([binary, "-c", URI, *args], input=stdin, capture_output=True,
-                          text=True, timeout=120)
+def _virsh(binary: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [binary, "-c", URI, *args], input=stdin, capture_output=True, text=True, timeout=120
+    )
 
 
 def _domain_name() -> str:
@@ -123,8 +129,9 @@ def _with_new_disks(xml: str) -> str:
     return etree.tostring(root, encoding="unicode")
 
 
-def _same_as_libvirt(binary: str, xml: str, tmp_path: Path, name: str,
-                     budget: Budget | None = None) -> bool:
+def _same_as_libvirt(
+    binary: str, xml: str, tmp_path: Path, name: str, budget: Budget | None = None
+) -> bool:
     """virtxlate's argv of XML equals libvirt's (asserted); False when libvirt refuses, or
     QEMU refuses libvirt's line (then virtxlate must refuse it too).  QEMU is started on
     libvirt's line unless BUDGET (a bounded sample of the generated domains) is spent."""
@@ -144,7 +151,7 @@ def _same_as_libvirt(binary: str, xml: str, tmp_path: Path, name: str,
 @pytest.mark.parametrize("sample", X86_SAMPLES, ids=lambda p: p.name)
 def test_defined_domain_equals_libvirts(virsh, tmp_path, sample):  # noqa: F811
     dumped = _defined(virsh, sample.read_text(), tmp_path)
-    if dumped is None:   # libvirt refuses the domain (needs-newer-qemu.xml): so must we
+    if dumped is None:  # libvirt refuses the domain (needs-newer-qemu.xml): so must we
         assert _ours(sample.read_text()) is None
         return
     assert "type='pci'" in dumped
@@ -158,8 +165,13 @@ def _compare_generated(strategy, compare) -> None:  # type: ignore[no-untyped-de
     compared = []
 
     # derandomized: the threshold below is checked on the same draws every run
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(xml=strategy)
     def check(xml):
         if compare(xml):
@@ -169,8 +181,12 @@ def _compare_generated(strategy, compare) -> None:  # type: ignore[no-untyped-de
     assert len(compared) >= EXAMPLES // 2, len(compared)
 
 
-def _defined_and_added(virsh: str, tmp_path: Path, xml: str,  # noqa: F811
-                       budget: Budget | None = None) -> bool:
+def _defined_and_added(
+    virsh: str,  # noqa: F811
+    tmp_path: Path,
+    xml: str,
+    budget: Budget | None = None,
+) -> bool:
     """XML as libvirt keeps it, then with two disks added, equal to libvirt's argv."""
     dumped = _defined(virsh, xml, tmp_path)
     if dumped is None or not _same_as_libvirt(virsh, dumped, tmp_path, "dumped.xml", budget):
@@ -181,15 +197,17 @@ def _defined_and_added(virsh: str, tmp_path: Path, xml: str,  # noqa: F811
 
 def test_generated_defined_domains_equal_libvirts(virsh, tmp_path_factory):  # noqa: F811
     budget = Budget()
-    _compare_generated(domains(), lambda xml: _defined_and_added(
-        virsh, tmp_path_factory.mktemp("defined"), xml, budget))
+    _compare_generated(
+        domains(),
+        lambda xml: _defined_and_added(virsh, tmp_path_factory.mktemp("defined"), xml, budget),
+    )
 
 
 @pytest.mark.parametrize("sample", X86_SAMPLES, ids=lambda p: p.name)
 def test_read_back_means_the_same_to_libvirt(virsh, tmp_path, sample):  # noqa: F811
     first = _ours(sample.read_text())
     if _theirs(virsh, sample.read_text(), tmp_path, "first.xml") is None:
-        assert first is None   # both refuse it
+        assert first is None  # both refuse it
         return
     assert first is not None, "libvirt translates it, virtxlate refuses it"
     back = domain_from_argv(CommandLine(first[0], first[1:], str(sample)), host=HOST)
@@ -199,17 +217,21 @@ def test_read_back_means_the_same_to_libvirt(virsh, tmp_path, sample):  # noqa: 
 
 
 def test_placed_lists_controllers_first():
-    words = shlex.split("qemu -device pcie-root-port,id=pci.1,bus=pcie.0,addr=0x1 "
-                        "-device virtio-blk-pci,bus=pci.1,addr=0x0,drive=d,id=virtio-disk0 "
-                        "-device e1000,id=net0")
+    words = shlex.split(
+        "qemu -device pcie-root-port,id=pci.1,bus=pcie.0,addr=0x1 "
+        "-device virtio-blk-pci,bus=pci.1,addr=0x0,drive=d,id=virtio-disk0 "
+        "-device e1000,id=net0"
+    )
     assert [flag for flag, _ in placed(words)] == ["-device", "-device"]
     assert json.dumps(placed(words)).count("pcie-root-port") == 1
 
 
 def _readback_gaps() -> dict[str, str]:
-    rows = (line.split("\t") for line in
-            (DATA / "libvirt-readback-gaps.tsv").read_text().splitlines()
-            if line.strip() and not line.startswith("#"))
+    rows = (
+        line.split("\t")
+        for line in (DATA / "libvirt-readback-gaps.tsv").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
     return {name: reason for name, reason in rows}
 
 
@@ -237,10 +259,14 @@ def _pc_with_virtio_disks(count: int) -> str:
     disks = "".join(
         f"<disk type='file' device='disk'><driver name='qemu' type='raw'/><source "
         f"file='/img/{n}.img'/><target dev='vd{chr(97 + n // 26)}{chr(97 + n % 26)}' "
-        "bus='virtio'/></disk>" for n in range(count))
-    return ("<domain type='qemu'><name>many</name><memory unit='MiB'>256</memory><os>"
-            "<type arch='x86_64' machine='pc'>hvm</type></os><devices><emulator>"
-            f"/usr/bin/qemu-system-x86_64</emulator>{disks}</devices></domain>")
+        "bus='virtio'/></disk>"
+        for n in range(count)
+    )
+    return (
+        "<domain type='qemu'><name>many</name><memory unit='MiB'>256</memory><os>"
+        "<type arch='x86_64' machine='pc'>hvm</type></os><devices><emulator>"
+        f"/usr/bin/qemu-system-x86_64</emulator>{disks}</devices></domain>"
+    )
 
 
 # around the root bus's 30 free slots and the 31 of each pci-bridge libvirt adds,
@@ -249,24 +275,30 @@ def _pc_with_virtio_disks(count: int) -> str:
 def test_a_full_root_bus_is_bridged_as_libvirt_bridges_it(virsh, tmp_path, count):  # noqa: F811
     xml = _pc_with_virtio_disks(count)
     if not _same_as_libvirt(virsh, xml, tmp_path, "many.xml"):
-        assert _ours(xml) is None   # libvirt refuses: so does virtxlate
+        assert _ours(xml) is None  # libvirt refuses: so does virtxlate
 
 
-_PC = ("<domain type='qemu'><name>hand</name><memory unit='MiB'>256</memory><os><type "
-       "arch='x86_64' machine='pc'>hvm</type></os><devices><emulator>"
-       "/usr/bin/qemu-system-x86_64</emulator>{}</devices></domain>")
-_VIRTIO = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/><source "
-           "file='/img/{0}.img'/><target dev='{0}' bus='virtio'/></disk>")
+_PC = (
+    "<domain type='qemu'><name>hand</name><memory unit='MiB'>256</memory><os><type "
+    "arch='x86_64' machine='pc'>hvm</type></os><devices><emulator>"
+    "/usr/bin/qemu-system-x86_64</emulator>{}</devices></domain>"
+)
+_VIRTIO = (
+    "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source "
+    "file='/img/{0}.img'/><target dev='{0}' bus='virtio'/></disk>"
+)
 HAND_WRITTEN = {
     **{name: xml for name, (xml, _) in PLACEMENT_CASES.items()},
     # a pci-bridge without an address takes the first free root slot before any device
     "pc-unaddressed-bridge": _PC.format(
         _VIRTIO.format("vda") + "<controller type='scsi' model='virtio-scsi'/>"
-        "<controller type='pci' index='1' model='pci-bridge'/>" + _VIRTIO.format("vdb")),
+        "<controller type='pci' index='1' model='pci-bridge'/>" + _VIRTIO.format("vdb")
+    ),
     "pc-two-bridges": _PC.format(
         _VIRTIO.format("vda") + "<controller type='pci' index='2' model='pci-bridge'/>"
         "<controller type='pci' index='1' model='pci-bridge'><address type='pci' bus='0' "
-        "slot='9'/></controller>" + _VIRTIO.format("vdb")),
+        "slot='9'/></controller>" + _VIRTIO.format("vdb")
+    ),
 }
 
 
@@ -284,12 +316,14 @@ _NON_STORAGE = [
     "<interface type='user'><model type='rtl8139'/></interface>",
     "<interface type='user'><model type='virtio-transitional'/></interface>",
     "<controller type='virtio-serial'/>",
-    "<sound model='ich9'/>", "<sound model='ich6'/>",
+    "<sound model='ich9'/>",
+    "<sound model='ich6'/>",
     "<video><model type='virtio' primary='yes'/></video>",
     "<video><model type='qxl'/></video>",
     "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
     "<watchdog model='i6300esb'/>",
-    "<input type='tablet' bus='usb'/>", "<input type='keyboard' bus='virtio'/>",
+    "<input type='tablet' bus='usb'/>",
+    "<input type='keyboard' bus='virtio'/>",
     "<vsock model='virtio'><cid auto='yes'/></vsock>",
     "<filesystem type='mount' accessmode='passthrough'><source dir='/srv'/>"
     "<target dir='srv'/></filesystem>",
@@ -301,19 +335,22 @@ def vm_domains(draw) -> str:
     xml = draw(domains())
     extra = draw(st.lists(st.sampled_from(_NON_STORAGE), max_size=6))
     if "<video>" in "".join(extra) and "primary='yes'" not in "".join(extra):
-        extra.insert(0, _NON_STORAGE[7])   # a second card needs a first
+        extra.insert(0, _NON_STORAGE[7])  # a second card needs a first
     return xml.replace("</devices>", "".join(extra) + "</devices>")
 
 
-def test_storage_beside_other_devices_goes_where_libvirt_puts_it(virsh,  # noqa: F811
-                                                                tmp_path_factory):
+def test_storage_beside_other_devices_goes_where_libvirt_puts_it(
+    virsh,  # noqa: F811
+    tmp_path_factory,
+):
     budget = Budget()
 
     def compare(xml: str) -> bool:
         tmp_path = tmp_path_factory.mktemp("vm")
         # as written, then as libvirt keeps it (every device addressed) with disks added
-        return _same_as_libvirt(virsh, xml, tmp_path, "vm.xml", budget) \
-            and _defined_and_added(virsh, tmp_path, xml, budget)
+        return _same_as_libvirt(virsh, xml, tmp_path, "vm.xml", budget) and _defined_and_added(
+            virsh, tmp_path, xml, budget
+        )
 
     _compare_generated(vm_domains(), compare)
 
@@ -325,8 +362,11 @@ def _edited(dumped: str, seed: int) -> str:
     root = etree.fromstring(dumped.encode())
     for node in root.iterfind("devices/*"):
         address = node.find("address")
-        if address is not None and address.get("type") in ("pci", "usb", "drive") \
-                and chance.random() < 0.4:
+        if (
+            address is not None
+            and address.get("type") in ("pci", "usb", "drive")
+            and chance.random() < 0.4
+        ):
             node.remove(address)
     for node in root.findall("devices/controller[@model='pcie-root-port']"):
         on_it = root.xpath(f"devices/*/address[@type='pci'][@bus='{int(node.get('index')):#04x}']")
@@ -348,11 +388,11 @@ def test_edited_dumps_go_where_libvirt_puts_them(virsh, tmp_path_factory):  # no
         path.write_text(xml)
         theirs, why = libvirt_then_qemu(virsh, path, start_qemu=False)
         result = analyze(load(xml), "7.2", host=HOST)
-        if theirs is None:   # libvirt refuses it: so must virtxlate
+        if theirs is None:  # libvirt refuses it: so must virtxlate
             assert not result.ok, xml
             return False
         if budget.take() and (refusal := qemu_refuses(theirs)) is not None:
-            assert not result.ok, (refusal, xml)   # QEMU refuses libvirt's line: so must we
+            assert not result.ok, (refusal, xml)  # QEMU refuses libvirt's line: so must we
         # equal, even where QEMU would then refuse libvirt's command line (VX0302: a
         # bridge on a root port written after it)
         assert result.argv is not None, (result.findings, xml)

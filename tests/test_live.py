@@ -53,13 +53,25 @@ def test_domain_read_through_libvirt(binding, defined, virsh):  # noqa: F811
     check = run_cli("check", "--connect", URI, "--domain", defined, "--qemu", "7.2")
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.startswith(f"{URI}#{defined}: no findings")
-    by_uuid = subprocess.run([virsh, "-c", URI, "domuuid", defined], capture_output=True,
-                             text=True, check=True).stdout.strip()
-    from_file = run_cli("argv", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", "7.2",
-                        "--format", "json")
+    by_uuid = subprocess.run(
+        [virsh, "-c", URI, "domuuid", defined], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    from_file = run_cli(
+        "argv", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", "7.2", "--format", "json"
+    )
     for who in (defined, by_uuid):
-        argv = run_cli("argv", "--connect", URI, "--domain", who, "--inactive",
-                       "--qemu", "7.2", "--format", "json")
+        argv = run_cli(
+            "argv",
+            "--connect",
+            URI,
+            "--domain",
+            who,
+            "--inactive",
+            "--qemu",
+            "7.2",
+            "--format",
+            "json",
+        )
         assert argv.returncode == 0, argv.stderr
         # the same storage as the file it was defined from (libvirt keeps what it was given)
         scsi = [w for w in from_file.stdout.split() if "scsi" in w]
@@ -77,7 +89,7 @@ def test_domain_read_through_libvirt(binding, defined, virsh):  # noqa: F811
 @pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.xml")), ids=lambda p: p.name)
 def test_compare_with_libvirt_prints_nothing(binding, sample):
     # (needs-newer-qemu.xml: libvirt and virtxlate both refuse it, so they agree)
-    require_emulator(sample.read_text())   # else libvirt refuses for want of the binary
+    require_emulator(sample.read_text())  # else libvirt refuses for want of the binary
     result = run_cli("compare", str(sample), "--connect", URI)
     assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
 
@@ -86,8 +98,9 @@ def test_compare_says_when_only_one_side_refuses(binding, tmp_path):
     require_emulator((SAMPLES / "seed-virtio-scsi.xml").read_text())
     # QEMU 7.2 no longer has pc-1.2: libvirt refuses it, virtxlate for --qemu 1.2 accepts it
     path = tmp_path / "old-machine.xml"
-    path.write_text((SAMPLES / "seed-virtio-scsi.xml").read_text().replace(
-        "machine='pc'", "machine='pc-1.2'"))
+    path.write_text(
+        (SAMPLES / "seed-virtio-scsi.xml").read_text().replace("machine='pc'", "machine='pc-1.2'")
+    )
     result = run_cli("compare", str(path), "--connect", URI, "--qemu", "1.2")
     assert result.returncode == 1
     assert "libvirt (qemu:///system) refuses it" in result.stdout
@@ -96,8 +109,9 @@ def test_compare_says_when_only_one_side_refuses(binding, tmp_path):
 def test_compare_shows_a_difference(binding):
     require_emulator((SAMPLES / "seed-virtio-scsi.xml").read_text())
     # the 4.1 release's -drive syntax is not what libvirt 9.0 writes for QEMU 7.2
-    result = run_cli("compare", str(SAMPLES / "seed-virtio-scsi.xml"), "--connect", URI,
-                     "--qemu", "4.1")
+    result = run_cli(
+        "compare", str(SAMPLES / "seed-virtio-scsi.xml"), "--connect", URI, "--qemu", "4.1"
+    )
     assert result.returncode == 1
     assert result.stdout.startswith(f"--- libvirt ({URI})\n+++ virtxlate --qemu 4.1\n")
 
@@ -112,11 +126,9 @@ def test_caps_probe_through_libvirt(binding, tmp_path):
     # the shipped 7.2 table is built on a recording of `caps probe` of the same Debian
     # binary (tools/caps-replies/), through the same interpreter
     recording = next((REPO / "tools" / "caps-replies").glob("probe_*_x86_64.replies.xz"))
-    recorded = table_from_node(to_node(interpret(read_replies(recording))),
-                               Path(recording.name))
+    recorded = table_from_node(to_node(interpret(read_replies(recording))), Path(recording.name))
     if probed.release != recorded.release:
-        pytest.skip(f"libvirt's QEMU is {probed.release}; the recording is of "
-                    f"{recorded.release}")
+        pytest.skip(f"libvirt's QEMU is {probed.release}; the recording is of {recorded.release}")
 
     def built_in(devices):  # type: ignore[no-untyped-def]
         # QEMU lists the OpenGL types only once their display module is loaded
@@ -126,8 +138,7 @@ def test_caps_probe_through_libvirt(binding, tmp_path):
     assert probed.machines == recorded.machines
     assert probed.families == recorded.families
     assert probed.bus_types == recorded.bus_types
-    assert "/var/cache/libvirt/qemu/capabilities/" in table.findtext(
-        "source[@id='LIBVIRT-CAPS']")
+    assert "/var/cache/libvirt/qemu/capabilities/" in table.findtext("source[@id='LIBVIRT-CAPS']")
 
 
 def test_without_the_binding_one_line_says_how_to_install(tmp_path):
@@ -135,8 +146,11 @@ def test_without_the_binding_one_line_says_how_to_install(tmp_path):
     fake.write_text("raise ImportError('no libvirt-python here')\n")
     result = subprocess.run(
         [sys.executable, "-m", "virtxlate", "check", "--connect", URI, "--domain", "x"],
-        capture_output=True, text=True, cwd=REPO,
-        env={"PYTHONPATH": f"{tmp_path}:{REPO}", "PATH": "/usr/bin:/bin"})
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": f"{tmp_path}:{REPO}", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "pip install 'virtxlate[libvirt]'" in result.stderr

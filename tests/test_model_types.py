@@ -39,8 +39,12 @@ _EXPECTED = [
 def test_fields_read_as_their_converters_type(tmp_path):
     program = tmp_path / "look.py"
     program.write_text(_PROGRAM)
-    out, err, _status = mypy_api.run(["--follow-imports=silent", "--no-error-summary",
-                                      str(program)])
-    revealed = [line.split('Revealed type is "', 1)[1].rstrip('"')
-                for line in out.splitlines() if "Revealed type is" in line]
+    out, err, _status = mypy_api.run(
+        ["--follow-imports=silent", "--no-error-summary", str(program)]
+    )
+    revealed = [
+        line.split('Revealed type is "', 1)[1].rstrip('"')
+        for line in out.splitlines()
+        if "Revealed type is" in line
+    ]
     assert revealed == _EXPECTED, out + err

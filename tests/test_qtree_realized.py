@@ -45,8 +45,9 @@ def test_every_value_printed_is_qemus(case):
             assert real[path].props.get(name) == value, (path[-1], name)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.stem.startswith("realized-")],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.stem.startswith("realized-")], ids=lambda p: p.stem
+)
 def test_realized_values_are_printed(case):
     ours, real = _trees(case)
     checked = 0

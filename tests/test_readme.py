@@ -16,16 +16,12 @@ README = (REPO / "README.md").read_text()
 SHOWN = [
     ("virtxlate tree samples/seed-virtio-scsi.xml --qemu 1.2", "before the refactoring", 0),
     ("virtxlate tree samples/seed-virtio-scsi.xml --qemu 1.5", "after it (`--qemu 1.5`)", 0),
-    ("virtxlate argv samples/seed-virtio-scsi.xml --qemu 1.5 --format lines", "--format lines",
-     0),
+    ("virtxlate argv samples/seed-virtio-scsi.xml --qemu 1.5 --format lines", "--format lines", 0),
     ("virtxlate check samples/needs-newer-qemu.xml --qemu 1.2", "cannot run", 1),
-    ("virtxlate check samples/q35-storage.xml --qemu 1.2 --qemu 2.4 --qemu 7.2",
-     "may repeat", 1),
-    ("virtxlate from-argv samples/seed-command-line.args", "is kept in `<qemu:commandline>`",
-     0),
+    ("virtxlate check samples/q35-storage.xml --qemu 1.2 --qemu 2.4 --qemu 7.2", "may repeat", 1),
+    ("virtxlate from-argv samples/seed-command-line.args", "is kept in `<qemu:commandline>`", 0),
     # issue 15 point 4: this exited 2 with an empty block while -M was not read
-    ("virtxlate tree --argv samples/seed-command-line.args --qemu 1.2",
-     "as QEMU 1.2 builds it", 0),
+    ("virtxlate tree --argv samples/seed-command-line.args --qemu 1.2", "as QEMU 1.2 builds it", 0),
 ]
 
 
@@ -66,8 +62,11 @@ def test_rules_table_lists_every_code_the_package_gives():
     """The README's rule table names every finding code in the package, and no other."""
     import re
 
-    package = {code for path in (REPO / "virtxlate").rglob("*.py")
-               for code in re.findall(r'"(VX\d{4})"', path.read_text())}
+    package = {
+        code
+        for path in (REPO / "virtxlate").rglob("*.py")
+        for code in re.findall(r'"(VX\d{4})"', path.read_text())
+    }
     table = README.split("## Rules", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"^\| (VX\d{4}) \|", table, re.MULTILINE))
     assert listed == package

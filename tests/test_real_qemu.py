@@ -21,19 +21,23 @@ pytestmark = pytest.mark.integration
 
 def _real_qtree(qemu: str, argv: list[str]) -> str:
     command = [qemu, *argv[1:], "-monitor", "stdio"]
-    result = subprocess.run(command, input="info qtree\nquit\n", capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        command, input="info qtree\nquit\n", capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     text = result.stdout.replace("\r", "")
     start = text.index("bus: main-system-bus")
-    return text[start:text.rindex("(qemu)")]
+    return text[start : text.rindex("(qemu)")]
 
 
 def _seed_argv(tmp_path) -> tuple[list[str], object]:
     image = tmp_path / "seed.img"
     image.write_bytes(b"\0" * 1024 * 1024)
-    xml = (SAMPLES / "seed-virtio-scsi.xml").read_text().replace(
-        "/var/lib/libvirt/images/seed.img", str(image))
+    xml = (
+        (SAMPLES / "seed-virtio-scsi.xml")
+        .read_text()
+        .replace("/var/lib/libvirt/images/seed.img", str(image))
+    )
     result = analyze(load(xml), "1.5")
     assert result.argv is not None, result.findings
     return result.argv, result.graph
@@ -41,6 +45,7 @@ def _seed_argv(tmp_path) -> tuple[list[str], object]:
 
 def _chain(bus: QBus, device_type: str, device_id: str) -> list[tuple[str, str, str, str]]:
     """(bus name, bus type, device type, device id) from the root down to one device."""
+
     def walk(current, path):
         for device in current.devices:
             here = path + [(current.name, current.type, device.type, device.id)]
@@ -61,8 +66,11 @@ def test_seed_structure_matches_real_qemu(qemu_binary, tmp_path):
     ours = parse_qtree(qtree_text(graph))
     real_chain = _chain(real, "scsi-hd", "scsi0-0-0-0")
     assert real_chain[1:] == _chain(ours, "scsi-hd", "scsi0-0-0-0")[1:]
-    assert [step[2] for step in real_chain[1:]] == \
-        ["virtio-scsi-pci", "virtio-scsi-device", "scsi-hd"]
+    assert [step[2] for step in real_chain[1:]] == [
+        "virtio-scsi-pci",
+        "virtio-scsi-device",
+        "scsi-hd",
+    ]
     assert real_chain[0][:2] == ("main-system-bus", "System")
 
 
@@ -78,8 +86,10 @@ def test_seed_defaults_match_real_qemu(qemu_binary, tmp_path):
     real_hd = find_device(real, "scsi-hd", "scsi0-0-0-0")
     assert real_hd.props["drive"] == '"drive-scsi0-0-0-0"'
     for name in ("channel", "scsi-id", "lun"):
-        assert real_hd.props[name].split(" ")[0] == find_device(
-            ours, "scsi-hd", "scsi0-0-0-0").props[name]
+        assert (
+            real_hd.props[name].split(" ")[0]
+            == find_device(ours, "scsi-hd", "scsi0-0-0-0").props[name]
+        )
     real_proxy = find_device(real, "virtio-scsi-pci", "scsi0")
     assert real_proxy.props["addr"] == "03.0"
 
@@ -131,10 +141,13 @@ def test_mixed_domain_matches_real_qemu(qemu_binary, tmp_path, version):
     real = parse_qtree(_real_qtree(qemu_binary, result.argv))
     ours = parse_qtree(qtree_text(result.graph))
     assert _compare(ours, real, values=version == "7.2") >= 9
-    first = 3 if version == "1.5" else 2   # the -blockdev era frees slot 2 without video
-    for device_type, addr in (("piix3-ide", "01.1"), ("piix3-usb-uhci", "01.2"),
-                              ("lsi53c895a", f"0{first + 1}.0"),
-                              ("virtio-blk-pci", f"0{first + 2}.0")):
+    first = 3 if version == "1.5" else 2  # the -blockdev era frees slot 2 without video
+    for device_type, addr in (
+        ("piix3-ide", "01.1"),
+        ("piix3-usb-uhci", "01.2"),
+        ("lsi53c895a", f"0{first + 1}.0"),
+        ("virtio-blk-pci", f"0{first + 2}.0"),
+    ):
         assert find_device(real, device_type).props["addr"] == addr
         assert find_device(ours, device_type).props["addr"] == addr
 
@@ -144,8 +157,11 @@ def test_7_2_seed_matches_real_qemu_value_for_value(qemu_binary, tmp_path):
     the seed's devices is the value real QEMU 7.2 shows, in its format."""
     image = tmp_path / "seed.img"
     image.write_bytes(b"\0" * 1024 * 1024)
-    xml = (SAMPLES / "seed-virtio-scsi.xml").read_text().replace(
-        "/var/lib/libvirt/images/seed.img", str(image))
+    xml = (
+        (SAMPLES / "seed-virtio-scsi.xml")
+        .read_text()
+        .replace("/var/lib/libvirt/images/seed.img", str(image))
+    )
     result = analyze(load(xml), "7.2")
     assert result.ok, result.findings
     assert any(word.startswith('{"driver":"scsi-hd"') for word in result.argv)
@@ -153,8 +169,11 @@ def test_7_2_seed_matches_real_qemu_value_for_value(qemu_binary, tmp_path):
     ours = parse_qtree(qtree_text(result.graph))
     assert _chain(real, "scsi-hd", "scsi0-0-0-0")[1:] == _chain(ours, "scsi-hd", "scsi0-0-0-0")[1:]
     compared = 0
-    for device_type, device_id in (("virtio-scsi-pci", "scsi0"), ("virtio-scsi-device", None),
-                                   ("scsi-hd", "scsi0-0-0-0")):
+    for device_type, device_id in (
+        ("virtio-scsi-pci", "scsi0"),
+        ("virtio-scsi-device", None),
+        ("scsi-hd", "scsi0-0-0-0"),
+    ):
         mine = find_device(ours, device_type, device_id)
         theirs = find_device(real, device_type, device_id)
         for name, value in mine.props.items():

@@ -9,18 +9,26 @@ import pytest
 
 from virtxlate.cli import main
 
-_DOMAIN = ("<domain type='qemu'><name>{name}</name><memory>1048576</memory>{extra}"
-           "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>{devices}"
-           "<disk type='file' device='disk'><driver name='qemu' type='raw'{iothread}/>"
-           "<source file='/v/a.img'/><target dev='vda' bus='virtio'/></disk>"
-           "</devices></domain>")
+_DOMAIN = (
+    "<domain type='qemu'><name>{name}</name><memory>1048576</memory>{extra}"
+    "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>{devices}"
+    "<disk type='file' device='disk'><driver name='qemu' type='raw'{iothread}/>"
+    "<source file='/v/a.img'/><target dev='vda' bus='virtio'/></disk>"
+    "</devices></domain>"
+)
 
 
-def _check(tmp_path, capsys, qemu: str, name: str = "web", extra: str = "",
-           devices: str = "", iothread: str = "") -> tuple[int, list[dict]]:
+def _check(
+    tmp_path,
+    capsys,
+    qemu: str,
+    name: str = "web",
+    extra: str = "",
+    devices: str = "",
+    iothread: str = "",
+) -> tuple[int, list[dict]]:
     path = tmp_path / "domain.xml"
-    path.write_text(_DOMAIN.format(name=name, extra=extra, devices=devices,
-                                   iothread=iothread))
+    path.write_text(_DOMAIN.format(name=name, extra=extra, devices=devices, iothread=iothread))
     capsys.readouterr()
     code = main(["check", str(path), "--qemu", qemu, "--format", "json"])
     return code, json.loads(capsys.readouterr().out)
@@ -36,7 +44,8 @@ def test_iothreads_before_libvirts_iothread_flag_are_refused(tmp_path, capsys, q
     code, findings = _check(tmp_path, capsys, qemu, **_IOTHREAD)
     assert code == 1
     assert [(f["code"], f["xpath"], f["since"]) for f in findings] == [
-        ("VX0303", "/domain/iothreads", "2.1")]
+        ("VX0303", "/domain/iothreads", "2.1")
+    ]
 
 
 def test_iothreads_of_a_derived_release_whose_neighbours_disagree_warn(tmp_path, capsys):
@@ -46,14 +55,20 @@ def test_iothreads_of_a_derived_release_whose_neighbours_disagree_warn(tmp_path,
     assert [(f["code"], f["severity"]) for f in findings] == [("VX0307", "warning")]
 
 
-@pytest.mark.parametrize(("qemu", "expected"), [("2.1", [("VX0303", "2.4")]),
-                                                ("2.4", []), ("7.2", [])])
+@pytest.mark.parametrize(
+    ("qemu", "expected"), [("2.1", [("VX0303", "2.4")]), ("2.4", []), ("7.2", [])]
+)
 def test_virtio_scsi_iothread_needs_its_property(tmp_path, capsys, qemu, expected):
     """libvirt: "IOThreads for virtio-scsi not supported for this QEMU" (flag
     virtio-scsi-pci.iothread, QEMU 2.4)."""
-    code, findings = _check(tmp_path, capsys, qemu, extra="<iothreads>1</iothreads>",
-                            devices="<controller type='scsi' index='0' model='virtio-scsi'>"
-                                    "<driver iothread='1'/></controller>")
+    code, findings = _check(
+        tmp_path,
+        capsys,
+        qemu,
+        extra="<iothreads>1</iothreads>",
+        devices="<controller type='scsi' index='0' model='virtio-scsi'>"
+        "<driver iothread='1'/></controller>",
+    )
     assert [(f["code"], f["since"]) for f in findings] == expected
     assert code == (1 if expected else 0)
 
@@ -65,7 +80,8 @@ def test_comma_in_name_before_name_guest_is_refused(tmp_path, capsys, name):
     code, findings = _check(tmp_path, capsys, "1.5", name=name)
     assert code == 1
     assert [(f["code"], f["xpath"], f["since"]) for f in findings] == [
-        ("VX0303", "/domain/name", "2.1")]
+        ("VX0303", "/domain/name", "2.1")
+    ]
 
 
 @pytest.mark.parametrize("qemu", ["2.1", "7.2"])

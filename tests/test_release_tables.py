@@ -50,8 +50,10 @@ def test_seed_tree_in_every_release(version):
     if caps.load(version).device("virtio-scsi-device") is None:
         assert chain == head + [("scsi0.0", "scsi-hd", "scsi0-0-0-0")]
     else:
-        assert chain == head + [("virtio-bus", "virtio-scsi-device", None),
-                                ("scsi0.0", "scsi-hd", "scsi0-0-0-0")]
+        assert chain == head + [
+            ("virtio-bus", "virtio-scsi-device", None),
+            ("scsi0.0", "scsi-hd", "scsi0-0-0-0"),
+        ]
     assert (version in ("1.2", "1.3", "1.4")) == (len(chain) == 3)
 
 
@@ -103,11 +105,52 @@ def test_seed_argv_runs_on_every_release_table():
         assert result.ok and result.argv, (version, result.findings)
 
 
-@pytest.mark.parametrize("arch,releases", [
-    ("s390x", ["2.7", "2.8", "2.9", "2.10", "2.11", "2.12", "3.0", "4.0", "4.2", "5.2", "6.0",
-               "7.2", "8.1", "8.2", "9.1", "9.2", "10.0", "11.0"]),
-    ("aarch64", ["2.6", "2.10", "2.12", "4.0", "4.2", "5.0", "5.2", "6.0", "6.2", "7.0", "7.2",
-                 "8.2", "11.0"])])
+@pytest.mark.parametrize(
+    "arch,releases",
+    [
+        (
+            "s390x",
+            [
+                "2.7",
+                "2.8",
+                "2.9",
+                "2.10",
+                "2.11",
+                "2.12",
+                "3.0",
+                "4.0",
+                "4.2",
+                "5.2",
+                "6.0",
+                "7.2",
+                "8.1",
+                "8.2",
+                "9.1",
+                "9.2",
+                "10.0",
+                "11.0",
+            ],
+        ),
+        (
+            "aarch64",
+            [
+                "2.6",
+                "2.10",
+                "2.12",
+                "4.0",
+                "4.2",
+                "5.0",
+                "5.2",
+                "6.0",
+                "6.2",
+                "7.0",
+                "7.2",
+                "8.2",
+                "11.0",
+            ],
+        ),
+    ],
+)
 def test_other_architectures(arch, releases):
     assert caps.known_versions(arch) == releases
     for version in releases:
@@ -116,11 +159,10 @@ def test_other_architectures(arch, releases):
         assert proxy is not None and proxy.embeds == "virtio-scsi-device"
         assert [b.name_rule for b in proxy.buses] == ["virtio-bus"]
     assert "s390-ccw-virtio-2.7" in {m.name for m in caps.load("2.7", "s390x").machines}
-    assert caps.load("11.0", "s390x").machine("s390-ccw-virtio").name == \
-        "s390-ccw-virtio-11.0"
+    assert caps.load("11.0", "s390x").machine("s390-ccw-virtio").name == "s390-ccw-virtio-11.0"
     if arch == "s390x":
         bus = caps.load("7.2", arch).device("virtio-scsi-ccw").buses[0]
-        assert bus.bus_type == "virtio-ccw-bus"   # QOM-FACTS.md §2 (CCW proxies)
+        assert bus.bus_type == "virtio-ccw-bus"  # QOM-FACTS.md §2 (CCW proxies)
     else:
         virt = caps.load("7.2", arch).families["virt"]
         assert virt.root_bus == "pcie.0"

@@ -33,8 +33,9 @@ def _compare(ours: QBus, real: QBus, where: str = "") -> int:
             if name in mine.props:
                 assert theirs.props.get(name) == mine.props[name], (mine.type, mine.id, name)
         real_buses = {bus.name: bus for bus in theirs.buses}
-        assert [b.name for b in theirs.buses if b.name in {m.name for m in mine.buses}] \
-            == [b.name for b in mine.buses], (where, mine.type, "bus order")
+        assert [b.name for b in theirs.buses if b.name in {m.name for m in mine.buses}] == [
+            b.name for b in mine.buses
+        ], (where, mine.type, "bus order")
         for bus in mine.buses:
             assert bus.name in real_buses, (mine.type, mine.id, bus.name)
             count += _compare(bus, real_buses[bus.name], f"{where}/{ours.name}/{mine.type}")

@@ -28,23 +28,27 @@ def test_the_two_validators_agree_on_every_known_domain():
         _same_verdict(parse_text(variant.xml, variant.name))
 
 
-@settings(max_examples=int(os.environ.get("VIRTXLATE_SCHEMA_FUZZ_EXAMPLES", "2000")),
-          deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=int(os.environ.get("VIRTXLATE_SCHEMA_FUZZ_EXAMPLES", "2000")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(xml=mutated())
 def test_the_two_validators_agree_on_mutated_domains(xml):
     try:
         document = parse_text(xml)
     except VirtxlateError:
-        return   # not XML: neither validator sees it
+        return  # not XML: neither validator sees it
     if fast_valid(document):
         assert _schema().is_valid(document.root)
 
 
 def test_text_after_an_undeclared_element_is_still_refused():
     # the projection drops <memballoon>; the stray text after it must stay to be refused
-    xml = ("<domain type='qemu'><name>t</name><devices><memballoon model='none'/>-1"
-           "</devices></domain>")
+    xml = (
+        "<domain type='qemu'><name>t</name><devices><memballoon model='none'/>-1</devices></domain>"
+    )
     document = parse_text(xml)
     assert not _schema().is_valid(document.root)
     assert not fast_valid(document)
@@ -104,9 +108,11 @@ def test_element_order_inside_domain_and_devices_is_free():
 
 
 def test_uuid_before_name_and_vcpu_before_memory():
-    xml = ("<domain type='kvm'><uuid>8f2bd9a4-5d36-4a8e-9c39-3c0d3a6f4a11</uuid>"
-           "<name>t</name><vcpu>2</vcpu><os><boot dev='hd'/><type arch='x86_64'>hvm</type>"
-           "</os><memory unit='MiB'>256</memory><devices/></domain>")
+    xml = (
+        "<domain type='kvm'><uuid>8f2bd9a4-5d36-4a8e-9c39-3c0d3a6f4a11</uuid>"
+        "<name>t</name><vcpu>2</vcpu><os><boot dev='hd'/><type arch='x86_64'>hvm</type>"
+        "</os><memory unit='MiB'>256</memory><devices/></domain>"
+    )
     document = parse_text(xml)
     assert _schema().is_valid(document.root)
     assert fast_valid(document)

@@ -21,18 +21,24 @@ def _from_xmlschema(decl: Any, depth: int = 0) -> Any:
     content = getattr(decl.type, "content", None)
     if content is None or not hasattr(content, "iter_elements"):
         return None
-    children = {child.name: _from_xmlschema(child, depth + 1)
-                for child in content.iter_elements() if getattr(child, "name", None)}
-    attributes = frozenset(name for name in getattr(decl.type, "attributes", {})
-                           if name is not None)
+    children = {
+        child.name: _from_xmlschema(child, depth + 1)
+        for child in content.iter_elements()
+        if getattr(child, "name", None)
+    }
+    attributes = frozenset(
+        name for name in getattr(decl.type, "attributes", {}) if name is not None
+    )
     return (attributes, children)
 
 
 def _from_lxml(declared: _Declared | None) -> Any:
     if declared is None:
         return None
-    return (declared.attributes,
-            {name: _from_lxml(child) for name, child in declared.children.items()})
+    return (
+        declared.attributes,
+        {name: _from_lxml(child) for name, child in declared.children.items()},
+    )
 
 
 def test_the_projection_declares_what_xmlschema_reads():
@@ -52,7 +58,8 @@ def test_a_valid_domain_is_checked_without_xmlschema():
         f"assert schema_findings(load_document({str(SAMPLES / 'seed-virtio-scsi.xml')!r})) == []\n"
         "print('xmlschema' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

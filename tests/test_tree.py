@@ -28,8 +28,9 @@ def test_qtree_matches_expected(expected):
 
 
 def test_json_shape_is_stable():
-    result = run_cli("tree", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", "1.5",
-                     "--format", "json")
+    result = run_cli(
+        "tree", str(SAMPLES / "seed-virtio-scsi.xml"), "--qemu", "1.5", "--format", "json"
+    )
     assert result.returncode == 0
     data = json.loads(result.stdout)
     assert set(data) == {"qemu", "machine", "root"}
@@ -90,8 +91,12 @@ def test_a_device_the_release_lacks_is_an_error():
     table = load_caps("1.2")
     machine = table.machine("pc")
     with pytest.raises(GraphError, match="no device type 'vhost-scsi-pci'"):
-        build_graph(table, machine.name, table.family_of(machine),
-                    [Option("-device", "vhost-scsi-pci", [("id", "vs0")])])
+        build_graph(
+            table,
+            machine.name,
+            table.family_of(machine),
+            [Option("-device", "vhost-scsi-pci", [("id", "vs0")])],
+        )
 
 
 @pytest.mark.parametrize(("version", "machine"), [("1.2", "pc-1.2"), ("1.5", "pc-i440fx-1.5")])
@@ -112,8 +117,9 @@ def test_seed_command_line_gives_both_seed_trees(version, machine):
     assert 'dev: scsi-hd, id ""' in text and "drive = drive0" in text
 
 
-@pytest.mark.parametrize("flag", ["-M pc-0.15", "-machine pc-0.15,accel=kvm",
-                                  "-machine type=pc-0.15"])
+@pytest.mark.parametrize(
+    "flag", ["-M pc-0.15", "-machine pc-0.15,accel=kvm", "-machine type=pc-0.15"]
+)
 def test_tree_argv_reads_the_machine_option(tmp_path, flag):
     path = tmp_path / "a.args"
     path.write_text(f"qemu-kvm -enable-kvm -name win2003 {flag} -m 512\n")

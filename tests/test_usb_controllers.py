@@ -21,9 +21,11 @@ COMPARED = frozenset({*USB_DEVICES.values(), "usb-storage", "virtio-blk-pci"})
 def _usb0_options(words: list[str]) -> list[str]:
     """-device values of the compared drivers, those of other USB buses (usb1…) left out
     (virtxlate writes only the bus its storage needs)."""
-    return [value for flag, value in zip(words, words[1:], strict=False)
-            if flag == "-device" and device_driver(value) in COMPARED
-            and '"id":"usb1"' not in value]
+    return [
+        value
+        for flag, value in zip(words, words[1:], strict=False)
+        if flag == "-device" and device_driver(value) in COMPARED and '"id":"usb1"' not in value
+    ]
 
 
 @pytest.mark.parametrize("case", sorted(CASES.glob("*.xml")), ids=lambda p: p.stem)
@@ -48,17 +50,19 @@ def test_a_usb_companion_has_no_bus_of_its_own():
     table = caps.load("7.2")
     machine = table.machine("pc")
     assert machine is not None, "7.2 names a default pc machine"
-    options = [Option("-device", "piix3-usb-uhci", [("id", "usb"), ("addr", "0x5")]),
-               Option("-device", "piix3-usb-uhci", [("masterbus", "usb.0"),
-                                                     ("firstport", 2), ("addr", "0x6")])]
+    options = [
+        Option("-device", "piix3-usb-uhci", [("id", "usb"), ("addr", "0x5")]),
+        Option(
+            "-device", "piix3-usb-uhci", [("masterbus", "usb.0"), ("firstport", 2), ("addr", "0x6")]
+        ),
+    ]
     graph = build_graph(table, machine.name, table.family_of(machine), options)
     buses, stack = [], [graph.root]
     while stack:
         bus: Bus = stack.pop()
         buses.append(bus.name)
         stack += [child for device in bus.devices for child in device.buses]
-    assert [name for name in buses if "usb" in name.lower() or "none" in name.lower()] \
-        == ["usb.0"]
+    assert [name for name in buses if "usb" in name.lower() or "none" in name.lower()] == ["usb.0"]
 
 
 @pytest.mark.parametrize("case", sorted(CASES.glob("*.xml")), ids=lambda p: p.stem)
@@ -76,5 +80,6 @@ def test_a_usb_disk_behind_any_controller_model_has_a_graph(case):
             usb_buses.append(bus)
         stack += [child for device in bus.devices for child in device.buses]
     # the USB disk sits on usb.0, whichever controller model provides it
-    assert [d.type for bus in usb_buses if bus.name == "usb.0" for d in bus.devices] == \
-        ["usb-storage"]
+    assert [d.type for bus in usb_buses if bus.name == "usb.0" for d in bus.devices] == [
+        "usb-storage"
+    ]

@@ -47,10 +47,37 @@ SOURCES = TOOLS / "caps-sources"
 REPLIES = TOOLS / "caps-replies"
 
 # x86_64 releases virtxlate describes; those without captured replies are derived
-X86_RELEASES = ["1.2", "1.3", "1.4", "1.5", "1.6", "1.7"] + [f"2.{m}" for m in range(13)] + \
-    ["3.0", "3.1", "4.0", "4.1", "4.2", "5.0", "5.1", "5.2", "6.0", "6.1", "6.2", "7.0",
-     "7.1", "7.2", "8.0", "8.1", "8.2", "9.0", "9.1", "9.2", "10.0", "10.1", "10.2", "11.0",
-     "11.1"]
+X86_RELEASES = (
+    ["1.2", "1.3", "1.4", "1.5", "1.6", "1.7"]
+    + [f"2.{m}" for m in range(13)]
+    + [
+        "3.0",
+        "3.1",
+        "4.0",
+        "4.1",
+        "4.2",
+        "5.0",
+        "5.1",
+        "5.2",
+        "6.0",
+        "6.1",
+        "6.2",
+        "7.0",
+        "7.1",
+        "7.2",
+        "8.0",
+        "8.1",
+        "8.2",
+        "9.0",
+        "9.1",
+        "9.2",
+        "10.0",
+        "10.1",
+        "10.2",
+        "11.0",
+        "11.1",
+    ]
+)
 # releases after the newest capture, derived from it (libvirt's flag heads exist for them)
 LATER = {"x86_64": ["10.1", "10.2", "11.0", "11.1"], "s390x": ["11.0"], "aarch64": ["11.0"]}
 PROBED = "7.2"
@@ -95,6 +122,7 @@ def era(fact: str, release: str, table: etree._Element | None = None) -> bool:
 
 # --- inputs ------------------------------------------------------------------------------
 
+
 class Inputs:
     def __init__(self, shared: Path):
         self.shared = shared
@@ -115,18 +143,20 @@ class Inputs:
     def capture_source(self, path: Path) -> tuple[str, str]:
         name = path.name.removesuffix(".xz")
         release, original = self.libvirt_release.get(name, ("?", name))
-        return (f"CAPTURE-{name.split('_')[1]}",
-                f"../shared/qemu-caps/libvirt-captures/{path.name}: the QMP replies "
-                f"of a real QEMU binary captured by libvirt's tests "
-                f"(tests/qemucapabilitiesdata/{original} of libvirt {release})")
+        return (
+            f"CAPTURE-{name.split('_')[1]}",
+            f"../shared/qemu-caps/libvirt-captures/{path.name}: the QMP replies "
+            f"of a real QEMU binary captured by libvirt's tests "
+            f"(tests/qemucapabilitiesdata/{original} of libvirt {release})",
+        )
 
     def libvirt_flags(self, replies: Path) -> tuple[set[str], str]:
         xml = replies.with_name(replies.name.replace(".replies.xz", ".xml.xz"))
         with lzma.open(xml, "rt", encoding="utf-8") as handle:
             text = handle.read()
         return set(re.findall(r"<flag name='([^']+)'", text)), (
-            f"libvirt's parse of the same binary: ../shared/qemu-caps/libvirt-captures/"
-            f"{xml.name}")
+            f"libvirt's parse of the same binary: ../shared/qemu-caps/libvirt-captures/{xml.name}"
+        )
 
     def retired_by(self, replies: Path) -> set[str]:
         """The retired flags (libvirt-assumed-flags.txt) that the libvirt release which parsed
@@ -145,8 +175,11 @@ class Inputs:
         """libvirt's caps file of RELEASE (X.Y.Z, or X.Y for any point release of it)."""
         folder = self.shared / "qemu-caps"
         point = release if release.count(".") == 2 else f"{release}.[0-9]*"
-        for pattern in (f"caps_{point}.{arch}.xml", f"caps_{point}_{arch}.xml.head",
-                        f"caps_{point}.{arch}.xml.head"):
+        for pattern in (
+            f"caps_{point}.{arch}.xml",
+            f"caps_{point}_{arch}.xml.head",
+            f"caps_{point}.{arch}.xml.head",
+        ):
             found = sorted(folder.glob(pattern))
             if found:
                 return found[0]
@@ -158,6 +191,7 @@ def flags_in(path: Path) -> set[str]:
 
 
 # --- facts applied after interpretation ---------------------------------------------------
+
 
 def apply_facts(table: etree._Element, arch: str) -> None:
     """The facts of tools/caps-facts that hold for TABLE's release."""
@@ -177,9 +211,12 @@ def apply_facts(table: etree._Element, arch: str) -> None:
             continue
         for node in _typed(devices, row["type"]):
             prop = node.find(f"prop[@name='{row['prop']}']")
-            if prop is None or ("default" in prop.attrib and prop.get("inferred") != "yes"
-                                and prop.get("default-inferred") != "yes"):
-                continue   # the release's own answer wins
+            if prop is None or (
+                "default" in prop.attrib
+                and prop.get("inferred") != "yes"
+                and prop.get("default-inferred") != "yes"
+            ):
+                continue  # the release's own answer wins
             sources[row["id"]] = row["source"]
             if row["default"] == "-":
                 prop.attrib.pop("default", None)
@@ -191,8 +228,7 @@ def apply_facts(table: etree._Element, arch: str) -> None:
 
 
 def _typed(devices: dict[str, etree._Element], name: str) -> list[etree._Element]:
-    return list(devices.values()) if name == "*" else \
-        [devices[name]] if name in devices else []
+    return list(devices.values()) if name == "*" else [devices[name]] if name in devices else []
 
 
 def _add_sources(table: etree._Element, sources: dict[str, str]) -> None:
@@ -216,10 +252,13 @@ def machine_family_era(table: etree._Element, curated15: etree._Element) -> None
         return
     used = {m.get("family") for m in table.iterfind("machines/machine")}
     for node in table.findall("machine-family"):
-        if node.get("name") in used and curated15.find(
-                f"machine-family[@name='{node.get('name')}']") is not None:
-            replacement = copy.deepcopy(curated15.find(
-                f"machine-family[@name='{node.get('name')}']"))
+        if (
+            node.get("name") in used
+            and curated15.find(f"machine-family[@name='{node.get('name')}']") is not None
+        ):
+            replacement = copy.deepcopy(
+                curated15.find(f"machine-family[@name='{node.get('name')}']")
+            )
             replacement.set("inferred", "yes")
             replacement.set("source", f"{replacement.get('source', '')} FAMILIES-1X".strip())
             if node.get("name") == "q35" and era("Q35-NO-FDC", release, table):
@@ -240,12 +279,17 @@ def command_line_era(table: etree._Element) -> None:
     release = table.get("version", "")
     sources = [*cmd.get("source", "").split()[:1], "LIBVIRT-CAPS"]
     blockdev = "blockdev" in flags or era("LV-BLOCKDEV", release, table)
-    json_device = any(f.startswith("device.json") for f in flags) or \
-        era("LV-JSON-DEVICE", release, table)
-    sources += [fact for fact, used in (("LV-BLOCKDEV", blockdev and "blockdev" not in flags),
-                                        ("LV-JSON-DEVICE", json_device and not any(
-                                            f.startswith("device.json") for f in flags)))
-                if used]
+    json_device = any(f.startswith("device.json") for f in flags) or era(
+        "LV-JSON-DEVICE", release, table
+    )
+    sources += [
+        fact
+        for fact, used in (
+            ("LV-BLOCKDEV", blockdev and "blockdev" not in flags),
+            ("LV-JSON-DEVICE", json_device and not any(f.startswith("device.json") for f in flags)),
+        )
+        if used
+    ]
     cmd.set("libvirt-storage", "blockdev" if blockdev else "drive")
     cmd.set("libvirt-device", "json" if json_device else "keyval")
     cmd.set("json-device", "yes" if json_device else "no")
@@ -259,9 +303,11 @@ def command_line_era(table: etree._Element) -> None:
 
 # --- tables -------------------------------------------------------------------------------
 
+
 def parents_of(answers: Answers) -> dict[str, str]:
-    listing = answers.value("qom-list-types", abstract=True) or \
-        answers.value("qom-list-types") or []
+    listing = (
+        answers.value("qom-list-types", abstract=True) or answers.value("qom-list-types") or []
+    )
     return {t["name"]: t["parent"] for t in listing if t.get("parent")}
 
 
@@ -280,19 +326,26 @@ def probe_table(inputs: Inputs, arch: str) -> etree._Element:
         other = inputs.caps_file(arch, "11.0.0")
         assert x86 is not None and other is not None
         flags = flags_in(x86) & flags_in(other)
-        text = (f"libvirt capability flags read from ../shared/qemu-caps/{x86.name} and "
-                f"../shared/qemu-caps/{other.name} (the flags all of them have)")
+        text = (
+            f"libvirt capability flags read from ../shared/qemu-caps/{x86.name} and "
+            f"../shared/qemu-caps/{other.name} (the flags all of them have)"
+        )
     set_flags(table, flags, text)
     command_line_era(table)
     return table
 
 
-def captured_table(inputs: Inputs, arch: str, path: Path, base: etree._Element,
-                   hints: dict[str, str]) -> etree._Element:
+def captured_table(
+    inputs: Inputs, arch: str, path: Path, base: etree._Element, hints: dict[str, str]
+) -> etree._Element:
     answers = read_replies(path)
-    table = interpret(answers, base=base, parent_hints=hints,
-                      source=inputs.capture_source(path),
-                      listed_props_partial=era("BASE-1X", base.get("version", "")))
+    table = interpret(
+        answers,
+        base=base,
+        parent_hints=hints,
+        source=inputs.capture_source(path),
+        listed_props_partial=era("BASE-1X", base.get("version", "")),
+    )
     flags, text = inputs.libvirt_flags(path)
     set_flags(table, flags, text, assumed=inputs.retired_by(path))
     command_line_era(table)
@@ -300,16 +353,18 @@ def captured_table(inputs: Inputs, arch: str, path: Path, base: etree._Element,
     return table
 
 
-def build_arch(inputs: Inputs, arch: str, curated: dict[str, etree._Element]
-               ) -> dict[str, etree._Element]:
+def build_arch(
+    inputs: Inputs, arch: str, curated: dict[str, etree._Element]
+) -> dict[str, etree._Element]:
     captured = inputs.captured(arch)
     base_arch = "aarch64" if arch == "armv7l" else arch
     probe = probe_table(inputs, base_arch)
-    probe_parents = parents_of(read_replies(next(REPLIES.glob(
-        f"probe_{PROBED}.*_{base_arch}.replies.xz"))))
+    probe_parents = parents_of(
+        read_replies(next(REPLIES.glob(f"probe_{PROBED}.*_{base_arch}.replies.xz")))
+    )
     tables: dict[str, etree._Element] = {}
     if arch == base_arch and PROBED not in captured:
-        tables[PROBED] = probe    # libvirt captured no 7.2 of this arch: the probe is it
+        tables[PROBED] = probe  # libvirt captured no 7.2 of this arch: the probe is it
     answers = {version: read_replies(path) for version, path in captured.items()}
     for version, path in captured.items():
         if version in tables:
@@ -318,14 +373,22 @@ def build_arch(inputs: Inputs, arch: str, curated: dict[str, etree._Element]
         hints: dict[str, str] = {}
         base_1x = arch == "x86_64" and era("BASE-1X", version)
         if base_1x:
-            hints.update({n.get("name"): n.get("parent") for n in
-                          curated["1.5"].findall("device-type") if n.get("parent")})
-        for other in sorted(answers, key=lambda v: abs(key(v)[0] * 100 + key(v)[1]
-                                                        - key(version)[0] * 100
-                                                        - key(version)[1])):
+            hints.update(
+                {
+                    n.get("name"): n.get("parent")
+                    for n in curated["1.5"].findall("device-type")
+                    if n.get("parent")
+                }
+            )
+        for other in sorted(
+            answers,
+            key=lambda v: abs(
+                key(v)[0] * 100 + key(v)[1] - key(version)[0] * 100 - key(version)[1]
+            ),
+        ):
             for name, parent in parents_of(answers[other]).items():
                 hints.setdefault(name, parent)
-        for name, parent in probe_parents.items():   # the abstract ones, last
+        for name, parent in probe_parents.items():  # the abstract ones, last
             hints.setdefault(name, parent)
         for row in read_tsv("parents.tsv"):
             hints.setdefault(row["type"], row["parent"])
@@ -336,9 +399,13 @@ def build_arch(inputs: Inputs, arch: str, curated: dict[str, etree._Element]
         tables[version] = table
     if arch == "x86_64":
         tables["1.2"] = copy.deepcopy(curated["1.2"])
-        for version, lower, upper in (("1.3", "1.2", "1.5"), ("1.4", "1.2", "1.5"),
-                                      ("2.0", "1.7", "2.1"), ("2.2", "2.1", "2.4"),
-                                      ("2.3", "2.1", "2.4")):
+        for version, lower, upper in (
+            ("1.3", "1.2", "1.5"),
+            ("1.4", "1.2", "1.5"),
+            ("2.0", "1.7", "2.1"),
+            ("2.2", "2.1", "2.4"),
+            ("2.3", "2.1", "2.4"),
+        ):
             tables[version] = derive(inputs, arch, version, tables[lower], tables[upper])
     newest = max(tables, key=key)
     for version in LATER.get(arch, []):
@@ -349,8 +416,10 @@ def build_arch(inputs: Inputs, arch: str, curated: dict[str, etree._Element]
 
 # --- derived releases --------------------------------------------------------------------
 
-def derive(inputs: Inputs, arch: str, release: str, lower: etree._Element,
-           upper: etree._Element | None) -> etree._Element:
+
+def derive(
+    inputs: Inputs, arch: str, release: str, lower: etree._Element, upper: etree._Element | None
+) -> etree._Element:
     """A release without captured replies: what its captured neighbours agree on, the
     types a dated fact puts in it, libvirt's flags (its caps file, else the flags both
     neighbours have), its machine types (its caps file, else the lower neighbour's and its
@@ -362,11 +431,14 @@ def derive(inputs: Inputs, arch: str, release: str, lower: etree._Element,
     for node in table.iter():
         if node.tag in ("device-type", "machine-family", "bus-type", "machines", "prop"):
             node.set("inferred", "yes")
-    sources = {"DERIVED": (
-        f"tools/build_tables.py: no captured replies of QEMU {release} ({arch}); derived from "
-        f"the table of {lower.get('version')}" + (f" and of {upper.get('version')}"
-                                                  if upper is not None else "")
-        + "; each element marked inferred; its own source ids name the neighbour's sources")}
+    sources = {
+        "DERIVED": (
+            f"tools/build_tables.py: no captured replies of QEMU {release} ({arch}); derived from "
+            f"the table of {lower.get('version')}"
+            + (f" and of {upper.get('version')}" if upper is not None else "")
+            + "; each element marked inferred; its own source ids name the neighbour's sources"
+        )
+    }
     # device types
     facts = {row["type"]: row for row in read_tsv("types.tsv") if row["arch"] in ("", arch)}
     uncertain: list[str] = []
@@ -406,17 +478,23 @@ def derive(inputs: Inputs, arch: str, release: str, lower: etree._Element,
     path = inputs.caps_file(arch, release)
     if path is not None:
         table.set("release", re.sub(r"^caps_(\d+\.\d+\.\d+).*", r"\1", path.name))
-        flags, text = flags_in(path), f"libvirt capability flags read from " \
-            f"../shared/qemu-caps/{path.name}"
+        flags, text = (
+            flags_in(path),
+            f"libvirt capability flags read from ../shared/qemu-caps/{path.name}",
+        )
     else:
         assert upper is not None
-        flags = {f.get("name") for f in lower.iterfind("flags/flag")} & \
-            {f.get("name") for f in upper.iterfind("flags/flag")}
-        text = (f"the flags the tables of {lower.get('version')} and "
-                f"{upper.get('version')} both have (libvirt has no caps file of {release})")
+        flags = {f.get("name") for f in lower.iterfind("flags/flag")} & {
+            f.get("name") for f in upper.iterfind("flags/flag")
+        }
+        text = (
+            f"the flags the tables of {lower.get('version')} and "
+            f"{upper.get('version')} both have (libvirt has no caps file of {release})"
+        )
     # the neighbours' tables have the retired flags already where they hold
-    set_flags(table, flags, text, assumed=retired_flags() if era("ASSUME-RETIRED", release)
-              else set())
+    set_flags(
+        table, flags, text, assumed=retired_flags() if era("ASSUME-RETIRED", release) else set()
+    )
     command_line_era(table)
     # machines
     _derive_machines(table, arch, release, lower, path, sources)
@@ -425,8 +503,12 @@ def derive(inputs: Inputs, arch: str, release: str, lower: etree._Element,
         table.remove(node)
     uncertain = [name for name in uncertain if not any(c.isspace() for c in name)]
     if uncertain:
-        holder = etree.Element("uncertain", kind="device-type", source="DERIVED",
-                               names=" ".join(sorted(set(uncertain))))
+        holder = etree.Element(
+            "uncertain",
+            kind="device-type",
+            source="DERIVED",
+            names=" ".join(sorted(set(uncertain))),
+        )
         table.find("machines").addnext(holder)  # type: ignore[union-attr]
     _add_sources(table, sources)
     apply_facts(table, arch)
@@ -441,22 +523,32 @@ def _keep_upper_sources(table: etree._Element, upper: etree._Element | None) -> 
         return
     known = {node.get("id") for node in table.findall("source")}
     needed = {ref for node in table.iter() for ref in (node.get("source") or "").split()}
-    needed |= {node.get("structure-source") for node in table.iter()
-               if node.get("structure-source")}
+    needed |= {
+        node.get("structure-source") for node in table.iter() if node.get("structure-source")
+    }
     for ref in sorted(ref for ref in needed if ref not in known):
         original = upper.find(f"source[@id='{ref}']")
         if original is not None:
             _add_sources(table, {ref: original.text or ""})
 
 
-def _derive_machines(table: etree._Element, arch: str, release: str, lower: etree._Element,
-                     caps: Path | None, sources: dict[str, str]) -> None:
+def _derive_machines(
+    table: etree._Element,
+    arch: str,
+    release: str,
+    lower: etree._Element,
+    caps: Path | None,
+    sources: dict[str, str],
+) -> None:
     machines = table.find("machines")
     assert machines is not None
     families = {m.get("name"): m.get("family") for m in lower.iterfind("machines/machine")}
     text = caps.read_text() if caps is not None else ""
-    found = re.findall(r"<machine (?:type='[^']*' )?name='([^']+)'(?: alias='([^']+)')?"
-                       r"[^>]*?(?:default='(yes)')?", text)
+    found = re.findall(
+        r"<machine (?:type='[^']*' )?name='([^']+)'(?: alias='([^']+)')?"
+        r"[^>]*?(?:default='(yes)')?",
+        text,
+    )
     if found:
         names = [(n, a or None) for n, a, _ in found]
         machines.set("source", "CAPS-MACHINES")
@@ -464,10 +556,20 @@ def _derive_machines(table: etree._Element, arch: str, release: str, lower: etre
         sources["CAPS-MACHINES"] = f"machine types of libvirt's ../shared/qemu-caps/{caps.name}"
     else:
         names = _machines_by_rule(arch, release, lower, sources)
-        machines.set("source", " ".join(sorted(
-            {*(lower.find("machines").get("source") or "").split()}  # type: ignore[union-attr]
-            | {r["id"] for r in read_tsv("machines.tsv") if r["arch"] == arch
-               and (r["kind"] == "versioned" or in_range(release, r["since"], ""))})))
+        machines.set(
+            "source",
+            " ".join(
+                sorted(
+                    {*(lower.find("machines").get("source") or "").split()}  # type: ignore[union-attr]
+                    | {
+                        r["id"]
+                        for r in read_tsv("machines.tsv")
+                        if r["arch"] == arch
+                        and (r["kind"] == "versioned" or in_range(release, r["since"], ""))
+                    }
+                )
+            ),
+        )
         machines.set("inferred", "yes")
     for child in list(machines):
         machines.remove(child)
@@ -493,18 +595,29 @@ def _families_from(table: etree._Element, upper: etree._Element | None) -> None:
             machine.set("family", "other")
             if table.find("machine-family[@name='other']") is None:
                 last = table.findall("machine-family")[-1]
-                last.addnext(etree.Element("machine-family", {
-                    "name": "other", "host-bridge": "none", "root-bus": "none",
-                    "root-bus-type": "System", "reserved-pci-slots": "",
-                    "libvirt-addressing": "none", "source": "DERIVED"}))
+                last.addnext(
+                    etree.Element(
+                        "machine-family",
+                        {
+                            "name": "other",
+                            "host-bridge": "none",
+                            "root-bus": "none",
+                            "root-bus-type": "System",
+                            "reserved-pci-slots": "",
+                            "libvirt-addressing": "none",
+                            "source": "DERIVED",
+                        },
+                    )
+                )
             continue
         copied = copy.deepcopy(found)
         copied.set("inferred", "yes")
         table.findall("machine-family")[-1].addnext(copied)
 
 
-def _machines_by_rule(arch: str, release: str, lower: etree._Element,
-                      sources: dict[str, str]) -> list[tuple[str, str | None]]:
+def _machines_by_rule(
+    arch: str, release: str, lower: etree._Element, sources: dict[str, str]
+) -> list[tuple[str, str | None]]:
     """The lower neighbour's machine types, its own versioned ones, minus the removals
     of tools/caps-facts/machines.tsv that fall in this release."""
     names = {m.get("name"): m.get("alias") for m in lower.iterfind("machines/machine")}
@@ -513,7 +626,7 @@ def _machines_by_rule(arch: str, release: str, lower: etree._Element,
         if row["kind"] == "versioned":
             for old in list(names):
                 if old.startswith(row["prefix"] + "-") and names[old] is not None:
-                    names[old] = None   # the alias moves to the new release's type
+                    names[old] = None  # the alias moves to the new release's type
             names[f"{row['prefix']}-{release}"] = row["alias"] or None
             sources[row["id"]] = row["source"]
         elif row["kind"] == "removed-before" and in_range(release, row["since"], ""):
@@ -532,20 +645,33 @@ def _minus_releases(release: str, count: int) -> str:
 
 # --- index ----------------------------------------------------------------------------------
 
+
 def index_of(tables: dict[str, dict[str, etree._Element]]) -> dict[str, object]:
     """For each arch: the releases, and per device type, bus type, machine type and flag
     the positions of the releases that have it (since/until without loading tables)."""
     result: dict[str, object] = {}
     for arch, by_version in tables.items():
         versions = list(by_version)
-        entry: dict[str, object] = {"versions": versions, "tables": [{
-            "version": version, "release": table.get("release"),
-            "devices": len(table.findall("device-type")),
-            "machines": len(table.findall("machines/machine")),
-            "storage": table.find("command-line").get("libvirt-storage"),  # type: ignore
-            "origin": _origin(table)} for version, table in by_version.items()]}
-        for what, xpath in (("devices", "device-type"), ("buses", "bus-type"),
-                            ("machines", "machines/machine"), ("flags", "flags/flag")):
+        entry: dict[str, object] = {
+            "versions": versions,
+            "tables": [
+                {
+                    "version": version,
+                    "release": table.get("release"),
+                    "devices": len(table.findall("device-type")),
+                    "machines": len(table.findall("machines/machine")),
+                    "storage": table.find("command-line").get("libvirt-storage"),  # type: ignore
+                    "origin": _origin(table),
+                }
+                for version, table in by_version.items()
+            ],
+        }
+        for what, xpath in (
+            ("devices", "device-type"),
+            ("buses", "bus-type"),
+            ("machines", "machines/machine"),
+            ("flags", "flags/flag"),
+        ):
             found: dict[str, list[int]] = {}
             for position, table in enumerate(by_version.values()):
                 for node in table.iterfind(xpath):
@@ -557,10 +683,12 @@ def index_of(tables: dict[str, dict[str, etree._Element]]) -> dict[str, object]:
                         found.setdefault(node.get("alias", ""), []).append(position)
             entry[what] = {name: _ranges(sorted(set(p))) for name, p in sorted(found.items())}
         entry["uncertain"] = {
-            str(position): sorted(" ".join(n.get("names", "") for n in table.findall(
-                "uncertain")).split())
-            for position, table in enumerate(by_version.values()) if table.find("uncertain")
-            is not None}
+            str(position): sorted(
+                " ".join(n.get("names", "") for n in table.findall("uncertain")).split()
+            )
+            for position, table in enumerate(by_version.values())
+            if table.find("uncertain") is not None
+        }
         result[arch] = entry
     return result
 
@@ -589,13 +717,18 @@ def _ranges(positions: list[int]) -> list[list[int]]:
 
 # --- main --------------------------------------------------------------------------------
 
+
 def build(shared: Path) -> dict[str, dict[str, etree._Element]]:
     inputs = Inputs(shared)
-    curated = {v: etree.parse(str(SOURCES / f"qemu-{v}-x86_64.xml"),
-                              etree.XMLParser(remove_comments=True)).getroot()
-               for v in ("1.2", "1.5")}
-    return {arch: build_arch(inputs, arch, curated)
-            for arch in ("x86_64", "s390x", "aarch64", "armv7l")}
+    curated = {
+        v: etree.parse(
+            str(SOURCES / f"qemu-{v}-x86_64.xml"), etree.XMLParser(remove_comments=True)
+        ).getroot()
+        for v in ("1.2", "1.5")
+    }
+    return {
+        arch: build_arch(inputs, arch, curated) for arch in ("x86_64", "s390x", "aarch64", "armv7l")
+    }
 
 
 def files_of(tables: dict[str, dict[str, etree._Element]]) -> dict[str, str]:
@@ -603,8 +736,7 @@ def files_of(tables: dict[str, dict[str, etree._Element]]) -> dict[str, str]:
     for arch, by_version in tables.items():
         for version, table in by_version.items():
             files[f"qemu-{version}-{arch}.json"] = dumps(table)
-    files["index.json"] = json.dumps(index_of(tables), separators=(",", ":"),
-                                     sort_keys=True) + "\n"
+    files["index.json"] = json.dumps(index_of(tables), separators=(",", ":"), sort_keys=True) + "\n"
     return files
 
 
@@ -612,8 +744,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"))
     parser.add_argument("--output", default=str(DATA), help="where to write the tables")
-    parser.add_argument("--no-validate", action="store_true",
-                        help="skip the schema validation of each table")
+    parser.add_argument(
+        "--no-validate", action="store_true", help="skip the schema validation of each table"
+    )
     options = parser.parse_args()
     tables = build(Path(options.shared))
     if not options.no_validate:

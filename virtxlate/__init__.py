@@ -26,11 +26,20 @@ if TYPE_CHECKING:
 
 # The API pulls in lxml, the model and the tables; `virtxlate --version` should not pay
 # for that, so these names are imported on first use (PEP 562).
-_LAZY = {"Analysis": "api", "analyze": "api", "check": "api", "load": "api",
-         "Finding": "findings"}
+_LAZY = {"Analysis": "api", "analyze": "api", "check": "api", "load": "api", "Finding": "findings"}
 
-__all__ = ["Analysis", "ArgumentTypeError", "Finding", "InputError", "UsageError",
-           "VirtxlateError", "__version__", "analyze", "check", "load"]
+__all__ = [
+    "Analysis",
+    "ArgumentTypeError",
+    "Finding",
+    "InputError",
+    "UsageError",
+    "VirtxlateError",
+    "__version__",
+    "analyze",
+    "check",
+    "load",
+]
 
 
 def __getattr__(name: str) -> Any:

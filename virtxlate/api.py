@@ -53,11 +53,15 @@ def arch_without_tables(domain: Domain, arch: str | None = None) -> Finding | No
         return None
     os_type = domain.element.find("os/type")
     known = ", ".join(sorted({a for _, a in caps_tables.available()}))
-    finding = finding_at("VX0305", "error",
-                         f"virtxlate has no capability tables for arch '{wanted}'",
-                         XmlObject(os_type) if os_type is not None else domain, domain.source,
-                         xpath_suffix="/@arch" if os_type is not None else "",
-                         hint=f"known arches: {known}")
+    finding = finding_at(
+        "VX0305",
+        "error",
+        f"virtxlate has no capability tables for arch '{wanted}'",
+        XmlObject(os_type) if os_type is not None else domain,
+        domain.source,
+        xpath_suffix="/@arch" if os_type is not None else "",
+        hint=f"known arches: {known}",
+    )
     return replace(finding, xpath=domain.user_xpath(finding.xpath))
 
 
@@ -84,12 +88,15 @@ def host_of(name: str | Host | None) -> Host:
     if name == "local":
         return LocalHost()
     if isinstance(name, str):
-        raise ArgumentTypeError(f"host '{name[:40]}' is not one of: none, local, or a Host "
-                                "object")
-    if not all(callable(getattr(name, method, None)) for method in
-               ("is_cdrom", "has_device_node", "scsi_generic", "scsi_address")):
-        raise ArgumentTypeError(f"host must be 'none', 'local' or a Host object "
-                                f"(virtxlate.libvirt.host), not {type(name).__name__}")
+        raise ArgumentTypeError(f"host '{name[:40]}' is not one of: none, local, or a Host object")
+    if not all(
+        callable(getattr(name, method, None))
+        for method in ("is_cdrom", "has_device_node", "scsi_generic", "scsi_address")
+    ):
+        raise ArgumentTypeError(
+            f"host must be 'none', 'local' or a Host object "
+            f"(virtxlate.libvirt.host), not {type(name).__name__}"
+        )
     return name
 
 
@@ -101,10 +108,14 @@ def _release(qemu: Any) -> str:
     if isinstance(qemu, int) and not isinstance(qemu, bool):
         return str(qemu)
     if isinstance(qemu, float):
-        raise ArgumentTypeError(f"give the QEMU release as a string, e.g. '{qemu}': as a "
-                                "float 1.10 and 1.1 are the same number")
-    raise ArgumentTypeError(f"the QEMU release is a string such as '7.2' (or libvirt's "
-                            f"integer form 7002000), not {type(qemu).__name__}")
+        raise ArgumentTypeError(
+            f"give the QEMU release as a string, e.g. '{qemu}': as a "
+            "float 1.10 and 1.1 are the same number"
+        )
+    raise ArgumentTypeError(
+        f"the QEMU release is a string such as '7.2' (or libvirt's "
+        f"integer form 7002000), not {type(qemu).__name__}"
+    )
 
 
 def _arch(arch: Any) -> str | None:
@@ -128,8 +139,9 @@ class Analysis:
         return not any(f.is_error for f in self.findings)
 
 
-def analyze(domain: Domain | Any, qemu: str | int, arch: str | None = None,
-            host: Host | str | None = None) -> Analysis:
+def analyze(
+    domain: Domain | Any, qemu: str | int, arch: str | None = None, host: Host | str | None = None
+) -> Analysis:
     """Findings, command line and device graph of DOMAIN for QEMU release QEMU.
 
     DOMAIN is a loaded Domain or anything load() takes.  QEMU is a string ('1.5',
@@ -151,8 +163,9 @@ def analyze(domain: Domain | Any, qemu: str | int, arch: str | None = None,
     try:
         plan = plan_storage(domain, table, host)
     except InvalidValue as exc:
-        result.findings.append(Finding("VX0100", "error", exc.message, domain.source,
-                                       exc.line, exc.xpath))
+        result.findings.append(
+            Finding("VX0100", "error", exc.message, domain.source, exc.line, exc.xpath)
+        )
         return result
     result.plan = plan
     result.findings.extend(replace(f, xpath=domain.user_xpath(f.xpath)) for f in plan.findings)
@@ -161,8 +174,9 @@ def analyze(domain: Domain | Any, qemu: str | int, arch: str | None = None,
     result.argv = command_line(plan)
     # what QEMU refuses of the line libvirt writes (dc-390, a virtio LUN on a modern
     # machine type): argv still shows that line, the findings say it will not start
-    result.findings.extend(replace(f, xpath=domain.user_xpath(f.xpath))
-                           for f in _qemu_refusals(domain, table))
+    result.findings.extend(
+        replace(f, xpath=domain.user_xpath(f.xpath)) for f in _qemu_refusals(domain, table)
+    )
     if not result.ok:
         return result
     # the graph only here: check (api.check) never builds one
@@ -180,9 +194,12 @@ def analyze(domain: Domain | Any, qemu: str | int, arch: str | None = None,
     return result
 
 
-def check(domain: Domain | Any, releases: tuple[str, ...] | list[str] = (),
-          libvirt_schema: bool = False, host: Host | str | None = None
-          ) -> tuple[list[Finding], list[tuple[CapsTable, list[Finding]]]]:
+def check(
+    domain: Domain | Any,
+    releases: tuple[str, ...] | list[str] = (),
+    libvirt_schema: bool = False,
+    host: Host | str | None = None,
+) -> tuple[list[Finding], list[tuple[CapsTable, list[Finding]]]]:
     """What `check` says of DOMAIN for each release named: (the findings of every
     release, each release's table with its own findings).  The tables are those of the
     domain's arch (VX0305 when it has none); the translation for each release adds
@@ -193,8 +210,9 @@ def check(domain: Domain | Any, releases: tuple[str, ...] | list[str] = (),
     if isinstance(releases, str):
         releases = [releases]
     if not isinstance(releases, list | tuple):
-        raise ArgumentTypeError(f"releases are a list of strings such as ['7.2'], not "
-                                f"{type(releases).__name__}")
+        raise ArgumentTypeError(
+            f"releases are a list of strings such as ['7.2'], not {type(releases).__name__}"
+        )
     releases = [_release(release) for release in releases]
     host = host_of(host)
     no_tables = arch_without_tables(domain)
@@ -204,9 +222,10 @@ def check(domain: Domain | Any, releases: tuple[str, ...] | list[str] = (),
     else:
         tables = [caps_tables.load(version, table_arch(domain.arch)) for version in releases]
         common, per_release = check_releases(domain, tables)
-        per_release = [(table, found + _translation_findings(domain, table, host, common,
-                                                              found))
-                       for table, found in per_release]
+        per_release = [
+            (table, found + _translation_findings(domain, table, host, common, found))
+            for table, found in per_release
+        ]
     if libvirt_schema and domain.document is not None:
         from .rules.libvirt_schema import libvirt_schema_findings
 
@@ -214,8 +233,9 @@ def check(domain: Domain | Any, releases: tuple[str, ...] | list[str] = (),
     return common, per_release
 
 
-def _translation_findings(domain: Domain, table: CapsTable, host: Host,
-                          common: list[Finding], found: list[Finding]) -> list[Finding]:
+def _translation_findings(
+    domain: Domain, table: CapsTable, host: Host, common: list[Finding], found: list[Finding]
+) -> list[Finding]:
     """What libvirt refuses only while it builds the command line (a target name that
     is no disk name, no PCI slot left, a host device node missing on HOST), what QEMU
     refuses of the line libvirt writes (VX0306: `argv` still shows that line), and what
@@ -225,8 +245,16 @@ def _translation_findings(domain: Domain, table: CapsTable, host: Host,
     try:
         plan = plan_storage(domain, table, host)
     except InvalidValue as exc:
-        return [Finding("VX0100", "error", exc.message, domain.source, exc.line,
-                        domain.user_xpath(exc.xpath))]
+        return [
+            Finding(
+                "VX0100",
+                "error",
+                exc.message,
+                domain.source,
+                exc.line,
+                domain.user_xpath(exc.xpath),
+            )
+        ]
     found = [f for f in plan.findings if f.is_error or f.code == "VX0701"]
     if not any(f.is_error for f in found):
         found += _qemu_refusals(domain, table)
@@ -239,5 +267,13 @@ def _qemu_refusals(domain: Domain, table: CapsTable) -> list[Finding]:
     return libvirt_name_findings(domain, table) + qemu_refusals(domain, table)
 
 
-__all__ = ["HOSTS", "Analysis", "analyze", "check", "command_line", "host_of", "load",
-           "option_words"]
+__all__ = [
+    "HOSTS",
+    "Analysis",
+    "analyze",
+    "check",
+    "command_line",
+    "host_of",
+    "load",
+    "option_words",
+]

@@ -38,7 +38,7 @@ from .xmlinput import display_name, input_limit, too_large
 
 # --jobs is capped at this many processes per CPU (and at the number of inputs)
 JOBS_PER_CPU = 4
-_CHUNK = 1 << 16   # bytes read from a stream at a time
+_CHUNK = 1 << 16  # bytes read from a stream at a time
 
 
 @dataclass(frozen=True)
@@ -46,23 +46,29 @@ class Item:
     """One input of the batch: a file to read, a domain cut from a stream, or an error
     found before anything could be read (an unlistable directory, an oversized domain)."""
 
-    source: str                       # the name in messages (xmlinput.display_name)
-    data: bytes | None = None         # None: read the file PATH in the worker
-    line_offset: int = 0              # the item's first line in a stream, for messages
+    source: str  # the name in messages (xmlinput.display_name)
+    data: bytes | None = None  # None: read the file PATH in the worker
+    line_offset: int = 0  # the item's first line in a stream, for messages
     path: str | None = None
-    regular_only: bool = False        # found in a directory: read only a regular file
+    regular_only: bool = False  # found in a directory: read only a regular file
     error: str | None = None
 
 
-def iter_items(arguments: Iterable[str], stdin: IO[bytes] | None = None,
-               stdin_items: Iterable[Item] | None = None) -> Iterator[Item]:
+def iter_items(
+    arguments: Iterable[str],
+    stdin: IO[bytes] | None = None,
+    stdin_items: Iterable[Item] | None = None,
+) -> Iterator[Item]:
     """The batch's inputs, in order: each argument, a directory's *.xml files depth first
     in name order (symbolic links to directories are not followed), and each domain of
     standard input for ``-`` (STDIN_ITEMS when the caller has split it already)."""
     for argument in arguments:
         if argument == "-":
-            yield from (stdin_items if stdin_items is not None else
-                        split_stream(stdin if stdin is not None else sys.stdin.buffer))
+            yield from (
+                stdin_items
+                if stdin_items is not None
+                else split_stream(stdin if stdin is not None else sys.stdin.buffer)
+            )
         elif os.path.isdir(argument):
             yield from _walk(argument)
         else:
@@ -70,7 +76,7 @@ def iter_items(arguments: Iterable[str], stdin: IO[bytes] | None = None,
 
 
 def _walk(top: str) -> Iterator[Item]:
-    stack: list[tuple[bool, str]] = [(True, top)]   # (is a directory, path), last first
+    stack: list[tuple[bool, str]] = [(True, top)]  # (is a directory, path), last first
     while stack:
         is_directory, path = stack.pop()
         if not is_directory:
@@ -80,8 +86,9 @@ def _walk(top: str) -> Iterator[Item]:
             with os.scandir(path) as listing:
                 entries = sorted(listing, key=lambda entry: entry.name)
         except OSError as exc:
-            yield Item(display_name(path), path=path,
-                       error=f"cannot list directory: {exc.strerror or exc}")
+            yield Item(
+                display_name(path), path=path, error=f"cannot list directory: {exc.strerror or exc}"
+            )
             continue
         children = []
         for entry in entries:
@@ -104,7 +111,7 @@ _DOMAIN_START = re.compile(rb"(?:\s+|<!--.*?-->|<\?.*?\?>)*<domain[\s/>]", re.S)
 # What follows a domain on its last line (`</domain> <!-- end -->`) belongs to none.
 _REST_OF_LINE = re.compile(rb"(?:[ \t]+|<!--.*?-->|<\?(?!xml[\s?]).*?\?>)*\n?", re.S)
 _BOMS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
-_DOCUMENT_END = 5   # libxml2's XML_ERR_DOCUMENT_END: "Extra content at the end"
+_DOCUMENT_END = 5  # libxml2's XML_ERR_DOCUMENT_END: "Extra content at the end"
 
 
 def split_stream(stream: IO[bytes], limit: int | None = None) -> Iterator[Item]:
@@ -115,7 +122,7 @@ def split_stream(stream: IO[bytes], limit: int | None = None) -> Iterator[Item]:
     item, and the stream goes on after it.  A UTF-16 stream is one document."""
     limit = input_limit() if limit is None else limit
     splitter = _Splitter(limit)
-    read = getattr(stream, "read1", stream.read)   # what a pipe has now, not 64 KiB
+    read = getattr(stream, "read1", stream.read)  # what a pipe has now, not 64 KiB
     first = True
     while True:
         chunk = read(_CHUNK)
@@ -136,24 +143,29 @@ def split_stream(stream: IO[bytes], limit: int | None = None) -> Iterator[Item]:
 class _Splitter:
     def __init__(self, limit: int):
         self.limit = limit
-        self.buffer = b""          # read, not yet given to the parser
-        self.item = bytearray()    # the current document's bytes given to the parser
+        self.buffer = b""  # read, not yet given to the parser
+        self.item = bytearray()  # the current document's bytes given to the parser
         self.oversized = False
-        self.broken = False        # the parser refused the current document
-        self.line = 0              # lines before self.item in the stream
-        self.same_line = False     # self.item starts on the line the last one ended
-        self.rewind = 0            # bytes of the last piece the parser refused
-        self.skipped_lines = 0     # lines of an oversized document, not kept
+        self.broken = False  # the parser refused the current document
+        self.line = 0  # lines before self.item in the stream
+        self.same_line = False  # self.item starts on the line the last one ended
+        self.rewind = 0  # bytes of the last piece the parser refused
+        self.skipped_lines = 0  # lines of an oversized document, not kept
         self._new_parser()
 
     def _new_parser(self) -> None:
         # events of <domain> elements only: a domain of many small elements costs no
         # Python call per element
         self.parser = etree.XMLPullParser(
-            events=("start", "end"), tag="domain", resolve_entities=False, load_dtd=False,
-            no_network=True, huge_tree=False)
-        self.depth = 0             # <domain> elements open
-        self.started = False       # the document's root <domain> has started
+            events=("start", "end"),
+            tag="domain",
+            resolve_entities=False,
+            load_dtd=False,
+            no_network=True,
+            huge_tree=False,
+        )
+        self.depth = 0  # <domain> elements open
+        self.started = False  # the document's root <domain> has started
 
     def feed(self, chunk: bytes) -> Iterator[Item]:
         self.buffer += chunk
@@ -161,7 +173,7 @@ class _Splitter:
         while True:
             if self.broken:
                 match = self._resync(position)
-                if match is None:   # keep a tail: the next chunk may complete a match
+                if match is None:  # keep a tail: the next chunk may complete a match
                     keep = max(position, len(self.buffer) - 16)
                     self._keep(self.buffer[position:keep])
                     self.buffer = self.buffer[keep:]
@@ -172,17 +184,17 @@ class _Splitter:
                 continue
             end = self._safe_end(position)
             if end < 0:
-                if len(self.buffer) - position > _CHUNK:   # no '>' in sight: go on
-                    yield from self._parse(self.buffer[position:])   # without holding it
+                if len(self.buffer) - position > _CHUNK:  # no '>' in sight: go on
+                    yield from self._parse(self.buffer[position:])  # without holding it
                     position = len(self.buffer) - self.rewind
                     if self.rewind:
                         continue
                 self.buffer = self.buffer[position:]
                 return
-            piece = self.buffer[position:end + 1]
+            piece = self.buffer[position : end + 1]
             position = end + 1
             yield from self._parse(piece)
-            position -= self.rewind   # refused: look for where the next one starts
+            position -= self.rewind  # refused: look for where the next one starts
 
     def _safe_end(self, position: int) -> int:
         """The last '>' from POSITION on up to which the parser can be fed at once: the
@@ -212,8 +224,7 @@ class _Splitter:
             at_line_start = start > 0 or not self.item or self.item.endswith(b"\n")
             # the refused document's own element began before (text that holds no
             # element is refused with the document after it)
-            if at_line_start and _ELEMENT.search(bytes(self.item) +
-                                                 self.buffer[position:start]):
+            if at_line_start and _ELEMENT.search(bytes(self.item) + self.buffer[position:start]):
                 return start
             position = start + 1
 
@@ -237,10 +248,10 @@ class _Splitter:
                 yield from self._parse(piece)
                 return
             self.broken = True
-            self.rewind = len(piece)   # the piece may hold the next domain's start
+            self.rewind = len(piece)  # the piece may hold the next domain's start
             return
         self._keep(piece)
-        if self.oversized:   # not parsed further: its tree would only grow
+        if self.oversized:  # not parsed further: its tree would only grow
             self.broken = True
             return
         for event, _ in self.parser.read_events():
@@ -256,7 +267,7 @@ class _Splitter:
         if not self.oversized and len(self.item) + len(piece) > self.limit:
             self.oversized = True
         if self.oversized:
-            self.skipped_lines += piece.count(b"\n")   # counted, not kept
+            self.skipped_lines += piece.count(b"\n")  # counted, not kept
         else:
             self.item += piece
 
@@ -265,7 +276,7 @@ class _Splitter:
         rest = _REST_OF_LINE.match(data) if self.same_line else None
         if rest is not None and rest.end() < len(data):
             self.line += data.count(b"\n", 0, rest.end())
-            data = data[rest.end():]
+            data = data[rest.end() :]
             stripped = data.lstrip()
             self.line += data.count(b"\n", 0, len(data) - len(stripped))
             data = stripped
@@ -289,11 +300,11 @@ class _Splitter:
             else:
                 yield from self._parse(tail)
                 if self.rewind:
-                    self._keep(tail[len(tail) - self.rewind:])
+                    self._keep(tail[len(tail) - self.rewind :])
         if self.oversized or self.broken or self.started:
             yield self._emit()
         elif self.item and _MISC.fullmatch(bytes(self.item)) is None:
-            yield self._emit()   # text that is no document: its own error
+            yield self._emit()  # text that is no document: its own error
 
 
 @dataclass(frozen=True)
@@ -301,7 +312,7 @@ class Settings:
     releases: tuple[str, ...]
     libvirt_schema: bool
     json_lines: bool
-    host: str = "none"   # api.host_of: "none" (no host facts) or "local"
+    host: str = "none"  # api.host_of: "none" (no host facts) or "local"
 
 
 def _source(item: Item) -> str:
@@ -324,27 +335,44 @@ def check_item(item: Item, settings: Settings) -> tuple[int, str, dict[str, Any]
         else:
             data, name = read_bytes(item.path or item.source, item.regular_only)
         domain = domain_from_document(parse_bytes(data, name))
-        common, per_release = check(domain, settings.releases, settings.libvirt_schema,
-                                    host_of(settings.host))
-    except UsageError as exc:   # e.g. no table of that release for this domain's arch
-        return exc.exit_code, f"{source}: {exc}\n", {"source": source, "ok": False,
-                                                      "usage_error": exc.message}
+        common, per_release = check(
+            domain, settings.releases, settings.libvirt_schema, host_of(settings.host)
+        )
+    except UsageError as exc:  # e.g. no table of that release for this domain's arch
+        return (
+            exc.exit_code,
+            f"{source}: {exc}\n",
+            {"source": source, "ok": False, "usage_error": exc.message},
+        )
     except VirtxlateError as exc:
-        return exc.exit_code, str(exc) + "\n", {"source": source, "ok": False, "input_error":
-                                                 str(exc)}
+        return (
+            exc.exit_code,
+            str(exc) + "\n",
+            {"source": source, "ok": False, "input_error": str(exc)},
+        )
     except (RecursionError, MemoryError) as exc:
-        error = InputError(f"too big or too deeply nested to check ({type(exc).__name__})",
-                           source=source)
-        return EXIT_INPUT, str(error) + "\n", {"source": source, "ok": False,
-                                               "input_error": str(error)}
+        error = InputError(
+            f"too big or too deeply nested to check ({type(exc).__name__})", source=source
+        )
+        return (
+            EXIT_INPUT,
+            str(error) + "\n",
+            {"source": source, "ok": False, "input_error": str(error)},
+        )
     findings = common + [f for _, found in per_release for f in found]
     errors = sum(f.is_error for f in findings)
-    record = {"source": source, "ok": not errors, "errors": errors,
-              "warnings": sum(f.severity == "warning" for f in findings),
-              "findings": [f.to_json() for f in findings]}
+    record = {
+        "source": source,
+        "ok": not errors,
+        "errors": errors,
+        "warnings": sum(f.severity == "warning" for f in findings),
+        "findings": [f.to_json() for f in findings],
+    }
     if len(per_release) > 1:
-        record["releases"] = {table.version: not any(f.is_error for f in common + found)
-                              for table, found in per_release}
+        record["releases"] = {
+            table.version: not any(f.is_error for f in common + found)
+            for table, found in per_release
+        }
     # the text only when it is printed: JSON lines never build it
     text = text_report(findings, domain) if findings and not settings.json_lines else ""
     return (EXIT_FINDINGS if errors else EXIT_OK), text, record
@@ -415,8 +443,15 @@ def _capped_jobs(jobs: int, first: list[Item], more: bool, err: IO[str]) -> int:
     return capped
 
 
-def run(arguments: list[str], settings: Settings, jobs: int, out: IO[str], err: IO[str],
-        stdin: IO[bytes] | None = None, stdin_items: Iterable[Item] | None = None) -> int:
+def run(
+    arguments: list[str],
+    settings: Settings,
+    jobs: int,
+    out: IO[str],
+    err: IO[str],
+    stdin: IO[bytes] | None = None,
+    stdin_items: Iterable[Item] | None = None,
+) -> int:
     """Check every input, print each result as it comes (in input order) and a summary
     on ERR; the worst exit status (3 unreadable input, 2 usage, 1 errors, 0 none), or
     130 / 143 after SIGINT / SIGTERM, with the results so far and the summary."""
@@ -456,7 +491,7 @@ def run(arguments: list[str], settings: Settings, jobs: int, out: IO[str], err: 
                 out.write(json.dumps(record) + "\n")
             elif text:
                 out.write(text)
-            out.flush()   # each result as it comes, also into a pipe
+            out.flush()  # each result as it comes, also into a pipe
             progress.tick(domains)
     except KeyboardInterrupt:
         status, interrupted = EXIT_SIGINT, "interrupted (SIGINT) after "
@@ -471,8 +506,10 @@ def run(arguments: list[str], settings: Settings, jobs: int, out: IO[str], err: 
     out.flush()
     progress.done()
     seconds = time.monotonic() - started
-    err.write(f"virtxlate check: {interrupted}{domains} domains, {with_errors} with errors, "
-              f"{with_warnings} with warnings, {seconds:.2f} s\n")
+    err.write(
+        f"virtxlate check: {interrupted}{domains} domains, {with_errors} with errors, "
+        f"{with_warnings} with warnings, {seconds:.2f} s\n"
+    )
     err.flush()
     return status
 
@@ -488,7 +525,7 @@ class _Window:
     def bounded(self, items: Iterable[Item]) -> Iterator[Item]:
         for item in items:
             while not self.slots.acquire(timeout=0.1):
-                if self.stopped.is_set():   # the pool is ending: stop reading
+                if self.stopped.is_set():  # the pool is ending: stop reading
                     return
             yield item
 

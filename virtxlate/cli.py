@@ -30,28 +30,35 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="virtxlate",
         description="Tell, before anything runs, what QEMU will be given and will build "
-                    "for a libvirt domain XML, per QEMU release.",
-        epilog="exit codes: " + ", ".join(f"{code} {meaning}"
-                                          for code, meaning in EXIT_CODES.items()),
+        "for a libvirt domain XML, per QEMU release.",
+        epilog="exit codes: "
+        + ", ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()),
     )
     parser.add_argument("--version", action="version", version=f"virtxlate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     reads = _input_options()
-    tree = commands.add_parser("tree", help="the QOM device graph QEMU would build",
-                               parents=[reads])
-    tree.add_argument("domain", metavar="DOMAIN", nargs="?",
-                      help="domain XML file, or - for stdin")
-    tree.add_argument("--argv", metavar="FILE",
-                      help="build the graph of a QEMU command line instead (- for stdin)")
+    tree = commands.add_parser(
+        "tree", help="the QOM device graph QEMU would build", parents=[reads]
+    )
+    tree.add_argument("domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin")
+    tree.add_argument(
+        "--argv",
+        metavar="FILE",
+        help="build the graph of a QEMU command line instead (- for stdin)",
+    )
     tree.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
-    tree.add_argument("--format", choices=("qtree", "json", "dot", "svg"), default="qtree",
-                      help="dot: Graphviz DOT; svg: drawn by Graphviz's dot program")
+    tree.add_argument(
+        "--format",
+        choices=("qtree", "json", "dot", "svg"),
+        default="qtree",
+        help="dot: Graphviz DOT; svg: drawn by Graphviz's dot program",
+    )
 
-    argv = commands.add_parser("argv", help="the QEMU command line libvirt would use",
-                               parents=[reads])
-    argv.add_argument("domain", metavar="DOMAIN", nargs="?",
-                      help="domain XML file, or - for stdin")
+    argv = commands.add_parser(
+        "argv", help="the QEMU command line libvirt would use", parents=[reads]
+    )
+    argv.add_argument("domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin")
     argv.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
     argv.add_argument("--format", choices=("shell", "lines", "json"), default="shell")
 
@@ -59,44 +66,79 @@ def _parser() -> argparse.ArgumentParser:
         _live_options(command)
 
     compare = commands.add_parser(
-        "compare", help="virtxlate's storage options next to libvirt's own "
-                        "(domainXMLToNative) for the same domain", parents=[reads])
-    compare.add_argument("domain", metavar="DOMAIN", nargs="?",
-                         help="domain XML file, or - for stdin")
-    compare.add_argument("--qemu", metavar="VER",
-                         help="QEMU release (default: the one libvirt drives)")
+        "compare",
+        help="virtxlate's storage options next to libvirt's own "
+        "(domainXMLToNative) for the same domain",
+        parents=[reads],
+    )
+    compare.add_argument(
+        "domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin"
+    )
+    compare.add_argument(
+        "--qemu", metavar="VER", help="QEMU release (default: the one libvirt drives)"
+    )
     _live_options(compare, connect_required=True)
 
     from_argv = commands.add_parser(
-        "from-argv", help="domain XML (its storage) from a QEMU command line",
-        parents=[reads])
-    from_argv.add_argument("command_line", metavar="FILE",
-                           help="a shell-quoted line, a libvirt .args file or a JSON array; "
-                           "- for stdin")
-    from_argv.add_argument("--qemu", metavar="VER",
-                           help="the release the command line is for: names the machine "
-                           "when it has no -machine (without it: QEMU's own default)")
+        "from-argv", help="domain XML (its storage) from a QEMU command line", parents=[reads]
+    )
+    from_argv.add_argument(
+        "command_line",
+        metavar="FILE",
+        help="a shell-quoted line, a libvirt .args file or a JSON array; - for stdin",
+    )
+    from_argv.add_argument(
+        "--qemu",
+        metavar="VER",
+        help="the release the command line is for: names the machine "
+        "when it has no -machine (without it: QEMU's own default)",
+    )
 
     from_tree = commands.add_parser(
-        "from-tree", help="domain XML (its storage) from `tree --format json`",
-        parents=[_input_options(host=False)])
+        "from-tree",
+        help="domain XML (its storage) from `tree --format json`",
+        parents=[_input_options(host=False)],
+    )
     from_tree.add_argument("tree_json", metavar="FILE", help="the JSON, or - for stdin")
 
-    check = commands.add_parser("check", help="validate a domain (schema, libvirt rules, "
-                                              "release gates)", parents=[reads])
-    check.add_argument("domains", metavar="DOMAIN", nargs="*",
-                       help="domain XML files, directories (every *.xml below), or - for "
-                       "stdin (one domain, or several one after another)")
-    check.add_argument("--qemu", action="append", default=[], metavar="VER",
-                       help="check against this QEMU release (may repeat)")
-    check.add_argument("--format", choices=("text", "json", "jsonl"), default="text",
-                       help="jsonl: one JSON result per domain, in input order")
-    check.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
-                       help="check on N processes (at most 4 per CPU and one per input)")
+    check = commands.add_parser(
+        "check", help="validate a domain (schema, libvirt rules, release gates)", parents=[reads]
+    )
+    check.add_argument(
+        "domains",
+        metavar="DOMAIN",
+        nargs="*",
+        help="domain XML files, directories (every *.xml below), or - for "
+        "stdin (one domain, or several one after another)",
+    )
+    check.add_argument(
+        "--qemu",
+        action="append",
+        default=[],
+        metavar="VER",
+        help="check against this QEMU release (may repeat)",
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "jsonl"),
+        default="text",
+        help="jsonl: one JSON result per domain, in input order",
+    )
+    check.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=1,
+        metavar="N",
+        help="check on N processes (at most 4 per CPU and one per input)",
+    )
     _live_options(check)
-    check.add_argument("--libvirt-schema", action="store_true",
-                       help="also validate with libvirt's installed RelaxNG schema "
-                       "(/usr/share/libvirt/schemas/domain.rng)")
+    check.add_argument(
+        "--libvirt-schema",
+        action="store_true",
+        help="also validate with libvirt's installed RelaxNG schema "
+        "(/usr/share/libvirt/schemas/domain.rng)",
+    )
 
     caps = commands.add_parser("caps", help="the capability tables of QEMU releases")
     caps_commands = caps.add_subparsers(dest="caps_command", required=True, metavar="WHAT")
@@ -113,17 +155,28 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "json"), default="text")
     probe = caps_commands.add_parser("probe", help="make a table from a real QEMU binary")
     probe.add_argument("binary", nargs="?", default="qemu-system-x86_64", metavar="QEMU_BINARY")
-    probe.add_argument("--machine", metavar="M",
-                       help="the machine whose buses are probed (default: the arch's usual)")
+    probe.add_argument(
+        "--machine",
+        metavar="M",
+        help="the machine whose buses are probed (default: the arch's usual)",
+    )
     probe.add_argument("--output", "-o", metavar="FILE", help="write the table here")
-    probe.add_argument("--libvirt-caps", metavar="FILE", action="append", default=[],
-                       help="libvirt's capability XML of the same binary, for its flags "
-                            "(repeat: the flags common to all files)")
+    probe.add_argument(
+        "--libvirt-caps",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="libvirt's capability XML of the same binary, for its flags "
+        "(repeat: the flags common to all files)",
+    )
     probe.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     live = probe.add_argument_group("through a running libvirt (needs virtxlate[libvirt])")
-    live.add_argument("--connect", metavar="URI",
-                      help="probe the QEMU binary libvirt reports in its domain "
-                      "capabilities, with the flags libvirt itself probed for it")
+    live.add_argument(
+        "--connect",
+        metavar="URI",
+        help="probe the QEMU binary libvirt reports in its domain "
+        "capabilities, with the flags libvirt itself probed for it",
+    )
     live.add_argument("--emulator", metavar="PATH", help="which binary libvirt reports on")
     live.add_argument("--virttype", choices=("qemu", "kvm"), default=None)
 
@@ -141,27 +194,43 @@ def _input_options(host: bool = True) -> argparse.ArgumentParser:
     from .libvirt.host import HOSTS
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--max-input", metavar="SIZE",
-                        help="the largest input read, e.g. 64M (default: "
-                        "$VIRTXLATE_MAX_INPUT, else 64 MiB); bigger ones are refused")
+    common.add_argument(
+        "--max-input",
+        metavar="SIZE",
+        help="the largest input read, e.g. 64M (default: "
+        "$VIRTXLATE_MAX_INPUT, else 64 MiB); bigger ones are refused",
+    )
     if not host:
         return common
-    common.add_argument("--host", choices=HOSTS, default=None,
-                        help="whose host facts (/dev/sgN nodes, /dev/vhost-scsi, CD-ROM "
-                        "drives) to look up: none (default: placeholders and an info "
-                        "finding) or local (this machine); --connect to this machine's "
-                        "libvirt means local")
+    common.add_argument(
+        "--host",
+        choices=HOSTS,
+        default=None,
+        help="whose host facts (/dev/sgN nodes, /dev/vhost-scsi, CD-ROM "
+        "drives) to look up: none (default: placeholders and an info "
+        "finding) or local (this machine); --connect to this machine's "
+        "libvirt means local",
+    )
     return common
 
 
 def _live_options(command: argparse.ArgumentParser, connect_required: bool = False) -> None:
     live = command.add_argument_group("a running libvirt (needs virtxlate[libvirt])")
-    live.add_argument("--connect", metavar="URI", required=connect_required,
-                      help="libvirt connection URI, e.g. qemu:///system")
-    live.add_argument("--domain", dest="domain_name", metavar="NAME|UUID",
-                      help="read this domain's XML from libvirt instead of a file")
-    live.add_argument("--inactive", action="store_true",
-                      help="the persistent definition, not the running one")
+    live.add_argument(
+        "--connect",
+        metavar="URI",
+        required=connect_required,
+        help="libvirt connection URI, e.g. qemu:///system",
+    )
+    live.add_argument(
+        "--domain",
+        dest="domain_name",
+        metavar="NAME|UUID",
+        help="read this domain's XML from libvirt instead of a file",
+    )
+    live.add_argument(
+        "--inactive", action="store_true", help="the persistent definition, not the running one"
+    )
 
 
 def _load(options: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -180,8 +249,10 @@ def _load(options: argparse.Namespace):  # type: ignore[no-untyped-def]
         xml, source = domain_xml(options.connect, options.domain_name, options.inactive)
         return domain_from_document(parse_text(xml, source))
     if options.domain is None:
-        raise UsageError(f"{options.command} needs a DOMAIN file (or - for stdin), "
-                         "or --connect URI --domain NAME")
+        raise UsageError(
+            f"{options.command} needs a DOMAIN file (or - for stdin), "
+            "or --connect URI --domain NAME"
+        )
     if options.domain == "-" and getattr(options, "stdin_data", None) is not None:
         from .xmlinput import parse_bytes
 
@@ -191,9 +262,16 @@ def _load(options: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def main(args: Sequence[str] | None = None) -> int:
     options = _parser().parse_args(args)
-    commands = {"tree": _tree, "argv": _argv, "check": _check, "caps": _caps,
-                "explain": _explain, "from-argv": _from_argv, "from-tree": _from_tree,
-                "compare": _compare}
+    commands = {
+        "tree": _tree,
+        "argv": _argv,
+        "check": _check,
+        "caps": _caps,
+        "explain": _explain,
+        "from-argv": _from_argv,
+        "from-tree": _from_tree,
+        "compare": _compare,
+    }
     try:
         if getattr(options, "max_input", None) is not None:
             from .xmlinput import parse_size, set_input_limit
@@ -300,9 +378,18 @@ def _tree_of_argv(options: argparse.Namespace) -> int:
     except GraphError as exc:
         print(f"{command.source}: error: VX0302: {exc.message}", file=sys.stderr)
         return EXIT_FINDINGS
-    _warn([Finding("VX0602", "warning", f"{what} is not storage or virtio; "
-                   "virtxlate's tables do not model it, so it is left out of the graph",
-                   command.source) for what in left_out])
+    _warn(
+        [
+            Finding(
+                "VX0602",
+                "warning",
+                f"{what} is not storage or virtio; "
+                "virtxlate's tables do not model it, so it is left out of the graph",
+                command.source,
+            )
+            for what in left_out
+        ]
+    )
     sys.stdout.write(_graph_text(graph, options.format))
     return EXIT_OK
 
@@ -327,31 +414,37 @@ def _compare(options: argparse.Namespace) -> int:
     try:
         libvirt_argv: list[str] | None = native_argv(options.connect, xml)
         refusal = ""
-    except InputError as exc:   # libvirt refuses the domain
+    except InputError as exc:  # libvirt refuses the domain
         if _MISSING_EMULATOR in exc.message:
             # libvirt stops before it reads the domain: nothing to compare (exit 2)
-            reason = exc.message[exc.message.index(_MISSING_EMULATOR):]
-            raise UsageError(f"the domain's emulator is missing where libvirt "
-                             f"({options.connect}) runs, so it cannot say its command line: "
-                             f"{reason}") from None
+            reason = exc.message[exc.message.index(_MISSING_EMULATOR) :]
+            raise UsageError(
+                f"the domain's emulator is missing where libvirt "
+                f"({options.connect}) runs, so it cannot say its command line: "
+                f"{reason}"
+            ) from None
         libvirt_argv, refusal = None, exc.message
     if result.argv is None or libvirt_argv is None:
         if result.argv is None and libvirt_argv is None:
-            return EXIT_OK   # both refuse it: they agree
+            return EXIT_OK  # both refuse it: they agree
         if result.argv is None:
             print(f"libvirt ({options.connect}) accepts the domain; virtxlate refuses it:")
             _report([f for f in result.findings if f.is_error], domain)
         else:
-            print(f"virtxlate accepts the domain; libvirt ({options.connect}) refuses it: "
-                  f"{refusal}")
+            print(
+                f"virtxlate accepts the domain; libvirt ({options.connect}) refuses it: {refusal}"
+            )
         return EXIT_FINDINGS
     theirs = [" ".join(pair) for pair in storage_options(libvirt_argv)]
     ours = [" ".join(pair) for pair in storage_options(result.argv)]
     if ours == theirs:
         return EXIT_OK
-    sys.stdout.writelines(line + "\n" for line in difflib.unified_diff(
-        theirs, ours, f"libvirt ({options.connect})", f"virtxlate --qemu {release}",
-        lineterm=""))
+    sys.stdout.writelines(
+        line + "\n"
+        for line in difflib.unified_diff(
+            theirs, ours, f"libvirt ({options.connect})", f"virtxlate --qemu {release}", lineterm=""
+        )
+    )
     return EXIT_FINDINGS
 
 
@@ -368,8 +461,10 @@ def _from_tree(options: argparse.Namespace) -> int:
 
 def _warn(findings) -> None:  # type: ignore[no-untyped-def]
     for finding in findings:
-        print(f"{finding.source}: {finding.severity}: {finding.code}: {finding.message}",
-              file=sys.stderr)
+        print(
+            f"{finding.source}: {finding.severity}: {finding.code}: {finding.message}",
+            file=sys.stderr,
+        )
 
 
 def _from_argv(options: argparse.Namespace) -> int:
@@ -391,8 +486,7 @@ def _from_argv(options: argparse.Namespace) -> int:
 def _batch(options: argparse.Namespace) -> bool:
     """Whether `check` runs over many domains (and prints a summary line)."""
     many = len(options.domains) > 1 or any(os.path.isdir(d) for d in options.domains)
-    return options.domain_name is None and (many or options.format == "jsonl"
-                                            or options.jobs > 1)
+    return options.domain_name is None and (many or options.format == "jsonl" or options.jobs > 1)
 
 
 def _check(options: argparse.Namespace) -> int:
@@ -404,20 +498,30 @@ def _check(options: argparse.Namespace) -> int:
         raise UsageError("--jobs needs a number of processes, 1 or more")
     if options.format == "json" and len(options.domains) > 1:
         raise UsageError("many domains: use --format jsonl (one JSON result per line)")
-    settings = Settings(tuple(options.qemu), options.libvirt_schema,
-                        options.format == "jsonl", _host(options))
+    settings = Settings(
+        tuple(options.qemu), options.libvirt_schema, options.format == "jsonl", _host(options)
+    )
     if _batch(options):
         return run(options.domains, settings, options.jobs, sys.stdout, sys.stderr)
     options.domain = options.domains[0] if options.domains else None
     if options.domain == "-" and options.domain_name is None:
         items = split_stream(sys.stdin.buffer)
         first = list(itertools.islice(items, 2))
-        if len(first) > 1:   # several domains, one after another
-            return run(["-"], settings, 1, sys.stdout, sys.stderr,
-                       stdin_items=itertools.chain(first, items))
+        if len(first) > 1:  # several domains, one after another
+            return run(
+                ["-"],
+                settings,
+                1,
+                sys.stdout,
+                sys.stderr,
+                stdin_items=itertools.chain(first, items),
+            )
         if not first:
-            raise InputError("empty input: expected a <domain>, <devices>, <controller> or "
-                             "<disk>", source="<stdin>", line=1)
+            raise InputError(
+                "empty input: expected a <domain>, <devices>, <controller> or <disk>",
+                source="<stdin>",
+                line=1,
+            )
         if first[0].error is not None:
             raise InputError(first[0].error, source="<stdin>", line=0)
         # the lines before the domain, so that messages give the line of the input
@@ -442,8 +546,7 @@ def _check_one(options: argparse.Namespace) -> int:
         if options.format == "json":
             print(json.dumps([f.to_json() for f in findings], indent=2))
         else:
-            sys.stdout.write(text_report(findings, domain) or
-                             f"{domain.source}: no findings\n")
+            sys.stdout.write(text_report(findings, domain) or f"{domain.source}: no findings\n")
     every = common + [f for _, found in per_release for f in found]
     return EXIT_FINDINGS if any(f.is_error for f in every) else EXIT_OK
 
@@ -515,9 +618,11 @@ def _libvirt_binary(options: argparse.Namespace) -> tuple[str, list[str]]:
 
     from .live import domain_capabilities
 
-    domcaps = etree.fromstring(domain_capabilities(
-        options.connect, options.emulator, None, options.machine, options.virttype
-    ).encode())
+    domcaps = etree.fromstring(
+        domain_capabilities(
+            options.connect, options.emulator, None, options.machine, options.virttype
+        ).encode()
+    )
     binary = domcaps.findtext("path") or options.binary
     cached = []
     for path in sorted(glob.glob(f"{LIBVIRT_CAPS_CACHE}/*.xml")):
@@ -528,8 +633,11 @@ def _libvirt_binary(options: argparse.Namespace) -> tuple[str, list[str]]:
         if emulator == binary:
             cached.append(path)
     if not cached:
-        print(f"virtxlate: warning: libvirt's cached capabilities of {binary} are not "
-              f"readable in {LIBVIRT_CAPS_CACHE}; the probe infers the flags", file=sys.stderr)
+        print(
+            f"virtxlate: warning: libvirt's cached capabilities of {binary} are not "
+            f"readable in {LIBVIRT_CAPS_CACHE}; the probe infers the flags",
+            file=sys.stderr,
+        )
     return binary, cached
 
 

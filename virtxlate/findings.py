@@ -35,13 +35,24 @@ class Finding:
         return asdict(self)
 
 
-def finding_at(code: str, severity: Severity, message: str, obj: XmlObject | None,
-               source: str, hint: str | None = None, since: str | None = None,
-               xpath_suffix: str = "") -> Finding:
+def finding_at(
+    code: str,
+    severity: Severity,
+    message: str,
+    obj: XmlObject | None,
+    source: str,
+    hint: str | None = None,
+    since: str | None = None,
+    xpath_suffix: str = "",
+) -> Finding:
     """A finding placed at a model object's element."""
     return Finding(
-        code=code, severity=severity, message=message, source=source,
+        code=code,
+        severity=severity,
+        message=message,
+        source=source,
         line=obj.line if obj is not None else 0,
         xpath=(obj.xpath + xpath_suffix) if obj is not None else "",
-        hint=hint, since=since,
+        hint=hint,
+        since=since,
     )

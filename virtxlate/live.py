@@ -11,8 +11,10 @@ from typing import Any
 
 from .errors import InputError, UsageError
 
-INSTALL_HINT = ("needs libvirt-python: pip install 'virtxlate[libvirt]' "
-                "(it builds against libvirt's headers: Debian libvirt-dev and pkg-config)")
+INSTALL_HINT = (
+    "needs libvirt-python: pip install 'virtxlate[libvirt]' "
+    "(it builds against libvirt's headers: Debian libvirt-dev and pkg-config)"
+)
 
 
 def _libvirt() -> Any:
@@ -25,7 +27,7 @@ def _libvirt() -> Any:
 
 def connect(uri: str) -> Any:
     libvirt = _libvirt()
-    libvirt.registerErrorHandler(lambda *_: None, None)   # errors come as exceptions
+    libvirt.registerErrorHandler(lambda *_: None, None)  # errors come as exceptions
     try:
         return libvirt.open(uri)
     except libvirt.libvirtError as exc:
@@ -39,8 +41,7 @@ def domain_xml(uri: str, name: str, inactive: bool = False) -> tuple[str, str]:
     conn = connect(uri)
     try:
         try:
-            domain = conn.lookupByUUIDString(name) if _is_uuid(name) \
-                else conn.lookupByName(name)
+            domain = conn.lookupByUUIDString(name) if _is_uuid(name) else conn.lookupByName(name)
         except libvirt.libvirtError as exc:
             raise InputError(f"no domain '{name}': {_message(exc)}", source=uri) from None
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
@@ -75,8 +76,9 @@ def hypervisor_release(uri: str) -> str:
     return f"{version // 1000000}.{version // 1000 % 1000}"
 
 
-def domain_capabilities(uri: str, emulator: str | None, arch: str | None, machine: str | None,
-                        virttype: str | None) -> str:
+def domain_capabilities(
+    uri: str, emulator: str | None, arch: str | None, machine: str | None, virttype: str | None
+) -> str:
     libvirt = _libvirt()
     conn = connect(uri)
     try:
@@ -90,7 +92,8 @@ def domain_capabilities(uri: str, emulator: str | None, arch: str | None, machin
 def _is_uuid(text: str) -> bool:
     parts = text.split("-")
     return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(
-        c in "0123456789abcdefABCDEF" for c in text.replace("-", ""))
+        c in "0123456789abcdefABCDEF" for c in text.replace("-", "")
+    )
 
 
 def _message(exc: Exception) -> str:

@@ -16,16 +16,18 @@ from .caps import CapsTable
 from .findings import Finding
 from .model import Domain
 
-SNIPPET_WIDTH = 100   # characters of the quoted line, at most
-_BEFORE = 30          # of them before the caret, when the line is cut
+SNIPPET_WIDTH = 100  # characters of the quoted line, at most
+_BEFORE = 30  # of them before the caret, when the line is cut
 
 
 def text_report(findings: list[Finding], domain: Domain | None = None) -> str:
     source = _Source(domain)
     out = []
     for finding in findings:
-        out.append(f"{finding.location()}: {finding.severity}: {finding.code}: "
-                   f"{_one_line(finding.message)}")
+        out.append(
+            f"{finding.location()}: {finding.severity}: {finding.code}: "
+            f"{_one_line(finding.message)}"
+        )
         if finding.xpath:
             out.append(f"  at {_one_line(finding.xpath)}")
         text = source.line(finding.line)
@@ -117,8 +119,11 @@ class _Source:
         return self._ordinals.get(found[0], 0)
 
 
-def matrix_text(common: list[Finding], per_release: list[tuple[CapsTable, list[Finding]]],
-                domain: Domain | None = None) -> str:
+def matrix_text(
+    common: list[Finding],
+    per_release: list[tuple[CapsTable, list[Finding]]],
+    domain: Domain | None = None,
+) -> str:
     """The findings of every release once, each release's own under its name, then a
     table: release × verdict."""
     out = [text_report(common, domain)] if common else []
@@ -129,27 +134,40 @@ def matrix_text(common: list[Finding], per_release: list[tuple[CapsTable, list[F
     for table, findings in per_release:
         every = common + findings
         errors = sum(f.is_error for f in every)
-        rows.append((table.version, "refused" if errors else "ok", str(errors),
-                     str(_warnings(every))))
+        rows.append(
+            (table.version, "refused" if errors else "ok", str(errors), str(_warnings(every)))
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    out.append("".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths,
-                                                                         strict=True)
-                                 ).rstrip() + "\n" for row in rows))
+    out.append(
+        "".join(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            + "\n"
+            for row in rows
+        )
+    )
     return "\n".join(out)
 
 
-def matrix_json(common: list[Finding], per_release: list[tuple[CapsTable, list[Finding]]]
-                ) -> list[dict[str, Any]]:
+def matrix_json(
+    common: list[Finding], per_release: list[tuple[CapsTable, list[Finding]]]
+) -> list[dict[str, Any]]:
     """One object per release: its verdict and every finding that applies to it."""
     result = []
     for table, findings in per_release:
         every = common + findings
         errors = sum(f.is_error for f in every)
-        result.append({"qemu": table.version, "release": table.release, "ok": not errors,
-                       "errors": errors, "warnings": _warnings(every),
-                       "findings": [f.to_json() for f in every]})
+        result.append(
+            {
+                "qemu": table.version,
+                "release": table.release,
+                "ok": not errors,
+                "errors": errors,
+                "warnings": _warnings(every),
+                "findings": [f.to_json() for f in every],
+            }
+        )
     return result
 
 
 def _warnings(findings: list[Finding]) -> int:
-    return sum(f.severity == "warning" for f in findings)   # info findings are neither
+    return sum(f.severity == "warning" for f in findings)  # info findings are neither

@@ -59,7 +59,7 @@ DEFAULT_INPUT_LIMIT = 64 * 1024 * 1024
 INPUT_LIMIT_ENV = "VIRTXLATE_MAX_INPUT"
 _limit_override: int | None = None
 _SIZE_RE = re.compile(r"(\d{1,15})\s*([kmg]i?b?)?", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 def parse_size(text: str) -> int:
@@ -85,18 +85,23 @@ def input_limit() -> int:
         try:
             return parse_size(text)
         except UsageError:
-            raise UsageError(f"${INPUT_LIMIT_ENV}: '{text[:40]}' is not a size "
-                             "(expected e.g. 65536, 64M or 1G)") from None
+            raise UsageError(
+                f"${INPUT_LIMIT_ENV}: '{text[:40]}' is not a size (expected e.g. 65536, 64M or 1G)"
+            ) from None
     return DEFAULT_INPUT_LIMIT
 
 
 def too_large(source: str, limit: int) -> InputError:
-    return InputError(f"input larger than {_size_text(limit)}, not read (raise the limit "
-                      f"with --max-input SIZE or ${INPUT_LIMIT_ENV})", source=source, line=0)
+    return InputError(
+        f"input larger than {_size_text(limit)}, not read (raise the limit "
+        f"with --max-input SIZE or ${INPUT_LIMIT_ENV})",
+        source=source,
+        line=0,
+    )
 
 
 def _size_text(size: int) -> str:
-    for unit, factor in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
         if size % factor == 0:
             return f"{size // factor} {unit}"
     return f"{size} bytes"
@@ -114,7 +119,7 @@ def display_name(path: str | bytes) -> str:
         code = ord(char)
         if char == "\\":
             out.append("\\\\")
-        elif 0xDC80 <= code <= 0xDCFF:   # a byte that is not UTF-8
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8
             out.append(f"\\x{code - 0xDC00:02x}")
         elif char in "\n\t\r":
             out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[char])
@@ -142,17 +147,19 @@ def read_bytes(path: str | bytes, regular_only: bool = False) -> tuple[bytes, st
         if regular_only:
             mode = os.stat(path).st_mode
             if not stat.S_ISREG(mode):
-                raise InputError(f"not a regular file ({_file_kind(mode)}), not read",
-                                 source=name, line=0)
-            flags |= os.O_NONBLOCK   # replaced by a FIFO since the stat: never wait
+                raise InputError(
+                    f"not a regular file ({_file_kind(mode)}), not read", source=name, line=0
+                )
+            flags |= os.O_NONBLOCK  # replaced by a FIFO since the stat: never wait
         fd = os.open(path, flags)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", source=name, line=0) from None
     try:
         mode = os.fstat(fd).st_mode
         if regular_only and not stat.S_ISREG(mode):
-            raise InputError(f"not a regular file ({_file_kind(mode)}), not read",
-                             source=name, line=0)
+            raise InputError(
+                f"not a regular file ({_file_kind(mode)}), not read", source=name, line=0
+            )
         if stat.S_ISDIR(mode):
             raise InputError("cannot read: Is a directory", source=name, line=0)
         if stat.S_ISREG(mode) and os.fstat(fd).st_size > limit:
@@ -176,9 +183,13 @@ def read_limited(handle: IO[bytes], limit: int, source: str) -> bytes:
 
 
 def _file_kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISDIR, "a directory")):
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a directory"),
+    ):
         if test(mode):
             return kind
     return "not a file"
@@ -189,8 +200,11 @@ def parse_bytes(data: bytes, source: str = "<input>") -> XmlDocument:
     if len(data) > input_limit():
         raise too_large(source, input_limit())
     if not data.strip():
-        raise InputError("empty input: expected a <domain>, <devices>, <controller> or <disk>",
-                         source=source, line=1)
+        raise InputError(
+            "empty input: expected a <domain>, <devices>, <controller> or <disk>",
+            source=source,
+            line=1,
+        )
     try:
         tree = etree.ElementTree(etree.fromstring(data, _PARSER))
     except etree.XMLSyntaxError as exc:
@@ -200,8 +214,9 @@ def parse_bytes(data: bytes, source: str = "<input>") -> XmlDocument:
     _refuse_dtd(tree, source, data)
     root = tree.getroot()
     kind = _root_kind(root, source)
-    return XmlDocument(tree=tree, source=source, kind=kind,
-                       source_text=_decoded(data, tree.docinfo.encoding))
+    return XmlDocument(
+        tree=tree, source=source, kind=kind, source_text=_decoded(data, tree.docinfo.encoding)
+    )
 
 
 def _decoded(data: bytes, encoding: str | None) -> str:
@@ -212,7 +227,7 @@ def _decoded(data: bytes, encoding: str | None) -> str:
     except LookupError:
         codec = "utf-8"
     if codec.startswith("utf-16") and data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        codec = "utf-16"   # the byte-order mark says which
+        codec = "utf-16"  # the byte-order mark says which
     elif codec == "utf-16" and len(data) > 1:
         codec = "utf-16-le" if data[1:2] == b"\0" else "utf-16-be"
     return data.decode(codec, errors="replace").lstrip("\ufeff")
@@ -245,20 +260,25 @@ def load_document(given: Any) -> XmlDocument:
         return parse_bytes(*read_bytes(path))
     read = getattr(given, "read", None)
     if callable(read):
-        source = display_name(given.name) if isinstance(getattr(given, "name", None),
-                                                        str | bytes) else "<file object>"
+        source = (
+            display_name(given.name)
+            if isinstance(getattr(given, "name", None), str | bytes)
+            else "<file object>"
+        )
         data = read(input_limit() + 1)
         if isinstance(data, str):
             data = data.encode("utf-8", errors="surrogateescape")
         if not isinstance(data, bytes | bytearray):
-            raise ArgumentTypeError(f"the file object's read() gave {type(data).__name__}, "
-                                    "not bytes or str")
+            raise ArgumentTypeError(
+                f"the file object's read() gave {type(data).__name__}, not bytes or str"
+            )
         if len(data) > input_limit():
             raise too_large(source, input_limit())
         return parse_bytes(bytes(data), source)
     raise ArgumentTypeError(
         f"a domain is given as XML text (str), bytes, a path (str or os.PathLike) or a "
-        f"file object, not {type(given).__name__}")
+        f"file object, not {type(given).__name__}"
+    )
 
 
 def _refuse_dtd(tree: etree._ElementTree, source: str, data: bytes) -> None:
@@ -266,12 +286,18 @@ def _refuse_dtd(tree: etree._ElementTree, source: str, data: bytes) -> None:
     # worst an entity-expansion bomb or an external entity pointing at a host file.
     docinfo = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        line = data[:data.find(b"<!DOCTYPE")].count(b"\n") + 1 if b"<!DOCTYPE" in data else 1
-        raise InputError("DOCTYPE declarations and entities are not allowed in domain XML",
-                         source=source, line=line)
+        line = data[: data.find(b"<!DOCTYPE")].count(b"\n") + 1 if b"<!DOCTYPE" in data else 1
+        raise InputError(
+            "DOCTYPE declarations and entities are not allowed in domain XML",
+            source=source,
+            line=line,
+        )
     for node in tree.iter(etree.Entity):
-        raise InputError(f"entity reference &{node.name}; is not allowed",
-                         source=source, line=node.sourceline or 0)
+        raise InputError(
+            f"entity reference &{node.name}; is not allowed",
+            source=source,
+            line=node.sourceline or 0,
+        )
 
 
 def _root_kind(root: etree._Element, source: str) -> RootKind:
@@ -280,7 +306,9 @@ def _root_kind(root: etree._Element, source: str) -> RootKind:
         shown = etree.QName(root).localname if tag else str(root.tag)
         raise InputError(
             f"root element <{shown}> is not a <domain>, <devices>, <controller> or <disk>",
-            source=source, line=root.sourceline or 1)
+            source=source,
+            line=root.sourceline or 1,
+        )
     return tag  # type: ignore[return-value]
 
 

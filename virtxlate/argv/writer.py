@@ -45,12 +45,13 @@ def _machine_options(plan: StoragePlan) -> list[Option]:
     if caps.has_flag("display") and domain.element.find("devices/graphics") is None:
         # libvirt: no <graphics> means no display at all
         options.append(Option("-display", "none"))
-    options.append(Option("-no-user-config" if caps.has_flag("no-user-config")
-                          else "-nodefconfig"))
+    options.append(Option("-no-user-config" if caps.has_flag("no-user-config") else "-nodefconfig"))
     options.append(Option("-nodefaults"))
     if caps.has_flag("iothread"):
-        options.extend(Option("-object", "iothread", [("id", f"iothread{number}")])
-                       for number in sorted(domain.iothread_id_set()))
+        options.extend(
+            Option("-object", "iothread", [("id", f"iothread{number}")])
+            for number in sorted(domain.iothread_id_set())
+        )
     return options
 
 
@@ -70,7 +71,6 @@ def _name_option(name: str, caps: CapsTable) -> Option:
 def _object_value(option: Option) -> str:
     """libvirt writes -object as JSON where it writes -device as JSON."""
     return json_value(option, "qom-type")
-
 
 
 def option_words(plan: StoragePlan) -> list[tuple[str, str | None]]:
@@ -108,8 +108,10 @@ def format_argv(words: list[tuple[str, str | None]], style: ArgvFormat) -> str:
     if style == "json":
         return json.dumps(argv)
     if style == "lines":
-        return "\n".join(line_quote(flag) if value is None
-                         else f"{line_quote(flag)} {line_quote(value)}" for flag, value in words)
+        return "\n".join(
+            line_quote(flag) if value is None else f"{line_quote(flag)} {line_quote(value)}"
+            for flag, value in words
+        )
     return shlex.join(argv)
 
 
@@ -122,5 +124,12 @@ def line_quote(word: str) -> str:
     a control character."""
     if _CONTROL.search(word) is None:
         return shlex.quote(word)
-    return "$'" + re.sub(r"[\x00-\x1f\x7f\\']", lambda m: _ANSI_QUOTED.get(
-        m.group(), f"\\x{ord(m.group()):02x}"), word) + "'"
+    return (
+        "$'"
+        + re.sub(
+            r"[\x00-\x1f\x7f\\']",
+            lambda m: _ANSI_QUOTED.get(m.group(), f"\\x{ord(m.group()):02x}"),
+            word,
+        )
+        + "'"
+    )

@@ -10,5 +10,12 @@ from .tables import (
     normalize_version,
 )
 
-__all__ = ["CapsTable", "DeviceType", "available", "has_arch", "known_versions", "load",
-           "normalize_version"]
+__all__ = [
+    "CapsTable",
+    "DeviceType",
+    "available",
+    "has_arch",
+    "known_versions",
+    "load",
+    "normalize_version",
+]

@@ -28,7 +28,7 @@ class Exchange:
     arguments: dict[str, Any]
     reply: dict[str, Any]
     session: int = 0
-    args: list[str] | None = None      # the QEMU command line, on a session's first command
+    args: list[str] | None = None  # the QEMU command line, on a session's first command
 
     @property
     def ok(self) -> bool:
@@ -49,7 +49,8 @@ class Answers:
     def first(self, execute: str, **arguments: Any) -> Exchange | None:
         for exchange in self.exchanges:
             if exchange.execute == execute and all(
-                    exchange.arguments.get(k) == v for k, v in arguments.items()):
+                exchange.arguments.get(k) == v for k, v in arguments.items()
+            ):
                 return exchange
         return None
 
@@ -69,8 +70,11 @@ class Answers:
     def hmp(self, session: list[Exchange], command_line: str) -> str | None:
         """The text a human-monitor command gave in SESSION."""
         for exchange in session:
-            if exchange.execute == "human-monitor-command" and exchange.ok and \
-                    exchange.arguments.get("command-line") == command_line:
+            if (
+                exchange.execute == "human-monitor-command"
+                and exchange.ok
+                and exchange.arguments.get("command-line") == command_line
+            ):
                 return str(exchange.value)
         return None
 
@@ -89,20 +93,29 @@ def parse_replies(text: str, origin: str = "") -> Answers:
         try:
             obj, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
-            raise UsageError(f"{origin or 'replies'}: not a QMP conversation "
-                             f"(line {exc.lineno}: {exc.msg})") from None
+            raise UsageError(
+                f"{origin or 'replies'}: not a QMP conversation (line {exc.lineno}: {exc.msg})"
+            ) from None
         if not isinstance(obj, dict):
-            raise UsageError(f"{origin or 'replies'}: not a QMP conversation (a JSON "
-                             "value that is not an object)")
+            raise UsageError(
+                f"{origin or 'replies'}: not a QMP conversation (a JSON "
+                "value that is not an object)"
+            )
         if "execute" in obj:
             if obj["execute"] == "qmp_capabilities":
                 session += 1
             pending = obj
         elif pending is not None and ("return" in obj or "error" in obj):
             reply = {k: v for k, v in obj.items() if k in ("return", "error")}
-            answers.exchanges.append(Exchange(
-                str(pending["execute"]), dict(pending.get("arguments") or {}), reply,
-                max(session, 0), pending.get("x-args")))
+            answers.exchanges.append(
+                Exchange(
+                    str(pending["execute"]),
+                    dict(pending.get("arguments") or {}),
+                    reply,
+                    max(session, 0),
+                    pending.get("x-args"),
+                )
+            )
             pending = None
     return answers
 

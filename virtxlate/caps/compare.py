@@ -23,7 +23,9 @@ class TableDiff:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "from": self.old.version, "to": self.new.version, "arch": self.new.arch,
+            "from": self.old.version,
+            "to": self.new.version,
+            "arch": self.new.arch,
             "device_types": {"added": self.types_added, "removed": self.types_removed},
             "properties": {"added": self.props_added, "removed": self.props_removed},
             "machine_types": {"added": self.machines_added, "removed": self.machines_removed},

@@ -14,16 +14,21 @@ def list_text() -> str:
     lines = []
     for arch in arches():
         for entry in summaries(arch):
-            lines.append(f"{entry['version']:<6} {entry['release']:<8} {arch:<8} "
-                         f"{entry['devices']:>4} device types  {entry['machines']:>3} machine "
-                         f"types  storage: -{entry['storage']}  ({entry['origin']})")
+            lines.append(
+                f"{entry['version']:<6} {entry['release']:<8} {arch:<8} "
+                f"{entry['devices']:>4} device types  {entry['machines']:>3} machine "
+                f"types  storage: -{entry['storage']}  ({entry['origin']})"
+            )
     lines.sort(key=lambda line: (_key(line.split()[0]), line.split()[2]))
     return "\n".join(lines) + "\n"
 
 
 def list_json() -> list[dict[str, str]]:
-    found = [{"version": e["version"], "release": e["release"], "arch": arch,
-              "origin": e["origin"]} for arch in arches() for e in summaries(arch)]
+    found = [
+        {"version": e["version"], "release": e["release"], "arch": arch, "origin": e["origin"]}
+        for arch in arches()
+        for e in summaries(arch)
+    ]
     return sorted(found, key=lambda e: (_key(e["version"]), e["arch"]))
 
 
@@ -41,29 +46,37 @@ def _device_line(device: DeviceType) -> str:
     if device.embeds:
         parts.append(f"embeds {device.embeds}")
     if device.buses:
-        parts.append("provides " + ", ".join(f"{b.bus_type} '{b.name_rule}'"
-                                             for b in device.buses))
+        parts.append("provides " + ", ".join(f"{b.bus_type} '{b.name_rule}'" for b in device.buses))
     return "; ".join(parts)
 
 
 def show_text(table: CapsTable) -> str:
-    lines = [f"QEMU {table.version} ({table.release}), {table.arch}",
-             f"emulator: {table.emulator}",
-             f"libvirt storage options: -{table.storage_style}",
-             "machine types:"]
+    lines = [
+        f"QEMU {table.version} ({table.release}), {table.arch}",
+        f"emulator: {table.emulator}",
+        f"libvirt storage options: -{table.storage_style}",
+        "machine types:",
+    ]
     for machine in table.machines:
-        extra = "".join([f" = {machine.alias}" if machine.alias else "",
-                         " (default)" if machine.default else ""])
+        extra = "".join(
+            [
+                f" = {machine.alias}" if machine.alias else "",
+                " (default)" if machine.default else "",
+            ]
+        )
         lines.append(f"  {machine.name}{extra}  [{machine.family}]")
     lines.append("machine families:")
     for family in table.families.values():
-        lines.append(f"  {family.name}: {family.host_bridge} with {family.root_bus} "
-                     f"({family.root_bus_type})")
+        lines.append(
+            f"  {family.name}: {family.host_bridge} with {family.root_bus} ({family.root_bus_type})"
+        )
         for builtin in family.builtins:
             buses = ", ".join(name for name, _ in builtin.buses)
-            lines.append(f"    built in: {builtin.type}" + (f" at {builtin.addr}" if builtin.addr
-                                                             else "")
-                         + (f" with {buses}" if buses else ""))
+            lines.append(
+                f"    built in: {builtin.type}"
+                + (f" at {builtin.addr}" if builtin.addr else "")
+                + (f" with {buses}" if buses else "")
+            )
     lines.append(f"device types ({len(table.devices)}):")
     for device in table.devices.values():
         lines.append(f"  {_device_line(device)}")
@@ -76,8 +89,11 @@ def show_text(table: CapsTable) -> str:
 
 def show_json(table: CapsTable) -> dict[str, Any]:
     return {
-        "version": table.version, "release": table.release, "arch": table.arch,
-        "emulator": table.emulator, "libvirt_storage": table.storage_style,
+        "version": table.version,
+        "release": table.release,
+        "arch": table.arch,
+        "emulator": table.emulator,
+        "libvirt_storage": table.storage_style,
         "flags": sorted(table.flags),
         "machines": [asdict(m) for m in table.machines],
         "families": {name: asdict(f) for name, f in table.families.items()},

@@ -13,13 +13,13 @@ class Explanation:
     name: str
     qemu: str
     arch: str
-    kind: str                                   # "device type", "bus type" or "unknown"
+    kind: str  # "device type", "bus type" or "unknown"
     exists: bool
-    since: str | None = None                    # first known release that has it
-    until: str | None = None                    # last known release that has it, if removed
-    oldest_known: bool = False                  # since is just the oldest table virtxlate has
-    uncertain: bool = False                     # a derived release may or may not have it
-    since_recorded: bool = True                 # False: only the first table that has it
+    since: str | None = None  # first known release that has it
+    until: str | None = None  # last known release that has it, if removed
+    oldest_known: bool = False  # since is just the oldest table virtxlate has
+    uncertain: bool = False  # a derived release may or may not have it
+    since_recorded: bool = True  # False: only the first table that has it
     abstract: bool = False
     creatable: bool = False
     parents: list[str] = field(default_factory=list)
@@ -51,28 +51,38 @@ def _since_recorded(name: str, since: str | None, arch: str) -> bool:
     before = summaries(arch)[known.index(since) - 1]
     return before["origin"] in ("captured replies", "probed binary") or (
         before["origin"] == "derived from neighbours"
-        and name not in uncertain(before["version"], arch))
+        and name not in uncertain(before["version"], arch)
+    )
 
 
 def explain(name: str, table: CapsTable) -> Explanation:
     releases = _releases_with(name, table.arch)
     known = versions(table.arch)
     device = table.device(name)
-    kind = "device type" if device is not None else (
-        "bus type" if name in table.bus_types else "unknown")
+    kind = (
+        "device type"
+        if device is not None
+        else ("bus type" if name in table.bus_types else "unknown")
+    )
     if kind == "unknown" and releases:
         kind = "device type" if releases_with("devices", name, table.arch) else "bus type"
     # the table's own 'since' (a fact from the sources) wins over the first table with it
-    since = (device.since if device is not None else table.bus_type_since.get(name)) or \
-        (releases[0] if releases else None)
+    since = (device.since if device is not None else table.bus_type_since.get(name)) or (
+        releases[0] if releases else None
+    )
     result = Explanation(
-        name=device.name if device is not None else name, qemu=table.version, arch=table.arch,
-        kind=kind, exists=device is not None or name in table.bus_types, since=since,
+        name=device.name if device is not None else name,
+        qemu=table.version,
+        arch=table.arch,
+        kind=kind,
+        exists=device is not None or name in table.bus_types,
+        since=since,
         until=releases[-1] if releases and releases[-1] != known[-1] else None,
         oldest_known=since == known[0] and not (device is not None and device.since),
-        since_recorded=bool((device is not None and device.since) or
-                            table.bus_type_since.get(name)) or since == known[0] or
-        _since_recorded(name, since, table.arch))
+        since_recorded=bool((device is not None and device.since) or table.bus_type_since.get(name))
+        or since == known[0]
+        or _since_recorded(name, since, table.arch),
+    )
     result.uncertain = name in table.uncertain_devices
     if device is not None:
         result.abstract = device.abstract
@@ -87,32 +97,46 @@ def explain(name: str, table: CapsTable) -> Explanation:
         result.parents = table.bus_type_ancestry(name)[1:]
         result.children = sorted(b for b, parent in table.bus_types.items() if parent == name)
         result.provided_by = sorted(
-            n for n, d in table.devices.items()
-            if any(name in table.bus_type_ancestry(b.bus_type) for b in d.buses))
+            n
+            for n, d in table.devices.items()
+            if any(name in table.bus_type_ancestry(b.bus_type) for b in d.buses)
+        )
         result.plugged_by = sorted(
-            n for n, d in table.devices.items()
-            if d.plugs_into and name in table.bus_type_ancestry(d.plugs_into))
+            n
+            for n, d in table.devices.items()
+            if d.plugs_into and name in table.bus_type_ancestry(d.plugs_into)
+        )
     return result
 
 
 def explain_text(ex: Explanation) -> str:
     head = f"{ex.name}: a QOM {ex.kind} (QEMU {ex.qemu}, {ex.arch})"
     if not ex.exists and ex.uncertain:
-        return (f"{ex.name}: virtxlate does not know whether QEMU {ex.qemu} ({ex.arch}) has "
-                "it (no captured replies of this release; its neighbours disagree)"
-                + (f"; known from QEMU {ex.since}" if ex.since else "") + "\n")
+        return (
+            f"{ex.name}: virtxlate does not know whether QEMU {ex.qemu} ({ex.arch}) has "
+            "it (no captured replies of this release; its neighbours disagree)"
+            + (f"; known from QEMU {ex.since}" if ex.since else "")
+            + "\n"
+        )
     if not ex.exists:
-        where = f"; known from QEMU {ex.since}" + (f" to {ex.until}" if ex.until else "") \
-            if ex.since else "; no release virtxlate knows has it"
+        where = (
+            f"; known from QEMU {ex.since}" + (f" to {ex.until}" if ex.until else "")
+            if ex.since
+            else "; no release virtxlate knows has it"
+        )
         return f"{ex.name}: not in QEMU {ex.qemu} ({ex.arch}){where}\n"
     lines = [head]
     if ex.since and ex.since_recorded:
-        lines.append(f"  exists since: QEMU {ex.since}"
-                     + (" or earlier (the oldest release virtxlate knows)" if ex.oldest_known
-                        else "") + (f"; last seen in {ex.until}" if ex.until else ""))
+        lines.append(
+            f"  exists since: QEMU {ex.since}"
+            + (" or earlier (the oldest release virtxlate knows)" if ex.oldest_known else "")
+            + (f"; last seen in {ex.until}" if ex.until else "")
+        )
     elif ex.since:
-        lines.append(f"  first in virtxlate's tables: QEMU {ex.since} (its first release is "
-                     "not recorded)" + (f"; last seen in {ex.until}" if ex.until else ""))
+        lines.append(
+            f"  first in virtxlate's tables: QEMU {ex.since} (its first release is "
+            "not recorded)" + (f"; last seen in {ex.until}" if ex.until else "")
+        )
     if ex.parents:
         lines.append("  is a: " + " -> ".join(ex.parents))
     if ex.kind == "device type":
@@ -129,9 +153,12 @@ def explain_text(ex: Explanation) -> str:
         if ex.embeds:
             lines.append(f"  a transport proxy: it creates {ex.embeds} on its own bus")
         if ex.embedded_by:
-            lines.append("  created inside its transport proxy: " + ", ".join(ex.embedded_by)
-                         + f" (on the proxy's own {ex.plugs_into}); a PCI machine has no "
-                         f"{ex.plugs_into} of its own, so it is not created directly there")
+            lines.append(
+                "  created inside its transport proxy: "
+                + ", ".join(ex.embedded_by)
+                + f" (on the proxy's own {ex.plugs_into}); a PCI machine has no "
+                f"{ex.plugs_into} of its own, so it is not created directly there"
+            )
     else:
         if ex.children:
             lines.append("  its kinds: " + ", ".join(ex.children))

@@ -37,8 +37,11 @@ def releases_with(kind: str, name: str, arch: str) -> list[str]:
     if entry is None:
         return []
     known = entry["versions"]
-    return [known[position] for first, last in entry[kind].get(name, [])
-            for position in range(first, last + 1)]
+    return [
+        known[position]
+        for first, last in entry[kind].get(name, [])
+        for position in range(first, last + 1)
+    ]
 
 
 def _key(version: str) -> tuple[int, ...]:
@@ -47,15 +50,22 @@ def _key(version: str) -> tuple[int, ...]:
 
 def first_with(kind: str, name: str, arch: str, after: str | None = None) -> str | None:
     """The oldest release (newer than AFTER) that has NAME: a 'since' hint."""
-    return next((v for v in releases_with(kind, name, arch)
-                 if after is None or _key(v) > _key(after)), None)
+    return next(
+        (v for v in releases_with(kind, name, arch) if after is None or _key(v) > _key(after)), None
+    )
 
 
 def last_with(kind: str, name: str, arch: str, before: str | None = None) -> str | None:
     """The newest release (older than BEFORE) that has NAME: where a removed thing was
     last."""
-    return next((v for v in reversed(releases_with(kind, name, arch))
-                 if before is None or _key(v) < _key(before)), None)
+    return next(
+        (
+            v
+            for v in reversed(releases_with(kind, name, arch))
+            if before is None or _key(v) < _key(before)
+        ),
+        None,
+    )
 
 
 def uncertain(version: str, arch: str) -> set[str]:

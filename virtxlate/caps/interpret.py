@@ -23,22 +23,45 @@ from ..qemu.qtree import parse_qtree
 from ..resources import CAPS_DIR
 from .answers import Answers, Exchange
 
-_HELP_RE = re.compile(r'^name "(?P<name>[^"]+)"(?:, bus (?P<bus>[^,]+))?'
-                      r'(?:, alias "(?P<alias>[^"]+)")?')
+_HELP_RE = re.compile(
+    r'^name "(?P<name>[^"]+)"(?:, bus (?P<bus>[^,]+))?'
+    r'(?:, alias "(?P<alias>[^"]+)")?'
+)
 # Which bus a device plugs into, from the abstract type it descends from.
 _BUS_OF_ANCESTOR = {
-    "pci-device": "PCI", "scsi-device": "SCSI", "ide-device": "IDE", "usb-device": "usb-bus",
-    "virtio-device": "virtio-bus", "isa-device": "ISA", "sys-bus-device": "System",
-    "floppy": "floppy-bus", "nvme-ns": "nvme-bus",
+    "pci-device": "PCI",
+    "scsi-device": "SCSI",
+    "ide-device": "IDE",
+    "usb-device": "usb-bus",
+    "virtio-device": "virtio-bus",
+    "isa-device": "ISA",
+    "sys-bus-device": "System",
+    "floppy": "floppy-bus",
+    "nvme-ns": "nvme-bus",
 }
 # QMP property types as the table names them.
-_PROP_TYPES = {"bool": "bool", "str": "string", "uint8": "uint8", "uint16": "uint16",
-               "uint32": "uint32", "uint64": "uint64", "int32": "int32", "int64": "int32",
-               "size": "size", "OnOffAuto": "string", "link<iothread>": "link",
-               "zpci_fid": "uint32",
-               # the names QEMU 1.x and 2.x gave (qdev property types)
-               "on/off": "on-off", "pci-devfn": "pci-devfn", "drive": "drive",
-               "hex64": "hex64", "blocksize": "blocksize", "int": "int32", "uint4": "uint8"}
+_PROP_TYPES = {
+    "bool": "bool",
+    "str": "string",
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint32": "uint32",
+    "uint64": "uint64",
+    "int32": "int32",
+    "int64": "int32",
+    "size": "size",
+    "OnOffAuto": "string",
+    "link<iothread>": "link",
+    "zpci_fid": "uint32",
+    # the names QEMU 1.x and 2.x gave (qdev property types)
+    "on/off": "on-off",
+    "pci-devfn": "pci-devfn",
+    "drive": "drive",
+    "hex64": "hex64",
+    "blocksize": "blocksize",
+    "int": "int32",
+    "uint4": "uint8",
+}
 
 
 @dataclass(frozen=True)
@@ -57,16 +80,33 @@ class ProbeMachine:
 
 
 PROBE_MACHINES = {
-    "x86_64": (ProbeMachine("i440fx", "pc", ("PCI",), True, ("PCI",),
-                            (("ide-hd", "ide.0", False, 0), ("ide-cd", "ide.1", True, 0),
-                             ("floppy", None, False, 1474560))),
-               # q35's pcie.0 takes no hot-plug: what pc could not realize (root ports)
-               # goes on its command line, with the ISA devices it has no built-in of
-               ProbeMachine("q35", "q35", ("PCI", "ISA"), False, ("PCIE",))),
+    "x86_64": (
+        ProbeMachine(
+            "i440fx",
+            "pc",
+            ("PCI",),
+            True,
+            ("PCI",),
+            (
+                ("ide-hd", "ide.0", False, 0),
+                ("ide-cd", "ide.1", True, 0),
+                ("floppy", None, False, 1474560),
+            ),
+        ),
+        # q35's pcie.0 takes no hot-plug: what pc could not realize (root ports)
+        # goes on its command line, with the ISA devices it has no built-in of
+        ProbeMachine("q35", "q35", ("PCI", "ISA"), False, ("PCIE",)),
+    ),
     # s390x: channel I/O, and PCI functions that each need a zpci device beside them
-    "s390x": (ProbeMachine("s390-ccw", "s390-ccw-virtio",
-                           ("virtual-css-bus", "PCI", "s390-pcibus"), True,
-                           ("virtual-css-bus",)),),
+    "s390x": (
+        ProbeMachine(
+            "s390-ccw",
+            "s390-ccw-virtio",
+            ("virtual-css-bus", "PCI", "s390-pcibus"),
+            True,
+            ("virtual-css-bus",),
+        ),
+    ),
     "aarch64": (ProbeMachine("virt", "virt", ("PCI",), False, ("PCIE",)),),
 }
 # Built-ins that sit on the machine's main bus rather than its PCI root (virt's
@@ -85,8 +125,8 @@ class _Type:
     creatable: bool = False
     plugs_into: str | None = None
     aliases: list[str] = field(default_factory=list)
-    props: list[dict[str, Any]] | None = None       # device-list-properties, when asked
-    buses: list[tuple[str, str]] = field(default_factory=list)   # (bus type, naming rule)
+    props: list[dict[str, Any]] | None = None  # device-list-properties, when asked
+    buses: list[tuple[str, str]] = field(default_factory=list)  # (bus type, naming rule)
     embeds: str | None = None
     realized: list[tuple[str, str]] | None = None  # props as `info qtree` showed them
 
@@ -123,10 +163,13 @@ def _ancestors(name: str, parents: dict[str, str | None]) -> list[str]:
     return chain
 
 
-def interpret(answers: Answers, base: etree._Element | None = None,
-              parent_hints: dict[str, str] | None = None,
-              source: tuple[str, str] | None = None,
-              listed_props_partial: bool = False) -> etree._Element:
+def interpret(
+    answers: Answers,
+    base: etree._Element | None = None,
+    parent_hints: dict[str, str] | None = None,
+    source: tuple[str, str] | None = None,
+    listed_props_partial: bool = False,
+) -> etree._Element:
     """The table of what ANSWERS say, in the schemas/caps.xsd format.
 
     BASE supplies what the answers do not hold (structure, built-ins, properties of types
@@ -141,15 +184,25 @@ def interpret(answers: Answers, base: etree._Element | None = None,
     arch = {"arm": "armv7l"}.get(target, target)
     short = f"{version['qemu']['major']}.{version['qemu']['minor']}"
     release = f"{short}.{version['qemu']['micro']}"
-    help_text = next((e.value for e in answers.all("human-monitor-command")
-                      if e.ok and e.arguments.get("command-line") == "device_add help"), None)
+    help_text = next(
+        (
+            e.value
+            for e in answers.all("human-monitor-command")
+            if e.ok and e.arguments.get("command-line") == "device_add help"
+        ),
+        None,
+    )
     probed = help_text is not None
     if source is None:
         package = str(version.get("package", "")).strip()
-        source = ("PROBE", f"virtxlate caps probe of QEMU {release}"
-                  + (f" [{package}]" if package else "") + f" ({arch}) over QMP: "
-                  "query-machines, qom-list-types, device-list-properties, device_add help, "
-                  "info qtree")
+        source = (
+            "PROBE",
+            f"virtxlate caps probe of QEMU {release}"
+            + (f" [{package}]" if package else "")
+            + f" ({arch}) over QMP: "
+            "query-machines, qom-list-types, device-list-properties, device_add help, "
+            "info qtree",
+        )
     # the base probed the same release (another build of it): its facts hold as they are
     same_release = base is not None and base.get("version") == short
     types = _types(answers, base, parent_hints or {})
@@ -171,24 +224,40 @@ def interpret(answers: Answers, base: etree._Element | None = None,
         etree.SubElement(root, "source", id="LIBVIRT").text = (
             "libvirt's behaviour that QEMU cannot be asked: PCI placement per machine family "
             "(virtxlate/caps/data/libvirt-families.tsv, each row with its source), storage "
-            "option style")
+            "option style"
+        )
     etree.SubElement(root, "emulator").text = f"/usr/bin/qemu-system-{target}"
     commands = _commands(answers)
     has_blockdev = "blockdev-add" in commands
-    etree.SubElement(root, "command-line", {
-        "drive": "yes", "blockdev": "yes" if has_blockdev else "no",
-        "json-device": "yes" if has_blockdev else "no",
-        "libvirt-storage": "blockdev" if has_blockdev else "drive", "libvirt-device": "keyval",
-        "source": f"{source[0]} LIBVIRT"})
+    etree.SubElement(
+        root,
+        "command-line",
+        {
+            "drive": "yes",
+            "blockdev": "yes" if has_blockdev else "no",
+            "json-device": "yes" if has_blockdev else "no",
+            "libvirt-storage": "blockdev" if has_blockdev else "drive",
+            "libvirt-device": "keyval",
+            "source": f"{source[0]} LIBVIRT",
+        },
+    )
     etree.SubElement(root, "qtree", {"value-style": "qom", "source": source[0]})
-    flags = etree.SubElement(root, "flags", source=source[0], inferred="yes",
-                             note="device presence only; libvirt derives more flags")
+    flags = etree.SubElement(
+        root,
+        "flags",
+        source=source[0],
+        inferred="yes",
+        note="device presence only; libvirt derives more flags",
+    )
     for name in sorted(n for n, t in types.items() if t.creatable and not t.abstract):
         etree.SubElement(flags, "flag", name=name)
     machines = answers.value("query-machines") or []
     machines_el = etree.SubElement(root, "machines", source=source[0])
-    base_families = {f.get("name"): f for f in base.findall("machine-family")} \
-        if base is not None and not probed else {}
+    base_families = (
+        {f.get("name"): f for f in base.findall("machine-family")}
+        if base is not None and not probed
+        else {}
+    )
     known_families = set(families) | set(base_families)
     used_families = set()
     for machine in sorted(machines, key=lambda m: m["name"]):
@@ -211,15 +280,23 @@ def interpret(answers: Answers, base: etree._Element | None = None,
             root.append(node)
         else:
             setup = setups.get(family)
-            _family_xml(root, family, families.get(family),
-                        setup.root_bus_types if setup else ("PCI", "PCIE"), source[0])
+            _family_xml(
+                root,
+                family,
+                families.get(family),
+                setup.root_bus_types if setup else ("PCI", "PCIE"),
+                source[0],
+            )
     # device types, not CPU models (QOM devices too, but chosen with -cpu, never -device)
     all_parents = {n: t.parent for n, t in types.items()}
-    devices = {name: t for name, t in types.items()
-               if "device" in (chain := _ancestors(name, all_parents)) and "cpu" not in chain
-               and name != "cpu"}
-    base_types = {n.get("name"): n for n in base.findall("device-type")} \
-        if base is not None else {}
+    devices = {
+        name: t
+        for name, t in types.items()
+        if "device" in (chain := _ancestors(name, all_parents))
+        and "cpu" not in chain
+        and name != "cpu"
+    }
+    base_types = {n.get("name"): n for n in base.findall("device-type")} if base is not None else {}
     if probed:
         parents = {n: t.parent for n, t in devices.items()}
         for name, entry in devices.items():
@@ -229,14 +306,16 @@ def interpret(answers: Answers, base: etree._Element | None = None,
         _structure_from_base(devices, base_types)
     _bus_types_xml(root, devices, types, base, source[0])
     for name, entry in sorted(devices.items()):
-        _device_xml(root, entry, base_types.get(name), source[0], probed, same_release,
-                    listed_props_partial)
+        _device_xml(
+            root, entry, base_types.get(name), source[0], probed, same_release, listed_props_partial
+        )
     etree.indent(root, space="  ")
     return root
 
 
-def _types(answers: Answers, base: etree._Element | None, hints: dict[str, str]
-           ) -> dict[str, _Type]:
+def _types(
+    answers: Answers, base: etree._Element | None, hints: dict[str, str]
+) -> dict[str, _Type]:
     """Every QOM type the listing names (with the abstract parents it only mentions)."""
     with_abstract = answers.first("qom-list-types", abstract=True)
     exchange: Exchange | None = with_abstract or answers.first("qom-list-types")
@@ -245,11 +324,13 @@ def _types(answers: Answers, base: etree._Element | None, hints: dict[str, str]
     if base is not None:
         for node in base.iter("device-type", "bus-type"):
             base_parents[node.get("name", "")] = node.get("parent") or (
-                "bus" if node.tag == "bus-type" else None)
+                "bus" if node.tag == "bus-type" else None
+            )
     types: dict[str, _Type] = {}
     for entry in listing:
-        types[entry["name"]] = _Type(entry["name"], entry.get("parent"),
-                                     bool(entry.get("abstract")))
+        types[entry["name"]] = _Type(
+            entry["name"], entry.get("parent"), bool(entry.get("abstract"))
+        )
     # a listing without abstract types names them only as parents; one without parents
     # (QEMU before 2.10) takes them from the hints or the base (marked as inferred)
     for name in list(types):
@@ -295,7 +376,7 @@ def _structure(answers: Answers, types: dict[str, _Type]) -> dict[str, dict[str,
         for node in plugged:
             entry = types.get(node["type"])
             if entry is None or entry.realized is not None:
-                continue   # seen already on another machine of this arch
+                continue  # seen already on another machine of this arch
             entry.realized = list(node["props"].items())
             # qtree shows a device's buses newest first; the table keeps creation order
             for bus in reversed(node["buses"]):
@@ -308,8 +389,10 @@ def _structure(answers: Answers, types: dict[str, _Type]) -> dict[str, dict[str,
                     if inner_entry is not None and inner_entry.realized is None:
                         inner_entry.realized = list(inner["props"].items())
                     if inner_entry is not None and not inner_entry.buses:
-                        inner_entry.buses = [(b["type"], _rule(b["name"], None, node["id"]))
-                                             for b in reversed(inner["buses"])]
+                        inner_entry.buses = [
+                            (b["type"], _rule(b["name"], None, node["id"]))
+                            for b in reversed(inner["buses"])
+                        ]
     for exchange in answers.all("device-list-properties"):
         entry = types.get(str(exchange.arguments.get("typename")))
         if entry is not None and exchange.ok:
@@ -321,8 +404,11 @@ def _plugged_ids(session: list[Exchange]) -> set[str]:
     """The ids of the devices the probe put into SESSION's machine: -device options of its
     command line and device_add commands (a machine's built-ins may have ids of their own,
     such as virt's platform-bus-device)."""
-    ids = {str(e.arguments["id"]) for e in session
-           if e.execute == "device_add" and e.ok and "id" in e.arguments}
+    ids = {
+        str(e.arguments["id"])
+        for e in session
+        if e.execute == "device_add" and e.ok and "id" in e.arguments
+    }
     args = session[0].args or []
     for flag, value in zip(args, args[1:], strict=False):
         if flag == "-device":
@@ -346,18 +432,26 @@ def _structure_from_base(devices: dict[str, _Type], base_types: dict[str, Any]) 
 
 
 def _bus_of_ancestor(name: str, parents: dict[str, str | None]) -> str | None:
-    return next((_BUS_OF_ANCESTOR[a] for a in [name, *_ancestors(name, parents)]
-                 if a in _BUS_OF_ANCESTOR), None)
+    return next(
+        (_BUS_OF_ANCESTOR[a] for a in [name, *_ancestors(name, parents)] if a in _BUS_OF_ANCESTOR),
+        None,
+    )
 
 
-def _bus_types_xml(root: etree._Element, devices: dict[str, _Type], types: dict[str, _Type],
-                   base: etree._Element | None, source_id: str) -> None:
-    base_buses = {n.get("name"): n for n in base.findall("bus-type")} if base is not None \
-        else {}
-    bus_types = {e.plugs_into for e in devices.values() if e.plugs_into} | \
-        {bus_type for e in devices.values() for bus_type, _ in e.buses} | \
-        {b.get("type") for b in root.iter("bus")} | \
-        {f.get("root-bus-type") for f in root.findall("machine-family")}
+def _bus_types_xml(
+    root: etree._Element,
+    devices: dict[str, _Type],
+    types: dict[str, _Type],
+    base: etree._Element | None,
+    source_id: str,
+) -> None:
+    base_buses = {n.get("name"): n for n in base.findall("bus-type")} if base is not None else {}
+    bus_types = (
+        {e.plugs_into for e in devices.values() if e.plugs_into}
+        | {bus_type for e in devices.values() for bus_type, _ in e.buses}
+        | {b.get("type") for b in root.iter("bus")}
+        | {f.get("root-bus-type") for f in root.findall("machine-family")}
+    )
     for node in base_buses.values():
         if node.get("name") in types:
             bus_types.add(node.get("name"))
@@ -369,8 +463,11 @@ def _bus_types_xml(root: etree._Element, devices: dict[str, _Type], types: dict[
         if name in types:
             return types[name].parent, types[name].abstract
         node = base_buses.get(name)
-        return (node.get("parent"), node.get("abstract") == "yes") if node is not None \
+        return (
+            (node.get("parent"), node.get("abstract") == "yes")
+            if node is not None
             else (None, False)
+        )
 
     for bus_type in list(bus_types):
         # the bus types it is a kind of (virtio-ccw-bus → virtio-bus), up to QOM's 'bus'
@@ -380,23 +477,38 @@ def _bus_types_xml(root: etree._Element, devices: dict[str, _Type], types: dict[
             parent = parent_of(parent)[0]
     for bus_type in sorted(b for b in bus_types if b):
         parent, is_abstract = parent_of(bus_type)
-        attrs = {"name": bus_type, "source": source_id if bus_type in types or base is None
-                 else base_buses[bus_type].get("source", source_id)
-                 if bus_type in base_buses else source_id}
+        attrs = {
+            "name": bus_type,
+            "source": source_id
+            if bus_type in types or base is None
+            else base_buses[bus_type].get("source", source_id)
+            if bus_type in base_buses
+            else source_id,
+        }
         if parent and parent != "bus":
             attrs["parent"] = parent
         if is_abstract:
             attrs["abstract"] = "yes"
         if bus_type in base_buses and base_buses[bus_type].get("since"):
-            attrs["since"] = base_buses[bus_type].get("since", "")   # a dated fact
+            attrs["since"] = base_buses[bus_type].get("since", "")  # a dated fact
         etree.SubElement(root, "bus-type", attrs)
 
 
-def _device_xml(root: etree._Element, entry: _Type, base_node: Any, source_id: str,
-                probed: bool, same_release: bool, keep_base_props: bool) -> None:
-    attrs = {"name": entry.name, "source": source_id,
-             "abstract": "yes" if entry.abstract else "no",
-             "creatable": "yes" if entry.creatable and not entry.abstract else "no"}
+def _device_xml(
+    root: etree._Element,
+    entry: _Type,
+    base_node: Any,
+    source_id: str,
+    probed: bool,
+    same_release: bool,
+    keep_base_props: bool,
+) -> None:
+    attrs = {
+        "name": entry.name,
+        "source": source_id,
+        "abstract": "yes" if entry.abstract else "no",
+        "creatable": "yes" if entry.creatable and not entry.abstract else "no",
+    }
     if entry.parent:
         attrs["parent"] = entry.parent
     if entry.plugs_into:
@@ -408,8 +520,9 @@ def _device_xml(root: etree._Element, entry: _Type, base_node: Any, source_id: s
     if not probed:
         # what -device makes of it and where it plugs in: the base's (another release's
         # probe, so inferred), or a guess from its parent when the base lacks it
-        attrs["structure-source"] = base_node.get("source", source_id).split()[0] \
-            if base_node is not None else source_id
+        attrs["structure-source"] = (
+            base_node.get("source", source_id).split()[0] if base_node is not None else source_id
+        )
         if base_node is None or not same_release:
             attrs["structure-inferred"] = "yes"
     node = etree.SubElement(root, "device-type", attrs)
@@ -427,8 +540,9 @@ def _device_xml(root: etree._Element, entry: _Type, base_node: Any, source_id: s
     if base_node is not None:
         for child in base_node.findall("provides") + base_node.findall("embeds"):
             node.append(copy.deepcopy(child))
-    base_props = {p.get("name"): p for p in base_node.findall("prop")} \
-        if base_node is not None else {}
+    base_props = (
+        {p.get("name"): p for p in base_node.findall("prop")} if base_node is not None else {}
+    )
     if entry.props is None:
         for prop in base_props.values():
             copied = copy.deepcopy(prop)
@@ -441,11 +555,16 @@ def _device_xml(root: etree._Element, entry: _Type, base_node: Any, source_id: s
     answered = [_prop_attrs(p) for p in entry.props]
     if keep_base_props:
         names = {a["name"] for a in answered}
-        answered += [{**dict(p.attrib), "inferred": "yes",
-                      "source": base_node.get("source", "").split()[0] or source_id}
-                     for name, p in base_props.items() if name not in names]
-    answered.sort(key=lambda a: order.index(a["name"]) if a["name"] in order
-                  else len(order))
+        answered += [
+            {
+                **dict(p.attrib),
+                "inferred": "yes",
+                "source": base_node.get("source", "").split()[0] or source_id,
+            }
+            for name, p in base_props.items()
+            if name not in names
+        ]
+    answered.sort(key=lambda a: order.index(a["name"]) if a["name"] in order else len(order))
     for attrs in answered:
         known = base_props.get(attrs["name"])
         if attrs.get("inferred") == "yes":
@@ -453,13 +572,21 @@ def _device_xml(root: etree._Element, entry: _Type, base_node: Any, source_id: s
             continue
         if known is not None and known.get("qtree") == "no":
             attrs["qtree"] = "no"
-        if "default" in attrs and known is not None and known.get("default") is None \
-                and known.get("type") == attrs["type"]:
+        if (
+            "default" in attrs
+            and known is not None
+            and known.get("default") is None
+            and known.get("type") == attrs["type"]
+        ):
             # the probe saw a realized device show another value: computed at realize
             # time (num_queues 'auto', vectors), not a default
             del attrs["default"]
-        elif "default" not in attrs and known is not None and known.get("default") \
-                is not None and known.get("type") == attrs["type"]:
+        elif (
+            "default" not in attrs
+            and known is not None
+            and known.get("default") is not None
+            and known.get("type") == attrs["type"]
+        ):
             # QEMU before 5.0 did not report defaults: the base's, as a guess
             attrs["default"] = known.get("default", "")
             attrs["default-inferred"] = "yes"
@@ -479,7 +606,7 @@ def _rule(bus_name: str, device_id: str | None, proxy_id: str | None) -> str:
     """QEMU's naming rule for a bus seen under a device with a known id."""
     for key, placeholder in ((device_id, "{id}"), (proxy_id, "{proxy-id}")):
         if key and (bus_name == key or bus_name.startswith(key + ".")):
-            return placeholder + bus_name[len(key):]
+            return placeholder + bus_name[len(key) :]
     return bus_name
 
 
@@ -555,11 +682,19 @@ def _libvirt_families() -> dict[str, dict[str, str]]:
     return rows
 
 
-def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None,
-                root_bus_types: tuple[str, ...], source_id: str) -> None:
+def _family_xml(
+    root: etree._Element,
+    family: str,
+    tree: dict[str, Any] | None,
+    root_bus_types: tuple[str, ...],
+    source_id: str,
+) -> None:
     policy = _libvirt_families().get(family, {})
-    slots, addressing, video = (policy.get("slots", ""), policy.get("addressing") or "none",
-                                policy.get("video", ""))
+    slots, addressing, video = (
+        policy.get("slots", ""),
+        policy.get("addressing") or "none",
+        policy.get("video", ""),
+    )
     controllers = dict(pair.split("=", 1) for pair in policy.get("controllers", "").split())
     host_bridge, root_bus, root_bus_type = "none", "none", "System"
     builtins: list[dict[str, Any]] = []
@@ -569,21 +704,36 @@ def _family_xml(root: etree._Element, family: str, tree: dict[str, Any] | None,
                 if bus["type"] in root_bus_types and host_bridge == "none":
                     host_bridge, root_bus, root_bus_type = device["type"], bus["name"], bus["type"]
                     builtins = [d for d in bus["devices"] if not d["id"]]
-    node = etree.SubElement(root, "machine-family", {
-        "name": family, "host-bridge": host_bridge, "root-bus": root_bus,
-        "root-bus-type": root_bus_type, "reserved-pci-slots": slots,
-        "libvirt-addressing": addressing, "source": f"{source_id} LIBVIRT"})
+    node = etree.SubElement(
+        root,
+        "machine-family",
+        {
+            "name": family,
+            "host-bridge": host_bridge,
+            "root-bus": root_bus,
+            "root-bus-type": root_bus_type,
+            "reserved-pci-slots": slots,
+            "libvirt-addressing": addressing,
+            "source": f"{source_id} LIBVIRT",
+        },
+    )
     if video:
         node.set("video-slot", video)
     # built-ins in creation order: QEMU shows the newest first, so reverse
     found = [(device, None) for device in reversed(builtins)]
     if tree is not None:
-        found += [(device, tree["name"]) for device in reversed(tree["devices"])
-                  if device["type"] in _MAIN_BUS_BUILTINS]
+        found += [
+            (device, tree["name"])
+            for device in reversed(tree["devices"])
+            if device["type"] in _MAIN_BUS_BUILTINS
+        ]
     for device in reversed(builtins):
         for bus in reversed(device["buses"]):
-            found.extend((child, bus["name"]) for child in reversed(bus["devices"])
-                         if child["type"] in _NESTED_BUILTINS)
+            found.extend(
+                (child, bus["name"])
+                for child in reversed(bus["devices"])
+                if child["type"] in _NESTED_BUILTINS
+            )
     for device, parent_bus in found:
         attrs = {"type": device["type"], "source": source_id}
         if device["props"].get("addr"):

@@ -66,12 +66,16 @@ class _Recording:
         try:
             value = self.qemu.execute(command, **arguments)
         except QemuError as exc:
-            self.answers.exchanges.append(Exchange(
-                command, arguments, {"error": {"class": "GenericError", "desc": str(exc)}},
-                self.session))
+            self.answers.exchanges.append(
+                Exchange(
+                    command,
+                    arguments,
+                    {"error": {"class": "GenericError", "desc": str(exc)}},
+                    self.session,
+                )
+            )
             raise
-        self.answers.exchanges.append(Exchange(command, arguments, {"return": value},
-                                               self.session))
+        self.answers.exchanges.append(Exchange(command, arguments, {"return": value}, self.session))
         return value
 
     def hmp(self, command_line: str) -> str:
@@ -79,14 +83,14 @@ class _Recording:
 
 
 @contextmanager
-def _session(binary: str, args: list[str], answers: Answers, timeout: float
-             ) -> Iterator[_Recording]:
+def _session(
+    binary: str, args: list[str], answers: Answers, timeout: float
+) -> Iterator[_Recording]:
     with QemuProcess(binary, args, timeout=timeout) as qemu:
         session = max((e.session for e in answers.exchanges), default=-1) + 1
         # QemuProcess has negotiated QMP; kept as libvirt's files keep it, with the
         # command line this session's QEMU was started with
-        answers.exchanges.append(Exchange("qmp_capabilities", {}, {"return": {}}, session,
-                                          [*args]))
+        answers.exchanges.append(Exchange("qmp_capabilities", {}, {"return": {}}, session, [*args]))
         recording = _Recording(qemu, answers, session)
         recording.execute("qom-get", path="/machine", property="type")
         yield recording
@@ -121,12 +125,20 @@ def record(binary: str, timeout: float = 30.0, machine: str | None = None) -> An
     if machine is not None and machine not in known:
         raise UsageError(f"{binary} has no machine type '{machine}'")
     if machine is not None:
-        base = setups[0] if setups else ProbeMachine("other", machine, ("PCI",), True,
-                                                      ("PCI", "PCIE"))
+        base = (
+            setups[0] if setups else ProbeMachine("other", machine, ("PCI",), True, ("PCI", "PCIE"))
+        )
         family = family_of(machine)
-        setups = (ProbeMachine(family, machine, base.plug_into, base.hotplug,
-                               ("PCI", "PCIE") if family != base.family else base.root_bus_types,
-                               base.frontends if family == base.family else ()),)
+        setups = (
+            ProbeMachine(
+                family,
+                machine,
+                base.plug_into,
+                base.hotplug,
+                ("PCI", "PCIE") if family != base.family else base.root_bus_types,
+                base.frontends if family == base.family else (),
+            ),
+        )
     plugs = {name: creatable[name][0] for name in chosen if name in creatable}
     _record_structure(binary, answers, plugs, known, timeout, setups)
     return answers
@@ -137,17 +149,25 @@ def probe(binary: str, timeout: float = 30.0, machine: str | None = None) -> etr
     return interpret(record(binary, timeout, machine))
 
 
-def _record_structure(binary: str, answers: Answers, plugs: dict[str, str | None],
-                      known: set[str | None], timeout: float,
-                      setups: tuple[ProbeMachine, ...]) -> None:
+def _record_structure(
+    binary: str,
+    answers: Answers,
+    plugs: dict[str, str | None],
+    known: set[str | None],
+    timeout: float,
+    setups: tuple[ProbeMachine, ...],
+) -> None:
     """Plug the creatable recorded controllers into paused machines and keep `info qtree`:
     the buses each provides, their names, the device a proxy embeds."""
     seen: set[str] = set()
     for setup in setups:
         if setup.machine not in known:
             continue
-        candidates = [name for name, bus in sorted(plugs.items())
-                      if bus in setup.plug_into and name not in seen]
+        candidates = [
+            name
+            for name, bus in sorted(plugs.items())
+            if bus in setup.plug_into and name not in seen
+        ]
         ids = {name: f"probe{number}" for number, name in enumerate(candidates)}
         args = ["-machine", f"{setup.machine},accel=tcg"]
         with _session(binary, args, answers, timeout) as qemu:
@@ -158,8 +178,12 @@ def _record_structure(binary: str, answers: Answers, plugs: dict[str, str | None
                 plugged = False
                 for name in candidates:
                     try:
-                        qemu.execute("device_add", driver=name, id=ids[name],
-                                     **_backend_for(qemu, name, ids[name]))
+                        qemu.execute(
+                            "device_add",
+                            driver=name,
+                            id=ids[name],
+                            **_backend_for(qemu, name, ids[name]),
+                        )
                     except QemuError:
                         continue
                     plugged = True
@@ -171,7 +195,7 @@ def _record_structure(binary: str, answers: Answers, plugs: dict[str, str | None
             # the root bus takes no hot-plug: devices go on the command line, a few at a
             # time, alone when a group is refused (root ports clash over their slots)
             for start in range(0, len(candidates), 8):
-                group = candidates[start:start + 8]
+                group = candidates[start : start + 8]
                 if not _plug_on_command_line(binary, args, group, ids, answers, timeout):
                     for name in group:
                         _plug_on_command_line(binary, args, [name], ids, answers, timeout)
@@ -185,8 +209,7 @@ def _frontend_args(setup: ProbeMachine, present: set[str]) -> list[str]:
         if name not in present:
             continue
         node, device_id = f"front-null{number}", f"front{number}"
-        blockdev: dict[str, Any] = {"driver": "null-co", "node-name": node,
-                                    "read-only": read_only}
+        blockdev: dict[str, Any] = {"driver": "null-co", "node-name": node, "read-only": read_only}
         if size:
             blockdev["size"] = size
         device = f"{name},id={device_id},drive={node}" + (f",bus={bus}" if bus else "")
@@ -216,17 +239,28 @@ def _backend_for(qemu: _Recording, name: str, device_id: str) -> dict[str, Any]:
     return {"drive": node}
 
 
-def _plug_on_command_line(binary: str, args: list[str], names: list[str], ids: dict[str, str],
-                          answers: Answers, timeout: float) -> bool:
+def _plug_on_command_line(
+    binary: str,
+    args: list[str],
+    names: list[str],
+    ids: dict[str, str],
+    answers: Answers,
+    timeout: float,
+) -> bool:
     devices: list[str] = []
     for name in names:
         if _needs_drive(name):
             node = f"null-{ids[name]}"
-            devices += ["-blockdev", f'{{"driver":"null-co","node-name":"{node}"}}',
-                        "-device", f"{name},id={ids[name]},drive={node}"]
+            devices += [
+                "-blockdev",
+                f'{{"driver":"null-co","node-name":"{node}"}}',
+                "-device",
+                f"{name},id={ids[name]},drive={node}",
+            ]
         else:
-            extra = "".join(f",{key}={value}" for key, value in
-                            _REQUIRED_PROPS.get(name, {}).items())
+            extra = "".join(
+                f",{key}={value}" for key, value in _REQUIRED_PROPS.get(name, {}).items()
+            )
             devices += ["-device", f"{name},id={ids[name]}{extra}"]
     try:
         with _session(binary, args + devices, answers, timeout) as qemu:
@@ -247,8 +281,13 @@ def _plug_frontends(qemu: _Recording, ids: dict[str, str]) -> None:
     if usb is not None:
         try:
             qemu.execute("blockdev-add", driver="null-co", **{"node-name": "probe-null-usb"})
-            qemu.execute("device_add", driver="usb-storage", id="probe-usb-storage",
-                         bus=f"{usb}.0", drive="probe-null-usb")
+            qemu.execute(
+                "device_add",
+                driver="usb-storage",
+                id="probe-usb-storage",
+                bus=f"{usb}.0",
+                drive="probe-null-usb",
+            )
         except QemuError:
             pass
     host = ids.get("virtio-scsi-pci") or ids.get("virtio-scsi-ccw")
@@ -257,8 +296,11 @@ def _plug_frontends(qemu: _Recording, ids: dict[str, str]) -> None:
     for number, name in enumerate(_SCSI_FRONTENDS):
         node, device_id = f"probe-null{number}", f"probe-{name}"
         try:
-            qemu.execute("blockdev-add", driver="null-co", **{"node-name": node,
-                                                              "read-only": name == "scsi-cd"})
+            qemu.execute(
+                "blockdev-add",
+                driver="null-co",
+                **{"node-name": node, "read-only": name == "scsi-cd"},
+            )
             qemu.execute("device_add", driver=name, id=device_id, bus=f"{host}.0", drive=node)
         except QemuError:
             continue
@@ -280,20 +322,27 @@ def with_libvirt_flags(table: etree._Element, *libvirt_caps: str) -> None:
     for path in libvirt_caps:
         with open(path, encoding="utf-8", errors="replace") as handle:
             sets.append(set(_FLAG_RE.findall(handle.read())))
-    set_flags(table, set.intersection(*sets),
-              "libvirt capability flags read from " + " and ".join(libvirt_caps)
-              + (" (the flags all of them have)" if len(libvirt_caps) > 1 else ""))
+    set_flags(
+        table,
+        set.intersection(*sets),
+        "libvirt capability flags read from "
+        + " and ".join(libvirt_caps)
+        + (" (the flags all of them have)" if len(libvirt_caps) > 1 else ""),
+    )
 
 
 def retired_flags() -> set[str]:
     """data/libvirt-assumed-flags.txt: the flags newer libvirt retired."""
-    return {line.strip() for line in
-            (CAPS_DIR / "libvirt-assumed-flags.txt").read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
+    return {
+        line.strip()
+        for line in (CAPS_DIR / "libvirt-assumed-flags.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
 
 
-def set_flags(table: etree._Element, listed: set[str], text: str,
-              assumed: set[str] | None = None) -> None:
+def set_flags(
+    table: etree._Element, listed: set[str], text: str, assumed: set[str] | None = None
+) -> None:
     """TABLE's flags: LISTED (from libvirt's caps, described by TEXT) and ASSUMED, the
     flags the libvirt that wrote them retired and assumes for every QEMU it supports (by
     default every flag of data/libvirt-assumed-flags.txt)."""
@@ -322,8 +371,9 @@ def set_flags(table: etree._Element, listed: set[str], text: str,
     if not assume:
         return
     assumed_source = etree.Element("source", id="LIBVIRT-ASSUMED")
-    assumed_source.text = ("flags that libvirt retired and assumes for every QEMU it supports "
-                           "(virtxlate/caps/data/libvirt-assumed-flags.txt): " +
-                           " ".join(sorted(assumed - listed)))
+    assumed_source.text = (
+        "flags that libvirt retired and assumes for every QEMU it supports "
+        "(virtxlate/caps/data/libvirt-assumed-flags.txt): " + " ".join(sorted(assumed - listed))
+    )
     table.insert(last + 2, assumed_source)
     etree.indent(table, space="  ")

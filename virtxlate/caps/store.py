@@ -21,8 +21,9 @@ def to_node(element: etree._Element) -> Node:
     if children:
         return [element.tag, dict(element.attrib), [to_node(child) for child in children]]
     text = (element.text or "").strip()
-    return [element.tag, dict(element.attrib), text] if text else \
-        [element.tag, dict(element.attrib)]
+    return (
+        [element.tag, dict(element.attrib), text] if text else [element.tag, dict(element.attrib)]
+    )
 
 
 def to_element(node: Node) -> etree._Element:

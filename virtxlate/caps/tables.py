@@ -26,7 +26,7 @@ class Prop:
     type: str
     default: str | None = None
     in_qtree: bool = True
-    inferred: bool = False     # copied from another release: not this release's answer
+    inferred: bool = False  # copied from another release: not this release's answer
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class BusSpec:
         # a device without an id names its buses after the bus type, lower-cased
         # (QEMU's qbus_init: "floppy-bus.0")
         return self.name_rule.replace("{proxy-id}", proxy_id or "").replace(
-            "{id}", device_id or self.bus_type.lower())
+            "{id}", device_id or self.bus_type.lower()
+        )
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,8 @@ class Builtin:
     addr: str | None
     libvirt_controller: str | None
     buses: tuple[tuple[str, str], ...]
-    parent_bus: str | None = None     # None: the machine's root PCI bus
-    enabled_by: str | None = None     # a legacy option that creates it, e.g. -usb
+    parent_bus: str | None = None  # None: the machine's root PCI bus
+    enabled_by: str | None = None  # a legacy option that creates it, e.g. -usb
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class CapsTable:
     flags: frozenset[str]
     machines: tuple[Machine, ...]
     families: dict[str, MachineFamily]
-    bus_types: dict[str, str | None]          # bus type → its parent bus type
+    bus_types: dict[str, str | None]  # bus type → its parent bus type
     devices: Mapping[str, DeviceType]
     path: Path
     bus_type_since: dict[str, str] = field(default_factory=dict)
@@ -213,23 +214,41 @@ def _device(node: list[Any]) -> DeviceType:
     for child in _children(node):
         tag, a = child[0], child[1]
         if tag == "prop":
-            props.append(Prop(a["name"], a["type"], a.get("default"), a.get("qtree") != "no",
-                              a.get("inferred") == "yes"))
+            props.append(
+                Prop(
+                    a["name"],
+                    a["type"],
+                    a.get("default"),
+                    a.get("qtree") != "no",
+                    a.get("inferred") == "yes",
+                )
+            )
         elif tag == "provides":
-            buses.append(BusSpec(
-                bus_type=a.get("bus-type", ""), name_rule=a.get("name", ""),
-                max_devices=_int(a.get("max-devices")), max_channel=_int(a.get("max-channel")),
-                max_target=_int(a.get("max-target")), max_lun=_int(a.get("max-lun")),
-                max_unit=_int(a.get("max-unit"))))
+            buses.append(
+                BusSpec(
+                    bus_type=a.get("bus-type", ""),
+                    name_rule=a.get("name", ""),
+                    max_devices=_int(a.get("max-devices")),
+                    max_channel=_int(a.get("max-channel")),
+                    max_target=_int(a.get("max-target")),
+                    max_lun=_int(a.get("max-lun")),
+                    max_unit=_int(a.get("max-unit")),
+                )
+            )
         elif tag == "embeds":
             embeds = a.get("type")
     return DeviceType(
-        name=attrs["name"], parent=attrs.get("parent"),
+        name=attrs["name"],
+        parent=attrs.get("parent"),
         abstract=_yes(attrs.get("abstract"), False),
         creatable=_yes(attrs.get("creatable"), True),
         plugs_into=attrs.get("plugs-into"),
         aliases=tuple((attrs.get("aliases") or "").split()),
-        buses=tuple(buses), embeds=embeds, props=tuple(props), since=attrs.get("since"))
+        buses=tuple(buses),
+        embeds=embeds,
+        props=tuple(props),
+        since=attrs.get("since"),
+    )
 
 
 def _family(node: list[Any]) -> MachineFamily:
@@ -237,17 +256,26 @@ def _family(node: list[Any]) -> MachineFamily:
     builtins = []
     for child in _children(node):
         b = child[1]
-        builtins.append(Builtin(
-            type=b.get("type", ""), addr=b.get("addr"),
-            libvirt_controller=b.get("libvirt-controller"),
-            buses=tuple((x[1].get("name", ""), x[1].get("type", "")) for x in _children(child)),
-            parent_bus=b.get("parent-bus"), enabled_by=b.get("enabled-by")))
+        builtins.append(
+            Builtin(
+                type=b.get("type", ""),
+                addr=b.get("addr"),
+                libvirt_controller=b.get("libvirt-controller"),
+                buses=tuple((x[1].get("name", ""), x[1].get("type", "")) for x in _children(child)),
+                parent_bus=b.get("parent-bus"),
+                enabled_by=b.get("enabled-by"),
+            )
+        )
     return MachineFamily(
-        name=f.get("name", ""), host_bridge=f.get("host-bridge", ""),
-        root_bus=f.get("root-bus", ""), root_bus_type=f.get("root-bus-type", ""),
+        name=f.get("name", ""),
+        host_bridge=f.get("host-bridge", ""),
+        root_bus=f.get("root-bus", ""),
+        root_bus_type=f.get("root-bus-type", ""),
         reserved_pci_slots=tuple(int(slot) for slot in f.get("reserved-pci-slots", "").split()),
         libvirt_addressing=f.get("libvirt-addressing", "root-bus"),
-        video_slot=_int(f.get("video-slot")), builtins=tuple(builtins))
+        video_slot=_int(f.get("video-slot")),
+        builtins=tuple(builtins),
+    )
 
 
 class _Devices(Mapping[str, DeviceType]):
@@ -306,9 +334,15 @@ def table_from_node(root: list[Any], path: Path) -> CapsTable:
             families[a["name"]] = _family(node)
         elif tag == "machines":
             machines_complete = a.get("complete") != "no"
-            machines = [Machine(name=m[1]["name"], alias=m[1].get("alias"),
-                                default=_yes(m[1].get("default"), False),
-                                family=m[1].get("family", "")) for m in _children(node)]
+            machines = [
+                Machine(
+                    name=m[1]["name"],
+                    alias=m[1].get("alias"),
+                    default=_yes(m[1].get("default"), False),
+                    family=m[1].get("family", ""),
+                )
+                for m in _children(node)
+            ]
         elif tag == "flags":
             flags = [f[1]["name"] for f in _children(node)]
         elif tag == "uncertain":
@@ -320,14 +354,23 @@ def table_from_node(root: list[Any], path: Path) -> CapsTable:
         elif tag == "emulator":
             emulator = (node[2] if len(node) > 2 else "").strip()
     return CapsTable(
-        version=attrs.get("version", ""), release=attrs.get("release", ""),
-        arch=attrs.get("arch", ""), emulator=emulator,
+        version=attrs.get("version", ""),
+        release=attrs.get("release", ""),
+        arch=attrs.get("arch", ""),
+        emulator=emulator,
         storage_style=cmd.get("libvirt-storage", "drive"),
         json_device=cmd.get("libvirt-device") == "json",
-        qtree_value_style=qtree_style, flags=frozenset(flags), machines=tuple(machines),
-        families=families, bus_types=bus_types, devices=_Devices(devices), path=path,
-        bus_type_since=bus_type_since, machines_complete=machines_complete,
-        uncertain_devices=frozenset(uncertain))
+        qtree_value_style=qtree_style,
+        flags=frozenset(flags),
+        machines=tuple(machines),
+        families=families,
+        bus_types=bus_types,
+        devices=_Devices(devices),
+        path=path,
+        bus_type_since=bus_type_since,
+        machines_complete=machines_complete,
+        uncertain_devices=frozenset(uncertain),
+    )
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -346,8 +389,10 @@ def available() -> tuple[tuple[str, str], ...]:
 
 def has_arch(arch: str) -> bool:
     """Whether any table of ARCH is shipped, without reading the index."""
-    return bool(re.fullmatch(r"[a-z0-9_]+", arch)) and \
-        next(CAPS_DIR.glob(f"qemu-*-{arch}.json"), None) is not None
+    return (
+        bool(re.fullmatch(r"[a-z0-9_]+", arch))
+        and next(CAPS_DIR.glob(f"qemu-*-{arch}.json"), None) is not None
+    )
 
 
 def known_versions(arch: str = "x86_64") -> list[str]:
@@ -364,8 +409,7 @@ def normalize_version(text: str) -> str:
     match = re.fullmatch(r"v?(\d{1,6})\.(\d{1,6})(?:\.\d{1,6})?", stripped)
     if not match:
         shown = text if len(text) <= 40 else text[:40] + "…"
-        raise UsageError(f"'{shown}' is not a QEMU version (expected e.g. 1.5, 7.2.0 or "
-                         "1005003)")
+        raise UsageError(f"'{shown}' is not a QEMU version (expected e.g. 1.5, 7.2.0 or 1005003)")
     return f"{int(match.group(1))}.{int(match.group(2))}"
 
 
@@ -390,7 +434,9 @@ def load(version: str, arch: str = "x86_64") -> CapsTable:
             arches = ", ".join(sorted({a for _, a in available()}))
             raise UsageError(f"no capability tables for {arch} (known arches: {arches})")
         nearest = " and ".join(nearest_versions(key, arch))
-        raise UsageError(f"no capability table for QEMU {version} on {arch} "
-                         f"(nearest known: {nearest}; see 'virtxlate caps list')")
+        raise UsageError(
+            f"no capability table for QEMU {version} on {arch} "
+            f"(nearest known: {nearest}; see 'virtxlate caps list')"
+        )
     # the index lists it but the file is gone: a broken installation
     raise UsageError(f"no capability table for QEMU {version} on {arch} in {CAPS_DIR}")

@@ -39,8 +39,9 @@ class GraphTooDeep(InputError):
     """Buses nested deeper than MAX_BUS_DEPTH: bad input (exit 3), not a QEMU refusal."""
 
 
-def build_graph(caps: CapsTable, machine: str, family: MachineFamily,
-                options: list[Option]) -> Graph:
+def build_graph(
+    caps: CapsTable, machine: str, family: MachineFamily, options: list[Option]
+) -> Graph:
     """The graph for a command line's options: -device, -global and legacy switches
     such as -usb that enable a built-in controller.  Other options are not devices."""
     root = Bus("main-system-bus", "System")
@@ -57,27 +58,34 @@ def build_graph(caps: CapsTable, machine: str, family: MachineFamily,
             builder.add(option)
         elif option.flag == "-global":
             builder.set_global(option)
-    return Graph(qemu=caps.version, machine=machine, root=root,
-                 value_style=caps.qtree_value_style)
+    return Graph(qemu=caps.version, machine=machine, root=root, value_style=caps.qtree_value_style)
 
 
 class _Builder:
-    def __init__(self, caps: CapsTable, family: MachineFamily, pci_root: Bus,
-                 buses: dict[str, Bus], enabled: set[str]):
+    def __init__(
+        self,
+        caps: CapsTable,
+        family: MachineFamily,
+        pci_root: Bus,
+        buses: dict[str, Bus],
+        enabled: set[str],
+    ):
         self.caps = caps
         self.family = family
         self.pci_root = pci_root
         self.buses = buses
         # Built-in chipset devices (piix3-ide, isa-fdc, the q35 AHCI) appear in the graph
         # once something uses them; one enabled by a legacy switch only with that switch.
-        self.builtins = {b.type: b for b in family.builtins
-                         if b.enabled_by is None or b.enabled_by in enabled}
+        self.builtins = {
+            b.type: b for b in family.builtins if b.enabled_by is None or b.enabled_by in enabled
+        }
         self.builtin_of_bus = {name: b for b in self.builtins.values() for name, _ in b.buses}
         self.instances: dict[str, Device] = {}
-        self.limits: dict[str, BusLimits] = {}   # a bus's SCSI limits, from its spec
+        self.limits: dict[str, BusLimits] = {}  # a bus's SCSI limits, from its spec
         # how many buses lie above a bus, the root's (main-system-bus) 0
-        self.depth: dict[str, int] = {name: 0 if bus is not pci_root else 1
-                                      for name, bus in buses.items()}
+        self.depth: dict[str, int] = {
+            name: 0 if bus is not pci_root else 1 for name, bus in buses.items()
+        }
 
     def add(self, option: Option) -> None:
         name = option.implied or ""
@@ -85,8 +93,11 @@ class _Builder:
         if dtype is None:
             raise GraphError(f"QEMU {self.caps.version} has no device type '{name}'", option)
         if not dtype.creatable:
-            raise GraphError(f"device type '{dtype.name}' cannot be created with -device "
-                             f"in QEMU {self.caps.version}", option)
+            raise GraphError(
+                f"device type '{dtype.name}' cannot be created with -device "
+                f"in QEMU {self.caps.version}",
+                option,
+            )
         bus = self._bus_for(option, dtype)
         # (the options of the -device this graph reads are plain values: str, int, bool)
         given: dict[str, Any] = dict(option.props)
@@ -100,10 +111,12 @@ class _Builder:
         if refusal is not None:
             raise GraphError(f"-device {name}: {refusal}", option)
         bus.plug(device)
-        level = self.depth.get(bus.name, 1) + 1   # the depth of the buses DEVICE owns
+        level = self.depth.get(bus.name, 1) + 1  # the depth of the buses DEVICE owns
         if level > MAX_BUS_DEPTH:
-            raise GraphTooDeep(f"-device {name}: buses nested more than {MAX_BUS_DEPTH} "
-                               "deep (a chain of bridges); PCI has 256 bus numbers")
+            raise GraphTooDeep(
+                f"-device {name}: buses nested more than {MAX_BUS_DEPTH} "
+                "deep (a chain of bridges); PCI has 256 bus numbers"
+            )
         if inner_type is not None:
             # A virtio transport proxy: its one virtio bus carries the embedded device, which
             # owns the buses (named after the proxy's id, as QEMU keeps them compatible).
@@ -114,16 +127,22 @@ class _Builder:
                 inner = Device(inner_type.name, None, _props(inner_type, given))
                 proxy_bus.plug(inner)
                 for inner_spec in inner_type.buses:
-                    self._own(inner, inner_spec.name_for(None, device.id), inner_spec.bus_type,
-                              inner_spec, level + 1)
+                    self._own(
+                        inner,
+                        inner_spec.name_for(None, device.id),
+                        inner_spec.bus_type,
+                        inner_spec,
+                        level + 1,
+                    )
         elif "masterbus" not in given:
             # (a USB companion given masterbus= registers its ports on its master's bus
             # and has none of its own: QEMU's usb_uhci_common_realize)
             for spec in dtype.buses:
                 self._own(device, spec.name_for(device.id), spec.bus_type, spec, level)
 
-    def _own(self, device: Device, name: str, bus_type: str,
-             spec: BusSpec | None = None, level: int = 2) -> None:
+    def _own(
+        self, device: Device, name: str, bus_type: str, spec: BusSpec | None = None, level: int = 2
+    ) -> None:
         bus = Bus(name, bus_type)
         device.buses.append(bus)
         self.buses[name] = bus
@@ -140,15 +159,22 @@ class _Builder:
             # machine's own ones included (the floppy bus of the built-in isa-fdc)
             bus = next((b for b in self.buses.values() if b.type == dtype.plugs_into), None)
             if bus is None:
-                builtin = next((b for b in self.builtins.values()
-                                if any(t == dtype.plugs_into for _, t in b.buses)), None)
+                builtin = next(
+                    (
+                        b
+                        for b in self.builtins.values()
+                        if any(t == dtype.plugs_into for _, t in b.buses)
+                    ),
+                    None,
+                )
                 if builtin is not None:
                     self._builtin(builtin.type)
-                    bus = next((b for b in self.buses.values()
-                                if b.type == dtype.plugs_into), None)
+                    bus = next((b for b in self.buses.values() if b.type == dtype.plugs_into), None)
             if bus is None:
-                raise GraphError(f"-device {option.implied} needs bus= (no {dtype.plugs_into} "
-                                 "bus to put it on)", option)
+                raise GraphError(
+                    f"-device {option.implied} needs bus= (no {dtype.plugs_into} bus to put it on)",
+                    option,
+                )
             return bus
         name = str(wanted)
         if name not in self.buses and name in self.builtin_of_bus:
@@ -168,8 +194,9 @@ class _Builder:
         dtype = self.caps.device(driver)
         spec = dtype.prop(prop_name) if dtype is not None else None
         if spec is None:
-            raise GraphError(f"QEMU {self.caps.version}: '{driver}' has no property "
-                             f"'{prop_name}'", option)
+            raise GraphError(
+                f"QEMU {self.caps.version}: '{driver}' has no property '{prop_name}'", option
+            )
         device.props = [p for p in device.props if p.name != prop_name]
         device.props.append(Prop(prop_name, spec.type, _convert(spec.type, value)))
         order = [p.name for p in dtype.props] if dtype is not None else []
@@ -197,8 +224,9 @@ class _Builder:
         return device
 
 
-def _props(dtype: DeviceType, given: dict[str, PropValue], exclude: set[str] | None = None
-           ) -> list[Prop]:
+def _props(
+    dtype: DeviceType, given: dict[str, PropValue], exclude: set[str] | None = None
+) -> list[Prop]:
     """The properties qtree would show that we know: set on the command line or defaulted."""
     shown = []
     for prop in dtype.props:

@@ -18,10 +18,14 @@ SHOWN_PROPS = ("drive", "channel", "scsi-id", "lun", "unit", "addr", "devno")
 
 
 def graph_dot(graph: Graph) -> str:
-    lines = ["digraph qtree {",
-             f"  label={_quote(f'QEMU {graph.qemu}, machine {graph.machine}')};",
-             "  labelloc=t;", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];',
-             '  edge [arrowsize=0.6];']
+    lines = [
+        "digraph qtree {",
+        f"  label={_quote(f'QEMU {graph.qemu}, machine {graph.machine}')};",
+        "  labelloc=t;",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica", fontsize=10];',
+        "  edge [arrowsize=0.6];",
+    ]
     _walk(graph.root, graph.value_style, lines)
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -48,8 +52,9 @@ def _walk(root: Bus, style: str, lines: list[str]) -> None:
             assert isinstance(item, Device)
             name = f"d{number}"
             label_lines = [item.type] + ([f'id "{item.id}"'] if item.id else [])
-            label_lines += [f"{p.name} = {format_prop(p, style)}" for p in item.props
-                            if p.name in SHOWN_PROPS]
+            label_lines += [
+                f"{p.name} = {format_prop(p, style)}" for p in item.props if p.name in SHOWN_PROPS
+            ]
             lines.append(f"  {name} [shape=box, label={_quote(chr(10).join(label_lines))}];")
             children = list(shown_buses(item))
         number += 1
@@ -68,10 +73,13 @@ def dot_to_svg(dot_text: str) -> str:
     """SVG from Graphviz's `dot` program; UsageError in one line when it is missing."""
     program = shutil.which("dot")
     if program is None:
-        raise UsageError("--format svg needs Graphviz's 'dot' program "
-                         "(Debian: apt-get install graphviz); --format dot writes its input")
-    result = subprocess.run([program, "-Tsvg"], input=dot_text, capture_output=True,
-                            text=True, timeout=60)
+        raise UsageError(
+            "--format svg needs Graphviz's 'dot' program "
+            "(Debian: apt-get install graphviz); --format dot writes its input"
+        )
+    result = subprocess.run(
+        [program, "-Tsvg"], input=dot_text, capture_output=True, text=True, timeout=60
+    )
     if result.returncode != 0:
         raise UsageError(f"dot failed: {result.stderr.strip().splitlines()[0]}")
     return result.stdout

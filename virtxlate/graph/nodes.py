@@ -20,7 +20,7 @@ class Device:
     id: str | None
     props: list[Prop] = field(default_factory=list)
     buses: list[Bus] = field(default_factory=list)
-    builtin_rank: int | None = None   # creation order of a machine's built-in device
+    builtin_rank: int | None = None  # creation order of a machine's built-in device
 
 
 @dataclass
@@ -38,8 +38,10 @@ class Bus:
             return
         self.devices.append(device)
         plugged = [d for d in self.devices if d.builtin_rank is None]
-        builtins = sorted((d for d in self.devices if d.builtin_rank is not None),
-                          key=lambda d: -(d.builtin_rank or 0))
+        builtins = sorted(
+            (d for d in self.devices if d.builtin_rank is not None),
+            key=lambda d: -(d.builtin_rank or 0),
+        )
         self.devices[:] = plugged + builtins
 
 

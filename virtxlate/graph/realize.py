@@ -21,8 +21,14 @@ class BusLimits:
     max_lun: int | None = None
 
 
-def realize(device: Device, dtype: DeviceType, bus: Bus, given: Mapping[str, object],
-            limits: BusLimits | None, root_bus: Bus) -> str | None:
+def realize(
+    device: Device,
+    dtype: DeviceType,
+    bus: Bus,
+    given: Mapping[str, object],
+    limits: BusLimits | None,
+    root_bus: Bus,
+) -> str | None:
     """Set DEVICE's realized properties in place (DEVICE not yet on BUS; the devices
     already there were realized before it).  The refusal QEMU gives, or None."""
     realized: dict[str, PropValue] = {}
@@ -34,8 +40,12 @@ def realize(device: Device, dtype: DeviceType, bus: Bus, given: Mapping[str, obj
         # the master's unit is 0: a device without one takes 0, or 1 beside a master
         realized["unit"] = 1 if any(_value(d, "unit") == 0 for d in bus.devices) else 0
     spec = dtype.prop("disable-legacy")
-    if spec is not None and spec.type == "string" and "disable-legacy" not in given \
-            and spec.default in (None, "auto"):
+    if (
+        spec is not None
+        and spec.type == "string"
+        and "disable-legacy" not in given
+        and spec.default in (None, "auto")
+    ):
         # a modern-capable proxy drops the legacy interface in a PCI Express port (a
         # PCIE bus that is not the root complex's), keeps it elsewhere
         express_port = bus.type == "PCIE" and bus is not root_bus
@@ -44,20 +54,19 @@ def realize(device: Device, dtype: DeviceType, bus: Bus, given: Mapping[str, obj
     return None
 
 
-def _scsi_address(bus: Bus, given: Mapping[str, object], limits: BusLimits,
-                  realized: dict[str, PropValue]) -> str | None:
+def _scsi_address(
+    bus: Bus, given: Mapping[str, object], limits: BusLimits, realized: dict[str, PropValue]
+) -> str | None:
     """scsi_qdev_realize: without scsi-id, the first target free at the LUN (0 if none
     given); with scsi-id but without lun, the first free LUN of that target."""
     channel = int(str(given.get("channel", 0)), 0)
-    taken = {(_value(d, "channel"), _value(d, "scsi-id"), _value(d, "lun"))
-             for d in bus.devices}
+    taken = {(_value(d, "channel"), _value(d, "scsi-id"), _value(d, "lun")) for d in bus.devices}
     max_target = limits.max_target if limits.max_target is not None else _ANY_TARGET
     max_lun = limits.max_lun if limits.max_lun is not None else _ANY_LUN
     lun = int(str(given["lun"]), 0) if "lun" in given else None
     if "scsi-id" not in given:
         lun = 0 if lun is None else lun
-        target = next((t for t in range(max_target + 1) if (channel, t, lun) not in taken),
-                      None)
+        target = next((t for t in range(max_target + 1) if (channel, t, lun) not in taken), None)
         if target is None:
             return "no free target"
         realized.update({"channel": channel, "scsi-id": target, "lun": lun})
@@ -79,8 +88,9 @@ def _apply(device: Device, dtype: DeviceType, realized: dict[str, PropValue]) ->
         return
     shown = {spec.name: spec for spec in dtype.props if spec.in_qtree}
     props = [p for p in device.props if p.name not in realized]
-    props += [Prop(name, shown[name].type, value) for name, value in realized.items()
-              if name in shown]
+    props += [
+        Prop(name, shown[name].type, value) for name, value in realized.items() if name in shown
+    ]
     order = [spec.name for spec in dtype.props]
     props.sort(key=lambda p: order.index(p.name) if p.name in order else len(order))
     device.props = props

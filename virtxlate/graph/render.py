@@ -21,8 +21,9 @@ def qtree_text(graph: Graph) -> str:
             stack.extend((device, indent + 2) for device in reversed(node.devices))
             continue
         lines.append(f'{pad}dev: {node.type}, id "{node.id or ""}"')
-        lines += [f"{pad}  {prop.name} = {format_prop(prop, graph.value_style)}"
-                  for prop in node.props]
+        lines += [
+            f"{pad}  {prop.name} = {format_prop(prop, graph.value_style)}" for prop in node.props
+        ]
         stack.extend((bus, indent + 2) for bus in reversed(shown_buses(node)))
     return "\n".join(lines) + "\n"
 
@@ -83,8 +84,12 @@ def graph_json(graph: Graph) -> dict[str, Any]:
             children: list[Bus | Device] = list(node.devices)
             key = "devices"
         else:
-            out.update(type=node.type, id=node.id,
-                       props={prop.name: prop.value for prop in node.props}, buses=[])
+            out.update(
+                type=node.type,
+                id=node.id,
+                props={prop.name: prop.value for prop in node.props},
+                buses=[],
+            )
             children, key = list(shown_buses(node)), "buses"
         for child in children:
             out[key].append({})
@@ -111,8 +116,9 @@ def _json_chunks(value: Any) -> list[str]:
             pad, inner = "\n" + " " * indent, "\n" + " " * (indent + 2)
             is_dict = isinstance(item, dict)
             chunks.append("{" if is_dict else "[")
-            entries: list[tuple[Any, Any]] = list(item.items()) if isinstance(item, dict) \
-                else [(None, v) for v in item]
+            entries: list[tuple[Any, Any]] = (
+                list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
+            )
             work: list[tuple[str, Any, int]] = []
             for number, (key, child) in enumerate(entries):
                 lead = inner if number == 0 else "," + inner

@@ -14,7 +14,7 @@ from . import transitional
 # takes per bus, for the default mapping from a target name (sdb, hdc, …) to an address.
 _DRIVE_LAYOUT = {
     # bus: (disks per controller, buses per controller, units per bus)
-    "scsi": (7, 1, 7),   # QEMU's SCSI is "narrow" for libvirt: 7 units, target 0
+    "scsi": (7, 1, 7),  # QEMU's SCSI is "narrow" for libvirt: 7 units, target 0
     "ide": (4, 2, 2),
     "sata": (6, 1, 6),
     "fdc": (2, 1, 2),
@@ -44,11 +44,12 @@ def disk_index(dev: str | None) -> int | None:
     """virDiskNameToIndex: 'sda' → 0, 'sdz' → 25, 'sdaa' → 26, 'hdc' → 2; None if not a name."""
     if not dev:
         return None
-    prefix = next((p for p in sorted(_TARGET_PREFIXES, key=len, reverse=True)
-                   if dev.startswith(p)), None)
+    prefix = next(
+        (p for p in sorted(_TARGET_PREFIXES, key=len, reverse=True) if dev.startswith(p)), None
+    )
     if prefix is None:
         return None
-    letters = dev[len(prefix):]
+    letters = dev[len(prefix) :]
     if not letters or not letters.isalpha() or not letters.islower():
         return None
     index = 0
@@ -61,8 +62,9 @@ def drive_address(disk: Disk) -> DriveAddress | None:
     """The disk's drive address: the one written in the XML, else libvirt's default mapping."""
     address = disk.address
     if address is not None and address.type == "drive":
-        return DriveAddress(address.controller or 0, address.bus or 0,
-                            address.target or 0, address.unit or 0)
+        return DriveAddress(
+            address.controller or 0, address.bus or 0, address.target or 0, address.unit or 0
+        )
     layout = _DRIVE_LAYOUT.get(disk.bus or "")
     index = disk_index(disk.dev)
     if layout is None or index is None:
@@ -80,8 +82,15 @@ def pci_address_text(slot: int, function: int = 0) -> str:
 # Models of non-storage devices that libvirt places on PCI, for the slots they take
 # before virtio disks (qemuDomainAssignDevicePCISlots: controllers, filesystems,
 # interfaces, sound cards, secondary video cards, then disks).
-_PCI_USB_MODELS = {"piix3-uhci", "piix4-uhci", "ehci", "vt82c686b-uhci", "pci-ohci",
-                   "nec-xhci", "qemu-xhci"}
+_PCI_USB_MODELS = {
+    "piix3-uhci",
+    "piix4-uhci",
+    "ehci",
+    "vt82c686b-uhci",
+    "pci-ohci",
+    "nec-xhci",
+    "qemu-xhci",
+}
 _PCI_SOUND_MODELS = {"ich6", "ich7", "ich9", "ac97", "es1370"}
 _NON_PCI_INTERFACE_TYPES = {"hostdev"}
 _NON_PCI_INTERFACE_MODELS = {"spapr-vlan", "usb-net", "smc91c111", "lan9118"}
@@ -126,32 +135,41 @@ def controller_indexes(domain: Domain) -> list[tuple[Controller, int]]:
     right after another USB2 controller joins its companion set unless that set has
     its model already (virDomainAssignControllerIndexes)."""
     ordered: list[Controller] = sorted_by_type_and_index(
-        domain.controllers, lambda c: c.type, lambda c: c.index)
+        domain.controllers, lambda c: c.type, lambda c: c.index
+    )
     indexes: list[int | None] = [c.index for c in ordered]
     for position, controller in enumerate(ordered):
         if indexes[position] is not None:
             continue
         same = None
         if controller.type == "usb" and controller.model in _USB2_MODELS:
-            previous = next((i for i in range(position - 1, -1, -1)
-                             if ordered[i].type == "usb"), None)
-            if previous is not None and ordered[previous].model in _USB2_MODELS and not any(
-                    c.type == "usb" and indexes[i] == indexes[previous]
-                    and c.model == controller.model for i, c in enumerate(ordered)):
+            previous = next(
+                (i for i in range(position - 1, -1, -1) if ordered[i].type == "usb"), None
+            )
+            if (
+                previous is not None
+                and ordered[previous].model in _USB2_MODELS
+                and not any(
+                    c.type == "usb"
+                    and indexes[i] == indexes[previous]
+                    and c.model == controller.model
+                    for i, c in enumerate(ordered)
+                )
+            ):
                 same = indexes[previous]
         if same is None:
             used = {indexes[i] for i, c in enumerate(ordered) if c.type == controller.type}
             same = next(i for i in range(len(ordered) + 1) if i not in used)
         indexes[position] = same
-    return [(c, index if index is not None else 0) for c, index in zip(ordered, indexes,
-                                                                        strict=True)]
+    return [
+        (c, index if index is not None else 0) for c, index in zip(ordered, indexes, strict=True)
+    ]
 
 
 def _has_pci_address(node) -> bool:  # type: ignore[no-untyped-def]
     """True when the device already has its place: a PCI slot, or another address type."""
     address = node.find("address")
-    return address is not None and (address.get("type") != "pci"
-                                    or address.get("slot") is not None)
+    return address is not None and (address.get("type") != "pci" or address.get("slot") is not None)
 
 
 # q35: libvirt puts the first ich9 sound card at 00:1b.0, where the ICH9's own HD audio
@@ -161,19 +179,30 @@ Q35_SOUND_SLOT = 0x1B
 
 def q35_sound(domain: Domain, family: MachineFamily | None) -> etree._Element | None:
     """The sound card libvirt places at 00:1b.0 of a q35 machine, if there is one."""
-    if family is None or family.name != "q35" \
-            or domain.element.find("devices/sound[@model='ich9']") is None:
+    if (
+        family is None
+        or family.name != "q35"
+        or domain.element.find("devices/sound[@model='ich9']") is None
+    ):
         return None
     for node in domain.element.iterfind("devices/*/address[@type='pci']"):
-        if node.get("bus", "0") in ("0", "0x0", "0x00") and node.get("slot") is not None \
-                and node.get("slot", "").lower() in ("0x1b", "27"):
-            return None   # taken: the card is placed like any other
-    return next((node for node in domain.element.iterfind("devices/sound")
-                 if node.get("model") == "ich9" and node.find("address") is None), None)
+        if (
+            node.get("bus", "0") in ("0", "0x0", "0x00")
+            and node.get("slot") is not None
+            and node.get("slot", "").lower() in ("0x1b", "27")
+        ):
+            return None  # taken: the card is placed like any other
+    return next(
+        (
+            node
+            for node in domain.element.iterfind("devices/sound")
+            if node.get("model") == "ich9" and node.find("address") is None
+        ),
+        None,
+    )
 
 
-def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None
-                            ) -> dict[str, list]:
+def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None) -> dict[str, list]:
     """Elements of non-storage devices that libvirt gives a root-bus slot, by phase:
     'controller' (in the controller array), then 'other' (fs, net, sound, video) before
     the virtio disks.  Devices with an address of their own are not listed, nor the ich9
@@ -185,18 +214,25 @@ def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None
     for node in devices.findall("controller"):
         kind, model = node.get("type"), node.get("model")
         if kind == "usb" and model is None:
-            model = "piix3-uhci"   # libvirt's model of a USB controller that names none
+            model = "piix3-uhci"  # libvirt's model of a USB controller that names none
         if _has_pci_address(node):
             continue
         # (the PIIX3's own UHCI at 00:01.2 is pc's first piix3-uhci; on q35 it is a
         # conventional PCI device like the others)
-        builtin_uhci = model == "piix3-uhci" and node.get("index", "0") == "0" \
+        builtin_uhci = (
+            model == "piix3-uhci"
+            and node.get("index", "0") == "0"
             and not (family is not None and family.name == "q35")
-        if kind == "virtio-serial" or (kind == "usb" and model in _PCI_USB_MODELS
-                                       and not builtin_uhci):
+        )
+        if kind == "virtio-serial" or (
+            kind == "usb" and model in _PCI_USB_MODELS and not builtin_uhci
+        ):
             controllers.append(node)
-        elif kind == "usb" and model == "ich9-ehci1" and not (
-                family is not None and family.name == "q35"):
+        elif (
+            kind == "usb"
+            and model == "ich9-ehci1"
+            and not (family is not None and family.name == "q35")
+        ):
             # the ich9 EHCI and its UHCI companions share one multi-function slot, taken
             # where the master stands in the controller array (it sorts before its
             # companions); q35 has their slot 00:1d reserved (qemuDomainPCIAddressSetCreate)
@@ -207,14 +243,20 @@ def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None
             other.append(node)
     for node in devices.findall("interface"):
         nic_model = node.xpath("string(model/@type)")
-        if node.get("type") in _NON_PCI_INTERFACE_TYPES or _has_pci_address(node) or \
-                nic_model in _NON_PCI_INTERFACE_MODELS:
+        if (
+            node.get("type") in _NON_PCI_INTERFACE_TYPES
+            or _has_pci_address(node)
+            or nic_model in _NON_PCI_INTERFACE_MODELS
+        ):
             continue
         other.append(node)
     fixed = q35_sound(domain, family)
     for node in devices.findall("sound"):
-        if node.get("model") in _PCI_SOUND_MODELS and not _has_pci_address(node) \
-                and node is not fixed:
+        if (
+            node.get("model") in _PCI_SOUND_MODELS
+            and not _has_pci_address(node)
+            and node is not fixed
+        ):
             other.append(node)
     return {"controller": controllers, "other": other}
 
@@ -232,7 +274,7 @@ def trailing_pci_devices(domain: Domain) -> list:
     if devices is None:
         return []
     by_tag: dict[str, list] = {tag: [] for tag in _TRAILING}
-    for node in devices:   # one pass: most domains have none of them
+    for node in devices:  # one pass: most domains have none of them
         if node.tag in by_tag:
             by_tag[node.tag].append(node)
     if not any(by_tag.values()):
@@ -240,12 +282,17 @@ def trailing_pci_devices(domain: Domain) -> list:
     videos = by_tag["video"]
     # the primary card (primary='yes', else the first; libvirt moves it first) has its
     # own slot
-    primary = next((v for v in videos if v.find("model[@primary='yes']") is not None),
-                   videos[0] if videos else None)
+    primary = next(
+        (v for v in videos if v.find("model[@primary='yes']") is not None),
+        videos[0] if videos else None,
+    )
     found = by_tag["rng"]
     found += [n for n in by_tag["watchdog"] if n.get("model") == "i6300esb"]
-    found += [n for n in videos if n is not primary
-              and n.xpath("string(model/@type)") not in ("none", "ramfb")]
+    found += [
+        n
+        for n in videos
+        if n is not primary and n.xpath("string(model/@type)") not in ("none", "ramfb")
+    ]
     found += by_tag["shmem"]
     found += [n for n in by_tag["input"] if n.get("bus") == "virtio"]
     found += [n for n in by_tag["serial"] if n.xpath("string(target/@type)") == "pci-serial"]
@@ -266,8 +313,9 @@ def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[
         kind, model = node.get("type"), node.get("model")
         if kind == "virtio-serial":
             return "virtio-serial-pci" + suffix
-        return {"qemu-xhci": "qemu-xhci", "nec-xhci": "nec-usb-xhci"}.get(model or "",
-                                                                        f"usb-{model}")
+        return {"qemu-xhci": "qemu-xhci", "nec-xhci": "nec-usb-xhci"}.get(
+            model or "", f"usb-{model}"
+        )
     if tag == "interface":
         # (e1000e is PCI Express for libvirt, like the virtio models; the rest are not)
         model = node.xpath("string(model/@type)") or "e1000"
@@ -281,15 +329,18 @@ def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[
         return "virtio-balloon-pci" + suffix
     # the devices placed after the disks: virtio ones (PCI Express unless transitional)
     # and the conventional i6300esb, ivshmem and pci-serial
-    virtio = {"rng": "virtio-rng-pci", "input": "virtio-input-pci",
-              "iommu": "virtio-iommu-pci", "vsock": "vhost-vsock-pci"}
+    virtio = {
+        "rng": "virtio-rng-pci",
+        "input": "virtio-input-pci",
+        "iommu": "virtio-iommu-pci",
+        "vsock": "vhost-vsock-pci",
+    }
     if tag in virtio:
         return virtio[tag] + suffix
-    return {"watchdog": "i6300esb", "shmem": "ivshmem-plain",
-            "serial": "pci-serial"}.get(tag, tag)
+    return {"watchdog": "i6300esb", "shmem": "ivshmem-plain", "serial": "pci-serial"}.get(tag, tag)
 
 
-_DEVICE_SLOTS = frozenset(range(1, 32))   # a root bus's slots for devices
+_DEVICE_SLOTS = frozenset(range(1, 32))  # a root bus's slots for devices
 
 
 class PciSlots:
@@ -300,8 +351,9 @@ class PciSlots:
         libvirt keeps the video slot even when the domain has no video card."""
         self.used: set[int] = set(family.reserved_pci_slots)
         devices = domain.element.find("devices")
-        has_video = devices is not None and (devices.find("video") is not None
-                                             or devices.find("graphics") is not None)
+        has_video = devices is not None and (
+            devices.find("video") is not None or devices.find("graphics") is not None
+        )
         if family.video_slot is not None and (has_video or not video_primary):
             # the primary video card (libvirt adds one for <graphics>) takes its own slot
             self.used.add(family.video_slot)
@@ -316,7 +368,7 @@ class PciSlots:
                 continue
 
         self.free_at_start = len(_DEVICE_SLOTS - self.used)
-        self.requested = 0   # slots asked for, whether there was one or not
+        self.requested = 0  # slots asked for, whether there was one or not
 
     def take(self) -> int | None:
         self.requested += 1

@@ -33,7 +33,7 @@ class Backend:
     """The options that give a disk its medium, and the name the device refers to."""
 
     options: list[Option] = field(default_factory=list)
-    drive: str | None = None        # None: an empty drive (no medium)
+    drive: str | None = None  # None: an empty drive (no medium)
 
 
 def is_empty(disk: Disk, blockdev: bool = False) -> bool:
@@ -90,7 +90,7 @@ def disk_format(disk: Disk) -> str | None:
     driver = disk.driver
     fmt = driver.type if driver is not None else None
     if fmt == "aio":
-        fmt = "raw"   # libvirt reads the old 'aio' format as raw
+        fmt = "raw"  # libvirt reads the old 'aio' format as raw
     if fmt is None and (disk.type or "file") in ("file", "block"):
         # qemuDomainDeviceDiskDefPostParse: file and block disks default to raw
         fmt = "raw"
@@ -125,16 +125,30 @@ def backend(plan: StoragePlan, disk: Disk, alias: str, node_index: int) -> Backe
     """The disk's backend for the plan's era; None (with a finding) when not translatable."""
     refusal = _target_name_refusal(disk)
     if refusal is not None:
-        plan.findings.append(finding_at("VX0100", "error", refusal, disk.target or disk,
-                                        plan.domain.source, xpath_suffix="/@dev"))
+        plan.findings.append(
+            finding_at(
+                "VX0100",
+                "error",
+                refusal,
+                disk.target or disk,
+                plan.domain.source,
+                xpath_suffix="/@dev",
+            )
+        )
         return None
     if disk.effective_device == "disk" and no_source(disk):
         # virDomainDiskDefValidate, when libvirt reads the XML: only removable media may
         # be empty
-        plan.findings.append(finding_at(
-            "VX0100", "error", f"missing source information for device {disk.dev or ''}",
-            disk.source or disk, plan.domain.source,
-            hint="a hard disk needs a medium: give <source> its file, dev, dir or protocol"))
+        plan.findings.append(
+            finding_at(
+                "VX0100",
+                "error",
+                f"missing source information for device {disk.dev or ''}",
+                disk.source or disk,
+                plan.domain.source,
+                hint="a hard disk needs a medium: give <source> its file, dev, dir or protocol",
+            )
+        )
         return None
     if plan.caps.storage_style == "blockdev":
         return _blockdev(plan, disk, node_index)
@@ -142,6 +156,7 @@ def backend(plan: StoragePlan, disk: Disk, alias: str, node_index: int) -> Backe
 
 
 # --- the -drive era ----------------------------------------------------------------------
+
 
 def _legacy_file(plan: StoragePlan, disk: Disk) -> str | None | bool:
     """The -drive file= value, None for an empty drive, False when not translatable."""
@@ -234,8 +249,9 @@ MANAGED_PR_HELPER_ID = "pr-helper0"
 MANAGED_PR_HELPER_SOCKET = "/var/lib/libvirt/qemu/domain--1-{name}/pr-helper0.sock"
 
 
-def _pr_manager(plan: StoragePlan, disk: Disk, unmanaged_id: str
-                ) -> tuple[str | None, list[Option]]:
+def _pr_manager(
+    plan: StoragePlan, disk: Disk, unmanaged_id: str
+) -> tuple[str | None, list[Option]]:
     """The pr-manager id of a disk with <reservations>, and the pr-manager-helper object
     to write before it (qemuBuildPRManagerInfoProps): the domain's managed helper, shared
     by its disks and written once, or the user's own socket."""
@@ -250,28 +266,49 @@ def _pr_manager(plan: StoragePlan, disk: Disk, unmanaged_id: str
         path = MANAGED_PR_HELPER_SOCKET.format(name=plan.domain.name or "")
     else:
         object_id, path = unmanaged_id, source.reservations_path or ""
-    helper = Option("-object", None, [("qom-type", "pr-manager-helper"), ("id", object_id),
-                                      ("path", path)], origin=disk)
+    helper = Option(
+        "-object",
+        None,
+        [("qom-type", "pr-manager-helper"), ("id", object_id), ("path", path)],
+        origin=disk,
+    )
     return object_id, [helper]
 
 
 # --- the -blockdev era -------------------------------------------------------------------
 
 # Ports libvirt fills in when a <host> gives none (virStorageSourceNetworkDefaultPort).
-_DEFAULT_PORTS = {"nbd": "10809", "iscsi": "3260", "gluster": "24007", "http": "80",
-                  "https": "443", "ftp": "21", "ftps": "990", "rbd": None}
+_DEFAULT_PORTS = {
+    "nbd": "10809",
+    "iscsi": "3260",
+    "gluster": "24007",
+    "http": "80",
+    "https": "443",
+    "ftp": "21",
+    "ftps": "990",
+    "rbd": None,
+}
 
 
-def iscsi_props(portal: str, name: str, transport: str | None,
-                source: etree._Element) -> list[tuple[str, Value]]:
+def iscsi_props(
+    portal: str, name: str, transport: str | None, source: etree._Element
+) -> list[tuple[str, Value]]:
     """An iSCSI node's portal, target and LUN: name='IQN/LUN' (LUN 0 when absent) of
     SOURCE; a LUN that is no number is refused, as libvirt does ("can't parse iscsi lun")."""
     target, _, lun = name.partition("/") if "/" in name else (name, "", "0")
     if lun and not (lun.isascii() and lun.isdigit()):
-        raise InvalidValue(f"the LUN of iSCSI name '{name}' is '{lun}': expected a number",
-                           line=source.sourceline or 0, xpath=f"{xpath_of(source)}/@name")
-    return [("driver", "iscsi"), ("portal", portal), ("target", target),
-            ("lun", int(lun or 0)), ("transport", transport or "tcp")]
+        raise InvalidValue(
+            f"the LUN of iSCSI name '{name}' is '{lun}': expected a number",
+            line=source.sourceline or 0,
+            xpath=f"{xpath_of(source)}/@name",
+        )
+    return [
+        ("driver", "iscsi"),
+        ("portal", portal),
+        ("target", target),
+        ("lun", int(lun or 0)),
+        ("transport", transport or "tcp"),
+    ]
 
 
 def _network_blockdev(source) -> list[tuple[str, Value]] | None:  # type: ignore[no-untyped-def]
@@ -286,8 +323,10 @@ def _network_blockdev(source) -> list[tuple[str, Value]] | None:  # type: ignore
     port = host.port or _DEFAULT_PORTS[protocol]
     if protocol == "nbd":
         server: dict[str, Value] = (
-            {"type": "unix", "path": host.socket or ""} if host.transport == "unix"
-            else {"type": "inet", "host": host.name or "", "port": port or ""})
+            {"type": "unix", "path": host.socket or ""}
+            if host.transport == "unix"
+            else {"type": "inet", "host": host.name or "", "port": port or ""}
+        )
         props: list[tuple[str, Value]] = [("driver", "nbd"), ("server", server)]
         if name:
             props.append(("export", name))
@@ -296,19 +335,18 @@ def _network_blockdev(source) -> list[tuple[str, Value]] | None:  # type: ignore
         return iscsi_props(f"{host.name}:{port}", name, host.transport, source.element)
     if protocol == "gluster":
         volume, _, path = name.lstrip("/").partition("/")
-        servers = [{"type": "inet", "host": h.name or "", "port": h.port or "24007"}
-                   for h in hosts]
+        servers = [{"type": "inet", "host": h.name or "", "port": h.port or "24007"} for h in hosts]
         # debug 4 is libvirt's gluster_debug_level default (qemu.conf)
-        return [("driver", "gluster"), ("volume", volume), ("path", path),
-                ("server", servers), ("debug", 4)]  # type: ignore[list-item]
+        gluster: list[tuple[str, Value]] = [("driver", "gluster"), ("volume", volume)]
+        gluster += [("path", path), ("server", servers), ("debug", 4)]  # type: ignore[list-item]
+        return gluster
     if protocol == "rbd":
         pool, _, image = name.partition("/")
-        servers = [{"host": h.name or "", **({"port": h.port} if h.port else {})}
-                   for h in hosts]
-        return [("driver", "rbd"), ("pool", pool), ("image", image),
-                ("server", servers)]  # type: ignore[list-item]
+        servers = [{"host": h.name or "", **({"port": h.port} if h.port else {})} for h in hosts]
+        return [("driver", "rbd"), ("pool", pool), ("image", image), ("server", servers)]  # type: ignore[list-item]
     path = name if name.startswith("/") else f"/{name}"
     return [("driver", protocol), ("url", f"{protocol}://{host.name}:{port}{path}")]
+
 
 def _cache_object(disk: Disk) -> dict[str, bool] | None:
     mode = cache_mode(disk, blockdev=True)
@@ -331,20 +369,35 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
         # libvirt asks the host whether the device is a CD-ROM drive (virFileIsCDROM)
         is_cdrom = disk.effective_device == "cdrom" and plan.host.is_cdrom(source.dev or "")
         if disk.effective_device == "cdrom" and source.dev and not host_known(plan.host):
-            plan.findings.append(finding_at(
-                "VX0701", "info", f"whether {source.dev} is a CD-ROM drive on the VM's host "
-                "is not looked up: written as host_device (libvirt writes host_cdrom for a "
-                "drive)", disk, plan.domain.source, hint=ASK_THE_HOST))
-        storage = [("driver", "host_cdrom" if is_cdrom else "host_device"),
-                   ("filename", source.dev or "")]
+            plan.findings.append(
+                finding_at(
+                    "VX0701",
+                    "info",
+                    f"whether {source.dev} is a CD-ROM drive on the VM's host "
+                    "is not looked up: written as host_device (libvirt writes host_cdrom for a "
+                    "drive)",
+                    disk,
+                    plan.domain.source,
+                    hint=ASK_THE_HOST,
+                )
+            )
+        storage = [
+            ("driver", "host_cdrom" if is_cdrom else "host_device"),
+            ("filename", source.dev or ""),
+        ]
     elif kind == "dir":
-        storage = [("driver", "vvfat"), ("dir", source.dir or ""),
-                   ("floppy", disk.effective_device == "floppy"), ("rw", False)]
+        storage = [
+            ("driver", "vvfat"),
+            ("dir", source.dir or ""),
+            ("floppy", disk.effective_device == "floppy"),
+            ("rw", False),
+        ]
     elif kind == "network":
         network = _network_blockdev(source)
         if network is None:
-            plan.findings.append(unsupported(
-                plan, disk, f"network protocol '{source.protocol}' with -blockdev"))
+            plan.findings.append(
+                unsupported(plan, disk, f"network protocol '{source.protocol}' with -blockdev")
+            )
             return None
         storage = network
     else:
@@ -379,14 +432,24 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     fmt += [("driver", driver_name), ("file", storage_name)]
     options = helper + [
         Option("-blockdev", None, storage, origin=disk),
-        Option("-blockdev", None, fmt, origin=disk)]
+        Option("-blockdev", None, fmt, origin=disk),
+    ]
     top = format_name
     if settings is not None and settings.copy_on_read:
         top = f"libvirt-CoR-{disk.dev}"
         # libvirt 9.0 passes discard requests through the layer (checked with its
         # domxml-to-native; the 2022 corpus predates it and does not)
-        options.append(Option("-blockdev", None, [("driver", "copy-on-read"),
-                                                   ("node-name", top),
-                                                   ("file", format_name),
-                                                   ("discard", "unmap")], origin=disk))
+        options.append(
+            Option(
+                "-blockdev",
+                None,
+                [
+                    ("driver", "copy-on-read"),
+                    ("node-name", top),
+                    ("file", format_name),
+                    ("discard", "unmap"),
+                ],
+                origin=disk,
+            )
+        )
     return Backend(options, top)

@@ -28,15 +28,19 @@ def assign_devnos(domain: Domain) -> dict[object, str]:
         except ValueError:
             continue
     disks = sorted_by_type_and_index(
-        [d for d in devices.findall("disk")], lambda d: d.find("target").get("bus")
-        if d.find("target") is not None else None,
-        lambda d: disk_index(d.find("target").get("dev")) or 0 if d.find("target") is not None
-        else 0)
-    order = [d for d in disks if d.find("target") is not None
-             and d.find("target").get("bus") == "virtio"]
+        [d for d in devices.findall("disk")],
+        lambda d: d.find("target").get("bus") if d.find("target") is not None else None,
+        lambda d: (
+            disk_index(d.find("target").get("dev")) or 0 if d.find("target") is not None else 0
+        ),
+    )
+    order = [
+        d for d in disks if d.find("target") is not None and d.find("target").get("bus") == "virtio"
+    ]
     order += devices.findall("interface") + devices.findall("hostdev")
-    order += [c for c in devices.findall("controller")
-              if c.get("type") in ("scsi", "virtio-serial")]
+    order += [
+        c for c in devices.findall("controller") if c.get("type") in ("scsi", "virtio-serial")
+    ]
     result: dict[object, str] = {}
     devno = 0
     for node in order:

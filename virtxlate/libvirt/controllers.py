@@ -40,17 +40,25 @@ _CONTROLLER_ORDER = ("pci", "usb", "scsi", "ide", "sata", "fdc", "virtio-serial"
 
 # virtio-scsi-pci options libvirt writes from <controller><driver>, in its order.
 _VIRTIO_SCSI_DRIVER_PROPS = (
-    ("queues", "num_queues"), ("cmd_per_lun", "cmd_per_lun"), ("max_sectors", "max_sectors"),
+    ("queues", "num_queues"),
+    ("cmd_per_lun", "cmd_per_lun"),
+    ("max_sectors", "max_sectors"),
     ("ioeventfd", "ioeventfd"),
 )
 # libvirt's USB controller models → the QEMU device it writes (qemuBuildUSBControllerDevProps;
 # a controller without a model is piix3-uhci: checked with libvirt 9.0, also on q35)
 USB_DEVICES = {
-    "piix3-uhci": "piix3-usb-uhci", "piix4-uhci": "piix4-usb-uhci", "ehci": "usb-ehci",
-    "ich9-ehci1": "ich9-usb-ehci1", "ich9-uhci1": "ich9-usb-uhci1",
-    "ich9-uhci2": "ich9-usb-uhci2", "ich9-uhci3": "ich9-usb-uhci3",
-    "vt82c686b-uhci": "vt82c686b-usb-uhci", "pci-ohci": "pci-ohci",
-    "nec-xhci": "nec-usb-xhci", "qemu-xhci": "qemu-xhci",
+    "piix3-uhci": "piix3-usb-uhci",
+    "piix4-uhci": "piix4-usb-uhci",
+    "ehci": "usb-ehci",
+    "ich9-ehci1": "ich9-usb-ehci1",
+    "ich9-uhci1": "ich9-usb-uhci1",
+    "ich9-uhci2": "ich9-usb-uhci2",
+    "ich9-uhci3": "ich9-usb-uhci3",
+    "vt82c686b-uhci": "vt82c686b-usb-uhci",
+    "pci-ohci": "pci-ohci",
+    "nec-xhci": "nec-usb-xhci",
+    "qemu-xhci": "qemu-xhci",
 }
 # the ich9 USB2 set shares one slot: the EHCI master at function 7, its UHCI companions
 # at 0-2 (virDomainPCIAddressReserveNextAddr for IS_USB2_CONTROLLER); q35 has the set's
@@ -73,37 +81,47 @@ def usb_options(plan: StoragePlan) -> list[Option]:
         return []
     # the companions after their master (virDomainControllerInsertPreAlloced: at one
     # index a USB controller with a master goes after one without)
-    at_zero = sorted((c for c, index in controller_indexes(plan.domain)
-                      if c.type == "usb" and index == 0),
-                     key=lambda c: (c.model or "").startswith("ich9-uhci"))
+    at_zero = sorted(
+        (c for c, index in controller_indexes(plan.domain) if c.type == "usb" and index == 0),
+        key=lambda c: (c.model or "").startswith("ich9-uhci"),
+    )
     if not at_zero:
         return _default_usb(plan)
     none = next((c for c in at_zero if c.model == "none"), None)
     if none is not None:
-        plan.findings.append(finding_at(
-            "VX0211", "error", "a USB disk needs a USB controller, and this domain "
-            "has <controller type='usb' model='none'>", none, plan.domain.source))
+        plan.findings.append(
+            finding_at(
+                "VX0211",
+                "error",
+                "a USB disk needs a USB controller, and this domain "
+                "has <controller type='usb' model='none'>",
+                none,
+                plan.domain.source,
+            )
+        )
         return []
     options = []
     for controller in at_zero:
         model = controller.model or "piix3-uhci"
         if model not in USB_DEVICES:
-            plan.findings.append(unsupported(plan, controller, f"USB controller model "
-                                                               f"'{model}'"))
+            plan.findings.append(unsupported(plan, controller, f"USB controller model '{model}'"))
             continue
         place = _usb_place(plan, controller, model, at_zero)
         if place is None:
             if model == "piix3-uhci" and not plan.caps.has_flag("piix3-usb-uhci"):
                 options.append(Option("-usb", origin=controller))
-            continue   # no place: said by take_slot
+            continue  # no place: said by take_slot
         option = Option("-device", USB_DEVICES[model], origin=controller)
         master = controller.element.find("master")
         if model.startswith("ich9-uhci"):
             # a companion: libvirt writes its master's bus and first port, and no id
             option.add("masterbus", "usb.0")
-            option.add("firstport", int(master.get("startport") or "0")
-                       if master is not None and (master.get("startport") or "0").isdigit()
-                       else 0)
+            option.add(
+                "firstport",
+                int(master.get("startport") or "0")
+                if master is not None and (master.get("startport") or "0").isdigit()
+                else 0,
+            )
         else:
             option.add("id", "usb")
         add_location(option, place[:2], place[2])
@@ -119,22 +137,38 @@ def _default_usb(plan: StoragePlan) -> list[Option]:
         return [Option("-device", "qemu-xhci", [("id", "usb"), ("bus", bus), ("addr", addr)])]
     if not plan.caps.has_flag("piix3-usb-uhci"):
         return [Option("-usb")]
-    return [Option("-device", "piix3-usb-uhci",
-                   [("id", "usb"), ("bus", root_bus(plan)), ("addr", "0x1.0x2")])]
+    return [
+        Option(
+            "-device",
+            "piix3-usb-uhci",
+            [("id", "usb"), ("bus", root_bus(plan)), ("addr", "0x1.0x2")],
+        )
+    ]
 
 
-def _usb_place(plan: StoragePlan, controller, model: str,  # type: ignore[no-untyped-def]
-               at_zero: list) -> tuple[str, str, bool | None] | None:
+def _usb_place(
+    plan: StoragePlan,
+    controller,
+    model: str,  # type: ignore[no-untyped-def]
+    at_zero: list,
+) -> tuple[str, str, bool | None] | None:
     """(bus, addr, multifunction) of a usb.0 controller: its written address, its ich9
     set's slot, the PIIX3's UHCI (pc), or the place assign_controller_slots took."""
     address = controller.address
-    if address is not None and address.type in ("pci", "ccw") and (
-            address.type == "ccw" or address.slot is not None):
+    if (
+        address is not None
+        and address.type in ("pci", "ccw")
+        and (address.type == "ccw" or address.slot is not None)
+    ):
         bus, addr = explicit_pci(plan, address)
         multifunction = address.multifunction
-        if multifunction is None and address.type == "pci" and not address.function \
-                and sum(1 for c in at_zero if c.address is not None
-                        and c.address.slot == address.slot) > 1:
+        if (
+            multifunction is None
+            and address.type == "pci"
+            and not address.function
+            and sum(1 for c in at_zero if c.address is not None and c.address.slot == address.slot)
+            > 1
+        ):
             multifunction = True
         return bus, addr, multifunction
     q35 = plan.family is not None and plan.family.name == "q35"
@@ -147,14 +181,23 @@ def _usb_place(plan: StoragePlan, controller, model: str,  # type: ignore[no-unt
         else:
             return None
         function = _ICH9_FUNCTIONS[model]
-        shared = sum(1 for c in at_zero if c.model in _ICH9_FUNCTIONS and (
-            c.address is None or c.address.slot is None)) > 1
-        return (bus, pci_address_text(int(slot_text or "0", 0), function),
-                True if function == 0 and shared else None)
+        shared = (
+            sum(
+                1
+                for c in at_zero
+                if c.model in _ICH9_FUNCTIONS and (c.address is None or c.address.slot is None)
+            )
+            > 1
+        )
+        return (
+            bus,
+            pci_address_text(int(slot_text or "0", 0), function),
+            True if function == 0 and shared else None,
+        )
     if model == "piix3-uhci" and not q35:
         if not plan.caps.has_flag("piix3-usb-uhci"):
             return None
-        return root_bus(plan), "0x1.0x2", None   # the PIIX3's own UHCI
+        return root_bus(plan), "0x1.0x2", None  # the PIIX3's own UHCI
     if plan.usb_address is None:
         return None
     return plan.usb_address[0], plan.usb_address[1], None
@@ -177,10 +220,16 @@ def plan_controllers(plan: StoragePlan) -> None:
         model = controller.model
         if type_ == "scsi" and model in (None, "auto"):
             model = default_scsi_model(plan.caps)
-        grouped.setdefault(type_, []).append(ControllerPlan(
-            type=type_, index=index, model=model, element=controller,
-            alias=user_alias(controller.element) or _controller_alias(type_, index, family),
-            builtin=builtin_of.get((type_, index))))
+        grouped.setdefault(type_, []).append(
+            ControllerPlan(
+                type=type_,
+                index=index,
+                model=model,
+                element=controller,
+                alias=user_alias(controller.element) or _controller_alias(type_, index, family),
+                builtin=builtin_of.get((type_, index)),
+            )
+        )
     # virDomainDefAddImplicitControllers: the highest controller index a drive address
     # names (of a disk, or of a SCSI host device) implies every controller of that type
     # from 0 up to it (virDomainDefAddDiskControllersForType,
@@ -198,22 +247,36 @@ def plan_controllers(plan: StoragePlan) -> None:
         highest["scsi"] = max(highest.get("scsi", -1), index)
     for bus, top in highest.items():
         if top >= MAX_IMPLIED_CONTROLLERS:
-            plan.findings.append(finding_at(
-                "VX0205", "error", f"{bus} controller index {top} implies {top + 1} "
-                "controllers, more than the machine has PCI slots for", domain,
-                domain.source, hint="use a lower controller index in <address type='drive'>"))
+            plan.findings.append(
+                finding_at(
+                    "VX0205",
+                    "error",
+                    f"{bus} controller index {top} implies {top + 1} "
+                    "controllers, more than the machine has PCI slots for",
+                    domain,
+                    domain.source,
+                    hint="use a lower controller index in <address type='drive'>",
+                )
+            )
             continue
         for index in range(top + 1):
             if (bus, index) in seen:
                 continue
             seen.add((bus, index))
             model = default_scsi_model(plan.caps) if bus == "scsi" else None
-            grouped.setdefault(bus, []).append(ControllerPlan(
-                type=bus, index=index, model=model, element=None,
-                alias=_controller_alias(bus, index, family),
-                builtin=builtin_of.get((bus, index))))
-    for type_ in sorted(grouped, key=lambda t: (_CONTROLLER_ORDER.index(t)
-                                                if t in _CONTROLLER_ORDER else 99)):
+            grouped.setdefault(bus, []).append(
+                ControllerPlan(
+                    type=bus,
+                    index=index,
+                    model=model,
+                    element=None,
+                    alias=_controller_alias(bus, index, family),
+                    builtin=builtin_of.get((bus, index)),
+                )
+            )
+    for type_ in sorted(
+        grouped, key=lambda t: _CONTROLLER_ORDER.index(t) if t in _CONTROLLER_ORDER else 99
+    ):
         plan.controllers.extend(sorted(grouped[type_], key=lambda c: c.index))
     _pci_devices_in_release(plan)
 
@@ -226,18 +289,27 @@ def _pci_devices_in_release(plan: StoragePlan) -> None:
         if controller.type != "pci" or controller.model not in DEFAULT_DEVICE:
             continue
         device = controller.model_name or DEFAULT_DEVICE[controller.model]
-        if controller.model_name is None and device == "pcie-root-port" \
-                and not plan.caps.has_device(device):
-            device = "ioh3420"   # qemuDomainPCIControllerSetDefaultModelName's fallback
+        if (
+            controller.model_name is None
+            and device == "pcie-root-port"
+            and not plan.caps.has_device(device)
+        ):
+            device = "ioh3420"  # qemuDomainPCIControllerSetDefaultModelName's fallback
         if plan.caps.has_device(device):
             continue
-        since = caps_index.first_with("devices", device, plan.caps.arch,
-                                      after=plan.caps.version)
-        plan.findings.append(finding_at(
-            "VX0303", "error", f"the PCI controller with model name '{device}' needs QEMU "
-            f"device '{device}', which QEMU {plan.caps.version} does not have", controller,
-            plan.domain.source, since=since,
-            hint=None if since else "no release virtxlate knows has it"))
+        since = caps_index.first_with("devices", device, plan.caps.arch, after=plan.caps.version)
+        plan.findings.append(
+            finding_at(
+                "VX0303",
+                "error",
+                f"the PCI controller with model name '{device}' needs QEMU "
+                f"device '{device}', which QEMU {plan.caps.version} does not have",
+                controller,
+                plan.domain.source,
+                since=since,
+                hint=None if since else "no release virtxlate knows has it",
+            )
+        )
 
 
 # Each implied controller takes a PCI slot: 32 buses' worth of slots is more than any
@@ -275,8 +347,11 @@ def assign_controller_slots(plan: StoragePlan) -> None:
     others = non_storage_pci_devices(plan.domain, plan.family)
     for node in others["other"]:
         take_slot(plan, XmlObject(node), non_storage_device(node, plan.pcie is not None))
-    by_element = {id(c.element.element): c for c in plan.controllers
-                  if c.element is not None and _needs_device(c)}
+    by_element = {
+        id(c.element.element): c
+        for c in plan.controllers
+        if c.element is not None and _needs_device(c)
+    }
     wanted = set(by_element) | {id(node) for node in others["controller"]}
     # (type, index, kind, what): the domain's controllers as libvirt's parser keeps them
     # (grouped by type, by index), then the USB controller libvirt adds and the storage
@@ -287,12 +362,16 @@ def assign_controller_slots(plan: StoragePlan) -> None:
     entries: list[tuple[str, int, str, Any]] = [
         (controller.type or "", index, "element", controller.element)
         for controller, index in controller_indexes(plan.domain)
-        if id(controller.element) in wanted]
+        if id(controller.element) in wanted
+    ]
     if plan.pcie is not None and _implicit_usb(plan):
         # libvirt adds a USB controller to a q35 domain that names none: qemu-xhci
         entries.append(("usb", 0, "implicit-usb", None))
-    entries += [(c.type, c.index, "implied", c) for c in plan.controllers
-                if c.element is None and _needs_device(c)]
+    entries += [
+        (c.type, c.index, "implied", c)
+        for c in plan.controllers
+        if c.element is None and _needs_device(c)
+    ]
     for type_, index, kind, what in entries:
         if kind == "implicit-usb":
             plan.usb_address = take_slot(plan, plan.domain, "qemu-xhci")
@@ -300,11 +379,12 @@ def assign_controller_slots(plan: StoragePlan) -> None:
             _place_controller(plan, what, None)
         elif id(what) in by_element:
             controller = by_element[id(what)]
-            assert controller.element is not None   # by_element holds written ones only
+            assert controller.element is not None  # by_element holds written ones only
             _place_controller(plan, controller, controller.element.address)
-        else:   # a non-storage controller
-            placed = take_slot(plan, XmlObject(what),
-                               non_storage_device(what, plan.pcie is not None))
+        else:  # a non-storage controller
+            placed = take_slot(
+                plan, XmlObject(what), non_storage_device(what, plan.pcie is not None)
+            )
             if type_ == "usb" and index == 0:
                 plan.usb_address = placed
 
@@ -323,8 +403,10 @@ def _implicit_usb(plan: StoragePlan) -> bool:
     """libvirt adds its default USB controller when none has index 0
     (virDomainDefAddImplicitControllers; checked with libvirt 9.0: a q35 domain with only
     a qemu-xhci of index 1 gets a qemu-xhci 'usb' beside it)."""
-    return not any(controller.type == "usb" and index == 0
-                   for controller, index in controller_indexes(plan.domain))
+    return not any(
+        controller.type == "usb" and index == 0
+        for controller, index in controller_indexes(plan.domain)
+    )
 
 
 def controller_options(plan: StoragePlan) -> list[Option]:
@@ -335,37 +417,47 @@ def controller_options(plan: StoragePlan) -> list[Option]:
         if controller.type == "scsi":
             driver = SCSI_MODEL_DEVICES.get(controller.model or "")
             if driver is None:
-                plan.findings.append(unsupported(plan, controller.element,
-                                                  f"SCSI controller model '{controller.model}'"))
+                plan.findings.append(
+                    unsupported(
+                        plan, controller.element, f"SCSI controller model '{controller.model}'"
+                    )
+                )
                 continue
         else:
             driver = controller_device(controller)
         explicit = controller.element.address if controller.element is not None else None
         device, model_props = transitional.resolve(
-            plan.caps, transport_device(plan, driver, explicit))
+            plan.caps, transport_device(plan, driver, explicit)
+        )
         option = Option("-device", device, origin=controller.element)
         option.props.extend(model_props)
         drv = controller.element.driver if controller.element is not None else None
-        is_virtio = controller.model in ("virtio-scsi", "virtio-transitional",
-                                         "virtio-non-transitional")
+        is_virtio = controller.model in (
+            "virtio-scsi",
+            "virtio-transitional",
+            "virtio-non-transitional",
+        )
         if drv is not None and is_virtio and drv.iothread is not None:
             option.add("iothread", f"iothread{drv.iothread}")
         option.add("id", controller.alias)
         if drv is not None and is_virtio:
             for xml_name, qemu_name in _VIRTIO_SCSI_DRIVER_PROPS:
-                option.add(qemu_name, on_off(getattr(drv, xml_name))
-                           if xml_name == "ioeventfd" else getattr(drv, xml_name))
+                option.add(
+                    qemu_name,
+                    on_off(getattr(drv, xml_name))
+                    if xml_name == "ioeventfd"
+                    else getattr(drv, xml_name),
+                )
             add_virtio_options(option, drv)
-        multifunction = explicit.multifunction if explicit is not None \
-            and explicit.type == "pci" else None
+        multifunction = (
+            explicit.multifunction if explicit is not None and explicit.type == "pci" else None
+        )
         if controller.pci_addr:
-            add_location(option, (controller.pci_bus or "", controller.pci_addr),
-                         multifunction)
+            add_location(option, (controller.pci_bus or "", controller.pci_addr), multifunction)
         else:
             option.add("bus", controller.pci_bus)
         if controller.element is not None:
-            options.extend(with_zpci(plan, controller.element.element, controller.alias,
-                                     option))
+            options.extend(with_zpci(plan, controller.element.element, controller.alias, option))
         else:
             options.append(option)
     return options

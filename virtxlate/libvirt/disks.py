@@ -44,8 +44,9 @@ def ordered_disks(domain: Domain) -> list[Disk]:
     grouped by bus in order of first appearance, sorted by target name within a bus.
     The bus is the written one: libvirt derives a missing bus after it has ordered the
     array, so the disks without one are a group of their own (checked with libvirt 9.0)."""
-    return sorted_by_type_and_index(domain.disks, lambda d: d.written_bus,
-                                    lambda d: disk_index(d.dev) or 0)
+    return sorted_by_type_and_index(
+        domain.disks, lambda d: d.written_bus, lambda d: disk_index(d.dev) or 0
+    )
 
 
 def plan_disks(plan: StoragePlan) -> None:
@@ -58,7 +59,7 @@ def plan_disks(plan: StoragePlan) -> None:
     # -blockdev node names count down: libvirt numbers the disks' storage from the last
     # disk to the first (SD cards, which keep -drive, take no number)
     with_nodes = [d for d in disks if d.bus != "sd"]
-    plan.next_node_index = len(with_nodes) + 1   # host devices number on from here
+    plan.next_node_index = len(with_nodes) + 1  # host devices number on from here
     for disk in disks:
         bus = disk.bus
         if bus not in SUPPORTED_BUSES:
@@ -78,8 +79,9 @@ def plan_disks(plan: StoragePlan) -> None:
         if medium is None:
             continue
         plan.options.extend(medium.options)
-        bootindex = disk.boot_order if disk.boot_order is not None else \
-            boot_indexes.get(id(disk.element))
+        bootindex = (
+            disk.boot_order if disk.boot_order is not None else boot_indexes.get(id(disk.element))
+        )
         if not plan.caps.has_flag("boot-index"):
             bootindex = None
         if bus == "fdc" and not blockdev:
@@ -103,8 +105,7 @@ def plan_disks(plan: StoragePlan) -> None:
     # the floppy controller's options: after the disks in the -drive era, with the other
     # controllers (before the disks) in the -blockdev era
     at = first_disk_option if blockdev else len(plan.options)
-    builtin_fdc = plan.family is not None and any(
-        b.type == "isa-fdc" for b in plan.family.builtins)
+    builtin_fdc = plan.family is not None and any(b.type == "isa-fdc" for b in plan.family.builtins)
     plan.options[at:at] = _floppy_options(floppies, builtin_fdc)
 
 
@@ -118,8 +119,9 @@ def _sd_drive(disk: Disk, drive_props: list[tuple[str, Value]]) -> Option:
     return drive
 
 
-def _floppy_options(floppies: list[tuple[Disk, str | None, int | None]],
-                    builtin_fdc: bool) -> list[Option]:
+def _floppy_options(
+    floppies: list[tuple[Disk, str | None, int | None]], builtin_fdc: bool
+) -> list[Option]:
     """The floppy controller's drives (in the -drive era) and boot indexes.  Where the
     machine has it built in (i440fx) libvirt sets them with -global; where it has none
     (q35 from pc-q35-2.4) libvirt adds `-device isa-fdc` carrying them
@@ -133,8 +135,9 @@ def _floppy_options(floppies: list[tuple[Disk, str | None, int | None]],
         if bootindex is not None:
             props.append((f"bootindex{letter}", bootindex, disk))
     if builtin_fdc:
-        return [Option("-global", f"isa-fdc.{key}={value}", origin=disk)
-                for key, value, disk in props]
+        return [
+            Option("-global", f"isa-fdc.{key}={value}", origin=disk) for key, value, disk in props
+        ]
     if not floppies:
         return []
     controller = Option("-device", "isa-fdc", origin=floppies[0][0])
@@ -155,8 +158,9 @@ def _legacy_boot_indexes(plan: StoragePlan, disks: list[Disk]) -> dict[int, int]
     indexes: dict[int, int] = {}
     for position, dev in enumerate(plan.domain.boot_devs or ["hd"], start=1):
         wanted = _BOOT_DEVICE_OF.get(dev)
-        target = next((d for d in disks if _boot_kind(d) == wanted
-                       and d.bus in SUPPORTED_BUSES), None)
+        target = next(
+            (d for d in disks if _boot_kind(d) == wanted and d.bus in SUPPORTED_BUSES), None
+        )
         if target is not None:
             indexes.setdefault(id(target.element), position)
     return indexes
@@ -180,16 +184,30 @@ def _own_disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
     if bus in ("virtio", "usb"):
         index = disk_index(disk.dev)
         if index is None:
-            plan.findings.append(finding_at(
-                "VX0204", "error", f"target dev '{disk.dev}' is not a disk name like vda or sdb",
-                disk, plan.domain.source, xpath_suffix="/target/@dev"))
+            plan.findings.append(
+                finding_at(
+                    "VX0204",
+                    "error",
+                    f"target dev '{disk.dev}' is not a disk name like vda or sdb",
+                    disk,
+                    plan.domain.source,
+                    xpath_suffix="/target/@dev",
+                )
+            )
             return None
         return f"{bus}-disk{index}"
     address = drive_address(disk)
     if address is None:
-        plan.findings.append(finding_at(
-            "VX0204", "error", f"target dev '{disk.dev}' is not a disk name like sda or hdc",
-            disk, plan.domain.source, xpath_suffix="/target/@dev"))
+        plan.findings.append(
+            finding_at(
+                "VX0204",
+                "error",
+                f"target dev '{disk.dev}' is not a disk name like sda or hdc",
+                disk,
+                plan.domain.source,
+                xpath_suffix="/target/@dev",
+            )
+        )
         return None
     controller = _controller_for(plan, bus or "", address)
     if bus == "scsi" and controller is not None and controller.model == "lsilogic":
@@ -200,8 +218,9 @@ def _own_disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
 
 
 def _controller_for(plan: StoragePlan, type_: str, address: DriveAddress) -> ControllerPlan | None:
-    return next((c for c in plan.controllers
-                 if c.type == type_ and c.index == address.controller), None)
+    return next(
+        (c for c in plan.controllers if c.type == type_ and c.index == address.controller), None
+    )
 
 
 def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
@@ -211,9 +230,16 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
         # the port libvirt gives it on the first USB bus (usb.py)
         port = plan.usb_ports.port_of(disk.element) if plan.usb_ports else None
         if port is None:
-            plan.findings.append(finding_at(
-                "VX0205", "error", "no free USB port for this disk", disk, plan.domain.source,
-                hint="libvirt adds usb-hub devices only when it has a USB controller"))
+            plan.findings.append(
+                finding_at(
+                    "VX0205",
+                    "error",
+                    "no free USB port for this disk",
+                    disk,
+                    plan.domain.source,
+                    hint="libvirt adds usb-hub devices only when it has a USB controller",
+                )
+            )
             return None
         option = Option("-device", "usb-storage", origin=disk)
         option.add("bus", "usb.0")
@@ -228,7 +254,8 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
     if bus == "virtio":
         # <disk model='virtio-transitional'> picks the transitional device (QEMU 4.0)
         placed_as = transport_device(
-            plan, f"virtio-blk-pci{transitional.model_suffix(disk.model)}", disk.address)
+            plan, f"virtio-blk-pci{transitional.model_suffix(disk.model)}", disk.address
+        )
         device, model_props = transitional.resolve(plan.caps, placed_as)
         option = Option("-device", device, origin=disk)
         option.props.extend(model_props)
@@ -239,8 +266,8 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
             option.add("ioeventfd", driver.ioeventfd)
             option.add("event_idx", driver.event_idx)
         if plan.caps.has_flag("virtio-blk-pci.scsi") and (
-                device_kind == "lun" or not plan.caps.has_flag(
-                    "virtio-blk-pci.scsi.default.disabled")):
+            device_kind == "lun" or not plan.caps.has_flag("virtio-blk-pci.scsi.default.disabled")
+        ):
             # once QEMU's default is off (5.0), libvirt only writes scsi=on for a LUN
             option.add("scsi", device_kind == "lun")
         if driver is not None:
@@ -286,11 +313,37 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
 # The order libvirt writes a disk's frontend properties after bootindex
 # (qemuBuildDiskDeviceProps): the -drive era's, and libvirt 9.0's for the -blockdev era.
 _FRONTEND_ORDER = {
-    False: ("removable", "logical_block_size", "physical_block_size", "cyls", "heads",
-            "secs", "bios-chs-trans", "write-cache", "wwn", "serial", "vendor", "product"),
-    True: ("logical_block_size", "physical_block_size", "wwn", "rotation_rate", "vendor",
-           "product", "removable", "write-cache", "cyls", "heads", "secs", "bios-chs-trans",
-           "serial", "werror", "rerror"),
+    False: (
+        "removable",
+        "logical_block_size",
+        "physical_block_size",
+        "cyls",
+        "heads",
+        "secs",
+        "bios-chs-trans",
+        "write-cache",
+        "wwn",
+        "serial",
+        "vendor",
+        "product",
+    ),
+    True: (
+        "logical_block_size",
+        "physical_block_size",
+        "wwn",
+        "rotation_rate",
+        "vendor",
+        "product",
+        "removable",
+        "write-cache",
+        "cyls",
+        "heads",
+        "secs",
+        "bios-chs-trans",
+        "serial",
+        "werror",
+        "rerror",
+    ),
 }
 
 
@@ -309,8 +362,7 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: boo
         values["logical_block_size"] = disk.blockio.logical_block_size
         values["physical_block_size"] = disk.blockio.physical_block_size
     if disk.geometry is not None:
-        values.update(cyls=disk.geometry.cyls, heads=disk.geometry.heads,
-                      secs=disk.geometry.secs)
+        values.update(cyls=disk.geometry.cyls, heads=disk.geometry.heads, secs=disk.geometry.secs)
         values["bios-chs-trans"] = disk.geometry.trans
     cache = cache_mode(disk, blockdev)
     # the device's write-cache carries the cache mode with -blockdev, and alongside

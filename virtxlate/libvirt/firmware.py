@@ -24,8 +24,8 @@ NVRAM_DIR = "/var/lib/libvirt/qemu/nvram"
 
 @dataclass
 class Firmware:
-    options: list[Option] = field(default_factory=list)   # the -blockdev nodes
-    pflash: list[tuple[str, str]] = field(default_factory=list)   # -machine pflashN=NODE
+    options: list[Option] = field(default_factory=list)  # the -blockdev nodes
+    pflash: list[tuple[str, str]] = field(default_factory=list)  # -machine pflashN=NODE
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -37,18 +37,33 @@ def plan_firmware(domain: Domain, blockdev: bool) -> Firmware:
         return result
     loader = os_node.find("loader")
     if os_node.get("firmware") is not None and (loader is None or not (loader.text or "")):
-        result.findings.append(finding_at(
-            "VX0900", "warning", f"firmware '{os_node.get('firmware')}' is chosen by libvirt "
-            "from the VM host's firmware descriptors, which virtxlate does not read; no "
-            "firmware is written", XmlObject(os_node), domain.source, xpath_suffix="/@firmware",
-            hint="name the files with <loader type='pflash'> and <nvram>"))
+        result.findings.append(
+            finding_at(
+                "VX0900",
+                "warning",
+                f"firmware '{os_node.get('firmware')}' is chosen by libvirt "
+                "from the VM host's firmware descriptors, which virtxlate does not read; no "
+                "firmware is written",
+                XmlObject(os_node),
+                domain.source,
+                xpath_suffix="/@firmware",
+                hint="name the files with <loader type='pflash'> and <nvram>",
+            )
+        )
         return result
     if loader is None or loader.get("type") != "pflash" or not (loader.text or "").strip():
         return result
     if not blockdev:
-        result.findings.append(finding_at(
-            "VX0900", "warning", "a pflash <loader> is not translated for this release's "
-            "-drive style; it is left out", XmlObject(loader), domain.source))
+        result.findings.append(
+            finding_at(
+                "VX0900",
+                "warning",
+                "a pflash <loader> is not translated for this release's "
+                "-drive style; it is left out",
+                XmlObject(loader),
+                domain.source,
+            )
+        )
         return result
     readonly = loader.get("readonly") == "yes"
     files = [(loader.text or "").strip()]
@@ -59,11 +74,30 @@ def plan_firmware(domain: Domain, blockdev: bool) -> Firmware:
         files.append(f"{NVRAM_DIR}/{domain.name}_VARS.fd")
     for unit, path in enumerate(files):
         storage, node = f"libvirt-pflash{unit}-storage", f"libvirt-pflash{unit}-format"
-        result.options.append(Option("-blockdev", props=[
-            ("driver", "file"), ("filename", path), ("node-name", storage),
-            ("auto-read-only", True), ("discard", "unmap")], origin=XmlObject(loader)))
-        result.options.append(Option("-blockdev", props=[
-            ("node-name", node), ("read-only", readonly and unit == 0), ("driver", "raw"),
-            ("file", storage)], origin=XmlObject(loader)))
+        result.options.append(
+            Option(
+                "-blockdev",
+                props=[
+                    ("driver", "file"),
+                    ("filename", path),
+                    ("node-name", storage),
+                    ("auto-read-only", True),
+                    ("discard", "unmap"),
+                ],
+                origin=XmlObject(loader),
+            )
+        )
+        result.options.append(
+            Option(
+                "-blockdev",
+                props=[
+                    ("node-name", node),
+                    ("read-only", readonly and unit == 0),
+                    ("driver", "raw"),
+                    ("file", storage),
+                ],
+                origin=XmlObject(loader),
+            )
+        )
         result.pflash.append((f"pflash{unit}", node))
     return result

@@ -17,11 +17,10 @@ import os
 import re
 from typing import Protocol
 
-_CDROM_DRIVE_STATUS = 0x5326   # linux/cdrom.h
-HOSTS = ("none", "local")   # --host: no host facts (the default), or this machine's
+_CDROM_DRIVE_STATUS = 0x5326  # linux/cdrom.h
+HOSTS = ("none", "local")  # --host: no host facts (the default), or this machine's
 # the hint of a VX0701 finding: how to have the VM's host asked
-ASK_THE_HOST = ("check on the VM's host with --host local, or through its libvirt with "
-                "--connect")
+ASK_THE_HOST = "check on the VM's host with --host local, or through its libvirt with --connect"
 
 # Written where libvirt writes the /dev/sgN node of a SCSI host device when no host is
 # asked: the sg number is the host's; the adapter and address say which device it is.
@@ -58,7 +57,7 @@ class UnknownHost:
     known = False
 
     def is_cdrom(self, path: str) -> bool:
-        return False   # host_device, as libvirt writes for a block device not a drive
+        return False  # host_device, as libvirt writes for a block device not a drive
 
     def has_device_node(self, path: str) -> bool:
         return True
@@ -123,8 +122,12 @@ class FixedHost:
 
     known = True
 
-    def __init__(self, cdroms: tuple[str, ...] = (), scsi_generic: str | None = None,
-                 device_nodes: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        cdroms: tuple[str, ...] = (),
+        scsi_generic: str | None = None,
+        device_nodes: tuple[str, ...] = (),
+    ):
         self.cdroms = set(cdroms)
         self.sg = scsi_generic
         self.device_nodes = set(device_nodes)

@@ -38,7 +38,7 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
     """The -device options of the storage host devices, their addresses taken."""
     options = []
     next_fd = FIRST_PASSED_FD
-    automatic = 0   # hostdevN counts the host devices without a user alias
+    automatic = 0  # hostdevN counts the host devices without a user alias
     for node in plan.domain.element.iterfind("devices/hostdev"):
         kind = node.get("type")
         alias = user_alias(node)
@@ -63,9 +63,11 @@ def _int(node, xpath: str) -> int:  # type: ignore[no-untyped-def]
     try:
         return int(text, 0)
     except ValueError:
-        raise InvalidValue(f"{xpath} of <{node.tag}> is '{text}': expected an integer",
-                           line=node.sourceline or 0,
-                           xpath=f"{xpath_of(node)}/{xpath}") from None
+        raise InvalidValue(
+            f"{xpath} of <{node.tag}> is '{text}': expected an integer",
+            line=node.sourceline or 0,
+            xpath=f"{xpath_of(node)}/{xpath}",
+        ) from None
 
 
 def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # type: ignore[no-untyped-def]
@@ -85,75 +87,122 @@ def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # t
             return []
     else:
         adapter = source.xpath("string(adapter/@name)")
-        sg = plan.host.scsi_generic(adapter, _int(source, "address/@bus"),
-                                    _int(source, "address/@target"),
-                                    _int(source, "address/@unit"))
+        sg = plan.host.scsi_generic(
+            adapter,
+            _int(source, "address/@bus"),
+            _int(source, "address/@target"),
+            _int(source, "address/@unit"),
+        )
         if sg is None:
-            plan.findings.append(finding_at(
-                "VX0211", "error", f"no SCSI generic (/dev/sgN) node on this host for "
-                f"{adapter} {_int(source, 'address/@bus')}:{_int(source, 'address/@target')}:"
-                f"{_int(source, 'address/@unit')}", obj, plan.domain.source,
-                hint="virtxlate asks the machine it runs on, as libvirt asks the VM's host"))
+            plan.findings.append(
+                finding_at(
+                    "VX0211",
+                    "error",
+                    f"no SCSI generic (/dev/sgN) node on this host for "
+                    f"{adapter} {_int(source, 'address/@bus')}:{_int(source, 'address/@target')}:"
+                    f"{_int(source, 'address/@unit')}",
+                    obj,
+                    plan.domain.source,
+                    hint="virtxlate asks the machine it runs on, as libvirt asks the VM's host",
+                )
+            )
             return []
         if not host_known(plan.host):
-            plan.findings.append(finding_at(
-                "VX0701", "info", f"the SCSI generic node of {adapter} "
-                f"{_int(source, 'address/@bus')}:{_int(source, 'address/@target')}:"
-                f"{_int(source, 'address/@unit')} is the VM's host's: written as the "
-                f"placeholder {sg} (libvirt writes the host's /dev/sgN; it refuses the "
-                "domain when there is none)", obj, plan.domain.source, hint=ASK_THE_HOST))
-        storage = [("driver", "host_device"), ("filename", sg)] if blockdev else \
-            [("file", sg)]
+            plan.findings.append(
+                finding_at(
+                    "VX0701",
+                    "info",
+                    f"the SCSI generic node of {adapter} "
+                    f"{_int(source, 'address/@bus')}:{_int(source, 'address/@target')}:"
+                    f"{_int(source, 'address/@unit')} is the VM's host's: written as the "
+                    f"placeholder {sg} (libvirt writes the host's /dev/sgN; it refuses the "
+                    "domain when there is none)",
+                    obj,
+                    plan.domain.source,
+                    hint=ASK_THE_HOST,
+                )
+            )
+        storage = [("driver", "host_device"), ("filename", sg)] if blockdev else [("file", sg)]
     if blockdev:
         drive = f"libvirt-{plan.next_node_index}-backend"
         plan.next_node_index += 1
-        backend = Option("-blockdev", None, storage + [("node-name", drive),
-                                                       ("read-only", read_only)], origin=obj)
+        backend = Option(
+            "-blockdev",
+            None,
+            storage + [("node-name", drive), ("read-only", read_only)],
+            origin=obj,
+        )
     else:
         drive = f"drive-{alias}"
-        backend = Option("-drive", None, storage + [("if", "none"), ("format", "raw"),
-                                                    ("id", drive)], origin=obj)
+        backend = Option(
+            "-drive", None, storage + [("if", "none"), ("format", "raw"), ("id", drive)], origin=obj
+        )
         if read_only:
             backend.add("readonly", "on")
     device = Option("-device", "scsi-generic", origin=obj)
     controller_index = _int(address, "@controller")
-    controller = next((c for c in plan.controllers
-                       if c.type == "scsi" and c.index == controller_index), None)
+    controller = next(
+        (c for c in plan.controllers if c.type == "scsi" and c.index == controller_index), None
+    )
     contr_alias = controller.alias if controller else f"scsi{controller_index}"
     location: list[tuple[str, Value]]
     if controller is not None and controller.model in NARROW_SCSI_MODELS:
-        location = [("bus", f"{contr_alias}.{_int(address, '@bus')}"),
-                    ("scsi-id", _int(address, "@unit"))]
+        location = [
+            ("bus", f"{contr_alias}.{_int(address, '@bus')}"),
+            ("scsi-id", _int(address, "@unit")),
+        ]
     else:
-        location = [("bus", f"{contr_alias}.0"), ("channel", _int(address, "@bus")),
-                    ("scsi-id", _int(address, "@target")), ("lun", _int(address, "@unit"))]
+        location = [
+            ("bus", f"{contr_alias}.0"),
+            ("channel", _int(address, "@bus")),
+            ("scsi-id", _int(address, "@target")),
+            ("lun", _int(address, "@unit")),
+        ]
     # libvirt 9.0 writes the drive and id first, the -drive era the address first
     ids: list[tuple[str, Value]] = [("drive", drive), ("id", alias)]
     device.props.extend(ids + location if blockdev else location + ids)
     return [backend, device]
 
 
-def _iscsi_props(plan: StoragePlan, node, source, alias: str,  # type: ignore[no-untyped-def]
-                 blockdev: bool) -> list[tuple[str, Value]] | None:
+def _iscsi_props(
+    plan: StoragePlan,
+    node,
+    source,
+    alias: str,  # type: ignore[no-untyped-def]
+    blockdev: bool,
+) -> list[tuple[str, Value]] | None:
     host = source.find("host")
     if host is None:
-        plan.findings.append(unsupported(plan, XmlObject(node),
-                                         "an iSCSI <hostdev> without a <host>"))
+        plan.findings.append(
+            unsupported(plan, XmlObject(node), "an iSCSI <hostdev> without a <host>")
+        )
         return None
     # libvirt 9.0 fills in no default port for a host device's iSCSI host: without
     # port='…' its portal ends in ':0' (checked with its domxml-to-native)
-    props = iscsi_props(f"{host.get('name')}:{host.get('port') or '0'}",
-                        source.get("name") or "", host.get("transport"), source)
+    props = iscsi_props(
+        f"{host.get('name')}:{host.get('port') or '0'}",
+        source.get("name") or "",
+        host.get("transport"),
+        source,
+    )
     user = source.xpath("string(auth/@username)")
     if user:
         # the password comes from libvirt's secret store through a secret object, which
         # virtxlate cannot write: it names the object as libvirt does and says so
-        secret = (f"libvirt-{plan.next_node_index}-backend-secret0" if blockdev
-                  else f"{alias}-secret0")
+        secret = (
+            f"libvirt-{plan.next_node_index}-backend-secret0" if blockdev else f"{alias}-secret0"
+        )
         props += [("user", user), ("password-secret", secret)]
-        plan.findings.append(finding_at(
-            "VX0900", "warning", f"the iSCSI password lives in libvirt's secret store: the "
-            f"'-object secret' {secret} is left out", XmlObject(node), plan.domain.source))
+        plan.findings.append(
+            finding_at(
+                "VX0900",
+                "warning",
+                f"the iSCSI password lives in libvirt's secret store: the "
+                f"'-object secret' {secret} is left out",
+                XmlObject(node),
+                plan.domain.source,
+            )
+        )
     initiator = source.xpath("string(initiator/iqn/@name)")
     if initiator:
         props.append(("initiator-name", initiator))
@@ -168,26 +217,46 @@ def _vhost_scsi(plan: StoragePlan, node, alias: str, fd: int) -> Option | None: 
     # model='virtio-transitional' picks the transitional device, as for disks
     address_node = node.find("address")
     placed_as = transport_device(
-        plan, f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}",
-        Address(address_node) if address_node is not None else None)
+        plan,
+        f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}",
+        Address(address_node) if address_node is not None else None,
+    )
     device, model_props = transitional.resolve(plan.caps, placed_as)
     if plan.caps.device(device) is None:
-        plan.findings.append(unsupported(
-            plan, XmlObject(node), f"vhost-scsi ({device} is missing from QEMU "
-            f"{plan.caps.version})"))
+        plan.findings.append(
+            unsupported(
+                plan,
+                XmlObject(node),
+                f"vhost-scsi ({device} is missing from QEMU {plan.caps.version})",
+            )
+        )
         return None
     if not plan.host.has_device_node(VHOST_SCSI_NODE):
         # libvirt opens it for the vhostfd and refuses the domain without it
-        plan.findings.append(finding_at(
-            "VX0211", "error", f"vhost-scsi needs {VHOST_SCSI_NODE}, which this host "
-            "does not have", XmlObject(node), plan.domain.source,
-            hint="load the vhost_scsi kernel module on the VM's host"))
+        plan.findings.append(
+            finding_at(
+                "VX0211",
+                "error",
+                f"vhost-scsi needs {VHOST_SCSI_NODE}, which this host does not have",
+                XmlObject(node),
+                plan.domain.source,
+                hint="load the vhost_scsi kernel module on the VM's host",
+            )
+        )
         return None
     if not host_known(plan.host):
-        plan.findings.append(finding_at(
-            "VX0701", "info", f"whether the VM's host has {VHOST_SCSI_NODE} is not looked "
-            f"up: libvirt opens it and passes its descriptor (vhostfd={fd} here); it refuses "
-            "the domain without it", XmlObject(node), plan.domain.source, hint=ASK_THE_HOST))
+        plan.findings.append(
+            finding_at(
+                "VX0701",
+                "info",
+                f"whether the VM's host has {VHOST_SCSI_NODE} is not looked "
+                f"up: libvirt opens it and passes its descriptor (vhostfd={fd} here); it refuses "
+                "the domain without it",
+                XmlObject(node),
+                plan.domain.source,
+                hint=ASK_THE_HOST,
+            )
+        )
     option = Option("-device", device, origin=XmlObject(node))
     option.props.extend(model_props)
     option.add("wwpn", node.find("source").get("wwpn"))

@@ -32,7 +32,7 @@ BUILT_IN_MODELS = ("pci-root", "pcie-root")
 MODEL_OF_DEVICE = {device: model for model, (device, _) in _MODELS.items()}
 MODEL_OF_DEVICE["ioh3420"] = "pcie-root-port"
 DEFAULT_DEVICE = {model: device for model, (device, _) in _MODELS.items()}
-BRIDGE_SLOTS = range(1, 32)   # a bridge's slots for devices
+BRIDGE_SLOTS = range(1, 32)  # a bridge's slots for devices
 
 
 @dataclass
@@ -44,8 +44,8 @@ class DeclaredBus:
     model: str
     device: str
     takes: str | None
-    used_slots: set[int] = field(default_factory=set)   # slots devices name on this bus
-    placed: tuple[str, int, int] | None = None   # (bus, slot, function) libvirt gives it
+    used_slots: set[int] = field(default_factory=set)  # slots devices name on this bus
+    placed: tuple[str, int, int] | None = None  # (bus, slot, function) libvirt gives it
 
     @property
     def is_port(self) -> bool:
@@ -68,7 +68,7 @@ def declared_buses(domain: Domain) -> tuple[list[DeclaredBus], list[Controller]]
     buses: list[DeclaredBus] = []
     unknown: list[Controller] = []
     if domain.element.find("devices/controller[@type='pci']") is None:
-        return buses, unknown   # most domains declare none
+        return buses, unknown  # most domains declare none
     for controller, index in controller_indexes(domain):
         if controller.type != "pci" or controller.model in BUILT_IN_MODELS:
             continue
@@ -76,8 +76,9 @@ def declared_buses(domain: Domain) -> tuple[list[DeclaredBus], list[Controller]]
             unknown.append(controller)
             continue
         device, takes = _MODELS[controller.model]
-        buses.append(DeclaredBus(controller, index, controller.model,
-                                 controller.model_name or device, takes))
+        buses.append(
+            DeclaredBus(controller, index, controller.model, controller.model_name or device, takes)
+        )
     at_index = {bus.index: bus for bus in buses}
     for node in domain.element.iterfind(".//devices/*/address[@type='pci']") if buses else ():
         try:
@@ -89,7 +90,7 @@ def declared_buses(domain: Domain) -> tuple[list[DeclaredBus], list[Controller]]
     return buses, unknown
 
 
-MAX_BUS = 0xFF   # the highest PCI bus number an address can name
+MAX_BUS = 0xFF  # the highest PCI bus number an address can name
 
 
 def referenced_buses(domain: Domain) -> dict[int, set[int]]:
@@ -125,28 +126,28 @@ def shared_root_slots(domain: Domain) -> set[int]:
             if int(node.get("bus", "0"), 0) != 0 or node.get("slot") is None:
                 continue
             functions.setdefault(int(node.get("slot", "0"), 0), set()).add(
-                int(node.get("function", "0"), 0))
+                int(node.get("function", "0"), 0)
+            )
         except ValueError:
             continue
     return {slot for slot, used in functions.items() if len(used) > 1}
 
 
-def bus_option(bus: DeclaredBus, place: tuple[str, int, int], multifunction: bool | None
-               ) -> Option:
+def bus_option(bus: DeclaredBus, place: tuple[str, int, int], multifunction: bool | None) -> Option:
     """-device of a declared controller at PLACE (bus name, slot, function)."""
     controller = bus.controller
     on_bus, slot, function = place
     option = Option("-device", bus.device, origin=controller)
     if bus.model == "pci-bridge":
-        option.add("chassis_nr", controller.chassis_nr if controller.chassis_nr is not None
-                   else bus.index)
+        option.add(
+            "chassis_nr", controller.chassis_nr if controller.chassis_nr is not None else bus.index
+        )
     elif bus.takes == "pcie":
         port = controller.port
-        if port is None:   # libvirt: a root port's own devfn, a downstream port's slot
+        if port is None:  # libvirt: a root port's own devfn, a downstream port's slot
             port = slot * 8 + function if bus.model == "pcie-root-port" else slot
         option.add("port", port)
-        option.add("chassis", controller.chassis if controller.chassis is not None
-                   else bus.index)
+        option.add("chassis", controller.chassis if controller.chassis is not None else bus.index)
     option.add("id", f"pci.{bus.index}")
     if bus.takes == "pcie":
         option.add("hotplug", controller.hotplug)
@@ -165,8 +166,12 @@ def written_option(bus: DeclaredBus, root_bus: str, shared_slots: set[int]) -> O
     if address is None or address.type != "pci" or address.slot is None:
         return None
     multifunction = address.multifunction
-    if multifunction is None and not address.bus and not address.function \
-            and address.slot in shared_slots:
+    if (
+        multifunction is None
+        and not address.bus
+        and not address.function
+        and address.slot in shared_slots
+    ):
         multifunction = True
     on_bus = root_bus if not address.bus else f"pci.{address.bus}"
     return bus_option(bus, (on_bus, address.slot, address.function or 0), multifunction)
@@ -202,6 +207,16 @@ class RootBusOverflow:
         return None
 
     def added_options(self, root_bus: str) -> list[Option]:
-        return [Option("-device", "pci-bridge", [
-            ("chassis_nr", index), ("id", f"pci.{index}"), ("bus", bus or root_bus),
-            ("addr", pci_address_text(slot))]) for index, bus, slot in sorted(self.added)]
+        return [
+            Option(
+                "-device",
+                "pci-bridge",
+                [
+                    ("chassis_nr", index),
+                    ("id", f"pci.{index}"),
+                    ("bus", bus or root_bus),
+                    ("addr", pci_address_text(slot)),
+                ],
+            )
+            for index, bus, slot in sorted(self.added)
+        ]

@@ -48,18 +48,18 @@ class PcieRootPorts:
     used_slots: set[int]
     needs_bridge: bool
     declared: list[DeclaredBus] = field(default_factory=list)
-    shared_slots: set[int] = field(default_factory=set)   # written multi-function slots
+    shared_slots: set[int] = field(default_factory=set)  # written multi-function slots
     # buses written addresses name: those not declared are root ports libvirt adds, not
     # empty (pcibuses.referenced_buses)
     referenced: set[int] = field(default_factory=set)
     # the second pass: (root ports, bridge index) libvirt's dry run added
     dry_run: tuple[tuple[int, ...], int] | None = None
     next_index: int = 1
-    bridge_port: int | None = None      # the root port holding the bridge
+    bridge_port: int | None = None  # the root port holding the bridge
     bridge: int | None = None
     bridge_slots: int = 0
-    ports: list[int] = field(default_factory=list)   # root ports libvirt adds
-    full: bool = False   # some root port found no place on the root bus
+    ports: list[int] = field(default_factory=list)  # root ports libvirt adds
+    full: bool = False  # some root port found no place on the root bus
 
     def __post_init__(self) -> None:
         indexes = {bus.index for bus in self.declared}
@@ -72,7 +72,8 @@ class PcieRootPorts:
         # root ports nothing is written on yet, in index order (libvirt's gaps included)
         self.empty_ports = sorted(
             [bus.index for bus in self.declared if bus.is_port and not bus.used_slots]
-            + [i for i in self.ports if i not in self.referenced])
+            + [i for i in self.ports if i not in self.referenced]
+        )
         # a declared pcie-to-pci-bridge without an address: libvirt gives the PCI
         # controllers their places first, it takes the first empty root port; with none
         # libvirt refuses ("Cannot automatically add a new PCI bus")
@@ -123,47 +124,78 @@ class PcieRootPorts:
             # the spare is one more place the dry run asks for: a root port left empty
             # (one added for a bus an address names) serves, else a new one
             self._empty_port()
-        written = {bus.index: written_option(bus, self.root_bus, self.shared_slots)
-                   for bus in self.declared}
-        unplaced = [bus.index for bus in self.declared
-                    if bus.model == "pcie-root-port" and written[bus.index] is None]
+        written = {
+            bus.index: written_option(bus, self.root_bus, self.shared_slots)
+            for bus in self.declared
+        }
+        unplaced = [
+            bus.index
+            for bus in self.declared
+            if bus.model == "pcie-root-port" and written[bus.index] is None
+        ]
         root_port_slots: dict[int, set[int]] = {}
         for bus in self.declared:
             address = bus.controller.address
-            if bus.model == "pcie-root-port" and written[bus.index] is not None \
-                    and address is not None and not address.bus:
+            if (
+                bus.model == "pcie-root-port"
+                and written[bus.index] is not None
+                and address is not None
+                and not address.bus
+            ):
                 root_port_slots.setdefault(address.slot or 0, set()).add(address.function or 0)
-        per_slot = _root_port_functions(unplaced + sorted(self.ports), self.used_slots,
-                                        root_port_slots)
+        per_slot = _root_port_functions(
+            unplaced + sorted(self.ports), self.used_slots, root_port_slots
+        )
         self.full = len(per_slot) < len(unplaced) + len(self.ports)
         # a written root port whose slot the added ones join gets multifunction=on too
         # (virDomainPCIAddressSetAllMulti runs once every place is taken; checked with
         # libvirt 9.0: a declared port alone at 00:02.0 beside a port added at 00:02.1)
         joined = {slot for slot, _, shared in per_slot.values() if shared} - self.shared_slots
         if joined:
-            written.update({bus.index: written_option(bus, self.root_bus,
-                                                      self.shared_slots | joined)
-                            for bus in self.declared if written[bus.index] is not None})
+            written.update(
+                {
+                    bus.index: written_option(bus, self.root_bus, self.shared_slots | joined)
+                    for bus in self.declared
+                    if written[bus.index] is not None
+                }
+            )
         options = []
         for bus in self.declared:
             option = written[bus.index]
             if option is None and bus.index in per_slot:
                 slot, function, shared = per_slot[bus.index]
-                option = bus_option(bus, (self.root_bus, slot, function),
-                                    True if function == 0 and shared else None)
-            if option is not None:   # else said by the plan (VX0902)
+                option = bus_option(
+                    bus, (self.root_bus, slot, function), True if function == 0 and shared else None
+                )
+            if option is not None:  # else said by the plan (VX0902)
                 options.append(option)
         for index in sorted(self.ports + ([self.bridge] if self.bridge is not None else [])):
             if index == self.bridge:
-                options.append(Option("-device", "pcie-pci-bridge", [
-                    ("id", f"pci.{index}"), ("bus", f"pci.{self.bridge_port}"), ("addr", "0x0")]))
+                options.append(
+                    Option(
+                        "-device",
+                        "pcie-pci-bridge",
+                        [
+                            ("id", f"pci.{index}"),
+                            ("bus", f"pci.{self.bridge_port}"),
+                            ("addr", "0x0"),
+                        ],
+                    )
+                )
                 continue
             if index not in per_slot:
-                continue   # no place on the root bus: said by the plan (VX0205)
+                continue  # no place on the root bus: said by the plan (VX0205)
             slot, function, shared = per_slot[index]
-            option = Option("-device", "pcie-root-port", [
-                ("port", slot * 8 + function), ("chassis", index), ("id", f"pci.{index}"),
-                ("bus", self.root_bus)])
+            option = Option(
+                "-device",
+                "pcie-root-port",
+                [
+                    ("port", slot * 8 + function),
+                    ("chassis", index),
+                    ("id", f"pci.{index}"),
+                    ("bus", self.root_bus),
+                ],
+            )
             if function == 0 and shared:
                 option.add("multifunction", True)
             option.add("addr", f"{slot:#x}" if function == 0 else f"{slot:#x}.{function:#x}")
@@ -171,22 +203,23 @@ class PcieRootPorts:
         return options
 
 
-def _root_port_functions(ports: list[int], used_slots: set[int],
-                         root_port_slots: dict[int, set[int]]
-                         ) -> dict[int, tuple[int, int, bool]]:
+def _root_port_functions(
+    ports: list[int], used_slots: set[int], root_port_slots: dict[int, set[int]]
+) -> dict[int, tuple[int, int, bool]]:
     """index → (slot, function, slot shared by several ports) on the root bus: the first
     slot that is free or holds root ports with a function to spare (libvirt aggregates
     root ports into multi-function slots, those the domain declares included).  Ports
     beyond a full root bus are left out of the result."""
     functions = {slot: set(used) for slot, used in root_port_slots.items()}
     placed: dict[int, tuple[int, int]] = {}
-    slot = 1   # slots before it are full
+    slot = 1  # slots before it are full
     for index in ports:
-        while slot < 32 and (len(functions.get(slot, ())) == 8
-                             or (slot not in functions and slot in used_slots)):
+        while slot < 32 and (
+            len(functions.get(slot, ())) == 8 or (slot not in functions and slot in used_slots)
+        ):
             slot += 1
         if slot == 32:
-            break   # the root bus is full: the rest have no place
+            break  # the root bus is full: the rest have no place
         used = functions.setdefault(slot, set())
         function = next(f for f in range(8) if f not in used)
         used.add(function)

@@ -51,9 +51,13 @@ from .zpci import assign_zpci
 __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", "plan_storage"]
 
 
-def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
-                 dry_run: tuple[tuple[int, ...], int] | None = None,
-                 pci_bridges: int = 0) -> StoragePlan:
+def plan_storage(
+    domain: Domain,
+    caps: CapsTable,
+    host: Host | None = None,
+    dry_run: tuple[tuple[int, ...], int] | None = None,
+    pci_bridges: int = 0,
+) -> StoragePlan:
     """Translate DOMAIN's storage for the release described by CAPS (HOST: the VM's host
     libvirt would ask about CD-ROM drives and device nodes; none is asked when None).
     DRY_RUN and PCI_BRIDGES are for the second pass, when the first found that libvirt
@@ -63,18 +67,26 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     machine = caps.machine(domain.machine)
     plan = StoragePlan(
         host=host or UnknownHost(),
-        caps=caps, domain=domain, machine=machine,
+        caps=caps,
+        domain=domain,
+        machine=machine,
         # libvirt canonicalizes an alias such as 'pc' to the versioned type at define time.
         machine_name=machine.name if machine else (domain.machine or ""),
         family=caps.family_of(machine) if machine else None,
         accel="kvm" if domain.type == "kvm" else "tcg",
     )
     if machine is None:
-        plan.findings.append(finding_at(
-            "VX0301", "error",
-            f"machine type '{domain.machine}' does not exist in QEMU {caps.version}",
-            domain, domain.source, xpath_suffix="/os/type/@machine",
-            hint="known: " + ", ".join(m.alias or m.name for m in caps.machines if m.alias)))
+        plan.findings.append(
+            finding_at(
+                "VX0301",
+                "error",
+                f"machine type '{domain.machine}' does not exist in QEMU {caps.version}",
+                domain,
+                domain.source,
+                xpath_suffix="/os/type/@machine",
+                hint="known: " + ", ".join(m.alias or m.name for m in caps.machines if m.alias),
+            )
+        )
         return plan
     firmware = plan_firmware(domain, caps.storage_style == "blockdev")
     plan.firmware, plan.pflash = firmware.options, firmware.pflash
@@ -88,14 +100,21 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         if caps.has_flag("zpci") or caps.device("zpci") is not None:
             plan.zpci = assign_zpci(domain)
     buses = _declared_pci_buses(plan)
-    capacity = _root_bus_overflow(plan, buses, pci_bridges) \
-        if plan.family.libvirt_addressing == "root-bus" else 0
+    capacity = (
+        _root_bus_overflow(plan, buses, pci_bridges)
+        if plan.family.libvirt_addressing == "root-bus"
+        else 0
+    )
     if plan.family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
-        plan.pcie = PcieRootPorts(plan.family.root_bus, set(plan.slots.used),
-                                  needs_bridge=needs_bridge, dry_run=dry_run,
-                                  declared=buses,
-                                  referenced=set(referenced_buses(domain)),
-                                  shared_slots=shared_root_slots(domain) if buses else set())
+        plan.pcie = PcieRootPorts(
+            plan.family.root_bus,
+            set(plan.slots.used),
+            needs_bridge=needs_bridge,
+            dry_run=dry_run,
+            declared=buses,
+            referenced=set(referenced_buses(domain)),
+            shared_slots=shared_root_slots(domain) if buses else set(),
+        )
         _conventional_on_added_buses(plan, {bus.index for bus in buses})
     assign_controller_slots(plan)
     _added_virtio_serial(plan)
@@ -106,8 +125,10 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
     if any(disk.bus == "usb" for disk in domain.disks):
         plan.usb_ports = assign_usb_ports(domain, usb_default)
         plan.options.extend(hub_options(plan.usb_ports))
-    elif any("." in node.get("port", "") for node in
-             domain.element.iterfind("devices/*/address[@type='usb']")):
+    elif any(
+        "." in node.get("port", "")
+        for node in domain.element.iterfind("devices/*/address[@type='usb']")
+    ):
         # no USB storage to write, but a port behind a hub that libvirt refuses
         assign_usb_ports(domain, usb_default)
     plan_disks(plan)
@@ -118,19 +139,32 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
         if plan.pcie.bridge is not None and not needs_bridge:
             # a conventional PCI device needs the bridge, whose root port libvirt takes
             # first: place everything again knowing it
-            return plan_storage(domain, caps, host,
-                                dry_run=(tuple(plan.pcie.ports), plan.pcie.bridge))
+            return plan_storage(
+                domain, caps, host, dry_run=(tuple(plan.pcie.ports), plan.pcie.bridge)
+            )
         plan.options[0:0] = plan.pcie.controller_options()
         for bus in plan.pcie.unplaced_bridges:
-            plan.findings.append(finding_at(
-                "VX0205", "error", f"no empty root port for the {bus.model} controller "
-                f"index {bus.index} (libvirt 9.0: \"Cannot automatically add a new PCI bus\")",
-                bus.controller, domain.source,
-                hint="declare a pcie-root-port for it, or give it an <address>"))
+            plan.findings.append(
+                finding_at(
+                    "VX0205",
+                    "error",
+                    f"no empty root port for the {bus.model} controller "
+                    f'index {bus.index} (libvirt 9.0: "Cannot automatically add a new PCI bus")',
+                    bus.controller,
+                    domain.source,
+                    hint="declare a pcie-root-port for it, or give it an <address>",
+                )
+            )
         if plan.pcie.full:
-            plan.findings.append(finding_at(
-                "VX0205", "error", "more PCI Express root ports than the root bus has "
-                "places for", domain, domain.source))
+            plan.findings.append(
+                finding_at(
+                    "VX0205",
+                    "error",
+                    "more PCI Express root ports than the root bus has places for",
+                    domain,
+                    domain.source,
+                )
+            )
     else:
         if plan.overflow is not None:
             beyond = plan.slots.requested - capacity
@@ -139,20 +173,30 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None,
                 # every 31, and its dry run plugs them into their own free slots
                 bridges = -(-beyond // len(BRIDGE_SLOTS))
                 if beyond + bridges > bridges * len(BRIDGE_SLOTS):
-                    plan.findings.append(finding_at(
-                        "VX0205", "error", "libvirt finds no PCI slot for the pci-bridge it "
-                        "adds for these devices (libvirt 9.0: \"a PCI slot is needed to "
-                        "connect a PCI controller model='pci-bridge', but none is "
-                        "available\")", domain, domain.source,
-                        hint="declare the bridges with <controller type='pci' "
-                        "model='pci-bridge'>, or give devices addresses"))
+                    plan.findings.append(
+                        finding_at(
+                            "VX0205",
+                            "error",
+                            "libvirt finds no PCI slot for the pci-bridge it "
+                            'adds for these devices (libvirt 9.0: "a PCI slot is needed to '
+                            "connect a PCI controller model='pci-bridge', but none is "
+                            'available")',
+                            domain,
+                            domain.source,
+                            hint="declare the bridges with <controller type='pci' "
+                            "model='pci-bridge'>, or give devices addresses",
+                        )
+                    )
                     return plan
                 return plan_storage(domain, caps, host, pci_bridges=bridges)
         shared = shared_root_slots(domain) if buses else set()
-        written = [option for option in (written_option(bus, plan.family.root_bus, shared)
-                                          for bus in buses) if option is not None]
+        written = [
+            option
+            for option in (written_option(bus, plan.family.root_bus, shared) for bus in buses)
+            if option is not None
+        ]
         added = plan.overflow.added_options(plan.family.root_bus) if plan.overflow else []
-        plan.options[0:0] = written + added   # the declared controllers, then libvirt's
+        plan.options[0:0] = written + added  # the declared controllers, then libvirt's
     return plan
 
 
@@ -177,25 +221,46 @@ def _conventional_on_added_buses(plan: StoragePlan, declared: set[int]) -> None:
         # PCI Express device's bus above them too: a port has slot 0 only
         if bus < max(declared, default=0) or is_pci_express(_pci_device(device)):
             if slot > 0:
-                plan.findings.append(finding_at(
-                    "VX0100", "error", f"libvirt adds a root port for bus {bus}, which the "
-                    f"domain does not declare, and a port has no slot {slot} (libvirt: "
-                    f"\"Invalid PCI address 0000:{bus:02x}:{slot:02x}.{_function(node)}. "
-                    "slot must be <= 0\")", XmlObject(node), plan.domain.source,
-                    xpath_suffix="/@slot"))
+                plan.findings.append(
+                    finding_at(
+                        "VX0100",
+                        "error",
+                        f"libvirt adds a root port for bus {bus}, which the "
+                        f"domain does not declare, and a port has no slot {slot} (libvirt: "
+                        f'"Invalid PCI address 0000:{bus:02x}:{slot:02x}.{_function(node)}. '
+                        'slot must be <= 0")',
+                        XmlObject(node),
+                        plan.domain.source,
+                        xpath_suffix="/@slot",
+                    )
+                )
             continue
         if slot == 0:
-            plan.findings.append(finding_at(
-                "VX0100", "error", f"a conventional PCI device at slot 0 of bus {bus}, which "
-                "the domain does not declare: libvirt adds a PCI bridge for that bus "
-                f"(libvirt: \"Invalid PCI address 0000:{bus:02x}:00.0. slot must be >= 1\")",
-                XmlObject(node), plan.domain.source, xpath_suffix="/@slot"))
+            plan.findings.append(
+                finding_at(
+                    "VX0100",
+                    "error",
+                    f"a conventional PCI device at slot 0 of bus {bus}, which "
+                    "the domain does not declare: libvirt adds a PCI bridge for that bus "
+                    f'(libvirt: "Invalid PCI address 0000:{bus:02x}:00.0. slot must be >= 1")',
+                    XmlObject(node),
+                    plan.domain.source,
+                    xpath_suffix="/@slot",
+                )
+            )
         else:
-            plan.findings.append(finding_at(
-                "VX0902", "warning", f"libvirt adds PCI bridges for bus {bus}, which the "
-                "domain does not declare, for this conventional PCI device; virtxlate adds a "
-                "root port, so the places may differ", XmlObject(node), plan.domain.source,
-                hint="declare the controller of that bus"))
+            plan.findings.append(
+                finding_at(
+                    "VX0902",
+                    "warning",
+                    f"libvirt adds PCI bridges for bus {bus}, which the "
+                    "domain does not declare, for this conventional PCI device; virtxlate adds a "
+                    "root port, so the places may differ",
+                    XmlObject(node),
+                    plan.domain.source,
+                    hint="declare the controller of that bus",
+                )
+            )
 
 
 def _function(node) -> str:  # type: ignore[no-untyped-def]
@@ -226,8 +291,11 @@ def _added_virtio_serial(plan: StoragePlan) -> None:
     devices = plan.domain.element.find("devices")
     if plan.family.libvirt_addressing not in ("root-bus", "bridges") or devices is None:
         return
-    have = {index for controller, index in controller_indexes(plan.domain)
-            if controller.type == "virtio-serial"}
+    have = {
+        index
+        for controller, index in controller_indexes(plan.domain)
+        if controller.type == "virtio-serial"
+    }
     for tag in ("channel", "console"):
         for node in devices.iterfind(tag):
             if node.find("target[@type='virtio']") is None:
@@ -236,7 +304,7 @@ def _added_virtio_serial(plan: StoragePlan) -> None:
             try:
                 index = int(address.get("controller", "0")) if address is not None else 0
             except ValueError:
-                continue   # the model refuses it
+                continue  # the model refuses it
             if index not in have:
                 have.add(index)
                 take_slot(plan, plan.domain, "virtio-serial-pci")
@@ -259,7 +327,8 @@ def _root_bus_overflow(plan: StoragePlan, buses: list[DeclaredBus], pci_bridges:
     assert plan.slots is not None and plan.family is not None
     plan.overflow = RootBusOverflow(buses)
     places = plan.slots.free_at_start + sum(
-        len(BRIDGE_SLOTS) - len(bus.used_slots) for bus in buses if bus.takes == "pci")
+        len(BRIDGE_SLOTS) - len(bus.used_slots) for bus in buses if bus.takes == "pci"
+    )
     for bus in buses:
         # a declared pci-bridge without an address: libvirt gives the PCI controllers
         # their slots before any other device (checked with libvirt 9.0)
@@ -272,8 +341,11 @@ def _root_bus_overflow(plan: StoragePlan, buses: list[DeclaredBus], pci_bridges:
     # the bridges its dry run asks for (checked with 9.0: a lone pci-bridge index 2 gets
     # pci.1 beside it)
     declared = {bus.index for bus in buses}
-    referenced = {index: slots for index, slots in referenced_buses(plan.domain).items()
-                  if index not in declared}
+    referenced = {
+        index: slots
+        for index, slots in referenced_buses(plan.domain).items()
+        if index not in declared
+    }
     last = max(referenced.keys() | declared, default=0)
     for index in range(1, last + 1):
         if index in declared:
@@ -283,7 +355,7 @@ def _root_bus_overflow(plan: StoragePlan, buses: list[DeclaredBus], pci_bridges:
         slot = plan.slots.take()
         if slot is not None:
             plan.overflow.added.append((index, "", slot))
-        else:   # the root bus is full: on a bridge added before (checked with 9.0)
+        else:  # the root bus is full: on a bridge added before (checked with 9.0)
             place = plan.overflow.take()
             if place is not None:
                 plan.overflow.added.append((index, place[0], int(place[1], 16)))
@@ -317,15 +389,28 @@ def _root_port_on_root_bus(plan: StoragePlan, bus: DeclaredBus) -> None:
     assert plan.slots is not None and plan.family is not None
     slot = plan.slots.take()
     if slot is None:
-        plan.findings.append(finding_at("VX0205", "error", "no free PCI slot on the root "
-                                        "bus for this root port", bus.controller,
-                                        plan.domain.source))
+        plan.findings.append(
+            finding_at(
+                "VX0205",
+                "error",
+                "no free PCI slot on the root bus for this root port",
+                bus.controller,
+                plan.domain.source,
+            )
+        )
         return
     bus.placed = (plan.family.root_bus, slot, 0)
-    plan.findings.append(finding_at(
-        "VX0902", "warning", f"virtxlate gives this {bus.device} root port the first free "
-        "slot of the root bus; libvirt's place may differ", bus.controller,
-        plan.domain.source, hint="give it the address libvirt chose (virsh dumpxml shows it)"))
+    plan.findings.append(
+        finding_at(
+            "VX0902",
+            "warning",
+            f"virtxlate gives this {bus.device} root port the first free "
+            "slot of the root bus; libvirt's place may differ",
+            bus.controller,
+            plan.domain.source,
+            hint="give it the address libvirt chose (virsh dumpxml shows it)",
+        )
+    )
 
 
 def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
@@ -334,35 +419,64 @@ def _declared_pci_buses(plan: StoragePlan) -> list[DeclaredBus]:
     for controller in unknown:
         if controller.model in DEFAULT_DEVICE:
             # written or (without an index) given index 0, the root bus's
-            root = "pcie-root" if plan.family is not None \
-                and plan.family.root_bus == "pcie.0" else "pci-root"
-            plan.findings.append(finding_at(
-                "VX0100", "error", f"the PCI controller with index 0 must be model "
-                f"'{root}' for this machine type, not '{controller.model}' (libvirt: "
-                "\"The PCI controller with index='0' must be model=…\")", controller,
-                plan.domain.source, hint=f"declare <controller type='pci' model='{root}'/>"
-                " before the controllers without an index, or give them indexes"))
+            root = (
+                "pcie-root"
+                if plan.family is not None and plan.family.root_bus == "pcie.0"
+                else "pci-root"
+            )
+            plan.findings.append(
+                finding_at(
+                    "VX0100",
+                    "error",
+                    f"the PCI controller with index 0 must be model "
+                    f"'{root}' for this machine type, not '{controller.model}' (libvirt: "
+                    "\"The PCI controller with index='0' must be model=…\")",
+                    controller,
+                    plan.domain.source,
+                    hint=f"declare <controller type='pci' model='{root}'/>"
+                    " before the controllers without an index, or give them indexes",
+                )
+            )
             continue
-        plan.findings.append(unsupported(
-            plan, controller, f"PCI controller model '{controller.model}'"))
+        plan.findings.append(
+            unsupported(plan, controller, f"PCI controller model '{controller.model}'")
+        )
     addressing = plan.family.libvirt_addressing if plan.family else ""
     # the controllers without an address virtxlate places as libvirt does
-    placeable = {"root-bus": ("pci-bridge",),
-                 "bridges": ("pcie-root-port", "pcie-to-pci-bridge")
-                 if plan.caps.has_flag("pcie-root-port") else ()}
+    placeable = {
+        "root-bus": ("pci-bridge",),
+        "bridges": ("pcie-root-port", "pcie-to-pci-bridge")
+        if plan.caps.has_flag("pcie-root-port")
+        else (),
+    }
     for bus in buses:
-        if bus.model == "pcie-root-port" and bus.controller.model_name is None \
-                and not plan.caps.has_device("pcie-root-port"):
+        if (
+            bus.model == "pcie-root-port"
+            and bus.controller.model_name is None
+            and not plan.caps.has_device("pcie-root-port")
+        ):
             # qemuDomainPCIControllerSetDefaultModelName: ioh3420 before QEMU 2.9
             bus.device = "ioh3420"
         written = written_option(bus, plan.family.root_bus if plan.family else "", set())
-        if written is None and addressing == "bridges" and bus.is_port \
-                and bus.model == "pcie-root-port" and not plan.caps.has_flag("pcie-root-port"):
+        if (
+            written is None
+            and addressing == "bridges"
+            and bus.is_port
+            and bus.model == "pcie-root-port"
+            and not plan.caps.has_flag("pcie-root-port")
+        ):
             _root_port_on_root_bus(plan, bus)
             continue
         if written is None and bus.model not in placeable.get(addressing, ()):
-            plan.findings.append(finding_at(
-                "VX0902", "warning", f"virtxlate does not place a {bus.model} controller "
-                "without a PCI <address>; it is left out", bus.controller, plan.domain.source,
-                hint="give it the address libvirt chose (virsh dumpxml shows it)"))
+            plan.findings.append(
+                finding_at(
+                    "VX0902",
+                    "warning",
+                    f"virtxlate does not place a {bus.model} controller "
+                    "without a PCI <address>; it is left out",
+                    bus.controller,
+                    plan.domain.source,
+                    hint="give it the address libvirt chose (virsh dumpxml shows it)",
+                )
+            )
     return buses

@@ -15,8 +15,10 @@ from ..caps import CapsTable
 
 def model_suffix(model: str | None) -> str:
     """The device-name suffix a virtio model='…' picks: -transitional, -non-transitional."""
-    return {"virtio-transitional": "-transitional",
-            "virtio-non-transitional": "-non-transitional"}.get(model or "", "")
+    return {
+        "virtio-transitional": "-transitional",
+        "virtio-non-transitional": "-non-transitional",
+    }.get(model or "", "")
 
 
 # longest suffix first: "-non-transitional" also ends in "-transitional"
@@ -29,6 +31,8 @@ def resolve(caps: CapsTable, device: str) -> tuple[str, list[tuple[str, str]]]:
         if device.endswith(suffix):
             if caps.has_device(device) or not caps.has_flag("virtio-pci-disable-legacy"):
                 return device, []
-            return device[:-len(suffix)], [("disable-legacy", disable_legacy),
-                                           ("disable-modern", "off")]
+            return device[: -len(suffix)], [
+                ("disable-legacy", disable_legacy),
+                ("disable-modern", "off"),
+            ]
     return device, []

@@ -22,20 +22,34 @@ from .addresses import disk_index, sorted_by_type_and_index
 from .options import Option
 
 # virDomainUSBAddressControllerModelToPorts: the root ports of each controller model
-_MODEL_PORTS = {"piix3-uhci": 2, "piix4-uhci": 2, "vt82c686b-uhci": 2, "ich9-uhci1": 2,
-                "ich9-uhci2": 2, "ich9-uhci3": 2, "ehci": 6, "ich9-ehci1": 6,
-                "pci-ohci": 3, "nec-xhci": 4, "qemu-xhci": 4}
+_MODEL_PORTS = {
+    "piix3-uhci": 2,
+    "piix4-uhci": 2,
+    "vt82c686b-uhci": 2,
+    "ich9-uhci1": 2,
+    "ich9-uhci2": 2,
+    "ich9-uhci3": 2,
+    "ehci": 6,
+    "ich9-ehci1": 6,
+    "pci-ohci": 3,
+    "nec-xhci": 4,
+    "qemu-xhci": 4,
+}
 HUB_PORTS = 8
 _PORT = re.compile(r"[1-9]\d*(\.[1-9]\d*){0,4}")
 # the USB devices of a domain, in libvirt's order (virDomainUSBDeviceDefForeach)
-_DEVICES = ("devices/hostdev[@type='usb']", "devices/disk[target/@bus='usb']",
-            "devices/input[@bus='usb']", "devices/sound[@model='usb']",
-            "devices/redirdev[@bus='usb']")
+_DEVICES = (
+    "devices/hostdev[@type='usb']",
+    "devices/disk[target/@bus='usb']",
+    "devices/input[@bus='usb']",
+    "devices/sound[@model='usb']",
+    "devices/redirdev[@bus='usb']",
+)
 
 
 @dataclass
 class _Hub:
-    ports: list[_Hub | bool | None]   # None: free, True: a device, _Hub: a hub
+    ports: list[_Hub | bool | None]  # None: free, True: a device, _Hub: a hub
 
     def take(self, path: tuple[int, ...], what: _Hub | bool) -> bool:
         """Plug WHAT at PATH; False when a hub on the way is not there."""
@@ -66,8 +80,8 @@ class _Hub:
 class UsbPorts:
     """The ports of the first USB bus (usb.0) and the hubs libvirt plugs into it."""
 
-    ports: dict[int, str] = field(default_factory=dict)   # id(element) → port path
-    hubs: list[str] = field(default_factory=list)         # hub0, hub1, … → its port
+    ports: dict[int, str] = field(default_factory=dict)  # id(element) → port path
+    hubs: list[str] = field(default_factory=list)  # hub0, hub1, … → its port
     # the elements themselves, so that lxml keeps their proxies (and ids) while we are
     elements: list[etree._Element] = field(default_factory=list)
 
@@ -85,11 +99,13 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
     model = default_model if controller is None else controller.get("model") or default_model
     if model == "none":
         return result
-    root_ports = _int(controller.get("ports"), controller) if controller is not None \
-        and controller.get("ports") else _MODEL_PORTS.get(model, 2)
+    root_ports = (
+        _int(controller.get("ports"), controller)
+        if controller is not None and controller.get("ports")
+        else _MODEL_PORTS.get(model, 2)
+    )
     root = _Hub([None] * root_ports)
-    devices = [node for path in _DEVICES for node in _in_libvirt_order(
-        domain.element.xpath(path))]
+    devices = [node for path in _DEVICES for node in _in_libvirt_order(domain.element.xpath(path))]
     result.elements = devices
     written_hubs = domain.element.findall("devices/hub[@type='usb']")
     # qemuDomainUSBAddressAddHubs: hubs for the devices beyond the ports there are
@@ -113,14 +129,16 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
                 address = node.find("address[@type='usb']")
                 raise InvalidValue(
                     f"<{node.tag}> is at USB port {'.'.join(map(str, path))}, and there is "
-                    f"no hub at port {'.'.join(map(str, path[:-1]))} (libvirt: \"there is "
-                    "no hub at port\")", line=address.sourceline or 0,
-                    xpath=f"{xpath_of(address)}/@port")
+                    f'no hub at port {".".join(map(str, path[:-1]))} (libvirt: "there is '
+                    'no hub at port")',
+                    line=address.sourceline or 0,
+                    xpath=f"{xpath_of(address)}/@port",
+                )
     for index in range(len(hubs)):
         if index not in placed:
             path = root.free_port()
             if path is None:
-                break   # libvirt: "No free USB ports"; the devices keep no port
+                break  # libvirt: "No free USB ports"; the devices keep no port
             placed[index] = path
             root.take(path, _Hub([None] * HUB_PORTS))
     result.hubs = [".".join(map(str, placed[i])) for i in sorted(placed)]
@@ -141,15 +159,16 @@ def _in_libvirt_order(nodes: list[etree._Element]) -> list[etree._Element]:
     if not nodes or nodes[0].tag != "disk":
         return nodes
     return sorted_by_type_and_index(
-        nodes, lambda node: "usb",
-        lambda node: disk_index(node.find("target").get("dev")) or 0)
+        nodes, lambda node: "usb", lambda node: disk_index(node.find("target").get("dev")) or 0
+    )
 
 
 def hub_options(ports: UsbPorts) -> list[Option]:
     """-device usb-hub of each hub, written or added (qemuBuildHubCommandLine)."""
-    return [Option("-device", "usb-hub", [("id", f"hub{index}"), ("bus", "usb.0"),
-                                         ("port", port)])
-            for index, port in enumerate(ports.hubs)]
+    return [
+        Option("-device", "usb-hub", [("id", f"hub{index}"), ("bus", "usb.0"), ("port", port)])
+        for index, port in enumerate(ports.hubs)
+    ]
 
 
 def _written_port(node: etree._Element | None) -> tuple[int, ...] | None:
@@ -158,9 +177,11 @@ def _written_port(node: etree._Element | None) -> tuple[int, ...] | None:
         return None
     text = address.get("port", "")
     if not _PORT.fullmatch(text):
-        raise InvalidValue(f"address/@port of <{node.tag}> is '{text}': expected a USB "
-                           "port like 1 or 1.2", line=address.sourceline or 0,
-                           xpath=f"{xpath_of(address)}/@port")
+        raise InvalidValue(
+            f"address/@port of <{node.tag}> is '{text}': expected a USB port like 1 or 1.2",
+            line=address.sourceline or 0,
+            xpath=f"{xpath_of(address)}/@port",
+        )
     return tuple(int(n) for n in text.split("."))
 
 
@@ -168,6 +189,8 @@ def _int(text: str | None, node: etree._Element) -> int:
     try:
         return int(text or "", 0)
     except ValueError:
-        raise InvalidValue(f"@ports of <{node.tag}> is '{text}': expected an integer",
-                           line=node.sourceline or 0,
-                           xpath=f"{xpath_of(node)}/@ports") from None
+        raise InvalidValue(
+            f"@ports of <{node.tag}> is '{text}': expected an integer",
+            line=node.sourceline or 0,
+            xpath=f"{xpath_of(node)}/@ports",
+        ) from None

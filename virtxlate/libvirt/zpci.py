@@ -17,8 +17,12 @@ from .options import Option
 
 def wants_zpci(plan, address: Address | None) -> bool:  # type: ignore[no-untyped-def]
     """A device written with a PCI address on a channel-I/O (s390x) machine."""
-    return (address is not None and address.type == "pci" and plan.family is not None
-            and plan.family.libvirt_addressing == "ccw")
+    return (
+        address is not None
+        and address.type == "pci"
+        and plan.family is not None
+        and plan.family.libvirt_addressing == "ccw"
+    )
 
 
 def pci_bus(plan) -> str:  # type: ignore[no-untyped-def]
@@ -33,8 +37,10 @@ def pci_bus(plan) -> str:  # type: ignore[no-untyped-def]
 def assign_zpci(domain) -> dict[object, tuple[int, int]]:  # type: ignore[no-untyped-def]
     """Each device element with a PCI address → its (uid, fid), as libvirt assigns them:
     the written ones first, then the lowest free numbers in device order."""
-    addresses = [(node.getparent(), Address(node))
-                 for node in domain.element.iterfind("devices/*/address[@type='pci']")]
+    addresses = [
+        (node.getparent(), Address(node))
+        for node in domain.element.iterfind("devices/*/address[@type='pci']")
+    ]
     uids = {a.zpci_uid for _, a in addresses if a.zpci_uid is not None}
     fids = {a.zpci_fid for _, a in addresses if a.zpci_fid is not None}
     result: dict[object, tuple[int, int]] = {}

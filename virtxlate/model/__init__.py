@@ -12,6 +12,13 @@ from .devices import (
 from .domain import Domain, domain_from_document
 
 __all__ = [
-    "Address", "Controller", "ControllerDriver", "Disk", "DiskDriver", "DiskSource", "DiskTarget",
-    "Domain", "domain_from_document",
+    "Address",
+    "Controller",
+    "ControllerDriver",
+    "Disk",
+    "DiskDriver",
+    "DiskSource",
+    "DiskTarget",
+    "Domain",
+    "domain_from_document",
 ]

@@ -27,8 +27,18 @@ from .fields import (
 # The SCSI controller models of libvirt's schema (the other enumerations live in
 # schemas/domain-storage.xsd).
 SCSI_MODELS = (
-    "auto", "buslogic", "lsilogic", "lsisas1068", "vmpvscsi", "ibmvscsi", "virtio-scsi",
-    "lsisas1078", "virtio-transitional", "virtio-non-transitional", "ncr53c90", "am53c974",
+    "auto",
+    "buslogic",
+    "lsilogic",
+    "lsisas1068",
+    "vmpvscsi",
+    "ibmvscsi",
+    "virtio-scsi",
+    "lsisas1078",
+    "virtio-transitional",
+    "virtio-non-transitional",
+    "ncr53c90",
+    "am53c974",
     "dc390",
 )
 
@@ -37,16 +47,20 @@ SCSI_MODELS = (
 # domaincommon.rng, paired as qemuValidateDomainDeviceDefControllerPCI pairs them.  The
 # name becomes the -device driver, so nothing outside this table may reach it.
 PCI_MODEL_NAMES: dict[str, tuple[str, ...]] = {
-    "pci-root": ("spapr-pci-host-bridge",), "pcie-root": (),
-    "pci-bridge": ("pci-bridge",), "dmi-to-pci-bridge": ("i82801b11-bridge",),
+    "pci-root": ("spapr-pci-host-bridge",),
+    "pcie-root": (),
+    "pci-bridge": ("pci-bridge",),
+    "dmi-to-pci-bridge": ("i82801b11-bridge",),
     "pcie-to-pci-bridge": ("pcie-pci-bridge",),
     "pcie-root-port": ("ioh3420", "pcie-root-port"),
     "pcie-switch-upstream-port": ("x3130-upstream",),
     "pcie-switch-downstream-port": ("xio3130-downstream",),
-    "pci-expander-bus": ("pxb",), "pcie-expander-bus": ("pxb-pcie",),
+    "pci-expander-bus": ("pxb",),
+    "pcie-expander-bus": ("pxb-pcie",),
 }
 PCI_MODEL_NAME: Converter[str] = enumeration(
-    "PCI controller model name", sorted({n for names in PCI_MODEL_NAMES.values() for n in names}))
+    "PCI controller model name", sorted({n for names in PCI_MODEL_NAMES.values() for n in names})
+)
 
 
 class _PciModelName(Field[str]):
@@ -56,15 +70,40 @@ class _PciModelName(Field[str]):
     def validate(self, obj: XmlObject, node: etree._Element | None, value: str) -> None:
         model = obj.element.get("model")
         if model in PCI_MODEL_NAMES and value not in PCI_MODEL_NAMES[model]:
-            raise self.invalid(obj, node, value, f"PCI controller model name '{value}' is not "
-                               f"valid for a PCI controller with model '{model}'")
+            raise self.invalid(
+                obj,
+                node,
+                value,
+                f"PCI controller model name '{value}' is not "
+                f"valid for a PCI controller with model '{model}'",
+            )
 
 
 # <disk><driver type>: libvirt's storage formats (storagecommon.rng storageFormat, and
 # 'aio', kept for compatibility as raw); the name becomes a QEMU block driver
-STORAGE_FORMAT: Converter[str] = enumeration("disk format", (
-    "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop",
-    "luks", "cow", "qcow", "qcow2", "qed", "vmdk", "aio"))
+STORAGE_FORMAT: Converter[str] = enumeration(
+    "disk format",
+    (
+        "raw",
+        "dir",
+        "bochs",
+        "cloop",
+        "dmg",
+        "iso",
+        "vpc",
+        "vdi",
+        "fat",
+        "vhd",
+        "ploop",
+        "luks",
+        "cow",
+        "qcow",
+        "qcow2",
+        "qed",
+        "vmdk",
+        "aio",
+    ),
+)
 
 
 class Address(XmlObject):
@@ -200,8 +239,11 @@ class IoTune(XmlObject):
 
     @property
     def limits(self) -> dict[str, str]:
-        return {str(child.tag): element_text(child).strip()
-                for child in self.element if isinstance(child.tag, str)}
+        return {
+            str(child.tag): element_text(child).strip()
+            for child in self.element
+            if isinstance(child.tag, str)
+        }
 
 
 # the key of Disk.bus among a disk's cached reads
@@ -243,8 +285,9 @@ class Disk(XmlObject):
         bus = reads.get(_BUS, _UNREAD)
         if bus is _UNREAD:
             target = self.target
-            bus = reads[_BUS] = None if target is None else (
-                target.bus or derived_bus(self.device, target.dev))
+            bus = reads[_BUS] = (
+                None if target is None else (target.bus or derived_bus(self.device, target.dev))
+            )
         return bus  # type: ignore[no-any-return]
 
     @property
@@ -267,8 +310,7 @@ class Disk(XmlObject):
 
 
 # target name prefix → the bus libvirt gives a disk without target/@bus
-_BUS_OF_PREFIX = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"),
-                  ("ubd", "uml"))
+_BUS_OF_PREFIX = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"), ("ubd", "uml"))
 
 
 def derived_bus(device: str | None, dev: str | None) -> str:
@@ -286,7 +328,19 @@ class IOThreadId(XmlObject):
 
 
 __all__ = [
-    "PCI_MODEL_NAMES", "Address", "BlockIO",
-    "Controller", "ControllerDriver", "Disk", "DiskDriver", "DiskSource",
-    "DiskTarget", "Geometry", "derived_bus", "IOThreadId", "IoTune", "SourceHost", "VirtioOptions",
+    "PCI_MODEL_NAMES",
+    "Address",
+    "BlockIO",
+    "Controller",
+    "ControllerDriver",
+    "Disk",
+    "DiskDriver",
+    "DiskSource",
+    "DiskTarget",
+    "Geometry",
+    "derived_bus",
+    "IOThreadId",
+    "IoTune",
+    "SourceHost",
+    "VirtioOptions",
 ]

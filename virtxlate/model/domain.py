@@ -10,11 +10,20 @@ from .fields import INT, Children, Field, XmlObject
 
 # Units libvirt accepts for <memory unit=…>, in bytes (virScaleInteger).
 _MEMORY_UNITS = {
-    "b": 1, "bytes": 1,
-    "kb": 1000, "k": 1024, "kib": 1024,
-    "mb": 1000**2, "m": 1024**2, "mib": 1024**2,
-    "gb": 1000**3, "g": 1024**3, "gib": 1024**3,
-    "tb": 1000**4, "t": 1024**4, "tib": 1024**4,
+    "b": 1,
+    "bytes": 1,
+    "kb": 1000,
+    "k": 1024,
+    "kib": 1024,
+    "mb": 1000**2,
+    "m": 1024**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "g": 1024**3,
+    "gib": 1024**3,
+    "tb": 1000**4,
+    "t": 1024**4,
+    "tib": 1024**4,
 }
 
 
@@ -83,7 +92,7 @@ class Domain(XmlObject):
         kind = self.document.kind if self.document is not None else "domain"
         if kind == "domain" or not xpath.startswith("/domain/devices"):
             return xpath
-        rest = xpath[len("/domain/devices"):]
+        rest = xpath[len("/domain/devices") :]
         if kind == "devices":
             return "/devices" + rest
         # a single <controller> or <disk>: the synthetic tree holds exactly that element

@@ -162,15 +162,12 @@ class Field(Generic[T]):
     ``Field("@queues", INT)`` is a ``Field[int]``: it reads as ``int | None``."""
 
     @overload
-    def __init__(self: Field[str], path: str, converter: None = None, doc: str = "") -> None:
-        ...
+    def __init__(self: Field[str], path: str, converter: None = None, doc: str = "") -> None: ...
 
     @overload
-    def __init__(self, path: str, converter: Converter[T], doc: str = "") -> None:
-        ...
+    def __init__(self, path: str, converter: Converter[T], doc: str = "") -> None: ...
 
-    def __init__(self, path: str, converter: Converter[Any] | None = None,
-                 doc: str = "") -> None:
+    def __init__(self, path: str, converter: Converter[Any] | None = None, doc: str = "") -> None:
         self.path = path
         self.converter: Converter[T] = converter if converter is not None else STR  # type: ignore[assignment]
         self.steps, self.attribute = _split(path)
@@ -195,12 +192,10 @@ class Field(Generic[T]):
         return node.get(self.attribute), node
 
     @overload
-    def __get__(self, obj: None, owner: type | None = None) -> Field[T]:
-        ...
+    def __get__(self, obj: None, owner: type | None = None) -> Field[T]: ...
 
     @overload
-    def __get__(self, obj: XmlObject, owner: type | None = None) -> T | None:
-        ...
+    def __get__(self, obj: XmlObject, owner: type | None = None) -> T | None: ...
 
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Field[T] | T | None:
         if obj is None:
@@ -218,26 +213,29 @@ class Field(Generic[T]):
             except (ValueError, TypeError) as exc:
                 raise self.invalid(obj, node, text, str(exc) or self.converter.name) from None
             self.validate(obj, node, value)
-        reads[self] = value   # an invalid value is not kept: it raises at every read
+        reads[self] = value  # an invalid value is not kept: it raises at every read
         return value  # type: ignore[no-any-return]
 
     def validate(self, obj: XmlObject, node: etree._Element | None, value: T) -> None:
         """A check beyond the converter's (raises InvalidValue); none by default."""
 
-    def invalid(self, obj: XmlObject, node: etree._Element | None, text: str,
-                reason: str) -> InvalidValue:
+    def invalid(
+        self, obj: XmlObject, node: etree._Element | None, text: str, reason: str
+    ) -> InvalidValue:
         """The error for TEXT, read from NODE (OBJ's element when None), with REASON."""
         where = node if node is not None else obj.element
         what = f"@{self.attribute}" if self.attribute else "text"
         return InvalidValue(
-            f"{what} of <{where.tag}> is '{text}': {reason}", line=where.sourceline or 0,
-            xpath=xpath_of(where) + (f"/@{self.attribute}" if self.attribute else ""))
+            f"{what} of <{where.tag}> is '{text}': {reason}",
+            line=where.sourceline or 0,
+            xpath=xpath_of(where) + (f"/@{self.attribute}" if self.attribute else ""),
+        )
 
     def __set__(self, obj: XmlObject, value: T | None) -> None:
         try:
             self._write(obj, value)
         finally:
-            note_write()   # after the tree changed: no read can cache the old value
+            note_write()  # after the tree changed: no read can cache the old value
 
     def _write(self, obj: XmlObject, value: T | None) -> None:
         if value is None:
@@ -252,7 +250,7 @@ class Field(Generic[T]):
         node = _ensure(obj.element, self.steps)
         text = self.converter.format(value)
         if self.attribute is None:
-            for child in list(node):   # the old text's pieces between comments go too
+            for child in list(node):  # the old text's pieces between comments go too
                 if not isinstance(child.tag, str):
                     child.tail = None
                     node.remove(child)
@@ -275,12 +273,10 @@ class Flag:
         self.__doc__ = f"True when <{path}> is present."
 
     @overload
-    def __get__(self, obj: None, owner: type | None = None) -> Flag:
-        ...
+    def __get__(self, obj: None, owner: type | None = None) -> Flag: ...
 
     @overload
-    def __get__(self, obj: XmlObject, owner: type | None = None) -> bool:
-        ...
+    def __get__(self, obj: XmlObject, owner: type | None = None) -> bool: ...
 
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Flag | bool:
         if obj is None:
@@ -310,12 +306,10 @@ class Child(Generic[M]):
         self.steps, _ = _split(path)
 
     @overload
-    def __get__(self, obj: None, owner: type | None = None) -> Child[M]:
-        ...
+    def __get__(self, obj: None, owner: type | None = None) -> Child[M]: ...
 
     @overload
-    def __get__(self, obj: XmlObject, owner: type | None = None) -> M | None:
-        ...
+    def __get__(self, obj: XmlObject, owner: type | None = None) -> M | None: ...
 
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Child[M] | M | None:
         if obj is None:
@@ -349,12 +343,10 @@ class Children(Generic[M]):
         self.name = name
 
     @overload
-    def __get__(self, obj: None, owner: type | None = None) -> Children[M]:
-        ...
+    def __get__(self, obj: None, owner: type | None = None) -> Children[M]: ...
 
     @overload
-    def __get__(self, obj: XmlObject, owner: type | None = None) -> list[M]:
-        ...
+    def __get__(self, obj: XmlObject, owner: type | None = None) -> list[M]: ...
 
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Children[M] | list[M]:
         if obj is None:
@@ -362,8 +354,7 @@ class Children(Generic[M]):
         cache: dict[str, list[M]] = obj.__dict__.setdefault("_children", {})
         found = cache.get(self.name)
         if found is None:
-            found = cache[self.name] = [self.cls(node)
-                                        for node in obj.element.findall(self.path)]
+            found = cache[self.name] = [self.cls(node) for node in obj.element.findall(self.path)]
         return list(found)
 
 

@@ -9,14 +9,30 @@ from urllib.parse import urlsplit
 from .options import ArgvOption, truth
 
 # -blockdev protocol drivers → libvirt <source protocol>
-_NETWORK_DRIVERS = ("nbd", "iscsi", "rbd", "gluster", "http", "https", "ftp", "ftps",
-                    "ssh", "sheepdog", "vxhs", "nfs")
+_NETWORK_DRIVERS = (
+    "nbd",
+    "iscsi",
+    "rbd",
+    "gluster",
+    "http",
+    "https",
+    "ftp",
+    "ftps",
+    "ssh",
+    "sheepdog",
+    "vxhs",
+    "nfs",
+)
 _FILE_DRIVERS = {"file": "file", "host_device": "block", "host_cdrom": "block"}
 # (write-cache on the device, cache.direct, cache.no-flush) → libvirt cache mode
 # (libvirt's qemuDomainDiskCachemodeFlags, read backwards)
-_CACHE_MODES = {(True, False, False): "writeback", (True, True, False): "none",
-                (False, False, False): "writethrough", (False, True, False): "directsync",
-                (True, False, True): "unsafe"}
+_CACHE_MODES = {
+    (True, False, False): "writeback",
+    (True, True, False): "none",
+    (False, False, False): "writethrough",
+    (False, True, False): "directsync",
+    (True, False, True): "unsafe",
+}
 _ERROR_POLICIES = {"enospc": "enospace"}
 
 
@@ -32,7 +48,7 @@ class Host:
 class Backend:
     """A disk's source and driver settings as libvirt would write them in <disk>."""
 
-    type: str | None = None            # file, block, network; None: no medium
+    type: str | None = None  # file, block, network; None: no medium
     path: str | None = None
     protocol: str | None = None
     name: str | None = None
@@ -46,32 +62,40 @@ class Backend:
     rerror_policy: str | None = None
     copy_on_read: bool | None = None
     readonly: bool = False
-    serial: str | None = None          # -drive serial= (libvirt before the device had it)
-    pr_manager: str | None = None      # the pr-manager-helper object's id (<reservations>)
-    media: str | None = None           # -drive media=cdrom
-    interface: str | None = None       # -drive if=
-    index: int | None = None           # -drive index=
-    bus: int | None = None             # -drive bus= (if=scsi/ide)
+    serial: str | None = None  # -drive serial= (libvirt before the device had it)
+    pr_manager: str | None = None  # the pr-manager-helper object's id (<reservations>)
+    media: str | None = None  # -drive media=cdrom
+    interface: str | None = None  # -drive if=
+    index: int | None = None  # -drive index=
+    bus: int | None = None  # -drive bus= (if=scsi/ide)
     unit: int | None = None
-    direct: bool | None = None         # -blockdev cache.direct (device decides the mode)
+    direct: bool | None = None  # -blockdev cache.direct (device decides the mode)
     no_flush: bool | None = None
 
 
 def from_drive(option: ArgvOption) -> Backend:
     """A `-drive …` (libvirt's if=none era, or a legacy if=virtio/scsi/ide/floppy one)."""
     f = option.fields
-    backend = Backend(format=f.get("format"), cache=f.get("cache"), io=f.get("aio"),
-                      discard=f.get("discard"), detect_zeroes=f.get("detect-zeroes"),
-                      error_policy=error_policy(f.get("werror")),
-                      rerror_policy=error_policy(f.get("rerror")),
-                      copy_on_read=truth(f.get("copy-on-read")),
-                      readonly=bool(truth(f.get("readonly"))), serial=f.get("serial"),
-                      media=f.get("media"), interface=f.get("if"),
-                      index=_int(f.get("index")), bus=_int(f.get("bus")),
-                      unit=_int(f.get("unit")),
-                      direct=truth(f.get("cache.direct")),
-                      no_flush=truth(f.get("cache.no-flush")),
-                      pr_manager=f.get("file.pr-manager"))
+    backend = Backend(
+        format=f.get("format"),
+        cache=f.get("cache"),
+        io=f.get("aio"),
+        discard=f.get("discard"),
+        detect_zeroes=f.get("detect-zeroes"),
+        error_policy=error_policy(f.get("werror")),
+        rerror_policy=error_policy(f.get("rerror")),
+        copy_on_read=truth(f.get("copy-on-read")),
+        readonly=bool(truth(f.get("readonly"))),
+        serial=f.get("serial"),
+        media=f.get("media"),
+        interface=f.get("if"),
+        index=_int(f.get("index")),
+        bus=_int(f.get("bus")),
+        unit=_int(f.get("unit")),
+        direct=truth(f.get("cache.direct")),
+        no_flush=truth(f.get("cache.no-flush")),
+        pr_manager=f.get("file.pr-manager"),
+    )
     set_source(backend, f.get("file"))
     return backend
 
@@ -101,8 +125,12 @@ def set_source(backend: Backend, file: str | None) -> None:
             parts = dict(p.partition("=")[::2] for p in rest.split(":") if "=" in p)
             fields = [p for p in rest.split(":") if "=" not in p]
             if fields and fields[0] == "unix":
-                backend.hosts.append(Host(transport="unix", socket=parts.get("")
-                                          or (fields[1] if len(fields) > 1 else None)))
+                backend.hosts.append(
+                    Host(
+                        transport="unix",
+                        socket=parts.get("") or (fields[1] if len(fields) > 1 else None),
+                    )
+                )
             elif fields:
                 backend.hosts.append(Host(fields[0], fields[1] if len(fields) > 1 else None))
             backend.name = parts.get("exportname")
@@ -132,8 +160,7 @@ def from_blockdev(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> Bac
     backend.detect_zeroes = node.get("detect-zeroes")
     cache = node.get("cache") or storage.get("cache") or {}
     if cache:
-        backend.direct, backend.no_flush = truth(cache.get("direct")), \
-            truth(cache.get("no-flush"))
+        backend.direct, backend.no_flush = truth(cache.get("direct")), truth(cache.get("no-flush"))
     backend.io = storage.get("aio")
     backend.pr_manager = storage.get("pr-manager")
     driver = storage.get("driver")
@@ -176,7 +203,7 @@ def _network_source(backend: Backend, storage: dict[str, Any]) -> None:
         backend.name = f"{storage.get('volume')}/{storage.get('path', '').lstrip('/')}"
     elif driver in ("http", "https", "ftp", "ftps"):
         url = urlsplit(storage.get("url", ""))
-        backend.name = url.path[1:] or None   # libvirt puts one '/' before the name
+        backend.name = url.path[1:] or None  # libvirt puts one '/' before the name
         if url.hostname:
             backend.hosts.append(Host(url.hostname, str(url.port) if url.port else None))
 
@@ -188,8 +215,11 @@ def device_cache(backend: Backend, write_cache: Any) -> str | None:
     disk gets cache.direct), not the XML's."""
     if backend.cache is not None or write_cache is None:
         return backend.cache
-    key = (bool(truth(write_cache)) if write_cache is not None else True,
-           bool(backend.direct), bool(backend.no_flush))
+    key = (
+        bool(truth(write_cache)) if write_cache is not None else True,
+        bool(backend.direct),
+        bool(backend.no_flush),
+    )
     return _CACHE_MODES.get(key)
 
 

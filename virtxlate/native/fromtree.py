@@ -31,27 +31,33 @@ def domain_from_tree(text: str, source: str = "<input>") -> Readback:
         tree = json.loads(text)
         release, machine, root = tree["qemu"], tree["machine"], tree["root"]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise InputError(f"not the JSON of `virtxlate tree --format json`: {exc}",
-                         source=source, line=getattr(exc, "lineno", 0)) from None
+        raise InputError(
+            f"not the JSON of `virtxlate tree --format json`: {exc}",
+            source=source,
+            line=getattr(exc, "lineno", 0),
+        ) from None
     except RecursionError:
         tree = None
     # each device on a bus is four levels of JSON (bus, its device list, device, its bus
     # list): a graph deeper than tree --argv reads is refused before it is walked
     if tree is None or json_depth(tree, _MAX_DEPTH) > _MAX_DEPTH:
-        raise InputError(f"the graph nests more than {MAX_BUS_DEPTH} devices deep",
-                         source=source, line=1)
+        raise InputError(
+            f"the graph nests more than {MAX_BUS_DEPTH} devices deep", source=source, line=1
+        )
     try:
         version = caps_tables.normalize_version(str(release))
-    except UsageError:   # not a release number at all (5,000 digits): the file is wrong
-        raise InputError(f"\"qemu\" is not a QEMU release: '{str(release)[:20]}'",
-                         source=source, line=1) from None
+    except UsageError:  # not a release number at all (5,000 digits): the file is wrong
+        raise InputError(
+            f"\"qemu\" is not a QEMU release: '{str(release)[:20]}'", source=source, line=1
+        ) from None
     caps = caps_tables.load(version)
     words = ["-machine", str(machine)]
     try:
         _bus_words(caps, root, words)
     except (AttributeError, TypeError, KeyError) as exc:
-        raise InputError(f"not the graph JSON of `virtxlate tree --format json`: {exc!r}",
-                         source=source, line=0) from None
+        raise InputError(
+            f"not the graph JSON of `virtxlate tree --format json`: {exc!r}", source=source, line=0
+        ) from None
     return domain_from_argv(CommandLine(None, words + _placeholder_drives(words), source))
 
 
@@ -73,8 +79,9 @@ def _bus_words(caps: CapsTable, bus: dict[str, Any], words: list[str]) -> None:
     # a graph lists devices and buses as qtree does, the newest first: created in reverse
     for device in reversed(bus.get("devices", [])):
         dtype = caps.device(device.get("type", ""))
-        builtin = device.get("id") is None and (dtype is None or not dtype.creatable
-                                                or not _is_storage(device))
+        builtin = device.get("id") is None and (
+            dtype is None or not dtype.creatable or not _is_storage(device)
+        )
         if builtin:
             for child in reversed(device.get("buses", [])):
                 _bus_words(caps, child, words)
@@ -85,9 +92,14 @@ def _bus_words(caps: CapsTable, bus: dict[str, Any], words: list[str]) -> None:
         fields["bus"] = bus.get("name")
         fields.update(_chosen(caps, device))
         children = device.get("buses", [])
-        inner = [d for child in children if child.get("type", "").startswith("virtio-")
-                 for d in child.get("devices", []) if d.get("id") is None]
-        for embedded in inner:   # a virtio proxy: its embedded device's settings are its own
+        inner = [
+            d
+            for child in children
+            if child.get("type", "").startswith("virtio-")
+            for d in child.get("devices", [])
+            if d.get("id") is None
+        ]
+        for embedded in inner:  # a virtio proxy: its embedded device's settings are its own
             fields.update(_chosen(caps, embedded))
             children = embedded.get("buses", [])
         if device["type"] == "usb-storage":
@@ -108,8 +120,12 @@ def _is_storage(device: dict[str, Any]) -> bool:
     """A device a domain's storage names (not a chipset part such as piix3-ide); a graph
     shows QEMU's own type names, lsi53c895a for libvirt's lsi."""
     kind = str(device.get("type", ""))
-    return kind in STORAGE_DEVICES or kind == "lsi53c895a" or kind.startswith(
-        ("virtio-", "scsi-", "ide-", "vhost-scsi"))
+    return (
+        kind in STORAGE_DEVICES
+        or kind == "lsi53c895a"
+        or kind.startswith(("virtio-", "scsi-", "ide-", "vhost-scsi"))
+    )
+
 
 def _chosen(caps: CapsTable, device: dict[str, Any]) -> dict[str, Any]:
     """The device's properties that differ from the release's defaults."""
@@ -117,8 +133,11 @@ def _chosen(caps: CapsTable, device: dict[str, Any]) -> dict[str, Any]:
     chosen = {}
     for name, value in device.get("props", {}).items():
         spec = dtype.prop(name) if dtype is not None else None
-        if spec is not None and spec.default is not None \
-                and _convert(spec.type, spec.default) == value:
+        if (
+            spec is not None
+            and spec.default is not None
+            and _convert(spec.type, spec.default) == value
+        ):
             continue
         chosen[name] = value
     return chosen

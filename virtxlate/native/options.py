@@ -17,18 +17,63 @@ MAX_JSON_DEPTH = 32
 
 # Options that take no value (QEMU's qemu-options.hx, the ones libvirt writes and the
 # usual hand-written ones).
-FLAGS_WITHOUT_VALUE = frozenset({
-    "-S", "-nodefaults", "-no-user-config", "-no-shutdown", "-no-acpi", "-no-hpet",
-    "-enable-kvm", "-usb", "-nographic", "-snapshot", "-no-reboot", "-daemonize",
-    "-enable-fips", "-full-screen", "-no-fd-bootchk", "-no-kvm", "-no-kvm-irqchip",
-})
+FLAGS_WITHOUT_VALUE = frozenset(
+    {
+        "-S",
+        "-nodefaults",
+        "-no-user-config",
+        "-no-shutdown",
+        "-no-acpi",
+        "-no-hpet",
+        "-enable-kvm",
+        "-usb",
+        "-nographic",
+        "-snapshot",
+        "-no-reboot",
+        "-daemonize",
+        "-enable-fips",
+        "-full-screen",
+        "-no-fd-bootchk",
+        "-no-kvm",
+        "-no-kvm-irqchip",
+    }
+)
 # Options whose value names a device type first (key=value: the implied key is driver).
-_IMPLIED_KEY = {"-device": "driver", "-object": "qom-type", "-machine": "type", "-M": "type",
-                "-netdev": "type", "-chardev": "backend", "-audiodev": "driver"}
+_IMPLIED_KEY = {
+    "-device": "driver",
+    "-object": "qom-type",
+    "-machine": "type",
+    "-M": "type",
+    "-netdev": "type",
+    "-chardev": "backend",
+    "-audiodev": "driver",
+}
 # Options whose value is a file or a plain word, never key=value.
-_PLAIN = frozenset({"-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-fda", "-fdb", "-m",
-                    "-uuid", "-cpu", "-kernel", "-initrd", "-append", "-pidfile",
-                    "-L", "-bios", "-serial", "-parallel", "-monitor", "-vga", "-k"})
+_PLAIN = frozenset(
+    {
+        "-hda",
+        "-hdb",
+        "-hdc",
+        "-hdd",
+        "-cdrom",
+        "-fda",
+        "-fdb",
+        "-m",
+        "-uuid",
+        "-cpu",
+        "-kernel",
+        "-initrd",
+        "-append",
+        "-pidfile",
+        "-L",
+        "-bios",
+        "-serial",
+        "-parallel",
+        "-monitor",
+        "-vga",
+        "-k",
+    }
+)
 
 
 @dataclass
@@ -57,23 +102,31 @@ def parse_options(words: list[str], source: str = "<input>") -> list[ArgvOption]
     while index < len(words):
         flag = words[index]
         value: str | None = None
-        if flag.startswith("-") and flag not in FLAGS_WITHOUT_VALUE \
-                and index + 1 < len(words) and not _is_flag(words[index + 1]):
+        if (
+            flag.startswith("-")
+            and flag not in FLAGS_WITHOUT_VALUE
+            and index + 1 < len(words)
+            and not _is_flag(words[index + 1])
+        ):
             value = words[index + 1]
             index += 1
         index += 1
-        option = ArgvOption(flag if not flag.startswith("--") else flag[1:], value,
-                            position=len(options))
+        option = ArgvOption(
+            flag if not flag.startswith("--") else flag[1:], value, position=len(options)
+        )
         if value is not None:
             try:
                 option.fields, option.json = _fields(option.flag, value)
                 too_deep = option.json and json_depth(option.fields) > MAX_JSON_DEPTH
-            except RecursionError:   # deeper than the json module itself reads
+            except RecursionError:  # deeper than the json module itself reads
                 too_deep = True
             if too_deep:
-                raise InputError(f"the JSON value of option {len(options) + 1} ({flag}) "
-                                 f"nests deeper than {MAX_JSON_DEPTH} levels",
-                                 source=source, line=0)
+                raise InputError(
+                    f"the JSON value of option {len(options) + 1} ({flag}) "
+                    f"nests deeper than {MAX_JSON_DEPTH} levels",
+                    source=source,
+                    line=0,
+                )
         options.append(option)
     return options
 
@@ -84,8 +137,9 @@ def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
     deepest, pending = 0, [(value, 0)]
     while pending:
         item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item \
-            if isinstance(item, list) else ()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
         if isinstance(item, dict | list):
             depth += 1
             deepest = max(deepest, depth)
@@ -118,7 +172,7 @@ def _fields(flag: str, value: str) -> tuple[dict[str, Any], bool]:
             if number == 0:
                 fields[_IMPLIED_KEY.get(flag, "")] = key
             else:
-                fields[key] = "on"   # a bare key is a boolean switched on
+                fields[key] = "on"  # a bare key is a boolean switched on
             continue
         fields[key] = item
     return fields, False

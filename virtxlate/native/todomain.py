@@ -37,40 +37,76 @@ from .words import CommandLine
 
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 _MODEL_OF_DEVICE = {device: model for model, device in SCSI_MODEL_DEVICES.items()}
-_MODEL_OF_DEVICE.update({"virtio-scsi-ccw": "virtio-scsi", "virtio-scsi-device": "virtio-scsi",
-                         "lsi53c895a": "lsilogic"})   # QEMU's own name for its alias lsi
+_MODEL_OF_DEVICE.update(
+    {
+        "virtio-scsi-ccw": "virtio-scsi",
+        "virtio-scsi-device": "virtio-scsi",
+        "lsi53c895a": "lsilogic",
+    }
+)  # QEMU's own name for its alias lsi
 # the drivers libvirt writes under another name than QEMU's type (dc-390 for dc390)
-_MODEL_OF_DEVICE.update({written: _MODEL_OF_DEVICE[qemu_type]
-                         for qemu_type, written in LIBVIRT_DRIVER_NAMES.items()
-                         if qemu_type in _MODEL_OF_DEVICE})
+_MODEL_OF_DEVICE.update(
+    {
+        written: _MODEL_OF_DEVICE[qemu_type]
+        for qemu_type, written in LIBVIRT_DRIVER_NAMES.items()
+        if qemu_type in _MODEL_OF_DEVICE
+    }
+)
 _DISK_DEVICES = {
-    "scsi-hd": ("scsi", "disk"), "scsi-cd": ("scsi", "cdrom"), "scsi-block": ("scsi", "lun"),
-    "scsi-disk": ("scsi", None), "ide-hd": ("ide", "disk"), "ide-cd": ("ide", "cdrom"),
-    "ide-drive": ("ide", None), "virtio-blk-pci": ("virtio", "disk"),
-    "virtio-blk-ccw": ("virtio", "disk"), "virtio-blk-device": ("virtio", "disk"),
+    "scsi-hd": ("scsi", "disk"),
+    "scsi-cd": ("scsi", "cdrom"),
+    "scsi-block": ("scsi", "lun"),
+    "scsi-disk": ("scsi", None),
+    "ide-hd": ("ide", "disk"),
+    "ide-cd": ("ide", "cdrom"),
+    "ide-drive": ("ide", None),
+    "virtio-blk-pci": ("virtio", "disk"),
+    "virtio-blk-ccw": ("virtio", "disk"),
+    "virtio-blk-device": ("virtio", "disk"),
     "virtio-blk-pci-transitional": ("virtio", "disk"),
     "virtio-blk-pci-non-transitional": ("virtio", "disk"),
-    "usb-storage": ("usb", "disk"), "floppy": ("fdc", "floppy"),
+    "usb-storage": ("usb", "disk"),
+    "floppy": ("fdc", "floppy"),
 }
-_TRANSITIONAL = ("-non-transitional", "-transitional")   # longest first
-_LEGACY_DISKS = {"-hda": ("ide", 0, "disk"), "-hdb": ("ide", 1, "disk"),
-                 "-hdc": ("ide", 2, "disk"), "-hdd": ("ide", 3, "disk"),
-                 "-cdrom": ("ide", 2, "cdrom"), "-fda": ("fdc", 0, "floppy"),
-                 "-fdb": ("fdc", 1, "floppy")}
-_INTERFACE_BUS = {"virtio": "virtio", "scsi": "scsi", "ide": "ide", "floppy": "fdc",
-                  "sd": "sd"}
-_PREFIX = {"virtio": "vd", "ide": "hd", "fdc": "fd", "scsi": "sd", "sata": "sd",
-           "usb": "sd", "sd": "sd"}
+_TRANSITIONAL = ("-non-transitional", "-transitional")  # longest first
+_LEGACY_DISKS = {
+    "-hda": ("ide", 0, "disk"),
+    "-hdb": ("ide", 1, "disk"),
+    "-hdc": ("ide", 2, "disk"),
+    "-hdd": ("ide", 3, "disk"),
+    "-cdrom": ("ide", 2, "cdrom"),
+    "-fda": ("fdc", 0, "floppy"),
+    "-fdb": ("fdc", 1, "floppy"),
+}
+_INTERFACE_BUS = {"virtio": "virtio", "scsi": "scsi", "ide": "ide", "floppy": "fdc", "sd": "sd"}
+_PREFIX = {
+    "virtio": "vd",
+    "ide": "hd",
+    "fdc": "fd",
+    "scsi": "sd",
+    "sata": "sd",
+    "usb": "sd",
+    "sd": "sd",
+}
 # libvirt's aliases that carry the target's index (qemuAssignDeviceDiskAlias):
 # virtio-disk2 is vdc, usb-disk1 is sdb; the others carry the drive address.
 _INDEXED_ALIAS = re.compile(r"^(?:ua-)?(virtio|usb)-disk(\d+)$")
 # USB controllers libvirt writes as -device (QEMU device → model), and what it writes
 # for them and the balloon
-_USB_MODELS = {"piix3-usb-uhci": "piix3-uhci", "qemu-xhci": "qemu-xhci",
-               "nec-usb-xhci": "nec-xhci"}
-_USB_BALLOON_KEYS = {"driver", "id", "bus", "addr", "port", "multifunction", "devno",
-                     "deflate-on-oom", "free-page-reporting", "disable-legacy",
-                     "disable-modern"}
+_USB_MODELS = {"piix3-usb-uhci": "piix3-uhci", "qemu-xhci": "qemu-xhci", "nec-usb-xhci": "nec-xhci"}
+_USB_BALLOON_KEYS = {
+    "driver",
+    "id",
+    "bus",
+    "addr",
+    "port",
+    "multifunction",
+    "devno",
+    "deflate-on-oom",
+    "free-page-reporting",
+    "disable-legacy",
+    "disable-modern",
+}
 # bus: (disks per controller, units per bus) — libvirt's drive address of a target name
 _LAYOUT = {"scsi": (7, 7), "ide": (4, 2), "sata": (6, 6), "fdc": (2, 2)}
 
@@ -81,7 +117,7 @@ class _Disk:
     device: str
     backend: Backend
     option: ArgvOption | None = None
-    address: tuple[int, int, int, int] | None = None   # controller, bus, target, unit
+    address: tuple[int, int, int, int] | None = None  # controller, bus, target, unit
     props: dict[str, Any] = field(default_factory=dict)
     dev: str | None = None
 
@@ -95,12 +131,16 @@ class Readback:
 @functools.cache
 def _managed_patterns() -> tuple[re.Pattern[str], ...]:
     lines = (PACKAGE_DIR / "native" / "data" / "libvirt-managed.txt").read_text().splitlines()
-    return tuple(re.compile(line.split("\t", 1)[0]) for line in lines
-                 if line.strip() and not line.startswith("#"))
+    return tuple(
+        re.compile(line.split("\t", 1)[0])
+        for line in lines
+        if line.strip() and not line.startswith("#")
+    )
 
 
-def domain_from_argv(command: CommandLine, default_machine: str | None = None,
-                     host: Host | None = None) -> Readback:
+def domain_from_argv(
+    command: CommandLine, default_machine: str | None = None, host: Host | None = None
+) -> Readback:
     """The domain XML of COMMAND; DEFAULT_MACHINE names the machine when it has no
     -machine (the release's default, when the caller knows the release).  HOST says which
     SCSI device a /dev/sgN node is (this machine when None), as libvirt asks the VM's."""
@@ -112,13 +152,17 @@ def domain_from_argv(command: CommandLine, default_machine: str | None = None,
         # a value of the wrong kind (scsi-id=a, a JSON list where a node name belongs)
         where = builder.current
         what = f"'{_short(' '.join(where.words()))}'" if where is not None else "an option"
-        raise InputError(f"cannot read {what}: {exc}", source=command.source,
-                         line=0) from None
+        raise InputError(f"cannot read {what}: {exc}", source=command.source, line=0) from None
 
 
 class _Builder:
-    def __init__(self, command: CommandLine, options: list[ArgvOption],
-                 default_machine: str | None, host: Host):
+    def __init__(
+        self,
+        command: CommandLine,
+        options: list[ArgvOption],
+        default_machine: str | None,
+        host: Host,
+    ):
         self.command = command
         self.host = host
         self.default_machine = default_machine
@@ -126,22 +170,30 @@ class _Builder:
         self.used: set[int] = set()
         self.findings: list[Finding] = []
         self.nodes: dict[str, ArgvOption] = {
-            str(o.fields["node-name"]): o for o in options
-            if o.flag == "-blockdev" and o.fields.get("node-name")}
-        self.drives = {o.fields.get("id"): o for o in options
-                       if o.flag == "-drive" and o.fields.get("id")}
+            str(o.fields["node-name"]): o
+            for o in options
+            if o.flag == "-blockdev" and o.fields.get("node-name")
+        }
+        self.drives = {
+            o.fields.get("id"): o for o in options if o.flag == "-drive" and o.fields.get("id")
+        }
         self.controllers: dict[str, tuple[str, int, str | None, ArgvOption]] = {}
-        self.current: ArgvOption | None = None   # the option being read, for messages
+        self.current: ArgvOption | None = None  # the option being read, for messages
         # s390x: -device zpci,uid=…,fid=…,target=ALIAS gives ALIAS's <zpci>
-        self.zpci = {str(o.fields.get("target")): (o.fields.get("uid"), o.fields.get("fid"))
-                     for o in options if o.flag == "-device"
-                     and o.fields.get("driver") == "zpci"}
+        self.zpci = {
+            str(o.fields.get("target")): (o.fields.get("uid"), o.fields.get("fid"))
+            for o in options
+            if o.flag == "-device" and o.fields.get("driver") == "zpci"
+        }
         # PCI controllers libvirt named pci.N: N is their index, and devices on them keep
         # their places (bus N) in the XML
-        self.pci_controllers = {int(str(o.fields["id"])[4:]): o for o in options
-                                if o.flag == "-device"
-                                and str(o.fields.get("driver")) in MODEL_OF_DEVICE
-                                and re.fullmatch(r"pci\.[1-9]\d{0,2}", str(o.fields.get("id")))}
+        self.pci_controllers = {
+            int(str(o.fields["id"])[4:]): o
+            for o in options
+            if o.flag == "-device"
+            and str(o.fields.get("driver")) in MODEL_OF_DEVICE
+            and re.fullmatch(r"pci\.[1-9]\d{0,2}", str(o.fields.get("id")))
+        }
         self.pci_buses = {"pci.0": 0, "pcie.0": 0}
         self.pci_buses.update({f"pci.{n}": n for n in self.pci_controllers})
 
@@ -156,10 +208,14 @@ class _Builder:
             etree.SubElement(root, "memory", unit="MiB").text = _mebibytes(memory)
         smp = self._first("-smp")
         if smp is not None:
-            etree.SubElement(root, "vcpu").text = str(smp.fields.get("cpus") or
-                                                      smp.fields.get("") or 1)
-        iothreads = [o for o in self.options if o.flag == "-object"
-                     and o.fields.get("qom-type") == "iothread"]
+            etree.SubElement(root, "vcpu").text = str(
+                smp.fields.get("cpus") or smp.fields.get("") or 1
+            )
+        iothreads = [
+            o
+            for o in self.options
+            if o.flag == "-object" and o.fields.get("qom-type") == "iothread"
+        ]
         if iothreads:
             self.used.update(o.position for o in iothreads)
             ids = etree.SubElement(root, "iothreadids")
@@ -215,8 +271,11 @@ class _Builder:
     def _accel(self) -> str:
         machine = self._first("-machine")
         accel = self._first("-accel")
-        text = str((accel.fields.get("") if accel else None)
-                   or (machine.fields.get("accel") if machine else None) or "")
+        text = str(
+            (accel.fields.get("") if accel else None)
+            or (machine.fields.get("accel") if machine else None)
+            or ""
+        )
         kvm = self._first("-enable-kvm") is not None
         return "kvm" if kvm or text.startswith("kvm") else "qemu"
 
@@ -231,19 +290,28 @@ class _Builder:
             self.current = option
             driver = str(option.fields.get("driver", ""))
             model = _MODEL_OF_DEVICE.get(driver) or _MODEL_OF_DEVICE.get(
-                next((driver[:-len(s)] for s in _TRANSITIONAL if driver.endswith(s)), ""))
+                next((driver[: -len(s)] for s in _TRANSITIONAL if driver.endswith(s)), "")
+            )
             if model is not None:
                 self.used.add(option.position)
                 model = _virtio_model(option.fields) or model
                 alias = str(option.fields.get("id") or f"scsi{counters.get('scsi', 0)}")
                 counters["scsi"] = counters.get("scsi", 0) + 1
-                self.controllers[alias] = ("scsi", self._controller_index("scsi", alias),
-                                           model, option)
+                self.controllers[alias] = (
+                    "scsi",
+                    self._controller_index("scsi", alias),
+                    model,
+                    option,
+                )
             elif driver in ("ahci", "ich9-ahci"):
                 self.used.add(option.position)
                 alias = str(option.fields.get("id") or "sata0")
-                self.controllers[alias] = ("sata", self._controller_index("sata", alias),
-                                           None, option)
+                self.controllers[alias] = (
+                    "sata",
+                    self._controller_index("sata", alias),
+                    None,
+                    option,
+                )
         for option in self.options:
             disk = None
             self.current = option
@@ -270,12 +338,14 @@ class _Builder:
         if isinstance(reference, str) and reference in self.nodes:
             name: str | None = reference
             seen: list[str] = []
-            while name is not None:   # the chain: filter, format, storage nodes
-                if name in seen:   # QEMU refuses a node that is its own file, or a loop
+            while name is not None:  # the chain: filter, format, storage nodes
+                if name in seen:  # QEMU refuses a node that is its own file, or a loop
                     raise InputError(
                         f"the -blockdev chain of node '{_short(reference)}' loops back to "
                         f"node '{_short(name)}' ({' -> '.join(_short(n, 24) for n in seen)})",
-                        source=self.command.source, line=0)
+                        source=self.command.source,
+                        line=0,
+                    )
                 seen.append(name)
                 node = self.nodes[name]
                 self.used.add(node.position)
@@ -283,17 +353,17 @@ class _Builder:
                 name = child if isinstance(child, str) and child in self.nodes else None
             node = self.nodes[reference]
             return from_blockdev(node.fields, {k: v.fields for k, v in self.nodes.items()})
-        return Backend()   # an empty CD-ROM drive
+        return Backend()  # an empty CD-ROM drive
 
     def _frontend(self, option: ArgvOption) -> _Disk | None:
         f = option.fields
         driver = str(f["driver"])
         bus, device = _DISK_DEVICES[driver]
         backend = self._backend_of(f.get("drive"))
-        if device is None:   # ide-drive / scsi-disk: the medium says what it is
+        if device is None:  # ide-drive / scsi-disk: the medium says what it is
             device = "cdrom" if backend.media == "cdrom" else "disk"
         if bus == "virtio" and truth(f.get("scsi")) and backend.type == "block":
-            device = "lun"   # libvirt writes scsi=on for a LUN (and, before 5.0, for all)
+            device = "lun"  # libvirt writes scsi=on for a LUN (and, before 5.0, for all)
         disk = _Disk(bus, device, backend, option, props=dict(f))
         indexed = _INDEXED_ALIAS.match(str(f.get("id", "")))
         if indexed is not None:
@@ -341,8 +411,7 @@ class _Builder:
         bus = _INTERFACE_BUS.get(interface)
         if bus is None:
             return None
-        device = "cdrom" if backend.media == "cdrom" else (
-            "floppy" if bus == "fdc" else "disk")
+        device = "cdrom" if backend.media == "cdrom" else ("floppy" if bus == "fdc" else "disk")
         disk = _Disk(bus, device, backend, option)
         per_controller, per_bus = _LAYOUT.get(bus, (0, 0))
         if backend.index is not None and bus != "virtio":
@@ -362,16 +431,24 @@ class _Builder:
                     if option.fields.get(f"bootindex{letter}") is not None:
                         boot[unit] = str(option.fields[f"bootindex{letter}"])
                     if option.fields.get(f"drive{letter}") is not None:
-                        disks.append(_Disk("fdc", "floppy", self._backend_of(
-                            option.fields[f"drive{letter}"]), option, address=(0, 0, 0, unit)))
+                        disks.append(
+                            _Disk(
+                                "fdc",
+                                "floppy",
+                                self._backend_of(option.fields[f"drive{letter}"]),
+                                option,
+                                address=(0, 0, 0, unit),
+                            )
+                        )
             if option.flag != "-global" or not str(option.value).startswith("isa-fdc."):
                 continue
             self.used.add(option.position)
-            key, _, value = str(option.value)[len("isa-fdc."):].partition("=")
+            key, _, value = str(option.value)[len("isa-fdc.") :].partition("=")
             unit = 0 if key.endswith("A") else 1
             if key.startswith("drive"):
-                disk = _Disk("fdc", "floppy", self._backend_of(value), option,
-                             address=(0, 0, 0, unit))
+                disk = _Disk(
+                    "fdc", "floppy", self._backend_of(value), option, address=(0, 0, 0, unit)
+                )
                 disks.append(disk)
             elif key.startswith("bootindex"):
                 boot[unit] = value
@@ -389,7 +466,8 @@ class _Builder:
         attributes = {
             "type": backend.format,
             "cache": device_cache(backend, props.get("write-cache")),
-            "io": backend.io, "discard": backend.discard,
+            "io": backend.io,
+            "discard": backend.discard,
             "detect_zeroes": backend.detect_zeroes,
             "error_policy": error_policy(props.get("werror")) or backend.error_policy,
             "rerror_policy": _read_policy(props, backend),
@@ -399,7 +477,8 @@ class _Builder:
             "queue_size": props.get("queue-size"),
             "ioeventfd": _on_off(props.get("ioeventfd")),
             "event_idx": _on_off(props.get("event_idx")),
-            "iommu": _on_off(props.get("iommu_platform")), "ats": _on_off(props.get("ats")),
+            "iommu": _on_off(props.get("iommu_platform")),
+            "ats": _on_off(props.get("ats")),
             "packed": _on_off(props.get("packed")),
         }
         for key, value in attributes.items():
@@ -415,11 +494,17 @@ class _Builder:
             value = props.get(key)
             if value is not None:
                 target.set(name, _on_off(value) if key == "removable" else str(value))
-        geometry = {name: props.get(key) for key, name in (
-            ("cyls", "cyls"), ("heads", "heads"), ("secs", "secs"), ("bios-chs-trans", "trans"))}
+        geometry = {
+            name: props.get(key)
+            for key, name in (
+                ("cyls", "cyls"),
+                ("heads", "heads"),
+                ("secs", "secs"),
+                ("bios-chs-trans", "trans"),
+            )
+        }
         _child_with(node, "geometry", geometry)
-        blockio = {name: props.get(name) for name in ("logical_block_size",
-                                                      "physical_block_size")}
+        blockio = {name: props.get(name) for name in ("logical_block_size", "physical_block_size")}
         _child_with(node, "blockio", blockio)
         if props.get("bootindex") is not None:
             etree.SubElement(node, "boot", order=str(props["bootindex"]))
@@ -432,14 +517,14 @@ class _Builder:
             if value is not None:
                 text = str(value)
                 if key == "serial":
-                    text = text.replace("\\ ", " ")   # libvirt escapes a space as '\ '
+                    text = text.replace("\\ ", " ")  # libvirt escapes a space as '\ '
                 if key == "wwn":
                     # key=value writes 0x…, JSON a number
                     text = f"{value:016x}" if isinstance(value, int) else text.removeprefix("0x")
                 etree.SubElement(node, key).text = text
         alias = str(disk.option.fields.get("id") or "") if disk.option is not None else ""
         if alias.startswith("ua-"):
-            etree.SubElement(node, "alias", name=alias)   # libvirt writes it as the id
+            etree.SubElement(node, "alias", name=alias)  # libvirt writes it as the id
         address = _address_xml(disk, self.pci_buses)
         if disk.option is not None:
             address = _with_zpci(address, disk.option, self.zpci)
@@ -461,8 +546,9 @@ class _Builder:
                 model = _virtio_model(option.fields)
                 if model is not None:
                     node.set("model", model)
-                etree.SubElement(node, "source", protocol="vhost",
-                                 wwpn=str(option.fields.get("wwpn", "")))
+                etree.SubElement(
+                    node, "source", protocol="vhost", wwpn=str(option.fields.get("wwpn", ""))
+                )
                 address = _pci_or_ccw(option, self.pci_buses)
                 if address is not None:
                     node.append(_with_zpci(address, option, self.zpci))
@@ -480,8 +566,9 @@ class _Builder:
         reference = option.fields.get("drive")
         if reference in self.drives:
             f = self.drives[reference].fields
-            storage = {key[len("file."):]: value for key, value in f.items()
-                       if key.startswith("file.")}
+            storage = {
+                key[len("file.") :]: value for key, value in f.items() if key.startswith("file.")
+            }
             storage.setdefault("filename", f.get("file"))
             readonly = truth(f.get("readonly"))
             backend = self.drives[reference]
@@ -493,8 +580,12 @@ class _Builder:
             return None
         node = etree.Element("hostdev", mode="subsystem", type="scsi", managed="no")
         if storage.get("driver") == "iscsi":
-            source = etree.SubElement(node, "source", protocol="iscsi",
-                                      name=f"{storage.get('target')}/{storage.get('lun', 0)}")
+            source = etree.SubElement(
+                node,
+                "source",
+                protocol="iscsi",
+                name=f"{storage.get('target')}/{storage.get('lun', 0)}",
+            )
             host, _, port = str(storage.get("portal", "")).rpartition(":")
             etree.SubElement(source, "host", {"name": host, **({"port": port} if port else {})})
             if storage.get("user"):
@@ -509,15 +600,21 @@ class _Builder:
             adapter, bus, target, unit = place
             source = etree.SubElement(node, "source")
             etree.SubElement(source, "adapter", name=adapter)
-            etree.SubElement(source, "address", bus=str(bus), target=str(target),
-                             unit=str(unit))
+            etree.SubElement(source, "address", bus=str(bus), target=str(target), unit=str(unit))
         self.used.add(backend.position)
         if readonly:
             etree.SubElement(node, "readonly")
         _user_alias(node, option)
         controller, bus, target, unit = self._scsi_address(option.fields)
-        etree.SubElement(node, "address", type="drive", controller=str(controller),
-                         bus=str(bus), target=str(target), unit=str(unit))
+        etree.SubElement(
+            node,
+            "address",
+            type="drive",
+            controller=str(controller),
+            bus=str(bus),
+            target=str(target),
+            unit=str(unit),
+        )
         return node
 
     def _iscsi_auth(self, source: etree._Element, user: str, secret: Any) -> None:
@@ -525,14 +622,24 @@ class _Builder:
         the password is not (QEMU gets the password itself, in a secret object)."""
         auth = etree.SubElement(source, "auth", username=user)
         etree.SubElement(auth, "secret", type="iscsi", usage=str(secret or ""))
-        self.used.update(o.position for o in self.options if o.flag == "-object"
-                         and o.fields.get("qom-type") == "secret"
-                         and o.fields.get("id") == secret)
-        self.findings.append(Finding(
-            "VX0603", "warning", f"the iSCSI password of user '{user}' comes from libvirt's "
-            f"secret store, which the command line does not name: <secret usage='{secret}'> "
-            "names QEMU's secret object instead", self.command.source,
-            hint="set usage= or uuid= to the secret libvirt holds the password in"))
+        self.used.update(
+            o.position
+            for o in self.options
+            if o.flag == "-object"
+            and o.fields.get("qom-type") == "secret"
+            and o.fields.get("id") == secret
+        )
+        self.findings.append(
+            Finding(
+                "VX0603",
+                "warning",
+                f"the iSCSI password of user '{user}' comes from libvirt's "
+                f"secret store, which the command line does not name: <secret usage='{secret}'> "
+                "names QEMU's secret object instead",
+                self.command.source,
+                hint="set usage= or uuid= to the secret libvirt holds the password in",
+            )
+        )
 
     def _usb_and_balloon(self) -> list[etree._Element]:
         """The USB controller, its hubs and the memory balloon libvirt writes, with their
@@ -542,12 +649,15 @@ class _Builder:
             f = option.fields
             driver = str(f.get("driver", "")) if option.flag == "-device" else ""
             if not set(f) <= _USB_BALLOON_KEYS:
-                continue   # more than libvirt writes for them: kept as they are
+                continue  # more than libvirt writes for them: kept as they are
             self.current = option
             if driver in _USB_MODELS:
-                node = etree.Element("controller", type="usb",
-                                     index=str(_index(str(f.get("id", "usb")))),
-                                     model=_USB_MODELS[driver])
+                node = etree.Element(
+                    "controller",
+                    type="usb",
+                    index=str(_index(str(f.get("id", "usb")))),
+                    model=_USB_MODELS[driver],
+                )
             elif driver == "usb-hub":
                 node = etree.Element("hub", type="usb")
                 address = _usb_address(option)
@@ -558,8 +668,10 @@ class _Builder:
                 continue
             elif driver.startswith("virtio-balloon-"):
                 node = etree.Element("memballoon", model=_virtio_model(f) or "virtio")
-                for key, name in (("deflate-on-oom", "autodeflate"),
-                                  ("free-page-reporting", "freePageReporting")):
+                for key, name in (
+                    ("deflate-on-oom", "autodeflate"),
+                    ("free-page-reporting", "freePageReporting"),
+                ):
                     if _on_off(f.get(key)) is not None:
                         node.set(name, str(_on_off(f.get(key))))
             else:
@@ -575,26 +687,38 @@ class _Builder:
         """libvirt adds a USB controller and a memory balloon to every domain that does not
         say model='none': a command line without them gives QEMU none, so the XML says so
         (virtxlate's own argv leaves them out too; the root ports they took stay)."""
-        if devices.find("controller[@type='usb']") is None \
-                and not any(o.flag == "-usb" for o in self.options):
+        if devices.find("controller[@type='usb']") is None and not any(
+            o.flag == "-usb" for o in self.options
+        ):
             etree.SubElement(devices, "controller", type="usb", index="0", model="none")
-        drivers = {str(o.fields.get("driver", "")) for o in self.options
-                   if o.flag == "-device"}
+        drivers = {str(o.fields.get("driver", "")) for o in self.options if o.flag == "-device"}
         if not any(d.startswith("virtio-balloon") for d in drivers):
             etree.SubElement(devices, "memballoon", model="none")
 
     def _reservations(self, manager: str) -> etree._Element:
         """<reservations>: libvirt's managed helper (pr-helper0) or the user's socket."""
-        helper = next((o for o in self.options if o.flag == "-object"
-                       and o.fields.get("qom-type") == "pr-manager-helper"
-                       and o.fields.get("id") == manager), None)
+        helper = next(
+            (
+                o
+                for o in self.options
+                if o.flag == "-object"
+                and o.fields.get("qom-type") == "pr-manager-helper"
+                and o.fields.get("id") == manager
+            ),
+            None,
+        )
         if helper is not None:
             self.used.add(helper.position)
         if manager == "pr-helper0":
             return etree.Element("reservations", managed="yes")
         node = etree.Element("reservations", managed="no")
-        etree.SubElement(node, "source", type="unix", mode="client",
-                         path=str(helper.fields.get("path", "")) if helper else "")
+        etree.SubElement(
+            node,
+            "source",
+            type="unix",
+            mode="client",
+            path=str(helper.fields.get("path", "")) if helper else "",
+        )
         return node
 
     # --- what does not map ----------------------------------------------------------
@@ -609,10 +733,16 @@ class _Builder:
             if any(pattern.search(text) for pattern in managed):
                 continue
             kept.append(option)
-            self.findings.append(Finding(
-                "VX0601", "warning", f"'{_short(text)}' has no domain XML equivalent in "
-                "virtxlate; it is kept in <qemu:commandline>", self.command.source,
-                hint="libvirt passes <qemu:commandline> arguments to QEMU as they are"))
+            self.findings.append(
+                Finding(
+                    "VX0601",
+                    "warning",
+                    f"'{_short(text)}' has no domain XML equivalent in "
+                    "virtxlate; it is kept in <qemu:commandline>",
+                    self.command.source,
+                    hint="libvirt passes <qemu:commandline> arguments to QEMU as they are",
+                )
+            )
         if kept:
             commandline = etree.SubElement(root, f"{{{QEMU_NS}}}commandline")
             for option in kept:
@@ -636,9 +766,16 @@ def _source_xml(backend: Backend) -> etree._Element | None:
         if backend.name is not None:
             source.set("name", backend.name)
         for host in backend.hosts:
-            attrs = {k: v for k, v in (("name", host.name), ("port", host.port),
-                                       ("transport", host.transport),
-                                       ("socket", host.socket)) if v}
+            attrs = {
+                k: v
+                for k, v in (
+                    ("name", host.name),
+                    ("port", host.port),
+                    ("transport", host.transport),
+                    ("socket", host.socket),
+                )
+                if v
+            }
             etree.SubElement(source, "host", attrs)
         return source
     return None
@@ -647,8 +784,14 @@ def _source_xml(backend: Backend) -> etree._Element | None:
 def _address_xml(disk: _Disk, buses: dict[str, int]) -> etree._Element | None:
     if disk.address is not None and disk.bus in ("scsi", "ide", "sata", "fdc"):
         controller, bus, target, unit = disk.address
-        return etree.Element("address", type="drive", controller=str(controller),
-                             bus=str(bus), target=str(target), unit=str(unit))
+        return etree.Element(
+            "address",
+            type="drive",
+            controller=str(controller),
+            bus=str(bus),
+            target=str(target),
+            unit=str(unit),
+        )
     if disk.bus == "virtio" and disk.option is not None:
         return _pci_or_ccw(disk.option, buses)
     if disk.bus == "usb" and disk.option is not None:
@@ -665,8 +808,9 @@ def _usb_address(option: ArgvOption) -> etree._Element | None:
     return etree.Element("address", type="usb", bus=match.group(1) or "0", port=str(port))
 
 
-def _with_zpci(address: etree._Element | None, option: ArgvOption,
-               zpci: dict[str, tuple[Any, Any]]) -> etree._Element | None:
+def _with_zpci(
+    address: etree._Element | None, option: ArgvOption, zpci: dict[str, tuple[Any, Any]]
+) -> etree._Element | None:
     ids = zpci.get(str(option.fields.get("id")))
     if address is not None and address.get("type") == "pci" and ids is not None:
         uid, fid = ids
@@ -680,40 +824,50 @@ def _pci_or_ccw(option: ArgvOption, buses: dict[str, int]) -> etree._Element | N
     devno = option.fields.get("devno")
     if devno:
         cssid, ssid, number = str(devno).split(".")
-        return etree.Element("address", type="ccw", cssid=f"0x{cssid}", ssid=f"0x{ssid}",
-                             devno=f"0x{number}")
+        return etree.Element(
+            "address", type="ccw", cssid=f"0x{cssid}", ssid=f"0x{ssid}", devno=f"0x{number}"
+        )
     bus, addr = str(option.fields.get("bus", "")), option.fields.get("addr")
     if addr is None or bus not in buses:
         return None
     slot, _, function = str(addr).partition(".")
-    address = etree.Element("address", type="pci", domain="0x0000", bus=f"{buses[bus]:#04x}",
-                            slot=f"0x{int(slot, 16):02x}",
-                            function=f"0x{int(function or '0', 16):x}")
+    address = etree.Element(
+        "address",
+        type="pci",
+        domain="0x0000",
+        bus=f"{buses[bus]:#04x}",
+        slot=f"0x{int(slot, 16):02x}",
+        function=f"0x{int(function or '0', 16):x}",
+    )
     multifunction = _on_off(option.fields.get("multifunction"))
     if multifunction is not None:
         address.set("multifunction", multifunction)
     return address
 
 
-def _controller_xml(kind: str, index: int, model: str | None, option: ArgvOption,
-                    buses: dict[str, int]) -> etree._Element:
+def _controller_xml(
+    kind: str, index: int, model: str | None, option: ArgvOption, buses: dict[str, int]
+) -> etree._Element:
     node = etree.Element("controller", type=kind, index=str(index))
     if model is not None:
         node.set("model", model)
     f = option.fields
-    driver = {"queues": f.get("num_queues"), "cmd_per_lun": f.get("cmd_per_lun"),
-              "max_sectors": f.get("max_sectors"), "ioeventfd": _on_off(f.get("ioeventfd")),
-              "iothread": _number(f.get("iothread"))}
+    driver = {
+        "queues": f.get("num_queues"),
+        "cmd_per_lun": f.get("cmd_per_lun"),
+        "max_sectors": f.get("max_sectors"),
+        "ioeventfd": _on_off(f.get("ioeventfd")),
+        "iothread": _number(f.get("iothread")),
+    }
     _child_with(node, "driver", driver)
     alias = str(f.get("id") or "")
     if alias.startswith("ua-"):
-        etree.SubElement(node, "alias", name=alias)   # libvirt writes it as the id
+        etree.SubElement(node, "alias", name=alias)  # libvirt writes it as the id
     _append_address(node, option, buses)
     return node
 
 
-def _pci_controller_xml(index: int, option: ArgvOption, buses: dict[str, int]
-                        ) -> etree._Element:
+def _pci_controller_xml(index: int, option: ArgvOption, buses: dict[str, int]) -> etree._Element:
     """<controller type='pci'> of a root port or bridge libvirt wrote as -device."""
     f = option.fields
     driver = str(f["driver"])
@@ -721,9 +875,12 @@ def _pci_controller_xml(index: int, option: ArgvOption, buses: dict[str, int]
     node = etree.Element("controller", type="pci", index=str(index), model=model)
     if DEFAULT_DEVICE[model] != driver:
         etree.SubElement(node, "model", name=driver)
-    target = {"chassisNr": f.get("chassis_nr"), "chassis": f.get("chassis"),
-              "port": f"{int(str(f['port']), 0):#x}" if f.get("port") is not None else None,
-              "hotplug": _on_off(f.get("hotplug"))}
+    target = {
+        "chassisNr": f.get("chassis_nr"),
+        "chassis": f.get("chassis"),
+        "port": f"{int(str(f['port']), 0):#x}" if f.get("port") is not None else None,
+        "hotplug": _on_off(f.get("hotplug")),
+    }
     _child_with(node, "target", target)
     _append_address(node, option, buses)
     return node
@@ -750,7 +907,7 @@ def _name_targets(disks: list[_Disk]) -> None:
     for disk in disks:
         if disk.dev is not None:
             taken.setdefault(_PREFIX[disk.bus], set()).add(disk_index(disk.dev) or 0)
-    last: dict[str, int] = {}   # bus → the index of its last named disk
+    last: dict[str, int] = {}  # bus → the index of its last named disk
     for disk in disks:
         used = taken.setdefault(_PREFIX[disk.bus], set())
         if disk.dev is not None:
@@ -824,4 +981,4 @@ def _on_off(value: Any) -> str | None:
 
 
 def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -60,15 +60,14 @@ def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[
         # it, the first option whose graph cannot be built (found by halving)
         where = " ".join(written[_first_unreadable(build, len(devices))].words())
         where = where if len(where) <= 80 else where[:77] + "..."
-        raise InputError(f"cannot read '{where}': {exc}", source=command.source,
-                         line=0) from None
+        raise InputError(f"cannot read '{where}': {exc}", source=command.source, line=0) from None
     return graph, left_out
 
 
 def _first_unreadable(build: Callable[[int], Graph], total: int) -> int:
     """The index of the first option whose value the graph builder cannot read: the
     smallest prefix that fails ends with it."""
-    low, high = 1, total   # build(high) fails
+    low, high = 1, total  # build(high) fails
     while low < high:
         middle = (low + high) // 2
         try:
@@ -77,7 +76,7 @@ def _first_unreadable(build: Callable[[int], Graph], total: int) -> int:
             high = middle
             continue
         except GraphError:
-            pass   # a prefix may miss a device a later option names: readable so far
+            pass  # a prefix may miss a device a later option names: readable so far
         low = middle + 1
     return high - 1
 
@@ -93,8 +92,12 @@ def _bus_depth(options: list[ArgvOption], source: str) -> None:
         owner = bus if bus in depth else bus.rpartition(".")[0]
         level = depth.get(owner, 0) + 1
         if level > MAX_BUS_DEPTH:
-            raise InputError(f"the -device bus chain ending at '{bus[:40]}' is more than "
-                             f"{MAX_BUS_DEPTH} devices deep", source=source, line=0)
+            raise InputError(
+                f"the -device bus chain ending at '{bus[:40]}' is more than "
+                f"{MAX_BUS_DEPTH} devices deep",
+                source=source,
+                line=0,
+            )
         device_id = option.fields.get("id")
         if isinstance(device_id, str):
             depth[device_id] = level

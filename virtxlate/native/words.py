@@ -20,7 +20,7 @@ _ENVIRONMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 @dataclass(frozen=True)
 class CommandLine:
     emulator: str | None
-    words: list[str]          # the options after the binary
+    words: list[str]  # the options after the binary
     source: str
 
     @property
@@ -28,8 +28,9 @@ class CommandLine:
         """libvirt's arch of the emulator (qemu-system-ARCH; i386 is i686, arm is armv7l:
         virQEMUCapsArchFromString), x86_64 if none."""
         binary = (self.emulator or "").rsplit("/", 1)[-1]
-        arch = binary.removeprefix("qemu-system-") if binary.startswith("qemu-system-") \
-            else "x86_64"
+        arch = (
+            binary.removeprefix("qemu-system-") if binary.startswith("qemu-system-") else "x86_64"
+        )
         return {"i386": "i686", "arm": "armv7l"}.get(arch, arch)
 
 
@@ -41,11 +42,13 @@ def read_command_line(text: str, source: str = "<input>") -> CommandLine:
         try:
             words = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            raise InputError(f"not a JSON array of strings: {exc.msg}", source=source,
-                             line=exc.lineno) from None
+            raise InputError(
+                f"not a JSON array of strings: {exc.msg}", source=source, line=exc.lineno
+            ) from None
         except RecursionError:
-            raise InputError("not a JSON array of strings: nested too deep", source=source,
-                             line=1) from None
+            raise InputError(
+                "not a JSON array of strings: nested too deep", source=source, line=1
+            ) from None
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise InputError("not a JSON array of strings", source=source, line=1)
     else:
@@ -61,19 +64,35 @@ def read_command_line(text: str, source: str = "<input>") -> CommandLine:
 
 # One shell token each: blanks, '…', $'…', "…", a backslash-escaped character, or a run of
 # plain characters (the quoted bodies as unrolled loops: no backtracking).
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<blank>[ \t\r\n]+)
   | '(?P<single>[^']*)'
   | \$'(?P<ansi>[^'\\]*(?:\\.[^'\\]*)*)'
   | "(?P<double>[^"\\]*(?:\\.[^"\\]*)*)"
   | \\(?P<escaped>.)
   | (?P<plain>[^ \t\r\n'"\\$]+|\$)
-""", re.VERBOSE | re.DOTALL)
+""",
+    re.VERBOSE | re.DOTALL,
+)
 # inside "…" a backslash quotes only these (POSIX); elsewhere it stays
 _DOUBLE_ESCAPE = re.compile(r'\\([\\"$`\n])')
 _ANSI_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)", re.DOTALL)
-_ANSI_NAMED = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b",
-               "E": "\x1b", "f": "\f", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
+_ANSI_NAMED = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "E": "\x1b",
+    "f": "\f",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
 
 
 def _ansi(match: re.Match[str]) -> str:
@@ -93,11 +112,14 @@ def split_words(text: str, source: str = "<input>") -> list[str]:
     position, end = 0, len(text)
     while position < end:
         match = _TOKEN.match(text, position)
-        if match is None:   # only an unclosed quote stops the scanner
+        if match is None:  # only an unclosed quote stops the scanner
             line = text.count("\n", 0, position) + 1
-            raise InputError(f"cannot split the command line: no closing quotation for the "
-                             f"{text[position]} at character {position + 1}",
-                             source=source, line=line)
+            raise InputError(
+                f"cannot split the command line: no closing quotation for the "
+                f"{text[position]} at character {position + 1}",
+                source=source,
+                line=line,
+            )
         position = match.end()
         kind = match.lastgroup
         if kind == "blank":
@@ -107,10 +129,9 @@ def split_words(text: str, source: str = "<input>") -> list[str]:
             continue
         value = match.group(kind or "plain")
         if kind == "escaped" and value == "\n":
-            continue   # a line continuation: neither a character nor a word
+            continue  # a line continuation: neither a character nor a word
         if kind == "double":
-            value = _DOUBLE_ESCAPE.sub(lambda m: "" if m.group(1) == "\n" else m.group(1),
-                                       value)
+            value = _DOUBLE_ESCAPE.sub(lambda m: "" if m.group(1) == "\n" else m.group(1), value)
         elif kind == "ansi":
             value = _ANSI_ESCAPE.sub(_ansi, value)
         current.append(value)

@@ -27,12 +27,13 @@ class QemuError(Exception):
 class QemuProcess:
     """A paused QEMU with a QMP monitor.  Use as a context manager.
 
-        with QemuProcess("qemu-system-x86_64", ["-machine", "none"]) as qemu:
-            qemu.execute("query-version")
+    with QemuProcess("qemu-system-x86_64", ["-machine", "none"]) as qemu:
+        qemu.execute("query-version")
     """
 
-    def __init__(self, binary: str, args: Sequence[str] = ("-machine", "none"),
-                 timeout: float = 30.0):
+    def __init__(
+        self, binary: str, args: Sequence[str] = ("-machine", "none"), timeout: float = 30.0
+    ):
         self.binary = binary
         self.args = list(args)
         self.timeout = timeout
@@ -56,12 +57,21 @@ class QemuProcess:
             raise QemuError(f"QEMU binary '{self.binary}' not found")
         self._tmpdir = tempfile.mkdtemp(prefix="virtxlate-qmp-")
         sock_path = os.path.join(self._tmpdir, "qmp.sock")
-        command = [path, "-S", "-display", "none", "-nodefaults", "-no-user-config",
-                   "-qmp", f"unix:{sock_path},server=on,wait=off", *self.args]
+        command = [
+            path,
+            "-S",
+            "-display",
+            "none",
+            "-nodefaults",
+            "-no-user-config",
+            "-qmp",
+            f"unix:{sock_path},server=on,wait=off",
+            *self.args,
+        ]
         try:
-            self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
-                                             stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.PIPE)
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
         except OSError as exc:
             self.close()
             raise QemuError(f"cannot start {path}: {exc.strerror}") from None

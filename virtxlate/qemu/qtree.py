@@ -36,8 +36,12 @@ def parse_qtree(text: str) -> dict[str, Any]:
         elif line.startswith("dev: ") and parent is not None and parent[2] == "bus":
             match = _DEVICE_RE.match(line)
             if match:
-                device: dict[str, Any] = {"type": match.group(1), "id": match.group(2) or None,
-                          "props": {}, "buses": []}
+                device: dict[str, Any] = {
+                    "type": match.group(1),
+                    "id": match.group(2) or None,
+                    "props": {},
+                    "buses": [],
+                }
                 parent[1]["devices"].append(device)
                 stack.append((indent, device, "device"))
         elif " = " in line and parent is not None and parent[2] == "device":

@@ -22,8 +22,9 @@ def check_domain(domain: Domain, tables: list[CapsTable]) -> list[Finding]:
     return common + [finding for _, findings in per_release for finding in findings]
 
 
-def check_releases(domain: Domain, tables: list[CapsTable]
-                   ) -> tuple[list[Finding], list[tuple[CapsTable, list[Finding]]]]:
+def check_releases(
+    domain: Domain, tables: list[CapsTable]
+) -> tuple[list[Finding], list[tuple[CapsTable, list[Finding]]]]:
     """(the findings of any release: schema, libvirt's rules, lints; each table with the
     findings of its release: gates and machine rules; api.check adds what the
     translation refuses).
@@ -40,11 +41,11 @@ def check_releases(domain: Domain, tables: list[CapsTable]
         common.extend(lint_findings(domain))
         for table in tables:
             found = release_findings(domain, table) + machine_findings(domain, table)
-            per_release.append((table, [replace(f, xpath=domain.user_xpath(f.xpath))
-                                        for f in found]))
+            per_release.append(
+                (table, [replace(f, xpath=domain.user_xpath(f.xpath)) for f in found])
+            )
     except InvalidValue as exc:
-        common.append(Finding("VX0100", "error", exc.message, domain.source, exc.line,
-                              exc.xpath))
+        common.append(Finding("VX0100", "error", exc.message, domain.source, exc.line, exc.xpath))
         per_release = [(table, []) for table in tables]
     return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in common], per_release
 

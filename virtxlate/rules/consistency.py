@@ -26,10 +26,15 @@ def duplicate_target(domain: Domain) -> Iterator[Finding]:
         if dev is None:
             continue
         if dev in seen:
-            yield finding_at("VX0201", "error",
-                             f"target dev '{dev}' is already used by the disk on line {seen[dev]}",
-                             disk.target, domain.source, xpath_suffix="/@dev",
-                             hint="give every disk its own <target dev>")
+            yield finding_at(
+                "VX0201",
+                "error",
+                f"target dev '{dev}' is already used by the disk on line {seen[dev]}",
+                disk.target,
+                domain.source,
+                xpath_suffix="/@dev",
+                hint="give every disk its own <target dev>",
+            )
         else:
             seen[dev] = disk.line
 
@@ -46,12 +51,19 @@ def duplicate_drive_address(domain: Domain) -> Iterator[Finding]:
             continue
         key = (disk.bus, address)
         if key in seen:
-            where = (f"controller {address.controller} bus {address.bus} "
-                     f"target {address.target} unit {address.unit}")
-            yield finding_at("VX0202", "error",
-                             f"{disk.bus} drive address ({where}) is already used by the disk "
-                             f"on line {seen[key]}", disk, domain.source,
-                             hint="set <address type='drive' …> or another target dev")
+            where = (
+                f"controller {address.controller} bus {address.bus} "
+                f"target {address.target} unit {address.unit}"
+            )
+            yield finding_at(
+                "VX0202",
+                "error",
+                f"{disk.bus} drive address ({where}) is already used by the disk "
+                f"on line {seen[key]}",
+                disk,
+                domain.source,
+                hint="set <address type='drive' …> or another target dev",
+            )
         else:
             seen[key] = disk.line
 
@@ -59,12 +71,20 @@ def duplicate_drive_address(domain: Domain) -> Iterator[Finding]:
 def scsi_model_known(domain: Domain) -> Iterator[Finding]:
     """VX0203 — libvirt's schema and virDomainControllerModelSCSITypeFromString."""
     for controller in domain.controllers:
-        if controller.type == "scsi" and controller.model is not None \
-                and controller.model not in SCSI_MODELS:
-            yield finding_at("VX0203", "error",
-                             f"unknown SCSI controller model '{controller.model}'",
-                             controller, domain.source, xpath_suffix="/@model",
-                             hint="one of: " + ", ".join(SCSI_MODELS))
+        if (
+            controller.type == "scsi"
+            and controller.model is not None
+            and controller.model not in SCSI_MODELS
+        ):
+            yield finding_at(
+                "VX0203",
+                "error",
+                f"unknown SCSI controller model '{controller.model}'",
+                controller,
+                domain.source,
+                xpath_suffix="/@model",
+                hint="one of: " + ", ".join(SCSI_MODELS),
+            )
 
 
 def virtio_scsi_only_driver(domain: Domain) -> Iterator[Finding]:
@@ -74,15 +94,25 @@ def virtio_scsi_only_driver(domain: Domain) -> Iterator[Finding]:
         driver = controller.driver
         if driver is None or controller.type != "scsi":
             continue
-        if controller.model in (None, "auto", "virtio-scsi", "virtio-transitional",
-                                "virtio-non-transitional"):
+        if controller.model in (
+            None,
+            "auto",
+            "virtio-scsi",
+            "virtio-transitional",
+            "virtio-non-transitional",
+        ):
             continue
         for name in ("queues", "cmd_per_lun", "max_sectors", "ioeventfd", "iothread"):
             if getattr(driver, name) is not None:
-                yield finding_at("VX0206", "error",
-                                 f"'{name}' is only supported by virtio-scsi controllers, "
-                                 f"not by model '{controller.model}'",
-                                 driver, domain.source, xpath_suffix=f"/@{name}")
+                yield finding_at(
+                    "VX0206",
+                    "error",
+                    f"'{name}' is only supported by virtio-scsi controllers, "
+                    f"not by model '{controller.model}'",
+                    driver,
+                    domain.source,
+                    xpath_suffix=f"/@{name}",
+                )
 
 
 def iothread_defined(domain: Domain) -> Iterator[Finding]:
@@ -92,23 +122,38 @@ def iothread_defined(domain: Domain) -> Iterator[Finding]:
     for controller in domain.controllers:
         driver = controller.driver
         if driver is not None and driver.iothread is not None and driver.iothread not in ids:
-            yield finding_at("VX0207", "error",
-                             f"controller iothread '{driver.iothread}' not defined in iothreadid",
-                             driver, domain.source, xpath_suffix="/@iothread",
-                             hint="add <iothreads> or <iothreadids> to the domain")
+            yield finding_at(
+                "VX0207",
+                "error",
+                f"controller iothread '{driver.iothread}' not defined in iothreadid",
+                driver,
+                domain.source,
+                xpath_suffix="/@iothread",
+                hint="add <iothreads> or <iothreadids> to the domain",
+            )
     for disk in domain.disks:
         disk_driver = disk.driver
         if disk_driver is None or disk_driver.iothread is None:
             continue
         if disk.bus != "virtio":
-            yield finding_at("VX0208", "error",
-                             f"IOThreads are only available for virtio disks, not bus '{disk.bus}'",
-                             disk_driver, domain.source, xpath_suffix="/@iothread")
+            yield finding_at(
+                "VX0208",
+                "error",
+                f"IOThreads are only available for virtio disks, not bus '{disk.bus}'",
+                disk_driver,
+                domain.source,
+                xpath_suffix="/@iothread",
+            )
         elif disk_driver.iothread not in ids:
-            yield finding_at("VX0207", "error",
-                             f"disk iothread '{disk_driver.iothread}' not defined in iothreadid",
-                             disk_driver, domain.source, xpath_suffix="/@iothread",
-                             hint="add <iothreads> or <iothreadids> to the domain")
+            yield finding_at(
+                "VX0207",
+                "error",
+                f"disk iothread '{disk_driver.iothread}' not defined in iothreadid",
+                disk_driver,
+                domain.source,
+                xpath_suffix="/@iothread",
+                hint="add <iothreads> or <iothreadids> to the domain",
+            )
 
 
 # More iothread objects than virtxlate writes out (libvirt would try to write them all).
@@ -119,10 +164,14 @@ def iothread_count(domain: Domain) -> Iterator[Finding]:
     """VX0222 — a count of <iothreads> beyond what virtxlate writes (one -object each)."""
     if domain.iothreads is not None and domain.iothreads > MAX_IOTHREADS:
         node = domain.element.find("iothreads")
-        yield finding_at("VX0222", "error",
-                         f"<iothreads> of {domain.iothreads} is more than virtxlate writes "
-                         f"(at most {MAX_IOTHREADS} iothread objects)",
-                         XmlObject(node) if node is not None else domain, domain.source)
+        yield finding_at(
+            "VX0222",
+            "error",
+            f"<iothreads> of {domain.iothreads} is more than virtxlate writes "
+            f"(at most {MAX_IOTHREADS} iothread objects)",
+            XmlObject(node) if node is not None else domain,
+            domain.source,
+        )
 
 
 def address_fits_bus(domain: Domain) -> Iterator[Finding]:
@@ -134,14 +183,24 @@ def address_fits_bus(domain: Domain) -> Iterator[Finding]:
         if address is None or disk.bus is None:
             continue
         if address.type == "drive" and disk.bus not in drive_buses:
-            yield finding_at("VX0209", "error",
-                             f"a drive address does not fit a disk on bus '{disk.bus}'",
-                             address, domain.source, xpath_suffix="/@type")
+            yield finding_at(
+                "VX0209",
+                "error",
+                f"a drive address does not fit a disk on bus '{disk.bus}'",
+                address,
+                domain.source,
+                xpath_suffix="/@type",
+            )
         if address.type != "drive" and disk.bus in drive_buses:
-            yield finding_at("VX0209", "error",
-                             f"a {address.type} address does not fit a disk on bus '{disk.bus}'",
-                             address, domain.source, xpath_suffix="/@type",
-                             hint="use <address type='drive' controller bus target unit>")
+            yield finding_at(
+                "VX0209",
+                "error",
+                f"a {address.type} address does not fit a disk on bus '{disk.bus}'",
+                address,
+                domain.source,
+                xpath_suffix="/@type",
+                hint="use <address type='drive' controller bus target unit>",
+            )
 
 
 # virPCIDeviceAddressIsValid: the largest value of each PCI address part, as libvirt
@@ -155,30 +214,50 @@ def pci_address_in_range(domain: Domain) -> Iterator[Finding]:
     PCI domain other than 0 ("Only PCI domain 0 is available")."""
     for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
         try:
-            values = {name: int(node.get(name) or "0", 0)
-                      for name in ("domain", "bus", "slot", "function")}
+            values = {
+                name: int(node.get(name) or "0", 0)
+                for name in ("domain", "bus", "slot", "function")
+            }
         except ValueError:
-            continue   # the model reports the number it cannot read
+            continue  # the model reports the number it cannot read
         for name, limit, text in _PCI_LIMITS:
             if values[name] > limit:
-                shown = f"{name}=0x{values[name]:x}" if name == "function" \
+                shown = (
+                    f"{name}=0x{values[name]:x}"
+                    if name == "function"
                     else f"{name}='0x{values[name]:x}'"
-                yield finding_at("VX0100", "error", f"a PCI {name} is at most {text} "
-                                 f"(libvirt: \"Invalid PCI address {shown}, must be <= "
-                                 f"{text}\")", XmlObject(node), domain.source,
-                                 xpath_suffix=f"/@{name}")
+                )
+                yield finding_at(
+                    "VX0100",
+                    "error",
+                    f"a PCI {name} is at most {text} "
+                    f'(libvirt: "Invalid PCI address {shown}, must be <= '
+                    f'{text}")',
+                    XmlObject(node),
+                    domain.source,
+                    xpath_suffix=f"/@{name}",
+                )
                 break
         else:
             if values["domain"] != 0:
-                yield finding_at("VX0100", "error", "only PCI domain 0 exists (libvirt: "
-                                 "\"Only PCI domain 0 is available\")", XmlObject(node),
-                                 domain.source, xpath_suffix="/@domain")
+                yield finding_at(
+                    "VX0100",
+                    "error",
+                    'only PCI domain 0 exists (libvirt: "Only PCI domain 0 is available")',
+                    XmlObject(node),
+                    domain.source,
+                    xpath_suffix="/@domain",
+                )
 
 
 # the slots a PCI controller's bus has for devices (virDomainPCIAddressBusSetModel; the
 # refusals checked with libvirt 9.0): a port has one, a bridge's start at 1
-_BUS_SLOTS = {"pcie-root-port": (0, 0), "pcie-switch-downstream-port": (0, 0),
-              "pci-bridge": (1, 31), "pcie-to-pci-bridge": (1, 31)}
+_BUS_SLOTS = {
+    "pcie-root-port": (0, 0),
+    "pcie-switch-downstream-port": (0, 0),
+    "pci-bridge": (1, 31),
+    "pcie-to-pci-bridge": (1, 31),
+}
 
 
 def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
@@ -186,23 +265,33 @@ def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
     root or downstream port ("Invalid PCI address 0000:01:01.0. slot must be <= 0"),
     at slot 0 of a PCI bridge ("… slot must be >= 1")."""
     if domain.element.find("devices/controller[@type='pci']") is None:
-        return   # most domains declare no PCI controller
-    models = {index: controller.model for controller, index in controller_indexes(domain)
-              if controller.type == "pci"}
+        return  # most domains declare no PCI controller
+    models = {
+        index: controller.model
+        for controller, index in controller_indexes(domain)
+        if controller.type == "pci"
+    }
     for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
         try:
-            bus, slot, function = (int(node.get(name) or "0", 0)
-                                   for name in ("bus", "slot", "function"))
+            bus, slot, function = (
+                int(node.get(name) or "0", 0) for name in ("bus", "slot", "function")
+            )
         except ValueError:
-            continue   # the model reports the number it cannot read
+            continue  # the model reports the number it cannot read
         low, high = _BUS_SLOTS.get(models.get(bus) or "", (0, 31))
         if bus == 0 or node.get("slot") is None or low <= slot <= high:
             continue
         bound = f"<= {high}" if slot > high else f">= {low}"
-        yield finding_at("VX0100", "error", f"bus {bus} is a {models[bus]}, which has no "
-                         f"slot {slot} (libvirt: \"Invalid PCI address "
-                         f"0000:{bus:02x}:{slot:02x}.{function:x}. slot must be {bound}\")",
-                         XmlObject(node), domain.source, xpath_suffix="/@slot")
+        yield finding_at(
+            "VX0100",
+            "error",
+            f"bus {bus} is a {models[bus]}, which has no "
+            f'slot {slot} (libvirt: "Invalid PCI address '
+            f'0000:{bus:02x}:{slot:02x}.{function:x}. slot must be {bound}")',
+            XmlObject(node),
+            domain.source,
+            xpath_suffix="/@slot",
+        )
 
 
 def unique_user_alias(domain: Domain) -> Iterator[Finding]:
@@ -214,10 +303,16 @@ def unique_user_alias(domain: Domain) -> Iterator[Finding]:
         if alias is None:
             continue
         if alias in seen:
-            yield finding_at("VX0100", "error", f"the alias '{alias}' is already the device's "
-                             f"on line {seen[alias]} (libvirt: \"non unique alias detected: "
-                             f"{alias}\")", XmlObject(node.find("alias")), domain.source,
-                             xpath_suffix="/@name")
+            yield finding_at(
+                "VX0100",
+                "error",
+                f"the alias '{alias}' is already the device's "
+                f'on line {seen[alias]} (libvirt: "non unique alias detected: '
+                f'{alias}")',
+                XmlObject(node.find("alias")),
+                domain.source,
+                xpath_suffix="/@name",
+            )
         else:
             seen[alias] = node.sourceline or 0
 
@@ -231,13 +326,23 @@ def lun_needs_block(domain: Domain) -> Iterator[Finding]:
         source = disk.source
         is_iscsi = disk.type == "network" and source is not None and source.protocol == "iscsi"
         if disk.type != "block" and not is_iscsi and disk.type != "volume":
-            yield finding_at("VX0210", "error",
-                             "disk device='lun' is only valid for block type disk source",
-                             disk, domain.source, xpath_suffix="/@device")
+            yield finding_at(
+                "VX0210",
+                "error",
+                "disk device='lun' is only valid for block type disk source",
+                disk,
+                domain.source,
+                xpath_suffix="/@device",
+            )
         if disk.bus not in ("scsi", "virtio", None):
-            yield finding_at("VX0210", "error",
-                             f"disk device='lun' is not supported for bus='{disk.bus}'",
-                             disk, domain.source, xpath_suffix="/@device")
+            yield finding_at(
+                "VX0210",
+                "error",
+                f"disk device='lun' is not supported for bus='{disk.bus}'",
+                disk,
+                domain.source,
+                xpath_suffix="/@device",
+            )
 
 
 _USB_COMPANIONS = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
@@ -248,17 +353,27 @@ def usb_companion_master(domain: Domain) -> Iterator[Finding]:
     libvirt 9.0 refuses one without ("No master USB controller specified", and with a
     <master> element "masterbus not found"); indexes as libvirt gives them."""
     indexes = controller_indexes(domain)
-    masters = {index for controller, index in indexes
-               if controller.type == "usb" and controller.model not in _USB_COMPANIONS}
+    masters = {
+        index
+        for controller, index in indexes
+        if controller.type == "usb" and controller.model not in _USB_COMPANIONS
+    }
     for controller, index in indexes:
-        if controller.type == "usb" and controller.model in _USB_COMPANIONS \
-                and index not in masters:
-            yield finding_at("VX0223", "error",
-                             f"USB controller model '{controller.model}' at index {index} has "
-                             "no master controller at that index", controller, domain.source,
-                             xpath_suffix="/@model",
-                             hint=f"add <controller type='usb' index='{index}' "
-                             "model='ich9-ehci1'/>")
+        if (
+            controller.type == "usb"
+            and controller.model in _USB_COMPANIONS
+            and index not in masters
+        ):
+            yield finding_at(
+                "VX0223",
+                "error",
+                f"USB controller model '{controller.model}' at index {index} has "
+                "no master controller at that index",
+                controller,
+                domain.source,
+                xpath_suffix="/@model",
+                hint=f"add <controller type='usb' index='{index}' model='ich9-ehci1'/>",
+            )
 
 
 def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
@@ -270,18 +385,34 @@ def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
         return
     loader = os_node.find("loader")
     pflash = loader is not None and loader.get("type") == "pflash"
-    if (pflash or os_node.get("firmware") == "efi") \
-            and domain.element.find("features/acpi") is None:
+    if (pflash or os_node.get("firmware") == "efi") and domain.element.find(
+        "features/acpi"
+    ) is None:
         where = XmlObject(loader) if pflash and loader is not None else XmlObject(os_node)
-        yield finding_at("VX0224", "error", "UEFI firmware needs ACPI on x86, and the domain "
-                         "has no <features><acpi/>", where, domain.source,
-                         hint="add <features><acpi/></features>")
+        yield finding_at(
+            "VX0224",
+            "error",
+            "UEFI firmware needs ACPI on x86, and the domain has no <features><acpi/>",
+            where,
+            domain.source,
+            hint="add <features><acpi/></features>",
+        )
 
 
 RULES: tuple[Rule, ...] = (
-    duplicate_target, duplicate_drive_address, scsi_model_known, virtio_scsi_only_driver,
-    iothread_defined, iothread_count, address_fits_bus, lun_needs_block, usb_companion_master,
-    uefi_needs_acpi, pci_address_in_range, pci_slot_fits_bus, unique_user_alias,
+    duplicate_target,
+    duplicate_drive_address,
+    scsi_model_known,
+    virtio_scsi_only_driver,
+    iothread_defined,
+    iothread_count,
+    address_fits_bus,
+    lun_needs_block,
+    usb_companion_master,
+    uefi_needs_acpi,
+    pci_address_in_range,
+    pci_slot_fits_bus,
+    unique_user_alias,
     *DISK_OPTION_RULES,
 )
 

@@ -26,15 +26,24 @@ def lun_options(domain: Domain) -> Iterator[Finding]:
             continue
         driver = disk.driver
         if driver is not None and driver.type not in _RAW:
-            yield finding_at("VX0212", "error",
-                             f"disk device 'lun' must use the 'raw' format, not '{driver.type}'",
-                             driver, domain.source, xpath_suffix="/@type")
+            yield finding_at(
+                "VX0212",
+                "error",
+                f"disk device 'lun' must use the 'raw' format, not '{driver.type}'",
+                driver,
+                domain.source,
+                xpath_suffix="/@type",
+            )
         if disk.bus == "scsi" and disk.serial is not None:
             serial = disk.element.find("serial")
-            yield finding_at("VX0212", "error",
-                             "a SCSI 'lun' disk (scsi-block) takes no <serial>",
-                             XmlObject(serial), domain.source,
-                             hint="remove <serial>: the LUN reports the host device's own")
+            yield finding_at(
+                "VX0212",
+                "error",
+                "a SCSI 'lun' disk (scsi-block) takes no <serial>",
+                XmlObject(serial),
+                domain.source,
+                hint="remove <serial>: the LUN reports the host device's own",
+            )
 
 
 def native_io_cache(domain: Domain) -> Iterator[Finding]:
@@ -45,9 +54,15 @@ def native_io_cache(domain: Domain) -> Iterator[Finding]:
         if driver is None or driver.io != "native" or driver.cache in _NATIVE_IO_CACHES:
             continue
         cache = f"cache='{driver.cache}'" if driver.cache else "the default cache mode"
-        yield finding_at("VX0213", "error", f"io='native' needs cache='none' or "
-                         f"cache='directsync', not {cache}", driver, domain.source,
-                         xpath_suffix="/@io", hint="set cache='none' (or use io='threads')")
+        yield finding_at(
+            "VX0213",
+            "error",
+            f"io='native' needs cache='none' or cache='directsync', not {cache}",
+            driver,
+            domain.source,
+            xpath_suffix="/@io",
+            hint="set cache='none' (or use io='threads')",
+        )
 
 
 def shareable_format(domain: Domain) -> Iterator[Finding]:
@@ -58,10 +73,15 @@ def shareable_format(domain: Domain) -> Iterator[Finding]:
             continue
         driver = disk.driver
         if driver is not None and driver.type not in _RAW:
-            yield finding_at("VX0214", "error",
-                             f"a shareable, writable disk must be raw, not '{driver.type}'",
-                             driver, domain.source, xpath_suffix="/@type",
-                             hint="use a raw image, or make the disk <readonly/>")
+            yield finding_at(
+                "VX0214",
+                "error",
+                f"a shareable, writable disk must be raw, not '{driver.type}'",
+                driver,
+                domain.source,
+                xpath_suffix="/@type",
+                hint="use a raw image, or make the disk <readonly/>",
+            )
 
 
 def bus_fits_device(domain: Domain) -> Iterator[Finding]:
@@ -79,8 +99,7 @@ def bus_fits_device(domain: Domain) -> Iterator[Finding]:
             message = f"bus 'fdc' takes only floppies, not a {device}"
         else:
             continue
-        yield finding_at("VX0216", "error", message, target, domain.source,
-                         xpath_suffix="/@bus")
+        yield finding_at("VX0216", "error", message, target, domain.source, xpath_suffix="/@bus")
 
 
 def readonly_hard_disk(domain: Domain) -> Iterator[Finding]:
@@ -88,10 +107,14 @@ def readonly_hard_disk(domain: Domain) -> Iterator[Finding]:
     cannot be read-only; a CD-ROM is read-only anyway."""
     for disk in domain.disks:
         if disk.readonly and disk.bus in ("ide", "sata") and (disk.device or "disk") == "disk":
-            yield finding_at("VX0217", "error",
-                             f"a {disk.bus} hard disk cannot be read-only",
-                             XmlObject(disk.element.find("readonly")), domain.source,
-                             hint="use bus='scsi' or 'virtio' for a read-only disk")
+            yield finding_at(
+                "VX0217",
+                "error",
+                f"a {disk.bus} hard disk cannot be read-only",
+                XmlObject(disk.element.find("readonly")),
+                domain.source,
+                hint="use bus='scsi' or 'virtio' for a read-only disk",
+            )
 
 
 def identity_fits_bus(domain: Domain) -> Iterator[Finding]:
@@ -99,14 +122,22 @@ def identity_fits_bus(domain: Domain) -> Iterator[Finding]:
     and product"."""
     for disk in domain.disks:
         if disk.wwn is not None and disk.bus not in ("ide", "scsi"):
-            yield finding_at("VX0218", "error",
-                             f"<wwn> is only for ide and scsi disks, not bus '{disk.bus}'",
-                             XmlObject(disk.element.find("wwn")), domain.source)
+            yield finding_at(
+                "VX0218",
+                "error",
+                f"<wwn> is only for ide and scsi disks, not bus '{disk.bus}'",
+                XmlObject(disk.element.find("wwn")),
+                domain.source,
+            )
         for name in ("vendor", "product"):
             if getattr(disk, name) is not None and disk.bus != "scsi":
-                yield finding_at("VX0218", "error",
-                                 f"<{name}> is only for scsi disks, not bus '{disk.bus}'",
-                                 XmlObject(disk.element.find(name)), domain.source)
+                yield finding_at(
+                    "VX0218",
+                    "error",
+                    f"<{name}> is only for scsi disks, not bus '{disk.bus}'",
+                    XmlObject(disk.element.find(name)),
+                    domain.source,
+                )
 
 
 def unique_boot_order(domain: Domain) -> Iterator[Finding]:
@@ -115,10 +146,14 @@ def unique_boot_order(domain: Domain) -> Iterator[Finding]:
     for boot in domain.element.iterfind("devices/*/boot[@order]"):
         order = boot.get("order", "")
         if order in seen:
-            yield finding_at("VX0219", "error",
-                             f"boot order {order} is already used by the device on line "
-                             f"{seen[order]}", XmlObject(boot), domain.source,
-                             xpath_suffix="/@order")
+            yield finding_at(
+                "VX0219",
+                "error",
+                f"boot order {order} is already used by the device on line {seen[order]}",
+                XmlObject(boot),
+                domain.source,
+                xpath_suffix="/@order",
+            )
         else:
             seen[order] = boot.getparent().sourceline or 0
 
@@ -130,20 +165,32 @@ def unique_pci_address(domain: Domain) -> Iterator[Finding]:
     for node in domain.element.iterfind("devices/*/address[@type='pci']"):
         address = XmlObject(node)
         try:
-            pci_domain, bus, slot, function = (int(node.get(name, "0"), 0) for name in
-                                               ("domain", "bus", "slot", "function"))
+            pci_domain, bus, slot, function = (
+                int(node.get(name, "0"), 0) for name in ("domain", "bus", "slot", "function")
+            )
         except ValueError:
-            continue   # the schema reports it
+            continue  # the schema reports it
         key = (pci_domain, bus, slot, function)
         if key in seen:
             text = "{:04x}:{:02x}:{:02x}.{:x}".format(*key)
-            yield finding_at("VX0220", "error",
-                             f"PCI address {text} is already used by the device on line "
-                             f"{seen[key]}", address, domain.source)
+            yield finding_at(
+                "VX0220",
+                "error",
+                f"PCI address {text} is already used by the device on line {seen[key]}",
+                address,
+                domain.source,
+            )
         else:
             seen[key] = node.getparent().sourceline or 0
 
 
-DISK_OPTION_RULES = (lun_options, native_io_cache, shareable_format, bus_fits_device,
-                     readonly_hard_disk, identity_fits_bus, unique_boot_order,
-                     unique_pci_address)
+DISK_OPTION_RULES = (
+    lun_options,
+    native_io_cache,
+    shareable_format,
+    bus_fits_device,
+    readonly_hard_disk,
+    identity_fits_bus,
+    unique_boot_order,
+    unique_pci_address,
+)

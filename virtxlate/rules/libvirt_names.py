@@ -28,9 +28,13 @@ def _scsi_controllers(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
         if written == qemu_type or caps.has_device(written):
             continue
         yield finding_at(
-            "VX0306", "error",
+            "VX0306",
+            "error",
             f"libvirt 9.0 writes -device '{written}' for SCSI controller model "
             f"'{controller.model}', a device QEMU {caps.version} does not have (its type is "
-            f"'{qemu_type}'): QEMU refuses to start this domain", controller, domain.source,
+            f"'{qemu_type}'): QEMU refuses to start this domain",
+            controller,
+            domain.source,
             xpath_suffix="/@model",
-            hint="no libvirt 9.0 domain can use this model; choose another SCSI controller")
+            hint="no libvirt 9.0 domain can use this model; choose another SCSI controller",
+        )

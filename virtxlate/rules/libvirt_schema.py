@@ -29,12 +29,21 @@ def _relaxng(path: Path) -> etree.RelaxNG:
         raise UsageError(f"{path}: not a RelaxNG schema lxml can read: {exc}") from None
 
 
-def libvirt_schema_findings(document: XmlDocument,
-                            path: Path = LIBVIRT_DOMAIN_RNG) -> list[Finding]:
+def libvirt_schema_findings(
+    document: XmlDocument, path: Path = LIBVIRT_DOMAIN_RNG
+) -> list[Finding]:
     schema = _relaxng(path)
     if document.root.tag != "domain" or schema.validate(document.tree):
         return []
-    return [Finding("VX0102", "error", f"libvirt's RelaxNG schema: {entry.message}",
-                    document.source, entry.line, entry.path or "",
-                    hint=f"validated with {path}")
-            for entry in schema.error_log]
+    return [
+        Finding(
+            "VX0102",
+            "error",
+            f"libvirt's RelaxNG schema: {entry.message}",
+            document.source,
+            entry.line,
+            entry.path or "",
+            hint=f"validated with {path}",
+        )
+        for entry in schema.error_log
+    ]

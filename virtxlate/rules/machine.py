@@ -28,10 +28,13 @@ IDE_UNITS_PER_BUS = 2
 def machine_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
     machine = caps.machine(domain.machine)
     if machine is None:
-        return []   # the release gate says so (VX0301)
+        return []  # the release gate says so (VX0301)
     family = caps.family_of(machine)
-    return (list(_ide(domain, family, machine.name)) + list(_channel_io(domain, family))
-            + list(_builtin_pci_functions(domain, family)))
+    return (
+        list(_ide(domain, family, machine.name))
+        + list(_channel_io(domain, family))
+        + list(_builtin_pci_functions(domain, family))
+    )
 
 
 def qemu_refusals(domain: Domain, caps: CapsTable) -> list[Finding]:
@@ -81,11 +84,15 @@ def _virtio_lun(domain: Domain, caps: CapsTable, machine: str) -> Iterator[Findi
     and a release whose virtio-blk has no 'scsi' property any more refuses it on all."""
     device = caps.device("virtio-blk-pci")
     if device is not None and device.prop("scsi") is None:
-        refusal = (f"QEMU {caps.version}'s virtio-blk-pci has no 'scsi' property (SCSI "
-                   "passthrough was removed)")
+        refusal = (
+            f"QEMU {caps.version}'s virtio-blk-pci has no 'scsi' property (SCSI "
+            "passthrough was removed)"
+        )
     elif machine_has("virtio-1.0", caps.arch, machine):
-        refusal = (f"machine type '{machine}' offers virtio 1.0, where QEMU refuses it: "
-                   "'Please set scsi=off for virtio-blk devices in order to use virtio 1.0'")
+        refusal = (
+            f"machine type '{machine}' offers virtio 1.0, where QEMU refuses it: "
+            "'Please set scsi=off for virtio-blk devices in order to use virtio 1.0'"
+        )
     else:
         return
     for disk in domain.disks:
@@ -93,11 +100,15 @@ def _virtio_lun(domain: Domain, caps: CapsTable, machine: str) -> Iterator[Findi
             continue
         if disk.address is not None and disk.address.type not in (None, "pci"):
             continue
-        yield finding_at("VX0302", "error",
-                         f"a virtio LUN is virtio-blk-pci with scsi=on, and {refusal}",
-                         disk, domain.source, xpath_suffix="/@device",
-                         hint="a LUN on a virtio-scsi controller (bus='scsi') has no such "
-                              "limit")
+        yield finding_at(
+            "VX0302",
+            "error",
+            f"a virtio LUN is virtio-blk-pci with scsi=on, and {refusal}",
+            disk,
+            domain.source,
+            xpath_suffix="/@device",
+            hint="a LUN on a virtio-scsi controller (bus='scsi') has no such limit",
+        )
 
 
 def _empty_usb_disk(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
@@ -108,12 +119,15 @@ def _empty_usb_disk(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
         return
     for disk in domain.disks:
         if disk.bus == "usb" and is_empty(disk, blockdev=True):
-            yield finding_at("VX0302", "error",
-                             "a USB disk without medium is usb-storage without a drive, "
-                             "which QEMU refuses: 'drive property not set'", disk,
-                             domain.source,
-                             hint="give it a <source>, or put the CD-ROM on bus 'sata', "
-                                  "'scsi' or 'ide'")
+            yield finding_at(
+                "VX0302",
+                "error",
+                "a USB disk without medium is usb-storage without a drive, "
+                "which QEMU refuses: 'drive property not set'",
+                disk,
+                domain.source,
+                hint="give it a <source>, or put the CD-ROM on bus 'sata', 'scsi' or 'ide'",
+            )
 
 
 def _ide_controllers(family: MachineFamily) -> dict[int, Builtin]:
@@ -148,24 +162,44 @@ def _ide(domain: Domain, family: MachineFamily, machine: str) -> Iterator[Findin
         where = disk.address if disk.address is not None else disk.target
         buses = [name for name, bus_type in builtin.buses if bus_type == "IDE"]
         if address.bus >= len(buses):
-            yield finding_at("VX0221", "error",
-                             f"IDE bus {address.bus} does not exist: the {builtin.type} of "
-                             f"'{machine}' has {len(buses)}", where, domain.source,
-                             xpath_suffix="/@bus" if disk.address is not None else "/@dev")
+            yield finding_at(
+                "VX0221",
+                "error",
+                f"IDE bus {address.bus} does not exist: the {builtin.type} of "
+                f"'{machine}' has {len(buses)}",
+                where,
+                domain.source,
+                xpath_suffix="/@bus" if disk.address is not None else "/@dev",
+            )
         if address.unit >= IDE_UNITS_PER_BUS:
-            yield finding_at("VX0221", "error",
-                             f"IDE unit {address.unit} does not exist: a bus has units 0 and 1",
-                             where, domain.source,
-                             xpath_suffix="/@unit" if disk.address is not None else "/@dev")
+            yield finding_at(
+                "VX0221",
+                "error",
+                f"IDE unit {address.unit} does not exist: a bus has units 0 and 1",
+                where,
+                domain.source,
+                xpath_suffix="/@unit" if disk.address is not None else "/@dev",
+            )
 
 
 def _no_ide(obj: XmlObject, domain: Domain, machine: str, builtins: dict) -> Finding:  # type: ignore[type-arg]
     if not builtins:
-        return finding_at("VX0215", "error", f"machine '{machine}' has no IDE controller",
-                          obj, domain.source, hint="use bus='sata' (q35 has AHCI built in)")
-    return finding_at("VX0215", "error",
-                      f"machine '{machine}' has only {len(builtins)} IDE controller(s), "
-                      f"index 0 to {max(builtins)}", obj, domain.source)
+        return finding_at(
+            "VX0215",
+            "error",
+            f"machine '{machine}' has no IDE controller",
+            obj,
+            domain.source,
+            hint="use bus='sata' (q35 has AHCI built in)",
+        )
+    return finding_at(
+        "VX0215",
+        "error",
+        f"machine '{machine}' has only {len(builtins)} IDE controller(s), "
+        f"index 0 to {max(builtins)}",
+        obj,
+        domain.source,
+    )
 
 
 def _channel_io(domain: Domain, family: MachineFamily) -> Iterator[Finding]:
@@ -174,8 +208,14 @@ def _channel_io(domain: Domain, family: MachineFamily) -> Iterator[Finding]:
     if family.libvirt_addressing == "ccw":
         return
     for node in domain.element.iterfind("devices/*/address[@type='ccw']"):
-        yield finding_at("VX0209", "error", "a ccw address needs an s390x channel-I/O "
-                         "machine", XmlObject(node), domain.source, xpath_suffix="/@type")
+        yield finding_at(
+            "VX0209",
+            "error",
+            "a ccw address needs an s390x channel-I/O machine",
+            XmlObject(node),
+            domain.source,
+            xpath_suffix="/@type",
+        )
 
 
 def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Finding]:
@@ -192,20 +232,27 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
     for node in domain.element.iterfind("devices/*/address[@type='pci']"):
         device = node.getparent()
         if node.get("slot") is None:
-            continue   # <address type='pci'/>: PCI, at a place libvirt chooses
+            continue  # <address type='pci'/>: PCI, at a place libvirt chooses
         try:
             bus = int(node.get("bus", "0"), 0)
             place = (int(node.get("slot", "0"), 0), int(node.get("function", "0"), 0))
             pci_domain = int(node.get("domain", "0"), 0)
         except ValueError:
-            continue   # the schema reports it
+            continue  # the schema reports it
         if pci_domain == bus == place[0] == 0:
-            continue   # virPCIDeviceAddressIsEmpty: 0000:00:00 is no address, libvirt places it
+            continue  # virPCIDeviceAddressIsEmpty: 0000:00:00 is no address, libvirt places it
         held_by = held.get(place) if bus == 0 else None
-        if held_by is None or (device.tag == "controller" and held_by.libvirt_controller
-                               == f"{device.get('type')}:{device.get('index', '0')}"):
+        if held_by is None or (
+            device.tag == "controller"
+            and held_by.libvirt_controller == f"{device.get('type')}:{device.get('index', '0')}"
+        ):
             continue
-        yield finding_at("VX0221", "error",
-                         f"PCI slot {place[0]:#04x} function {place[1]} is taken by the "
-                         f"machine's built-in {held_by.type}", XmlObject(node),
-                         domain.source, xpath_suffix="/@slot")
+        yield finding_at(
+            "VX0221",
+            "error",
+            f"PCI slot {place[0]:#04x} function {place[1]} is taken by the "
+            f"machine's built-in {held_by.type}",
+            XmlObject(node),
+            domain.source,
+            xpath_suffix="/@slot",
+        )

@@ -19,18 +19,27 @@ from ..model.fields import XmlObject
 
 # libvirt's disk device → QEMU device type per bus, for the gates.
 _DISK_DEVICE_TYPES = {
-    ("scsi", "disk"): "scsi-hd", ("scsi", "cdrom"): "scsi-cd", ("scsi", "lun"): "scsi-block",
-    ("ide", "disk"): "ide-hd", ("ide", "cdrom"): "ide-cd",
-    ("sata", "disk"): "ide-hd", ("sata", "cdrom"): "ide-cd",
-    ("virtio", "disk"): "virtio-blk-pci", ("virtio", "lun"): "virtio-blk-pci",
+    ("scsi", "disk"): "scsi-hd",
+    ("scsi", "cdrom"): "scsi-cd",
+    ("scsi", "lun"): "scsi-block",
+    ("ide", "disk"): "ide-hd",
+    ("ide", "cdrom"): "ide-cd",
+    ("sata", "disk"): "ide-hd",
+    ("sata", "cdrom"): "ide-cd",
+    ("virtio", "disk"): "virtio-blk-pci",
+    ("virtio", "lun"): "virtio-blk-pci",
 }
 
 
 def release_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
-    return (list(_machine(domain, caps)) + list(_devices(domain, caps))
-            + list(_iothreads(domain, caps)) + list(_name(domain, caps))
-            + list(_reservations(domain, caps))
-            + list(_limits(domain, caps)))
+    return (
+        list(_machine(domain, caps))
+        + list(_devices(domain, caps))
+        + list(_iothreads(domain, caps))
+        + list(_name(domain, caps))
+        + list(_reservations(domain, caps))
+        + list(_limits(domain, caps))
+    )
 
 
 def _since(device_type: str, caps: CapsTable) -> str | None:
@@ -51,11 +60,16 @@ def _machine(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     removed = "" if since else _removed("machines", name, caps)
     os_type = domain.element.find("os/type")
     where = XmlObject(os_type) if os_type is not None else domain
-    yield finding_at("VX0301", "error",
-                     f"machine type '{domain.machine}' does not exist in QEMU "
-                     f"{caps.version}{removed}",
-                     where, domain.source, xpath_suffix="/@machine", since=since,
-                     hint="aliases: " + ", ".join(m.alias for m in caps.machines if m.alias))
+    yield finding_at(
+        "VX0301",
+        "error",
+        f"machine type '{domain.machine}' does not exist in QEMU {caps.version}{removed}",
+        where,
+        domain.source,
+        xpath_suffix="/@machine",
+        since=since,
+        hint="aliases: " + ", ".join(m.alias for m in caps.machines if m.alias),
+    )
 
 
 def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
@@ -66,19 +80,34 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
             model = controller.model
             if model in (None, "auto"):
                 model = default_scsi_model(caps)
-            needs.append((controller, f"SCSI controller model '{model}'",
-                          SCSI_MODEL_DEVICES.get(model or ""), "/@model"))
+            needs.append(
+                (
+                    controller,
+                    f"SCSI controller model '{model}'",
+                    SCSI_MODEL_DEVICES.get(model or ""),
+                    "/@model",
+                )
+            )
     for disk in domain.disks:
-        needs.append((disk, f"disk on bus '{disk.bus}'",
-                      _DISK_DEVICE_TYPES.get((disk.bus or "", disk.effective_device)), ""))
+        needs.append(
+            (
+                disk,
+                f"disk on bus '{disk.bus}'",
+                _DISK_DEVICE_TYPES.get((disk.bus or "", disk.effective_device)),
+                "",
+            )
+        )
     machine = caps.machine(domain.machine)
     ccw = machine is not None and caps.family_of(machine).libvirt_addressing == "ccw"
     for node in domain.element.iterfind("devices/hostdev[@type='scsi_host']"):
         if node.find("source[@protocol='vhost']") is None:
             continue
         # qemuBuildSCSIVHostHostdevDevProps: vhost-scsi on the machine's virtio transport
-        device = "vhost-scsi-ccw" if ccw else \
-            f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}"
+        device = (
+            "vhost-scsi-ccw"
+            if ccw
+            else f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}"
+        )
         needs.append((XmlObject(node), "vhost-scsi host device", device, ""))
     for obj, what, device_type, suffix in needs:
         if device_type is not None:
@@ -87,19 +116,30 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
             continue
         if device_type in caps.uncertain_devices:
             # a derived release whose neighbours disagree: not known, so not an error
-            yield finding_at("VX0307", "warning",
-                             f"{what} needs QEMU device '{device_type}'; virtxlate does not "
-                             f"know whether QEMU {caps.version} has it (no captured replies "
-                             "of this release, and its neighbours disagree)", obj,
-                             domain.source, xpath_suffix=suffix)
+            yield finding_at(
+                "VX0307",
+                "warning",
+                f"{what} needs QEMU device '{device_type}'; virtxlate does not "
+                f"know whether QEMU {caps.version} has it (no captured replies "
+                "of this release, and its neighbours disagree)",
+                obj,
+                domain.source,
+                xpath_suffix=suffix,
+            )
             continue
         since = _since(device_type, caps)
         removed = "" if since else _removed("devices", device_type, caps)
-        yield finding_at("VX0303", "error",
-                         f"{what} needs QEMU device '{device_type}', which QEMU {caps.version} "
-                         f"does not have{removed}", obj, domain.source, xpath_suffix=suffix,
-                         since=since,
-                         hint=None if since or removed else "no release virtxlate knows has it")
+        yield finding_at(
+            "VX0303",
+            "error",
+            f"{what} needs QEMU device '{device_type}', which QEMU {caps.version} "
+            f"does not have{removed}",
+            obj,
+            domain.source,
+            xpath_suffix=suffix,
+            since=since,
+            hint=None if since or removed else "no release virtxlate knows has it",
+        )
 
 
 def _name(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
@@ -109,9 +149,15 @@ def _name(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     so a doubled comma is no escape either."""
     node = domain.element.find("name")
     if not caps.has_flag("name-guest") and node is not None and "," in (node.text or ""):
-        yield _flag_gate(domain, caps, "name-guest", "a comma in the domain name",
-                         "QEMU's -name guest= key", XmlObject(node),
-                         hint="QEMU without it refuses: Unknown subargument … to -name")
+        yield _flag_gate(
+            domain,
+            caps,
+            "name-guest",
+            "a comma in the domain name",
+            "QEMU's -name guest= key",
+            XmlObject(node),
+            hint="QEMU without it refuses: Unknown subargument … to -name",
+        )
 
 
 def _iothreads(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
@@ -124,8 +170,9 @@ def _iothreads(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
         if node is None:
             node = domain.element.find("iothreads")
         if node is not None and domain.iothread_id_set():
-            yield _flag_gate(domain, caps, "iothread", f"<{node.tag}>", "QEMU's iothread object",
-                             XmlObject(node))
+            yield _flag_gate(
+                domain, caps, "iothread", f"<{node.tag}>", "QEMU's iothread object", XmlObject(node)
+            )
         return
     if caps.has_flag("virtio-scsi-pci.iothread"):
         return
@@ -134,26 +181,51 @@ def _iothreads(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
         if controller.type != "scsi" or driver is None or driver.iothread is None:
             continue
         if (controller.model or default_scsi_model(caps)) == "virtio-scsi":
-            yield _flag_gate(domain, caps, "virtio-scsi-pci.iothread", "an iothread of a "
-                             "virtio-scsi controller", "QEMU's virtio-scsi iothread property",
-                             driver,
-                             "/@iothread")
+            yield _flag_gate(
+                domain,
+                caps,
+                "virtio-scsi-pci.iothread",
+                "an iothread of a virtio-scsi controller",
+                "QEMU's virtio-scsi iothread property",
+                driver,
+                "/@iothread",
+            )
 
 
-def _flag_gate(domain: Domain, caps: CapsTable, flag: str, what: str, needs: str,
-               obj: XmlObject, suffix: str = "", hint: str | None = None) -> Finding:
+def _flag_gate(
+    domain: Domain,
+    caps: CapsTable,
+    flag: str,
+    what: str,
+    needs: str,
+    obj: XmlObject,
+    suffix: str = "",
+    hint: str | None = None,
+) -> Finding:
     """WHAT needs libvirt's FLAG (NEEDS says what QEMU lacks without it): an error naming
     the first release with it, or VX0307 where a derived table does not know."""
     if _flag_uncertain(flag, caps):
-        return finding_at("VX0307", "warning",
-                          f"{what} needs {needs}; virtxlate does not know whether QEMU "
-                          f"{caps.version} has it (no captured replies of this release, and "
-                          "its neighbours disagree)", obj, domain.source, xpath_suffix=suffix,
-                          hint=hint)
-    return finding_at("VX0303", "error",
-                      f"{what} needs {needs}, which QEMU {caps.version} does not have",
-                      obj, domain.source, xpath_suffix=suffix,
-                      since=first_with("flags", flag, caps.arch, after=caps.version), hint=hint)
+        return finding_at(
+            "VX0307",
+            "warning",
+            f"{what} needs {needs}; virtxlate does not know whether QEMU "
+            f"{caps.version} has it (no captured replies of this release, and "
+            "its neighbours disagree)",
+            obj,
+            domain.source,
+            xpath_suffix=suffix,
+            hint=hint,
+        )
+    return finding_at(
+        "VX0303",
+        "error",
+        f"{what} needs {needs}, which QEMU {caps.version} does not have",
+        obj,
+        domain.source,
+        xpath_suffix=suffix,
+        since=first_with("flags", flag, caps.arch, after=caps.version),
+        hint=hint,
+    )
 
 
 def _flag_uncertain(flag: str, caps: CapsTable) -> bool:
@@ -161,12 +233,17 @@ def _flag_uncertain(flag: str, caps: CapsTable) -> bool:
     because its table keeps the flags both neighbours have, the next captured release
     having it."""
     tables = summaries(caps.arch)
-    position = next((i for i, entry in enumerate(tables)
-                     if entry["version"] == caps.version), None)
+    position = next((i for i, entry in enumerate(tables) if entry["version"] == caps.version), None)
     if position is None or not tables[position]["origin"].startswith("derived"):
         return False
-    upper = next((entry["version"] for entry in tables[position + 1:]
-                  if not entry["origin"].startswith("derived")), None)
+    upper = next(
+        (
+            entry["version"]
+            for entry in tables[position + 1 :]
+            if not entry["origin"].startswith("derived")
+        ),
+        None,
+    )
     return upper is not None and upper in releases_with("flags", flag, caps.arch)
 
 
@@ -179,10 +256,16 @@ def _reservations(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     for disk in domain.disks:
         source = disk.source
         if source is not None and source.reservations_managed is not None:
-            yield finding_at("VX0303", "error",
-                             f"<reservations> needs QEMU's pr-manager-helper, which QEMU "
-                             f"{caps.version} does not have", source, domain.source,
-                             xpath_suffix="/reservations", since=since)
+            yield finding_at(
+                "VX0303",
+                "error",
+                f"<reservations> needs QEMU's pr-manager-helper, which QEMU "
+                f"{caps.version} does not have",
+                source,
+                domain.source,
+                xpath_suffix="/reservations",
+                since=since,
+            )
 
 
 def _limits(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
@@ -197,10 +280,14 @@ def _limits(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
         controller = domain.controller("scsi", address.controller)
         model = (controller.model if controller is not None else None) or default_scsi_model(caps)
         if model == "lsilogic" and address.target != 0:
-            yield finding_at("VX0304", "error",
-                             f"target must be 0 for controller model 'lsilogic', not "
-                             f"{address.target}", disk.address or disk, domain.source,
-                             xpath_suffix="/@target" if disk.address is not None else "")
+            yield finding_at(
+                "VX0304",
+                "error",
+                f"target must be 0 for controller model 'lsilogic', not {address.target}",
+                disk.address or disk,
+                domain.source,
+                xpath_suffix="/@target" if disk.address is not None else "",
+            )
             continue
         device_type = caps.device(SCSI_MODEL_DEVICES.get(model or "", ""))
         if device_type is None:
@@ -208,15 +295,24 @@ def _limits(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
         scsi_bus = _scsi_bus_spec(caps, device_type.name)
         if scsi_bus is None:
             continue
-        for what, value, limit in (("target", address.target, scsi_bus.max_target),
-                                   ("unit", address.unit, scsi_bus.max_lun
-                                    if model != "lsilogic" else scsi_bus.max_target)):
+        for what, value, limit in (
+            ("target", address.target, scsi_bus.max_target),
+            (
+                "unit",
+                address.unit,
+                scsi_bus.max_lun if model != "lsilogic" else scsi_bus.max_target,
+            ),
+        ):
             if limit is not None and value > limit:
-                yield finding_at("VX0304", "error",
-                                 f"{what} {value} is beyond what a '{model}' controller accepts "
-                                 f"(at most {limit}) in QEMU {caps.version}",
-                                 disk.address or disk, domain.source,
-                                 xpath_suffix=f"/@{what}" if disk.address is not None else "")
+                yield finding_at(
+                    "VX0304",
+                    "error",
+                    f"{what} {value} is beyond what a '{model}' controller accepts "
+                    f"(at most {limit}) in QEMU {caps.version}",
+                    disk.address or disk,
+                    domain.source,
+                    xpath_suffix=f"/@{what}" if disk.address is not None else "",
+                )
 
 
 def _scsi_bus_spec(caps: CapsTable, device_type: str):  # type: ignore[no-untyped-def]

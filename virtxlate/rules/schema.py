@@ -93,28 +93,31 @@ class _Reader:
         if type_name is not None:
             complex_type = self._types.get(type_name)
             if complex_type is None:
-                return None   # a simple type
+                return None  # a simple type
             return self.complex_type(complex_type, depth)
         inline = node.find(f"{_XS}complexType")
         if inline is not None:
             return self.complex_type(inline, depth)
         if node.find(f"{_XS}simpleType") is not None:
             return None
-        return _Declared()   # xs:anyType
+        return _Declared()  # xs:anyType
 
     def complex_type(self, node: etree._Element, depth: int) -> _Declared | None:
         if node in self._done:
             return self._done[node]
         if depth > _MAX_DEPTH:
             raise ValueError("domain-storage.xsd: declarations nested too deep")
-        if node.find(f"{_XS}simpleContent") is not None \
-                or node.find(f"{_XS}complexContent") is not None:
-            self._done[node] = None   # text content (or derived): not projected
+        if (
+            node.find(f"{_XS}simpleContent") is not None
+            or node.find(f"{_XS}complexContent") is not None
+        ):
+            self._done[node] = None  # text content (or derived): not projected
             return None
         declared = _Declared()
         self._done[node] = declared
         declared.attributes = frozenset(
-            attribute.get("name") for attribute in node.iterfind(f"{_XS}attribute"))
+            attribute.get("name") for attribute in node.iterfind(f"{_XS}attribute")
+        )
         for group in node:
             if group.tag in _MODEL_GROUPS:
                 self._group(group, declared, depth)
@@ -142,7 +145,7 @@ def _project(element: etree._Element, declared: _Declared) -> None:
             del element.attrib[name]
     for child in list(element):
         if not isinstance(child.tag, str):
-            continue   # comments and processing instructions are always allowed
+            continue  # comments and processing instructions are always allowed
         if child.tag not in declared.children:
             _remove_keeping_tail(element, child)
             continue
@@ -197,17 +200,22 @@ def schema_findings(document: XmlDocument) -> list[Finding]:
     for error in _schema().iter_errors(target):
         element = error.elem
         line = getattr(element, "sourceline", None) or 0
-        xpath = tree.getpath(element) if isinstance(element, etree._Element) \
-            else (error.path or "")
+        xpath = tree.getpath(element) if isinstance(element, etree._Element) else (error.path or "")
         reason = (error.reason or str(error)).strip().rstrip(":")
         match = _ATTRIBUTE_RE.match(reason)
         if match:
             xpath += f"/@{match.group('name')}"
         tag = getattr(element, "tag", None)
         tag = tag if isinstance(tag, str) else "element"
-        findings.append(Finding(
-            code="VX0101", severity="error", message=f"<{tag}>: {reason}",
-            source=document.source, line=line, xpath=xpath,
-            hint="see https://libvirt.org/formatdomain.html#hard-drives-floppy-disks-cdroms",
-        ))
+        findings.append(
+            Finding(
+                code="VX0101",
+                severity="error",
+                message=f"<{tag}>: {reason}",
+                source=document.source,
+                line=line,
+                xpath=xpath,
+                hint="see https://libvirt.org/formatdomain.html#hard-drives-floppy-disks-cdroms",
+            )
+        )
     return findings
