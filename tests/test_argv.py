@@ -162,7 +162,7 @@ VHOST_SCSI = (
 
 def test_vhost_scsi_needs_the_hosts_device_node():
     # libvirt 9.0: "vhost-scsi device file '/dev/vhost-scsi' cannot be found"
-    from virtxlate.libvirt.host import FixedHost
+    from virtxlate.host import FixedHost
 
     missing = analyze(load(VHOST_SCSI), "7.2", host=FixedHost())
     assert [f.code for f in missing.findings] == ["VX0211"] and missing.argv is None

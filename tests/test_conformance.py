@@ -21,7 +21,7 @@ from conftest import CONFORMANCE, DATA
 from virtxlate import caps
 from virtxlate.api import analyze, load
 from virtxlate.argv.storage import STORAGE_DEVICES as PACKAGE_STORAGE_DEVICES
-from virtxlate.libvirt.host import FixedHost
+from virtxlate.host import FixedHost
 
 # libvirt's test suite mocks the host: /dev/cdrom is its one CD-ROM drive, every SCSI host
 # device is /dev/sg0 (its virscsimock), and /dev/vhost-scsi opens

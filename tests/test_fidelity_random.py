@@ -13,7 +13,7 @@ from test_fidelity import _compared
 from test_libvirt import _libvirt_argv, virsh  # noqa: F401  (the fixture)
 
 from virtxlate.api import analyze, load
-from virtxlate.libvirt.host import FixedHost
+from virtxlate.host import FixedHost
 
 pytestmark = pytest.mark.integration
 

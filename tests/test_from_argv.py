@@ -18,9 +18,9 @@ from conftest import CONFORMANCE, DATA, run_cli
 from test_conformance import LATEST_INPUTS
 
 from virtxlate.api import load
-from virtxlate.libvirt.addresses import disk_index, drive_address
 from virtxlate.native import domain_from_argv
 from virtxlate.native.words import read_command_line
+from virtxlate.placement.addresses import disk_index, drive_address
 
 DRIVER_ATTRIBUTES = (
     "cache",

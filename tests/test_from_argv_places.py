@@ -10,7 +10,7 @@ import shlex
 from conftest import run_cli
 from lxml import etree
 
-from virtxlate.libvirt.host import FixedHost, LocalHost
+from virtxlate.host import FixedHost, LocalHost
 from virtxlate.native import domain_from_argv
 from virtxlate.native.words import CommandLine
 

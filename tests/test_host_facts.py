@@ -14,7 +14,7 @@ from conftest import run_cli
 
 import virtxlate
 from virtxlate import analyze
-from virtxlate.libvirt.host import FixedHost
+from virtxlate.host import FixedHost
 
 VHOST_SCSI = (
     "<domain type='qemu'><name>v</name><os><type arch='x86_64' machine='pc'>hvm"
@@ -98,7 +98,7 @@ def test_which_host_a_command_asks(given, host):
 
 
 def test_the_hosts_answer_as_documented():
-    from virtxlate.libvirt.host import LocalHost, UnknownHost
+    from virtxlate.host import LocalHost, UnknownHost
 
     unknown = UnknownHost()
     assert not unknown.known and LocalHost.known and FixedHost.known

@@ -37,7 +37,7 @@ from test_round_trip import domains, placed_storage, places
 
 from virtxlate.api import analyze, load
 from virtxlate.argv.storage import device_driver, storage_options
-from virtxlate.libvirt.host import FixedHost
+from virtxlate.host import FixedHost
 from virtxlate.native import domain_from_argv
 from virtxlate.native.words import CommandLine, read_command_line
 

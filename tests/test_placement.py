@@ -11,7 +11,7 @@ import pytest
 
 from virtxlate.api import analyze, load
 from virtxlate.argv.storage import device_driver
-from virtxlate.libvirt.host import FixedHost
+from virtxlate.host import FixedHost
 
 _HEAD = (
     "<domain type='qemu'><name>p</name><memory unit='MiB'>256</memory>"

@@ -10,7 +10,7 @@ from qtree import QBus, QDevice, parse_qtree
 
 from virtxlate.api import analyze, load
 from virtxlate.graph.render import qtree_text
-from virtxlate.libvirt.host import FixedHost
+from virtxlate.host import FixedHost
 
 CASES = sorted((DATA / "qemu-7.2").glob("*.xml"))
 # set by QEMU while realizing a device given without them

@@ -17,9 +17,9 @@ from test_conformance import LIBVIRT_TEST_HOST, blockdev_storage, option_fields
 from virtxlate.api import analyze, load
 from virtxlate.argv.storage import device_driver
 from virtxlate.errors import UsageError
-from virtxlate.libvirt.pcibuses import MODEL_OF_DEVICE
 from virtxlate.native import domain_from_argv
 from virtxlate.native.words import CommandLine
+from virtxlate.placement.pcibuses import MODEL_OF_DEVICE
 
 RELEASES = ("4.1", "7.2")  # the last -drive era release libvirt tests, and the probed one
 EXAMPLES = int(os.environ.get("VIRTXLATE_ROUND_TRIP_EXAMPLES", "500"))

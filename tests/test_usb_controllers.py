@@ -11,8 +11,8 @@ from conftest import DATA
 
 from virtxlate.api import analyze, load
 from virtxlate.argv.storage import device_driver
-from virtxlate.libvirt.controllers import USB_DEVICES
-from virtxlate.libvirt.host import FixedHost
+from virtxlate.host import FixedHost
+from virtxlate.props.controllers import USB_DEVICES
 
 CASES = DATA / "libvirt-9.0-usb"
 COMPARED = frozenset({*USB_DEVICES.values(), "usb-storage", "virtio-blk-pci"})
@@ -45,7 +45,7 @@ def test_a_usb_companion_has_no_bus_of_its_own():
     from virtxlate import caps
     from virtxlate.graph import build_graph
     from virtxlate.graph.nodes import Bus
-    from virtxlate.libvirt.options import Option
+    from virtxlate.props.option import Option
 
     table = caps.load("7.2")
     machine = table.machine("pc")

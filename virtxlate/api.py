@@ -21,7 +21,7 @@ from .argv.writer import command_line, option_words
 from .caps import CapsTable
 from .errors import ArgumentTypeError, InvalidValue
 from .findings import Finding, finding_at
-from .libvirt.host import HOSTS, Host, LocalHost, UnknownHost
+from .host import HOSTS, Host, LocalHost, UnknownHost
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
 from .model.fields import XmlObject

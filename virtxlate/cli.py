@@ -191,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
 def _input_options(host: bool = True) -> argparse.ArgumentParser:
     """Options of every command that reads a domain or a command line (with HOST:
     of those whose translation asks the VM's host)."""
-    from .libvirt.host import HOSTS
+    from .host import HOSTS
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(

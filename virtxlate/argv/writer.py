@@ -12,8 +12,8 @@ import shlex
 from typing import Literal
 
 from ..caps import CapsTable
-from ..libvirt.options import Option
 from ..libvirt.plan import StoragePlan
+from ..props.option import Option
 from .escape import json_value, keyval
 
 ArgvFormat = Literal["shell", "lines", "json"]

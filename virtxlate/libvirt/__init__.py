@@ -1,5 +1,5 @@
-"""libvirt's policy for QEMU storage: implicit controllers, addresses, aliases, options.
+"""libvirt's translation of a domain for one release: placement, then each device's
+options in libvirt's order (as qemuBuildCommandLine).
 
-This package decides *what* libvirt would give QEMU for a domain and release; the
-argv package only writes it down and the graph package only places it in a tree.
+The argv package only writes the result down and the graph package only places it in a tree.
 """

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from ..caps import CapsTable
 from ..caps.tables import Machine, MachineFamily
 from ..findings import Finding, finding_at
+from ..host import Host, UnknownHost
 from ..model import Controller, Domain
-from .addresses import PciSlots, pci_address_text
-from .host import Host, UnknownHost
-from .options import Option
-from .pcibuses import RootBusOverflow
-from .pcie import PcieRootPorts
-from .usb import UsbPorts
-from .zpci import pci_bus
+from ..placement.addresses import PciSlots, pci_address_text
+from ..placement.pcibuses import RootBusOverflow
+from ..placement.pcie import PcieRootPorts
+from ..placement.usb import UsbPorts
+from ..placement.zpci import pci_bus
+from ..props.option import Option
 
 
 @dataclass

@@ -11,29 +11,17 @@ from __future__ import annotations
 
 from ..caps import CapsTable
 from ..findings import finding_at
+from ..host import Host, UnknownHost
 from ..model import Domain
 from ..model.fields import XmlObject
-from . import transitional
-from .addresses import (
+from ..placement.addresses import (
     PciSlots,
     controller_indexes,
     non_storage_device,
     trailing_pci_devices,
 )
-from .ccw import assign_devnos
-from .context import ControllerPlan, StoragePlan, take_slot, unsupported
-from .controllers import (
-    assign_controller_slots,
-    controller_options,
-    plan_controllers,
-    usb_options,
-)
-from .disks import SUPPORTED_BUSES, ordered_disks, plan_disks
-from .firmware import plan_firmware
-from .host import Host, UnknownHost
-from .hostdevs import plan_hostdevs
-from .options import Option
-from .pcibuses import (
+from ..placement.ccw import assign_devnos
+from ..placement.pcibuses import (
     BRIDGE_SLOTS,
     DEFAULT_DEVICE,
     DeclaredBus,
@@ -43,10 +31,22 @@ from .pcibuses import (
     shared_root_slots,
     written_option,
 )
-from .pcie import PcieRootPorts, is_pci_express
-from .scsi import SCSI_MODEL_DEVICES, libvirt_driver_name
-from .usb import assign_usb_ports, hub_options
-from .zpci import assign_zpci
+from ..placement.pcie import PcieRootPorts, is_pci_express
+from ..placement.usb import assign_usb_ports, hub_options
+from ..placement.zpci import assign_zpci
+from ..props import transitional
+from ..props.controllers import (
+    assign_controller_slots,
+    controller_options,
+    plan_controllers,
+    usb_options,
+)
+from ..props.disks import SUPPORTED_BUSES, ordered_disks, plan_disks
+from ..props.firmware import plan_firmware
+from ..props.hostdevs import plan_hostdevs
+from ..props.option import Option
+from ..props.scsi import SCSI_MODEL_DEVICES, libvirt_driver_name
+from .context import ControllerPlan, StoragePlan, take_slot, unsupported
 
 __all__ = ["SUPPORTED_BUSES", "ControllerPlan", "StoragePlan", "ordered_disks", "plan_storage"]
 

@@ -19,10 +19,10 @@ from lxml import etree
 
 from ..errors import InputError
 from ..findings import Finding
-from ..libvirt.addresses import disk_index, disk_name
-from ..libvirt.host import Host, UnknownHost
-from ..libvirt.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
-from ..libvirt.scsi import LIBVIRT_DRIVER_NAMES, NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
+from ..host import Host, UnknownHost
+from ..placement.addresses import disk_index, disk_name
+from ..placement.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
+from ..props.scsi import LIBVIRT_DRIVER_NAMES, NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
 from ..resources import PACKAGE_DIR
 from .backends import (
     Backend,

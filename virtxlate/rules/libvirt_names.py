@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 from ..caps import CapsTable
 from ..findings import Finding, finding_at
-from ..libvirt.scsi import SCSI_MODEL_DEVICES, libvirt_driver_name
 from ..model import Domain
+from ..props.scsi import SCSI_MODEL_DEVICES, libvirt_driver_name
 
 
 def libvirt_name_findings(domain: Domain, caps: CapsTable) -> list[Finding]:

@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Iterator
 
 from ..findings import Finding, finding_at
-from ..libvirt.addresses import drive_address
 from ..model import Domain
 from ..model.devices import ControllerDriver, DiskDriver
+from ..placement.addresses import drive_address
 
 VIRTIO_SCSI_MODELS = (None, "auto", "virtio-scsi", "virtio-transitional", "virtio-non-transitional")
 # More disks than this on one iothread serialize their I/O on one host thread.

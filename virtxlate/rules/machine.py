@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from ..caps import CapsTable
 from ..caps.tables import Builtin, MachineFamily
 from ..findings import Finding, finding_at
-from ..libvirt.addresses import drive_address
-from ..libvirt.backends import is_empty
 from ..model import Domain
 from ..model.fields import XmlObject
+from ..placement.addresses import drive_address
+from ..props.backends import is_empty
 from ..resources import CAPS_DIR
 
 # An IDE bus carries a master and a slave (QEMU: "bus supports only 2 units").

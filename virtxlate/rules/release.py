@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from ..caps import CapsTable
 from ..caps.index import first_with, last_with, releases_with, summaries
 from ..findings import Finding, finding_at
-from ..libvirt import transitional
-from ..libvirt.addresses import drive_address
-from ..libvirt.scsi import SCSI_MODEL_DEVICES, default_scsi_model
 from ..model import Domain
 from ..model.fields import XmlObject
+from ..placement.addresses import drive_address
+from ..props import transitional
+from ..props.scsi import SCSI_MODEL_DEVICES, default_scsi_model
 
 # libvirt's disk device → QEMU device type per bus, for the gates.
 _DISK_DEVICE_TYPES = {

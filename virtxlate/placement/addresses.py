@@ -8,7 +8,7 @@ from lxml import etree
 
 from ..caps.tables import MachineFamily
 from ..model import Controller, Disk, Domain
-from . import transitional
+from ..props import transitional
 
 # virDomainDiskDefAssignAddress (src/conf/domain_conf.c): how many units a controller
 # takes per bus, for the default mapping from a target name (sdb, hdc, …) to an address.

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from ..errors import InvalidValue
 from ..findings import finding_at
-from ..model import Address
-from ..model.fields import XmlObject, xpath_of
-from . import transitional
-from .backends import iscsi_props
-from .context import (
+from ..host import ASK_THE_HOST, host_known
+from ..libvirt.context import (
     StoragePlan,
     add_location,
     explicit_pci,
@@ -23,10 +20,13 @@ from .context import (
     unsupported,
     user_alias,
 )
-from .host import ASK_THE_HOST, host_known
-from .options import Option, Value
+from ..model import Address
+from ..model.fields import XmlObject, xpath_of
+from ..placement.zpci import with_zpci
+from . import transitional
+from .backends import iscsi_props
+from .option import Option, Value
 from .scsi import NARROW_SCSI_MODELS
-from .zpci import with_zpci
 
 # libvirt's test suite passes the first file descriptor as 3; a running libvirt passes
 # whichever descriptor it opened on /dev/vhost-scsi.

@@ -8,16 +8,7 @@ from typing import Any
 from ..caps import index as caps_index
 from ..caps.tables import MachineFamily
 from ..findings import finding_at
-from ..model.fields import XmlObject
-from . import transitional
-from .addresses import (
-    controller_indexes,
-    drive_address,
-    non_storage_device,
-    non_storage_pci_devices,
-    pci_address_text,
-)
-from .context import (
+from ..libvirt.context import (
     ControllerPlan,
     StoragePlan,
     add_location,
@@ -30,10 +21,19 @@ from .context import (
     unsupported,
     user_alias,
 )
-from .options import Option
-from .pcibuses import DEFAULT_DEVICE
+from ..model.fields import XmlObject
+from ..placement.addresses import (
+    controller_indexes,
+    drive_address,
+    non_storage_device,
+    non_storage_pci_devices,
+    pci_address_text,
+)
+from ..placement.pcibuses import DEFAULT_DEVICE
+from ..placement.zpci import with_zpci
+from . import transitional
+from .option import Option
 from .scsi import SCSI_MODEL_DEVICES, default_scsi_model
-from .zpci import with_zpci
 
 # libvirt's qemuBuildControllersCommandLine emits controllers grouped by type in this order.
 _CONTROLLER_ORDER = ("pci", "usb", "scsi", "ide", "sata", "fdc", "virtio-serial", "ccid")

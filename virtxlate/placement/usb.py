@@ -18,8 +18,8 @@ from lxml import etree
 from ..errors import InvalidValue
 from ..model import Domain
 from ..model.fields import xpath_of
+from ..props.option import Option
 from .addresses import disk_index, sorted_by_type_and_index
-from .options import Option
 
 # virDomainUSBAddressControllerModelToPorts: the root ports of each controller model
 _MODEL_PORTS = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..model import Address
 from ..model.fields import XmlObject
-from .options import Option
+from ..props.option import Option
 
 
 def wants_zpci(plan, address: Address | None) -> bool:  # type: ignore[no-untyped-def]

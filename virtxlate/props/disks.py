@@ -4,22 +4,7 @@ aliases, drive addresses, boot indexes (qemuBuildDiskCommandLine)."""
 from __future__ import annotations
 
 from ..findings import finding_at
-from ..model import Disk, Domain
-from . import transitional
-from .addresses import (
-    DriveAddress,
-    disk_index,
-    drive_address,
-    sorted_by_type_and_index,
-)
-from .backends import (
-    CACHE_MODES,
-    backend,
-    cache_mode,
-    error_policies,
-    legacy_drive_props,
-)
-from .context import (
+from ..libvirt.context import (
     ControllerPlan,
     StoragePlan,
     add_location,
@@ -31,9 +16,24 @@ from .context import (
     unsupported,
     user_alias,
 )
-from .options import Option, Value
+from ..model import Disk, Domain
+from ..placement.addresses import (
+    DriveAddress,
+    disk_index,
+    drive_address,
+    sorted_by_type_and_index,
+)
+from ..placement.zpci import with_zpci
+from . import transitional
+from .backends import (
+    CACHE_MODES,
+    backend,
+    cache_mode,
+    error_policies,
+    legacy_drive_props,
+)
+from .option import Option, Value
 from .scsi import NARROW_SCSI_MODELS
-from .zpci import with_zpci
 
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
 SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb", "sd")

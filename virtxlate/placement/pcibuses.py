@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model import Controller, Domain
+from ..props.option import Option
 from .addresses import controller_indexes, pci_address_text
-from .options import Option
 
 # libvirt model → (QEMU device, what libvirt plugs into it itself: 'pcie' for a PCI
 # Express port's one slot, 'pci' for a bridge's slots 1-31, None for neither)

@@ -11,11 +11,11 @@ from lxml import etree
 
 from ..errors import InvalidValue
 from ..findings import finding_at
+from ..host import ASK_THE_HOST, host_known
+from ..libvirt.context import StoragePlan, unsupported
 from ..model import Disk
 from ..model.fields import xpath_of
-from .context import StoragePlan, unsupported
-from .host import ASK_THE_HOST, host_known
-from .options import Option, Value
+from .option import Option, Value
 
 # libvirt's cache modes: (write-cache of the device, cache.direct, cache.no-flush)
 # (qemuDomainDiskCachemodeFlags)
