@@ -1,8 +1,8 @@
 """libvirt's channel-I/O addresses on s390x: a devno for every virtio device.
 
 libvirt 9.0 (checked with its domxml-to-native) numbers devices fe.0.0000 upward in the
-order of virDomainDeviceInfoIterate: disks first, then interfaces, host devices and the
-controllers, skipping the devnos written in the XML.
+order of virDomainDeviceInfoIterate: disks first, then interfaces, host devices, the
+controllers and the balloon, skipping the devnos written in the XML.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ def ccw_text(cssid: int, ssid: int, devno: int) -> str:
     return f"{cssid:x}.{ssid:x}.{devno:04x}"
 
 
-def assign_devnos(domain: Domain) -> dict[object, str]:
-    """Each device element that gets a devno → its devno text.  The elements themselves
-    are the keys: holding them keeps lxml's proxies, so later look-ups find them."""
+def assign_devnos(domain: Domain, implicit: tuple[str, ...] = ()) -> dict[object, str]:
+    """Each device element that gets a devno → its devno text, then each name of IMPLICIT
+    (devices libvirt adds, numbered after the domain's own).  The elements themselves are
+    the keys: holding them keeps lxml's proxies, so later look-ups find them."""
     devices = domain.element.find("devices")
     if devices is None:
         return {}
@@ -41,11 +42,11 @@ def assign_devnos(domain: Domain) -> dict[object, str]:
     order += [
         c for c in devices.findall("controller") if c.get("type") in ("scsi", "virtio-serial")
     ]
+    # the balloon last (checked with libvirt 9.0: after the interfaces)
+    order += [b for b in devices.findall("memballoon") if b.get("model") != "none"]
     result: dict[object, str] = {}
     devno = 0
-    for node in order:
-        if node.find("address") is not None:
-            continue
+    for node in [*(n for n in order if n.find("address") is None), *implicit]:
         while devno in taken:
             devno += 1
         taken.add(devno)

@@ -10,24 +10,15 @@ the device.  QEMU needs that order: a PCI device without a zpci creates its own.
 
 from __future__ import annotations
 
+from ..caps.tables import MachineFamily
 from ..model import Address
 from ..model.fields import XmlObject
 from ..props.option import Option
 
 
-def wants_zpci(plan, address: Address | None) -> bool:  # type: ignore[no-untyped-def]
-    """A device written with a PCI address on a channel-I/O (s390x) machine."""
-    return (
-        address is not None
-        and address.type == "pci"
-        and plan.family is not None
-        and plan.family.libvirt_addressing == "ccw"
-    )
-
-
-def pci_bus(plan) -> str:  # type: ignore[no-untyped-def]
+def pci_bus(family: MachineFamily) -> str:
     """The name QEMU gives the PCI bus of the s390x machine's PCI host ('pci.0')."""
-    for builtin in plan.family.builtins:
+    for builtin in family.builtins:
         for name, bus_type in builtin.buses:
             if bus_type == "PCI":
                 return name
@@ -63,7 +54,7 @@ def _lowest_free(taken: set[int], start: int) -> int:
 
 
 def zpci_option(plan, device_element, alias: str) -> Option | None:  # type: ignore[no-untyped-def]
-    ids = (plan.zpci or {}).get(device_element)
+    ids = plan.placement.zpci.get(device_element)
     if ids is None:
         return None
     uid, fid = ids

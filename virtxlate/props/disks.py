@@ -11,7 +11,6 @@ from ..libvirt.context import (
     add_virtio_options,
     explicit_pci,
     on_off,
-    take_slot,
     transport_device,
     unsupported,
     user_alias,
@@ -228,7 +227,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
     device_kind = disk.effective_device
     if bus == "usb":
         # the port libvirt gives it on the first USB bus (usb.py)
-        port = plan.usb_ports.port_of(disk.element) if plan.usb_ports else None
+        port = plan.placement.usb_ports.port_of(disk.element) if plan.placement.usb_ports else None
         if port is None:
             plan.findings.append(
                 finding_at(
@@ -278,7 +277,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
         if written is not None and written.type in ("pci", "ccw"):
             add_location(option, explicit_pci(plan, written), written.multifunction)
         else:
-            placed = take_slot(plan, disk, placed_as)
+            placed = plan.placement.location_of(disk)
             if placed is None:
                 return None
             add_location(option, placed)

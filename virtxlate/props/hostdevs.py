@@ -15,7 +15,6 @@ from ..libvirt.context import (
     StoragePlan,
     add_location,
     explicit_pci,
-    take_slot,
     transport_device,
     unsupported,
     user_alias,
@@ -266,7 +265,7 @@ def _vhost_scsi(plan: StoragePlan, node, alias: str, fd: int) -> Option | None: 
     if address is not None and address.get("type") in ("pci", "ccw"):
         placed: tuple[str, str] | None = explicit_pci(plan, Address(address))
     else:
-        placed = take_slot(plan, XmlObject(node), placed_as)
+        placed = plan.placement.location_of(node)
     if placed is not None:
         add_location(option, placed)
     return option

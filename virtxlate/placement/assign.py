@@ -1,0 +1,769 @@
+"""Every device's place, decided before any option is written (as qemuDomainAssignAddresses).
+
+``assign(domain, caps, host)`` walks the domain in libvirt's order (the PCI controllers,
+the implicit controllers, USB ports and hubs, the disks, the host devices, the
+virtio-serial controllers libvirt adds, the balloon and the trailing PCI devices, ccw
+devnos, zPCI ids) and returns a ``Placement`` that the option builders only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ..caps import CapsTable
+from ..caps.tables import Machine, MachineFamily
+from ..errors import InvalidValue
+from ..findings import Finding, finding_at
+from ..host import Host, UnknownHost
+from ..model import Address, Domain
+from ..model.fields import XmlObject
+from ..props import transitional
+from ..props.option import Option
+from ..props.scsi import SCSI_MODEL_DEVICES
+from .addresses import (
+    PciSlots,
+    controller_indexes,
+    disk_index,
+    non_storage_device,
+    non_storage_pci_devices,
+    pci_address_text,
+    sorted_by_type_and_index,
+    trailing_pci_devices,
+)
+from .ccw import assign_devnos, ccw_text
+from .controllers import (
+    ControllerPlan,
+    controller_device,
+    needs_device,
+    storage_controllers,
+)
+from .pcibuses import (
+    BRIDGE_SLOTS,
+    DEFAULT_DEVICE,
+    DeclaredBus,
+    RootBusOverflow,
+    declared_buses,
+    referenced_buses,
+    shared_root_slots,
+    written_option,
+)
+from .pcie import PcieRootPorts, is_pci_express
+from .usb import UsbPorts, assign_usb_ports
+from .zpci import assign_zpci, pci_bus
+
+# Names of the devices libvirt adds without an element of the domain's: the keys
+# Placement.place_of knows them by (an implied storage controller: its alias)
+IMPLICIT_USB = "usb"  # the USB controller libvirt adds at index 0 (q35: qemu-xhci)
+IMPLICIT_BALLOON = "balloon"  # the virtio balloon of a domain without <memballoon>
+
+
+def implicit_virtio_serial(index: int) -> str:
+    """The key of the virtio-serial controller libvirt adds for index INDEX."""
+    return f"virtio-serial{index}"
+
+
+@dataclass(frozen=True)
+class Place:
+    """A device's place: a PCI bus and addr (slot, or slot.function), or a ccw devno
+    (bus '')."""
+
+    bus: str
+    addr: str
+    multifunction: bool | None = None
+
+    @property
+    def location(self) -> tuple[str, str]:
+        return self.bus, self.addr
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The finished placement of a domain: nothing changes it once assign returns."""
+
+    machine: Machine | None = None
+    family: MachineFamily | None = None
+    # the storage controllers in libvirt's array order, implied ones included
+    controllers: tuple[ControllerPlan, ...] = ()
+    # device element (or the name of a device libvirt adds: IMPLICIT_*, an implied
+    # controller's alias) → its place
+    places: Mapping[object, Place] = field(default_factory=lambda: MappingProxyType({}))
+    usb0: tuple[str, str] | None = None  # where usb.0's controller sits, when placed
+    usb_ports: UsbPorts | None = None  # USB disks' ports and the hubs, when there are some
+    zpci: Mapping[object, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
+    # the -device options of the PCI controllers: the declared ones at their places,
+    # then the root ports, bridges and pci-bridges libvirt adds
+    pci_controllers: tuple[Option, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+    def place_of(self, device: object) -> Place | None:
+        """The place of DEVICE (an element, a model object, or an implicit device's name)."""
+        return self.places.get(getattr(device, "element", device))
+
+    def location_of(self, device: object) -> tuple[str, str] | None:
+        """(bus, addr) of DEVICE's place, or ('', devno) of a ccw one; None without one."""
+        place = self.place_of(device)
+        return place.location if place is not None else None
+
+
+# bounded second passes: libvirt's dry run may add a pcie-pci-bridge (q35) or pci-bridges
+# (pc) that the real pass must know from the start; a second pass never asks for a third
+_MAX_PASSES = 2
+
+
+def assign(domain: Domain, caps: CapsTable, host: Host | None = None) -> Placement:
+    """Every device's place in DOMAIN for the release CAPS describes (HOST: the VM's host,
+    not asked when None), in libvirt's order (qemuDomainAssignAddresses)."""
+    machine = caps.machine(domain.machine)
+    if machine is None:
+        return Placement()  # the plan says the machine is unknown
+    family = caps.family_of(machine)
+    again: tuple[tuple[tuple[int, ...], int] | None, int] = (None, 0)
+    for _ in range(_MAX_PASSES):
+        state = _Pass(domain, caps, host or UnknownHost(), machine, family, *again)
+        state.run()
+        if state.again is None:
+            break
+        again = state.again
+    return state.result()
+
+
+def written_place(family: MachineFamily | None, address: Address) -> tuple[str, str]:
+    """(bus, addr) of a written <address type='pci'>, or ('', devno) of a ccw one;
+    libvirt names PCI bus N 'pci.N' (the s390x root: its PCI host's bus)."""
+    if address.type == "ccw":
+        return "", ccw_text(address.cssid or 0, address.ssid or 0, address.devno or 0)
+    bus = address.bus or 0
+    root = family.root_bus if family else "pci.0"
+    if bus == 0 and family is not None and family.libvirt_addressing == "ccw":
+        root = pci_bus(family)
+    return (
+        root if bus == 0 else f"pci.{bus}",
+        pci_address_text(address.slot or 0, address.function or 0),
+    )
+
+
+class _Pass:
+    """One pass over the devices: the mutable state while places are taken."""
+
+    def __init__(
+        self,
+        domain: Domain,
+        caps: CapsTable,
+        host: Host,
+        machine: Machine,
+        family: MachineFamily,
+        dry_run: tuple[tuple[int, ...], int] | None,
+        pci_bridges: int,
+    ) -> None:
+        self.domain, self.caps, self.host = domain, caps, host
+        self.machine, self.family = machine, family
+        self.dry_run, self.pci_bridges = dry_run, pci_bridges
+        self.findings: list[Finding] = []
+        self.places: dict[object, Place] = {}
+        self.controllers: list[ControllerPlan] = []
+        self.slots = PciSlots(family, domain, caps.has_flag("device-video-primary"))
+        self.pcie: PcieRootPorts | None = None
+        self.overflow: RootBusOverflow | None = None
+        self.devnos: dict[object, str] = {}
+        self.zpci: dict[object, tuple[int, int]] = {}
+        self.usb0: tuple[str, str] | None = None
+        self.usb_ports: UsbPorts | None = None
+        self.pci_controllers: list[Option] = []
+        # the next pass's (dry run, pci bridges), when this one found libvirt adds some
+        self.again: tuple[tuple[tuple[int, ...], int] | None, int] | None = None
+
+    def result(self) -> Placement:
+        return Placement(
+            machine=self.machine,
+            family=self.family,
+            controllers=tuple(self.controllers),
+            places=MappingProxyType(dict(self.places)),
+            usb0=self.usb0,
+            usb_ports=self.usb_ports,
+            zpci=MappingProxyType(dict(self.zpci)),
+            pci_controllers=tuple(self.pci_controllers),
+            findings=tuple(self.findings),
+        )
+
+    @property
+    def root_bus(self) -> str:
+        return self.family.root_bus
+
+    def run(self) -> None:
+        """qemuDomainAssignAddresses' order, one step per kind of place."""
+        domain, caps, family = self.domain, self.caps, self.family
+        self.controllers = storage_controllers(domain, caps, family, self.findings)
+        if family.libvirt_addressing == "ccw":
+            # the balloon libvirt adds unless the domain has a <memballoon>
+            added = (
+                () if domain.element.find("devices/memballoon") is not None else (IMPLICIT_BALLOON,)
+            )
+            self.devnos = assign_devnos(domain, added)
+            # libvirt's flag zpci is QEMU having the device type (virQEMUCapsObjectTypes)
+            if caps.has_flag("zpci") or caps.device("zpci") is not None:
+                self.zpci = assign_zpci(domain)
+        self._written_places()
+        buses = self._declared_pci_buses()
+        capacity = self._root_bus_overflow(buses) if family.libvirt_addressing == "root-bus" else 0
+        if family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
+            self.pcie = PcieRootPorts(
+                self.root_bus,
+                set(self.slots.used),
+                needs_bridge=self.dry_run is not None,
+                dry_run=self.dry_run,
+                declared=buses,
+                referenced=set(referenced_buses(domain)),
+                shared_slots=shared_root_slots(domain) if buses else set(),
+            )
+            self._conventional_on_added_buses({bus.index for bus in buses})
+        self._controller_slots()
+        self._added_virtio_serial()
+        self._usb_ports()
+        self._disk_slots()
+        self._hostdev_slots()
+        if self.pcie is not None or self.overflow is not None:
+            self._trailing_devices()
+        if self.pcie is not None:
+            self._pcie_controllers()
+        else:
+            self._root_bus_controllers(buses, capacity)
+
+    # --- the places themselves ------------------------------------------------------------
+
+    def take(self, obj, device: str, key: object = None) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+        """(bus, addr) libvirt gives DEVICE (obj: its model object or element, for the
+        findings) without a PCI address of its own; recorded under KEY (default: obj's
+        element)."""
+        placed = self._take(obj, device)
+        if placed is not None:
+            self.places[getattr(obj, "element", obj) if key is None else key] = Place(*placed)
+        return placed
+
+    def _take(self, obj, device: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+        addressing = self.family.libvirt_addressing
+        if addressing == "ccw":
+            devno = self.devnos.get(getattr(obj, "element", None))
+            if devno is None:
+                self.findings.append(
+                    finding_at(
+                        "VX0900",
+                        "error",
+                        "this device has no channel-subsystem (ccw) address virtxlate can give it",
+                        obj,
+                        self.domain.source,
+                    )
+                )
+                return None
+            return "", devno
+        if addressing == "none":
+            self.findings.append(
+                finding_at(
+                    "VX0205",
+                    "error",
+                    f"machine '{self.machine.name}' has no PCI bus for this device",
+                    obj,
+                    self.domain.source,
+                )
+            )
+            return None
+        if self.pcie is not None:
+            return self.pcie.place(device)
+        if addressing == "bridges":
+            self.findings.append(
+                finding_at(
+                    "VX0902",
+                    "warning",
+                    f"libvirt places PCI devices of a {self.family.name} machine behind bridges "
+                    "it adds; virtxlate puts this one on the root bus, so its address may differ",
+                    obj,
+                    self.domain.source,
+                    hint="give the device an explicit <address type='pci'>",
+                )
+            )
+        slot = self.slots.take()
+        if slot is not None:
+            return self.root_bus, pci_address_text(slot)
+        place = self.overflow.take() if self.overflow is not None else None
+        if place is None:
+            self.findings.append(
+                finding_at(
+                    "VX0205", "error", "no free PCI slot on the root bus", obj, self.domain.source
+                )
+            )
+        return place
+
+    def _written_places(self) -> None:
+        """The places written in the XML (a PCI slot, a ccw devno), and the devnos
+        libvirt gives on a channel-I/O machine: every device has its answer."""
+        for node in self.domain.element.iterfind("devices/*/address"):
+            kind = node.get("type")
+            device = node.getparent()
+            if kind not in ("pci", "ccw") or device is None:
+                continue
+            try:
+                address = Address(node)
+                if kind == "pci" and address.slot is None:
+                    continue  # libvirt gives it its place
+                self.places[device] = Place(
+                    *written_place(self.family, address), address.multifunction
+                )
+            except InvalidValue:
+                continue  # the writer of that device says so
+        for element, devno in self.devnos.items():
+            self.places.setdefault(element, Place("", devno))
+
+    # --- PCI controllers ----------------------------------------------------------------
+
+    def _declared_pci_buses(self) -> list[DeclaredBus]:
+        """The domain's PCI controllers; those virtxlate cannot write or place are said."""
+        domain, caps = self.domain, self.caps
+        buses, unknown = declared_buses(domain)
+        for controller in unknown:
+            if controller.model in DEFAULT_DEVICE:
+                # written or (without an index) given index 0, the root bus's
+                root = "pcie-root" if self.root_bus == "pcie.0" else "pci-root"
+                self.findings.append(
+                    finding_at(
+                        "VX0100",
+                        "error",
+                        f"the PCI controller with index 0 must be model "
+                        f"'{root}' for this machine type, not '{controller.model}' (libvirt: "
+                        "\"The PCI controller with index='0' must be model=…\")",
+                        controller,
+                        domain.source,
+                        hint=f"declare <controller type='pci' model='{root}'/>"
+                        " before the controllers without an index, or give them indexes",
+                    )
+                )
+                continue
+            self.findings.append(
+                finding_at(
+                    "VX0900",
+                    "warning",
+                    f"PCI controller model '{controller.model}' is not translated by this "
+                    "version of virtxlate; it is left out",
+                    controller,
+                    domain.source,
+                )
+            )
+        addressing = self.family.libvirt_addressing
+        # the controllers without an address virtxlate places as libvirt does
+        placeable = {
+            "root-bus": ("pci-bridge",),
+            "bridges": ("pcie-root-port", "pcie-to-pci-bridge")
+            if caps.has_flag("pcie-root-port")
+            else (),
+        }
+        for bus in buses:
+            if (
+                bus.model == "pcie-root-port"
+                and bus.controller.model_name is None
+                and not caps.has_device("pcie-root-port")
+            ):
+                # qemuDomainPCIControllerSetDefaultModelName: ioh3420 before QEMU 2.9
+                bus.device = "ioh3420"
+            written = written_option(bus, self.root_bus, set())
+            if (
+                written is None
+                and addressing == "bridges"
+                and bus.is_port
+                and bus.model == "pcie-root-port"
+                and not caps.has_flag("pcie-root-port")
+            ):
+                self._root_port_on_root_bus(bus)
+                continue
+            if written is None and bus.model not in placeable.get(addressing, ()):
+                self.findings.append(
+                    finding_at(
+                        "VX0902",
+                        "warning",
+                        f"virtxlate does not place a {bus.model} controller "
+                        "without a PCI <address>; it is left out",
+                        bus.controller,
+                        domain.source,
+                        hint="give it the address libvirt chose (virsh dumpxml shows it)",
+                    )
+                )
+        return buses
+
+    def _root_port_on_root_bus(self, bus: DeclaredBus) -> None:
+        """A declared root port without an address on a release whose root ports virtxlate
+        does not place as libvirt does (no pcie-root-port device: ioh3420's releases): the
+        first free root-bus slot, so that the devices written behind it have their bus."""
+        slot = self.slots.take()
+        if slot is None:
+            self.findings.append(
+                finding_at(
+                    "VX0205",
+                    "error",
+                    "no free PCI slot on the root bus for this root port",
+                    bus.controller,
+                    self.domain.source,
+                )
+            )
+            return
+        bus.placed = (self.root_bus, slot, 0)
+        self.findings.append(
+            finding_at(
+                "VX0902",
+                "warning",
+                f"virtxlate gives this {bus.device} root port the first free "
+                "slot of the root bus; libvirt's place may differ",
+                bus.controller,
+                self.domain.source,
+                hint="give it the address libvirt chose (virsh dumpxml shows it)",
+            )
+        )
+
+    def _root_bus_overflow(self, buses: list[DeclaredBus]) -> int:
+        """pc: where devices go past a full root bus (self.overflow), the unaddressed
+        declared pci-bridges' and the added bridges' root slots; the number of places
+        libvirt's dry run has, one root slot kept for a possible bridge."""
+        self.overflow = RootBusOverflow(buses)
+        places = self.slots.free_at_start + sum(
+            len(BRIDGE_SLOTS) - len(bus.used_slots) for bus in buses if bus.takes == "pci"
+        )
+        for bus in buses:
+            # a declared pci-bridge without an address: libvirt gives the PCI controllers
+            # their slots before any other device (checked with libvirt 9.0)
+            if bus.model == "pci-bridge" and written_option(bus, "", set()) is None:
+                slot = self.slots.take()
+                if slot is not None:
+                    bus.placed = (self.root_bus, slot, 0)
+        # the buses below the highest one declared or named by a written address that the
+        # domain does not declare: libvirt adds a pci-bridge for each, in index order,
+        # before the bridges its dry run asks for (checked with 9.0: a lone pci-bridge
+        # index 2 gets pci.1 beside it)
+        declared = {bus.index for bus in buses}
+        referenced = {
+            index: slots
+            for index, slots in referenced_buses(self.domain).items()
+            if index not in declared
+        }
+        last = max(referenced.keys() | declared, default=0)
+        for index in range(1, last + 1):
+            if index in declared:
+                continue
+            used = referenced.get(index, set())
+            places += len(BRIDGE_SLOTS) - len(used)
+            slot = self.slots.take()
+            if slot is not None:
+                self.overflow.added.append((index, "", slot))
+            else:  # the root bus is full: on a bridge added before (checked with 9.0)
+                place = self.overflow.take()
+                if place is not None:
+                    self.overflow.added.append((index, place[0], int(place[1], 16)))
+            self.overflow.added_used[index] = set(used)
+        first = max(declared | {last}) + 1
+        for index in range(first, first + self.pci_bridges):
+            slot = self.slots.take()
+            if slot is not None:
+                self.overflow.added.append((index, "", slot))
+        return max(places - 1, 0)
+
+    def _conventional_on_added_buses(self, declared: set[int]) -> None:
+        """q35: a device written at a slot above 0 of a bus libvirt makes a root port is
+        refused (below: a PCI Express one).  A conventional PCI device written on a bus
+        above those the domain declares makes libvirt add PCI bridges for that bus
+        (pcie-pci-bridge, pci-bridge behind it, checked with libvirt 9.0) where virtxlate
+        adds a root port: at slot 0 libvirt refuses it ("Invalid PCI address … slot must
+        be >= 1"), elsewhere virtxlate says its places may differ."""
+        source = self.domain.source
+        for node in self.domain.element.iterfind(".//devices/*/address[@type='pci']"):
+            try:
+                bus = int(node.get("bus", "0"), 0)
+                slot = int(node.get("slot", "0"), 0)
+            except ValueError:
+                continue
+            device = node.getparent()
+            if bus == 0 or bus in declared or device is None:
+                continue
+            # a gap below the highest declared bus is a root port whatever sits on it, and
+            # a PCI Express device's bus above them too: a port has slot 0 only
+            if bus < max(declared, default=0) or is_pci_express(_pci_device(device)):
+                if slot > 0:
+                    self.findings.append(
+                        finding_at(
+                            "VX0100",
+                            "error",
+                            f"libvirt adds a root port for bus {bus}, which the "
+                            f"domain does not declare, and a port has no slot {slot} (libvirt: "
+                            f'"Invalid PCI address 0000:{bus:02x}:{slot:02x}.{_function(node)}. '
+                            'slot must be <= 0")',
+                            XmlObject(node),
+                            source,
+                            xpath_suffix="/@slot",
+                        )
+                    )
+                continue
+            if slot == 0:
+                self.findings.append(
+                    finding_at(
+                        "VX0100",
+                        "error",
+                        f"a conventional PCI device at slot 0 of bus {bus}, which "
+                        "the domain does not declare: libvirt adds a PCI bridge for that bus "
+                        f'(libvirt: "Invalid PCI address 0000:{bus:02x}:00.0. slot must be >= 1")',
+                        XmlObject(node),
+                        source,
+                        xpath_suffix="/@slot",
+                    )
+                )
+            else:
+                self.findings.append(
+                    finding_at(
+                        "VX0902",
+                        "warning",
+                        f"libvirt adds PCI bridges for bus {bus}, which the "
+                        "domain does not declare, for this conventional PCI device; virtxlate "
+                        "adds a root port, so the places may differ",
+                        XmlObject(node),
+                        source,
+                        hint="declare the controller of that bus",
+                    )
+                )
+
+    def _pcie_controllers(self) -> None:
+        """q35: a second pass when a conventional device needs the bridge libvirt adds
+        (its root port is taken first); else the controllers' options and what has no
+        place."""
+        assert self.pcie is not None
+        if self.pcie.bridge is not None and self.dry_run is None:
+            self.again = ((tuple(self.pcie.ports), self.pcie.bridge), 0)
+            return
+        self.pci_controllers = self.pcie.controller_options()
+        for bus in self.pcie.unplaced_bridges:
+            self.findings.append(
+                finding_at(
+                    "VX0205",
+                    "error",
+                    f"no empty root port for the {bus.model} controller "
+                    f'index {bus.index} (libvirt 9.0: "Cannot automatically add a new PCI bus")',
+                    bus.controller,
+                    self.domain.source,
+                    hint="declare a pcie-root-port for it, or give it an <address>",
+                )
+            )
+        if self.pcie.full:
+            self.findings.append(
+                finding_at(
+                    "VX0205",
+                    "error",
+                    "more PCI Express root ports than the root bus has places for",
+                    self.domain,
+                    self.domain.source,
+                )
+            )
+
+    def _root_bus_controllers(self, buses: list[DeclaredBus], capacity: int) -> None:
+        """pc: a second pass when the devices outnumber the dry run's places (libvirt
+        adds a pci-bridge for every 31, plugged into their own free slots); else the
+        declared controllers' options, then the bridges libvirt adds."""
+        if self.overflow is not None:
+            beyond = self.slots.requested - capacity
+            if beyond > 0 and not self.pci_bridges and self.caps.has_flag("pci-bridge"):
+                bridges = -(-beyond // len(BRIDGE_SLOTS))
+                if beyond + bridges > bridges * len(BRIDGE_SLOTS):
+                    self.findings.append(
+                        finding_at(
+                            "VX0205",
+                            "error",
+                            "libvirt finds no PCI slot for the pci-bridge it "
+                            'adds for these devices (libvirt 9.0: "a PCI slot is needed to '
+                            "connect a PCI controller model='pci-bridge', but none is "
+                            'available")',
+                            self.domain,
+                            self.domain.source,
+                            hint="declare the bridges with <controller type='pci' "
+                            "model='pci-bridge'>, or give devices addresses",
+                        )
+                    )
+                    return
+                self.again = (None, bridges)
+                return
+        shared = shared_root_slots(self.domain) if buses else set()
+        written = [
+            option
+            for option in (written_option(bus, self.root_bus, shared) for bus in buses)
+            if option is not None
+        ]
+        added = self.overflow.added_options(self.root_bus) if self.overflow else []
+        self.pci_controllers = written + added  # the declared controllers, then libvirt's
+
+    # --- devices, in qemuDomainAssignDevicePCISlots' order ---------------------------------
+
+    def _controller_slots(self) -> None:
+        """Slots in libvirt 9.0's order (checked with its domxml-to-native): filesystems,
+        interfaces and sound first; then every controller that needs one, storage or not,
+        in the controller array's order: the domain's own, then the USB controller libvirt
+        adds to a q35 domain without one, then the storage controllers it implies.  The
+        virtio disks come after."""
+        express = self.pcie is not None
+        others = non_storage_pci_devices(self.domain, self.family)
+        for node in others["other"]:
+            self.take(XmlObject(node), non_storage_device(node, express))
+        by_element = {
+            id(c.element.element): c
+            for c in self.controllers
+            if c.element is not None and needs_device(c)
+        }
+        wanted = set(by_element) | {id(node) for node in others["controller"]}
+        # (type, index, what): the domain's controllers as libvirt's parser keeps them
+        # (grouped by type, by index), then the USB controller libvirt adds and the
+        # storage controllers it implies, appended in that order
+        # (virDomainDefAddController appends; checked with libvirt 9.0: an implied lsi
+        # comes after the added qemu-xhci); the groups' order comes from every controller,
+        # those that take no slot included; controller_indexes: one without an index
+        # takes the lowest its type has free
+        for controller, index in controller_indexes(self.domain):
+            if id(controller.element) not in wanted:
+                continue
+            if id(controller.element) in by_element:
+                self._controller_slot(by_element[id(controller.element)], controller.address)
+                continue
+            node = controller.element  # a non-storage controller
+            placed = self.take(XmlObject(node), non_storage_device(node, express))
+            if controller.type == "usb" and index == 0:
+                self.usb0 = placed
+        if express and self._implicit_usb():
+            # libvirt adds a USB controller to a q35 domain that names none: qemu-xhci
+            self.usb0 = self.take(self.domain, "qemu-xhci", IMPLICIT_USB)
+        self._piix3_uhci()
+        for implied in self.controllers:
+            if implied.element is None and needs_device(implied):
+                self._controller_slot(implied, None)
+
+    def _piix3_uhci(self) -> None:
+        """pc: the USB controller of index 0 that is the PIIX3's own UHCI, at 00:01.2
+        (qemuDomainValidateDevicePCISlotsPIIX3): the piix3-uhci the domain declares
+        without a place of its own, or the one libvirt adds (its default model there)."""
+        if self.family.libvirt_addressing != "root-bus" or not self.caps.has_flag("piix3-usb-uhci"):
+            return
+        place = Place(self.root_bus, pci_address_text(1, 2))
+        if self._implicit_usb():
+            self.places[IMPLICIT_USB] = place
+            return
+        for controller, index in controller_indexes(self.domain):
+            if (
+                controller.type == "usb"
+                and index == 0
+                and (controller.model or "piix3-uhci") == "piix3-uhci"
+            ):
+                self.places.setdefault(controller.element, place)  # unless written
+
+    def _controller_slot(self, controller: ControllerPlan, explicit) -> None:  # type: ignore[no-untyped-def]
+        """A storage controller's place: its written PCI or ccw address, else libvirt's."""
+        if explicit is not None and explicit.type in ("pci", "ccw"):
+            self.places[controller.key] = Place(*written_place(self.family, explicit))
+            return
+        self.take(controller.element or self.domain, controller_device(controller), controller.key)
+
+    def _implicit_usb(self) -> bool:
+        """libvirt adds its default USB controller when none has index 0
+        (virDomainDefAddImplicitControllers; checked with libvirt 9.0: a q35 domain with
+        only a qemu-xhci of index 1 gets a qemu-xhci 'usb' beside it)."""
+        return not any(
+            controller.type == "usb" and index == 0
+            for controller, index in controller_indexes(self.domain)
+        )
+
+    def _added_virtio_serial(self) -> None:
+        """The virtio-serial controllers libvirt adds for virtio <channel>s and <console>s
+        (virDomainDefMaybeAddVirtioSerialController): one for each controller index they
+        name (0 unless their address says) that the domain does not declare, appended to
+        the controller array after those implied by disks; they take their PCI places
+        before the virtio disks (checked with libvirt 9.0).  On s390x their devnos come
+        after storage's."""
+        devices = self.domain.element.find("devices")
+        if self.family.libvirt_addressing not in ("root-bus", "bridges") or devices is None:
+            return
+        have = {
+            index
+            for controller, index in controller_indexes(self.domain)
+            if controller.type == "virtio-serial"
+        }
+        for tag in ("channel", "console"):
+            for node in devices.iterfind(tag):
+                if node.find("target[@type='virtio']") is None:
+                    continue
+                address = node.find("address[@type='virtio-serial']")
+                try:
+                    index = int(address.get("controller", "0")) if address is not None else 0
+                except ValueError:
+                    continue  # the model refuses it
+                if index not in have:
+                    have.add(index)
+                    self.take(self.domain, "virtio-serial-pci", implicit_virtio_serial(index))
+
+    def _usb_ports(self) -> None:
+        """qemuDomainAssignUSBAddresses: the ports of usb.0 and the hubs libvirt adds,
+        when the domain has USB storage; else only what libvirt refuses of the ports."""
+        default = "qemu-xhci" if self.pcie is not None else "piix3-uhci"
+        if any(disk.bus == "usb" for disk in self.domain.disks):
+            self.usb_ports = assign_usb_ports(self.domain, default)
+        elif any(
+            "." in node.get("port", "")
+            for node in self.domain.element.iterfind("devices/*/address[@type='usb']")
+        ):
+            # no USB storage to write, but a port behind a hub that libvirt refuses
+            assign_usb_ports(self.domain, default)
+
+    def _disk_slots(self) -> None:
+        """The virtio disks without a written PCI or ccw address, in libvirt's disk order
+        (virDomainDiskInsertPreAlloced), after the controllers."""
+        disks = sorted_by_type_and_index(
+            self.domain.disks, lambda d: d.written_bus, lambda d: disk_index(d.dev) or 0
+        )
+        for disk in disks:
+            if disk.bus != "virtio" or disk_index(disk.dev) is None:
+                continue  # not on PCI, or refused for its target name (VX0204)
+            written = disk.address
+            if written is not None and written.type in ("pci", "ccw"):
+                continue
+            self.take(disk, f"virtio-blk-pci{transitional.model_suffix(disk.model)}")
+
+    def _hostdev_slots(self) -> None:
+        """The vhost-scsi host devices without a written address, after the disks
+        (qemuDomainAssignDevicePCISlots)."""
+        for node in self.domain.element.iterfind("devices/hostdev[@type='scsi_host']"):
+            if node.find("source[@protocol='vhost']") is None:
+                continue
+            address = node.find("address")
+            if address is not None and address.get("type") in ("pci", "ccw"):
+                continue
+            device = f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}"
+            self.take(XmlObject(node), device)
+
+    def _trailing_devices(self) -> None:
+        """The devices libvirt places after the disks: the virtio balloon it adds unless
+        the domain says model='none' (one with an address of its own needs no place),
+        then the rest in its order; they take root ports or slots storage might
+        otherwise get."""
+        express = self.pcie is not None
+        balloon = self.domain.element.find("devices/memballoon")
+        if balloon is None:
+            self.take(self.domain, "virtio-balloon-pci", IMPLICIT_BALLOON)
+        elif balloon.get("model") != "none" and balloon.find("address") is None:
+            self.take(self.domain, non_storage_device(balloon, express), balloon)
+        for node in trailing_pci_devices(self.domain):
+            self.take(XmlObject(node), non_storage_device(node, express))
+
+
+def _function(node) -> str:  # type: ignore[no-untyped-def]
+    """The function of an address element as libvirt prints it (hex)."""
+    try:
+        return f"{int(node.get('function') or '0', 0):x}"
+    except ValueError:
+        return "0"
+
+
+def _pci_device(node) -> str:  # type: ignore[no-untyped-def]
+    """The QEMU device of a device element, as far as its PCI connection goes."""
+    model = node.get("model") or node.xpath("string(model/@type)")
+    if node.tag == "disk":
+        return "virtio-blk-pci" + transitional.model_suffix(model)
+    if node.tag == "controller" and node.get("type") == "scsi":
+        return SCSI_MODEL_DEVICES.get(model or "", "lsi")
+    return non_storage_device(node, True)

@@ -1,0 +1,198 @@
+"""The controller array as libvirt completes it: the domain's controllers, the storage
+controllers their drive addresses imply, their aliases (virDomainDefAddImplicitControllers,
+qemuAssignDeviceControllerAlias).
+
+Placement only: which controllers exist and what they are called.  Their slots are taken
+by assign.py in libvirt's order; their -device options are built by props/controllers.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..caps import CapsTable
+from ..caps import index as caps_index
+from ..caps.tables import MachineFamily
+from ..findings import Finding, finding_at
+from ..model import Controller, Domain
+from ..props.scsi import SCSI_MODEL_DEVICES, default_scsi_model
+from .addresses import drive_address
+from .pcibuses import DEFAULT_DEVICE
+
+
+@dataclass(frozen=True)
+class ControllerPlan:
+    """A storage controller as libvirt sees it after adding implicit ones."""
+
+    type: str
+    index: int
+    model: str | None
+    element: Controller | None  # None for one libvirt added implicitly
+    alias: str
+    builtin: str | None = None  # QEMU type when the machine already has it
+
+    @property
+    def key(self) -> object:
+        """What the placement knows this controller by: its element, or its alias when
+        libvirt added it."""
+        return self.element.element if self.element is not None else self.alias
+
+
+# A user alias libvirt keeps and writes as the device's id: "ua-" and ASCII letters,
+# digits, '_' and '-' (checked with libvirt 9.0: any other alias, e.g. 'ua-a,b' or
+# 'ua-a.b', is dropped without a word and the device gets its own alias)
+_USER_ALIAS = re.compile(r"ua-[A-Za-z0-9_-]*")
+
+
+def user_alias(node) -> str | None:  # type: ignore[no-untyped-def]
+    """The user alias (<alias name='ua-…'/>) of a device element, when libvirt keeps it."""
+    alias = node.find("alias")
+    name = alias.get("name") if alias is not None else None
+    return name if name is not None and _USER_ALIAS.fullmatch(name) else None
+
+
+# libvirt's qemuBuildControllersCommandLine emits controllers grouped by type in this order.
+_CONTROLLER_ORDER = ("pci", "usb", "scsi", "ide", "sata", "fdc", "virtio-serial", "ccid")
+
+# Each implied controller takes a PCI slot: 32 buses' worth of slots is more than any
+# machine libvirt builds can give (libvirt itself gives up placing them, slowly).
+MAX_IMPLIED_CONTROLLERS = 32 * 32
+
+
+def storage_controllers(
+    domain: Domain, caps: CapsTable, family: MachineFamily | None, findings: list[Finding]
+) -> list[ControllerPlan]:
+    """The storage controllers in libvirt's array order, the implied ones added
+    (virDomainDefAddImplicitControllers); what libvirt refuses goes to FINDINGS."""
+    # "ide:0" in the table: libvirt's controller that the machine already has
+    builtin_of: dict[tuple[str, int], str] = {}
+    for builtin in family.builtins if family else ():
+        if builtin.libvirt_controller:
+            kind, _, number = builtin.libvirt_controller.partition(":")
+            builtin_of[(kind, int(number or 0))] = builtin.type
+    seen: set[tuple[str, int]] = set()
+    grouped: dict[str, list[ControllerPlan]] = {}
+    for controller in domain.controllers:
+        type_ = controller.type or ""
+        index = controller.index or 0
+        seen.add((type_, index))
+        model = controller.model
+        if type_ == "scsi" and model in (None, "auto"):
+            model = default_scsi_model(caps)
+        grouped.setdefault(type_, []).append(
+            ControllerPlan(
+                type=type_,
+                index=index,
+                model=model,
+                element=controller,
+                alias=user_alias(controller.element) or _controller_alias(type_, index, family),
+                builtin=builtin_of.get((type_, index)),
+            )
+        )
+    # virDomainDefAddImplicitControllers: the highest controller index a drive address
+    # names (of a disk, or of a SCSI host device) implies every controller of that type
+    # from 0 up to it (virDomainDefAddDiskControllersForType,
+    # virDomainDefMaybeAddHostdevSCSIcontroller; checked with libvirt 9.0).
+    highest: dict[str, int] = {}
+    for disk in domain.disks:
+        address = drive_address(disk)
+        if address is not None and disk.bus in ("scsi", "ide", "sata", "fdc"):
+            highest[disk.bus] = max(highest.get(disk.bus, -1), address.controller)
+    for node in domain.element.iterfind("devices/hostdev[@type='scsi']/address[@type='drive']"):
+        try:
+            index = int(node.get("controller", "0"), 0)
+        except ValueError:
+            continue
+        highest["scsi"] = max(highest.get("scsi", -1), index)
+    for bus, top in highest.items():
+        if top >= MAX_IMPLIED_CONTROLLERS:
+            findings.append(
+                finding_at(
+                    "VX0205",
+                    "error",
+                    f"{bus} controller index {top} implies {top + 1} "
+                    "controllers, more than the machine has PCI slots for",
+                    domain,
+                    domain.source,
+                    hint="use a lower controller index in <address type='drive'>",
+                )
+            )
+            continue
+        for index in range(top + 1):
+            if (bus, index) in seen:
+                continue
+            seen.add((bus, index))
+            model = default_scsi_model(caps) if bus == "scsi" else None
+            grouped.setdefault(bus, []).append(
+                ControllerPlan(
+                    type=bus,
+                    index=index,
+                    model=model,
+                    element=None,
+                    alias=_controller_alias(bus, index, family),
+                    builtin=builtin_of.get((bus, index)),
+                )
+            )
+    controllers: list[ControllerPlan] = []
+    for type_ in sorted(
+        grouped, key=lambda t: _CONTROLLER_ORDER.index(t) if t in _CONTROLLER_ORDER else 99
+    ):
+        controllers.extend(sorted(grouped[type_], key=lambda c: c.index))
+    findings.extend(_pci_devices_in_release(domain, caps))
+    return controllers
+
+
+def _pci_devices_in_release(domain: Domain, caps: CapsTable) -> list[Finding]:
+    """A PCI controller's QEMU device (its <model name>, else the model's default) must be
+    in the release: qemuValidateDomainDeviceDefControllerPCI refuses one the binary lacks
+    ("the PCI controller with model name '…' isn't supported by this QEMU binary")."""
+    found = []
+    for controller in domain.controllers:
+        if controller.type != "pci" or controller.model not in DEFAULT_DEVICE:
+            continue
+        device = controller.model_name or DEFAULT_DEVICE[controller.model]
+        if (
+            controller.model_name is None
+            and device == "pcie-root-port"
+            and not caps.has_device(device)
+        ):
+            device = "ioh3420"  # qemuDomainPCIControllerSetDefaultModelName's fallback
+        if caps.has_device(device):
+            continue
+        since = caps_index.first_with("devices", device, caps.arch, after=caps.version)
+        found.append(
+            finding_at(
+                "VX0303",
+                "error",
+                f"the PCI controller with model name '{device}' needs QEMU "
+                f"device '{device}', which QEMU {caps.version} does not have",
+                controller,
+                domain.source,
+                since=since,
+                hint=None if since else "no release virtxlate knows has it",
+            )
+        )
+    return found
+
+
+def _controller_alias(type_: str, index: int, family: MachineFamily | None) -> str:
+    # qemuAssignDeviceControllerAlias: the q35 built-in AHCI is 'ide', the
+    # i440fx built-in IDE is 'ide' too; others are TYPE + index.
+    if family is not None and family.name == "q35" and type_ == "sata" and index == 0:
+        return "ide"
+    if type_ == "ide" and index == 0:
+        return "ide"
+    return f"{type_}{index}"
+
+
+def needs_device(controller: ControllerPlan) -> bool:
+    """A storage controller that libvirt writes a -device for (the machine lacks it)."""
+    return controller.builtin is None and controller.type in ("scsi", "sata")
+
+
+def controller_device(controller: ControllerPlan) -> str:
+    """The QEMU device of a storage controller that needs one."""
+    if controller.type == "scsi":
+        return SCSI_MODEL_DEVICES.get(controller.model or "", "lsi")
+    return "ahci"
