@@ -166,6 +166,32 @@ def test_s390x_devnos_and_zpci():
     assert placement.zpci[_disk_at(domain, "vdc")] == (25, 31)
 
 
+@pytest.mark.parametrize("slot", ["0x1b", "0x001b", "27"])
+def test_a_slot_is_a_number_whatever_its_spelling(slot):
+    # issue 16: a disk at 00:1b takes the slot q35 keeps for an ich9 sound card, which
+    # then goes behind the pcie-pci-bridge like any conventional device; libvirt 9.0
+    # reads slot='0x001b' as 0x1b (the same -device lines for both spellings)
+    domain, placement = _assign(
+        _domain("q35", "<sound model='ich9'/>" + _disk("vda", inside=_pci(slot)) + _disk("vdb"))
+    )
+    assert placement.place_of(_disk_at(domain, "vda")) == Place("pcie.0", "0x1b")
+    assert placement.place_of(domain.element.find("devices/sound")) == Place("pci.2", "0x1")
+    assert placement.place_of(_disk_at(domain, "vdb")) == Place("pci.4", "0x0")
+    assert placement.place_of(IMPLICIT_BALLOON) == Place("pci.5", "0x0")
+
+
+def test_a_controller_index_is_a_number_whatever_its_spelling():
+    # index='00' is index 0: pc's piix3-uhci of index 0 is the PIIX3's own UHCI and
+    # takes no slot of its own (libvirt 9.0: the disk at 0x2, the balloon at 0x3)
+    domain, placement = _assign(
+        _domain("pc", "<controller type='usb' index='00' model='piix3-uhci'/>" + _disk("vda"))
+    )
+    controller = domain.element.find("devices/controller")
+    assert placement.place_of(controller) == Place("pci.0", "0x1.0x2")
+    assert placement.place_of(_disk_at(domain, "vda")) == Place("pci.0", "0x2")
+    assert placement.place_of(IMPLICIT_BALLOON) == Place("pci.0", "0x3")
+
+
 def test_assign_is_pure_and_its_placement_final():
     xml = _domain("q35", _disk("vda") + "<interface type='user'><model type='e1000'/></interface>")
     domain = load(xml)

@@ -8,6 +8,7 @@ from lxml import etree
 
 from ..caps.tables import MachineFamily
 from ..model import Controller, Disk, Domain
+from ..model.fields import INT
 from ..props import transitional
 
 # virDomainDiskDefAssignAddress (src/conf/domain_conf.c): how many units a controller
@@ -72,6 +73,17 @@ def drive_address(disk: Disk) -> DriveAddress | None:
     per_controller, _, per_bus = layout
     bus = (index % per_controller) // per_bus
     return DriveAddress(index // per_controller, bus, 0, index % per_bus)
+
+
+def address_number(text: str | None) -> int | None:
+    """A number of an <address> as libvirt reads it (decimal or 0x-prefixed hexadecimal,
+    as the model's fields: virStrToLong_uip); None when absent or no number."""
+    if text is None:
+        return None
+    try:
+        return INT.parse(text)
+    except ValueError:
+        return None
 
 
 def pci_address_text(slot: int, function: int = 0) -> str:
@@ -186,10 +198,10 @@ def q35_sound(domain: Domain, family: MachineFamily | None) -> etree._Element | 
     ):
         return None
     for node in domain.element.iterfind("devices/*/address[@type='pci']"):
+        # numbers, not their spelling: slot='0x001b' is slot 0x1b (issue 16)
         if (
-            node.get("bus", "0") in ("0", "0x0", "0x00")
-            and node.get("slot") is not None
-            and node.get("slot", "").lower() in ("0x1b", "27")
+            address_number(node.get("bus", "0")) == 0
+            and address_number(node.get("slot")) == Q35_SOUND_SLOT
         ):
             return None  # taken: the card is placed like any other
     return next(
@@ -221,7 +233,7 @@ def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None)
         # conventional PCI device like the others)
         builtin_uhci = (
             model == "piix3-uhci"
-            and node.get("index", "0") == "0"
+            and address_number(node.get("index", "0")) == 0
             and not (family is not None and family.name == "q35")
         )
         if kind == "virtio-serial" or (

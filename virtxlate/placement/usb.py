@@ -19,7 +19,7 @@ from ..errors import InvalidValue
 from ..model import Domain
 from ..model.fields import xpath_of
 from ..props.option import Option
-from .addresses import disk_index, sorted_by_type_and_index
+from .addresses import address_number, disk_index, sorted_by_type_and_index
 
 # virDomainUSBAddressControllerModelToPorts: the root ports of each controller model
 _MODEL_PORTS = {
@@ -93,9 +93,11 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
     """Ports of every USB device of DOMAIN on controller 0 (DEFAULT_MODEL when the domain
     names none): those written, then libvirt's hubs, then the rest in libvirt's order."""
     result = UsbPorts()
-    controller = domain.element.find("devices/controller[@type='usb'][@index='0']")
-    if controller is None:
-        controller = domain.element.find("devices/controller[@type='usb']")
+    usb = domain.element.findall("devices/controller[@type='usb']")
+    # index 0 as a number: index='00' is 0 for libvirt too
+    controller = next((c for c in usb if address_number(c.get("index")) == 0), None)
+    if controller is None and usb:
+        controller = usb[0]
     model = default_model if controller is None else controller.get("model") or default_model
     if model == "none":
         return result
