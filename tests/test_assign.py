@@ -17,6 +17,7 @@ from virtxlate.api import load
 from virtxlate.placement.assign import (
     IMPLICIT_BALLOON,
     IMPLICIT_USB,
+    IMPLICIT_VIDEO,
     Place,
     Placement,
     assign,
@@ -190,6 +191,59 @@ def test_a_controller_index_is_a_number_whatever_its_spelling():
     assert placement.place_of(controller) == Place("pci.0", "0x1.0x2")
     assert placement.place_of(_disk_at(domain, "vda")) == Place("pci.0", "0x2")
     assert placement.place_of(IMPLICIT_BALLOON) == Place("pci.0", "0x3")
+
+
+def test_the_machines_fixed_slots():
+    # q35: the video card libvirt adds for <graphics> at 00:01, the ich9 sound card at
+    # 00:1b; the rest behind root ports
+    domain, placement = _assign(
+        _domain("q35", "<graphics type='vnc'/>" + _disk("vda") + "<sound model='ich9'/>")
+    )
+    assert placement.place_of(IMPLICIT_VIDEO) == Place("pcie.0", "0x1")
+    assert placement.place_of(domain.element.find("devices/sound")) == Place("pcie.0", "0x1b")
+    assert placement.place_of(IMPLICIT_USB) == Place("pci.1", "0x0")
+    assert placement.place_of(_disk_at(domain, "vda")) == Place("pci.2", "0x0")
+    assert placement.place_of(IMPLICIT_BALLOON) == Place("pci.3", "0x0")
+
+
+def test_the_devices_after_the_disks():
+    # pc: the primary video at 00:02; after the disk the balloon, the rng, then the
+    # secondary video card
+    domain, placement = _assign(
+        _domain(
+            "pc",
+            _disk("vda")
+            + "<video><model type='qxl'/></video><video><model type='virtio'/></video>"
+            + "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
+        )
+    )
+    primary, secondary = domain.element.findall("devices/video")
+    assert placement.place_of(primary) == Place("pci.0", "0x2")
+    assert placement.place_of(_disk_at(domain, "vda")) == Place("pci.0", "0x3")
+    assert placement.place_of(IMPLICIT_BALLOON) == Place("pci.0", "0x4")
+    assert placement.place_of(domain.element.find("devices/rng")) == Place("pci.0", "0x5")
+    assert placement.place_of(secondary) == Place("pci.0", "0x6")
+
+
+@pytest.mark.parametrize(
+    ("machine", "slot"), [("pc", ("pci.0", 2)), ("q35", ("pcie.0", 0x1D))], ids=["pc", "q35"]
+)
+def test_an_ich9_usb2_set_shares_one_slot(machine, slot):
+    # the EHCI master at function 7, its companions at 0 (multifunction) and 1: on pc
+    # the master's free slot, on q35 the slot 00:1d the machine keeps for them
+    domain, placement = _assign(
+        _domain(
+            machine,
+            "<controller type='usb' index='0' model='ich9-ehci1'/>"
+            "<controller type='usb' index='0' model='ich9-uhci1'/>"
+            "<controller type='usb' index='0' model='ich9-uhci2'/>" + _disk("vda"),
+        )
+    )
+    bus, number = slot
+    ehci, uhci1, uhci2 = domain.element.findall("devices/controller")
+    assert placement.place_of(ehci) == Place(bus, f"{number:#x}.0x7")
+    assert placement.place_of(uhci1) == Place(bus, f"{number:#x}", True)
+    assert placement.place_of(uhci2) == Place(bus, f"{number:#x}.0x1")
 
 
 def test_assign_is_pure_and_its_placement_final():

@@ -23,12 +23,15 @@ from ..props import transitional
 from ..props.option import Option
 from ..props.scsi import SCSI_MODEL_DEVICES
 from .addresses import (
+    Q35_SOUND_SLOT,
     PciSlots,
+    address_number,
     controller_indexes,
     disk_index,
     non_storage_device,
     non_storage_pci_devices,
     pci_address_text,
+    q35_sound,
     sorted_by_type_and_index,
     trailing_pci_devices,
 )
@@ -57,6 +60,13 @@ from .zpci import assign_zpci, pci_bus
 # Placement.place_of knows them by (an implied storage controller: its alias)
 IMPLICIT_USB = "usb"  # the USB controller libvirt adds at index 0 (q35: qemu-xhci)
 IMPLICIT_BALLOON = "balloon"  # the virtio balloon of a domain without <memballoon>
+IMPLICIT_VIDEO = "video"  # the video card libvirt adds for <graphics> without <video>
+
+# the ich9 USB2 set shares one slot: the EHCI master at function 7, its UHCI companions
+# at 0-2 (virDomainPCIAddressReserveNextAddr for IS_USB2_CONTROLLER); q35 has the set's
+# slot 00:1d (qemuDomainValidateDevicePCISlotsQ35)
+_ICH9_FUNCTIONS = {"ich9-ehci1": 7, "ich9-uhci1": 0, "ich9-uhci2": 1, "ich9-uhci3": 2}
+_Q35_USB2_SLOT = 0x1D
 
 
 def implicit_virtio_serial(index: int) -> str:
@@ -218,7 +228,9 @@ class _Pass:
                 shared_slots=shared_root_slots(domain) if buses else set(),
             )
             self._conventional_on_added_buses({bus.index for bus in buses})
+        self._fixed_slots()
         self._controller_slots()
+        self._usb0_controllers()
         self._added_virtio_serial()
         self._usb_ports()
         self._disk_slots()
@@ -594,6 +606,84 @@ class _Pass:
 
     # --- devices, in qemuDomainAssignDevicePCISlots' order ---------------------------------
 
+    def _fixed_slots(self) -> None:
+        """The devices at the slots the machine keeps for them (PciSlots reserves them):
+        the primary video card (qemuDomainValidateDevicePCISlotsPIIX3/Q35; libvirt adds
+        one for <graphics> without <video>) and the first ich9 sound card of q35."""
+        root = self.root_bus
+        sound = q35_sound(self.domain, self.family)
+        if sound is not None:
+            self.places[sound] = Place(root, pci_address_text(Q35_SOUND_SLOT))
+        slot = self.family.video_slot
+        devices = self.domain.element.find("devices")
+        if slot is None or devices is None or slot in _written_root_slots(self.domain):
+            return  # (a written device there: libvirt places the card like any other)
+        videos = devices.findall("video")
+        if not videos:
+            if devices.find("graphics") is not None:
+                self.places[IMPLICIT_VIDEO] = Place(root, pci_address_text(slot))
+            return
+        primary = next((v for v in videos if v.find("model[@primary='yes']") is not None), None)
+        primary = videos[0] if primary is None else primary
+        model = primary.xpath("string(model/@type)")
+        if primary.find("address") is None and model not in ("none", "ramfb"):
+            self.places[primary] = Place(root, pci_address_text(slot))
+
+    def _usb0_controllers(self) -> None:
+        """The places of usb.0's controllers (libvirt's index 0: one controller, or an
+        ich9 EHCI with its UHCI companions): the written one, the ich9 set's slot, the
+        PIIX3's own UHCI (pc), or the slot the controller took."""
+        at_zero = [
+            c for c, index in controller_indexes(self.domain) if c.type == "usb" and index == 0
+        ]
+        q35 = self.family.name == "q35"
+        unaddressed_ich9 = [
+            c
+            for c in at_zero
+            if c.model in _ICH9_FUNCTIONS and (c.address is None or c.address.slot is None)
+        ]
+        for controller in at_zero:
+            model = controller.model or "piix3-uhci"
+            address = controller.address
+            if (
+                address is not None
+                and address.type in ("pci", "ccw")
+                and (address.type == "ccw" or address.slot is not None)
+            ):
+                multifunction = address.multifunction
+                if (
+                    multifunction is None
+                    and address.type == "pci"
+                    and not address.function
+                    and sum(
+                        1
+                        for c in at_zero
+                        if c.address is not None and c.address.slot == address.slot
+                    )
+                    > 1
+                ):
+                    multifunction = True  # virDomainPCIAddressSetAllMulti
+                self.places[controller.element] = Place(
+                    *written_place(self.family, address), multifunction
+                )
+            elif model in _ICH9_FUNCTIONS:
+                if q35:
+                    bus, slot = self.root_bus, _Q35_USB2_SLOT
+                elif self.usb0 is not None:
+                    bus, slot = self.usb0[0], int(self.usb0[1].split(".")[0], 16)
+                else:
+                    continue
+                function = _ICH9_FUNCTIONS[model]
+                shared = function == 0 and len(unaddressed_ich9) > 1
+                self.places[controller.element] = Place(
+                    bus, pci_address_text(slot, function), True if shared else None
+                )
+            elif model == "piix3-uhci" and not q35:
+                if self.caps.has_flag("piix3-usb-uhci"):  # the PIIX3's own UHCI
+                    self.places[controller.element] = Place(self.root_bus, pci_address_text(1, 2))
+            elif self.usb0 is not None:
+                self.places[controller.element] = Place(*self.usb0)
+
     def _controller_slots(self) -> None:
         """Slots in libvirt 9.0's order (checked with its domxml-to-native): filesystems,
         interfaces and sound first; then every controller that needs one, storage or not,
@@ -636,22 +726,14 @@ class _Pass:
                 self._controller_slot(implied, None)
 
     def _piix3_uhci(self) -> None:
-        """pc: the USB controller of index 0 that is the PIIX3's own UHCI, at 00:01.2
-        (qemuDomainValidateDevicePCISlotsPIIX3): the piix3-uhci the domain declares
-        without a place of its own, or the one libvirt adds (its default model there)."""
-        if self.family.libvirt_addressing != "root-bus" or not self.caps.has_flag("piix3-usb-uhci"):
-            return
-        place = Place(self.root_bus, pci_address_text(1, 2))
-        if self._implicit_usb():
-            self.places[IMPLICIT_USB] = place
-            return
-        for controller, index in controller_indexes(self.domain):
-            if (
-                controller.type == "usb"
-                and index == 0
-                and (controller.model or "piix3-uhci") == "piix3-uhci"
-            ):
-                self.places.setdefault(controller.element, place)  # unless written
+        """pc: the PIIX3's own UHCI at 00:01.2 (qemuDomainValidateDevicePCISlotsPIIX3),
+        which libvirt adds at index 0 of a domain without one (its default model there)."""
+        if (
+            self.family.libvirt_addressing == "root-bus"
+            and self.caps.has_flag("piix3-usb-uhci")
+            and self._implicit_usb()
+        ):
+            self.places[IMPLICIT_USB] = Place(self.root_bus, pci_address_text(1, 2))
 
     def _controller_slot(self, controller: ControllerPlan, explicit) -> None:  # type: ignore[no-untyped-def]
         """A storage controller's place: its written PCI or ccw address, else libvirt's."""
@@ -749,6 +831,16 @@ class _Pass:
             self.take(self.domain, non_storage_device(balloon, express), balloon)
         for node in trailing_pci_devices(self.domain):
             self.take(XmlObject(node), non_storage_device(node, express))
+
+
+def _written_root_slots(domain: Domain) -> set[int]:
+    """The root-bus slots devices' written PCI addresses name."""
+    slots = set()
+    for node in domain.element.iterfind("devices/*/address[@type='pci']"):
+        slot = address_number(node.get("slot"))
+        if slot is not None and address_number(node.get("bus", "0")) == 0:
+            slots.add(slot)
+    return slots
 
 
 def _function(node) -> str:  # type: ignore[no-untyped-def]

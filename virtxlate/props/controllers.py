@@ -8,13 +8,12 @@ from ..libvirt.context import (
     StoragePlan,
     add_location,
     add_virtio_options,
-    explicit_pci,
     on_off,
     root_bus,
     transport_device,
     unsupported,
 )
-from ..placement.addresses import controller_indexes, pci_address_text
+from ..placement.addresses import controller_indexes
 from ..placement.controllers import controller_device, needs_device
 from ..placement.zpci import with_zpci
 from . import transitional
@@ -43,11 +42,6 @@ USB_DEVICES = {
     "nec-xhci": "nec-usb-xhci",
     "qemu-xhci": "qemu-xhci",
 }
-# the ich9 USB2 set shares one slot: the EHCI master at function 7, its UHCI companions
-# at 0-2 (virDomainPCIAddressReserveNextAddr for IS_USB2_CONTROLLER); q35 has the set's
-# slot 00:1d (qemuDomainValidateDevicePCISlotsQ35)
-_ICH9_FUNCTIONS = {"ich9-ehci1": 7, "ich9-uhci1": 0, "ich9-uhci2": 1, "ich9-uhci3": 2}
-_Q35_USB2_SLOT = 0x1D
 
 
 def usb_options(plan: StoragePlan) -> list[Option]:
@@ -89,7 +83,7 @@ def usb_options(plan: StoragePlan) -> list[Option]:
         if model not in USB_DEVICES:
             plan.findings.append(unsupported(plan, controller, f"USB controller model '{model}'"))
             continue
-        place = _usb_place(plan, controller, model, at_zero)
+        place = plan.placement.place_of(controller)
         if place is None:
             if model == "piix3-uhci" and not plan.caps.has_flag("piix3-usb-uhci"):
                 options.append(Option("-usb", origin=controller))
@@ -107,7 +101,7 @@ def usb_options(plan: StoragePlan) -> list[Option]:
             )
         else:
             option.add("id", "usb")
-        add_location(option, place[:2], place[2])
+        add_location(option, place.location, place.multifunction)
         options.append(option)
     return options
 
@@ -127,63 +121,6 @@ def _default_usb(plan: StoragePlan) -> list[Option]:
             [("id", "usb"), ("bus", root_bus(plan)), ("addr", "0x1.0x2")],
         )
     ]
-
-
-def _usb_place(
-    plan: StoragePlan,
-    controller,
-    model: str,  # type: ignore[no-untyped-def]
-    at_zero: list,
-) -> tuple[str, str, bool | None] | None:
-    """(bus, addr, multifunction) of a usb.0 controller: its written address, its ich9
-    set's slot, the PIIX3's UHCI (pc), or the place the placement gave it."""
-    address = controller.address
-    if (
-        address is not None
-        and address.type in ("pci", "ccw")
-        and (address.type == "ccw" or address.slot is not None)
-    ):
-        bus, addr = explicit_pci(plan, address)
-        multifunction = address.multifunction
-        if (
-            multifunction is None
-            and address.type == "pci"
-            and not address.function
-            and sum(1 for c in at_zero if c.address is not None and c.address.slot == address.slot)
-            > 1
-        ):
-            multifunction = True
-        return bus, addr, multifunction
-    q35 = plan.family is not None and plan.family.name == "q35"
-    if model in _ICH9_FUNCTIONS:
-        if q35:
-            slot_text: str | None = pci_address_text(_Q35_USB2_SLOT)
-            bus = root_bus(plan)
-        elif plan.placement.usb0 is not None:
-            bus, slot_text = plan.placement.usb0
-        else:
-            return None
-        function = _ICH9_FUNCTIONS[model]
-        shared = (
-            sum(
-                1
-                for c in at_zero
-                if c.model in _ICH9_FUNCTIONS and (c.address is None or c.address.slot is None)
-            )
-            > 1
-        )
-        return (
-            bus,
-            pci_address_text(int(slot_text or "0", 0), function),
-            True if function == 0 and shared else None,
-        )
-    if model == "piix3-uhci" and not q35:
-        if not plan.caps.has_flag("piix3-usb-uhci"):
-            return None
-        return root_bus(plan), "0x1.0x2", None  # the PIIX3's own UHCI
-    if plan.placement.usb0 is None:
-        return None
-    return plan.placement.usb0[0], plan.placement.usb0[1], None
 
 
 def controller_options(plan: StoragePlan) -> list[Option]:
