@@ -16,7 +16,7 @@ from ..caps import CapsTable
 from ..caps.tables import Machine, MachineFamily
 from ..errors import InvalidValue
 from ..findings import Finding, finding_at
-from ..host import Host, UnknownHost
+from ..host import Host
 from ..model import Address, Domain
 from ..model.fields import XmlObject
 from ..props import transitional
@@ -125,13 +125,14 @@ _MAX_PASSES = 2
 def assign(domain: Domain, caps: CapsTable, host: Host | None = None) -> Placement:
     """Every device's place in DOMAIN for the release CAPS describes (HOST: the VM's host,
     not asked when None), in libvirt's order (qemuDomainAssignAddresses)."""
+    del host  # libvirt asks the host nothing while it assigns addresses
     machine = caps.machine(domain.machine)
     if machine is None:
         return Placement()  # the plan says the machine is unknown
     family = caps.family_of(machine)
     again: tuple[tuple[tuple[int, ...], int] | None, int] = (None, 0)
     for _ in range(_MAX_PASSES):
-        state = _Pass(domain, caps, host or UnknownHost(), machine, family, *again)
+        state = _Pass(domain, caps, machine, family, *again)
         state.run()
         if state.again is None:
             break
@@ -161,13 +162,12 @@ class _Pass:
         self,
         domain: Domain,
         caps: CapsTable,
-        host: Host,
         machine: Machine,
         family: MachineFamily,
         dry_run: tuple[tuple[int, ...], int] | None,
         pci_bridges: int,
     ) -> None:
-        self.domain, self.caps, self.host = domain, caps, host
+        self.domain, self.caps = domain, caps
         self.machine, self.family = machine, family
         self.dry_run, self.pci_bridges = dry_run, pci_bridges
         self.findings: list[Finding] = []
