@@ -6,6 +6,7 @@ What is compared is what virtxlate writes today:
 - `.args`: the machine type, the storage options and the PCI/USB controllers and hubs
   (cases_support.compared), option for option in libvirt's order; and every -device
   virtxlate writes is among those (a device kind argv starts writing must be compared);
+  without an `.err` beside it, virtxlate gives no error;
 - `.qtree`: every device virtxlate's tree prints is in QEMU's at the same place (bus name,
   type and id on every level) with QEMU's value for every property it prints, and every
   storage device or controller libvirt's line made in QEMU's tree (USB controllers as
@@ -103,6 +104,9 @@ def test_args_are_libvirts(expected):
     assert [flag for flag, _ in theirs] != ["-machine"], "libvirt's line has nothing compared"
     result = _analysis(expected)
     assert result.argv is not None, result.findings
+    if not expected.path.with_suffix(".err").exists():
+        # libvirt wrote it and QEMU starts on it: no error either
+        assert result.ok, [f.message for f in result.findings if f.is_error]
     assert compared(result.argv) == theirs
     assert uncompared_devices(result.argv) == [], "argv writes devices no case compares"
 
