@@ -212,6 +212,10 @@ def _qemu_qtree(words: list[str]) -> tuple[str | None, str]:
         return None, " ".join(str(exc).split())
 
 
+def _drivers(words: list[str]) -> list[str]:
+    return [device_driver(v) for f, v in zip(words, words[1:], strict=False) if f == "-device"]
+
+
 def _write(path: Path, text: str | None, written: list[str]) -> None:
     if text is None:
         if path.exists():
@@ -227,7 +231,7 @@ def regenerate(virsh: str, xml: Path) -> Regenerated:
     """Rewrite the qemu-7.2 .args, .qtree and .err of the case XML from libvirt 9.0 and
     QEMU 7.2: what libvirt writes, what QEMU builds on it, or who refuses and why.  The
     `code` lines of an existing .err are kept (virtxlate's codes are not libvirt's)."""
-    from qemu_start import host_only
+    from qemu_start import host_only, runnable
 
     stem = CASES / f"{xml.stem}.qemu-{REGENERABLE}"
     args, qtree, err = (stem.with_name(f"{stem.name}.{kind}") for kind in ("args", "qtree", "err"))
@@ -240,6 +244,11 @@ def regenerate(virsh: str, xml: Path) -> Regenerated:
         refusal = f"libvirt: {refusal}"
     elif host_only(words) is not None:
         notes.append(f"QEMU not started: {host_only(words)}")
+    elif _drivers(runnable(words)) != _drivers(words):
+        # a passed-through device stands in as another (qemu_start): QEMU's tree would not
+        # be the one of libvirt's line, so the case has no .qtree
+        notes.append("no .qtree: a device of libvirt's line runs as a stand-in here")
+        refusal = ""
     else:
         tree, reason = _qemu_qtree(words)
         refusal = f"qemu: {reason}" if tree is None else ""
