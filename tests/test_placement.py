@@ -7,6 +7,7 @@ tests/test_libvirt_defined.py asks the running libvirt the same for many more.""
 from __future__ import annotations
 
 import pytest
+from cases_support import CASES as CASE_FOLDER
 
 from virtxlate.api import analyze, load
 from virtxlate.argv.storage import device_driver
@@ -25,6 +26,14 @@ _DISK = (
 
 def _disk(dev: str, bus: str = "virtio", model: str = "") -> str:
     return _DISK.format(dev=dev, bus=bus, model=f" model='{model}'" if model else "")
+
+
+# tests/test_libvirt_defined.py asks the running libvirt about these domains (name → (XML,
+# unused)); they were this file's cases and are now cases of tests/cases
+CASES = {
+    name: ((CASE_FOLDER / f"{name}.xml").read_text(), None)
+    for name in ("declared-root-ports-q35", "usb-hub-pc", "usb-tablet-q35")
+}
 
 
 def test_a_dmi_to_pci_bridge_without_an_address_is_left_out():
