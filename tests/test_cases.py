@@ -25,12 +25,14 @@ import contextlib
 import io
 import os
 import shutil
+import subprocess
 import warnings
 
 import pytest
 from cases_support import (
     CASES,
     CONTROLLERS,
+    URI,
     USB_CONTROLLERS,
     Expected,
     args_words,
@@ -90,8 +92,20 @@ KNOWN_GAPS = {
 
 def _regenerate_all() -> list[str]:
     virsh = shutil.which("virsh")
-    if virsh is None:
-        raise pytest.UsageError("VIRTXLATE_REGENERATE=1 needs virsh and a running libvirtd")
+    answer = (
+        subprocess.run([virsh, "-c", URI, "version"], capture_output=True, timeout=120)
+        if virsh is not None
+        else None
+    )
+    if answer is None or answer.returncode != 0:
+        # else every case would get libvirt's "cannot connect" as its refusal
+        raise pytest.UsageError(
+            "VIRTXLATE_REGENERATE=1 needs virsh and a running libvirtd (.ci/start-libvirtd)"
+        )
+    if b"QEMU 7.2." not in answer.stdout:
+        raise pytest.UsageError("libvirt here does not run QEMU 7.2: not the qemu-7.2 files")
+    if shutil.which("qemu-system-x86_64") is None:
+        raise pytest.UsageError("VIRTXLATE_REGENERATE=1 needs qemu-system-x86_64 (QEMU 7.2)")
     lines = []
     for xml in sorted(CASES.glob("*.xml")):
         done = regenerate(virsh, xml)
