@@ -1,4 +1,6 @@
-"""`virtxlate argv`: the command line libvirt would give QEMU, and its quoting."""
+"""`virtxlate argv`: the command line libvirt would give QEMU, and its quoting.  Domains with
+the command line libvirt writes for them (slots, written addresses, a comma in a path,
+unsafe serials) are cases of tests/cases, compared by tests/test_cases.py."""
 
 from __future__ import annotations
 
@@ -91,65 +93,6 @@ def test_no_value_can_inject_an_option(path, serial):
     keys = [p.split("=", 1)[0] for p in split_keyval(device)[1:]]
     assert keys == ["scsi", "bus", "addr", "drive", "id", "bootindex", "serial"]
     assert _keyvals(device)["serial"] == serial
-
-
-@pytest.mark.parametrize("serial", ["a,b", "a=b", "a'b", "a\\b", "a\tb"])
-def test_serial_with_unsafe_characters_is_refused(serial):
-    """libvirt 9.0: "driver serial 'a,b' contains unsafe characters" (its schema's
-    diskSerial pattern)."""
-    result = analyze(load(_disk_domain("/img/a", serial)), "1.5")
-    assert result.argv is None
-    assert [f.code for f in result.findings if f.is_error] == ["VX0101"]
-
-
-def test_comma_in_path_is_doubled():
-    argv = analyze(load(_disk_domain("/img/a,file=/etc/shadow")), "1.5").argv
-    assert "file=/img/a,,file=/etc/shadow,format=raw,if=none,id=drive-virtio-disk0" in argv
-
-
-def _addr_of(argv: list[str], driver: str) -> str:
-    device = next(word for word in argv if word.startswith(driver + ","))
-    return dict(part.split("=", 1) for part in device.split(",")[1:])["addr"]
-
-
-def test_non_storage_devices_take_their_slots_first():
-    # libvirt 9.0's order (its domxml-to-native on this domain): fs/net/sound/video, then
-    # the controllers in array order, then the virtio disks.
-    domain = load("""<domain type='qemu'><devices>
-      <disk type='file' device='disk'><source file='/a.img'/>
-        <target dev='vda' bus='virtio'/></disk>
-      <controller type='scsi' index='0' model='virtio-scsi'/>
-      <controller type='virtio-serial' index='0'/>
-      <interface type='user'><model type='virtio'/></interface>
-      <sound model='ich6'/>
-      <sound model='pcspk'/>
-    </devices></domain>""")
-    argv = analyze(domain, "1.5").argv
-    # interface 0x3, ich6 0x4 (pcspk is not PCI), then the controller array: scsi 0x5,
-    # virtio-serial 0x6
-    assert _addr_of(argv, "virtio-scsi-pci") == "0x5"
-    assert _addr_of(argv, "virtio-blk-pci") == "0x7"
-
-
-def test_explicit_addresses_are_respected_and_skipped():
-    domain = load("""<domain type='qemu'><devices>
-      <disk type='file' device='disk'><source file='/a.img'/>
-        <target dev='vda' bus='virtio'/></disk>
-      <disk type='file' device='disk'><source file='/b.img'/>
-        <target dev='vdb' bus='virtio'/>
-        <address type='pci' domain='0' bus='0' slot='0x03' function='0'/></disk>
-    </devices></domain>""")
-    argv = analyze(domain, "1.5").argv
-    devices = [w for w in argv if w.startswith("virtio-blk-pci,")]
-    assert ["addr=0x4" in devices[0], "addr=0x3" in devices[1]] == [True, True]
-
-
-def test_a_usb_nic_takes_no_pci_slot():
-    domain = load("""<domain type='qemu'><devices>
-      <interface type='user'><model type='usb-net'/></interface>
-      <disk type='file' device='disk'><source file='/a.img'/>
-        <target dev='vda' bus='virtio'/></disk></devices></domain>""")
-    assert _addr_of(analyze(domain, "1.5").argv, "virtio-blk-pci") == "0x3"
 
 
 VHOST_SCSI = (
