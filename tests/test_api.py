@@ -293,3 +293,40 @@ def test_compare_stops_when_libvirt_has_no_such_emulator(monkeypatch):
     )
     with pytest.raises(UsageError, match="emulator is missing where libvirt"):
         api.compare_with_libvirt(SEED, "qemu:///system", "7.2")
+
+
+def test_each_call_plans_a_domain_once_per_release(monkeypatch):
+    from virtxlate import api
+
+    planned = []
+    plan_storage = api.plan_storage
+
+    def counted(domain, table, host):  # type: ignore[no-untyped-def]
+        planned.append(table.version)
+        return plan_storage(domain, table, host)
+
+    monkeypatch.setattr(api, "plan_storage", counted)
+    common, per_release = api.check(SEED, ["1.5", "7.2"])
+    assert per_release and not any(f.is_error for f in common)
+    assert sorted(planned) == sorted(table.version for table, _ in per_release)
+    planned.clear()
+    assert api.analyze(SEED, "7.2").argv is not None
+    assert len(planned) == 1
+
+
+ISCSI_LUN_NO_NUMBER = """<disk type='network' device='disk'>
+  <driver name='qemu' type='raw'/>
+  <source protocol='iscsi' name='iqn.2013-07.com.example:t/abc'>
+    <host name='example.org' port='3260'/>
+  </source>
+  <target dev='vda' bus='virtio'/>
+</disk>"""
+
+
+def test_a_value_libvirt_refuses_is_at_the_fragments_own_xpath():
+    # analyze gave /domain/devices/disk/source/@name, a path the user's fragment lacks
+    analysis = virtxlate.analyze(ISCSI_LUN_NO_NUMBER, "7.2")
+    common, per_release = virtxlate.check(ISCSI_LUN_NO_NUMBER, ["7.2"])
+    checked = [f for f in common + per_release[0][1] if f.code == "VX0100"]
+    analyzed = [f for f in analysis.findings if f.code == "VX0100"]
+    assert [f.xpath for f in analyzed] == [f.xpath for f in checked] == ["/disk/source/@name"]

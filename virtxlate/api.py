@@ -174,23 +174,15 @@ def analyze(
     result.findings.extend(check_domain(domain, [table]))
     if not result.ok:
         return result
-    try:
-        plan = plan_storage(domain, table, host)
-    except InvalidValue as exc:
-        result.findings.append(
-            Finding("VX0100", "error", exc.message, domain.source, exc.line, exc.xpath)
-        )
-        return result
+    plan, found = _translate(domain, table, host)
     result.plan = plan
-    result.findings.extend(replace(f, xpath=domain.user_xpath(f.xpath)) for f in plan.findings)
-    if not result.ok or plan.family is None:
+    result.findings.extend(found)
+    if plan is None or not result.ok or plan.family is None:
         return result
     result.argv = command_line(plan)
     # what QEMU refuses of the line libvirt writes (dc-390, a virtio LUN on a modern
     # machine type): argv still shows that line, the findings say it will not start
-    result.findings.extend(
-        replace(f, xpath=domain.user_xpath(f.xpath)) for f in _qemu_refusals(domain, table)
-    )
+    result.findings.extend(_qemu_refusals(domain, table))
     if not result.ok:
         return result
     # the graph only here: check (api.check) never builds one
@@ -256,29 +248,38 @@ def _translation_findings(
     the translation could not know of the host (VX0701), once the rest holds."""
     if any(f.is_error for f in common + found):
         return []
+    _, planned = _translate(domain, table, host)
+    found = [f for f in planned if f.is_error or f.code == "VX0701"]
+    if not any(f.is_error for f in found):
+        found += _qemu_refusals(domain, table)
+    return found
+
+
+def _translate(
+    domain: Domain, table: CapsTable, host: Host
+) -> tuple[StoragePlan | None, list[Finding]]:
+    """DOMAIN planned for TABLE and the plan's findings, at the user's XPaths: the one
+    place analyze and check plan, once per (domain, release) of each call.  A value
+    libvirt refuses while it builds the line (VX0100) leaves no plan."""
     try:
         plan = plan_storage(domain, table, host)
     except InvalidValue as exc:
-        return [
-            Finding(
-                "VX0100",
-                "error",
-                exc.message,
-                domain.source,
-                exc.line,
-                domain.user_xpath(exc.xpath),
-            )
-        ]
-    found = [f for f in plan.findings if f.is_error or f.code == "VX0701"]
-    if not any(f.is_error for f in found):
-        found += _qemu_refusals(domain, table)
-    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in found]
+        xpath = domain.user_xpath(exc.xpath)
+        return None, [Finding("VX0100", "error", exc.message, domain.source, exc.line, xpath)]
+    return plan, _at_user_xpaths(domain, plan.findings)
 
 
 def _qemu_refusals(domain: Domain, table: CapsTable) -> list[Finding]:
     """What QEMU refuses of the line libvirt writes and lets through: a driver name
     libvirt misspells (VX0306) and a device QEMU cannot realize there (VX0302)."""
-    return libvirt_name_findings(domain, table) + qemu_refusals(domain, table)
+    return _at_user_xpaths(
+        domain, libvirt_name_findings(domain, table) + qemu_refusals(domain, table)
+    )
+
+
+def _at_user_xpaths(domain: Domain, findings: list[Finding]) -> list[Finding]:
+    """FINDINGS with their XPaths in the user's document (a fragment's own paths)."""
+    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in findings]
 
 
 def load_command_line(path: str) -> CommandLine:
