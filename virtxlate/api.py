@@ -82,6 +82,15 @@ def load(source: Any) -> Domain:
     return domain_from_document(load_document(source))
 
 
+def load_defined(uri: str, name: str, inactive: bool = False) -> Domain:
+    """The domain NAME (or UUID) libvirt on URI holds: its running definition, the
+    persistent one with INACTIVE (needs virtxlate[libvirt])."""
+    from .live import domain_xml
+    from .xmlinput import parse_text
+
+    return domain_from_document(parse_text(*domain_xml(uri, name, inactive)))
+
+
 def host_of(name: str | Host | None) -> Host:
     """The host libvirt's questions go to: None or "none" asks no host (placeholders and
     VX0701 info findings), "local" this machine, or a Host object of the caller's."""
@@ -146,6 +155,8 @@ class Analysis:
     findings: list[Finding] = field(default_factory=list)
     plan: StoragePlan | None = None
     argv: list[str] | None = None
+    # argv as (option, value) pairs, emulator first: what argv.format_argv writes
+    words: list[tuple[str, str | None]] | None = None
     graph: Graph | None = None
 
     @property
@@ -179,7 +190,8 @@ def analyze(
     result.findings.extend(found)
     if plan is None or not result.ok or plan.family is None:
         return result
-    result.argv = command_line(plan)
+    result.words = option_words(plan)
+    result.argv = [word for pair in result.words for word in pair if word is not None]
     # what QEMU refuses of the line libvirt writes (dc-390, a virtio LUN on a modern
     # machine type): argv still shows that line, the findings say it will not start
     result.findings.extend(_qemu_refusals(domain, table))
@@ -452,5 +464,6 @@ __all__ = [
     "libvirt_binary",
     "load",
     "load_command_line",
+    "load_defined",
     "option_words",
 ]

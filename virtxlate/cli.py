@@ -234,25 +234,21 @@ def _live_options(command: argparse.ArgumentParser, connect_required: bool = Fal
 
 def _load(options: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The domain of the command: DOMAIN, or --domain read through --connect."""
-    from .api import load
-    from .model import domain_from_document
-    from .xmlinput import parse_text
+    from .api import load, load_defined
 
     if getattr(options, "domain_name", None) is not None:
         if options.connect is None:
             raise UsageError("--domain needs --connect URI")
         if options.domain is not None:
             raise UsageError("give a DOMAIN file or --domain, not both")
-        from .live import domain_xml
-
-        xml, source = domain_xml(options.connect, options.domain_name, options.inactive)
-        return domain_from_document(parse_text(xml, source))
+        return load_defined(options.connect, options.domain_name, options.inactive)
     if options.domain is None:
         raise UsageError(
             f"{options.command} needs a DOMAIN file (or - for stdin), "
             "or --connect URI --domain NAME"
         )
     if options.domain == "-" and getattr(options, "stdin_data", None) is not None:
+        from .model import domain_from_document
         from .xmlinput import parse_bytes
 
         return domain_from_document(parse_bytes(options.stdin_data, "<stdin>"))
@@ -333,15 +329,15 @@ def _graph_text(graph, style: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _argv(options: argparse.Namespace) -> int:
-    from .argv import format_argv, option_words
+    from .argv import format_argv
 
     domain, result = _analysis(options)
-    if result.plan is None or result.argv is None:
+    if result.words is None:
         _report([f for f in result.findings if f.is_error], domain)
         return EXIT_FINDINGS
     # the line is libvirt's even where QEMU refuses it (the graph's VX0302, e.g. dc-390):
     # printed, and the refusal reported with exit 1
-    print(format_argv(option_words(result.plan), options.format))
+    print(format_argv(result.words, options.format))
     _report(result.findings, domain)
     return EXIT_FINDINGS if any(f.is_error for f in result.findings) else EXIT_OK
 
