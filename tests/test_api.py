@@ -169,3 +169,164 @@ def test_a_path_like_that_does_not_exist_is_an_input_error(tmp_path):
     with pytest.raises(InputError) as caught:
         virtxlate.load(pathlib.Path(tmp_path / "nope.xml"))
     assert str(caught.value).endswith("cannot read: No such file or directory")
+
+
+# What the CLI used to decide itself (issue 16, item 4): the API decides, the CLI prints.
+def test_graph_of_argv_leaves_out_what_no_table_models(tmp_path):
+    from virtxlate import api
+
+    path = tmp_path / "q35.args"
+    path.write_text(
+        "qemu-system-x86_64 -machine pc-q35-7.2 -global isa-debugcon.iobase=0x402 "
+        "-device virtio-scsi-pci,id=scsi0,bus=pcie.0,addr=0x5\n"
+    )
+    result = api.graph_of_argv(api.load_command_line(str(path)), "7.2")
+    assert result.graph is not None
+    assert [(f.code, f.severity, f.source) for f in result.findings] == [
+        ("VX0602", "warning", str(path))
+    ]
+    assert result.findings[0].message.startswith("-global isa-debugcon.iobase=0x402 is not")
+
+
+def test_graph_of_argv_says_why_qemu_refuses_the_line():
+    from virtxlate import api
+    from virtxlate.native.words import read_command_line
+
+    command = read_command_line("qemu-system-x86_64 -device scsi-hd,bus=nowhere.0", "x.args")
+    result = api.graph_of_argv(command, "1.2")
+    assert result.graph is None
+    assert [(f.code, f.severity, f.source) for f in result.findings] == [
+        ("VX0302", "error", "x.args")
+    ]
+    assert "nowhere.0" in result.findings[0].message
+
+
+def test_load_command_line_refuses_what_is_not_utf8(tmp_path):
+    from virtxlate import api
+
+    path = tmp_path / "bad.args"
+    path.write_bytes(b"qemu-system-x86_64 -name \xff\xfe\n")
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        api.load_command_line(str(path))
+
+
+def test_domain_of_argv_names_the_releases_default_machine():
+    from virtxlate import api
+    from virtxlate.native.words import read_command_line
+
+    command = read_command_line("qemu-system-x86_64 -device virtio-scsi-pci,id=scsi0")
+    assert 'machine="pc-i440fx-7.2"' in api.domain_of_argv(command, "7.2").xml
+    assert "pc-i440fx" not in api.domain_of_argv(command).xml
+
+
+@pytest.mark.parametrize(
+    "host, connect, expected",
+    [
+        (None, None, "none"),
+        ("none", "qemu:///system", "none"),
+        (None, "qemu:///system", "local"),
+        (None, "qemu+ssh://far/system", "none"),
+        ("local", None, "local"),
+    ],
+)
+def test_host_name_of_the_options(host, connect, expected):
+    from virtxlate.api import host_name
+
+    assert host_name(host, connect) == expected
+
+
+def _libvirt_says(monkeypatch, argv=None, refusal=None):
+    from virtxlate import live
+
+    def native_argv(uri: str, xml: str) -> list[str]:
+        if refusal is not None:
+            raise InputError(refusal, source=uri)
+        return list(argv or [])
+
+    monkeypatch.setattr(live, "native_argv", native_argv)
+
+
+def test_compare_agrees_when_libvirt_writes_the_same_storage(monkeypatch):
+    from virtxlate import api
+
+    ours = virtxlate.analyze(SEED, "7.2").argv
+    _libvirt_says(monkeypatch, argv=ours)
+    result = api.compare_with_libvirt(SEED, "qemu:///system", "7.2")
+    assert result.agree and result.diff == [] and result.refusal is None
+
+
+def test_compare_shows_the_difference(monkeypatch):
+    from virtxlate import api
+
+    ours = virtxlate.analyze(SEED, "7.2").argv
+    assert ours is not None
+    theirs = [w.replace("virtio-scsi-pci", "lsi") for w in ours]
+    _libvirt_says(monkeypatch, argv=theirs)
+    result = api.compare_with_libvirt(SEED, "qemu:///system", "7.2")
+    assert not result.agree
+    assert result.diff[:2] == ["--- libvirt (qemu:///system)", "+++ virtxlate --qemu 7.2"]
+    assert any(line.startswith("+-device") and "virtio-scsi-pci" in line for line in result.diff)
+
+
+def test_compare_when_only_libvirt_refuses(monkeypatch):
+    from virtxlate import api
+
+    _libvirt_says(monkeypatch, refusal="libvirt refuses the domain: unsupported")
+    result = api.compare_with_libvirt(SEED, "qemu:///system", "7.2")
+    assert not result.agree and result.refusal == "libvirt refuses the domain: unsupported"
+
+
+def test_compare_agrees_when_both_refuse(monkeypatch):
+    from virtxlate import api
+
+    needs_newer = SAMPLES / "needs-newer-qemu.xml"
+    assert virtxlate.analyze(needs_newer, "1.2").argv is None
+    _libvirt_says(monkeypatch, refusal="libvirt refuses the domain: unsupported")
+    assert api.compare_with_libvirt(needs_newer, "qemu:///system", "1.2").agree
+
+
+def test_compare_stops_when_libvirt_has_no_such_emulator(monkeypatch):
+    from virtxlate import api
+
+    _libvirt_says(
+        monkeypatch, refusal="libvirt refuses the domain: Cannot check QEMU binary /usr/bin/x: no"
+    )
+    with pytest.raises(UsageError, match="emulator is missing where libvirt"):
+        api.compare_with_libvirt(SEED, "qemu:///system", "7.2")
+
+
+def test_each_call_plans_a_domain_once_per_release(monkeypatch):
+    from virtxlate import api
+
+    planned = []
+    plan_storage = api.plan_storage
+
+    def counted(domain, table, host):  # type: ignore[no-untyped-def]
+        planned.append(table.version)
+        return plan_storage(domain, table, host)
+
+    monkeypatch.setattr(api, "plan_storage", counted)
+    common, per_release = api.check(SEED, ["1.5", "7.2"])
+    assert per_release and not any(f.is_error for f in common)
+    assert sorted(planned) == sorted(table.version for table, _ in per_release)
+    planned.clear()
+    assert api.analyze(SEED, "7.2").argv is not None
+    assert len(planned) == 1
+
+
+ISCSI_LUN_NO_NUMBER = """<disk type='network' device='disk'>
+  <driver name='qemu' type='raw'/>
+  <source protocol='iscsi' name='iqn.2013-07.com.example:t/abc'>
+    <host name='example.org' port='3260'/>
+  </source>
+  <target dev='vda' bus='virtio'/>
+</disk>"""
+
+
+def test_a_value_libvirt_refuses_is_at_the_fragments_own_xpath():
+    # analyze gave /domain/devices/disk/source/@name, a path the user's fragment lacks
+    analysis = virtxlate.analyze(ISCSI_LUN_NO_NUMBER, "7.2")
+    common, per_release = virtxlate.check(ISCSI_LUN_NO_NUMBER, ["7.2"])
+    checked = [f for f in common + per_release[0][1] if f.code == "VX0100"]
+    analyzed = [f for f in analysis.findings if f.code == "VX0100"]
+    assert [f.xpath for f in analyzed] == [f.xpath for f in checked] == ["/disk/source/@name"]

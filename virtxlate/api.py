@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from . import caps as caps_tables
 from .argv.writer import command_line, option_words
 from .caps import CapsTable
-from .errors import ArgumentTypeError, InvalidValue
+from .errors import ArgumentTypeError, InputError, InvalidValue, UsageError
 from .findings import Finding, finding_at
 from .host import HOSTS, Host, LocalHost, UnknownHost
 from .libvirt.plan import StoragePlan, plan_storage
@@ -32,6 +32,8 @@ from .xmlinput import load_document
 
 if TYPE_CHECKING:
     from .graph import Graph
+    from .native.todomain import Readback
+    from .native.words import CommandLine
 
 # An i686 guest runs on qemu-system-i386, built from the same sources as the x86_64
 # binary with the same storage and virtio devices; it uses the x86_64 tables (inference).
@@ -80,6 +82,15 @@ def load(source: Any) -> Domain:
     return domain_from_document(load_document(source))
 
 
+def load_defined(uri: str, name: str, inactive: bool = False) -> Domain:
+    """The domain NAME (or UUID) libvirt on URI holds: its running definition, the
+    persistent one with INACTIVE (needs virtxlate[libvirt])."""
+    from .live import domain_xml
+    from .xmlinput import parse_text
+
+    return domain_from_document(parse_text(*domain_xml(uri, name, inactive)))
+
+
 def host_of(name: str | Host | None) -> Host:
     """The host libvirt's questions go to: None or "none" asks no host (placeholders and
     VX0701 info findings), "local" this machine, or a Host object of the caller's."""
@@ -98,6 +109,18 @@ def host_of(name: str | Host | None) -> Host:
             f"(virtxlate.libvirt.host), not {type(name).__name__}"
         )
     return name
+
+
+def host_name(host: str | None, connect: str | None = None) -> str:
+    """Whose host facts a command looks up (host_of's names): HOST when given, else
+    "local" with CONNECT to a libvirt on this machine (a URI naming no host), else "none"."""
+    from urllib.parse import urlsplit
+
+    if host is not None:
+        return host
+    if connect is not None and not urlsplit(connect).hostname:
+        return "local"
+    return "none"
 
 
 def _release(qemu: Any) -> str:
@@ -132,6 +155,8 @@ class Analysis:
     findings: list[Finding] = field(default_factory=list)
     plan: StoragePlan | None = None
     argv: list[str] | None = None
+    # argv as (option, value) pairs, emulator first: what argv.format_argv writes
+    words: list[tuple[str, str | None]] | None = None
     graph: Graph | None = None
 
     @property
@@ -160,23 +185,16 @@ def analyze(
     result.findings.extend(check_domain(domain, [table]))
     if not result.ok:
         return result
-    try:
-        plan = plan_storage(domain, table, host)
-    except InvalidValue as exc:
-        result.findings.append(
-            Finding("VX0100", "error", exc.message, domain.source, exc.line, exc.xpath)
-        )
-        return result
+    plan, found = _translate(domain, table, host)
     result.plan = plan
-    result.findings.extend(replace(f, xpath=domain.user_xpath(f.xpath)) for f in plan.findings)
-    if not result.ok or plan.family is None:
+    result.findings.extend(found)
+    if plan is None or not result.ok or plan.family is None:
         return result
-    result.argv = command_line(plan)
+    result.words = option_words(plan)
+    result.argv = [word for pair in result.words for word in pair if word is not None]
     # what QEMU refuses of the line libvirt writes (dc-390, a virtio LUN on a modern
     # machine type): argv still shows that line, the findings say it will not start
-    result.findings.extend(
-        replace(f, xpath=domain.user_xpath(f.xpath)) for f in _qemu_refusals(domain, table)
-    )
+    result.findings.extend(_qemu_refusals(domain, table))
     if not result.ok:
         return result
     # the graph only here: check (api.check) never builds one
@@ -242,38 +260,210 @@ def _translation_findings(
     the translation could not know of the host (VX0701), once the rest holds."""
     if any(f.is_error for f in common + found):
         return []
+    _, planned = _translate(domain, table, host)
+    found = [f for f in planned if f.is_error or f.code == "VX0701"]
+    if not any(f.is_error for f in found):
+        found += _qemu_refusals(domain, table)
+    return found
+
+
+def _translate(
+    domain: Domain, table: CapsTable, host: Host
+) -> tuple[StoragePlan | None, list[Finding]]:
+    """DOMAIN planned for TABLE and the plan's findings, at the user's XPaths: the one
+    place analyze and check plan, once per (domain, release) of each call.  A value
+    libvirt refuses while it builds the line (VX0100) leaves no plan."""
     try:
         plan = plan_storage(domain, table, host)
     except InvalidValue as exc:
-        return [
-            Finding(
-                "VX0100",
-                "error",
-                exc.message,
-                domain.source,
-                exc.line,
-                domain.user_xpath(exc.xpath),
-            )
-        ]
-    found = [f for f in plan.findings if f.is_error or f.code == "VX0701"]
-    if not any(f.is_error for f in found):
-        found += _qemu_refusals(domain, table)
-    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in found]
+        xpath = domain.user_xpath(exc.xpath)
+        return None, [Finding("VX0100", "error", exc.message, domain.source, exc.line, xpath)]
+    return plan, _at_user_xpaths(domain, plan.findings)
 
 
 def _qemu_refusals(domain: Domain, table: CapsTable) -> list[Finding]:
     """What QEMU refuses of the line libvirt writes and lets through: a driver name
     libvirt misspells (VX0306) and a device QEMU cannot realize there (VX0302)."""
-    return libvirt_name_findings(domain, table) + qemu_refusals(domain, table)
+    return _at_user_xpaths(
+        domain, libvirt_name_findings(domain, table) + qemu_refusals(domain, table)
+    )
+
+
+def _at_user_xpaths(domain: Domain, findings: list[Finding]) -> list[Finding]:
+    """FINDINGS with their XPaths in the user's document (a fragment's own paths)."""
+    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in findings]
+
+
+def load_command_line(path: str) -> CommandLine:
+    """A QEMU command line read from the file PATH (- for standard input): a shell-quoted
+    line, a libvirt .args file or a JSON array.  InputError when it is not UTF-8 text."""
+    from .native.words import read_command_line
+    from .xmlinput import read_bytes
+
+    data, source = read_bytes(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text: {exc.reason}", source=source, line=0) from None
+    return read_command_line(text, source)
+
+
+@dataclass
+class ArgvGraph:
+    """The device graph QEMU would build of a command line (None when it refuses the
+    line: a VX0302 error says why) and what the graph leaves out (VX0602 warnings)."""
+
+    graph: Graph | None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def graph_of_argv(command: CommandLine, qemu: str | int) -> ArgvGraph:
+    """The device graph of COMMAND for QEMU release QEMU, with the tables of its arch."""
+    from .graph import GraphError
+    from .native.tree import graph_from_argv
+
+    table = caps_tables.load(_release(qemu), table_arch(command.arch))
+    try:
+        graph, left_out = graph_from_argv(command, table)
+    except GraphError as exc:
+        return ArgvGraph(None, [Finding("VX0302", "error", exc.message, command.source)])
+    return ArgvGraph(
+        graph,
+        [
+            Finding(
+                "VX0602",
+                "warning",
+                f"{what} is not storage or virtio; "
+                "virtxlate's tables do not model it, so it is left out of the graph",
+                command.source,
+            )
+            for what in left_out
+        ],
+    )
+
+
+def domain_of_argv(
+    command: CommandLine, qemu: str | int | None = None, host: Host | str | None = None
+) -> Readback:
+    """Domain XML (its storage) of COMMAND.  With QEMU, a line with no -machine is read
+    as that release's default machine type (without it: QEMU's own default)."""
+    from .native import domain_from_argv
+
+    default_machine = None
+    if qemu is not None:
+        machine = caps_tables.load(_release(qemu), table_arch(command.arch)).machine(None)
+        default_machine = machine.name if machine is not None else None
+    return domain_from_argv(command, default_machine, host_of(host))
+
+
+# libvirt's message when the domain's <emulator> is not on its host (virQEMUCapsCacheLookup)
+_MISSING_EMULATOR = "Cannot check QEMU binary"
+
+
+@dataclass
+class Comparison:
+    """virtxlate's storage options next to libvirt's own (domainXMLToNative) for one
+    domain: they agree when both write the same ones or both refuse the domain."""
+
+    uri: str
+    release: str
+    analysis: Analysis
+    refusal: str | None = None  # libvirt's message when it refuses the domain
+    diff: list[str] = field(default_factory=list)  # unified diff, libvirt's → ours
+
+    @property
+    def agree(self) -> bool:
+        return not self.diff and (self.analysis.argv is None) == (self.refusal is not None)
+
+
+def compare_with_libvirt(
+    domain: Domain | Any, uri: str, qemu: str | int | None = None, host: Host | str | None = None
+) -> Comparison:
+    """DOMAIN's storage options as virtxlate writes them for QEMU (default: the release
+    libvirt drives on URI) next to those libvirt on URI writes.  UsageError when the
+    domain's emulator is missing where libvirt runs: it stops before it reads the domain."""
+    import difflib
+
+    from . import live
+    from .argv.storage import storage_options
+
+    domain = load(domain)
+    release = _release(qemu) if qemu is not None else live.hypervisor_release(uri)
+    result = Comparison(uri, release, analyze(domain, release, host=host))
+    xml = domain.document.to_xml() if domain.document is not None else ""
+    try:
+        libvirt_argv = live.native_argv(uri, xml)
+    except InputError as exc:  # libvirt refuses the domain
+        if _MISSING_EMULATOR in exc.message:
+            reason = exc.message[exc.message.index(_MISSING_EMULATOR) :]
+            raise UsageError(
+                f"the domain's emulator is missing where libvirt ({uri}) runs, "
+                f"so it cannot say its command line: {reason}"
+            ) from None
+        result.refusal = exc.message
+        return result
+    if result.analysis.argv is None:
+        return result
+    theirs = [" ".join(pair) for pair in storage_options(libvirt_argv)]
+    ours = [" ".join(pair) for pair in storage_options(result.analysis.argv)]
+    result.diff = list(
+        difflib.unified_diff(
+            theirs, ours, f"libvirt ({uri})", f"virtxlate --qemu {release}", lineterm=""
+        )
+    )
+    return result
+
+
+# libvirt's cache of what it probed of each QEMU binary (flags included)
+LIBVIRT_CAPS_CACHE = "/var/cache/libvirt/qemu/capabilities"
+
+
+def libvirt_binary(
+    uri: str,
+    emulator: str | None = None,
+    machine: str | None = None,
+    virttype: str | None = None,
+    default: str = "qemu-system-x86_64",
+) -> tuple[str, list[str]]:
+    """The QEMU binary libvirt on URI reports for EMULATOR/MACHINE/VIRTTYPE in its domain
+    capabilities (DEFAULT when it names none), and the files of libvirt's own cached
+    capabilities of that binary (readable by root; none when they are not readable)."""
+    import glob
+
+    from lxml import etree
+
+    from .live import domain_capabilities
+
+    domcaps = etree.fromstring(domain_capabilities(uri, emulator, None, machine, virttype).encode())
+    binary = domcaps.findtext("path") or default
+    cached = []
+    for path in sorted(glob.glob(f"{LIBVIRT_CAPS_CACHE}/*.xml")):
+        try:
+            cached_emulator = etree.parse(path).getroot().findtext("emulator")
+        except (OSError, etree.XMLSyntaxError):
+            continue
+        if cached_emulator == binary:
+            cached.append(path)
+    return binary, cached
 
 
 __all__ = [
     "HOSTS",
+    "LIBVIRT_CAPS_CACHE",
     "Analysis",
+    "ArgvGraph",
+    "Comparison",
     "analyze",
     "check",
     "command_line",
+    "compare_with_libvirt",
+    "domain_of_argv",
+    "graph_of_argv",
+    "host_name",
     "host_of",
+    "libvirt_binary",
     "load",
+    "load_command_line",
+    "load_defined",
     "option_words",
 ]

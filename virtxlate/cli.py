@@ -23,7 +23,6 @@ from .errors import (
     UsageError,
     VirtxlateError,
 )
-from .findings import Finding
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -235,25 +234,21 @@ def _live_options(command: argparse.ArgumentParser, connect_required: bool = Fal
 
 def _load(options: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The domain of the command: DOMAIN, or --domain read through --connect."""
-    from .api import load
-    from .model import domain_from_document
-    from .xmlinput import parse_text
+    from .api import load, load_defined
 
     if getattr(options, "domain_name", None) is not None:
         if options.connect is None:
             raise UsageError("--domain needs --connect URI")
         if options.domain is not None:
             raise UsageError("give a DOMAIN file or --domain, not both")
-        from .live import domain_xml
-
-        xml, source = domain_xml(options.connect, options.domain_name, options.inactive)
-        return domain_from_document(parse_text(xml, source))
+        return load_defined(options.connect, options.domain_name, options.inactive)
     if options.domain is None:
         raise UsageError(
             f"{options.command} needs a DOMAIN file (or - for stdin), "
             "or --connect URI --domain NAME"
         )
     if options.domain == "-" and getattr(options, "stdin_data", None) is not None:
+        from .model import domain_from_document
         from .xmlinput import parse_bytes
 
         return domain_from_document(parse_bytes(options.stdin_data, "<stdin>"))
@@ -289,16 +284,10 @@ def main(args: Sequence[str] | None = None) -> int:
 
 
 def _host(options: argparse.Namespace) -> str:
-    """Whose host facts the command looks up (api.host_of): --host, else "local" with
-    --connect to a libvirt on this machine (a URI naming no host), else "none"."""
-    from urllib.parse import urlsplit
+    """Whose host facts the command looks up: --host, --connect (api.host_name)."""
+    from .api import host_name
 
-    if getattr(options, "host", None) is not None:
-        return str(options.host)
-    connect = getattr(options, "connect", None)
-    if connect is not None and not urlsplit(connect).hostname:
-        return "local"
-    return "none"
+    return host_name(getattr(options, "host", None), getattr(options, "connect", None))
 
 
 def _analysis(options: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -340,111 +329,49 @@ def _graph_text(graph, style: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _argv(options: argparse.Namespace) -> int:
-    from .argv import format_argv, option_words
+    from .argv import format_argv
 
     domain, result = _analysis(options)
-    if result.plan is None or result.argv is None:
+    if result.words is None:
         _report([f for f in result.findings if f.is_error], domain)
         return EXIT_FINDINGS
     # the line is libvirt's even where QEMU refuses it (the graph's VX0302, e.g. dc-390):
     # printed, and the refusal reported with exit 1
-    print(format_argv(option_words(result.plan), options.format))
+    print(format_argv(result.words, options.format))
     _report(result.findings, domain)
     return EXIT_FINDINGS if any(f.is_error for f in result.findings) else EXIT_OK
 
 
-def _read_command_line(path: str):  # type: ignore[no-untyped-def]
-    from .native.words import read_command_line
-    from .xmlinput import read_bytes
-
-    data, source = read_bytes(path)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text: {exc.reason}", source=source, line=0) from None
-    return read_command_line(text, source)
-
-
 def _tree_of_argv(options: argparse.Namespace) -> int:
-    from . import caps
-    from .api import table_arch
-    from .graph import GraphError
-    from .native.tree import graph_from_argv
+    from .api import graph_of_argv, load_command_line
 
-    command = _read_command_line(options.argv)
-    table = caps.load(options.qemu, table_arch(command.arch))
-    try:
-        graph, left_out = graph_from_argv(command, table)
-    except GraphError as exc:
-        print(f"{command.source}: error: VX0302: {exc.message}", file=sys.stderr)
+    result = graph_of_argv(load_command_line(options.argv), options.qemu)
+    _warn(result.findings)
+    if result.graph is None:
         return EXIT_FINDINGS
-    _warn(
-        [
-            Finding(
-                "VX0602",
-                "warning",
-                f"{what} is not storage or virtio; "
-                "virtxlate's tables do not model it, so it is left out of the graph",
-                command.source,
-            )
-            for what in left_out
-        ]
-    )
-    sys.stdout.write(_graph_text(graph, options.format))
+    sys.stdout.write(_graph_text(result.graph, options.format))
     return EXIT_OK
-
-
-# libvirt's message when the domain's <emulator> is not on its host (virQEMUCapsCacheLookup)
-_MISSING_EMULATOR = "Cannot check QEMU binary"
 
 
 def _compare(options: argparse.Namespace) -> int:
     """Empty output and exit 0 when virtxlate's storage options equal libvirt's own (or
     both refuse the domain), a unified diff and exit 1 when not."""
-    import difflib
-
-    from .api import analyze
-    from .argv.storage import storage_options
-    from .live import hypervisor_release, native_argv
+    from .api import compare_with_libvirt
 
     domain = _load(options)
-    release = options.qemu or hypervisor_release(options.connect)
-    result = analyze(domain, release, host=_host(options))
-    xml = domain.document.to_xml() if domain.document is not None else ""
-    try:
-        libvirt_argv: list[str] | None = native_argv(options.connect, xml)
-        refusal = ""
-    except InputError as exc:  # libvirt refuses the domain
-        if _MISSING_EMULATOR in exc.message:
-            # libvirt stops before it reads the domain: nothing to compare (exit 2)
-            reason = exc.message[exc.message.index(_MISSING_EMULATOR) :]
-            raise UsageError(
-                f"the domain's emulator is missing where libvirt "
-                f"({options.connect}) runs, so it cannot say its command line: "
-                f"{reason}"
-            ) from None
-        libvirt_argv, refusal = None, exc.message
-    if result.argv is None or libvirt_argv is None:
-        if result.argv is None and libvirt_argv is None:
-            return EXIT_OK  # both refuse it: they agree
-        if result.argv is None:
-            print(f"libvirt ({options.connect}) accepts the domain; virtxlate refuses it:")
-            _report([f for f in result.findings if f.is_error], domain)
-        else:
-            print(
-                f"virtxlate accepts the domain; libvirt ({options.connect}) refuses it: {refusal}"
-            )
-        return EXIT_FINDINGS
-    theirs = [" ".join(pair) for pair in storage_options(libvirt_argv)]
-    ours = [" ".join(pair) for pair in storage_options(result.argv)]
-    if ours == theirs:
+    result = compare_with_libvirt(domain, options.connect, options.qemu, _host(options))
+    if result.agree:
         return EXIT_OK
-    sys.stdout.writelines(
-        line + "\n"
-        for line in difflib.unified_diff(
-            theirs, ours, f"libvirt ({options.connect})", f"virtxlate --qemu {release}", lineterm=""
+    if result.analysis.argv is None:
+        print(f"libvirt ({options.connect}) accepts the domain; virtxlate refuses it:")
+        _report([f for f in result.analysis.findings if f.is_error], domain)
+    elif result.refusal is not None:
+        print(
+            f"virtxlate accepts the domain; libvirt ({options.connect}) refuses it: "
+            f"{result.refusal}"
         )
-    )
+    else:
+        sys.stdout.writelines(line + "\n" for line in result.diff)
     return EXIT_FINDINGS
 
 
@@ -468,16 +395,10 @@ def _warn(findings) -> None:  # type: ignore[no-untyped-def]
 
 
 def _from_argv(options: argparse.Namespace) -> int:
-    from . import caps
-    from .api import host_of, table_arch
-    from .native import domain_from_argv
+    from .api import domain_of_argv, load_command_line
 
-    command = _read_command_line(options.command_line)
-    default_machine = None
-    if options.qemu is not None:
-        machine = caps.load(options.qemu, table_arch(command.arch)).machine(None)
-        default_machine = machine.name if machine is not None else None
-    readback = domain_from_argv(command, default_machine, host_of(_host(options)))
+    command = load_command_line(options.command_line)
+    readback = domain_of_argv(command, options.qemu, _host(options))
     sys.stdout.write(readback.xml)
     _warn(readback.findings)
     return EXIT_OK
@@ -605,33 +526,14 @@ def _probe(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# libvirt's cache of what it probed of each QEMU binary (flags included)
-LIBVIRT_CAPS_CACHE = "/var/cache/libvirt/qemu/capabilities"
-
-
 def _libvirt_binary(options: argparse.Namespace) -> tuple[str, list[str]]:
     """The binary libvirt reports for --emulator/--machine/--virttype, and libvirt's own
-    cached capabilities of it (readable by root) for its flags."""
-    import glob
+    cached capabilities of it for its flags (api.libvirt_binary)."""
+    from .api import LIBVIRT_CAPS_CACHE, libvirt_binary
 
-    from lxml import etree
-
-    from .live import domain_capabilities
-
-    domcaps = etree.fromstring(
-        domain_capabilities(
-            options.connect, options.emulator, None, options.machine, options.virttype
-        ).encode()
+    binary, cached = libvirt_binary(
+        options.connect, options.emulator, options.machine, options.virttype, options.binary
     )
-    binary = domcaps.findtext("path") or options.binary
-    cached = []
-    for path in sorted(glob.glob(f"{LIBVIRT_CAPS_CACHE}/*.xml")):
-        try:
-            emulator = etree.parse(path).getroot().findtext("emulator")
-        except (OSError, etree.XMLSyntaxError):
-            continue
-        if emulator == binary:
-            cached.append(path)
     if not cached:
         print(
             f"virtxlate: warning: libvirt's cached capabilities of {binary} are not "

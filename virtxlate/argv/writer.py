@@ -9,63 +9,14 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from typing import Literal
+from collections.abc import Sequence
+from typing import Literal, Protocol
 
-from ..caps import CapsTable
-from ..libvirt.plan import StoragePlan
+from ..props.domain import DomainPlan, domain_options, emulator
 from ..props.option import Option
 from .escape import json_value, keyval
 
 ArgvFormat = Literal["shell", "lines", "json"]
-
-
-def _machine_options(plan: StoragePlan) -> list[Option]:
-    domain, caps = plan.domain, plan.caps
-    options: list[Option] = []
-    if domain.name:
-        options.append(_name_option(domain.name, caps))
-    # libvirt always starts QEMU paused and lets the guest run after setup.
-    options.append(Option("-S"))
-    # UEFI: the pflash nodes before -machine, which names them (as
-    # qemuBuildPflashBlockdevCommandLine and qemuBuildMachineCommandLine write them)
-    options.extend(plan.firmware)
-    machine = Option("-machine", plan.machine_name)
-    for key, node in plan.pflash:
-        machine.add(key, node)
-    machine.add("accel", plan.accel)
-    options.append(machine)
-    if domain.memory_mib is not None:
-        options.append(Option("-m", str(domain.memory_mib)))
-    vcpus = domain.vcpu or 1
-    smp = Option("-smp", str(vcpus))
-    smp.props += [("sockets", vcpus), ("cores", 1), ("threads", 1)]
-    options.append(smp)
-    if domain.uuid:
-        options.append(Option("-uuid", domain.uuid))
-    if caps.has_flag("display") and domain.element.find("devices/graphics") is None:
-        # libvirt: no <graphics> means no display at all
-        options.append(Option("-display", "none"))
-    options.append(Option("-no-user-config" if caps.has_flag("no-user-config") else "-nodefconfig"))
-    options.append(Option("-nodefaults"))
-    if caps.has_flag("iothread"):
-        options.extend(
-            Option("-object", "iothread", [("id", f"iothread{number}")])
-            for number in sorted(domain.iothread_id_set())
-        )
-    return options
-
-
-def _name_option(name: str, caps: CapsTable) -> Option:
-    """-name as qemuBuildNameCommandLine writes it: the name under QEMU's 'guest' key
-    (never as the option's first token, where 'process=…' or 'web,id=1' would be read
-    as keys) and debug-threads=on where QEMU has them (libvirt's name-guest and
-    debug-threads flags, which the tables of 1.x lack: the name is the whole value there)."""
-    if not caps.has_flag("name-guest"):
-        return Option("-name", name)
-    option = Option("-name", None, [("guest", name)])
-    if caps.has_flag("debug-threads"):
-        option.add("debug-threads", True)
-    return option
 
 
 def _object_value(option: Option) -> str:
@@ -73,13 +24,31 @@ def _object_value(option: Option) -> str:
     return json_value(option, "qom-type")
 
 
-def option_words(plan: StoragePlan) -> list[tuple[str, str | None]]:
-    """Each option and its value (None for a bare flag), emulator first with no value."""
-    emulator = plan.domain.emulator or plan.caps.emulator
-    words: list[tuple[str, str | None]] = [(emulator, None)]
-    for option in _machine_options(plan) + plan.options:
-        words.append((option.flag, _value(option, plan.caps.json_device)))
-    return words
+class WrittenPlan(DomainPlan, Protocol):
+    """A translation as the writer reads it (libvirt.plan's StoragePlan): the domain-wide
+    options' inputs and the devices' options in libvirt's order."""
+
+    options: list[Option]
+
+
+def words(
+    program: str, options: Sequence[Option], json_device: bool
+) -> list[tuple[str, str | None]]:
+    """PROGRAM and each option with its value (None for a bare flag); with JSON_DEVICE
+    -device and -object written as JSON, as libvirt does where QEMU takes it."""
+    found: list[tuple[str, str | None]] = [(program, None)]
+    found.extend((option.flag, _value(option, json_device)) for option in options)
+    return found
+
+
+def option_words(plan: WrittenPlan) -> list[tuple[str, str | None]]:
+    """Each option of PLAN and its value (None for a bare flag), emulator first with no
+    value: the domain-wide options (props.domain), then the devices'."""
+    return words(
+        emulator(plan.domain, plan.caps),
+        domain_options(plan) + plan.options,
+        plan.caps.json_device,
+    )
 
 
 def _value(option: Option, json_device: bool) -> str | None:
@@ -94,7 +63,7 @@ def _value(option: Option, json_device: bool) -> str | None:
     return keyval(option)
 
 
-def command_line(plan: StoragePlan) -> list[str]:
+def command_line(plan: WrittenPlan) -> list[str]:
     """argv as a list of strings, emulator first."""
     return [word for pair in option_words(plan) for word in pair if word is not None]
 

@@ -198,7 +198,7 @@ class _Builder:
                 f"QEMU {self.caps.version}: '{driver}' has no property '{prop_name}'", option
             )
         device.props = [p for p in device.props if p.name != prop_name]
-        device.props.append(Prop(prop_name, spec.type, _convert(spec.type, value)))
+        device.props.append(Prop(prop_name, spec.type, convert(spec.type, value)))
         order = [p.name for p in dtype.props] if dtype is not None else []
         device.props.sort(key=lambda p: order.index(p.name) if p.name in order else 99)
 
@@ -233,16 +233,18 @@ def _props(
         if (exclude and prop.name in exclude) or not prop.in_qtree:
             continue
         if prop.name in given:
-            value = _convert(prop.type, given[prop.name])
+            value = convert(prop.type, given[prop.name])
         elif prop.default is not None:
-            value = _convert(prop.type, prop.default)
+            value = convert(prop.type, prop.default)
         else:
             continue
         shown.append(Prop(prop.name, prop.type, value))
     return shown
 
 
-def _convert(prop_type: str, value: PropValue) -> PropValue:
+def convert(prop_type: str, value: PropValue) -> PropValue:
+    """VALUE (as given on the command line or as a table default) as qtree shows a property
+    of PROP_TYPE: integers, booleans, a PCI devfn as slot.function."""
     if isinstance(value, bool):
         return value
     text = str(value)

@@ -17,7 +17,7 @@ from .. import caps as caps_tables
 from ..argv.storage import STORAGE_DEVICES
 from ..caps import CapsTable
 from ..errors import InputError, UsageError
-from ..graph.build import _convert
+from ..graph.build import convert
 from .options import json_depth
 from .todomain import Readback, domain_from_argv
 from .tree import MAX_BUS_DEPTH
@@ -136,7 +136,7 @@ def _chosen(caps: CapsTable, device: dict[str, Any]) -> dict[str, Any]:
         if (
             spec is not None
             and spec.default is not None
-            and _convert(spec.type, spec.default) == value
+            and convert(spec.type, spec.default) == value
         ):
             continue
         chosen[name] = value
