@@ -131,3 +131,27 @@ def test_tree_argv_reads_the_machine_option(tmp_path, flag):
     result = run_cli("tree", "--argv", str(path), "--qemu", "1.2", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["machine"] == "pc-0.15"
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        # tools/caps-facts/builtins.tsv: QEMU named the LPC and SMBus functions
+        # 'ICH9 LPC' until 2.1 and 'ICH9 SMB' until 6.0 (the captured qom-list-types)
+        ("1.5", ["ICH9 SMB", "ich9-ahci", "ICH9 LPC", "mch"]),
+        ("2.1", ["ICH9 SMB", "ich9-ahci", "ICH9-LPC", "mch"]),
+        ("5.2", ["ICH9 SMB", "ich9-ahci", "ICH9-LPC", "mch"]),
+        ("7.2", ["ICH9-SMB", "ich9-ahci", "ICH9-LPC", "mch"]),
+    ],
+)
+def test_q35_builtins_with_the_names_of_their_release(version, expected):
+    domain = load("""<domain type='qemu'><os><type arch='x86_64' machine='q35'>hvm</type>
+        </os><devices/></domain>""")
+    result = analyze(domain, version)
+    assert result.graph is not None, result.findings
+    pcie = graph_json(result.graph)["root"]["devices"][0]["buses"][0]
+    assert pcie["name"] == "pcie.0"
+    builtins = [d for d in pcie["devices"] if d["id"] is None]  # (libvirt's root ports)
+    assert [d["type"] for d in builtins] == expected
+    smb = builtins[0]
+    assert smb["props"] == {"addr": "1f.3"} and [b["name"] for b in smb["buses"]] == ["i2c"]

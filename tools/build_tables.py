@@ -247,6 +247,7 @@ def builtin_facts(table: etree._Element, arch: str) -> None:
     """The built-ins of tools/caps-facts/builtins.tsv that hold for TABLE's release, added
     to its machine families that lack them, each after the built-in QEMU creates first."""
     release = table.get("version", "")
+    fact_ids = {row["id"] for row in read_tsv("builtins.tsv")}
     for row in read_tsv("builtins.tsv"):
         family = table.find(f"machine-family[@name='{row['family']}']")
         if (
@@ -256,6 +257,15 @@ def builtin_facts(table: etree._Element, arch: str) -> None:
             or family.find(f"builtin[@type='{row['type']}']") is not None
         ):
             continue
+        renamed = family.find(f"builtin[@type='{row['replaces']}']") if row["replaces"] else None
+        if renamed is not None:
+            renamed.set("type", row["type"])
+            kept = [i for i in renamed.get("source", "").split() if i not in fact_ids]
+            renamed.set("source", " ".join([*kept, row["id"]]))
+            _add_sources(table, {row["id"]: row["source"]})
+            continue
+        if not row["after"]:
+            continue  # a rename only
         node = etree.Element("builtin", type=row["type"], source=row["id"])
         if row["addr"]:
             node.set("addr", row["addr"])
@@ -443,6 +453,8 @@ def build_arch(
     for version in LATER.get(arch, []):
         tables[version] = derive(inputs, arch, version, tables[newest], None)
         newest = version
+    for table in tables.values():
+        builtin_facts(table, arch)  # the rows dated within a release range (renamed types)
     return dict(sorted(tables.items(), key=lambda item: key(item[0])))
 
 
