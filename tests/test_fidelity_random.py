@@ -1,9 +1,10 @@
 """Generated domains with the devices libvirt places before or beside storage (virtio
 channels and consoles, ich9 USB sets, network cards, sound, video, RNG, watchdogs,
 filesystems, root ports without index, pci-bridges) and UEFI firmware named by its files
-(a pflash <loader>, with or without <nvram>, read-only or not, with or without ACPI)
-against the running libvirt 9.0: both accept or both refuse, and the storage options
-(the pflash nodes among them), -machine's pflashN= and PCI controllers are libvirt's.
+(a pflash <loader>, with or without <nvram> as text, file or block source, read-only or
+not, with or without ACPI) against the running libvirt 9.0: both accept or both refuse,
+and the storage options (the pflash nodes among them), -machine's pflashN= and PCI
+controllers are libvirt's.
 Left out: <os firmware='efi'> (libvirt picks the files from the VM host's firmware
 descriptors, a host fact virtxlate reads only when asked) and secure boot.
 .ci/run starts libvirtd (.ci/start-libvirtd)."""
@@ -106,7 +107,8 @@ def domains(draw) -> str:
 
 def _firmware(draw) -> str:
     """A UEFI loader named by its files, as virt-install and Nova write it, or none."""
-    kind = draw(st.sampled_from(("none", "none", "code+vars", "code", "writable", "template")))
+    kinds = ("none", "none", "code+vars", "code", "writable", "template", "source", "block")
+    kind = draw(st.sampled_from(kinds))
     code = "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>"
     return {
         "none": "",
@@ -114,6 +116,8 @@ def _firmware(draw) -> str:
         "code": code,
         "writable": "<loader readonly='no' type='pflash'>/v/OVMF.fd</loader>",
         "template": code + "<nvram template='/usr/share/OVMF/OVMF_VARS.fd'>/v/g_VARS.fd</nvram>",
+        "source": code + "<nvram type='file'><source file='/v/g_VARS.fd'/></nvram>",
+        "block": code + "<nvram type='block'><source dev='/dev/vg/vars'/></nvram>",
     }[kind]
 
 
