@@ -1,7 +1,12 @@
 """Generated domains with the devices libvirt places before or beside storage (virtio
 channels and consoles, ich9 USB sets, network cards, sound, video, RNG, watchdogs,
-filesystems, root ports without index, pci-bridges) against the running libvirt 9.0: both
-accept or both refuse, and the storage options and PCI controllers are libvirt's.
+filesystems, root ports without index, pci-bridges) and UEFI firmware named by its files
+(a pflash <loader>, with or without <nvram> as text, file or block source, read-only or
+not, with or without ACPI) against the running libvirt 9.0: both accept or both refuse,
+and the storage options (the pflash nodes among them), -machine's pflashN= and PCI
+controllers are libvirt's.
+Left out: <os firmware='efi'> (libvirt picks the files from the VM host's firmware
+descriptors, a host fact virtxlate reads only when asked) and secure boot.
 .ci/run starts libvirtd (.ci/start-libvirtd)."""
 
 from __future__ import annotations
@@ -84,16 +89,42 @@ def domains(draw) -> str:
             f"<source file='/v/{dev}.img'/><target dev='{dev}' bus='{bus}'/></disk>"
         )
     parts = draw(st.permutations(parts))
+    os_extra, features = _firmware(draw), ""
+    if os_extra and draw(st.integers(0, 4)) > 0:
+        features = "<features><acpi/></features>"  # UEFI needs ACPI (libvirt refuses)
     root = {"q35": "pcie-root", "pc": "pci-root"}[machine] if ports or bridges else None
     head = f"<controller type='pci' index='0' model='{root}'/>" if root else ""
     return (
         "<domain type='kvm'><name>g</name><memory unit='MiB'>256</memory>"
-        f"<os><type arch='x86_64' machine='{machine}'>hvm</type></os><devices>"
+        f"<os><type arch='x86_64' machine='{machine}'>hvm</type>{os_extra}</os>{features}"
+        "<devices>"
         "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
         + head
         + "".join(parts)
         + "</devices></domain>"
     )
+
+
+def _firmware(draw) -> str:
+    """A UEFI loader named by its files, as virt-install and Nova write it, or none."""
+    kinds = ("none", "none", "code+vars", "code", "writable", "template", "source", "block")
+    kind = draw(st.sampled_from(kinds))
+    code = "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>"
+    return {
+        "none": "",
+        "code+vars": code + "<nvram>/var/lib/libvirt/qemu/nvram/g_VARS.fd</nvram>",
+        "code": code,
+        "writable": "<loader readonly='no' type='pflash'>/v/OVMF.fd</loader>",
+        "template": code + "<nvram template='/usr/share/OVMF/OVMF_VARS.fd'>/v/g_VARS.fd</nvram>",
+        "source": code + "<nvram type='file'><source file='/v/g_VARS.fd'/></nvram>",
+        "block": code + "<nvram type='block'><source dev='/dev/vg/vars'/></nvram>",
+    }[kind]
+
+
+def _pflash(words: list[str]) -> list[str]:
+    """-machine's pflashN=NODE properties."""
+    machine = words[words.index("-machine") + 1]
+    return [prop for prop in machine.split(",") if prop.startswith("pflash")]
 
 
 @settings(
@@ -113,3 +144,4 @@ def test_placement_beside_other_devices_is_libvirts(virsh, tmp_path, xml):  # no
         return
     assert ours.ok, [f for f in ours.findings if f.is_error]
     assert _compared(ours.argv or []) == _compared(theirs)
+    assert _pflash(ours.argv or []) == _pflash(theirs)

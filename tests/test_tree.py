@@ -74,8 +74,12 @@ def test_ide_disk_hangs_on_the_builtin_controller():
         <disk type='file' device='cdrom'><source file='/x.iso'/>
           <target dev='hdc' bus='ide'/></disk></devices></domain>""")
     tree = graph_json(analyze(domain, "1.5").graph)
-    piix = tree["root"]["devices"][0]["buses"][0]["devices"][0]
-    assert piix["type"] == "piix3-ide" and piix["props"] == {"addr": "01.1"}
+    pci = tree["root"]["devices"][0]["buses"][0]["devices"]
+    # the machine's built-ins as QEMU lists them on pci.0, the newest first (QEMU 1.x
+    # pc_init1: i440FX, PIIX3, piix3-ide, then PIIX4_PM; tools/caps-facts/builtins.tsv)
+    assert [d["type"] for d in pci] == ["PIIX4_PM", "piix3-ide", "PIIX3", "i440FX"]
+    piix = pci[1]
+    assert piix["props"] == {"addr": "01.1"}
     # as qtree lists them: the newest bus first (real QEMU 7.2 on pc: ide.1, then ide.0)
     assert [b["name"] for b in piix["buses"]] == ["ide.1", "ide.0"]
     assert piix["buses"][0]["devices"][0]["type"] == "ide-cd"
@@ -112,7 +116,8 @@ def test_seed_command_line_gives_both_seed_trees(version, machine):
     # captured replies; 1.2's hand-written table holds storage only), newest first as in
     # QEMU's info qtree
     nic = ["e1000"] if caps.load(version).has_device("e1000") else []
-    assert [d["type"] for d in pci["devices"]] == nic + ["virtio-scsi-pci"]
+    builtins = ["PIIX4_PM", "piix3-ide", "PIIX3", "i440FX"]  # the machine's, after them
+    assert [d["type"] for d in pci["devices"]] == nic + ["virtio-scsi-pci", *builtins]
     text = run_cli("tree", "--argv", seed, "--qemu", version).stdout
     assert 'dev: scsi-hd, id ""' in text and "drive = drive0" in text
 
@@ -126,3 +131,27 @@ def test_tree_argv_reads_the_machine_option(tmp_path, flag):
     result = run_cli("tree", "--argv", str(path), "--qemu", "1.2", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["machine"] == "pc-0.15"
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        # tools/caps-facts/builtins.tsv: QEMU named the LPC and SMBus functions
+        # 'ICH9 LPC' until 2.1 and 'ICH9 SMB' until 6.0 (the captured qom-list-types)
+        ("1.5", ["ICH9 SMB", "ich9-ahci", "ICH9 LPC", "mch"]),
+        ("2.1", ["ICH9 SMB", "ich9-ahci", "ICH9-LPC", "mch"]),
+        ("5.2", ["ICH9 SMB", "ich9-ahci", "ICH9-LPC", "mch"]),
+        ("7.2", ["ICH9-SMB", "ich9-ahci", "ICH9-LPC", "mch"]),
+    ],
+)
+def test_q35_builtins_with_the_names_of_their_release(version, expected):
+    domain = load("""<domain type='qemu'><os><type arch='x86_64' machine='q35'>hvm</type>
+        </os><devices/></domain>""")
+    result = analyze(domain, version)
+    assert result.graph is not None, result.findings
+    pcie = graph_json(result.graph)["root"]["devices"][0]["buses"][0]
+    assert pcie["name"] == "pcie.0"
+    builtins = [d for d in pcie["devices"] if d["id"] is None]  # (libvirt's root ports)
+    assert [d["type"] for d in builtins] == expected
+    smb = builtins[0]
+    assert smb["props"] == {"addr": "1f.3"} and [b["name"] for b in smb["buses"]] == ["i2c"]

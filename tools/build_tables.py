@@ -243,6 +243,48 @@ def _add_sources(table: etree._Element, sources: dict[str, str]) -> None:
         table.insert(last, node)
 
 
+def builtin_facts(table: etree._Element, arch: str) -> None:
+    """The built-ins of tools/caps-facts/builtins.tsv that hold for TABLE's release, added
+    to its machine families that lack them, each after the built-in QEMU creates first."""
+    release = table.get("version", "")
+    fact_ids = {row["id"] for row in read_tsv("builtins.tsv")}
+    for row in read_tsv("builtins.tsv"):
+        family = table.find(f"machine-family[@name='{row['family']}']")
+        if (
+            row["arch"] not in ("", arch)
+            or not in_range(release, row["since"], row["until"])
+            or family is None
+            or family.find(f"builtin[@type='{row['type']}']") is not None
+        ):
+            continue
+        renamed = family.find(f"builtin[@type='{row['replaces']}']") if row["replaces"] else None
+        if renamed is not None:
+            renamed.set("type", row["type"])
+            kept = [i for i in renamed.get("source", "").split() if i not in fact_ids]
+            renamed.set("source", " ".join([*kept, row["id"]]))
+            _add_sources(table, {row["id"]: row["source"]})
+            continue
+        if not row["after"]:
+            continue  # a rename only
+        node = etree.Element("builtin", type=row["type"], source=row["id"])
+        if row["addr"]:
+            node.set("addr", row["addr"])
+        for bus in row["buses"].split():
+            name, _, bus_type = bus.partition(":")
+            etree.SubElement(node, "bus", name=name, type=bus_type)
+            if table.find(f"bus-type[@name='{bus_type}']") is None:
+                last = table.findall("bus-type")[-1]
+                last.addnext(etree.Element("bus-type", name=bus_type, source=row["id"]))
+        previous = family.find(f"builtin[@type='{row['after']}']")
+        if row["after"] == "-":
+            family.insert(0, node)
+        elif previous is not None:
+            previous.addnext(node)
+        else:
+            family.append(node)
+        _add_sources(table, {row["id"]: row["source"]})
+
+
 def machine_family_era(table: etree._Element, curated15: etree._Element) -> None:
     """libvirt's placement of the 1.x era (slot 2 kept for video before QEMU 2.1's
     device-video-primary; the floppy a qdev of the ISA controller before 2.8) holds up to
@@ -411,6 +453,8 @@ def build_arch(
     for version in LATER.get(arch, []):
         tables[version] = derive(inputs, arch, version, tables[newest], None)
         newest = version
+    for table in tables.values():
+        builtin_facts(table, arch)  # the rows dated within a release range (renamed types)
     return dict(sorted(tables.items(), key=lambda item: key(item[0])))
 
 
@@ -726,6 +770,8 @@ def build(shared: Path) -> dict[str, dict[str, etree._Element]]:
         ).getroot()
         for v in ("1.2", "1.5")
     }
+    for table in curated.values():
+        builtin_facts(table, "x86_64")
     return {
         arch: build_arch(inputs, arch, curated) for arch in ("x86_64", "s390x", "aarch64", "armv7l")
     }

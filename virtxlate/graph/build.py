@@ -53,6 +53,11 @@ def build_graph(
     buses: dict[str, Bus] = {pci_root.name: pci_root, root.name: root}
     enabled = {option.flag for option in options}
     builder = _Builder(caps, family, pci_root, buses, enabled)
+    # the machine creates its built-in devices before any -device, whether or not anything
+    # is plugged into them (as pc_init1 / pc_q35_init): QEMU 7.2's `info qtree` lists q35's
+    # ich9-ahci and pc's piix3-ide with empty buses too
+    for type_ in builder.builtins:
+        builder._builtin(type_)
     for option in options:
         if option.flag == "-device":
             builder.add(option)
@@ -74,8 +79,8 @@ class _Builder:
         self.family = family
         self.pci_root = pci_root
         self.buses = buses
-        # Built-in chipset devices (piix3-ide, isa-fdc, the q35 AHCI) appear in the graph
-        # once something uses them; one enabled by a legacy switch only with that switch.
+        # Built-in chipset devices (piix3-ide, isa-fdc, the q35 AHCI); one enabled by a
+        # legacy switch only with that switch.
         self.builtins = {
             b.type: b for b in family.builtins if b.enabled_by is None or b.enabled_by in enabled
         }
@@ -207,10 +212,11 @@ class _Builder:
         if type_ in self.instances:
             return self.instances[type_]
         builtin = self.builtins[type_]
-        dtype = self.caps.device(type_)
         rank = list(self.builtins).index(type_)  # the table lists them in creation order
         device = Device(type_, None, builtin_rank=rank)
-        if builtin.addr is not None and dtype is not None and dtype.prop("addr") is not None:
+        if builtin.addr is not None:
+            # a PCI function: addr is a property of every PCI device (QEMU's pci_props), also
+            # where the table lists none of the type's properties (i440FX, ICH9-SMB)
             device.props.append(Prop("addr", "pci-devfn", builtin.addr))
         for name, bus_type in builtin.buses:
             self._own(device, name, bus_type)

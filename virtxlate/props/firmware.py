@@ -11,6 +11,7 @@ fact virtxlate does not look up: said, and nothing is written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..findings import Finding, finding_at
 from ..model import Domain
@@ -66,19 +67,31 @@ def plan_firmware(domain: Domain, blockdev: bool) -> Firmware:
         )
         return result
     readonly = loader.get("readonly") == "yes"
-    files = [(loader.text or "").strip()]
+    files = [("file", (loader.text or "").strip())]
     nvram = os_node.find("nvram")
-    if nvram is not None and (nvram.text or "").strip():
-        files.append((nvram.text or "").strip())
+    vars_file = _nvram_file(nvram)
+    if vars_file is not None:
+        files.append(vars_file)
+    elif nvram is not None and nvram.get("type") not in (None, "file", "block"):
+        result.findings.append(
+            finding_at(
+                "VX0900",
+                "warning",
+                f"an <nvram type='{nvram.get('type')}'> is not translated; the varstore "
+                "(pflash1) is left out",
+                XmlObject(nvram),
+                domain.source,
+            )
+        )
     elif readonly:
-        files.append(f"{NVRAM_DIR}/{domain.name}_VARS.fd")
-    for unit, path in enumerate(files):
+        files.append(("file", f"{NVRAM_DIR}/{domain.name}_VARS.fd"))
+    for unit, (driver, path) in enumerate(files):
         storage, node = f"libvirt-pflash{unit}-storage", f"libvirt-pflash{unit}-format"
         result.options.append(
             Option(
                 "-blockdev",
                 props=[
-                    ("driver", "file"),
+                    ("driver", driver),
                     ("filename", path),
                     ("node-name", storage),
                     ("auto-read-only", True),
@@ -101,3 +114,21 @@ def plan_firmware(domain: Domain, blockdev: bool) -> Firmware:
         )
         result.pflash.append((f"pflash{unit}", node))
     return result
+
+
+def _nvram_file(nvram: Any) -> tuple[str, str] | None:
+    """(driver, path) of the varstore <nvram> names: its text (the older form), or its
+    <source file=…> (type='file') or <source dev=…> (type='block', QEMU's host_device), as
+    libvirt 9.0's domxml-to-native writes them; None when it names none."""
+    if nvram is None:
+        return None
+    if (nvram.text or "").strip():
+        return "file", (nvram.text or "").strip()
+    source = nvram.find("source")
+    if source is None:
+        return None
+    if nvram.get("type") in (None, "file") and source.get("file"):
+        return "file", source.get("file")
+    if nvram.get("type") == "block" and source.get("dev"):
+        return "host_device", source.get("dev")
+    return None
