@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
-from ..props.domain import DomainPlan, domain_options, emulator
+from ..props.domain import DomainPlan, emulator
 from ..props.option import Option
 from .escape import json_value, keyval
 
@@ -43,12 +43,8 @@ def words(
 
 def option_words(plan: WrittenPlan) -> list[tuple[str, str | None]]:
     """Each option of PLAN and its value (None for a bare flag), emulator first with no
-    value: the domain-wide options (props.domain), then the devices'."""
-    return words(
-        emulator(plan.domain, plan.caps),
-        domain_options(plan) + plan.options,
-        plan.caps.json_device,
-    )
+    value, in the order of libvirt.plan's PHASES."""
+    return words(emulator(plan.domain, plan.caps), plan.options, plan.caps.json_device)
 
 
 def _value(option: Option, json_device: bool) -> str | None:

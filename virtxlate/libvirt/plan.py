@@ -11,6 +11,8 @@ capability table, never from version tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..caps import CapsTable
 from ..findings import finding_at
 from ..host import Host, UnknownHost
@@ -19,6 +21,16 @@ from ..placement.assign import assign
 from ..placement.usb import hub_options
 from ..props.controllers import controller_options, usb_options
 from ..props.disks import SUPPORTED_BUSES, ordered_disks, plan_disks
+from ..props.domain import (
+    default_options,
+    display_options,
+    iothread_objects,
+    machine_options,
+    memory_options,
+    name_options,
+    smp_options,
+    uuid_options,
+)
 from ..props.firmware import plan_firmware
 from ..props.hostdevs import plan_hostdevs
 from ..props.option import Option
@@ -34,12 +46,51 @@ __all__ = [
     "plan_storage",
 ]
 
-# The order libvirt writes the options virtxlate covers (qemuBuildCommandLine; the machine
-# and the firmware are the argv writer's): the PCI controllers, declared and added
-# (qemuBuildControllersCommandLine writes type 'pci' first), the USB controllers, the
-# other controllers, the USB hubs (qemuBuildHubCommandLine), the disks
-# (qemuBuildDisksCommandLine), the host devices (qemuBuildHostdevCommandLine).
-PHASES = ("pci-controllers", "usb-controllers", "controllers", "hubs", "disks", "hostdevs")
+Phase = Callable[[StoragePlan], list[Option]]
+
+
+def _device_phases(plan: StoragePlan) -> dict[str, list[Option]]:
+    """The devices' options by phase, built from the finished placement; the host devices
+    after the disks, whose -blockdev nodes they number on."""
+    placement = plan.placement
+    phases = {
+        "pci-controllers": list(placement.pci_controllers),
+        "usb-controllers": usb_options(plan),
+        "controllers": _as_libvirt_names(controller_options(plan)),
+        "hubs": hub_options(placement.usb_ports) if placement.usb_ports else [],
+    }
+    phases["disks"] = _disk_options(plan)
+    phases["hostdevs"] = plan_hostdevs(plan)
+    return phases
+
+
+# The whole command line in the order qemuBuildCommandLine writes it: each entry a phase
+# name and its builder, or None for the device phases _device_phases builds together.
+PHASES: tuple[tuple[str, Phase | None], ...] = (
+    ("name", name_options),  # qemuBuildNameCommandLine, then -S
+    ("pflash", lambda plan: list(plan.firmware)),  # qemuBuildPflashBlockdevCommandLine
+    ("machine", machine_options),  # qemuBuildMachineCommandLine
+    ("memory", memory_options),  # qemuBuildMemCommandLine
+    ("smp", smp_options),  # qemuBuildSmpCommandLine
+    ("uuid", uuid_options),
+    ("display", lambda plan: display_options(plan.domain, plan.caps)),  # no <graphics>
+    ("defaults", default_options),  # -no-user-config -nodefaults
+    ("iothreads", lambda plan: iothread_objects(plan.domain, plan.caps)),
+    ("pci-controllers", None),  # qemuBuildControllersCommandLine: type 'pci' first,
+    ("usb-controllers", None),  # then USB,
+    ("controllers", None),  # then the others
+    ("hubs", None),  # qemuBuildHubCommandLine
+    ("disks", None),  # qemuBuildDisksCommandLine
+    ("hostdevs", None),  # qemuBuildHostdevCommandLine (the storage ones)
+)
+
+
+def _ordered(plan: StoragePlan, devices: dict[str, list[Option]]) -> list[Option]:
+    """Every phase's options in PHASES' order; the device phases from DEVICES."""
+    options: list[Option] = []
+    for name, build in PHASES:
+        options.extend(devices.get(name, ()) if build is None else build(plan))
+    return options
 
 
 def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None) -> StoragePlan:
@@ -68,21 +119,14 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None) -> S
                 hint="known: " + ", ".join(m.alias or m.name for m in caps.machines if m.alias),
             )
         )
+        plan.options = _ordered(plan, {})
         return plan
     firmware = plan_firmware(domain, caps.storage_style == "blockdev")
     plan.firmware, plan.pflash = firmware.options, firmware.pflash
     plan.findings.extend(firmware.findings)
     plan.placement = assign(domain, caps, plan.host)
     plan.findings.extend(plan.placement.findings)
-    phases: dict[str, list[Option]] = {
-        "pci-controllers": list(plan.placement.pci_controllers),
-        "usb-controllers": usb_options(plan),
-        "controllers": _as_libvirt_names(controller_options(plan)),
-        "hubs": hub_options(plan.placement.usb_ports) if plan.placement.usb_ports else [],
-    }
-    phases["disks"] = _disk_options(plan)
-    phases["hostdevs"] = plan_hostdevs(plan)  # after the disks: it numbers nodes on
-    plan.options = [option for phase in PHASES for option in phases[phase]]
+    plan.options = _ordered(plan, _device_phases(plan))
     return plan
 
 

@@ -1,5 +1,5 @@
 """The domain-wide options libvirt writes before any device: name, machine, memory, CPUs,
-display, defaults and the iothread objects, as qemuBuildCommandLine orders them.
+display, defaults and the iothread objects; libvirt/plan.py's PHASES orders them.
 
 Built from the model, the release's table and what placement decided (machine type, accel,
 UEFI pflash nodes); the argv writer only turns them into words.
@@ -30,35 +30,42 @@ def emulator(domain: Domain, caps: CapsTable) -> str:
     return domain.emulator or caps.emulator
 
 
-def domain_options(plan: DomainPlan) -> list[Option]:
-    """-name … -object iothread, in the order qemuBuildCommandLine writes them."""
-    domain, caps = plan.domain, plan.caps
-    options: list[Option] = []
-    if domain.name:
-        options.append(name_option(domain.name, caps))
-    # libvirt always starts QEMU paused and lets the guest run after setup.
-    options.append(Option("-S"))
-    # UEFI: the pflash nodes before -machine, which names them (as
-    # qemuBuildPflashBlockdevCommandLine and qemuBuildMachineCommandLine write them)
-    options.extend(plan.firmware)
+def name_options(plan: DomainPlan) -> list[Option]:
+    """-name, then -S: libvirt always starts QEMU paused and lets the guest run after
+    setup."""
+    name = [name_option(plan.domain.name, plan.caps)] if plan.domain.name else []
+    return [*name, Option("-S")]
+
+
+def machine_options(plan: DomainPlan) -> list[Option]:
+    """-machine TYPE with the UEFI pflash nodes it names and the accelerator."""
     machine = Option("-machine", plan.machine_name)
     for key, node in plan.pflash:
         machine.add(key, node)
     machine.add("accel", plan.accel)
-    options.append(machine)
-    if domain.memory_mib is not None:
-        options.append(Option("-m", str(domain.memory_mib)))
-    vcpus = domain.vcpu or 1
+    return [machine]
+
+
+def memory_options(plan: DomainPlan) -> list[Option]:
+    memory = plan.domain.memory_mib
+    return [] if memory is None else [Option("-m", str(memory))]
+
+
+def smp_options(plan: DomainPlan) -> list[Option]:
+    vcpus = plan.domain.vcpu or 1
     smp = Option("-smp", str(vcpus))
     smp.props += [("sockets", vcpus), ("cores", 1), ("threads", 1)]
-    options.append(smp)
-    if domain.uuid:
-        options.append(Option("-uuid", domain.uuid))
-    options.extend(display_options(domain, caps))
-    options.append(Option("-no-user-config" if caps.has_flag("no-user-config") else "-nodefconfig"))
-    options.append(Option("-nodefaults"))
-    options.extend(iothread_objects(domain, caps))
-    return options
+    return [smp]
+
+
+def uuid_options(plan: DomainPlan) -> list[Option]:
+    return [Option("-uuid", plan.domain.uuid)] if plan.domain.uuid else []
+
+
+def default_options(plan: DomainPlan) -> list[Option]:
+    """No configuration file, no default devices (-nodefconfig before -no-user-config)."""
+    user_config = "-no-user-config" if plan.caps.has_flag("no-user-config") else "-nodefconfig"
+    return [Option(user_config), Option("-nodefaults")]
 
 
 def name_option(name: str, caps: CapsTable) -> Option:
