@@ -12,9 +12,7 @@ from ..libvirt.context import (
     ControllerPlan,
     StoragePlan,
     add_location,
-    add_virtio_options,
     explicit_pci,
-    on_off,
     root_bus,
     take_slot,
     transport_device,
@@ -31,20 +29,14 @@ from ..placement.addresses import (
 )
 from ..placement.pcibuses import DEFAULT_DEVICE
 from ..placement.zpci import with_zpci
-from . import transitional
+from . import disk_table, transitional
+from .mapping import add_props
 from .option import Option
-from .scsi import SCSI_MODEL_DEVICES, default_scsi_model
+from .scsi import SCSI_MODEL_DEVICES, VIRTIO_SCSI_MODELS, default_scsi_model
 
 # libvirt's qemuBuildControllersCommandLine emits controllers grouped by type in this order.
 _CONTROLLER_ORDER = ("pci", "usb", "scsi", "ide", "sata", "fdc", "virtio-serial", "ccid")
 
-# virtio-scsi-pci options libvirt writes from <controller><driver>, in its order.
-_VIRTIO_SCSI_DRIVER_PROPS = (
-    ("queues", "num_queues"),
-    ("cmd_per_lun", "cmd_per_lun"),
-    ("max_sectors", "max_sectors"),
-    ("ioeventfd", "ioeventfd"),
-)
 # libvirt's USB controller models → the QEMU device it writes (qemuBuildUSBControllerDevProps;
 # a controller without a model is piix3-uhci: checked with libvirt 9.0, also on q35)
 USB_DEVICES = {
@@ -431,24 +423,14 @@ def controller_options(plan: StoragePlan) -> list[Option]:
         )
         option = Option("-device", device, origin=controller.element)
         option.props.extend(model_props)
-        drv = controller.element.driver if controller.element is not None else None
-        is_virtio = controller.model in (
-            "virtio-scsi",
-            "virtio-transitional",
-            "virtio-non-transitional",
-        )
-        if drv is not None and is_virtio and drv.iothread is not None:
-            option.add("iothread", f"iothread{drv.iothread}")
+        element = controller.element
+        is_virtio = controller.model in VIRTIO_SCSI_MODELS
+        if element is not None and is_virtio:
+            add_props(option, (disk_table.IOTHREAD,), element, None, None)
         option.add("id", controller.alias)
-        if drv is not None and is_virtio:
-            for xml_name, qemu_name in _VIRTIO_SCSI_DRIVER_PROPS:
-                option.add(
-                    qemu_name,
-                    on_off(getattr(drv, xml_name))
-                    if xml_name == "ioeventfd"
-                    else getattr(drv, xml_name),
-                )
-            add_virtio_options(option, drv)
+        if element is not None and is_virtio:
+            add_props(option, disk_table.SCSI_CONTROLLER, element, None, None)
+            add_props(option, disk_table.VIRTIO_OPTIONS, element, None, None)
         multifunction = (
             explicit.multifunction if explicit is not None and explicit.type == "pci" else None
         )
