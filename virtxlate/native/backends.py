@@ -71,6 +71,7 @@ class Backend:
     unit: int | None = None
     direct: bool | None = None  # -blockdev cache.direct (device decides the mode)
     no_flush: bool | None = None
+    storage: dict[str, Any] = field(default_factory=dict)  # the -blockdev storage node
 
 
 def from_drive(option: ArgvOption) -> Backend:
@@ -161,6 +162,7 @@ def from_blockdev(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> Bac
     cache = node.get("cache") or storage.get("cache") or {}
     if cache:
         backend.direct, backend.no_flush = truth(cache.get("direct")), truth(cache.get("no-flush"))
+    backend.storage = storage
     backend.io = storage.get("aio")
     backend.pr_manager = storage.get("pr-manager")
     driver = storage.get("driver")

@@ -20,8 +20,11 @@ from lxml import etree
 from ..errors import InputError
 from ..findings import Finding
 from ..host import Host, UnknownHost
+from ..model import Disk, DiskSource
 from ..placement.addresses import disk_index, disk_name
 from ..placement.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
+from ..props import disk_table
+from ..props.mapping import Row, number, on_off, read_props
 from ..props.scsi import LIBVIRT_DRIVER_NAMES, NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
 from ..resources import PACKAGE_DIR
 from .backends import (
@@ -32,6 +35,7 @@ from .backends import (
     from_drive,
     set_source,
 )
+from .build import append, new, set_path
 from .options import ArgvOption, parse_options, truth
 from .words import CommandLine
 
@@ -107,6 +111,23 @@ _USB_BALLOON_KEYS = {
     "disable-legacy",
     "disable-modern",
 }
+# a disk's rows read back, in the order of libvirt's XML: <driver>'s, then <target>'s,
+# <geometry>'s and <blockio>'s, then serial, wwn, vendor and product
+_DISK_DRIVER_ROWS = (
+    *disk_table.VIRTIO_BEFORE_SCSI,
+    *disk_table.VIRTIO_AFTER_SCSI,
+    *disk_table.VIRTIO_OPTIONS,
+)
+_DISK_IDENTITY_ROWS = tuple(
+    next(row for row in disk_table.FRONTEND if row.field == name)
+    for name in ("serial", "wwn", "vendor", "product")
+)
+
+
+def _rows_under(prefix: str) -> tuple[Row, ...]:
+    return tuple(row for row in disk_table.FRONTEND if row.field.startswith(prefix))
+
+
 # bus: (disks per controller, units per bus) — libvirt's drive address of a target name
 _LAYOUT = {"scsi": (7, 7), "ide": (4, 2), "sata": (6, 6), "fdc": (2, 2)}
 
@@ -458,79 +479,73 @@ class _Builder:
 
     def _disk_xml(self, disk: _Disk) -> etree._Element:
         backend, props = disk.backend, disk.props
-        node = etree.Element("disk", type=backend.type or "file", device=disk.device)
-        model = _virtio_model(props) if disk.bus == "virtio" else None
-        if model is not None:
-            node.set("model", model)
-        driver = etree.SubElement(node, "driver", name="qemu")
-        attributes = {
-            "type": backend.format,
-            "cache": device_cache(backend, props.get("write-cache")),
-            "io": backend.io,
-            "discard": backend.discard,
-            "detect_zeroes": backend.detect_zeroes,
-            "error_policy": error_policy(props.get("werror")) or backend.error_policy,
-            "rerror_policy": _read_policy(props, backend),
-            "copy_on_read": "on" if backend.copy_on_read else None,
-            "iothread": _number(props.get("iothread")),
-            "queues": props.get("num-queues") or props.get("num_queues"),
-            "queue_size": props.get("queue-size"),
-            "ioeventfd": _on_off(props.get("ioeventfd")),
-            "event_idx": _on_off(props.get("event_idx")),
-            "iommu": _on_off(props.get("iommu_platform")),
-            "ats": _on_off(props.get("ats")),
-            "packed": _on_off(props.get("packed")),
-        }
-        for key, value in attributes.items():
-            if value is not None:
-                driver.set(key, str(value))
-        source = _source_xml(backend)
-        if source is not None:
-            node.append(source)
-            if backend.pr_manager is not None:
-                source.append(self._reservations(backend.pr_manager))
-        target = etree.SubElement(node, "target", dev=disk.dev or "", bus=disk.bus)
-        for key, name in (("removable", "removable"), ("rotation_rate", "rotation_rate")):
-            value = props.get(key)
-            if value is not None:
-                target.set(name, _on_off(value) if key == "removable" else str(value))
-        geometry = {
-            name: props.get(key)
-            for key, name in (
-                ("cyls", "cyls"),
-                ("heads", "heads"),
-                ("secs", "secs"),
-                ("bios-chs-trans", "trans"),
-            )
-        }
-        _child_with(node, "geometry", geometry)
-        blockio = {name: props.get(name) for name in ("logical_block_size", "physical_block_size")}
-        _child_with(node, "blockio", blockio)
+        node = new(
+            Disk,
+            "disk",
+            type=backend.type or "file",
+            device=disk.device,
+            model=_virtio_model(props) if disk.bus == "virtio" else None,
+        )
+        driver = Disk.driver.create(node)
+        driver.name = "qemu"
+        driver.type = backend.format
+        driver.cache = device_cache(backend, props.get("write-cache"))
+        driver.io = backend.io
+        driver.discard = backend.discard
+        driver.detect_zeroes = backend.detect_zeroes
+        driver.error_policy = error_policy(props.get("werror")) or backend.error_policy
+        driver.rerror_policy = _read_policy(props, backend)
+        driver.copy_on_read = True if backend.copy_on_read else None
+        read_props(_DISK_DRIVER_ROWS, props, node)
+        self._source(node, backend)
+        target = Disk.target.create(node)
+        target.dev, target.bus = disk.dev or "", disk.bus
+        read_props(_rows_under("target."), props, node)
+        read_props(_rows_under("geometry."), props, node)
+        read_props(_rows_under("blockio."), props, node)
         if props.get("bootindex") is not None:
-            etree.SubElement(node, "boot", order=str(props["bootindex"]))
+            node.boot_order = number(props["bootindex"])
         if backend.readonly or disk.device == "cdrom" and backend.type is None:
-            etree.SubElement(node, "readonly")
-        if truth(props.get("share-rw")):
-            etree.SubElement(node, "shareable")
-        for key in ("serial", "wwn", "vendor", "product"):
-            value = props.get(key) or (backend.serial if key == "serial" else None)
-            if value is not None:
-                text = str(value)
-                if key == "serial":
-                    text = text.replace("\\ ", " ")  # libvirt escapes a space as '\ '
-                if key == "wwn":
-                    # key=value writes 0x…, JSON a number
-                    text = f"{value:016x}" if isinstance(value, int) else text.removeprefix("0x")
-                etree.SubElement(node, key).text = text
+            node.readonly = True
+        if on_off(props.get("share-rw")):
+            node.shareable = True
+        if not props.get("serial") and backend.serial:
+            props = {**props, "serial": backend.serial}  # -drive serial= of old libvirt
+        read_props(_DISK_IDENTITY_ROWS, props, node)
         alias = str(disk.option.fields.get("id") or "") if disk.option is not None else ""
         if alias.startswith("ua-"):
-            etree.SubElement(node, "alias", name=alias)  # libvirt writes it as the id
+            node.alias = alias  # libvirt writes it as the id
         address = _address_xml(disk, self.pci_buses)
         if disk.option is not None:
             address = _with_zpci(address, disk.option, self.zpci)
         if address is not None:
-            node.append(address)
-        return node
+            node.element.append(address)
+        return node.element
+
+    def _source(self, disk: Disk, backend: Backend) -> None:
+        """<source> of BACKEND's medium (none for an empty drive), with its reservations."""
+        if backend.type in ("file", "block", "dir") and backend.path is not None:
+            source = Disk.source.create(disk)
+            key = {"file": "file", "block": "dev", "dir": "dir"}[backend.type]
+            setattr(source, key, backend.path)
+        elif backend.type == "network":
+            source = Disk.source.create(disk)
+            source.protocol = backend.protocol or ""
+            source.name = backend.name
+            for host in backend.hosts:
+                append(
+                    source,
+                    DiskSource.hosts,
+                    name=host.name or None,
+                    port=host.port or None,
+                    transport=host.transport or None,
+                    socket=host.socket or None,
+                )
+            read_props(disk_table.NETWORK_STORAGE, backend.storage, source)
+        else:
+            return
+        if backend.pr_manager is not None:
+            self._reservations(source, backend.pr_manager)
 
     def _hostdevs(self) -> list[etree._Element]:
         """vhost-scsi (<hostdev type='scsi_host'>) and iSCSI LUNs passed as scsi-generic
@@ -695,7 +710,7 @@ class _Builder:
         if not any(d.startswith("virtio-balloon") for d in drivers):
             etree.SubElement(devices, "memballoon", model="none")
 
-    def _reservations(self, manager: str) -> etree._Element:
+    def _reservations(self, source: DiskSource, manager: str) -> None:
         """<reservations>: libvirt's managed helper (pr-helper0) or the user's socket."""
         helper = next(
             (
@@ -709,17 +724,11 @@ class _Builder:
         )
         if helper is not None:
             self.used.add(helper.position)
-        if manager == "pr-helper0":
-            return etree.Element("reservations", managed="yes")
-        node = etree.Element("reservations", managed="no")
-        etree.SubElement(
-            node,
-            "source",
-            type="unix",
-            mode="client",
-            path=str(helper.fields.get("path", "")) if helper else "",
-        )
-        return node
+        source.reservations_managed = manager == "pr-helper0"
+        if manager != "pr-helper0":
+            set_path(source, "reservations/source/@type", "unix")
+            set_path(source, "reservations/source/@mode", "client")
+            source.reservations_path = str(helper.fields.get("path", "")) if helper else ""
 
     # --- what does not map ----------------------------------------------------------
 
@@ -755,30 +764,6 @@ def _user_alias(node: etree._Element, option: ArgvOption) -> None:
     alias = str(option.fields.get("id", ""))
     if alias.startswith("ua-"):
         etree.SubElement(node, "alias", name=alias)
-
-
-def _source_xml(backend: Backend) -> etree._Element | None:
-    if backend.type in ("file", "block", "dir") and backend.path is not None:
-        key = {"file": "file", "block": "dev", "dir": "dir"}[backend.type]
-        return etree.Element("source", {key: backend.path})
-    if backend.type == "network":
-        source = etree.Element("source", protocol=backend.protocol or "")
-        if backend.name is not None:
-            source.set("name", backend.name)
-        for host in backend.hosts:
-            attrs = {
-                k: v
-                for k, v in (
-                    ("name", host.name),
-                    ("port", host.port),
-                    ("transport", host.transport),
-                    ("socket", host.socket),
-                )
-                if v
-            }
-            etree.SubElement(source, "host", attrs)
-        return source
-    return None
 
 
 def _address_xml(disk: _Disk, buses: dict[str, int]) -> etree._Element | None:

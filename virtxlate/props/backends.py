@@ -15,6 +15,8 @@ from ..host import ASK_THE_HOST, host_known
 from ..libvirt.context import StoragePlan, unsupported
 from ..model import Disk
 from ..model.fields import xpath_of
+from .disk_table import NETWORK_STORAGE
+from .mapping import add_props
 from .option import Option, Value
 
 # libvirt's cache modes: (write-cache of the device, cache.direct, cache.no-flush)
@@ -345,7 +347,10 @@ def _network_blockdev(source) -> list[tuple[str, Value]] | None:  # type: ignore
         servers = [{"host": h.name or "", **({"port": h.port} if h.port else {})} for h in hosts]
         return [("driver", "rbd"), ("pool", pool), ("image", image), ("server", servers)]  # type: ignore[list-item]
     path = name if name.startswith("/") else f"/{name}"
-    return [("driver", protocol), ("url", f"{protocol}://{host.name}:{port}{path}")]
+    curl = Option("-blockdev", None, [("driver", protocol)])
+    curl.add("url", f"{protocol}://{host.name}:{port}{path}")
+    add_props(curl, NETWORK_STORAGE, source, protocol, None)
+    return curl.props
 
 
 def _cache_object(disk: Disk) -> dict[str, bool] | None:

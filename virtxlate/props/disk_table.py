@@ -93,8 +93,6 @@ SCSI_CONTROLLER = (
 )
 
 _CURL = ("http", "https", "ftp", "ftps")
-# A network source's storage-node properties after its url, in libvirt 9.0's order
-# (qemuBlockStorageSourceGetCURLProps)
-NETWORK_STORAGE = (
-    Row("timeout", "source/timeout/@seconds", from_qemu=number, only=_CURL, converter=INT),
-)
+# A network <source>'s storage-node properties after its url, in libvirt 9.0's order
+# (qemuBlockStorageSourceGetCURLProps); fields relative to <source>
+NETWORK_STORAGE = (Row("timeout", "timeout/@seconds", from_qemu=number, only=_CURL, converter=INT),)
