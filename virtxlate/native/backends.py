@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .options import ArgvOption, truth
+from ..props.mapping import on_off
+from .options import ArgvOption
 
 # -blockdev protocol drivers → libvirt <source protocol>
 _NETWORK_DRIVERS = (
@@ -85,16 +86,16 @@ def from_drive(option: ArgvOption) -> Backend:
         detect_zeroes=f.get("detect-zeroes"),
         error_policy=error_policy(f.get("werror")),
         rerror_policy=error_policy(f.get("rerror")),
-        copy_on_read=truth(f.get("copy-on-read")),
-        readonly=bool(truth(f.get("readonly"))),
+        copy_on_read=on_off(f.get("copy-on-read")),
+        readonly=bool(on_off(f.get("readonly"))),
         serial=f.get("serial"),
         media=f.get("media"),
         interface=f.get("if"),
         index=_int(f.get("index")),
         bus=_int(f.get("bus")),
         unit=_int(f.get("unit")),
-        direct=truth(f.get("cache.direct")),
-        no_flush=truth(f.get("cache.no-flush")),
+        direct=on_off(f.get("cache.direct")),
+        no_flush=on_off(f.get("cache.no-flush")),
         pr_manager=f.get("file.pr-manager"),
     )
     set_source(backend, f.get("file"))
@@ -156,12 +157,15 @@ def from_blockdev(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> Bac
     else:
         # libvirt leaves out the format layer of a raw image that needs none
         backend.format = "raw" if node.get("driver") in _FILE_DRIVERS else None
-    backend.readonly = bool(truth(node.get("read-only")))
+    backend.readonly = bool(on_off(node.get("read-only")))
     backend.discard = node.get("discard") if child is not None else None
     backend.detect_zeroes = node.get("detect-zeroes")
     cache = node.get("cache") or storage.get("cache") or {}
     if cache:
-        backend.direct, backend.no_flush = truth(cache.get("direct")), truth(cache.get("no-flush"))
+        backend.direct, backend.no_flush = (
+            on_off(cache.get("direct")),
+            on_off(cache.get("no-flush")),
+        )
     backend.storage = storage
     backend.io = storage.get("aio")
     backend.pr_manager = storage.get("pr-manager")
@@ -218,7 +222,7 @@ def device_cache(backend: Backend, write_cache: Any) -> str | None:
     if backend.cache is not None or write_cache is None:
         return backend.cache
     key = (
-        bool(truth(write_cache)) if write_cache is not None else True,
+        bool(on_off(write_cache)) if write_cache is not None else True,
         bool(backend.direct),
         bool(backend.no_flush),
     )

@@ -20,12 +20,12 @@ from lxml import etree
 from ..errors import InputError
 from ..findings import Finding
 from ..host import Host, UnknownHost
-from ..model import Disk, DiskSource
+from ..model import Controller, Disk, DiskSource
 from ..placement.addresses import disk_index, disk_name
 from ..placement.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
-from ..props import disk_table
-from ..props.mapping import Row, number, on_off, read_props
-from ..props.scsi import LIBVIRT_DRIVER_NAMES, NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
+from ..props import disk_table, transitional
+from ..props.mapping import Row, number, on_off, on_off_text, read_props
+from ..props.scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES, scsi_model_of
 from ..resources import PACKAGE_DIR
 from .backends import (
     Backend,
@@ -36,30 +36,12 @@ from .backends import (
     set_source,
 )
 from .build import append, new, set_path
-from .options import ArgvOption, parse_options, truth
+from .options import ArgvOption, number_of, parse_options, text_of
 from .words import CommandLine
 
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
-_MODEL_OF_DEVICE = {device: model for model, device in SCSI_MODEL_DEVICES.items()}
-_MODEL_OF_DEVICE.update(
-    {
-        "virtio-scsi-ccw": "virtio-scsi",
-        "virtio-scsi-device": "virtio-scsi",
-        "lsi53c895a": "lsilogic",
-    }
-)  # QEMU's own name for its alias lsi
-# the drivers libvirt writes under another name than QEMU's type (dc-390 for dc390)
-_MODEL_OF_DEVICE.update(
-    {
-        written: _MODEL_OF_DEVICE[qemu_type]
-        for qemu_type, written in LIBVIRT_DRIVER_NAMES.items()
-        if qemu_type in _MODEL_OF_DEVICE
-    }
-)
-_DISK_DEVICES = {
-    "scsi-hd": ("scsi", "disk"),
-    "scsi-cd": ("scsi", "cdrom"),
-    "scsi-block": ("scsi", "lun"),
+_DISK_DEVICES: dict[str, tuple[str, str | None]] = {
+    **{device: ("scsi", kind) for kind, device in SCSI_DISK_DEVICES.items()},
     "scsi-disk": ("scsi", None),
     "ide-hd": ("ide", "disk"),
     "ide-cd": ("ide", "cdrom"),
@@ -72,7 +54,6 @@ _DISK_DEVICES = {
     "usb-storage": ("usb", "disk"),
     "floppy": ("fdc", "floppy"),
 }
-_TRANSITIONAL = ("-non-transitional", "-transitional")  # longest first
 _LEGACY_DISKS = {
     "-hda": ("ide", 0, "disk"),
     "-hdb": ("ide", 1, "disk"),
@@ -310,9 +291,7 @@ class _Builder:
                 continue
             self.current = option
             driver = str(option.fields.get("driver", ""))
-            model = _MODEL_OF_DEVICE.get(driver) or _MODEL_OF_DEVICE.get(
-                next((driver[: -len(s)] for s in _TRANSITIONAL if driver.endswith(s)), "")
-            )
+            model = scsi_model_of(driver)
             if model is not None:
                 self.used.add(option.position)
                 model = _virtio_model(option.fields) or model
@@ -383,7 +362,7 @@ class _Builder:
         backend = self._backend_of(f.get("drive"))
         if device is None:  # ide-drive / scsi-disk: the medium says what it is
             device = "cdrom" if backend.media == "cdrom" else "disk"
-        if bus == "virtio" and truth(f.get("scsi")) and backend.type == "block":
+        if bus == "virtio" and on_off(f.get("scsi")) and backend.type == "block":
             device = "lun"  # libvirt writes scsi=on for a LUN (and, before 5.0, for all)
         disk = _Disk(bus, device, backend, option, props=dict(f))
         indexed = _INDEXED_ALIAS.match(str(f.get("id", "")))
@@ -585,11 +564,11 @@ class _Builder:
                 key[len("file.") :]: value for key, value in f.items() if key.startswith("file.")
             }
             storage.setdefault("filename", f.get("file"))
-            readonly = truth(f.get("readonly"))
+            readonly = on_off(f.get("readonly"))
             backend = self.drives[reference]
         elif reference in self.nodes:
             storage = self.nodes[reference].fields
-            readonly = truth(storage.get("read-only"))
+            readonly = on_off(storage.get("read-only"))
             backend = self.nodes[reference]
         else:
             return None
@@ -687,8 +666,9 @@ class _Builder:
                     ("deflate-on-oom", "autodeflate"),
                     ("free-page-reporting", "freePageReporting"),
                 ):
-                    if _on_off(f.get(key)) is not None:
-                        node.set(name, str(_on_off(f.get(key))))
+                    value = on_off_text(on_off(f.get(key)))
+                    if value is not None:
+                        node.set(name, value)
             else:
                 continue
             self.used.add(option.position)
@@ -824,7 +804,7 @@ def _pci_or_ccw(option: ArgvOption, buses: dict[str, int]) -> etree._Element | N
         slot=f"0x{int(slot, 16):02x}",
         function=f"0x{int(function or '0', 16):x}",
     )
-    multifunction = _on_off(option.fields.get("multifunction"))
+    multifunction = on_off_text(on_off(option.fields.get("multifunction")))
     if multifunction is not None:
         address.set("multifunction", multifunction)
     return address
@@ -833,23 +813,18 @@ def _pci_or_ccw(option: ArgvOption, buses: dict[str, int]) -> etree._Element | N
 def _controller_xml(
     kind: str, index: int, model: str | None, option: ArgvOption, buses: dict[str, int]
 ) -> etree._Element:
-    node = etree.Element("controller", type=kind, index=str(index))
-    if model is not None:
-        node.set("model", model)
-    f = option.fields
-    driver = {
-        "queues": f.get("num_queues"),
-        "cmd_per_lun": f.get("cmd_per_lun"),
-        "max_sectors": f.get("max_sectors"),
-        "ioeventfd": _on_off(f.get("ioeventfd")),
-        "iothread": _number(f.get("iothread")),
-    }
-    _child_with(node, "driver", driver)
-    alias = str(f.get("id") or "")
+    node = new(Controller, "controller", type=kind, index=index, model=model)
+    # <driver>: virtio-scsi's rows, in the order libvirt writes the attributes
+    read_props(
+        (*disk_table.SCSI_CONTROLLER, disk_table.IOTHREAD, *disk_table.VIRTIO_OPTIONS),
+        option.fields,
+        node,
+    )
+    alias = text_of(option.fields, "id") or ""
     if alias.startswith("ua-"):
-        etree.SubElement(node, "alias", name=alias)  # libvirt writes it as the id
-    _append_address(node, option, buses)
-    return node
+        node.alias = alias  # libvirt writes it as the id
+    _append_address(node.element, option, buses)
+    return node.element
 
 
 def _pci_controller_xml(index: int, option: ArgvOption, buses: dict[str, int]) -> etree._Element:
@@ -857,18 +832,17 @@ def _pci_controller_xml(index: int, option: ArgvOption, buses: dict[str, int]) -
     f = option.fields
     driver = str(f["driver"])
     model = MODEL_OF_DEVICE[driver]
-    node = etree.Element("controller", type="pci", index=str(index), model=model)
+    node = new(Controller, "controller", type="pci", index=index, model=model)
     if DEFAULT_DEVICE[model] != driver:
-        etree.SubElement(node, "model", name=driver)
-    target = {
-        "chassisNr": f.get("chassis_nr"),
-        "chassis": f.get("chassis"),
-        "port": f"{int(str(f['port']), 0):#x}" if f.get("port") is not None else None,
-        "hotplug": _on_off(f.get("hotplug")),
-    }
-    _child_with(node, "target", target)
-    _append_address(node, option, buses)
-    return node
+        node.model_name = driver
+    node.chassis_nr = number_of(f, "chassis_nr")
+    node.chassis = number_of(f, "chassis")
+    port = number_of(f, "port")
+    # libvirt writes the port in hexadecimal; the model's integer field writes decimal
+    set_path(node, "target/@port", None if port is None else f"{port:#x}")
+    node.hotplug = on_off(f.get("hotplug"))
+    _append_address(node.element, option, buses)
+    return node.element
 
 
 def _child_with(parent: etree._Element, tag: str, attributes: dict[str, Any]) -> None:
@@ -921,14 +895,11 @@ def _address_index(disk: _Disk) -> int | None:
 def _virtio_model(fields: dict[str, Any]) -> str | None:
     """model='virtio-transitional' or 'virtio-non-transitional' of a virtio device: its
     -transitional type, or, before QEMU 4.0, the disable-legacy libvirt sets instead."""
-    driver = str(fields.get("driver", ""))
-    for suffix in _TRANSITIONAL:
-        if driver.endswith(suffix):
-            return "virtio" + suffix
-    legacy = truth(fields.get("disable-legacy"))
-    if legacy is None or truth(fields.get("disable-modern")) is not False:
-        return None
-    return "virtio-non-transitional" if legacy else "virtio-transitional"
+    return transitional.model_of(
+        str(fields.get("driver", "")),
+        on_off(fields.get("disable-legacy")),
+        on_off(fields.get("disable-modern")),
+    )
 
 
 def _index(alias: str) -> int:
@@ -951,18 +922,6 @@ def _read_policy(props: dict[str, Any], backend: Backend) -> str | None:
     write = error_policy(props.get("werror")) or backend.error_policy
     read = error_policy(props.get("rerror")) or backend.rerror_policy
     return None if read == write else read
-
-
-def _number(value: Any) -> str | None:
-    if value is None:
-        return None
-    digits = re.sub(r"\D", "", str(value))
-    return digits or None
-
-
-def _on_off(value: Any) -> str | None:
-    flag = truth(value)
-    return None if flag is None else ("on" if flag else "off")
 
 
 def _short(text: str, limit: int = 80) -> str:
