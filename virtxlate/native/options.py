@@ -4,12 +4,15 @@ doubled commas, JSON (`-device '{"driver":…}'`, `-blockdev '{…}'`), or a bar
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..argv.escape import split_keyval
 from ..errors import InputError
-from ..props.mapping import number, text
+from ..props.mapping import BadValue, number, text
+
+T = TypeVar("T")
 
 # How deep an option's JSON value may nest: libvirt writes at most a few levels (a
 # -blockdev's server list, a node's inline file); the walks over it stay far from
@@ -180,13 +183,21 @@ def _fields(flag: str, value: str) -> tuple[dict[str, Any], bool]:
 
 
 def text_of(fields: dict[str, Any], key: str) -> str | None:
-    """FIELDS[KEY] as text (a JSON number too); None when absent, BadValue for an object
-    or a list where a word belongs."""
-    value = fields.get(key)
-    return None if value is None else text(value)
+    """FIELDS[KEY] as text (a JSON number too); None when absent, BadValue naming KEY for
+    an object or a list where a word belongs."""
+    return _read(fields, key, text)
 
 
 def number_of(fields: dict[str, Any], key: str) -> int | None:
-    """FIELDS[KEY] as a number; None when absent, BadValue when it is none."""
+    """FIELDS[KEY] as a number; None when absent, BadValue naming KEY when it is none."""
+    return _read(fields, key, number)
+
+
+def _read(fields: dict[str, Any], key: str, parse: Callable[[Any], T]) -> T | None:
     value = fields.get(key)
-    return None if value is None else number(value)
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except BadValue as exc:
+        raise BadValue(f"bad value '{value}' for {key} ({exc})") from None

@@ -24,7 +24,7 @@ from ..model import Controller, Disk, DiskSource
 from ..placement.addresses import disk_index, disk_name
 from ..placement.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
 from ..props import disk_table, transitional
-from ..props.mapping import Row, number, on_off, on_off_text, read_props
+from ..props.mapping import BadValue, Row, number, on_off, on_off_text, read_props, text
 from ..props.scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES, scsi_model_of
 from ..resources import PACKAGE_DIR
 from .backends import (
@@ -147,14 +147,39 @@ def domain_from_argv(
     -machine (the release's default, when the caller knows the release).  HOST says which
     SCSI device a /dev/sgN node is (this machine when None), as libvirt asks the VM's."""
     options = parse_options(command.words, command.source)
+    for option in options:
+        bad = next(filter(None, (_NOT_XML.search(word) for word in option.words())), None)
+        if bad is not None:  # XML holds no such character, libvirt's domain neither
+            raise InputError(
+                f"{_unreadable(option)}: character {bad.group()!r} has no place in XML",
+                source=command.source,
+                line=0,
+            )
     builder = _Builder(command, options, default_machine, host or UnknownHost())
     try:
+        builder.start()
         return builder.build()
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
-        # a value of the wrong kind (scsi-id=a, a JSON list where a node name belongs)
-        where = builder.current
-        what = f"'{_short(' '.join(where.words()))}'" if where is not None else "an option"
-        raise InputError(f"cannot read {what}: {exc}", source=command.source, line=0) from None
+    except BadValue as exc:
+        # only the reading of one option's value fails as bad input (scsi-id=a, a JSON
+        # list where a node name belongs); anything else is a bug and shows as one
+        raise InputError(
+            f"{_unreadable(builder.current)}: {exc}", source=command.source, line=0
+        ) from None
+
+
+def _unreadable(option: ArgvOption | None) -> str:
+    """The start of a message on OPTION: "-device scsi-hd: cannot read '-device …'"."""
+    if option is None:
+        return "cannot read the command line"
+    name = option.fields.get(_NAMED_BY.get(option.flag, "id"))
+    named = f"{option.flag} {_short(name, 40)}" if isinstance(name, str) and name else option.flag
+    return f"{named}: cannot read '{_short(' '.join(option.words()))}'"
+
+
+# characters XML 1.0 cannot hold (its Char production)
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# the field that names an option in a message (the device's driver, the node's name)
+_NAMED_BY = {"-device": "driver", "-blockdev": "node-name", "-object": "qom-type"}
 
 
 class _Builder:
@@ -177,16 +202,14 @@ class _Builder:
             if o.flag == "-blockdev" and o.fields.get("node-name")
         }
         self.drives = {
-            o.fields.get("id"): o for o in options if o.flag == "-drive" and o.fields.get("id")
+            o.fields["id"]: o
+            for o in options
+            if o.flag == "-drive" and isinstance(o.fields.get("id"), str) and o.fields["id"]
         }
         self.controllers: dict[str, tuple[str, int, str | None, ArgvOption]] = {}
         self.current: ArgvOption | None = None  # the option being read, for messages
-        # s390x: -device zpci,uid=…,fid=…,target=ALIAS gives ALIAS's <zpci>
-        self.zpci = {
-            str(o.fields.get("target")): (o.fields.get("uid"), o.fields.get("fid"))
-            for o in options
-            if o.flag == "-device" and o.fields.get("driver") == "zpci"
-        }
+        self.zpci: dict[str, tuple[int | None, int | None]] = {}
+
         # PCI controllers libvirt named pci.N: N is their index, and devices on them keep
         # their places (bus N) in the XML
         self.pci_controllers = {
@@ -198,6 +221,15 @@ class _Builder:
         }
         self.pci_buses = {"pci.0": 0, "pcie.0": 0}
         self.pci_buses.update({f"pci.{n}": n for n in self.pci_controllers})
+
+    def start(self) -> None:
+        """Read what other options refer to: the zPCI ids of devices."""
+        # s390x: -device zpci,uid=…,fid=…,target=ALIAS gives ALIAS's <zpci>
+        for o in self.options:
+            if o.flag == "-device" and o.fields.get("driver") == "zpci":
+                self.current = o
+                uid, fid = number_of(o.fields, "uid"), number_of(o.fields, "fid")
+                self.zpci[str(o.fields.get("target"))] = (uid, fid)
 
     # --- the whole domain -----------------------------------------------------------
 
@@ -315,7 +347,7 @@ class _Builder:
         for option in self.options:
             disk = None
             self.current = option
-            if option.flag == "-device" and option.fields.get("driver") in _DISK_DEVICES:
+            if option.flag == "-device" and text_of(option.fields, "driver") in _DISK_DEVICES:
                 disk = self._frontend(option)
             elif option.flag in _LEGACY_DISKS:
                 bus, index, device = _LEGACY_DISKS[option.flag]
@@ -331,8 +363,16 @@ class _Builder:
         return disks
 
     def _backend_of(self, reference: Any) -> Backend:
+        """The backend a device's drive= names; while it is read, a bad value is the
+        -drive's or the top -blockdev node's (self.current)."""
+        device = self.current
+        backend = self._read_backend(reference)
+        self.current = device
+        return backend
+
+    def _read_backend(self, reference: Any) -> Backend:
         if isinstance(reference, str) and reference in self.drives:
-            option = self.drives[reference]
+            option = self.current = self.drives[reference]
             self.used.add(option.position)
             return from_drive(option)
         if isinstance(reference, str) and reference in self.nodes:
@@ -351,7 +391,7 @@ class _Builder:
                 self.used.add(node.position)
                 child = node.fields.get("file")
                 name = child if isinstance(child, str) and child in self.nodes else None
-            node = self.nodes[reference]
+            node = self.current = self.nodes[reference]
             return from_blockdev(node.fields, {k: v.fields for k, v in self.nodes.items()})
         return Backend()  # an empty CD-ROM drive
 
@@ -376,11 +416,11 @@ class _Builder:
             controller = self.controllers.get(alias)
             if controller is not None or alias.startswith("sata") or self._q35():
                 disk.bus = "sata"
-                disk.address = (controller[1] if controller else 0, 0, 0, int(number or 0))
+                disk.address = (controller[1] if controller else 0, 0, 0, _bus_number(number))
             else:
-                disk.address = (0, int(number or 0), 0, int(f.get("unit", 0)))
+                disk.address = (0, _bus_number(number), 0, number_of(f, "unit") or 0)
         elif bus == "fdc":
-            disk.address = (0, 0, 0, int(f.get("unit", 0)))
+            disk.address = (0, 0, 0, number_of(f, "unit") or 0)
         return disk
 
     def _controller_index(self, kind: str, alias: str) -> int:
@@ -398,8 +438,13 @@ class _Builder:
         controller = self.controllers.get(alias)
         index = controller[1] if controller else _index(alias)
         if controller is not None and controller[2] in NARROW_SCSI_MODELS:
-            return index, int(number or 0), 0, int(f.get("scsi-id", 0))
-        return index, int(f.get("channel", 0)), int(f.get("scsi-id", 0)), int(f.get("lun", 0))
+            return index, _bus_number(number), 0, number_of(f, "scsi-id") or 0
+        return (
+            index,
+            number_of(f, "channel") or 0,
+            number_of(f, "scsi-id") or 0,
+            number_of(f, "lun") or 0,
+        )
 
     def _q35(self) -> bool:
         machine = next((o for o in self.options if o.flag in ("-machine", "-M")), None)
@@ -557,7 +602,7 @@ class _Builder:
     def _scsi_hostdev(self, option: ArgvOption) -> etree._Element | None:
         """<hostdev type='scsi'>: an iSCSI LUN, or a local SCSI device by its /dev/sgN
         node when this host (or the test's) says whose it is."""
-        reference = option.fields.get("drive")
+        reference = text_of(option.fields, "drive")
         if reference in self.drives:
             f = self.drives[reference].fields
             storage = {
@@ -779,7 +824,7 @@ def _with_zpci(
     ids = zpci.get(str(option.fields.get("id")))
     if address is not None and address.get("type") == "pci" and ids is not None:
         uid, fid = ids
-        etree.SubElement(address, "zpci", uid=f"0x{int(uid):04x}", fid=f"0x{int(fid):08x}")
+        etree.SubElement(address, "zpci", uid=f"0x{uid or 0:04x}", fid=f"0x{fid or 0:08x}")
     return address
 
 
@@ -788,14 +833,19 @@ def _pci_or_ccw(option: ArgvOption, buses: dict[str, int]) -> etree._Element | N
     or its ccw devno."""
     devno = option.fields.get("devno")
     if devno:
-        cssid, ssid, number = str(devno).split(".")
+        parts = text(devno).split(".")
+        if len(parts) != 3 or not all(_is_hex(part) for part in parts):
+            raise BadValue(f"bad value '{devno}' for devno (expected cssid.ssid.devno)")
+        cssid, ssid, number = parts
         return etree.Element(
             "address", type="ccw", cssid=f"0x{cssid}", ssid=f"0x{ssid}", devno=f"0x{number}"
         )
     bus, addr = str(option.fields.get("bus", "")), option.fields.get("addr")
     if addr is None or bus not in buses:
         return None
-    slot, _, function = str(addr).partition(".")
+    slot, _, function = text(addr).partition(".")
+    if not _is_hex(slot) or not _is_hex(function or "0"):
+        raise BadValue(f"bad value '{addr}' for addr (expected slot.function)")
     address = etree.Element(
         "address",
         type="pci",
@@ -900,6 +950,18 @@ def _virtio_model(fields: dict[str, Any]) -> str | None:
         on_off(fields.get("disable-legacy")),
         on_off(fields.get("disable-modern")),
     )
+
+
+def _bus_number(text: str) -> int:
+    """The number after the dot of a bus name (scsi0.1, ide.0)."""
+    try:
+        return number(text or 0)
+    except BadValue:
+        raise BadValue(f"bad bus number '{text}' (expected a number)") from None
+
+
+def _is_hex(text: str) -> bool:
+    return bool(re.fullmatch(r"(0x)?[0-9a-fA-F]{1,8}", text))
 
 
 def _index(alias: str) -> int:
