@@ -426,11 +426,12 @@ def controller_options(plan: StoragePlan) -> list[Option]:
         element = controller.element
         is_virtio = controller.model in VIRTIO_SCSI_MODELS
         if element is not None and is_virtio:
+            # the virtio options first (qemuBuildVirtioDevProps), as libvirt 9.0 writes them
+            add_props(option, disk_table.VIRTIO_OPTIONS, element, None, None)
             add_props(option, (disk_table.IOTHREAD,), element, None, None)
         option.add("id", controller.alias)
         if element is not None and is_virtio:
             add_props(option, disk_table.SCSI_CONTROLLER, element, None, None)
-            add_props(option, disk_table.VIRTIO_OPTIONS, element, None, None)
         multifunction = (
             explicit.multifunction if explicit is not None and explicit.type == "pci" else None
         )

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from ..model.fields import INT
-from .mapping import BadValue, Context, Row, number, on_off, on_off_text, text
+from .mapping import BadValue, Context, Row, number, on_off, text
 from .option import Value
 
 
@@ -84,15 +84,17 @@ VIRTIO_OPTIONS = (
 )
 
 # virtio-scsi's <controller><driver> properties after its id, in libvirt's order
-# (qemuBuildControllerSCSIDevProps); ioeventfd is written as on/off text
+# (qemuBuildControllerSCSIDevProps)
 SCSI_CONTROLLER = (
     Row("num_queues", "driver.queues", from_qemu=number),
     Row("cmd_per_lun", "driver.cmd_per_lun", from_qemu=number),
     Row("max_sectors", "driver.max_sectors", from_qemu=number),
-    Row("ioeventfd", "driver.ioeventfd", lambda v, c: on_off_text(v), on_off),
+    Row("ioeventfd", "driver.ioeventfd", from_qemu=on_off),
 )
 
 _CURL = ("http", "https", "ftp", "ftps")
 # A network <source>'s storage-node properties after its url, in libvirt 9.0's order
 # (qemuBlockStorageSourceGetCURLProps); fields relative to <source>
-NETWORK_STORAGE = (Row("timeout", "timeout/@seconds", from_qemu=number, only=_CURL, converter=INT),)
+NETWORK_STORAGE = (
+    Row("timeout", "timeout/@seconds", from_qemu=number, only=_CURL, converter=INT),
+)

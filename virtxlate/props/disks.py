@@ -259,6 +259,8 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
         device, model_props = transitional.resolve(plan.caps, placed_as)
         option = Option("-device", device, origin=disk)
         option.props.extend(model_props)
+        # the virtio options first (qemuBuildVirtioDevProps), as libvirt 9.0 writes them
+        add_props(option, disk_table.VIRTIO_OPTIONS, disk, bus, None)
         add_props(option, disk_table.VIRTIO_BEFORE_SCSI, disk, bus, None)
         if plan.caps.has_flag("virtio-blk-pci.scsi") and (
             device_kind == "lun" or not plan.caps.has_flag("virtio-blk-pci.scsi.default.disabled")
@@ -266,7 +268,6 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
             # once QEMU's default is off (5.0), libvirt only writes scsi=on for a LUN
             option.add("scsi", device_kind == "lun")
         add_props(option, disk_table.VIRTIO_AFTER_SCSI, disk, bus, None)
-        add_props(option, disk_table.VIRTIO_OPTIONS, disk, bus, None)
         written = disk.address
         if written is not None and written.type in ("pci", "ccw"):
             add_location(option, explicit_pci(plan, written), written.multifunction)
