@@ -92,3 +92,10 @@ def test_bad_value_is_an_input_error_in_the_api():
     words = SCSI_LINE.format(lun="0x", extra="").split()[1:]
     with pytest.raises(InputError, match="bad value '0x' for lun"):
         domain_from_argv(CommandLine("/usr/bin/qemu-system-x86_64", words, "<test>"))
+
+
+def test_a_json_escaped_control_character_is_bad_input(tmp_path):
+    line = '/usr/bin/qemu-system-x86_64 -device \'{"driver":"virtio-blk-pci","id":"a\\u0008"}\'\n'
+    result = _from_argv(tmp_path, line)
+    assert result.returncode == 3, result.stdout
+    assert "has no place in XML" in result.stderr

@@ -148,7 +148,8 @@ def domain_from_argv(
     SCSI device a /dev/sgN node is (this machine when None), as libvirt asks the VM's."""
     options = parse_options(command.words, command.source)
     for option in options:
-        bad = next(filter(None, (_NOT_XML.search(word) for word in option.words())), None)
+        texts = [*option.words(), *_json_strings(option.fields)] if option.json else option.words()
+        bad = next(filter(None, (_NOT_XML.search(text) for text in texts)), None)
         if bad is not None:  # XML holds no such character, libvirt's domain neither
             raise InputError(
                 f"{_unreadable(option)}: character {bad.group()!r} has no place in XML",
@@ -165,6 +166,23 @@ def domain_from_argv(
         raise InputError(
             f"{_unreadable(builder.current)}: {exc}", source=command.source, line=0
         ) from None
+
+
+def _json_strings(value: Any) -> list[str]:
+    """Every key and string in a JSON VALUE (JSON's \\u escapes give any character);
+    its depth is bounded by parse_options."""
+    found: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found += [str(key) for key in item]
+            pending += item.values()
+        elif isinstance(item, list):
+            pending += item
+    return found
 
 
 def _unreadable(option: ArgvOption | None) -> str:
