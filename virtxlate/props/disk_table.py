@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..model.fields import INT
+from ..model.fields import INT, YES_NO
 from .mapping import BadValue, Context, Row, number, on_off, text
 from .option import Value
 
@@ -96,5 +96,6 @@ _CURL = ("http", "https", "ftp", "ftps")
 # A network <source>'s storage-node properties after its url, in libvirt 9.0's order
 # (qemuBlockStorageSourceGetCURLProps); fields relative to <source>
 NETWORK_STORAGE = (
+    Row("sslverify", "ssl/@verify", from_qemu=on_off, only=("https", "ftps"), converter=YES_NO),
     Row("timeout", "timeout/@seconds", from_qemu=number, only=_CURL, converter=INT),
 )
