@@ -98,4 +98,5 @@ _CURL = ("http", "https", "ftp", "ftps")
 NETWORK_STORAGE = (
     Row("sslverify", "ssl/@verify", from_qemu=on_off, only=("https", "ftps"), converter=YES_NO),
     Row("timeout", "timeout/@seconds", from_qemu=number, only=_CURL, converter=INT),
+    Row("readahead", "readahead/@size", from_qemu=number, only=_CURL, converter=INT),
 )
