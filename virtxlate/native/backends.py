@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from ..props.mapping import BadValue, on_off, text
+from ..props.disk_table import DRIVE
+from ..props.mapping import BadValue, on_off, parse_props, text
 from .options import ArgvOption
 
 # -blockdev protocol drivers → libvirt <source protocol>
@@ -78,15 +79,16 @@ class Backend:
 def from_drive(option: ArgvOption) -> Backend:
     """A `-drive …` (libvirt's if=none era, or a legacy if=virtio/scsi/ide/floppy one)."""
     f = {key: _scalar(value, key) for key, value in option.fields.items()}
+    driver = parse_props(DRIVE, f)  # the rows argv writes a -drive with
     backend = Backend(
         format=f.get("format"),
-        cache=f.get("cache"),
-        io=f.get("aio"),
-        discard=f.get("discard"),
-        detect_zeroes=f.get("detect-zeroes"),
+        cache=driver["driver.cache"],
+        io=driver["driver.io"],
+        discard=driver["driver.discard"],
+        detect_zeroes=driver["driver.detect_zeroes"],
         error_policy=error_policy(f.get("werror")),
         rerror_policy=error_policy(f.get("rerror")),
-        copy_on_read=on_off(f.get("copy-on-read")),
+        copy_on_read=driver["driver.copy_on_read"],
         readonly=bool(on_off(f.get("readonly"))),
         serial=f.get("serial"),
         media=f.get("media"),

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..model import Disk
 from ..model.fields import INT, YES_NO
-from .mapping import BadValue, Context, Row, number, on_off, text
+from .mapping import BadValue, Context, Row, given, number, on_off, text
 from .option import Value
 
 
@@ -32,6 +33,21 @@ def _serial(value: str, context: Context | None) -> str:
 
 def _serial_back(value: Any) -> str:
     return text(value).replace("\\ ", " ")
+
+
+def _switched_on(value: bool, context: Context | None) -> str | None:
+    # libvirt writes copy-on-read=on, never off
+    return "on" if value else None
+
+
+def detect_zeroes(disk: Disk) -> str | None:
+    """detect_zeroes='unmap' needs discard='unmap'; libvirt falls back to 'on' otherwise."""
+    driver = disk.driver
+    if driver is None or driver.detect_zeroes is None:
+        return None
+    if driver.detect_zeroes == "unmap" and driver.discard != "unmap":
+        return "on"
+    return driver.detect_zeroes
 
 
 def _iothread(value: int, context: Context | None) -> str:
@@ -99,4 +115,22 @@ NETWORK_STORAGE = (
     Row("sslverify", "ssl/@verify", from_qemu=on_off, only=("https", "ftps"), converter=YES_NO),
     Row("timeout", "timeout/@seconds", from_qemu=number, only=_CURL, converter=INT),
     Row("readahead", "readahead/@size", from_qemu=number, only=_CURL, converter=INT),
+)
+
+# A -drive's backend settings after werror and rerror, in the order of libvirt's
+# qemuBuildDriveStr (the -drive era); from-argv reads a -drive with them too
+DRIVE = (
+    Row("cache", "driver.cache", given, text, style="drive"),
+    Row("copy-on-read", "driver.copy_on_read", _switched_on, on_off, style="drive"),
+    Row("discard", "driver.discard", given, text, style="drive", flag="drive-discard"),
+    Row(
+        "detect-zeroes",
+        "driver.detect_zeroes",
+        given,
+        text,
+        style="drive",
+        flag="drive-detect-zeroes",
+        effective=detect_zeroes,
+    ),
+    Row("aio", "driver.io", given, text, style="drive"),
 )

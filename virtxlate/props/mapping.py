@@ -68,6 +68,11 @@ def same(value: Any, context: Context | None = None) -> Any:
     return value
 
 
+def given(value: Any, context: Context | None = None) -> Any:
+    """A value written only when it is not empty (libvirt's "if (value)")."""
+    return value or None
+
+
 @dataclass(frozen=True)
 class Context:
     """What decides whether a row applies and how a value is written."""
@@ -86,6 +91,8 @@ class Row:
     BadValue).  ``only``/``style``/``flag``: the kinds of device (disk buses, source
     protocols), storage era ('drive'/'blockdev') and capability flag the row needs.
     ``also``: other names of the property a command line may use (read back only).
+    ``effective``: the value libvirt writes when it is not the field's own (a
+    fallback it applies), computed from the object; the field is still what reads back.
     """
 
     qemu: str
@@ -97,6 +104,7 @@ class Row:
     flag: str | None = None
     converter: Converter[Any] | None = None
     also: tuple[str, ...] = ()
+    effective: Callable[[Any], Any] | None = None
 
     def applies(self, kind: str | None, context: Context | None) -> bool:
         """Whether the row is written for a device of KIND (a disk's bus, a network
@@ -153,7 +161,7 @@ class Row:
 
     def value(self, obj: XmlObject, context: Context | None = None) -> Value | None:
         """The property's value for OBJ, None when the field is absent."""
-        value = self.read(obj)
+        value = self.read(obj) if self.effective is None else self.effective(obj)
         return None if value is None else self.to_qemu(value, context)
 
     def given(self, props: dict[str, Any]) -> Any:
@@ -190,13 +198,22 @@ def values(
     return {row.qemu: row.value(obj, context) for row in rows if row.applies(kind, context)}
 
 
+def parse_props(rows: Iterable[Row], props: dict[str, Any]) -> dict[str, Any]:
+    """Each row's field → its value in PROPS (None when absent); BadValue names the
+    property of a value that does not read."""
+    found = {}
+    for row in rows:
+        try:
+            found[row.field] = row.parse(props)
+        except BadValue as exc:
+            raise BadValue(f"bad value '{row.given(props)}' for {row.qemu} ({exc})") from None
+    return found
+
+
 def read_props(rows: Iterable[Row], props: dict[str, Any], obj: XmlObject) -> None:
     """Set on OBJ, through the model, every row's field that PROPS carries, whatever
     the device's kind (a property libvirt would not write still reads back).  BadValue
     names the property."""
-    for row in rows:
-        try:
-            value = row.parse(props)
-        except BadValue as exc:
-            raise BadValue(f"bad value '{row.given(props)}' for {row.qemu} ({exc})") from None
+    rows = tuple(rows)
+    for row, value in zip(rows, parse_props(rows, props).values(), strict=True):
         row.write(obj, value)
