@@ -282,6 +282,8 @@ class _Builder:
         elif self.default_machine is not None:
             type_node.set("machine", self.default_machine)
         type_node.text = "hvm"
+        if machine is not None:
+            self._firmware(root, os_node, machine)
         devices = etree.SubElement(root, "devices")
         if self.command.emulator:
             etree.SubElement(devices, "emulator").text = self.command.emulator
@@ -307,6 +309,48 @@ class _Builder:
         self._passthrough(root)
         etree.indent(root, space="  ")
         return Readback(etree.tostring(root, encoding="unicode") + "\n", self.findings)
+
+    def _firmware(self, root: etree._Element, os_node: etree._Element, machine: ArgvOption) -> None:
+        """<loader type='pflash'> and <nvram> of -machine's pflash0= and pflash1= nodes, as
+        props/firmware.py writes them (libvirt's qemuBuildPflashBlockdevCommandLine).  A
+        unit that is not a raw node over a file keeps its nodes on the command line."""
+        files: list[tuple[str, bool, list[ArgvOption]]] = []
+        for unit in (0, 1):
+            name = text_of(machine.fields, f"pflash{unit}")
+            found = self._pflash_file(name) if name is not None else None
+            if found is None:
+                break
+            files.append(found)
+        if not files:
+            return
+        for _, _, nodes in files:
+            self.used.update(node.position for node in nodes)
+        path, readonly, _ = files[0]
+        loader = etree.SubElement(os_node, "loader", type="pflash")
+        if readonly:
+            loader.set("readonly", "yes")
+        loader.text = path
+        if len(files) > 1:
+            etree.SubElement(os_node, "nvram").text = files[1][0]
+        acpi_off = on_off(machine.fields.get("acpi")) is False or self._first("-no-acpi")
+        if self.command.arch in ("x86_64", "i686") and not acpi_off:
+            # libvirt gives UEFI on x86 only with ACPI, which a line without -no-acpi has
+            features = etree.Element("features")
+            etree.SubElement(features, "acpi")
+            os_node.addnext(features)
+
+    def _pflash_file(self, name: str) -> tuple[str, bool, list[ArgvOption]] | None:
+        """(file, read-only, its two nodes) of the raw format node NAME over a file node."""
+        top = self.nodes.get(name)
+        if top is None or top.fields.get("driver") != "raw":
+            return None
+        storage = self.nodes.get(text_of(top.fields, "file") or "")
+        if storage is None or storage.fields.get("driver") != "file":
+            return None
+        path = text_of(storage.fields, "filename")
+        if not path:
+            return None
+        return path, on_off(top.fields.get("read-only")) is True, [top, storage]
 
     def _first(self, flag: str) -> ArgvOption | None:
         option = next((o for o in self.options if o.flag == flag), None)
