@@ -26,7 +26,12 @@ def new(cls: type[M], tag: str, **fields: object) -> M:
 
 def append(parent: XmlObject, children: Children[M], **fields: object) -> M:
     """A new element appended among PARENT's CHILDREN (<host> of a <source>), FIELDS set."""
-    obj = children.cls(etree.SubElement(parent.element, children.path))
+    *steps, tag = children.path.split("/")
+    holder = parent.element
+    for step in steps:  # iothreadids/iothread: the list's element first
+        found = holder.find(step)
+        holder = found if found is not None else etree.SubElement(holder, step)
+    obj = children.cls(etree.SubElement(holder, tag))
     parent.__dict__.get("_children", {}).pop(children.name, None)  # read the list afresh
     note_write()
     for name, value in fields.items():

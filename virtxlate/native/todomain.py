@@ -20,7 +20,7 @@ from lxml import etree
 from ..errors import InputError
 from ..findings import Finding
 from ..host import Host, UnknownHost
-from ..model import Controller, Disk, DiskSource
+from ..model import Address, Controller, Disk, DiskSource, Domain
 from ..placement.addresses import disk_index, disk_name
 from ..placement.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
 from ..props import disk_table, transitional
@@ -252,41 +252,36 @@ class _Builder:
     # --- the whole domain -----------------------------------------------------------
 
     def build(self) -> Readback:
-        root = etree.Element("domain", nsmap={"qemu": QEMU_NS})
-        root.set("type", self._accel())
-        etree.SubElement(root, "name").text = self._name()
+        domain = Domain(etree.Element("domain", nsmap={"qemu": QEMU_NS}))
+        root = domain.element
+        domain.type = self._accel()
+        domain.name = self._name()
         memory = self._first("-m")
         if memory is not None:
-            etree.SubElement(root, "memory", unit="MiB").text = _mebibytes(memory)
+            domain.memory, domain.memory_unit = _mebibytes(memory), "MiB"
         smp = self._first("-smp")
         if smp is not None:
-            etree.SubElement(root, "vcpu").text = str(
-                smp.fields.get("cpus") or smp.fields.get("") or 1
-            )
-        iothreads = [
-            o
-            for o in self.options
-            if o.flag == "-object" and o.fields.get("qom-type") == "iothread"
-        ]
-        if iothreads:
-            self.used.update(o.position for o in iothreads)
-            ids = etree.SubElement(root, "iothreadids")
-            for option in iothreads:
+            domain.vcpu = number_of(smp.fields, "cpus") or number_of(smp.fields, "") or 1
+        for option in self.options:
+            if option.flag == "-object" and option.fields.get("qom-type") == "iothread":
+                self.used.add(option.position)
                 number = re.sub(r"\D", "", str(option.fields.get("id", ""))) or "1"
-                etree.SubElement(ids, "iothread", id=number)
-        os_node = etree.SubElement(root, "os")
-        type_node = etree.SubElement(os_node, "type", arch=self.command.arch)
+                append(domain, Domain.iothread_ids, id=int(number))
+        domain.arch, domain.os_type = self.command.arch, "hvm"
         machine = self._first("-machine") or self._first("-M")
         if machine is not None:
-            type_node.set("machine", str(machine.fields.get("type") or ""))
+            domain.machine = str(machine.fields.get("type") or "")
         elif self.default_machine is not None:
-            type_node.set("machine", self.default_machine)
-        type_node.text = "hvm"
+            domain.machine = self.default_machine
+        os_node = root.find("os")
+        assert os_node is not None
         if machine is not None:
             self._firmware(root, os_node, machine)
-        devices = etree.SubElement(root, "devices")
         if self.command.emulator:
-            etree.SubElement(devices, "emulator").text = self.command.emulator
+            domain.emulator = self.command.emulator
+        devices = root.find("devices")
+        if devices is None:
+            devices = etree.SubElement(root, "devices")
         disks = self._disks()
         _name_targets(disks)
         for disk in disks:
@@ -706,16 +701,7 @@ class _Builder:
         if readonly:
             etree.SubElement(node, "readonly")
         _user_alias(node, option)
-        controller, bus, target, unit = self._scsi_address(option.fields)
-        etree.SubElement(
-            node,
-            "address",
-            type="drive",
-            controller=str(controller),
-            bus=str(bus),
-            target=str(target),
-            unit=str(unit),
-        )
+        node.append(_drive_address(*self._scsi_address(option.fields)))
         return node
 
     def _iscsi_auth(self, source: etree._Element, user: str, secret: Any) -> None:
@@ -856,19 +842,18 @@ def _user_alias(node: etree._Element, option: ArgvOption) -> None:
 def _address_xml(disk: _Disk, buses: dict[str, int]) -> etree._Element | None:
     if disk.address is not None and disk.bus in ("scsi", "ide", "sata", "fdc"):
         controller, bus, target, unit = disk.address
-        return etree.Element(
-            "address",
-            type="drive",
-            controller=str(controller),
-            bus=str(bus),
-            target=str(target),
-            unit=str(unit),
-        )
+        return _drive_address(controller, bus, target, unit)
     if disk.bus == "virtio" and disk.option is not None:
         return _pci_or_ccw(disk.option, buses)
     if disk.bus == "usb" and disk.option is not None:
         return _usb_address(disk.option)
     return None
+
+
+def _drive_address(controller: int, bus: int, target: int, unit: int) -> etree._Element:
+    """<address type='drive'>, through the model's Address."""
+    fields = {"controller": controller, "bus": bus, "target": target, "unit": unit}
+    return new(Address, "address", type="drive", **fields).element
 
 
 def _usb_address(option: ArgvOption) -> etree._Element | None:
@@ -957,13 +942,6 @@ def _pci_controller_xml(index: int, option: ArgvOption, buses: dict[str, int]) -
     return node.element
 
 
-def _child_with(parent: etree._Element, tag: str, attributes: dict[str, Any]) -> None:
-    """<TAG> under PARENT with the ATTRIBUTES that have a value; nothing when none has."""
-    given = {key: str(value) for key, value in attributes.items() if value is not None}
-    if given:
-        etree.SubElement(parent, tag, given)
-
-
 def _append_address(node: etree._Element, option: ArgvOption, buses: dict[str, int]) -> None:
     address = _pci_or_ccw(option, buses)
     if address is not None:
@@ -1031,13 +1009,13 @@ def _index(alias: str) -> int:
     return int(digits.group(1)) if digits else 0
 
 
-def _mebibytes(option: ArgvOption) -> str:
+def _mebibytes(option: ArgvOption) -> int:
     text = str(option.fields.get("size") or option.fields.get("") or "128")
     match = re.fullmatch(r"(\d+)([MG]?)", text.strip().upper().removesuffix("B"))
     if not match:
-        return "128"
+        return 128
     number, unit = int(match.group(1)), match.group(2)
-    return str(number * 1024 if unit == "G" else number)
+    return number * 1024 if unit == "G" else number
 
 
 def _read_policy(props: dict[str, Any], backend: Backend) -> str | None:
