@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..caps import CapsTable
-from ..model.fields import Child, Converter, Field, XmlObject, note_write
+from ..model.fields import Child, Converter, Field, XmlObject
 from .option import Option, Value
 
 
@@ -154,8 +154,7 @@ class Row:
                 assert isinstance(declaration, Child), f"{step} is no child of {current}"
                 child = declaration.create(current)
             current = child
-        setattr(current, last, value)
-        note_write()
+        setattr(current, last, value)  # the model's setter drops cached reads
 
     # --- the QEMU side ------------------------------------------------------------
 
