@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
-from .options import ArgvOption, truth
+from ..props.disk_table import DRIVE
+from ..props.mapping import BadValue, on_off, parse_props, text
+from .options import ArgvOption
 
 # -blockdev protocol drivers → libvirt <source protocol>
 _NETWORK_DRIVERS = (
@@ -71,46 +73,49 @@ class Backend:
     unit: int | None = None
     direct: bool | None = None  # -blockdev cache.direct (device decides the mode)
     no_flush: bool | None = None
+    storage: dict[str, Any] = field(default_factory=dict)  # the -blockdev storage node
 
 
 def from_drive(option: ArgvOption) -> Backend:
     """A `-drive …` (libvirt's if=none era, or a legacy if=virtio/scsi/ide/floppy one)."""
-    f = option.fields
+    f = {key: _scalar(value, key) for key, value in option.fields.items()}
+    driver = parse_props(DRIVE, f)  # the rows argv writes a -drive with
     backend = Backend(
         format=f.get("format"),
-        cache=f.get("cache"),
-        io=f.get("aio"),
-        discard=f.get("discard"),
-        detect_zeroes=f.get("detect-zeroes"),
+        cache=driver["driver.cache"],
+        io=driver["driver.io"],
+        discard=driver["driver.discard"],
+        detect_zeroes=driver["driver.detect_zeroes"],
         error_policy=error_policy(f.get("werror")),
         rerror_policy=error_policy(f.get("rerror")),
-        copy_on_read=truth(f.get("copy-on-read")),
-        readonly=bool(truth(f.get("readonly"))),
+        copy_on_read=driver["driver.copy_on_read"],
+        readonly=bool(on_off(f.get("readonly"))),
         serial=f.get("serial"),
         media=f.get("media"),
         interface=f.get("if"),
         index=_int(f.get("index")),
         bus=_int(f.get("bus")),
         unit=_int(f.get("unit")),
-        direct=truth(f.get("cache.direct")),
-        no_flush=truth(f.get("cache.no-flush")),
+        direct=on_off(f.get("cache.direct")),
+        no_flush=on_off(f.get("cache.no-flush")),
         pr_manager=f.get("file.pr-manager"),
     )
     set_source(backend, f.get("file"))
     return backend
 
 
-def set_source(backend: Backend, file: str | None) -> None:
+def set_source(backend: Backend, value: Any) -> None:
     """The source a -drive file= (or -hda, -cdrom …) names: a path, a URL, fat:DIR."""
-    if file is None or file == "":
+    if value is None or value == "":
         return
+    file = text(value)
     if file.startswith("fat:"):
         # a directory QEMU shows as a FAT image: <disk type='dir'>, format fat
         backend.type, backend.format = "dir", "fat"
         backend.path = file.rsplit(":", 1)[-1]
         return
     if "://" in file:
-        url = urlsplit(file)
+        url = _url(file)
         backend.type, backend.protocol = "network", url.scheme
         backend.name = url.path[1:] or None
         if url.hostname:
@@ -150,25 +155,29 @@ def from_blockdev(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> Bac
     storage = node
     child = node.get("file")
     if child is not None:
-        backend.format = node.get("driver")
-        storage = nodes.get(child, {}) if isinstance(child, str) else child
+        backend.format = _word(node, "driver")
+        storage = _child(node, nodes)
     else:
         # libvirt leaves out the format layer of a raw image that needs none
-        backend.format = "raw" if node.get("driver") in _FILE_DRIVERS else None
-    backend.readonly = bool(truth(node.get("read-only")))
-    backend.discard = node.get("discard") if child is not None else None
-    backend.detect_zeroes = node.get("detect-zeroes")
-    cache = node.get("cache") or storage.get("cache") or {}
+        backend.format = "raw" if _word(node, "driver") in _FILE_DRIVERS else None
+    backend.readonly = bool(on_off(node.get("read-only")))
+    backend.discard = _word(node, "discard") if child is not None else None
+    backend.detect_zeroes = _word(node, "detect-zeroes")
+    cache = _object(node.get("cache") or storage.get("cache") or {}, "cache")
     if cache:
-        backend.direct, backend.no_flush = truth(cache.get("direct")), truth(cache.get("no-flush"))
-    backend.io = storage.get("aio")
-    backend.pr_manager = storage.get("pr-manager")
-    driver = storage.get("driver")
+        backend.direct, backend.no_flush = (
+            on_off(cache.get("direct")),
+            on_off(cache.get("no-flush")),
+        )
+    backend.storage = storage
+    backend.io = _word(storage, "aio")
+    backend.pr_manager = _word(storage, "pr-manager")
+    driver = _word(storage, "driver")
     if driver == "vvfat":
         # a directory shown as a FAT image (libvirt's <disk type='dir'>, format fat)
-        backend.type, backend.path, backend.format = "dir", storage.get("dir"), "fat"
+        backend.type, backend.path, backend.format = "dir", _word(storage, "dir"), "fat"
     elif driver in _FILE_DRIVERS:
-        backend.type, backend.path = _FILE_DRIVERS[driver], storage.get("filename")
+        backend.type, backend.path = _FILE_DRIVERS[driver], _word(storage, "filename")
     elif driver in _NETWORK_DRIVERS:
         backend.type, backend.protocol = "network", driver
         _network_source(backend, storage)
@@ -176,8 +185,37 @@ def from_blockdev(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> Bac
 
 
 def _child(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The node NODE's file names (a node name, or a node written inline)."""
     child = node.get("file")
-    return nodes.get(child, {}) if isinstance(child, str) else (child or {})
+    return nodes.get(child, {}) if isinstance(child, str) else _object(child or {}, "file")
+
+
+def _url(value: str) -> SplitResult:
+    """VALUE split as a URL whose port reads (BadValue for [::1 or :99999)."""
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018 (urlsplit reads the port only when asked)
+    except ValueError as exc:
+        raise BadValue(f"bad URL '{value}' ({exc})") from None
+    return url
+
+
+def _object(value: Any, key: str) -> dict[str, Any]:
+    """VALUE, the JSON object KEY must be."""
+    if not isinstance(value, dict):
+        raise BadValue(f"bad value '{value}' for {key} (expected an object)")
+    return value
+
+
+def _word(fields: dict[str, Any], key: str) -> str | None:
+    """FIELDS[KEY] as text, None when absent (BadValue for an object or a list)."""
+    return _scalar(fields.get(key), key)
+
+
+def _scalar(value: Any, key: str) -> Any:
+    if isinstance(value, dict | list):
+        raise BadValue(f"bad value '{value}' for {key} (expected a word)")
+    return value
 
 
 def _network_source(backend: Backend, storage: dict[str, Any]) -> None:
@@ -185,24 +223,28 @@ def _network_source(backend: Backend, storage: dict[str, Any]) -> None:
     servers = storage.get("server")
     if isinstance(servers, dict):
         servers = [servers]
+    if not isinstance(servers, list | None):
+        raise BadValue(f"bad value '{servers}' for server (expected a list of servers)")
     for server in servers or []:
+        server = _object(server, "server")
         if server.get("type") == "unix":
-            backend.hosts.append(Host(transport="unix", socket=server.get("path")))
+            backend.hosts.append(Host(transport="unix", socket=_word(server, "path")))
         else:
-            backend.hosts.append(Host(server.get("host"), _text(server.get("port"))))
+            backend.hosts.append(Host(_word(server, "host"), _text(_word(server, "port"))))
     if driver == "nbd":
-        backend.name = storage.get("export")
+        backend.name = _word(storage, "export")
     elif driver == "iscsi":
-        portal = storage.get("portal", "")
+        portal = text(storage.get("portal", ""))
         host, _, port = portal.rpartition(":") if ":" in portal else (portal, "", "")
         backend.hosts.append(Host(host, port or None))
-        backend.name = f"{storage.get('target')}/{storage.get('lun', 0)}"
+        backend.name = f"{_word(storage, 'target')}/{_word(storage, 'lun') or 0}"
     elif driver == "rbd":
-        backend.name = f"{storage.get('pool')}/{storage.get('image')}"
+        backend.name = f"{_word(storage, 'pool')}/{_word(storage, 'image')}"
     elif driver == "gluster":
-        backend.name = f"{storage.get('volume')}/{storage.get('path', '').lstrip('/')}"
+        path = text(storage.get("path", "")).lstrip("/")
+        backend.name = f"{_word(storage, 'volume')}/{path}"
     elif driver in ("http", "https", "ftp", "ftps"):
-        url = urlsplit(storage.get("url", ""))
+        url = _url(text(storage.get("url", "")))
         backend.name = url.path[1:] or None  # libvirt puts one '/' before the name
         if url.hostname:
             backend.hosts.append(Host(url.hostname, str(url.port) if url.port else None))
@@ -216,7 +258,7 @@ def device_cache(backend: Backend, write_cache: Any) -> str | None:
     if backend.cache is not None or write_cache is None:
         return backend.cache
     key = (
-        bool(truth(write_cache)) if write_cache is not None else True,
+        bool(on_off(write_cache)) if write_cache is not None else True,
         bool(backend.direct),
         bool(backend.no_flush),
     )
@@ -225,7 +267,10 @@ def device_cache(backend: Backend, write_cache: Any) -> str | None:
 
 def error_policy(value: Any) -> str | None:
     """QEMU's werror/rerror value as libvirt's policy name (enospc is 'enospace')."""
-    return _ERROR_POLICIES.get(value, value) if value is not None else None
+    if value is None:
+        return None
+    policy = text(value)
+    return _ERROR_POLICIES.get(policy, policy)
 
 
 def _int(value: Any) -> int | None:

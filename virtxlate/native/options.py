@@ -4,11 +4,15 @@ doubled commas, JSON (`-device '{"driver":…}'`, `-blockdev '{…}'`), or a bar
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..argv.escape import split_keyval
 from ..errors import InputError
+from ..props.mapping import BadValue, number, text
+
+T = TypeVar("T")
 
 # How deep an option's JSON value may nest: libvirt writes at most a few levels (a
 # -blockdev's server list, a node's inline file); the walks over it stay far from
@@ -166,10 +170,10 @@ def _fields(flag: str, value: str) -> tuple[dict[str, Any], bool]:
         return {"": value}, False
     parts = split_keyval(value)
     fields: dict[str, Any] = {}
-    for number, part in enumerate(parts):
+    for position, part in enumerate(parts):
         key, sep, item = part.partition("=")
         if not sep:
-            if number == 0:
+            if position == 0:
                 fields[_IMPLIED_KEY.get(flag, "")] = key
             else:
                 fields[key] = "on"  # a bare key is a boolean switched on
@@ -178,10 +182,22 @@ def _fields(flag: str, value: str) -> tuple[dict[str, Any], bool]:
     return fields, False
 
 
-def truth(value: Any) -> bool | None:
-    """on/off, yes/no, true/false (strings or JSON booleans) as a bool; None when absent."""
+def text_of(fields: dict[str, Any], key: str) -> str | None:
+    """FIELDS[KEY] as text (a JSON number too); None when absent, BadValue naming KEY for
+    an object or a list where a word belongs."""
+    return _read(fields, key, text)
+
+
+def number_of(fields: dict[str, Any], key: str) -> int | None:
+    """FIELDS[KEY] as a number; None when absent, BadValue naming KEY when it is none."""
+    return _read(fields, key, number)
+
+
+def _read(fields: dict[str, Any], key: str, parse: Callable[[Any], T]) -> T | None:
+    value = fields.get(key)
     if value is None:
         return None
-    if isinstance(value, bool):
-        return value
-    return str(value).lower() in ("on", "yes", "true", "1")
+    try:
+        return parse(value)
+    except BadValue as exc:
+        raise BadValue(f"bad value '{value}' for {key} ({exc})") from None

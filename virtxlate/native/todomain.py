@@ -20,9 +20,12 @@ from lxml import etree
 from ..errors import InputError
 from ..findings import Finding
 from ..host import Host, UnknownHost
+from ..model import Address, Controller, Disk, DiskSource, Domain
 from ..placement.addresses import disk_index, disk_name
 from ..placement.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
-from ..props.scsi import LIBVIRT_DRIVER_NAMES, NARROW_SCSI_MODELS, SCSI_MODEL_DEVICES
+from ..props import disk_table, transitional
+from ..props.mapping import BadValue, Row, number, on_off, on_off_text, read_props, text
+from ..props.scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES, scsi_model_of
 from ..resources import PACKAGE_DIR
 from .backends import (
     Backend,
@@ -32,30 +35,13 @@ from .backends import (
     from_drive,
     set_source,
 )
-from .options import ArgvOption, parse_options, truth
+from .build import append, new, set_path
+from .options import ArgvOption, number_of, parse_options, text_of
 from .words import CommandLine
 
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
-_MODEL_OF_DEVICE = {device: model for model, device in SCSI_MODEL_DEVICES.items()}
-_MODEL_OF_DEVICE.update(
-    {
-        "virtio-scsi-ccw": "virtio-scsi",
-        "virtio-scsi-device": "virtio-scsi",
-        "lsi53c895a": "lsilogic",
-    }
-)  # QEMU's own name for its alias lsi
-# the drivers libvirt writes under another name than QEMU's type (dc-390 for dc390)
-_MODEL_OF_DEVICE.update(
-    {
-        written: _MODEL_OF_DEVICE[qemu_type]
-        for qemu_type, written in LIBVIRT_DRIVER_NAMES.items()
-        if qemu_type in _MODEL_OF_DEVICE
-    }
-)
-_DISK_DEVICES = {
-    "scsi-hd": ("scsi", "disk"),
-    "scsi-cd": ("scsi", "cdrom"),
-    "scsi-block": ("scsi", "lun"),
+_DISK_DEVICES: dict[str, tuple[str, str | None]] = {
+    **{device: ("scsi", kind) for kind, device in SCSI_DISK_DEVICES.items()},
     "scsi-disk": ("scsi", None),
     "ide-hd": ("ide", "disk"),
     "ide-cd": ("ide", "cdrom"),
@@ -68,7 +54,6 @@ _DISK_DEVICES = {
     "usb-storage": ("usb", "disk"),
     "floppy": ("fdc", "floppy"),
 }
-_TRANSITIONAL = ("-non-transitional", "-transitional")  # longest first
 _LEGACY_DISKS = {
     "-hda": ("ide", 0, "disk"),
     "-hdb": ("ide", 1, "disk"),
@@ -107,6 +92,23 @@ _USB_BALLOON_KEYS = {
     "disable-legacy",
     "disable-modern",
 }
+# a disk's rows read back, in the order of libvirt's XML: <driver>'s, then <target>'s,
+# <geometry>'s and <blockio>'s, then serial, wwn, vendor and product
+_DISK_DRIVER_ROWS = (
+    *disk_table.VIRTIO_BEFORE_SCSI,
+    *disk_table.VIRTIO_AFTER_SCSI,
+    *disk_table.VIRTIO_OPTIONS,
+)
+_DISK_IDENTITY_ROWS = tuple(
+    next(row for row in disk_table.FRONTEND if row.field == name)
+    for name in ("serial", "wwn", "vendor", "product")
+)
+
+
+def _rows_under(prefix: str) -> tuple[Row, ...]:
+    return tuple(row for row in disk_table.FRONTEND if row.field.startswith(prefix))
+
+
 # bus: (disks per controller, units per bus) — libvirt's drive address of a target name
 _LAYOUT = {"scsi": (7, 7), "ide": (4, 2), "sata": (6, 6), "fdc": (2, 2)}
 
@@ -145,14 +147,57 @@ def domain_from_argv(
     -machine (the release's default, when the caller knows the release).  HOST says which
     SCSI device a /dev/sgN node is (this machine when None), as libvirt asks the VM's."""
     options = parse_options(command.words, command.source)
+    for option in options:
+        texts = [*option.words(), *_json_strings(option.fields)] if option.json else option.words()
+        bad = next(filter(None, (_NOT_XML.search(text) for text in texts)), None)
+        if bad is not None:  # XML holds no such character, libvirt's domain neither
+            raise InputError(
+                f"{_unreadable(option)}: character {bad.group()!r} has no place in XML",
+                source=command.source,
+                line=0,
+            )
     builder = _Builder(command, options, default_machine, host or UnknownHost())
     try:
+        builder.start()
         return builder.build()
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
-        # a value of the wrong kind (scsi-id=a, a JSON list where a node name belongs)
-        where = builder.current
-        what = f"'{_short(' '.join(where.words()))}'" if where is not None else "an option"
-        raise InputError(f"cannot read {what}: {exc}", source=command.source, line=0) from None
+    except BadValue as exc:
+        # only the reading of one option's value fails as bad input (scsi-id=a, a JSON
+        # list where a node name belongs); anything else is a bug and shows as one
+        raise InputError(
+            f"{_unreadable(builder.current)}: {exc}", source=command.source, line=0
+        ) from None
+
+
+def _json_strings(value: Any) -> list[str]:
+    """Every key and string in a JSON VALUE (JSON's \\u escapes give any character);
+    its depth is bounded by parse_options."""
+    found: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found += [str(key) for key in item]
+            pending += item.values()
+        elif isinstance(item, list):
+            pending += item
+    return found
+
+
+def _unreadable(option: ArgvOption | None) -> str:
+    """The start of a message on OPTION: "-device scsi-hd: cannot read '-device …'"."""
+    if option is None:
+        return "cannot read the command line"
+    name = option.fields.get(_NAMED_BY.get(option.flag, "id"))
+    named = f"{option.flag} {_short(name, 40)}" if isinstance(name, str) and name else option.flag
+    return f"{named}: cannot read '{_short(' '.join(option.words()))}'"
+
+
+# characters XML 1.0 cannot hold (its Char production)
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# the field that names an option in a message (the device's driver, the node's name)
+_NAMED_BY = {"-device": "driver", "-blockdev": "node-name", "-object": "qom-type"}
 
 
 class _Builder:
@@ -175,16 +220,14 @@ class _Builder:
             if o.flag == "-blockdev" and o.fields.get("node-name")
         }
         self.drives = {
-            o.fields.get("id"): o for o in options if o.flag == "-drive" and o.fields.get("id")
+            o.fields["id"]: o
+            for o in options
+            if o.flag == "-drive" and isinstance(o.fields.get("id"), str) and o.fields["id"]
         }
         self.controllers: dict[str, tuple[str, int, str | None, ArgvOption]] = {}
         self.current: ArgvOption | None = None  # the option being read, for messages
-        # s390x: -device zpci,uid=…,fid=…,target=ALIAS gives ALIAS's <zpci>
-        self.zpci = {
-            str(o.fields.get("target")): (o.fields.get("uid"), o.fields.get("fid"))
-            for o in options
-            if o.flag == "-device" and o.fields.get("driver") == "zpci"
-        }
+        self.zpci: dict[str, tuple[int | None, int | None]] = {}
+
         # PCI controllers libvirt named pci.N: N is their index, and devices on them keep
         # their places (bus N) in the XML
         self.pci_controllers = {
@@ -197,42 +240,48 @@ class _Builder:
         self.pci_buses = {"pci.0": 0, "pcie.0": 0}
         self.pci_buses.update({f"pci.{n}": n for n in self.pci_controllers})
 
+    def start(self) -> None:
+        """Read what other options refer to: the zPCI ids of devices."""
+        # s390x: -device zpci,uid=…,fid=…,target=ALIAS gives ALIAS's <zpci>
+        for o in self.options:
+            if o.flag == "-device" and o.fields.get("driver") == "zpci":
+                self.current = o
+                uid, fid = number_of(o.fields, "uid"), number_of(o.fields, "fid")
+                self.zpci[str(o.fields.get("target"))] = (uid, fid)
+
     # --- the whole domain -----------------------------------------------------------
 
     def build(self) -> Readback:
-        root = etree.Element("domain", nsmap={"qemu": QEMU_NS})
-        root.set("type", self._accel())
-        etree.SubElement(root, "name").text = self._name()
+        domain = Domain(etree.Element("domain", nsmap={"qemu": QEMU_NS}))
+        root = domain.element
+        domain.type = self._accel()
+        domain.name = self._name()
         memory = self._first("-m")
         if memory is not None:
-            etree.SubElement(root, "memory", unit="MiB").text = _mebibytes(memory)
+            domain.memory, domain.memory_unit = _mebibytes(memory), "MiB"
         smp = self._first("-smp")
         if smp is not None:
-            etree.SubElement(root, "vcpu").text = str(
-                smp.fields.get("cpus") or smp.fields.get("") or 1
-            )
-        iothreads = [
-            o
-            for o in self.options
-            if o.flag == "-object" and o.fields.get("qom-type") == "iothread"
-        ]
-        if iothreads:
-            self.used.update(o.position for o in iothreads)
-            ids = etree.SubElement(root, "iothreadids")
-            for option in iothreads:
+            domain.vcpu = number_of(smp.fields, "cpus") or number_of(smp.fields, "") or 1
+        for option in self.options:
+            if option.flag == "-object" and option.fields.get("qom-type") == "iothread":
+                self.used.add(option.position)
                 number = re.sub(r"\D", "", str(option.fields.get("id", ""))) or "1"
-                etree.SubElement(ids, "iothread", id=number)
-        os_node = etree.SubElement(root, "os")
-        type_node = etree.SubElement(os_node, "type", arch=self.command.arch)
+                append(domain, Domain.iothread_ids, id=int(number))
+        domain.arch, domain.os_type = self.command.arch, "hvm"
         machine = self._first("-machine") or self._first("-M")
         if machine is not None:
-            type_node.set("machine", str(machine.fields.get("type") or ""))
+            domain.machine = str(machine.fields.get("type") or "")
         elif self.default_machine is not None:
-            type_node.set("machine", self.default_machine)
-        type_node.text = "hvm"
-        devices = etree.SubElement(root, "devices")
+            domain.machine = self.default_machine
+        os_node = root.find("os")
+        assert os_node is not None
+        if machine is not None:
+            self._firmware(root, os_node, machine)
         if self.command.emulator:
-            etree.SubElement(devices, "emulator").text = self.command.emulator
+            domain.emulator = self.command.emulator
+        devices = root.find("devices")
+        if devices is None:
+            devices = etree.SubElement(root, "devices")
         disks = self._disks()
         _name_targets(disks)
         for disk in disks:
@@ -255,6 +304,48 @@ class _Builder:
         self._passthrough(root)
         etree.indent(root, space="  ")
         return Readback(etree.tostring(root, encoding="unicode") + "\n", self.findings)
+
+    def _firmware(self, root: etree._Element, os_node: etree._Element, machine: ArgvOption) -> None:
+        """<loader type='pflash'> and <nvram> of -machine's pflash0= and pflash1= nodes, as
+        props/firmware.py writes them (libvirt's qemuBuildPflashBlockdevCommandLine).  A
+        unit that is not a raw node over a file keeps its nodes on the command line."""
+        files: list[tuple[str, bool, list[ArgvOption]]] = []
+        for unit in (0, 1):
+            name = text_of(machine.fields, f"pflash{unit}")
+            found = self._pflash_file(name) if name is not None else None
+            if found is None:
+                break
+            files.append(found)
+        if not files:
+            return
+        for _, _, nodes in files:
+            self.used.update(node.position for node in nodes)
+        path, readonly, _ = files[0]
+        loader = etree.SubElement(os_node, "loader", type="pflash")
+        if readonly:
+            loader.set("readonly", "yes")
+        loader.text = path
+        if len(files) > 1:
+            etree.SubElement(os_node, "nvram").text = files[1][0]
+        acpi_off = on_off(machine.fields.get("acpi")) is False or self._first("-no-acpi")
+        if self.command.arch in ("x86_64", "i686") and not acpi_off:
+            # libvirt gives UEFI on x86 only with ACPI, which a line without -no-acpi has
+            features = etree.Element("features")
+            etree.SubElement(features, "acpi")
+            os_node.addnext(features)
+
+    def _pflash_file(self, name: str) -> tuple[str, bool, list[ArgvOption]] | None:
+        """(file, read-only, its two nodes) of the raw format node NAME over a file node."""
+        top = self.nodes.get(name)
+        if top is None or top.fields.get("driver") != "raw":
+            return None
+        storage = self.nodes.get(text_of(top.fields, "file") or "")
+        if storage is None or storage.fields.get("driver") != "file":
+            return None
+        path = text_of(storage.fields, "filename")
+        if not path:
+            return None
+        return path, on_off(top.fields.get("read-only")) is True, [top, storage]
 
     def _first(self, flag: str) -> ArgvOption | None:
         option = next((o for o in self.options if o.flag == flag), None)
@@ -289,9 +380,7 @@ class _Builder:
                 continue
             self.current = option
             driver = str(option.fields.get("driver", ""))
-            model = _MODEL_OF_DEVICE.get(driver) or _MODEL_OF_DEVICE.get(
-                next((driver[: -len(s)] for s in _TRANSITIONAL if driver.endswith(s)), "")
-            )
+            model = scsi_model_of(driver)
             if model is not None:
                 self.used.add(option.position)
                 model = _virtio_model(option.fields) or model
@@ -315,7 +404,7 @@ class _Builder:
         for option in self.options:
             disk = None
             self.current = option
-            if option.flag == "-device" and option.fields.get("driver") in _DISK_DEVICES:
+            if option.flag == "-device" and text_of(option.fields, "driver") in _DISK_DEVICES:
                 disk = self._frontend(option)
             elif option.flag in _LEGACY_DISKS:
                 bus, index, device = _LEGACY_DISKS[option.flag]
@@ -331,8 +420,16 @@ class _Builder:
         return disks
 
     def _backend_of(self, reference: Any) -> Backend:
+        """The backend a device's drive= names; while it is read, a bad value is the
+        -drive's or the top -blockdev node's (self.current)."""
+        device = self.current
+        backend = self._read_backend(reference)
+        self.current = device
+        return backend
+
+    def _read_backend(self, reference: Any) -> Backend:
         if isinstance(reference, str) and reference in self.drives:
-            option = self.drives[reference]
+            option = self.current = self.drives[reference]
             self.used.add(option.position)
             return from_drive(option)
         if isinstance(reference, str) and reference in self.nodes:
@@ -351,7 +448,7 @@ class _Builder:
                 self.used.add(node.position)
                 child = node.fields.get("file")
                 name = child if isinstance(child, str) and child in self.nodes else None
-            node = self.nodes[reference]
+            node = self.current = self.nodes[reference]
             return from_blockdev(node.fields, {k: v.fields for k, v in self.nodes.items()})
         return Backend()  # an empty CD-ROM drive
 
@@ -362,7 +459,7 @@ class _Builder:
         backend = self._backend_of(f.get("drive"))
         if device is None:  # ide-drive / scsi-disk: the medium says what it is
             device = "cdrom" if backend.media == "cdrom" else "disk"
-        if bus == "virtio" and truth(f.get("scsi")) and backend.type == "block":
+        if bus == "virtio" and on_off(f.get("scsi")) and backend.type == "block":
             device = "lun"  # libvirt writes scsi=on for a LUN (and, before 5.0, for all)
         disk = _Disk(bus, device, backend, option, props=dict(f))
         indexed = _INDEXED_ALIAS.match(str(f.get("id", "")))
@@ -376,11 +473,11 @@ class _Builder:
             controller = self.controllers.get(alias)
             if controller is not None or alias.startswith("sata") or self._q35():
                 disk.bus = "sata"
-                disk.address = (controller[1] if controller else 0, 0, 0, int(number or 0))
+                disk.address = (controller[1] if controller else 0, 0, 0, _bus_number(number))
             else:
-                disk.address = (0, int(number or 0), 0, int(f.get("unit", 0)))
+                disk.address = (0, _bus_number(number), 0, number_of(f, "unit") or 0)
         elif bus == "fdc":
-            disk.address = (0, 0, 0, int(f.get("unit", 0)))
+            disk.address = (0, 0, 0, number_of(f, "unit") or 0)
         return disk
 
     def _controller_index(self, kind: str, alias: str) -> int:
@@ -398,8 +495,13 @@ class _Builder:
         controller = self.controllers.get(alias)
         index = controller[1] if controller else _index(alias)
         if controller is not None and controller[2] in NARROW_SCSI_MODELS:
-            return index, int(number or 0), 0, int(f.get("scsi-id", 0))
-        return index, int(f.get("channel", 0)), int(f.get("scsi-id", 0)), int(f.get("lun", 0))
+            return index, _bus_number(number), 0, number_of(f, "scsi-id") or 0
+        return (
+            index,
+            number_of(f, "channel") or 0,
+            number_of(f, "scsi-id") or 0,
+            number_of(f, "lun") or 0,
+        )
 
     def _q35(self) -> bool:
         machine = next((o for o in self.options if o.flag in ("-machine", "-M")), None)
@@ -458,79 +560,73 @@ class _Builder:
 
     def _disk_xml(self, disk: _Disk) -> etree._Element:
         backend, props = disk.backend, disk.props
-        node = etree.Element("disk", type=backend.type or "file", device=disk.device)
-        model = _virtio_model(props) if disk.bus == "virtio" else None
-        if model is not None:
-            node.set("model", model)
-        driver = etree.SubElement(node, "driver", name="qemu")
-        attributes = {
-            "type": backend.format,
-            "cache": device_cache(backend, props.get("write-cache")),
-            "io": backend.io,
-            "discard": backend.discard,
-            "detect_zeroes": backend.detect_zeroes,
-            "error_policy": error_policy(props.get("werror")) or backend.error_policy,
-            "rerror_policy": _read_policy(props, backend),
-            "copy_on_read": "on" if backend.copy_on_read else None,
-            "iothread": _number(props.get("iothread")),
-            "queues": props.get("num-queues") or props.get("num_queues"),
-            "queue_size": props.get("queue-size"),
-            "ioeventfd": _on_off(props.get("ioeventfd")),
-            "event_idx": _on_off(props.get("event_idx")),
-            "iommu": _on_off(props.get("iommu_platform")),
-            "ats": _on_off(props.get("ats")),
-            "packed": _on_off(props.get("packed")),
-        }
-        for key, value in attributes.items():
-            if value is not None:
-                driver.set(key, str(value))
-        source = _source_xml(backend)
-        if source is not None:
-            node.append(source)
-            if backend.pr_manager is not None:
-                source.append(self._reservations(backend.pr_manager))
-        target = etree.SubElement(node, "target", dev=disk.dev or "", bus=disk.bus)
-        for key, name in (("removable", "removable"), ("rotation_rate", "rotation_rate")):
-            value = props.get(key)
-            if value is not None:
-                target.set(name, _on_off(value) if key == "removable" else str(value))
-        geometry = {
-            name: props.get(key)
-            for key, name in (
-                ("cyls", "cyls"),
-                ("heads", "heads"),
-                ("secs", "secs"),
-                ("bios-chs-trans", "trans"),
-            )
-        }
-        _child_with(node, "geometry", geometry)
-        blockio = {name: props.get(name) for name in ("logical_block_size", "physical_block_size")}
-        _child_with(node, "blockio", blockio)
+        node = new(
+            Disk,
+            "disk",
+            type=backend.type or "file",
+            device=disk.device,
+            model=_virtio_model(props) if disk.bus == "virtio" else None,
+        )
+        driver = Disk.driver.create(node)
+        driver.name = "qemu"
+        driver.type = backend.format
+        driver.cache = device_cache(backend, props.get("write-cache"))
+        driver.io = backend.io
+        driver.discard = backend.discard
+        driver.detect_zeroes = backend.detect_zeroes
+        driver.error_policy = error_policy(props.get("werror")) or backend.error_policy
+        driver.rerror_policy = _read_policy(props, backend)
+        driver.copy_on_read = True if backend.copy_on_read else None
+        read_props(_DISK_DRIVER_ROWS, props, node)
+        self._source(node, backend)
+        target = Disk.target.create(node)
+        target.dev, target.bus = disk.dev or "", disk.bus
+        read_props(_rows_under("target."), props, node)
+        read_props(_rows_under("geometry."), props, node)
+        read_props(_rows_under("blockio."), props, node)
         if props.get("bootindex") is not None:
-            etree.SubElement(node, "boot", order=str(props["bootindex"]))
+            node.boot_order = number(props["bootindex"])
         if backend.readonly or disk.device == "cdrom" and backend.type is None:
-            etree.SubElement(node, "readonly")
-        if truth(props.get("share-rw")):
-            etree.SubElement(node, "shareable")
-        for key in ("serial", "wwn", "vendor", "product"):
-            value = props.get(key) or (backend.serial if key == "serial" else None)
-            if value is not None:
-                text = str(value)
-                if key == "serial":
-                    text = text.replace("\\ ", " ")  # libvirt escapes a space as '\ '
-                if key == "wwn":
-                    # key=value writes 0x…, JSON a number
-                    text = f"{value:016x}" if isinstance(value, int) else text.removeprefix("0x")
-                etree.SubElement(node, key).text = text
+            node.readonly = True
+        if on_off(props.get("share-rw")):
+            node.shareable = True
+        if not props.get("serial") and backend.serial:
+            props = {**props, "serial": backend.serial}  # -drive serial= of old libvirt
+        read_props(_DISK_IDENTITY_ROWS, props, node)
         alias = str(disk.option.fields.get("id") or "") if disk.option is not None else ""
         if alias.startswith("ua-"):
-            etree.SubElement(node, "alias", name=alias)  # libvirt writes it as the id
+            node.alias = alias  # libvirt writes it as the id
         address = _address_xml(disk, self.pci_buses)
         if disk.option is not None:
             address = _with_zpci(address, disk.option, self.zpci)
         if address is not None:
-            node.append(address)
-        return node
+            node.element.append(address)
+        return node.element
+
+    def _source(self, disk: Disk, backend: Backend) -> None:
+        """<source> of BACKEND's medium (none for an empty drive), with its reservations."""
+        if backend.type in ("file", "block", "dir") and backend.path is not None:
+            source = Disk.source.create(disk)
+            key = {"file": "file", "block": "dev", "dir": "dir"}[backend.type]
+            setattr(source, key, backend.path)
+        elif backend.type == "network":
+            source = Disk.source.create(disk)
+            source.protocol = backend.protocol or ""
+            source.name = backend.name
+            for host in backend.hosts:
+                append(
+                    source,
+                    DiskSource.hosts,
+                    name=host.name or None,
+                    port=host.port or None,
+                    transport=host.transport or None,
+                    socket=host.socket or None,
+                )
+            read_props(disk_table.NETWORK_STORAGE, backend.storage, source)
+        else:
+            return
+        if backend.pr_manager is not None:
+            self._reservations(source, backend.pr_manager)
 
     def _hostdevs(self) -> list[etree._Element]:
         """vhost-scsi (<hostdev type='scsi_host'>) and iSCSI LUNs passed as scsi-generic
@@ -563,18 +659,18 @@ class _Builder:
     def _scsi_hostdev(self, option: ArgvOption) -> etree._Element | None:
         """<hostdev type='scsi'>: an iSCSI LUN, or a local SCSI device by its /dev/sgN
         node when this host (or the test's) says whose it is."""
-        reference = option.fields.get("drive")
+        reference = text_of(option.fields, "drive")
         if reference in self.drives:
             f = self.drives[reference].fields
             storage = {
                 key[len("file.") :]: value for key, value in f.items() if key.startswith("file.")
             }
             storage.setdefault("filename", f.get("file"))
-            readonly = truth(f.get("readonly"))
+            readonly = on_off(f.get("readonly"))
             backend = self.drives[reference]
         elif reference in self.nodes:
             storage = self.nodes[reference].fields
-            readonly = truth(storage.get("read-only"))
+            readonly = on_off(storage.get("read-only"))
             backend = self.nodes[reference]
         else:
             return None
@@ -605,16 +701,7 @@ class _Builder:
         if readonly:
             etree.SubElement(node, "readonly")
         _user_alias(node, option)
-        controller, bus, target, unit = self._scsi_address(option.fields)
-        etree.SubElement(
-            node,
-            "address",
-            type="drive",
-            controller=str(controller),
-            bus=str(bus),
-            target=str(target),
-            unit=str(unit),
-        )
+        node.append(_drive_address(*self._scsi_address(option.fields)))
         return node
 
     def _iscsi_auth(self, source: etree._Element, user: str, secret: Any) -> None:
@@ -672,8 +759,9 @@ class _Builder:
                     ("deflate-on-oom", "autodeflate"),
                     ("free-page-reporting", "freePageReporting"),
                 ):
-                    if _on_off(f.get(key)) is not None:
-                        node.set(name, str(_on_off(f.get(key))))
+                    value = on_off_text(on_off(f.get(key)))
+                    if value is not None:
+                        node.set(name, value)
             else:
                 continue
             self.used.add(option.position)
@@ -695,7 +783,7 @@ class _Builder:
         if not any(d.startswith("virtio-balloon") for d in drivers):
             etree.SubElement(devices, "memballoon", model="none")
 
-    def _reservations(self, manager: str) -> etree._Element:
+    def _reservations(self, source: DiskSource, manager: str) -> None:
         """<reservations>: libvirt's managed helper (pr-helper0) or the user's socket."""
         helper = next(
             (
@@ -709,17 +797,11 @@ class _Builder:
         )
         if helper is not None:
             self.used.add(helper.position)
-        if manager == "pr-helper0":
-            return etree.Element("reservations", managed="yes")
-        node = etree.Element("reservations", managed="no")
-        etree.SubElement(
-            node,
-            "source",
-            type="unix",
-            mode="client",
-            path=str(helper.fields.get("path", "")) if helper else "",
-        )
-        return node
+        source.reservations_managed = manager == "pr-helper0"
+        if manager != "pr-helper0":
+            set_path(source, "reservations/source/@type", "unix")
+            set_path(source, "reservations/source/@mode", "client")
+            source.reservations_path = str(helper.fields.get("path", "")) if helper else ""
 
     # --- what does not map ----------------------------------------------------------
 
@@ -757,46 +839,21 @@ def _user_alias(node: etree._Element, option: ArgvOption) -> None:
         etree.SubElement(node, "alias", name=alias)
 
 
-def _source_xml(backend: Backend) -> etree._Element | None:
-    if backend.type in ("file", "block", "dir") and backend.path is not None:
-        key = {"file": "file", "block": "dev", "dir": "dir"}[backend.type]
-        return etree.Element("source", {key: backend.path})
-    if backend.type == "network":
-        source = etree.Element("source", protocol=backend.protocol or "")
-        if backend.name is not None:
-            source.set("name", backend.name)
-        for host in backend.hosts:
-            attrs = {
-                k: v
-                for k, v in (
-                    ("name", host.name),
-                    ("port", host.port),
-                    ("transport", host.transport),
-                    ("socket", host.socket),
-                )
-                if v
-            }
-            etree.SubElement(source, "host", attrs)
-        return source
-    return None
-
-
 def _address_xml(disk: _Disk, buses: dict[str, int]) -> etree._Element | None:
     if disk.address is not None and disk.bus in ("scsi", "ide", "sata", "fdc"):
         controller, bus, target, unit = disk.address
-        return etree.Element(
-            "address",
-            type="drive",
-            controller=str(controller),
-            bus=str(bus),
-            target=str(target),
-            unit=str(unit),
-        )
+        return _drive_address(controller, bus, target, unit)
     if disk.bus == "virtio" and disk.option is not None:
         return _pci_or_ccw(disk.option, buses)
     if disk.bus == "usb" and disk.option is not None:
         return _usb_address(disk.option)
     return None
+
+
+def _drive_address(controller: int, bus: int, target: int, unit: int) -> etree._Element:
+    """<address type='drive'>, through the model's Address."""
+    fields = {"controller": controller, "bus": bus, "target": target, "unit": unit}
+    return new(Address, "address", type="drive", **fields).element
 
 
 def _usb_address(option: ArgvOption) -> etree._Element | None:
@@ -814,7 +871,7 @@ def _with_zpci(
     ids = zpci.get(str(option.fields.get("id")))
     if address is not None and address.get("type") == "pci" and ids is not None:
         uid, fid = ids
-        etree.SubElement(address, "zpci", uid=f"0x{int(uid):04x}", fid=f"0x{int(fid):08x}")
+        etree.SubElement(address, "zpci", uid=f"0x{uid or 0:04x}", fid=f"0x{fid or 0:08x}")
     return address
 
 
@@ -823,14 +880,19 @@ def _pci_or_ccw(option: ArgvOption, buses: dict[str, int]) -> etree._Element | N
     or its ccw devno."""
     devno = option.fields.get("devno")
     if devno:
-        cssid, ssid, number = str(devno).split(".")
+        parts = text(devno).split(".")
+        if len(parts) != 3 or not all(_is_hex(part) for part in parts):
+            raise BadValue(f"bad value '{devno}' for devno (expected cssid.ssid.devno)")
+        cssid, ssid, number = parts
         return etree.Element(
             "address", type="ccw", cssid=f"0x{cssid}", ssid=f"0x{ssid}", devno=f"0x{number}"
         )
     bus, addr = str(option.fields.get("bus", "")), option.fields.get("addr")
     if addr is None or bus not in buses:
         return None
-    slot, _, function = str(addr).partition(".")
+    slot, _, function = text(addr).partition(".")
+    if not _is_hex(slot) or not _is_hex(function or "0"):
+        raise BadValue(f"bad value '{addr}' for addr (expected slot.function)")
     address = etree.Element(
         "address",
         type="pci",
@@ -839,7 +901,7 @@ def _pci_or_ccw(option: ArgvOption, buses: dict[str, int]) -> etree._Element | N
         slot=f"0x{int(slot, 16):02x}",
         function=f"0x{int(function or '0', 16):x}",
     )
-    multifunction = _on_off(option.fields.get("multifunction"))
+    multifunction = on_off_text(on_off(option.fields.get("multifunction")))
     if multifunction is not None:
         address.set("multifunction", multifunction)
     return address
@@ -848,23 +910,18 @@ def _pci_or_ccw(option: ArgvOption, buses: dict[str, int]) -> etree._Element | N
 def _controller_xml(
     kind: str, index: int, model: str | None, option: ArgvOption, buses: dict[str, int]
 ) -> etree._Element:
-    node = etree.Element("controller", type=kind, index=str(index))
-    if model is not None:
-        node.set("model", model)
-    f = option.fields
-    driver = {
-        "queues": f.get("num_queues"),
-        "cmd_per_lun": f.get("cmd_per_lun"),
-        "max_sectors": f.get("max_sectors"),
-        "ioeventfd": _on_off(f.get("ioeventfd")),
-        "iothread": _number(f.get("iothread")),
-    }
-    _child_with(node, "driver", driver)
-    alias = str(f.get("id") or "")
+    node = new(Controller, "controller", type=kind, index=index, model=model)
+    # <driver>: virtio-scsi's rows, in the order libvirt writes the attributes
+    read_props(
+        (*disk_table.SCSI_CONTROLLER, disk_table.IOTHREAD, *disk_table.VIRTIO_OPTIONS),
+        option.fields,
+        node,
+    )
+    alias = text_of(option.fields, "id") or ""
     if alias.startswith("ua-"):
-        etree.SubElement(node, "alias", name=alias)  # libvirt writes it as the id
-    _append_address(node, option, buses)
-    return node
+        node.alias = alias  # libvirt writes it as the id
+    _append_address(node.element, option, buses)
+    return node.element
 
 
 def _pci_controller_xml(index: int, option: ArgvOption, buses: dict[str, int]) -> etree._Element:
@@ -872,25 +929,17 @@ def _pci_controller_xml(index: int, option: ArgvOption, buses: dict[str, int]) -
     f = option.fields
     driver = str(f["driver"])
     model = MODEL_OF_DEVICE[driver]
-    node = etree.Element("controller", type="pci", index=str(index), model=model)
+    node = new(Controller, "controller", type="pci", index=index, model=model)
     if DEFAULT_DEVICE[model] != driver:
-        etree.SubElement(node, "model", name=driver)
-    target = {
-        "chassisNr": f.get("chassis_nr"),
-        "chassis": f.get("chassis"),
-        "port": f"{int(str(f['port']), 0):#x}" if f.get("port") is not None else None,
-        "hotplug": _on_off(f.get("hotplug")),
-    }
-    _child_with(node, "target", target)
-    _append_address(node, option, buses)
-    return node
-
-
-def _child_with(parent: etree._Element, tag: str, attributes: dict[str, Any]) -> None:
-    """<TAG> under PARENT with the ATTRIBUTES that have a value; nothing when none has."""
-    given = {key: str(value) for key, value in attributes.items() if value is not None}
-    if given:
-        etree.SubElement(parent, tag, given)
+        node.model_name = driver
+    node.chassis_nr = number_of(f, "chassis_nr")
+    node.chassis = number_of(f, "chassis")
+    port = number_of(f, "port")
+    # libvirt writes the port in hexadecimal; the model's integer field writes decimal
+    set_path(node, "target/@port", None if port is None else f"{port:#x}")
+    node.hotplug = on_off(f.get("hotplug"))
+    _append_address(node.element, option, buses)
+    return node.element
 
 
 def _append_address(node: etree._Element, option: ArgvOption, buses: dict[str, int]) -> None:
@@ -936,14 +985,23 @@ def _address_index(disk: _Disk) -> int | None:
 def _virtio_model(fields: dict[str, Any]) -> str | None:
     """model='virtio-transitional' or 'virtio-non-transitional' of a virtio device: its
     -transitional type, or, before QEMU 4.0, the disable-legacy libvirt sets instead."""
-    driver = str(fields.get("driver", ""))
-    for suffix in _TRANSITIONAL:
-        if driver.endswith(suffix):
-            return "virtio" + suffix
-    legacy = truth(fields.get("disable-legacy"))
-    if legacy is None or truth(fields.get("disable-modern")) is not False:
-        return None
-    return "virtio-non-transitional" if legacy else "virtio-transitional"
+    return transitional.model_of(
+        str(fields.get("driver", "")),
+        on_off(fields.get("disable-legacy")),
+        on_off(fields.get("disable-modern")),
+    )
+
+
+def _bus_number(text: str) -> int:
+    """The number after the dot of a bus name (scsi0.1, ide.0)."""
+    try:
+        return number(text or 0)
+    except BadValue:
+        raise BadValue(f"bad bus number '{text}' (expected a number)") from None
+
+
+def _is_hex(text: str) -> bool:
+    return bool(re.fullmatch(r"(0x)?[0-9a-fA-F]{1,8}", text))
 
 
 def _index(alias: str) -> int:
@@ -951,13 +1009,13 @@ def _index(alias: str) -> int:
     return int(digits.group(1)) if digits else 0
 
 
-def _mebibytes(option: ArgvOption) -> str:
+def _mebibytes(option: ArgvOption) -> int:
     text = str(option.fields.get("size") or option.fields.get("") or "128")
     match = re.fullmatch(r"(\d+)([MG]?)", text.strip().upper().removesuffix("B"))
     if not match:
-        return "128"
+        return 128
     number, unit = int(match.group(1)), match.group(2)
-    return str(number * 1024 if unit == "G" else number)
+    return number * 1024 if unit == "G" else number
 
 
 def _read_policy(props: dict[str, Any], backend: Backend) -> str | None:
@@ -966,18 +1024,6 @@ def _read_policy(props: dict[str, Any], backend: Backend) -> str | None:
     write = error_policy(props.get("werror")) or backend.error_policy
     read = error_policy(props.get("rerror")) or backend.rerror_policy
     return None if read == write else read
-
-
-def _number(value: Any) -> str | None:
-    if value is None:
-        return None
-    digits = re.sub(r"\D", "", str(value))
-    return digits or None
-
-
-def _on_off(value: Any) -> str | None:
-    flag = truth(value)
-    return None if flag is None else ("on" if flag else "off")
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -15,6 +15,8 @@ from ..host import ASK_THE_HOST, host_known
 from ..libvirt.context import StoragePlan, unsupported
 from ..model import Disk
 from ..model.fields import xpath_of
+from .disk_table import DRIVE, NETWORK_STORAGE, detect_zeroes
+from .mapping import Context, add_props
 from .option import Option, Value
 
 # libvirt's cache modes: (write-cache of the device, cache.direct, cache.no-flush)
@@ -111,16 +113,6 @@ def error_policies(disk: Disk) -> tuple[str | None, str | None]:
     return werror, rerror
 
 
-def detect_zeroes(disk: Disk) -> str | None:
-    """detect_zeroes='unmap' needs discard='unmap'; libvirt falls back to 'on' otherwise."""
-    driver = disk.driver
-    if driver is None or driver.detect_zeroes is None:
-        return None
-    if driver.detect_zeroes == "unmap" and driver.discard != "unmap":
-        return "on"
-    return driver.detect_zeroes
-
-
 def backend(plan: StoragePlan, disk: Disk, alias: str, node_index: int) -> Backend | None:
     """The disk's backend for the plan's era; None (with a finding) when not translatable."""
     refusal = _target_name_refusal(disk)
@@ -213,17 +205,12 @@ def legacy_drive_props(plan: StoragePlan, disk: Disk) -> list[tuple[str, Value]]
     if driver is not None and file_ is not None:
         # an empty drive (no medium) takes no backend tuning
         werror, rerror = error_policies(disk)
-        for key, value in (("werror", werror), ("rerror", rerror), ("cache", driver.cache)):
+        for key, value in (("werror", werror), ("rerror", rerror)):
             if value:
                 props.append((key, value))
-        if driver.copy_on_read:
-            props.append(("copy-on-read", "on"))
-        if driver.discard and plan.caps.has_flag("drive-discard"):
-            props.append(("discard", driver.discard))
-        if detect_zeroes(disk) and plan.caps.has_flag("drive-detect-zeroes"):
-            props.append(("detect-zeroes", detect_zeroes(disk) or ""))
-        if driver.io:
-            props.append(("aio", driver.io))
+        drive = Option("-drive")
+        add_props(drive, DRIVE, disk, disk.bus, Context(plan.caps, blockdev=False))
+        props += drive.props
     return props
 
 
@@ -345,7 +332,10 @@ def _network_blockdev(source) -> list[tuple[str, Value]] | None:  # type: ignore
         servers = [{"host": h.name or "", **({"port": h.port} if h.port else {})} for h in hosts]
         return [("driver", "rbd"), ("pool", pool), ("image", image), ("server", servers)]  # type: ignore[list-item]
     path = name if name.startswith("/") else f"/{name}"
-    return [("driver", protocol), ("url", f"{protocol}://{host.name}:{port}{path}")]
+    curl = Option("-blockdev", None, [("driver", protocol)])
+    curl.add("url", f"{protocol}://{host.name}:{port}{path}")
+    add_props(curl, NETWORK_STORAGE, source, protocol, None)
+    return curl.props
 
 
 def _cache_object(disk: Disk) -> dict[str, bool] | None:

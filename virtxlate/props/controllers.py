@@ -7,8 +7,6 @@ from ..findings import finding_at
 from ..libvirt.context import (
     StoragePlan,
     add_location,
-    add_virtio_options,
-    on_off,
     root_bus,
     transport_device,
     unsupported,
@@ -16,17 +14,11 @@ from ..libvirt.context import (
 from ..placement.addresses import controller_indexes
 from ..placement.controllers import controller_device, needs_device
 from ..placement.zpci import with_zpci
-from . import transitional
+from . import disk_table, transitional
+from .mapping import add_props
 from .option import Option
-from .scsi import SCSI_MODEL_DEVICES
+from .scsi import SCSI_MODEL_DEVICES, VIRTIO_SCSI_MODELS
 
-# virtio-scsi-pci options libvirt writes from <controller><driver>, in its order.
-_VIRTIO_SCSI_DRIVER_PROPS = (
-    ("queues", "num_queues"),
-    ("cmd_per_lun", "cmd_per_lun"),
-    ("max_sectors", "max_sectors"),
-    ("ioeventfd", "ioeventfd"),
-)
 # libvirt's USB controller models → the QEMU device it writes (qemuBuildUSBControllerDevProps;
 # a controller without a model is piix3-uhci: checked with libvirt 9.0, also on q35)
 USB_DEVICES = {
@@ -145,24 +137,15 @@ def controller_options(plan: StoragePlan) -> list[Option]:
         )
         option = Option("-device", device, origin=controller.element)
         option.props.extend(model_props)
-        drv = controller.element.driver if controller.element is not None else None
-        is_virtio = controller.model in (
-            "virtio-scsi",
-            "virtio-transitional",
-            "virtio-non-transitional",
-        )
-        if drv is not None and is_virtio and drv.iothread is not None:
-            option.add("iothread", f"iothread{drv.iothread}")
+        element = controller.element
+        is_virtio = controller.model in VIRTIO_SCSI_MODELS
+        if element is not None and is_virtio:
+            # the virtio options first (qemuBuildVirtioDevProps), as libvirt 9.0 writes them
+            add_props(option, disk_table.VIRTIO_OPTIONS, element, None, None)
+            add_props(option, (disk_table.IOTHREAD,), element, None, None)
         option.add("id", controller.alias)
-        if drv is not None and is_virtio:
-            for xml_name, qemu_name in _VIRTIO_SCSI_DRIVER_PROPS:
-                option.add(
-                    qemu_name,
-                    on_off(getattr(drv, xml_name))
-                    if xml_name == "ioeventfd"
-                    else getattr(drv, xml_name),
-                )
-            add_virtio_options(option, drv)
+        if element is not None and is_virtio:
+            add_props(option, disk_table.SCSI_CONTROLLER, element, None, None)
         multifunction = (
             explicit.multifunction if explicit is not None and explicit.type == "pci" else None
         )

@@ -8,9 +8,7 @@ from ..libvirt.context import (
     ControllerPlan,
     StoragePlan,
     add_location,
-    add_virtio_options,
     explicit_pci,
-    on_off,
     transport_device,
     unsupported,
     user_alias,
@@ -23,7 +21,7 @@ from ..placement.addresses import (
     sorted_by_type_and_index,
 )
 from ..placement.zpci import with_zpci
-from . import transitional
+from . import disk_table, transitional
 from .backends import (
     CACHE_MODES,
     backend,
@@ -31,8 +29,10 @@ from .backends import (
     error_policies,
     legacy_drive_props,
 )
+from .mapping import Context, add_props, on_off_text
+from .mapping import values as disk_table_values
 from .option import Option, Value
-from .scsi import NARROW_SCSI_MODELS
+from .scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES
 
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
 SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb", "sd")
@@ -258,21 +258,15 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
         device, model_props = transitional.resolve(plan.caps, placed_as)
         option = Option("-device", device, origin=disk)
         option.props.extend(model_props)
-        driver = disk.driver
-        if driver is not None and driver.iothread is not None:
-            option.add("iothread", f"iothread{driver.iothread}")
-        if driver is not None:
-            option.add("ioeventfd", driver.ioeventfd)
-            option.add("event_idx", driver.event_idx)
+        # the virtio options first (qemuBuildVirtioDevProps), as libvirt 9.0 writes them
+        add_props(option, disk_table.VIRTIO_OPTIONS, disk, bus, None)
+        add_props(option, disk_table.VIRTIO_BEFORE_SCSI, disk, bus, None)
         if plan.caps.has_flag("virtio-blk-pci.scsi") and (
             device_kind == "lun" or not plan.caps.has_flag("virtio-blk-pci.scsi.default.disabled")
         ):
             # once QEMU's default is off (5.0), libvirt only writes scsi=on for a LUN
             option.add("scsi", device_kind == "lun")
-        if driver is not None:
-            option.add("num-queues", driver.queues)
-            option.add("queue-size", driver.queue_size)
-        add_virtio_options(option, driver)
+        add_props(option, disk_table.VIRTIO_AFTER_SCSI, disk, bus, None)
         written = disk.address
         if written is not None and written.type in ("pci", "ccw"):
             add_location(option, explicit_pci(plan, written), written.multifunction)
@@ -286,7 +280,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
     assert address is not None
     controller = _controller_for(plan, bus or "", address)
     if bus == "scsi":
-        driver_name = {"cdrom": "scsi-cd", "lun": "scsi-block"}.get(device_kind, "scsi-hd")
+        driver_name = SCSI_DISK_DEVICES.get(device_kind, "scsi-hd")
         option = Option("-device", driver_name, origin=disk)
         contr_alias = controller.alias if controller else f"scsi{address.controller}"
         if controller is not None and controller.model in NARROW_SCSI_MODELS:
@@ -352,17 +346,11 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: boo
     In the -blockdev era the cache mode's write-cache and the error policies move from
     the backend to the device.
     """
-    values: dict[str, Value | None] = {}
-    if disk.bus == "usb":
-        removable = disk.target.removable if disk.target is not None else None
+    context = Context(plan.caps, blockdev)
+    values = disk_table_values(disk_table.FRONTEND, disk, disk.bus, context)
+    if disk.bus == "usb" and values.get("removable") is None and blockdev:
         # the -blockdev era's libvirt always says whether a USB disk is removable
-        values["removable"] = False if removable is None and blockdev else removable
-    if disk.blockio is not None:
-        values["logical_block_size"] = disk.blockio.logical_block_size
-        values["physical_block_size"] = disk.blockio.physical_block_size
-    if disk.geometry is not None:
-        values.update(cyls=disk.geometry.cyls, heads=disk.geometry.heads, secs=disk.geometry.secs)
-        values["bios-chs-trans"] = disk.geometry.trans
+        values["removable"] = False
     cache = cache_mode(disk, blockdev)
     # the device's write-cache carries the cache mode with -blockdev, and alongside
     # -drive cache= once QEMU has it (libvirt's disk-write-cache capability); also on a
@@ -370,18 +358,7 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: boo
     # scsi), where a cache makes no sense (qemuBuildDiskDeviceProps)
     device_cache = blockdev or plan.caps.has_flag("disk-write-cache")
     if device_cache and cache in CACHE_MODES and disk.effective_device != "lun":
-        values["write-cache"] = on_off(CACHE_MODES[cache][0])
-    if disk.wwn and disk.bus in ("scsi", "ide", "sata"):
-        wwn = disk.wwn if disk.wwn.startswith("0x") else f"0x{disk.wwn}"
-        # a number for QEMU; the -drive era wrote it in hexadecimal
-        values["wwn"] = int(wwn, 16) if plan.caps.json_device else wwn
-    if disk.serial is not None:
-        # libvirt escapes blanks in the serial with a backslash (qemuSafeSerialParamValue)
-        values["serial"] = disk.serial.replace(" ", "\\ ")
-    if disk.bus == "scsi":
-        values["vendor"], values["product"] = disk.vendor, disk.product
-    if blockdev and disk.target is not None:
-        values["rotation_rate"] = disk.target.rotation_rate
+        values["write-cache"] = on_off_text(CACHE_MODES[cache][0])
     if blockdev:
         values["werror"], values["rerror"] = error_policies(disk)
     for name in _FRONTEND_ORDER[blockdev]:

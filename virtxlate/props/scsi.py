@@ -28,6 +28,34 @@ SCSI_MODEL_DEVICES = {
 LIBVIRT_DRIVER_NAMES = {"dc390": "dc-390"}
 
 
+# QEMU device → libvirt model, for reading a command line back: the table above turned
+# round, plus the other names a command line may give the same controllers (QEMU's own
+# lsi53c895a for its alias lsi, the ccw and mmio virtio-scsi, libvirt's dc-390).
+SCSI_DEVICE_MODELS = {device: model for model, device in SCSI_MODEL_DEVICES.items()} | {
+    "virtio-scsi-ccw": "virtio-scsi",
+    "virtio-scsi-device": "virtio-scsi",
+    "lsi53c895a": "lsilogic",
+}
+SCSI_DEVICE_MODELS |= {
+    written: SCSI_DEVICE_MODELS[qemu_type]
+    for qemu_type, written in LIBVIRT_DRIVER_NAMES.items()
+    if qemu_type in SCSI_DEVICE_MODELS
+}
+
+# <disk device=…> on a SCSI bus → the QEMU device (qemuBuildDiskDeviceProps)
+SCSI_DISK_DEVICES = {"disk": "scsi-hd", "cdrom": "scsi-cd", "lun": "scsi-block"}
+
+
+def scsi_model_of(device: str) -> str | None:
+    """The libvirt SCSI controller model of QEMU DEVICE (transitional ones too)."""
+    model = SCSI_DEVICE_MODELS.get(device)
+    if model is None:
+        for suffix in ("-non-transitional", "-transitional"):  # longest first
+            if device.endswith(suffix):
+                return SCSI_DEVICE_MODELS.get(device[: -len(suffix)])
+    return model
+
+
 def libvirt_driver_name(qemu_type: str) -> str:
     """The -device driver libvirt writes for QEMU device type QEMU_TYPE."""
     return LIBVIRT_DRIVER_NAMES.get(qemu_type, qemu_type)
@@ -41,3 +69,6 @@ def default_scsi_model(caps: CapsTable) -> str:
 # Models whose bus has no LUNs for libvirt: a disk is placed by its unit alone
 # (`bus=scsiC.B,scsi-id=UNIT`); lsilogic's alias also leaves the target out.
 NARROW_SCSI_MODELS = ("lsilogic", "am53c974", "dc390", "ncr53c90")
+
+# The virtio-scsi models: their <driver> options are written (qemuBuildControllerSCSIDevProps)
+VIRTIO_SCSI_MODELS = ("virtio-scsi", "virtio-transitional", "virtio-non-transitional")

@@ -12,17 +12,29 @@ from __future__ import annotations
 
 from ..caps import CapsTable
 
+# virtio model='…' → the device-name suffix it picks and the disable-legacy it sets
+# before QEMU 4.0; longest suffix first ("-non-transitional" also ends in "-transitional")
+_MODELS = (
+    ("virtio-non-transitional", "-non-transitional", "on"),
+    ("virtio-transitional", "-transitional", "off"),
+)
+_DISABLE_LEGACY = tuple((suffix, legacy) for _, suffix, legacy in _MODELS)
+
 
 def model_suffix(model: str | None) -> str:
     """The device-name suffix a virtio model='…' picks: -transitional, -non-transitional."""
-    return {
-        "virtio-transitional": "-transitional",
-        "virtio-non-transitional": "-non-transitional",
-    }.get(model or "", "")
+    return next((suffix for name, suffix, _ in _MODELS if name == model), "")
 
 
-# longest suffix first: "-non-transitional" also ends in "-transitional"
-_DISABLE_LEGACY = (("-non-transitional", "on"), ("-transitional", "off"))
+def model_of(device: str, disable_legacy: bool | None, disable_modern: bool | None) -> str | None:
+    """The virtio model='…' of a QEMU DEVICE written with DISABLE_LEGACY/DISABLE_MODERN
+    (resolve() read backwards); None for a plain virtio device."""
+    for name, suffix, _ in _MODELS:
+        if device.endswith(suffix):
+            return name
+    if disable_legacy is None or disable_modern is not False:
+        return None
+    return _MODELS[0][0] if disable_legacy else _MODELS[1][0]
 
 
 def resolve(caps: CapsTable, device: str) -> tuple[str, list[tuple[str, str]]]:
