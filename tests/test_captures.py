@@ -24,8 +24,8 @@ from virtxlate.caps.answers import format_replies, parse_replies, read_replies
 from virtxlate.caps.interpret import interpret
 from virtxlate.caps.store import to_node
 from virtxlate.caps.tables import table_from_node
-from virtxlate.props import transitional
-from virtxlate.props.scsi import SCSI_MODEL_DEVICES
+from virtxlate.names import transitional
+from virtxlate.names.scsi import SCSI_MODEL_DEVICES
 from virtxlate.rules import check_domain
 
 CAPTURES = QEMU_CAPS / "libvirt-captures"

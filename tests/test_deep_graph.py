@@ -11,7 +11,7 @@ from conftest import run_cli
 from virtxlate import caps
 from virtxlate.graph import build_graph
 from virtxlate.graph.build import MAX_BUS_DEPTH, GraphTooDeep
-from virtxlate.props.option import Option
+from virtxlate.option import Option
 
 
 def _chain(bridges: int) -> str:

@@ -15,7 +15,7 @@ from virtxlate.argv.escape import json_value
 from virtxlate.argv.storage import device_driver, storage_options
 from virtxlate.host import FixedHost
 from virtxlate.libvirt.plan import plan_storage
-from virtxlate.props.scsi import LIBVIRT_DRIVER_NAMES
+from virtxlate.names.scsi import LIBVIRT_DRIVER_NAMES
 
 CASES = DATA / "libvirt-9.0"
 # besides storage: the PCI controllers, and devices libvirt names unlike QEMU (storage

@@ -109,8 +109,8 @@ def test_the_hosts_answer_as_documented():
 def test_the_translation_asks_no_host_unless_given_one():
     # plan_storage and StoragePlan default to no host, as the API does
     from virtxlate import caps, load
-    from virtxlate.libvirt.context import StoragePlan
     from virtxlate.libvirt.plan import plan_storage
+    from virtxlate.props.context import StoragePlan
 
     plan = plan_storage(load(BLOCK_CDROM), caps.load("7.2"))
     assert not plan.host.known

@@ -90,7 +90,7 @@ def test_a_device_the_release_lacks_is_an_error():
     # vhost-scsi-pci does not exist before 1.5 (QOM-FACTS.md §1)
     from virtxlate.caps import load as load_caps
     from virtxlate.graph import GraphError, build_graph
-    from virtxlate.props.option import Option
+    from virtxlate.option import Option
 
     table = load_caps("1.2")
     machine = table.machine("pc")

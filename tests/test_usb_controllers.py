@@ -45,7 +45,7 @@ def test_a_usb_companion_has_no_bus_of_its_own():
     from virtxlate import caps
     from virtxlate.graph import build_graph
     from virtxlate.graph.nodes import Bus
-    from virtxlate.props.option import Option
+    from virtxlate.option import Option
 
     table = caps.load("7.2")
     machine = table.machine("pc")

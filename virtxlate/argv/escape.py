@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from ..props.option import Option, Value
+from ..option import Option, Value
 
 
 def escape_value(value: str) -> str:

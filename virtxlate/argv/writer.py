@@ -12,8 +12,8 @@ import shlex
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
-from ..props.domain import DomainPlan, emulator
-from ..props.option import Option
+from ..caps import CapsTable
+from ..option import Option
 from .escape import json_value, keyval
 
 ArgvFormat = Literal["shell", "lines", "json"]
@@ -24,11 +24,15 @@ def _object_value(option: Option) -> str:
     return json_value(option, "qom-type")
 
 
-class WrittenPlan(DomainPlan, Protocol):
-    """A translation as the writer reads it (libvirt.plan's StoragePlan): the domain-wide
-    options' inputs and the devices' options in libvirt's order."""
+class WrittenPlan(Protocol):
+    """A translation as the writer reads it (libvirt.plan's StoragePlan): the binary, every
+    option in libvirt's order, and the release (whether -device is written as JSON)."""
 
     options: list[Option]
+    caps: CapsTable
+
+    @property
+    def emulator(self) -> str: ...
 
 
 def words(
@@ -44,7 +48,7 @@ def words(
 def option_words(plan: WrittenPlan) -> list[tuple[str, str | None]]:
     """Each option of PLAN and its value (None for a bare flag), emulator first with no
     value, in the order of libvirt.plan's PHASES."""
-    return words(emulator(plan.domain, plan.caps), plan.options, plan.caps.json_device)
+    return words(plan.emulator, plan.options, plan.caps.json_device)
 
 
 def _value(option: Option, json_device: bool) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 from ..caps import CapsTable
 from ..caps.tables import BusSpec, DeviceType, MachineFamily
 from ..errors import InputError
-from ..props.option import Option
+from ..option import Option
 from .nodes import Bus, Device, Graph, Prop, PropValue
 from .realize import BusLimits, realize
 

@@ -17,8 +17,11 @@ from ..caps import CapsTable
 from ..findings import finding_at
 from ..host import Host, UnknownHost
 from ..model import Domain
+from ..names.scsi import libvirt_driver_name
+from ..option import Option
 from ..placement.assign import assign
 from ..placement.usb import hub_options
+from ..props.context import ControllerPlan, StoragePlan
 from ..props.controllers import controller_options, usb_options
 from ..props.disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from ..props.domain import (
@@ -33,9 +36,6 @@ from ..props.domain import (
 )
 from ..props.firmware import plan_firmware
 from ..props.hostdevs import plan_hostdevs
-from ..props.option import Option
-from ..props.scsi import libvirt_driver_name
-from .context import ControllerPlan, StoragePlan
 
 __all__ = [
     "PHASES",

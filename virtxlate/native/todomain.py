@@ -21,11 +21,12 @@ from ..errors import InputError
 from ..findings import Finding
 from ..host import Host, UnknownHost
 from ..model import Address, Controller, Disk, DiskSource, Domain
+from ..names import transitional
+from ..names.scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES, scsi_model_of
 from ..placement.addresses import disk_index, disk_name
 from ..placement.pcibuses import DEFAULT_DEVICE, MODEL_OF_DEVICE
-from ..props import disk_table, transitional
+from ..props import disk_table
 from ..props.mapping import BadValue, Row, number, on_off, on_off_text, read_props, text
-from ..props.scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES, scsi_model_of
 from ..resources import PACKAGE_DIR
 from .backends import (
     Backend,

@@ -13,7 +13,7 @@ from ..caps import CapsTable
 from ..caps.probe import recorded_kind
 from ..errors import InputError, UsageError
 from ..graph import Graph, GraphError, build_graph
-from ..props.option import Option
+from ..option import Option
 from .options import ArgvOption, parse_options
 from .words import CommandLine
 

@@ -9,7 +9,7 @@ from lxml import etree
 from ..caps.tables import MachineFamily
 from ..model import Controller, Disk, Domain
 from ..model.fields import INT
-from ..props import transitional
+from ..names import transitional
 
 # virDomainDiskDefAssignAddress (src/conf/domain_conf.c): how many units a controller
 # takes per bus, for the default mapping from a target name (sdb, hdc, …) to an address.

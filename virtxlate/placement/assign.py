@@ -19,9 +19,9 @@ from ..findings import Finding, finding_at
 from ..host import Host
 from ..model import Address, Domain
 from ..model.fields import XmlObject
-from ..props import transitional
-from ..props.option import Option
-from ..props.scsi import SCSI_MODEL_DEVICES
+from ..names import transitional
+from ..names.scsi import SCSI_MODEL_DEVICES
+from ..option import Option
 from .addresses import (
     Q35_SOUND_SLOT,
     PciSlots,

@@ -16,7 +16,7 @@ from ..caps import index as caps_index
 from ..caps.tables import MachineFamily
 from ..findings import Finding, finding_at
 from ..model import Controller, Domain
-from ..props.scsi import SCSI_MODEL_DEVICES, default_scsi_model
+from ..names.scsi import SCSI_MODEL_DEVICES, default_scsi_model
 from .addresses import drive_address
 from .pcibuses import DEFAULT_DEVICE
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model import Controller, Domain
-from ..props.option import Option
+from ..option import Option
 from .addresses import controller_indexes, pci_address_text
 
 # libvirt model → (QEMU device, what libvirt plugs into it itself: 'pcie' for a PCI

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..props.option import Option
+from ..option import Option
 from .pcibuses import DeclaredBus, bus_option, by_index, written_option
 
 # Devices libvirt connects as PCI Express (qemuDomainDeviceCalculatePCIConnectFlags):

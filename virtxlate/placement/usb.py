@@ -18,7 +18,7 @@ from lxml import etree
 from ..errors import InvalidValue
 from ..model import Domain
 from ..model.fields import xpath_of
-from ..props.option import Option
+from ..option import Option
 from .addresses import address_number, disk_index, sorted_by_type_and_index
 
 # virDomainUSBAddressControllerModelToPorts: the root ports of each controller model

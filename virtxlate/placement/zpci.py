@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..caps.tables import MachineFamily
 from ..model import Address
 from ..model.fields import XmlObject
-from ..props.option import Option
+from ..option import Option
 
 
 def pci_bus(family: MachineFamily) -> str:

@@ -12,12 +12,12 @@ from lxml import etree
 from ..errors import InvalidValue
 from ..findings import finding_at
 from ..host import ASK_THE_HOST, host_known
-from ..libvirt.context import StoragePlan, unsupported
 from ..model import Disk
 from ..model.fields import xpath_of
+from ..option import Option, Value
+from .context import StoragePlan, unsupported
 from .disk_table import DRIVE, NETWORK_STORAGE, detect_zeroes
 from .mapping import Context, add_props
-from .option import Option, Value
 
 # libvirt's cache modes: (write-cache of the device, cache.direct, cache.no-flush)
 # (qemuDomainDiskCachemodeFlags)

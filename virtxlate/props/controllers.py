@@ -4,20 +4,21 @@ libvirt's order, ``-device`` options (qemuBuildControllersCommandLine)."""
 from __future__ import annotations
 
 from ..findings import finding_at
-from ..libvirt.context import (
+from ..names import transitional
+from ..names.scsi import SCSI_MODEL_DEVICES, VIRTIO_SCSI_MODELS
+from ..option import Option
+from ..placement.addresses import controller_indexes
+from ..placement.controllers import controller_device, needs_device
+from ..placement.zpci import with_zpci
+from . import disk_table
+from .context import (
     StoragePlan,
     add_location,
     root_bus,
     transport_device,
     unsupported,
 )
-from ..placement.addresses import controller_indexes
-from ..placement.controllers import controller_device, needs_device
-from ..placement.zpci import with_zpci
-from . import disk_table, transitional
 from .mapping import add_props
-from .option import Option
-from .scsi import SCSI_MODEL_DEVICES, VIRTIO_SCSI_MODELS
 
 # libvirt's USB controller models → the QEMU device it writes (qemuBuildUSBControllerDevProps;
 # a controller without a model is piix3-uhci: checked with libvirt 9.0, also on q35)

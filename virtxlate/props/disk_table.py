@@ -9,8 +9,8 @@ from typing import Any
 
 from ..model import Disk
 from ..model.fields import INT, YES_NO
+from ..option import Value
 from .mapping import BadValue, Context, Row, given, number, on_off, text
-from .option import Value
 
 
 def _wwn(value: str, context: Context | None) -> Value | None:

@@ -4,7 +4,26 @@ aliases, drive addresses, boot indexes (qemuBuildDiskCommandLine)."""
 from __future__ import annotations
 
 from ..findings import finding_at
-from ..libvirt.context import (
+from ..model import Disk, Domain
+from ..names import transitional
+from ..names.scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES
+from ..option import Option, Value
+from ..placement.addresses import (
+    DriveAddress,
+    disk_index,
+    drive_address,
+    sorted_by_type_and_index,
+)
+from ..placement.zpci import with_zpci
+from . import disk_table
+from .backends import (
+    CACHE_MODES,
+    backend,
+    cache_mode,
+    error_policies,
+    legacy_drive_props,
+)
+from .context import (
     ControllerPlan,
     StoragePlan,
     add_location,
@@ -13,26 +32,8 @@ from ..libvirt.context import (
     unsupported,
     user_alias,
 )
-from ..model import Disk, Domain
-from ..placement.addresses import (
-    DriveAddress,
-    disk_index,
-    drive_address,
-    sorted_by_type_and_index,
-)
-from ..placement.zpci import with_zpci
-from . import disk_table, transitional
-from .backends import (
-    CACHE_MODES,
-    backend,
-    cache_mode,
-    error_policies,
-    legacy_drive_props,
-)
 from .mapping import Context, add_props, on_off_text
 from .mapping import values as disk_table_values
-from .option import Option, Value
-from .scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES
 
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
 SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb", "sd")

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from ..caps import CapsTable
 from ..model import Domain
-from .option import Option
+from ..option import Option
 
 
 class DomainPlan(Protocol):
@@ -23,11 +23,6 @@ class DomainPlan(Protocol):
     accel: str
     firmware: list[Option]
     pflash: list[tuple[str, str]]
-
-
-def emulator(domain: Domain, caps: CapsTable) -> str:
-    """The binary the line starts with: the domain's <emulator>, else the release's own."""
-    return domain.emulator or caps.emulator
 
 
 def name_options(plan: DomainPlan) -> list[Option]:

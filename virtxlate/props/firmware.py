@@ -16,7 +16,7 @@ from typing import Any
 from ..findings import Finding, finding_at
 from ..model import Domain
 from ..model.fields import XmlObject
-from .option import Option
+from ..option import Option
 
 # libvirt's default nvram_dir (qemu.conf): a <loader readonly='yes'> without <nvram> gets
 # NAME_VARS.fd there (qemuDomainNVRAMPathFormat)

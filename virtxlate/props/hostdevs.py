@@ -11,7 +11,14 @@ from __future__ import annotations
 from ..errors import InvalidValue
 from ..findings import finding_at
 from ..host import ASK_THE_HOST, host_known
-from ..libvirt.context import (
+from ..model import Address
+from ..model.fields import XmlObject, xpath_of
+from ..names import transitional
+from ..names.scsi import NARROW_SCSI_MODELS
+from ..option import Option, Value
+from ..placement.zpci import with_zpci
+from .backends import iscsi_props
+from .context import (
     StoragePlan,
     add_location,
     explicit_pci,
@@ -19,13 +26,6 @@ from ..libvirt.context import (
     unsupported,
     user_alias,
 )
-from ..model import Address
-from ..model.fields import XmlObject, xpath_of
-from ..placement.zpci import with_zpci
-from . import transitional
-from .backends import iscsi_props
-from .option import Option, Value
-from .scsi import NARROW_SCSI_MODELS
 
 # libvirt's test suite passes the first file descriptor as 3; a running libvirt passes
 # whichever descriptor it opened on /dev/vhost-scsi.

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..caps import CapsTable
 from ..model.fields import Child, Converter, Field, XmlObject
-from .option import Option, Value
+from ..option import Option, Value
 
 
 class BadValue(ValueError):

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ..findings import Finding, finding_at
-from ..libvirt.context import user_alias
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
 from ..model.fields import XmlObject
 from ..placement.addresses import controller_indexes, drive_address
+from ..props.context import user_alias
 from .disk_options import DISK_OPTION_RULES
 
 Rule = Callable[[Domain], Iterator[Finding]]

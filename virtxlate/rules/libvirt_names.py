@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from ..caps import CapsTable
 from ..findings import Finding, finding_at
 from ..model import Domain
-from ..props.scsi import SCSI_MODEL_DEVICES, libvirt_driver_name
+from ..names.scsi import SCSI_MODEL_DEVICES, libvirt_driver_name
 
 
 def libvirt_name_findings(domain: Domain, caps: CapsTable) -> list[Finding]:

@@ -13,9 +13,9 @@ from ..caps.index import first_with, last_with, releases_with, summaries
 from ..findings import Finding, finding_at
 from ..model import Domain
 from ..model.fields import XmlObject
+from ..names import transitional
+from ..names.scsi import SCSI_MODEL_DEVICES, default_scsi_model
 from ..placement.addresses import drive_address
-from ..props import transitional
-from ..props.scsi import SCSI_MODEL_DEVICES, default_scsi_model
 
 # libvirt's disk device → QEMU device type per bus, for the gates.
 _DISK_DEVICE_TYPES = {

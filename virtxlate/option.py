@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..model.fields import XmlObject
+from .model.fields import XmlObject
 
 Value = str | int | bool | dict[str, "Value"] | list["Value"]
 

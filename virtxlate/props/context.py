@@ -9,9 +9,9 @@ from ..caps.tables import Machine, MachineFamily
 from ..findings import Finding, finding_at
 from ..host import Host, UnknownHost
 from ..model import Domain
+from ..option import Option
 from ..placement.assign import Placement, written_place
 from ..placement.controllers import ControllerPlan, user_alias
-from ..props.option import Option
 
 __all__ = [
     "ControllerPlan",
@@ -47,6 +47,11 @@ class StoragePlan:
     # UEFI: the pflash -blockdev nodes, written before -machine, and -machine's pflashN=
     firmware: list[Option] = field(default_factory=list)
     pflash: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def emulator(self) -> str:
+        """The binary the line starts with: the domain's <emulator>, else the release's."""
+        return self.domain.emulator or self.caps.emulator
 
     @property
     def controllers(self) -> tuple[ControllerPlan, ...]:
