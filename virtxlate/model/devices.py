@@ -131,6 +131,24 @@ class VirtioOptions(XmlObject):
     iommu = Field("@iommu", ON_OFF)
     ats = Field("@ats", ON_OFF)
     packed = Field("@packed", ON_OFF)
+    page_per_vq = Field("@page_per_vq", ON_OFF)
+
+
+class Device(XmlObject):
+    """What every device of <devices> may carry: its place, its alias, its boot order and
+    its ACPI index (libvirt's virDomainDeviceInfo).  A device without one of them in its
+    schema simply never has that child; reading it gives None."""
+
+    address = Child(Address, "address")
+    alias = Field("alias/@name")
+    boot_order = Field("boot/@order", INT)
+    boot_loadparm = Field("boot/@loadparm")
+    acpi_index = Field("acpi/@index", INT)
+
+    @property
+    def kind(self) -> str:
+        """The element's name: 'disk', 'interface', 'video', …"""
+        return str(self.element.tag)
 
 
 class ControllerDriver(VirtioOptions):
@@ -143,7 +161,7 @@ class ControllerDriver(VirtioOptions):
     iothread = Field("@iothread", INT)
 
 
-class Controller(XmlObject):
+class Controller(Device):
     """<controller type index model>."""
 
     type = Field("@type")
@@ -152,8 +170,6 @@ class Controller(XmlObject):
     ports = Field("@ports", INT)
     vectors = Field("@vectors", INT)
     driver = Child(ControllerDriver, "driver")
-    address = Child(Address, "address")
-    alias = Field("alias/@name")
     # a PCI controller's QEMU device and its <target> options
     model_name = _PciModelName("model/@name", PCI_MODEL_NAME)
     chassis = Field("target/@chassis", INT)
@@ -250,7 +266,7 @@ class IoTune(XmlObject):
 _BUS = object()
 
 
-class Disk(XmlObject):
+class Disk(Device):
     """<disk type device>."""
 
     type = Field("@type")
@@ -261,8 +277,6 @@ class Disk(XmlObject):
     driver = Child(DiskDriver, "driver")
     source = Child(DiskSource, "source")
     target = Child(DiskTarget, "target")
-    address = Child(Address, "address")
-    boot_order = Field("boot/@order", INT)
     readonly = Flag("readonly")
     shareable = Flag("shareable")
     transient = Flag("transient")
@@ -273,7 +287,6 @@ class Disk(XmlObject):
     blockio = Child(BlockIO, "blockio")
     geometry = Child(Geometry, "geometry")
     iotune = Child(IoTune, "iotune")
-    alias = Field("alias/@name")
 
     # target/@bus and target/@dev: the translation and the checks ask for them a dozen
     # times per disk, so they are read once (like every field, until the next write)
@@ -332,6 +345,7 @@ __all__ = [
     "Address",
     "BlockIO",
     "Controller",
+    "Device",
     "ControllerDriver",
     "Disk",
     "DiskDriver",
