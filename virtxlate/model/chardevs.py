@@ -51,18 +51,16 @@ class CharSource(XmlObject):
     reconnect_timeout = Field("reconnect/@timeout", INT)
 
 
-class CharDevice(Device):
-    """What every character device has: the host side (type, <source>s, <protocol>,
-    <log>) and the guest side (<target>).  A udp chardev has two <source>s: mode
-    'connect' (the peer) and 'bind' (the local end)."""
+class CharHost(Device):
+    """The host side every character device has: its type, <source>s, <protocol> and
+    <log> (libvirt's qemucdevSrcDef).  A udp chardev has two <source>s: mode 'connect'
+    (the peer) and 'bind' (the local end)."""
 
     type = Field("@type", CHARDEV_TYPE)
     sources = Children(CharSource, "source")
     protocol = Field("protocol/@type")
     log_file = Field("log/@file")
     log_append = Field("log/@append", ON_OFF)
-    target_type = Field("target/@type")
-    target_port = Field("target/@port", INT)
 
     @property
     def source(self) -> CharSource | None:
@@ -73,6 +71,13 @@ class CharDevice(Device):
     def source_in_mode(self, mode: str) -> CharSource | None:
         """The <source mode=MODE> of the device (udp: 'connect' and 'bind')."""
         return next((s for s in self.sources if s.mode == mode), None)
+
+
+class CharDevice(CharHost):
+    """A character device with a guest side: <target type port> (qemucdevTgtDef)."""
+
+    target_type = Field("target/@type")
+    target_port = Field("target/@port", INT)
 
 
 class Serial(CharDevice):
@@ -100,21 +105,18 @@ class Parallel(CharDevice):
     """<parallel type>: an isa-parallel port."""
 
 
-class Redirdev(CharDevice):
+class Redirdev(CharHost):
     """<redirdev bus type>: a USB device redirected through a chardev (spicevmc, tcp)."""
 
     bus = Field("@bus")
 
 
-class Smartcard(Device):
+class Smartcard(CharDevice):
     """<smartcard mode>: host, host-certificates (three <certificate>s and a <database>)
-    or passthrough (a chardev: type and <source> as a CharDevice's)."""
+    or passthrough (a chardev: type, <source> and <target> as a CharDevice's)."""
 
     mode = Field("@mode")
-    type = Field("@type", CHARDEV_TYPE)
     database = Field("database")
-    sources = Children(CharSource, "source")
-    protocol = Field("protocol/@type")
 
     @property
     def certificates(self) -> list[str]:
@@ -126,6 +128,7 @@ __all__ = [
     "CHARDEV_TYPE",
     "Channel",
     "CharDevice",
+    "CharHost",
     "CharSource",
     "Console",
     "Parallel",

@@ -8,7 +8,7 @@ Names follow libvirt 9.0's domaincommon.rng (defines "video", "graphic", "input"
 from __future__ import annotations
 
 from .devices import Device, VirtioOptions
-from .fields import INT, YES_NO, Child, Children, Field, XmlObject, enumeration
+from .fields import INT, ON_OFF, YES_NO, Child, Children, Field, XmlObject, enumeration
 
 VIDEO_MODEL = enumeration(
     "video model",
@@ -148,7 +148,7 @@ class Input(Device):
     source_dev = Field("source/@dev")
     source_grab = Field("source/@grab")
     source_grab_toggle = Field("source/@grabToggle")
-    source_repeat = Field("source/@repeat", YES_NO)
+    source_repeat = Field("source/@repeat", ON_OFF)
     driver = Child(VirtioOptions, "driver")
 
 

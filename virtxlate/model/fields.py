@@ -197,7 +197,9 @@ class Field(Generic[T]):
         if node is None:
             return None, None
         if self.attribute is None:
-            return element_text(node), node
+            text = element_text(node)
+            # '.' (the element's own text): an empty <loader/> has no path
+            return (text if text or self.steps else None), node
         return node.get(self.attribute), node
 
     @overload
