@@ -6,6 +6,8 @@ field reads ``None`` when the user did not write it.
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from .fields import (
@@ -134,6 +136,9 @@ class VirtioOptions(XmlObject):
     page_per_vq = Field("@page_per_vq", ON_OFF)
 
 
+_USER_ALIAS = re.compile(r"ua-[A-Za-z0-9_-]*")
+
+
 class Device(XmlObject):
     """What every device of <devices> may carry: its place, its alias, its boot order and
     its ACPI index (libvirt's virDomainDeviceInfo).  A device without one of them in its
@@ -149,6 +154,14 @@ class Device(XmlObject):
     def kind(self) -> str:
         """The element's name: 'disk', 'interface', 'video', …"""
         return str(self.element.tag)
+
+    @property
+    def user_alias(self) -> str | None:
+        """alias/@name when libvirt keeps it as the device's id: "ua-" then ASCII letters,
+        digits, '_' and '-' (checked with libvirt 9.0: any other alias, e.g. 'ua-a,b',
+        is dropped without a word and the device gets an alias of its own)."""
+        alias = self.alias
+        return alias if alias is not None and _USER_ALIAS.fullmatch(alias) else None
 
 
 class ControllerDriver(VirtioOptions):
@@ -337,7 +350,15 @@ def derived_bus(device: str | None, dev: str | None) -> str:
 
 
 class IOThreadId(XmlObject):
+    """<iothreadids><iothread id>."""
+
     id = Field("@id", INT)
+
+
+class IOThreadIds(XmlObject):
+    """<iothreadids>: the iothreads the domain names."""
+
+    ids = Children(IOThreadId, "iothread")
 
 
 __all__ = [
@@ -354,6 +375,7 @@ __all__ = [
     "Geometry",
     "derived_bus",
     "IOThreadId",
+    "IOThreadIds",
     "IoTune",
     "SourceHost",
     "VirtioOptions",

@@ -6,7 +6,7 @@ from lxml import etree
 
 from ..xmlinput import XmlDocument
 from .chardevs import Channel, Console, Parallel, Redirdev, Serial, Smartcard
-from .devices import Controller, Device, Disk, IOThreadId
+from .devices import Address, Controller, Device, Disk, IOThreadId, IOThreadIds
 from .display import Audio, Graphics, Input, Sound, Video
 from .fields import _UNREAD, INT, Child, Children, Field, XmlObject
 from .hostdevs import Hostdev, Hub
@@ -101,6 +101,7 @@ class Domain(XmlObject):
     machine = Field("os/type/@machine")
     iothreads = Field("iothreads", INT)
     iothread_ids = Children(IOThreadId, "iothreadids/iothread")
+    iothreadids = Child(IOThreadIds, "iothreadids")
     on_poweroff = Field("on_poweroff")
     on_reboot = Field("on_reboot")
     on_crash = Field("on_crash")
@@ -168,6 +169,16 @@ class Domain(XmlObject):
             ]
         assert isinstance(found, list)
         return list(found)
+
+    def addressed(self, type_: str) -> list[tuple[Device, Address]]:
+        """The devices whose own <address> has type TYPE_ ('pci', 'ccw', 'usb', 'drive',
+        …), each with that address, in document order."""
+        found = []
+        for device in self.devices:
+            address = device.address
+            if address is not None and address.type == type_:
+                found.append((device, address))
+        return found
 
     @property
     def memballoon(self) -> Memballoon | None:

@@ -42,6 +42,8 @@ class Converter(Generic[T]):
 def _parse_int(text: str) -> int:
     # libvirt accepts decimal and 0x-prefixed hexadecimal for numbers (virStrToLong_ui base 0)
     stripped = text.strip()
+    if "_" in stripped:  # Python's digit separators; strtoul stops at them
+        raise ValueError("expected an integer")
     try:
         return int(stripped, 16) if stripped.lower().startswith("0x") else int(stripped, 10)
     except ValueError:
@@ -123,6 +125,16 @@ class XmlObject:
     @property
     def line(self) -> int:
         return self.element.sourceline or 0
+
+    def place_of(self, name: str) -> XmlObject | None:
+        """A view over the element that holds the field or flag NAME of this object (the
+        element carrying the attribute, or the text element itself), None when it is not
+        in the tree: where a finding about that field points."""
+        declared = getattr(type(self), name)
+        if not isinstance(declared, Field | Flag):
+            raise TypeError(f"{type(self).__name__}.{name} is not a field")
+        node = _find(self.element, declared.steps) if declared.steps else self.element
+        return XmlObject(node) if node is not None else None
 
     @property
     def xpath(self) -> str:
