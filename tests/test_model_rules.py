@@ -89,3 +89,25 @@ def test_integers_with_digit_separators_are_not_numbers():
     )
     with pytest.raises(InvalidValue):
         _ = domain.controllers[0].index
+
+
+def test_model_name_wherever_the_kind_writes_it():
+    domain = domain_from_document(
+        parse_text(
+            "<domain type='qemu'><devices>"
+            "<interface type='user'><model type='virtio-transitional'/></interface>"
+            "<rng model='virtio-non-transitional'><backend model='builtin'/></rng>"
+            "<video><model type='qxl'/></video><watchdog model='i6300esb'/>"
+            "<input type='tablet' bus='usb'><address type='usb' bus='0' port='1.2'/></input>"
+            "<hub type='usb'/></devices></domain>"
+        )
+    )
+    assert [d.model_name for d in domain.devices] == [
+        "virtio-transitional",
+        "virtio-non-transitional",
+        "qxl",
+        "i6300esb",
+        None,
+        None,
+    ]
+    assert domain.inputs[0].address.port == "1.2"

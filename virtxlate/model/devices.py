@@ -125,6 +125,13 @@ class Address(XmlObject):
     devno = Field("@devno", HEX)
     zpci_uid = Field("zpci/@uid", HEX)
     zpci_fid = Field("zpci/@fid", HEX)
+    # usb: a dotted hub path ('1.2'); virtio-serial and ccid: a number, kept as written
+    port = Field("@port")
+    iobase = Field("@iobase", HEX)
+    irq = Field("@irq", HEX)
+    reg = Field("@reg", HEX)
+    base = Field("@base", HEX)
+    uuid = Field("@uuid")
 
 
 class VirtioOptions(XmlObject):
@@ -134,6 +141,10 @@ class VirtioOptions(XmlObject):
     ats = Field("@ats", ON_OFF)
     packed = Field("@packed", ON_OFF)
     page_per_vq = Field("@page_per_vq", ON_OFF)
+
+
+def _find_child(element: etree._Element, tag: str) -> etree._Element | None:
+    return next(element.iterchildren(tag), None)
 
 
 _USER_ALIAS = re.compile(r"ua-[A-Za-z0-9_-]*")
@@ -154,6 +165,17 @@ class Device(XmlObject):
     def kind(self) -> str:
         """The element's name: 'disk', 'interface', 'video', …"""
         return str(self.element.tag)
+
+    @property
+    def model_name(self) -> str | None:
+        """The model libvirt names the device by, wherever its kind writes it: @model
+        (disk, controller, rng, memballoon, input, hostdev, filesystem, vsock, …) or
+        <model type> (interface, video, shmem)."""
+        written: str | None = self.element.get("model")
+        if written is None:
+            child = _find_child(self.element, "model")
+            written = child.get("type") if child is not None else None
+        return written
 
     @property
     def user_alias(self) -> str | None:
@@ -189,6 +211,13 @@ class Controller(Device):
     chassis_nr = Field("target/@chassisNr", INT)
     port = Field("target/@port", INT)
     hotplug = Field("target/@hotplug", ON_OFF)
+    bus_nr = Field("target/@busNr", INT)
+    target_index = Field("target/@index", INT)
+    numa_node = Field("target/node", INT)
+    pcihole64 = Field("pcihole64", INT)
+    pcihole64_unit = Field("pcihole64/@unit")
+    # a USB companion controller's (ich9-uhci*) master and first port on it
+    master_startport = Field("master/@startport", INT)
 
 
 class DiskDriver(VirtioOptions):
