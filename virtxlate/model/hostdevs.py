@@ -12,14 +12,18 @@ from .devices import Address, Device, SourceHost
 from .fields import INT, YES_NO, Child, Children, Field, Flag, XmlObject, enumeration
 from .network import Rom
 
-HOSTDEV_TYPE = enumeration("hostdev type", ("pci", "usb", "scsi", "scsi_host", "mdev"))
+# mode='subsystem' (pci … mdev) and mode='capabilities' (storage, misc, net)
+HOSTDEV_TYPE = enumeration(
+    "hostdev type", ("pci", "usb", "scsi", "scsi_host", "mdev", "storage", "misc", "net")
+)
 
 
 class HostdevSource(XmlObject):
     """<hostdev><source>: the host's device.  PCI: <address domain bus slot function>;
     USB: <vendor id>/<product id> and/or <address bus device>; SCSI: <adapter name> and
     <address bus target unit>, or an iSCSI @protocol/@name with <host>s; vhost-scsi:
-    @protocol='vhost' @wwpn."""
+    @protocol='vhost' @wwpn; mdev: <address uuid>; capabilities: <block>, <char> or
+    <interface>."""
 
     startup_policy = Field("@startupPolicy")
     write_filtering = Field("@writeFiltering", YES_NO)
@@ -37,6 +41,10 @@ class HostdevSource(XmlObject):
     hosts = Children(SourceHost, "host")
     auth_username = Field("auth/@username")
     initiator_iqn = Field("initiator/iqn/@name")
+    # mode='capabilities': a block device, a character device, a network interface
+    block = Field("block")
+    char = Field("char")
+    interface = Field("interface")
 
 
 class Hostdev(Device):
