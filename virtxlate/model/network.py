@@ -56,7 +56,6 @@ class InterfaceSource(XmlObject):
     reconnect_timeout = Field("reconnect/@timeout", INT)
     switchid = Field("@switchid")
     connectionid = Field("@connectionid", INT)
-    managed = Field("@managed", YES_NO)
     # a hostdev interface's PCI function on the host
     pci_address = Child(Address, "address")
 
