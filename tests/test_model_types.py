@@ -22,6 +22,17 @@ def look(controller: Controller, disk: Disk, domain: Domain) -> None:
     reveal_type(disk.bus)
     reveal_type(domain.disks)
     reveal_type(Controller.index)
+    nic = domain.interfaces[0]
+    reveal_type(nic)
+    if nic.driver is not None:
+        reveal_type(nic.driver.queues)
+    reveal_type(nic.boot_order)
+    reveal_type(domain.devices)
+    reveal_type(domain.memballoon)
+    reveal_type(domain.videos[0].primary)
+    reveal_type(domain.features.acpi if domain.features else None)
+    reveal_type(domain.cpu.numa_cells if domain.cpu else [])
+    reveal_type(domain.serials[0].source)
 """
 
 _EXPECTED = [
@@ -33,6 +44,15 @@ _EXPECTED = [
     "str | None",
     "list[virtxlate.model.devices.Disk]",
     "virtxlate.model.fields.Field[int]",
+    "virtxlate.model.network.Interface",
+    "int | None",
+    "int | None",
+    "list[virtxlate.model.devices.Device]",
+    "virtxlate.model.platform.Memballoon | None",
+    "bool",
+    "bool | None",
+    "list[virtxlate.model.system.NumaCell]",
+    "virtxlate.model.chardevs.CharSource | None",
 ]
 
 

@@ -1,24 +1,87 @@
 """Declarative libvirt domain model over the original XML tree (see fields.py)."""
 
+from .chardevs import (
+    Channel,
+    CharDevice,
+    CharSource,
+    Console,
+    Parallel,
+    Redirdev,
+    Serial,
+    Smartcard,
+)
 from .devices import (
     Address,
     Controller,
     ControllerDriver,
+    Device,
     Disk,
     DiskDriver,
     DiskSource,
     DiskTarget,
 )
-from .domain import Domain, domain_from_document
+from .display import Audio, Graphics, Input, Sound, Video
+from .domain import DEVICE_CLASSES, Domain, domain_from_document
+from .hostdevs import Hostdev, HostdevSource, Hub
+from .network import Interface, InterfaceDriver, InterfaceSource
+from .platform import (
+    Filesystem,
+    Iommu,
+    Memballoon,
+    MemoryDevice,
+    Panic,
+    Rng,
+    Shmem,
+    Tpm,
+    Vsock,
+    Watchdog,
+)
+from .system import Clock, Cpu, Features, Os, Pm
 
 __all__ = [
+    "DEVICE_CLASSES",
     "Address",
+    "Audio",
+    "Channel",
+    "CharDevice",
+    "CharSource",
+    "Clock",
+    "Console",
     "Controller",
     "ControllerDriver",
+    "Cpu",
+    "Device",
     "Disk",
     "DiskDriver",
     "DiskSource",
     "DiskTarget",
     "Domain",
+    "Features",
+    "Filesystem",
+    "Graphics",
+    "Hostdev",
+    "HostdevSource",
+    "Hub",
+    "Input",
+    "Interface",
+    "InterfaceDriver",
+    "InterfaceSource",
+    "Iommu",
+    "Memballoon",
+    "MemoryDevice",
+    "Os",
+    "Panic",
+    "Parallel",
+    "Pm",
+    "Redirdev",
+    "Rng",
+    "Serial",
+    "Shmem",
+    "Smartcard",
+    "Sound",
+    "Tpm",
+    "Video",
+    "Vsock",
+    "Watchdog",
     "domain_from_document",
 ]

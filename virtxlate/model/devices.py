@@ -6,6 +6,8 @@ field reads ``None`` when the user did not write it.
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from .fields import (
@@ -123,6 +125,13 @@ class Address(XmlObject):
     devno = Field("@devno", HEX)
     zpci_uid = Field("zpci/@uid", HEX)
     zpci_fid = Field("zpci/@fid", HEX)
+    # usb: a dotted hub path ('1.2'); virtio-serial and ccid: a number, kept as written
+    port = Field("@port")
+    iobase = Field("@iobase", HEX)
+    irq = Field("@irq", HEX)
+    reg = Field("@reg", HEX)
+    base = Field("@base", HEX)
+    uuid = Field("@uuid")
 
 
 class VirtioOptions(XmlObject):
@@ -131,6 +140,50 @@ class VirtioOptions(XmlObject):
     iommu = Field("@iommu", ON_OFF)
     ats = Field("@ats", ON_OFF)
     packed = Field("@packed", ON_OFF)
+    page_per_vq = Field("@page_per_vq", ON_OFF)
+
+
+def _find_child(element: etree._Element, tag: str) -> etree._Element | None:
+    return next(element.iterchildren(tag), None)
+
+
+_USER_ALIAS = re.compile(r"ua-[A-Za-z0-9_-]*")
+
+
+class Device(XmlObject):
+    """What every device of <devices> may carry: its place, its alias, its boot order and
+    its ACPI index (libvirt's virDomainDeviceInfo).  A device without one of them in its
+    schema simply never has that child; reading it gives None."""
+
+    address = Child(Address, "address")
+    alias = Field("alias/@name")
+    boot_order = Field("boot/@order", INT)
+    boot_loadparm = Field("boot/@loadparm")
+    acpi_index = Field("acpi/@index", INT)
+
+    @property
+    def kind(self) -> str:
+        """The element's name: 'disk', 'interface', 'video', …"""
+        return str(self.element.tag)
+
+    @property
+    def model_name(self) -> str | None:
+        """The model libvirt names the device by, wherever its kind writes it: @model
+        (disk, controller, rng, memballoon, input, hostdev, filesystem, vsock, …) or
+        <model type> (interface, video, shmem)."""
+        written: str | None = self.element.get("model")
+        if written is None:
+            child = _find_child(self.element, "model")
+            written = child.get("type") if child is not None else None
+        return written
+
+    @property
+    def user_alias(self) -> str | None:
+        """alias/@name when libvirt keeps it as the device's id: "ua-" then ASCII letters,
+        digits, '_' and '-' (checked with libvirt 9.0: any other alias, e.g. 'ua-a,b',
+        is dropped without a word and the device gets an alias of its own)."""
+        alias = self.alias
+        return alias if alias is not None and _USER_ALIAS.fullmatch(alias) else None
 
 
 class ControllerDriver(VirtioOptions):
@@ -143,7 +196,7 @@ class ControllerDriver(VirtioOptions):
     iothread = Field("@iothread", INT)
 
 
-class Controller(XmlObject):
+class Controller(Device):
     """<controller type index model>."""
 
     type = Field("@type")
@@ -152,14 +205,19 @@ class Controller(XmlObject):
     ports = Field("@ports", INT)
     vectors = Field("@vectors", INT)
     driver = Child(ControllerDriver, "driver")
-    address = Child(Address, "address")
-    alias = Field("alias/@name")
     # a PCI controller's QEMU device and its <target> options
     model_name = _PciModelName("model/@name", PCI_MODEL_NAME)
     chassis = Field("target/@chassis", INT)
     chassis_nr = Field("target/@chassisNr", INT)
     port = Field("target/@port", INT)
     hotplug = Field("target/@hotplug", ON_OFF)
+    bus_nr = Field("target/@busNr", INT)
+    target_index = Field("target/@index", INT)
+    numa_node = Field("target/node", INT)
+    pcihole64 = Field("pcihole64", INT)
+    pcihole64_unit = Field("pcihole64/@unit")
+    # a USB companion controller's (ich9-uhci*) master and first port on it
+    master_startport = Field("master/@startport", INT)
 
 
 class DiskDriver(VirtioOptions):
@@ -250,7 +308,7 @@ class IoTune(XmlObject):
 _BUS = object()
 
 
-class Disk(XmlObject):
+class Disk(Device):
     """<disk type device>."""
 
     type = Field("@type")
@@ -261,8 +319,6 @@ class Disk(XmlObject):
     driver = Child(DiskDriver, "driver")
     source = Child(DiskSource, "source")
     target = Child(DiskTarget, "target")
-    address = Child(Address, "address")
-    boot_order = Field("boot/@order", INT)
     readonly = Flag("readonly")
     shareable = Flag("shareable")
     transient = Flag("transient")
@@ -273,7 +329,6 @@ class Disk(XmlObject):
     blockio = Child(BlockIO, "blockio")
     geometry = Child(Geometry, "geometry")
     iotune = Child(IoTune, "iotune")
-    alias = Field("alias/@name")
 
     # target/@bus and target/@dev: the translation and the checks ask for them a dozen
     # times per disk, so they are read once (like every field, until the next write)
@@ -324,7 +379,15 @@ def derived_bus(device: str | None, dev: str | None) -> str:
 
 
 class IOThreadId(XmlObject):
+    """<iothreadids><iothread id>."""
+
     id = Field("@id", INT)
+
+
+class IOThreadIds(XmlObject):
+    """<iothreadids>: the iothreads the domain names."""
+
+    ids = Children(IOThreadId, "iothread")
 
 
 __all__ = [
@@ -332,6 +395,7 @@ __all__ = [
     "Address",
     "BlockIO",
     "Controller",
+    "Device",
     "ControllerDriver",
     "Disk",
     "DiskDriver",
@@ -340,6 +404,7 @@ __all__ = [
     "Geometry",
     "derived_bus",
     "IOThreadId",
+    "IOThreadIds",
     "IoTune",
     "SourceHost",
     "VirtioOptions",

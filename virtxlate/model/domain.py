@@ -5,8 +5,57 @@ from __future__ import annotations
 from lxml import etree
 
 from ..xmlinput import XmlDocument
-from .devices import Controller, Disk, IOThreadId
-from .fields import INT, Children, Field, XmlObject
+from .chardevs import Channel, Console, Parallel, Redirdev, Serial, Smartcard
+from .devices import Address, Controller, Device, Disk, IOThreadId, IOThreadIds
+from .display import Audio, Graphics, Input, Sound, Video
+from .fields import _UNREAD, INT, Child, Children, Field, XmlObject
+from .hostdevs import Hostdev, Hub
+from .network import Interface
+from .platform import (
+    Filesystem,
+    Iommu,
+    Memballoon,
+    MemoryDevice,
+    Panic,
+    Rng,
+    Shmem,
+    Tpm,
+    Vsock,
+    Watchdog,
+)
+from .system import Clock, Cpu, Features, Os, Pm
+
+# element name under <devices> → its model class (libvirt's virDomainDeviceType)
+DEVICE_CLASSES: dict[str, type[Device]] = {
+    "disk": Disk,
+    "controller": Controller,
+    "filesystem": Filesystem,
+    "interface": Interface,
+    "smartcard": Smartcard,
+    "serial": Serial,
+    "parallel": Parallel,
+    "console": Console,
+    "channel": Channel,
+    "input": Input,
+    "tpm": Tpm,
+    "graphics": Graphics,
+    "sound": Sound,
+    "audio": Audio,
+    "video": Video,
+    "hostdev": Hostdev,
+    "redirdev": Redirdev,
+    "hub": Hub,
+    "watchdog": Watchdog,
+    "memballoon": Memballoon,
+    "rng": Rng,
+    "panic": Panic,
+    "shmem": Shmem,
+    "memory": MemoryDevice,
+    "iommu": Iommu,
+    "vsock": Vsock,
+}
+# the key of Domain.devices among the domain's cached reads
+_DEVICES = object()
 
 # Units libvirt accepts for <memory unit=…>, in bytes (virScaleInteger).
 _MEMORY_UNITS = {
@@ -33,17 +82,63 @@ class Domain(XmlObject):
     type = Field("@type")
     name = Field("name")
     uuid = Field("uuid")
+    title = Field("title")
+    description = Field("description")
+    # sizes as written: the number and its unit (KiB when the unit is absent)
     memory = Field("memory", INT)
     memory_unit = Field("memory/@unit")
+    current_memory = Field("currentMemory", INT)
+    current_memory_unit = Field("currentMemory/@unit")
+    max_memory = Field("maxMemory", INT)
+    max_memory_unit = Field("maxMemory/@unit")
+    max_memory_slots = Field("maxMemory/@slots", INT)
     vcpu = Field("vcpu", INT)
+    vcpu_placement = Field("vcpu/@placement")
+    vcpu_cpuset = Field("vcpu/@cpuset")
+    vcpu_current = Field("vcpu/@current", INT)
     os_type = Field("os/type")
     arch = Field("os/type/@arch")
     machine = Field("os/type/@machine")
     iothreads = Field("iothreads", INT)
     iothread_ids = Children(IOThreadId, "iothreadids/iothread")
+    iothreadids = Child(IOThreadIds, "iothreadids")
+    on_poweroff = Field("on_poweroff")
+    on_reboot = Field("on_reboot")
+    on_crash = Field("on_crash")
+    on_lockfailure = Field("on_lockfailure")
+    os = Child(Os, "os")
+    features = Child(Features, "features")
+    cpu = Child(Cpu, "cpu")
+    clock = Child(Clock, "clock")
+    pm = Child(Pm, "pm")
     emulator = Field("devices/emulator")
+    # each device kind in document order
     controllers = Children(Controller, "devices/controller")
     disks = Children(Disk, "devices/disk")
+    filesystems = Children(Filesystem, "devices/filesystem")
+    interfaces = Children(Interface, "devices/interface")
+    smartcards = Children(Smartcard, "devices/smartcard")
+    serials = Children(Serial, "devices/serial")
+    parallels = Children(Parallel, "devices/parallel")
+    consoles = Children(Console, "devices/console")
+    channels = Children(Channel, "devices/channel")
+    inputs = Children(Input, "devices/input")
+    tpms = Children(Tpm, "devices/tpm")
+    graphics = Children(Graphics, "devices/graphics")
+    sounds = Children(Sound, "devices/sound")
+    audios = Children(Audio, "devices/audio")
+    videos = Children(Video, "devices/video")
+    hostdevs = Children(Hostdev, "devices/hostdev")
+    redirdevs = Children(Redirdev, "devices/redirdev")
+    hubs = Children(Hub, "devices/hub")
+    watchdogs = Children(Watchdog, "devices/watchdog")
+    memballoons = Children(Memballoon, "devices/memballoon")
+    rngs = Children(Rng, "devices/rng")
+    panics = Children(Panic, "devices/panic")
+    shmems = Children(Shmem, "devices/shmem")
+    memory_devices = Children(MemoryDevice, "devices/memory")
+    iommus = Children(Iommu, "devices/iommu")
+    vsocks = Children(Vsock, "devices/vsock")
 
     def __init__(self, element: etree._Element, document: XmlDocument | None = None):
         super().__init__(element)
@@ -56,7 +151,40 @@ class Domain(XmlObject):
     @property
     def boot_devs(self) -> list[str]:
         """<os><boot dev=…/> in order."""
-        return [node.get("dev", "") for node in self.element.findall("os/boot")]
+        os = self.os
+        return os.boot_devs if os is not None else []
+
+    @property
+    def devices(self) -> list[Device]:
+        """Every element of <devices> (but <emulator>) in document order, each through
+        its kind's class (an element libvirt 9.0 does not know: a plain Device)."""
+        reads = self._cached()
+        found: list[Device] | object = reads.get(_DEVICES, _UNREAD)
+        if found is _UNREAD:
+            container = self.element.find("devices")
+            found = reads[_DEVICES] = [
+                DEVICE_CLASSES.get(str(node.tag), Device)(node)
+                for node in (container if container is not None else ())
+                if isinstance(node.tag, str) and node.tag != "emulator"
+            ]
+        assert isinstance(found, list)
+        return list(found)
+
+    def addressed(self, type_: str) -> list[tuple[Device, Address]]:
+        """The devices whose own <address> has type TYPE_ ('pci', 'ccw', 'usb', 'drive',
+        …), each with that address, in document order."""
+        found = []
+        for device in self.devices:
+            address = device.address
+            if address is not None and address.type == type_:
+                found.append((device, address))
+        return found
+
+    @property
+    def memballoon(self) -> Memballoon | None:
+        """The <memballoon> (libvirt keeps one; the first when several are written)."""
+        balloons = self.memballoons
+        return balloons[0] if balloons else None
 
     @property
     def memory_mib(self) -> int | None:

@@ -23,17 +23,27 @@ class Converter(Generic[T]):
     """How one kind of XML value becomes a Python value and back.  (A plain class: a
     dataclass costs ~0.3 ms at every start to generate its methods.)"""
 
-    __slots__ = ("name", "parse", "format")
+    __slots__ = ("name", "parse", "format", "values")
 
-    def __init__(self, name: str, parse: Callable[[str], T], format: Callable[[T], str]):
+    def __init__(
+        self,
+        name: str,
+        parse: Callable[[str], T],
+        format: Callable[[T], str],
+        values: tuple[str, ...] = (),
+    ):
         self.name = name
         self.parse = parse
         self.format = format
+        # an enumeration's accepted texts (the schema's <choice>); empty for open types
+        self.values = values
 
 
 def _parse_int(text: str) -> int:
     # libvirt accepts decimal and 0x-prefixed hexadecimal for numbers (virStrToLong_ui base 0)
     stripped = text.strip()
+    if "_" in stripped:  # Python's digit separators; strtoul stops at them
+        raise ValueError("expected an integer")
     try:
         return int(stripped, 16) if stripped.lower().startswith("0x") else int(stripped, 10)
     except ValueError:
@@ -69,7 +79,7 @@ def enumeration(name: str, values: list[str] | tuple[str, ...]) -> Converter[str
             raise ValueError(f"not a {name} libvirt knows ({', '.join(sorted(allowed))})")
         return text
 
-    return Converter(name, parse, str)
+    return Converter(name, parse, str, tuple(values))
 
 
 def xpath_of(element: etree._Element) -> str:
@@ -116,6 +126,16 @@ class XmlObject:
     def line(self) -> int:
         return self.element.sourceline or 0
 
+    def place_of(self, name: str) -> XmlObject | None:
+        """A view over the element that holds the field or flag NAME of this object (the
+        element carrying the attribute, or the text element itself), None when it is not
+        in the tree: where a finding about that field points."""
+        declared = getattr(type(self), name)
+        if not isinstance(declared, Field | Flag):
+            raise TypeError(f"{type(self).__name__}.{name} is not a field")
+        node = _find(self.element, declared.steps) if declared.steps else self.element
+        return XmlObject(node) if node is not None else None
+
     @property
     def xpath(self) -> str:
         return xpath_of(self.element)
@@ -131,8 +151,9 @@ def element_text(node: etree._Element) -> str:
 
 
 def _split(path: str) -> tuple[list[str], str | None]:
-    """'driver/@queues' -> (['driver'], 'queues'); 'serial' -> (['serial'], None)."""
-    steps = [step for step in path.split("/") if step]
+    """'driver/@queues' -> (['driver'], 'queues'); 'serial' -> (['serial'], None);
+    '.' -> ([], None): the element's own text (<loader>path</loader>)."""
+    steps = [step for step in path.split("/") if step and step != "."]
     if steps and steps[-1].startswith("@"):
         return steps[:-1], steps[-1][1:]
     return steps, None
@@ -188,7 +209,9 @@ class Field(Generic[T]):
         if node is None:
             return None, None
         if self.attribute is None:
-            return element_text(node), node
+            text = element_text(node)
+            # '.' (the element's own text): an empty <loader/> has no path
+            return (text if text or self.steps else None), node
         return node.get(self.attribute), node
 
     @overload
@@ -239,6 +262,9 @@ class Field(Generic[T]):
 
     def _write(self, obj: XmlObject, value: T | None) -> None:
         if value is None:
+            if not self.steps and self.attribute is None:
+                _set_text(obj.element, None)  # the element's own text: the element stays
+                return
             node = _find(obj.element, self.steps)
             if node is None:
                 return
@@ -250,13 +276,17 @@ class Field(Generic[T]):
         node = _ensure(obj.element, self.steps)
         text = self.converter.format(value)
         if self.attribute is None:
-            for child in list(node):  # the old text's pieces between comments go too
-                if not isinstance(child.tag, str):
-                    child.tail = None
-                    node.remove(child)
-            node.text = text
+            _set_text(node, text)
         else:
             node.set(self.attribute, text)
+
+
+def _set_text(node: etree._Element, text: str | None) -> None:
+    for child in list(node):  # the old text's pieces between comments go too
+        if not isinstance(child.tag, str):
+            child.tail = None
+            node.remove(child)
+    node.text = text
 
 
 def _remove(node: etree._Element) -> None:
@@ -331,8 +361,8 @@ class Children(Generic[M]):
     """All child elements at PATH, in document order, each through a model class.
 
     The list is read once per model object (a check reads a domain's disks dozens of
-    times); the elements in it stay live views.  Adding or removing elements in the tree
-    afterwards needs a fresh model object (virtxlate.load again)."""
+    times) and read again after any write through the model; code that adds or removes
+    elements with lxml directly calls note_write() afterwards."""
 
     def __init__(self, cls: type[M], path: str):
         self.cls = cls
@@ -351,10 +381,12 @@ class Children(Generic[M]):
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Children[M] | list[M]:
         if obj is None:
             return self
-        cache: dict[str, list[M]] = obj.__dict__.setdefault("_children", {})
-        found = cache.get(self.name)
+        # kept with the object's other reads: a write through the model (or note_write()
+        # after an lxml edit that adds or removes a device) makes the list be read again
+        reads = obj._reads if obj._reads_at == _writes else obj._cached()
+        found: list[M] | None = reads.get(self)
         if found is None:
-            found = cache[self.name] = [self.cls(node) for node in obj.element.findall(self.path)]
+            found = reads[self] = [self.cls(node) for node in obj.element.findall(self.path)]
         return list(found)
 
 

@@ -10,10 +10,8 @@ from collections.abc import Callable, Iterator
 from ..findings import Finding, finding_at
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
-from ..model.fields import XmlObject
 from ..placement.addresses import controller_indexes, drive_address
-from ..props.context import user_alias
-from .disk_options import DISK_OPTION_RULES
+from .disk_options import DISK_OPTION_RULES, pci_numbers
 
 Rule = Callable[[Domain], Iterator[Finding]]
 
@@ -163,13 +161,12 @@ MAX_IOTHREADS = 65536
 def iothread_count(domain: Domain) -> Iterator[Finding]:
     """VX0222 — a count of <iothreads> beyond what virtxlate writes (one -object each)."""
     if domain.iothreads is not None and domain.iothreads > MAX_IOTHREADS:
-        node = domain.element.find("iothreads")
         yield finding_at(
             "VX0222",
             "error",
             f"<iothreads> of {domain.iothreads} is more than virtxlate writes "
             f"(at most {MAX_IOTHREADS} iothread objects)",
-            XmlObject(node) if node is not None else domain,
+            domain.place_of("iothreads") or domain,
             domain.source,
         )
 
@@ -212,13 +209,9 @@ def pci_address_in_range(domain: Domain) -> Iterator[Finding]:
     """VX0100 — libvirt's parser refuses a PCI address part beyond what PCI has
     ("Invalid PCI address bus='0x100', must be <= 0xFF"; slot 0x1F, function 7) and a
     PCI domain other than 0 ("Only PCI domain 0 is available")."""
-    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
-        try:
-            values = {
-                name: int(node.get(name) or "0", 0)
-                for name in ("domain", "bus", "slot", "function")
-            }
-        except ValueError:
+    for _, address in domain.addressed("pci"):
+        values = pci_numbers(address)
+        if values is None:
             continue  # the model reports the number it cannot read
         for name, limit, text in _PCI_LIMITS:
             if values[name] > limit:
@@ -233,7 +226,7 @@ def pci_address_in_range(domain: Domain) -> Iterator[Finding]:
                     f"a PCI {name} is at most {text} "
                     f'(libvirt: "Invalid PCI address {shown}, must be <= '
                     f'{text}")',
-                    XmlObject(node),
+                    address,
                     domain.source,
                     xpath_suffix=f"/@{name}",
                 )
@@ -244,7 +237,7 @@ def pci_address_in_range(domain: Domain) -> Iterator[Finding]:
                     "VX0100",
                     "error",
                     'only PCI domain 0 exists (libvirt: "Only PCI domain 0 is available")',
-                    XmlObject(node),
+                    address,
                     domain.source,
                     xpath_suffix="/@domain",
                 )
@@ -264,22 +257,20 @@ def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
     """VX0100 — a device written at a slot its bus does not have: beyond slot 0 of a
     root or downstream port ("Invalid PCI address 0000:01:01.0. slot must be <= 0"),
     at slot 0 of a PCI bridge ("… slot must be >= 1")."""
-    if domain.element.find("devices/controller[@type='pci']") is None:
+    if not any(controller.type == "pci" for controller in domain.controllers):
         return  # most domains declare no PCI controller
     models = {
         index: controller.model
         for controller, index in controller_indexes(domain)
         if controller.type == "pci"
     }
-    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
-        try:
-            bus, slot, function = (
-                int(node.get(name) or "0", 0) for name in ("bus", "slot", "function")
-            )
-        except ValueError:
+    for _, address in domain.addressed("pci"):
+        values = pci_numbers(address)
+        if values is None:
             continue  # the model reports the number it cannot read
+        bus, slot, function = values["bus"], values["slot"], values["function"]
         low, high = _BUS_SLOTS.get(models.get(bus) or "", (0, 31))
-        if bus == 0 or node.get("slot") is None or low <= slot <= high:
+        if bus == 0 or address.slot is None or low <= slot <= high:
             continue
         bound = f"<= {high}" if slot > high else f">= {low}"
         yield finding_at(
@@ -288,7 +279,7 @@ def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
             f"bus {bus} is a {models[bus]}, which has no "
             f'slot {slot} (libvirt: "Invalid PCI address '
             f'0000:{bus:02x}:{slot:02x}.{function:x}. slot must be {bound}")',
-            XmlObject(node),
+            address,
             domain.source,
             xpath_suffix="/@slot",
         )
@@ -298,8 +289,8 @@ def unique_user_alias(domain: Domain) -> Iterator[Finding]:
     """VX0100 — two devices with one user alias: libvirt refuses it ("non unique alias
     detected: ua-disk"); an alias it does not keep (user_alias) is not counted."""
     seen: dict[str, int] = {}
-    for node in domain.element.iterfind("devices/*/alias/.."):
-        alias = user_alias(node)
+    for device in domain.devices:
+        alias = device.user_alias
         if alias is None:
             continue
         if alias in seen:
@@ -309,12 +300,12 @@ def unique_user_alias(domain: Domain) -> Iterator[Finding]:
                 f"the alias '{alias}' is already the device's "
                 f'on line {seen[alias]} (libvirt: "non unique alias detected: '
                 f'{alias}")',
-                XmlObject(node.find("alias")),
+                device.place_of("alias"),
                 domain.source,
                 xpath_suffix="/@name",
             )
         else:
-            seen[alias] = node.sourceline or 0
+            seen[alias] = device.line
 
 
 def lun_needs_block(domain: Domain) -> Iterator[Finding]:
@@ -380,15 +371,14 @@ def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
     """VX0224 — qemuValidateDomainDefBoot: UEFI firmware (a pflash <loader>, or
     firmware='efi') on x86 needs <features><acpi/> ("UEFI requires ACPI on this
     architecture")."""
-    os_node = domain.element.find("os")
-    if os_node is None or domain.arch not in (None, "x86_64", "i686"):
+    os = domain.os
+    if os is None or domain.arch not in (None, "x86_64", "i686"):
         return
-    loader = os_node.find("loader")
-    pflash = loader is not None and loader.get("type") == "pflash"
-    if (pflash or os_node.get("firmware") == "efi") and domain.element.find(
-        "features/acpi"
-    ) is None:
-        where = XmlObject(loader) if pflash and loader is not None else XmlObject(os_node)
+    loader = os.loader
+    pflash = loader is not None and loader.type == "pflash"
+    features = domain.features
+    if (pflash or os.firmware == "efi") and (features is None or not features.acpi):
+        where = loader if pflash and loader is not None else os
         yield finding_at(
             "VX0224",
             "error",

@@ -6,15 +6,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..errors import InvalidValue
 from ..findings import Finding, finding_at
 from ..model import Domain
-from ..model.fields import XmlObject
+from ..model.devices import Address
 
 # io='native' needs the host page cache bypassed (O_DIRECT)
 _NATIVE_IO_CACHES = ("none", "directsync")
 # the formats that are raw: libvirt reads the old 'aio' format as raw
 # (virDomainDiskDefDriverParseXML; checked with libvirt 9.0's domxml-to-native)
 _RAW = (None, "raw", "aio")
+
+
+def pci_numbers(address: Address) -> dict[str, int] | None:
+    """domain, bus, slot, function of a PCI address (0 when absent, as libvirt reads an
+    absent part); None when one is not a number (the model's own finding says so)."""
+    try:
+        return {
+            "domain": address.domain or 0,
+            "bus": address.bus or 0,
+            "slot": address.slot or 0,
+            "function": address.function or 0,
+        }
+    except InvalidValue:
+        return None
 
 
 def lun_options(domain: Domain) -> Iterator[Finding]:
@@ -35,12 +50,11 @@ def lun_options(domain: Domain) -> Iterator[Finding]:
                 xpath_suffix="/@type",
             )
         if disk.bus == "scsi" and disk.serial is not None:
-            serial = disk.element.find("serial")
             yield finding_at(
                 "VX0212",
                 "error",
                 "a SCSI 'lun' disk (scsi-block) takes no <serial>",
-                XmlObject(serial),
+                disk.place_of("serial"),
                 domain.source,
                 hint="remove <serial>: the LUN reports the host device's own",
             )
@@ -111,7 +125,7 @@ def readonly_hard_disk(domain: Domain) -> Iterator[Finding]:
                 "VX0217",
                 "error",
                 f"a {disk.bus} hard disk cannot be read-only",
-                XmlObject(disk.element.find("readonly")),
+                disk.place_of("readonly"),
                 domain.source,
                 hint="use bus='scsi' or 'virtio' for a read-only disk",
             )
@@ -126,7 +140,7 @@ def identity_fits_bus(domain: Domain) -> Iterator[Finding]:
                 "VX0218",
                 "error",
                 f"<wwn> is only for ide and scsi disks, not bus '{disk.bus}'",
-                XmlObject(disk.element.find("wwn")),
+                disk.place_of("wwn"),
                 domain.source,
             )
         for name in ("vendor", "product"):
@@ -135,42 +149,44 @@ def identity_fits_bus(domain: Domain) -> Iterator[Finding]:
                     "VX0218",
                     "error",
                     f"<{name}> is only for scsi disks, not bus '{disk.bus}'",
-                    XmlObject(disk.element.find(name)),
+                    disk.place_of(name),
                     domain.source,
                 )
 
 
 def unique_boot_order(domain: Domain) -> Iterator[Finding]:
-    """VX0219 — "boot order '1' used for more than one device" (all devices count)."""
-    seen: dict[str, int] = {}
-    for boot in domain.element.iterfind("devices/*/boot[@order]"):
-        order = boot.get("order", "")
+    """VX0219 — "boot order '1' used for more than one device" (all devices count; the
+    order is a number to libvirt, virXMLPropUInt, so order='01' is order 1)."""
+    seen: dict[int, int] = {}
+    for device in domain.devices:
+        try:
+            order = device.boot_order
+        except InvalidValue:
+            continue  # the schema reports it
+        if order is None:
+            continue
         if order in seen:
             yield finding_at(
                 "VX0219",
                 "error",
                 f"boot order {order} is already used by the device on line {seen[order]}",
-                XmlObject(boot),
+                device.place_of("boot_order"),
                 domain.source,
                 xpath_suffix="/@order",
             )
         else:
-            seen[order] = boot.getparent().sourceline or 0
+            seen[order] = device.line
 
 
 def unique_pci_address(domain: Domain) -> Iterator[Finding]:
     """VX0220 — "Attempted double use of PCI Address 0000:00:07.0" between devices the
     XML places itself."""
     seen: dict[tuple[int, int, int, int], int] = {}
-    for node in domain.element.iterfind("devices/*/address[@type='pci']"):
-        address = XmlObject(node)
-        try:
-            pci_domain, bus, slot, function = (
-                int(node.get(name, "0"), 0) for name in ("domain", "bus", "slot", "function")
-            )
-        except ValueError:
+    for device, address in domain.addressed("pci"):
+        values = pci_numbers(address)
+        if values is None:
             continue  # the schema reports it
-        key = (pci_domain, bus, slot, function)
+        key = (values["domain"], values["bus"], values["slot"], values["function"])
         if key in seen:
             text = "{:04x}:{:02x}:{:02x}.{:x}".format(*key)
             yield finding_at(
@@ -181,7 +197,7 @@ def unique_pci_address(domain: Domain) -> Iterator[Finding]:
                 domain.source,
             )
         else:
-            seen[key] = node.getparent().sourceline or 0
+            seen[key] = device.line
 
 
 DISK_OPTION_RULES = (

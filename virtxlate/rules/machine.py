@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from ..caps import CapsTable
 from ..caps.tables import Builtin, MachineFamily
 from ..findings import Finding, finding_at
-from ..model import Domain
+from ..model import Controller, Domain
 from ..model.fields import XmlObject
 from ..placement.addresses import drive_address
 from ..props.backends import is_empty
 from ..resources import CAPS_DIR
+from .disk_options import pci_numbers
 
 # An IDE bus carries a master and a slave (QEMU: "bus supports only 2 units").
 IDE_UNITS_PER_BUS = 2
@@ -207,12 +208,12 @@ def _channel_io(domain: Domain, family: MachineFamily) -> Iterator[Finding]:
     addresses exist only on channel-I/O (s390x) machines."""
     if family.libvirt_addressing == "ccw":
         return
-    for node in domain.element.iterfind("devices/*/address[@type='ccw']"):
+    for _, address in domain.addressed("ccw"):
         yield finding_at(
             "VX0209",
             "error",
             "a ccw address needs an s390x channel-I/O machine",
-            XmlObject(node),
+            address,
             domain.source,
             xpath_suffix="/@type",
         )
@@ -229,22 +230,19 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
         if builtin.parent_bus is None and builtin.addr and builtin.enabled_by is None:
             slot, _, function = builtin.addr.partition(".")
             held[(int(slot, 16), int(function or "0", 16))] = builtin
-    for node in domain.element.iterfind("devices/*/address[@type='pci']"):
-        device = node.getparent()
-        if node.get("slot") is None:
+    for device, address in domain.addressed("pci"):
+        if address.slot is None:
             continue  # <address type='pci'/>: PCI, at a place libvirt chooses
-        try:
-            bus = int(node.get("bus", "0"), 0)
-            place = (int(node.get("slot", "0"), 0), int(node.get("function", "0"), 0))
-            pci_domain = int(node.get("domain", "0"), 0)
-        except ValueError:
+        values = pci_numbers(address)
+        if values is None:
             continue  # the schema reports it
-        if pci_domain == bus == place[0] == 0:
+        bus, place = values["bus"], (values["slot"], values["function"])
+        if values["domain"] == bus == place[0] == 0:
             continue  # virPCIDeviceAddressIsEmpty: 0000:00:00 is no address, libvirt places it
         held_by = held.get(place) if bus == 0 else None
         if held_by is None or (
-            device.tag == "controller"
-            and held_by.libvirt_controller == f"{device.get('type')}:{device.get('index', '0')}"
+            isinstance(device, Controller)
+            and held_by.libvirt_controller == f"{device.type}:{device.index or 0}"
         ):
             continue
         yield finding_at(
@@ -252,7 +250,7 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
             "error",
             f"PCI slot {place[0]:#04x} function {place[1]} is taken by the "
             f"machine's built-in {held_by.type}",
-            XmlObject(node),
+            address,
             domain.source,
             xpath_suffix="/@slot",
         )

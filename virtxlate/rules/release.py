@@ -58,8 +58,8 @@ def _machine(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     name = domain.machine or ""
     since = first_with("machines", name, caps.arch, after=caps.version)
     removed = "" if since else _removed("machines", name, caps)
-    os_type = domain.element.find("os/type")
-    where = XmlObject(os_type) if os_type is not None else domain
+    os = domain.os
+    where = (os.place_of("machine") if os is not None else None) or domain
     yield finding_at(
         "VX0301",
         "error",
@@ -99,16 +99,15 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
         )
     machine = caps.machine(domain.machine)
     ccw = machine is not None and caps.family_of(machine).libvirt_addressing == "ccw"
-    for node in domain.element.iterfind("devices/hostdev[@type='scsi_host']"):
-        if node.find("source[@protocol='vhost']") is None:
+    for hostdev in domain.hostdevs:
+        source = hostdev.source
+        if hostdev.type != "scsi_host" or source is None or source.protocol != "vhost":
             continue
         # qemuBuildSCSIVHostHostdevDevProps: vhost-scsi on the machine's virtio transport
         device = (
-            "vhost-scsi-ccw"
-            if ccw
-            else f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}"
+            "vhost-scsi-ccw" if ccw else f"vhost-scsi-pci{transitional.model_suffix(hostdev.model)}"
         )
-        needs.append((XmlObject(node), "vhost-scsi host device", device, ""))
+        needs.append((hostdev, "vhost-scsi host device", device, ""))
     for obj, what, device_type, suffix in needs:
         if device_type is not None:
             device_type = transitional.resolve(caps, device_type)[0]
@@ -147,15 +146,15 @@ def _name(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     Before it QEMU's vl.c took everything after the first comma of -name as a
     sub-argument and accepted only 'process=' there ("Unknown subargument … to -name"),
     so a doubled comma is no escape either."""
-    node = domain.element.find("name")
-    if not caps.has_flag("name-guest") and node is not None and "," in (node.text or ""):
+    where = domain.place_of("name")
+    if not caps.has_flag("name-guest") and where is not None and "," in (domain.name or ""):
         yield _flag_gate(
             domain,
             caps,
             "name-guest",
             "a comma in the domain name",
             "QEMU's -name guest= key",
-            XmlObject(node),
+            where,
             hint="QEMU without it refuses: Unknown subargument … to -name",
         )
 
@@ -166,12 +165,16 @@ def _iothreads(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     virtio-scsi controller's iothread its iothread property (virtio-scsi-pci.iothread:
     "IOThreads for virtio-scsi not supported for this QEMU")."""
     if not caps.has_flag("iothread"):
-        node = domain.element.find("iothreadids")
-        if node is None:
-            node = domain.element.find("iothreads")
-        if node is not None and domain.iothread_id_set():
+        ids = domain.iothreadids
+        where = ids or domain.place_of("iothreads")
+        if where is not None and domain.iothread_id_set():
             yield _flag_gate(
-                domain, caps, "iothread", f"<{node.tag}>", "QEMU's iothread object", XmlObject(node)
+                domain,
+                caps,
+                "iothread",
+                "<iothreadids>" if ids is not None else "<iothreads>",
+                "QEMU's iothread object",
+                where,
             )
         return
     if caps.has_flag("virtio-scsi-pci.iothread"):
