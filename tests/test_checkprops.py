@@ -48,9 +48,6 @@ def _is_declaration(value: object) -> bool:
 # field is gone, fails the test (remove it).
 _RAW = "read as raw XML in {}, not through the field (issue 16 item 3 moves such reads)"
 UNREAD_TODAY: dict[str, str] = {
-    "Address.domain": _RAW.format("rules/consistency.py and rules/disk_options.py"),
-    "Controller.alias": _RAW.format("libvirt/context.py (a user alias is the id)"),
-    "Disk.alias": _RAW.format("libvirt/context.py (a user alias is the id)"),
     "Controller.ports": _RAW.format("placement/usb.py")
     + "; argv does not write qemu-xhci's p2/p3 (cases/xhci-ports-q35, a known gap)",
     "Domain.os_type": _RAW.format("api.py and rules/release.py"),
@@ -79,6 +76,154 @@ UNREAD_TODAY: dict[str, str] = {
     "DiskSource.volume": "<disk type='volume'> (as DiskSource.pool)",
     "DiskSource.mode": "<disk type='volume'>'s iSCSI mode (as DiskSource.pool)",
 }
+
+
+# Classes declared for issue 17 whose device kind (or domain-wide part) argv, tree and
+# from-argv do not handle yet: their unread fields are allowed.  An entry none of whose
+# fields is unread any more fails the test (remove it).
+NOT_WRITTEN_YET: tuple[str, ...] = (
+    "Audio",
+    "AudioDirection",
+    "Channel",
+    "CharDevice",
+    "CharHost",
+    "CharSource",
+    "Clock",
+    "Codec",
+    "Cpu",
+    "CpuFeature",
+    "FeatureState",
+    "Features",
+    "Filesystem",
+    "FilesystemDriver",
+    "Graphics",
+    "HostdevSource",
+    "Hub",
+    "Hyperv",
+    "IOThreadIds",
+    "Input",
+    "Interface",
+    "InterfaceDriver",
+    "InterfaceGuestOffloads",
+    "InterfaceHostOffloads",
+    "InterfaceSource",
+    "Iommu",
+    "IommuDriver",
+    "Listen",
+    "Loader",
+    "Memballoon",
+    "MemoryDevice",
+    "MemorySource",
+    "MemoryTarget",
+    "NumaCell",
+    "Nvram",
+    "Panic",
+    "Pm",
+    "Redirdev",
+    "Rng",
+    "RngBackend",
+    "Rom",
+    "Serial",
+    "Shmem",
+    "Smartcard",
+    "Sound",
+    "SpiceChannel",
+    "Timer",
+    "Tpm",
+    "TpmBackend",
+    "Video",
+    "VideoDriver",
+    "VideoModel",
+    "Vsock",
+    "Watchdog",
+)
+# Fields of classes argv already reads, declared for issue 17's devices and domain-wide
+# options (or read as raw XML by placement until it reads the model): the same rule.
+NOT_READ_YET: tuple[str, ...] = (
+    "Address.base",
+    "Address.iobase",
+    "Address.irq",
+    "Address.port",
+    "Address.reg",
+    "Address.uuid",
+    "Controller.bus_nr",
+    "Controller.master_startport",
+    "Controller.numa_node",
+    "Controller.pcihole64",
+    "Controller.pcihole64_unit",
+    "Controller.target_index",
+    "Device.acpi_index",
+    "Device.boot_loadparm",
+    "Domain.audios",
+    "Domain.channels",
+    "Domain.clock",
+    "Domain.consoles",
+    "Domain.cpu",
+    "Domain.current_memory",
+    "Domain.current_memory_unit",
+    "Domain.description",
+    "Domain.filesystems",
+    "Domain.hubs",
+    "Domain.inputs",
+    "Domain.interfaces",
+    "Domain.iommus",
+    "Domain.max_memory",
+    "Domain.max_memory_slots",
+    "Domain.max_memory_unit",
+    "Domain.memballoons",
+    "Domain.memory_devices",
+    "Domain.on_crash",
+    "Domain.on_lockfailure",
+    "Domain.on_poweroff",
+    "Domain.on_reboot",
+    "Domain.panics",
+    "Domain.parallels",
+    "Domain.pm",
+    "Domain.redirdevs",
+    "Domain.rngs",
+    "Domain.serials",
+    "Domain.shmems",
+    "Domain.smartcards",
+    "Domain.sounds",
+    "Domain.title",
+    "Domain.tpms",
+    "Domain.vcpu_cpuset",
+    "Domain.vcpu_current",
+    "Domain.vcpu_placement",
+    "Domain.videos",
+    "Domain.vsocks",
+    "Domain.watchdogs",
+    "Hostdev.display",
+    "Hostdev.driver_name",
+    "Hostdev.managed",
+    "Hostdev.mode",
+    "Hostdev.model",
+    "Hostdev.ramfb",
+    "Hostdev.rawio",
+    "Hostdev.readonly",
+    "Hostdev.rom",
+    "Hostdev.sgio",
+    "Hostdev.shareable",
+    "Hostdev.teaming_persistent",
+    "Hostdev.teaming_type",
+    "Os.acpi_table",
+    "Os.acpi_table_type",
+    "Os.arch",
+    "Os.bios_reboot_timeout",
+    "Os.bios_useserial",
+    "Os.bootmenu_enable",
+    "Os.bootmenu_timeout",
+    "Os.cmdline",
+    "Os.dtb",
+    "Os.initrd",
+    "Os.kernel",
+    "Os.machine",
+    "Os.nvram",
+    "Os.root",
+    "Os.smbios_mode",
+    "Os.type",
+    "VirtioOptions.page_per_vq",
+)
 
 
 def _model_classes() -> list[type]:
@@ -169,14 +314,22 @@ def test_every_declared_field_is_read_by_an_example(monkeypatch):
     assert _translate_examples() > 30
     read = {named[key] for key in seen if key in named}
     declared = set(named.values())
-    unread = sorted(declared - read - set(UNREAD_TODAY))
+    allowed = set(UNREAD_TODAY) | set(NOT_READ_YET)
+    unread = sorted(
+        name for name in declared - read - allowed if name.split(".")[0] not in NOT_WRITTEN_YET
+    )
     only_written = sorted({named[key] for key in written if key in named} & set(unread))
     assert unread == [], (
         f"{len(unread)} declared fields no example reads: add a case to tests/cases "
         f"that uses them, or say why not in UNREAD_TODAY: {unread} "
         f"(of them, from-argv writes {only_written})"
     )
-    stale = sorted(name for name in UNREAD_TODAY if name in read or name not in declared)
+    stale = sorted(name for name in allowed if name in read or name not in declared)
+    stale += [
+        cls
+        for cls in NOT_WRITTEN_YET
+        if not any(n.split(".")[0] == cls and n not in read for n in declared)
+    ]
     assert stale == [], f"UNREAD_TODAY names fields read now or no longer declared: {stale}"
 
 

@@ -21,19 +21,11 @@ from ..names.scsi import libvirt_driver_name
 from ..option import Option
 from ..placement.assign import assign
 from ..placement.usb import hub_options
+from ..props import chardev, display, fs, net, platform, virtio
+from ..props import domain as domain_wide
 from ..props.context import ControllerPlan, StoragePlan
 from ..props.controllers import controller_options, usb_options
 from ..props.disks import SUPPORTED_BUSES, ordered_disks, plan_disks
-from ..props.domain import (
-    default_options,
-    display_options,
-    iothread_objects,
-    machine_options,
-    memory_options,
-    name_options,
-    smp_options,
-    uuid_options,
-)
 from ..props.firmware import plan_firmware
 from ..props.hostdevs import plan_hostdevs
 
@@ -49,47 +41,90 @@ __all__ = [
 Phase = Callable[[StoragePlan], list[Option]]
 
 
-def _device_phases(plan: StoragePlan) -> dict[str, list[Option]]:
-    """The devices' options by phase, built from the finished placement; the host devices
-    after the disks, whose -blockdev nodes they number on."""
-    placement = plan.placement
-    phases = {
-        "pci-controllers": list(placement.pci_controllers),
-        "usb-controllers": usb_options(plan),
-        "controllers": _as_libvirt_names(controller_options(plan)),
-        "hubs": hub_options(placement.usb_ports) if placement.usb_ports else [],
-    }
-    phases["disks"] = _disk_options(plan)
-    phases["hostdevs"] = plan_hostdevs(plan)
-    return phases
+def _disk_options(plan: StoragePlan) -> list[Option]:
+    """The disks' options: plan_disks writes them into plan.options, the floppy
+    controller's at the start of its own (the -blockdev era's place for it)."""
+    plan.options = []
+    plan_disks(plan)
+    return plan.options
 
 
-# The whole command line in the order qemuBuildCommandLine writes it: each entry a phase
-# name and its builder, or None for the device phases _device_phases builds together.
-PHASES: tuple[tuple[str, Phase | None], ...] = (
-    ("name", name_options),  # qemuBuildNameCommandLine, then -S
+def _as_libvirt_names(options: list[Option]) -> list[Option]:
+    """The controllers' -device drivers as libvirt writes them, also where QEMU knows the
+    type by another name (LIBVIRT_DRIVER_NAMES): argv shows what libvirt really gives
+    QEMU, and QEMU's refusal follows from it."""
+    for option in options:
+        if option.flag == "-device" and option.implied is not None:
+            option.implied = libvirt_driver_name(option.implied)
+    return options
+
+
+# The whole command line in the order libvirt 9.0's qemuBuildCommandLine writes it, each
+# phase with its builder (props/*, reading the finished placement).  What exists only in
+# a libvirt-run process (the master-key secret, the monitor, passed fds) has no phase.
+PHASES: tuple[tuple[str, Phase], ...] = (
+    ("name", domain_wide.name_options),  # qemuBuildNameCommandLine, then -S
     ("pflash", lambda plan: list(plan.firmware)),  # qemuBuildPflashBlockdevCommandLine
-    ("machine", machine_options),  # qemuBuildMachineCommandLine
-    ("memory", memory_options),  # qemuBuildMemCommandLine
-    ("smp", smp_options),  # qemuBuildSmpCommandLine
-    ("uuid", uuid_options),
-    ("display", lambda plan: display_options(plan.domain, plan.caps)),  # no <graphics>
-    ("defaults", default_options),  # -no-user-config -nodefaults
-    ("iothreads", lambda plan: iothread_objects(plan.domain, plan.caps)),
-    ("pci-controllers", None),  # qemuBuildControllersCommandLine: type 'pci' first,
-    ("usb-controllers", None),  # then USB,
-    ("controllers", None),  # then the others
-    ("hubs", None),  # qemuBuildHubCommandLine
-    ("disks", None),  # qemuBuildDisksCommandLine
-    ("hostdevs", None),  # qemuBuildHostdevCommandLine (the storage ones)
+    ("machine", domain_wide.machine_options),  # qemuBuildMachineCommandLine, -accel
+    ("cpu", domain_wide.cpu_options),  # qemuBuildCpuCommandLine
+    ("bios", domain_wide.bios_options),  # qemuBuildDomainLoaderCommandLine (-bios)
+    ("memory", domain_wide.memory_options),  # qemuBuildMemCommandLine, -overcommit
+    ("smp", domain_wide.smp_options),  # qemuBuildSmpCommandLine
+    ("iothreads", domain_wide.iothread_options),  # qemuBuildIOThreadCommandLine
+    ("numa", domain_wide.numa_options),  # qemuBuildNumaCommandLine
+    ("uuid", domain_wide.uuid_options),
+    ("smbios", domain_wide.smbios_options),  # qemuBuildSmbiosCommandLine
+    ("display", domain_wide.display_options),  # -display none without <graphics>
+    ("defaults", domain_wide.default_options),  # -no-user-config -nodefaults
+    ("clock", domain_wide.clock_options),  # qemuBuildClockCommandLine
+    ("pm", domain_wide.pm_options),  # qemuBuildPMCommandLine
+    ("boot", domain_wide.boot_options),  # qemuBuildBootCommandLine, -kernel …
+    ("iommu", virtio.iommu_options),  # qemuBuildIOMMUCommandLine
+    ("pci-controllers", lambda plan: list(plan.placement.pci_controllers)),
+    ("usb-controllers", usb_options),  # qemuBuildControllersCommandLine: pci, usb,
+    ("controllers", lambda plan: _as_libvirt_names(controller_options(plan))),  # the rest
+    ("memory-devices", platform.memory_device_options),  # qemuBuildMemoryDeviceCommandLine
+    (
+        "hubs",
+        lambda plan: hub_options(plan.placement.usb_ports) if plan.placement.usb_ports else [],
+    ),
+    ("disks", _disk_options),  # qemuBuildDisksCommandLine
+    ("filesystems", fs.filesystem_options),  # qemuBuildFilesystemCommandLine
+    ("net", net.net_options),  # qemuBuildNetCommandLine
+    ("smartcards", chardev.smartcard_options),  # qemuBuildSmartcardCommandLine
+    ("serials", chardev.serial_options),  # qemuBuildSerialCommandLine
+    ("parallels", chardev.parallel_options),  # qemuBuildParallelsCommandLine
+    ("channels", chardev.channel_options),  # qemuBuildChannelsCommandLine
+    ("consoles", chardev.console_options),  # qemuBuildConsoleCommandLine
+    ("tpms", chardev.tpm_options),  # qemuBuildTPMsCommandLine
+    ("inputs", display.input_options),  # qemuBuildInputCommandLine
+    ("audio", display.audio_options),  # qemuBuildAudioCommandLine
+    ("graphics", display.graphics_options),  # qemuBuildGraphicsCommandLine
+    ("videos", display.video_options),  # qemuBuildVideoCommandLine
+    ("sounds", display.sound_options),  # qemuBuildSoundCommandLine
+    ("watchdogs", platform.watchdog_options),  # qemuBuildWatchdogCommandLine
+    ("redirdevs", chardev.redirdev_options),  # qemuBuildRedirdevCommandLine
+    ("hostdevs", plan_hostdevs),  # qemuBuildHostdevCommandLine (storage ones: storage nodes
+    ("pci-usb-hostdevs", platform.hostdev_options),  # number on from the disks'; then the rest)
+    ("memballoon", virtio.memballoon_options),  # qemuBuildMemballoonCommandLine
+    ("rngs", virtio.rng_options),  # qemuBuildRNGCommandLine
+    ("sandbox", domain_wide.sandbox_options),  # qemuBuildSeccompSandboxCommandLine
+    ("panic", platform.panic_options),  # qemuBuildPanicCommandLine
+    ("shmem", platform.shmem_options),  # qemuBuildShmemCommandLine
+    ("vsock", virtio.vsock_options),  # qemuBuildVsockCommandLine
+    ("msg", domain_wide.msg_options),  # -msg timestamp=on
 )
+_NAMES = [name for name, _ in PHASES]
+DEVICE_PHASES = frozenset(_NAMES[_NAMES.index("iommu") :])  # placed devices, from iommu on
 
 
-def _ordered(plan: StoragePlan, devices: dict[str, list[Option]]) -> list[Option]:
-    """Every phase's options in PHASES' order; the device phases from DEVICES."""
+def _ordered(plan: StoragePlan, devices: bool) -> list[Option]:
+    """Every phase's options in PHASES' order; without DEVICES (no machine: nothing is
+    placed) only the domain-wide ones."""
     options: list[Option] = []
     for name, build in PHASES:
-        options.extend(devices.get(name, ()) if build is None else build(plan))
+        if devices or name not in DEVICE_PHASES:
+            options.extend(build(plan))
     return options
 
 
@@ -119,30 +154,12 @@ def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None) -> S
                 hint="known: " + ", ".join(m.alias or m.name for m in caps.machines if m.alias),
             )
         )
-        plan.options = _ordered(plan, {})
+        plan.options = _ordered(plan, devices=False)
         return plan
     firmware = plan_firmware(domain, caps.storage_style == "blockdev")
     plan.firmware, plan.pflash = firmware.options, firmware.pflash
     plan.findings.extend(firmware.findings)
     plan.placement = assign(domain, caps, plan.host)
     plan.findings.extend(plan.placement.findings)
-    plan.options = _ordered(plan, _device_phases(plan))
+    plan.options = _ordered(plan, devices=True)
     return plan
-
-
-def _disk_options(plan: StoragePlan) -> list[Option]:
-    """The disks' options: plan_disks writes them into plan.options, the floppy
-    controller's at the start of its own (the -blockdev era's place for it)."""
-    plan.options = []
-    plan_disks(plan)
-    return plan.options
-
-
-def _as_libvirt_names(options: list[Option]) -> list[Option]:
-    """The controllers' -device drivers as libvirt writes them, also where QEMU knows the
-    type by another name (LIBVIRT_DRIVER_NAMES): argv shows what libvirt really gives
-    QEMU, and QEMU's refusal follows from it."""
-    for option in options:
-        if option.flag == "-device" and option.implied is not None:
-            option.implied = libvirt_driver_name(option.implied)
-    return options

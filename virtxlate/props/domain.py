@@ -76,21 +76,66 @@ def name_option(name: str, caps: CapsTable) -> Option:
     return option
 
 
-def display_options(domain: Domain, caps: CapsTable) -> list[Option]:
+def display_options(plan: DomainPlan) -> list[Option]:
     """-display none when the domain has no <graphics> and QEMU has -display, as
     qemuBuildGraphicsCommandLine leaves it (no graphics: no display at all)."""
-    # the model has no graphics device yet: its element is looked at directly
-    if caps.has_flag("display") and domain.element.find("devices/graphics") is None:
+    if plan.caps.has_flag("display") and not plan.domain.graphics:
         return [Option("-display", "none")]
     return []
 
 
-def iothread_objects(domain: Domain, caps: CapsTable) -> list[Option]:
+def iothread_options(plan: DomainPlan) -> list[Option]:
     """One -object iothread per <iothreadids> entry (or <iothreads> count), as
     qemuBuildIOThreadCommandLine writes them, where QEMU has iothreads."""
+    domain, caps = plan.domain, plan.caps
     if not caps.has_flag("iothread"):
         return []
     return [
         Option("-object", "iothread", [("id", f"iothread{number}")])
         for number in sorted(domain.iothread_id_set())
     ]
+
+
+def cpu_options(plan: DomainPlan) -> list[Option]:
+    """-cpu (qemuBuildCpuCommandLine; issue 17)."""
+    return []
+
+
+def bios_options(plan: DomainPlan) -> list[Option]:
+    """-bios for a <loader> that is not pflash (issue 17)."""
+    return []
+
+
+def numa_options(plan: DomainPlan) -> list[Option]:
+    """-numa and the memory back-ends of <cpu><numa> (issue 17)."""
+    return []
+
+
+def smbios_options(plan: DomainPlan) -> list[Option]:
+    """-smbios (issue 17)."""
+    return []
+
+
+def clock_options(plan: DomainPlan) -> list[Option]:
+    """-rtc, the timers' -global and -no-hpet (qemuBuildClockCommandLine; issue 17)."""
+    return []
+
+
+def pm_options(plan: DomainPlan) -> list[Option]:
+    """-no-shutdown, -no-acpi and the PM -globals (qemuBuildPMCommandLine; issue 17)."""
+    return []
+
+
+def boot_options(plan: DomainPlan) -> list[Option]:
+    """-boot, -kernel, -initrd, -append, -dtb (qemuBuildBootCommandLine; issue 17)."""
+    return []
+
+
+def sandbox_options(plan: DomainPlan) -> list[Option]:
+    """-sandbox (qemuBuildSeccompSandboxCommandLine; issue 17)."""
+    return []
+
+
+def msg_options(plan: DomainPlan) -> list[Option]:
+    """-msg timestamp=on (issue 17)."""
+    return []
