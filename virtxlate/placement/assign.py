@@ -17,23 +17,24 @@ from ..caps.tables import Machine, MachineFamily
 from ..errors import InvalidValue
 from ..findings import Finding, finding_at
 from ..host import Host
-from ..model import Address, Domain
-from ..model.fields import XmlObject
+from ..model import Address, Controller, Disk, Domain
+from ..model.devices import Device
 from ..names import transitional
 from ..names.scsi import SCSI_MODEL_DEVICES
 from ..option import Option
 from .addresses import (
     Q35_SOUND_SLOT,
     PciSlots,
-    address_number,
     controller_indexes,
     disk_index,
     non_storage_device,
     non_storage_pci_devices,
     pci_address_text,
+    primary_video,
     q35_sound,
     sorted_by_type_and_index,
     trailing_pci_devices,
+    written_root_slots,
 )
 from .ccw import assign_devnos, ccw_text
 from .controllers import (
@@ -483,14 +484,13 @@ class _Pass:
         adds a root port: at slot 0 libvirt refuses it ("Invalid PCI address … slot must
         be >= 1"), elsewhere virtxlate says its places may differ."""
         source = self.domain.source
-        for node in self.domain.element.iterfind(".//devices/*/address[@type='pci']"):
+        for device, address in self.domain.addressed("pci"):
             try:
-                bus = int(node.get("bus", "0"), 0)
-                slot = int(node.get("slot", "0"), 0)
-            except ValueError:
+                bus, slot = address.bus or 0, address.slot or 0
+                function = address.function or 0
+            except InvalidValue:
                 continue
-            device = node.getparent()
-            if bus == 0 or bus in declared or device is None:
+            if bus == 0 or bus in declared:
                 continue
             # a gap below the highest declared bus is a root port whatever sits on it, and
             # a PCI Express device's bus above them too: a port has slot 0 only
@@ -502,9 +502,9 @@ class _Pass:
                             "error",
                             f"libvirt adds a root port for bus {bus}, which the "
                             f"domain does not declare, and a port has no slot {slot} (libvirt: "
-                            f'"Invalid PCI address 0000:{bus:02x}:{slot:02x}.{_function(node)}. '
+                            f'"Invalid PCI address 0000:{bus:02x}:{slot:02x}.{function:x}. '
                             'slot must be <= 0")',
-                            XmlObject(node),
+                            address,
                             source,
                             xpath_suffix="/@slot",
                         )
@@ -518,7 +518,7 @@ class _Pass:
                         f"a conventional PCI device at slot 0 of bus {bus}, which "
                         "the domain does not declare: libvirt adds a PCI bridge for that bus "
                         f'(libvirt: "Invalid PCI address 0000:{bus:02x}:00.0. slot must be >= 1")',
-                        XmlObject(node),
+                        address,
                         source,
                         xpath_suffix="/@slot",
                     )
@@ -531,7 +531,7 @@ class _Pass:
                         f"libvirt adds PCI bridges for bus {bus}, which the "
                         "domain does not declare, for this conventional PCI device; virtxlate "
                         "adds a root port, so the places may differ",
-                        XmlObject(node),
+                        address,
                         source,
                         hint="declare the controller of that bus",
                     )
@@ -613,21 +613,17 @@ class _Pass:
         root = self.root_bus
         sound = q35_sound(self.domain, self.family)
         if sound is not None:
-            self.places[sound] = Place(root, pci_address_text(Q35_SOUND_SLOT))
+            self.places[sound.element] = Place(root, pci_address_text(Q35_SOUND_SLOT))
         slot = self.family.video_slot
-        devices = self.domain.element.find("devices")
-        if slot is None or devices is None or slot in _written_root_slots(self.domain):
+        if slot is None or slot in written_root_slots(self.domain):
             return  # (a written device there: libvirt places the card like any other)
-        videos = devices.findall("video")
-        if not videos:
-            if devices.find("graphics") is not None:
+        primary = primary_video(self.domain)
+        if primary is None:
+            if self.domain.graphics:
                 self.places[IMPLICIT_VIDEO] = Place(root, pci_address_text(slot))
             return
-        primary = next((v for v in videos if v.find("model[@primary='yes']") is not None), None)
-        primary = videos[0] if primary is None else primary
-        model = primary.xpath("string(model/@type)")
-        if primary.find("address") is None and model not in ("none", "ramfb"):
-            self.places[primary] = Place(root, pci_address_text(slot))
+        if primary.address is None and primary.model_name not in ("none", "ramfb"):
+            self.places[primary.element] = Place(root, pci_address_text(slot))
 
     def _usb0_controllers(self) -> None:
         """The places of usb.0's controllers (libvirt's index 0: one controller, or an
@@ -692,14 +688,14 @@ class _Pass:
         virtio disks come after."""
         express = self.pcie is not None
         others = non_storage_pci_devices(self.domain, self.family)
-        for node in others["other"]:
-            self.take(XmlObject(node), non_storage_device(node, express))
+        for device in others["other"]:
+            self.take(device, non_storage_device(device, express))
         by_element = {
             id(c.element.element): c
             for c in self.controllers
             if c.element is not None and needs_device(c)
         }
-        wanted = set(by_element) | {id(node) for node in others["controller"]}
+        wanted = set(by_element) | {id(device.element) for device in others["controller"]}
         # (type, index, what): the domain's controllers as libvirt's parser keeps them
         # (grouped by type, by index), then the USB controller libvirt adds and the
         # storage controllers it implies, appended in that order
@@ -713,8 +709,8 @@ class _Pass:
             if id(controller.element) in by_element:
                 self._controller_slot(by_element[id(controller.element)], controller.address)
                 continue
-            node = controller.element  # a non-storage controller
-            placed = self.take(XmlObject(node), non_storage_device(node, express))
+            # a non-storage controller
+            placed = self.take(controller, non_storage_device(controller, express))
             if controller.type == "usb" and index == 0:
                 self.usb0 = placed
         if express and self._implicit_usb():
@@ -809,14 +805,15 @@ class _Pass:
     def _hostdev_slots(self) -> None:
         """The vhost-scsi host devices without a written address, after the disks
         (qemuDomainAssignDevicePCISlots)."""
-        for node in self.domain.element.iterfind("devices/hostdev[@type='scsi_host']"):
-            if node.find("source[@protocol='vhost']") is None:
+        for hostdev in self.domain.hostdevs:
+            source = hostdev.source
+            if hostdev.type != "scsi_host" or source is None or source.protocol != "vhost":
                 continue
-            address = node.find("address")
-            if address is not None and address.get("type") in ("pci", "ccw"):
+            address = hostdev.address
+            if address is not None and address.type in ("pci", "ccw"):
                 continue
-            device = f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}"
-            self.take(XmlObject(node), device)
+            device = f"vhost-scsi-pci{transitional.model_suffix(hostdev.model)}"
+            self.take(hostdev, device)
 
     def _trailing_devices(self) -> None:
         """The devices libvirt places after the disks: the virtio balloon it adds unless
@@ -824,38 +821,20 @@ class _Pass:
         then the rest in its order; they take root ports or slots storage might
         otherwise get."""
         express = self.pcie is not None
-        balloon = self.domain.element.find("devices/memballoon")
+        balloon = self.domain.memballoon
         if balloon is None:
             self.take(self.domain, "virtio-balloon-pci", IMPLICIT_BALLOON)
-        elif balloon.get("model") != "none" and balloon.find("address") is None:
-            self.take(self.domain, non_storage_device(balloon, express), balloon)
-        for node in trailing_pci_devices(self.domain):
-            self.take(XmlObject(node), non_storage_device(node, express))
+        elif balloon.model != "none" and balloon.address is None:
+            self.take(self.domain, non_storage_device(balloon, express), balloon.element)
+        for device in trailing_pci_devices(self.domain):
+            self.take(device, non_storage_device(device, express))
 
 
-def _written_root_slots(domain: Domain) -> set[int]:
-    """The root-bus slots devices' written PCI addresses name."""
-    slots = set()
-    for node in domain.element.iterfind("devices/*/address[@type='pci']"):
-        slot = address_number(node.get("slot"))
-        if slot is not None and address_number(node.get("bus", "0")) == 0:
-            slots.add(slot)
-    return slots
-
-
-def _function(node) -> str:  # type: ignore[no-untyped-def]
-    """The function of an address element as libvirt prints it (hex)."""
-    try:
-        return f"{int(node.get('function') or '0', 0):x}"
-    except ValueError:
-        return "0"
-
-
-def _pci_device(node) -> str:  # type: ignore[no-untyped-def]
-    """The QEMU device of a device element, as far as its PCI connection goes."""
-    model = node.get("model") or node.xpath("string(model/@type)")
-    if node.tag == "disk":
+def _pci_device(device: Device) -> str:
+    """The QEMU device of a device, as far as its PCI connection goes."""
+    model = device.model if isinstance(device, Disk | Controller) else device.model_name
+    if isinstance(device, Disk):
         return "virtio-blk-pci" + transitional.model_suffix(model)
-    if node.tag == "controller" and node.get("type") == "scsi":
+    if isinstance(device, Controller) and device.type == "scsi":
         return SCSI_MODEL_DEVICES.get(model or "", "lsi")
-    return non_storage_device(node, True)
+    return non_storage_device(device, True)
