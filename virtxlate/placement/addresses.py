@@ -197,6 +197,31 @@ def _has_pci_address(device: Device) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class WrittenPci:
+    """A device's written <address type='pci'>, its parts as numbers (slot None when
+    the address names no slot)."""
+
+    device: Device
+    address: Address
+    bus: int
+    slot: int | None
+    function: int
+
+
+def written_pci(domain: Domain) -> list[WrittenPci]:
+    """Every written PCI address of the domain's devices, in document order; one with a
+    part that is no number is left out (the model's own finding says so)."""
+    found = []
+    for device, address in domain.addressed("pci"):
+        try:
+            bus, slot, function = address.bus or 0, address.slot, address.function or 0
+        except InvalidValue:
+            continue
+        found.append(WrittenPci(device, address, bus, slot, function))
+    return found
+
+
 def written_root_slots(domain: Domain) -> set[int]:
     """The root-bus slots the devices' written PCI addresses name."""
     slots = set()
