@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .model.fields import XmlObject
+if TYPE_CHECKING:  # the model (and lxml) is not imported by `caps` and `explain`
+    from .model.fields import XmlObject
 
 # info: what virtxlate could not know (a host fact not looked up); never changes the exit
 Severity = Literal["error", "warning", "info"]

@@ -19,9 +19,14 @@ from typing import Any
 from ..errors import UsageError
 from ..resources import CAPS_DIR, schema_path
 
+# every class here has a docstring: dataclass() otherwise computes one from
+# inspect.signature, a cost paid at every start
+
 
 @dataclass(frozen=True)
 class Prop:
+    """A property of a device type: QEMU's type name, default, shown by info qtree?"""
+
     name: str
     type: str
     default: str | None = None
@@ -51,6 +56,8 @@ class BusSpec:
 
 @dataclass(frozen=True)
 class DeviceType:
+    """A QOM type as qom-list-types and device-list-properties describe it."""
+
     name: str
     parent: str | None
     abstract: bool
@@ -68,6 +75,8 @@ class DeviceType:
 
 @dataclass(frozen=True)
 class Builtin:
+    """A device a machine type creates itself, and the buses it provides."""
+
     type: str
     addr: str | None
     libvirt_controller: str | None
@@ -78,6 +87,8 @@ class Builtin:
 
 @dataclass(frozen=True)
 class MachineFamily:
+    """What the machine types of a family share: root bus, reserved slots, builtins."""
+
     name: str
     host_bridge: str
     root_bus: str
@@ -90,6 +101,8 @@ class MachineFamily:
 
 @dataclass(frozen=True)
 class Machine:
+    """A machine type of query-machines: name, alias, default, family."""
+
     name: str
     alias: str | None
     default: bool
