@@ -455,8 +455,10 @@ def available() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found, key=lambda item: (_version_key(item[0]), item[1])))
 
 
+@functools.lru_cache(maxsize=64)
 def has_arch(arch: str) -> bool:
-    """Whether any table of ARCH is shipped, without reading the index."""
+    """Whether any table of ARCH is shipped, without reading the index (asked for every
+    domain checked: the directory is looked at once per arch, not globbed each time)."""
     return (
         bool(re.fullmatch(r"[a-z0-9_]+", arch))
         and next(CAPS_DIR.glob(f"qemu-*-{arch}.json"), None) is not None
