@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from ..caps.tables import MachineFamily
@@ -22,6 +23,7 @@ _DRIVE_LAYOUT = {
     "fdc": (2, 1, 2),
 }
 _TARGET_PREFIXES = ("sd", "hd", "vd", "xvd", "ubd", "fd", "nvme")
+_LONGEST_FIRST = sorted(_TARGET_PREFIXES, key=len, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,7 @@ def disk_index(dev: str | None) -> int | None:
     """virDiskNameToIndex: 'sda' → 0, 'sdz' → 25, 'sdaa' → 26, 'hdc' → 2; None if not a name."""
     if not dev:
         return None
-    prefix = next(
-        (p for p in sorted(_TARGET_PREFIXES, key=len, reverse=True) if dev.startswith(p)), None
-    )
+    prefix = next((p for p in _LONGEST_FIRST if dev.startswith(p)), None)
     if prefix is None:
         return None
     letters = dev[len(prefix) :]
@@ -114,28 +114,27 @@ def sorted_by_type_and_index(elements: list, type_of, index_of) -> list:  # type
     sorted by index within a type (used for disks and for controllers).  An element
     without an index (None: a controller without one) goes after the last of its type
     and counts as index -1 for those that come later."""
-    # (type, index, element), each key read once: the scan below is libvirt's, quadratic
-    ordered: list = []
+    # libvirt scans its whole array for each element it inserts (quadratic); an element
+    # only ever goes into the run of its own type, before the first of that run with a
+    # greater index (else at its end), so each type's run is kept apart: a bisection
+    # while the run is in order, libvirt's scan within the run once it is not
+    runs: dict = {}
     for element in elements:
         kind, index = type_of(element), index_of(element)
-        insert_at = -1
-        for position in range(len(ordered) - 1, -1, -1):
-            other_kind, other_index, _ = ordered[position]
-            if other_kind != kind:
-                continue
-            if index is None:
-                insert_at = position + 1
-                break
-            if (-1 if other_index is None else other_index) > index:
-                insert_at = position
-            elif insert_at == -1:
-                insert_at = position + 1
-        entry = (kind, index, element)
-        if insert_at == -1:
-            ordered.append(entry)
+        keys, members, in_order = runs.setdefault(kind, ([], [], [True]))
+        if index is None:
+            if keys and keys[-1] > -1:
+                in_order[0] = False
+            keys.append(-1)
+            members.append(element)
+            continue
+        if in_order[0]:
+            at = bisect.bisect_right(keys, index)
         else:
-            ordered.insert(insert_at, entry)
-    return [element for _, _, element in ordered]
+            at = next((i for i, key in enumerate(keys) if key > index), len(keys))
+        keys.insert(at, index)
+        members.insert(at, element)
+    return [element for _, members, _ in runs.values() for element in members]
 
 
 # USB2 controllers that share an index as one companion set (IS_USB2_CONTROLLER)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 from ..caps import CapsTable
@@ -107,6 +108,18 @@ class Placement:
     # then the root ports, bridges and pci-bridges libvirt adds
     pci_controllers: tuple[Option, ...] = ()
     findings: tuple[Finding, ...] = ()
+
+    @cached_property
+    def _controller_at(self) -> dict[tuple[str, int], ControllerPlan]:
+        found: dict[tuple[str, int], ControllerPlan] = {}
+        for controller in self.controllers:
+            found.setdefault((controller.type, controller.index), controller)
+        return found
+
+    def controller(self, type_: str, index: int) -> ControllerPlan | None:
+        """The first storage controller of TYPE_ and INDEX (a look-up, not a scan: a
+        domain of 1,000 disks asks it 1,000 times)."""
+        return self._controller_at.get((type_, index))
 
     def place_of(self, device: object) -> Place | None:
         """The place of DEVICE (an element, a model object, or an implicit device's name)."""
