@@ -221,9 +221,7 @@ class _Pass:
         self.controllers = storage_controllers(domain, caps, family, self.findings)
         if family.libvirt_addressing == "ccw":
             # the balloon libvirt adds unless the domain has a <memballoon>
-            added = (
-                () if domain.element.find("devices/memballoon") is not None else (IMPLICIT_BALLOON,)
-            )
+            added = () if domain.memballoons else (IMPLICIT_BALLOON,)
             self.devnos = assign_devnos(domain, added)
             # libvirt's flag zpci is QEMU having the device type (virQEMUCapsObjectTypes)
             if caps.has_flag("zpci") or caps.device("zpci") is not None:
@@ -323,16 +321,14 @@ class _Pass:
     def _written_places(self) -> None:
         """The places written in the XML (a PCI slot, a ccw devno), and the devnos
         libvirt gives on a channel-I/O machine: every device has its answer."""
-        for node in self.domain.element.iterfind("devices/*/address"):
-            kind = node.get("type")
-            device = node.getparent()
-            if kind not in ("pci", "ccw") or device is None:
+        for device in self.domain.devices:
+            address = device.address
+            if address is None or address.type not in ("pci", "ccw"):
                 continue
             try:
-                address = Address(node)
-                if kind == "pci" and address.slot is None:
+                if address.type == "pci" and address.slot is None:
                     continue  # libvirt gives it its place
-                self.places[device] = Place(
+                self.places[device.element] = Place(
                     *written_place(self.family, address), address.multifunction
                 )
             except InvalidValue:
@@ -767,26 +763,25 @@ class _Pass:
         the controller array after those implied by disks; they take their PCI places
         before the virtio disks (checked with libvirt 9.0).  On s390x their devnos come
         after storage's."""
-        devices = self.domain.element.find("devices")
-        if self.family.libvirt_addressing not in ("root-bus", "bridges") or devices is None:
+        if self.family.libvirt_addressing not in ("root-bus", "bridges"):
             return
         have = {
             index
             for controller, index in controller_indexes(self.domain)
             if controller.type == "virtio-serial"
         }
-        for tag in ("channel", "console"):
-            for node in devices.iterfind(tag):
-                if node.find("target[@type='virtio']") is None:
-                    continue
-                address = node.find("address[@type='virtio-serial']")
-                try:
-                    index = int(address.get("controller", "0")) if address is not None else 0
-                except ValueError:
-                    continue  # the model refuses it
-                if index not in have:
-                    have.add(index)
-                    self.take(self.domain, "virtio-serial-pci", implicit_virtio_serial(index))
+        for device in [*self.domain.channels, *self.domain.consoles]:
+            if device.target_type != "virtio":
+                continue
+            address = device.address
+            try:
+                on_serial = address is not None and address.type == "virtio-serial"
+                index = (address.controller or 0) if on_serial and address else 0
+            except InvalidValue:
+                continue  # the model refuses it
+            if index not in have:
+                have.add(index)
+                self.take(self.domain, "virtio-serial-pci", implicit_virtio_serial(index))
 
     def _usb_ports(self) -> None:
         """qemuDomainAssignUSBAddresses: the ports of usb.0 and the hubs libvirt adds,
@@ -794,10 +789,7 @@ class _Pass:
         default = "qemu-xhci" if self.pcie is not None else "piix3-uhci"
         if any(disk.bus == "usb" for disk in self.domain.disks):
             self.usb_ports = assign_usb_ports(self.domain, default)
-        elif any(
-            "." in node.get("port", "")
-            for node in self.domain.element.iterfind("devices/*/address[@type='usb']")
-        ):
+        elif any("." in (address.port or "") for _, address in self.domain.addressed("usb")):
             # no USB storage to write, but a port behind a hub that libvirt refuses
             assign_usb_ports(self.domain, default)
 
