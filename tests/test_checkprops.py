@@ -48,8 +48,6 @@ def _is_declaration(value: object) -> bool:
 # field is gone, fails the test (remove it).
 _RAW = "read as raw XML in {}, not through the field (issue 16 item 3 moves such reads)"
 UNREAD_TODAY: dict[str, str] = {
-    "Controller.ports": _RAW.format("placement/usb.py")
-    + "; argv does not write qemu-xhci's p2/p3 (cases/xhci-ports-q35, a known gap)",
     "Domain.os_type": _RAW.format("api.py and rules/release.py"),
     "Controller.vectors": "virtio-serial's vectors: argv writes no virtio-serial controller "
     "(issue 17)",
@@ -160,7 +158,6 @@ NOT_READ_YET: tuple[str, ...] = (
     "Domain.current_memory",
     "Domain.current_memory_unit",
     "Domain.description",
-    "Domain.hubs",
     "Domain.max_memory",
     "Domain.max_memory_slots",
     "Domain.max_memory_unit",
@@ -172,7 +169,6 @@ NOT_READ_YET: tuple[str, ...] = (
     "Domain.panics",
     "Domain.parallels",
     "Domain.pm",
-    "Domain.redirdevs",
     "Domain.smartcards",
     "Domain.title",
     "Domain.tpms",

@@ -102,7 +102,7 @@ class Placement:
     # controller's alias) → its place
     places: Mapping[object, Place] = field(default_factory=lambda: MappingProxyType({}))
     usb0: tuple[str, str] | None = None  # where usb.0's controller sits, when placed
-    usb_ports: UsbPorts | None = None  # USB disks' ports and the hubs, when there are some
+    usb_ports: UsbPorts | None = None  # the USB devices' ports and the hubs
     zpci: Mapping[object, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
     # the -device options of the PCI controllers: the declared ones at their places,
     # then the root ports, bridges and pci-bridges libvirt adds
@@ -784,14 +784,10 @@ class _Pass:
                 self.take(self.domain, "virtio-serial-pci", implicit_virtio_serial(index))
 
     def _usb_ports(self) -> None:
-        """qemuDomainAssignUSBAddresses: the ports of usb.0 and the hubs libvirt adds,
-        when the domain has USB storage; else only what libvirt refuses of the ports."""
+        """qemuDomainAssignUSBAddresses: the ports of usb.0's devices (disks, inputs,
+        sound cards, redirected and host devices) and the hubs, written or added."""
         default = "qemu-xhci" if self.pcie is not None else "piix3-uhci"
-        if any(disk.bus == "usb" for disk in self.domain.disks):
-            self.usb_ports = assign_usb_ports(self.domain, default)
-        elif any("." in (address.port or "") for _, address in self.domain.addressed("usb")):
-            # no USB storage to write, but a port behind a hub that libvirt refuses
-            assign_usb_ports(self.domain, default)
+        self.usb_ports = assign_usb_ports(self.domain, default)
 
     def _disk_slots(self) -> None:
         """The virtio disks without a written PCI or ccw address, in libvirt's disk order

@@ -17,6 +17,7 @@ from lxml import etree
 
 from ..errors import InvalidValue
 from ..model import Domain
+from ..model.devices import Device
 from ..model.fields import xpath_of
 from ..option import Option
 from .addresses import address_number, disk_index, sorted_by_type_and_index
@@ -37,14 +38,20 @@ _MODEL_PORTS = {
 }
 HUB_PORTS = 8
 _PORT = re.compile(r"[1-9]\d*(\.[1-9]\d*){0,4}")
-# the USB devices of a domain, in libvirt's order (virDomainUSBDeviceDefForeach)
-_DEVICES = (
-    "devices/hostdev[@type='usb']",
-    "devices/disk[target/@bus='usb']",
-    "devices/input[@bus='usb']",
-    "devices/sound[@model='usb']",
-    "devices/redirdev[@bus='usb']",
-)
+
+
+def usb_devices(domain: Domain) -> list[Device]:
+    """The USB devices of DOMAIN in libvirt's order (virDomainUSBDeviceDefForeach): host
+    devices, disks (by target name, virDomainDiskInsertPreAlloced), inputs, sound cards,
+    redirected devices."""
+    disks = [disk for disk in domain.disks if disk.bus == "usb"]
+    return [
+        *(hostdev for hostdev in domain.hostdevs if hostdev.type == "usb"),
+        *sorted_by_type_and_index(disks, lambda disk: "usb", lambda d: disk_index(d.dev) or 0),
+        *(device for device in domain.inputs if device.bus == "usb"),
+        *(sound for sound in domain.sounds if sound.model == "usb"),
+        *(redirdev for redirdev in domain.redirdevs if redirdev.bus == "usb"),
+    ]
 
 
 @dataclass
@@ -93,23 +100,21 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
     """Ports of every USB device of DOMAIN on controller 0 (DEFAULT_MODEL when the domain
     names none): those written, then libvirt's hubs, then the rest in libvirt's order."""
     result = UsbPorts()
-    usb = domain.element.findall("devices/controller[@type='usb']")
+    usb = [controller for controller in domain.controllers if controller.type == "usb"]
     # index 0 as a number: index='00' is 0 for libvirt too
-    controller = next((c for c in usb if address_number(c.get("index")) == 0), None)
+    controller = next((c for c in usb if address_number(c.element.get("index")) == 0), None)
     if controller is None and usb:
         controller = usb[0]
-    model = default_model if controller is None else controller.get("model") or default_model
+    model = default_model if controller is None else controller.model or default_model
     if model == "none":
         return result
-    root_ports = (
-        _int(controller.get("ports"), controller)
-        if controller is not None and controller.get("ports")
-        else _MODEL_PORTS.get(model, 2)
+    root_ports = (controller.ports if controller is not None else None) or _MODEL_PORTS.get(
+        model, 2
     )
     root = _Hub([None] * root_ports)
-    devices = [node for path in _DEVICES for node in _in_libvirt_order(domain.element.xpath(path))]
+    devices = [device.element for device in usb_devices(domain)]
     result.elements = devices
-    written_hubs = domain.element.findall("devices/hub[@type='usb']")
+    written_hubs = [hub.element for hub in domain.hubs if hub.type == "usb"]
     # qemuDomainUSBAddressAddHubs: hubs for the devices beyond the ports there are
     available = root_ports + HUB_PORTS * len(written_hubs)
     count = len(devices) + len(written_hubs)
@@ -155,16 +160,6 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
     return result
 
 
-def _in_libvirt_order(nodes: list[etree._Element]) -> list[etree._Element]:
-    """Disks as libvirt keeps them (by target name: sdb before sdc, whatever the XML's
-    order, virDomainDiskInsertPreAlloced); the other devices as written."""
-    if not nodes or nodes[0].tag != "disk":
-        return nodes
-    return sorted_by_type_and_index(
-        nodes, lambda node: "usb", lambda node: disk_index(node.find("target").get("dev")) or 0
-    )
-
-
 def hub_options(ports: UsbPorts) -> list[Option]:
     """-device usb-hub of each hub, written or added (qemuBuildHubCommandLine)."""
     return [
@@ -185,14 +180,3 @@ def _written_port(node: etree._Element | None) -> tuple[int, ...] | None:
             xpath=f"{xpath_of(address)}/@port",
         )
     return tuple(int(n) for n in text.split("."))
-
-
-def _int(text: str | None, node: etree._Element) -> int:
-    try:
-        return int(text or "", 0)
-    except ValueError:
-        raise InvalidValue(
-            f"@ports of <{node.tag}> is '{text}': expected an integer",
-            line=node.sourceline or 0,
-            xpath=f"{xpath_of(node)}/@ports",
-        ) from None
