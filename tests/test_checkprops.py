@@ -141,7 +141,6 @@ NOT_READ_YET: tuple[str, ...] = (
     "Address.base",
     "Address.iobase",
     "Address.irq",
-    "Address.port",
     "Address.reg",
     "Address.uuid",
     "Controller.bus_nr",

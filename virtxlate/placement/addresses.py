@@ -10,7 +10,7 @@ from ..errors import InvalidValue
 from ..model import Controller, Disk, Domain
 from ..model.devices import Address, Device
 from ..model.display import Sound, Video
-from ..model.fields import INT
+from ..model.fields import INT, XmlObject
 from ..names import transitional
 
 # virDomainDiskDefAssignAddress (src/conf/domain_conf.c): how many units a controller
@@ -178,11 +178,11 @@ def controller_indexes(domain: Domain) -> list[tuple[Controller, int]]:
     ]
 
 
-def _number(address: Address, part: str) -> int | None:
-    """A part of ADDRESS as libvirt reads it; None when absent or no number (the
-    model's own finding says so)."""
+def number_of(obj: XmlObject, field: str) -> int | None:
+    """A numeric FIELD of OBJ (an address's slot, a controller's index); None when
+    absent or no number (the model's own finding says so)."""
     try:
-        value: int | None = getattr(address, part)
+        value: int | None = getattr(obj, field)
     except InvalidValue:
         return None
     return value
@@ -191,9 +191,7 @@ def _number(address: Address, part: str) -> int | None:
 def _has_pci_address(device: Device) -> bool:
     """True when the device already has its place: a PCI slot, or another address type."""
     address = device.address
-    return address is not None and (
-        address.type != "pci" or address.element.get("slot") is not None
-    )
+    return address is not None and (address.type != "pci" or number_of(address, "slot") is not None)
 
 
 @dataclass(frozen=True)
@@ -226,8 +224,8 @@ def written_root_slots(domain: Domain) -> set[int]:
     slots = set()
     for _, address in domain.addressed("pci"):
         # numbers, not their spelling: slot='0x001b' is slot 0x1b (issue 16)
-        slot = _number(address, "slot")
-        if slot is not None and _number(address, "bus") in (0, None):
+        slot = number_of(address, "slot")
+        if slot is not None and number_of(address, "bus") in (0, None):
             slots.add(slot)
     return slots
 
@@ -265,7 +263,7 @@ def non_storage_pci_devices(
         # (the PIIX3's own UHCI at 00:01.2 is pc's first piix3-uhci; on q35 it is a
         # conventional PCI device like the others)
         builtin_uhci = (
-            model == "piix3-uhci" and address_number(controller.element.get("index", "0")) == 0
+            model == "piix3-uhci" and (number_of(controller, "index") or 0) == 0
         ) and not q35
         if kind == "virtio-serial" or (
             kind == "usb" and model in _PCI_USB_MODELS and not builtin_uhci
