@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..caps.tables import MachineFamily
 from ..errors import InvalidValue
@@ -26,8 +26,7 @@ _TARGET_PREFIXES = ("sd", "hd", "vd", "xvd", "ubd", "fd", "nvme")
 _LONGEST_FIRST = sorted(_TARGET_PREFIXES, key=len, reverse=True)
 
 
-@dataclass(frozen=True)
-class DriveAddress:
+class DriveAddress(NamedTuple):
     controller: int
     bus: int
     target: int
@@ -194,8 +193,7 @@ def _has_pci_address(device: Device) -> bool:
     return address is not None and (address.type != "pci" or number_of(address, "slot") is not None)
 
 
-@dataclass(frozen=True)
-class WrittenPci:
+class WrittenPci(NamedTuple):
     """A device's written <address type='pci'>, its parts as numbers (slot None when
     the address names no slot)."""
 

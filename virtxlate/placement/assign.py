@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
+from typing import NamedTuple
 
 from ..caps import CapsTable
 from ..caps.tables import Machine, MachineFamily
@@ -76,8 +77,7 @@ def implicit_virtio_serial(index: int) -> str:
     return f"virtio-serial{index}"
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     """A device's place: a PCI bus and addr (slot, or slot.function), or a ccw devno
     (bus '')."""
 
