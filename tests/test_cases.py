@@ -72,14 +72,6 @@ KNOWN_GAPS = {
         "libvirt 9.0 writes <controller model='qemu-xhci' ports='8'> as p2=8,p3=8; "
         "virtxlate leaves the ports out"
     ),
-    "disk-driver-name-not-qemu-pc.qemu-7.2.err": (
-        "libvirt 9.0 refuses a disk driver name other than 'qemu' ('unsupported driver name "
-        "'xyz' for disk'); virtxlate accepts it (VX0203 is the lead's to confirm)"
-    ),
-    "lun-sgio-unfiltered-pc.qemu-7.2.err": (
-        "libvirt 9.0 refuses sgio='unfiltered' ('unfiltered sgio is no longer supported'); "
-        "virtxlate accepts it (its code here, VX0212, is the lead's to confirm)"
-    ),
     "slots-after-non-storage-pc.qemu-7.2.err": (
         "QEMU 7.2 has no -soundhw, which libvirt 9.0 still writes for <sound model='pcspk'/>; "
         "virtxlate does not judge sound devices yet (issue 17)"

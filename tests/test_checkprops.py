@@ -59,10 +59,6 @@ UNREAD_TODAY: dict[str, str] = {
     "the overlay over QMP at start",
     "DiskSource.startup_policy": "acted on at start only, a missing source being dropped "
     "(cases/cdrom-startup-policy-pc)",
-    "Disk.sgio": "no rule reads it: libvirt 9.0 refuses sgio='unfiltered' "
-    "(cases/lun-sgio-unfiltered-pc, a known gap)",
-    "DiskDriver.name": "no rule reads it: libvirt 9.0 refuses a name other than 'qemu' "
-    "(cases/disk-driver-name-not-qemu-pc, a known gap)",
     "DiskSource.type": "<disk type='nvme'>'s source: argv writes no nvme disk "
     "(cases/nvme-disk-q35, a known gap)",
     "DiskSource.managed": "<disk type='nvme'>'s source (cases/nvme-disk-q35, a known gap)",
