@@ -59,15 +59,9 @@ _NVME = (
     '-blockdev {"driver":"nvme","device":"0000:01:00.0","namespace":1} and '
     "its virtio-blk-pci (on a root port it adds)"
 )
-_BRIDGE_ALIAS = (
-    "libvirt 9.0 names a PCI controller with a user alias by it (id 'ua-bridge', and the "
-    "bus of the devices behind it); virtxlate writes pci.1"
-)
 KNOWN_GAPS = {
     "nvme-disk-q35.qemu-7.2.args": _NVME,
     "nvme-disk-q35.qemu-7.2.qtree": _NVME,
-    "pci-bridge-user-alias-pc.qemu-7.2.args": _BRIDGE_ALIAS,
-    "pci-bridge-user-alias-pc.qemu-7.2.qtree": _BRIDGE_ALIAS,
     "xhci-ports-q35.qemu-7.2.args": (
         "libvirt 9.0 writes <controller model='qemu-xhci' ports='8'> as p2=8,p3=8; "
         "virtxlate leaves the ports out"

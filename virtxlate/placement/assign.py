@@ -108,6 +108,8 @@ class Placement:
     # then the root ports, bridges and pci-bridges libvirt adds
     pci_controllers: tuple[Option, ...] = ()
     findings: tuple[Finding, ...] = ()
+    # 'pci.N' → the name libvirt gives bus N instead: its controller's user alias
+    bus_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @cached_property
     def _controller_at(self) -> dict[tuple[str, int], ControllerPlan]:
@@ -199,16 +201,24 @@ class _Pass:
         self.again: tuple[tuple[tuple[int, ...], int] | None, int] | None = None
 
     def result(self) -> Placement:
+        renamed = _user_bus_names(self.domain)
+        places, pci_controllers, usb0 = self.places, self.pci_controllers, self.usb0
+        if renamed:
+            places = {key: _renamed_place(place, renamed) for key, place in places.items()}
+            pci_controllers = [_renamed_option(option, renamed) for option in pci_controllers]
+            if usb0 is not None:
+                usb0 = (renamed.get(usb0[0], usb0[0]), usb0[1])
         return Placement(
             machine=self.machine,
             family=self.family,
             controllers=tuple(self.controllers),
-            places=MappingProxyType(dict(self.places)),
-            usb0=self.usb0,
+            places=MappingProxyType(dict(places)),
+            usb0=usb0,
             usb_ports=self.usb_ports,
             zpci=MappingProxyType(dict(self.zpci)),
-            pci_controllers=tuple(self.pci_controllers),
+            pci_controllers=tuple(pci_controllers),
             findings=tuple(self.findings),
+            bus_names=MappingProxyType(renamed),
         )
 
     @property
@@ -839,3 +849,30 @@ def _pci_device(device: Device) -> str:
     if isinstance(device, Controller) and device.type == "scsi":
         return SCSI_MODEL_DEVICES.get(model or "", "lsi")
     return non_storage_device(device, True)
+
+
+def _user_bus_names(domain: Domain) -> dict[str, str]:
+    """'pci.N' → the user alias of the PCI controller of index N, where it has one: libvirt
+    names the bus after the controller's alias, as its id and in every bus= behind it
+    (qemuBuildControllerDevProps; checked with libvirt 9.0)."""
+    return {
+        f"pci.{index}": controller.user_alias
+        for controller, index in controller_indexes(domain)
+        if controller.type == "pci" and index > 0 and controller.user_alias is not None
+    }
+
+
+def _renamed_place(place: Place, renamed: dict[str, str]) -> Place:
+    return place._replace(bus=renamed.get(place.bus, place.bus))
+
+
+def _renamed_option(option: Option, renamed: dict[str, str]) -> Option:
+    """A PCI controller's -device with its id and bus under their user names."""
+    option.props = [
+        (
+            key,
+            renamed.get(value, value) if key in ("id", "bus") and isinstance(value, str) else value,
+        )
+        for key, value in option.props
+    ]
+    return option
