@@ -48,11 +48,7 @@ def _is_declaration(value: object) -> bool:
 # field is gone, fails the test (remove it).
 _RAW = "read as raw XML in {}, not through the field (issue 16 item 3 moves such reads)"
 UNREAD_TODAY: dict[str, str] = {
-    "Controller.ports": _RAW.format("placement/usb.py")
-    + "; argv does not write qemu-xhci's p2/p3 (cases/xhci-ports-q35, a known gap)",
     "Domain.os_type": _RAW.format("api.py and rules/release.py"),
-    "Controller.vectors": "virtio-serial's vectors: argv writes no virtio-serial controller "
-    "(issue 17)",
     "Disk.iotune": "not on libvirt 9.0's command line (cases/disk-snapshot-iotune-pc): it "
     "sets the limits over QMP once QEMU runs",
     "Disk.snapshot": "not on libvirt's command line (cases/disk-snapshot-iotune-pc): the "
@@ -147,7 +143,6 @@ NOT_READ_YET: tuple[str, ...] = (
     "Address.reg",
     "Address.uuid",
     "Controller.bus_nr",
-    "Controller.master_startport",
     "Controller.numa_node",
     "Controller.pcihole64",
     "Controller.pcihole64_unit",

@@ -781,9 +781,13 @@ class _Pass:
 
     def _usb_ports(self) -> None:
         """qemuDomainAssignUSBAddresses: the ports of usb.0 and the hubs libvirt adds,
-        when the domain has USB storage; else only what libvirt refuses of the ports."""
+        when the domain has USB storage, host devices or CCID controllers; else only what
+        libvirt refuses of the ports."""
         default = "qemu-xhci" if self.pcie is not None else "piix3-uhci"
-        if any(disk.bus == "usb" for disk in self.domain.disks):
+        if any(disk.bus == "usb" for disk in self.domain.disks) or (
+            self.domain.element.find("devices/hostdev[@type='usb']") is not None
+            or self.domain.element.find("devices/controller[@type='ccid']") is not None
+        ):
             self.usb_ports = assign_usb_ports(self.domain, default)
         elif any(
             "." in node.get("port", "")

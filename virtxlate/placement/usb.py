@@ -1,11 +1,11 @@
 """USB ports as libvirt gives them (qemuDomainAssignUSBAddresses, libvirt 9.0).
 
 Every USB device takes a port of the first USB controller: host devices first, then disks,
-input devices, sound cards and redirected devices, in that order (checked with libvirt
-9.0's domxml-to-native), each the first free port, looking at a hub's own ports before the
-ports of the hubs plugged into it (port 2 before 1.1).  When the devices outnumber the
-ports, libvirt adds usb-hub devices (eight ports each, one of them taken by the next
-hub) and plugs them in first.  A device with an <address type='usb' port='…'/> keeps it.
+CCID controllers, input devices, sound cards and redirected devices, in that order (checked
+with libvirt 9.0's domxml-to-native), each the first free port, looking at a hub's own
+ports before the ports of the hubs plugged into it (port 2 before 1.1).  When the devices
+outnumber the ports, libvirt adds usb-hub devices (eight ports each, one of them taken by
+the next hub) and plugs them in first.  A device with an <address type='usb' port='…'/> keeps it.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ _PORT = re.compile(r"[1-9]\d*(\.[1-9]\d*){0,4}")
 _DEVICES = (
     "devices/hostdev[@type='usb']",
     "devices/disk[target/@bus='usb']",
+    "devices/controller[@type='ccid']",
     "devices/input[@bus='usb']",
     "devices/sound[@model='usb']",
     "devices/redirdev[@bus='usb']",
