@@ -105,8 +105,7 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("sounds", display.sound_options),  # qemuBuildSoundCommandLine
     ("watchdogs", platform.watchdog_options),  # qemuBuildWatchdogCommandLine
     ("redirdevs", chardev.redirdev_options),  # qemuBuildRedirdevCommandLine
-    ("hostdevs", plan_hostdevs),  # qemuBuildHostdevCommandLine (storage ones: storage nodes
-    ("pci-usb-hostdevs", platform.hostdev_options),  # number on from the disks'; then the rest)
+    ("hostdevs", plan_hostdevs),  # qemuBuildHostdevCommandLine, all kinds in the domain's order
     ("memballoon", virtio.memballoon_options),  # qemuBuildMemballoonCommandLine
     ("rngs", virtio.rng_options),  # qemuBuildRNGCommandLine
     ("sandbox", domain_wide.sandbox_options),  # qemuBuildSeccompSandboxCommandLine

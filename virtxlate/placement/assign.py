@@ -811,15 +811,22 @@ class _Pass:
             self.take(disk, f"virtio-blk-pci{transitional.model_suffix(disk.model)}")
 
     def _hostdev_slots(self) -> None:
-        """The vhost-scsi host devices without a written address, after the disks
-        (qemuDomainAssignDevicePCISlots)."""
-        for node in self.domain.element.iterfind("devices/hostdev[@type='scsi_host']"):
-            if node.find("source[@protocol='vhost']") is None:
+        """The host devices on PCI without a written address, after the disks, in the
+        domain's order (qemuDomainAssignDevicePCISlots): vhost-scsi, PCI (vfio-pci) and
+        mediated vfio-pci devices."""
+        for node in self.domain.element.iterfind("devices/hostdev"):
+            kind = node.get("type")
+            if kind == "scsi_host" and node.find("source[@protocol='vhost']") is not None:
+                device = f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}"
+            elif kind == "pci" or (kind == "mdev" and node.get("model") == "vfio-pci"):
+                # libvirt connects one it cannot read on the host (and every mdev) as
+                # PCI Express (qemuDomainDeviceCalculatePCIConnectFlags)
+                device = "vfio-pci"
+            else:
                 continue
             address = node.find("address")
             if address is not None and address.get("type") in ("pci", "ccw"):
                 continue
-            device = f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}"
             self.take(XmlObject(node), device)
 
     def _trailing_devices(self) -> None:

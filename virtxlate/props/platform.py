@@ -17,11 +17,6 @@ def watchdog_options(plan: StoragePlan) -> list[Option]:
     return []
 
 
-def hostdev_options(plan: StoragePlan) -> list[Option]:
-    """Each PCI/USB/mdev <hostdev> (issue 17)."""
-    return []
-
-
 def panic_options(plan: StoragePlan) -> list[Option]:
     """Each <panic> (issue 17)."""
     return []
