@@ -842,6 +842,11 @@ class _Pass:
             self.take(self.domain, non_storage_device(balloon, express), balloon)
         for node in trailing_pci_devices(self.domain):
             self.take(XmlObject(node), non_storage_device(node, express))
+        # then the virtio memory devices (checked with libvirt 9.0: after the RNGs)
+        for node in self.domain.element.iterfind("devices/memory"):
+            model = node.get("model")
+            if model in ("virtio-pmem", "virtio-mem") and node.find("address") is None:
+                self.take(XmlObject(node), f"{model}-pci")
 
 
 def _written_root_slots(domain: Domain) -> set[int]:

@@ -156,6 +156,12 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
     return result
 
 
+def usb_devices(domain: Domain) -> list[etree._Element]:
+    """The elements of DOMAIN's USB devices (hubs included), in libvirt's order."""
+    devices = [node for path in _DEVICES for node in domain.element.xpath(path)]
+    return devices + domain.element.findall("devices/hub[@type='usb']")
+
+
 def _in_libvirt_order(nodes: list[etree._Element]) -> list[etree._Element]:
     """Disks as libvirt keeps them (by target name: sdb before sdc, whatever the XML's
     order, virDomainDiskInsertPreAlloced); the other devices as written."""

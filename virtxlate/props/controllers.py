@@ -13,6 +13,7 @@ from ..option import Option, Value
 from ..placement.addresses import controller_indexes
 from ..placement.assign import IMPLICIT_USB, Place
 from ..placement.controllers import controller_device, needs_device
+from ..placement.usb import usb_devices
 from ..placement.zpci import with_zpci
 from . import disk_table
 from .context import (
@@ -58,11 +59,15 @@ def usb_options(plan: StoragePlan) -> list[Option]:
     # virDomainControllerInsertPreAlloced: at one index a USB controller with a master
     # goes after one without
     usb.sort(key=lambda pair: (pair[1], (pair[0].model or "").startswith("ich9-uhci")))
-    options = [] if any(index == 0 for _, index in usb) else _default_usb(plan)
+    options = []
     for controller, index in usb:
         option = _usb_controller(plan, controller, index, usb)
         if option is not None:
             options.append(option)
+    if not any(index == 0 for _, index in usb):
+        # virDomainDefAddImplicitControllers appends it to the controller array: after
+        # the declared ones (checked with libvirt 9.0)
+        options += _default_usb(plan)
     return options
 
 
@@ -123,8 +128,9 @@ def _usb_alias(index: int) -> str:
 
 
 def _no_usb_devices(plan: StoragePlan, none: Controller) -> None:
-    """virDomainDefValidate…: USB devices beside <controller type='usb' model='none'>."""
-    if plan.placement.usb_ports is None or not plan.placement.usb_ports.elements:
+    """qemuValidateDomainDeviceDefController…: USB devices beside <controller type='usb'
+    model='none'>."""
+    if not usb_devices(plan.domain):
         return
     plan.findings.append(
         finding_at(
