@@ -73,6 +73,24 @@ CONTROLLERS = USB_CONTROLLERS | {
     "virtio-serial-ccw",
     "usb-ccid",
 }
+# host and platform devices (issue 17): their -device is compared too
+HOST_AND_PLATFORM_DEVICES = frozenset(
+    {
+        "vfio-pci",
+        "vfio-pci-nohotplug",
+        "usb-host",
+        "i6300esb",
+        "ib700",
+        "pvpanic",
+        "ivshmem-plain",
+        "ivshmem-doorbell",
+        "pc-dimm",
+        "nvdimm",
+        "virtio-mem-pci",
+        "virtio-pmem-pci",
+    }
+)
+CONTROLLERS |= HOST_AND_PLATFORM_DEVICES
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,13 @@ _BRIDGE_ALIAS = (
     "libvirt 9.0 names a PCI controller with a user alias by it (id 'ua-bridge', and the "
     "bus of the devices behind it); virtxlate writes pci.1"
 )
+_DIMM = (
+    "QEMU's pc-dimm and nvdimm plug into no bus (info qtree leaves them out); virtxlate's "
+    "graph (graph/build.py) asks for one: '-device pc-dimm needs bus=' (VX0302)"
+)
 KNOWN_GAPS = {
+    "memory-devices-q35.qemu-7.2.args": _DIMM,
+    "memory-devices-q35.qemu-7.2.qtree": _DIMM,
     "nvme-disk-q35.qemu-7.2.args": _NVME,
     "nvme-disk-q35.qemu-7.2.qtree": _NVME,
     "pci-bridge-user-alias-pc.qemu-7.2.args": _BRIDGE_ALIAS,

@@ -58,7 +58,8 @@ VARIANTS = [
         _pci("0x06")
         + _pci("0x07")
         + (
-            "<disk type='file' device='disk'><source file='/a.img'/><target dev='vda' bus='virtio'/>"
+            "<disk type='file' device='disk'><source file='/a.img'/>"
+            "<target dev='vda' bus='virtio'/>"
             "</disk>"
         ),
     ),

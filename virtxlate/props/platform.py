@@ -265,7 +265,9 @@ def _shmem(plan: StoragePlan, shmem: Shmem, alias: str) -> list[Option]:
     options.append(device)
     if doorbell:
         path = shmem.server_path or SHMEM_SERVER_PATH.format(name=shmem.name)
-        options.append(Option("-chardev", f"socket,id=char{alias},path={path}", origin=shmem))
+        options.append(
+            Option("-chardev", "socket", [("id", f"char{alias}"), ("path", path)], origin=shmem)
+        )
     return options
 
 
@@ -359,10 +361,6 @@ def _memory_backend(
             props.append(("discard-data", True))
         if memory.access is not None:
             props.append(("share", shared))
-        if source is not None and source.alignsize is not None:
-            props.append(("align", _bytes(source.alignsize, source.alignsize_unit) or 0))
-        if source is not None and source.pmem:
-            props.append(("pmem", True))
         if model == "nvdimm" and memory.access is None:
             props.append(("prealloc", True))  # qemuBuildMemoryBackendProps: NVDIMM memory
         kind = "memory-backend-file"
@@ -372,6 +370,10 @@ def _memory_backend(
             # virtio-mem plugs its blocks on demand: no swap reserved for the whole size
             props.append(("reserve", False))
     props.append(("size", size))
+    if source is not None and source.alignsize is not None:
+        props.append(("align", _bytes(source.alignsize, source.alignsize_unit) or 0))
+    if source is not None and source.pmem:
+        props.append(("pmem", True))
     return Option("-object", None, [("qom-type", kind), ("id", f"mem{alias}"), *props], memory)
 
 
