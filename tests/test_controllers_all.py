@@ -131,3 +131,20 @@ def test_qemu_starts_on_virtxlates_line(name, qemu_binary):
     argv = _analysis(variant).argv
     assert argv is not None
     assert qemu_refusal([qemu_binary, *argv[1:]]) is None
+
+
+def test_a_usb_model_qemu_dropped_names_its_last_release():
+    """libvirt 9.0: "USB controller model 'vt82c686b-uhci' not supported in this QEMU
+    binary" (tests/data/libvirt-9.0-devices/usb-vt82c686b-q35.err); QEMU 6.0 dropped the
+    device."""
+    variant = Variant(
+        "usb-vt82c686b-q35", "q35", "<controller type='usb' index='1' model='vt82c686b-uhci'/>"
+    )
+    regenerate([variant])
+    assert "not supported in this QEMU binary" in variant.err.read_text()
+    found = [f for f in _analysis(variant).findings if f.is_error]
+    assert [(f.code, f.since) for f in found] == [("VX0303", None)]
+    assert found[0].hint == "QEMU 5.2 is the last release with it"
+    older = analyze(load(variant.xml), "5.2")
+    assert not [f for f in older.findings if f.is_error]
+    assert any("vt82c686b-usb-uhci,id=usb1" in word for word in older.argv)

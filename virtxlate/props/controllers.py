@@ -85,7 +85,7 @@ def _usb_controller(
             return Option("-usb", origin=controller)
         return None  # no place: said by the placement
     if not plan.caps.has_device(device):
-        plan.findings.append(_missing_device(plan, controller, device, f"USB model '{model}'"))
+        plan.findings.append(missing_device(plan, controller, device, f"USB model '{model}'"))
         return None
     option = Option("-device", device, origin=controller)
     if controller.ports is not None:
@@ -145,9 +145,14 @@ def _no_usb_devices(plan: StoragePlan, none: Controller) -> None:
     )
 
 
-def _missing_device(plan: StoragePlan, obj: XmlObject, device: str, what: str) -> Finding:
-    """VX0303: QEMU of this release lacks DEVICE (since: the first release that has it)."""
+def missing_device(plan: StoragePlan, obj: XmlObject, device: str, what: str) -> Finding:
+    """VX0303: QEMU of this release lacks DEVICE; since: the first newer release that has
+    it, else the hint names the last one that had it."""
     since = caps_index.first_with("devices", device, plan.caps.arch, after=plan.caps.version)
+    last = caps_index.last_with("devices", device, plan.caps.arch, before=plan.caps.version)
+    hint = None
+    if since is None:
+        hint = f"QEMU {last} is the last release with it" if last else "no release has it"
     return finding_at(
         "VX0303",
         "error",
@@ -155,7 +160,7 @@ def _missing_device(plan: StoragePlan, obj: XmlObject, device: str, what: str) -
         obj,
         plan.domain.source,
         since=since,
-        hint=None if since else "no release virtxlate knows has it",
+        hint=hint,
     )
 
 
@@ -264,7 +269,7 @@ def _virtio_serial(
     )
     if not plan.caps.has_device(device):
         plan.findings.append(
-            _missing_device(plan, controller or plan.domain, device, "a virtio-serial controller")
+            missing_device(plan, controller or plan.domain, device, "a virtio-serial controller")
         )
         return []
     option = Option("-device", device, origin=controller)
@@ -291,7 +296,7 @@ def ccid_options(plan: StoragePlan) -> list[Option]:
         key=lambda pair: pair[1],
     ):
         if not plan.caps.has_device("usb-ccid"):
-            plan.findings.append(_missing_device(plan, controller, "usb-ccid", "a CCID controller"))
+            plan.findings.append(missing_device(plan, controller, "usb-ccid", "a CCID controller"))
             continue
         option = Option("-device", "usb-ccid", origin=controller)
         option.add("id", user_alias(controller.element) or f"ccid{index}")

@@ -11,7 +11,6 @@ a host is given.
 
 from __future__ import annotations
 
-from ..caps import index as caps_index
 from ..errors import InvalidValue
 from ..findings import Finding, finding_at
 from ..host import ASK_THE_HOST, host_known
@@ -31,7 +30,7 @@ from .context import (
     unsupported,
     user_alias,
 )
-from .controllers import usb_location
+from .controllers import missing_device, usb_location
 
 # libvirt's test suite passes the first file descriptor as 3; a running libvirt passes
 # whichever descriptor it opened on /dev/vhost-scsi.
@@ -95,7 +94,7 @@ def _pci_hostdev(plan: StoragePlan, hostdev: Hostdev, alias: str) -> list[Option
         )
         return []
     if not plan.caps.has_device("vfio-pci"):
-        plan.findings.append(_missing(plan, hostdev, "vfio-pci"))
+        plan.findings.append(missing_device(plan, hostdev, "vfio-pci", "this host device"))
         return []
     if driver is None:
         if not plan.host.has_device_node(VFIO_NODE):
@@ -169,7 +168,7 @@ def _mdev_hostdev(plan: StoragePlan, hostdev: Hostdev, alias: str) -> list[Optio
         return []
     device = "vfio-pci-nohotplug" if hostdev.ramfb == "on" else "vfio-pci"
     if not plan.caps.has_device(device):
-        plan.findings.append(_missing(plan, hostdev, device))
+        plan.findings.append(missing_device(plan, hostdev, device, "this host device"))
         return []
     if hostdev.boot_order is not None:
         plan.findings.append(
@@ -220,7 +219,7 @@ def _usb_hostdev(plan: StoragePlan, hostdev: Hostdev, alias: str) -> list[Option
     """usb-host (qemuBuildUSBHostdevDevProps): the host's device node (hostbus/hostaddr
     before QEMU has usb-host.hostdevice), id, bootindex, guest-reset, the USB port."""
     if not plan.caps.has_device("usb-host"):
-        plan.findings.append(_missing(plan, hostdev, "usb-host"))
+        plan.findings.append(missing_device(plan, hostdev, "usb-host", "this host device"))
         return []
     source = hostdev.source
     bus = source.usb_bus if source is not None else None
@@ -262,19 +261,6 @@ def _usb_hostdev(plan: StoragePlan, hostdev: Hostdev, alias: str) -> list[Option
 
 def _host_fact(plan: StoragePlan, hostdev: Hostdev, message: str) -> Finding:
     return finding_at("VX0701", "info", message, hostdev, plan.domain.source, hint=ASK_THE_HOST)
-
-
-def _missing(plan: StoragePlan, hostdev: Hostdev, device: str) -> Finding:
-    since = caps_index.first_with("devices", device, plan.caps.arch, after=plan.caps.version)
-    return finding_at(
-        "VX0303",
-        "error",
-        f"this host device needs QEMU device '{device}', which QEMU {plan.caps.version} "
-        "does not have",
-        hostdev,
-        plan.domain.source,
-        since=since,
-    )
 
 
 def _int(node, xpath: str) -> int:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from ..model.devices import Device
 from ..model.platform import MemoryDevice, Shmem, Watchdog
 from ..option import Option, Value
 from .context import StoragePlan, add_location, unsupported, user_alias
+from .controllers import missing_device
 
 # libvirt's <watchdog action> → QEMU's -watchdog-action (qemuBuildWatchdogCommandLine:
 # 'dump' is libvirt's own: QEMU pauses the guest and libvirt dumps it)
@@ -63,24 +64,6 @@ def _bytes(number: int | None, unit: str | None, default_unit: str = "kib") -> i
     return number * factor if factor is not None else None
 
 
-def _since(plan: StoragePlan, device: str) -> str | None:
-    return caps_index.first_with("devices", device, plan.caps.arch, after=plan.caps.version)
-
-
-def _missing(plan: StoragePlan, obj: Device, device: str, what: str) -> Finding:
-    """VX0303: QEMU of this release lacks DEVICE (since: the first release that has it)."""
-    since = _since(plan, device)
-    return finding_at(
-        "VX0303",
-        "error",
-        f"{what} needs QEMU device '{device}', which QEMU {plan.caps.version} does not have",
-        obj,
-        plan.domain.source,
-        since=since,
-        hint=None if since else "no release virtxlate knows has it",
-    )
-
-
 def _refused(plan: StoragePlan, obj: Device, message: str, suffix: str = "") -> Finding:
     """VX0100: libvirt refuses the device as written (its message quoted)."""
     return finding_at("VX0100", "error", message, obj, plan.domain.source, xpath_suffix=suffix)
@@ -128,7 +111,7 @@ def watchdog_options(plan: StoragePlan) -> list[Option]:
         )
         return []
     if not plan.caps.has_device(device):
-        plan.findings.append(_missing(plan, watchdog, device, f"watchdog model '{model}'"))
+        plan.findings.append(missing_device(plan, watchdog, device, f"watchdog model '{model}'"))
         return []
     action = WATCHDOG_ACTIONS.get(watchdog.action or "reset")
     if action is None:
@@ -155,7 +138,7 @@ def panic_options(plan: StoragePlan) -> list[Option]:
         if model != "isa":
             continue
         if not plan.caps.has_device("pvpanic"):
-            plan.findings.append(_missing(plan, panic, "pvpanic", "<panic model='isa'>"))
+            plan.findings.append(missing_device(plan, panic, "pvpanic", "<panic model='isa'>"))
             continue
         option = Option("-device", "pvpanic", origin=panic)
         address = panic.address
@@ -193,7 +176,7 @@ def _shmem(plan: StoragePlan, shmem: Shmem, alias: str) -> list[Option]:
     if not plan.caps.has_device(model):
         last = caps_index.last_with("devices", model, plan.caps.arch, before=plan.caps.version)
         plan.findings.append(
-            _missing(plan, shmem, model, f"<shmem> model '{model}'")
+            missing_device(plan, shmem, model, f"<shmem> model '{model}'")
             if last is None
             else finding_at(
                 "VX0303",
@@ -247,9 +230,8 @@ def _shmem(plan: StoragePlan, shmem: Shmem, alias: str) -> list[Option]:
         options.append(
             Option(
                 "-object",
-                None,
+                "memory-backend-file",
                 [
-                    ("qom-type", "memory-backend-file"),
                     ("id", backend),
                     ("mem-path", f"/dev/shm/{shmem.name}"),
                     ("size", size),
@@ -312,7 +294,9 @@ def memory_device_options(plan: StoragePlan) -> list[Option]:
             )
             continue
         if not plan.caps.has_device(device_type):
-            plan.findings.append(_missing(plan, memory, device_type, f"<memory model='{model}'>"))
+            plan.findings.append(
+                missing_device(plan, memory, device_type, f"<memory model='{model}'>")
+            )
             continue
         slot = None
         if model in ("dimm", "nvdimm"):
@@ -374,7 +358,7 @@ def _memory_backend(
         props.append(("align", _bytes(source.alignsize, source.alignsize_unit) or 0))
     if source is not None and source.pmem:
         props.append(("pmem", True))
-    return Option("-object", None, [("qom-type", kind), ("id", f"mem{alias}"), *props], memory)
+    return Option("-object", kind, [("id", f"mem{alias}"), *props], memory)
 
 
 def _backing_path(plan: StoragePlan, memory: MemoryDevice, alias: str) -> str:
