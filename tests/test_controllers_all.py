@@ -82,6 +82,7 @@ VARIANTS = [
         ICH9.format(i=0) + "<controller type='ccid'><address type='usb' bus='0' port='3'/>"
         "</controller>",
     ),
+    *both("usb-hub-alone", "<hub type='usb'/>"),
     # refused
     *both("usb-piix3-ports", "<controller type='usb' model='piix3-uhci' ports='4'/>"),
     *both("usb-none-with-ccid", "<controller type='usb' model='none'/><controller type='ccid'/>"),

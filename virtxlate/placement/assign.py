@@ -53,7 +53,7 @@ from .pcibuses import (
     written_option,
 )
 from .pcie import PcieRootPorts, is_pci_express
-from .usb import UsbPorts, assign_usb_ports
+from .usb import UsbPorts, assign_usb_ports, usb_devices
 from .zpci import assign_zpci, pci_bus
 
 # Names of the devices libvirt adds without an element of the domain's: the keys
@@ -781,13 +781,10 @@ class _Pass:
 
     def _usb_ports(self) -> None:
         """qemuDomainAssignUSBAddresses: the ports of usb.0 and the hubs libvirt adds,
-        when the domain has USB storage, host devices or CCID controllers; else only what
-        libvirt refuses of the ports."""
+        when the domain has USB devices or hubs (checked with libvirt 9.0: a lone <hub>
+        is written at port 1); else only what libvirt refuses of the ports."""
         default = "qemu-xhci" if self.pcie is not None else "piix3-uhci"
-        if any(disk.bus == "usb" for disk in self.domain.disks) or (
-            self.domain.element.find("devices/hostdev[@type='usb']") is not None
-            or self.domain.element.find("devices/controller[@type='ccid']") is not None
-        ):
+        if usb_devices(self.domain):
             self.usb_ports = assign_usb_ports(self.domain, default)
         elif any(
             "." in node.get("port", "")
