@@ -150,6 +150,8 @@ VARIANTS = [
     ),
     # refused
     *both("watchdog-diag288", "<watchdog model='diag288'/>"),
+    # libvirt 9.0 knows no itco (its model came with libvirt 9.1)
+    *both("watchdog-itco", "<watchdog model='itco' action='reset'/>"),
     *both("watchdog-two", "<watchdog model='i6300esb'/><watchdog model='ib700'/>"),
     *both("shmem-doorbell-no-server", "<shmem name='x'><model type='ivshmem-doorbell'/></shmem>"),
     *both("shmem-legacy", "<shmem name='x'><model type='ivshmem'/></shmem>"),
@@ -163,6 +165,7 @@ VARIANTS = [
 REFUSED = {
     "watchdog-diag288": "VX0100",
     "watchdog-two": "VX0100",
+    "watchdog-itco": "VX0100",
     "shmem-doorbell-no-server": "VX0100",
     "shmem-legacy": "VX0303",
     "memory-nvdimm-uuid": "VX0100",
