@@ -67,7 +67,30 @@ CONTROLLERS = USB_CONTROLLERS | {
     "x3130-upstream",
     "xio3130-downstream",
     "usb-hub",
+    "virtio-serial-pci",
+    "virtio-serial-pci-transitional",
+    "virtio-serial-pci-non-transitional",
+    "virtio-serial-ccw",
+    "usb-ccid",
 }
+# host and platform devices (issue 17): their -device is compared too
+HOST_AND_PLATFORM_DEVICES = frozenset(
+    {
+        "vfio-pci",
+        "vfio-pci-nohotplug",
+        "usb-host",
+        "i6300esb",
+        "ib700",
+        "pvpanic",
+        "ivshmem-plain",
+        "ivshmem-doorbell",
+        "pc-dimm",
+        "nvdimm",
+        "virtio-mem-pci",
+        "virtio-pmem-pci",
+    }
+)
+CONTROLLERS |= HOST_AND_PLATFORM_DEVICES
 
 
 @dataclass(frozen=True)
@@ -128,9 +151,8 @@ def compared(words: list[str]) -> list[tuple[str, str]]:
     """The parts of a command line virtxlate writes today, in their order: the machine
     type (not its other keys: libvirt 9.0 writes -accel apart), the storage options
     (argv.storage.storage_options: -blockdev, -drive, iothread objects, the floppy
-    controller's -global and storage -device) and the -device of CONTROLLERS.  A USB
-    controller only with a USB device beside it: libvirt writes the machine's implicit one
-    always, virtxlate only for a USB device (a known difference, not compared)."""
+    controller's -global and storage -device) and the -device of CONTROLLERS (the USB
+    controllers always: libvirt writes the machine's implicit one, so does virtxlate)."""
     storage = set(storage_options(words))
     found: list[tuple[str, str]] = []
     for flag, value in zip(words, words[1:], strict=False):
@@ -140,15 +162,7 @@ def compared(words: list[str]) -> list[tuple[str, str]]:
             flag == "-device" and device_driver(value) in CONTROLLERS
         ):
             found.append((flag, value))
-    if not any(_on_usb(value) for flag, value in found if flag == "-device"):
-        found = [
-            (f, v) for f, v in found if f != "-device" or device_driver(v) not in USB_CONTROLLERS
-        ]
     return found
-
-
-def _on_usb(value: str) -> bool:
-    return re.search(r'"bus":"usb|(^|,)bus=usb', value) is not None
 
 
 def uncompared_devices(words: list[str]) -> list[str]:

@@ -19,12 +19,11 @@ COMPARED = frozenset({*USB_DEVICES.values(), "usb-storage", "virtio-blk-pci"})
 
 
 def _usb0_options(words: list[str]) -> list[str]:
-    """-device values of the compared drivers, those of other USB buses (usb1…) left out
-    (virtxlate writes only the bus its storage needs)."""
+    """-device values of the compared drivers, those of every USB bus."""
     return [
         value
         for flag, value in zip(words, words[1:], strict=False)
-        if flag == "-device" and device_driver(value) in COMPARED and '"id":"usb1"' not in value
+        if flag == "-device" and device_driver(value) in COMPARED
     ]
 
 

@@ -24,7 +24,7 @@ from ..placement.usb import hub_options
 from ..props import chardev, display, fs, net, platform, virtio
 from ..props import domain as domain_wide
 from ..props.context import ControllerPlan, StoragePlan
-from ..props.controllers import controller_options, usb_options
+from ..props.controllers import ccid_options, controller_options, usb_options
 from ..props.disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from ..props.firmware import plan_firmware
 from ..props.hostdevs import plan_hostdevs
@@ -88,6 +88,7 @@ PHASES: tuple[tuple[str, Phase], ...] = (
         "hubs",
         lambda plan: hub_options(plan.placement.usb_ports) if plan.placement.usb_ports else [],
     ),
+    ("ccid", ccid_options),  # after the hubs: on the USB bus (qemuBuildCommandLine)
     ("disks", _disk_options),  # qemuBuildDisksCommandLine
     ("filesystems", fs.filesystem_options),  # qemuBuildFilesystemCommandLine
     ("net", net.net_options),  # qemuBuildNetCommandLine
@@ -104,8 +105,7 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("sounds", display.sound_options),  # qemuBuildSoundCommandLine
     ("watchdogs", platform.watchdog_options),  # qemuBuildWatchdogCommandLine
     ("redirdevs", chardev.redirdev_options),  # qemuBuildRedirdevCommandLine
-    ("hostdevs", plan_hostdevs),  # qemuBuildHostdevCommandLine (storage ones: storage nodes
-    ("pci-usb-hostdevs", platform.hostdev_options),  # number on from the disks'; then the rest)
+    ("hostdevs", plan_hostdevs),  # qemuBuildHostdevCommandLine, all kinds in the domain's order
     ("memballoon", virtio.memballoon_options),  # qemuBuildMemballoonCommandLine
     ("rngs", virtio.rng_options),  # qemuBuildRNGCommandLine
     ("sandbox", domain_wide.sandbox_options),  # qemuBuildSeccompSandboxCommandLine

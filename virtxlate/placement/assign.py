@@ -814,16 +814,22 @@ class _Pass:
             self.take(disk, f"virtio-blk-pci{transitional.model_suffix(disk.model)}")
 
     def _hostdev_slots(self) -> None:
-        """The vhost-scsi host devices without a written address, after the disks
-        (qemuDomainAssignDevicePCISlots)."""
+        """The host devices on PCI without a written address, after the disks, in the
+        domain's order (qemuDomainAssignDevicePCISlots): vhost-scsi, PCI (vfio-pci) and
+        mediated vfio-pci devices."""
         for hostdev in self.domain.hostdevs:
-            source = hostdev.source
-            if hostdev.type != "scsi_host" or source is None or source.protocol != "vhost":
+            kind, source = hostdev.type, hostdev.source
+            if kind == "scsi_host" and source is not None and source.protocol == "vhost":
+                device = f"vhost-scsi-pci{transitional.model_suffix(hostdev.model)}"
+            elif kind == "pci" or (kind == "mdev" and hostdev.model == "vfio-pci"):
+                # libvirt connects one it cannot read on the host (and every mdev) as
+                # PCI Express (qemuDomainDeviceCalculatePCIConnectFlags)
+                device = "vfio-pci"
+            else:
                 continue
             address = hostdev.address
             if address is not None and address.type in ("pci", "ccw"):
                 continue
-            device = f"vhost-scsi-pci{transitional.model_suffix(hostdev.model)}"
             self.take(hostdev, device)
 
     def _trailing_devices(self) -> None:
@@ -839,6 +845,10 @@ class _Pass:
             self.take(self.domain, non_storage_device(balloon, express), balloon.element)
         for device in trailing_pci_devices(self.domain):
             self.take(device, non_storage_device(device, express))
+        # then the virtio memory devices (checked with libvirt 9.0: after the RNGs)
+        for memory in self.domain.memory_devices:
+            if memory.model in ("virtio-pmem", "virtio-mem") and memory.address is None:
+                self.take(memory, f"{memory.model}-pci")
 
 
 def _pci_device(device: Device) -> str:

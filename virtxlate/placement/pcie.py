@@ -20,9 +20,10 @@ from ..option import Option
 from .pcibuses import DeclaredBus, bus_option, by_index, written_option
 
 # Devices libvirt connects as PCI Express (qemuDomainDeviceCalculatePCIConnectFlags):
-# virtio devices in their modern or non-transitional form, the xHCI controllers, e1000e.
+# virtio devices in their modern or non-transitional form, the xHCI controllers, e1000e,
+# and host devices (vfio-pci: one libvirt cannot read on the host, and every mdev).
 _PCIE_PREFIXES = ("virtio-", "vhost-")
-_PCIE_DEVICES = ("qemu-xhci", "nec-usb-xhci", "e1000e")
+_PCIE_DEVICES = ("qemu-xhci", "nec-usb-xhci", "e1000e", "vfio-pci")
 
 
 def is_pci_express(device: str) -> bool:

@@ -1,11 +1,11 @@
 """USB ports as libvirt gives them (qemuDomainAssignUSBAddresses, libvirt 9.0).
 
 Every USB device takes a port of the first USB controller: host devices first, then disks,
-input devices, sound cards and redirected devices, in that order (checked with libvirt
-9.0's domxml-to-native), each the first free port, looking at a hub's own ports before the
-ports of the hubs plugged into it (port 2 before 1.1).  When the devices outnumber the
-ports, libvirt adds usb-hub devices (eight ports each, one of them taken by the next
-hub) and plugs them in first.  A device with an <address type='usb' port='…'/> keeps it.
+CCID controllers, input devices, sound cards and redirected devices, in that order (checked
+with libvirt 9.0's domxml-to-native), each the first free port, looking at a hub's own
+ports before the ports of the hubs plugged into it (port 2 before 1.1).  When the devices
+outnumber the ports, libvirt adds usb-hub devices (eight ports each, one of them taken by
+the next hub) and plugs them in first.  A device with an <address type='usb' port='…'/> keeps it.
 """
 
 from __future__ import annotations
@@ -42,12 +42,13 @@ _PORT = re.compile(r"[1-9]\d*(\.[1-9]\d*){0,4}")
 
 def usb_devices(domain: Domain) -> list[Device]:
     """The USB devices of DOMAIN in libvirt's order (virDomainUSBDeviceDefForeach): host
-    devices, disks (by target name, virDomainDiskInsertPreAlloced), inputs, sound cards,
-    redirected devices."""
+    devices, disks (by target name, virDomainDiskInsertPreAlloced), CCID controllers,
+    inputs, sound cards, redirected devices."""
     disks = [disk for disk in domain.disks if disk.bus == "usb"]
     return [
         *(hostdev for hostdev in domain.hostdevs if hostdev.type == "usb"),
         *sorted_by_type_and_index(disks, lambda disk: "usb", lambda d: disk_index(d.dev) or 0),
+        *(controller for controller in domain.controllers if controller.type == "ccid"),
         *(device for device in domain.inputs if device.bus == "usb"),
         *(sound for sound in domain.sounds if sound.model == "usb"),
         *(redirdev for redirdev in domain.redirdevs if redirdev.bus == "usb"),

@@ -3,20 +3,26 @@ libvirt's order, ``-device`` options (qemuBuildControllersCommandLine)."""
 
 from __future__ import annotations
 
-from ..findings import finding_at
+from ..caps import index as caps_index
+from ..findings import Finding, finding_at
+from ..model import Controller
+from ..model.fields import XmlObject
 from ..names import transitional
 from ..names.scsi import SCSI_MODEL_DEVICES, VIRTIO_SCSI_MODELS
-from ..option import Option
+from ..option import Option, Value
 from ..placement.addresses import controller_indexes
+from ..placement.assign import IMPLICIT_USB, Place
 from ..placement.controllers import controller_device, needs_device
+from ..placement.usb import usb_devices
 from ..placement.zpci import with_zpci
 from . import disk_table
 from .context import (
     StoragePlan,
     add_location,
-    root_bus,
+    add_virtio_options,
     transport_device,
     unsupported,
+    user_alias,
 )
 from .mapping import add_props
 
@@ -35,68 +41,156 @@ USB_DEVICES = {
     "nec-xhci": "nec-usb-xhci",
     "qemu-xhci": "qemu-xhci",
 }
+_PORTS_MODELS = frozenset({"qemu-xhci", "nec-xhci"})
 
 
 def usb_options(plan: StoragePlan) -> list[Option]:
-    """The USB controllers of bus usb.0, which USB disks plug into (libvirt's index 0:
-    one controller, or an ich9 EHCI with its UHCI companions), or the one libvirt adds.
-
-    libvirt's own default is ``-device piix3-usb-uhci,id=usb,bus=pci.0,addr=0x1.0x2``
-    (the PIIX3's UHCI) when QEMU has that device, else the legacy ``-usb``; on q35 the
-    qemu-xhci it adds.  Emitted only when the domain has a USB disk: virtxlate writes the
-    storage part of the command line, and a USB disk needs the bus.
-    <controller type='usb' model='none'> means no USB at all.
-    """
-    if not any(disk.bus == "usb" for disk in plan.domain.disks):
-        return []
-    # the companions after their master (virDomainControllerInsertPreAlloced: at one
-    # index a USB controller with a master goes after one without)
-    at_zero = sorted(
-        (c for c, index in controller_indexes(plan.domain) if c.type == "usb" and index == 0),
-        key=lambda c: (c.model or "").startswith("ich9-uhci"),
-    )
-    if not at_zero:
-        return _default_usb(plan)
-    none = next((c for c in at_zero if c.model == "none"), None)
+    """Every USB controller, as qemuBuildUSBControllerDevProps writes it, in the controller
+    array's order (by index; at one index an ich9 EHCI before its UHCI companions), and
+    the one libvirt adds at index 0 when the domain names none (pc: the PIIX3's UHCI at
+    00:01.2, or the legacy ``-usb`` without that device; q35: a qemu-xhci).
+    <controller type='usb' model='none'> means no USB at all: libvirt refuses USB devices
+    beside it."""
+    usb = [(c, index) for c, index in controller_indexes(plan.domain) if c.type == "usb"]
+    none = next((c for c, _ in usb if c.model == "none"), None)
     if none is not None:
-        plan.findings.append(
-            finding_at(
-                "VX0211",
-                "error",
-                "a USB disk needs a USB controller, and this domain "
-                "has <controller type='usb' model='none'>",
-                none,
-                plan.domain.source,
-            )
-        )
+        _no_usb_devices(plan, none)
         return []
+    # virDomainControllerInsertPreAlloced: at one index a USB controller with a master
+    # goes after one without
+    usb.sort(key=lambda pair: (pair[1], (pair[0].model or "").startswith("ich9-uhci")))
     options = []
-    for controller in at_zero:
-        model = controller.model or "piix3-uhci"
-        if model not in USB_DEVICES:
-            plan.findings.append(unsupported(plan, controller, f"USB controller model '{model}'"))
-            continue
-        place = plan.placement.place_of(controller)
-        if place is None:
-            if model == "piix3-uhci" and not plan.caps.has_flag("piix3-usb-uhci"):
-                options.append(Option("-usb", origin=controller))
-            continue  # no place: said by the placement
-        option = Option("-device", USB_DEVICES[model], origin=controller)
-        master = controller.element.find("master")
-        if model.startswith("ich9-uhci"):
-            # a companion: libvirt writes its master's bus and first port, and no id
-            option.add("masterbus", "usb.0")
-            option.add(
-                "firstport",
-                int(master.get("startport") or "0")
-                if master is not None and (master.get("startport") or "0").isdigit()
-                else 0,
-            )
-        else:
-            option.add("id", "usb")
-        add_location(option, place.location, place.multifunction)
-        options.append(option)
+    for controller, index in usb:
+        option = _usb_controller(plan, controller, index, usb)
+        if option is not None:
+            options.append(option)
+    if not any(index == 0 for _, index in usb):
+        # virDomainDefAddImplicitControllers appends it to the controller array: after
+        # the declared ones (checked with libvirt 9.0)
+        options += _default_usb(plan)
     return options
+
+
+def _usb_controller(
+    plan: StoragePlan, controller: Controller, index: int, usb: list[tuple[Controller, int]]
+) -> Option | None:
+    model = controller.model or "piix3-uhci"
+    if model not in USB_DEVICES:
+        plan.findings.append(unsupported(plan, controller, f"USB controller model '{model}'"))
+        return None
+    device = USB_DEVICES[model]
+    place = plan.placement.place_of(controller)
+    if place is None:
+        if model == "piix3-uhci" and index == 0 and not plan.caps.has_flag("piix3-usb-uhci"):
+            return Option("-usb", origin=controller)
+        return None  # no place: said by the placement
+    if not plan.caps.has_device(device):
+        plan.findings.append(missing_device(plan, controller, device, f"USB model '{model}'"))
+        return None
+    option = Option("-device", device, origin=controller)
+    if controller.ports is not None:
+        # qemuBuildUSBControllerDevProps: only the xHCI controllers have ports
+        if model not in _PORTS_MODELS:
+            plan.findings.append(
+                finding_at(
+                    "VX0100",
+                    "error",
+                    f"USB controller model '{model}' has no 'ports' (libvirt: \"usb "
+                    f"controller type {model} doesn't support 'ports' with this QEMU binary\")",
+                    controller,
+                    plan.domain.source,
+                    xpath_suffix="/@ports",
+                )
+            )
+            return None
+        option.add("p2", controller.ports)
+        option.add("p3", controller.ports)
+    if model.startswith("ich9-uhci"):
+        # a companion: its master's bus and first port, and no id of its own
+        master = next(
+            (c for c, i in usb if i == index and not (c.model or "").startswith("ich9-uhci")),
+            None,
+        )
+        master_alias = (user_alias(master.element) if master is not None else None) or (
+            _usb_alias(index)
+        )
+        option.add("masterbus", f"{master_alias}.0")
+        option.add("firstport", controller.master_startport or 0)
+    else:
+        option.add("id", user_alias(controller.element) or _usb_alias(index))
+    add_location(option, place.location, place.multifunction)
+    return option
+
+
+def _usb_alias(index: int) -> str:
+    """qemuAssignDeviceControllerAlias: the USB controller of index 0 is 'usb'."""
+    return "usb" if index == 0 else f"usb{index}"
+
+
+def _no_usb_devices(plan: StoragePlan, none: Controller) -> None:
+    """qemuValidateDomainDeviceDefController…: USB devices beside <controller type='usb'
+    model='none'>."""
+    hubs = [hub for hub in plan.domain.hubs if hub.type == "usb"]
+    if not usb_devices(plan.domain) and not hubs:
+        return
+    plan.findings.append(
+        finding_at(
+            "VX0211",
+            "error",
+            "this domain has USB devices and <controller type='usb' model='none'> "
+            '(libvirt: "USB is disabled for this domain, but USB devices are present in the '
+            'domain XML")',
+            none,
+            plan.domain.source,
+        )
+    )
+
+
+def missing_device(plan: StoragePlan, obj: XmlObject, device: str, what: str) -> Finding:
+    """VX0303: QEMU of this release lacks DEVICE; since: the first newer release that has
+    it, else the hint names the last one that had it.  Where the release's table cannot
+    say (a derived release whose neighbours disagree, or the hand-written table of one
+    whose replies were read for storage only), VX0307: not known, the device left out."""
+    if not _absence_known(plan, device):
+        return finding_at(
+            "VX0307",
+            "warning",
+            f"{what} needs QEMU device '{device}'; virtxlate does not know whether QEMU "
+            f"{plan.caps.version} has it (its table does not record this device type), so "
+            "the device is left out of the command line",
+            obj,
+            plan.domain.source,
+        )
+    since = caps_index.first_with("devices", device, plan.caps.arch, after=plan.caps.version)
+    last = caps_index.last_with("devices", device, plan.caps.arch, before=plan.caps.version)
+    hint = None
+    if since is None:
+        hint = f"QEMU {last} is the last release with it" if last else "no release has it"
+    return finding_at(
+        "VX0303",
+        "error",
+        f"{what} needs QEMU device '{device}', which QEMU {plan.caps.version} does not have",
+        obj,
+        plan.domain.source,
+        since=since,
+        hint=hint,
+    )
+
+
+def _absence_known(plan: StoragePlan, device: str) -> bool:
+    """Whether the release's table knows DEVICE is missing: not when it lists it as
+    uncertain, nor when the table was written by hand from replies read for storage."""
+    if device in plan.caps.uncertain_devices:
+        return False
+    origin = next(
+        (
+            table.get("origin", "")
+            for table in caps_index.summaries(plan.caps.arch)
+            if table.get("version") == plan.caps.version
+        ),
+        "",
+    )
+    return not str(origin).startswith("hand-written")
 
 
 def _default_usb(plan: StoragePlan) -> list[Option]:
@@ -105,18 +199,31 @@ def _default_usb(plan: StoragePlan) -> list[Option]:
     if plan.placement.usb0 is not None:
         bus, addr = plan.placement.usb0
         return [Option("-device", "qemu-xhci", [("id", "usb"), ("bus", bus), ("addr", addr)])]
-    if not plan.caps.has_flag("piix3-usb-uhci"):
-        return [Option("-usb")]
-    return [
-        Option(
-            "-device",
-            "piix3-usb-uhci",
-            [("id", "usb"), ("bus", root_bus(plan)), ("addr", "0x1.0x2")],
-        )
-    ]
+    place = plan.placement.place_of(IMPLICIT_USB)
+    if place is not None:
+        return [Option("-device", "piix3-usb-uhci", [("id", "usb"), *_location(place)])]
+    if (
+        plan.family is not None
+        and plan.family.libvirt_addressing == "root-bus"
+        and not plan.caps.has_flag("piix3-usb-uhci")
+    ):
+        return [Option("-usb")]  # QEMU without the PIIX3's UHCI device
+    return []
+
+
+def _location(place: Place) -> list[tuple[str, Value]]:
+    option = Option("-device")
+    add_location(option, place.location, place.multifunction)
+    return option.props
 
 
 def controller_options(plan: StoragePlan) -> list[Option]:
+    """The storage controllers' -device options, then the virtio-serial controllers'
+    (qemuBuildControllersCommandLine's order of types)."""
+    return _storage_controller_options(plan) + virtio_serial_options(plan)
+
+
+def _storage_controller_options(plan: StoragePlan) -> list[Option]:
     options = []
     for controller in plan.placement.controllers:
         if not needs_device(controller):
@@ -158,3 +265,95 @@ def controller_options(plan: StoragePlan) -> list[Option]:
         else:
             options.append(option)
     return options
+
+
+def virtio_serial_options(plan: StoragePlan) -> list[Option]:
+    """The virtio-serial controllers: the domain's by index, then those libvirt adds for
+    virtio channels and consoles (virDomainDefMaybeAddVirtioSerialController appends them)
+    (qemuBuildControllerDevProps: the virtio options, id, max_ports, vectors)."""
+    declared = sorted(
+        ((c, index) for c, index in controller_indexes(plan.domain) if c.type == "virtio-serial"),
+        key=lambda pair: pair[1],
+    )
+    options = []
+    for controller, index in declared:
+        options += _virtio_serial(plan, controller, controller, controller.model, index)
+    for key in plan.placement.places:
+        if isinstance(key, str) and key.startswith("virtio-serial"):
+            index = int(key.removeprefix("virtio-serial"))
+            options += _virtio_serial(plan, key, None, None, index)
+    return options
+
+
+def _virtio_serial(
+    plan: StoragePlan, key: object, controller: Controller | None, model: str | None, index: int
+) -> list[Option]:
+    place = plan.placement.place_of(key)
+    if place is None:
+        return []  # said by the placement
+    explicit = controller.address if controller is not None else None
+    device, model_props = transitional.resolve(
+        plan.caps,
+        transport_device(plan, f"virtio-serial-pci{transitional.model_suffix(model)}", explicit),
+    )
+    if not plan.caps.has_device(device):
+        plan.findings.append(
+            missing_device(plan, controller or plan.domain, device, "a virtio-serial controller")
+        )
+        return []
+    option = Option("-device", device, origin=controller)
+    option.props.extend(model_props)
+    if controller is not None:
+        add_virtio_options(option, controller.driver)
+    alias = user_alias(controller.element) if controller is not None else None
+    option.add("id", alias or f"virtio-serial{index}")
+    if controller is not None:
+        option.add("max_ports", controller.ports)
+        option.add("vectors", controller.vectors)
+    add_location(option, place.location, place.multifunction)
+    if controller is not None:
+        return with_zpci(plan, controller.element, str(option.get("id")), option)
+    return [option]
+
+
+def ccid_options(plan: StoragePlan) -> list[Option]:
+    """The CCID (smartcard reader) controllers: usb-ccid on a USB port, written after
+    the USB hubs (qemuBuildCommandLine: CCID controllers go on the USB bus)."""
+    options = []
+    for controller, index in sorted(
+        ((c, i) for c, i in controller_indexes(plan.domain) if c.type == "ccid"),
+        key=lambda pair: pair[1],
+    ):
+        if not plan.caps.has_device("usb-ccid"):
+            plan.findings.append(missing_device(plan, controller, "usb-ccid", "a CCID controller"))
+            continue
+        option = Option("-device", "usb-ccid", origin=controller)
+        option.add("id", user_alias(controller.element) or f"ccid{index}")
+        option.props.extend(usb_location(plan, controller.element))
+        options.append(option)
+    return options
+
+
+def usb_location(plan: StoragePlan, node) -> list[tuple[str, Value]]:  # type: ignore[no-untyped-def]
+    """bus= and port= of a USB device (qemuBuildDeviceAddressProps): the USB controller
+    its <address type='usb' bus> names (0 unless written) and its port, written or
+    given by the placement."""
+    address = node.find("address[@type='usb']")
+    bus = 0
+    if address is not None:
+        try:
+            bus = int(address.get("bus") or "0", 0)
+        except ValueError:
+            bus = 0
+    controller = next(
+        (c for c, i in controller_indexes(plan.domain) if c.type == "usb" and i == bus), None
+    )
+    alias = (user_alias(controller.element) if controller is not None else None) or _usb_alias(bus)
+    props: list[tuple[str, Value]] = [("bus", f"{alias}.0")]
+    ports = plan.placement.usb_ports
+    port = ports.port_of(node) if ports is not None else None
+    if port is None and address is not None:
+        port = address.get("port")
+    if port is not None:
+        props.append(("port", port))
+    return props

@@ -1,18 +1,22 @@
-"""Host devices that are storage: vhost-scsi (<hostdev type='scsi_host'>) and SCSI
-passthrough (<hostdev type='scsi'>: a host SCSI device or an iSCSI LUN as scsi-generic).
+"""Host devices: the storage ones, vhost-scsi (<hostdev type='scsi_host'>) and SCSI
+passthrough (<hostdev type='scsi'>: a host SCSI device or an iSCSI LUN as scsi-generic),
+and PCI (vfio-pci), USB (usb-host) and mediated (vfio-pci on an mdev) devices.
 
 libvirt gives host devices their PCI slot (or ccw devno) after the virtio disks
-(qemuDomainAssignDevicePCISlots) and writes them after the disks
-(qemuBuildHostdevCommandLine).
+(qemuDomainAssignDevicePCISlots) and writes them all, in the domain's order, after the
+disks (qemuBuildHostdevCommandLine).  What only the VM's host knows (whether it has VFIO,
+which bus/device a USB vendor/product is on) is a placeholder and an info finding unless
+a host is given.
 """
 
 from __future__ import annotations
 
 from ..errors import InvalidValue
-from ..findings import finding_at
+from ..findings import Finding, finding_at
 from ..host import ASK_THE_HOST, host_known
 from ..model import Address
 from ..model.fields import XmlObject, xpath_of
+from ..model.hostdevs import Hostdev
 from ..names import transitional
 from ..names.scsi import NARROW_SCSI_MODELS
 from ..option import Option, Value
@@ -26,6 +30,7 @@ from .context import (
     unsupported,
     user_alias,
 )
+from .controllers import missing_device, usb_location
 
 # libvirt's test suite passes the first file descriptor as 3; a running libvirt passes
 # whichever descriptor it opened on /dev/vhost-scsi.
@@ -51,8 +56,211 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
             if option is not None:
                 options.extend(with_zpci(plan, node, alias, option))
                 next_fd += 1
-        # PCI, USB and mdev host devices are not storage
+        elif kind == "pci":
+            options += _pci_hostdev(plan, Hostdev(node), alias)
+        elif kind == "usb":
+            options += _usb_hostdev(plan, Hostdev(node), alias)
+        elif kind == "mdev":
+            options += _mdev_hostdev(plan, Hostdev(node), alias)
     return options
+
+
+# the VFIO node libvirt looks for on the host (qemuHostdevHostSupportsPassthroughVFIO)
+VFIO_NODE = "/dev/vfio/vfio"
+MDEV_SYSFS = "/sys/bus/mdev/devices/{uuid}"
+
+
+def _pci_hostdev(plan: StoragePlan, hostdev: Hostdev, alias: str) -> list[Option]:
+    """vfio-pci with the host address (qemuBuildPCIHostdevDevProps): host, id, bootindex,
+    failover_pair_id, the guest address, acpi-index, then the ROM (qemuBuildRomProps)."""
+    source = hostdev.source
+    host = source.address if source is not None else None
+    if host is None or host.slot is None:
+        plan.findings.append(unsupported(plan, hostdev, "a PCI <hostdev> without a source address"))
+        return []
+    driver = hostdev.driver_name
+    if driver not in (None, "vfio"):
+        plan.findings.append(
+            finding_at(
+                "VX0303",
+                "error",
+                f"PCI passthrough with driver '{driver}' is gone: QEMU has only VFIO (libvirt: "
+                f"\"invalid PCI passthrough type '{driver}'\")",
+                hostdev,
+                plan.domain.source,
+                xpath_suffix="/driver/@name",
+                hint="use <driver name='vfio'/> or leave it out",
+            )
+        )
+        return []
+    if not plan.caps.has_device("vfio-pci"):
+        plan.findings.append(missing_device(plan, hostdev, "vfio-pci", "this host device"))
+        return []
+    if driver is None:
+        if not plan.host.has_device_node(VFIO_NODE):
+            plan.findings.append(
+                finding_at(
+                    "VX0211",
+                    "error",
+                    f"this host cannot pass PCI devices through: it has no {VFIO_NODE} "
+                    "(libvirt: \"invalid PCI passthrough type 'default'\")",
+                    hostdev,
+                    plan.domain.source,
+                    hint="load vfio-pci on an IOMMU-enabled host",
+                )
+            )
+            return []
+        if not host_known(plan.host):
+            plan.findings.append(
+                _host_fact(
+                    plan,
+                    hostdev,
+                    "PCI host device without <driver name='vfio'/>: libvirt picks VFIO when the "
+                    f"VM's host has an IOMMU and {VFIO_NODE} (and refuses the domain without "
+                    "them); whether the host's device is PCI Express (its place on q35) is "
+                    "the host's too: placed as libvirt places one it cannot read",
+                )
+            )
+    option = Option("-device", "vfio-pci", origin=hostdev)
+    option.add(
+        "host", f"{host.domain or 0:04x}:{host.bus or 0:02x}:{host.slot:02x}.{host.function or 0:x}"
+    )
+    option.add("id", alias)
+    option.add("bootindex", hostdev.boot_order)
+    option.add("failover_pair_id", hostdev.teaming_persistent)
+    _guest_place(plan, hostdev, option)
+    _rom(hostdev, option)
+    return with_zpci(plan, hostdev.element, alias, option)
+
+
+def _guest_place(plan: StoragePlan, hostdev: Hostdev, option: Option) -> None:
+    """bus/multifunction/addr of the device's place, then acpi-index
+    (qemuBuildDeviceAddressProps)."""
+    place = plan.placement.place_of(hostdev)
+    if place is not None:
+        add_location(option, place.location, place.multifunction)
+    option.add("acpi-index", hostdev.acpi_index)
+
+
+def _rom(hostdev: Hostdev, option: Option) -> None:
+    """qemuBuildRomProps: rombar from <rom bar>, romfile from <rom file> ('' when the ROM
+    is disabled)."""
+    rom = hostdev.rom
+    if rom is None:
+        return
+    if rom.enabled is False:
+        option.add("romfile", "")
+        return
+    if rom.bar is not None:
+        option.add("rombar", 1 if rom.bar else 0)
+    option.add("romfile", rom.file)
+
+
+def _mdev_hostdev(plan: StoragePlan, hostdev: Hostdev, alias: str) -> list[Option]:
+    """A mediated device: vfio-pci (vfio-pci-nohotplug with ramfb) on its sysfs path
+    (qemuBuildHostdevMediatedDevProps): id, sysfsdev, display, ramfb, the place."""
+    source = hostdev.source
+    uuid = source.address.uuid if source is not None and source.address is not None else None
+    if hostdev.model != "vfio-pci" or uuid is None:
+        plan.findings.append(
+            unsupported(plan, hostdev, f"a mediated device of model '{hostdev.model}'")
+        )
+        return []
+    device = "vfio-pci-nohotplug" if hostdev.ramfb == "on" else "vfio-pci"
+    if not plan.caps.has_device(device):
+        plan.findings.append(missing_device(plan, hostdev, device, "this host device"))
+        return []
+    if hostdev.boot_order is not None:
+        plan.findings.append(
+            finding_at(
+                "VX0100",
+                "error",
+                'a mediated device cannot be booted from (libvirt: "booting from assigned '
+                'devices is not supported by mediated devices of model vfio-pci")',
+                hostdev,
+                plan.domain.source,
+                xpath_suffix="/boot",
+            )
+        )
+        return []
+    if hostdev.display == "on" and plan.domain.element.find("devices/graphics") is None:
+        plan.findings.append(
+            finding_at(
+                "VX0100",
+                "error",
+                "a mediated device's display='on' needs a <graphics> (libvirt: \"graphics "
+                "device is needed for attribute value 'display=on' in <hostdev>\")",
+                hostdev,
+                plan.domain.source,
+                xpath_suffix="/@display",
+            )
+        )
+        return []
+    if not host_known(plan.host):
+        plan.findings.append(
+            _host_fact(
+                plan,
+                hostdev,
+                f"mediated device {uuid}: libvirt gives QEMU its sysfs path; whether the VM's "
+                "host has created it is not looked up (QEMU fails to start without it)",
+            )
+        )
+    option = Option("-device", device, origin=hostdev)
+    option.add("id", alias)
+    option.add("sysfsdev", MDEV_SYSFS.format(uuid=uuid))
+    option.add("display", hostdev.display or "off")
+    if hostdev.ramfb == "on":
+        option.add("ramfb", True)
+    _guest_place(plan, hostdev, option)
+    return [option]
+
+
+def _usb_hostdev(plan: StoragePlan, hostdev: Hostdev, alias: str) -> list[Option]:
+    """usb-host (qemuBuildUSBHostdevDevProps): the host's device node (hostbus/hostaddr
+    before QEMU has usb-host.hostdevice), id, bootindex, guest-reset, the USB port."""
+    if not plan.caps.has_device("usb-host"):
+        plan.findings.append(missing_device(plan, hostdev, "usb-host", "this host device"))
+        return []
+    source = hostdev.source
+    bus = source.usb_bus if source is not None else None
+    device = source.usb_device if source is not None else None
+    if bus is None or device is None:
+        # libvirt finds the vendor/product's bus and device on the VM's host at start
+        # (its dry run refuses: "USB host device is missing bus/device information")
+        vendor = source.vendor_id if source is not None else None
+        product = source.product_id if source is not None else None
+        named = f"{vendor}:{product}"
+        bus_text, device_text = f"<bus of {named}>", f"<device of {named}>"
+        plan.findings.append(
+            _host_fact(
+                plan,
+                hostdev,
+                f"USB device {named} is looked up on the VM's host by libvirt at start: its "
+                f"bus and device are written as the placeholders {bus_text}, {device_text}",
+            )
+        )
+    else:
+        bus_text, device_text = f"{bus:03d}", f"{device:03d}"
+    option = Option("-device", "usb-host", origin=hostdev)
+    if plan.caps.has_flag("usb-host.hostdevice"):
+        option.add("hostdevice", f"/dev/bus/usb/{bus_text}/{device_text}")
+    else:
+        option.add("hostbus", bus if bus is not None else bus_text)
+        option.add("hostaddr", device if device is not None else device_text)
+    option.add("id", alias)
+    option.add("bootindex", hostdev.boot_order)
+    reset = source.guest_reset if source is not None else None
+    if reset is not None:
+        # off: no reset; uninitialized: only a device not yet configured; on: always
+        option.add("guest-reset", reset != "off")
+        if reset != "off":
+            option.add("guest-resets-all", reset == "on")
+    option.props.extend(usb_location(plan, hostdev.element))
+    return [option]
+
+
+def _host_fact(plan: StoragePlan, hostdev: Hostdev, message: str) -> Finding:
+    return finding_at("VX0701", "info", message, hostdev, plan.domain.source, hint=ASK_THE_HOST)
 
 
 def _int(node, xpath: str) -> int:  # type: ignore[no-untyped-def]
