@@ -510,16 +510,20 @@ def video_options(plan: StoragePlan) -> list[Option]:
                 )
             )
             continue
-        if kind == "virtio" and model is not None and model.accel3d:
-            name = _VIDEO_GL.get(name, name)
         if kind == "virtio" and index == 0 and not plan.caps.has_device(name):
             name = "virtio-gpu-pci"  # libvirt's primary virtio card without virtio-vga
+        virgl = kind == "virtio" and model is not None and model.accel3d is True
+        if virgl and plan.caps.has_device(_VIDEO_GL[name]):
+            # QEMU 6.1 split the 3D cards off (qemuDeviceVideoGetModel: the -gl types)
+            name, virgl = _VIDEO_GL[name], False
         if _missing(plan, where, f"<video model='{kind}'>", name):
             continue
         option = Option("-device", transport_device(plan, name), origin=video)
         if video is not None:
             add_virtio_options(option, video.driver)
         option.add("id", (video.user_alias if video is not None else None) or f"video{index}")
+        if virgl:
+            option.add("virgl", True)  # before the -gl types: a property of the card
         _video_sizes(option, kind, model)
         if model is not None:
             option.add("xres", model.resolution_x)
