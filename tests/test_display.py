@@ -327,3 +327,27 @@ def test_tree_is_qemus(name, machine, tmp_path):
             assert real[path].props.get(prop) == value, (path[-1], prop)
     theirs = [path for path in real if path[-1][1] in _DEVICES]
     assert sorted(p for p in theirs if p not in ours) == []
+
+
+def test_legacy_vga_before_video_primary():
+    """QEMU 1.5 has no -device for the primary card (libvirt's device-video-primary flag,
+    QEMU 1.6): libvirt's legacy path writes -vga and the card's sizes as -global
+    settings; a second qxl is a -device of its own."""
+    result = analyze(load(DATA / "qxl2-pc.xml"), "1.5")
+    assert result.words is not None
+    video = [
+        pair for pair in result.words if pair[0] in ("-vga", "-global") or "qxl," in str(pair[1])
+    ]
+    assert video == [
+        ("-vga", "qxl"),
+        ("-global", "qxl-vga.ram_size=67108864"),
+        ("-global", "qxl-vga.vram_size=67108864"),
+        ("-global", "qxl-vga.vgamem_mb=16"),
+        (
+            "-device",
+            "qxl,id=video1,ram_size=67108864,vram_size=33554432,vram64_size_mb=64,"
+            "vgamem_mb=8,bus=pci.0,addr=0x4",
+        ),
+    ]
+    none = analyze(load(DATA / "none-pc.xml"), "1.5")
+    assert none.argv is not None and none.argv[none.argv.index("-vga") + 1] == "none"

@@ -478,6 +478,9 @@ def video_options(plan: StoragePlan) -> list[Option]:
     place (the primary at the machine's video slot, from placement)."""
     options = []
     for index, (video, kind) in enumerate(_videos(plan)):
+        if index == 0 and not plan.caps.has_flag("device-video-primary"):
+            options.extend(_legacy_vga(plan, video, kind))
+            continue
         if kind == "none":
             continue
         devices = _VIDEO_DEVICES.get(kind)
@@ -524,8 +527,8 @@ def video_options(plan: StoragePlan) -> list[Option]:
         option.add("id", (video.user_alias if video is not None else None) or f"video{index}")
         if virgl:
             option.add("virgl", True)  # before the -gl types: a property of the card
-        _video_sizes(option, kind, model)
-        if model is not None:
+        _video_sizes(option, kind, model, _video_props(plan, name))
+        if model is not None and "xres" in _video_props(plan, name):
             option.add("xres", model.resolution_x)
             option.add("yres", model.resolution_y)
         if name != "ramfb":
@@ -534,25 +537,91 @@ def video_options(plan: StoragePlan) -> list[Option]:
     return options
 
 
-def _video_sizes(option: Option, kind: str, model: object) -> None:
-    """The model's heads and memory sizes as the device's properties (KiB in the XML)."""
+# -vga's names of the model types (qemuVideoTypeToString of libvirt's legacy path)
+_LEGACY_VGA = {"vga": "std", "cirrus": "cirrus", "vmvga": "vmware", "qxl": "qxl", "none": "none"}
+
+
+def _legacy_vga(plan: StoragePlan, video: Video | None, kind: str) -> list[Option]:
+    """The primary card where QEMU has no -device for it (libvirt's device-video-primary
+    flag: QEMU 1.6): -vga TYPE, and its sizes as -global settings of the machine's card
+    (qxl-vga's RAM, the vgamem of VGA and vmware-svga where QEMU has those properties)."""
+    name = _LEGACY_VGA.get(kind)
+    if name is None:
+        plan.findings.append(
+            finding_at(
+                "VX0303",
+                "error",
+                f"<video model='{kind}'> as the primary card needs QEMU's -device for it, "
+                f"which QEMU {plan.caps.version} does not have",
+                video if video is not None else plan.domain,
+                plan.domain.source,
+                since=first_with("flags", "device-video-primary", plan.caps.arch),
+            )
+        )
+        return []
+    options = [Option("-vga", name, origin=video)]
+    model = video.model if video is not None else None
+    vram = (model.vram if model is not None else None) or _DEFAULT_VRAM.get(kind)
+    settings: list[tuple[str, int]] = []
+    if kind == "qxl":
+        ram = (model.ram if model is not None else None) or 65536
+        vgamem = (model.vgamem if model is not None else None) or _QXL_DEFAULT_VGAMEM
+        settings += [("qxl-vga.ram_size", ram * 1024), ("qxl-vga.vram_size", (vram or 0) * 1024)]
+        if plan.caps.has_flag("qxl.vgamem_mb"):
+            settings.append(("qxl-vga.vgamem_mb", vgamem // 1024))
+    elif kind == "vga" and vram and plan.caps.has_flag("VGA.vgamem_mb"):
+        settings.append(("VGA.vgamem_mb", vram // 1024))
+    elif kind == "vmvga" and vram and plan.caps.has_flag("vmware-svga.vgamem_mb"):
+        settings.append(("vmware-svga.vgamem_mb", vram // 1024))
+    options += [Option("-global", f"{key}={value}", origin=video) for key, value in settings]
+    return options
+
+
+# the type whose properties the table records for a card (the -vga and -gl variants
+# share their base type's)
+_VIDEO_PROPS_OF = {
+    "qxl-vga": "qxl",
+    "virtio-vga": "virtio-gpu-pci",
+    "virtio-vga-gl": "virtio-gpu-pci",
+    "virtio-gpu-gl-pci": "virtio-gpu-pci",
+}
+_SIZES = frozenset({"max_outputs", "ram_size", "vram_size", "vram64_size_mb", "vgamem_mb"})
+
+
+def _video_props(plan: StoragePlan, name: str) -> frozenset[str]:
+    """The size properties QEMU's card NAME has in the release (all of them where the
+    table records none of its properties: libvirt 9.0 writes them all)."""
+    device = plan.caps.device(_VIDEO_PROPS_OF.get(name, name))
+    names = frozenset(p.name for p in device.props) if device is not None else frozenset()
+    return names if names & (_SIZES | {"xres"}) else _SIZES | {"xres", "vgamem"}
+
+
+def _video_sizes(option: Option, kind: str, model: object, has: frozenset[str]) -> None:
+    """The model's heads and memory sizes as the device's properties (KiB in the XML), as
+    far as the release's card has them (max_outputs from QEMU 2.4, ...)."""
     heads = getattr(model, "heads", None)
     vram = getattr(model, "vram", None) or _DEFAULT_VRAM.get(kind)
+    sizes: list[tuple[str, int]] = []
     if kind in ("vga", "vmvga") and vram is not None:
-        option.add("vgamem_mb", vram // 1024)
+        sizes.append(("vgamem_mb", vram // 1024))
     elif kind == "bochs" and vram is not None:
-        option.add("vgamem", vram * 1024)
+        sizes.append(("vgamem", vram * 1024))
     elif kind == "qxl":
         ram = getattr(model, "ram", None) or 65536
         vram64 = getattr(model, "vram64", None) or 0
         vgamem = getattr(model, "vgamem", None) or _QXL_DEFAULT_VGAMEM
-        option.add("max_outputs", heads or 1)
-        option.add("ram_size", ram * 1024)
-        option.add("vram_size", (vram or 65536) * 1024)
-        option.add("vram64_size_mb", vram64 // 1024)
-        option.add("vgamem_mb", vgamem // 1024)
+        sizes += [
+            ("max_outputs", heads or 1),
+            ("ram_size", ram * 1024),
+            ("vram_size", (vram or 65536) * 1024),
+            ("vram64_size_mb", vram64 // 1024),
+            ("vgamem_mb", vgamem // 1024),
+        ]
     elif kind == "virtio":
-        option.add("max_outputs", heads or 1)
+        sizes.append(("max_outputs", heads or 1))
+    for key, value in sizes:
+        if key in has or key == "vgamem":
+            option.add(key, value)
 
 
 # --- sound ----------------------------------------------------------------------------------
