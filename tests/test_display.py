@@ -351,3 +351,22 @@ def test_legacy_vga_before_video_primary():
     ]
     none = analyze(load(DATA / "none-pc.xml"), "1.5")
     assert none.argv is not None and none.argv[none.argv.index("-vga") + 1] == "none"
+
+
+def test_host_facts_are_named_placeholders(tmp_path):
+    """egl-headless without a rendernode: libvirt writes the host's first render node
+    (domxml-to-native here: "cannot open directory '/dev/dri'"); autoport: the port
+    libvirt finds free at start.  Each is a named placeholder with a VX0701 info."""
+    xml = tmp_path / "egl.xml"
+    xml.write_text(
+        _DOMAIN.format(
+            machine="q35",
+            fragment="<graphics type='egl-headless'/><graphics type='vnc' autoport='yes'/>",
+        )
+    )
+    result = analyze(load(xml), "7.2")
+    assert result.argv is not None
+    assert ("-display", "egl-headless,rendernode=/dev/dri/RENDERNODE") in displayed(result.argv)
+    assert ("-vnc", "127.0.0.1:AUTOPORT,audiodev=audio1") in displayed(result.argv)
+    infos = [f.message for f in result.findings if f.code == "VX0701"]
+    assert len(infos) == 2 and all(f.severity == "info" for f in result.findings)

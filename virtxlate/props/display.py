@@ -33,6 +33,9 @@ AUTOPORT_PLACEHOLDER = "AUTOPORT"
 # configuration, 127.0.0.1 unless changed there.
 DEFAULT_LISTEN = "127.0.0.1"
 _VNC_FIRST_PORT = 5900
+# Written where libvirt writes the host's first DRM render node (virHostGetDRMRenderNode:
+# the first renderD* under /dev/dri) for OpenGL without a rendernode of the user's
+RENDERNODE_PLACEHOLDER = "/dev/dri/RENDERNODE"
 
 # --- inputs -------------------------------------------------------------------------------
 
@@ -299,7 +302,7 @@ def graphics_options(plan: StoragePlan) -> list[Option]:
             options.append(display)
         elif kind == "egl-headless":
             display = Option("-display", "egl-headless", origin=graphics)
-            display.add("rendernode", graphics.gl_rendernode)
+            display.add("rendernode", _rendernode(plan, graphics))
             options.append(display)
         elif kind == "dbus":
             options.append(_dbus(plan, graphics))
@@ -320,6 +323,25 @@ def _listen(graphics: Graphics) -> tuple[str, str | None]:
     if graphics.socket is not None:
         return "socket", graphics.socket
     return "address", graphics.listen
+
+
+def _rendernode(plan: StoragePlan, graphics: Graphics) -> str:
+    """The render node of OpenGL graphics: the user's, else the host's first, which libvirt
+    looks up when it prepares the domain (qemuProcessGraphicsSetupRenderNode)."""
+    if graphics.gl_rendernode is not None:
+        return graphics.gl_rendernode
+    plan.findings.append(
+        finding_at(
+            "VX0701",
+            "info",
+            "OpenGL graphics without a rendernode use the host's first DRM render node "
+            f"(/dev/dri/renderD*); written as {RENDERNODE_PLACEHOLDER}",
+            graphics,
+            plan.domain.source,
+            hint=ASK_THE_HOST,
+        )
+    )
+    return RENDERNODE_PLACEHOLDER
 
 
 def _autoport(plan: StoragePlan, graphics: Graphics, what: str) -> None:
@@ -414,7 +436,8 @@ def _spice(plan: StoragePlan, graphics: Graphics) -> Option:
         option.add("disable-agent-file-xfer", True)
     if graphics.gl_enable is not None:
         option.add("gl", graphics.gl_enable)
-        option.add("rendernode", graphics.gl_rendernode)
+        if graphics.gl_enable:
+            option.add("rendernode", _rendernode(plan, graphics))
     option.add("seamless-migration", True)
     return option
 
