@@ -205,20 +205,20 @@ _TOP: dict[str, tuple[tuple[str, str], ...]] = {
 def audio_backends(plan: StoragePlan) -> list[tuple[int, str, Audio | None]]:
     """(id, type, element) of every audio back-end: the domain's <audio>s, else the one
     libvirt 9.0 adds (qemuDomainDefAddDefaultAudioBackend, checked with domxml-to-native):
-    'none' for a domain without graphics or with VNC (qemu.conf's vnc_allow_host_audio
-    off), 'spice' with SPICE; none for SDL (the host's environment decides), D-Bus or
-    egl-headless alone."""
+    'none' without graphics; else the last VNC, SPICE or SDL display decides: VNC 'none'
+    (qemu.conf's vnc_allow_host_audio off), SPICE 'spice', SDL the host's environment
+    (libvirtd's, without QEMU_AUDIO_DRV: no back-end at all); D-Bus and egl-headless
+    alone add none."""
     domain = plan.domain
     if domain.audios:
         return [(audio.id or 0, audio.type or "none", audio) for audio in domain.audios]
-    kinds = [graphics.type for graphics in domain.graphics]
-    if not kinds:
+    if not domain.graphics:
         return [(1, "none", None)]
-    if "spice" in kinds:
-        return [(1, "spice", None)]
-    if "vnc" in kinds:
-        return [(1, "none", None)]
-    return []
+    kind: str | None = None
+    for graphics in domain.graphics:
+        if graphics.type in ("vnc", "spice", "sdl"):
+            kind = {"vnc": "none", "spice": "spice"}.get(graphics.type)
+    return [(1, kind, None)] if kind is not None else []
 
 
 # QEMU's -audiodev came with 4.0 (libvirt's audiodev capability: the option in
@@ -274,10 +274,24 @@ def _add_fields(
             props.append((key, value))
 
 
-def _audio_id(plan: StoragePlan, wanted: int | None) -> str | None:
-    """audiodev= of a sound card or VNC: its <audio id>, else the first back-end's."""
+def _audio_id(plan: StoragePlan, wanted: int | None, obj: XmlObject | None = None) -> str | None:
+    """audiodev= of a sound card or VNC (OBJ): its <audio id>, else the first back-end's;
+    without any back-end libvirt refuses (qemuGetAudioIDString)."""
+    if not _audiodev_available(plan):
+        return None
     backends = audio_backends(plan)
-    if not backends or not _audiodev_available(plan):
+    if not backends or (wanted is not None and wanted not in {b[0] for b in backends}):
+        if obj is not None:
+            plan.findings.append(
+                finding_at(
+                    "VX0245",
+                    "error",
+                    'libvirt finds no audio back-end for this device ("unable to find audio '
+                    'backend for sound device"): add an <audio> element',
+                    obj,
+                    plan.domain.source,
+                )
+            )
         return None
     return f"audio{wanted if wanted is not None else backends[0][0]}"
 
@@ -289,8 +303,49 @@ def graphics_options(plan: StoragePlan) -> list[Option]:
     """Each <graphics> in the domain's order (qemuBuildGraphicsCommandLine): -vnc (and
     -k for its keymap), -spice, -display for sdl, egl-headless and dbus."""
     options: list[Option] = []
+    seen: set[str] = set()
+    kinds = {graphics.type for graphics in plan.domain.graphics}
     for graphics in plan.domain.graphics:
+        if graphics.type == "egl-headless" and kinds - {"egl-headless", "vnc", "spice"}:
+            plan.findings.append(
+                finding_at(
+                    "VX0246",
+                    "error",
+                    "graphics type 'egl-headless' is only supported with one of: 'vnc', "
+                    "'spice' graphics types (libvirt)",
+                    graphics,
+                    plan.domain.source,
+                )
+            )
+            continue
         kind = graphics.type
+        if kind in seen and kind in ("sdl", "vnc", "spice", "egl-headless", "dbus"):
+            plan.findings.append(
+                finding_at(
+                    "VX0244",
+                    "error",
+                    "only 1 graphics device of each type (sdl, vnc, spice, headless, dbus) "
+                    "is supported (libvirt)",
+                    graphics,
+                    plan.domain.source,
+                )
+            )
+            continue
+        seen.add(kind or "")
+        gl = kind == "egl-headless" or (kind in ("spice", "sdl", "dbus") and graphics.gl_enable)
+        if gl and "gl" in seen:
+            plan.findings.append(
+                finding_at(
+                    "VX0246",
+                    "error",
+                    "multiple OpenGL displays are not supported by QEMU (libvirt)",
+                    graphics,
+                    plan.domain.source,
+                )
+            )
+            continue
+        if gl:
+            seen.add("gl")
         if kind == "vnc":
             options.extend(_vnc(plan, graphics))
         elif kind == "spice":
@@ -384,7 +439,7 @@ def _vnc(plan: StoragePlan, graphics: Graphics) -> list[Option]:
         option.add("power-control", True)
     if graphics.passwd is not None:
         option.add("password", True)
-    option.add("audiodev", _audio_id(plan, graphics.audio_id))
+    option.add("audiodev", _audio_id(plan, graphics.audio_id, graphics))
     options = [option]
     if graphics.keymap is not None:
         options.append(Option("-k", graphics.keymap, origin=graphics))
@@ -499,8 +554,22 @@ def video_options(plan: StoragePlan) -> list[Option]:
     """Each video card (qemuBuildVideoCommandLine): id video<N> in libvirt's order, the
     model's sizes as qemuBuildDeviceVideoCmd converts them (KiB to bytes or MiB), its
     place (the primary at the machine's video slot, from placement)."""
-    options = []
-    for index, (video, kind) in enumerate(_videos(plan)):
+    options: list[Option] = []
+    videos = _videos(plan)
+    if len(videos) > 1 and any(kind == "none" for _, kind in videos):
+        none = next(video for video, kind in videos if kind == "none")
+        plan.findings.append(
+            finding_at(
+                "VX0240",
+                "error",
+                "a 'none' video type must be the only video device defined for the domain "
+                "(libvirt)",
+                none or plan.domain,
+                plan.domain.source,
+            )
+        )
+        return []
+    for index, (video, kind) in enumerate(videos):
         if index == 0 and not plan.caps.has_flag("device-video-primary"):
             options.extend(_legacy_vga(plan, video, kind))
             continue
@@ -674,7 +743,6 @@ def sound_options(plan: StoragePlan) -> list[Option]:
     for index, sound in enumerate(plan.domain.sounds):
         alias = sound.user_alias or f"sound{index}"
         model = sound.model or ""
-        audiodev = _audio_id(plan, sound.audio_id)
         if model == "pcspk":
             options.append(Option("-soundhw", "pcspk", origin=sound))  # soundhw_refusals
             continue
@@ -696,6 +764,7 @@ def sound_options(plan: StoragePlan) -> list[Option]:
             continue
         if model == "usb" and _usb_disabled(plan, sound, "USB sound device"):
             continue
+        audiodev = _audio_id(plan, sound.audio_id, sound)
         option = Option("-device", name, [("id", alias)], origin=sound)
         if model not in _HDA:
             option.add("audiodev", audiodev)
