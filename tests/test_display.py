@@ -228,7 +228,9 @@ _STARTS = {
     "<audio id='1' type='file' path='{tmp}/out.wav'/>",
     "inputs-virtio-bochs": "<input type='tablet' bus='virtio'/><input type='keyboard' "
     "bus='virtio'/><input type='mouse' bus='virtio'/><video><model type='bochs'/></video>",
-    "ramfb-vga": "<video><model type='vga' vram='32768'/></video>",
+    "vga-vram": "<video><model type='vga' vram='32768'/></video>",
+    "ramfb-sound-no-hda": "<video><model type='ramfb'/></video><sound model='ac97'/>"
+    "<sound model='es1370'/><sound model='sb16'/><audio id='1' type='none'/>",
 }
 
 
@@ -293,7 +295,8 @@ def _devices(bus, path: tuple = ()) -> dict:
 @pytest.mark.integration
 @pytest.mark.parametrize("machine", ["q35", "pc"])
 @pytest.mark.parametrize(
-    "name", ["vnc-socket-qxl", "spice-no-listen-virtio", "inputs-virtio-bochs"]
+    "name",
+    ["vnc-socket-qxl", "spice-no-listen-virtio", "inputs-virtio-bochs", "ramfb-sound-no-hda"],
 )
 def test_tree_is_qemus(name, machine, tmp_path):
     """Every device of virtxlate's tree under a display device is in QEMU's `info qtree` at
