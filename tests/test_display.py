@@ -10,8 +10,8 @@ from the local libvirt 9.0 first (the `code` lines are kept).
 What is compared: the options this part writes (-vnc, -spice, -display other than none,
 -k, -audiodev, -soundhw, input-linux objects and the -device of video cards, sound
 cards, codecs and inputs), in libvirt's order, word for word; the only normalisation is
-the port libvirt took for autoport='yes' (a host fact at start), which virtxlate writes
-as AUTOPORT with a VX0701 info finding.
+the port libvirt took for autoport='yes' and a VNC websocket='-1' (host facts at start),
+which virtxlate writes as AUTOPORT with a VX0701 info finding.
 """
 
 from __future__ import annotations
@@ -85,7 +85,10 @@ def _autoport(ours: list[tuple[str, str]], theirs: list[tuple[str, str]]) -> lis
     for (flag, mine), (their_flag, value) in zip(ours, theirs, strict=False):
         if their_flag == flag and AUTOPORT_PLACEHOLDER in mine:
             if flag == "-vnc":
-                value = re.sub(r"^([^,]*):\d+", rf"\1:{AUTOPORT_PLACEHOLDER}", value)
+                if re.match(rf"^[^,]*:{AUTOPORT_PLACEHOLDER}(,|$)", mine):
+                    value = re.sub(r"^([^,]*):\d+", rf"\1:{AUTOPORT_PLACEHOLDER}", value)
+                # websocket='-1': the dry run leaves it, a start takes one from 5700
+                value = value.replace("websocket=-1", f"websocket={AUTOPORT_PLACEHOLDER}")
             else:
                 value = re.sub(r"(^|,)port=\d+", rf"\1port={AUTOPORT_PLACEHOLDER}", value)
         fixed.append((their_flag, value))

@@ -23,7 +23,13 @@ from ..model.fields import XmlObject
 from ..option import Option, Value
 from ..placement.assign import IMPLICIT_VIDEO
 from ..placement.usb import UsbPorts, assign_usb_ports
-from .context import StoragePlan, add_location, add_virtio_options, transport_device
+from .context import (
+    StoragePlan,
+    add_location,
+    add_virtio_options,
+    transport_device,
+    unsupported,
+)
 
 # Written where libvirt writes the port it found free at start (autoport='yes':
 # virPortAllocatorAcquire from qemu.conf's remote_display_port_min, 5900): the port is
@@ -36,6 +42,9 @@ _VNC_FIRST_PORT = 5900
 # Written where libvirt writes the host's first DRM render node (virHostGetDRMRenderNode:
 # the first renderD* under /dev/dri) for OpenGL without a rendernode of the user's
 RENDERNODE_PLACEHOLDER = "/dev/dri/RENDERNODE"
+# Written where libvirt writes the address of the network a display listens on
+# (<listen type='network'>: networkGetActualType at start)
+NETWORK_LISTEN_PLACEHOLDER = "ADDRESS-OF-NETWORK-{}"
 
 # --- inputs -------------------------------------------------------------------------------
 
@@ -116,6 +125,19 @@ def input_options(plan: StoragePlan) -> list[Option]:
         if name is None:
             continue  # ps2 (the i8042's), xen: nothing on the command line
         if _missing(plan, device, f"<input type='{device.type}' bus='{bus}'>", name):
+            continue
+        if bus == "virtio" and device.model in ("virtio-transitional", "virtio-non-transitional"):
+            plan.findings.append(
+                finding_at(
+                    "VX0247",
+                    "error",
+                    "virtio (non-)transitional models are not supported for input "
+                    f"type={device.type} (libvirt)",
+                    device,
+                    plan.domain.source,
+                    xpath_suffix="/@model",
+                )
+            )
             continue
         if bus == "usb":
             if _usb_disabled(plan, device, "USB input device"):
@@ -374,10 +396,33 @@ def _listen(graphics: Graphics) -> tuple[str, str | None]:
             return kind, first.socket
         if kind == "address":
             return kind, first.address or graphics.listen
+        if kind == "network":
+            return kind, first.network
         return kind, None
     if graphics.socket is not None:
         return "socket", graphics.socket
     return "address", graphics.listen
+
+
+def _listen_address(plan: StoragePlan, graphics: Graphics) -> str | None:
+    """The address to listen on: the user's; for <listen type='network'> the network's
+    (libvirt asks its network driver when the domain starts: a named placeholder and a
+    VX0701 info here); None for qemu.conf's default."""
+    kind, value = _listen(graphics)
+    if kind != "network":
+        return value
+    plan.findings.append(
+        finding_at(
+            "VX0701",
+            "info",
+            f"the display listens on an address of network '{value}', which libvirt looks "
+            f"up when the domain starts; written as {NETWORK_LISTEN_PLACEHOLDER.format(value)}",
+            graphics,
+            plan.domain.source,
+            hint=ASK_THE_HOST,
+        )
+    )
+    return NETWORK_LISTEN_PLACEHOLDER.format(value)
 
 
 def _rendernode(plan: StoragePlan, graphics: Graphics) -> str:
@@ -399,12 +444,14 @@ def _rendernode(plan: StoragePlan, graphics: Graphics) -> str:
     return RENDERNODE_PLACEHOLDER
 
 
-def _autoport(plan: StoragePlan, graphics: Graphics, what: str) -> None:
+def _autoport(
+    plan: StoragePlan, graphics: Graphics, what: str, first: int = _VNC_FIRST_PORT
+) -> None:
     plan.findings.append(
         finding_at(
             "VX0701",
             "info",
-            f"{what} takes the first free port from {_VNC_FIRST_PORT} when the domain "
+            f"{what} takes the first free port from {first} when the domain "
             f"starts (autoport); written as {AUTOPORT_PLACEHOLDER}",
             graphics,
             plan.domain.source,
@@ -424,7 +471,7 @@ def _vnc(plan: StoragePlan, graphics: Graphics) -> list[Option]:
     elif kind == "none":
         option = Option("-vnc", "none", origin=graphics)
     else:
-        address = value or DEFAULT_LISTEN
+        address = _listen_address(plan, graphics) or DEFAULT_LISTEN
         if ":" in address:
             address = f"[{address}]"
         if graphics.port is None or graphics.port < 0 or graphics.autoport:
@@ -433,7 +480,12 @@ def _vnc(plan: StoragePlan, graphics: Graphics) -> list[Option]:
         else:
             display = str(graphics.port - _VNC_FIRST_PORT)
         option = Option("-vnc", f"{address}:{display}", origin=graphics)
-    option.add("websocket", graphics.websocket)
+    if graphics.websocket == -1:
+        # websocket='-1': libvirt takes a free port from 5700 at start
+        option.add("websocket", AUTOPORT_PLACEHOLDER)
+        _autoport(plan, graphics, "The VNC websocket", 5700)
+    else:
+        option.add("websocket", graphics.websocket)
     option.add("share", graphics.share_policy)
     if graphics.power_control:
         option.add("power-control", True)
@@ -472,7 +524,7 @@ def _spice(plan: StoragePlan, graphics: Graphics) -> Option:
             option.add("port", graphics.port)
         if graphics.tls_port is not None and graphics.tls_port > 0:
             option.add("tls-port", graphics.tls_port)
-        option.add("addr", value or DEFAULT_LISTEN)
+        option.add("addr", _listen_address(plan, graphics) or DEFAULT_LISTEN)
     if graphics.mouse_mode is not None:
         option.add("agent-mouse", graphics.mouse_mode == "client")
     if graphics.passwd is None:
@@ -489,10 +541,9 @@ def _spice(plan: StoragePlan, graphics: Graphics) -> Option:
         option.add("disable-copy-paste", True)
     if graphics.filetransfer_enable is False:
         option.add("disable-agent-file-xfer", True)
-    if graphics.gl_enable is not None:
-        option.add("gl", graphics.gl_enable)
-        if graphics.gl_enable:
-            option.add("rendernode", _rendernode(plan, graphics))
+    if graphics.gl_enable:
+        option.add("gl", True)
+        option.add("rendernode", _rendernode(plan, graphics))
     option.add("seamless-migration", True)
     return option
 
@@ -604,6 +655,10 @@ def video_options(plan: StoragePlan) -> list[Option]:
                     plan.domain.source,
                 )
             )
+            continue
+        driver = video.driver if video is not None else None
+        if driver is not None and driver.name == "vhostuser":
+            plan.findings.append(unsupported(plan, video, "a vhost-user video card"))
             continue
         if kind == "virtio" and index == 0 and not plan.caps.has_device(name):
             name = "virtio-gpu-pci"  # libvirt's primary virtio card without virtio-vga
