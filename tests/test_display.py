@@ -31,7 +31,7 @@ from virtxlate.props.display import AUTOPORT_PLACEHOLDER
 DATA = Path(__file__).resolve().parent / "data" / "display"
 REGENERATE = os.environ.get("VIRTXLATE_REGENERATE") == "1"
 
-_FLAGS = {"-vnc", "-spice", "-audiodev", "-k", "-soundhw"}
+_FLAGS = {"-vnc", "-spice", "-audiodev", "-k", "-soundhw", "-full-screen"}
 _DEVICES = {
     "VGA",
     "cirrus-vga",

@@ -373,6 +373,9 @@ def graphics_options(plan: StoragePlan) -> list[Option]:
         elif kind == "spice":
             options.append(_spice(plan, graphics))
         elif kind == "sdl":
+            # DISPLAY and XAUTHORITY go to QEMU's environment, not its command line
+            if graphics.fullscreen:
+                options.append(Option("-full-screen", origin=graphics))
             display = Option("-display", "sdl", origin=graphics)
             if graphics.gl_enable is not None:
                 display.add("gl", graphics.gl_enable)
