@@ -20,6 +20,7 @@ from ..host import ASK_THE_HOST
 from ..model import Domain
 from ..model.display import Audio, AudioDirection, Graphics, Input, Sound, Video
 from ..model.fields import XmlObject
+from ..names import transitional
 from ..option import Option, Value
 from ..placement.assign import IMPLICIT_VIDEO
 from ..placement.usb import UsbPorts, assign_usb_ports
@@ -126,7 +127,9 @@ def input_options(plan: StoragePlan) -> list[Option]:
             continue  # ps2 (the i8042's), xen: nothing on the command line
         if _missing(plan, device, f"<input type='{device.type}' bus='{bus}'>", name):
             continue
-        if bus == "virtio" and device.model in ("virtio-transitional", "virtio-non-transitional"):
+        suffix = transitional.model_suffix(device.model)
+        if bus == "virtio" and suffix and device.type != "passthrough":
+            # (virtio-input-host has transitional types; the other virtio inputs do not)
             plan.findings.append(
                 finding_at(
                     "VX0247",
@@ -147,7 +150,10 @@ def input_options(plan: StoragePlan) -> list[Option]:
             option.add("port", ports.port_of(device.element))
             options.append(option)
             continue
-        option = Option("-device", transport_device(plan, name, device.address), origin=device)
+        device_name, model_props = transitional.resolve(
+            plan.caps, transport_device(plan, name + suffix, device.address)
+        )
+        option = Option("-device", device_name, list(model_props), origin=device)
         add_virtio_options(option, device.driver)
         option.add("id", alias)
         option.add("evdev", device.source_evdev)
