@@ -499,3 +499,16 @@ def test_generated_guests_are_libvirts(tmp_path):
         assert ours == _autoport(ours, displayed(args_words(answer.stdout)))
 
     check()
+
+
+def test_old_releases_take_audio_from_the_environment():
+    """Before -audiodev libvirt's .args start with QEMU_AUDIO_DRV=none (54 lines of
+    ../shared/conformance/libvirt do): audio_environment gives it, argv leaves it out."""
+    from virtxlate.props.display import audio_environment
+
+    old = analyze(load(DATA / "sound-ac97-pc.xml"), "2.12")
+    assert old.plan is not None and audio_environment(old.plan) == [("QEMU_AUDIO_DRV", "none")]
+    spice = analyze(load(DATA / "spice-q35.xml"), "2.12")
+    assert spice.plan is not None and audio_environment(spice.plan) == [("QEMU_AUDIO_DRV", "spice")]
+    new = analyze(load(DATA / "sound-ac97-pc.xml"), "7.2")
+    assert new.plan is not None and audio_environment(new.plan) == []

@@ -260,6 +260,20 @@ def _audiodev_available(plan: StoragePlan) -> bool:
     return _release_key(plan.caps.version) >= _release_key(AUDIODEV_FIRST)
 
 
+def audio_environment(plan: StoragePlan) -> list[tuple[str, str]]:
+    """The QEMU_AUDIO_* variables libvirt puts in QEMU's environment where the release has
+    no -audiodev (qemuBuildAudioCommandLineEnv): the back-end as QEMU_AUDIO_DRV.  The
+    environment is not part of the command line; argv does not print it (a caller that
+    wants it shows it as VAR=value words before the emulator, as libvirt's .args do)."""
+    if _audiodev_available(plan):
+        return []
+    backends = audio_backends(plan)
+    if not backends:
+        return []
+    _, kind, _ = backends[0]
+    return [("QEMU_AUDIO_DRV", _AUDIO_DRIVERS.get(kind, kind))]
+
+
 def audio_options(plan: StoragePlan) -> list[Option]:
     """Each audio back-end as -audiodev (qemuBuildAudioCommandLine): id audio<ID>, the
     driver, its own settings, then the in and out directions' settings.  Releases
