@@ -547,6 +547,19 @@ def _spice(plan: StoragePlan, graphics: Graphics) -> Option:
             option.add("port", graphics.port)
         if graphics.tls_port is not None and graphics.tls_port > 0:
             option.add("tls-port", graphics.tls_port)
+            plan.findings.append(
+                finding_at(
+                    "VX0701",
+                    "info",
+                    "libvirt writes a SPICE TLS port only where the host's qemu.conf has "
+                    "spice_tls = 1 (it refuses the domain otherwise), with x509-dir from "
+                    "spice_tls_x509_cert_dir; virtxlate writes tls-port alone",
+                    graphics,
+                    plan.domain.source,
+                    hint=ASK_THE_HOST,
+                    xpath_suffix="/@tlsPort",
+                )
+            )
         option.add("addr", _listen_address(plan, graphics) or DEFAULT_LISTEN)
     if graphics.mouse_mode is not None:
         option.add("agent-mouse", graphics.mouse_mode == "client")
