@@ -67,9 +67,18 @@ KNOWN_GAPS = {
     "memory-devices-q35.qemu-7.2.qtree": _DIMM,
     "nvme-disk-q35.qemu-7.2.args": _NVME,
     "nvme-disk-q35.qemu-7.2.qtree": _NVME,
-    "slots-after-non-storage-pc.qemu-7.2.err": (
-        "QEMU 7.2 has no -soundhw, which libvirt 9.0 still writes for <sound model='pcspk'/>; "
-        "virtxlate does not judge sound devices yet (issue 17)"
+    "slots-after-non-storage-pc.qemu-1.5.args": (
+        "virtxlate's tree has no HDA bus under intel-hda (sound0.0: the 1.5 table lists no "
+        "bus of intel-hda; graph/ is the lead's), and cases_support compares no sound "
+        "device yet (tests/test_display.py compares them)"
+    ),
+    "slots-after-non-storage-pc.qemu-7.2.args": (
+        "argv writes the sound card and its codec, which cases_support does not compare "
+        "yet (tests/test_display.py compares them with libvirt's)"
+    ),
+    "usb-tablet-q35.qemu-7.2.args": (
+        "argv writes the usb-tablet, which cases_support does not compare yet "
+        "(tests/test_display.py compares it with libvirt's)"
     ),
     "usb-nic-no-pci-slot-pc.qemu-7.2.err": (
         "libvirt 9.0 refuses a usb-net interface without an address ('Cannot automatically "

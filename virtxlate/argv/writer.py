@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Literal, Protocol
 
 from ..caps import CapsTable
-from ..option import Option
+from ..option import Option, Value
 from .escape import json_value, keyval
 
 ArgvFormat = Literal["shell", "lines", "json"]
@@ -58,9 +58,24 @@ def _value(option: Option, json_device: bool) -> str | None:
         return _object_value(option)
     if option.flag == "-device" and json_device:
         return json_value(option, "driver")
+    if option.flag == "-audiodev":
+        # libvirt writes -audiodev as JSON where it writes -device as JSON (QEMU 7.2:
+        # checked with libvirt 9.0), else keyval with the directions' keys as in.KEY
+        return json_value(option) if json_device else keyval(_flattened(option))
     if option.implied is None and not option.props:
         return None
     return keyval(option)
+
+
+def _flattened(option: Option) -> Option:
+    """OPTION with each nested object's keys as PARENT.KEY (QEMU's dotted keyval)."""
+    props: list[tuple[str, Value]] = []
+    for key, value in option.props:
+        if isinstance(value, dict):
+            props.extend((f"{key}.{sub}", inner) for sub, inner in value.items())
+        else:
+            props.append((key, value))
+    return Option(option.flag, option.implied, props, option.origin)
 
 
 def command_line(plan: WrittenPlan) -> list[str]:

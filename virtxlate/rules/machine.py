@@ -19,6 +19,7 @@ from ..model import Controller, Domain
 from ..model.fields import XmlObject
 from ..placement.addresses import drive_address
 from ..props.backends import is_empty
+from ..props.display import soundhw_refusals
 from ..resources import CAPS_DIR
 from .disk_options import pci_numbers
 
@@ -45,7 +46,11 @@ def qemu_refusals(domain: Domain, caps: CapsTable) -> list[Finding]:
     machine = caps.machine(domain.machine)
     if machine is None:
         return []
-    return list(_virtio_lun(domain, caps, machine.name)) + list(_empty_usb_disk(domain, caps))
+    return (
+        list(_virtio_lun(domain, caps, machine.name))
+        + list(_empty_usb_disk(domain, caps))
+        + soundhw_refusals(domain, caps)
+    )
 
 
 @functools.cache
