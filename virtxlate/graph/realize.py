@@ -11,6 +11,24 @@ from dataclasses import dataclass
 from ..caps.tables import DeviceType
 from .nodes import Bus, Device, Prop, PropValue
 
+# Virtio devices QEMU still lets a PCI proxy offer the legacy interface for (QEMU's
+# virtio_legacy_allowed: the device ids of net, block, console, rng, balloon, scsi, 9p,
+# rproc-serial, caif); a proxy of any other (gpu, input, iommu, mem, crypto, vsock …) is
+# modern only and shows disable-legacy "on" wherever it sits, as QEMU 7.2's qtree shows
+# for virtio-vga, virtio-tablet-pci, virtio-mem-pci, virtio-crypto-pci on pc's pci.0.
+_LEGACY_ALLOWED = {
+    "virtio-net-device",
+    "virtio-blk-device",
+    "vhost-user-blk",
+    "virtio-serial-device",
+    "virtio-rng-device",
+    "virtio-balloon-device",
+    "virtio-scsi-device",
+    "vhost-scsi",
+    "vhost-user-scsi",
+    "virtio-9p-device",
+}
+
 # QEMU's own limits when a table names none (SCSIBusInfo of virtio-scsi: the largest)
 _ANY_TARGET, _ANY_LUN = 255, 16383
 
@@ -28,9 +46,11 @@ def realize(
     given: Mapping[str, object],
     limits: BusLimits | None,
     root_bus: Bus,
+    embeds: str | None = None,
 ) -> str | None:
     """Set DEVICE's realized properties in place (DEVICE not yet on BUS; the devices
-    already there were realized before it).  The refusal QEMU gives, or None."""
+    already there were realized before it; EMBEDS: the virtio device a proxy embeds).
+    The refusal QEMU gives, or None."""
     realized: dict[str, PropValue] = {}
     if bus.type == "SCSI" and dtype.prop("lun") is not None:
         refusal = _scsi_address(bus, given, limits or BusLimits(), realized)
@@ -49,7 +69,8 @@ def realize(
         # a modern-capable proxy drops the legacy interface in a PCI Express port (a
         # PCIE bus that is not the root complex's), keeps it elsewhere
         express_port = bus.type == "PCIE" and bus is not root_bus
-        realized["disable-legacy"] = "on" if express_port else "off"
+        modern_only = embeds is not None and embeds not in _LEGACY_ALLOWED
+        realized["disable-legacy"] = "on" if express_port or modern_only else "off"
     _apply(device, dtype, realized)
     return None
 
