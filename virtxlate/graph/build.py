@@ -52,7 +52,12 @@ def build_graph(
     root.plug(host)
     buses: dict[str, Bus] = {pci_root.name: pci_root, root.name: root}
     enabled = {option.flag for option in options}
+    if "-no-acpi" in enabled or any(
+        o.flag == "-machine" and str(o.get("acpi")) == "off" for o in options
+    ):
+        enabled.add(_NO_ACPI)
     builder = _Builder(caps, family, pci_root, buses, enabled)
+    builder.accel = _accel(options)
     # the machine creates its built-in devices before any -device, whether or not anything
     # is plugged into them (as pc_init1 / pc_q35_init): QEMU 7.2's `info qtree` lists q35's
     # ich9-ahci and pc's piix3-ide with empty buses too
@@ -64,6 +69,18 @@ def build_graph(
         elif option.flag == "-global":
             builder.set_global(option)
     return Graph(qemu=caps.version, machine=machine, root=root, value_style=caps.qtree_value_style)
+
+
+def _accel(options: list[Option]) -> str:
+    """The accelerator of the line: -accel NAME, -machine accel=NAME or -enable-kvm."""
+    for option in options:
+        if option.flag == "-accel" and option.implied:
+            return option.implied
+        if option.flag == "-machine" and option.get("accel") is not None:
+            return str(option.get("accel")).split(":", 1)[0]
+        if option.flag == "-enable-kvm":
+            return "kvm"
+    return "tcg"
 
 
 class _Builder:
@@ -82,10 +99,14 @@ class _Builder:
         # Built-in chipset devices (piix3-ide, isa-fdc, the q35 AHCI); one enabled by a
         # legacy switch only with that switch.
         self.builtins = {
-            b.type: b for b in family.builtins if b.enabled_by is None or b.enabled_by in enabled
+            b.type: b
+            for b in family.builtins
+            if (b.enabled_by is None or b.enabled_by in enabled)
+            and _DISABLED_BY.get(b.type) not in enabled
         }
         self.builtin_of_bus = {name: b for b in self.builtins.values() for name, _ in b.buses}
         self.instances: dict[str, Device] = {}
+        self.accel = "tcg"
         self.limits: dict[str, BusLimits] = {}  # a bus's SCSI limits, from its spec
         # how many buses lie above a bus, the root's (main-system-bus) 0
         self.depth: dict[str, int] = {
@@ -124,6 +145,7 @@ class _Builder:
             self.limits.get(bus.name),
             self.pci_root,
             inner_type.name if inner_type is not None else None,
+            self.accel,
         )
         if refusal is not None:
             raise GraphError(f"-device {name}: {refusal}", option)
@@ -244,12 +266,25 @@ class _Builder:
         return device
 
 
+# Built-ins a machine option leaves out: pc_init1 creates the PIIX4_PM power management
+# function only with ACPI on (x86_machine_is_acpi_enabled); libvirt writes -no-acpi for
+# a domain without <acpi/>, and QEMU 7.2's qtree of that line has no PIIX4_PM.
+_NO_ACPI = "acpi=off"
+_DISABLED_BY = {"PIIX4_PM": _NO_ACPI}
+
 # Properties of built-ins that are QOM properties, not qdev ones, so `info qtree` does not
-# print them even when -global sets them: ich9_pm_add_properties adds ICH9-LPC's
+# print them even when -global sets them (set_global): ich9_pm_add_properties adds ICH9-LPC's
 # disable_s3/disable_s4 with object_property_add_uint8_ptr (QEMU 7.2's qtree of libvirt's
 # q35 line with -global ICH9-LPC.disable_s3=1 shows neither), where PIIX4_PM's are qdev
 # properties and shown.
-_QOM_ONLY = {("ICH9-LPC", "disable_s3"), ("ICH9-LPC", "disable_s4")}
+_QOM_ONLY = {
+    ("ICH9-LPC", "disable_s3"),
+    ("ICH9-LPC", "disable_s4"),
+    # isa_fdc_init adds bootindexA/B with device_add_bootindex_property: QOM only too
+    # (QEMU 7.2's qtree of -global isa-fdc.bootindexA=1 does not print it)
+    ("isa-fdc", "bootindexA"),
+    ("isa-fdc", "bootindexB"),
+}
 
 # Buses of device types the table's probe did not plug (so it has their properties, not
 # their buses), as QEMU 7.2's `info qtree` shows them for libvirt's lines: an HDA

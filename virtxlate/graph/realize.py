@@ -47,10 +47,11 @@ def realize(
     limits: BusLimits | None,
     root_bus: Bus,
     embeds: str | None = None,
+    accel: str = "tcg",
 ) -> str | None:
     """Set DEVICE's realized properties in place (DEVICE not yet on BUS; the devices
     already there were realized before it; EMBEDS: the virtio device a proxy embeds).
-    The refusal QEMU gives, or None."""
+    ACCEL: the accelerator, tcg or kvm).  The refusal QEMU gives, or None."""
     realized: dict[str, PropValue] = {}
     if bus.type == "SCSI" and dtype.prop("lun") is not None:
         refusal = _scsi_address(bus, given, limits or BusLimits(), realized)
@@ -72,7 +73,56 @@ def realize(
         modern_only = embeds is not None and embeds not in _LEGACY_ALLOWED
         realized["disable-legacy"] = "on" if express_port or modern_only else "off"
     _apply(device, dtype, realized)
+    _zpci_interpretation(device, dtype, given, accel)
+    _edid_defaults(device, dtype, given)
+    _drop_rom_size(device, dtype, given)
     return None
+
+
+def _zpci_interpretation(
+    device: Device, dtype: DeviceType, given: Mapping[str, object], accel: str
+) -> None:
+    """zPCI interpretation and forwarding assist need KVM and the host kernel's support
+    (s390_pci_kvm_interp_allowed): off under TCG, as QEMU 7.2's qtree shows them; under
+    KVM a fact of the host kernel, so not shown."""
+    if dtype.name != "zpci":
+        return
+    names = ("interpret", "forwarding-assist")
+    if accel == "kvm":
+        device.props = [p for p in device.props if p.name not in names or p.name in given]
+        return
+    for prop in device.props:
+        if prop.name in names:
+            prop.value = False
+
+
+# pci_std_vga_realize / pci_secondary_vga_realize generate the EDID blob with the device's
+# own edid_info, and qemu_edid_generate fills in a preferred mode of 1280x800 where none
+# is set: QEMU 7.2's qtree shows xres = 1280, yres = 800 for a plain -device VGA
+_EDID_DEFAULTS = {"xres": 1280, "yres": 800}
+_EDID_REALIZED = {"VGA", "secondary-vga"}
+
+
+def _edid_defaults(device: Device, dtype: DeviceType, given: Mapping[str, object]) -> None:
+    if dtype.name not in _EDID_REALIZED or str(given.get("edid", "on")) in ("off", "false"):
+        return
+    for prop in device.props:
+        if prop.name in _EDID_DEFAULTS and prop.name not in given and prop.value == 0:
+            prop.value = _EDID_DEFAULTS[prop.name]
+
+
+def _drop_rom_size(device: Device, dtype: DeviceType, given: Mapping[str, object]) -> None:
+    """A PCI device that loads an option ROM file (pci_add_option_rom) sets romsize to the
+    file's size, a fact of the host's QEMU build (VGA's vgabios-stdvga.bin: 65536 in
+    Debian's 7.2): not shown unless given or the device has no ROM file (romfile "")."""
+    if "romsize" in given:
+        return
+    romfile = given.get("romfile")
+    if romfile is None:
+        spec = dtype.prop("romfile")
+        romfile = spec.default if spec is not None else None
+    if romfile != "":
+        device.props = [p for p in device.props if p.name != "romsize"]
 
 
 def _scsi_address(
