@@ -20,6 +20,8 @@ The line is made runnable on any machine without changing what QEMU is asked to 
   qemuTPMEmulatorStart does;
 - SPICE listens on a free port of this machine instead of libvirt's autoport number, VNC
   on no socket (`-vnc none`): the display server is no device, the graph stays the same;
+- a chardev's log file is left out, and a chardev on a file or socket in a folder this
+  machine lacks is a `null` one of the same id (the VM host's files);
 - the guest's kernel, initrd, device tree and kernel command line are left out (files of
   the VM host; a paused QEMU would load them at start);
 - no KVM: `-accel tcg`, `-cpu max` for `-cpu host`;
@@ -199,6 +201,19 @@ def _tpm_chardevs(words: list[str]) -> set[str]:
     return ids
 
 
+def _chardev(value: str) -> str:
+    """A chardev's file on this host: its log file left out, a file or socket in a folder
+    this machine does not have a null chardev (no device changes)."""
+    if value.startswith("{"):
+        return value
+    parts = [p for p in split_keyval(value) if not p.startswith(("logfile=", "logappend="))]
+    path = next((p[5:] for p in parts if p.startswith("path=")), None)
+    if path is not None and not os.path.isdir(os.path.dirname(path) or "/"):
+        chardev_id = next((p for p in parts if p.startswith("id=")), "id=")
+        return f"null,{chardev_id}"
+    return ",".join(p.replace(",", ",,") for p in parts)
+
+
 def _free_port() -> int:
     """A TCP port of this machine nobody listens on right now."""
     with socket.socket() as probe:
@@ -248,6 +263,8 @@ def runnable(words: list[str], tpm_socket: str | None = None) -> list[str]:
             value = f"socket,id={chardev_id},path={tpm_socket}" if tpm_socket else value
         elif flag == "-chardev" and "/var/lib/libvirt/" in value:
             value = f"null,id={_json_or_keyval(value)[0].get('id')}"
+        elif flag == "-chardev":
+            value = _chardev(value)
         elif flag == "-spice":
             value = _spice(value)
         elif flag == "-vnc":
