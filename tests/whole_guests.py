@@ -4,7 +4,10 @@ can hold without a host device of its own, in combinations libvirt 9.0 accepts a
 
 Left out, with the reason: PCI/USB <hostdev> (the host's device and its IOMMU group),
 <vsock> (/dev/vhost-vsock, absent here), <interface type='direct'/'vhostuser'> (a host
-NIC, a vhost-user server), tcp chardevs in connect mode (a listener).  Each generated
+NIC, a vhost-user server), tcp chardevs in connect mode (a listener), a plain EHCI alone
+(QEMU refuses full-speed devices on its high-speed ports while libvirt lets them through).
+Memory devices (dimm, nvdimm, virtio-mem) come with maxMemory and one NUMA cell, an
+intel IOMMU with <ioapic driver='qemu'/> on q35.  Each generated
 guest says which kinds it holds (`Guest.kinds`) so a test can name what it covered.
 """
 
@@ -29,7 +32,8 @@ class _Parts:
     machine: str
     devices: list[str] = field(default_factory=list)
     kinds: set[str] = field(default_factory=set)
-    head: list[str] = field(default_factory=list)
+    head: list[str] = field(default_factory=list)  # more <features>
+    numa: bool = False  # memory devices need maxMemory and a NUMA cell
 
     def add(self, kind: str, xml: str) -> None:
         self.devices.append(xml)
@@ -37,8 +41,8 @@ class _Parts:
 
 
 _NIC_MODELS = ("virtio", "e1000", "rtl8139", "e1000e")
-_VIDEO = ("vga", "cirrus", "qxl", "virtio", "bochs")
-_SOUND = ("ich6", "ich9", "ac97", "es1370")
+_VIDEO = ("vga", "cirrus", "qxl", "virtio", "bochs", "ramfb")
+_SOUND = ("ich6", "ich9", "ac97", "es1370", "usb")
 _USB = ("qemu-xhci", "nec-xhci", "piix3-uhci", "ich9-ehci1")  # (EHCI alone: no full-speed port)
 
 
@@ -104,7 +108,8 @@ def guests(draw: st.DrawFn) -> Guest:
     # character devices
     serial = draw(st.sampled_from(("pty", "null", "file", "unix", "udp", "none")))
     if serial != "none":
-        parts.add("serial", _chardev("serial", serial, "isa-serial"))
+        target = draw(st.sampled_from(("isa-serial", "isa-serial", "pci-serial", "usb-serial")))
+        parts.add("serial", _chardev("serial", serial, target))
     if draw(st.booleans()):
         parts.add("console", "<console type='pty'><target type='virtio'/></console>")
     if draw(st.booleans()):
@@ -171,6 +176,23 @@ def guests(draw: st.DrawFn) -> Guest:
             "shmem",
             "<shmem name='gen-shm'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>",
         )
+    if machine == "q35" and draw(st.booleans()):
+        parts.head.append("<ioapic driver='qemu'/>")
+        parts.add("iommu", "<iommu model='intel'/>")
+    memory = draw(st.sampled_from(("dimm", "nvdimm", "virtio-mem", "none", "none")))
+    if memory != "none":
+        parts.numa = True
+        source = (
+            "<source><path>/tmp/virtxlate-gen-nvdimm.img</path></source>"
+            if memory == "nvdimm"
+            else ""
+        )
+        extra = "<block unit='MiB'>2</block><requested unit='MiB'>64</requested>"
+        parts.add(
+            "memory-device",
+            f"<memory model='{memory}'>{source}<target><size unit='MiB'>128</size>"
+            f"<node>0</node>{extra if memory == 'virtio-mem' else ''}</target></memory>",
+        )
     if shutil.which("swtpm") and draw(st.booleans()):
         model = draw(st.sampled_from(("tpm-crb", "tpm-tis")))
         parts.add("tpm", f"<tpm model='{model}'><backend type='emulator' version='2.0'/></tpm>")
@@ -191,13 +213,20 @@ def _chardev(element: str, source: str, target: str) -> str:
 
 def _domain(parts: _Parts) -> str:
     devices = "\n    ".join(parts.devices)
+    features = "".join(parts.head)
+    numa = (
+        "\n  <cpu><numa><cell id='0' cpus='0' memory='512' unit='MiB'/></numa></cpu>"
+        if parts.numa
+        else ""
+    )
+    max_memory = "\n  <maxMemory slots='2' unit='MiB'>2048</maxMemory>" if parts.numa else ""
     return f"""<domain type='qemu'>
   <name>whole-gen</name>
-  <uuid>6a1c3e5f-7b9d-4f2a-8c4e-1a3b5c7d9e0f</uuid>
+  <uuid>6a1c3e5f-7b9d-4f2a-8c4e-1a3b5c7d9e0f</uuid>{max_memory}
   <memory unit='MiB'>512</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='{parts.machine}'>hvm</type></os>
-  <features><acpi/></features>
+  <features><acpi/>{features}</features>{numa}
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     {devices}

@@ -74,6 +74,7 @@ def realize(
         realized["disable-legacy"] = "on" if express_port or modern_only else "off"
     _apply(device, dtype, realized)
     _zpci_interpretation(device, dtype, given, accel)
+    _intel_iommu(device, dtype, given, accel)
     _edid_defaults(device, dtype, given)
     _drop_rom_size(device, dtype, given)
     return None
@@ -94,6 +95,26 @@ def _zpci_interpretation(
     for prop in device.props:
         if prop.name in names:
             prop.value = False
+
+
+def _intel_iommu(
+    device: Device, dtype: DeviceType, given: Mapping[str, object], accel: str
+) -> None:
+    """intel-iommu decides intremap=auto and eim=auto at realize from the interrupt
+    controller (x86_iommu_realize, vtd_decide_config): with TCG's userspace irqchip
+    interrupt remapping is on and EIM off, as QEMU 7.2's qtree shows; with KVM they
+    follow the irqchip (kernel_irqchip=split or not), so not shown."""
+    if dtype.name != "intel-iommu":
+        return
+    decided = {"intremap": "on", "eim": "off"}
+    kept = []
+    for prop in device.props:
+        if prop.name in decided and prop.name not in given and prop.value == "auto":
+            if accel == "kvm":
+                continue
+            prop.value = decided[prop.name]
+        kept.append(prop)
+    device.props = kept
 
 
 # pci_std_vga_realize / pci_secondary_vga_realize generate the EDID blob with the device's
