@@ -111,13 +111,19 @@ KNOWN_GAPS: dict[str, tuple[str, str]] = {
         "<source file='/x.img'/><target dev='vda' bus='virtio'/></disk>"
         "<video><model type='none'/></video></devices></domain>",
     ),
-    "usb-hub-count": (
-        "libvirt counts <redirdev bus='usb'>, a passthrough <smartcard> (usb-ccid), a "
-        "usb-serial <serial> and <sound model='usb'> among the USB devices when it adds a "
-        "hub to a 2-port UHCI; placement does not",
-        f"{_HEAD} machine='pc'>hvm</type></os><devices><input type='keyboard' bus='usb'/>"
-        "<input type='tablet' bus='usb'/><redirdev bus='usb' type='spicevmc'/>"
-        "<graphics type='spice' autoport='yes'/></devices></domain>",
+    "usb-hub-smartcard": (
+        "libvirt counts a passthrough <smartcard> (its usb-ccid) among the USB devices when "
+        "it adds a hub to a 2-port UHCI; placement does not",
+        f"{_HEAD} machine='pc'>hvm</type></os><devices><graphics type='spice' autoport='yes'/>"
+        "<input type='tablet' bus='usb'/><input type='keyboard' bus='usb'/>"
+        "<smartcard mode='passthrough' type='spicevmc'/></devices></domain>",
+    ),
+    "usb-hub-usb-serial": (
+        "libvirt counts a <serial> with <target type='usb-serial'> among the USB devices "
+        "when it adds a hub to a 2-port UHCI; placement does not",
+        f"{_HEAD} machine='pc'>hvm</type></os><devices><input type='tablet' bus='usb'/>"
+        "<input type='keyboard' bus='usb'/><serial type='null'><target type='usb-serial'/>"
+        "</serial></devices></domain>",
     ),
     "virtio-mem-root-port": (
         "libvirt gives a <memory model='virtio-mem'> (virtio-mem-pci) a PCI slot, on q35 a "
@@ -134,7 +140,8 @@ KNOWN_GAPS: dict[str, tuple[str, str]] = {
 
 GAP_LEAVES_OUT: dict[str, frozenset[str] | None] = {
     "video-not-pci": None,  # every PCI slot after the video's moves
-    "usb-hub-count": frozenset({"hub"}),  # (the ports of USB devices of unwritten kinds)
+    "usb-hub-smartcard": frozenset({"hub"}),  # (the ports of USB devices of unwritten kinds)
+    "usb-hub-usb-serial": frozenset({"hub"}),
     "virtio-mem-root-port": None,  # every root port after it moves
 }
 
@@ -144,9 +151,10 @@ def known_gaps(xml: str) -> set[str]:
     found = set()
     if "<model type='none'/></video>" in xml or "<model type='ramfb'/></video>" in xml:
         found.add("video-not-pci")
-    usb_uncounted = ("<redirdev ", "<smartcard ", "'usb-serial'", "<sound model='usb'")
-    if any(text in xml for text in usb_uncounted):
-        found.add("usb-hub-count")
+    if "<smartcard " in xml:
+        found.add("usb-hub-smartcard")
+    if "<target type='usb-serial'/>" in xml:
+        found.add("usb-hub-usb-serial")
     if "<memory model='virtio-mem'>" in xml:
         found.add("virtio-mem-root-port")
     return found
@@ -338,7 +346,10 @@ def lines(xml: str) -> tuple[list[str], list[str]]:
     if theirs is None:
         assert not result.ok, f"libvirt refuses it ({refusal}); virtxlate accepts it"
         pytest.skip("refused by both")
-    assert result.ok and result.argv, [f.message for f in result.findings if f.is_error]
+    # (the graph of a line missing a kind not written yet may lack a bus, VX0302: the
+    # line is still compared; the QEMU tests below want no error at all)
+    errors = [f.message for f in result.findings if f.is_error and f.code != "VX0302"]
+    assert not errors and result.argv, errors
     return normalise(list(result.argv), domain), normalise(list(theirs), domain)
 
 
