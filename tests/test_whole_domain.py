@@ -36,6 +36,7 @@ from qemu_start import host_only, runnable, started
 from qtree import QBus, parse_qtree
 from runtime_only import normalise
 from samples_support import NOT_RUNNABLE
+from test_libvirt_defined import _defined
 from whole_guests import Guest, guests
 
 from virtxlate import caps
@@ -380,6 +381,17 @@ def test_every_kind_left_out_is_a_kind():
 @pytest.mark.parametrize("sample", _samples(), ids=lambda p: p.name)
 def test_whole_line_of_each_sample_is_libvirts(virsh, sample):
     ours, theirs = lines(sample.read_text())
+    assert compared(ours) == compared(theirs)
+
+
+@pytest.mark.parametrize("sample", _samples(), ids=lambda p: p.name)
+def test_whole_line_of_each_sample_as_libvirt_defines_it_is_libvirts(virsh, sample, tmp_path):
+    """The sample as `virsh define` + `dumpxml --inactive` give it back (every address,
+    controller and default libvirt fills in written out)."""
+    defined = _defined(virsh, sample.read_text(), tmp_path)
+    if defined is None:
+        pytest.skip("libvirt does not define it")
+    ours, theirs = lines(defined)
     assert compared(ours) == compared(theirs)
 
 
