@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, _missing
+from conftest import SAMPLES, _missing, run_cli
 from hypothesis import HealthCheck, given, settings
 from qemu_start import host_only, runnable, started
 from qtree import QBus, parse_qtree
@@ -382,6 +382,15 @@ def test_every_kind_left_out_is_a_kind():
 def test_whole_line_of_each_sample_is_libvirts(virsh, sample):
     ours, theirs = lines(sample.read_text())
     assert compared(ours) == compared(theirs)
+
+
+@pytest.mark.parametrize("name", ["virt-install-q35.xml", "nova-guest.xml"])
+def test_the_cli_writes_the_line_compared(name):
+    """What the tests compare (api.analyze) is what `virtxlate argv` prints."""
+    sample = SAMPLES / name
+    printed = run_cli("argv", str(sample), "--qemu", "7.2", "--format", "json")
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout) == analyze(load(sample.read_text()), "7.2").argv
 
 
 @pytest.mark.parametrize("sample", _samples(), ids=lambda p: p.name)
