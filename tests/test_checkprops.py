@@ -113,7 +113,6 @@ NOT_WRITTEN_YET: tuple[str, ...] = (
     "Nvram",
     "Panic",
     "Pm",
-    "Redirdev",
     "Rng",
     "RngBackend",
     "Rom",
