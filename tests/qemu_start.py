@@ -15,6 +15,13 @@ The line is made runnable on any machine without changing what QEMU is asked to 
   passed file descriptors; the chardevs on
   libvirt's sockets (monitor, guest agent channel) become `null` chardevs of the same id;
 - a tap network back-end on a descriptor libvirt passes becomes user networking;
+- a TPM emulator's chardev (the socket of the swtpm libvirt starts; `null` in a dry run)
+  becomes the socket of a swtpm started here for the run (`started`), as libvirt's
+  qemuTPMEmulatorStart does;
+- SPICE listens on a free port of this machine instead of libvirt's autoport number, VNC
+  on no socket (`-vnc none`): the display server is no device, the graph stays the same;
+- a chardev's log file is left out, and a chardev on a file or socket in a folder this
+  machine lacks is a `null` one of the same id (the VM host's files);
 - the guest's kernel, initrd, device tree and kernel command line are left out (files of
   the VM host; a paused QEMU would load them at start);
 - no KVM: `-accel tcg`, `-cpu max` for `-cpu host`;
@@ -32,9 +39,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from virtxlate.argv.escape import split_keyval
 from virtxlate.qemu import QemuError, QemuProcess
+
+SWTPM = "swtpm"
 
 TIMEOUT = 20.0
 # how many QEMU starts a test run makes per test at most (CI time), unless told otherwise
@@ -170,13 +185,59 @@ def host_only(words: list[str]) -> str | None:
                 return f"-device {driver} needs the host's device"
         if flag == "-chardev" and ("fd=" in value or '"fd"' in value):
             return f"{flag} {value[:40]} needs a descriptor libvirt passes"
+        if flag == "-tpmdev" and value.startswith("passthrough"):
+            return "-tpmdev passthrough needs the host's TPM"
+        if flag == "-tpmdev" and value.startswith("emulator") and shutil.which(SWTPM) is None:
+            return "-tpmdev emulator needs swtpm (not installed)"
     return None
 
 
-def runnable(words: list[str]) -> list[str]:
+def _tpm_chardevs(words: list[str]) -> set[str]:
+    """The ids of the chardevs a -tpmdev emulator talks to."""
+    ids = set()
+    for flag, value in zip(words, words[1:], strict=False):
+        if flag == "-tpmdev" and value.startswith("emulator"):
+            ids |= {p[len("chardev=") :] for p in split_keyval(value) if p.startswith("chardev=")}
+    return ids
+
+
+def _chardev(value: str) -> str:
+    """A chardev's file on this host: its log file left out, a file or socket in a folder
+    this machine does not have a null chardev (no device changes)."""
+    if value.startswith("{"):
+        return value
+    parts = [p for p in split_keyval(value) if not p.startswith(("logfile=", "logappend="))]
+    path = next((p[5:] for p in parts if p.startswith("path=")), None)
+    if path is not None and not os.path.isdir(os.path.dirname(path) or "/"):
+        chardev_id = next((p for p in parts if p.startswith("id=")), "id=")
+        return f"null,{chardev_id}"
+    return ",".join(p.replace(",", ",,") for p in parts)
+
+
+def _free_port() -> int:
+    """A TCP port of this machine nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _spice(value: str) -> str:
+    parts = [p for p in split_keyval(value) if not p.startswith(("port=", "tls-port="))]
+    return ",".join([f"port={_free_port()}", *parts])
+
+
+def _vnc(value: str) -> str:
+    # the display (or socket) and websocket are libvirt's or the host's; the options stay
+    parts = [p for p in split_keyval(value)[1:] if not p.startswith("websocket=")]
+    return ",".join(["none", *parts])
+
+
+def runnable(words: list[str], tpm_socket: str | None = None) -> list[str]:
     """libvirt's command line WORDS (emulator first), as QEMU can start it here: storage on
-    null-co, without what belongs to a libvirt-run process, on TCG."""
+    null-co, without what belongs to a libvirt-run process, on TCG (TPM_SOCKET: the control
+    socket of a swtpm started for the run, see `started`)."""
     out = [words[0]]
+    tpm_chardevs = _tpm_chardevs(words)
     secrets = {"masterKey0"}
     index = 1
     while index < len(words):
@@ -197,8 +258,17 @@ def runnable(words: list[str]) -> list[str]:
                 continue
             if qom_type == "pr-manager-helper":  # on libvirt's socket; null-co has no PR
                 continue
+        elif flag == "-chardev" and _json_or_keyval(value)[0].get("id") in tpm_chardevs:
+            chardev_id = _json_or_keyval(value)[0].get("id")
+            value = f"socket,id={chardev_id},path={tpm_socket}" if tpm_socket else value
         elif flag == "-chardev" and "/var/lib/libvirt/" in value:
             value = f"null,id={_json_or_keyval(value)[0].get('id')}"
+        elif flag == "-chardev":
+            value = _chardev(value)
+        elif flag == "-spice":
+            value = _spice(value)
+        elif flag == "-vnc":
+            value = _vnc(value)
         elif flag == "-device":
             value = _device(value)
         elif flag == "-blockdev":
@@ -225,13 +295,51 @@ def qemu_refusal(words: list[str], timeout: float = TIMEOUT) -> str | None:
     """Start the emulator of WORDS paused on their runnable form; QEMU's reason when it
     refuses (exits at start), None when it started and answered `query-status`.  The
     emulator must be installed (the caller skips when it is not)."""
-    binary = shutil.which(words[0]) or words[0]
     try:
-        with QemuProcess(binary, runnable(words)[1:], timeout=timeout) as qemu:
+        with started(words, timeout) as qemu:
             qemu.execute("query-status")
     except QemuError as exc:
         return str(exc)
     return None
+
+
+@contextmanager
+def _swtpm(words: list[str]) -> Iterator[str | None]:
+    """A swtpm for the -tpmdev emulator of WORDS (TPM 2.0 unless the line names a TIS/CRB
+    device of 1.2), its control socket's path; None when WORDS have none."""
+    if not _tpm_chardevs(words):
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="virtxlate-swtpm-") as state:
+        path = os.path.join(state, "swtpm.sock")
+        command = [SWTPM, "socket", "--tpm2", "--terminate", "--tpmstate", f"dir={state}"]
+        command += ["--ctrl", f"type=unixio,path={path}", "--log", "file=-"]
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        try:
+            for _ in range(200):  # up to 10 s for the socket to appear
+                if os.path.exists(path) or process.poll() is not None:
+                    break
+                time.sleep(0.05)
+            if not os.path.exists(path):
+                process.kill()
+                _, err = process.communicate(timeout=5)
+                raise QemuError(f"swtpm did not start: {err.decode(errors='replace')[:200]}")
+            yield path
+        finally:
+            process.kill()
+            process.wait(5)
+
+
+@contextmanager
+def started(words: list[str], timeout: float = TIMEOUT) -> Iterator[QemuProcess]:
+    """QEMU started paused on the runnable form of libvirt's WORDS (with a swtpm for a TPM
+    emulator), ended on the way out."""
+    binary = shutil.which(words[0]) or words[0]
+    with _swtpm(words) as tpm_socket:
+        with QemuProcess(binary, runnable(words, tpm_socket)[1:], timeout=timeout) as qemu:
+            yield qemu
 
 
 class Budget:

@@ -108,7 +108,6 @@ NOT_WRITTEN_YET: tuple[str, ...] = (
     "NumaCell",
     "Nvram",
     "Pm",
-    "Redirdev",
     "Rng",
     "RngBackend",
     "Serial",

@@ -52,7 +52,12 @@ def build_graph(
     root.plug(host)
     buses: dict[str, Bus] = {pci_root.name: pci_root, root.name: root}
     enabled = {option.flag for option in options}
+    if "-no-acpi" in enabled or any(
+        o.flag == "-machine" and str(o.get("acpi")) == "off" for o in options
+    ):
+        enabled.add(_NO_ACPI)
     builder = _Builder(caps, family, pci_root, buses, enabled)
+    builder.accel = _accel(options)
     # the machine creates its built-in devices before any -device, whether or not anything
     # is plugged into them (as pc_init1 / pc_q35_init): QEMU 7.2's `info qtree` lists q35's
     # ich9-ahci and pc's piix3-ide with empty buses too
@@ -64,6 +69,18 @@ def build_graph(
         elif option.flag == "-global":
             builder.set_global(option)
     return Graph(qemu=caps.version, machine=machine, root=root, value_style=caps.qtree_value_style)
+
+
+def _accel(options: list[Option]) -> str:
+    """The accelerator of the line: -accel NAME, -machine accel=NAME or -enable-kvm."""
+    for option in options:
+        if option.flag == "-accel" and option.implied:
+            return option.implied
+        if option.flag == "-machine" and option.get("accel") is not None:
+            return str(option.get("accel")).split(":", 1)[0]
+        if option.flag == "-enable-kvm":
+            return "kvm"
+    return "tcg"
 
 
 class _Builder:
@@ -82,10 +99,14 @@ class _Builder:
         # Built-in chipset devices (piix3-ide, isa-fdc, the q35 AHCI); one enabled by a
         # legacy switch only with that switch.
         self.builtins = {
-            b.type: b for b in family.builtins if b.enabled_by is None or b.enabled_by in enabled
+            b.type: b
+            for b in family.builtins
+            if (b.enabled_by is None or b.enabled_by in enabled)
+            and _DISABLED_BY.get(b.type) not in enabled
         }
         self.builtin_of_bus = {name: b for b in self.builtins.values() for name, _ in b.buses}
         self.instances: dict[str, Device] = {}
+        self.accel = "tcg"
         self.limits: dict[str, BusLimits] = {}  # a bus's SCSI limits, from its spec
         # how many buses lie above a bus, the root's (main-system-bus) 0
         self.depth: dict[str, int] = {
@@ -103,16 +124,29 @@ class _Builder:
                 f"in QEMU {self.caps.version}",
                 option,
             )
+        if dtype.plugs_into is None:
+            # a device of no bus (tpm-crb, pc-dimm, nvdimm: TYPE_DEVICE without a bus type)
+            # is realized outside every bus, and `info qtree` only walks buses
+            return
         bus = self._bus_for(option, dtype)
         # (the options of the -device this graph reads are plain values: str, int, bool)
         given: dict[str, Any] = dict(option.props)
         device_id = given.get("id")
         device = Device(dtype.name, str(device_id) if device_id is not None else None)
-        inner_type = self.caps.device(dtype.embeds) if dtype.embeds else None
+        inner_type, proxy_buses = _embedded(self.caps, dtype)
         # Options given to a proxy for its embedded device (num_queues, …) belong to the latter.
         inner_names = {p.name for p in inner_type.props} if inner_type else set()
         device.props = _props(dtype, given, exclude=inner_names)
-        refusal = realize(device, dtype, bus, given, self.limits.get(bus.name), self.pci_root)
+        refusal = realize(
+            device,
+            dtype,
+            bus,
+            given,
+            self.limits.get(bus.name),
+            self.pci_root,
+            inner_type.name if inner_type is not None else None,
+            self.accel,
+        )
         if refusal is not None:
             raise GraphError(f"-device {name}: {refusal}", option)
         bus.plug(device)
@@ -125,11 +159,14 @@ class _Builder:
         if inner_type is not None:
             # A virtio transport proxy: its one virtio bus carries the embedded device, which
             # owns the buses (named after the proxy's id, as QEMU keeps them compatible).
-            for spec in dtype.buses:
+            for spec in proxy_buses:
                 proxy_bus = Bus(spec.name_for(device.id), spec.bus_type)
                 device.buses.append(proxy_bus)
                 self.depth[proxy_bus.name] = level
-                inner = Device(inner_type.name, None, _props(inner_type, given))
+                # (a device half the table's probe never realized: which of its
+                # properties qtree prints, with what values, is unknown, so none shown)
+                shown = _props(inner_type, given) if dtype.embeds else []
+                inner = Device(inner_type.name, None, shown)
                 proxy_bus.plug(inner)
                 for inner_spec in inner_type.buses:
                     self._own(
@@ -142,7 +179,7 @@ class _Builder:
         elif "masterbus" not in given:
             # (a USB companion given masterbus= registers its ports on its master's bus
             # and has none of its own: QEMU's usb_uhci_common_realize)
-            for spec in dtype.buses:
+            for spec in dtype.buses or _UNPROBED_BUSES.get(dtype.name, ()):
                 self._own(device, spec.name_for(device.id), spec.bus_type, spec, level)
 
     def _own(
@@ -203,6 +240,8 @@ class _Builder:
                 f"QEMU {self.caps.version}: '{driver}' has no property '{prop_name}'", option
             )
         device.props = [p for p in device.props if p.name != prop_name]
+        if (driver, prop_name) in _QOM_ONLY:
+            return  # set, but not a property qtree prints
         device.props.append(Prop(prop_name, spec.type, convert(spec.type, value)))
         order = [p.name for p in dtype.props] if dtype is not None else []
         device.props.sort(key=lambda p: order.index(p.name) if p.name in order else 99)
@@ -228,6 +267,84 @@ class _Builder:
         parent.plug(device)
         self.instances[type_] = device
         return device
+
+
+# Built-ins a machine option leaves out: pc_init1 creates the PIIX4_PM power management
+# function only with ACPI on (x86_machine_is_acpi_enabled); libvirt writes -no-acpi for
+# a domain without <acpi/>, and QEMU 7.2's qtree of that line has no PIIX4_PM.
+_NO_ACPI = "acpi=off"
+_DISABLED_BY = {"PIIX4_PM": _NO_ACPI}
+
+# Properties of built-ins that are QOM properties, not qdev ones, so `info qtree` does not
+# print them even when -global sets them (set_global): ich9_pm_add_properties adds ICH9-LPC's
+# disable_s3/disable_s4 with object_property_add_uint8_ptr (QEMU 7.2's qtree of libvirt's
+# q35 line with -global ICH9-LPC.disable_s3=1 shows neither), where PIIX4_PM's are qdev
+# properties and shown.
+_QOM_ONLY = {
+    ("ICH9-LPC", "disable_s3"),
+    ("ICH9-LPC", "disable_s4"),
+    # isa_fdc_init adds bootindexA/B with device_add_bootindex_property: QOM only too
+    # (QEMU 7.2's qtree of -global isa-fdc.bootindexA=1 does not print it)
+    ("isa-fdc", "bootindexA"),
+    ("isa-fdc", "bootindexB"),
+}
+
+# Buses of device types the table's probe did not plug (so it has their properties, not
+# their buses), as QEMU 7.2's `info qtree` shows them for libvirt's lines: an HDA
+# controller's codec bus (intel_hda_realize: hda_codec_bus_init names it after the id),
+# usb-ccid's card bus (ccid_realize: ccid_bus_new).  The names were the same from the
+# devices' first release on.
+_UNPROBED_BUSES: dict[str, tuple[BusSpec, ...]] = {
+    "intel-hda": (BusSpec("HDA", "{id}.0"),),
+    "ich9-intel-hda": (BusSpec("HDA", "{id}.0"),),
+    "usb-ccid": (BusSpec("ccid-bus", "{id}.0"),),
+}
+
+# The transports of the 1.5 refactoring: a proxy type below one of these embeds a virtio
+# device on its one virtio bus, named as QEMU's virtio_pci_bus_new / virtio_ccw_bus_new do
+_TRANSPORTS = {
+    "virtio-pci": BusSpec("virtio-pci-bus", "virtio-bus"),
+    "virtio-ccw-device": BusSpec("virtio-ccw-bus", "virtio-bus"),
+}
+
+
+def _embedded(caps: CapsTable, dtype: DeviceType) -> tuple[DeviceType | None, tuple[BusSpec, ...]]:
+    """The virtio device a transport proxy DTYPE embeds, and the proxy's buses.
+
+    The table names it for every proxy its probe could create; one needing a back-end the
+    probe had none for (virtio-9p-pci: an fsdev, vhost-vsock-pci: /dev/vhost-vsock,
+    virtio-mem-pci: a memdev) has none there, and is then read from QEMU's naming of the
+    pair (virtio_instance_init: X-pci embeds X-device, or X where that is the device, as
+    virtio-mem-pci and virtio-mem in QEMU 7.2's qtree)."""
+    if dtype.embeds:
+        return caps.device(dtype.embeds), dtype.buses
+    transport = _transport(caps, dtype)
+    if transport is None:
+        return None, dtype.buses
+    stem = dtype.name
+    for suffix in ("-non-transitional", "-transitional", "-pci", "-ccw"):
+        stem = stem.removesuffix(suffix)
+    for name in (f"{stem}-device", stem):
+        inner = caps.device(name)
+        if inner is not None and _ancestor(caps, inner, "virtio-device"):
+            return inner, (_TRANSPORTS[transport],)
+    return None, dtype.buses
+
+
+def _transport(caps: CapsTable, dtype: DeviceType) -> str | None:
+    return next((t for t in _TRANSPORTS if _ancestor(caps, dtype, t)), None)
+
+
+def _ancestor(caps: CapsTable, dtype: DeviceType, name: str) -> bool:
+    """Whether NAME is DTYPE's type or one of its parents (bounded: QOM chains are short)."""
+    current: DeviceType | None = dtype
+    for _ in range(32):
+        if current is None:
+            return False
+        if current.name == name:
+            return True
+        current = caps.device(current.parent) if current.parent else None
+    return False
 
 
 def _props(

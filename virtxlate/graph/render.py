@@ -54,7 +54,9 @@ def format_prop(prop: Prop, style: str) -> str:
             return str(value)
         if prop.type in ("size", "blocksize"):
             return f"{value} ({_size_text(value)})"
-        shown = value & 0xFFFFFFFF if value < 0 else value
+        # the string output visitor prints every integer as int64 (%#"PRIx64): an int32
+        # -1 (virtio-net's speed) is 0xffffffffffffffff in QEMU 7.2's qtree
+        shown = value & 0xFFFFFFFFFFFFFFFF if value < 0 else value
         return f"{value} ({shown:#x})"
     if prop.type == "drive" and style == "qdev-1":
         return str(value)

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""check+argv of a full virt-install-like guest against libvirt-python's in-process
+domainXMLToNative for the same guest (issue 17: at least 3× faster).
+
+The guest is samples/virt-install-q35.xml: q35 with 14 root ports, a virtio disk and a SATA
+CD-ROM, virtio net, qemu-xhci, virtio-serial channels, SPICE + QXL, inputs, redirdevs, ich9
+sound, RNG, balloon and an emulated TPM (libvirt needs swtpm installed for that one).
+
+    python3 bench/whole.py            # the row alone
+    bench/run.py: print(whole.row(libvirt.conn))   # the row in run.py's report
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from virtxlate.api import analyze, load  # noqa: E402
+
+URI = "qemu:///system"
+RELEASE = "7.2"
+GUEST = REPO / "samples" / "virt-install-q35.xml"
+REPEAT = 200
+
+
+def _ms_per_call(function: Any, repeat: int = REPEAT, passes: int = 3) -> float:
+    """Milliseconds per call of FUNCTION, the best of PASSES passes of REPEAT calls."""
+    best = float("inf")
+    for _ in range(passes):
+        start = time.perf_counter()
+        for _ in range(repeat):
+            function()
+        best = min(best, (time.perf_counter() - start) / repeat * 1000)
+    return best
+
+
+def ours(text: str) -> float:
+    """check+argv (with the graph: what `virtxlate argv` runs) of TEXT, ms per call."""
+
+    def run() -> None:
+        result = analyze(load(text), RELEASE)
+        if not result.ok or not result.argv:
+            raise SystemExit(f"{GUEST.name} does not check: {result.findings}")
+
+    run()  # tables and schema loaded once per process
+    return _ms_per_call(run)
+
+
+def theirs(conn: Any, text: str) -> float | None:
+    """libvirt-python's domainXMLToNative of TEXT, ms per call; None without libvirt or
+    when libvirt refuses the guest (e.g. no swtpm for its TPM)."""
+    if conn is None:
+        return None
+    try:
+        conn.domainXMLToNative("qemu-argv", text, 0)  # warm libvirtd's caches
+    except Exception as exc:  # libvirt.libvirtError: the row says n/a and why
+        print(f"libvirt refuses {GUEST.name}: {exc}", file=sys.stderr)
+        return None
+    return _ms_per_call(lambda: conn.domainXMLToNative("qemu-argv", text, 0), repeat=50)
+
+
+def row(conn: Any) -> str:
+    """The Markdown table of the measure (CONN: a libvirt connection, or None)."""
+    text = GUEST.read_text()
+    mine, libvirts = ours(text), theirs(conn, text)
+    ratio = f"{libvirts / mine:.1f}×" if libvirts is not None and mine > 0 else "n/a"
+    shown = f"{libvirts:.3f}" if libvirts is not None else "n/a"
+    return "\n".join(
+        [
+            "",
+            "| full virt-install-like guest (samples/virt-install-q35.xml) | ms | "
+            "domainXMLToNative ÷ this (target ≥ 3×) |",
+            "|---|---|---|",
+            f"| virtxlate check+argv (in-process) | {mine:.3f} | {ratio} |",
+            f"| libvirt-python domainXMLToNative | {shown} | 1.0× |",
+        ]
+    )
+
+
+def _connect() -> Any:
+    try:
+        import libvirt
+
+        return libvirt.open(URI)
+    except Exception:  # no binding, no daemon: the row says n/a
+        return None
+
+
+if __name__ == "__main__":
+    print(row(_connect()))

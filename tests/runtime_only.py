@@ -1,0 +1,310 @@
+"""What exists only in a process libvirt runs, or only on its host: the ONE list of what the
+whole-domain tests take out of libvirt's line (and the same out of virtxlate's) before
+comparing them token for token, each with its reason.
+
+`virsh domxml-to-native qemu-argv` is libvirt 9.0's dry run (qemuConnectDomainXMLToNative):
+it builds the line of a domain with id -1 that never runs.  What it writes there from the
+running host or the would-be process — opened descriptors, a random key, allocated ports,
+the host's CPU — no tool can know from the XML alone; virtxlate writes a named placeholder
+for them (or libvirt's value with --connect).  `normalise` puts one placeholder in all
+those places on any line, so two lines compare equal exactly when everything else is.
+What is *not* here is compared: `-S` (virtxlate writes it as libvirt does), `-sandbox`
+and `-msg` (qemu.conf defaults), chardev paths given by the XML, explicit ports and MACs.
+
+The product's own list (virtxlate/argv/runtime.py, by the domain-wide work) is to replace
+this one when it lands; until then this module is the single list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from virtxlate.argv.escape import split_keyval
+from virtxlate.model import Domain
+
+Pair = tuple[str, str | None]  # an option and its value (None: a switch such as -S)
+
+
+@dataclass(frozen=True)
+class RuntimeOnly:
+    """One thing of libvirt's line that comes from the run or the host, and what the
+    comparison does with it: removed, or replaced by PLACEHOLDER."""
+
+    name: str
+    why: str
+    placeholder: str | None  # None: the option is removed
+    apply: Callable[[list[Pair], Domain | None], list[Pair]]
+
+
+def placeholder(name: str) -> str:
+    return f"<runtime:{name}>"
+
+
+# -- the rules, in the order they are applied --------------------------------------------
+
+
+def _drop_master_key(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    return [p for p in pairs if not (p[0] == "-object" and _qom(p[1]) == ("secret", "masterKey0"))]
+
+
+def _secrets_under_master_key(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    out = []
+    for flag, value in pairs:
+        if flag == "-object" and value is not None and "masterKey0" in value:
+            value = _set_keys(value, {"data": placeholder("secret"), "iv": placeholder("iv")})
+        out.append((flag, value))
+    return out
+
+
+def _drop_monitor(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    return [
+        p
+        for p in pairs
+        if not (p[0] == "-chardev" and _id(p[1]) == "charmonitor")
+        and not (p[0] == "-mon" and "chardev=charmonitor" in (p[1] or ""))
+    ]
+
+
+def _fds(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    out = []
+    keys = {k: placeholder("fd") for k in ("fd", "vhostfd", "fds", "vhostfds")}
+    for flag, value in pairs:
+        if flag in ("-netdev", "-device") and value is not None:
+            value = _set_keys(value, keys, only_present=True)
+        out.append((flag, value))
+    return out
+
+
+def _dry_run_nics(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    """Every NIC as the dry run writes it: a tap on a descriptor with only the MAC, the
+    model and the boot order of the <interface> kept (qemuConnectDomainXMLToNative
+    replaces each by a new type='ethernet' one).  Applied to virtxlate's line, which
+    writes the back-end a run would have, this keeps exactly what the dry run can show."""
+    netdev_ids = set()
+    out: list[Pair] = []
+    for flag, value in pairs:
+        if flag == "-netdev" and value is not None:
+            netdev_id = _id(value)
+            netdev_ids.add(netdev_id)
+            value = json.dumps(
+                {"type": "tap", "fd": placeholder("fd"), "id": netdev_id}, separators=(",", ":")
+            )
+        elif flag == "-device" and value is not None and _json(value).get("netdev") in netdev_ids:
+            kept = ("driver", "netdev", "id", "mac", "bus", "addr", "multifunction", "bootindex")
+            data = _json(value)
+            value = json.dumps({k: data[k] for k in data if k in kept}, separators=(",", ":"))
+        elif flag == "-chardev" and value is not None and _id(value).startswith("charnet"):
+            continue  # a vhost-user NIC's socket: the dry run has a tap instead
+        out.append((flag, value))
+    return out
+
+
+def _generated_macs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    if domain is None:
+        return pairs
+    random_ids = {f"net{i}" for i, nic in enumerate(domain.interfaces) if nic.mac is None}
+    out = []
+    for flag, value in pairs:
+        if flag == "-device" and value is not None and _json(value).get("id") in random_ids:
+            value = _set_keys(value, {"mac": placeholder("mac")}, only_present=True)
+        out.append((flag, value))
+    return out
+
+
+def _generated_uuid(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    if domain is None or domain.uuid is not None:
+        return pairs
+    return [(f, placeholder("uuid") if f == "-uuid" else v) for f, v in pairs]
+
+
+def _domain_dirs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    # domain--1-NAME in a dry run, domain-ID-NAME in a run (qemuDomainGetPrivatePath …)
+    pattern = re.compile(r"/domain-(?:-1|\d+)-")
+    return [(f, pattern.sub("/domain-<id>-", v) if v else v) for f, v in pairs]
+
+
+def _autoports(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    if domain is None:
+        return pairs
+    auto = {g.type for g in domain.graphics if g.autoport or g.port in (None, -1)}
+    out = []
+    for flag, value in pairs:
+        if flag == "-vnc" and value is not None and "vnc" in auto:
+            head, sep, rest = value.partition(",")
+            if ":" in head and not head.startswith("unix:"):
+                head = head.rsplit(":", 1)[0] + ":" + placeholder("display")
+            value = head + sep + rest
+        elif flag == "-spice" and value is not None and "spice" in auto:
+            value = re.sub(r"(?<![^,])(port|tls-port)=\d+", rf"\1={placeholder('port')}", value)
+        out.append((flag, value))
+    return out
+
+
+def _host_model_cpu(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    if domain is None or domain.cpu is None or domain.cpu.mode != "host-model":
+        return pairs
+    return [(f, placeholder("host-cpu") if f == "-cpu" else v) for f, v in pairs]
+
+
+RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
+    RuntimeOnly(
+        "master-key secret",
+        "-object secret id=masterKey0: the key file libvirt writes into the domain's private "
+        "directory when it starts it (qemuDomainMasterKeyCreate), random per run",
+        None,
+        _drop_master_key,
+    ),
+    RuntimeOnly(
+        "secrets encrypted with the master key",
+        "data= and iv= of a secret object with keyid=masterKey0: encrypted with that run's "
+        "random key and IV (qemuBuildSecretInfoProps)",
+        placeholder("secret"),
+        _secrets_under_master_key,
+    ),
+    RuntimeOnly(
+        "monitor",
+        "-chardev charmonitor and -mon: libvirt's own QMP socket to the process it runs",
+        None,
+        _drop_monitor,
+    ),
+    RuntimeOnly(
+        "passed descriptors",
+        "fd=, vhostfd=, fds=, vhostfds= of -netdev/-device: descriptors libvirt opens (tap, "
+        "/dev/vhost-net, /dev/vhost-vsock, /dev/vhost-scsi) and passes to the process; "
+        "their numbers are the process's",
+        placeholder("fd"),
+        _fds,
+    ),
+    RuntimeOnly(
+        "NIC back-ends of the dry run",
+        "domxml-to-native rebuilds every <interface> as type ethernet keeping only mac, "
+        "model, boot order and script (qemuConnectDomainXMLToNative), so its line shows a "
+        "tap on a descriptor where a run has the type's back-end (user, vhost, queues, "
+        "host_mtu, a vhost-user socket…); both lines are compared in the dry run's form",
+        placeholder("fd"),
+        _dry_run_nics,
+    ),
+    RuntimeOnly(
+        "generated MACs",
+        "an <interface> without <mac> gets a random 52:54:00 address when libvirt parses it",
+        placeholder("mac"),
+        _generated_macs,
+    ),
+    RuntimeOnly(
+        "generated UUID",
+        "a domain without <uuid> gets a random one when libvirt parses it",
+        placeholder("uuid"),
+        _generated_uuid,
+    ),
+    RuntimeOnly(
+        "per-domain paths",
+        "/var/lib/libvirt/qemu/domain-ID-NAME/ (and channel/target/domain-ID-NAME/): ID is "
+        "-1 in a dry run and the run's domain id in a run",
+        "/domain-<id>-",
+        _domain_dirs,
+    ),
+    RuntimeOnly(
+        "autoport numbers",
+        "the VNC display and SPICE port(s) of <graphics autoport='yes'> (or without a "
+        "port): the first free port from 5900 on the host (virPortAllocatorAcquire)",
+        placeholder("port"),
+        _autoports,
+    ),
+    RuntimeOnly(
+        "host-model CPU",
+        "-cpu of <cpu mode='host-model'>: the model and features libvirt expands from the "
+        "host's CPU (its domain capabilities' host-model)",
+        placeholder("host-cpu"),
+        _host_model_cpu,
+    ),
+)
+
+# Before the binary: LC_ALL, PATH, HOME, XDG_* of the libvirtd that runs it (qemuProcessLaunch
+# sets them from its own environment and the domain's private directory); removed first.
+ENVIRONMENT = "the environment before the binary"
+
+
+def without_environment(words: list[str]) -> list[str]:
+    """WORDS from the emulator on (libvirt prints VAR=VALUE words before it)."""
+    start = next((i for i, w in enumerate(words) if not re.match(r"^[A-Z_][A-Z0-9_]*=", w)), 0)
+    return words[start:]
+
+
+def normalise(words: list[str], domain: Domain | None = None) -> list[str]:
+    """A command line (libvirt's or virtxlate's) with every RUNTIME_ONLY place taken out or
+    made a placeholder; DOMAIN (its XML's model) says which MACs, UUID, ports and CPU were
+    left for libvirt to choose.  Without DOMAIN those are compared as they are."""
+    words = without_environment(words)
+    pairs = _pairs(words[1:])
+    for rule in RUNTIME_ONLY:
+        pairs = rule.apply(pairs, domain)
+    out = [words[0]] if words else []
+    for flag, value in pairs:
+        out.append(flag)
+        if value is not None:
+            out.append(value)
+    return out
+
+
+# -- reading option values -------------------------------------------------------------
+
+
+def _pairs(words: list[str]) -> list[Pair]:
+    pairs: list[Pair] = []
+    index = 0
+    while index < len(words):
+        flag = words[index]
+        value = words[index + 1] if index + 1 < len(words) else None
+        if value is None or value.startswith("-") and not value[1:2].isdigit():
+            pairs.append((flag, None))
+            index += 1
+        else:
+            pairs.append((flag, value))
+            index += 2
+    return pairs
+
+
+def _json(value: str | None) -> dict[str, object]:
+    if value is None or not value.startswith("{"):
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _id(value: str | None) -> str:
+    if value is None:
+        return ""
+    if value.startswith("{"):
+        return str(_json(value).get("id", ""))
+    found = next((p[3:] for p in split_keyval(value) if p.startswith("id=")), "")
+    return found
+
+
+def _qom(value: str | None) -> tuple[str, str]:
+    if value is None:
+        return "", ""
+    if value.startswith("{"):
+        data = _json(value)
+        return str(data.get("qom-type", "")), str(data.get("id", ""))
+    return value.split(",", 1)[0], _id(value)
+
+
+def _set_keys(value: str, keys: dict[str, str], only_present: bool = True) -> str:
+    """VALUE (JSON or keyval) with the given KEYS' values replaced where present."""
+    if value.startswith("{"):
+        data = _json(value)
+        if not any(k in data for k in keys):
+            return value
+        for key, new in keys.items():
+            if key in data or not only_present:
+                data[key] = new
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    for key, new in keys.items():
+        value = re.sub(rf"(?<![^,]){re.escape(key)}=[^,]*", f"{key}={new}", value)
+    return value
