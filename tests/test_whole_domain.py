@@ -81,8 +81,8 @@ KINDS_NOT_WRITTEN = frozenset(
         "pm", "boot", "features", "sandbox", "msg", "launch-security",
         "usb-controller", "virtio-serial-controller", "ccid-controller", "filesystem",
         "interface", "smartcard", "serial", "parallel", "channel", "console", "tpm", "input",
-        "audio", "graphics", "video", "sound", "watchdog", "redirdev", "hostdev",
-        "memballoon", "rng", "panic", "shmem", "vsock", "iommu", "memory-device",
+        "graphics", "sound", "redirdev",
+        "memballoon", "rng", "shmem", "vsock", "iommu",
     }
 )  # fmt: skip
 
@@ -126,16 +126,6 @@ KNOWN_GAPS: dict[str, tuple[str, str]] = {
         "<input type='keyboard' bus='usb'/><serial type='null'><target type='usb-serial'/>"
         "</serial></devices></domain>",
     ),
-    "virtio-mem-root-port": (
-        "libvirt gives a <memory model='virtio-mem'> (virtio-mem-pci) a PCI slot, on q35 a "
-        "root port it adds; placement gives it none",
-        "<domain type='qemu'><name>g</name><maxMemory slots='2' unit='MiB'>2048</maxMemory>"
-        "<memory unit='MiB'>512</memory><vcpu>1</vcpu><os><type arch='x86_64' "
-        "machine='q35'>hvm</type></os><features><acpi/></features><cpu><numa><cell id='0' "
-        "cpus='0' memory='512' unit='MiB'/></numa></cpu><devices><memory model='virtio-mem'>"
-        "<target><size unit='MiB'>128</size><node>0</node><block unit='MiB'>2</block>"
-        "<requested unit='MiB'>64</requested></target></memory></devices></domain>",
-    ),
 }
 
 
@@ -143,7 +133,6 @@ GAP_LEAVES_OUT: dict[str, frozenset[str] | None] = {
     "video-not-pci": None,  # every PCI slot after the video's moves
     "usb-hub-smartcard": frozenset({"hub"}),  # (the ports of USB devices of unwritten kinds)
     "usb-hub-usb-serial": frozenset({"hub"}),
-    "virtio-mem-root-port": None,  # every root port after it moves
 }
 
 
@@ -156,8 +145,6 @@ def known_gaps(xml: str) -> set[str]:
         found.add("usb-hub-smartcard")
     if "<target type='usb-serial'/>" in xml:
         found.add("usb-hub-usb-serial")
-    if "<memory model='virtio-mem'>" in xml:
-        found.add("virtio-mem-root-port")
     return found
 
 
