@@ -58,6 +58,8 @@ def _value(option: Option, json_device: bool) -> str | None:
         return _object_value(option)
     if option.flag == "-device" and json_device:
         return json_value(option, "driver")
+    if option.flag == "-netdev" and json_device:  # libvirt 9.0: as -device
+        return json_value(option, "type")
     if option.implied is None and not option.props:
         return None
     return keyval(option)

@@ -9,7 +9,7 @@ Names follow libvirt 9.0's domaincommon.rng (defines "qemucdev", "qemucdevSrcDef
 from __future__ import annotations
 
 from .devices import Device
-from .fields import INT, ON_OFF, YES_NO, Children, Field, XmlObject, enumeration
+from .fields import HEX, INT, ON_OFF, YES_NO, Children, Field, XmlObject, enumeration
 
 # the host side of a character device (qemucdevSrcTypeChoice)
 CHARDEV_TYPE = enumeration(
@@ -49,6 +49,9 @@ class CharSource(XmlObject):
     slave = Field("@slave")
     reconnect_enabled = Field("reconnect/@enabled", YES_NO)
     reconnect_timeout = Field("reconnect/@timeout", INT)
+    # qemu-vdagent's <source><clipboard copypaste/><mouse mode/></source>
+    clipboard_copypaste = Field("clipboard/@copypaste", YES_NO)
+    mouse_mode = Field("mouse/@mode")
 
 
 class CharHost(Device):
@@ -111,6 +114,17 @@ class Redirdev(CharHost):
     bus = Field("@bus")
 
 
+class RedirFilterRule(XmlObject):
+    """<redirfilter><usbdev class vendor product version allow>: one rule of the filter
+    every USB redirection device of the domain gets (absent: any)."""
+
+    usb_class = Field("@class", HEX)
+    vendor = Field("@vendor", HEX)
+    product = Field("@product", HEX)
+    version = Field("@version")
+    allow = Field("@allow", YES_NO)
+
+
 class Smartcard(CharDevice):
     """<smartcard mode>: host, host-certificates (three <certificate>s and a <database>)
     or passthrough (a chardev: type, <source> and <target> as a CharDevice's)."""
@@ -132,6 +146,7 @@ __all__ = [
     "CharSource",
     "Console",
     "Parallel",
+    "RedirFilterRule",
     "Redirdev",
     "Serial",
     "Smartcard",
