@@ -608,6 +608,62 @@ def test_qemu_refuses_a_fourth_parallel_port(emulator):
     assert refusal is not None and "Max. supported number of parallel ports is 3" in refusal
 
 
+def _devices(bus, path: tuple = ()) -> dict[tuple, object]:  # type: ignore[no-untyped-def]
+    """Every device by its path from the root: (bus name, type, id) per level."""
+    found: dict[tuple, object] = {}
+    for device in bus.devices:
+        key = (*path, (bus.name, device.type, device.id))
+        found.setdefault(key, device)
+        for child in device.buses:
+            found.update(_devices(child, key))
+    return found
+
+
+# cases whose tree is compared with QEMU 7.2's `info qtree` on virtxlate's own line
+TREES = (
+    "serial-null-vc-stdio",
+    "serial-isa-address",
+    "serial-pci",
+    "parallels-null",
+    "channel-ports",
+)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", TREES)
+def test_tree_places_them_as_qemu(emulator, name):
+    """Each character device of `virtxlate tree` is where QEMU 7.2 puts it (isa.0,
+    virtio-serial0.0, …), with the values the tree gives it; none is missing."""
+    from qemu_start import TIMEOUT, runnable
+    from qtree import parse_qtree
+
+    from virtxlate.graph.render import qtree_text
+    from virtxlate.qemu import QemuProcess
+
+    if name == "parallels-null":
+        case = ("x86_64", "pc", False, "<parallel type='null'/><parallel type='pty'/>")
+    else:
+        case = next(case for case in CASES if case[0] == name)[1:]
+    _, pairs = ours(*case)
+    argv = [word for pair in pairs for word in pair if word is not None]
+    line = " ".join(argv)
+    if ("virtserialport" in line or "virtconsole" in line) and "virtio-serial-pci" not in line:
+        pytest.xfail("the virtio-serial controller is props/controllers.py's, not written yet")
+    result = analyze(domain_xml(*case), "7.2", host=FixedHost())
+    assert result.graph is not None, result.findings
+    with QemuProcess(shutil.which(argv[0]) or argv[0], runnable(argv)[1:], timeout=TIMEOUT) as qemu:
+        real = _devices(parse_qtree(str(qemu.hmp("info qtree")).replace("\r\n", "\n")))
+    mine = _devices(parse_qtree(qtree_text(result.graph)))
+    kinds = [path for path in mine if path[-1][1] in DRIVERS]
+    assert kinds, "the tree has no character device"
+    for path in kinds:
+        assert path in real, path
+        for prop, value in mine[path].props.items():  # type: ignore[attr-defined]
+            assert real[path].props.get(prop) == value, (path[-1], prop)  # type: ignore[attr-defined]
+    missing = [p for p in real if p[-1][1] in DRIVERS and p not in mine]
+    assert missing == []
+
+
 def test_golden_file_is_libvirts():
     """The golden file names no placeholder of virtxlate's: it is libvirt's text."""
     assert "{libvirt-" not in GOLDEN.read_text()
