@@ -126,6 +126,64 @@ CASES: list[tuple[str, str, str, bool, str]] = [
         "<reconnect enabled='no'/></source><log file='/tmp/x.log'/></serial>",
     ),
     (
+        "serial-tcp-telnet-reconnect-tls",
+        "x86_64",
+        "pc",
+        False,
+        "<serial type='tcp'><source mode='connect' host='h' service='1' tls='yes'>"
+        "<reconnect enabled='yes' timeout='5'/></source><protocol type='telnet'/></serial>",
+    ),
+    (
+        "serial-tcp-telnets-tls-protocols",
+        "x86_64",
+        "pc",
+        False,
+        "<serial type='tcp'><source mode='connect' host='h' service='1'/>"
+        "<protocol type='telnets'/></serial><serial type='tcp'>"
+        "<source mode='connect' host='h' service='2'/><protocol type='tls'/></serial>",
+    ),
+    (
+        "serial-unix-file-defaults",
+        "x86_64",
+        "pc",
+        False,
+        "<serial type='unix'><source path='/tmp/x.sock'/></serial>"
+        "<serial type='file'><source path='/tmp/f'/></serial>",
+    ),
+    (
+        "serial-isa-debugcon",
+        "x86_64",
+        "pc",
+        False,
+        "<serial type='pty'><target type='isa-debug'><model name='isa-debugcon'/></target>"
+        "</serial>",
+    ),
+    (
+        "user-aliases",
+        "x86_64",
+        "pc",
+        True,
+        "<parallel type='pty'><alias name='ua-par'/></parallel><console type='pty'>"
+        "<target type='virtio'/><alias name='ua-con'/></console><tpm model='tpm-tis'>"
+        "<backend type='emulator'/><alias name='ua-tpm'/></tpm>"
+        "<redirdev bus='usb' type='spicevmc'><alias name='ua-r'/></redirdev>" + SPICE,
+    ),
+    (
+        "smartcard-alias-before-redirdev",
+        "x86_64",
+        "pc",
+        True,
+        "<redirdev bus='usb' type='spicevmc'/><smartcard mode='host'><alias name='ua-sc'/>"
+        "</smartcard>" + SPICE,
+    ),
+    (
+        "channel-pty-no-name",
+        "x86_64",
+        "pc",
+        False,
+        "<channel type='pty'><target type='virtio'/></channel>",
+    ),
+    (
         "serial-udp",
         "x86_64",
         "pc",
@@ -371,6 +429,8 @@ STARTED = (
 KNOWN_GAPS = {
     "serial-usb": "placement/usb.py gives no USB port to a usb-serial (libvirt's USB order: "
     "host devices, disks, ccid controllers, inputs, usb-serials, sounds, redirdevs)",
+    "smartcard-alias-before-redirdev": "placement/usb.py gives the ccid controller of a "
+    "smartcard no USB port before the redirdevs' (libvirt: usb-ccid port 1, usb-redir 2)",
 }
 
 

@@ -74,6 +74,7 @@ SERIAL_MODELS = {
     "spapr-vio-serial": "spapr-vty",
     "system-serial": "pl011",
     "sclp-serial": "sclpconsole",
+    "isa-debug": "isa-debugcon",
 }
 SYSTEM_SERIAL_MODELS = frozenset({"pl011", "16550a"})
 # the target type of a <serial> that names none, per guest architecture
@@ -335,7 +336,9 @@ def serial_options(plan: StoragePlan) -> list[Option]:
         option = _device(plan, device, model, f"a serial port of type '{target}'")
         option.add("chardev", f"char{alias}")
         option.add("id", alias)
-        if model == "isa-serial":
+        if model == "isa-debugcon":
+            _add_isa(option, device)
+        elif model == "isa-serial":
             option.add("index", port)
             if not 0 <= port < MAX_ISA_SERIAL_PORTS:
                 _refused_at_start(
