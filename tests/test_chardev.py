@@ -25,9 +25,10 @@ from pathlib import Path
 import pytest
 from conftest import DATA, _missing
 
-from virtxlate.api import analyze
+from virtxlate.api import analyze, load
 from virtxlate.argv.escape import split_keyval
 from virtxlate.argv.writer import words
+from virtxlate.caps.tables import load as load_caps
 from virtxlate.host import FixedHost
 from virtxlate.libvirt.plan import plan_storage
 
@@ -529,9 +530,6 @@ LIBVIRT: dict[str, dict] = json.loads(GOLDEN.read_text())
 
 def ours(arch: str, machine: str, usb: bool, fragment: str, host=None):  # type: ignore[no-untyped-def]
     """virtxlate's whole line for the case (FixedHost: a host asked, as libvirt does)."""
-    from virtxlate.api import load
-    from virtxlate.caps.tables import load as load_caps
-
     domain = load(domain_xml(arch, machine, usb, fragment))
     plan = plan_storage(domain, load_caps("7.2", arch), FixedHost() if host is None else host)
     return plan, words(plan.emulator, plan.options, plan.caps.json_device)
@@ -601,6 +599,20 @@ def test_release_gates():
     crb = domain_xml("x86_64", "pc", False, "<tpm model='tpm-crb'><backend type='emulator'/></tpm>")
     found = [f for f in analyze(crb, "2.11").findings if f.code == "VX0303"]
     assert [(f.severity, f.since) for f in found] == [("error", "2.12")]
+
+
+def test_a_storage_only_table_is_no_proof_of_absence():
+    """1.2's hand-written table lists storage devices only: a serial port there is not
+    known to be missing (VX0307 warning), where 1.5's captured table is an answer."""
+    xml = domain_xml("x86_64", "pc", False, "<serial type='pty'/><parallel type='null'/>")
+    codes = {
+        version: [f.code for f in plan_storage(load(xml), load_caps(version)).findings]
+        for version in ("1.2", "1.5")
+    }
+    assert codes == {"1.2": ["VX0307", "VX0307"], "1.5": []}
+    tpm = domain_xml("x86_64", "pc", False, "<tpm><backend type='emulator'/></tpm>")
+    found = [(f.code, f.since) for f in analyze(tpm, "1.5").findings if f.is_error]
+    assert found == [("VX0303", "2.11"), ("VX0303", "2.1")]
 
 
 def test_passthrough_tpm_asks_the_host():

@@ -122,7 +122,14 @@ def chardev_options(
         return []
     flag = _BACKEND_FLAGS.get(kind)
     if flag is not None and not plan.caps.has_flag(flag):
-        _needs(plan, origin, f"a character device of type '{kind}'", "flags", flag, kind)
+        _needs(
+            plan,
+            origin,
+            f"a character device of type '{kind}'",
+            "flags",
+            flag,
+            f"QEMU's {kind} chardev",
+        )
     if kind == "dev" and origin.element.tag == "parallel":
         backend = "parallel"
     option = Option("-chardev", backend, [("id", char_id)], origin=origin)
@@ -233,14 +240,43 @@ def _unix(plan: StoragePlan, char: CharHost, option: Option, origin: XmlObject) 
     _server_or_reconnect(option, char, bind)
 
 
+# the tables made from what a binary answered: in the others (1.2's hand-written one, the
+# releases derived from it) a device type that is not listed may still exist
+_ANSWERED = ("captured replies", "probed binary")
+
+
+def _lists_every_device(plan: StoragePlan) -> bool:
+    """Whether the release's table, or an older one of its arch, comes from what a binary
+    answered: then a device type it does not list is one QEMU lacks."""
+    summaries = caps_index.summaries(plan.caps.arch)
+    versions = caps_index.versions(plan.caps.arch)
+    if plan.caps.version not in versions:
+        return True
+    upto = versions.index(plan.caps.version) + 1
+    return any(s.get("origin") in _ANSWERED for s in summaries[:upto])
+
+
 def _needs(plan: StoragePlan, obj: XmlObject, what: str, kind: str, name: str, shown: str) -> None:
-    """VX0303: WHAT needs NAME (a device type or a flag of the tables) the release lacks."""
+    """VX0303: WHAT needs NAME (a device type or a flag of the tables) the release lacks;
+    VX0307 (a warning) when the release's table does not list every device type."""
+    if kind == "devices" and not _lists_every_device(plan):
+        plan.findings.append(
+            finding_at(
+                "VX0307",
+                "warning",
+                f"{what} needs QEMU device '{name}'; virtxlate does not know whether QEMU "
+                f"{plan.caps.version} has it (its table lists the storage devices only)",
+                obj,
+                plan.domain.source,
+            )
+        )
+        return
     since = caps_index.first_with(kind, name, plan.caps.arch, after=plan.caps.version)
     plan.findings.append(
         finding_at(
             "VX0303",
             "error",
-            f"{what} needs QEMU's '{shown}', which QEMU {plan.caps.version} does not have",
+            f"{what} needs {shown}, which QEMU {plan.caps.version} does not have",
             obj,
             plan.domain.source,
             since=since,
@@ -257,7 +293,7 @@ def _refused_at_start(plan: StoragePlan, obj: XmlObject, message: str) -> None:
 def _device(plan: StoragePlan, obj: XmlObject, driver: str, what: str) -> Option:
     """A -device of DRIVER for OBJ; a VX0303 finding when the release lacks the type."""
     if not plan.caps.has_device(driver):
-        _needs(plan, obj, what, "devices", driver, driver)
+        _needs(plan, obj, what, "devices", driver, f"QEMU device '{driver}'")
     return Option("-device", driver, origin=obj)
 
 
@@ -560,7 +596,14 @@ def tpm_options(plan: StoragePlan) -> list[Option]:
         tpmdev = Option("-tpmdev", None, origin=tpm)
         if kind == "passthrough" and backend is not None:
             if not plan.caps.has_flag("tpm-passthrough"):
-                _needs(plan, tpm, "a passthrough TPM", "flags", "tpm-passthrough", "passthrough")
+                _needs(
+                    plan,
+                    tpm,
+                    "a passthrough TPM",
+                    "flags",
+                    "tpm-passthrough",
+                    "QEMU's passthrough TPM back-end",
+                )
             _passthrough_facts(plan, tpm, backend.device_path or "/dev/tpm0")
             tpmdev.implied = "passthrough"
             tpmdev.add("id", f"tpm-{alias}")
@@ -569,7 +612,14 @@ def tpm_options(plan: StoragePlan) -> list[Option]:
             tpmdev.add("cancel-path", "/dev/fdset/1")
         elif kind in ("emulator", "external") and backend is not None:
             if not plan.caps.has_flag("tpm-emulator"):
-                _needs(plan, tpm, "an emulated TPM", "flags", "tpm-emulator", "emulator")
+                _needs(
+                    plan,
+                    tpm,
+                    "an emulated TPM",
+                    "flags",
+                    "tpm-emulator",
+                    "QEMU's emulator TPM back-end",
+                )
             socket = Option("-chardev", "socket", [("id", "chrtpm")], origin=tpm)
             socket.add(
                 "path", backend.source_path if kind == "external" else _swtpm_socket(plan, tpm)
