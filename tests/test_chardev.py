@@ -20,6 +20,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -678,6 +679,49 @@ def test_qemu_refuses_a_fourth_parallel_port(emulator):
     ]
     refusal = qemu_refusal([word for pair in pairs for word in pair if word is not None])
     assert refusal is not None and "Max. supported number of parallel ports is 3" in refusal
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["tpm-crb-emulator", "tpm-tis-emulator"])
+def test_qemu_starts_on_our_tpm_line_with_swtpm(emulator, tmp_path, name):
+    """The emulated TPM's line runs once a swtpm listens where libvirt's would: swtpm
+    started here on a socket of its own stands in for the one libvirt starts."""
+    from qemu_start import qemu_refusal
+
+    swtpm = shutil.which("swtpm")
+    if swtpm is None:
+        _missing("swtpm", "VIRTXLATE_REQUIRE_INTEGRATION")
+    socket = tmp_path / "swtpm.sock"
+    process = subprocess.Popen(
+        [
+            swtpm,
+            "socket",
+            "--tpmstate",
+            f"dir={tmp_path}",
+            "--tpm2",
+            "--terminate",
+            "--ctrl",
+            f"type=unixio,path={socket}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):  # at most 10 s for swtpm's socket
+            if socket.exists():
+                break
+            time.sleep(0.1)
+        case = next(case for case in CASES if case[0] == name)
+        _, pairs = ours(*case[1:])
+        argv = []
+        for flag, value in pairs:
+            if flag == "-chardev" and value is not None and value.startswith("socket,id=chrtpm"):
+                value = f"socket,id=chrtpm,path={socket}"
+            argv += [flag] if value is None else [flag, value]
+        assert qemu_refusal(argv) is None
+    finally:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def _devices(bus, path: tuple = ()) -> dict[tuple, object]:  # type: ignore[no-untyped-def]
