@@ -350,6 +350,15 @@ CASES: list[tuple[str, str, str, bool, str]] = [
         "<usbdev class='0x08' vendor='0x1234' product='0xbeef' version='2.00' allow='yes'/>"
         "<usbdev allow='no'/></redirfilter>" + SPICE,
     ),
+    (
+        "redirdev-filter-any",
+        "x86_64",
+        "pc",
+        True,
+        "<redirdev bus='usb' type='spicevmc'/><redirfilter><usbdev class='-1' "
+        "vendor='0x0781' product='-1' version='-1' allow='no'/><usbdev vendor='1234' "
+        "version='1.1' allow='yes'/></redirfilter>" + SPICE,
+    ),
     ("smartcard-host", "x86_64", "q35", True, "<smartcard mode='host'/>"),
     (
         "smartcard-certificates",

@@ -9,7 +9,7 @@ Names follow libvirt 9.0's domaincommon.rng (defines "qemucdev", "qemucdevSrcDef
 from __future__ import annotations
 
 from .devices import Device
-from .fields import HEX, INT, ON_OFF, YES_NO, Children, Field, XmlObject, enumeration
+from .fields import INT, ON_OFF, YES_NO, Children, Field, XmlObject, enumeration
 
 # the host side of a character device (qemucdevSrcTypeChoice)
 CHARDEV_TYPE = enumeration(
@@ -118,9 +118,10 @@ class RedirFilterRule(XmlObject):
     """<redirfilter><usbdev class vendor product version allow>: one rule of the filter
     every USB redirection device of the domain gets (absent: any)."""
 
-    usb_class = Field("@class", HEX)
-    vendor = Field("@vendor", HEX)
-    product = Field("@product", HEX)
+    # a number (0x… hexadecimal) or -1 for any, kept as written
+    usb_class = Field("@class")
+    vendor = Field("@vendor")
+    product = Field("@product")
     version = Field("@version")
     allow = Field("@allow", YES_NO)
 

@@ -510,23 +510,41 @@ def _filter(plan: StoragePlan) -> str | None:
         return None
     texts = []
     for rule in rules:
-        version = rule.version
-        bcd = None
-        if version is not None and version != "-1":
-            major, _, minor = version.partition(".")
-            bcd = (int(major or "0") << 8) | int(minor or "0", 16) if major.isdigit() else None
-        texts.append(
-            ":".join(
-                (
-                    "-1" if rule.usb_class is None else f"0x{rule.usb_class:02X}",
-                    "-1" if rule.vendor is None else f"0x{rule.vendor:04X}",
-                    "-1" if rule.product is None else f"0x{rule.product:04X}",
-                    "-1" if bcd is None else f"0x{bcd:04X}",
-                    "1" if rule.allow else "0",
-                )
-            )
+        fields = (
+            _filter_number(rule.usb_class, 2),
+            _filter_number(rule.vendor, 4),
+            _filter_number(rule.product, 4),
+            _filter_version(rule.version),
+            "1" if rule.allow else "0",
         )
+        texts.append(":".join(fields))
     return "|".join(texts)
+
+
+def _filter_number(text: str | None, digits: int) -> str:
+    """A rule's class, vendor or product as libvirt prints it: 0x and upper-case hex
+    digits, -1 when absent or -1 (any)."""
+    if text is None or text.strip() == "-1":
+        return "-1"
+    try:
+        value = int(text.strip(), 0)
+    except ValueError:
+        return "-1"  # libvirt's parser refuses it before
+    return f"0x{value:0{digits}X}"
+
+
+def _filter_version(text: str | None) -> str:
+    """A rule's version 'M.mm' as its BCD number (2.00 → 0x0200, a one-digit minor is
+    tens: 1.1 → 0x0110, as libvirt 9.0 writes it), -1 when absent."""
+    if text is None or text.strip() == "-1":
+        return "-1"
+    major, _, minor = text.strip().partition(".")
+    try:
+        high = int(major, 16)
+        low = int(minor or "0", 16) << (4 if len(minor) == 1 else 0)
+    except ValueError:
+        return "-1"  # libvirt's parser refuses it before
+    return f"0x{(high << 8) | low:04X}"
 
 
 def redirdev_options(plan: StoragePlan) -> list[Option]:
