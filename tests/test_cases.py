@@ -59,26 +59,12 @@ _NVME = (
     '-blockdev {"driver":"nvme","device":"0000:01:00.0","namespace":1} and '
     "its virtio-blk-pci (on a root port it adds)"
 )
-_BRIDGE_ALIAS = (
-    "libvirt 9.0 names a PCI controller with a user alias by it (id 'ua-bridge', and the "
-    "bus of the devices behind it); virtxlate writes pci.1"
-)
 KNOWN_GAPS = {
     "nvme-disk-q35.qemu-7.2.args": _NVME,
     "nvme-disk-q35.qemu-7.2.qtree": _NVME,
-    "pci-bridge-user-alias-pc.qemu-7.2.args": _BRIDGE_ALIAS,
-    "pci-bridge-user-alias-pc.qemu-7.2.qtree": _BRIDGE_ALIAS,
     "xhci-ports-q35.qemu-7.2.args": (
         "libvirt 9.0 writes <controller model='qemu-xhci' ports='8'> as p2=8,p3=8; "
         "virtxlate leaves the ports out"
-    ),
-    "disk-driver-name-not-qemu-pc.qemu-7.2.err": (
-        "libvirt 9.0 refuses a disk driver name other than 'qemu' ('unsupported driver name "
-        "'xyz' for disk'); virtxlate accepts it (VX0203 is the lead's to confirm)"
-    ),
-    "lun-sgio-unfiltered-pc.qemu-7.2.err": (
-        "libvirt 9.0 refuses sgio='unfiltered' ('unfiltered sgio is no longer supported'); "
-        "virtxlate accepts it (its code here, VX0212, is the lead's to confirm)"
     ),
     "slots-after-non-storage-pc.qemu-7.2.err": (
         "QEMU 7.2 has no -soundhw, which libvirt 9.0 still writes for <sound model='pcspk'/>; "

@@ -48,8 +48,6 @@ def _is_declaration(value: object) -> bool:
 # field is gone, fails the test (remove it).
 _RAW = "read as raw XML in {}, not through the field (issue 16 item 3 moves such reads)"
 UNREAD_TODAY: dict[str, str] = {
-    "Controller.ports": _RAW.format("placement/usb.py")
-    + "; argv does not write qemu-xhci's p2/p3 (cases/xhci-ports-q35, a known gap)",
     "Domain.os_type": _RAW.format("api.py and rules/release.py"),
     "Controller.vectors": "virtio-serial's vectors: argv writes no virtio-serial controller "
     "(issue 17)",
@@ -61,10 +59,6 @@ UNREAD_TODAY: dict[str, str] = {
     "the overlay over QMP at start",
     "DiskSource.startup_policy": "acted on at start only, a missing source being dropped "
     "(cases/cdrom-startup-policy-pc)",
-    "Disk.sgio": "no rule reads it: libvirt 9.0 refuses sgio='unfiltered' "
-    "(cases/lun-sgio-unfiltered-pc, a known gap)",
-    "DiskDriver.name": "no rule reads it: libvirt 9.0 refuses a name other than 'qemu' "
-    "(cases/disk-driver-name-not-qemu-pc, a known gap)",
     "DiskSource.type": "<disk type='nvme'>'s source: argv writes no nvme disk "
     "(cases/nvme-disk-q35, a known gap)",
     "DiskSource.managed": "<disk type='nvme'>'s source (cases/nvme-disk-q35, a known gap)",
@@ -142,7 +136,6 @@ NOT_READ_YET: tuple[str, ...] = (
     "Address.base",
     "Address.iobase",
     "Address.irq",
-    "Address.port",
     "Address.reg",
     "Address.uuid",
     "Controller.bus_nr",
@@ -159,15 +152,9 @@ NOT_READ_YET: tuple[str, ...] = (
     "Domain.current_memory",
     "Domain.current_memory_unit",
     "Domain.description",
-    "Domain.filesystems",
-    "Domain.hubs",
-    "Domain.inputs",
-    "Domain.interfaces",
-    "Domain.iommus",
     "Domain.max_memory",
     "Domain.max_memory_slots",
     "Domain.max_memory_unit",
-    "Domain.memballoons",
     "Domain.memory_devices",
     "Domain.on_crash",
     "Domain.on_lockfailure",
@@ -176,16 +163,10 @@ NOT_READ_YET: tuple[str, ...] = (
     "Domain.panics",
     "Domain.pm",
     "Domain.redirfilter_rules",
-    "Domain.rngs",
-    "Domain.shmems",
-    "Domain.sounds",
     "Domain.title",
     "Domain.vcpu_cpuset",
     "Domain.vcpu_current",
     "Domain.vcpu_placement",
-    "Domain.videos",
-    "Domain.vsocks",
-    "Domain.watchdogs",
     "Hostdev.display",
     "Hostdev.driver_name",
     "Hostdev.managed",

@@ -9,7 +9,6 @@ SATA or floppy disk, the index in the alias of a virtio or USB disk.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 
@@ -43,7 +42,7 @@ def _facts(xml: str) -> dict[tuple, dict[str, object]]:
         address = drive_address(disk) if disk.bus in ("scsi", "ide", "sata", "fdc") else None
         key = (
             disk.bus,
-            dataclasses.astuple(address) if address is not None else disk_index(disk.dev),
+            tuple(address) if address is not None else disk_index(disk.dev),
         )
         facts: dict[str, object] = {
             "target": disk.dev,

@@ -11,16 +11,15 @@ be listed, a domain of the stream the parser refuses, each is a result with its 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
-import signal
 import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from lxml import etree
 
@@ -41,8 +40,9 @@ JOBS_PER_CPU = 4
 _CHUNK = 1 << 16  # bytes read from a stream at a time
 
 
-@dataclass(frozen=True)
-class Item:
+# Item and Settings are named tuples, not dataclasses: `check ONE.xml` imports this
+# module, and a dataclass costs half a millisecond to define.
+class Item(NamedTuple):
     """One input of the batch: a file to read, a domain cut from a stream, or an error
     found before anything could be read (an unlistable directory, an oversized domain)."""
 
@@ -76,40 +76,103 @@ def iter_items(
 
 
 def _walk(top: str) -> Iterator[Item]:
-    stack: list[tuple[bool, str]] = [(True, top)]  # (is a directory, path), last first
+    # one listing per directory open, each held as a few sorted strings (_Listing)
+    stack: list[Iterator[tuple[bool, str]]] = [iter([(True, top)])]
     while stack:
-        is_directory, path = stack.pop()
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        is_directory, path = entry
         if not is_directory:
             yield Item(display_name(path), path=path, regular_only=True)
             continue
         try:
-            with os.scandir(path) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
+            listing = _Listing(path)
         except OSError as exc:
             yield Item(
                 display_name(path), path=path, error=f"cannot list directory: {exc.strerror or exc}"
             )
             continue
-        children = []
-        for entry in entries:
-            try:
-                directory = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                directory = False
-            if directory or entry.name.endswith(".xml"):
-                children.append((directory, entry.path))
-        stack.extend(reversed(children))
+        stack.append(iter(listing))
 
 
-# Where a broken domain of a stream ends: before the next line that starts a document.
-_RESYNC = re.compile(rb"(?:(?<=\n)|^)<(?:\?xml|domain)\b")
-# What may stand between domains: white space, comments, processing instructions
-# (an XML declaration starts the next document: it stays with it).
-_MISC = re.compile(rb"(?:\s+|<!--.*?-->|<\?(?!xml[\s?]).*?\?>)*", re.S)
-_ELEMENT = re.compile(rb"<[A-Za-z_:]")
-_DOMAIN_START = re.compile(rb"(?:\s+|<!--.*?-->|<\?.*?\?>)*<domain[\s/>]", re.S)
-# What follows a domain on its last line (`</domain> <!-- end -->`) belongs to none.
-_REST_OF_LINE = re.compile(rb"(?:[ \t]+|<!--.*?-->|<\?(?!xml[\s?]).*?\?>)*\n?", re.S)
+class _Listing:
+    """The subdirectories and *.xml files of a directory in name order, held as runs of
+    _RUN names sorted and joined into one string each, merged when read: a directory of
+    10⁵ domains costs about its names' bytes, not 10⁵ DirEntry objects and tuples
+    (hundreds of bytes each) for as long as the batch runs."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.runs: list[str] = []
+        names: list[str] = []
+        with os.scandir(path) as listing:
+            for entry in listing:
+                try:
+                    directory = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    directory = False
+                if directory or entry.name.endswith(".xml"):
+                    # NUL and / are in no file name: NUL sorts first, so a name's flag
+                    # never changes its order, and / separates the names of a run
+                    names.append(f"{entry.name}\0{'d' if directory else 'f'}")
+                    if len(names) == _RUN:
+                        self._add_run(names)
+        self._add_run(names)
+
+    def _add_run(self, names: list[str]) -> None:
+        if names:
+            names.sort()
+            self.runs.append("/".join(names))
+            names.clear()
+
+    def __iter__(self) -> Iterator[tuple[bool, str]]:
+        import heapq
+
+        for name in heapq.merge(*(_split(run) for run in self.runs)):
+            stem, _, flag = name.partition("\0")
+            yield flag == "d", os.path.join(self.path, stem)
+
+
+_RUN = 4096  # names sorted at a time while a directory is listed
+
+
+def _split(run: str) -> Iterator[str]:
+    """The names of a run, one at a time (str.split would copy them all at once)."""
+    start = 0
+    while (end := run.find("/", start)) >= 0:
+        yield run[start:end]
+        start = end + 1
+    yield run[start:]
+
+
+class _Patterns(NamedTuple):
+    """The patterns that cut a stream into domains, compiled by the first stream read (a
+    check of files compiles none)."""
+
+    # Where a broken domain of a stream ends: before the next line that starts a document.
+    resync: re.Pattern[bytes]
+    # What may stand between domains: white space, comments, processing instructions
+    # (an XML declaration starts the next document: it stays with it).
+    misc: re.Pattern[bytes]
+    element: re.Pattern[bytes]
+    domain_start: re.Pattern[bytes]
+    # What follows a domain on its last line (`</domain> <!-- end -->`) belongs to none.
+    rest_of_line: re.Pattern[bytes]
+
+
+@functools.cache
+def _patterns() -> _Patterns:
+    return _Patterns(
+        resync=re.compile(rb"(?:(?<=\n)|^)<(?:\?xml|domain)\b"),
+        misc=re.compile(rb"(?:\s+|<!--.*?-->|<\?(?!xml[\s?]).*?\?>)*", re.S),
+        element=re.compile(rb"<[A-Za-z_:]"),
+        domain_start=re.compile(rb"(?:\s+|<!--.*?-->|<\?.*?\?>)*<domain[\s/>]", re.S),
+        rest_of_line=re.compile(rb"(?:[ \t]+|<!--.*?-->|<\?(?!xml[\s?]).*?\?>)*\n?", re.S),
+    )
+
+
 _BOMS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
 _DOCUMENT_END = 5  # libxml2's XML_ERR_DOCUMENT_END: "Extra content at the end"
 
@@ -217,14 +280,16 @@ class _Splitter:
         """Where in the buffer the next document starts after a refused one: a line
         that starts with <domain or <?xml, after the refused one's own start."""
         while True:
-            match = _RESYNC.search(self.buffer, position)
+            match = _patterns().resync.search(self.buffer, position)
             if match is None:
                 return None
             start = match.start()
             at_line_start = start > 0 or not self.item or self.item.endswith(b"\n")
             # the refused document's own element began before (text that holds no
             # element is refused with the document after it)
-            if at_line_start and _ELEMENT.search(bytes(self.item) + self.buffer[position:start]):
+            if at_line_start and _patterns().element.search(
+                bytes(self.item) + self.buffer[position:start]
+            ):
                 return start
             position = start + 1
 
@@ -241,7 +306,7 @@ class _Splitter:
         try:
             self.parser.feed(piece)
         except etree.XMLSyntaxError as exc:
-            if exc.code == _DOCUMENT_END and _DOMAIN_START.match(self.item):
+            if exc.code == _DOCUMENT_END and _patterns().domain_start.match(self.item):
                 # a domain that closed itself (<domain/>) is only reported with what
                 # follows it: the new document starts with this piece
                 yield self._emit()
@@ -273,7 +338,7 @@ class _Splitter:
 
     def _emit(self) -> Item:
         data = bytes(self.item)
-        rest = _REST_OF_LINE.match(data) if self.same_line else None
+        rest = _patterns().rest_of_line.match(data) if self.same_line else None
         if rest is not None and rest.end() < len(data):
             self.line += data.count(b"\n", 0, rest.end())
             data = data[rest.end() :]
@@ -303,12 +368,13 @@ class _Splitter:
                     self._keep(tail[len(tail) - self.rewind :])
         if self.oversized or self.broken or self.started:
             yield self._emit()
-        elif self.item and _MISC.fullmatch(bytes(self.item)) is None:
+        elif self.item and _patterns().misc.fullmatch(bytes(self.item)) is None:
             yield self._emit()  # text that is no document: its own error
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
+    """What every domain of the batch is checked against, and how results are printed."""
+
     releases: tuple[str, ...]
     libvirt_schema: bool
     json_lines: bool
@@ -383,16 +449,23 @@ def _work(arguments: tuple[Item, Settings]) -> tuple[int, str, dict[str, Any]]:
 
 
 def _worker_signals() -> None:
+    import signal
+
     # The parent answers SIGINT (a terminal's ^C reaches every process of the group).
     # SIGTERM (from the parent, or sent to the whole group) ends a worker by SystemExit,
     # which multiprocessing ends without a traceback; unlike dying at once, it lets go
     # of the task queue's lock an idle worker holds, which the parent's clean-up needs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_worker)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _signals())
 
 
-_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+def _signals() -> set[int]:
+    """The signals a batch answers (signal is imported by a batch only: a one-domain
+    check does not pay for its enums)."""
+    import signal
+
+    return {signal.SIGINT, signal.SIGTERM}
 
 
 def _start_pool(jobs: int) -> Any:
@@ -400,8 +473,9 @@ def _start_pool(jobs: int) -> Any:
     are ready for it: the parent's threads never (the main thread answers), a worker
     once its handlers are set."""
     import multiprocessing  # a one-domain check starts no process: not imported for it
+    import signal
 
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _signals())
     try:
         return multiprocessing.get_context("fork").Pool(jobs, _worker_signals)
     finally:
@@ -456,6 +530,7 @@ def run(
     on ERR; the worst exit status (3 unreadable input, 2 usage, 1 errors, 0 none), or
     130 / 143 after SIGINT / SIGTERM, with the results so far and the summary."""
     import json
+    import signal
 
     started = time.monotonic()
     progress = _Progress(err, started)
@@ -493,6 +568,14 @@ def run(
                 out.write(text)
             out.flush()  # each result as it comes, also into a pipe
             progress.tick(domains)
+        if pool is not None:
+            # every result is in and the workers wait for work: close() gives each its
+            # end.  terminate() first drains the task queue holding the queue's read
+            # lock for good (multiprocessing's _help_stuff_finish), then waits for the
+            # workers: a batch of 10⁴ was seen hanging there after its last result.
+            pool.close()
+            pool.join()
+            pool = None
     except KeyboardInterrupt:
         status, interrupted = EXIT_SIGINT, "interrupted (SIGINT) after "
     except _Terminated:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Literal
 
-from .model.fields import XmlObject
+if TYPE_CHECKING:  # the model (and lxml) is not imported by `caps` and `explain`
+    from .model.fields import XmlObject
 
 # info: what virtxlate could not know (a host fact not looked up); never changes the exit
 Severity = Literal["error", "warning", "info"]
@@ -32,7 +33,12 @@ class Finding:
         return f"{self.source}:{self.line}"
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        # the fields are str, int or None: no deep copy (dataclasses.asdict) is needed,
+        # and a batch writes every finding of every domain
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 def finding_at(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from .index import arches, summaries
@@ -95,7 +94,17 @@ def show_json(table: CapsTable) -> dict[str, Any]:
         "emulator": table.emulator,
         "libvirt_storage": table.storage_style,
         "flags": sorted(table.flags),
-        "machines": [asdict(m) for m in table.machines],
-        "families": {name: asdict(f) for name, f in table.families.items()},
-        "device_types": {name: asdict(d) for name, d in table.devices.items()},
+        "machines": [_plain(m) for m in table.machines],
+        "families": {name: _plain(f) for name, f in table.families.items()},
+        "device_types": {name: _plain(d) for name, d in table.devices.items()},
     }
+
+
+def _plain(value: Any) -> Any:
+    """A table record (a named tuple) as JSON data: an object of its fields, nested
+    records and tuples within it converted too."""
+    if hasattr(value, "_fields"):
+        return {name: _plain(getattr(value, name)) for name in value._fields}
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    return value

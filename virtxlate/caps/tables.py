@@ -14,14 +14,19 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import UsageError
 from ..resources import CAPS_DIR, schema_path
 
+# The records of a table are named tuples (immutable, compared by value, as frozen
+# dataclasses are): every command loads a table, and a dataclass costs 0.3–0.5 ms to
+# define at each start, a named tuple a tenth of that.
 
-@dataclass(frozen=True)
-class Prop:
+
+class Prop(NamedTuple):
+    """A property of a device type: QEMU's type name, default, shown by info qtree?"""
+
     name: str
     type: str
     default: str | None = None
@@ -29,8 +34,7 @@ class Prop:
     inferred: bool = False  # copied from another release: not this release's answer
 
 
-@dataclass(frozen=True)
-class BusSpec:
+class BusSpec(NamedTuple):
     """A child bus a device type provides, with QEMU's naming rule and its limits."""
 
     bus_type: str
@@ -49,8 +53,9 @@ class BusSpec:
         )
 
 
-@dataclass(frozen=True)
-class DeviceType:
+class DeviceType(NamedTuple):
+    """A QOM type as qom-list-types and device-list-properties describe it."""
+
     name: str
     parent: str | None
     abstract: bool
@@ -66,8 +71,9 @@ class DeviceType:
         return next((p for p in self.props if p.name == name), None)
 
 
-@dataclass(frozen=True)
-class Builtin:
+class Builtin(NamedTuple):
+    """A device a machine type creates itself, and the buses it provides."""
+
     type: str
     addr: str | None
     libvirt_controller: str | None
@@ -76,8 +82,9 @@ class Builtin:
     enabled_by: str | None = None  # a legacy option that creates it, e.g. -usb
 
 
-@dataclass(frozen=True)
-class MachineFamily:
+class MachineFamily(NamedTuple):
+    """What the machine types of a family share: root bus, reserved slots, builtins."""
+
     name: str
     host_bridge: str
     root_bus: str
@@ -88,8 +95,9 @@ class MachineFamily:
     builtins: tuple[Builtin, ...]
 
 
-@dataclass(frozen=True)
-class Machine:
+class Machine(NamedTuple):
+    """A machine type of query-machines: name, alias, default, family."""
+
     name: str
     alias: str | None
     default: bool
@@ -194,7 +202,7 @@ def parse_table(path: Path) -> CapsTable:
     """Load one table file: a shipped .json one as it is (validated when built and by the
     tests), an .xml one (`caps probe` output) after validating it."""
     if path.suffix == ".json":
-        return table_from_node(json.loads(path.read_text(encoding="utf-8")), path)
+        return table_from_node(_read_json(path.read_text(encoding="utf-8")), path)
     from lxml import etree
 
     root = etree.parse(str(path)).getroot()
@@ -202,6 +210,50 @@ def parse_table(path: Path) -> CapsTable:
     from .store import to_node
 
     return table_from_node(to_node(root), path)
+
+
+# store.dumps writes a table as its root's head, then one child element per line
+_DEVICE_LINE = '["device-type",{"name":"'
+
+
+def _read_json(text: str) -> list[Any]:
+    """A table's JSON form, its device types left as their lines of JSON (read when asked
+    for, _Devices): a check reads a dozen of a table's hundreds, and decoding them all
+    took most of a one-domain run's table loading.  Text not laid out as store.dumps
+    writes it is decoded whole."""
+    lines = text.split("\n")
+    if len(lines) < 3 or not lines[0].endswith(",[") or lines[-2:] != ["]]", ""]:
+        return json.loads(text)  # type: ignore[no-any-return]
+    root = json.loads(lines[0] + "]]")
+    children = root[2]
+    for line in lines[1:-2]:
+        line = line.removesuffix(",")
+        if line.startswith(_DEVICE_LINE):
+            name, quote, _ = line[len(_DEVICE_LINE) :].partition('"')
+            if quote and "\\" not in name:  # (an escaped name is decoded now)
+                children.append(_DeviceLine(name, line))
+                continue
+        children.append(json.loads(line))
+    return root  # type: ignore[no-any-return]
+
+
+class _DeviceLine(str):
+    """A device type's element as the JSON text of its line, with its name."""
+
+    name: str
+
+    def __new__(cls, name: str, line: str) -> _DeviceLine:
+        text = super().__new__(cls, line)
+        text.name = name
+        return text
+
+    def attributes(self) -> dict[str, Any]:
+        """The element's attributes, decoded without its children."""
+        attrs, _ = _DECODER.raw_decode(self, len('["device-type",'))
+        return attrs  # type: ignore[no-any-return]
+
+
+_DECODER = json.JSONDecoder()
 
 
 def _children(node: list[Any]) -> list[list[Any]]:
@@ -282,14 +334,17 @@ class _Devices(Mapping[str, DeviceType]):
     """The device types of a table, each read from its JSON node when first asked for: a
     check asks for a dozen of a table's hundreds."""
 
-    def __init__(self, nodes: dict[str, list[Any]]):
+    def __init__(self, nodes: dict[str, list[Any] | _DeviceLine]):
         self._nodes = nodes
         self._read: dict[str, DeviceType] = {}
 
     def __getitem__(self, name: str) -> DeviceType:
         device = self._read.get(name)
         if device is None:
-            device = self._read[name] = _device(self._nodes[name])
+            node = self._nodes[name]
+            device = self._read[name] = _device(
+                json.loads(node) if isinstance(node, _DeviceLine) else node
+            )
         return device
 
     def __contains__(self, name: object) -> bool:
@@ -304,7 +359,12 @@ class _Devices(Mapping[str, DeviceType]):
     def aliases(self) -> Iterator[tuple[str, str]]:
         """(alias, type name) for every -device alias, without reading the types."""
         for name, node in self._nodes.items():
-            for alias in (node[1].get("aliases") or "").split():
+            if isinstance(node, _DeviceLine):
+                # (a line without the key has no aliases: no need to decode it)
+                attrs = node.attributes() if '"aliases":' in node else {}
+            else:
+                attrs = node[1]
+            for alias in (attrs.get("aliases") or "").split():
                 yield alias, name
 
 
@@ -320,9 +380,12 @@ def table_from_node(root: list[Any], path: Path) -> CapsTable:
     families: dict[str, MachineFamily] = {}
     bus_types: dict[str, str | None] = {}
     bus_type_since: dict[str, str] = {}
-    devices: dict[str, list[Any]] = {}
+    devices: dict[str, list[Any] | _DeviceLine] = {}
     emulator = ""
     for node in _children(root):
+        if isinstance(node, _DeviceLine):
+            devices[node.name] = node
+            continue
         tag, a = node[0], node[1]
         if tag == "device-type":
             devices[a["name"]] = node
@@ -387,8 +450,10 @@ def available() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found, key=lambda item: (_version_key(item[0]), item[1])))
 
 
+@functools.lru_cache(maxsize=64)
 def has_arch(arch: str) -> bool:
-    """Whether any table of ARCH is shipped, without reading the index."""
+    """Whether any table of ARCH is shipped, without reading the index (asked for every
+    domain checked: the directory is looked at once per arch, not globbed each time)."""
     return (
         bool(re.fullmatch(r"[a-z0-9_]+", arch))
         and next(CAPS_DIR.glob(f"qemu-*-{arch}.json"), None) is not None
@@ -422,21 +487,32 @@ def nearest_versions(version: str, arch: str = "x86_64") -> list[str]:
     return ([below[-1]] if below else []) + ([above[0]] if above else [])
 
 
-@functools.cache
+_TABLES: dict[tuple[str, str], CapsTable] = {}
+
+
 def load(version: str, arch: str = "x86_64") -> CapsTable:
     """The table for a QEMU release; UsageError naming the nearest known ones otherwise."""
     key = normalize_version(version)
-    path = CAPS_DIR / f"qemu-{key}-{arch}.json"
-    if re.fullmatch(r"[a-z0-9_]+", arch) and path.is_file():
-        return parse_table(path)
+    # one table per release and arch however the release is written ('7.2', '7.2.0')
+    table = _TABLES.get((key, arch))
+    if table is None:
+        path = CAPS_DIR / f"qemu-{key}-{arch}.json"
+        if not (re.fullmatch(r"[a-z0-9_]+", arch) and path.is_file()):
+            raise _missing(version, key, arch)
+        table = _TABLES[key, arch] = parse_table(path)
+    return table
+
+
+def _missing(version: str, key: str, arch: str) -> UsageError:
+    """The error for a release or arch no table is shipped for."""
     if (key, arch) not in available():
         if not known_versions(arch):
             arches = ", ".join(sorted({a for _, a in available()}))
-            raise UsageError(f"no capability tables for {arch} (known arches: {arches})")
+            return UsageError(f"no capability tables for {arch} (known arches: {arches})")
         nearest = " and ".join(nearest_versions(key, arch))
-        raise UsageError(
+        return UsageError(
             f"no capability table for QEMU {version} on {arch} "
             f"(nearest known: {nearest}; see 'virtxlate caps list')"
         )
     # the index lists it but the file is gone: a broken installation
-    raise UsageError(f"no capability table for QEMU {version} on {arch} in {CAPS_DIR}")
+    return UsageError(f"no capability table for QEMU {version} on {arch} in {CAPS_DIR}")

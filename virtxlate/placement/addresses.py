@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from lxml import etree
+import bisect
+from typing import NamedTuple
 
 from ..caps.tables import MachineFamily
+from ..errors import InvalidValue
 from ..model import Controller, Disk, Domain
-from ..model.fields import INT
+from ..model.devices import Address, Device
+from ..model.display import Sound, Video
+from ..model.fields import INT, XmlObject
 from ..names import transitional
 
 # virDomainDiskDefAssignAddress (src/conf/domain_conf.c): how many units a controller
@@ -21,10 +23,10 @@ _DRIVE_LAYOUT = {
     "fdc": (2, 1, 2),
 }
 _TARGET_PREFIXES = ("sd", "hd", "vd", "xvd", "ubd", "fd", "nvme")
+_LONGEST_FIRST = sorted(_TARGET_PREFIXES, key=len, reverse=True)
 
 
-@dataclass(frozen=True)
-class DriveAddress:
+class DriveAddress(NamedTuple):
     controller: int
     bus: int
     target: int
@@ -45,9 +47,7 @@ def disk_index(dev: str | None) -> int | None:
     """virDiskNameToIndex: 'sda' → 0, 'sdz' → 25, 'sdaa' → 26, 'hdc' → 2; None if not a name."""
     if not dev:
         return None
-    prefix = next(
-        (p for p in sorted(_TARGET_PREFIXES, key=len, reverse=True) if dev.startswith(p)), None
-    )
+    prefix = next((p for p in _LONGEST_FIRST if dev.startswith(p)), None)
     if prefix is None:
         return None
     letters = dev[len(prefix) :]
@@ -113,28 +113,27 @@ def sorted_by_type_and_index(elements: list, type_of, index_of) -> list:  # type
     sorted by index within a type (used for disks and for controllers).  An element
     without an index (None: a controller without one) goes after the last of its type
     and counts as index -1 for those that come later."""
-    # (type, index, element), each key read once: the scan below is libvirt's, quadratic
-    ordered: list = []
+    # libvirt scans its whole array for each element it inserts (quadratic); an element
+    # only ever goes into the run of its own type, before the first of that run with a
+    # greater index (else at its end), so each type's run is kept apart: a bisection
+    # while the run is in order, libvirt's scan within the run once it is not
+    runs: dict = {}
     for element in elements:
         kind, index = type_of(element), index_of(element)
-        insert_at = -1
-        for position in range(len(ordered) - 1, -1, -1):
-            other_kind, other_index, _ = ordered[position]
-            if other_kind != kind:
-                continue
-            if index is None:
-                insert_at = position + 1
-                break
-            if (-1 if other_index is None else other_index) > index:
-                insert_at = position
-            elif insert_at == -1:
-                insert_at = position + 1
-        entry = (kind, index, element)
-        if insert_at == -1:
-            ordered.append(entry)
+        keys, members, in_order = runs.setdefault(kind, ([], [], [True]))
+        if index is None:
+            if keys and keys[-1] > -1:
+                in_order[0] = False
+            keys.append(-1)
+            members.append(element)
+            continue
+        if in_order[0]:
+            at = bisect.bisect_right(keys, index)
         else:
-            ordered.insert(insert_at, entry)
-    return [element for _, _, element in ordered]
+            at = next((i for i, key in enumerate(keys) if key > index), len(keys))
+        keys.insert(at, index)
+        members.insert(at, element)
+    return [element for _, members, _ in runs.values() for element in members]
 
 
 # USB2 controllers that share an index as one companion set (IS_USB2_CONTROLLER)
@@ -178,10 +177,55 @@ def controller_indexes(domain: Domain) -> list[tuple[Controller, int]]:
     ]
 
 
-def _has_pci_address(node) -> bool:  # type: ignore[no-untyped-def]
+def number_of(obj: XmlObject, field: str) -> int | None:
+    """A numeric FIELD of OBJ (an address's slot, a controller's index); None when
+    absent or no number (the model's own finding says so)."""
+    try:
+        value: int | None = getattr(obj, field)
+    except InvalidValue:
+        return None
+    return value
+
+
+def _has_pci_address(device: Device) -> bool:
     """True when the device already has its place: a PCI slot, or another address type."""
-    address = node.find("address")
-    return address is not None and (address.get("type") != "pci" or address.get("slot") is not None)
+    address = device.address
+    return address is not None and (address.type != "pci" or number_of(address, "slot") is not None)
+
+
+class WrittenPci(NamedTuple):
+    """A device's written <address type='pci'>, its parts as numbers (slot None when
+    the address names no slot)."""
+
+    device: Device
+    address: Address
+    bus: int
+    slot: int | None
+    function: int
+
+
+def written_pci(domain: Domain) -> list[WrittenPci]:
+    """Every written PCI address of the domain's devices, in document order; one with a
+    part that is no number is left out (the model's own finding says so)."""
+    found = []
+    for device, address in domain.addressed("pci"):
+        try:
+            bus, slot, function = address.bus or 0, address.slot, address.function or 0
+        except InvalidValue:
+            continue
+        found.append(WrittenPci(device, address, bus, slot, function))
+    return found
+
+
+def written_root_slots(domain: Domain) -> set[int]:
+    """The root-bus slots the devices' written PCI addresses name."""
+    slots = set()
+    for _, address in domain.addressed("pci"):
+        # numbers, not their spelling: slot='0x001b' is slot 0x1b (issue 16)
+        slot = number_of(address, "slot")
+        if slot is not None and number_of(address, "bus") in (0, None):
+            slots.add(slot)
+    return slots
 
 
 # q35: libvirt puts the first ich9 sound card at 00:1b.0, where the ICH9's own HD audio
@@ -189,153 +233,126 @@ def _has_pci_address(node) -> bool:  # type: ignore[no-untyped-def]
 Q35_SOUND_SLOT = 0x1B
 
 
-def q35_sound(domain: Domain, family: MachineFamily | None) -> etree._Element | None:
+def q35_sound(domain: Domain, family: MachineFamily | None) -> Sound | None:
     """The sound card libvirt places at 00:1b.0 of a q35 machine, if there is one."""
-    if (
-        family is None
-        or family.name != "q35"
-        or domain.element.find("devices/sound[@model='ich9']") is None
-    ):
+    if family is None or family.name != "q35":
         return None
-    for node in domain.element.iterfind("devices/*/address[@type='pci']"):
-        # numbers, not their spelling: slot='0x001b' is slot 0x1b (issue 16)
-        if (
-            address_number(node.get("bus", "0")) == 0
-            and address_number(node.get("slot")) == Q35_SOUND_SLOT
-        ):
-            return None  # taken: the card is placed like any other
-    return next(
-        (
-            node
-            for node in domain.element.iterfind("devices/sound")
-            if node.get("model") == "ich9" and node.find("address") is None
-        ),
-        None,
-    )
+    sounds = [sound for sound in domain.sounds if sound.model == "ich9"]
+    if not sounds or Q35_SOUND_SLOT in written_root_slots(domain):
+        return None  # none, or the slot is taken: the card is placed like any other
+    return next((sound for sound in sounds if sound.address is None), None)
 
 
-def non_storage_pci_devices(domain: Domain, family: MachineFamily | None = None) -> dict[str, list]:
-    """Elements of non-storage devices that libvirt gives a root-bus slot, by phase:
-    'controller' (in the controller array), then 'other' (fs, net, sound, video) before
-    the virtio disks.  Devices with an address of their own are not listed, nor the ich9
-    sound card of a q35 machine (at its fixed slot)."""
-    devices = domain.element.find("devices")
-    if devices is None:
-        return {"controller": [], "other": []}
-    controllers = []
-    for node in devices.findall("controller"):
-        kind, model = node.get("type"), node.get("model")
+def non_storage_pci_devices(
+    domain: Domain, family: MachineFamily | None = None
+) -> dict[str, list[Device]]:
+    """Non-storage devices that libvirt gives a root-bus slot, by phase: 'controller' (in
+    the controller array), then 'other' (fs, net, sound) before the virtio disks.  Devices
+    with an address of their own are not listed, nor the ich9 sound card of a q35 machine
+    (at its fixed slot)."""
+    q35 = family is not None and family.name == "q35"
+    controllers: list[Device] = []
+    for controller in domain.controllers:
+        kind, model = controller.type, controller.model
         if kind == "usb" and model is None:
             model = "piix3-uhci"  # libvirt's model of a USB controller that names none
-        if _has_pci_address(node):
+        if _has_pci_address(controller):
             continue
         # (the PIIX3's own UHCI at 00:01.2 is pc's first piix3-uhci; on q35 it is a
         # conventional PCI device like the others)
         builtin_uhci = (
-            model == "piix3-uhci"
-            and address_number(node.get("index", "0")) == 0
-            and not (family is not None and family.name == "q35")
-        )
+            model == "piix3-uhci" and (number_of(controller, "index") or 0) == 0
+        ) and not q35
         if kind == "virtio-serial" or (
             kind == "usb" and model in _PCI_USB_MODELS and not builtin_uhci
         ):
-            controllers.append(node)
-        elif (
-            kind == "usb"
-            and model == "ich9-ehci1"
-            and not (family is not None and family.name == "q35")
-        ):
+            controllers.append(controller)
+        elif kind == "usb" and model == "ich9-ehci1" and not q35:
             # the ich9 EHCI and its UHCI companions share one multi-function slot, taken
             # where the master stands in the controller array (it sorts before its
             # companions); q35 has their slot 00:1d reserved (qemuDomainPCIAddressSetCreate)
-            controllers.append(node)
-    other = []
-    for node in devices.findall("filesystem"):
-        if not _has_pci_address(node) and node.find("driver[@type='mtp']") is None:
-            other.append(node)
-    for node in devices.findall("interface"):
-        nic_model = node.xpath("string(model/@type)")
+            controllers.append(controller)
+    other: list[Device] = [
+        fs
+        for fs in domain.filesystems
+        if not _has_pci_address(fs) and (fs.driver is None or fs.driver.type != "mtp")
+    ]
+    for interface in domain.interfaces:
         if (
-            node.get("type") in _NON_PCI_INTERFACE_TYPES
-            or _has_pci_address(node)
-            or nic_model in _NON_PCI_INTERFACE_MODELS
+            interface.type in _NON_PCI_INTERFACE_TYPES
+            or _has_pci_address(interface)
+            or (interface.model_name or "") in _NON_PCI_INTERFACE_MODELS
         ):
             continue
-        other.append(node)
+        other.append(interface)
     fixed = q35_sound(domain, family)
-    for node in devices.findall("sound"):
+    fixed_element = fixed.element if fixed is not None else None
+    for sound in domain.sounds:
         if (
-            node.get("model") in _PCI_SOUND_MODELS
-            and not _has_pci_address(node)
-            and node is not fixed
+            sound.model in _PCI_SOUND_MODELS
+            and not _has_pci_address(sound)
+            and sound.element is not fixed_element
         ):
-            other.append(node)
+            other.append(sound)
     return {"controller": controllers, "other": other}
 
 
-_TRAILING = ("rng", "watchdog", "video", "shmem", "input", "serial", "iommu", "vsock")
-
-
-def trailing_pci_devices(domain: Domain) -> list:
-    """Elements of the non-storage devices libvirt places after the disks, host devices
-    and balloon, in its order (qemuDomainAssignDevicePCISlots, libvirt 9.0): random
-    number generators, i6300esb watchdogs, secondary video cards, shared memory, virtio
-    input devices, PCI serial ports, a virtio IOMMU and vsock.  Those with an address of
-    their own are not listed."""
-    devices = domain.element.find("devices")
-    if devices is None:
-        return []
-    by_tag: dict[str, list] = {tag: [] for tag in _TRAILING}
-    for node in devices:  # one pass: most domains have none of them
-        if node.tag in by_tag:
-            by_tag[node.tag].append(node)
-    if not any(by_tag.values()):
-        return []
-    videos = by_tag["video"]
-    # the primary card (primary='yes', else the first; libvirt moves it first) has its
-    # own slot
-    primary = next(
-        (v for v in videos if v.find("model[@primary='yes']") is not None),
+def primary_video(domain: Domain) -> Video | None:
+    """The primary card: primary='yes', else the first (libvirt moves it first)."""
+    videos = domain.videos
+    return next(
+        (video for video in videos if video.model is not None and video.model.primary),
         videos[0] if videos else None,
     )
-    found = by_tag["rng"]
-    found += [n for n in by_tag["watchdog"] if n.get("model") == "i6300esb"]
+
+
+def trailing_pci_devices(domain: Domain) -> list[Device]:
+    """The non-storage devices libvirt places after the disks, host devices and balloon,
+    in its order (qemuDomainAssignDevicePCISlots, libvirt 9.0): random number
+    generators, i6300esb watchdogs, secondary video cards, shared memory, virtio input
+    devices, PCI serial ports, a virtio IOMMU and vsock.  Those with an address of their
+    own are not listed."""
+    primary = primary_video(domain)
+    primary_element = primary.element if primary is not None else None
+    found: list[Device] = list(domain.rngs)
+    found += [w for w in domain.watchdogs if w.model == "i6300esb"]
     found += [
-        n
-        for n in videos
-        if n is not primary and n.xpath("string(model/@type)") not in ("none", "ramfb")
+        v
+        for v in domain.videos
+        if v.element is not primary_element and v.model_name not in ("none", "ramfb")
     ]
-    found += by_tag["shmem"]
-    found += [n for n in by_tag["input"] if n.get("bus") == "virtio"]
-    found += [n for n in by_tag["serial"] if n.xpath("string(target/@type)") == "pci-serial"]
-    found += [n for n in by_tag["iommu"] if n.get("model") == "virtio"]
-    found += by_tag["vsock"]
-    return [node for node in found if not _has_pci_address(node)]
+    found += domain.shmems
+    found += [i for i in domain.inputs if i.bus == "virtio"]
+    found += [s for s in domain.serials if s.target_type == "pci-serial"]
+    found += [i for i in domain.iommus if i.model == "virtio"]
+    found += domain.vsocks
+    return [device for device in found if not _has_pci_address(device)]
 
 
-def non_storage_device(node, pci_express_machine: bool) -> str:  # type: ignore[no-untyped-def]
-    """The QEMU device libvirt would create for a non-storage element, as far as its PCI
+def non_storage_device(device: Device, pci_express_machine: bool) -> str:
+    """The QEMU device libvirt would create for a non-storage device, as far as its PCI
     connection goes (virtio ones are PCI Express on q35, most others conventional PCI)."""
-    tag = node.tag
+    tag = device.kind
     # model='virtio-transitional' (or a <model type> of that name) picks the transitional
     # device, which libvirt plugs as conventional PCI
-    model_name = node.get("model") or node.xpath("string(model/@type)")
+    # (a controller's model_name is a PCI controller's <model name>; its model is @model)
+    model_name = device.model if isinstance(device, Controller) else device.model_name
     suffix = transitional.model_suffix(model_name)
-    if tag == "controller":
-        kind, model = node.get("type"), node.get("model")
-        if kind == "virtio-serial":
+    if isinstance(device, Controller):
+        if device.type == "virtio-serial":
             return "virtio-serial-pci" + suffix
+        model = device.model
         return {"qemu-xhci": "qemu-xhci", "nec-xhci": "nec-usb-xhci"}.get(
             model or "", f"usb-{model}"
         )
     if tag == "interface":
         # (e1000e is PCI Express for libvirt, like the virtio models; the rest are not)
-        model = node.xpath("string(model/@type)") or "e1000"
+        model = device.model_name or "e1000"
         return "virtio-net-pci" + suffix if model.startswith("virtio") else model
     if tag == "filesystem":
         return "virtio-9p-pci" + suffix
     if tag == "video":
-        model = node.xpath("string(model/@type)")
+        model = device.model_name
         return "virtio-gpu-pci" if model == "virtio" else model or "vga"
     if tag == "memballoon":
         return "virtio-balloon-pci" + suffix
@@ -362,23 +379,15 @@ class PciSlots:
         """VIDEO_PRIMARY: QEMU has libvirt's device-video-primary capability; without it
         libvirt keeps the video slot even when the domain has no video card."""
         self.used: set[int] = set(family.reserved_pci_slots)
-        devices = domain.element.find("devices")
-        has_video = devices is not None and (
-            devices.find("video") is not None or devices.find("graphics") is not None
-        )
-        if family.video_slot is not None and (has_video or not video_primary):
+        if family.video_slot is not None and (
+            domain.videos or domain.graphics or not video_primary
+        ):
             # the primary video card (libvirt adds one for <graphics>) takes its own slot
             self.used.add(family.video_slot)
         if q35_sound(domain, family) is not None:
             self.used.add(Q35_SOUND_SLOT)
         # Every explicit <address type='pci' bus='0'> of any device holds its slot.
-        for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
-            try:
-                if int(node.get("bus", "0"), 0) == 0 and node.get("slot") is not None:
-                    self.used.add(int(node.get("slot", "0"), 0))
-            except ValueError:
-                continue
-
+        self.used |= written_root_slots(domain)
         self.free_at_start = len(_DEVICE_SLOTS - self.used)
         self.requested = 0  # slots asked for, whether there was one or not
 

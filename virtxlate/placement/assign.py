@@ -10,30 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
+from typing import NamedTuple
 
 from ..caps import CapsTable
 from ..caps.tables import Machine, MachineFamily
 from ..errors import InvalidValue
 from ..findings import Finding, finding_at
 from ..host import Host
-from ..model import Address, Domain
-from ..model.fields import XmlObject
+from ..model import Address, Controller, Disk, Domain
+from ..model.devices import Device
 from ..names import transitional
 from ..names.scsi import SCSI_MODEL_DEVICES
 from ..option import Option
 from .addresses import (
     Q35_SOUND_SLOT,
     PciSlots,
-    address_number,
     controller_indexes,
     disk_index,
     non_storage_device,
     non_storage_pci_devices,
     pci_address_text,
+    primary_video,
     q35_sound,
     sorted_by_type_and_index,
     trailing_pci_devices,
+    written_root_slots,
 )
 from .ccw import assign_devnos, ccw_text
 from .controllers import (
@@ -74,8 +77,7 @@ def implicit_virtio_serial(index: int) -> str:
     return f"virtio-serial{index}"
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     """A device's place: a PCI bus and addr (slot, or slot.function), or a ccw devno
     (bus '')."""
 
@@ -100,12 +102,26 @@ class Placement:
     # controller's alias) → its place
     places: Mapping[object, Place] = field(default_factory=lambda: MappingProxyType({}))
     usb0: tuple[str, str] | None = None  # where usb.0's controller sits, when placed
-    usb_ports: UsbPorts | None = None  # USB disks' ports and the hubs, when there are some
+    usb_ports: UsbPorts | None = None  # the USB devices' ports and the hubs
     zpci: Mapping[object, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
     # the -device options of the PCI controllers: the declared ones at their places,
     # then the root ports, bridges and pci-bridges libvirt adds
     pci_controllers: tuple[Option, ...] = ()
     findings: tuple[Finding, ...] = ()
+    # 'pci.N' → the name libvirt gives bus N instead: its controller's user alias
+    bus_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @cached_property
+    def _controller_at(self) -> dict[tuple[str, int], ControllerPlan]:
+        found: dict[tuple[str, int], ControllerPlan] = {}
+        for controller in self.controllers:
+            found.setdefault((controller.type, controller.index), controller)
+        return found
+
+    def controller(self, type_: str, index: int) -> ControllerPlan | None:
+        """The first storage controller of TYPE_ and INDEX (a look-up, not a scan: a
+        domain of 1,000 disks asks it 1,000 times)."""
+        return self._controller_at.get((type_, index))
 
     def place_of(self, device: object) -> Place | None:
         """The place of DEVICE (an element, a model object, or an implicit device's name)."""
@@ -185,16 +201,24 @@ class _Pass:
         self.again: tuple[tuple[tuple[int, ...], int] | None, int] | None = None
 
     def result(self) -> Placement:
+        renamed = _user_bus_names(self.domain)
+        places, pci_controllers, usb0 = self.places, self.pci_controllers, self.usb0
+        if renamed:
+            places = {key: _renamed_place(place, renamed) for key, place in places.items()}
+            pci_controllers = [_renamed_option(option, renamed) for option in pci_controllers]
+            if usb0 is not None:
+                usb0 = (renamed.get(usb0[0], usb0[0]), usb0[1])
         return Placement(
             machine=self.machine,
             family=self.family,
             controllers=tuple(self.controllers),
-            places=MappingProxyType(dict(self.places)),
-            usb0=self.usb0,
+            places=MappingProxyType(dict(places)),
+            usb0=usb0,
             usb_ports=self.usb_ports,
             zpci=MappingProxyType(dict(self.zpci)),
-            pci_controllers=tuple(self.pci_controllers),
+            pci_controllers=tuple(pci_controllers),
             findings=tuple(self.findings),
+            bus_names=MappingProxyType(renamed),
         )
 
     @property
@@ -207,9 +231,7 @@ class _Pass:
         self.controllers = storage_controllers(domain, caps, family, self.findings)
         if family.libvirt_addressing == "ccw":
             # the balloon libvirt adds unless the domain has a <memballoon>
-            added = (
-                () if domain.element.find("devices/memballoon") is not None else (IMPLICIT_BALLOON,)
-            )
+            added = () if domain.memballoons else (IMPLICIT_BALLOON,)
             self.devnos = assign_devnos(domain, added)
             # libvirt's flag zpci is QEMU having the device type (virQEMUCapsObjectTypes)
             if caps.has_flag("zpci") or caps.device("zpci") is not None:
@@ -309,16 +331,14 @@ class _Pass:
     def _written_places(self) -> None:
         """The places written in the XML (a PCI slot, a ccw devno), and the devnos
         libvirt gives on a channel-I/O machine: every device has its answer."""
-        for node in self.domain.element.iterfind("devices/*/address"):
-            kind = node.get("type")
-            device = node.getparent()
-            if kind not in ("pci", "ccw") or device is None:
+        for device in self.domain.devices:
+            address = device.address
+            if address is None or address.type not in ("pci", "ccw"):
                 continue
             try:
-                address = Address(node)
-                if kind == "pci" and address.slot is None:
+                if address.type == "pci" and address.slot is None:
                     continue  # libvirt gives it its place
-                self.places[device] = Place(
+                self.places[device.element] = Place(
                     *written_place(self.family, address), address.multifunction
                 )
             except InvalidValue:
@@ -483,14 +503,13 @@ class _Pass:
         adds a root port: at slot 0 libvirt refuses it ("Invalid PCI address … slot must
         be >= 1"), elsewhere virtxlate says its places may differ."""
         source = self.domain.source
-        for node in self.domain.element.iterfind(".//devices/*/address[@type='pci']"):
+        for device, address in self.domain.addressed("pci"):
             try:
-                bus = int(node.get("bus", "0"), 0)
-                slot = int(node.get("slot", "0"), 0)
-            except ValueError:
+                bus, slot = address.bus or 0, address.slot or 0
+                function = address.function or 0
+            except InvalidValue:
                 continue
-            device = node.getparent()
-            if bus == 0 or bus in declared or device is None:
+            if bus == 0 or bus in declared:
                 continue
             # a gap below the highest declared bus is a root port whatever sits on it, and
             # a PCI Express device's bus above them too: a port has slot 0 only
@@ -502,9 +521,9 @@ class _Pass:
                             "error",
                             f"libvirt adds a root port for bus {bus}, which the "
                             f"domain does not declare, and a port has no slot {slot} (libvirt: "
-                            f'"Invalid PCI address 0000:{bus:02x}:{slot:02x}.{_function(node)}. '
+                            f'"Invalid PCI address 0000:{bus:02x}:{slot:02x}.{function:x}. '
                             'slot must be <= 0")',
-                            XmlObject(node),
+                            address,
                             source,
                             xpath_suffix="/@slot",
                         )
@@ -518,7 +537,7 @@ class _Pass:
                         f"a conventional PCI device at slot 0 of bus {bus}, which "
                         "the domain does not declare: libvirt adds a PCI bridge for that bus "
                         f'(libvirt: "Invalid PCI address 0000:{bus:02x}:00.0. slot must be >= 1")',
-                        XmlObject(node),
+                        address,
                         source,
                         xpath_suffix="/@slot",
                     )
@@ -531,7 +550,7 @@ class _Pass:
                         f"libvirt adds PCI bridges for bus {bus}, which the "
                         "domain does not declare, for this conventional PCI device; virtxlate "
                         "adds a root port, so the places may differ",
-                        XmlObject(node),
+                        address,
                         source,
                         hint="declare the controller of that bus",
                     )
@@ -613,21 +632,17 @@ class _Pass:
         root = self.root_bus
         sound = q35_sound(self.domain, self.family)
         if sound is not None:
-            self.places[sound] = Place(root, pci_address_text(Q35_SOUND_SLOT))
+            self.places[sound.element] = Place(root, pci_address_text(Q35_SOUND_SLOT))
         slot = self.family.video_slot
-        devices = self.domain.element.find("devices")
-        if slot is None or devices is None or slot in _written_root_slots(self.domain):
+        if slot is None or slot in written_root_slots(self.domain):
             return  # (a written device there: libvirt places the card like any other)
-        videos = devices.findall("video")
-        if not videos:
-            if devices.find("graphics") is not None:
+        primary = primary_video(self.domain)
+        if primary is None:
+            if self.domain.graphics:
                 self.places[IMPLICIT_VIDEO] = Place(root, pci_address_text(slot))
             return
-        primary = next((v for v in videos if v.find("model[@primary='yes']") is not None), None)
-        primary = videos[0] if primary is None else primary
-        model = primary.xpath("string(model/@type)")
-        if primary.find("address") is None and model not in ("none", "ramfb"):
-            self.places[primary] = Place(root, pci_address_text(slot))
+        if primary.address is None and primary.model_name not in ("none", "ramfb"):
+            self.places[primary.element] = Place(root, pci_address_text(slot))
 
     def _usb0_controllers(self) -> None:
         """The places of usb.0's controllers (libvirt's index 0: one controller, or an
@@ -692,14 +707,14 @@ class _Pass:
         virtio disks come after."""
         express = self.pcie is not None
         others = non_storage_pci_devices(self.domain, self.family)
-        for node in others["other"]:
-            self.take(XmlObject(node), non_storage_device(node, express))
+        for device in others["other"]:
+            self.take(device, non_storage_device(device, express))
         by_element = {
             id(c.element.element): c
             for c in self.controllers
             if c.element is not None and needs_device(c)
         }
-        wanted = set(by_element) | {id(node) for node in others["controller"]}
+        wanted = set(by_element) | {id(device.element) for device in others["controller"]}
         # (type, index, what): the domain's controllers as libvirt's parser keeps them
         # (grouped by type, by index), then the USB controller libvirt adds and the
         # storage controllers it implies, appended in that order
@@ -713,8 +728,8 @@ class _Pass:
             if id(controller.element) in by_element:
                 self._controller_slot(by_element[id(controller.element)], controller.address)
                 continue
-            node = controller.element  # a non-storage controller
-            placed = self.take(XmlObject(node), non_storage_device(node, express))
+            # a non-storage controller
+            placed = self.take(controller, non_storage_device(controller, express))
             if controller.type == "usb" and index == 0:
                 self.usb0 = placed
         if express and self._implicit_usb():
@@ -758,39 +773,31 @@ class _Pass:
         the controller array after those implied by disks; they take their PCI places
         before the virtio disks (checked with libvirt 9.0).  On s390x their devnos come
         after storage's."""
-        devices = self.domain.element.find("devices")
-        if self.family.libvirt_addressing not in ("root-bus", "bridges") or devices is None:
+        if self.family.libvirt_addressing not in ("root-bus", "bridges"):
             return
         have = {
             index
             for controller, index in controller_indexes(self.domain)
             if controller.type == "virtio-serial"
         }
-        for tag in ("channel", "console"):
-            for node in devices.iterfind(tag):
-                if node.find("target[@type='virtio']") is None:
-                    continue
-                address = node.find("address[@type='virtio-serial']")
-                try:
-                    index = int(address.get("controller", "0")) if address is not None else 0
-                except ValueError:
-                    continue  # the model refuses it
-                if index not in have:
-                    have.add(index)
-                    self.take(self.domain, "virtio-serial-pci", implicit_virtio_serial(index))
+        for device in [*self.domain.channels, *self.domain.consoles]:
+            if device.target_type != "virtio":
+                continue
+            address = device.address
+            try:
+                on_serial = address is not None and address.type == "virtio-serial"
+                index = (address.controller or 0) if on_serial and address else 0
+            except InvalidValue:
+                continue  # the model refuses it
+            if index not in have:
+                have.add(index)
+                self.take(self.domain, "virtio-serial-pci", implicit_virtio_serial(index))
 
     def _usb_ports(self) -> None:
-        """qemuDomainAssignUSBAddresses: the ports of usb.0 and the hubs libvirt adds,
-        when the domain has USB storage; else only what libvirt refuses of the ports."""
+        """qemuDomainAssignUSBAddresses: the ports of usb.0's devices (disks, inputs,
+        sound cards, redirected and host devices) and the hubs, written or added."""
         default = "qemu-xhci" if self.pcie is not None else "piix3-uhci"
-        if any(disk.bus == "usb" for disk in self.domain.disks):
-            self.usb_ports = assign_usb_ports(self.domain, default)
-        elif any(
-            "." in node.get("port", "")
-            for node in self.domain.element.iterfind("devices/*/address[@type='usb']")
-        ):
-            # no USB storage to write, but a port behind a hub that libvirt refuses
-            assign_usb_ports(self.domain, default)
+        self.usb_ports = assign_usb_ports(self.domain, default)
 
     def _disk_slots(self) -> None:
         """The virtio disks without a written PCI or ccw address, in libvirt's disk order
@@ -809,14 +816,15 @@ class _Pass:
     def _hostdev_slots(self) -> None:
         """The vhost-scsi host devices without a written address, after the disks
         (qemuDomainAssignDevicePCISlots)."""
-        for node in self.domain.element.iterfind("devices/hostdev[@type='scsi_host']"):
-            if node.find("source[@protocol='vhost']") is None:
+        for hostdev in self.domain.hostdevs:
+            source = hostdev.source
+            if hostdev.type != "scsi_host" or source is None or source.protocol != "vhost":
                 continue
-            address = node.find("address")
-            if address is not None and address.get("type") in ("pci", "ccw"):
+            address = hostdev.address
+            if address is not None and address.type in ("pci", "ccw"):
                 continue
-            device = f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}"
-            self.take(XmlObject(node), device)
+            device = f"vhost-scsi-pci{transitional.model_suffix(hostdev.model)}"
+            self.take(hostdev, device)
 
     def _trailing_devices(self) -> None:
         """The devices libvirt places after the disks: the virtio balloon it adds unless
@@ -824,38 +832,47 @@ class _Pass:
         then the rest in its order; they take root ports or slots storage might
         otherwise get."""
         express = self.pcie is not None
-        balloon = self.domain.element.find("devices/memballoon")
+        balloon = self.domain.memballoon
         if balloon is None:
             self.take(self.domain, "virtio-balloon-pci", IMPLICIT_BALLOON)
-        elif balloon.get("model") != "none" and balloon.find("address") is None:
-            self.take(self.domain, non_storage_device(balloon, express), balloon)
-        for node in trailing_pci_devices(self.domain):
-            self.take(XmlObject(node), non_storage_device(node, express))
+        elif balloon.model != "none" and balloon.address is None:
+            self.take(self.domain, non_storage_device(balloon, express), balloon.element)
+        for device in trailing_pci_devices(self.domain):
+            self.take(device, non_storage_device(device, express))
 
 
-def _written_root_slots(domain: Domain) -> set[int]:
-    """The root-bus slots devices' written PCI addresses name."""
-    slots = set()
-    for node in domain.element.iterfind("devices/*/address[@type='pci']"):
-        slot = address_number(node.get("slot"))
-        if slot is not None and address_number(node.get("bus", "0")) == 0:
-            slots.add(slot)
-    return slots
-
-
-def _function(node) -> str:  # type: ignore[no-untyped-def]
-    """The function of an address element as libvirt prints it (hex)."""
-    try:
-        return f"{int(node.get('function') or '0', 0):x}"
-    except ValueError:
-        return "0"
-
-
-def _pci_device(node) -> str:  # type: ignore[no-untyped-def]
-    """The QEMU device of a device element, as far as its PCI connection goes."""
-    model = node.get("model") or node.xpath("string(model/@type)")
-    if node.tag == "disk":
+def _pci_device(device: Device) -> str:
+    """The QEMU device of a device, as far as its PCI connection goes."""
+    model = device.model if isinstance(device, Disk | Controller) else device.model_name
+    if isinstance(device, Disk):
         return "virtio-blk-pci" + transitional.model_suffix(model)
-    if node.tag == "controller" and node.get("type") == "scsi":
+    if isinstance(device, Controller) and device.type == "scsi":
         return SCSI_MODEL_DEVICES.get(model or "", "lsi")
-    return non_storage_device(node, True)
+    return non_storage_device(device, True)
+
+
+def _user_bus_names(domain: Domain) -> dict[str, str]:
+    """'pci.N' → the user alias of the PCI controller of index N, where it has one: libvirt
+    names the bus after the controller's alias, as its id and in every bus= behind it
+    (qemuBuildControllerDevProps; checked with libvirt 9.0)."""
+    return {
+        f"pci.{index}": controller.user_alias
+        for controller, index in controller_indexes(domain)
+        if controller.type == "pci" and index > 0 and controller.user_alias is not None
+    }
+
+
+def _renamed_place(place: Place, renamed: dict[str, str]) -> Place:
+    return place._replace(bus=renamed.get(place.bus, place.bus))
+
+
+def _renamed_option(option: Option, renamed: dict[str, str]) -> Option:
+    """A PCI controller's -device with its id and bus under their user names."""
+    option.props = [
+        (
+            key,
+            renamed.get(value, value) if key in ("id", "bus") and isinstance(value, str) else value,
+        )
+        for key, value in option.props
+    ]
+    return option

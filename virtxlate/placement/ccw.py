@@ -7,7 +7,9 @@ controllers and the balloon, skipping the devnos written in the XML.
 
 from __future__ import annotations
 
+from ..errors import InvalidValue
 from ..model import Domain
+from ..model.devices import Device
 from .addresses import disk_index, sorted_by_type_and_index
 
 
@@ -19,34 +21,24 @@ def assign_devnos(domain: Domain, implicit: tuple[str, ...] = ()) -> dict[object
     """Each device element that gets a devno → its devno text, then each name of IMPLICIT
     (devices libvirt adds, numbered after the domain's own).  The elements themselves are
     the keys: holding them keeps lxml's proxies, so later look-ups find them."""
-    devices = domain.element.find("devices")
-    if devices is None:
-        return {}
     taken = set()
-    for address in devices.iterfind("*/address[@type='ccw']"):
+    for _, address in domain.addressed("ccw"):
         try:
-            taken.add(int(address.get("devno", "0"), 16))
-        except ValueError:
+            taken.add(address.devno or 0)
+        except InvalidValue:
             continue
     disks = sorted_by_type_and_index(
-        [d for d in devices.findall("disk")],
-        lambda d: d.find("target").get("bus") if d.find("target") is not None else None,
-        lambda d: (
-            disk_index(d.find("target").get("dev")) or 0 if d.find("target") is not None else 0
-        ),
+        domain.disks, lambda d: d.bus, lambda d: disk_index(d.dev) or 0
     )
-    order = [
-        d for d in disks if d.find("target") is not None and d.find("target").get("bus") == "virtio"
-    ]
-    order += devices.findall("interface") + devices.findall("hostdev")
-    order += [
-        c for c in devices.findall("controller") if c.get("type") in ("scsi", "virtio-serial")
-    ]
+    order: list[Device] = [d for d in disks if d.bus == "virtio"]
+    order += [*domain.interfaces, *domain.hostdevs]
+    order += [c for c in domain.controllers if c.type in ("scsi", "virtio-serial")]
     # the balloon last (checked with libvirt 9.0: after the interfaces)
-    order += [b for b in devices.findall("memballoon") if b.get("model") != "none"]
+    order += [b for b in domain.memballoons if b.model != "none"]
     result: dict[object, str] = {}
     devno = 0
-    for node in [*(n for n in order if n.find("address") is None), *implicit]:
+    keys = [device.element for device in order if device.address is None]
+    for node in [*keys, *implicit]:
         while devno in taken:
             devno += 1
         taken.add(devno)

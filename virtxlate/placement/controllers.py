@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..caps import CapsTable
 from ..caps import index as caps_index
 from ..caps.tables import MachineFamily
+from ..errors import InvalidValue
 from ..findings import Finding, finding_at
 from ..model import Controller, Domain
 from ..names.scsi import SCSI_MODEL_DEVICES, default_scsi_model
@@ -86,7 +87,7 @@ def storage_controllers(
                 index=index,
                 model=model,
                 element=controller,
-                alias=user_alias(controller.element) or _controller_alias(type_, index, family),
+                alias=controller.user_alias or _controller_alias(type_, index, family),
                 builtin=builtin_of.get((type_, index)),
             )
         )
@@ -99,10 +100,13 @@ def storage_controllers(
         address = drive_address(disk)
         if address is not None and disk.bus in ("scsi", "ide", "sata", "fdc"):
             highest[disk.bus] = max(highest.get(disk.bus, -1), address.controller)
-    for node in domain.element.iterfind("devices/hostdev[@type='scsi']/address[@type='drive']"):
+    for hostdev in domain.hostdevs:
+        written = hostdev.address
+        if hostdev.type != "scsi" or written is None or written.type != "drive":
+            continue
         try:
-            index = int(node.get("controller", "0"), 0)
-        except ValueError:
+            index = written.controller or 0
+        except InvalidValue:
             continue
         highest["scsi"] = max(highest.get("scsi", -1), index)
     for bus, top in highest.items():

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..model import Controller, Domain
 from ..option import Option
-from .addresses import controller_indexes, pci_address_text
+from .addresses import controller_indexes, pci_address_text, written_pci
 
 # libvirt model → (QEMU device, what libvirt plugs into it itself: 'pcie' for a PCI
 # Express port's one slot, 'pci' for a bridge's slots 1-31, None for neither)
@@ -67,7 +67,7 @@ def declared_buses(domain: Domain) -> tuple[list[DeclaredBus], list[Controller]]
     sit at index 0, the root bus's (libvirt refuses them: plan.py says so)."""
     buses: list[DeclaredBus] = []
     unknown: list[Controller] = []
-    if domain.element.find("devices/controller[@type='pci']") is None:
+    if not any(controller.type == "pci" for controller in domain.controllers):
         return buses, unknown  # most domains declare none
     for controller, index in controller_indexes(domain):
         if controller.type != "pci" or controller.model in BUILT_IN_MODELS:
@@ -80,13 +80,10 @@ def declared_buses(domain: Domain) -> tuple[list[DeclaredBus], list[Controller]]
             DeclaredBus(controller, index, controller.model, controller.model_name or device, takes)
         )
     at_index = {bus.index: bus for bus in buses}
-    for node in domain.element.iterfind(".//devices/*/address[@type='pci']") if buses else ():
-        try:
-            bus = at_index.get(int(node.get("bus", "0"), 0))
-            if bus is not None and node.get("slot") is not None:
-                bus.used_slots.add(int(node.get("slot", "0"), 0))
-        except ValueError:
-            continue
+    for written in written_pci(domain) if buses else ():
+        bus = at_index.get(written.bus)
+        if bus is not None and written.slot is not None:
+            bus.used_slots.add(written.slot)
     return buses, unknown
 
 
@@ -100,14 +97,10 @@ def referenced_buses(domain: Domain) -> dict[int, set[int]]:
     that the domain does not declare (qemuDomainAssignPCIAddresses; checked with libvirt
     9.0: a disk at bus 0x04 of a pc without bridges gets pci-bridges pci.1 to pci.4)."""
     found: dict[int, set[int]] = {}
-    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
-        try:
-            bus = int(node.get("bus", "0"), 0)
-            slot = int(node.get("slot", "0"), 0) if node.get("slot") is not None else None
-        except ValueError:
-            continue
-        if 0 < bus <= MAX_BUS:
-            found.setdefault(bus, set()).update({slot} if slot is not None else set())
+    for written in written_pci(domain):
+        if 0 < written.bus <= MAX_BUS:
+            slots = found.setdefault(written.bus, set())
+            slots.update({written.slot} if written.slot is not None else set())
     return found
 
 
@@ -121,15 +114,9 @@ def shared_root_slots(domain: Domain) -> set[int]:
     """Root-bus slots written with more than one function: libvirt sets multifunction=on
     on function 0 of each (virDomainPCIAddressSetAllMulti)."""
     functions: dict[int, set[int]] = {}
-    for node in domain.element.iterfind(".//devices/*/address[@type='pci']"):
-        try:
-            if int(node.get("bus", "0"), 0) != 0 or node.get("slot") is None:
-                continue
-            functions.setdefault(int(node.get("slot", "0"), 0), set()).add(
-                int(node.get("function", "0"), 0)
-            )
-        except ValueError:
-            continue
+    for written in written_pci(domain):
+        if written.bus == 0 and written.slot is not None:
+            functions.setdefault(written.slot, set()).add(written.function)
     return {slot for slot, used in functions.items() if len(used) > 1}
 
 

@@ -17,9 +17,10 @@ from lxml import etree
 
 from ..errors import InvalidValue
 from ..model import Domain
+from ..model.devices import Device
 from ..model.fields import xpath_of
 from ..option import Option
-from .addresses import address_number, disk_index, sorted_by_type_and_index
+from .addresses import disk_index, number_of, sorted_by_type_and_index
 
 # virDomainUSBAddressControllerModelToPorts: the root ports of each controller model
 _MODEL_PORTS = {
@@ -37,14 +38,20 @@ _MODEL_PORTS = {
 }
 HUB_PORTS = 8
 _PORT = re.compile(r"[1-9]\d*(\.[1-9]\d*){0,4}")
-# the USB devices of a domain, in libvirt's order (virDomainUSBDeviceDefForeach)
-_DEVICES = (
-    "devices/hostdev[@type='usb']",
-    "devices/disk[target/@bus='usb']",
-    "devices/input[@bus='usb']",
-    "devices/sound[@model='usb']",
-    "devices/redirdev[@bus='usb']",
-)
+
+
+def usb_devices(domain: Domain) -> list[Device]:
+    """The USB devices of DOMAIN in libvirt's order (virDomainUSBDeviceDefForeach): host
+    devices, disks (by target name, virDomainDiskInsertPreAlloced), inputs, sound cards,
+    redirected devices."""
+    disks = [disk for disk in domain.disks if disk.bus == "usb"]
+    return [
+        *(hostdev for hostdev in domain.hostdevs if hostdev.type == "usb"),
+        *sorted_by_type_and_index(disks, lambda disk: "usb", lambda d: disk_index(d.dev) or 0),
+        *(device for device in domain.inputs if device.bus == "usb"),
+        *(sound for sound in domain.sounds if sound.model == "usb"),
+        *(redirdev for redirdev in domain.redirdevs if redirdev.bus == "usb"),
+    ]
 
 
 @dataclass
@@ -93,28 +100,26 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
     """Ports of every USB device of DOMAIN on controller 0 (DEFAULT_MODEL when the domain
     names none): those written, then libvirt's hubs, then the rest in libvirt's order."""
     result = UsbPorts()
-    usb = domain.element.findall("devices/controller[@type='usb']")
+    usb = [controller for controller in domain.controllers if controller.type == "usb"]
     # index 0 as a number: index='00' is 0 for libvirt too
-    controller = next((c for c in usb if address_number(c.get("index")) == 0), None)
+    controller = next((c for c in usb if number_of(c, "index") == 0), None)
     if controller is None and usb:
         controller = usb[0]
-    model = default_model if controller is None else controller.get("model") or default_model
+    model = default_model if controller is None else controller.model or default_model
     if model == "none":
         return result
-    root_ports = (
-        _int(controller.get("ports"), controller)
-        if controller is not None and controller.get("ports")
-        else _MODEL_PORTS.get(model, 2)
+    root_ports = (controller.ports if controller is not None else None) or _MODEL_PORTS.get(
+        model, 2
     )
     root = _Hub([None] * root_ports)
-    devices = [node for path in _DEVICES for node in _in_libvirt_order(domain.element.xpath(path))]
-    result.elements = devices
-    written_hubs = domain.element.findall("devices/hub[@type='usb']")
+    devices = usb_devices(domain)
+    result.elements = [device.element for device in devices]
+    written_hubs: list[Device] = [hub for hub in domain.hubs if hub.type == "usb"]
     # qemuDomainUSBAddressAddHubs: hubs for the devices beyond the ports there are
     available = root_ports + HUB_PORTS * len(written_hubs)
     count = len(devices) + len(written_hubs)
     added = -(-(count - available + 1) // (HUB_PORTS - 1)) if count > available else 0
-    hubs: list[etree._Element | None] = [*written_hubs, *([None] * added)]
+    hubs: list[Device | None] = [*written_hubs, *([None] * added)]
     # the written places first, hubs before devices (a device may sit behind a hub)
     placed: dict[int, tuple[int, ...]] = {}
     for index, hub in enumerate(hubs):
@@ -122,19 +127,18 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
         if path is not None:
             placed[index] = path
             root.take(path, _Hub([None] * HUB_PORTS))
-    for node in devices:
-        path = _written_port(node)
+    for device in devices:
+        path = _written_port(device)
         if path is not None:
-            result.ports[id(node)] = ".".join(map(str, path))
+            result.ports[id(device.element)] = ".".join(map(str, path))
             if not root.take(path, True):
                 # libvirt reserves written ports before it places hubs that have none
-                address = node.find("address[@type='usb']")
                 raise InvalidValue(
-                    f"<{node.tag}> is at USB port {'.'.join(map(str, path))}, and there is "
+                    f"<{device.kind}> is at USB port {'.'.join(map(str, path))}, and there is "
                     f'no hub at port {".".join(map(str, path[:-1]))} (libvirt: "there is '
                     'no hub at port")',
-                    line=address.sourceline or 0,
-                    xpath=f"{xpath_of(address)}/@port",
+                    line=device.element.sourceline or 0,
+                    xpath=f"{xpath_of(device.element)}/address/@port",
                 )
     for index in range(len(hubs)):
         if index not in placed:
@@ -144,25 +148,15 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
             placed[index] = path
             root.take(path, _Hub([None] * HUB_PORTS))
     result.hubs = [".".join(map(str, placed[i])) for i in sorted(placed)]
-    for node in devices:
-        if id(node) in result.ports:
+    for device in devices:
+        if id(device.element) in result.ports:
             continue
         path = root.free_port()
         if path is None:
             break
         root.take(path, True)
-        result.ports[id(node)] = ".".join(map(str, path))
+        result.ports[id(device.element)] = ".".join(map(str, path))
     return result
-
-
-def _in_libvirt_order(nodes: list[etree._Element]) -> list[etree._Element]:
-    """Disks as libvirt keeps them (by target name: sdb before sdc, whatever the XML's
-    order, virDomainDiskInsertPreAlloced); the other devices as written."""
-    if not nodes or nodes[0].tag != "disk":
-        return nodes
-    return sorted_by_type_and_index(
-        nodes, lambda node: "usb", lambda node: disk_index(node.find("target").get("dev")) or 0
-    )
 
 
 def hub_options(ports: UsbPorts) -> list[Option]:
@@ -173,26 +167,16 @@ def hub_options(ports: UsbPorts) -> list[Option]:
     ]
 
 
-def _written_port(node: etree._Element | None) -> tuple[int, ...] | None:
-    address = node.find("address[@type='usb']") if node is not None else None
-    if node is None or address is None or address.get("port") is None:
+def _written_port(device: Device | None) -> tuple[int, ...] | None:
+    """The USB port DEVICE's address names (a dotted path through hubs), if any."""
+    address = device.address if device is not None else None
+    if device is None or address is None or address.type != "usb" or address.port is None:
         return None
-    text = address.get("port", "")
+    text = address.port
     if not _PORT.fullmatch(text):
         raise InvalidValue(
-            f"address/@port of <{node.tag}> is '{text}': expected a USB port like 1 or 1.2",
-            line=address.sourceline or 0,
-            xpath=f"{xpath_of(address)}/@port",
+            f"address/@port of <{device.kind}> is '{text}': expected a USB port like 1 or 1.2",
+            line=address.element.sourceline or 0,
+            xpath=f"{xpath_of(address.element)}/@port",
         )
     return tuple(int(n) for n in text.split("."))
-
-
-def _int(text: str | None, node: etree._Element) -> int:
-    try:
-        return int(text or "", 0)
-    except ValueError:
-        raise InvalidValue(
-            f"@ports of <{node.tag}> is '{text}': expected an integer",
-            line=node.sourceline or 0,
-            xpath=f"{xpath_of(node)}/@ports",
-        ) from None

@@ -11,7 +11,6 @@ the device.  QEMU needs that order: a PCI device without a zpci creates its own.
 from __future__ import annotations
 
 from ..caps.tables import MachineFamily
-from ..model import Address
 from ..model.fields import XmlObject
 from ..option import Option
 
@@ -28,10 +27,7 @@ def pci_bus(family: MachineFamily) -> str:
 def assign_zpci(domain) -> dict[object, tuple[int, int]]:  # type: ignore[no-untyped-def]
     """Each device element with a PCI address → its (uid, fid), as libvirt assigns them:
     the written ones first, then the lowest free numbers in device order."""
-    addresses = [
-        (node.getparent(), Address(node))
-        for node in domain.element.iterfind("devices/*/address[@type='pci']")
-    ]
+    addresses = [(device.element, address) for device, address in domain.addressed("pci")]
     uids = {a.zpci_uid for _, a in addresses if a.zpci_uid is not None}
     fids = {a.zpci_fid for _, a in addresses if a.zpci_fid is not None}
     result: dict[object, tuple[int, int]] = {}

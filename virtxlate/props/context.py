@@ -85,8 +85,10 @@ def add_location(
 
 
 def explicit_pci(plan: StoragePlan, address) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    """(bus, addr) of a written <address type='pci'>, or ('', devno) of a ccw one."""
-    return written_place(plan.family, address)
+    """(bus, addr) of a written <address type='pci'>, or ('', devno) of a ccw one; a bus
+    under its controller's user alias where it has one."""
+    bus, addr = written_place(plan.family, address)
+    return plan.placement.bus_names.get(bus, bus), addr
 
 
 def root_bus(plan: StoragePlan) -> str:

@@ -59,6 +59,7 @@ def plan_disks(plan: StoragePlan) -> None:
     # -blockdev node names count down: libvirt numbers the disks' storage from the last
     # disk to the first (SD cards, which keep -drive, take no number)
     with_nodes = [d for d in disks if d.bus != "sd"]
+    node_indexes = {id(d): len(with_nodes) - i for i, d in enumerate(with_nodes)}
     plan.next_node_index = len(with_nodes) + 1  # host devices number on from here
     for disk in disks:
         bus = disk.bus
@@ -74,7 +75,7 @@ def plan_disks(plan: StoragePlan) -> None:
         alias = _disk_alias(plan, disk)
         if alias is None:
             continue
-        node_index = len(with_nodes) - next(i for i, d in enumerate(with_nodes) if d is disk)
+        node_index = node_indexes[id(disk)]
         medium = backend(plan, disk, alias, node_index=node_index)
         if medium is None:
             continue
@@ -218,9 +219,7 @@ def _own_disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
 
 
 def _controller_for(plan: StoragePlan, type_: str, address: DriveAddress) -> ControllerPlan | None:
-    return next(
-        (c for c in plan.controllers if c.type == type_ and c.index == address.controller), None
-    )
+    return plan.placement.controller(type_, address.controller)
 
 
 def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:

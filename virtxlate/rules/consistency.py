@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from ..findings import Finding, finding_at
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
+from ..model.fields import XmlObject
 from ..placement.addresses import controller_indexes, drive_address
 from .disk_options import DISK_OPTION_RULES, pci_numbers
 
@@ -389,6 +390,59 @@ def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
         )
 
 
+def firmware_autoselection_alone(domain: Domain) -> Iterator[Finding]:
+    """VX0225 — with <os firmware='…'> libvirt picks the loader and NVRAM template itself
+    (virDomainDefOSValidate, checked with libvirt 9.0): a <loader> with readonly, type or a
+    path, or an <nvram template>, is refused ("loader attribute 'readonly' cannot be
+    specified when firmware autoselection is enabled")."""
+    os = domain.os
+    if os is None or os.firmware is None:
+        return
+    loader, nvram = os.loader, os.nvram
+    said: tuple[str, XmlObject] | None = None
+    if loader is not None and loader.readonly is not None:
+        said = ("loader attribute 'readonly'", loader)
+    elif loader is not None and (loader.type is not None or (loader.path or "").strip()):
+        said = ("loader attribute 'type'", loader)
+    elif nvram is not None and nvram.template is not None:
+        said = ("nvram attribute 'template'", nvram)
+    if said is not None:
+        what, where = said
+        yield finding_at(
+            "VX0225",
+            "error",
+            f"libvirt refuses the {what} beside firmware autoselection (<os firmware="
+            f"'{os.firmware}'>): \"{what} cannot be specified when firmware autoselection "
+            'is enabled"',
+            where,
+            domain.source,
+            hint="drop the attribute, or drop firmware='…' and name the loader yourself",
+        )
+
+
+def secure_boot_needs_smm(domain: Domain) -> Iterator[Finding]:
+    """VX0226 — a secure-boot loader without <smm state='on'/> (checked with libvirt
+    9.0: "Secure boot requires SMM feature enabled").  With firmware autoselection
+    libvirt turns SMM on itself for a secure firmware it finds on the host."""
+    os = domain.os
+    loader = os.loader if os is not None else None
+    if os is None or os.firmware is not None or loader is None or not loader.secure:
+        return
+    features = domain.features
+    smm = features.smm if features is not None else None
+    if smm is None or smm.state is False:
+        yield finding_at(
+            "VX0226",
+            "error",
+            "a secure-boot loader (secure='yes') needs SMM, and the domain has no "
+            "<features><smm state='on'/> (libvirt: \"Secure boot requires SMM feature "
+            'enabled")',
+            loader,
+            domain.source,
+            hint="add <smm state='on'/> to <features>",
+        )
+
+
 RULES: tuple[Rule, ...] = (
     duplicate_target,
     duplicate_drive_address,
@@ -400,6 +454,8 @@ RULES: tuple[Rule, ...] = (
     lun_needs_block,
     usb_companion_master,
     uefi_needs_acpi,
+    firmware_autoselection_alone,
+    secure_boot_needs_smm,
     pci_address_in_range,
     pci_slot_fits_bus,
     unique_user_alias,

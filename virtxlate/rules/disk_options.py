@@ -200,8 +200,64 @@ def unique_pci_address(domain: Domain) -> Iterator[Finding]:
             seen[key] = device.line
 
 
+def unfiltered_sgio(domain: Domain) -> Iterator[Finding]:
+    """VX0212 — sgio='unfiltered': libvirt 9.0 refuses it ("unfiltered sgio is no longer
+    supported", qemuValidateDomainDeviceDefDiskFrontend)."""
+    for disk in domain.disks:
+        if disk.sgio == "unfiltered":
+            yield finding_at(
+                "VX0212",
+                "error",
+                "libvirt 9.0 no longer supports sgio='unfiltered' (\"unfiltered sgio is no "
+                'longer supported")',
+                disk,
+                domain.source,
+                xpath_suffix="/@sgio",
+                hint="drop sgio (filtered is what QEMU does)",
+            )
+
+
+def driver_name_is_qemu(domain: Domain) -> Iterator[Finding]:
+    """VX0227 — <driver name> other than 'qemu' on a QEMU domain ("unsupported driver name
+    'xyz' for disk 'hdc'", qemuValidateDomainDeviceDefDiskFrontend; checked with 9.0)."""
+    for disk in domain.disks:
+        driver = disk.driver
+        if driver is not None and driver.name is not None and driver.name != "qemu":
+            yield finding_at(
+                "VX0227",
+                "error",
+                f"unsupported driver name '{driver.name}' for disk '{disk.dev}': QEMU's "
+                "driver is 'qemu'",
+                driver,
+                domain.source,
+                xpath_suffix="/@name",
+                hint="write <driver name='qemu' …/> or leave name out",
+            )
+
+
+def chs_translation_on_ide(domain: Domain) -> Iterator[Finding]:
+    """VX0228 — <geometry trans> on a disk not on the IDE bus ("CHS translation mode can
+    only be set for 'ide' bus not 'scsi'", checked with libvirt 9.0)."""
+    for disk in domain.disks:
+        geometry = disk.geometry
+        if geometry is not None and geometry.trans is not None and disk.bus != "ide":
+            yield finding_at(
+                "VX0228",
+                "error",
+                f"a CHS translation mode can only be set for the 'ide' bus, not "
+                f"'{disk.bus}' (libvirt 9.0)",
+                geometry,
+                domain.source,
+                xpath_suffix="/@trans",
+                hint="drop trans, or put the disk on bus='ide'",
+            )
+
+
 DISK_OPTION_RULES = (
     lun_options,
+    unfiltered_sgio,
+    driver_name_is_qemu,
+    chs_translation_on_ide,
     native_io_cache,
     shareable_format,
     bus_fits_device,
