@@ -12,13 +12,13 @@ index); the ports here say so by naming that index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lxml import etree
 
 from ..model import Domain
-from .addresses import address_number
+from ..model.chardevs import CharDevice
+from .addresses import controller_indexes, number_of
 
 DEFAULT_PORTS = 31  # VIR_DOMAIN_DEFAULT_VIRTIO_SERIAL_PORTS
 _LIMIT = 1 << 16  # bound on the controllers and ports looked at (bad input)
@@ -37,45 +37,47 @@ class SerialPort:
         return f"virtio-serial{self.controller}.{self.bus}"
 
 
-def _number(text: str | None) -> int | None:
-    value = address_number(text)
+def _bounded(value: int | None) -> int | None:
     return value if value is not None and 0 <= value < _LIMIT else None
 
 
-def _virtio(nodes: Iterable[etree._Element]) -> list[etree._Element]:
-    return [node for node in nodes if node.find("target[@type='virtio']") is not None]
+def _written(device: CharDevice) -> tuple[int | None, int, int | None]:
+    """(controller, bus, port) of the device's <address type='virtio-serial'>, each None
+    (bus 0) when not written or no number (the model's own finding says so)."""
+    address = device.address
+    if address is None or address.type != "virtio-serial":
+        return None, 0, None
+    port = address.port
+    return (
+        _bounded(number_of(address, "controller")),
+        _bounded(number_of(address, "bus")) or 0,
+        _bounded(int(port)) if port is not None and port.isdigit() else None,
+    )
 
 
 def assign_virtio_serial_ports(domain: Domain) -> dict[etree._Element, SerialPort]:
     """The port of every virtio channel and of every virtio console with a written port,
     keyed by the device's element."""
-    devices = domain.element.find("devices")
-    if devices is None:
-        return {}
-    channels = _virtio(devices.iterfind("channel"))
-    consoles = _virtio(devices.iterfind("console"))
+    channels = [c for c in domain.channels if c.target_type == "virtio"]
+    consoles = [c for c in domain.consoles if c.target_type == "virtio"]
     if not channels and not consoles:
         return {}
     sizes: dict[int, int] = {}
-    for controller in devices.iterfind("controller[@type='virtio-serial']"):
-        index = _number(controller.get("index"))
-        if index is not None:
-            sizes[index] = min(_number(controller.get("ports")) or DEFAULT_PORTS, _LIMIT)
+    for declared, index in controller_indexes(domain):
+        if declared.type == "virtio-serial" and _bounded(index) is not None:
+            sizes[index] = _bounded(number_of(declared, "ports")) or DEFAULT_PORTS
     found: dict[etree._Element, SerialPort] = {}
     used: set[tuple[int, int, int]] = set()
-    wanted: list[tuple[etree._Element, int | None, int]] = []
-    for node in (*channels, *consoles):
-        address = node.find("address[@type='virtio-serial']")
-        controller = _number(address.get("controller")) if address is not None else None
-        bus = (_number(address.get("bus")) or 0) if address is not None else 0
-        port = _number(address.get("port")) if address is not None else None
+    wanted: list[tuple[CharDevice, int | None, int]] = []
+    for device in (*channels, *consoles):
+        controller, bus, port = _written(device)
         sizes.setdefault(controller or 0, DEFAULT_PORTS)  # the controller libvirt adds
         if port is not None:
-            found[node] = SerialPort(controller or 0, bus, port)
+            found[device.element] = SerialPort(controller or 0, bus, port)
             used.add((controller or 0, bus, port))
-        elif node.tag == "channel":
-            wanted.append((node, controller, bus))
-    for node, controller, bus in wanted:
+        elif device.element.tag == "channel":
+            wanted.append((device, controller, bus))
+    for device, controller, bus in wanted:
         candidates = [controller] if controller is not None else sorted(sizes)
         place = _free(candidates, bus, sizes, used)
         if place is None:
@@ -84,7 +86,7 @@ def assign_virtio_serial_ports(domain: Domain) -> dict[etree._Element, SerialPor
             sizes[added] = DEFAULT_PORTS
             place = SerialPort(added, 0, 1)
         used.add((place.controller, place.bus, place.port))
-        found[node] = place
+        found[device.element] = place
     return found
 
 

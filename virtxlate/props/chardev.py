@@ -23,7 +23,6 @@ from ..model.chardevs import CharDevice, CharHost, Console, Serial
 from ..model.devices import Device
 from ..model.fields import XmlObject
 from ..option import Option, Value
-from ..placement.usb import UsbPorts, assign_usb_ports
 from ..placement.vioserial import SerialPort, assign_virtio_serial_ports
 from .context import StoragePlan, add_location, on_off, unsupported
 
@@ -326,18 +325,11 @@ def _ports(devices: list[CharDevice]) -> Iterator[int]:
             yield highest
 
 
-def _usb_ports(plan: StoragePlan) -> UsbPorts:
-    """usb.0's ports: the placement's, or (no USB storage: none placed) the same pass."""
-    if plan.placement.usb_ports is not None:
-        return plan.placement.usb_ports
-    default = "qemu-xhci" if plan.placement.usb0 is not None else "piix3-uhci"
-    return assign_usb_ports(plan.domain, default)
-
-
 def _add_usb(plan: StoragePlan, option: Option, device: Device) -> None:
-    port = _usb_ports(plan).port_of(device.element)
+    """bus=usb.0 and the port the placement gives DEVICE (qemuDomainAssignUSBAddresses)."""
+    ports = plan.placement.usb_ports
     option.add("bus", "usb.0")
-    option.add("port", port)
+    option.add("port", ports.port_of(device.element) if ports is not None else None)
 
 
 def _add_isa(option: Option, device: Device) -> None:
