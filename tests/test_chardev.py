@@ -280,6 +280,36 @@ CASES: list[tuple[str, str, str, bool, str]] = [
         "<controller type='virtio-serial' index='0' ports='16' vectors='4'/>",
     ),
     (
+        "channel-unix-no-name",
+        "x86_64",
+        "pc",
+        False,
+        "<channel type='unix'><target type='virtio'/></channel>",
+    ),
+    (
+        "channel-dbus",
+        "x86_64",
+        "pc",
+        False,
+        "<channel type='dbus'><source channel='org.qemu.x'/>"
+        "<target type='virtio' name='org.qemu.x'/></channel><graphics type='dbus'/>",
+    ),
+    (
+        "serial-spiceport",
+        "x86_64",
+        "pc",
+        False,
+        "<serial type='spiceport'><source channel='org.qemu.console.serial.0'/></serial>" + SPICE,
+    ),
+    (
+        "smartcard-certificates-default-db",
+        "x86_64",
+        "pc",
+        True,
+        "<smartcard mode='host-certificates'><certificate>a</certificate>"
+        "<certificate>b</certificate><certificate>c</certificate></smartcard>",
+    ),
+    (
         "channel-second-controller",
         "x86_64",
         "q35",

@@ -19,7 +19,7 @@ from ..caps import index as caps_index
 from ..findings import finding_at
 from ..host import ASK_THE_HOST, host_known
 from ..model import Domain
-from ..model.chardevs import CharDevice, CharHost, Console, Serial
+from ..model.chardevs import Channel, CharDevice, CharHost, Console, Serial
 from ..model.devices import Device
 from ..model.fields import XmlObject
 from ..option import Option, Value
@@ -58,6 +58,7 @@ _BACKENDS = {
     "spicevmc": "spicevmc",
     "spiceport": "spiceport",
     "qemu-vdagent": "qemu-vdagent",
+    "dbus": "dbus",
 }
 # a back-end's capability flag of the tables (libvirt's QEMU_CAPS_CHARDEV_*)
 # (spicevmc's chardev-spicevmc is retired: every QEMU libvirt 9.0 runs has it)
@@ -109,11 +110,18 @@ def short_name(domain: Domain) -> str:
 
 
 def chardev_options(
-    plan: StoragePlan, char: CharHost, char_id: str, spicevmc: str, origin: XmlObject
+    plan: StoragePlan,
+    char: CharHost,
+    char_id: str,
+    spicevmc: str,
+    origin: XmlObject,
+    socket: str | None = None,
 ) -> list[Option]:
     """The -chardev of CHAR named CHAR_ID, after the TLS credentials object it uses;
     SPICEVMC: the SPICE channel a spicevmc back-end carries (vdagent, usbredir,
-    smartcard).  Empty (and a finding) for a type virtxlate does not write."""
+    smartcard); SOCKET: the file name of libvirt's own socket for a unix one without a
+    path (a virtio channel's).  Empty (and a finding) for a type virtxlate does not
+    write."""
     kind = char.type or "pty"
     backend = _BACKENDS.get(kind)
     if backend is None:
@@ -150,10 +158,10 @@ def chardev_options(
     elif kind == "tcp":
         options[:0] = _tcp(plan, char, option)
     elif kind == "unix":
-        _unix(plan, char, option, origin)
+        _unix(plan, char, option, origin, socket)
     elif kind == "spicevmc":
         option.add("name", spicevmc)
-    elif kind == "spiceport":
+    elif kind in ("spiceport", "dbus"):
         option.add("name", source.channel if source is not None else None)
     elif kind == "qemu-vdagent":
         option.add("name", "vdagent")
@@ -211,17 +219,18 @@ def _server_or_reconnect(option: Option, char: CharHost, bind: bool) -> None:
         option.add("reconnect", (source.reconnect_timeout or 0) if source.reconnect_enabled else 0)
 
 
-def _unix(plan: StoragePlan, char: CharHost, option: Option, origin: XmlObject) -> None:
+def _unix(
+    plan: StoragePlan, char: CharHost, option: Option, origin: XmlObject, socket: str | None
+) -> None:
     """path, server or reconnect of a unix socket; a virtio channel without a path gets
-    libvirt's own socket, named after its target (qemuDomainPrepareChannel)."""
+    libvirt's own socket SOCKET in its channel directory (qemuDomainPrepareChannel)."""
     source = char.source
     path = source.path if source is not None else None
     bind = source is not None and source.mode == "bind"
-    name = origin.element.xpath("string(target[@type='virtio']/@name)")
-    if path is None and origin.element.tag == "channel" and name:
+    if path is None and socket is not None:
         bind = True
         directory = CHANNEL_TARGET_DIR if host_known(plan.host) else CHANNEL_DIR_PLACEHOLDER
-        path = f"{directory}/domain-{short_name(plan.domain)}/{name}"
+        path = f"{directory}/domain-{short_name(plan.domain)}/{socket}"
         if not host_known(plan.host):
             plan.findings.append(
                 finding_at(
@@ -425,6 +434,18 @@ def _port_option(option: Option, place: SerialPort | None, char_id: str, alias: 
     option.add("id", alias)
 
 
+def _socket_name(channel: Channel, place: SerialPort | None) -> str | None:
+    """The file libvirt names a virtio channel's own socket: its target name, else its
+    port (vioser-CC-BB-PP.sock)."""
+    if channel.target_type != "virtio":
+        return None
+    if channel.target_name:
+        return channel.target_name
+    if place is None:
+        return None
+    return f"vioser-{place.controller:02d}-{place.bus:02d}-{place.port:02d}.sock"
+
+
 def channel_options(plan: StoragePlan) -> list[Option]:
     """Each <channel>: virtio ones a -chardev and a virtserialport on its virtio-serial
     port, guestfwd ones a -chardev and the user network's forward (qemuBuildChannelsCommandLine)."""
@@ -436,7 +457,14 @@ def channel_options(plan: StoragePlan) -> list[Option]:
         if target not in ("virtio", "guestfwd"):
             plan.findings.append(unsupported(plan, channel, f"a channel of type '{target}'"))
             continue
-        backend = chardev_options(plan, channel, f"char{alias}", "vdagent", channel)
+        place = None
+        if target == "virtio":
+            if ports is None:
+                ports = assign_virtio_serial_ports(plan.domain)
+            place = ports.get(channel.element)
+        backend = chardev_options(
+            plan, channel, f"char{alias}", "vdagent", channel, _socket_name(channel, place)
+        )
         if not backend:
             continue
         options += backend
@@ -452,10 +480,8 @@ def channel_options(plan: StoragePlan) -> list[Option]:
                 )
             )
             continue
-        if ports is None:
-            ports = assign_virtio_serial_ports(plan.domain)
         option = _device(plan, channel, "virtserialport", "a virtio channel")
-        _port_option(option, ports.get(channel.element), f"char{alias}", alias)
+        _port_option(option, place, f"char{alias}", alias)
         option.add("name", channel.target_name)
         options.append(option)
     return options
