@@ -62,6 +62,8 @@ def _value(option: Option, json_device: bool) -> str | None:
         # libvirt writes -audiodev as JSON where it writes -device as JSON (QEMU 7.2:
         # checked with libvirt 9.0), else keyval with the directions' keys as in.KEY
         return json_value(option) if json_device else keyval(_flattened(option))
+    if option.flag == "-netdev" and json_device:  # libvirt 9.0: as -device
+        return json_value(option, "type")
     if option.implied is None and not option.props:
         return None
     return keyval(option)

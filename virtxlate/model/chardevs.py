@@ -49,6 +49,9 @@ class CharSource(XmlObject):
     slave = Field("@slave")
     reconnect_enabled = Field("reconnect/@enabled", YES_NO)
     reconnect_timeout = Field("reconnect/@timeout", INT)
+    # qemu-vdagent's <source><clipboard copypaste/><mouse mode/></source>
+    clipboard_copypaste = Field("clipboard/@copypaste", YES_NO)
+    mouse_mode = Field("mouse/@mode")
 
 
 class CharHost(Device):
@@ -111,6 +114,18 @@ class Redirdev(CharHost):
     bus = Field("@bus")
 
 
+class RedirFilterRule(XmlObject):
+    """<redirfilter><usbdev class vendor product version allow>: one rule of the filter
+    every USB redirection device of the domain gets (absent: any)."""
+
+    # a number (0x… hexadecimal) or -1 for any, kept as written
+    usb_class = Field("@class")
+    vendor = Field("@vendor")
+    product = Field("@product")
+    version = Field("@version")
+    allow = Field("@allow", YES_NO)
+
+
 class Smartcard(CharDevice):
     """<smartcard mode>: host, host-certificates (three <certificate>s and a <database>)
     or passthrough (a chardev: type, <source> and <target> as a CharDevice's)."""
@@ -132,6 +147,7 @@ __all__ = [
     "CharSource",
     "Console",
     "Parallel",
+    "RedirFilterRule",
     "Redirdev",
     "Serial",
     "Smartcard",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lxml import etree
 
 from ..xmlinput import XmlDocument
-from .chardevs import Channel, Console, Parallel, Redirdev, Serial, Smartcard
+from .chardevs import Channel, Console, Parallel, Redirdev, RedirFilterRule, Serial, Smartcard
 from .devices import Address, Controller, Device, Disk, IOThreadId, IOThreadIds
 from .display import Audio, Graphics, Input, Sound, Video
 from .fields import _UNREAD, INT, Child, Children, Field, XmlObject
@@ -139,6 +139,7 @@ class Domain(XmlObject):
     memory_devices = Children(MemoryDevice, "devices/memory")
     iommus = Children(Iommu, "devices/iommu")
     vsocks = Children(Vsock, "devices/vsock")
+    redirfilter_rules = Children(RedirFilterRule, "devices/redirfilter/usbdev")
 
     def __init__(self, element: etree._Element, document: XmlDocument | None = None):
         super().__init__(element)
