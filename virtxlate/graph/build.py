@@ -52,6 +52,11 @@ def build_graph(
     root.plug(host)
     buses: dict[str, Bus] = {pci_root.name: pci_root, root.name: root}
     enabled = {option.flag for option in options}
+    # a machine feature turned off (-no-acpi, -machine acpi=off) takes its built-ins away
+    if "-no-acpi" in enabled or any(
+        o.flag == "-machine" and o.get("acpi") in ("off", False) for o in options
+    ):
+        enabled.add("no-acpi")
     builder = _Builder(caps, family, pci_root, buses, enabled)
     # the machine creates its built-in devices before any -device, whether or not anything
     # is plugged into them (as pc_init1 / pc_q35_init): QEMU 7.2's `info qtree` lists q35's
@@ -82,7 +87,9 @@ class _Builder:
         # Built-in chipset devices (piix3-ide, isa-fdc, the q35 AHCI); one enabled by a
         # legacy switch only with that switch.
         self.builtins = {
-            b.type: b for b in family.builtins if b.enabled_by is None or b.enabled_by in enabled
+            b.type: b
+            for b in family.builtins
+            if (b.enabled_by is None or b.enabled_by in enabled) and f"no-{b.needs}" not in enabled
         }
         self.builtin_of_bus = {name: b for b in self.builtins.values() for name, _ in b.buses}
         self.instances: dict[str, Device] = {}
