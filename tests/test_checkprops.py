@@ -97,7 +97,6 @@ NOT_WRITTEN_YET: tuple[str, ...] = (
     "Graphics",
     "HostdevSource",
     "Hub",
-    "Hyperv",
     "IOThreadIds",
     "Input",
     "Interface",

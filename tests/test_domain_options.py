@@ -222,3 +222,21 @@ def test_compare_cli_has_the_storage_view(monkeypatch, capsys):
     assert "+-no-acpi" in capsys.readouterr().out
     assert main([*args, "--storage"]) == 0
     assert json.dumps(ours)  # the line virtxlate wrote is plain words
+
+
+def test_qemu_8_2_writes_hpet_and_acpi_in_the_machine():
+    """QEMU 5.2 on has the machine's hpet property (libvirt's machine-hpet flag, in the
+    tables from 8.0): hpet=off there, no -no-hpet; libvirt writes it after the RAM
+    back-end, before acpi= (a libvirt line for pc-q35-8.2 on qemu-devel:
+    `-machine pc-q35-8.2,usb=off,smm=on,dump-guest-core=off,memory-backend=pc.ram,
+    hpet=off,acpi=on`)."""
+    xml = _domain(
+        "<features><acpi/><smm state='on'/></features>"
+        "<clock offset='utc'><timer name='hpet' present='no'/></clock>",
+        machine="q35",
+    )
+    argv = _argv(xml, "8.2")
+    assert argv[argv.index("-machine") + 1] == (
+        "pc-q35-8.2,usb=off,smm=on,dump-guest-core=off,memory-backend=pc.ram,hpet=off,acpi=on"
+    )
+    assert "-no-hpet" not in argv

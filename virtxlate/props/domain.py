@@ -88,6 +88,9 @@ def machine_options(plan: DomainPlan) -> list[Option]:
         machine.add("memory-backend", ram_id)
     for key, node in plan.pflash:
         machine.add(key, node)
+    hpet = domain.clock.timer("hpet") if domain.clock is not None else None
+    if caps.has_flag("machine-hpet") and hpet is not None and hpet.present is not None:
+        machine.add("hpet", "on" if hpet.present else "off")  # QEMU 5.2's machine property
     acpi = plan.machine.acpi if plan.machine else None
     if acpi:
         # QEMU 8.0 on reports ACPI per machine: acpi=on|off instead of -no-acpi
@@ -260,6 +263,9 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
     kvmclock = clock.timer("kvmclock") if clock is not None else None
     if kvmclock is not None and kvmclock.present is not None:
         props.append(("kvmclock", "on" if kvmclock.present else "off"))
+    hypervclock = clock.timer("hypervclock") if clock is not None else None
+    if hypervclock is not None and hypervclock.present:
+        props.append(("hv-time", "on"))
     if features is not None:
         props += _hyperv_props(features.hyperv)
         if features.kvm_hidden:
