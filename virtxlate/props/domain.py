@@ -43,6 +43,13 @@ def _is_x86(plan: DomainPlan) -> bool:
     return (plan.domain.arch or plan.caps.arch) in ("x86_64", "i686")
 
 
+def _default_cpu_usable(plan: DomainPlan) -> bool:
+    """Whether libvirt gives the domain its machine's default CPU model
+    (qemuDomainDefSetDefaultCPU): on x86, s390 and ppc64 always, elsewhere under TCG only."""
+    arch = plan.domain.arch or plan.caps.arch
+    return _is_x86(plan) or arch.startswith(("s390", "ppc64")) or plan.domain.type != "kvm"
+
+
 def _kib(amount: int | None, unit: str | None) -> int | None:
     """AMOUNT in UNIT as KiB, aligned up to 1 MiB as libvirt aligns x86 guest memory
     (qemuDomainAlignMemorySizes)."""
@@ -251,7 +258,7 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
             props.append(("migratable", "off" if cpu.migratable is False else "on"))
     elif cpu is not None and cpu.model:
         model = cpu.model
-    elif plan.machine is not None and plan.machine.default_cpu_type and _is_x86(plan):
+    elif plan.machine is not None and plan.machine.default_cpu_type and _default_cpu_usable(plan):
         model = plan.machine.default_cpu_type.rsplit("-", 2)[0]  # qemu64-x86_64-cpu
     if cpu is not None and cpu.mode not in ("host-passthrough", "maximum"):
         for feature in cpu.features:
