@@ -91,7 +91,7 @@ def machine_options(plan: DomainPlan) -> list[Option]:
     if domain.nosharepages:
         machine.add("mem-merge", "off")
     ram_id = plan.machine.default_ram_id if plan.machine else None
-    if ram_id and not _numa_cells(domain):
+    if ram_id and domain.memory is not None and not _numa_cells(domain):
         machine.add("memory-backend", ram_id)
     for key, node in plan.pflash:
         machine.add(key, node)
