@@ -7,6 +7,7 @@ UEFI pflash nodes); the argv writer only turns them into words.
 
 from __future__ import annotations
 
+import datetime
 import math
 from typing import Protocol
 
@@ -243,7 +244,9 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
     props: list[tuple[str, str]] = []
     if cpu is not None and cpu.mode in ("host-passthrough", "maximum", "host-model"):
         model = "max" if cpu.mode == "maximum" else "host"
-        if cpu.mode == "host-model":
+        if cpu.mode == "maximum":
+            pass
+        elif cpu.mode == "host-model":
             plan.findings.append(
                 finding_at(
                     "VX0701",
@@ -266,6 +269,19 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
                 props.append((feature.name, "on"))
             elif feature.name and feature.policy in ("disable", "forbid"):
                 props.append((feature.name, "off"))
+            elif feature.name and feature.policy == "optional":
+                # libvirt keeps an optional feature where the host CPU has it (on) and
+                # turns it off elsewhere: a fact of the VM's host
+                plan.findings.append(
+                    finding_at(
+                        "VX0701",
+                        "info",
+                        f"libvirt writes optional CPU feature '{feature.name}' as on or off "
+                        "as the VM host's CPU has it; left out here",
+                        feature,
+                        domain.source,
+                    )
+                )
     clock = domain.clock
     kvmclock = clock.timer("kvmclock") if clock is not None else None
     if kvmclock is not None and kvmclock.present is not None:
@@ -273,6 +289,13 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
     hypervclock = clock.timer("hypervclock") if clock is not None else None
     if hypervclock is not None and hypervclock.present:
         props.append(("hv-time", "on"))
+    if features is not None:
+        for name, state in (
+            ("kvm-pv-eoi", features.apic_eoi),
+            ("kvm-pv-unhalt", features.pvspinlock),
+        ):
+            if state is not None:
+                props.append((name, "on" if state else "off"))
     if features is not None:
         props += _hyperv_props(features.hyperv)
         if features.kvm_hidden:
@@ -377,14 +400,17 @@ def clock_options(plan: DomainPlan) -> list[Option]:
     lost-tick policy and -no-hpet (qemuBuildClockCommandLine)."""
     clock = plan.domain.clock
     offset = clock.offset if clock is not None else None
-    rtc = Option("-rtc", None, [("base", "localtime" if offset == "localtime" else "utc")])
+    base = "localtime" if offset in ("localtime", "timezone") else "utc"  # timezone: TZ=
+    if clock is not None and offset == "variable":
+        base = _variable_base(clock.adjustment, clock.basis)
+    rtc = Option("-rtc", None, [("base", base)])
     options = [rtc]
     if clock is None:
         return options
     timer = clock.timer("rtc")
     if timer is not None:
-        if timer.track == "guest":
-            rtc.add("clock", "vm")
+        if timer.track in ("guest", "wall"):
+            rtc.add("clock", "vm" if timer.track == "guest" else "host")
         if timer.tickpolicy == "catchup":
             rtc.add("driftfix", "slew")
     pit = clock.timer("pit")
@@ -399,6 +425,22 @@ def clock_options(plan: DomainPlan) -> list[Option]:
     if hpet is not None and hpet.present is False and not plan.caps.has_flag("machine-hpet"):
         options.append(Option("-no-hpet"))
     return options
+
+
+def _variable_base(adjustment: str | None, basis: str | None) -> str:
+    """<clock offset='variable'>'s -rtc base: the time of translation moved by the
+    adjustment (from local time with basis='localtime'), as libvirt computes it when it
+    builds the line."""
+    now = datetime.datetime.now(datetime.UTC)
+    try:
+        seconds = int(adjustment or 0)
+    except ValueError:
+        seconds = 0
+    if basis == "localtime":
+        local = datetime.datetime.now().astimezone().utcoffset()
+        seconds += int(local.total_seconds()) if local is not None else 0
+    then = now + datetime.timedelta(seconds=max(min(seconds, 10**10), -(10**10)))
+    return then.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def pm_options(plan: DomainPlan) -> list[Option]:
