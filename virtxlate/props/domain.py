@@ -78,6 +78,9 @@ def machine_options(plan: DomainPlan) -> list[Option]:
         machine.add("accel", plan.accel)
     if caps.has_flag("machine-usb-opt"):
         machine.add("usb", "off")  # QEMU must not create its own USB controller
+    gic = _gic_version(plan)
+    if gic is not None:
+        machine.add("gic-version", gic)
     if features is not None:
         if features.vmport is not None and features.vmport.state is not None:
             machine.add("vmport", "on" if features.vmport.state else "off")
@@ -101,9 +104,35 @@ def machine_options(plan: DomainPlan) -> list[Option]:
         machine.add("hpet", "on" if hpet.present else "off")  # QEMU 5.2's machine property
     acpi = plan.machine.acpi if plan.machine else None
     if acpi:
-        # QEMU 8.0 on reports ACPI per machine: acpi=on|off instead of -no-acpi
+        # QEMU 8.0 on reports ACPI per machine and deprecates -no-acpi (9.0 removes it):
+        # libvirt writes acpi=on|off then.  That is libvirt 9.2 on (qemuBuildMachineCommandLine
+        # with virQEMUCapsMachineSupportsACPI); the installed 9.0 has no acpi= and would
+        # write -no-acpi, which QEMU 9.0 refuses.
         machine.add("acpi", "on" if features is not None and features.acpi else "off")
     return [machine, Option("-accel", plan.accel)] if era else [machine]
+
+
+def _gic_version(plan: DomainPlan) -> str | None:
+    """The GIC of an ARM virt machine: <gic version>, else what libvirt's post-parse picks
+    (qemuDomainDefEnableDefaultFeatures): version 2 under TCG, the host's under KVM (a
+    fact of the VM's host: VX0701, none written)."""
+    if plan.machine is None or plan.machine.family != "virt":
+        return None
+    features = plan.domain.features
+    if features is not None and features.gic_version:
+        return features.gic_version
+    if plan.domain.type != "kvm":
+        return "2"
+    plan.findings.append(
+        finding_at(
+            "VX0701",
+            "info",
+            "libvirt gives a KVM virt machine the GIC version of the VM host; none written",
+            plan.domain,
+            plan.domain.source,
+        )
+    )
+    return None
 
 
 def _numa_cells(domain: Domain) -> list:  # type: ignore[type-arg]
@@ -458,10 +487,13 @@ def pm_options(plan: DomainPlan) -> list[Option]:
     options.append(
         Option("-no-reboot" if destroy_only and not caps.has_flag("set-action") else "-no-shutdown")
     )
-    # -no-acpi only where QEMU does not report ACPI per machine (then -machine acpi=)
+    # -no-acpi where QEMU does not report ACPI per machine (else -machine acpi=), on the
+    # architectures whose QEMU has it (libvirt's QEMU_CAPS_NO_ACPI: x86 and aarch64;
+    # libvirt's own aarch64 test data writes it, ../shared/conformance/libvirt/aarch64-*)
     features = domain.features
     acpi_reported = plan.machine is not None and plan.machine.acpi is not None
-    if not acpi_reported and _is_x86(plan) and not (features is not None and features.acpi):
+    has_acpi = _is_x86(plan) or (domain.arch or caps.arch) == "aarch64"
+    if not acpi_reported and has_acpi and not (features is not None and features.acpi):
         options.append(Option("-no-acpi"))
     pm = domain.pm
     if pm is not None:
