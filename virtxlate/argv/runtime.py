@@ -68,8 +68,9 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
 )
 
 # A descriptor libvirt opens and passes (a tap's fd, vhostfd, a monitor's fd): its number
-# is the running process's, so it is compared as a name only.
-_FD = re.compile(r'((?:^|,)(?:vhost)?fds?=|"(?:vhost)?fds?":")([0-9:]+)')
+# is the running process's, so it is compared as a name only (virtxlate's placeholder for
+# it too).
+_FD = re.compile(r'((?:^|,)(?:vhost)?fds?=|"(?:vhost)?fds?":")([^,"]+)')
 
 
 def options(words: list[str]) -> list[tuple[str, str | None]]:
