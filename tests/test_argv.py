@@ -43,17 +43,23 @@ def test_formats_agree():
 
 
 def test_1_5_differs_from_1_2_only_in_machine_type():
+    """Besides the machine type, only what 1.5's libvirt flags add (machine-usb-opt:
+    usb=off; boot-strict: -boot strict=on) and 1.2's table lacks."""
     old = analyze(load(SEED), "1.2").argv
     new = analyze(load(SEED), "1.5").argv
     assert [a for a in old if a not in new] == ["pc-1.2,accel=tcg"]
-    assert [a for a in new if a not in old] == ["pc-i440fx-1.5,accel=tcg"]
+    assert [a for a in new if a not in old] == [
+        "pc-i440fx-1.5,accel=tcg,usb=off",
+        "-boot",
+        "strict=on",
+    ]
 
 
 def test_kvm_domain_uses_kvm_accel():
     domain = load(
         SAMPLES.joinpath("seed-virtio-scsi.xml").read_text().replace("type='qemu'", "type='kvm'")
     )
-    assert "pc-i440fx-1.5,accel=kvm" in analyze(domain, "1.5").argv
+    assert "pc-i440fx-1.5,accel=kvm,usb=off" in analyze(domain, "1.5").argv
 
 
 def _disk_domain(path: str, serial: str = "s1") -> str:

@@ -90,8 +90,27 @@ def test_domain_read_through_libvirt(binding, defined, virsh):  # noqa: F811
 def test_compare_with_libvirt_prints_nothing(binding, sample):
     # (needs-newer-qemu.xml: libvirt and virtxlate both refuse it, so they agree)
     require_emulator(sample.read_text())  # else libvirt refuses for want of the binary
-    result = run_cli("compare", str(sample), "--connect", URI)
+    result = run_cli("compare", str(sample), "--connect", URI, "--storage")
     assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.xml")), ids=lambda p: p.name)
+def test_compare_of_the_whole_line_differs_in_devices_only(binding, sample):
+    """compare's default view: the domain-wide options (test_domain_options.DOMAIN_WIDE)
+    equal libvirt's; what differs is -device/-audiodev lines of kinds argv does not write
+    yet (issue 17)."""
+    from test_domain_options import DOMAIN_WIDE
+
+    require_emulator(sample.read_text())
+    result = run_cli("compare", str(sample), "--connect", URI)
+    changed = [
+        line[1:].split(" ", 1)[0]
+        for line in result.stdout.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    # libvirt makes up a random <uuid> for a domain without one; virtxlate writes none
+    allowed = {"-uuid"} if "<uuid>" not in sample.read_text() else set()
+    assert not (DOMAIN_WIDE - allowed) & set(changed), result.stdout
 
 
 def test_compare_says_when_only_one_side_refuses(binding, tmp_path):

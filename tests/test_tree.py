@@ -70,13 +70,14 @@ def test_controller_options_reach_the_embedded_device():
 
 
 def test_ide_disk_hangs_on_the_builtin_controller():
-    domain = load("""<domain type='qemu'><devices>
+    domain = load("""<domain type='qemu'><features><acpi/></features><devices>
         <disk type='file' device='cdrom'><source file='/x.iso'/>
           <target dev='hdc' bus='ide'/></disk></devices></domain>""")
     tree = graph_json(analyze(domain, "1.5").graph)
     pci = tree["root"]["devices"][0]["buses"][0]["devices"]
     # the machine's built-ins as QEMU lists them on pci.0, the newest first (QEMU 1.x
-    # pc_init1: i440FX, PIIX3, piix3-ide, then PIIX4_PM; tools/caps-facts/builtins.tsv),
+    # pc_init1: i440FX, PIIX3, piix3-ide, then PIIX4_PM, which needs ACPI on;
+    # tools/caps-facts/builtins.tsv, builtin-needs.tsv),
     # after the USB controller libvirt adds
     assert [d["type"] for d in pci] == [
         "piix3-usb-uhci",

@@ -283,6 +283,15 @@ def builtin_facts(table: etree._Element, arch: str) -> None:
         else:
             family.append(node)
         _add_sources(table, {row["id"]: row["source"]})
+    for row in read_tsv("builtin-needs.tsv"):
+        found = table.find(
+            f"machine-family[@name='{row['family']}']/builtin[@type='{row['type']}']"
+        )
+        if row["arch"] in ("", arch) and found is not None:
+            found.set("needs", row["needs"])
+            ids = found.get("source", "").split()
+            found.set("source", " ".join(ids if row["id"] in ids else [*ids, row["id"]]))
+            _add_sources(table, {row["id"]: row["source"]})
 
 
 def machine_family_era(table: etree._Element, curated15: etree._Element) -> None:
@@ -587,6 +596,16 @@ def _derive_machines(
     machines = table.find("machines")
     assert machines is not None
     families = {m.get("name"): m.get("family") for m in lower.iterfind("machines/machine")}
+    # query-machines' acpi (QEMU 8.0 on), default-ram-id, default-cpu-type: the caps heads
+    # lack: the lower neighbour's for the same machine, else for its family (a new type)
+    known = {
+        attr: {
+            key: m.get(attr)
+            for m in lower.iterfind(f"machines/machine[@{attr}]")
+            for key in (m.get("family"), m.get("name"))
+        }
+        for attr in ("acpi", "default-ram-id", "default-cpu-type")
+    }
     text = caps.read_text() if caps is not None else ""
     found = re.findall(
         r"<machine (?:type='[^']*' )?name='([^']+)'(?: alias='([^']+)')?"
@@ -624,6 +643,9 @@ def _derive_machines(
             attrs["alias"] = alias
             if alias in ("pc", "s390-ccw-virtio"):
                 attrs["default"] = "yes"
+        for attr, values in known.items():
+            if values.get(name) or values.get(family):
+                attrs[attr] = values.get(name) or values[family]
         etree.SubElement(machines, "machine", attrs)
 
 

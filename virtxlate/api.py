@@ -377,14 +377,21 @@ class Comparison:
 
 
 def compare_with_libvirt(
-    domain: Domain | Any, uri: str, qemu: str | int | None = None, host: Host | str | None = None
+    domain: Domain | Any,
+    uri: str,
+    qemu: str | int | None = None,
+    host: Host | str | None = None,
+    storage: bool = False,
 ) -> Comparison:
-    """DOMAIN's storage options as virtxlate writes them for QEMU (default: the release
-    libvirt drives on URI) next to those libvirt on URI writes.  UsageError when the
-    domain's emulator is missing where libvirt runs: it stops before it reads the domain."""
+    """DOMAIN's command line as virtxlate writes it for QEMU (default: the release libvirt
+    drives on URI) next to the one libvirt on URI writes, without what only a libvirt-run
+    process has (argv/runtime.py's RUNTIME_ONLY); with STORAGE only the storage options.
+    UsageError when the domain's emulator is missing where libvirt runs: it stops before
+    it reads the domain."""
     import difflib
 
     from . import live
+    from .argv.runtime import without_runtime_only
     from .argv.storage import storage_options
 
     domain = load(domain)
@@ -404,14 +411,22 @@ def compare_with_libvirt(
         return result
     if result.analysis.argv is None:
         return result
-    theirs = [" ".join(pair) for pair in storage_options(libvirt_argv)]
-    ours = [" ".join(pair) for pair in storage_options(result.analysis.argv)]
+    if storage:
+        theirs = [" ".join(pair) for pair in storage_options(libvirt_argv)]
+        ours = [" ".join(pair) for pair in storage_options(result.analysis.argv)]
+    else:
+        theirs = [_option_line(*pair) for pair in without_runtime_only(libvirt_argv)]
+        ours = [_option_line(*pair) for pair in without_runtime_only(result.analysis.argv)]
     result.diff = list(
         difflib.unified_diff(
             theirs, ours, f"libvirt ({uri})", f"virtxlate --qemu {release}", lineterm=""
         )
     )
     return result
+
+
+def _option_line(flag: str, value: str | None) -> str:
+    return flag if value is None else f"{flag} {value}"
 
 
 # libvirt's cache of what it probed of each QEMU binary (flags included)

@@ -66,9 +66,15 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser(
         "compare",
-        help="virtxlate's storage options next to libvirt's own "
+        help="virtxlate's command line next to libvirt's own "
         "(domainXMLToNative) for the same domain",
         parents=[reads],
+    )
+    compare.add_argument(
+        "--storage",
+        action="store_true",
+        help="compare the storage options only (without: the whole line, less what only "
+        "a libvirt-run process has)",
     )
     compare.add_argument(
         "domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin"
@@ -354,12 +360,15 @@ def _tree_of_argv(options: argparse.Namespace) -> int:
 
 
 def _compare(options: argparse.Namespace) -> int:
-    """Empty output and exit 0 when virtxlate's storage options equal libvirt's own (or
-    both refuse the domain), a unified diff and exit 1 when not."""
+    """Empty output and exit 0 when virtxlate's command line (--storage: its storage
+    options) equals libvirt's own (or both refuse the domain), a unified diff and exit 1
+    when not."""
     from .api import compare_with_libvirt
 
     domain = _load(options)
-    result = compare_with_libvirt(domain, options.connect, options.qemu, _host(options))
+    result = compare_with_libvirt(
+        domain, options.connect, options.qemu, _host(options), storage=options.storage
+    )
     if result.agree:
         return EXIT_OK
     if result.analysis.argv is None:

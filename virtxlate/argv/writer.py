@@ -51,7 +51,14 @@ def option_words(plan: WrittenPlan) -> list[tuple[str, str | None]]:
     return words(plan.emulator, plan.options, plan.caps.json_device)
 
 
+# Options libvirt writes with the XML's text as is, commas undoubled (a file, the kernel
+# command line: qemuBuildBootCommandLine, qemuBuildDomainLoaderCommandLine)
+RAW_VALUE = frozenset({"-kernel", "-initrd", "-append", "-dtb", "-bios"})
+
+
 def _value(option: Option, json_device: bool) -> str | None:
+    if option.flag in RAW_VALUE and not option.props:
+        return option.implied
     if option.flag == "-blockdev":
         return json_value(option)
     if option.flag == "-object" and json_device:

@@ -270,6 +270,18 @@ def interpret(
             attrs["alias"] = machine["alias"]
         if machine.get("is-default"):
             attrs["default"] = "yes"
+        if "acpi" in machine:
+            # query-machines reports it from QEMU 8.0; libvirt then writes -machine acpi=
+            # instead of -no-acpi (qemuBuildMachineCommandLine, virQEMUCapsMachineSupportsACPI)
+            attrs["acpi"] = "yes" if machine["acpi"] else "no"
+        if machine.get("default-ram-id"):
+            # QEMU 5.2 on: libvirt 9.0 names it in -machine memory-backend= and backs the
+            # guest RAM with an -object of that id (qemuBuildMemCommandLine)
+            attrs["default-ram-id"] = machine["default-ram-id"]
+        if machine.get("default-cpu-type"):
+            # QEMU 4.2 on: libvirt gives a domain without a CPU model this one
+            # (qemuDomainDefSetDefaultCPU), written as -cpu with the type's model name
+            attrs["default-cpu-type"] = machine["default-cpu-type"]
         etree.SubElement(machines_el, "machine", attrs)
     setups = {setup.family: setup for setup in PROBE_MACHINES.get(arch, ())}
     for family in sorted(used_families):

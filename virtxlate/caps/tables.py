@@ -80,6 +80,7 @@ class Builtin(NamedTuple):
     buses: tuple[tuple[str, str], ...]
     parent_bus: str | None = None  # None: the machine's root PCI bus
     enabled_by: str | None = None  # a legacy option that creates it, e.g. -usb
+    needs: str | None = None  # a machine feature it exists only with ("acpi")
 
 
 class MachineFamily(NamedTuple):
@@ -102,6 +103,9 @@ class Machine(NamedTuple):
     alias: str | None
     default: bool
     family: str
+    acpi: bool | None = None  # query-machines' acpi (QEMU 8.0 on); None: not reported
+    default_ram_id: str | None = None  # query-machines' default-ram-id (QEMU 5.2 on)
+    default_cpu_type: str | None = None  # query-machines' default-cpu-type (QEMU 4.2 on)
 
 
 @dataclass
@@ -316,6 +320,7 @@ def _family(node: list[Any]) -> MachineFamily:
                 buses=tuple((x[1].get("name", ""), x[1].get("type", "")) for x in _children(child)),
                 parent_bus=b.get("parent-bus"),
                 enabled_by=b.get("enabled-by"),
+                needs=b.get("needs"),
             )
         )
     return MachineFamily(
@@ -403,6 +408,9 @@ def table_from_node(root: list[Any], path: Path) -> CapsTable:
                     alias=m[1].get("alias"),
                     default=_yes(m[1].get("default"), False),
                     family=m[1].get("family", ""),
+                    acpi=_yes(m[1]["acpi"], False) if "acpi" in m[1] else None,
+                    default_ram_id=m[1].get("default-ram-id"),
+                    default_cpu_type=m[1].get("default-cpu-type"),
                 )
                 for m in _children(node)
             ]

@@ -52,10 +52,11 @@ def build_graph(
     root.plug(host)
     buses: dict[str, Bus] = {pci_root.name: pci_root, root.name: root}
     enabled = {option.flag for option in options}
+    # a machine feature turned off (-no-acpi, -machine acpi=off) takes its built-ins away
     if "-no-acpi" in enabled or any(
-        o.flag == "-machine" and str(o.get("acpi")) == "off" for o in options
+        o.flag == "-machine" and o.get("acpi") in ("off", False) for o in options
     ):
-        enabled.add(_NO_ACPI)
+        enabled.add("no-acpi")
     builder = _Builder(caps, family, pci_root, buses, enabled)
     builder.accel = _accel(options)
     # the machine creates its built-in devices before any -device, whether or not anything
@@ -101,8 +102,7 @@ class _Builder:
         self.builtins = {
             b.type: b
             for b in family.builtins
-            if (b.enabled_by is None or b.enabled_by in enabled)
-            and _DISABLED_BY.get(b.type) not in enabled
+            if (b.enabled_by is None or b.enabled_by in enabled) and f"no-{b.needs}" not in enabled
         }
         self.builtin_of_bus = {name: b for b in self.builtins.values() for name, _ in b.buses}
         self.instances: dict[str, Device] = {}
@@ -268,12 +268,6 @@ class _Builder:
         self.instances[type_] = device
         return device
 
-
-# Built-ins a machine option leaves out: pc_init1 creates the PIIX4_PM power management
-# function only with ACPI on (x86_machine_is_acpi_enabled); libvirt writes -no-acpi for
-# a domain without <acpi/>, and QEMU 7.2's qtree of that line has no PIIX4_PM.
-_NO_ACPI = "acpi=off"
-_DISABLED_BY = {"PIIX4_PM": _NO_ACPI}
 
 # Properties of built-ins that are QOM properties, not qdev ones, so `info qtree` does not
 # print them even when -global sets them (set_global): ich9_pm_add_properties adds ICH9-LPC's

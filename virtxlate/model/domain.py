@@ -8,7 +8,7 @@ from ..xmlinput import XmlDocument
 from .chardevs import Channel, Console, Parallel, Redirdev, RedirFilterRule, Serial, Smartcard
 from .devices import Address, Controller, Device, Disk, IOThreadId, IOThreadIds
 from .display import Audio, Graphics, Input, Sound, Video
-from .fields import _UNREAD, INT, Child, Children, Field, XmlObject
+from .fields import _UNREAD, INT, ON_OFF, Child, Children, Field, Flag, XmlObject
 from .hostdevs import Hostdev, Hub
 from .network import Interface
 from .platform import (
@@ -23,7 +23,7 @@ from .platform import (
     Vsock,
     Watchdog,
 )
-from .system import Clock, Cpu, Features, Os, Pm
+from .system import Clock, Cpu, Features, Os, Pm, Sysinfo
 
 # element name under <devices> → its model class (libvirt's virDomainDeviceType)
 DEVICE_CLASSES: dict[str, type[Device]] = {
@@ -140,6 +140,10 @@ class Domain(XmlObject):
     iommus = Children(Iommu, "devices/iommu")
     vsocks = Children(Vsock, "devices/vsock")
     redirfilter_rules = Children(RedirFilterRule, "devices/redirfilter/usbdev")
+    memory_dump_core = Field("memory/@dumpCore", ON_OFF)
+    nosharepages = Flag("memoryBacking/nosharepages")
+    memory_locked = Flag("memoryBacking/locked")
+    sysinfos = Children(Sysinfo, "sysinfo")
 
     def __init__(self, element: etree._Element, document: XmlDocument | None = None):
         super().__init__(element)
@@ -232,6 +236,15 @@ class Domain(XmlObject):
         if self.document is not None:
             return self.document.to_xml()
         return str(etree.tostring(self.element, encoding="unicode"))
+
+
+def to_kib(amount: int | None, unit: str | None) -> float | None:
+    """AMOUNT in UNIT (libvirt's memory units, KiB when absent) as KiB; None when either
+    is missing or the unit is unknown."""
+    scale = _MEMORY_UNITS.get((unit or "KiB").lower())
+    if amount is None or scale is None:
+        return None
+    return amount * scale / 1024
 
 
 def domain_from_document(document: XmlDocument) -> Domain:

@@ -215,6 +215,24 @@ class Pm(XmlObject):
     suspend_to_disk = Field("suspend-to-disk/@enabled", YES_NO)
 
 
+class SysinfoEntry(XmlObject):
+    """<entry name=…>VALUE</entry> of a <sysinfo type='smbios'> block."""
+
+    name = Field("@name")
+    value = Field(".")
+
+
+class Sysinfo(XmlObject):
+    """<sysinfo type='smbios'>: the SMBIOS tables -smbios writes (type 0, 1, 2, 3, 11)."""
+
+    type = Field("@type")
+    bios = Children(SysinfoEntry, "bios/entry")
+    system = Children(SysinfoEntry, "system/entry")
+    base_board = Children(SysinfoEntry, "baseBoard/entry")
+    chassis = Children(SysinfoEntry, "chassis/entry")
+    oem_strings = Children(SysinfoEntry, "oemStrings/entry")
+
+
 __all__ = [
     "CPU_MODE",
     "Clock",
@@ -228,5 +246,7 @@ __all__ = [
     "Nvram",
     "Os",
     "Pm",
+    "Sysinfo",
+    "SysinfoEntry",
     "Timer",
 ]

@@ -7,10 +7,15 @@ UEFI pflash nodes); the argv writer only turns them into words.
 
 from __future__ import annotations
 
+import datetime
+import math
 from typing import Protocol
 
 from ..caps import CapsTable
+from ..caps.tables import Machine
+from ..findings import Finding, finding_at
 from ..model import Domain
+from ..model.domain import to_kib
 from ..option import Option
 
 
@@ -19,10 +24,40 @@ class DomainPlan(Protocol):
 
     caps: CapsTable
     domain: Domain
+    machine: Machine | None
     machine_name: str
     accel: str
     firmware: list[Option]
     pflash: list[tuple[str, str]]
+    findings: list[Finding]
+
+
+def _libvirt_9(caps: CapsTable) -> bool:
+    """Whether CAPS is a release libvirt 9.0 drives (QEMU 4.2 on: the LV-BLOCKDEV era of
+    tools/caps-facts/eras.tsv).  libvirt 9.0 retired the flags of -accel, -overcommit,
+    -msg timestamp, dump-guest-core and the full -sandbox (every QEMU it supports has
+    them); before that era the libvirt of the time asked the flags the old tables hold."""
+    return caps.storage_style == "blockdev"
+
+
+def _is_x86(plan: DomainPlan) -> bool:
+    return (plan.domain.arch or plan.caps.arch) in ("x86_64", "i686")
+
+
+def _default_cpu_usable(plan: DomainPlan) -> bool:
+    """Whether libvirt gives the domain its machine's default CPU model
+    (qemuDomainDefSetDefaultCPU): on x86, s390 and ppc64 always, elsewhere under TCG only."""
+    arch = plan.domain.arch or plan.caps.arch
+    return _is_x86(plan) or arch.startswith(("s390", "ppc64")) or plan.domain.type != "kvm"
+
+
+def _kib(amount: int | None, unit: str | None) -> int | None:
+    """AMOUNT in UNIT as KiB, aligned up to 1 MiB as libvirt aligns x86 guest memory
+    (qemuDomainAlignMemorySizes)."""
+    kib = to_kib(amount, unit)
+    if kib is None:
+        return None
+    return math.ceil(kib / 1024) * 1024
 
 
 def name_options(plan: DomainPlan) -> list[Option]:
@@ -33,23 +68,135 @@ def name_options(plan: DomainPlan) -> list[Option]:
 
 
 def machine_options(plan: DomainPlan) -> list[Option]:
-    """-machine TYPE with the UEFI pflash nodes it names and the accelerator."""
+    """-machine TYPE with its properties in qemuBuildMachineCommandLine's order, then
+    -accel (libvirt 9.0; before, accel= right after the type)."""
+    domain, caps = plan.domain, plan.caps
+    features = domain.features
     machine = Option("-machine", plan.machine_name)
+    era = _libvirt_9(caps)
+    if not era:
+        machine.add("accel", plan.accel)
+    if caps.has_flag("machine-usb-opt"):
+        machine.add("usb", "off")  # QEMU must not create its own USB controller
+    gic = _gic_version(plan)
+    if gic is not None:
+        machine.add("gic-version", gic)
+    if features is not None:
+        if features.vmport is not None and features.vmport.state is not None:
+            machine.add("vmport", "on" if features.vmport.state else "off")
+        if features.smm is not None and features.smm.state is not None:
+            machine.add("smm", "on" if features.smm.state else "off")
+        if features.ioapic_driver in ("qemu", "kvm"):
+            machine.add("kernel_irqchip", "split" if features.ioapic_driver == "qemu" else "on")
+    if domain.memory_dump_core is not None:
+        machine.add("dump-guest-core", "on" if domain.memory_dump_core else "off")
+    elif era:
+        machine.add("dump-guest-core", "off")  # qemu.conf's dump_guest_core default
+    if domain.nosharepages:
+        machine.add("mem-merge", "off")
+    ram_id = plan.machine.default_ram_id if plan.machine else None
+    if ram_id and domain.memory is not None and not _numa_cells(domain):
+        machine.add("memory-backend", ram_id)
     for key, node in plan.pflash:
         machine.add(key, node)
-    machine.add("accel", plan.accel)
-    return [machine]
+    hpet = domain.clock.timer("hpet") if domain.clock is not None else None
+    if caps.has_flag("machine-hpet") and hpet is not None and hpet.present is not None:
+        machine.add("hpet", "on" if hpet.present else "off")  # QEMU 5.2's machine property
+    acpi = plan.machine.acpi if plan.machine else None
+    if acpi:
+        # QEMU 8.0 on reports ACPI per machine and deprecates -no-acpi (9.0 removes it):
+        # libvirt writes acpi=on|off then.  That is libvirt 9.2 on (qemuBuildMachineCommandLine
+        # with virQEMUCapsMachineSupportsACPI); the installed 9.0 has no acpi= and would
+        # write -no-acpi, which QEMU 9.0 refuses.
+        machine.add("acpi", "on" if features is not None and features.acpi else "off")
+    return [machine, Option("-accel", plan.accel)] if era else [machine]
+
+
+def _gic_version(plan: DomainPlan) -> str | None:
+    """The GIC of an ARM virt machine: <gic version>, else what libvirt's post-parse picks
+    (qemuDomainDefEnableDefaultFeatures): version 2 under TCG, the host's under KVM (a
+    fact of the VM's host: VX0701, none written)."""
+    if plan.machine is None or plan.machine.family != "virt":
+        return None
+    features = plan.domain.features
+    if features is not None and features.gic_version:
+        return features.gic_version
+    if plan.domain.type != "kvm":
+        return "2"
+    plan.findings.append(
+        finding_at(
+            "VX0701",
+            "info",
+            "libvirt gives a KVM virt machine the GIC version of the VM host; none written",
+            plan.domain,
+            plan.domain.source,
+        )
+    )
+    return None
+
+
+def _numa_cells(domain: Domain) -> list:  # type: ignore[type-arg]
+    return list(domain.cpu.numa_cells) if domain.cpu is not None else []
 
 
 def memory_options(plan: DomainPlan) -> list[Option]:
-    memory = plan.domain.memory_mib
-    return [] if memory is None else [Option("-m", str(memory))]
+    """-m (size, slots and maxmem with <maxMemory>), the machine's RAM back-end object
+    where QEMU names one and there is no NUMA, and -overcommit mem-lock
+    (qemuBuildMemCommandLine)."""
+    domain, caps = plan.domain, plan.caps
+    kib = _kib(domain.memory, domain.memory_unit)
+    if kib is None:
+        return []
+    options = []
+    max_kib = _kib(domain.max_memory, domain.max_memory_unit)
+    if max_kib is not None and domain.max_memory_slots:
+        options.append(
+            Option(
+                "-m",
+                None,
+                [
+                    ("size", f"{kib}k"),
+                    ("slots", domain.max_memory_slots),
+                    ("maxmem", f"{max_kib}k"),
+                ],
+            )
+        )
+    else:
+        options.append(Option("-m", str(kib // 1024)))
+    ram_id = plan.machine.default_ram_id if plan.machine else None
+    if ram_id and not _numa_cells(domain):
+        options.append(_ram_backend(ram_id, kib, caps))
+    if _libvirt_9(caps):
+        options.append(
+            Option("-overcommit", None, [("mem-lock", "on" if domain.memory_locked else "off")])
+        )
+    return options
+
+
+def _ram_backend(alias: str, kib: int, caps: CapsTable) -> Option:
+    """-object memory-backend-ram (qemuBuildMemoryBackendProps for plain RAM)."""
+    props: list[tuple[str, str | int]] = [("id", alias), ("size", kib * 1024)]
+    return Option("-object", "memory-backend-ram", props)  # type: ignore[arg-type]
 
 
 def smp_options(plan: DomainPlan) -> list[Option]:
-    vcpus = plan.domain.vcpu or 1
-    smp = Option("-smp", str(vcpus))
-    smp.props += [("sockets", vcpus), ("cores", 1), ("threads", 1)]
+    """-smp as qemuBuildSmpCommandLine: the vCPUs at start, maxcpus when more can come,
+    and the topology (<cpu><topology>, else one socket per vCPU); dies where QEMU has
+    them."""
+    domain, caps = plan.domain, plan.caps
+    maxcpus = domain.vcpu or 1
+    current = domain.vcpu_current or maxcpus
+    smp = Option("-smp", str(current))
+    if current != maxcpus:
+        smp.add("maxcpus", maxcpus)
+    cpu = domain.cpu
+    if cpu is not None and cpu.sockets:
+        smp.add("sockets", cpu.sockets)
+        if caps.has_flag("smp-dies"):
+            smp.add("dies", cpu.dies or 1)
+        smp.props += [("cores", cpu.cores or 1), ("threads", cpu.threads or 1)]
+    else:
+        smp.props += [("sockets", maxcpus), ("cores", 1), ("threads", 1)]
     return [smp]
 
 
@@ -96,46 +243,319 @@ def iothread_options(plan: DomainPlan) -> list[Option]:
     ]
 
 
+# <hyperv> enlightenments in libvirt's order (virDomainHyperv), each as its hv- property
+_HYPERV = (
+    ("relaxed", "hv-relaxed"),
+    ("vapic", "hv-vapic"),
+    ("spinlocks", "hv-spinlocks"),
+    ("vpindex", "hv-vpindex"),
+    ("runtime", "hv-runtime"),
+    ("synic", "hv-synic"),
+    ("stimer", "hv-stimer"),
+    ("reset", "hv-reset"),
+    ("vendor_id", "hv-vendor-id"),
+    ("frequencies", "hv-frequencies"),
+    ("reenlightenment", "hv-reenlightenment"),
+    ("tlbflush", "hv-tlbflush"),
+    ("ipi", "hv-ipi"),
+    ("evmcs", "hv-evmcs"),
+    ("avic", "hv-avic"),
+)
+
+
 def cpu_options(plan: DomainPlan) -> list[Option]:
-    """-cpu (qemuBuildCpuCommandLine; issue 17)."""
-    return []
+    """-cpu as qemuBuildCpuCommandLine: the model (host for host-passthrough, the
+    machine's default CPU type without a model), the features, then the timers'
+    kvmclock, the hyperv enlightenments, kvm hidden/hints and pmu."""
+    domain = plan.domain
+    cpu, features = domain.cpu, domain.features
+    model: str | None = None
+    props: list[tuple[str, str]] = []
+    if cpu is not None and cpu.mode in ("host-passthrough", "maximum", "host-model"):
+        model = "max" if cpu.mode == "maximum" else "host"
+        if cpu.mode == "maximum":
+            pass
+        elif cpu.mode == "host-model":
+            plan.findings.append(
+                finding_at(
+                    "VX0701",
+                    "info",
+                    "libvirt writes the VM host's CPU for host-model (its expansion of the "
+                    "host CPU); 'host' stands for it here",
+                    cpu,
+                    domain.source,
+                )
+            )
+        elif plan.caps.has_flag("cpu.migratable"):
+            props.append(("migratable", "off" if cpu.migratable is False else "on"))
+    elif cpu is not None and cpu.model:
+        model = cpu.model
+    elif plan.machine is not None and plan.machine.default_cpu_type and _default_cpu_usable(plan):
+        model = plan.machine.default_cpu_type.rsplit("-", 2)[0]  # qemu64-x86_64-cpu
+    if cpu is not None and cpu.mode not in ("host-passthrough", "maximum"):
+        for feature in cpu.features:
+            if feature.name and feature.policy in ("force", "require"):
+                props.append((feature.name, "on"))
+            elif feature.name and feature.policy in ("disable", "forbid"):
+                props.append((feature.name, "off"))
+            elif feature.name and feature.policy == "optional":
+                # libvirt keeps an optional feature where the host CPU has it (on) and
+                # turns it off elsewhere: a fact of the VM's host
+                plan.findings.append(
+                    finding_at(
+                        "VX0701",
+                        "info",
+                        f"libvirt writes optional CPU feature '{feature.name}' as on or off "
+                        "as the VM host's CPU has it; left out here",
+                        feature,
+                        domain.source,
+                    )
+                )
+    clock = domain.clock
+    kvmclock = clock.timer("kvmclock") if clock is not None else None
+    if kvmclock is not None and kvmclock.present is not None:
+        props.append(("kvmclock", "on" if kvmclock.present else "off"))
+    hypervclock = clock.timer("hypervclock") if clock is not None else None
+    if hypervclock is not None and hypervclock.present:
+        props.append(("hv-time", "on"))
+    if features is not None:
+        for name, state in (
+            ("kvm-pv-eoi", features.apic_eoi),
+            ("kvm-pv-unhalt", features.pvspinlock),
+        ):
+            if state is not None:
+                props.append((name, "on" if state else "off"))
+    if features is not None:
+        props += _hyperv_props(features.hyperv)
+        if features.kvm_hidden:
+            props.append(("kvm", "off"))
+        for name, state in (
+            ("kvm-hint-dedicated", features.kvm_hint_dedicated),
+            ("kvm-poll-control", features.kvm_poll_control),
+            ("kvm-pv-ipi", features.kvm_pv_ipi),
+        ):
+            if state is not None:
+                props.append((name, "on" if state else "off"))
+        if features.pmu is not None and features.pmu.state is not None:
+            props.append(("pmu", "on" if features.pmu.state else "off"))
+    if model is None:
+        return []
+    return [Option("-cpu", model, props)]  # type: ignore[arg-type]
+
+
+def _hyperv_props(hyperv) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    if hyperv is None:
+        return []
+    if hyperv.mode == "passthrough":
+        return [("hv-passthrough", "on")]
+    props = []
+    for field, name in _HYPERV:
+        if getattr(hyperv, field) is not True:
+            continue
+        if field == "spinlocks":
+            props.append((name, hex(hyperv.spinlocks_retries or 0)))
+        elif field == "vendor_id":
+            props.append((name, hyperv.vendor_id_value or ""))
+        else:
+            props.append((name, "on"))
+        if field == "stimer" and hyperv.stimer_direct:
+            props.append(("hv-stimer-direct", "on"))
+    return props
 
 
 def bios_options(plan: DomainPlan) -> list[Option]:
-    """-bios for a <loader> that is not pflash (issue 17)."""
+    """-bios for a <loader> that is not pflash; for a secure pflash one the -global that
+    makes the flash secure (qemuBuildDomainLoaderCommandLine)."""
+    os = plan.domain.os
+    loader = os.loader if os is not None else None
+    if loader is None or not loader.path:
+        return []
+    if loader.type != "pflash":
+        return [Option("-bios", loader.path)]
+    if loader.secure:
+        secure = [("driver", "cfi.pflash01"), ("property", "secure"), ("value", "on")]
+        return [Option("-global", None, secure)]  # type: ignore[arg-type]
     return []
 
 
 def numa_options(plan: DomainPlan) -> list[Option]:
-    """-numa and the memory back-ends of <cpu><numa> (issue 17)."""
-    return []
+    """Per <cpu><numa> cell a memory-backend-ram object and its -numa node
+    (qemuBuildNumaCommandLine)."""
+    options = []
+    for index, cell in enumerate(_numa_cells(plan.domain)):
+        node_id = cell.id if cell.id is not None else index
+        kib = _kib(cell.memory, cell.unit) or 0
+        options.append(_ram_backend(f"ram-node{node_id}", kib, plan.caps))
+        numa = Option("-numa", "node", [("nodeid", node_id)])
+        for part in (cell.cpus or "").split(","):
+            if part:
+                numa.add("cpus", part)
+        numa.add("memdev", f"ram-node{node_id}")
+        options.append(numa)
+    return options
+
+
+# SMBIOS tables and the <sysinfo> entries each takes, in qemuBuildSmbios*Str's order
+_SMBIOS = (
+    (0, "bios", ("vendor", "version", "date", "release")),
+    (1, "system", ("manufacturer", "product", "version", "serial", "uuid", "sku", "family")),
+    (2, "base_board", ("manufacturer", "product", "version", "serial", "asset", "location")),
+    (3, "chassis", ("manufacturer", "version", "serial", "asset", "sku")),
+)
 
 
 def smbios_options(plan: DomainPlan) -> list[Option]:
-    """-smbios (issue 17)."""
-    return []
+    """-smbios type=N for <os><smbios mode='sysinfo'/> (qemuBuildSmbiosCommandLine)."""
+    domain = plan.domain
+    if domain.os is None or domain.os.smbios_mode != "sysinfo":
+        return []
+    sysinfo = next((s for s in domain.sysinfos if s.type == "smbios"), None)
+    if sysinfo is None:
+        return []
+    options = []
+    for number, field, keys in _SMBIOS:
+        given = {e.name: e.value for e in getattr(sysinfo, field) if e.name}
+        props = [(key, given[key]) for key in keys if given.get(key)]
+        if props:
+            options.append(Option("-smbios", None, [("type", number), *props]))  # type: ignore[list-item]
+    oem = [e.value for e in sysinfo.oem_strings if e.value]
+    if oem:
+        options.append(Option("-smbios", None, [("type", 11), *(("value", v) for v in oem)]))  # type: ignore[list-item]
+    return options
 
 
 def clock_options(plan: DomainPlan) -> list[Option]:
-    """-rtc, the timers' -global and -no-hpet (qemuBuildClockCommandLine; issue 17)."""
-    return []
+    """-rtc (base, clock=vm for a guest-tracked RTC, driftfix=slew for catchup), the PIT's
+    lost-tick policy and -no-hpet (qemuBuildClockCommandLine)."""
+    clock = plan.domain.clock
+    offset = clock.offset if clock is not None else None
+    base = "localtime" if offset in ("localtime", "timezone") else "utc"  # timezone: TZ=
+    if clock is not None and offset == "variable":
+        base = _variable_base(clock.adjustment, clock.basis)
+    rtc = Option("-rtc", None, [("base", base)])
+    options = [rtc]
+    if clock is None:
+        return options
+    timer = clock.timer("rtc")
+    if timer is not None:
+        if timer.track in ("guest", "wall"):
+            rtc.add("clock", "vm" if timer.track == "guest" else "host")
+        if timer.tickpolicy == "catchup":
+            rtc.add("driftfix", "slew")
+    pit = clock.timer("pit")
+    policies = {"delay": "delay", "catchup": "slew", "discard": "discard"}
+    if (
+        pit is not None
+        and pit.tickpolicy in policies
+        and plan.caps.has_flag("kvm-pit-lost-tick-policy")
+    ):
+        options.append(Option("-global", f"kvm-pit.lost_tick_policy={policies[pit.tickpolicy]}"))
+    hpet = clock.timer("hpet")
+    if hpet is not None and hpet.present is False and not plan.caps.has_flag("machine-hpet"):
+        options.append(Option("-no-hpet"))
+    return options
+
+
+def _variable_base(adjustment: str | None, basis: str | None) -> str:
+    """<clock offset='variable'>'s -rtc base: the time of translation moved by the
+    adjustment (from local time with basis='localtime'), as libvirt computes it when it
+    builds the line."""
+    now = datetime.datetime.now(datetime.UTC)
+    try:
+        seconds = int(adjustment or 0)
+    except ValueError:
+        seconds = 0
+    if basis == "localtime":
+        local = datetime.datetime.now().astimezone().utcoffset()
+        seconds += int(local.total_seconds()) if local is not None else 0
+    then = now + datetime.timedelta(seconds=max(min(seconds, 10**10), -(10**10)))
+    return then.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def pm_options(plan: DomainPlan) -> list[Option]:
-    """-no-shutdown, -no-acpi and the PM -globals (qemuBuildPMCommandLine; issue 17)."""
-    return []
+    """-no-shutdown (or -no-reboot), -no-acpi and the PM -globals
+    (qemuBuildPMCommandLine)."""
+    domain, caps = plan.domain, plan.caps
+    options = []
+    # With set-action libvirt always keeps QEMU up at guest shutdown and sets the
+    # actions over QMP; before, a domain that only ever gets destroyed gets -no-reboot.
+    destroy_only = (
+        domain.on_reboot == "destroy"
+        and domain.on_poweroff == "destroy"
+        and domain.on_crash in ("destroy", "coredump-destroy")
+    )
+    options.append(
+        Option("-no-reboot" if destroy_only and not caps.has_flag("set-action") else "-no-shutdown")
+    )
+    # -no-acpi where QEMU does not report ACPI per machine (else -machine acpi=), on the
+    # architectures whose QEMU has it (libvirt's QEMU_CAPS_NO_ACPI: x86 and aarch64;
+    # libvirt's own aarch64 test data writes it, ../shared/conformance/libvirt/aarch64-*)
+    features = domain.features
+    acpi_reported = plan.machine is not None and plan.machine.acpi is not None
+    has_acpi = _is_x86(plan) or (domain.arch or caps.arch) == "aarch64"
+    if not acpi_reported and has_acpi and not (features is not None and features.acpi):
+        options.append(Option("-no-acpi"))
+    pm = domain.pm
+    if pm is not None:
+        q35 = plan.machine is not None and plan.machine.family == "q35"
+        device = (
+            "ICH9-LPC"
+            if q35 and (_libvirt_9(caps) or caps.has_flag("ich9-disable-s3"))
+            else "PIIX4_PM"
+        )
+        for key, enabled in (("disable_s3", pm.suspend_to_mem), ("disable_s4", pm.suspend_to_disk)):
+            if enabled is not None:
+                options.append(Option("-global", f"{device}.{key}={0 if enabled else 1}"))
+    return options
 
 
 def boot_options(plan: DomainPlan) -> list[Option]:
-    """-boot, -kernel, -initrd, -append, -dtb (qemuBuildBootCommandLine; issue 17)."""
-    return []
+    """-boot (menu, reboot-timeout, splash-time, strict=on), -kernel, -initrd, -append,
+    -dtb (qemuBuildBootCommandLine)."""
+    domain, caps = plan.domain, plan.caps
+    os = domain.os
+    boot = Option("-boot")
+    if os is not None:
+        if os.bootmenu_enable is not None:
+            boot.add("menu", "on" if os.bootmenu_enable else "off")
+        if os.bios_reboot_timeout is not None:
+            boot.add("reboot-timeout", os.bios_reboot_timeout)
+        if os.bootmenu_enable and os.bootmenu_timeout is not None:
+            boot.add("splash-time", os.bootmenu_timeout)
+    if caps.has_flag("boot-strict"):
+        boot.add("strict", "on")
+    options = [boot] if boot.props else []
+    if os is not None:
+        for flag, value in (
+            ("-kernel", os.kernel),
+            ("-initrd", os.initrd),
+            ("-append", os.cmdline),
+            ("-dtb", os.dtb),
+        ):
+            if value:
+                options.append(Option(flag, value))
+    return options
 
 
 def sandbox_options(plan: DomainPlan) -> list[Option]:
-    """-sandbox (qemuBuildSeccompSandboxCommandLine; issue 17)."""
-    return []
+    """-sandbox with the deny list of qemu.conf's default seccomp_sandbox
+    (qemuBuildSeccompSandboxCommandLine), where QEMU has it."""
+    caps = plan.caps
+    if not caps.has_flag("seccomp-sandbox"):
+        return []
+    if not (_libvirt_9(caps) or caps.has_flag("seccomp-blacklist")):
+        return []
+    props = [
+        ("obsolete", "deny"),
+        ("elevateprivileges", "deny"),
+        ("spawn", "deny"),
+        ("resourcecontrol", "deny"),
+    ]
+    return [Option("-sandbox", "on", props)]  # type: ignore[arg-type]
 
 
 def msg_options(plan: DomainPlan) -> list[Option]:
-    """-msg timestamp=on (issue 17)."""
+    """-msg timestamp=on, where QEMU has it (libvirt's msg-timestamp)."""
+    if _libvirt_9(plan.caps) or plan.caps.has_flag("msg-timestamp"):
+        return [Option("-msg", None, [("timestamp", "on")])]
     return []
