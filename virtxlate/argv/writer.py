@@ -36,24 +36,29 @@ class WrittenPlan(Protocol):
 
 
 def words(
-    program: str, options: Sequence[Option], json_device: bool
+    program: str, options: Sequence[Option], json_device: bool, json_netdev: bool = False
 ) -> list[tuple[str, str | None]]:
     """PROGRAM and each option with its value (None for a bare flag); with JSON_DEVICE
-    -device and -object written as JSON, as libvirt does where QEMU takes it."""
+    -device and -object written as JSON, as libvirt does where QEMU takes it, and with
+    JSON_NETDEV -netdev too (libvirt's netdev JSON flag)."""
     found: list[tuple[str, str | None]] = [(program, None)]
-    found.extend((option.flag, _value(option, json_device)) for option in options)
+    found.extend((option.flag, _value(option, json_device, json_netdev)) for option in options)
     return found
 
 
 def option_words(plan: WrittenPlan) -> list[tuple[str, str | None]]:
     """Each option of PLAN and its value (None for a bare flag), emulator first with no
     value, in the order of libvirt.plan's PHASES."""
-    return words(plan.emulator, plan.options, plan.caps.json_device)
+    return words(
+        plan.emulator, plan.options, plan.caps.json_device, plan.caps.has_flag("netdev.json")
+    )
 
 
-def _value(option: Option, json_device: bool) -> str | None:
+def _value(option: Option, json_device: bool, json_netdev: bool = False) -> str | None:
     if option.flag == "-blockdev":
         return json_value(option)
+    if option.flag == "-netdev" and json_netdev:
+        return json_value(option, "type")
     if option.flag == "-object" and json_device:
         return _object_value(option)
     if option.flag == "-device" and json_device:
