@@ -80,14 +80,18 @@ def _ninep(plan: StoragePlan, filesystem: Filesystem, alias: str) -> list[Option
     if device is None:
         return []
     driver = filesystem.driver
-    fsdev = Option("-fsdev", "handle" if driver and driver.type == "handle" else "local")
+    handle = driver is not None and driver.type == "handle"
+    fsdev = Option("-fsdev", "handle" if handle else "local")
     fsdev.origin = filesystem
-    fsdev.add("security_model", _SECURITY_MODEL.get(filesystem.accessmode, filesystem.accessmode))
-    if driver is not None and driver.wrpolicy == "immediate":
-        fsdev.add("writeout", "immediate")
+    if not handle:  # the handle driver takes no security model
+        fsdev.add(
+            "security_model", _SECURITY_MODEL.get(filesystem.accessmode, filesystem.accessmode)
+        )
     fsdev.add("multidevs", filesystem.multidevs)
     fsdev.add("fmode", filesystem.fmode)
     fsdev.add("dmode", filesystem.dmode)
+    if driver is not None and driver.wrpolicy == "immediate":
+        fsdev.add("writeout", "immediate")
     fsdev.add("id", f"fsdev-{alias}")
     fsdev.add("path", filesystem.source_dir)
     if filesystem.readonly:

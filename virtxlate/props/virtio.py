@@ -148,13 +148,13 @@ def _rng(plan: StoragePlan, rng: Rng, alias: str) -> list[Option]:
     if qom_type is None or backend is None:
         plan.findings.append(unsupported(plan, rng, "an <rng> without a back-end"))
         return []
+    made = _virtio_device(plan, rng, "virtio-rng-pci")
+    if made is None:
+        return []
     if not plan.caps.has_flag(qom_type):
         plan.findings.append(
             missing_device(plan, rng, f"<rng> back-end '{model}'", qom_type, kind="flags")
         )
-        return []
-    made = _virtio_device(plan, rng, "virtio-rng-pci")
-    if made is None:
         return []
     backend_object = Option("-object", qom_type, origin=rng)
     backend_object.add("id", f"obj{alias}")
