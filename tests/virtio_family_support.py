@@ -9,7 +9,8 @@ what libvirt's dry run writes in their place:
   opens nothing) and an automatic guest CID ``<vsock-cid:ALIAS>`` for ``"guest-cid":0``;
 - virtiofsd's socket in the running domain's directory: ``domain-<id>-NAME`` for the dry
   run's ``domain--1-NAME``;
-- the MAC libvirt draws for an interface without one: ``<random-mac:ALIAS>``.
+- the MAC libvirt draws for an interface without one: ``<random-mac:ALIAS>`` (made equal
+  only where asked: the written MACs are compared).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ _RUNTIME = (
     (re.compile(r'"vhostfd":"(<vhost-vsock-fd:[^>]+>|-1)"'), '"vhostfd":"VSOCKFD"'),
     (re.compile(r'"guest-cid":("<vsock-cid:[^>]+>"|0)(?=[,}])'), '"guest-cid":"CID"'),
     (re.compile(r"/var/lib/libvirt/qemu/domain-(<id>|-1)-"), "/var/lib/libvirt/qemu/domain-ID-"),
-    (re.compile(r'"mac":"(<random-mac:[^>]+>|52:54:00(:[0-9a-f]{2}){3})"'), '"mac":"MAC"'),
 )
+# the MAC libvirt draws (only where the domain has none: the others are compared)
+_RANDOM_MAC = re.compile(r'"mac":"(<random-mac:[^>]+>|52:54:00(:[0-9a-f]{2}){3})"')
 
 
 def domain_xml(machine: str, devices: str, features: str = "", extra: str = "") -> str:
@@ -66,17 +68,18 @@ def libvirt_words(virsh: str, xml: str, tmp_path) -> tuple[list[str] | None, str
     return words[start:], ""
 
 
-def runtime_equal(value: str) -> str:
+def runtime_equal(value: str, random_mac: bool = False) -> str:
     """VALUE with what only a libvirt-run process knows (and virtxlate's placeholders for
-    it) written alike."""
+    it) written alike; with RANDOM_MAC the MACs libvirt draws too."""
     for pattern, replacement in _RUNTIME:
         value = pattern.sub(replacement, value)
-    return value
+    return _RANDOM_MAC.sub('"mac":"MAC"', value) if random_mac else value
 
 
-def family_options(words: list[str]) -> list[tuple[str, str]]:
+def family_options(words: list[str], random_mac: bool = False) -> list[tuple[str, str]]:
     """The options of the virtio family in WORDS, in order: -netdev, -fsdev, the RNG
-    back-end objects and their chardevs, virtiofsd's socket, and the family's -device."""
+    back-end objects and their chardevs, virtiofsd's socket, and the family's -device
+    (runtime_equal: RANDOM_MAC for a domain whose interfaces have no <mac>)."""
     found = []
     for flag, value in zip(words, words[1:], strict=False):
         keep = flag in ("-netdev", "-fsdev")
@@ -88,5 +91,5 @@ def family_options(words: list[str]) -> list[tuple[str, str]]:
         elif flag == "-device":
             keep = device_driver(value) in VIRTIO_FAMILY
         if keep:
-            found.append((flag, runtime_equal(value)))
+            found.append((flag, runtime_equal(value, random_mac)))
     return found
