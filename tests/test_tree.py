@@ -51,9 +51,7 @@ def test_json_shape_is_stable():
         ("virtio-bus", "virtio-scsi-device", None),
         ("scsi0.0", "scsi-hd", "scsi0-0-0-0"),
     ]
-    pci = data["root"]["devices"][0]["buses"][0]["devices"]
-    proxy = next(d for d in pci if d["type"] == "virtio-scsi-pci")
-    inner = proxy["buses"][0]["devices"][0]
+    inner = data["root"]["devices"][0]["buses"][0]["devices"][0]["buses"][0]["devices"][0]
     assert inner["props"] == {"num_queues": 1, "max_sectors": 65535, "cmd_per_lun": 128}
 
 
