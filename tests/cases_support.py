@@ -91,6 +91,30 @@ HOST_AND_PLATFORM_DEVICES = frozenset(
     }
 )
 CONTROLLERS |= HOST_AND_PLATFORM_DEVICES
+# the seed's virtio family beside storage (props/net.py, virtio.py, fs.py): their -device
+# drivers, each virtio one also as -ccw and with the transitional suffixes
+_VIRTIO_PROXIES = ("virtio-net", "virtio-balloon", "virtio-rng", "virtio-9p", "vhost-vsock")
+VIRTIO_FAMILY = frozenset(
+    {
+        *(f"{base}-{transport}" for base in _VIRTIO_PROXIES for transport in ("pci", "ccw")),
+        *(
+            f"{base}-pci-{kind}"
+            for base in _VIRTIO_PROXIES
+            for kind in ("transitional", "non-transitional")
+        ),
+        "virtio-net-device",
+        "e1000",
+        "e1000e",
+        "rtl8139",
+        "vmxnet3",
+        "ne2k_pci",
+        "pcnet",
+        "intel-iommu",
+        "virtio-iommu",
+        "vhost-user-fs-pci",
+    }
+)
+CONTROLLERS |= VIRTIO_FAMILY
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ _Q35_ROOT_PORT = (
     "'pcie-root'/><controller type='pci' index='1' model='pcie-root-port'>"
     "{name}{address}</controller><controller type='scsi' index='0' "
     "model='virtio-scsi'><address type='pci' domain='0' bus='1' slot='0' "
-    "function='0'/></controller></devices></domain>"
+    "function='0'/></controller><memballoon model='none'/></devices></domain>"
 )
 _ROOT_SLOT_2 = "<address type='pci' domain='0' bus='0' slot='2' function='0'/>"
 

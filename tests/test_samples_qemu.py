@@ -52,7 +52,8 @@ def test_sample_runs_and_builds_what_tree_says(tmp_path, sample):
     binary = shutil.which(emulator)
     if binary is None:
         _missing(emulator, "VIRTXLATE_REQUIRE_INTEGRATION")
-    # (a USB host device without the path of the host's device: qemu_start.runnable)
+    # (runnable: a USB host device without the host's path, a tap's descriptor only
+    # libvirt passes stands in as user networking)
     with QemuProcess(binary, runnable(result.argv)[1:]) as qemu:
         real = parse_qtree(qemu.hmp("info qtree"))
     ours = parse_qtree(qtree_text(result.graph))

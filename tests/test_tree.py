@@ -58,7 +58,8 @@ def test_json_shape_is_stable():
 def test_controller_options_reach_the_embedded_device():
     domain = load("""<domain type='qemu'><devices>
         <controller type='scsi' index='0' model='virtio-scsi'>
-          <driver queues='4' cmd_per_lun='50'/></controller></devices></domain>""")
+          <driver queues='4' cmd_per_lun='50'/></controller>
+        <memballoon model='none'/></devices></domain>""")
     tree = graph_json(analyze(domain, "1.5").graph)
     proxy = tree["root"]["devices"][0]["buses"][0]["devices"][0]
     inner = proxy["buses"][0]["devices"][0]
@@ -72,7 +73,7 @@ def test_controller_options_reach_the_embedded_device():
 def test_ide_disk_hangs_on_the_builtin_controller():
     domain = load("""<domain type='qemu'><features><acpi/></features><devices>
         <disk type='file' device='cdrom'><source file='/x.iso'/>
-          <target dev='hdc' bus='ide'/></disk></devices></domain>""")
+          <target dev='hdc' bus='ide'/></disk><memballoon model='none'/></devices></domain>""")
     tree = graph_json(analyze(domain, "1.5").graph)
     pci = tree["root"]["devices"][0]["buses"][0]["devices"]
     # the machine's built-ins as QEMU lists them on pci.0, the newest first (QEMU 1.x

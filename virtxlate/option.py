@@ -8,6 +8,10 @@ from .model.fields import XmlObject
 
 Value = str | int | bool | dict[str, "Value"] | list["Value"]
 
+# A property keyval writes as its bare key, without '=value' (libvirt's ",readonly" of
+# -fsdev); compared by identity.
+BARE: dict[str, Value] = {}
+
 
 @dataclass
 class Option:

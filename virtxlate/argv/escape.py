@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from ..option import Option, Value
+from ..option import BARE, Option, Value
 
 
 def escape_value(value: str) -> str:
@@ -36,7 +36,10 @@ def keyval(option: Option) -> str:
     parts = []
     if option.implied is not None:
         parts.append(escape_value(option.implied))
-    parts.extend(f"{key}={escape_value(format_value(value))}" for key, value in option.props)
+    parts.extend(
+        key if value is BARE else f"{key}={escape_value(format_value(value))}"
+        for key, value in option.props
+    )
     return ",".join(parts)
 
 

@@ -36,19 +36,22 @@ class WrittenPlan(Protocol):
 
 
 def words(
-    program: str, options: Sequence[Option], json_device: bool
+    program: str, options: Sequence[Option], json_device: bool, json_netdev: bool = False
 ) -> list[tuple[str, str | None]]:
     """PROGRAM and each option with its value (None for a bare flag); with JSON_DEVICE
-    -device and -object written as JSON, as libvirt does where QEMU takes it."""
+    -device and -object written as JSON, as libvirt does where QEMU takes it, and with
+    JSON_NETDEV -netdev too (libvirt's netdev JSON flag)."""
     found: list[tuple[str, str | None]] = [(program, None)]
-    found.extend((option.flag, _value(option, json_device)) for option in options)
+    found.extend((option.flag, _value(option, json_device, json_netdev)) for option in options)
     return found
 
 
 def option_words(plan: WrittenPlan) -> list[tuple[str, str | None]]:
     """Each option of PLAN and its value (None for a bare flag), emulator first with no
     value, in the order of libvirt.plan's PHASES."""
-    return words(plan.emulator, plan.options, plan.caps.json_device)
+    return words(
+        plan.emulator, plan.options, plan.caps.json_device, plan.caps.has_flag("netdev.json")
+    )
 
 
 # Options libvirt writes with the XML's text as is, commas undoubled (a file, the kernel
@@ -56,11 +59,13 @@ def option_words(plan: WrittenPlan) -> list[tuple[str, str | None]]:
 RAW_VALUE = frozenset({"-kernel", "-initrd", "-append", "-dtb", "-bios"})
 
 
-def _value(option: Option, json_device: bool) -> str | None:
+def _value(option: Option, json_device: bool, json_netdev: bool = False) -> str | None:
     if option.flag in RAW_VALUE and not option.props:
         return option.implied
     if option.flag == "-blockdev":
         return json_value(option)
+    if option.flag == "-netdev" and json_netdev:
+        return json_value(option, "type")
     if option.flag == "-object" and json_device:
         return _object_value(option)
     if option.flag == "-device" and json_device:
@@ -69,8 +74,6 @@ def _value(option: Option, json_device: bool) -> str | None:
         # libvirt writes -audiodev as JSON where it writes -device as JSON (QEMU 7.2:
         # checked with libvirt 9.0), else keyval with the directions' keys as in.KEY
         return json_value(option) if json_device else keyval(_flattened(option))
-    if option.flag == "-netdev" and json_device:  # libvirt 9.0: as -device
-        return json_value(option, "type")
     if option.implied is None and not option.props:
         return None
     return keyval(option)

@@ -1,12 +1,251 @@
 """The network cards' options as libvirt writes them (qemuBuildNetCommandLine): the
--netdev back-end and the -device front-end of each <interface>."""
+-netdev back-end and the -device front-end of each <interface>.
+
+What libvirt gives QEMU when it starts the domain is written (checked against a domain
+libvirt 9.0 started with QEMU 7.2): a tap-based interface's descriptors exist only in a
+libvirt-run process, so they are the named placeholders TAP_FD / VHOST_FD plus an info
+finding (VX0701).  The link state is set over QMP after the start and the balloon's
+statistics period likewise: neither is on the command line.
+"""
 
 from __future__ import annotations
 
+from ..caps.index import first_with
+from ..findings import finding_at
+from ..host import ASK_THE_HOST, host_known
+from ..model.network import Interface
+from ..names import transitional
 from ..option import Option
-from .context import StoragePlan
+from .context import StoragePlan, add_location, add_virtio_options, transport_device, unsupported
+
+# Written where libvirt writes the number of a descriptor it opened for the interface
+# whose alias (net0, ua-…) is given: the tap (or macvtap) device's, and /dev/vhost-net's.
+TAP_FD = "<tap-fd:{alias}>"
+VHOST_FD = "<vhost-fd:{alias}>"
+VHOST_NET = "/dev/vhost-net"
+
+# <interface type> libvirt backs with a tap (or macvtap) descriptor it opens itself
+_TAP_TYPES = ("ethernet", "network", "bridge", "direct")
+# NIC models libvirt passes to -device by their own name (qemuBuildNicDevProps' default)
+_PCI_MODELS = frozenset(
+    ("e1000", "e1000e", "rtl8139", "vmxnet3", "ne2k_pci", "pcnet", "i82551", "i82557b",
+     "i82559er", "igb")
+)  # fmt: skip
+# <driver><host>/<guest> offloads and their virtio-net properties, in libvirt's order
+_HOST_OFFLOADS = (
+    ("csum", "csum"),
+    ("gso", "gso"),
+    ("tso4", "host_tso4"),
+    ("tso6", "host_tso6"),
+    ("ecn", "host_ecn"),
+    ("ufo", "host_ufo"),
+    ("mrg_rxbuf", "mrg_rxbuf"),
+)
+_GUEST_OFFLOADS = (
+    ("csum", "guest_csum"),
+    ("tso4", "guest_tso4"),
+    ("tso6", "guest_tso6"),
+    ("ecn", "guest_ecn"),
+    ("ufo", "guest_ufo"),
+)
+
+
+def default_model(plan: StoragePlan) -> str:
+    """The NIC model libvirt picks without <model> (qemuDomainDefaultNetModel): virtio
+    on s390x and the Arm/RISC-V virt boards, rtl8139 on x86."""
+    if plan.caps.arch in ("s390x", "aarch64", "armv7l", "riscv64"):
+        return "virtio"
+    return "rtl8139"
+
+
+def nic_device(plan: StoragePlan, interface: Interface) -> str:
+    """The -device driver of INTERFACE (virtio-net-pci, -ccw on s390x, virtio-net-device
+    on virtio-mmio; the other models by their name)."""
+    model = interface.model or default_model(plan)
+    if not model.startswith("virtio"):
+        return model
+    address = interface.address
+    if address is not None and address.type == "virtio-mmio":
+        return "virtio-net-device"
+    return transport_device(plan, "virtio-net-pci" + transitional.model_suffix(model), address)
 
 
 def net_options(plan: StoragePlan) -> list[Option]:
-    """Each <interface>: -netdev and -device (issue 17)."""
-    return []
+    """Each <interface>: -netdev and -device, in the domain's order; its alias netN counts
+    the interfaces without a user alias."""
+    options: list[Option] = []
+    automatic = 0
+    for interface in plan.domain.interfaces:
+        alias = interface.user_alias
+        if alias is None:
+            alias = f"net{automatic}"
+            automatic += 1
+        options.extend(_interface(plan, interface, alias))
+    return options
+
+
+def _interface(plan: StoragePlan, interface: Interface, alias: str) -> list[Option]:
+    kind = interface.type
+    model = interface.model or default_model(plan)
+    if kind not in ("user", *_TAP_TYPES):
+        plan.findings.append(unsupported(plan, interface, f"an <interface type='{kind}'>"))
+        return []
+    if not model.startswith("virtio") and model not in _PCI_MODELS:
+        plan.findings.append(unsupported(plan, interface, f"an <interface> of model '{model}'"))
+        return []
+    device = nic_device(plan, interface)
+    if not _release_has(plan, interface, device):
+        return []
+    netdev = _netdev(plan, interface, alias, model)
+    return [netdev, _nic(plan, interface, alias, device, model)]
+
+
+def _release_has(plan: StoragePlan, interface: Interface, device: str) -> bool:
+    """Whether the release has DEVICE; a VX0303 finding with its `since` when not."""
+    name = transitional.resolve(plan.caps, device)[0]
+    if plan.caps.has_device(name) or name in plan.caps.uncertain_devices:
+        return True
+    plan.findings.append(missing_device(plan, interface, "an <interface>", name))
+    return False
+
+
+def missing_device(plan: StoragePlan, obj, what: str, device: str, kind: str = "devices"):  # type: ignore[no-untyped-def]
+    """VX0303: WHAT needs QEMU's DEVICE type (an object type when KIND is "flags": the
+    tables know those as libvirt's flags of the same name), which the release lacks
+    (since: the first release that has it, from the tables)."""
+    since = first_with(kind, device, plan.caps.arch, after=plan.caps.version)
+    noun = "device" if kind == "devices" else "object type"
+    return finding_at(
+        "VX0303",
+        "error",
+        f"{what} needs QEMU {noun} '{device}', which QEMU {plan.caps.version} does not have",
+        obj,
+        plan.domain.source,
+        since=since,
+        hint=None if since else "no release virtxlate knows has it",
+    )
+
+
+def _netdev(plan: StoragePlan, interface: Interface, alias: str, model: str) -> Option:
+    """The back-end (qemuBuildHostNetProps): user networking, or the tap descriptor(s)
+    libvirt opens, with vhost-net's for a virtio NIC on a host that has it."""
+    netdev = Option("-netdev", "user" if interface.type == "user" else "tap", origin=interface)
+    if interface.type != "user":
+        driver = interface.driver
+        queues = (driver.queues if driver is not None else None) or 1
+        taps = [
+            TAP_FD.format(alias=alias) + ("" if queues == 1 else f"#{n}") for n in range(queues)
+        ]
+        netdev.add("fds" if queues > 1 else "fd", ":".join(taps))
+        vhost = _vhost(plan, interface, model)
+        if vhost:
+            fds = [
+                VHOST_FD.format(alias=alias) + ("" if queues == 1 else f"#{n}")
+                for n in range(queues)
+            ]
+            netdev.add("vhost", True)
+            netdev.add("vhostfds" if queues > 1 else "vhostfd", ":".join(fds))
+        netdev.add("sndbuf", interface.sndbuf)
+        _tell_placeholders(plan, interface, alias, vhost)
+    netdev.add("id", f"host{alias}")
+    return netdev
+
+
+def _vhost(plan: StoragePlan, interface: Interface, model: str) -> bool:
+    """Whether libvirt opens vhost-net for the interface (qemuInterfaceOpenVhostNet): a
+    virtio model unless <driver name='qemu'>, when the host has /dev/vhost-net (asked
+    only when a host is given)."""
+    driver = interface.driver
+    if not model.startswith("virtio") or (driver is not None and driver.name == "qemu"):
+        return False
+    return host_known(plan.host) and plan.host.has_device_node(VHOST_NET)
+
+
+def _tell_placeholders(plan: StoragePlan, interface: Interface, alias: str, vhost: bool) -> None:
+    tap = TAP_FD.format(alias=alias)
+    kind = "a macvtap device" if interface.type == "direct" else "a tap device"
+    message = (
+        f"interface {alias}: libvirt opens {kind} on the VM's host and passes its "
+        f"descriptor; written as the placeholder {tap}"
+    )
+    if vhost:
+        message += f", and {VHOST_NET}'s as {VHOST_FD.format(alias=alias)}"
+    elif not host_known(plan.host) and interface.model is not None:
+        if interface.model.startswith("virtio"):
+            message += (
+                f" (whether the host has {VHOST_NET} is not looked up: with it libvirt adds "
+                "vhost=on and its descriptor)"
+            )
+    if interface.type in ("network", "bridge") and not host_known(plan.host):
+        message += "; that the network or bridge exists is not looked up"
+    plan.findings.append(
+        finding_at("VX0701", "info", message, interface, plan.domain.source, hint=ASK_THE_HOST)
+    )
+
+
+def _nic(plan: StoragePlan, interface: Interface, alias: str, device: str, model: str) -> Option:
+    """The front-end (qemuBuildNicDevProps)."""
+    name, added = transitional.resolve(plan.caps, device)
+    option = Option("-device", name, origin=interface)
+    driver = interface.driver
+    if model.startswith("virtio"):
+        add_virtio_options(option, driver)
+        for key, value in added:
+            option.add(key, value)
+        if driver is not None:
+            option.add("tx", {"iothread": "bh", "timer": "timer"}.get(driver.txmode or ""))
+            option.add("ioeventfd", driver.ioeventfd)
+            option.add("event_idx", driver.event_idx)
+            for offloads, table in ((driver.host, _HOST_OFFLOADS), (driver.guest, _GUEST_OFFLOADS)):
+                if offloads is not None:
+                    for field, prop in table:
+                        option.add(prop, getattr(offloads, field))
+            if driver.queues is not None and driver.queues > 1:
+                option.add("mq", True)
+                option.add("vectors", 2 * driver.queues + 2)
+            option.add("rx_queue_size", driver.rx_queue_size)
+            option.add("tx_queue_size", driver.tx_queue_size)
+            option.add("rss", driver.rss)
+            option.add("hash", driver.rss_hash_report)
+        option.add("host_mtu", interface.mtu)
+    option.add("netdev", f"host{alias}")
+    option.add("id", alias)
+    option.add("mac", interface.mac or _random_mac(plan, interface, alias))
+    option.add("bootindex", interface.boot_order)
+    placed = plan.placement.location_of(interface)
+    if placed is not None:
+        add_location(option, placed, _multifunction(interface))
+    _add_rom(option, interface)
+    return option
+
+
+def _multifunction(interface: Interface) -> bool | None:
+    address = interface.address
+    return address.multifunction if address is not None else None
+
+
+def _add_rom(option: Option, interface: Interface) -> None:
+    """<rom> (qemuBuildRomProps): rombar 0/1, romfile ('' when disabled)."""
+    rom = interface.rom
+    if rom is None:
+        return
+    option.add("rombar", None if rom.bar is None else int(rom.bar))
+    option.add("romfile", "" if rom.enabled is False else rom.file)
+
+
+def _random_mac(plan: StoragePlan, interface: Interface, alias: str) -> str:
+    """libvirt gives an interface without <mac> a random 52:54:00 address when it parses
+    the domain (virDomainNetGenerateMAC): a placeholder names it."""
+    placeholder = f"<random-mac:{alias}>"
+    plan.findings.append(
+        finding_at(
+            "VX0701",
+            "info",
+            f"interface {alias} has no <mac>: libvirt generates a random 52:54:00:xx:xx:xx "
+            f"address when it reads the domain; written as {placeholder}",
+            interface,
+            plan.domain.source,
+            hint="write the <mac> virsh dumpxml shows",
+        )
+    )
+    return placeholder

@@ -1,0 +1,95 @@
+"""What tests/test_net.py and tests/test_virtio_devices.py share: a domain around a device
+fragment, libvirt 9.0's line for it (virsh domxml-to-native) and the options of the seed's
+virtio family in a line, with the values only a libvirt-run process knows made equal.
+
+The placeholders virtxlate writes for those values (props/net.py, virtio.py, fs.py) and
+what libvirt's dry run writes in their place:
+- a tap's descriptor: ``<tap-fd:ALIAS>`` for the number libvirt passes (``"fd":"25"``);
+- vhost-vsock's descriptor: ``<vhost-vsock-fd:ALIAS>`` for ``"vhostfd":"-1"`` (the dry run
+  opens nothing) and an automatic guest CID ``<vsock-cid:ALIAS>`` for ``"guest-cid":0``;
+- virtiofsd's socket in the running domain's directory: ``domain-<id>-NAME`` for the dry
+  run's ``domain--1-NAME``;
+- the MAC libvirt draws for an interface without one: ``<random-mac:ALIAS>`` (made equal
+  only where asked: the written MACs are compared).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import uuid
+
+from cases_support import URI, VIRTIO_FAMILY
+from qemu_start import _json_or_keyval
+
+from virtxlate.argv.storage import device_driver
+
+_FAMILY_OBJECTS = ("rng-random", "rng-egd", "rng-builtin")
+_RUNTIME = (
+    (re.compile(r'"fd":"(<tap-fd:[^>]+>|\d+)"'), '"fd":"FD"'),
+    (re.compile(r"(?<=[,\s])fd=(<tap-fd:[^>]+>|\d+)"), "fd=FD"),
+    (re.compile(r'"vhostfd":"(<vhost-vsock-fd:[^>]+>|-1)"'), '"vhostfd":"VSOCKFD"'),
+    (re.compile(r'"guest-cid":("<vsock-cid:[^>]+>"|0)(?=[,}])'), '"guest-cid":"CID"'),
+    (re.compile(r"/var/lib/libvirt/qemu/domain-(<id>|-1)-"), "/var/lib/libvirt/qemu/domain-ID-"),
+)
+# the MAC libvirt draws (only where the domain has none: the others are compared)
+_RANDOM_MAC = re.compile(r'"mac":"(<random-mac:[^>]+>|52:54:00(:[0-9a-f]{2}){3})"')
+
+
+def domain_xml(machine: str, devices: str, features: str = "", extra: str = "") -> str:
+    """A small KVM-less domain on MACHINE holding DEVICES (no balloon unless DEVICES has
+    one: libvirt's own is tested apart), with FEATURES and EXTRA (memoryBacking …)."""
+    balloon = "" if "<memballoon" in devices else "<memballoon model='none'/>"
+    return (
+        f"<domain type='qemu'><name>vx-family</name><uuid>{uuid.uuid4()}</uuid>"
+        f"<memory unit='MiB'>256</memory>{extra}"
+        f"<os><type arch='x86_64' machine='{machine}'>hvm</type></os>"
+        f"{features and '<features>' + features + '</features>'}"
+        "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
+        f"{devices}{balloon}</devices></domain>"
+    )
+
+
+def libvirt_words(virsh: str, xml: str, tmp_path) -> tuple[list[str] | None, str]:
+    """libvirt 9.0's line for XML from the emulator on, or None and libvirt's refusal."""
+    path = tmp_path / "domain.xml"
+    path.write_text(xml)
+    result = subprocess.run(
+        [virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        return None, result.stderr.strip()
+    words = shlex.split(result.stdout.replace("\\\n", ""))
+    start = next(i for i, word in enumerate(words) if word.startswith("/"))
+    return words[start:], ""
+
+
+def runtime_equal(value: str, random_mac: bool = False) -> str:
+    """VALUE with what only a libvirt-run process knows (and virtxlate's placeholders for
+    it) written alike; with RANDOM_MAC the MACs libvirt draws too."""
+    for pattern, replacement in _RUNTIME:
+        value = pattern.sub(replacement, value)
+    return _RANDOM_MAC.sub('"mac":"MAC"', value) if random_mac else value
+
+
+def family_options(words: list[str], random_mac: bool = False) -> list[tuple[str, str]]:
+    """The options of the virtio family in WORDS, in order: -netdev, -fsdev, the RNG
+    back-end objects and their chardevs, virtiofsd's socket, and the family's -device
+    (runtime_equal: RANDOM_MAC for a domain whose interfaces have no <mac>)."""
+    found = []
+    for flag, value in zip(words, words[1:], strict=False):
+        keep = flag in ("-netdev", "-fsdev")
+        if flag == "-object":
+            data, _ = _json_or_keyval(value)
+            keep = data.get("qom-type", value.split(",", 1)[0]) in _FAMILY_OBJECTS
+        elif flag == "-chardev":
+            keep = re.search(r"id=(charrng|chr-vu-)", value) is not None
+        elif flag == "-device":
+            keep = device_driver(value) in VIRTIO_FAMILY
+        if keep:
+            found.append((flag, runtime_equal(value, random_mac)))
+    return found
