@@ -58,26 +58,7 @@ _NVME = (
     '-blockdev {"driver":"nvme","device":"0000:01:00.0","namespace":1} and '
     "its virtio-blk-pci (on a root port it adds)"
 )
-_DIMM = (
-    "QEMU's pc-dimm and nvdimm plug into no bus (info qtree leaves them out); virtxlate's "
-    "graph (graph/build.py) asks for one: '-device pc-dimm needs bus=' (VX0302)"
-)
-_NEGATIVE_HEX = (
-    "QEMU 7.2 prints a negative integer property in 64-bit hex (virtio-net-device's speed: "
-    "'-1 (0xffffffffffffffff)'), graph/render.py format_prop masks it to 32 bits; and the "
-    "tables from 4.2 on do not say that virtio-9p-pci embeds virtio-9p-device on a "
-    "virtio-bus, so the tree puts the latter's properties on the proxy"
-)
 KNOWN_GAPS = {
-    "memory-devices-q35.qemu-7.2.args": _DIMM,
-    "memory-devices-q35.qemu-7.2.qtree": _DIMM,
-    "domain-pm-suspend-q35.qemu-7.2.qtree": (
-        "QEMU 7.2's ICH9-LPC takes disable_s3/disable_s4 as QOM properties (ich9_lpc_initfn's "
-        "object_property_add_uint8_ptr), which info qtree does not list; virtxlate's graph "
-        "applies -global ICH9-LPC.disable_s3 as a qdev property and prints it"
-    ),
-    "virtio-family-pc.qemu-7.2.qtree": _NEGATIVE_HEX,
-    "virtio-family-q35.qemu-7.2.qtree": _NEGATIVE_HEX,
     "nvme-disk-q35.qemu-7.2.args": _NVME,
     "nvme-disk-q35.qemu-7.2.qtree": _NVME,
     "slots-after-non-storage-pc.qemu-1.5.args": (

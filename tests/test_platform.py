@@ -187,13 +187,6 @@ def _analysis(variant: Variant):
 
 # the tree's known gap: QEMU's pc-dimm and nvdimm plug into no bus (info qtree does not
 # list them), and the graph builder (graph/build.py, not this part's) asks for one
-GRAPH_GAP = "graph/build.py: pc-dimm and nvdimm plug into no bus ('needs bus=', VX0302)"
-
-
-def _graph_gap(variant: Variant) -> bool:
-    return "dimm" in variant.devices
-
-
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
 def test_platform_devices_are_libvirts(variant):
     theirs = libvirt_words(variant)
@@ -211,15 +204,8 @@ def test_platform_devices_are_libvirts(variant):
 
 @pytest.mark.parametrize(
     "variant",
-    [
-        pytest.param(
-            v,
-            id=v.name,
-            marks=[pytest.mark.xfail(reason=GRAPH_GAP, strict=True)] if _graph_gap(v) else [],
-        )
-        for v in VARIANTS
-        if v.name.rsplit("-", 1)[0] not in REFUSED
-    ],
+    [v for v in VARIANTS if v.name.rsplit("-", 1)[0] not in REFUSED],
+    ids=lambda v: v.name,
 )
 def test_what_libvirt_accepts_has_no_error(variant):
     result = _analysis(variant)
