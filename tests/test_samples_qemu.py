@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 from conftest import _missing
-from qemu_start import runnable
+from qemu_start import started
 from qtree import QBus, parse_qtree
 from samples_support import runnable_samples, with_images
 
 from virtxlate.api import analyze, load
 from virtxlate.graph.render import qtree_text
-from virtxlate.qemu import QemuProcess
 
 pytestmark = pytest.mark.integration
 
@@ -52,9 +51,10 @@ def test_sample_runs_and_builds_what_tree_says(tmp_path, sample):
     binary = shutil.which(emulator)
     if binary is None:
         _missing(emulator, "VIRTXLATE_REQUIRE_INTEGRATION")
-    # (runnable: a USB host device without the host's path, a tap's descriptor only
-    # libvirt passes stands in as user networking)
-    with QemuProcess(binary, runnable(result.argv)[1:]) as qemu:
+    # (started: runnable's form of the line, with a swtpm for a TPM emulator; a USB host
+    # device without the host's path, a tap's descriptor only libvirt passes stands in as
+    # user networking)
+    with started([binary, *result.argv[1:]]) as qemu:
         real = parse_qtree(qemu.hmp("info qtree"))
     ours = parse_qtree(qtree_text(result.graph))
     assert _compare(ours, real) >= 3
