@@ -41,6 +41,7 @@ from .addresses import (
 from .ccw import assign_devnos, ccw_text
 from .controllers import (
     ControllerPlan,
+    added_ccid_controllers,
     controller_device,
     needs_device,
     storage_controllers,
@@ -103,6 +104,7 @@ class Placement:
     places: Mapping[object, Place] = field(default_factory=lambda: MappingProxyType({}))
     usb0: tuple[str, str] | None = None  # where usb.0's controller sits, when placed
     usb_ports: UsbPorts | None = None  # the USB devices' ports and the hubs
+    added_ccid: tuple[Controller, ...] = ()  # the CCID controllers libvirt adds for smartcards
     zpci: Mapping[object, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
     # the -device options of the PCI controllers: the declared ones at their places,
     # then the root ports, bridges and pci-bridges libvirt adds
@@ -196,6 +198,7 @@ class _Pass:
         self.zpci: dict[object, tuple[int, int]] = {}
         self.usb0: tuple[str, str] | None = None
         self.usb_ports: UsbPorts | None = None
+        self.added_ccid: list[Controller] = []
         self.pci_controllers: list[Option] = []
         # the next pass's (dry run, pci bridges), when this one found libvirt adds some
         self.again: tuple[tuple[tuple[int, ...], int] | None, int] | None = None
@@ -215,6 +218,7 @@ class _Pass:
             places=MappingProxyType(dict(places)),
             usb0=usb0,
             usb_ports=self.usb_ports,
+            added_ccid=tuple(self.added_ccid),
             zpci=MappingProxyType(dict(self.zpci)),
             pci_controllers=tuple(pci_controllers),
             findings=tuple(self.findings),
@@ -797,7 +801,8 @@ class _Pass:
         """qemuDomainAssignUSBAddresses: the ports of usb.0's devices (disks, inputs,
         sound cards, redirected and host devices) and the hubs, written or added."""
         default = "qemu-xhci" if self.pcie is not None else "piix3-uhci"
-        self.usb_ports = assign_usb_ports(self.domain, default)
+        self.added_ccid = added_ccid_controllers(self.domain)
+        self.usb_ports = assign_usb_ports(self.domain, default, self.added_ccid)
 
     def _disk_slots(self) -> None:
         """The virtio disks without a written PCI or ccw address, in libvirt's disk order

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lxml import etree
+
 from ..caps import CapsTable
 from ..caps import index as caps_index
 from ..caps.tables import MachineFamily
@@ -18,7 +20,7 @@ from ..errors import InvalidValue
 from ..findings import Finding, finding_at
 from ..model import Controller, Domain
 from ..names.scsi import SCSI_MODEL_DEVICES, default_scsi_model
-from .addresses import drive_address
+from .addresses import controller_indexes, drive_address
 from .pcibuses import DEFAULT_DEVICE
 
 
@@ -200,3 +202,23 @@ def controller_device(controller: ControllerPlan) -> str:
     if controller.type == "scsi":
         return SCSI_MODEL_DEVICES.get(controller.model or "", "lsi")
     return "ahci"
+
+
+def added_ccid_controllers(domain: Domain) -> list[Controller]:
+    """The CCID controllers libvirt adds for smartcards
+    (virDomainDefMaybeAddSmartcardController): one for each controller index a <smartcard>
+    names (0 unless its ccid address says) that the domain does not declare; each a USB
+    device (usb-ccid) with its own port."""
+    have = {index for controller, index in controller_indexes(domain) if controller.type == "ccid"}
+    added = []
+    for card in domain.smartcards:
+        address = card.address
+        try:
+            on_ccid = address is not None and address.type == "ccid"
+            index = (address.controller or 0) if on_ccid and address is not None else 0
+        except InvalidValue:
+            continue  # the model's own finding says so
+        if index not in have:
+            have.add(index)
+            added.append(Controller(etree.Element("controller", type="ccid", index=str(index))))
+    return added

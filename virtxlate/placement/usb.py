@@ -11,6 +11,7 @@ the next hub) and plugs them in first.  A device with an <address type='usb' por
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -40,16 +41,19 @@ HUB_PORTS = 8
 _PORT = re.compile(r"[1-9]\d*(\.[1-9]\d*){0,4}")
 
 
-def usb_devices(domain: Domain) -> list[Device]:
+def usb_devices(domain: Domain, added_ccid: Sequence[Device] = ()) -> list[Device]:
     """The USB devices of DOMAIN in libvirt's order (virDomainUSBDeviceDefForeach): host
-    devices, disks (by target name, virDomainDiskInsertPreAlloced), CCID controllers,
-    inputs, sound cards, redirected devices."""
+    devices, disks (by target name, virDomainDiskInsertPreAlloced), CCID controllers (and
+    ADDED_CCID, those libvirt adds for smartcards), inputs, USB serial ports, sound cards,
+    redirected devices (checked with libvirt 9.0)."""
     disks = [disk for disk in domain.disks if disk.bus == "usb"]
     return [
         *(hostdev for hostdev in domain.hostdevs if hostdev.type == "usb"),
         *sorted_by_type_and_index(disks, lambda disk: "usb", lambda d: disk_index(d.dev) or 0),
         *(controller for controller in domain.controllers if controller.type == "ccid"),
+        *added_ccid,
         *(device for device in domain.inputs if device.bus == "usb"),
+        *(serial for serial in domain.serials if serial.target_type == "usb-serial"),
         *(sound for sound in domain.sounds if sound.model == "usb"),
         *(redirdev for redirdev in domain.redirdevs if redirdev.bus == "usb"),
     ]
@@ -97,9 +101,12 @@ class UsbPorts:
         return self.ports.get(id(element))
 
 
-def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
+def assign_usb_ports(
+    domain: Domain, default_model: str, added_ccid: Sequence[Device] = ()
+) -> UsbPorts:
     """Ports of every USB device of DOMAIN on controller 0 (DEFAULT_MODEL when the domain
-    names none): those written, then libvirt's hubs, then the rest in libvirt's order."""
+    names none), ADDED_CCID included: those written, then libvirt's hubs, then the rest in
+    libvirt's order."""
     result = UsbPorts()
     usb = [controller for controller in domain.controllers if controller.type == "usb"]
     # index 0 as a number: index='00' is 0 for libvirt too
@@ -113,7 +120,7 @@ def assign_usb_ports(domain: Domain, default_model: str) -> UsbPorts:
         model, 2
     )
     root = _Hub([None] * root_ports)
-    devices = usb_devices(domain)
+    devices = usb_devices(domain, added_ccid)
     result.elements = [device.element for device in devices]
     written_hubs: list[Device] = [hub for hub in domain.hubs if hub.type == "usb"]
     # qemuDomainUSBAddressAddHubs: hubs for the devices beyond the ports there are

@@ -323,10 +323,9 @@ def ccid_options(plan: StoragePlan) -> list[Option]:
     """The CCID (smartcard reader) controllers: usb-ccid on a USB port, written after
     the USB hubs (qemuBuildCommandLine: CCID controllers go on the USB bus)."""
     options = []
-    for controller, index in sorted(
-        ((c, i) for c, i in controller_indexes(plan.domain) if c.type == "ccid"),
-        key=lambda pair: pair[1],
-    ):
+    declared = [(c, i) for c, i in controller_indexes(plan.domain) if c.type == "ccid"]
+    added = [(c, c.index or 0) for c in plan.placement.added_ccid]
+    for controller, index in sorted(declared + added, key=lambda pair: pair[1]):
         if not plan.caps.has_device("usb-ccid"):
             plan.findings.append(missing_device(plan, controller, "usb-ccid", "a CCID controller"))
             continue

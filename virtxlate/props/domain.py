@@ -94,6 +94,8 @@ def machine_options(plan: DomainPlan) -> list[Option]:
         machine.add("dump-guest-core", "off")  # qemu.conf's dump_guest_core default
     if domain.nosharepages:
         machine.add("mem-merge", "off")
+    if any(memory.model == "nvdimm" for memory in domain.memory_devices):
+        machine.add("nvdimm", "on")  # QEMU creates no NVDIMM without it (checked with 9.0)
     ram_id = plan.machine.default_ram_id if plan.machine else None
     if ram_id and domain.memory is not None and not _numa_cells(domain):
         machine.add("memory-backend", ram_id)
