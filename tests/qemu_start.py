@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -270,7 +271,8 @@ def runnable(words: list[str], tpm_socket: str | None = None) -> list[str]:
         elif flag == "-vnc":
             value = _vnc(value)
         elif flag == "-device":
-            value = _device(value)
+            # a MAC libvirt makes up where the XML has none (virtxlate's placeholder)
+            value = _device(re.sub(r"<random-mac:[^>]*>", "52:54:00:00:00:99", value))
         elif flag == "-blockdev":
             value = _blockdev(value)
         elif flag == "-drive":

@@ -464,8 +464,8 @@ def assert_same_tree(ours_text: str, real_text: str) -> None:
     real_props = _props(real)
     for path, props in _props(ours).items():
         for name, value in props.items():
-            if (path[-1][1], name) in CHANGED_TO_START:
-                continue
+            if (path[-1][1], name) in CHANGED_TO_START or re.fullmatch(r'"<[a-z-]+:[^>]*>"', value):
+                continue  # (a named placeholder for a host fact: runnable gave QEMU a value)
             assert real_props[path].get(name) == value, (path[-1], name)
 
 
