@@ -1,0 +1,942 @@
+"""A QEMU command line's non-storage devices as libvirt domain XML (from-argv).
+
+Each reader takes the options one device kind is written with (the -device, its
+-netdev/-chardev/-object/-audiodev/-fsdev back-end) and sets the model's fields the way
+libvirt 9.0's qemu_command.c wrote them: qemuBuildInterfaceCommandLine, …ChrDeviceStr,
+…RNGBackendProps, …VideoCommandLine, …SoundCommandLine, …GraphicsSPICECommandLine and
+their kin.  An option carrying a property the reader does not know is left alone, so it
+stays in <qemu:commandline> (nothing the user gave is lost).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from ..findings import Finding
+from ..model import (
+    Audio,
+    Channel,
+    Console,
+    Controller,
+    Filesystem,
+    Graphics,
+    Hostdev,
+    Input,
+    Interface,
+    Parallel,
+    Redirdev,
+    Rng,
+    Serial,
+    Sound,
+    Video,
+    Vsock,
+    Watchdog,
+)
+from ..model.chardevs import CharHost
+from ..model.fields import XmlObject
+from ..names import transitional
+from ..props.mapping import number, on_off
+from .build import append, new
+from .options import ArgvOption, number_of, text_of
+
+# the keys libvirt writes on every -device it places (its id and place)
+_PLACE = frozenset({"driver", "id", "bus", "addr", "multifunction", "devno", "port"})
+
+
+@dataclass
+class Devices:
+    """The options being read (with the set of those already read) and what the domain
+    learned so far; the readers add their elements to ``found``."""
+
+    options: list[ArgvOption]
+    used: set[int]
+    address: Callable[[ArgvOption], etree._Element | None]
+    usb_address: Callable[[ArgvOption], etree._Element | None]
+    source: str
+    kvm: bool
+    findings: list[Finding] = field(default_factory=list)
+    found: list[etree._Element] = field(default_factory=list)
+
+    def devices(self, *drivers: str) -> list[ArgvOption]:
+        """The -device options of DRIVERS (exact names or prefixes ending in '-') not read."""
+        return [
+            o
+            for o in self.options
+            if o.flag == "-device"
+            and o.position not in self.used
+            and _matches(str(o.fields.get("driver", "")), drivers)
+        ]
+
+    def backend(self, flag: str, ident: Any) -> ArgvOption | None:
+        """The FLAG option (-chardev, -netdev, -object, -fsdev …) whose id is IDENT."""
+        if not isinstance(ident, str):
+            return None
+        return next(
+            (
+                o
+                for o in self.options
+                if o.flag == flag and o.position not in self.used and o.fields.get("id") == ident
+            ),
+            None,
+        )
+
+    def take(self, *options: ArgvOption | None) -> None:
+        self.used.update(o.position for o in options if o is not None)
+
+    def place(self, obj: XmlObject, option: ArgvOption, usb: bool = False) -> None:
+        """OPTION's user alias and its address (PCI, ccw, or USB port) on OBJ."""
+        alias = str(option.fields.get("id", ""))
+        if alias.startswith("ua-"):
+            obj.element.append(etree.Element("alias", name=alias))
+        address = self.usb_address(option) if usb else self.address(option)
+        if address is not None:
+            obj.element.append(address)
+        self.found.append(obj.element)
+
+
+def _matches(driver: str, drivers: Iterable[str]) -> bool:
+    return any(driver == d or (d.endswith("-") and driver.startswith(d)) for d in drivers)
+
+
+def _known(option: ArgvOption | None, keys: Iterable[str]) -> bool:
+    """Whether OPTION carries only KEYS (and its place): what the reader reads back."""
+    return option is not None and set(option.fields) <= _PLACE | set(keys)
+
+
+def read_devices(d: Devices) -> None:
+    """Every device kind this module reads, in the order of libvirt's <devices>."""
+    for reader in (
+        _interfaces,
+        _filesystems,
+        _serial_controllers,
+        _serials,
+        _parallels,
+        _virtio_serial_ports,
+        _inputs,
+        _graphics,
+        _sounds,
+        _audios,
+        _videos,
+        _watchdogs,
+        _redirdevs,
+        _rngs,
+        _vsocks,
+        _pci_hostdevs,
+        _usb_hostdevs,
+        _usb_controllers,
+    ):
+        reader(d)
+
+
+# --- network interfaces (qemuBuildInterfaceCommandLine) ---------------------------------
+
+# NIC -device types whose <model type> is the type's own name
+_NIC_MODELS = (
+    "e1000",
+    "e1000e",
+    "rtl8139",
+    "vmxnet3",
+    "ne2k_pci",
+    "pcnet",
+    "i82551",
+    "i82557b",
+    "i82559er",
+    "usb-net",
+    "igb",
+)
+_NIC_KEYS = {
+    "netdev",
+    "mac",
+    "bootindex",
+    "romfile",
+    "rombar",
+    "host_mtu",
+    "mq",
+    "vectors",
+    "rx_queue_size",
+    "tx_queue_size",
+    "disable-legacy",
+    "disable-modern",
+}
+_NETDEV_KEYS = {"type", "id", "fd", "fds", "vhost", "vhostfd", "vhostfds", "queues"}
+
+
+def _interfaces(d: Devices) -> None:
+    """<interface>: the NIC -device and its -netdev.  A tap opened by libvirt (fd=) is read
+    back as type='ethernet': the fd says nothing of the network or bridge the tap was
+    plugged into, and libvirt given type='ethernet' opens a tap and passes it the same
+    way; user and vhost-user back-ends are read as what they are."""
+    for option in d.devices("virtio-net-", *_NIC_MODELS):
+        f = option.fields
+        driver = str(f["driver"])
+        netdev = d.backend("-netdev", f.get("netdev"))
+        if netdev is None or not _known(option, _NIC_KEYS):
+            continue
+        kind = str(netdev.fields.get("type", ""))
+        chardev = None
+        if kind == "tap" and _known(netdev, _NETDEV_KEYS) and ({"fd", "fds"} & set(netdev.fields)):
+            nic = new(Interface, "interface", type="ethernet")
+        elif kind == "user" and _known(netdev, {"type", "id"}):
+            nic = new(Interface, "interface", type="user")
+        elif kind == "vhost-user" and _known(netdev, {"type", "id", "chardev", "queues"}):
+            chardev = d.backend("-chardev", netdev.fields.get("chardev"))
+            if chardev is None or chardev.fields.get("backend") != "socket":
+                continue
+            nic = new(Interface, "interface", type="vhostuser")
+            _vhostuser_source(nic, chardev)
+        else:
+            continue
+        d.take(option, netdev, chardev)
+        nic.mac = text_of(f, "mac")
+        virtio = driver.startswith("virtio-net")
+        nic.model = "virtio" if virtio else driver
+        model = transitional.model_of(
+            driver, on_off(f.get("disable-legacy")), on_off(f.get("disable-modern"))
+        )
+        if virtio and model is not None:
+            nic.model = model
+        queues = number_of(netdev.fields, "queues")
+        if queues is None and netdev.fields.get("fds"):
+            queues = len(str(netdev.fields["fds"]).split(":"))
+        vhost = on_off(netdev.fields.get("vhost"))
+        if vhost or (queues and queues > 1) or f.get("rx_queue_size") or f.get("tx_queue_size"):
+            drv = Interface.driver.create(nic)
+            drv.name = "vhost" if vhost else None
+            drv.queues = queues if queues and queues > 1 else None
+            drv.rx_queue_size = number_of(f, "rx_queue_size")
+            drv.tx_queue_size = number_of(f, "tx_queue_size")
+        elif virtio and kind == "tap" and d.kvm:
+            # libvirt gives a KVM guest's virtio tap vhost-net unless told name='qemu'
+            Interface.driver.create(nic).name = "qemu"
+        nic.mtu = number_of(f, "host_mtu")
+        _rom(nic, f)
+        if f.get("bootindex") is not None:
+            nic.boot_order = number(f["bootindex"])
+        d.place(nic, option, usb=driver == "usb-net")
+
+
+def _vhostuser_source(nic: Interface, chardev: ArgvOption) -> None:
+    source = Interface.source.create(nic)
+    source.type = "unix"
+    source.path = text_of(chardev.fields, "path")
+    source.mode = "server" if on_off(chardev.fields.get("server")) else "client"
+
+
+def _rom(obj: Interface | Hostdev, f: dict[str, Any]) -> None:
+    """<rom bar file enabled> of romfile=/rombar= (qemuBuildRomProps)."""
+    if "romfile" not in f and "rombar" not in f:
+        return
+    rom = type(obj).rom.create(obj)  # type: ignore[attr-defined]
+    if "rombar" in f:
+        rom.bar = bool(number(f["rombar"]))
+    if "romfile" in f:
+        if f["romfile"] == "":
+            rom.enabled = False
+        else:
+            rom.file = text_of(f, "romfile")
+
+
+# --- character devices (qemuBuildChrChardevStr) -----------------------------------------
+
+_CHAR_KEYS = {
+    "backend",
+    "id",
+    "path",
+    "server",
+    "wait",
+    "host",
+    "port",
+    "telnet",
+    "reconnect",
+    "append",
+    "name",
+    "localaddr",
+    "localport",
+    "logfile",
+    "logappend",
+}
+# libvirt's own socket of a guest agent channel (qemuDomainPrepareChannel): not written
+# back, so libvirt makes it again for whatever domain the XML becomes
+_AUTO_CHANNEL = re.compile(r"^/var/lib/libvirt/qemu/channel/target/domain-[^/]+/[^/]+$")
+
+
+def _chardev(d: Devices, ident: Any) -> ArgvOption | None:
+    chardev = d.backend("-chardev", ident)
+    return chardev if _known(chardev, _CHAR_KEYS) else None
+
+
+def _char_source(obj: CharHost, chardev: ArgvOption, auto_path: bool = False) -> bool:
+    """OBJ's type and <source> from CHARDEV; False for a back-end it does not read."""
+    f = chardev.fields
+    backend = str(f.get("backend", ""))
+    server = on_off(f.get("server"))
+    if backend in ("pty", "null", "vc", "stdio", "spicevmc"):
+        obj.type = backend
+        return backend != "spicevmc" or f.get("name") in ("vdagent", "usbredir", None)
+    if backend in ("file", "pipe", "serial", "tty", "parallel", "parport"):
+        obj.type = {"serial": "dev", "tty": "dev", "parallel": "dev", "parport": "dev"}.get(
+            backend, backend
+        )
+        append(obj, CharHost.sources, path=text_of(f, "path"), append=on_off(f.get("append")))
+        return True
+    if backend == "spiceport":
+        obj.type = "spiceport"
+        append(obj, CharHost.sources, channel=text_of(f, "name"))
+        return True
+    if backend == "socket" and "path" in f:
+        obj.type = "unix"
+        path = text_of(f, "path")
+        if auto_path and path and _AUTO_CHANNEL.match(path):
+            append(obj, CharHost.sources, mode="bind")
+        else:
+            append(obj, CharHost.sources, mode="bind" if server else "connect", path=path)
+        _reconnect(obj, f)
+        return True
+    if backend == "socket":
+        obj.type = "tcp"
+        append(
+            obj,
+            CharHost.sources,
+            mode="bind" if server else "connect",
+            host=text_of(f, "host"),
+            service=text_of(f, "port"),
+        )
+        obj.protocol = "telnet" if on_off(f.get("telnet")) else "raw"
+        _reconnect(obj, f)
+        return True
+    if backend == "udp":
+        obj.type = "udp"
+        append(
+            obj,
+            CharHost.sources,
+            mode="connect",
+            host=text_of(f, "host"),
+            service=text_of(f, "port"),
+        )
+        if f.get("localaddr") or f.get("localport"):
+            append(
+                obj,
+                CharHost.sources,
+                mode="bind",
+                host=text_of(f, "localaddr"),
+                service=text_of(f, "localport"),
+            )
+        return True
+    return False
+
+
+def _reconnect(obj: CharHost, f: dict[str, Any]) -> None:
+    if f.get("reconnect") is not None:
+        source = obj.sources[0]
+        timeout = number_of(f, "reconnect")
+        source.reconnect_enabled = bool(timeout)
+        source.reconnect_timeout = timeout or None
+
+
+def _serial_controllers(d: Devices) -> None:
+    """<controller type='virtio-serial'>: virtio-serial-pci/-ccw/-device."""
+    for option in d.devices("virtio-serial-"):
+        f = option.fields
+        if not _known(option, {"max_ports", "vectors", "disable-legacy", "disable-modern"}):
+            continue
+        alias = str(f.get("id", ""))
+        match = re.fullmatch(r"virtio-serial(\d+)", alias)
+        if match is None:
+            continue
+        d.take(option)
+        node = new(
+            Controller,
+            "controller",
+            type="virtio-serial",
+            index=int(match.group(1)),
+            model=transitional.model_of(
+                str(f["driver"]), on_off(f.get("disable-legacy")), on_off(f.get("disable-modern"))
+            ),
+            ports=number_of(f, "max_ports"),
+            vectors=number_of(f, "vectors"),
+        )
+        d.place(node, option)
+
+
+def _serials(d: Devices) -> None:
+    """<serial>: isa-serial/pci-serial/usb-serial with their chardev, and the -serial
+    chardev:ID of libvirt before QEMU 1.x -device serials."""
+    models = {"isa-serial": "isa-serial", "pci-serial": "pci", "usb-serial": "usb-serial"}
+    for option in d.options:
+        f = option.fields
+        if option.position in d.used:
+            continue
+        if option.flag == "-device" and f.get("driver") in models:
+            if not _known(option, {"chardev", "index"}):
+                continue
+            chardev = _chardev(d, f.get("chardev"))
+            port = number_of(f, "index")
+        elif option.flag == "-serial" and str(option.value).startswith("chardev:"):
+            chardev = _chardev(d, str(option.value)[len("chardev:") :])
+            port = None
+        else:
+            continue
+        if chardev is None:
+            continue
+        node = new(Serial, "serial")
+        if not _char_source(node, chardev):
+            continue
+        d.take(option, chardev)
+        driver = str(f.get("driver", "isa-serial"))
+        target = etree.SubElement(node.element, "target")
+        target.set(
+            "type",
+            {"pci-serial": "pci-serial", "usb-serial": "usb-serial"}.get(driver, "isa-serial"),
+        )
+        if port is None:
+            port = _index(str(f.get("id") or chardev.fields.get("id", "")))
+        target.set("port", str(port))
+        etree.SubElement(target, "model", name=models.get(driver, "isa-serial"))
+        d.place(node, option, usb=driver == "usb-serial")
+
+
+def _parallels(d: Devices) -> None:
+    for option in d.devices("isa-parallel"):
+        chardev = _chardev(d, option.fields.get("chardev"))
+        if chardev is None or not _known(option, {"chardev", "index"}):
+            continue
+        node = new(Parallel, "parallel")
+        if not _char_source(node, chardev):
+            continue
+        d.take(option, chardev)
+        node.target_port = _index(str(option.fields.get("id", "")))
+        d.place(node, option)
+
+
+def _virtio_serial_ports(d: Devices) -> None:
+    """<channel type=… ><target type='virtio' name/> (virtserialport) and <console>
+    <target type='virtio'> (virtconsole), at their virtio-serial address."""
+    for option in d.devices("virtserialport", "virtconsole"):
+        f = option.fields
+        chardev = _chardev(d, f.get("chardev"))
+        if chardev is None or not _known(option, {"chardev", "nr", "name"}):
+            continue
+        console = f["driver"] == "virtconsole"
+        node: Console | Channel = new(Console, "console") if console else new(Channel, "channel")
+        if not _char_source(node, chardev, auto_path=not console):
+            continue
+        d.take(option, chardev)
+        node.target_type = "virtio"
+        if isinstance(node, Channel):
+            node.target_name = text_of(f, "name")
+        else:
+            node.target_port = _index(str(f.get("id", "")))
+        alias = str(f.get("id", ""))
+        if alias.startswith("ua-"):
+            node.element.append(etree.Element("alias", name=alias))
+        bus = re.fullmatch(r"virtio-serial(\d+)\.(\d+)", str(f.get("bus", "")))
+        if bus is not None and f.get("nr") is not None:
+            etree.SubElement(
+                node.element,
+                "address",
+                type="virtio-serial",
+                controller=bus.group(1),
+                bus=bus.group(2),
+                port=str(number(f["nr"])),
+            )
+        d.found.append(node.element)
+
+
+def _redirdevs(d: Devices) -> None:
+    """<redirdev bus='usb'>: usb-redir with its spicevmc or tcp chardev."""
+    for option in d.devices("usb-redir"):
+        chardev = _chardev(d, option.fields.get("chardev"))
+        if chardev is None or not _known(option, {"chardev", "bootindex", "filter"}):
+            continue
+        if "filter" in option.fields:
+            continue
+        node = new(Redirdev, "redirdev", bus="usb")
+        if not _char_source(node, chardev):
+            continue
+        d.take(option, chardev)
+        if option.fields.get("bootindex") is not None:
+            node.boot_order = number(option.fields["bootindex"])
+        d.place(node, option, usb=True)
+
+
+# --- inputs, graphics, video, sound ---------------------------------------------------
+
+_INPUTS = {
+    "usb-tablet": ("tablet", "usb"),
+    "usb-mouse": ("mouse", "usb"),
+    "usb-kbd": ("keyboard", "usb"),
+    "virtio-tablet-": ("tablet", "virtio"),
+    "virtio-mouse-": ("mouse", "virtio"),
+    "virtio-keyboard-": ("keyboard", "virtio"),
+    "virtio-input-host-": ("passthrough", "virtio"),
+}
+
+
+def _inputs(d: Devices) -> None:
+    """<input>: USB and virtio inputs (PS/2 ones are the machine's own, not options)."""
+    for option in d.devices(*_INPUTS):
+        f = option.fields
+        if not _known(option, {"evdev", "disable-legacy", "disable-modern"}):
+            continue
+        driver = str(f["driver"])
+        key = next(k for k in _INPUTS if _matches(driver, [k]))
+        kind, bus = _INPUTS[key]
+        node = new(Input, "input", type=kind, bus=bus)
+        if bus == "virtio":
+            node.model = transitional.model_of(
+                driver, on_off(f.get("disable-legacy")), on_off(f.get("disable-modern"))
+            )
+        node.source_evdev = text_of(f, "evdev")
+        d.take(option)
+        d.place(node, option, usb=bus == "usb")
+
+
+_VIDEO = {
+    "VGA": "vga",
+    "cirrus-vga": "cirrus",
+    "qxl-vga": "qxl",
+    "qxl": "qxl",
+    "virtio-vga": "virtio",
+    "virtio-gpu-pci": "virtio",
+    "virtio-gpu-ccw": "virtio",
+    "virtio-gpu-device": "virtio",
+    "virtio-vga-gl": "virtio",
+    "virtio-gpu-gl-pci": "virtio",
+    "bochs-display": "bochs",
+    "ramfb": "ramfb",
+    "vmware-svga": "vmvga",
+}
+_VIDEO_KEYS = {"ram_size", "vram_size", "vram64_size_mb", "vgamem_mb", "vgamem", "max_outputs"}
+
+
+def _videos(d: Devices) -> None:
+    """<video><model type ram vram vram64 vgamem heads primary>: libvirt's first video is
+    the primary one (a -vga type), the others plain PCI types (qemuBuildDeviceVideoStr)."""
+    first = True
+    for option in d.devices(*_VIDEO):
+        f = option.fields
+        if not _known(option, _VIDEO_KEYS):
+            continue
+        d.take(option)
+        driver = str(f["driver"])
+        node = new(Video, "video")
+        model = Video.model.create(node)
+        model.type = _VIDEO[driver]
+        if "ram_size" in f:
+            model.ram = number(f["ram_size"]) // 1024
+        if "vram_size" in f:
+            model.vram = number(f["vram_size"]) // 1024
+        if f.get("vram64_size_mb"):
+            model.vram64 = number(f["vram64_size_mb"]) * 1024
+        if "vgamem_mb" in f and model.type == "qxl":
+            model.vgamem = number(f["vgamem_mb"]) * 1024
+        elif "vgamem_mb" in f:  # VGA, cirrus, vmvga: libvirt sizes their VRAM so
+            model.vram = number(f["vgamem_mb"]) * 1024
+        if "vgamem" in f:  # bochs-display: in bytes
+            model.vram = number(f["vgamem"]) // 1024
+        model.heads = number_of(f, "max_outputs")
+        if driver.endswith("-gl") or driver.endswith("-gl-pci"):
+            model.accel3d = True
+        if first and model.type == "qxl":
+            model.primary = True
+        first = False
+        d.place(node, option)
+    if not any(n.tag == "video" for n in d.found) and any(
+        o.flag in ("-vnc", "-spice") for o in d.options
+    ):
+        # graphics without a video device: libvirt would add one unless told 'none'
+        node = new(Video, "video")
+        Video.model.create(node).type = "none"
+        d.found.append(node.element)
+
+
+_SPICE_KEYS = {
+    "port",
+    "tls-port",
+    "addr",
+    "disable-ticketing",
+    "image-compression",
+    "jpeg-wave-compression",
+    "zlib-glz-wave-compression",
+    "playback-compression",
+    "streaming-video",
+    "disable-copy-paste",
+    "disable-agent-file-xfer",
+    "seamless-migration",
+    "agent-mouse",
+    "unix",
+    "gl",
+    "rendernode",
+}
+
+
+def _graphics(d: Devices) -> None:
+    """<graphics type='vnc'|'spice'>: -vnc HOST:DISPLAY or unix:PATH, -spice port/addr
+    and image settings.  A port libvirt chose (autoport) reads back as the port itself:
+    the line does not say it was chosen."""
+    for option in d.options:
+        if option.position in d.used:
+            continue
+        if option.flag == "-vnc":
+            node = _vnc(option)
+        elif option.flag == "-spice":
+            node = _spice(option)
+        else:
+            continue
+        if node is None:
+            continue
+        d.take(option)
+        d.found.append(node.element)
+
+
+def _vnc(option: ArgvOption) -> Graphics | None:
+    f = option.fields
+    target = str(f.get("", ""))
+    if set(f) - {"", "audiodev", "websocket", "share", "password"}:
+        return None
+    node = new(Graphics, "graphics", type="vnc")
+    if target.startswith("unix:"):
+        append(node, Graphics.listens, type="socket", socket=target[len("unix:") :])
+        node.socket = target[len("unix:") :]
+    elif target == "none":
+        append(node, Graphics.listens, type="none")
+    else:
+        host, _, display = target.rpartition(":")
+        if not display.isdigit():
+            return None
+        node.port, node.autoport = 5900 + int(display), False
+        host = host.strip("[]")
+        if host:
+            node.listen = host
+            append(node, Graphics.listens, type="address", address=host)
+    node.websocket = number_of(f, "websocket")
+    node.share_policy = text_of(f, "share")
+    return node
+
+
+def _spice(option: ArgvOption) -> Graphics | None:
+    f = option.fields
+    if set(f) - _SPICE_KEYS or on_off(f.get("disable-ticketing")) is not True:
+        return None  # a password comes from a secret object the line only names
+    node = new(Graphics, "graphics", type="spice")
+    if on_off(f.get("unix")):
+        append(node, Graphics.listens, type="socket", socket=text_of(f, "addr"))
+    else:
+        node.port = number_of(f, "port")
+        node.tls_port = number_of(f, "tls-port")
+        node.autoport = False if node.port or node.tls_port else None
+        host = text_of(f, "addr")
+        if host:
+            node.listen = host
+            append(node, Graphics.listens, type="address", address=host)
+        elif not node.port and not node.tls_port:
+            append(node, Graphics.listens, type="none")
+    node.image_compression = text_of(f, "image-compression")
+    node.jpeg_compression = text_of(f, "jpeg-wave-compression")
+    node.zlib_compression = text_of(f, "zlib-glz-wave-compression")
+    playback = on_off(f.get("playback-compression"))
+    node.playback_compression = None if playback is None else ("on" if playback else "off")
+    node.streaming_mode = text_of(f, "streaming-video")
+    if on_off(f.get("disable-copy-paste")):
+        node.clipboard_copypaste = False
+    if on_off(f.get("disable-agent-file-xfer")):
+        node.filetransfer_enable = False
+    mouse = on_off(f.get("agent-mouse"))
+    node.mouse_mode = None if mouse is None else ("client" if mouse else "server")
+    if on_off(f.get("gl")):
+        node.gl_enable = True
+        node.gl_rendernode = text_of(f, "rendernode")
+    return node
+
+
+_SOUND = {
+    "intel-hda": "ich6",
+    "ich9-intel-hda": "ich9",
+    "AC97": "ac97",
+    "ES1370": "es1370",
+    "sb16": "sb16",
+    "usb-audio": "usb",
+}
+_CODECS = {"hda-duplex": "duplex", "hda-micro": "micro", "hda-output": "output"}
+
+
+def _sounds(d: Devices) -> None:
+    """<sound model> with its HDA codecs (hda-duplex … on bus soundN.0) and <audio id>."""
+    for option in d.devices(*_SOUND):
+        f = option.fields
+        if not _known(option, {"audiodev"}):
+            continue
+        alias = str(f.get("id", ""))
+        codecs = [
+            c
+            for c in d.devices(*_CODECS)
+            if str(c.fields.get("bus", "")) == f"{alias}.0" and _known(c, {"cad", "audiodev"})
+        ]
+        d.take(option, *codecs)
+        node = new(Sound, "sound", model=_SOUND[str(f["driver"])])
+        audiodev = f.get("audiodev")
+        for codec in codecs:
+            append(node, Sound.codecs, type=_CODECS[str(codec.fields["driver"])])
+            audiodev = audiodev or codec.fields.get("audiodev")
+        if isinstance(audiodev, str) and re.fullmatch(r"audio\d+", audiodev):
+            node.audio_id = int(audiodev[len("audio") :])
+        d.place(node, option, usb=f["driver"] == "usb-audio")
+
+
+_AUDIO_TYPES = {
+    "none": "none",
+    "alsa": "alsa",
+    "coreaudio": "coreaudio",
+    "dbus": "dbus",
+    "jack": "jack",
+    "oss": "oss",
+    "pa": "pulseaudio",
+    "pipewire": "pipewire",
+    "sdl": "sdl",
+    "spice": "spice",
+    "wav": "file",
+}
+
+
+def _audios(d: Devices) -> None:
+    """<audio id type>: an -audiodev libvirt named audioN, its type's name in libvirt."""
+    for option in d.options:
+        f = option.fields
+        if option.flag != "-audiodev" or option.position in d.used:
+            continue
+        ident = re.fullmatch(r"audio(\d+)", str(f.get("id", "")))
+        kind = _AUDIO_TYPES.get(str(f.get("driver", "")))
+        if ident is None or kind is None or set(f) - {"id", "driver", "path"}:
+            continue
+        d.take(option)
+        node = new(Audio, "audio", id=int(ident.group(1)), type=kind)
+        node.path = text_of(f, "path")
+        d.found.append(node.element)
+
+
+# --- platform devices -----------------------------------------------------------------
+
+
+def _watchdogs(d: Devices) -> None:
+    """<watchdog model action>: i6300esb, ib700, diag288, with -watchdog-action."""
+    action = next(
+        (o for o in d.options if o.flag == "-watchdog-action" and o.position not in d.used),
+        None,
+    )
+    for option in d.devices("i6300esb", "ib700", "diag288"):
+        if not _known(option, ()):
+            continue
+        d.take(option, action)
+        node = new(Watchdog, "watchdog", model=str(option.fields["driver"]))
+        if action is not None:
+            node.action = {"none": "none", "poweroff": "poweroff"}.get(
+                str(action.value), str(action.value)
+            )
+        d.place(node, option)
+
+
+_RNG_KEYS = {"rng", "max-bytes", "period", "disable-legacy", "disable-modern"}
+
+
+def _rngs(d: Devices) -> None:
+    """<rng model='virtio'> with its back-end object: rng-random (filename), rng-builtin,
+    rng-egd (chardev)."""
+    for option in d.devices("virtio-rng-"):
+        f = option.fields
+        backend = d.backend("-object", f.get("rng"))
+        if backend is None or not _known(option, _RNG_KEYS):
+            continue
+        b = backend.fields
+        kind = str(b.get("qom-type", ""))
+        node = new(
+            Rng,
+            "rng",
+            model=transitional.model_of(
+                str(f["driver"]), on_off(f.get("disable-legacy")), on_off(f.get("disable-modern"))
+            )
+            or "virtio",
+        )
+        chardev = None
+        if kind == "rng-random" and set(b) <= {"qom-type", "id", "filename"}:
+            back = Rng.backend.create(node)
+            back.model = "random"
+            back.element.text = text_of(b, "filename")
+        elif kind == "rng-builtin" and set(b) <= {"qom-type", "id"}:
+            Rng.backend.create(node).model = "builtin"
+        elif kind == "rng-egd" and set(b) <= {"qom-type", "id", "chardev"}:
+            chardev = _chardev(d, b.get("chardev"))
+            back = Rng.backend.create(node)
+            back.model = "egd"
+            holder = new(Channel, "backend")  # a chardev's type and source, then moved
+            if chardev is None or not _char_source(holder, chardev):
+                continue
+            back.type = holder.type
+            for child in holder.element:
+                back.element.append(child)
+        else:
+            continue
+        d.take(option, backend, chardev)
+        if "max-bytes" in f:
+            node.rate_bytes = number(f["max-bytes"])
+            node.rate_period = number_of(f, "period")
+        d.place(node, option)
+
+
+def _vsocks(d: Devices) -> None:
+    """<vsock model='virtio'><cid auto='no' address/>: the guest CID (libvirt's chosen one
+    when auto) and a vhostfd that exists only in libvirt's process."""
+    for option in d.devices("vhost-vsock-"):
+        f = option.fields
+        if not _known(option, {"guest-cid", "vhostfd", "disable-legacy", "disable-modern"}):
+            continue
+        d.take(option)
+        node = new(
+            Vsock,
+            "vsock",
+            model=transitional.model_of(
+                str(f["driver"]), on_off(f.get("disable-legacy")), on_off(f.get("disable-modern"))
+            )
+            or "virtio",
+        )
+        node.cid_auto = False
+        node.cid_address = number_of(f, "guest-cid")
+        d.place(node, option)
+
+
+_SECURITY = {"passthrough": "passthrough", "mapped": "mapped", "none": "squash"}
+
+
+def _filesystems(d: Devices) -> None:
+    """<filesystem type='mount'>: virtio-9p with its -fsdev local (path, security_model,
+    readonly, writeout, fmode/dmode, multidevs)."""
+    for option in d.devices("virtio-9p-"):
+        f = option.fields
+        fsdev = d.backend("-fsdev", f.get("fsdev"))
+        keys = {"", "fsdriver", "id", "path", "security_model", "readonly", "writeout"}
+        keys |= {"fmode", "dmode", "multidevs"}
+        if fsdev is None or not _known(
+            option, {"fsdev", "mount_tag", "disable-legacy", "disable-modern"}
+        ):
+            continue
+        b = fsdev.fields
+        if set(b) - keys or b.get("", b.get("fsdriver")) != "local":
+            continue
+        d.take(option, fsdev)
+        node = new(
+            Filesystem,
+            "filesystem",
+            type="mount",
+            accessmode=_SECURITY.get(str(b.get("security_model"))),
+            model=transitional.model_of(
+                str(f["driver"]), on_off(f.get("disable-legacy")), on_off(f.get("disable-modern"))
+            ),
+            multidevs=text_of(b, "multidevs"),
+            fmode=text_of(b, "fmode"),
+            dmode=text_of(b, "dmode"),
+        )
+        if b.get("writeout") == "immediate":
+            Filesystem.driver.create(node).wrpolicy = "immediate"
+        node.source_dir = text_of(b, "path")
+        node.target_dir = text_of(f, "mount_tag")
+        if on_off(b.get("readonly")):
+            etree.SubElement(node.element, "readonly")
+        d.place(node, option)
+
+
+# --- host devices and USB controllers -------------------------------------------------
+
+_PCI_HOST = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
+
+
+def _pci_hostdevs(d: Devices) -> None:
+    """<hostdev type='pci' managed='yes'>: vfio-pci host=DDDD:BB:SS.F."""
+    for option in d.devices("vfio-pci"):
+        f = option.fields
+        match = _PCI_HOST.match(str(f.get("host", "")))
+        if match is None or not _known(option, {"host", "bootindex", "romfile", "rombar"}):
+            continue
+        d.take(option)
+        node = new(Hostdev, "hostdev", mode="subsystem", type="pci", managed=True)
+        domain, bus, slot, function = match.groups()
+        source = Hostdev.source.create(node)
+        source.element.append(
+            etree.Element(
+                "address",
+                domain=f"0x{domain or '0000'}",
+                bus=f"0x{bus}",
+                slot=f"0x{slot}",
+                function=f"0x{function}",
+            )
+        )
+        if f.get("bootindex") is not None:
+            node.boot_order = number(f["bootindex"])
+        _rom(node, f)
+        d.place(node, option)
+
+
+def _usb_hostdevs(d: Devices) -> None:
+    """<hostdev type='usb'>: usb-host by hostbus/hostaddr (what libvirt resolves
+    vendor/product to on its host)."""
+    for option in d.devices("usb-host"):
+        f = option.fields
+        if not _known(option, {"hostbus", "hostaddr", "bootindex"}):
+            continue
+        bus, device = number_of(f, "hostbus"), number_of(f, "hostaddr")
+        if bus is None or device is None:
+            continue
+        d.take(option)
+        node = new(Hostdev, "hostdev", mode="subsystem", type="usb", managed=False)
+        source = Hostdev.source.create(node)
+        source.usb_bus, source.usb_device = bus, device
+        if f.get("bootindex") is not None:
+            node.boot_order = number(f["bootindex"])
+        d.place(node, option, usb=True)
+
+
+# USB controllers libvirt writes as -device (QEMU device → model)
+USB_MODELS = {
+    "piix3-usb-uhci": "piix3-uhci",
+    "piix4-usb-uhci": "piix4-uhci",
+    "usb-ehci": "ehci",
+    "ich9-usb-ehci1": "ich9-ehci1",
+    "ich9-usb-uhci1": "ich9-uhci1",
+    "ich9-usb-uhci2": "ich9-uhci2",
+    "ich9-usb-uhci3": "ich9-uhci3",
+    "vt82c686b-usb-uhci": "vt82c686b-uhci",
+    "pci-ohci": "pci-ohci",
+    "nec-usb-xhci": "nec-xhci",
+    "qemu-xhci": "qemu-xhci",
+}
+
+
+def _usb_controllers(d: Devices) -> None:
+    """<controller type='usb' model ports> and companions' <master startport>."""
+    for option in d.devices(*USB_MODELS):
+        f = option.fields
+        if not _known(option, {"p2", "p3", "masterbus", "firstport"}):
+            continue
+        alias = str(f.get("masterbus") or f.get("id") or "usb")
+        d.take(option)
+        node = new(
+            Controller,
+            "controller",
+            type="usb",
+            index=_index(alias.removesuffix(".0")),
+            model=USB_MODELS[str(f["driver"])],
+            ports=number_of(f, "p2"),
+        )
+        node.master_startport = number_of(f, "firstport") if "masterbus" in f else None
+        d.place(node, option)
+
+
+def _index(alias: str) -> int:
+    digits = re.search(r"(\d+)$", alias)
+    return int(digits.group(1)) if digits else 0
+
+
+__all__ = ["USB_MODELS", "Devices", "read_devices"]

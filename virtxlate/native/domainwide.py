@@ -1,0 +1,259 @@
+"""A QEMU command line's domain-wide options as libvirt domain XML (from-argv).
+
+-uuid, -cpu, -smp topology, -rtc and the timer/PM -globals, -no-hpet, -no-acpi, -boot,
+-kernel/-initrd/-append/-dtb and -machine's properties, read as libvirt 9.0 writes them
+(qemuBuildCpuCommandLine, qemuBuildSmpCommandLine, qemuBuildClockCommandLine,
+qemuBuildPMCommandLine, qemuBuildBootCommandLine, qemuBuildMachineCommandLine).  An
+option that says more than the reader knows is left for <qemu:commandline>.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ..model import Domain
+from ..model.system import Clock, Cpu, Features, Os, Pm
+from ..props.mapping import on_off
+from .build import append, set_path
+from .options import ArgvOption, number_of, text_of
+
+
+@dataclass
+class Wide:
+    """The options being read, those already read, and the domain being written."""
+
+    options: list[ArgvOption]
+    used: set[int]
+    domain: Domain
+    arch: str
+
+    def first(self, flag: str) -> ArgvOption | None:
+        return next(
+            (o for o in self.options if o.flag == flag and o.position not in self.used), None
+        )
+
+    def all(self, flag: str) -> list[ArgvOption]:
+        return [o for o in self.options if o.flag == flag and o.position not in self.used]
+
+    def take(self, option: ArgvOption | None) -> None:
+        if option is not None:
+            self.used.add(option.position)
+
+
+def read_domain_wide(w: Wide, machine: ArgvOption | None) -> None:
+    """Every domain-wide option this module reads, MACHINE's properties included."""
+    _uuid(w)
+    _smp(w)
+    _cpu(w)
+    _features(w, machine)
+    _clock(w)
+    _pm(w)
+    _boot(w)
+    _kernel(w)
+
+
+def _uuid(w: Wide) -> None:
+    option = w.first("-uuid")
+    if option is not None and re.fullmatch(r"[0-9a-fA-F-]{32,36}", str(option.value)):
+        w.take(option)
+        w.domain.uuid = str(option.value)
+
+
+def _smp(w: Wide) -> None:
+    """<vcpu current> and <cpu><topology>: libvirt writes sockets=N,cores=1,threads=1 for
+    a domain without a topology, so only another split is one."""
+    option = next((o for o in w.options if o.flag == "-smp"), None)
+    if option is None:
+        return
+    f = option.fields
+    cpus = number_of(f, "cpus") or number_of(f, "") or 1
+    most = number_of(f, "maxcpus") or cpus
+    w.domain.vcpu = most
+    if most != cpus:
+        w.domain.vcpu_current = cpus
+    sockets, dies = number_of(f, "sockets"), number_of(f, "dies")
+    cores, threads = number_of(f, "cores"), number_of(f, "threads")
+    if (sockets, cores, threads) != (most, 1, 1) and None not in (sockets, cores, threads):
+        cpu = w.domain.cpu or Domain.cpu.create(w.domain)
+        cpu.sockets, cpu.dies, cpu.cores, cpu.threads = sockets, dies, cores, threads
+    elif dies not in (None, 1):
+        cpu = w.domain.cpu or Domain.cpu.create(w.domain)
+        cpu.sockets, cpu.dies, cpu.cores, cpu.threads = sockets, dies, cores, threads
+
+
+_FEATURE = re.compile(r"^([+-])?([a-z0-9][a-z0-9_.-]*)(?:=(on|off))?$")
+
+
+def _cpu(w: Wide) -> None:
+    """<cpu>: host → host-passthrough, max → maximum, a named model with its +/-features
+    (policy require/disable) as mode='custom' match='exact' fallback='forbid'."""
+    option = w.first("-cpu")
+    if option is None:
+        return
+    name, *parts = str(option.value).split(",")
+    features: list[tuple[str, str]] = []
+    for part in parts:
+        match = _FEATURE.match(part)
+        if (
+            match is None
+            or match.group(2).startswith(("hv", "kvm"))
+            or "=" in part
+            and (match.group(3) is None)
+        ):
+            return
+        sign, feature, switch = match.groups()
+        enabled = sign == "+" or switch == "on" or (sign is None and switch is None)
+        features.append((feature, "require" if enabled else "disable"))
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        return
+    w.take(option)
+    cpu: Cpu = w.domain.cpu or Domain.cpu.create(w.domain)
+    if name == "host":
+        cpu.mode = "host-passthrough"
+        cpu.check = "none"
+    elif name == "max":
+        cpu.mode = "maximum"
+        cpu.check = "none"
+    else:
+        cpu.mode, cpu.match = "custom", "exact"
+        cpu.model, cpu.model_fallback = name, "forbid"
+    for feature, policy in features:
+        append(cpu, Cpu.features, policy=policy, name=feature)
+
+
+# -machine properties libvirt writes from the domain's defaults (read as nothing)
+_MACHINE_DEFAULTS = {
+    ("usb", "off"),
+    ("dump-guest-core", "off"),
+    ("memory-backend", "pc.ram"),
+    ("memory-backend", "mach-virt.ram"),
+    ("memory-backend", "pc.ram.0"),
+}
+
+
+def _features(w: Wide, machine: ArgvOption | None) -> None:
+    """<features>: acpi unless -no-acpi (x86, whose libvirt writes -no-acpi for a domain
+    without it), vmport, smm, ioapic, gic, hpet off, and memory's dumpCore/nosharepages."""
+    features: Features | None = w.domain.features
+    no_acpi = next((o for o in w.options if o.flag == "-no-acpi"), None)
+    w.take(no_acpi)
+    f = machine.fields if machine is not None else {}
+    acpi_off = no_acpi is not None or on_off(f.get("acpi")) is False
+    if w.arch in ("x86_64", "i686") and not acpi_off:
+        features = features or Domain.features.create(w.domain)
+        features.acpi = True
+    for key, value in f.items():
+        text = str(value).lower() if not isinstance(value, bool) else ("on" if value else "off")
+        if key in ("type", "accel", "pflash0", "pflash1", "acpi") or (key, text) in (
+            _MACHINE_DEFAULTS
+        ):
+            continue
+        features = features or Domain.features.create(w.domain)
+        if key in ("vmport", "smm") and text in ("on", "off"):
+            state = getattr(Features, key).create(features)
+            state.state = text == "on"
+        elif key == "kernel_irqchip" and text == "split":
+            features.ioapic_driver = "qemu"
+        elif key == "gic-version":
+            features.gic_version = text
+        elif key == "dump-guest-core" and text == "on":
+            set_path(w.domain, "memory/@dumpCore", "on")
+        elif key == "mem-merge" and text == "off":
+            backing = etree.SubElement(w.domain.element, "memoryBacking")
+            etree.SubElement(backing, "nosharepages")
+        elif key == "hpet" and text == "off":
+            _timer(w, "hpet", present=False)
+        # any other property: libvirt's XML has no place for it that virtxlate knows
+
+
+def _clock(w: Wide) -> None:
+    """<clock offset> and its timers: -rtc base=utc|localtime,driftfix=slew (rtc
+    catchup), -global kvm-pit.lost_tick_policy (pit), -no-hpet."""
+    rtc = w.first("-rtc")
+    if rtc is not None:
+        f = rtc.fields
+        base = str(f.get("base", ""))
+        if base in ("utc", "localtime") and set(f) <= {"base", "driftfix"}:
+            w.take(rtc)
+            clock = w.domain.clock or Domain.clock.create(w.domain)
+            clock.offset = base
+            if f.get("driftfix") == "slew":
+                _timer(w, "rtc", tickpolicy="catchup")
+    for option in w.all("-global"):
+        key, _, value = str(option.value).partition("=")
+        if key == "kvm-pit.lost_tick_policy" and value in ("delay", "discard", "merge"):
+            w.take(option)
+            _timer(w, "pit", tickpolicy=value)
+    hpet = w.first("-no-hpet")
+    if hpet is not None:
+        w.take(hpet)
+        _timer(w, "hpet", present=False)
+
+
+def _timer(w: Wide, name: str, **fields: object) -> None:
+    clock: Clock = w.domain.clock or Domain.clock.create(w.domain)
+    if clock.offset is None:
+        clock.offset = "utc"
+    timer = clock.timer(name) or append(clock, Clock.timers, name=name)
+    for key, value in fields.items():
+        setattr(timer, key, value)
+
+
+def _pm(w: Wide) -> None:
+    """<pm>: -global PIIX4_PM.disable_s3/s4 or ICH9-LPC.disable_s3/s4 (1: no)."""
+    for option in w.all("-global"):
+        match = re.fullmatch(r"(?:PIIX4_PM|ICH9-LPC)\.disable_s([34])=([01])", str(option.value))
+        if match is None:
+            continue
+        w.take(option)
+        pm: Pm = w.domain.pm or Domain.pm.create(w.domain)
+        enabled = match.group(2) == "0"
+        if match.group(1) == "3":
+            pm.suspend_to_mem = enabled
+        else:
+            pm.suspend_to_disk = enabled
+
+
+_BOOT_DEVS = {"a": "fd", "c": "hd", "d": "cdrom", "n": "network"}
+
+
+def _boot(w: Wide) -> None:
+    """<os><boot dev>, <bootmenu enable timeout> and <bios rebootTimeout> of -boot."""
+    for option in w.all("-boot"):
+        f = option.fields
+        order = str(f.get("order") or f.get("") or "")
+        if set(f) - {"", "order", "menu", "splash-time", "reboot-timeout", "strict"}:
+            continue
+        if any(letter not in _BOOT_DEVS for letter in order):
+            continue
+        w.take(option)
+        os_: Os = w.domain.os or Domain.os.create(w.domain)
+        for letter in order:
+            etree.SubElement(os_.element, "boot", dev=_BOOT_DEVS[letter])
+        menu = on_off(f.get("menu"))
+        if menu is not None:
+            os_.bootmenu_enable = menu
+            os_.bootmenu_timeout = number_of(f, "splash-time")
+        os_.bios_reboot_timeout = number_of(f, "reboot-timeout")
+
+
+def _kernel(w: Wide) -> None:
+    """<os><kernel>, <initrd>, <cmdline>, <dtb>."""
+    for flag, name in (
+        ("-kernel", "kernel"),
+        ("-initrd", "initrd"),
+        ("-append", "cmdline"),
+        ("-dtb", "dtb"),
+    ):
+        option = w.first(flag)
+        if option is None or option.value is None:
+            continue
+        w.take(option)
+        os_: Os = w.domain.os or Domain.os.create(w.domain)
+        setattr(os_, name, text_of(option.fields, "") or option.value)
+
+
+__all__ = ["Wide", "read_domain_wide"]
