@@ -157,6 +157,7 @@ NOT_READ_YET: tuple[str, ...] = (
     "Domain.audios",
     "Domain.channels",
     "Domain.consoles",
+    "Domain.cpu",
     "Domain.current_memory",
     "Domain.current_memory_unit",
     "Domain.description",

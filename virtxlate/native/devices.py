@@ -163,6 +163,10 @@ _NIC_KEYS = {
     "disable-legacy",
     "disable-modern",
 }
+# the virtio options every virtio device's <driver> takes (qemuBuildVirtioOptionsProps)
+_VIRTIO_OPTIONS = {"iommu_platform": "iommu", "ats": "ats", "packed": "packed"}
+_VIRTIO_OPTIONS["page-per-vq"] = "page_per_vq"
+_NIC_KEYS |= {"tx", "event_idx", "ioeventfd", *_VIRTIO_OPTIONS}
 _NETDEV_KEYS = {"type", "id", "fd", "fds", "vhost", "vhostfd", "vhostfds", "queues"}
 
 
@@ -204,12 +208,17 @@ def _interfaces(d: Devices) -> None:
         if queues is None and netdev.fields.get("fds"):
             queues = len(str(netdev.fields["fds"]).split(":"))
         vhost = on_off(netdev.fields.get("vhost"))
-        if vhost or (queues and queues > 1) or f.get("rx_queue_size") or f.get("tx_queue_size"):
+        tuned = {"rx_queue_size", "tx_queue_size", "tx", "event_idx", "ioeventfd"}
+        if vhost or (queues and queues > 1) or set(f) & (tuned | set(_VIRTIO_OPTIONS)):
             drv = Interface.driver.create(nic)
             drv.name = "vhost" if vhost else None
+            drv.txmode = {"bh": "iothread", "timer": "timer"}.get(str(f.get("tx")))
+            drv.ioeventfd = on_off(f.get("ioeventfd"))
+            drv.event_idx = on_off(f.get("event_idx"))
             drv.queues = queues if queues and queues > 1 else None
             drv.rx_queue_size = number_of(f, "rx_queue_size")
             drv.tx_queue_size = number_of(f, "tx_queue_size")
+            _virtio_options(drv, f)
         elif virtio and kind == "tap" and d.kvm:
             # libvirt gives a KVM guest's virtio tap vhost-net unless told name='qemu'
             Interface.driver.create(nic).name = "qemu"
@@ -218,6 +227,13 @@ def _interfaces(d: Devices) -> None:
         if f.get("bootindex") is not None:
             nic.boot_order = number(f["bootindex"])
         d.place(nic, option, usb=driver == "usb-net")
+
+
+def _virtio_options(driver: XmlObject, f: dict[str, Any]) -> None:
+    """<driver iommu ats packed page_per_vq> of a virtio device's properties."""
+    for prop, name in _VIRTIO_OPTIONS.items():
+        if prop in f:
+            setattr(driver, name, on_off(f[prop]))
 
 
 def _vhostuser_source(nic: Interface, chardev: ArgvOption) -> None:

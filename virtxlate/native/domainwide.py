@@ -84,6 +84,9 @@ def _smp(w: Wide) -> None:
         cpu.sockets, cpu.dies, cpu.cores, cpu.threads = sockets, dies, cores, threads
 
 
+# the model libvirt names for a domain without <cpu> (its x86 default CPU model): a
+# <cpu mode='custom'> of it would make libvirt compare it with a KVM host's CPU
+_DEFAULT_MODEL = {"x86_64": "qemu64", "i686": "qemu32"}
 _FEATURE = re.compile(r"^([+-])?([a-z0-9][a-z0-9_.-]*)(?:=(on|off))?$")
 
 
@@ -110,6 +113,8 @@ def _cpu(w: Wide) -> None:
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         return
     w.take(option)
+    if not features and _DEFAULT_MODEL.get(w.arch) == name:
+        return  # libvirt writes the arch's default model for a domain without <cpu>
     cpu: Cpu = w.domain.cpu or Domain.cpu.create(w.domain)
     if name == "host":
         cpu.mode = "host-passthrough"
@@ -128,9 +133,6 @@ def _cpu(w: Wide) -> None:
 _MACHINE_DEFAULTS = {
     ("usb", "off"),
     ("dump-guest-core", "off"),
-    ("memory-backend", "pc.ram"),
-    ("memory-backend", "mach-virt.ram"),
-    ("memory-backend", "pc.ram.0"),
 }
 
 
@@ -151,6 +153,9 @@ def _features(w: Wide, machine: ArgvOption | None) -> None:
             _MACHINE_DEFAULTS
         ):
             continue
+        if key == "memory-backend":
+            _ram_backend(w, str(value))
+            continue
         features = features or Domain.features.create(w.domain)
         if key in ("vmport", "smm") and text in ("on", "off"):
             state = getattr(Features, key).create(features)
@@ -167,6 +172,17 @@ def _features(w: Wide, machine: ArgvOption | None) -> None:
         elif key == "hpet" and text == "off":
             _timer(w, "hpet", present=False)
         # any other property: libvirt's XML has no place for it that virtxlate knows
+
+
+def _ram_backend(w: Wide, ident: str) -> None:
+    """The machine's RAM object libvirt names after the machine's own RAM region (pc.ram,
+    mach-virt.ram, vexpress.highmem …) when the domain's memory needs nothing more: it
+    says no more than -m."""
+    for option in w.all("-object"):
+        f = option.fields
+        if f.get("id") == ident and f.get("qom-type") == "memory-backend-ram":
+            if set(f) <= {"qom-type", "id", "size"}:
+                w.take(option)
 
 
 def _clock(w: Wide) -> None:
