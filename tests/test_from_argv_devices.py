@@ -122,6 +122,15 @@ CASES: dict[str, str] = {
     "vsock": "<vsock model='virtio'><cid auto='no' address='7'/></vsock>",
     "filesystem-9p": "<filesystem type='mount' accessmode='mapped'>"
     "<source dir='/srv/share'/><target dir='share'/><readonly/></filesystem>",
+    "hostdev-usb": "<hostdev mode='subsystem' type='usb' managed='no'><source>"
+    "<address bus='1' device='2'/></source></hostdev>",
+    "vnc-socket-audio": "<graphics type='vnc' socket='/tmp/vnc.sock'><audio id='1'/>"
+    "</graphics><audio id='1' type='pulseaudio'/><sound model='usb'/>",
+    "watchdog-ib700": "<watchdog model='ib700' action='pause'/>",
+    "input-passthrough": "<input type='passthrough' bus='virtio'>"
+    "<source evdev='/dev/input/event0'/></input>",
+    "panic-shmem": "<panic model='isa'><address type='isa' iobase='0x506'/></panic>"
+    "<shmem name='sh0'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>",
 }
 # domain-wide cases: (machine, vcpus, <os> children, domain-level elements)
 WIDE: dict[str, tuple[str, str, str, str]] = {
@@ -143,6 +152,17 @@ WIDE: dict[str, tuple[str, str, str, str]] = {
         "<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/>"
         "<timer name='pit' tickpolicy='delay'/><timer name='hpet' present='no'/></clock>"
         "<pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>",
+    ),
+    "hyperv-numa-maxmemory": (
+        "pc-i440fx-7.2",
+        "2",
+        "",
+        "<maxMemory slots='4' unit='KiB'>2097152</maxMemory>"
+        "<features><acpi/><hyperv mode='custom'><relaxed state='on'/><vapic state='on'/>"
+        "<spinlocks state='on' retries='8191'/></hyperv><kvm><hidden state='on'/></kvm>"
+        "<pmu state='off'/></features>"
+        "<cpu><numa><cell id='0' cpus='0' memory='262144' unit='KiB'/>"
+        "<cell id='1' cpus='1' memory='262144' unit='KiB'/></numa></cpu>",
     ),
     "kernel-boot": (
         "pc-i440fx-7.2",

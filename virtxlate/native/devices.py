@@ -28,10 +28,12 @@ from ..model import (
     Hostdev,
     Input,
     Interface,
+    Panic,
     Parallel,
     Redirdev,
     Rng,
     Serial,
+    Shmem,
     Sound,
     Video,
     Vsock,
@@ -128,6 +130,8 @@ def read_devices(d: Devices) -> None:
         _vsocks,
         _pci_hostdevs,
         _usb_hostdevs,
+        _panics,
+        _shmems,
         _usb_controllers,
     ):
         reader(d)
@@ -612,8 +616,9 @@ def _graphics(d: Devices) -> None:
 
 def _vnc(option: ArgvOption) -> Graphics | None:
     f = option.fields
-    target = str(f.get("", ""))
-    if set(f) - {"", "audiodev", "websocket", "share", "password"}:
+    # libvirt 9.0 writes vnc=unix:PATH when it names more after it (its audiodev)
+    target = str(f.get("") or f.get("vnc") or "")
+    if set(f) - {"", "vnc", "audiodev", "websocket", "share"}:
         return None
     node = new(Graphics, "graphics", type="vnc")
     if target.startswith("unix:"):
@@ -632,6 +637,9 @@ def _vnc(option: ArgvOption) -> Graphics | None:
             append(node, Graphics.listens, type="address", address=host)
     node.websocket = number_of(f, "websocket")
     node.share_policy = text_of(f, "share")
+    audiodev = re.fullmatch(r"audio(\d+)", str(f.get("audiodev", "")))
+    if audiodev is not None:
+        node.audio_id = int(audiodev.group(1))
     return node
 
 
@@ -900,9 +908,12 @@ def _usb_hostdevs(d: Devices) -> None:
     vendor/product to on its host)."""
     for option in d.devices("usb-host"):
         f = option.fields
-        if not _known(option, {"hostbus", "hostaddr", "bootindex"}):
+        if not _known(option, {"hostbus", "hostaddr", "hostdevice", "bootindex"}):
             continue
         bus, device = number_of(f, "hostbus"), number_of(f, "hostaddr")
+        node_path = re.fullmatch(r"/dev/bus/usb/(\d{3})/(\d{3})", str(f.get("hostdevice", "")))
+        if node_path is not None:  # libvirt 9.0 names the device node instead
+            bus, device = int(node_path.group(1)), int(node_path.group(2))
         if bus is None or device is None:
             continue
         d.take(option)
@@ -912,6 +923,40 @@ def _usb_hostdevs(d: Devices) -> None:
         if f.get("bootindex") is not None:
             node.boot_order = number(f["bootindex"])
         d.place(node, option, usb=True)
+
+
+def _panics(d: Devices) -> None:
+    """<panic model='isa'>: pvpanic, at its I/O port when libvirt names one."""
+    for option in d.devices("pvpanic"):
+        if not _known(option, {"ioport"}):
+            continue
+        d.take(option)
+        node = new(Panic, "panic", model="isa")
+        port = number_of(option.fields, "ioport")
+        if port is not None:
+            etree.SubElement(node.element, "address", type="isa", iobase=f"{port:#x}")
+        d.found.append(node.element)
+
+
+def _shmems(d: Devices) -> None:
+    """<shmem name><model type='ivshmem-plain'><size>: the memory-backend-file libvirt
+    makes over /dev/shm/NAME (qemuBuildShmemBackendMemProps)."""
+    for option in d.devices("ivshmem-plain"):
+        backend = d.backend("-object", option.fields.get("memdev"))
+        if backend is None or not _known(option, {"memdev"}):
+            continue
+        b = backend.fields
+        name = re.fullmatch(r"/dev/shm/([^/]+)", str(b.get("mem-path", "")))
+        if name is None or set(b) - {"qom-type", "id", "mem-path", "size", "share"}:
+            continue
+        d.take(option, backend)
+        node = new(Shmem, "shmem", name=name.group(1), model="ivshmem-plain")
+        size = number_of(b, "size") or 0
+        if size % 2**20 == 0:
+            node.size, node.size_unit = size // 2**20, "M"
+        else:
+            node.size, node.size_unit = size, "b"
+        d.place(node, option)
 
 
 # USB controllers libvirt writes as -device (QEMU device → model)

@@ -46,6 +46,7 @@ class Wide:
 def read_domain_wide(w: Wide, machine: ArgvOption | None) -> None:
     """Every domain-wide option this module reads, MACHINE's properties included."""
     _uuid(w)
+    _memory(w)
     _smp(w)
     _cpu(w)
     _features(w, machine)
@@ -53,6 +54,7 @@ def read_domain_wide(w: Wide, machine: ArgvOption | None) -> None:
     _pm(w)
     _boot(w)
     _kernel(w)
+    _numa(w)
 
 
 def _uuid(w: Wide) -> None:
@@ -60,6 +62,80 @@ def _uuid(w: Wide) -> None:
     if option is not None and re.fullmatch(r"[0-9a-fA-F-]{32,36}", str(option.value)):
         w.take(option)
         w.domain.uuid = str(option.value)
+
+
+_SIZE = re.compile(r"^(\d+)([kKmMgGtT]?)[bB]?$")
+_KIB = {"": 1024, "k": 1, "m": 1024, "g": 1024**2, "t": 1024**3}
+
+
+def kibibytes(text: str, bare: str = "m") -> int | None:
+    """A QEMU size in KiB (-m's plain number is MiB: BARE), None when it is no size."""
+    match = _SIZE.match(text.strip())
+    if match is None:
+        return None
+    unit = match.group(2).lower() or bare
+    return int(match.group(1)) * _KIB[unit] if unit != "b" else int(match.group(1)) // 1024
+
+
+def _memory(w: Wide) -> None:
+    """<memory> and <maxMemory slots> of -m SIZE or -m size=…,slots=…,maxmem=…."""
+    option = next((o for o in w.options if o.flag == "-m"), None)
+    if option is None:
+        return
+    f = option.fields
+    if set(f) - {"", "size", "slots", "maxmem"}:
+        return
+    text = str(f.get("size") or f.get("") or "")
+    if "=" in text:  # -m is plain text to the parser: size=…,slots=…
+        f = dict(part.partition("=")[::2] for part in text.split(","))
+        text = f.get("size", "")
+    size = kibibytes(str(text))
+    if size is None:
+        return
+    w.take(option)
+    if size % 1024 == 0:
+        w.domain.memory, w.domain.memory_unit = size // 1024, "MiB"
+    else:
+        w.domain.memory, w.domain.memory_unit = size, "KiB"
+    most = kibibytes(str(f.get("maxmem", "")))
+    if most is not None:
+        w.domain.max_memory, w.domain.max_memory_unit = most, "KiB"
+        w.domain.max_memory_slots = number_of(f, "slots")
+
+
+def _numa(w: Wide) -> None:
+    """<cpu><numa><cell id cpus memory>: -numa node,nodeid,cpus,memdev and the RAM
+    object libvirt makes for each node (memory-backend-ram ram-nodeN)."""
+    nodes = [o for o in w.all("-numa") if o.fields.get("") == "node"]
+    cells = []
+    for option in nodes:
+        f = option.fields
+        backend = next(
+            (
+                o
+                for o in w.all("-object")
+                if o.fields.get("id") == f.get("memdev")
+                and o.fields.get("qom-type") == "memory-backend-ram"
+                and set(o.fields) <= {"qom-type", "id", "size"}
+            ),
+            None,
+        )
+        if backend is None or set(f) - {"", "nodeid", "cpus", "memdev"}:
+            return
+        size = number_of(backend.fields, "size")
+        cells.append((option, backend, number_of(f, "nodeid"), text_of(f, "cpus"), size))
+    for option, backend, nodeid, cpus, size in cells:
+        w.take(option)
+        w.take(backend)
+        cpu: Cpu = w.domain.cpu or Domain.cpu.create(w.domain)
+        append(
+            cpu,
+            Cpu.numa_cells,
+            id=nodeid,
+            cpus=cpus,
+            memory=(size or 0) // 1024,
+            unit="KiB",
+        )
 
 
 def _smp(w: Wide) -> None:
@@ -88,31 +164,66 @@ def _smp(w: Wide) -> None:
 # <cpu mode='custom'> of it would make libvirt compare it with a KVM host's CPU
 _DEFAULT_MODEL = {"x86_64": "qemu64", "i686": "qemu32"}
 _FEATURE = re.compile(r"^([+-])?([a-z0-9][a-z0-9_.-]*)(?:=(on|off))?$")
+# -cpu's Hyper-V enlightenments (qemuBuildCpuCommandLine): QEMU's name → <hyperv> field
+_HYPERV = {
+    name: name.replace("-", "_")
+    for name in (
+        "relaxed",
+        "vapic",
+        "vpindex",
+        "runtime",
+        "synic",
+        "stimer",
+        "reset",
+        "frequencies",
+        "reenlightenment",
+        "tlbflush",
+        "ipi",
+        "evmcs",
+        "avic",
+    )
+}
+_HYPERV["stimer-direct"] = "stimer_direct"
 
 
 def _cpu(w: Wide) -> None:
     """<cpu>: host → host-passthrough, max → maximum, a named model with its +/-features
-    (policy require/disable) as mode='custom' match='exact' fallback='forbid'."""
+    (policy require/disable) as mode='custom' match='exact' fallback='forbid'; the
+    hv-* enlightenments as <features><hyperv>, kvm=off as <kvm><hidden>, pmu as <pmu>."""
     option = w.first("-cpu")
     if option is None:
         return
     name, *parts = str(option.value).split(",")
     features: list[tuple[str, str]] = []
+    hyperv: dict[str, object] = {}
+    kvm_hidden = pmu = None
     for part in parts:
-        match = _FEATURE.match(part)
-        if (
-            match is None
-            or match.group(2).startswith(("hv", "kvm"))
-            or "=" in part
-            and (match.group(3) is None)
-        ):
-            return
-        sign, feature, switch = match.groups()
-        enabled = sign == "+" or switch == "on" or (sign is None and switch is None)
-        features.append((feature, "require" if enabled else "disable"))
+        key, _, value = part.partition("=")
+        key = key.replace("_", "-") if key.startswith("hv") else key
+        if key.startswith("hv-") and key[3:] in _HYPERV and value in ("on", ""):
+            hyperv[_HYPERV[key[3:]]] = True
+        elif key == "hv-spinlocks" and value:
+            hyperv["spinlocks"], hyperv["spinlocks_retries"] = True, int(value, 0)
+        elif key == "hv-vendor-id" and value:
+            hyperv["vendor_id"], hyperv["vendor_id_value"] = True, value
+        elif key == "hv-passthrough" and value in ("on", ""):
+            hyperv["mode"] = "passthrough"
+        elif key == "kvm" and value == "off":
+            kvm_hidden = True
+        elif key == "pmu" and value in ("on", "off"):
+            pmu = value == "on"
+        else:
+            match = _FEATURE.match(part)
+            if match is None or "=" in part and match.group(3) is None:
+                return
+            sign, feature, switch = match.groups()
+            enabled = sign == "+" or switch == "on" or (sign is None and switch is None)
+            features.append((feature, "require" if enabled else "disable"))
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         return
     w.take(option)
+    if hyperv or kvm_hidden or pmu is not None:
+        _cpu_features(w, hyperv, kvm_hidden, pmu)
     if not features and _DEFAULT_MODEL.get(w.arch) == name:
         return  # libvirt writes the arch's default model for a domain without <cpu>
     cpu: Cpu = w.domain.cpu or Domain.cpu.create(w.domain)
@@ -127,6 +238,21 @@ def _cpu(w: Wide) -> None:
         cpu.model, cpu.model_fallback = name, "forbid"
     for feature, policy in features:
         append(cpu, Cpu.features, policy=policy, name=feature)
+
+
+def _cpu_features(
+    w: Wide, hyperv: dict[str, object], kvm_hidden: bool | None, pmu: bool | None
+) -> None:
+    features: Features = w.domain.features or Domain.features.create(w.domain)
+    if hyperv:
+        enlightenments = Features.hyperv.create(features)
+        enlightenments.mode = str(hyperv.pop("mode", "custom"))
+        for field_name, value in hyperv.items():
+            setattr(enlightenments, field_name, value)
+    if kvm_hidden:
+        features.kvm_hidden = True
+    if pmu is not None:
+        Features.pmu.create(features).state = pmu
 
 
 # -machine properties libvirt writes from the domain's defaults (read as nothing)

@@ -257,12 +257,10 @@ class _Builder:
         root = domain.element
         domain.type = self._accel()
         domain.name = self._name()
-        memory = self._first("-m")
-        if memory is not None:
-            domain.memory, domain.memory_unit = _mebibytes(memory), "MiB"
-        smp = self._first("-smp")
-        if smp is None:
-            domain.vcpu = 1
+        # QEMU's defaults until -m and -smp are read (read_domain_wide), in their places
+        domain.memory, domain.memory_unit = 128, "MiB"
+        domain.vcpu = 1
+        self._first("-smp")
         for option in self.options:
             if option.flag == "-object" and option.fields.get("qom-type") == "iothread":
                 self.used.add(option.position)
@@ -1007,15 +1005,6 @@ def _is_hex(text: str) -> bool:
 def _index(alias: str) -> int:
     digits = re.search(r"(\d+)$", alias)
     return int(digits.group(1)) if digits else 0
-
-
-def _mebibytes(option: ArgvOption) -> int:
-    text = str(option.fields.get("size") or option.fields.get("") or "128")
-    match = re.fullmatch(r"(\d+)([MG]?)", text.strip().upper().removesuffix("B"))
-    if not match:
-        return 128
-    number, unit = int(match.group(1)), match.group(2)
-    return number * 1024 if unit == "G" else number
 
 
 def _read_policy(props: dict[str, Any], backend: Backend) -> str | None:
