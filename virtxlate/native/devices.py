@@ -551,7 +551,7 @@ def _videos(d: Devices) -> None:
             model.ram = number(f["ram_size"]) // 1024
         if "vram_size" in f:
             model.vram = number(f["vram_size"]) // 1024
-        if f.get("vram64_size_mb"):
+        if number_of(f, "vram64_size_mb"):  # libvirt writes 0 for none
             model.vram64 = number(f["vram64_size_mb"]) * 1024
         if "vgamem_mb" in f and model.type == "qxl":
             model.vgamem = number(f["vgamem_mb"]) * 1024
