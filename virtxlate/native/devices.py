@@ -35,6 +35,7 @@ from ..model import (
     Serial,
     Shmem,
     Sound,
+    Tpm,
     Video,
     Vsock,
     Watchdog,
@@ -132,6 +133,7 @@ def read_devices(d: Devices) -> None:
         _usb_hostdevs,
         _panics,
         _shmems,
+        _tpms,
         _usb_controllers,
     ):
         reader(d)
@@ -923,6 +925,70 @@ def _usb_hostdevs(d: Devices) -> None:
         if f.get("bootindex") is not None:
             node.boot_order = number(f["bootindex"])
         d.place(node, option, usb=True)
+
+
+_TPM_MODELS = {"tpm-tis": "tpm-tis", "tpm-crb": "tpm-crb", "tpm-spapr": "tpm-spapr"}
+_TPM_MODELS["tpm-tis-device"] = "tpm-tis"
+
+
+def _tpms(d: Devices) -> None:
+    """<tpm model><backend type='emulator'|'passthrough'>: the -tpmdev a tpm-* device
+    names.  swtpm's socket and the host TPM libvirt opens (passed as an fd set) exist
+    only for a libvirt-run guest, so the backend comes back with libvirt's defaults for
+    them, said in an info finding (VX0604)."""
+    for option in d.devices(*_TPM_MODELS):
+        f = option.fields
+        tpmdev = d.backend("-tpmdev", f.get("tpmdev"))
+        if tpmdev is None or not _known(option, {"tpmdev"}):
+            continue
+        b = tpmdev.fields
+        kind = str(b.get("", ""))
+        taken: list[ArgvOption | None] = [option, tpmdev]
+        node = new(Tpm, "tpm", model=_TPM_MODELS[str(f["driver"])])
+        if kind == "emulator" and set(b) <= {"", "id", "chardev"}:
+            chardev = d.backend("-chardev", b.get("chardev"))
+            if chardev is None or chardev.fields.get("backend") != "socket":
+                continue
+            taken.append(chardev)
+            Tpm.backend.create(node).type = "emulator"
+            note = "the swtpm socket and the TPM version are not on the command line"
+        elif kind == "passthrough" and set(b) <= {"", "id", "path", "cancel-path"}:
+            path = str(b.get("path", ""))
+            backend = Tpm.backend.create(node)
+            backend.type = "passthrough"
+            fdsets = _fd_sets(d, [path, str(b.get("cancel-path", ""))])
+            taken += fdsets
+            if path.startswith("/dev/fdset/"):
+                note = "the host TPM libvirt opened is passed as an fd set, not by its path"
+            else:
+                backend.device_path = path
+                note = ""
+        else:
+            continue
+        d.take(*taken)
+        if note:
+            d.findings.append(
+                Finding(
+                    "VX0604",
+                    "info",
+                    f"<tpm model='{node.model}'>: {note}; the XML leaves them to libvirt's "
+                    "defaults",
+                    d.source,
+                    hint="set <backend>'s version or <device path> if the guest had others",
+                )
+            )
+        d.place(node, option)
+
+
+def _fd_sets(d: Devices, paths: list[str]) -> list[ArgvOption]:
+    """The -add-fd options of the fd sets PATHS name (/dev/fdset/N)."""
+    wanted = {p.removeprefix("/dev/fdset/") for p in paths if p.startswith("/dev/fdset/")}
+    found = []
+    for option in d.options:
+        number = re.search(r"(?:^|,)set=(\d+)", str(option.value))
+        if option.flag == "-add-fd" and number is not None and number.group(1) in wanted:
+            found.append(option)
+    return found
 
 
 def _panics(d: Devices) -> None:

@@ -196,7 +196,7 @@ def _cpu(w: Wide) -> None:
     name, *parts = str(option.value).split(",")
     features: list[tuple[str, str]] = []
     hyperv: dict[str, object] = {}
-    kvm_hidden = pmu = None
+    kvm_hidden = pmu = migratable = None
     for part in parts:
         key, _, value = part.partition("=")
         key = key.replace("_", "-") if key.startswith("hv") else key
@@ -212,6 +212,8 @@ def _cpu(w: Wide) -> None:
             kvm_hidden = True
         elif key == "pmu" and value in ("on", "off"):
             pmu = value == "on"
+        elif key == "migratable" and value in ("on", "off") and name == "host":
+            migratable = value == "on"
         else:
             match = _FEATURE.match(part)
             if match is None or "=" in part and match.group(3) is None:
@@ -230,6 +232,7 @@ def _cpu(w: Wide) -> None:
     if name == "host":
         cpu.mode = "host-passthrough"
         cpu.check = "none"
+        cpu.migratable = migratable
     elif name == "max":
         cpu.mode = "maximum"
         cpu.check = "none"

@@ -308,6 +308,7 @@ class _Builder:
             kvm=domain.type == "kvm",
         )
         read_devices(found)
+        self.findings += found.findings
         for node in found.found:
             devices.append(node)
         read_domain_wide(Wide(self.options, self.used, domain, self.command.arch), machine)
