@@ -22,6 +22,8 @@ from conftest import _missing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from virtxlate.api import load
+from virtxlate.errors import VirtxlateError
 from virtxlate.native import domain_from_argv
 from virtxlate.native.words import CommandLine, read_command_line
 
@@ -399,3 +401,67 @@ def test_tpm_back_ends_read_back_with_a_note(kind):
     model = "tpm-tis" if kind == "emulator" else "tpm-crb"
     assert f'<tpm model="{model}">\n      <backend type="{kind}"/>\n    </tpm>' in back.xml
     assert [f.code for f in back.findings] == ["VX0604"]
+
+
+@pytest.fixture(scope="module")
+def device_lines(virsh, tmp_path_factory) -> list[list[str]]:
+    """libvirt's line of every case, in both styles (the options after the binary)."""
+    lines = []
+    domains = [
+        DOMAIN.format(
+            virt="qemu", machine="pc-q35-7.2", vcpus=1, os="", domain="", devices=CASES[name]
+        )
+        for name in sorted(CASES)
+    ]
+    domains += [
+        DOMAIN.format(virt="qemu", machine=m, vcpus=v, os=o, domain=d, devices="")
+        for m, v, o, d in WIDE.values()
+    ]
+    for xml in domains:
+        words = read_command_line(libvirt_line(virsh, xml, tmp_path_factory.mktemp("l"))).words
+        lines += [words, keyval(words)]
+    return lines
+
+
+def _json_object(word: str) -> dict | None:
+    try:
+        value = json.loads(word) if word.startswith("{") else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+_ODD = ["", "x", "-1", "0x", "99999999999999999999", "a,b", "{", "=", ",,", "é", "null"]
+
+
+def test_broken_device_lines_get_a_message_never_a_traceback(device_lines):
+    """Odd values in any device option: a one-line error or XML virtxlate reads."""
+
+    @settings(max_examples=EXAMPLES * 20, deadline=None, database=None)
+    @given(data=st.data())
+    def check(data):
+        words = list(data.draw(st.sampled_from(device_lines)))
+        for _ in range(data.draw(st.integers(1, 3))):
+            index = data.draw(st.integers(0, len(words) - 1))
+            odd = data.draw(st.one_of(st.sampled_from(_ODD), st.text(max_size=6)))
+            word = words[index]
+            fields = _json_object(word)
+            if fields:
+                key = data.draw(st.sampled_from(sorted(fields)))
+                fields[key] = data.draw(st.sampled_from([None, 1, True, "x", [], {}, -5, odd]))
+                words[index] = json.dumps(fields)
+            elif "=" in word:
+                parts = word.split(",")
+                at = data.draw(st.integers(0, len(parts) - 1))
+                parts[at] = parts[at].split("=", 1)[0] + "=" + odd
+                words[index] = ",".join(parts)
+            else:
+                words[index] = odd
+        try:
+            back = domain_from_argv(CommandLine("/usr/bin/qemu-system-x86_64", words, "f"))
+        except VirtxlateError as exc:
+            assert "\n" not in str(exc)
+            return
+        load(back.xml)
+
+    check()

@@ -630,7 +630,7 @@ def _vnc(option: ArgvOption) -> Graphics | None:
         append(node, Graphics.listens, type="none")
     else:
         host, _, display = target.rpartition(":")
-        if not display.isdigit():
+        if not re.fullmatch(r"[0-9]{1,5}", display):
             return None
         node.port, node.autoport = 5900 + int(display), False
         host = host.strip("[]")

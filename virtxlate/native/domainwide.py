@@ -16,7 +16,7 @@ from lxml import etree
 
 from ..model import Domain
 from ..model.system import Clock, Cpu, Features, Os, Pm
-from ..props.mapping import on_off
+from ..props.mapping import number, on_off
 from .build import append, set_path
 from .options import ArgvOption, number_of, text_of
 
@@ -203,7 +203,7 @@ def _cpu(w: Wide) -> None:
         if key.startswith("hv-") and key[3:] in _HYPERV and value in ("on", ""):
             hyperv[_HYPERV[key[3:]]] = True
         elif key == "hv-spinlocks" and value:
-            hyperv["spinlocks"], hyperv["spinlocks_retries"] = True, int(value, 0)
+            hyperv["spinlocks"], hyperv["spinlocks_retries"] = True, number(value)
         elif key == "hv-vendor-id" and value:
             hyperv["vendor_id"], hyperv["vendor_id_value"] = True, value
         elif key == "hv-passthrough" and value in ("on", ""):
