@@ -28,12 +28,15 @@ from ..model import (
     Hostdev,
     Input,
     Interface,
+    Iommu,
+    MemoryDevice,
     Panic,
     Parallel,
     Redirdev,
     Rng,
     Serial,
     Shmem,
+    Smartcard,
     Sound,
     Tpm,
     Video,
@@ -134,6 +137,9 @@ def read_devices(d: Devices) -> None:
         _panics,
         _shmems,
         _tpms,
+        _iommus,
+        _dimms,
+        _smartcards,
         _usb_controllers,
     ):
         reader(d)
@@ -299,7 +305,7 @@ def _char_source(obj: CharHost, chardev: ArgvOption, auto_path: bool = False) ->
     server = on_off(f.get("server"))
     if backend in ("pty", "null", "vc", "stdio", "spicevmc"):
         obj.type = backend
-        return backend != "spicevmc" or f.get("name") in ("vdagent", "usbredir", None)
+        return backend != "spicevmc" or f.get("name") in ("vdagent", "usbredir", "smartcard", None)
     if backend in ("file", "pipe", "serial", "tty", "parallel", "parport"):
         obj.type = {"serial": "dev", "tty": "dev", "parallel": "dev", "parport": "dev"}.get(
             backend, backend
@@ -578,6 +584,8 @@ def _videos(d: Devices) -> None:
 
 
 _SPICE_KEYS = {
+    "tls-channel",
+    "plaintext-channel",
     "port",
     "tls-port",
     "addr",
@@ -662,6 +670,11 @@ def _spice(option: ArgvOption) -> Graphics | None:
             append(node, Graphics.listens, type="address", address=host)
         elif not node.port and not node.tls_port:
             append(node, Graphics.listens, type="none")
+    for prop, mode in (("tls-channel", "secure"), ("plaintext-channel", "insecure")):
+        if prop in f:
+            if str(option.value).count(f"{prop}=") > 1:
+                return None  # key=value keeps only one of a repeated key: left as it is
+            append(node, Graphics.channels, name=text_of(f, prop), mode=mode)
     node.image_compression = text_of(f, "image-compression")
     node.jpeg_compression = text_of(f, "jpeg-wave-compression")
     node.zlib_compression = text_of(f, "zlib-glz-wave-compression")
@@ -978,6 +991,87 @@ def _tpms(d: Devices) -> None:
                 )
             )
         d.place(node, option)
+
+
+_IOMMU = {
+    "intremap": "intremap",
+    "caching-mode": "caching_mode",
+    "eim": "eim",
+    "device-iotlb": "iotlb",
+    "aw-bits": "aw_bits",
+}
+
+
+def _iommus(d: Devices) -> None:
+    """<iommu model='intel'|'virtio'> with its <driver> (intel-iommu's properties)."""
+    for option in d.devices("intel-iommu", "virtio-iommu-"):
+        f = option.fields
+        if not _known(option, _IOMMU):
+            continue
+        d.take(option)
+        driver = str(f["driver"])
+        node = new(Iommu, "iommu", model="intel" if driver == "intel-iommu" else "virtio")
+        if set(f) & set(_IOMMU):
+            settings = Iommu.driver.create(node)
+            for prop, name in _IOMMU.items():
+                if prop in f:
+                    value = number(f[prop]) if name == "aw_bits" else on_off(f[prop])
+                    setattr(settings, name, value)
+        d.place(node, option)
+
+
+def _dimms(d: Devices) -> None:
+    """<memory model='dimm'>: pc-dimm over the memory-backend-ram libvirt names memdimmN,
+    at its slot (qemuBuildMemoryDeviceProps)."""
+    for option in d.devices("pc-dimm"):
+        f = option.fields
+        backend = d.backend("-object", f.get("memdev"))
+        if backend is None or not _known(option, {"node", "memdev", "slot", "addr"}):
+            continue
+        b = backend.fields
+        if b.get("qom-type") != "memory-backend-ram" or set(b) - {"qom-type", "id", "size"}:
+            continue
+        d.take(option, backend)
+        node = new(MemoryDevice, "memory", model="dimm")
+        target = MemoryDevice.target.create(node)
+        target.size, target.size_unit = (number_of(b, "size") or 0) // 1024, "KiB"
+        target.node = number_of(f, "node")
+        slot, base = number_of(f, "slot"), number_of(f, "addr")
+        if slot is not None or base is not None:
+            address = etree.SubElement(node.element, "address", type="dimm")
+            if slot is not None:
+                address.set("slot", str(slot))
+            if base is not None:
+                address.set("base", f"{base:#x}")
+        alias = str(f.get("id", ""))
+        if alias.startswith("ua-"):
+            node.element.append(etree.Element("alias", name=alias))
+        d.found.append(node.element)
+
+
+def _smartcards(d: Devices) -> None:
+    """<smartcard mode='passthrough'> (ccid-card-passthru with its chardev) and the
+    <controller type='ccid'> (usb-ccid) it sits on."""
+    for option in d.devices("usb-ccid"):
+        if not _known(option, ()):
+            continue
+        d.take(option)
+        node = new(Controller, "controller", type="ccid", index=_index(str(option.fields["id"])))
+        d.place(node, option, usb=True)
+    for option in d.devices("ccid-card-passthru"):
+        chardev = _chardev(d, option.fields.get("chardev"))
+        if chardev is None or not _known(option, {"chardev"}):
+            continue
+        card = new(Smartcard, "smartcard", mode="passthrough")
+        if not _char_source(card, chardev) and chardev.fields.get("name") != "smartcard":
+            continue
+        d.take(option, chardev)
+        bus = re.fullmatch(r"ccid(\d+)\.0", str(option.fields.get("bus", "")))
+        if bus is not None:
+            etree.SubElement(
+                card.element, "address", type="ccid", controller=bus.group(1), slot="0"
+            )
+        d.found.append(card.element)
 
 
 def _fd_sets(d: Devices, paths: list[str]) -> list[ArgvOption]:
