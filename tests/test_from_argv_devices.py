@@ -492,3 +492,33 @@ def test_broken_device_lines_get_a_message_never_a_traceback(device_lines):
         load(back.xml)
 
     check()
+
+
+def test_boot_order_beside_device_boot_indexes_stays_on_the_line():
+    """libvirt refuses <os><boot dev> beside per-device <boot order>: a line with both
+    keeps its -boot order= in <qemu:commandline> rather than give XML libvirt refuses."""
+    line = (
+        "/usr/bin/qemu-system-x86_64 -machine pc -boot order=c "
+        "-netdev user,id=hostnet0 -device e1000,netdev=hostnet0,id=net0,bootindex=1"
+    )
+    back = domain_from_argv(read_command_line(line, "boot.args"))
+    assert '<qemu:arg value="order=c"/>' in back.xml
+    assert '<boot order="1"/>' in back.xml and "<boot dev=" not in back.xml
+    alone = domain_from_argv(read_command_line("qemu-system-x86_64 -boot order=dc", "b"))
+    assert '<boot dev="cdrom"/>\n    <boot dev="hd"/>' in alone.xml
+
+
+def test_a_tap_with_vhost_net_reads_back_as_driver_vhost():
+    """This host has no /dev/vhost-net, so libvirt's line never has vhost=on here; the
+    key=value form libvirt writes with it (qemuBuildHostNetProps) reads back as
+    <driver name='vhost' queues>."""
+    line = (
+        "/usr/bin/qemu-system-x86_64 -machine pc -enable-kvm "
+        "-netdev tap,fds=24:26,id=hostnet0,vhost=on,vhostfds=27:28 "
+        "-device virtio-net-pci,mq=on,vectors=6,netdev=hostnet0,id=net0,"
+        "mac=52:54:00:00:00:07,bus=pci.0,addr=0x3"
+    )
+    back = domain_from_argv(read_command_line(line, "vhost.args"))
+    assert "qemu:commandline" not in back.xml, back.xml
+    assert '<interface type="ethernet">' in back.xml
+    assert '<driver name="vhost" queues="2"/>' in back.xml

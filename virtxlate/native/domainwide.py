@@ -374,6 +374,8 @@ def _boot(w: Wide) -> None:
             continue
         if any(letter not in _BOOT_DEVS for letter in order):
             continue
+        if order and any(o.fields.get("bootindex") is not None for o in w.options):
+            continue  # libvirt takes <boot dev> or per-device boot orders, never both
         w.take(option)
         os_: Os = w.domain.os or Domain.os.create(w.domain)
         for letter in order:
