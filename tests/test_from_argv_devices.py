@@ -172,6 +172,17 @@ WIDE: dict[str, tuple[str, str, str, str]] = {
         "<features><acpi/><ioapic driver='qemu'/></features>"
         "<cpu><numa><cell id='0' cpus='0-1' memory='524288' unit='KiB'/></numa></cpu>",
     ),
+    "smbios-clock-memfd": (
+        "pc-i440fx-7.2",
+        "1",
+        "<smbios mode='sysinfo'/>",
+        "<sysinfo type='smbios'><bios><entry name='vendor'>LENOVO</entry></bios><system>"
+        "<entry name='manufacturer'>Fedora</entry><entry name='product'>Virt-Manager</entry>"
+        "<entry name='serial'>123</entry></system><baseBoard><entry name='manufacturer'>"
+        "Board Inc</entry></baseBoard></sysinfo>"
+        "<clock offset='variable' adjustment='3600' basis='utc'/>"
+        "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>",
+    ),
     "hyperv-numa-maxmemory": (
         "pc-i440fx-7.2",
         "2",
@@ -195,6 +206,8 @@ WIDE: dict[str, tuple[str, str, str, str]] = {
 
 # devices a domain-wide case needs (q35's IOMMU, a DIMM in a NUMA guest)
 WIDE_DEVICES = {
+    "smbios-clock-memfd": "<filesystem type='mount' accessmode='passthrough'>"
+    "<driver type='virtiofs'/><source dir='/srv'/><target dir='srv'/></filesystem>",
     "iommu-dimm": "<iommu model='intel'><driver intremap='on' caching_mode='on'/></iommu>"
     "<memory model='dimm'><target><size unit='KiB'>524288</size><node>0</node></target>"
     "</memory>",
@@ -442,7 +455,7 @@ def device_lines(virsh, tmp_path_factory) -> list[list[str]]:
     domains += [
         DOMAIN.format(virt="qemu", machine=m, vcpus=v, os=o, domain=d, devices="")
         for m, v, o, d in WIDE.values()
-        if (m, v, o, d) != WIDE["iommu-dimm"]
+        if (m, v, o, d) not in (WIDE["iommu-dimm"], WIDE["smbios-clock-memfd"])
     ]
     for xml in domains:
         words = read_command_line(libvirt_line(virsh, xml, tmp_path_factory.mktemp("l"))).words

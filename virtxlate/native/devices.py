@@ -119,6 +119,7 @@ def read_devices(d: Devices) -> None:
     for reader in (
         _interfaces,
         _filesystems,
+        _virtiofs,
         _serial_controllers,
         _serials,
         _parallels,
@@ -848,6 +849,40 @@ def _vsocks(d: Devices) -> None:
 
 
 _SECURITY = {"passthrough": "passthrough", "mapped": "mapped", "none": "squash"}
+
+
+def _virtiofs(d: Devices) -> None:
+    """<filesystem><driver type='virtiofs'/>: vhost-user-fs with its socket chardev.  The
+    shared directory is virtiofsd's argument, not QEMU's: the filesystem comes back by
+    the socket (<source socket>, a virtiofsd libvirt does not start), with a note."""
+    for option in d.devices("vhost-user-fs-"):
+        f = option.fields
+        chardev = d.backend("-chardev", f.get("chardev"))
+        if chardev is None or not _known(option, {"chardev", "tag", "queue-size", "bootindex"}):
+            continue
+        c = chardev.fields
+        if c.get("backend") != "socket" or set(c) - {"backend", "id", "path"}:
+            continue
+        d.take(option, chardev)
+        node = new(Filesystem, "filesystem", type="mount")
+        settings = Filesystem.driver.create(node)
+        settings.type = "virtiofs"
+        settings.queue = number_of(f, "queue-size")
+        node.source_socket = text_of(c, "path")
+        node.target_dir = text_of(f, "tag")
+        if f.get("bootindex") is not None:
+            node.boot_order = number(f["bootindex"])
+        d.findings.append(
+            Finding(
+                "VX0604",
+                "info",
+                f"virtiofs '{node.target_dir}': the shared directory is virtiofsd's "
+                "argument, not on QEMU's command line; the filesystem names its socket",
+                d.source,
+                hint="write <source dir> instead to have libvirt start virtiofsd",
+            )
+        )
+        d.place(node, option)
 
 
 def _filesystems(d: Devices) -> None:

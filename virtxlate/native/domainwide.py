@@ -9,8 +9,10 @@ option that says more than the reader knows is left for <qemu:commandline>.
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from lxml import etree
 
@@ -55,6 +57,7 @@ def read_domain_wide(w: Wide, machine: ArgvOption | None) -> None:
     _boot(w)
     _kernel(w)
     _numa(w)
+    _smbios(w)
 
 
 def _uuid(w: Wide) -> None:
@@ -305,13 +308,58 @@ def _features(w: Wide, machine: ArgvOption | None) -> None:
 
 def _ram_backend(w: Wide, ident: str) -> None:
     """The machine's RAM object libvirt names after the machine's own RAM region (pc.ram,
-    mach-virt.ram, vexpress.highmem …) when the domain's memory needs nothing more: it
-    says no more than -m."""
+    mach-virt.ram, vexpress.highmem …): plain RAM says no more than -m; a shared memfd
+    is <memoryBacking><source type='memfd'/><access mode='shared'/>."""
     for option in w.all("-object"):
         f = option.fields
-        if f.get("id") == ident and f.get("qom-type") == "memory-backend-ram":
-            if set(f) <= {"qom-type", "id", "size"}:
-                w.take(option)
+        if f.get("id") != ident:
+            continue
+        kind = f.get("qom-type")
+        if kind == "memory-backend-ram" and set(f) <= {"qom-type", "id", "size"}:
+            w.take(option)
+        elif kind == "memory-backend-memfd" and set(f) <= _MEMFD_KEYS:
+            w.take(option)
+            backing = etree.SubElement(w.domain.element, "memoryBacking")
+            etree.SubElement(backing, "source", type="memfd")
+            if on_off(f.get("share")):
+                etree.SubElement(backing, "access", mode="shared")
+
+
+# what libvirt writes on a memfd RAM object besides its size and sharing
+_MEMFD_KEYS = {"qom-type", "id", "size", "share", "x-use-canonical-path-for-ramblock-id"}
+# -smbios type=N,key=value: the <sysinfo type='smbios'> block and its entries
+_SMBIOS_BLOCKS = {"0": "bios", "1": "system", "2": "baseBoard", "3": "chassis"}
+_SMBIOS_KEYS = {
+    "0": ("vendor", "version", "date", "release"),
+    "1": ("manufacturer", "product", "version", "serial", "uuid", "sku", "family"),
+    "2": ("manufacturer", "product", "version", "serial", "asset", "location"),
+    "3": ("manufacturer", "version", "serial", "asset", "sku"),
+}
+
+
+def _smbios(w: Wide) -> None:
+    """<sysinfo type='smbios'> and <os><smbios mode='sysinfo'/> of -smbios type=0…3
+    (qemuBuildSmbiosCommandLine)."""
+    options = []
+    for option in w.all("-smbios"):
+        f = option.fields
+        kind = str(f.get("type", ""))
+        if kind not in _SMBIOS_KEYS or set(f) - {"type", *_SMBIOS_KEYS[kind]}:
+            return  # one it cannot read: all of them stay on the line, in their order
+        options.append(option)
+    if not options:
+        return
+    sysinfo = etree.SubElement(w.domain.element, "sysinfo", type="smbios")
+    for option in options:
+        w.take(option)
+        f = option.fields
+        kind = str(f["type"])
+        block = etree.SubElement(sysinfo, _SMBIOS_BLOCKS[kind])
+        for key in _SMBIOS_KEYS[kind]:
+            if key in f:
+                etree.SubElement(block, "entry", name=key).text = text_of(f, key)
+    os_: Os = w.domain.os or Domain.os.create(w.domain)
+    os_.smbios_mode = "sysinfo"
 
 
 def _clock(w: Wide) -> None:
@@ -321,10 +369,20 @@ def _clock(w: Wide) -> None:
     if rtc is not None:
         f = rtc.fields
         base = str(f.get("base", ""))
-        if base in ("utc", "localtime") and set(f) <= {"base", "driftfix"}:
+        start = _utc_seconds(base)
+        if (base in ("utc", "localtime") or start is not None) and set(f) <= {
+            "base",
+            "driftfix",
+        }:
             w.take(rtc)
             clock = w.domain.clock or Domain.clock.create(w.domain)
-            clock.offset = base
+            if start is None:
+                clock.offset = base
+            else:
+                # a date: what libvirt writes for offset='variable' (now + adjustment,
+                # computed at each start) and 'absolute'; the line holds one date, the
+                # one 'absolute' gives every time
+                clock.offset, clock.start = "absolute", start
             if f.get("driftfix") == "slew":
                 _timer(w, "rtc", tickpolicy="catchup")
     for option in w.all("-global"):
@@ -336,6 +394,16 @@ def _clock(w: Wide) -> None:
     if hpet is not None:
         w.take(hpet)
         _timer(w, "hpet", present=False)
+
+
+def _utc_seconds(text: str) -> int | None:
+    """Seconds since the epoch of -rtc's base=YYYY-MM-DDTHH:MM:SS (UTC, as libvirt writes
+    it), None for anything else."""
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+    return calendar.timegm(moment.timetuple())
 
 
 def _timer(w: Wide, name: str, **fields: object) -> None:
