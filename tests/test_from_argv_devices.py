@@ -582,3 +582,21 @@ def test_generated_guests_come_back_through_virtxlates_own_line(release):
             assert lines[1] == lines[0]
 
     check()
+
+
+def test_a_vfio_pci_host_device_reads_back():
+    """libvirt's line for a PCI host device (its hostdev-vfio test: this host has no
+    vfio, so libvirt 9.0 refuses one here) reads back to the host address and place."""
+    line = (
+        "/usr/bin/qemu-system-x86_64 -machine pc-i440fx-7.2 -device "
+        '\'{"driver":"vfio-pci","host":"0000:06:12.5","id":"hostdev0","bus":"pci.0",'
+        '"addr":"0x3","bootindex":2,"rombar":0}\''
+    )
+    back = domain_from_argv(read_command_line(line, "vfio.args"))
+    assert "qemu:commandline" not in back.xml, back.xml
+    hostdev = load(back.xml).hostdevs[0]
+    assert (hostdev.type, hostdev.managed, hostdev.boot_order) == ("pci", True, 2)
+    assert hostdev.source is not None and hostdev.source.address is not None
+    assert hostdev.source.address.slot == 0x12 and hostdev.source.address.function == 5
+    assert hostdev.rom is not None and hostdev.rom.bar is False
+    assert hostdev.address is not None and hostdev.address.slot == 3

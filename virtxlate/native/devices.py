@@ -46,6 +46,7 @@ from ..model import (
 from ..model.chardevs import CharHost
 from ..model.fields import XmlObject
 from ..names import transitional
+from ..props.controllers import USB_DEVICES
 from ..props.mapping import number, on_off
 from .build import append, new
 from .options import ArgvOption, number_of, text_of
@@ -1098,7 +1099,7 @@ def _smartcards(d: Devices) -> None:
         if chardev is None or not _known(option, {"chardev"}):
             continue
         card = new(Smartcard, "smartcard", mode="passthrough")
-        if not _char_source(card, chardev) and chardev.fields.get("name") != "smartcard":
+        if not _char_source(card, chardev):
             continue
         d.take(option, chardev)
         bus = re.fullmatch(r"ccid(\d+)\.0", str(option.fields.get("bus", "")))
@@ -1154,25 +1155,13 @@ def _shmems(d: Devices) -> None:
         d.place(node, option)
 
 
-# USB controllers libvirt writes as -device (QEMU device → model)
-USB_MODELS = {
-    "piix3-usb-uhci": "piix3-uhci",
-    "piix4-usb-uhci": "piix4-uhci",
-    "usb-ehci": "ehci",
-    "ich9-usb-ehci1": "ich9-ehci1",
-    "ich9-usb-uhci1": "ich9-uhci1",
-    "ich9-usb-uhci2": "ich9-uhci2",
-    "ich9-usb-uhci3": "ich9-uhci3",
-    "vt82c686b-usb-uhci": "vt82c686b-uhci",
-    "pci-ohci": "pci-ohci",
-    "nec-usb-xhci": "nec-xhci",
-    "qemu-xhci": "qemu-xhci",
-}
+# USB controllers libvirt writes as -device: props/controllers.py's table, read back
+_USB_MODELS = {device: model for model, device in USB_DEVICES.items()}
 
 
 def _usb_controllers(d: Devices) -> None:
     """<controller type='usb' model ports> and companions' <master startport>."""
-    for option in d.devices(*USB_MODELS):
+    for option in d.devices(*_USB_MODELS):
         f = option.fields
         if not _known(option, {"p2", "p3", "masterbus", "firstport"}):
             continue
@@ -1183,7 +1172,7 @@ def _usb_controllers(d: Devices) -> None:
             "controller",
             type="usb",
             index=_index(alias.removesuffix(".0")),
-            model=USB_MODELS[str(f["driver"])],
+            model=_USB_MODELS[str(f["driver"])],
             ports=number_of(f, "p2"),
         )
         node.master_startport = number_of(f, "firstport") if "masterbus" in f else None
@@ -1195,4 +1184,4 @@ def _index(alias: str) -> int:
     return int(digits.group(1)) if digits else 0
 
 
-__all__ = ["USB_MODELS", "Devices", "read_devices"]
+__all__ = ["Devices", "read_devices"]
