@@ -600,3 +600,33 @@ def test_a_vfio_pci_host_device_reads_back():
     assert hostdev.source.address.slot == 0x12 and hostdev.source.address.function == 5
     assert hostdev.rom is not None and hostdev.rom.bar is False
     assert hostdev.address is not None and hostdev.address.slot == 3
+
+
+# other arches: Arm's virt (its built-in pl011 serial is -serial, virtio on PCIe root
+# ports) and s390x (virtio on ccw devnos, the SCLP console)
+OTHER_ARCHES = {
+    "aarch64": "<domain type='qemu'><name>arm</name>"
+    "<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid><memory unit='KiB'>524288</memory>"
+    "<vcpu>1</vcpu><os><type arch='aarch64' machine='virt'>hvm</type>"
+    "<kernel>/boot/vmlinuz</kernel><cmdline>console=ttyAMA0</cmdline></os>"
+    "<cpu mode='custom' match='exact'><model fallback='forbid'>cortex-a57</model></cpu>"
+    "<devices><emulator>/usr/bin/qemu-system-aarch64</emulator><serial type='pty'/>"
+    "<interface type='user'><mac address='52:54:00:00:00:09'/><model type='virtio'/>"
+    "</interface><rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"
+    "<console type='pty'><target type='virtio'/></console></devices></domain>",
+    "s390x": "<domain type='qemu'><name>s390</name>"
+    "<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid><memory unit='KiB'>524288</memory>"
+    "<vcpu>1</vcpu><os><type arch='s390x' machine='s390-ccw-virtio'>hvm</type></os>"
+    "<devices><emulator>/usr/bin/qemu-system-s390x</emulator>"
+    "<interface type='user'><mac address='52:54:00:00:00:0a'/><model type='virtio'/>"
+    "</interface><rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"
+    "<console type='pty'><target type='sclp'/></console><memballoon model='virtio'/>"
+    "</devices></domain>",
+}
+
+
+@pytest.mark.parametrize("arch", sorted(OTHER_ARCHES))
+def test_other_arches_come_back(virsh, tmp_path, arch):
+    if not os.path.exists(f"/usr/bin/qemu-system-{arch}"):
+        pytest.skip(f"no qemu-system-{arch}")
+    comes_back(virsh, OTHER_ARCHES[arch], tmp_path)

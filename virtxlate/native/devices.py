@@ -125,6 +125,7 @@ def read_devices(d: Devices) -> None:
         _serials,
         _parallels,
         _virtio_serial_ports,
+        _sclp_consoles,
         _inputs,
         _graphics,
         _sounds,
@@ -394,8 +395,9 @@ def _serial_controllers(d: Devices) -> None:
 
 
 def _serials(d: Devices) -> None:
-    """<serial>: isa-serial/pci-serial/usb-serial with their chardev, and the -serial
-    chardev:ID of libvirt before QEMU 1.x -device serials."""
+    """<serial>: isa-serial/pci-serial/usb-serial with their chardev, and -serial
+    chardev:ID (libvirt's serial on machines whose serial is built in, and on x86 before
+    its -device serials)."""
     models = {"isa-serial": "isa-serial", "pci-serial": "pci", "usb-serial": "usb-serial"}
     for option in d.options:
         f = option.fields
@@ -417,16 +419,18 @@ def _serials(d: Devices) -> None:
         if not _char_source(node, chardev):
             continue
         d.take(option, chardev)
-        driver = str(f.get("driver", "isa-serial"))
-        target = etree.SubElement(node.element, "target")
-        target.set(
-            "type",
-            {"pci-serial": "pci-serial", "usb-serial": "usb-serial"}.get(driver, "isa-serial"),
-        )
+        driver = str(f.get("driver", ""))
         if port is None:
             port = _index(str(f.get("id") or chardev.fields.get("id", "")))
-        target.set("port", str(port))
-        etree.SubElement(target, "model", name=models.get(driver, "isa-serial"))
+        # -serial is the machine's own serial (isa-serial on x86, pl011 on Arm's virt):
+        # libvirt's default target for the arch, so the XML names none
+        if driver:
+            node.target_type = {"pci-serial": "pci-serial", "usb-serial": "usb-serial"}.get(
+                driver, "isa-serial"
+            )
+        node.target_port = port
+        if driver:
+            node.target_model = models[driver]
         d.place(node, option, usb=driver == "usb-serial")
 
 
@@ -475,6 +479,20 @@ def _virtio_serial_ports(d: Devices) -> None:
                 port=str(number(f["nr"])),
             )
         d.found.append(node.element)
+
+
+def _sclp_consoles(d: Devices) -> None:
+    """<console><target type='sclp'|'sclplm'>: s390's line-mode and ASCII consoles."""
+    for option in d.devices("sclpconsole", "sclplmconsole"):
+        chardev = _chardev(d, option.fields.get("chardev"))
+        if chardev is None or not _known(option, {"chardev"}):
+            continue
+        node = new(Console, "console")
+        if not _char_source(node, chardev):
+            continue
+        d.take(option, chardev)
+        node.target_type = "sclp" if option.fields["driver"] == "sclpconsole" else "sclplm"
+        d.place(node, option)
 
 
 def _redirdevs(d: Devices) -> None:
