@@ -137,6 +137,16 @@ CASES: dict[str, str] = {
     "<graphics type='spice' port='5940'><listen type='address' address='127.0.0.1'/>"
     "<channel name='inputs' mode='insecure'/></graphics><video><model type='virtio' "
     "heads='2'/></video>",
+    "virtio-options": "<controller type='virtio-serial' index='0'><driver iommu='on' "
+    "ats='on' packed='on'/></controller>"
+    "<input type='keyboard' bus='virtio'><driver iommu='on' ats='on' packed='on'/></input>"
+    "<rng model='virtio'><backend model='random'>/dev/urandom</backend>"
+    "<driver iommu='on' ats='on' packed='on'/></rng>"
+    "<memballoon model='virtio'><driver iommu='on' ats='on' packed='on'/></memballoon>"
+    "<filesystem type='mount' accessmode='mapped'><driver iommu='on' ats='on' packed='on'/>"
+    "<source dir='/srv/share'/><target dir='share'/></filesystem>"
+    "<interface type='user'><mac address='52:54:00:00:00:20'/><model type='virtio'/>"
+    "<driver iommu='on' ats='on' packed='on'/></interface>",
     "watchdog-ib700": "<watchdog model='ib700' action='pause'/>",
     "input-passthrough": "<input type='passthrough' bus='virtio'>"
     "<source evdev='/dev/input/event0'/></input>",

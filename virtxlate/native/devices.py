@@ -179,9 +179,9 @@ _NIC_KEYS = {
     "disable-modern",
 }
 # the virtio options every virtio device's <driver> takes (qemuBuildVirtioOptionsProps)
-_VIRTIO_OPTIONS = {"iommu_platform": "iommu", "ats": "ats", "packed": "packed"}
-_VIRTIO_OPTIONS["page-per-vq"] = "page_per_vq"
-_NIC_KEYS |= {"tx", "event_idx", "ioeventfd", *_VIRTIO_OPTIONS}
+VIRTIO_OPTIONS = {"iommu_platform": "iommu", "ats": "ats", "packed": "packed"}
+VIRTIO_OPTIONS["page-per-vq"] = "page_per_vq"
+_NIC_KEYS |= {"tx", "event_idx", "ioeventfd", *VIRTIO_OPTIONS}
 _NETDEV_KEYS = {"type", "id", "fd", "fds", "vhost", "vhostfd", "vhostfds", "queues"}
 
 
@@ -224,7 +224,7 @@ def _interfaces(d: Devices) -> None:
             queues = len(str(netdev.fields["fds"]).split(":"))
         vhost = on_off(netdev.fields.get("vhost"))
         tuned = {"rx_queue_size", "tx_queue_size", "tx", "event_idx", "ioeventfd"}
-        if vhost or (queues and queues > 1) or set(f) & (tuned | set(_VIRTIO_OPTIONS)):
+        if vhost or (queues and queues > 1) or set(f) & (tuned | set(VIRTIO_OPTIONS)):
             drv = Interface.driver.create(nic)
             drv.name = "vhost" if vhost else None
             drv.txmode = {"bh": "iothread", "timer": "timer"}.get(str(f.get("tx")))
@@ -246,9 +246,16 @@ def _interfaces(d: Devices) -> None:
 
 def _virtio_options(driver: XmlObject, f: dict[str, Any]) -> None:
     """<driver iommu ats packed page_per_vq> of a virtio device's properties."""
-    for prop, name in _VIRTIO_OPTIONS.items():
+    for prop, name in VIRTIO_OPTIONS.items():
         if prop in f:
             setattr(driver, name, on_off(f[prop]))
+
+
+def virtio_driver(obj: XmlObject, f: dict[str, Any]) -> None:
+    """OBJ's <driver> (its model's declaration) with the virtio options F carries."""
+    if set(f) & set(VIRTIO_OPTIONS):
+        driver = type(obj).driver.create(obj)  # type: ignore[attr-defined]
+        _virtio_options(driver, f)
 
 
 def _vhostuser_source(nic: Interface, chardev: ArgvOption) -> None:
@@ -373,7 +380,8 @@ def _serial_controllers(d: Devices) -> None:
     """<controller type='virtio-serial'>: virtio-serial-pci/-ccw/-device."""
     for option in d.devices("virtio-serial-"):
         f = option.fields
-        if not _known(option, {"max_ports", "vectors", "disable-legacy", "disable-modern"}):
+        keys = {"max_ports", "vectors", "disable-legacy", "disable-modern", *VIRTIO_OPTIONS}
+        if not _known(option, keys):
             continue
         alias = str(f.get("id", ""))
         match = re.fullmatch(r"virtio-serial(\d+)", alias)
@@ -391,6 +399,7 @@ def _serial_controllers(d: Devices) -> None:
             ports=number_of(f, "max_ports"),
             vectors=number_of(f, "vectors"),
         )
+        virtio_driver(node, f)
         d.place(node, option)
 
 
@@ -529,7 +538,7 @@ def _inputs(d: Devices) -> None:
     """<input>: USB and virtio inputs (PS/2 ones are the machine's own, not options)."""
     for option in d.devices(*_INPUTS):
         f = option.fields
-        if not _known(option, {"evdev", "disable-legacy", "disable-modern"}):
+        if not _known(option, {"evdev", "disable-legacy", "disable-modern", *VIRTIO_OPTIONS}):
             continue
         driver = str(f["driver"])
         key = next(k for k in _INPUTS if _matches(driver, [k]))
@@ -540,6 +549,7 @@ def _inputs(d: Devices) -> None:
                 driver, on_off(f.get("disable-legacy")), on_off(f.get("disable-modern"))
             )
         node.source_evdev = text_of(f, "evdev")
+        virtio_driver(node, f)
         d.take(option)
         d.place(node, option, usb=bus == "usb")
 
@@ -560,6 +570,7 @@ _VIDEO = {
     "vmware-svga": "vmvga",
 }
 _VIDEO_KEYS = {"ram_size", "vram_size", "vram64_size_mb", "vgamem_mb", "vgamem", "max_outputs"}
+_VIDEO_KEYS |= set(VIRTIO_OPTIONS)
 
 
 def _videos(d: Devices) -> None:
@@ -592,6 +603,7 @@ def _videos(d: Devices) -> None:
             model.accel3d = True
         if first and model.type == "qxl":
             model.primary = True
+        virtio_driver(node, f)
         first = False
         d.place(node, option)
     if not any(n.tag == "video" for n in d.found) and any(
@@ -799,7 +811,7 @@ def _watchdogs(d: Devices) -> None:
         d.place(node, option)
 
 
-_RNG_KEYS = {"rng", "max-bytes", "period", "disable-legacy", "disable-modern"}
+_RNG_KEYS = {"rng", "max-bytes", "period", "disable-legacy", "disable-modern", *VIRTIO_OPTIONS}
 
 
 def _rngs(d: Devices) -> None:
@@ -843,6 +855,7 @@ def _rngs(d: Devices) -> None:
         if "max-bytes" in f:
             node.rate_bytes = number(f["max-bytes"])
             node.rate_period = number_of(f, "period")
+        virtio_driver(node, f)
         d.place(node, option)
 
 
@@ -851,7 +864,8 @@ def _vsocks(d: Devices) -> None:
     when auto) and a vhostfd that exists only in libvirt's process."""
     for option in d.devices("vhost-vsock-"):
         f = option.fields
-        if not _known(option, {"guest-cid", "vhostfd", "disable-legacy", "disable-modern"}):
+        keys = {"guest-cid", "vhostfd", "disable-legacy", "disable-modern", *VIRTIO_OPTIONS}
+        if not _known(option, keys):
             continue
         d.take(option)
         node = new(
@@ -864,6 +878,7 @@ def _vsocks(d: Devices) -> None:
         )
         node.cid_auto = False
         node.cid_address = number_of(f, "guest-cid")
+        virtio_driver(node, f)
         d.place(node, option)
 
 
@@ -913,7 +928,7 @@ def _filesystems(d: Devices) -> None:
         keys = {"", "fsdriver", "id", "path", "security_model", "readonly", "writeout"}
         keys |= {"fmode", "dmode", "multidevs"}
         if fsdev is None or not _known(
-            option, {"fsdev", "mount_tag", "disable-legacy", "disable-modern"}
+            option, {"fsdev", "mount_tag", "disable-legacy", "disable-modern", *VIRTIO_OPTIONS}
         ):
             continue
         b = fsdev.fields
@@ -932,8 +947,10 @@ def _filesystems(d: Devices) -> None:
             fmode=text_of(b, "fmode"),
             dmode=text_of(b, "dmode"),
         )
-        if b.get("writeout") == "immediate":
-            Filesystem.driver.create(node).wrpolicy = "immediate"
+        if b.get("writeout") == "immediate" or set(f) & set(VIRTIO_OPTIONS):
+            settings = Filesystem.driver.create(node)
+            settings.wrpolicy = "immediate" if b.get("writeout") == "immediate" else None
+            _virtio_options(settings, f)
         node.source_dir = text_of(b, "path")
         node.target_dir = text_of(f, "mount_tag")
         if on_off(b.get("readonly")):
@@ -1202,4 +1219,4 @@ def _index(alias: str) -> int:
     return int(digits.group(1)) if digits else 0
 
 
-__all__ = ["Devices", "read_devices"]
+__all__ = ["VIRTIO_OPTIONS", "Devices", "read_devices", "virtio_driver"]

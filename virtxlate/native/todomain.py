@@ -20,7 +20,7 @@ from lxml import etree
 from ..errors import InputError
 from ..findings import Finding
 from ..host import Host, UnknownHost
-from ..model import Address, Controller, Disk, DiskSource, Domain
+from ..model import Address, Controller, Disk, DiskSource, Domain, Memballoon
 from ..names import transitional
 from ..names.scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES, scsi_model_of
 from ..placement.addresses import disk_index, disk_name
@@ -37,7 +37,7 @@ from .backends import (
     set_source,
 )
 from .build import append, new, set_path
-from .devices import Devices, read_devices
+from .devices import VIRTIO_OPTIONS, Devices, read_devices, virtio_driver
 from .domainwide import Wide, read_domain_wide
 from .options import ArgvOption, number_of, parse_options, text_of
 from .words import CommandLine
@@ -81,6 +81,7 @@ _PREFIX = {
 _INDEXED_ALIAS = re.compile(r"^(?:ua-)?(virtio|usb)-disk(\d+)$")
 # what libvirt writes for USB hubs and the balloon
 _USB_BALLOON_KEYS = {
+    *VIRTIO_OPTIONS,
     "driver",
     "id",
     "bus",
@@ -761,6 +762,7 @@ class _Builder:
                     value = on_off_text(on_off(f.get(key)))
                     if value is not None:
                         node.set(name, value)
+                virtio_driver(Memballoon(node), f)
             else:
                 continue
             self.used.add(option.position)
