@@ -191,7 +191,8 @@ WIDE: dict[str, tuple[str, str, str, str]] = {
         "<entry name='serial'>123</entry></system><baseBoard><entry name='manufacturer'>"
         "Board Inc</entry></baseBoard></sysinfo>"
         "<clock offset='variable' adjustment='3600' basis='utc'/>"
-        "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>",
+        "<memoryBacking><nosharepages/><source type='memfd'/><access mode='shared'/>"
+        "</memoryBacking>",
     ),
     "hyperv-numa-maxmemory": (
         "pc-i440fx-7.2",
@@ -640,3 +641,14 @@ def test_other_arches_come_back(virsh, tmp_path, arch):
     if not os.path.exists(f"/usr/bin/qemu-system-{arch}"):
         pytest.skip(f"no qemu-system-{arch}")
     comes_back(virsh, OTHER_ARCHES[arch], tmp_path)
+
+
+def test_machine_properties_without_a_place_stay_on_the_line():
+    """QEMU merges repeated -machine options: what the XML has no place for is kept as
+    one of its own, with a warning, and the rest is read."""
+    back = domain_from_argv(
+        read_command_line("qemu-system-x86_64 -machine pc,graphics=off,vmport=off", "m")
+    )
+    assert '<vmport state="off"/>' in back.xml
+    assert '<qemu:arg value="-machine"/>\n    <qemu:arg value="graphics=off"/>' in back.xml
+    assert [f.code for f in back.findings] == ["VX0601"]

@@ -279,6 +279,7 @@ def _features(w: Wide, machine: ArgvOption | None) -> None:
     if w.arch in ("x86_64", "i686") and not acpi_off:
         features = features or Domain.features.create(w.domain)
         features.acpi = True
+    unread: list[str] = []
     for key, value in f.items():
         text = str(value).lower() if not isinstance(value, bool) else ("on" if value else "off")
         if key in ("type", "accel", "pflash0", "pflash1", "acpi") or (key, text) in (
@@ -299,11 +300,28 @@ def _features(w: Wide, machine: ArgvOption | None) -> None:
         elif key == "dump-guest-core" and text == "on":
             set_path(w.domain, "memory/@dumpCore", "on")
         elif key == "mem-merge" and text == "off":
-            backing = etree.SubElement(w.domain.element, "memoryBacking")
-            etree.SubElement(backing, "nosharepages")
+            etree.SubElement(_backing(w), "nosharepages")
         elif key == "hpet" and text == "off":
             _timer(w, "hpet", present=False)
-        # any other property: libvirt's XML has no place for it that virtxlate knows
+        else:
+            unread.append(f"{key}={_keyval(value)}")
+    if unread:
+        # QEMU merges repeated -machine options: the properties the XML has no place for
+        # stay on the line as one of their own, kept in <qemu:commandline>
+        w.options.append(ArgvOption("-machine", ",".join(unread), position=len(w.options)))
+
+
+def _backing(w: Wide) -> etree._Element:
+    """The domain's <memoryBacking> (one, whichever option asks first)."""
+    found = w.domain.element.find("memoryBacking")
+    return found if found is not None else etree.SubElement(w.domain.element, "memoryBacking")
+
+
+def _keyval(value: object) -> str:
+    """A -machine property's value as key=value text (JSON true/false as on/off)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value).replace(",", ",,")
 
 
 def _ram_backend(w: Wide, ident: str) -> None:
@@ -319,7 +337,7 @@ def _ram_backend(w: Wide, ident: str) -> None:
             w.take(option)
         elif kind == "memory-backend-memfd" and set(f) <= _MEMFD_KEYS:
             w.take(option)
-            backing = etree.SubElement(w.domain.element, "memoryBacking")
+            backing = _backing(w)
             etree.SubElement(backing, "source", type="memfd")
             if on_off(f.get("share")):
                 etree.SubElement(backing, "access", mode="shared")
