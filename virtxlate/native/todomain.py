@@ -20,7 +20,7 @@ from lxml import etree
 from ..errors import InputError
 from ..findings import Finding
 from ..host import Host, UnknownHost
-from ..model import Address, Controller, Disk, DiskSource, Domain
+from ..model import Address, Controller, Disk, DiskSource, Domain, Memballoon
 from ..names import transitional
 from ..names.scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES, scsi_model_of
 from ..placement.addresses import disk_index, disk_name
@@ -37,6 +37,8 @@ from .backends import (
     set_source,
 )
 from .build import append, new, set_path
+from .devices import VIRTIO_OPTIONS, Devices, read_devices, virtio_driver
+from .domainwide import Wide, read_domain_wide
 from .options import ArgvOption, number_of, parse_options, text_of
 from .words import CommandLine
 
@@ -77,10 +79,9 @@ _PREFIX = {
 # libvirt's aliases that carry the target's index (qemuAssignDeviceDiskAlias):
 # virtio-disk2 is vdc, usb-disk1 is sdb; the others carry the drive address.
 _INDEXED_ALIAS = re.compile(r"^(?:ua-)?(virtio|usb)-disk(\d+)$")
-# USB controllers libvirt writes as -device (QEMU device → model), and what it writes
-# for them and the balloon
-_USB_MODELS = {"piix3-usb-uhci": "piix3-uhci", "qemu-xhci": "qemu-xhci", "nec-usb-xhci": "nec-xhci"}
+# what libvirt writes for USB hubs and the balloon
 _USB_BALLOON_KEYS = {
+    *VIRTIO_OPTIONS,
     "driver",
     "id",
     "bus",
@@ -257,12 +258,10 @@ class _Builder:
         root = domain.element
         domain.type = self._accel()
         domain.name = self._name()
-        memory = self._first("-m")
-        if memory is not None:
-            domain.memory, domain.memory_unit = _mebibytes(memory), "MiB"
-        smp = self._first("-smp")
-        if smp is not None:
-            domain.vcpu = number_of(smp.fields, "cpus") or number_of(smp.fields, "") or 1
+        # QEMU's defaults until -m and -smp are read (read_domain_wide), in their places
+        domain.memory, domain.memory_unit = 128, "MiB"
+        domain.vcpu = 1
+        self._first("-smp")
         for option in self.options:
             if option.flag == "-object" and option.fields.get("qom-type") == "iothread":
                 self.used.add(option.position)
@@ -301,6 +300,19 @@ class _Builder:
             devices.append(_pci_controller_xml(index, option, self.pci_buses))
         for node in self._usb_and_balloon():
             devices.append(node)
+        found = Devices(
+            self.options,
+            self.used,
+            lambda option: _with_zpci(_pci_or_ccw(option, self.pci_buses), option, self.zpci),
+            _usb_address,
+            self.command.source,
+            kvm=domain.type == "kvm",
+        )
+        read_devices(found)
+        self.findings += found.findings
+        for node in found.found:
+            devices.append(node)
+        read_domain_wide(Wide(self.options, self.used, domain, self.command.arch), machine)
         self._absent_defaults(devices)
         self._passthrough(root)
         etree.indent(root, space="  ")
@@ -328,12 +340,6 @@ class _Builder:
         loader.text = path
         if len(files) > 1:
             etree.SubElement(os_node, "nvram").text = files[1][0]
-        acpi_off = on_off(machine.fields.get("acpi")) is False or self._first("-no-acpi")
-        if self.command.arch in ("x86_64", "i686") and not acpi_off:
-            # libvirt gives UEFI on x86 only with ACPI, which a line without -no-acpi has
-            features = etree.Element("features")
-            etree.SubElement(features, "acpi")
-            os_node.addnext(features)
 
     def _pflash_file(self, name: str) -> tuple[str, bool, list[ArgvOption]] | None:
         """(file, read-only, its two nodes) of the raw format node NAME over a file node."""
@@ -739,14 +745,7 @@ class _Builder:
             if not set(f) <= _USB_BALLOON_KEYS:
                 continue  # more than libvirt writes for them: kept as they are
             self.current = option
-            if driver in _USB_MODELS:
-                node = etree.Element(
-                    "controller",
-                    type="usb",
-                    index=str(_index(str(f.get("id", "usb")))),
-                    model=_USB_MODELS[driver],
-                )
-            elif driver == "usb-hub":
+            if driver == "usb-hub":
                 node = etree.Element("hub", type="usb")
                 address = _usb_address(option)
                 if address is not None:
@@ -763,6 +762,7 @@ class _Builder:
                     value = on_off_text(on_off(f.get(key)))
                     if value is not None:
                         node.set(name, value)
+                virtio_driver(Memballoon(node), f)
             else:
                 continue
             self.used.add(option.position)
@@ -1008,15 +1008,6 @@ def _is_hex(text: str) -> bool:
 def _index(alias: str) -> int:
     digits = re.search(r"(\d+)$", alias)
     return int(digits.group(1)) if digits else 0
-
-
-def _mebibytes(option: ArgvOption) -> int:
-    text = str(option.fields.get("size") or option.fields.get("") or "128")
-    match = re.fullmatch(r"(\d+)([MG]?)", text.strip().upper().removesuffix("B"))
-    if not match:
-        return 128
-    number, unit = int(match.group(1)), match.group(2)
-    return number * 1024 if unit == "G" else number
 
 
 def _read_policy(props: dict[str, Any], backend: Backend) -> str | None:

@@ -1,0 +1,492 @@
+"""A QEMU command line's domain-wide options as libvirt domain XML (from-argv).
+
+-uuid, -cpu, -smp topology, -rtc and the timer/PM -globals, -no-hpet, -no-acpi, -boot,
+-kernel/-initrd/-append/-dtb and -machine's properties, read as libvirt 9.0 writes them
+(qemuBuildCpuCommandLine, qemuBuildSmpCommandLine, qemuBuildClockCommandLine,
+qemuBuildPMCommandLine, qemuBuildBootCommandLine, qemuBuildMachineCommandLine).  An
+option that says more than the reader knows is left for <qemu:commandline>.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+
+from ..model import Domain
+from ..model.system import Clock, Cpu, Features, Os, Pm
+from ..props.mapping import number, on_off
+from .build import append, set_path
+from .options import ArgvOption, number_of, text_of
+
+
+@dataclass
+class Wide:
+    """The options being read, those already read, and the domain being written."""
+
+    options: list[ArgvOption]
+    used: set[int]
+    domain: Domain
+    arch: str
+
+    def first(self, flag: str) -> ArgvOption | None:
+        return next(
+            (o for o in self.options if o.flag == flag and o.position not in self.used), None
+        )
+
+    def all(self, flag: str) -> list[ArgvOption]:
+        return [o for o in self.options if o.flag == flag and o.position not in self.used]
+
+    def take(self, option: ArgvOption | None) -> None:
+        if option is not None:
+            self.used.add(option.position)
+
+
+def read_domain_wide(w: Wide, machine: ArgvOption | None) -> None:
+    """Every domain-wide option this module reads, MACHINE's properties included."""
+    _uuid(w)
+    _memory(w)
+    _smp(w)
+    _cpu(w)
+    _features(w, machine)
+    _clock(w)
+    _pm(w)
+    _boot(w)
+    _kernel(w)
+    _numa(w)
+    _smbios(w)
+
+
+def _uuid(w: Wide) -> None:
+    option = w.first("-uuid")
+    if option is not None and re.fullmatch(r"[0-9a-fA-F-]{32,36}", str(option.value)):
+        w.take(option)
+        w.domain.uuid = str(option.value)
+
+
+_SIZE = re.compile(r"^(\d+)([kKmMgGtT]?)[bB]?$")
+_KIB = {"": 1024, "k": 1, "m": 1024, "g": 1024**2, "t": 1024**3}
+
+
+def kibibytes(text: str, bare: str = "m") -> int | None:
+    """A QEMU size in KiB (-m's plain number is MiB: BARE), None when it is no size."""
+    match = _SIZE.match(text.strip())
+    if match is None:
+        return None
+    unit = match.group(2).lower() or bare
+    return int(match.group(1)) * _KIB[unit] if unit != "b" else int(match.group(1)) // 1024
+
+
+def _memory(w: Wide) -> None:
+    """<memory> and <maxMemory slots> of -m SIZE or -m size=…,slots=…,maxmem=…."""
+    option = next((o for o in w.options if o.flag == "-m"), None)
+    if option is None:
+        return
+    f = option.fields
+    if set(f) - {"", "size", "slots", "maxmem"}:
+        return
+    text = str(f.get("size") or f.get("") or "")
+    if "=" in text:  # -m is plain text to the parser: size=…,slots=…
+        f = dict(part.partition("=")[::2] for part in text.split(","))
+        text = f.get("size", "")
+    size = kibibytes(str(text))
+    if size is None:
+        return
+    w.take(option)
+    if size % 1024 == 0:
+        w.domain.memory, w.domain.memory_unit = size // 1024, "MiB"
+    else:
+        w.domain.memory, w.domain.memory_unit = size, "KiB"
+    most = kibibytes(str(f.get("maxmem", "")))
+    if most is not None:
+        w.domain.max_memory, w.domain.max_memory_unit = most, "KiB"
+        w.domain.max_memory_slots = number_of(f, "slots")
+
+
+def _numa(w: Wide) -> None:
+    """<cpu><numa><cell id cpus memory>: -numa node,nodeid,cpus,memdev and the RAM
+    object libvirt makes for each node (memory-backend-ram ram-nodeN)."""
+    nodes = [o for o in w.all("-numa") if o.fields.get("") == "node"]
+    cells = []
+    for option in nodes:
+        f = option.fields
+        backend = next(
+            (
+                o
+                for o in w.all("-object")
+                if o.fields.get("id") == f.get("memdev")
+                and o.fields.get("qom-type") == "memory-backend-ram"
+                and set(o.fields) <= {"qom-type", "id", "size"}
+            ),
+            None,
+        )
+        if backend is None or set(f) - {"", "nodeid", "cpus", "memdev"}:
+            return
+        size = number_of(backend.fields, "size")
+        cells.append((option, backend, number_of(f, "nodeid"), text_of(f, "cpus"), size))
+    for option, backend, nodeid, cpus, size in cells:
+        w.take(option)
+        w.take(backend)
+        cpu: Cpu = w.domain.cpu or Domain.cpu.create(w.domain)
+        append(
+            cpu,
+            Cpu.numa_cells,
+            id=nodeid,
+            cpus=cpus,
+            memory=(size or 0) // 1024,
+            unit="KiB",
+        )
+
+
+def _smp(w: Wide) -> None:
+    """<vcpu current> and <cpu><topology>: libvirt writes sockets=N,cores=1,threads=1 for
+    a domain without a topology, so only another split is one."""
+    option = next((o for o in w.options if o.flag == "-smp"), None)
+    if option is None:
+        return
+    f = option.fields
+    cpus = number_of(f, "cpus") or number_of(f, "") or 1
+    most = number_of(f, "maxcpus") or cpus
+    w.domain.vcpu = most
+    if most != cpus:
+        w.domain.vcpu_current = cpus
+    sockets, dies = number_of(f, "sockets"), number_of(f, "dies")
+    cores, threads = number_of(f, "cores"), number_of(f, "threads")
+    if (sockets, cores, threads) != (most, 1, 1) and None not in (sockets, cores, threads):
+        cpu = w.domain.cpu or Domain.cpu.create(w.domain)
+        cpu.sockets, cpu.dies, cpu.cores, cpu.threads = sockets, dies, cores, threads
+    elif dies not in (None, 1):
+        cpu = w.domain.cpu or Domain.cpu.create(w.domain)
+        cpu.sockets, cpu.dies, cpu.cores, cpu.threads = sockets, dies, cores, threads
+
+
+# the model libvirt names for a domain without <cpu> (its x86 default CPU model): a
+# <cpu mode='custom'> of it would make libvirt compare it with a KVM host's CPU
+_DEFAULT_MODEL = {"x86_64": "qemu64", "i686": "qemu32"}
+_FEATURE = re.compile(r"^([+-])?([a-z0-9][a-z0-9_.-]*)(?:=(on|off))?$")
+# -cpu's Hyper-V enlightenments (qemuBuildCpuCommandLine): QEMU's name → <hyperv> field
+_HYPERV = {
+    name: name.replace("-", "_")
+    for name in (
+        "relaxed",
+        "vapic",
+        "vpindex",
+        "runtime",
+        "synic",
+        "stimer",
+        "reset",
+        "frequencies",
+        "reenlightenment",
+        "tlbflush",
+        "ipi",
+        "evmcs",
+        "avic",
+    )
+}
+_HYPERV["stimer-direct"] = "stimer_direct"
+
+
+def _cpu(w: Wide) -> None:
+    """<cpu>: host → host-passthrough, max → maximum, a named model with its +/-features
+    (policy require/disable) as mode='custom' match='exact' fallback='forbid'; the
+    hv-* enlightenments as <features><hyperv>, kvm=off as <kvm><hidden>, pmu as <pmu>."""
+    option = w.first("-cpu")
+    if option is None:
+        return
+    name, *parts = str(option.value).split(",")
+    features: list[tuple[str, str]] = []
+    hyperv: dict[str, object] = {}
+    kvm_hidden = pmu = migratable = None
+    for part in parts:
+        key, _, value = part.partition("=")
+        key = key.replace("_", "-") if key.startswith("hv") else key
+        if key.startswith("hv-") and key[3:] in _HYPERV and value in ("on", ""):
+            hyperv[_HYPERV[key[3:]]] = True
+        elif key == "hv-spinlocks" and value:
+            hyperv["spinlocks"], hyperv["spinlocks_retries"] = True, number(value)
+        elif key == "hv-vendor-id" and value:
+            hyperv["vendor_id"], hyperv["vendor_id_value"] = True, value
+        elif key == "hv-passthrough" and value in ("on", ""):
+            hyperv["mode"] = "passthrough"
+        elif key == "kvm" and value == "off":
+            kvm_hidden = True
+        elif key == "pmu" and value in ("on", "off"):
+            pmu = value == "on"
+        elif key == "migratable" and value in ("on", "off") and name == "host":
+            migratable = value == "on"
+        else:
+            match = _FEATURE.match(part)
+            if match is None or "=" in part and match.group(3) is None:
+                return
+            sign, feature, switch = match.groups()
+            enabled = sign == "+" or switch == "on" or (sign is None and switch is None)
+            features.append((feature, "require" if enabled else "disable"))
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        return
+    w.take(option)
+    if hyperv or kvm_hidden or pmu is not None:
+        _cpu_features(w, hyperv, kvm_hidden, pmu)
+    if not features and _DEFAULT_MODEL.get(w.arch) == name:
+        return  # libvirt writes the arch's default model for a domain without <cpu>
+    cpu: Cpu = w.domain.cpu or Domain.cpu.create(w.domain)
+    if name == "host":
+        cpu.mode = "host-passthrough"
+        cpu.check = "none"
+        cpu.migratable = migratable
+    elif name == "max":
+        cpu.mode = "maximum"
+        cpu.check = "none"
+    else:
+        cpu.mode, cpu.match = "custom", "exact"
+        cpu.model, cpu.model_fallback = name, "forbid"
+    for feature, policy in features:
+        append(cpu, Cpu.features, policy=policy, name=feature)
+
+
+def _cpu_features(
+    w: Wide, hyperv: dict[str, object], kvm_hidden: bool | None, pmu: bool | None
+) -> None:
+    features: Features = w.domain.features or Domain.features.create(w.domain)
+    if hyperv:
+        enlightenments = Features.hyperv.create(features)
+        enlightenments.mode = str(hyperv.pop("mode", "custom"))
+        for field_name, value in hyperv.items():
+            setattr(enlightenments, field_name, value)
+    if kvm_hidden:
+        features.kvm_hidden = True
+    if pmu is not None:
+        Features.pmu.create(features).state = pmu
+
+
+# -machine properties libvirt writes from the domain's defaults (read as nothing)
+_MACHINE_DEFAULTS = {
+    ("usb", "off"),
+    ("dump-guest-core", "off"),
+}
+
+
+def _features(w: Wide, machine: ArgvOption | None) -> None:
+    """<features>: acpi unless -no-acpi (x86, whose libvirt writes -no-acpi for a domain
+    without it), vmport, smm, ioapic, gic, hpet off, and memory's dumpCore/nosharepages."""
+    features: Features | None = w.domain.features
+    no_acpi = next((o for o in w.options if o.flag == "-no-acpi"), None)
+    w.take(no_acpi)
+    f = machine.fields if machine is not None else {}
+    acpi_off = no_acpi is not None or on_off(f.get("acpi")) is False
+    if w.arch in ("x86_64", "i686") and not acpi_off:
+        features = features or Domain.features.create(w.domain)
+        features.acpi = True
+    unread: list[str] = []
+    for key, value in f.items():
+        text = str(value).lower() if not isinstance(value, bool) else ("on" if value else "off")
+        if key in ("type", "accel", "pflash0", "pflash1", "acpi") or (key, text) in (
+            _MACHINE_DEFAULTS
+        ):
+            continue
+        if key == "memory-backend":
+            _ram_backend(w, str(value))
+            continue
+        features = features or Domain.features.create(w.domain)
+        if key in ("vmport", "smm") and text in ("on", "off"):
+            state = getattr(Features, key).create(features)
+            state.state = text == "on"
+        elif key == "kernel_irqchip" and text == "split":
+            features.ioapic_driver = "qemu"
+        elif key == "gic-version":
+            features.gic_version = text
+        elif key == "dump-guest-core" and text == "on":
+            set_path(w.domain, "memory/@dumpCore", "on")
+        elif key == "mem-merge" and text == "off":
+            etree.SubElement(_backing(w), "nosharepages")
+        elif key == "hpet" and text == "off":
+            _timer(w, "hpet", present=False)
+        else:
+            unread.append(f"{key}={_keyval(value)}")
+    if unread:
+        # QEMU merges repeated -machine options: the properties the XML has no place for
+        # stay on the line as one of their own, kept in <qemu:commandline>
+        w.options.append(ArgvOption("-machine", ",".join(unread), position=len(w.options)))
+
+
+def _backing(w: Wide) -> etree._Element:
+    """The domain's <memoryBacking> (one, whichever option asks first)."""
+    found = w.domain.element.find("memoryBacking")
+    return found if found is not None else etree.SubElement(w.domain.element, "memoryBacking")
+
+
+def _keyval(value: object) -> str:
+    """A -machine property's value as key=value text (JSON true/false as on/off)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value).replace(",", ",,")
+
+
+def _ram_backend(w: Wide, ident: str) -> None:
+    """The machine's RAM object libvirt names after the machine's own RAM region (pc.ram,
+    mach-virt.ram, vexpress.highmem …): plain RAM says no more than -m; a shared memfd
+    is <memoryBacking><source type='memfd'/><access mode='shared'/>."""
+    for option in w.all("-object"):
+        f = option.fields
+        if f.get("id") != ident:
+            continue
+        kind = f.get("qom-type")
+        if kind == "memory-backend-ram" and set(f) <= {"qom-type", "id", "size"}:
+            w.take(option)
+        elif kind == "memory-backend-memfd" and set(f) <= _MEMFD_KEYS:
+            w.take(option)
+            backing = _backing(w)
+            etree.SubElement(backing, "source", type="memfd")
+            if on_off(f.get("share")):
+                etree.SubElement(backing, "access", mode="shared")
+
+
+# what libvirt writes on a memfd RAM object besides its size and sharing
+_MEMFD_KEYS = {"qom-type", "id", "size", "share", "x-use-canonical-path-for-ramblock-id"}
+# -smbios type=N,key=value: the <sysinfo type='smbios'> block and its entries
+_SMBIOS_BLOCKS = {"0": "bios", "1": "system", "2": "baseBoard", "3": "chassis"}
+_SMBIOS_KEYS = {
+    "0": ("vendor", "version", "date", "release"),
+    "1": ("manufacturer", "product", "version", "serial", "uuid", "sku", "family"),
+    "2": ("manufacturer", "product", "version", "serial", "asset", "location"),
+    "3": ("manufacturer", "version", "serial", "asset", "sku"),
+}
+
+
+def _smbios(w: Wide) -> None:
+    """<sysinfo type='smbios'> and <os><smbios mode='sysinfo'/> of -smbios type=0…3
+    (qemuBuildSmbiosCommandLine)."""
+    options = []
+    for option in w.all("-smbios"):
+        f = option.fields
+        kind = str(f.get("type", ""))
+        if kind not in _SMBIOS_KEYS or set(f) - {"type", *_SMBIOS_KEYS[kind]}:
+            return  # one it cannot read: all of them stay on the line, in their order
+        options.append(option)
+    if not options:
+        return
+    sysinfo = etree.SubElement(w.domain.element, "sysinfo", type="smbios")
+    for option in options:
+        w.take(option)
+        f = option.fields
+        kind = str(f["type"])
+        block = etree.SubElement(sysinfo, _SMBIOS_BLOCKS[kind])
+        for key in _SMBIOS_KEYS[kind]:
+            if key in f:
+                etree.SubElement(block, "entry", name=key).text = text_of(f, key)
+    os_: Os = w.domain.os or Domain.os.create(w.domain)
+    os_.smbios_mode = "sysinfo"
+
+
+def _clock(w: Wide) -> None:
+    """<clock offset> and its timers: -rtc base=utc|localtime,driftfix=slew (rtc
+    catchup), -global kvm-pit.lost_tick_policy (pit), -no-hpet."""
+    rtc = w.first("-rtc")
+    if rtc is not None:
+        f = rtc.fields
+        base = str(f.get("base", ""))
+        start = _utc_seconds(base)
+        if (base in ("utc", "localtime") or start is not None) and set(f) <= {
+            "base",
+            "driftfix",
+        }:
+            w.take(rtc)
+            clock = w.domain.clock or Domain.clock.create(w.domain)
+            if start is None:
+                clock.offset = base
+            else:
+                # a date: what libvirt writes for offset='variable' (now + adjustment,
+                # computed at each start) and 'absolute'; the line holds one date, the
+                # one 'absolute' gives every time
+                clock.offset, clock.start = "absolute", start
+            if f.get("driftfix") == "slew":
+                _timer(w, "rtc", tickpolicy="catchup")
+    for option in w.all("-global"):
+        key, _, value = str(option.value).partition("=")
+        if key == "kvm-pit.lost_tick_policy" and value in ("delay", "discard", "merge"):
+            w.take(option)
+            _timer(w, "pit", tickpolicy=value)
+    hpet = w.first("-no-hpet")
+    if hpet is not None:
+        w.take(hpet)
+        _timer(w, "hpet", present=False)
+
+
+def _utc_seconds(text: str) -> int | None:
+    """Seconds since the epoch of -rtc's base=YYYY-MM-DDTHH:MM:SS (UTC, as libvirt writes
+    it), None for anything else."""
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+    return calendar.timegm(moment.timetuple())
+
+
+def _timer(w: Wide, name: str, **fields: object) -> None:
+    clock: Clock = w.domain.clock or Domain.clock.create(w.domain)
+    if clock.offset is None:
+        clock.offset = "utc"
+    timer = clock.timer(name) or append(clock, Clock.timers, name=name)
+    for key, value in fields.items():
+        setattr(timer, key, value)
+
+
+def _pm(w: Wide) -> None:
+    """<pm>: -global PIIX4_PM.disable_s3/s4 or ICH9-LPC.disable_s3/s4 (1: no)."""
+    for option in w.all("-global"):
+        match = re.fullmatch(r"(?:PIIX4_PM|ICH9-LPC)\.disable_s([34])=([01])", str(option.value))
+        if match is None:
+            continue
+        w.take(option)
+        pm: Pm = w.domain.pm or Domain.pm.create(w.domain)
+        enabled = match.group(2) == "0"
+        if match.group(1) == "3":
+            pm.suspend_to_mem = enabled
+        else:
+            pm.suspend_to_disk = enabled
+
+
+_BOOT_DEVS = {"a": "fd", "c": "hd", "d": "cdrom", "n": "network"}
+
+
+def _boot(w: Wide) -> None:
+    """<os><boot dev>, <bootmenu enable timeout> and <bios rebootTimeout> of -boot."""
+    for option in w.all("-boot"):
+        f = option.fields
+        order = str(f.get("order") or f.get("") or "")
+        if set(f) - {"", "order", "menu", "splash-time", "reboot-timeout", "strict"}:
+            continue
+        if any(letter not in _BOOT_DEVS for letter in order):
+            continue
+        if order and any(o.fields.get("bootindex") is not None for o in w.options):
+            continue  # libvirt takes <boot dev> or per-device boot orders, never both
+        w.take(option)
+        os_: Os = w.domain.os or Domain.os.create(w.domain)
+        for letter in order:
+            etree.SubElement(os_.element, "boot", dev=_BOOT_DEVS[letter])
+        menu = on_off(f.get("menu"))
+        if menu is not None:
+            os_.bootmenu_enable = menu
+            os_.bootmenu_timeout = number_of(f, "splash-time")
+        os_.bios_reboot_timeout = number_of(f, "reboot-timeout")
+
+
+def _kernel(w: Wide) -> None:
+    """<os><kernel>, <initrd>, <cmdline>, <dtb>."""
+    for flag, name in (
+        ("-kernel", "kernel"),
+        ("-initrd", "initrd"),
+        ("-append", "cmdline"),
+        ("-dtb", "dtb"),
+    ):
+        option = w.first(flag)
+        if option is None or option.value is None:
+            continue
+        w.take(option)
+        os_: Os = w.domain.os or Domain.os.create(w.domain)
+        setattr(os_, name, text_of(option.fields, "") or option.value)
+
+
+__all__ = ["Wide", "read_domain_wide"]
