@@ -28,7 +28,7 @@ from conftest import DATA, _missing
 
 from virtxlate.api import analyze, load
 from virtxlate.argv.escape import split_keyval
-from virtxlate.argv.writer import words
+from virtxlate.argv.writer import option_words
 from virtxlate.caps.tables import load as load_caps
 from virtxlate.host import FixedHost
 from virtxlate.libvirt.plan import plan_storage
@@ -467,12 +467,7 @@ STARTED = (
     "serial-pci",
 )
 # libvirt's places virtxlate does not give yet: case → why (a strict xfail)
-KNOWN_GAPS = {
-    "serial-usb": "placement/usb.py gives no USB port to a usb-serial (libvirt's USB order: "
-    "host devices, disks, ccid controllers, inputs, usb-serials, sounds, redirdevs)",
-    "smartcard-alias-before-redirdev": "placement/usb.py gives the ccid controller of a "
-    "smartcard no USB port before the redirdevs' (libvirt: usb-ccid port 1, usb-redir 2)",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def domain_xml(arch: str, machine: str, usb: bool, fragment: str) -> str:
@@ -572,7 +567,7 @@ def ours(arch: str, machine: str, usb: bool, fragment: str, host=None):  # type:
     """virtxlate's whole line for the case (FixedHost: a host asked, as libvirt does)."""
     domain = load(domain_xml(arch, machine, usb, fragment))
     plan = plan_storage(domain, load_caps("7.2", arch), FixedHost() if host is None else host)
-    return plan, words(plan.emulator, plan.options, plan.caps.json_device)
+    return plan, option_words(plan)
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,7 @@ from ..model.chardevs import CharHost
 from ..model.fields import XmlObject
 from ..names import transitional
 from ..props.controllers import USB_DEVICES
+from ..props.display import AUTOPORT_PLACEHOLDER
 from ..props.mapping import number, on_off
 from .build import append, new
 from .options import ArgvOption, number_of, text_of
@@ -670,14 +671,20 @@ def _vnc(option: ArgvOption) -> Graphics | None:
         append(node, Graphics.listens, type="none")
     else:
         host, _, display = target.rpartition(":")
-        if not re.fullmatch(r"[0-9]{1,5}", display):
+        if display == AUTOPORT_PLACEHOLDER:  # virtxlate's own line: libvirt picks the port
+            node.autoport = True
+        elif not re.fullmatch(r"[0-9]{1,5}", display):
             return None
-        node.port, node.autoport = 5900 + int(display), False
+        else:
+            node.port, node.autoport = 5900 + int(display), False
         host = host.strip("[]")
         if host:
             node.listen = host
             append(node, Graphics.listens, type="address", address=host)
-    node.websocket = number_of(f, "websocket")
+    if f.get("websocket") == AUTOPORT_PLACEHOLDER:
+        node.websocket = -1  # libvirt's "pick one" (websocket='-1')
+    else:
+        node.websocket = number_of(f, "websocket")
     node.share_policy = text_of(f, "share")
     audiodev = re.fullmatch(r"audio(\d+)", str(f.get("audiodev", "")))
     if audiodev is not None:
@@ -692,6 +699,12 @@ def _spice(option: ArgvOption) -> Graphics | None:
     node = new(Graphics, "graphics", type="spice")
     if on_off(f.get("unix")):
         append(node, Graphics.listens, type="socket", socket=text_of(f, "addr"))
+    elif f.get("port") == AUTOPORT_PLACEHOLDER:  # virtxlate's own line: libvirt picks it
+        node.autoport = True
+        host = text_of(f, "addr")
+        if host:
+            node.listen = host
+            append(node, Graphics.listens, type="address", address=host)
     else:
         node.port = number_of(f, "port")
         node.tls_port = number_of(f, "tls-port")

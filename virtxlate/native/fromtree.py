@@ -5,7 +5,8 @@ proxy carrying its embedded device's properties, properties left out where they 
 release's default (a graph shows defaults too, the XML names only what was chosen) — and
 those are read back as a command line.  The machine's built-in devices are the machine.
 A graph names the drive a device uses, never the file behind it: each such drive is read
-as the placeholder file /unknown-source/DRIVE (libvirt refuses a hard disk without one).
+as the placeholder file /unknown-source/DRIVE (libvirt refuses a hard disk without one);
+a network card's back-end, never shown either, is read as user networking.
 """
 
 from __future__ import annotations
@@ -58,7 +59,40 @@ def domain_from_tree(text: str, source: str = "<input>") -> Readback:
         raise InputError(
             f"not the graph JSON of `virtxlate tree --format json`: {exc!r}", source=source, line=0
         ) from None
-    return domain_from_argv(CommandLine(None, words + _placeholder_drives(words), source))
+    words += _acpi_words(caps, str(machine), root)
+    placeholders = _placeholder_drives(words) + _placeholder_netdevs(words)
+    return domain_from_argv(CommandLine(None, words + placeholders, source))
+
+
+def _placeholder_netdevs(words: list[str]) -> list[str]:
+    """A -netdev for each back-end a -device of WORDS names: the graph shows the NIC, not
+    its host side, which is read as user networking."""
+    netdevs: list[str] = []
+    for flag, value in zip(words, words[1:], strict=False):
+        netdev = json.loads(value).get("netdev") if flag == "-device" else None
+        if isinstance(netdev, str) and netdev:
+            netdevs += ["-netdev", json.dumps({"type": "user", "id": netdev})]
+    return netdevs
+
+
+def _acpi_words(caps: CapsTable, machine: str, root: dict[str, Any]) -> list[str]:
+    """-no-acpi when the machine has built-ins that need ACPI (pc's PIIX4_PM) and the
+    graph shows none of them: QEMU left them out because ACPI was off."""
+    known = caps.machine(machine)
+    family = caps.family_of(known) if known is not None else None
+    needs_acpi = {b.type for b in family.builtins if b.needs == "acpi"} if family else set()
+    return ["-no-acpi"] if needs_acpi and not needs_acpi & _types(root) else []
+
+
+def _types(bus: dict[str, Any], depth: int = 0) -> set[str]:
+    """Every device type on BUS and below (bounded: the graph's depth was checked)."""
+    found: set[str] = set()
+    for device in bus.get("devices", []):
+        found.add(str(device.get("type", "")))
+        if depth < _MAX_DEPTH:
+            for child in device.get("buses", []):
+                found |= _types(child, depth + 1)
+    return found
 
 
 def _placeholder_drives(words: list[str]) -> list[str]:
