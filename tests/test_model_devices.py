@@ -494,7 +494,15 @@ def test_the_libvirt_corpus_virtio_devices(shared):
 
 
 def _documents() -> list[Path]:
-    return [EVERY_DEVICE, MORE_ATTRIBUTES, *sorted(SAMPLES.glob("*.xml")), *conformance_inputs()]
+    # (model-nvram-block.xml: the <nvram type='block'> form, which no other document has)
+    nvram = DATA / "model-nvram-block.xml"
+    return [
+        EVERY_DEVICE,
+        MORE_ATTRIBUTES,
+        nvram,
+        *sorted(SAMPLES.glob("*.xml")),
+        *conformance_inputs(),
+    ]
 
 
 def _values_seen(obj: XmlObject, seen: set[tuple[type, str]], depth: int = 0) -> None:

@@ -31,6 +31,8 @@ class Nvram(XmlObject):
     path = Field(".")
     template = Field("@template")
     type = Field("@type")
+    source_file = Field("source/@file")
+    source_dev = Field("source/@dev")
 
 
 class Os(XmlObject):

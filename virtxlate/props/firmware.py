@@ -11,11 +11,10 @@ fact virtxlate does not look up: said, and nothing is written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..findings import Finding, finding_at
 from ..model import Domain
-from ..model.fields import XmlObject
+from ..model.system import Nvram
 from ..option import Option
 
 # libvirt's default nvram_dir (qemu.conf): a <loader readonly='yes'> without <nvram> gets
@@ -33,26 +32,26 @@ class Firmware:
 def plan_firmware(domain: Domain, blockdev: bool) -> Firmware:
     """The pflash nodes of DOMAIN's <loader>/<nvram> (none for a ROM loader: -bios)."""
     result = Firmware()
-    os_node = domain.element.find("os")
-    if os_node is None:
+    os = domain.os
+    if os is None:
         return result
-    loader = os_node.find("loader")
-    if os_node.get("firmware") is not None and (loader is None or not (loader.text or "")):
+    loader = os.loader
+    if os.firmware is not None and (loader is None or not (loader.path or "")):
         result.findings.append(
             finding_at(
                 "VX0900",
                 "warning",
-                f"firmware '{os_node.get('firmware')}' is chosen by libvirt "
+                f"firmware '{os.firmware}' is chosen by libvirt "
                 "from the VM host's firmware descriptors, which virtxlate does not read; no "
                 "firmware is written",
-                XmlObject(os_node),
+                os,
                 domain.source,
                 xpath_suffix="/@firmware",
                 hint="name the files with <loader type='pflash'> and <nvram>",
             )
         )
         return result
-    if loader is None or loader.get("type") != "pflash" or not (loader.text or "").strip():
+    if loader is None or loader.type != "pflash" or not (loader.path or "").strip():
         return result
     if not blockdev:
         result.findings.append(
@@ -61,25 +60,25 @@ def plan_firmware(domain: Domain, blockdev: bool) -> Firmware:
                 "warning",
                 "a pflash <loader> is not translated for this release's "
                 "-drive style; it is left out",
-                XmlObject(loader),
+                loader,
                 domain.source,
             )
         )
         return result
-    readonly = loader.get("readonly") == "yes"
-    files = [("file", (loader.text or "").strip())]
-    nvram = os_node.find("nvram")
+    readonly = bool(loader.readonly)
+    files = [("file", (loader.path or "").strip())]
+    nvram = os.nvram
     vars_file = _nvram_file(nvram)
     if vars_file is not None:
         files.append(vars_file)
-    elif nvram is not None and nvram.get("type") not in (None, "file", "block"):
+    elif nvram is not None and nvram.type not in (None, "file", "block"):
         result.findings.append(
             finding_at(
                 "VX0900",
                 "warning",
-                f"an <nvram type='{nvram.get('type')}'> is not translated; the varstore "
+                f"an <nvram type='{nvram.type}'> is not translated; the varstore "
                 "(pflash1) is left out",
-                XmlObject(nvram),
+                nvram,
                 domain.source,
             )
         )
@@ -97,7 +96,7 @@ def plan_firmware(domain: Domain, blockdev: bool) -> Firmware:
                     ("auto-read-only", True),
                     ("discard", "unmap"),
                 ],
-                origin=XmlObject(loader),
+                origin=loader,
             )
         )
         result.options.append(
@@ -109,26 +108,23 @@ def plan_firmware(domain: Domain, blockdev: bool) -> Firmware:
                     ("driver", "raw"),
                     ("file", storage),
                 ],
-                origin=XmlObject(loader),
+                origin=loader,
             )
         )
         result.pflash.append((f"pflash{unit}", node))
     return result
 
 
-def _nvram_file(nvram: Any) -> tuple[str, str] | None:
+def _nvram_file(nvram: Nvram | None) -> tuple[str, str] | None:
     """(driver, path) of the varstore <nvram> names: its text (the older form), or its
     <source file=…> (type='file') or <source dev=…> (type='block', QEMU's host_device), as
     libvirt 9.0's domxml-to-native writes them; None when it names none."""
     if nvram is None:
         return None
-    if (nvram.text or "").strip():
-        return "file", (nvram.text or "").strip()
-    source = nvram.find("source")
-    if source is None:
-        return None
-    if nvram.get("type") in (None, "file") and source.get("file"):
-        return "file", source.get("file")
-    if nvram.get("type") == "block" and source.get("dev"):
-        return "host_device", source.get("dev")
+    if (nvram.path or "").strip():
+        return "file", (nvram.path or "").strip()
+    if nvram.type in (None, "file") and nvram.source_file:
+        return "file", nvram.source_file
+    if nvram.type == "block" and nvram.source_dev:
+        return "host_device", nvram.source_dev
     return None
