@@ -233,6 +233,9 @@ def main() -> None:
         parse_alone = per_domain(lambda t: etree.fromstring(t.encode()), mixed, repeat=3)
         print(f"| lxml parse alone | {_cell(parse_alone)} | |")
         print(f"| libvirt-python domainXMLToNative | {_cell(theirs)} | 1.0× |")
+        import whole  # (bench/ is on sys.path: this script's folder)
+
+        print(whole.row(libvirt.conn))
 
         print()
         print(
