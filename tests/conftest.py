@@ -106,3 +106,17 @@ def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProce
 def conformance_inputs() -> list[Path]:
     """Every XML of the shared corpus (inputs and round-trip outputs)."""
     return sorted(CONFORMANCE.glob("*/*.xml")) if CONFORMANCE.is_dir() else []
+
+
+@pytest.fixture(scope="session")
+def virsh() -> str:
+    """virsh of a running libvirtd at qemu:///system; a skip (a failure in CI) without."""
+    path = shutil.which("virsh")
+    if path is None:
+        _missing("virsh (libvirt-clients)", "VIRTXLATE_REQUIRE_INTEGRATION")
+    answer = subprocess.run(
+        [str(path), "-c", "qemu:///system", "version"], capture_output=True, timeout=120
+    )
+    if answer.returncode != 0:
+        _missing("a running libvirtd (.ci/start-libvirtd)", "VIRTXLATE_REQUIRE_INTEGRATION")
+    return str(path)

@@ -11,7 +11,7 @@ import json
 
 import pytest
 from check_variants import variants
-from test_libvirt import libvirt_then_qemu, virsh  # noqa: F401  (the fixture)
+from test_libvirt import libvirt_then_qemu
 
 from virtxlate.cli import main
 

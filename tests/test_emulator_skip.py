@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import SAMPLES, emulator_of, require_emulator, skip_when_no_emulator
-from test_libvirt import _libvirt_argv, virsh  # noqa: F401  (the fixture)
+from test_libvirt import _libvirt_argv
 
 S390X = (SAMPLES / "s390x-ccw-storage.xml").read_text()
 X86 = (SAMPLES / "seed-virtio-scsi.xml").read_text()

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fidelity import _compared
-from test_libvirt import _libvirt_argv, virsh  # noqa: F401  (the fixture)
+from test_libvirt import _libvirt_argv
 
 from virtxlate.api import analyze, load
 from virtxlate.host import FixedHost

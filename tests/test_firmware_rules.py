@@ -5,7 +5,7 @@ secure-boot loader needs SMM (VX0226); the accepted variants give no finding."""
 from __future__ import annotations
 
 import pytest
-from test_libvirt import _libvirt_argv, virsh  # noqa: F401  (the fixture)
+from test_libvirt import _libvirt_argv
 
 import virtxlate
 

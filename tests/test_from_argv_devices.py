@@ -14,11 +14,9 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 
 import pytest
-from conftest import _missing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -223,17 +221,6 @@ WIDE_DEVICES = {
     "<memory model='dimm'><target><size unit='KiB'>524288</size><node>0</node></target>"
     "</memory>",
 }
-
-
-@pytest.fixture(scope="module")
-def virsh() -> str:
-    path = shutil.which("virsh")
-    if path is None:
-        _missing("virsh (libvirt-clients)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    answer = subprocess.run([path, "-c", URI, "version"], capture_output=True, timeout=120)
-    if answer.returncode != 0:
-        _missing("a running libvirtd (.ci/start-libvirtd)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    return str(path)
 
 
 def libvirt_line(virsh: str, xml: str, tmp_path) -> str:

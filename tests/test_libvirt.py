@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 import subprocess
 
 import pytest
-from conftest import SAMPLES, _missing, require_emulator, run_cli, skip_when_no_emulator
+from conftest import SAMPLES, require_emulator, run_cli, skip_when_no_emulator
 from qemu_start import host_only, qemu_refusal
 from samples_support import LIBVIRT_GAPS
 
@@ -21,19 +20,6 @@ from virtxlate.argv.storage import storage_options
 pytestmark = pytest.mark.integration
 
 URI = "qemu:///system"
-
-
-@pytest.fixture(scope="module")
-def virsh() -> str:
-    path = shutil.which("virsh")
-    if path is None:
-        _missing("virsh (libvirt-clients)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    answer = subprocess.run(
-        [path, "-c", URI, "version"], capture_output=True, text=True, timeout=120
-    )
-    if answer.returncode != 0:
-        _missing("a running libvirtd (.ci/start-libvirtd)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    return path  # type: ignore[return-value]
 
 
 def _libvirt_argv(virsh: str, sample) -> tuple[list[str] | None, str]:

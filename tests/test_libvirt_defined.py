@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from qemu_start import Budget
-from test_libvirt import URI, _libvirt_argv, libvirt_then_qemu, qemu_refuses, virsh  # noqa: F401
+from test_libvirt import URI, _libvirt_argv, libvirt_then_qemu, qemu_refuses
 from test_placement import CASES as PLACEMENT_CASES
 from test_round_trip import domains, placed_storage, places
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SAMPLES, _missing, require_emulator, run_cli
 from lxml import etree
-from test_libvirt import URI, virsh  # noqa: F401  (the fixture)
+from test_libvirt import URI
 
 from virtxlate.caps.answers import read_replies
 from virtxlate.caps.interpret import interpret

@@ -15,7 +15,6 @@ it, the keyval era, s390x's -ccw and the release gates.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import time
 import uuid
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from cases_support import URI
-from conftest import _missing, require_emulator
+from conftest import require_emulator
 from qemu_start import qemu_refusal
 from virtio_family_support import domain_xml, family_options, libvirt_words
 
@@ -61,17 +60,6 @@ DEVICE_ONLY = {
     "bridge": _nic("bridge", "52:54:00:00:12:03",
                    "<source bridge='virbr0'/><model type='rtl8139'/>"),
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def virsh() -> str:
-    path = shutil.which("virsh")
-    if path is None:
-        _missing("virsh (libvirt-clients)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    answer = subprocess.run([path, "-c", URI, "version"], capture_output=True, timeout=120)
-    if answer.returncode != 0:
-        _missing("a running libvirtd (.ci/start-libvirtd)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    return path  # type: ignore[return-value]
 
 
 def _ours(xml: str, release: str = "7.2", arch: str | None = None, host=None):  # type: ignore[no-untyped-def]

@@ -11,12 +11,8 @@ libvirt needs the host, the release gates with their `since`, the older option s
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
-from cases_support import URI
-from conftest import _missing, require_emulator
+from conftest import require_emulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qemu_start import host_only, qemu_refusal
@@ -115,17 +111,6 @@ def _cases() -> list:
         for name, (devices, features, why) in PLACEMENT_GAPS.items()
     ]
     return cases
-
-
-@pytest.fixture(scope="module")
-def virsh() -> str:
-    path = shutil.which("virsh")
-    if path is None:
-        _missing("virsh (libvirt-clients)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    answer = subprocess.run([path, "-c", URI, "version"], capture_output=True, timeout=120)
-    if answer.returncode != 0:
-        _missing("a running libvirtd (.ci/start-libvirtd)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    return path  # type: ignore[return-value]
 
 
 def _ours(xml: str, release: str = "7.2", host=None):  # type: ignore[no-untyped-def]

@@ -23,14 +23,13 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, _missing, run_cli
+from conftest import SAMPLES, run_cli
 from hypothesis import HealthCheck, given, settings
 from qemu_start import host_only, runnable, started
 from qtree import QBus, parse_qtree
@@ -273,17 +272,6 @@ def compared(words: list[str], leave_out: frozenset[str] = KINDS_NOT_WRITTEN) ->
 
 
 # -- the two lines ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def virsh() -> str:
-    path = shutil.which("virsh")
-    if path is None:
-        _missing("virsh (libvirt-clients)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    answer = subprocess.run([path, "-c", URI, "version"], capture_output=True, timeout=120)
-    if answer.returncode != 0:
-        _missing("a running libvirtd (.ci/start-libvirtd)", "VIRTXLATE_REQUIRE_INTEGRATION")
-    return str(path)
 
 
 @functools.cache
