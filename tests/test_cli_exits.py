@@ -43,3 +43,16 @@ def test_compare_says_the_emulator_is_missing(monkeypatch, capsys):
     assert code == 2
     assert "emulator is missing" in err and "/usr/bin/qemu-system-s390x" in err
     assert "refuses" not in out + err
+
+
+def test_a_start_builds_only_the_named_commands_parser():
+    """Issue 18: the parser of the command named first is built alone; without a command
+    (or an unknown one) every subcommand is, so --help and the error list them all."""
+    from virtxlate.cli import COMMANDS, _parser
+
+    def choices(parser):  # type: ignore[no-untyped-def]
+        action = next(a for a in parser._actions if a.dest == "command")
+        return sorted(action.choices)
+
+    assert choices(_parser("check")) == ["check"]
+    assert choices(_parser()) == sorted(COMMANDS)

@@ -24,8 +24,12 @@ from .errors import (
     VirtxlateError,
 )
 
+COMMANDS = ("tree", "argv", "compare", "from-argv", "from-tree", "check", "caps", "explain")
 
-def _parser() -> argparse.ArgumentParser:
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ONLY, that command's subparser alone (a start builds
+    only what the command line names: issue 18's cold start)."""
     parser = argparse.ArgumentParser(
         prog="virtxlate",
         description="Tell, before anything runs, what QEMU will be given and will build "
@@ -37,159 +41,172 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     reads = _input_options()
-    tree = commands.add_parser(
-        "tree", help="the QOM device graph QEMU would build", parents=[reads]
-    )
-    tree.add_argument("domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin")
-    tree.add_argument(
-        "--argv",
-        metavar="FILE",
-        help="build the graph of a QEMU command line instead (- for stdin)",
-    )
-    tree.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
-    tree.add_argument(
-        "--format",
-        choices=("qtree", "json", "dot", "svg"),
-        default="qtree",
-        help="dot: Graphviz DOT; svg: drawn by Graphviz's dot program",
-    )
+    if only in (None, "tree"):
+        tree = commands.add_parser(
+            "tree", help="the QOM device graph QEMU would build", parents=[reads]
+        )
+        tree.add_argument(
+            "domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin"
+        )
+        tree.add_argument(
+            "--argv",
+            metavar="FILE",
+            help="build the graph of a QEMU command line instead (- for stdin)",
+        )
+        tree.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
+        tree.add_argument(
+            "--format",
+            choices=("qtree", "json", "dot", "svg"),
+            default="qtree",
+            help="dot: Graphviz DOT; svg: drawn by Graphviz's dot program",
+        )
+        _live_options(tree)
 
-    argv = commands.add_parser(
-        "argv", help="the QEMU command line libvirt would use", parents=[reads]
-    )
-    argv.add_argument("domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin")
-    argv.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
-    argv.add_argument("--format", choices=("shell", "lines", "json"), default="shell")
+    if only in (None, "argv"):
+        argv = commands.add_parser(
+            "argv", help="the QEMU command line libvirt would use", parents=[reads]
+        )
+        argv.add_argument(
+            "domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin"
+        )
+        argv.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
+        argv.add_argument("--format", choices=("shell", "lines", "json"), default="shell")
+        _live_options(argv)
 
-    for command in (tree, argv):
-        _live_options(command)
+    if only in (None, "compare"):
+        compare = commands.add_parser(
+            "compare",
+            help="virtxlate's command line next to libvirt's own "
+            "(domainXMLToNative) for the same domain",
+            parents=[reads],
+        )
+        compare.add_argument(
+            "--storage",
+            action="store_true",
+            help="compare the storage options only (without: the whole line, less what only "
+            "a libvirt-run process has)",
+        )
+        compare.add_argument(
+            "domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin"
+        )
+        compare.add_argument(
+            "--qemu", metavar="VER", help="QEMU release (default: the one libvirt drives)"
+        )
+        _live_options(compare, connect_required=True)
 
-    compare = commands.add_parser(
-        "compare",
-        help="virtxlate's command line next to libvirt's own "
-        "(domainXMLToNative) for the same domain",
-        parents=[reads],
-    )
-    compare.add_argument(
-        "--storage",
-        action="store_true",
-        help="compare the storage options only (without: the whole line, less what only "
-        "a libvirt-run process has)",
-    )
-    compare.add_argument(
-        "domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin"
-    )
-    compare.add_argument(
-        "--qemu", metavar="VER", help="QEMU release (default: the one libvirt drives)"
-    )
-    _live_options(compare, connect_required=True)
+    if only in (None, "from-argv"):
+        from_argv = commands.add_parser(
+            "from-argv", help="domain XML (its storage) from a QEMU command line", parents=[reads]
+        )
+        from_argv.add_argument(
+            "command_line",
+            metavar="FILE",
+            help="a shell-quoted line, a libvirt .args file or a JSON array; - for stdin",
+        )
+        from_argv.add_argument(
+            "--qemu",
+            metavar="VER",
+            help="the release the command line is for: names the machine "
+            "when it has no -machine (without it: QEMU's own default)",
+        )
 
-    from_argv = commands.add_parser(
-        "from-argv", help="domain XML (its storage) from a QEMU command line", parents=[reads]
-    )
-    from_argv.add_argument(
-        "command_line",
-        metavar="FILE",
-        help="a shell-quoted line, a libvirt .args file or a JSON array; - for stdin",
-    )
-    from_argv.add_argument(
-        "--qemu",
-        metavar="VER",
-        help="the release the command line is for: names the machine "
-        "when it has no -machine (without it: QEMU's own default)",
-    )
+    if only in (None, "from-tree"):
+        from_tree = commands.add_parser(
+            "from-tree",
+            help="domain XML (its storage) from `tree --format json`",
+            parents=[_input_options(host=False)],
+        )
+        from_tree.add_argument("tree_json", metavar="FILE", help="the JSON, or - for stdin")
 
-    from_tree = commands.add_parser(
-        "from-tree",
-        help="domain XML (its storage) from `tree --format json`",
-        parents=[_input_options(host=False)],
-    )
-    from_tree.add_argument("tree_json", metavar="FILE", help="the JSON, or - for stdin")
+    if only in (None, "check"):
+        check = commands.add_parser(
+            "check",
+            help="validate a domain (schema, libvirt rules, release gates)",
+            parents=[reads],
+        )
+        check.add_argument(
+            "domains",
+            metavar="DOMAIN",
+            nargs="*",
+            help="domain XML files, directories (every *.xml below), or - for "
+            "stdin (one domain, or several one after another)",
+        )
+        check.add_argument(
+            "--qemu",
+            action="append",
+            default=[],
+            metavar="VER",
+            help="check against this QEMU release (may repeat)",
+        )
+        check.add_argument(
+            "--format",
+            choices=("text", "json", "jsonl"),
+            default="text",
+            help="jsonl: one JSON result per domain, in input order",
+        )
+        check.add_argument(
+            "--jobs",
+            "-j",
+            type=int,
+            default=1,
+            metavar="N",
+            help="check on N processes (at most 4 per CPU and one per input)",
+        )
+        _live_options(check)
+        check.add_argument(
+            "--libvirt-schema",
+            action="store_true",
+            help="also validate with libvirt's installed RelaxNG schema "
+            "(/usr/share/libvirt/schemas/domain.rng)",
+        )
 
-    check = commands.add_parser(
-        "check", help="validate a domain (schema, libvirt rules, release gates)", parents=[reads]
-    )
-    check.add_argument(
-        "domains",
-        metavar="DOMAIN",
-        nargs="*",
-        help="domain XML files, directories (every *.xml below), or - for "
-        "stdin (one domain, or several one after another)",
-    )
-    check.add_argument(
-        "--qemu",
-        action="append",
-        default=[],
-        metavar="VER",
-        help="check against this QEMU release (may repeat)",
-    )
-    check.add_argument(
-        "--format",
-        choices=("text", "json", "jsonl"),
-        default="text",
-        help="jsonl: one JSON result per domain, in input order",
-    )
-    check.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        default=1,
-        metavar="N",
-        help="check on N processes (at most 4 per CPU and one per input)",
-    )
-    _live_options(check)
-    check.add_argument(
-        "--libvirt-schema",
-        action="store_true",
-        help="also validate with libvirt's installed RelaxNG schema "
-        "(/usr/share/libvirt/schemas/domain.rng)",
-    )
+    if only in (None, "caps"):
+        caps = commands.add_parser("caps", help="the capability tables of QEMU releases")
+        caps_commands = caps.add_subparsers(dest="caps_command", required=True, metavar="WHAT")
+        caps_list = caps_commands.add_parser("list", help="the releases and arches known")
+        caps_list.add_argument("--format", choices=("text", "json"), default="text")
+        show = caps_commands.add_parser("show", help="one release's table")
+        show.add_argument("version", metavar="VER")
+        show.add_argument("--arch", default="x86_64")
+        show.add_argument("--format", choices=("text", "json"), default="text")
+        diff = caps_commands.add_parser("diff", help="what changed between two releases")
+        diff.add_argument("old", metavar="A")
+        diff.add_argument("new", metavar="B")
+        diff.add_argument("--arch", default="x86_64")
+        diff.add_argument("--format", choices=("text", "json"), default="text")
+        probe = caps_commands.add_parser("probe", help="make a table from a real QEMU binary")
+        probe.add_argument("binary", nargs="?", default="qemu-system-x86_64", metavar="QEMU_BINARY")
+        probe.add_argument(
+            "--machine",
+            metavar="M",
+            help="the machine whose buses are probed (default: the arch's usual)",
+        )
+        probe.add_argument("--output", "-o", metavar="FILE", help="write the table here")
+        probe.add_argument(
+            "--libvirt-caps",
+            metavar="FILE",
+            action="append",
+            default=[],
+            help="libvirt's capability XML of the same binary, for its flags "
+            "(repeat: the flags common to all files)",
+        )
+        probe.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+        live = probe.add_argument_group("through a running libvirt (needs virtxlate[libvirt])")
+        live.add_argument(
+            "--connect",
+            metavar="URI",
+            help="probe the QEMU binary libvirt reports in its domain "
+            "capabilities, with the flags libvirt itself probed for it",
+        )
+        live.add_argument("--emulator", metavar="PATH", help="which binary libvirt reports on")
+        live.add_argument("--virttype", choices=("qemu", "kvm"), default=None)
 
-    caps = commands.add_parser("caps", help="the capability tables of QEMU releases")
-    caps_commands = caps.add_subparsers(dest="caps_command", required=True, metavar="WHAT")
-    caps_list = caps_commands.add_parser("list", help="the releases and arches known")
-    caps_list.add_argument("--format", choices=("text", "json"), default="text")
-    show = caps_commands.add_parser("show", help="one release's table")
-    show.add_argument("version", metavar="VER")
-    show.add_argument("--arch", default="x86_64")
-    show.add_argument("--format", choices=("text", "json"), default="text")
-    diff = caps_commands.add_parser("diff", help="what changed between two releases")
-    diff.add_argument("old", metavar="A")
-    diff.add_argument("new", metavar="B")
-    diff.add_argument("--arch", default="x86_64")
-    diff.add_argument("--format", choices=("text", "json"), default="text")
-    probe = caps_commands.add_parser("probe", help="make a table from a real QEMU binary")
-    probe.add_argument("binary", nargs="?", default="qemu-system-x86_64", metavar="QEMU_BINARY")
-    probe.add_argument(
-        "--machine",
-        metavar="M",
-        help="the machine whose buses are probed (default: the arch's usual)",
-    )
-    probe.add_argument("--output", "-o", metavar="FILE", help="write the table here")
-    probe.add_argument(
-        "--libvirt-caps",
-        metavar="FILE",
-        action="append",
-        default=[],
-        help="libvirt's capability XML of the same binary, for its flags "
-        "(repeat: the flags common to all files)",
-    )
-    probe.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
-    live = probe.add_argument_group("through a running libvirt (needs virtxlate[libvirt])")
-    live.add_argument(
-        "--connect",
-        metavar="URI",
-        help="probe the QEMU binary libvirt reports in its domain "
-        "capabilities, with the flags libvirt itself probed for it",
-    )
-    live.add_argument("--emulator", metavar="PATH", help="which binary libvirt reports on")
-    live.add_argument("--virttype", choices=("qemu", "kvm"), default=None)
-
-    explain = commands.add_parser("explain", help="what a QOM device or bus type is")
-    explain.add_argument("type", metavar="TYPE")
-    explain.add_argument("--qemu", metavar="VER", help="release (default: the newest known)")
-    explain.add_argument("--arch", default="x86_64")
-    explain.add_argument("--format", choices=("text", "json"), default="text")
+    if only in (None, "explain"):
+        explain = commands.add_parser("explain", help="what a QOM device or bus type is")
+        explain.add_argument("type", metavar="TYPE")
+        explain.add_argument("--qemu", metavar="VER", help="release (default: the newest known)")
+        explain.add_argument("--arch", default="x86_64")
+        explain.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
 
@@ -262,7 +279,9 @@ def _load(options: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    options = _parser().parse_args(args)
+    words = list(sys.argv[1:] if args is None else args)
+    only = words[0] if words and words[0] in COMMANDS else None
+    options = _parser(only).parse_args(words)
     commands = {
         "tree": _tree,
         "argv": _argv,
