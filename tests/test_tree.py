@@ -164,3 +164,17 @@ def test_q35_builtins_with_the_names_of_their_release(version, expected):
     assert [d["type"] for d in builtins] == expected
     smb = builtins[0]
     assert smb["props"] == {"addr": "1f.3"} and [b["name"] for b in smb["buses"]] == ["i2c"]
+
+
+@pytest.mark.parametrize("acpi_off", ["-no-acpi", "-machine pc-i440fx-7.2,acpi=off"])
+def test_tree_of_a_line_without_acpi_has_no_piix4_pm(acpi_off):
+    """tree --argv builds the machine as the line asks: pc_init1 creates no PIIX4_PM with
+    ACPI off (QEMU 7.2's qtree of libvirt's -no-acpi lines has none)."""
+    line = f"qemu-system-x86_64 -machine pc-i440fx-7.2 {acpi_off} -device virtio-scsi-pci,id=s"
+    with_acpi = run_cli(
+        "tree", "--argv", "-", "--qemu", "7.2", stdin=line.replace(acpi_off, "").encode()
+    )
+    without = run_cli("tree", "--argv", "-", "--qemu", "7.2", stdin=line.encode())
+    assert (with_acpi.returncode, without.returncode) == (0, 0), without.stderr
+    assert "dev: PIIX4_PM" in with_acpi.stdout
+    assert "dev: PIIX4_PM" not in without.stdout and "dev: virtio-scsi-pci" in without.stdout

@@ -35,8 +35,17 @@ def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[
         raise UsageError(f"machine type '{wanted}' does not exist in QEMU {caps.version}")
     _bus_depth(options, command.source)
     devices, written, left_out = [], [], []
+    # what the machine is built with: its properties (acpi=off), -no-acpi, the accelerator
+    machine_wide: list[Option] = []
     for option in options:
-        if option.flag == "-device":
+        if option.flag in ("-machine", "-M"):
+            props = [(k, v) for k, v in option.fields.items() if k != "type"]
+            machine_wide.append(Option("-machine", str(option.fields.get("type")), props))
+        elif option.flag in ("-no-acpi", "-enable-kvm"):
+            machine_wide.append(Option(option.flag))
+        elif option.flag == "-accel":
+            machine_wide.append(Option("-accel", str(option.value).split(",", 1)[0]))
+        elif option.flag == "-device":
             driver = str(option.fields.get("driver", ""))
             if caps.device(driver) is None and not recorded_kind(driver):
                 left_out.append(f"-device {driver}")
@@ -51,7 +60,8 @@ def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[
             written.append(option)
 
     def build(count: int) -> Graph:
-        return build_graph(caps, machine.name, caps.family_of(machine), devices[:count])
+        family = caps.family_of(machine)
+        return build_graph(caps, machine.name, family, machine_wide + devices[:count])
 
     try:
         graph = build(len(devices))
