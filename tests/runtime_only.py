@@ -114,6 +114,22 @@ def _generated_macs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
     return out
 
 
+def _automatic_vsock_cid(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    if domain is None:
+        return pairs
+    auto = {
+        f"vsock{i}"
+        for i, vsock in enumerate(domain.vsocks)
+        if vsock.cid_auto is True or vsock.cid_address is None
+    }
+    out = []
+    for flag, value in pairs:
+        if flag == "-device" and value is not None and _json(value).get("id") in auto:
+            value = _set_keys(value, {"guest-cid": placeholder("cid")}, only_present=True)
+        out.append((flag, value))
+    return out
+
+
 def _generated_uuid(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
     if domain is None or domain.uuid is not None:
         return pairs
@@ -192,6 +208,14 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "an <interface> without <mac> gets a random 52:54:00 address when libvirt parses it",
         placeholder("mac"),
         _generated_macs,
+    ),
+    RuntimeOnly(
+        "automatic vsock CID",
+        "guest-cid of a <vsock> with <cid auto='yes'/> (or no address): libvirt takes the "
+        "first CID free on the host from /dev/vhost-vsock when it starts the domain "
+        "(virVsockAcquireGuestCid); the dry run never opens it and writes 0",
+        placeholder("cid"),
+        _automatic_vsock_cid,
     ),
     RuntimeOnly(
         "generated UUID",

@@ -76,10 +76,8 @@ KINDS = frozenset(
 KINDS_NOT_WRITTEN = frozenset(
     {
         "uuid", "launch-security",
-        "usb-controller", "virtio-serial-controller", "filesystem",
-        "interface", "channel", "console", "tpm", "input",
+        "channel", "console", "tpm", "input",
         "graphics", "sound",
-        "memballoon", "rng", "shmem", "vsock",
     }
 )  # fmt: skip
 
