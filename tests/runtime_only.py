@@ -79,9 +79,10 @@ def _fds(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
 
 
 def _dry_run_nics(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
-    """Every NIC as the dry run writes it: a tap on a descriptor with only the MAC, the
-    model and the boot order of the <interface> kept (qemuConnectDomainXMLToNative
-    replaces each by a new type='ethernet' one).  Applied to virtxlate's line, which
+    """Every NIC as the dry run writes it: a tap on a descriptor with only the MAC and
+    the model of the <interface> kept (qemuConnectDomainXMLToNative replaces each by a
+    new type='ethernet' one; libvirt 9.0's line has no bootindex for a NIC with
+    <boot order>, which a started domain's has).  Applied to virtxlate's line, which
     writes the back-end a run would have, this keeps exactly what the dry run can show."""
     netdev_ids = set()
     out: list[Pair] = []
@@ -93,7 +94,7 @@ def _dry_run_nics(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
                 {"type": "tap", "fd": placeholder("fd"), "id": netdev_id}, separators=(",", ":")
             )
         elif flag == "-device" and value is not None and _json(value).get("netdev") in netdev_ids:
-            kept = ("driver", "netdev", "id", "mac", "bus", "addr", "multifunction", "bootindex")
+            kept = ("driver", "netdev", "id", "mac", "bus", "addr", "multifunction")
             data = _json(value)
             value = json.dumps({k: data[k] for k in data if k in kept}, separators=(",", ":"))
         elif flag == "-chardev" and value is not None and _id(value).startswith("charnet"):
@@ -110,6 +111,22 @@ def _generated_macs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
     for flag, value in pairs:
         if flag == "-device" and value is not None and _json(value).get("id") in random_ids:
             value = _set_keys(value, {"mac": placeholder("mac")}, only_present=True)
+        out.append((flag, value))
+    return out
+
+
+def _automatic_vsock_cid(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    if domain is None:
+        return pairs
+    auto = {
+        f"vsock{i}"
+        for i, vsock in enumerate(domain.vsocks)
+        if vsock.cid_auto is True or vsock.cid_address is None
+    }
+    out = []
+    for flag, value in pairs:
+        if flag == "-device" and value is not None and _json(value).get("id") in auto:
+            value = _set_keys(value, {"guest-cid": placeholder("cid")}, only_present=True)
         out.append((flag, value))
     return out
 
@@ -181,9 +198,10 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
     RuntimeOnly(
         "NIC back-ends of the dry run",
         "domxml-to-native rebuilds every <interface> as type ethernet keeping only mac, "
-        "model, boot order and script (qemuConnectDomainXMLToNative), so its line shows a "
-        "tap on a descriptor where a run has the type's back-end (user, vhost, queues, "
-        "host_mtu, a vhost-user socket…); both lines are compared in the dry run's form",
+        "model and script (qemuConnectDomainXMLToNative), so its line shows a tap on a "
+        "descriptor where a run has the type's back-end (user, vhost, queues, host_mtu, a "
+        "vhost-user socket…) and no bootindex for <boot order> (libvirt 9.0's dry run "
+        "writes none; a run does); both lines are compared in the dry run's form",
         placeholder("fd"),
         _dry_run_nics,
     ),
@@ -192,6 +210,14 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "an <interface> without <mac> gets a random 52:54:00 address when libvirt parses it",
         placeholder("mac"),
         _generated_macs,
+    ),
+    RuntimeOnly(
+        "automatic vsock CID",
+        "guest-cid of a <vsock> with <cid auto='yes'/> (or no address): libvirt takes the "
+        "first CID free on the host from /dev/vhost-vsock when it starts the domain "
+        "(virVsockAcquireGuestCid); the dry run never opens it and writes 0",
+        placeholder("cid"),
+        _automatic_vsock_cid,
     ),
     RuntimeOnly(
         "generated UUID",

@@ -76,10 +76,8 @@ KINDS = frozenset(
 KINDS_NOT_WRITTEN = frozenset(
     {
         "uuid", "launch-security",
-        "usb-controller", "virtio-serial-controller", "filesystem",
-        "interface", "channel", "console", "tpm", "input",
-        "graphics", "sound",
-        "memballoon", "rng", "shmem", "vsock",
+        "channel", "console", "tpm",
+        "graphics",
     }
 )  # fmt: skip
 
@@ -101,27 +99,15 @@ BUILTINS_NOT_MODELLED = frozenset(
 # without the kinds GAP_LEAVES_OUT names for it (all of its line when None).
 # test_known_gaps_are_still_gaps fails once a reproducer matches libvirt: remove it then.
 _HEAD = "<domain type='qemu'><name>g</name><memory>262144</memory><os><type arch='x86_64'"
-KNOWN_GAPS: dict[str, tuple[str, str]] = {
-    "video-not-pci": (
-        "with a primary <video> that is no PCI device (model none or ramfb), libvirt gives "
-        "slot 2 (pc) / 1 (q35) to the next device; placement keeps it for the video",
-        f"{_HEAD} machine='pc'>hvm</type></os><devices><disk type='file' device='disk'>"
-        "<source file='/x.img'/><target dev='vda' bus='virtio'/></disk>"
-        "<video><model type='none'/></video></devices></domain>",
-    ),
-}
+KNOWN_GAPS: dict[str, tuple[str, str]] = {}
 
 
-GAP_LEAVES_OUT: dict[str, frozenset[str] | None] = {
-    "video-not-pci": None,  # every PCI slot after the video's moves
-}
+GAP_LEAVES_OUT: dict[str, frozenset[str] | None] = {}
 
 
 def known_gaps(xml: str) -> set[str]:
     """The KNOWN_GAPS a generated guest runs into."""
-    found = set()
-    if "<model type='none'/></video>" in xml or "<model type='ramfb'/></video>" in xml:
-        found.add("video-not-pci")
+    found: set[str] = set()
     return found
 
 

@@ -379,10 +379,16 @@ class PciSlots:
         """VIDEO_PRIMARY: QEMU has libvirt's device-video-primary capability; without it
         libvirt keeps the video slot even when the domain has no video card."""
         self.used: set[int] = set(family.reserved_pci_slots)
-        if family.video_slot is not None and (
-            domain.videos or domain.graphics or not video_primary
-        ):
-            # the primary video card (libvirt adds one for <graphics>) takes its own slot
+        primary = primary_video(domain)
+        pci_video = (
+            primary.model_name not in ("none", "ramfb")
+            if primary is not None
+            else bool(domain.graphics)
+        )
+        if family.video_slot is not None and (pci_video or not video_primary):
+            # the primary video card (libvirt adds one for <graphics>) takes its own slot;
+            # a card that is no PCI device (none, ramfb) keeps none, as
+            # qemuDomainValidateDevicePCISlotsPIIX3/Q35
             self.used.add(family.video_slot)
         if q35_sound(domain, family) is not None:
             self.used.add(Q35_SOUND_SLOT)

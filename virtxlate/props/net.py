@@ -26,6 +26,8 @@ VHOST_NET = "/dev/vhost-net"
 
 # <interface type> libvirt backs with a tap (or macvtap) descriptor it opens itself
 _TAP_TYPES = ("ethernet", "network", "bridge", "direct")
+# <interface type> backed by QEMU's socket netdev, and its property (qemuBuildHostNetProps)
+_SOCKET_TYPES = {"client": "connect", "server": "listen", "mcast": "mcast", "udp": "udp"}
 # NIC models libvirt passes to -device by their own name (qemuBuildNicDevProps' default)
 _PCI_MODELS = frozenset(
     ("e1000", "e1000e", "rtl8139", "vmxnet3", "ne2k_pci", "pcnet", "i82551", "i82557b",
@@ -87,7 +89,7 @@ def net_options(plan: StoragePlan) -> list[Option]:
 def _interface(plan: StoragePlan, interface: Interface, alias: str) -> list[Option]:
     kind = interface.type
     model = interface.model or default_model(plan)
-    if kind not in ("user", *_TAP_TYPES):
+    if kind not in ("user", *_TAP_TYPES) and _socket(interface) is None:
         plan.findings.append(unsupported(plan, interface, f"an <interface type='{kind}'>"))
         return []
     if not model.startswith("virtio") and model not in _PCI_MODELS:
@@ -129,6 +131,13 @@ def missing_device(plan: StoragePlan, obj, what: str, device: str, kind: str = "
 def _netdev(plan: StoragePlan, interface: Interface, alias: str, model: str) -> Option:
     """The back-end (qemuBuildHostNetProps): user networking, or the tap descriptor(s)
     libvirt opens, with vhost-net's for a virtio NIC on a host that has it."""
+    socket = _socket(interface)
+    if socket is not None:
+        netdev = Option("-netdev", "socket", origin=interface)
+        for key, value in socket:
+            netdev.add(key, value)
+        netdev.add("id", f"host{alias}")
+        return netdev
     netdev = Option("-netdev", "user" if interface.type == "user" else "tap", origin=interface)
     if interface.type != "user":
         driver = interface.driver
@@ -149,6 +158,26 @@ def _netdev(plan: StoragePlan, interface: Interface, alias: str, model: str) -> 
         _tell_placeholders(plan, interface, alias, vhost)
     netdev.add("id", f"host{alias}")
     return netdev
+
+
+def _socket(interface: Interface) -> list[tuple[str, str]] | None:
+    """The socket netdev's address properties of a client, server, mcast or udp
+    interface (qemuBuildHostNetProps: "ADDRESS:PORT", a server's address may be empty;
+    udp's <local> as localaddr), None for another type or one libvirt would refuse."""
+    key = _SOCKET_TYPES.get(interface.type or "")
+    source = interface.source
+    if key is None or source is None or source.port is None:
+        return None
+    if source.address is None and interface.type != "server":
+        return None
+    found = [(key, f"{source.address or ''}:{source.port}")]
+    if interface.type == "udp":
+        if source.local_address is None or source.local_port is None:
+            return None
+        found.append(("localaddr", f"{source.local_address}:{source.local_port}"))
+    elif source.local_address is not None:
+        return None  # (<local> of mcast: not checked against libvirt yet)
+    return found
 
 
 def _vhost(plan: StoragePlan, interface: Interface, model: str) -> bool:
