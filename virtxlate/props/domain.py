@@ -202,25 +202,8 @@ def smp_options(plan: DomainPlan) -> list[Option]:
     return [smp]
 
 
-# what -uuid stands for when the XML has no <uuid>: libvirt draws a random one as it parses it
-UUID_PLACEHOLDER = "{generated-uuid}"
-
-
 def uuid_options(plan: DomainPlan) -> list[Option]:
-    """-uuid, always written (qemuBuildCommandLine); a domain without <uuid> gets a random
-    one when libvirt parses it (virDomainDefParseXML), a placeholder here."""
-    if plan.domain.uuid:
-        return [Option("-uuid", plan.domain.uuid)]
-    plan.findings.append(
-        finding_at(
-            "VX0701",
-            "info",
-            f"libvirt gives a domain without <uuid> a random one; written as {UUID_PLACEHOLDER}",
-            plan.domain,
-            plan.domain.source,
-        )
-    )
-    return [Option("-uuid", UUID_PLACEHOLDER)]
+    return [Option("-uuid", plan.domain.uuid)] if plan.domain.uuid else []
 
 
 def default_options(plan: DomainPlan) -> list[Option]:
