@@ -166,6 +166,36 @@ def _host_model_cpu(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
     return [(f, placeholder("host-cpu") if f == "-cpu" else v) for f, v in pairs]
 
 
+def _host_config_dirs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    # libvirt's qemu.conf channel_target_dir (default /var/lib/libvirt/qemu/channel/target
+    # for qemu:///system) against virtxlate's placeholder for it (props/chardev.py)
+    dirs = re.compile(r"/var/lib/libvirt/qemu/channel/target/|\{libvirt-channel-target-dir\}/")
+    return [(f, dirs.sub(placeholder("channel-dir") + "/", v) if v else v) for f, v in pairs]
+
+
+def _swtpm_socket(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    out = []
+    for flag, value in pairs:
+        if flag == "-chardev" and _id(value) == "chrtpm":
+            value = f"{placeholder('swtpm')},id=chrtpm"
+        out.append((flag, value))
+    return out
+
+
+def _spice_autoport_placeholder(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    if domain is None:
+        return pairs
+    auto = {g.type for g in domain.graphics if g.autoport or g.port in (None, -1)}
+    out = []
+    for flag, value in pairs:
+        if flag == "-spice" and value is not None and "spice" in auto:
+            value = re.sub(
+                r"(?<![^,])(port|tls-port)=AUTOPORT", rf"\1={placeholder('port')}", value
+            )
+        out.append((flag, value))
+    return out
+
+
 RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
     RuntimeOnly(
         "master-key secret",
@@ -245,6 +275,28 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "host's CPU (its domain capabilities' host-model)",
         placeholder("host-cpu"),
         _host_model_cpu,
+    ),
+    RuntimeOnly(
+        "channel target directory",
+        "the directory of <channel> sockets libvirt names itself (no <source path>): "
+        "qemu.conf's channel_target_dir, a fact of the host's configuration",
+        placeholder("channel-dir"),
+        _host_config_dirs,
+    ),
+    RuntimeOnly(
+        "swtpm socket",
+        "-chardev chrtpm of <tpm><backend type='emulator'>: the socket of the swtpm libvirt "
+        "starts with the domain (qemuTPMEmulatorStart); the dry run starts none and writes "
+        "a null chardev",
+        placeholder("swtpm"),
+        _swtpm_socket,
+    ),
+    RuntimeOnly(
+        "SPICE autoport placeholder",
+        "the SPICE port(s) of an autoport <graphics>, written by virtxlate as AUTOPORT "
+        "(the rule 'autoport numbers' gives libvirt's number the same placeholder)",
+        placeholder("port"),
+        _spice_autoport_placeholder,
     ),
 )
 

@@ -76,8 +76,6 @@ KINDS = frozenset(
 KINDS_NOT_WRITTEN = frozenset(
     {
         "uuid", "launch-security",
-        "channel", "console", "tpm",
-        "graphics",
     }
 )  # fmt: skip
 

@@ -492,7 +492,18 @@ def console_options(plan: StoragePlan) -> list[Option]:
     sclplmconsole (qemuBuildConsoleCommandLine)."""
     options: list[Option] = []
     ports: dict | None = None
-    for index, console in enumerate(plan.domain.consoles):
+    consoles = plan.domain.consoles
+    # with an ISA serial0 and a first <console> of another type, libvirt puts a copy of
+    # serial0 before it as console 0, so the others' aliases count from 1
+    # (virDomainDefAddConsoleCompat; seen with libvirt 9.0: not with usb- or pci-serial)
+    serials = plan.domain.serials
+    isa = bool(serials) and (
+        serials[0].target_type == "isa-serial"
+        or (serials[0].target_type is None and _arch(plan) in ("x86_64", "i686"))
+    )
+    shift = int(isa and bool(consoles) and consoles[0].target_type not in (None, "serial"))
+    for position, console in enumerate(consoles):
+        index = position + shift
         target = console.target_type
         if index == 0 and target in (None, "serial"):
             continue  # serial0 itself (serial_options)
