@@ -8,7 +8,6 @@ by assign.py in libvirt's order; their -device options are built by props/contro
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -19,6 +18,7 @@ from ..caps.tables import MachineFamily
 from ..errors import InvalidValue
 from ..findings import Finding, finding_at
 from ..model import Controller, Domain
+from ..model.devices import Device
 from ..names.scsi import SCSI_MODEL_DEVICES, default_scsi_model
 from .addresses import controller_indexes, drive_address
 from .pcibuses import DEFAULT_DEVICE
@@ -45,14 +45,10 @@ class ControllerPlan:
 # A user alias libvirt keeps and writes as the device's id: "ua-" and ASCII letters,
 # digits, '_' and '-' (checked with libvirt 9.0: any other alias, e.g. 'ua-a,b' or
 # 'ua-a.b', is dropped without a word and the device gets its own alias)
-_USER_ALIAS = re.compile(r"ua-[A-Za-z0-9_-]*")
-
-
 def user_alias(node) -> str | None:  # type: ignore[no-untyped-def]
-    """The user alias (<alias name='ua-…'/>) of a device element, when libvirt keeps it."""
-    alias = node.find("alias")
-    name = alias.get("name") if alias is not None else None
-    return name if name is not None and _USER_ALIAS.fullmatch(name) else None
+    """The user alias (<alias name='ua-…'/>) of a device element or model object, when
+    libvirt keeps it: the model's rule (Device.user_alias), for callers holding elements."""
+    return Device(getattr(node, "element", node)).user_alias
 
 
 # libvirt's qemuBuildControllersCommandLine emits controllers grouped by type in this order.
