@@ -140,7 +140,6 @@ NOT_READ_YET: tuple[str, ...] = (
     "Hostdev.managed",
     "Hostdev.mode",
     "Hostdev.rawio",
-    "Hostdev.readonly",
     "Hostdev.sgio",
     "Hostdev.shareable",
     "Hostdev.teaming_type",

@@ -11,12 +11,9 @@ a host is given.
 
 from __future__ import annotations
 
-from ..errors import InvalidValue
 from ..findings import Finding, finding_at
 from ..host import ASK_THE_HOST, host_known
-from ..model import Address
-from ..model.fields import XmlObject, xpath_of
-from ..model.hostdevs import Hostdev
+from ..model.hostdevs import Hostdev, HostdevSource
 from ..names import transitional
 from ..names.scsi import NARROW_SCSI_MODELS
 from ..option import Option, Value
@@ -28,7 +25,6 @@ from .context import (
     explicit_pci,
     transport_device,
     unsupported,
-    user_alias,
 )
 from .controllers import missing_device, usb_location
 
@@ -43,25 +39,26 @@ def plan_hostdevs(plan: StoragePlan) -> list[Option]:
     options = []
     next_fd = FIRST_PASSED_FD
     automatic = 0  # hostdevN counts the host devices without a user alias
-    for node in plan.domain.element.iterfind("devices/hostdev"):
-        kind = node.get("type")
-        alias = user_alias(node)
+    for hostdev in plan.domain.hostdevs:
+        kind = hostdev.type
+        alias = hostdev.user_alias
         if alias is None:
             alias = f"hostdev{automatic}"
             automatic += 1
+        source = hostdev.source
         if kind == "scsi":
-            options += _scsi_passthrough(plan, node, alias)
-        elif kind == "scsi_host" and node.find("source[@protocol='vhost']") is not None:
-            option = _vhost_scsi(plan, node, alias, next_fd)
+            options += _scsi_passthrough(plan, hostdev, alias)
+        elif kind == "scsi_host" and source is not None and source.protocol == "vhost":
+            option = _vhost_scsi(plan, hostdev, alias, next_fd)
             if option is not None:
-                options.extend(with_zpci(plan, node, alias, option))
+                options.extend(with_zpci(plan, hostdev.element, alias, option))
                 next_fd += 1
         elif kind == "pci":
-            options += _pci_hostdev(plan, Hostdev(node), alias)
+            options += _pci_hostdev(plan, hostdev, alias)
         elif kind == "usb":
-            options += _usb_hostdev(plan, Hostdev(node), alias)
+            options += _usb_hostdev(plan, hostdev, alias)
         elif kind == "mdev":
-            options += _mdev_hostdev(plan, Hostdev(node), alias)
+            options += _mdev_hostdev(plan, hostdev, alias)
     return options
 
 
@@ -183,7 +180,7 @@ def _mdev_hostdev(plan: StoragePlan, hostdev: Hostdev, alias: str) -> list[Optio
             )
         )
         return []
-    if hostdev.display == "on" and plan.domain.element.find("devices/graphics") is None:
+    if hostdev.display == "on" and not plan.domain.graphics:
         plan.findings.append(
             finding_at(
                 "VX0100",
@@ -263,52 +260,34 @@ def _host_fact(plan: StoragePlan, hostdev: Hostdev, message: str) -> Finding:
     return finding_at("VX0701", "info", message, hostdev, plan.domain.source, hint=ASK_THE_HOST)
 
 
-def _int(node, xpath: str) -> int:  # type: ignore[no-untyped-def]
-    """A number of a host device's XML (outside the storage schema): 0 when absent, a
-    finding (VX0100) when it is no number."""
-    text = node.xpath(f"string({xpath})") or "0"
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise InvalidValue(
-            f"{xpath} of <{node.tag}> is '{text}': expected an integer",
-            line=node.sourceline or 0,
-            xpath=f"{xpath_of(node)}/{xpath}",
-        ) from None
-
-
-def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # type: ignore[no-untyped-def]
+def _scsi_passthrough(plan: StoragePlan, hostdev: Hostdev, alias: str) -> list[Option]:
     """The backend and scsi-generic device of a SCSI host device
     (qemuBuildHostdevSCSIAttachPrepare, qemuBuildSCSIHostdevDevProps)."""
-    obj = XmlObject(node)
-    source = node.find("source")
-    address = node.find("address[@type='drive']")
-    if source is None or address is None:
-        plan.findings.append(unsupported(plan, obj, "a SCSI <hostdev> without a drive address"))
+    source = hostdev.source
+    address = hostdev.address
+    if source is None or address is None or address.type != "drive":
+        plan.findings.append(unsupported(plan, hostdev, "a SCSI <hostdev> without a drive address"))
         return []
-    read_only = node.find("readonly") is not None
     blockdev = plan.caps.storage_style == "blockdev"
-    if source.get("protocol") == "iscsi":
-        storage = _iscsi_props(plan, node, source, alias, blockdev)
+    if source.protocol == "iscsi":
+        storage = _iscsi_props(plan, hostdev, source, alias, blockdev)
         if storage is None:
             return []
     else:
-        adapter = source.xpath("string(adapter/@name)")
-        sg = plan.host.scsi_generic(
-            adapter,
-            _int(source, "address/@bus"),
-            _int(source, "address/@target"),
-            _int(source, "address/@unit"),
+        adapter = source.adapter or ""
+        at = source.address
+        bus, target, unit = (
+            (at.bus or 0, at.target or 0, at.unit or 0) if at is not None else (0, 0, 0)
         )
+        sg = plan.host.scsi_generic(adapter, bus, target, unit)
         if sg is None:
             plan.findings.append(
                 finding_at(
                     "VX0211",
                     "error",
                     f"no SCSI generic (/dev/sgN) node on this host for "
-                    f"{adapter} {_int(source, 'address/@bus')}:{_int(source, 'address/@target')}:"
-                    f"{_int(source, 'address/@unit')}",
-                    obj,
+                    f"{adapter} {bus}:{target}:{unit}",
+                    hostdev,
                     plan.domain.source,
                     hint="virtxlate asks the machine it runs on, as libvirt asks the VM's host",
                 )
@@ -319,12 +298,10 @@ def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # t
                 finding_at(
                     "VX0701",
                     "info",
-                    f"the SCSI generic node of {adapter} "
-                    f"{_int(source, 'address/@bus')}:{_int(source, 'address/@target')}:"
-                    f"{_int(source, 'address/@unit')} is the VM's host's: written as the "
-                    f"placeholder {sg} (libvirt writes the host's /dev/sgN; it refuses the "
-                    "domain when there is none)",
-                    obj,
+                    f"the SCSI generic node of {adapter} {bus}:{target}:{unit} is the VM's "
+                    f"host's: written as the placeholder {sg} (libvirt writes the host's "
+                    "/dev/sgN; it refuses the domain when there is none)",
+                    hostdev,
                     plan.domain.source,
                     hint=ASK_THE_HOST,
                 )
@@ -336,18 +313,21 @@ def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # t
         backend = Option(
             "-blockdev",
             None,
-            storage + [("node-name", drive), ("read-only", read_only)],
-            origin=obj,
+            storage + [("node-name", drive), ("read-only", hostdev.readonly)],
+            origin=hostdev,
         )
     else:
         drive = f"drive-{alias}"
         backend = Option(
-            "-drive", None, storage + [("if", "none"), ("format", "raw"), ("id", drive)], origin=obj
+            "-drive",
+            None,
+            storage + [("if", "none"), ("format", "raw"), ("id", drive)],
+            origin=hostdev,
         )
-        if read_only:
+        if hostdev.readonly:
             backend.add("readonly", "on")
-    device = Option("-device", "scsi-generic", origin=obj)
-    controller_index = _int(address, "@controller")
+    device = Option("-device", "scsi-generic", origin=hostdev)
+    controller_index = address.controller or 0
     controller = next(
         (c for c in plan.controllers if c.type == "scsi" and c.index == controller_index), None
     )
@@ -355,15 +335,15 @@ def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # t
     location: list[tuple[str, Value]]
     if controller is not None and controller.model in NARROW_SCSI_MODELS:
         location = [
-            ("bus", f"{contr_alias}.{_int(address, '@bus')}"),
-            ("scsi-id", _int(address, "@unit")),
+            ("bus", f"{contr_alias}.{address.bus or 0}"),
+            ("scsi-id", address.unit or 0),
         ]
     else:
         location = [
             ("bus", f"{contr_alias}.0"),
-            ("channel", _int(address, "@bus")),
-            ("scsi-id", _int(address, "@target")),
-            ("lun", _int(address, "@unit")),
+            ("channel", address.bus or 0),
+            ("scsi-id", address.target or 0),
+            ("lun", address.unit or 0),
         ]
     # libvirt 9.0 writes the drive and id first, the -drive era the address first
     ids: list[tuple[str, Value]] = [("drive", drive), ("id", alias)]
@@ -372,27 +352,18 @@ def _scsi_passthrough(plan: StoragePlan, node, alias: str) -> list[Option]:  # t
 
 
 def _iscsi_props(
-    plan: StoragePlan,
-    node,
-    source,
-    alias: str,  # type: ignore[no-untyped-def]
-    blockdev: bool,
+    plan: StoragePlan, hostdev: Hostdev, source: HostdevSource, alias: str, blockdev: bool
 ) -> list[tuple[str, Value]] | None:
-    host = source.find("host")
+    host = next(iter(source.hosts), None)
     if host is None:
-        plan.findings.append(
-            unsupported(plan, XmlObject(node), "an iSCSI <hostdev> without a <host>")
-        )
+        plan.findings.append(unsupported(plan, hostdev, "an iSCSI <hostdev> without a <host>"))
         return None
     # libvirt 9.0 fills in no default port for a host device's iSCSI host: without
     # port='…' its portal ends in ':0' (checked with its domxml-to-native)
     props = iscsi_props(
-        f"{host.get('name')}:{host.get('port') or '0'}",
-        source.get("name") or "",
-        host.get("transport"),
-        source,
+        f"{host.name}:{host.port or '0'}", source.name or "", host.transport, source.element
     )
-    user = source.xpath("string(auth/@username)")
+    user = source.auth_username
     if user:
         # the password comes from libvirt's secret store through a secret object, which
         # virtxlate cannot write: it names the object as libvirt does and says so
@@ -406,34 +377,30 @@ def _iscsi_props(
                 "warning",
                 f"the iSCSI password lives in libvirt's secret store: the "
                 f"'-object secret' {secret} is left out",
-                XmlObject(node),
+                hostdev,
                 plan.domain.source,
             )
         )
-    initiator = source.xpath("string(initiator/iqn/@name)")
-    if initiator:
-        props.append(("initiator-name", initiator))
+    if source.initiator_iqn:
+        props.append(("initiator-name", source.initiator_iqn))
     if blockdev:
         return props
     return [(f"file.{key}", value) for key, value in props]
 
 
-def _vhost_scsi(plan: StoragePlan, node, alias: str, fd: int) -> Option | None:  # type: ignore[no-untyped-def]
+def _vhost_scsi(plan: StoragePlan, hostdev: Hostdev, alias: str, fd: int) -> Option | None:
     """vhost-scsi-pci (or -ccw) with the WWPN and the passed /dev/vhost-scsi descriptor
     (qemuBuildSCSIVHostHostdevDevProps)."""
     # model='virtio-transitional' picks the transitional device, as for disks
-    address_node = node.find("address")
     placed_as = transport_device(
-        plan,
-        f"vhost-scsi-pci{transitional.model_suffix(node.get('model'))}",
-        Address(address_node) if address_node is not None else None,
+        plan, f"vhost-scsi-pci{transitional.model_suffix(hostdev.model)}", hostdev.address
     )
     device, model_props = transitional.resolve(plan.caps, placed_as)
     if plan.caps.device(device) is None:
         plan.findings.append(
             unsupported(
                 plan,
-                XmlObject(node),
+                hostdev,
                 f"vhost-scsi ({device} is missing from QEMU {plan.caps.version})",
             )
         )
@@ -445,7 +412,7 @@ def _vhost_scsi(plan: StoragePlan, node, alias: str, fd: int) -> Option | None: 
                 "VX0211",
                 "error",
                 f"vhost-scsi needs {VHOST_SCSI_NODE}, which this host does not have",
-                XmlObject(node),
+                hostdev,
                 plan.domain.source,
                 hint="load the vhost_scsi kernel module on the VM's host",
             )
@@ -459,21 +426,21 @@ def _vhost_scsi(plan: StoragePlan, node, alias: str, fd: int) -> Option | None: 
                 f"whether the VM's host has {VHOST_SCSI_NODE} is not looked "
                 f"up: libvirt opens it and passes its descriptor (vhostfd={fd} here); it refuses "
                 "the domain without it",
-                XmlObject(node),
+                hostdev,
                 plan.domain.source,
                 hint=ASK_THE_HOST,
             )
         )
-    option = Option("-device", device, origin=XmlObject(node))
+    option = Option("-device", device, origin=hostdev)
     option.props.extend(model_props)
-    option.add("wwpn", node.find("source").get("wwpn"))
+    option.add("wwpn", hostdev.source.wwpn if hostdev.source is not None else None)
     option.add("vhostfd", str(fd))
     option.add("id", alias)
-    address = node.find("address")
-    if address is not None and address.get("type") in ("pci", "ccw"):
-        placed: tuple[str, str] | None = explicit_pci(plan, Address(address))
+    address = hostdev.address
+    if address is not None and address.type in ("pci", "ccw"):
+        placed: tuple[str, str] | None = explicit_pci(plan, address)
     else:
-        placed = plan.placement.location_of(node)
+        placed = plan.placement.location_of(hostdev.element)
     if placed is not None:
         add_location(option, placed)
     return option
