@@ -189,3 +189,20 @@ def test_qemu_starts_on_virtxlates_line(name, qemu_binary):
     argv = _analysis(variant).argv
     assert argv is not None
     assert qemu_refusal([qemu_binary, *argv[1:]]) is None
+
+
+def test_a_usb_address_bus_that_is_no_number_is_refused():
+    # libvirt 9.0: "Invalid value for attribute 'bus' in element 'address': '1x'"; the
+    # device must not land on controller 0 as if bus='0' had been written
+    guest = load(
+        "<domain type='kvm'><name>g</name><memory>262144</memory><os><type arch='x86_64' "
+        "machine='pc'>hvm</type></os><devices><controller type='usb' index='0' "
+        "model='qemu-xhci'/>"
+        + _usb(1, 2, "<address type='usb' bus='1x' port='1'/>")
+        + "</devices></domain>"
+    )
+    result = analyze(guest, "7.2", host=FixedHost())
+    assert result.argv is None
+    assert [(f.code, f.xpath) for f in result.findings if f.is_error] == [
+        ("VX0100", "/domain/devices/hostdev/address/@bus")
+    ]

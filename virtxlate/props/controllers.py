@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..caps import index as caps_index
 from ..findings import Finding, finding_at
-from ..model import Controller
+from ..model import Controller, Device
 from ..model.fields import XmlObject
 from ..names import transitional
 from ..names.scsi import SCSI_MODEL_DEVICES, VIRTIO_SCSI_MODELS
@@ -331,31 +331,28 @@ def ccid_options(plan: StoragePlan) -> list[Option]:
             continue
         option = Option("-device", "usb-ccid", origin=controller)
         option.add("id", user_alias(controller.element) or f"ccid{index}")
-        option.props.extend(usb_location(plan, controller.element))
+        option.props.extend(usb_location(plan, controller))
         options.append(option)
     return options
 
 
-def usb_location(plan: StoragePlan, node) -> list[tuple[str, Value]]:  # type: ignore[no-untyped-def]
+def usb_location(plan: StoragePlan, device: Device) -> list[tuple[str, Value]]:
     """bus= and port= of a USB device (qemuBuildDeviceAddressProps): the USB controller
     its <address type='usb' bus> names (0 unless written) and its port, written or
     given by the placement."""
-    address = node.find("address[@type='usb']")
-    bus = 0
-    if address is not None:
-        try:
-            bus = int(address.get("bus") or "0", 0)
-        except ValueError:
-            bus = 0
+    address = device.address
+    if address is not None and address.type != "usb":
+        address = None
+    bus = (address.bus if address is not None else None) or 0
     controller = next(
         (c for c, i in controller_indexes(plan.domain) if c.type == "usb" and i == bus), None
     )
     alias = (user_alias(controller.element) if controller is not None else None) or _usb_alias(bus)
     props: list[tuple[str, Value]] = [("bus", f"{alias}.0")]
     ports = plan.placement.usb_ports
-    port = ports.port_of(node) if ports is not None else None
+    port = ports.port_of(device.element) if ports is not None else None
     if port is None and address is not None:
-        port = address.get("port")
+        port = address.port
     if port is not None:
         props.append(("port", port))
     return props

@@ -252,7 +252,7 @@ def _usb_hostdev(plan: StoragePlan, hostdev: Hostdev, alias: str) -> list[Option
         option.add("guest-reset", reset != "off")
         if reset != "off":
             option.add("guest-resets-all", reset == "on")
-    option.props.extend(usb_location(plan, hostdev.element))
+    option.props.extend(usb_location(plan, hostdev))
     return [option]
 
 
