@@ -270,6 +270,23 @@ class DiskSource(XmlObject):
     reservations_path = Field("reservations/source/@path")
 
 
+class BackingStore(XmlObject):
+    """<backingStore type index>: one layer below a disk's image, with its <format> and
+    <source>; one without @type (``<backingStore/>``) ends the chain: the layer above has
+    no backing image (virDomainDiskBackingStoreParse)."""
+
+    type = Field("@type")
+    index = Field("@index", INT)
+    format = Field("format/@type")
+    source = Child(DiskSource, "source")
+
+    @property
+    def backing(self) -> BackingStore | None:
+        """The next layer down (its own <backingStore>), None when not written."""
+        node = _find_child(self.element, "backingStore")
+        return BackingStore(node) if node is not None else None
+
+
 class DiskTarget(XmlObject):
     """<disk><target dev bus tray removable rotation_rate>."""
 
@@ -329,6 +346,7 @@ class Disk(Device):
     blockio = Child(BlockIO, "blockio")
     geometry = Child(Geometry, "geometry")
     iotune = Child(IoTune, "iotune")
+    backing_store = Child(BackingStore, "backingStore")
 
     # target/@bus and target/@dev: the translation and the checks ask for them a dozen
     # times per disk, so they are read once (like every field, until the next write)
@@ -393,6 +411,7 @@ class IOThreadIds(XmlObject):
 __all__ = [
     "PCI_MODEL_NAMES",
     "Address",
+    "BackingStore",
     "BlockIO",
     "Controller",
     "Device",

@@ -74,6 +74,10 @@ class Backend:
     direct: bool | None = None  # -blockdev cache.direct (device decides the mode)
     no_flush: bool | None = None
     storage: dict[str, Any] = field(default_factory=dict)  # the -blockdev storage node
+    # the format node's backing: the layer below (<backingStore type=…>), or, for a JSON
+    # null, the end of the chain (<backingStore/>); neither when the key is absent
+    backing: Backend | None = None
+    backing_ends: bool = False
 
 
 def from_drive(option: ArgvOption) -> Backend:
@@ -144,14 +148,33 @@ def set_source(backend: Backend, value: Any) -> None:
     backend.path = file
 
 
-def from_blockdev(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> Backend:
-    """A `-blockdev` node the device names (the format node), down its file chain."""
+# the deepest backing chain read back (a chain that loops reaches it too)
+MAX_BACKING_DEPTH = 100
+
+
+def from_blockdev(
+    node: dict[str, Any], nodes: dict[str, dict[str, Any]], depth: int = 0
+) -> Backend:
+    """A `-blockdev` node the device names (the format node), down its file chain and
+    its backing chain (qemuBlockStorageSourceGetBlockdevProps' "backing")."""
     backend = Backend()
     if node.get("driver") == "copy-on-read":
         # libvirt's copy_on_read='on': a filter node on top of the format node
-        backend = from_blockdev(_child(node, nodes), nodes)
+        backend = from_blockdev(_child(node, nodes), nodes, depth)
         backend.copy_on_read = True
         return backend
+    if "backing" in node and node.get("file") is not None:
+        below = node["backing"]
+        if below is None:
+            backend.backing_ends = True
+        elif not isinstance(below, str):
+            raise BadValue(f"bad value '{below}' for backing (expected a node name or null)")
+        elif below in nodes:
+            if depth >= MAX_BACKING_DEPTH:
+                raise BadValue(
+                    f"the backing chain is deeper than {MAX_BACKING_DEPTH} nodes (or loops)"
+                )
+            backend.backing = from_blockdev(nodes[below], nodes, depth + 1)
     storage = node
     child = node.get("file")
     if child is not None:

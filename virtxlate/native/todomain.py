@@ -21,6 +21,7 @@ from ..errors import InputError
 from ..findings import Finding
 from ..host import Host, UnknownHost
 from ..model import Address, Controller, Disk, DiskSource, Domain, Memballoon
+from ..model.devices import BackingStore
 from ..names import transitional
 from ..names.scsi import NARROW_SCSI_MODELS, SCSI_DISK_DEVICES, scsi_model_of
 from ..placement.addresses import disk_index, disk_name
@@ -29,6 +30,7 @@ from ..props import disk_table
 from ..props.mapping import BadValue, Row, number, on_off, on_off_text, read_props, text
 from ..resources import PACKAGE_DIR
 from .backends import (
+    MAX_BACKING_DEPTH,
     Backend,
     device_cache,
     error_policy,
@@ -442,7 +444,8 @@ class _Builder:
         if isinstance(reference, str) and reference in self.nodes:
             name: str | None = reference
             seen: list[str] = []
-            while name is not None:  # the chain: filter, format, storage nodes
+            backing: list[str] = []
+            while name is not None:  # the chain: filter, format, storage, backing nodes
                 if name in seen:  # QEMU refuses a node that is its own file, or a loop
                     raise InputError(
                         f"the -blockdev chain of node '{_short(reference)}' loops back to "
@@ -454,7 +457,12 @@ class _Builder:
                 node = self.nodes[name]
                 self.used.add(node.position)
                 child = node.fields.get("file")
+                below = node.fields.get("backing")
+                if isinstance(below, str) and below in self.nodes:
+                    backing.append(below)  # read once this layer's storage is
                 name = child if isinstance(child, str) and child in self.nodes else None
+                if name is None and backing:
+                    name = backing.pop()
             node = self.current = self.nodes[reference]
             return from_blockdev(node.fields, {k: v.fields for k, v in self.nodes.items()})
         return Backend()  # an empty CD-ROM drive
@@ -586,6 +594,7 @@ class _Builder:
         driver.copy_on_read = True if backend.copy_on_read else None
         read_props(_DISK_DRIVER_ROWS, props, node)
         self._source(node, backend)
+        self._backing_store(node.element, backend)
         target = Disk.target.create(node)
         target.dev, target.bus = disk.dev or "", disk.bus
         read_props(_rows_under("target."), props, node)
@@ -610,14 +619,31 @@ class _Builder:
             node.element.append(address)
         return node.element
 
-    def _source(self, disk: Disk, backend: Backend) -> None:
-        """<source> of BACKEND's medium (none for an empty drive), with its reservations."""
+    def _backing_store(self, parent: etree._Element, backend: Backend) -> None:
+        """<backingStore> of each layer below BACKEND (type, <format>, <source>), and the
+        empty one where the command line ends the chain with a null backing."""
+        layer, depth = backend, 0
+        while depth <= MAX_BACKING_DEPTH:  # from_blockdev read no deeper
+            below = layer.backing
+            if below is None:
+                if layer.backing_ends:
+                    etree.SubElement(parent, "backingStore")
+                return
+            parent = etree.SubElement(parent, "backingStore", type=below.type or "file")
+            etree.SubElement(parent, "format", type=below.format or "raw")
+            self._source(BackingStore(parent), below)
+            layer, depth = below, depth + 1
+
+    def _source(self, disk: Disk | BackingStore, backend: Backend) -> None:
+        """<source> of BACKEND's medium (none for an empty drive), with its reservations:
+        a disk's, or a layer's of its backing chain."""
+        declared = type(disk).source
         if backend.type in ("file", "block", "dir") and backend.path is not None:
-            source = Disk.source.create(disk)
+            source = declared.create(disk)
             key = {"file": "file", "block": "dev", "dir": "dir"}[backend.type]
             setattr(source, key, backend.path)
         elif backend.type == "network":
-            source = Disk.source.create(disk)
+            source = declared.create(disk)
             source.protocol = backend.protocol or ""
             source.name = backend.name
             for host in backend.hosts:

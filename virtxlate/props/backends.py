@@ -13,7 +13,8 @@ from ..errors import InvalidValue
 from ..findings import finding_at
 from ..host import ASK_THE_HOST, host_known
 from ..model import Disk
-from ..model.fields import xpath_of
+from ..model.devices import BackingStore, DiskSource
+from ..model.fields import XmlObject, xpath_of
 from ..option import Option, Value
 from .context import StoragePlan, unsupported
 from .disk_table import DRIVE, NETWORK_STORAGE, detect_zeroes
@@ -28,6 +29,75 @@ CACHE_MODES = {
     "directsync": (False, True, False),
     "unsafe": (True, False, True),
 }
+
+
+# the formats whose images name a backing image: libvirt's storage_file_probe.c gives
+# these a backing-store parser ('cow' it refuses altogether); a typed <backingStore>
+# under any other format is refused (qemuDomainValidateStorageSource)
+BACKING_FORMATS = frozenset({"qcow", "qcow2", "qed", "vmdk"})
+# libvirt reads a chain of any depth; virtxlate refuses one deeper than this rather than
+# walk input without bound
+MAX_BACKING_LAYERS = 100
+
+
+def backing_chain(disk: Disk) -> tuple[list[BackingStore], bool]:
+    """The layers below DISK's image as its XML gives them (<backingStore type=…>, top
+    first) and whether the chain ends in ``<backingStore/>`` (no further backing image);
+    a chain with neither is left for libvirt to probe when the domain starts."""
+    layers: list[BackingStore] = []
+    layer = disk.backing_store
+    while layer is not None and layer.type is not None and len(layers) <= MAX_BACKING_LAYERS:
+        layers.append(layer)
+        layer = layer.backing
+    return layers, layer is not None and layer.type is None
+
+
+def node_count(disk: Disk) -> int:
+    """How many -blockdev layer numbers DISK takes: its image and each backing layer."""
+    return 1 + len(backing_chain(disk)[0])
+
+
+def _backing_refusal(plan: StoragePlan, disk: Disk) -> bool:
+    """VX0100 for a backing chain libvirt refuses: a layer without <format> ("missing disk
+    backing store format", virDomainDiskBackingStoreParse), a backing layer under a format
+    that has none (qemuDomainValidateStorageSource), a chain deeper than virtxlate reads."""
+    layers, _ = backing_chain(disk)
+    if not layers:
+        return False
+    problem: tuple[str, XmlObject | None, str] | None = None
+    if len(layers) > MAX_BACKING_LAYERS:
+        problem = (
+            f"the backing chain of {disk.dev or 'this disk'} is deeper than "
+            f"{MAX_BACKING_LAYERS} layers, more than virtxlate reads",
+            disk.backing_store,
+            "",
+        )
+    else:
+        above = disk_format(disk) or "raw"
+        for layer in layers:
+            if above not in BACKING_FORMATS:
+                problem = (f"storage format '{above}' does not support backing store", layer, "")
+                break
+            if layer.format is None:
+                problem = ("missing disk backing store format", layer, "")
+                break
+            if layer.source is None:
+                problem = ("missing disk backing store source", layer, "")
+                break
+            path = {"file": layer.source.file, "block": layer.source.dev}
+            if layer.type in path and not path[layer.type]:
+                # libvirt 9.0 accepts the XML, then fails building the node ("argument
+                # key 'filename' must not have null value")
+                problem = ("a backing layer's <source> names no image", layer, "/source")
+                break
+            above = layer.format
+    if problem is None:
+        return False
+    message, where, suffix = problem
+    plan.findings.append(
+        finding_at("VX0100", "error", message, where, plan.domain.source, xpath_suffix=suffix)
+    )
+    return True
 
 
 @dataclass
@@ -142,8 +212,11 @@ def backend(plan: StoragePlan, disk: Disk, alias: str, node_index: int) -> Backe
             )
         )
         return None
+    if _backing_refusal(plan, disk):
+        return None
     if plan.caps.storage_style == "blockdev":
         return _blockdev(plan, disk, node_index)
+    # the -drive era: QEMU opens the backing chain the image names itself
     return _legacy_drive(plan, disk, alias)
 
 
@@ -346,19 +419,19 @@ def _cache_object(disk: Disk) -> dict[str, bool] | None:
     return {"direct": direct, "no-flush": no_flush}
 
 
-def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
-    if is_empty(disk, blockdev=True):
-        return Backend()
-    source = disk.source
-    assert source is not None
-    kind = disk.type or "file"
+def _storage_props(
+    plan: StoragePlan, disk: Disk, kind: str, source: DiskSource, top: bool
+) -> list[tuple[str, Value]] | None:
+    """The protocol part of one layer's storage node: the disk's image (TOP) or a layer
+    of its backing chain; None (with a finding) when virtxlate cannot write it."""
     storage: list[tuple[str, Value]]
     if kind == "file":
         storage = [("driver", "file"), ("filename", source.file or "")]
     elif kind == "block":
         # libvirt asks the host whether the device is a CD-ROM drive (virFileIsCDROM)
-        is_cdrom = disk.effective_device == "cdrom" and plan.host.is_cdrom(source.dev or "")
-        if disk.effective_device == "cdrom" and source.dev and not host_known(plan.host):
+        cdrom = top and disk.effective_device == "cdrom"
+        is_cdrom = cdrom and plan.host.is_cdrom(source.dev or "")
+        if cdrom and source.dev and not host_known(plan.host):
             plan.findings.append(
                 finding_at(
                     "VX0701",
@@ -393,38 +466,112 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     else:
         plan.findings.append(unsupported(plan, disk, f"disk type '{kind}' with -blockdev"))
         return None
-    storage_name, format_name = f"libvirt-{index}-storage", f"libvirt-{index}-format"
-    manager, helper = _pr_manager(plan, disk, f"pr-helper-{storage_name}")
-    if manager is not None:
-        storage.append(("pr-manager", manager))
-    cache = _cache_object(disk)
+    return storage
+
+
+def _storage_node(
+    disk: Disk, kind: str, storage: list[tuple[str, Value]], name: str
+) -> list[tuple[str, Value]]:
+    """A layer's storage node: its protocol part STORAGE, then what the disk's <driver>
+    gives every layer (aio, cache) and the node's name."""
     settings = disk.driver
+    cache = _cache_object(disk)
     # libvirt 9.0 gives only the local file drivers an aio mode (a network disk's
     # io='threads' is not written: checked with its domxml-to-native)
     if settings is not None and settings.io and kind in ("file", "block"):
         storage.append(("aio", settings.io))
-    storage.append(("node-name", storage_name))
+    storage.append(("node-name", name))
     if cache is not None:
         storage.append(("cache", cache))  # type: ignore[arg-type]
-    storage += [("auto-read-only", True), ("discard", "unmap")]
-    read_only = disk.readonly or disk.effective_device == "cdrom"
-    fmt: list[tuple[str, Value]] = [("node-name", format_name), ("read-only", read_only)]
+    return storage + [("auto-read-only", True), ("discard", "unmap")]
+
+
+def _format_node(
+    disk: Disk, index: int, read_only: bool, driver: str, top: bool
+) -> list[tuple[str, Value]]:
+    """A layer's format node; detect-zeroes only on the image's own (checked with
+    libvirt 9.0's domxml-to-native: the backing layers carry discard and cache alone)."""
+    settings = disk.driver
+    cache = _cache_object(disk)
+    fmt: list[tuple[str, Value]] = [("node-name", f"libvirt-{index}-format")]
+    fmt.append(("read-only", read_only))
     # libvirt 9.0's order (qemuBlockStorageSourceGetFormatProps): discard, detect-zeroes,
     # then the cache object
     if settings is not None and settings.discard:
         fmt.append(("discard", settings.discard))
-    if detect_zeroes(disk):
+    if top and detect_zeroes(disk):
         fmt.append(("detect-zeroes", detect_zeroes(disk) or ""))
     if cache is not None:
         fmt.append(("cache", cache))  # type: ignore[arg-type]
+    return fmt + [("driver", driver), ("file", f"libvirt-{index}-storage")]
+
+
+def _backing(fmt: list[tuple[str, Value]], driver: str, below: str | None, ends: bool) -> None:
+    """The format node's backing: the layer below, or null where the XML ends the chain
+    on a format that has backing images (libvirt leaves it out otherwise: QEMU opens
+    what the image names)."""
+    if below is not None:
+        fmt.append(("backing", below))
+    elif ends and driver in BACKING_FORMATS:
+        fmt.append(("backing", None))  # type: ignore[arg-type]
+
+
+def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
+    """The disk's storage and format nodes: each backing layer's first, deepest first,
+    numbered on from the image's INDEX (qemuBuildDiskSourceCommandLine walks the chain
+    from its end); the image's format node names the layer below as its backing."""
+    if is_empty(disk, blockdev=True):
+        return Backend()
+    source = disk.source
+    assert source is not None
+    kind = disk.type or "file"
+    layers, ends = backing_chain(disk)
+    chain: list[Option] = []
+    below: str | None = None  # the format node of the layer under the one being written
+    for depth in range(len(layers), 0, -1):
+        layer, number = layers[depth - 1], index + depth
+        layer_kind = layer.type or "file"
+        assert layer.source is not None  # _backing_refusal refused a layer without one
+        protocol = _storage_props(plan, disk, layer_kind, layer.source, top=False)
+        if protocol is None:
+            return None
+        driver = layer.format or "raw"
+        fmt = _format_node(disk, number, True, driver, top=False)
+        _backing(fmt, driver, below, ends)
+        chain += [
+            Option(
+                "-blockdev",
+                None,
+                _storage_node(disk, layer_kind, protocol, f"libvirt-{number}-storage"),
+                origin=disk,
+            ),
+            Option("-blockdev", None, fmt, origin=disk),
+        ]
+        below, ends = f"libvirt-{number}-format", False
+    storage = _storage_props(plan, disk, kind, source, top=True)
+    if storage is None:
+        return None
+    storage_name, format_name = f"libvirt-{index}-storage", f"libvirt-{index}-format"
+    manager, helper = _pr_manager(plan, disk, f"pr-helper-{storage_name}")
+    if manager is not None:
+        storage.append(("pr-manager", manager))
+    read_only = disk.readonly or disk.effective_device == "cdrom"
     # a directory (type='fat') is exposed by the vvfat protocol driver under a raw format
-    driver_name = "raw" if kind == "dir" else (disk_format(disk) or "raw")
-    fmt += [("driver", driver_name), ("file", storage_name)]
-    options = helper + [
-        Option("-blockdev", None, storage, origin=disk),
-        Option("-blockdev", None, fmt, origin=disk),
-    ]
+    driver = "raw" if kind == "dir" else (disk_format(disk) or "raw")
+    fmt = _format_node(disk, index, read_only, driver, top=True)
+    _backing(fmt, driver, below, ends)
+    options = (
+        helper
+        + chain
+        + [
+            Option(
+                "-blockdev", None, _storage_node(disk, kind, storage, storage_name), origin=disk
+            ),
+            Option("-blockdev", None, fmt, origin=disk),
+        ]
+    )
     top = format_name
+    settings = disk.driver
     if settings is not None and settings.copy_on_read:
         top = f"libvirt-CoR-{disk.dev}"
         # libvirt 9.0 passes discard requests through the layer (checked with its

@@ -22,6 +22,7 @@ from .backends import (
     cache_mode,
     error_policies,
     legacy_drive_props,
+    node_count,
 )
 from .context import (
     ControllerPlan,
@@ -57,10 +58,14 @@ def plan_disks(plan: StoragePlan) -> None:
     blockdev = plan.caps.storage_style == "blockdev"
     floppies: list[tuple[Disk, str | None, int | None]] = []
     # -blockdev node names count down: libvirt numbers the disks' storage from the last
-    # disk to the first (SD cards, which keep -drive, take no number)
-    with_nodes = [d for d in disks if d.bus != "sd"]
-    node_indexes = {id(d): len(with_nodes) - i for i, d in enumerate(with_nodes)}
-    plan.next_node_index = len(with_nodes) + 1  # host devices number on from here
+    # disk to the first, each disk's image before the layers of its backing chain (SD
+    # cards, which keep -drive, take no number)
+    node_indexes: dict[int, int] = {}
+    numbered = 0
+    for disk in reversed([d for d in disks if d.bus != "sd"]):
+        node_indexes[id(disk)] = numbered + 1
+        numbered += node_count(disk)
+    plan.next_node_index = numbered + 1  # host devices number on from here
     for disk in disks:
         bus = disk.bus
         if bus not in SUPPORTED_BUSES:
