@@ -223,9 +223,14 @@ def _unix(
     plan: StoragePlan, char: CharHost, option: Option, origin: XmlObject, socket: str | None
 ) -> None:
     """path, server or reconnect of a unix socket; a virtio channel without a path gets
-    libvirt's own socket SOCKET in its channel directory (qemuDomainPrepareChannel)."""
+    libvirt's own socket SOCKET in its channel directory (qemuDomainPrepareChannel).  A
+    virtio channel's path inside that directory is one libvirt made when the domain last
+    ran (`virsh dumpxml` of a running domain shows it, e.g. …/domain-30-NAME/…): libvirt
+    drops it when it reads the domain and makes a new one (qemuDomainChrDefDropDefaultPath)."""
     source = char.source
     path = source.path if source is not None else None
+    if socket is not None and path is not None and path.startswith(CHANNEL_TARGET_DIR):
+        path = None
     bind = source is not None and source.mode == "bind"
     if path is None and socket is not None:
         bind = True
