@@ -1,4 +1,4 @@
-"""A domain as `virsh dumpxml` shows it while it runs, checked again before a restart.
+"""Domains as `virsh dumpxml` shows them while they run, checked again before a restart.
 
 Users run virtxlate on what dumpxml gives them, very often of a running domain (before a
 migration, an upgrade of QEMU, a restart with a changed definition).  That XML carries what
@@ -6,10 +6,11 @@ libvirt added when it started the domain: aliases and addresses, the CPU it sett
 (check='full' with the model's features), the sockets it made for virtio channels
 (…/channel/target/domain-ID-NAME/…, a path libvirt drops and makes anew when it reads the
 domain again: qemuDomainChrDefDropDefaultPath), <backingStore/> after each image it probed,
-the port SPICE took.  Here a virt-install guest (samples/virt-install-q35.xml, made
-runnable: its disk an empty qcow2 image, user networking) is started with real libvirt 9.0
-and QEMU 7.2, dumped, and virtxlate's line for the dump must equal libvirt's own line for
-it, less what only a running libvirt knows (tests/runtime_only.py).
+the port SPICE took.  Here every runnable x86_64 sample, made to run on this machine (images
+created, user networking in place of host networks, no host USB devices), is started with
+real libvirt 9.0 and QEMU 7.2 and dumped; virtxlate's line for the dump must equal libvirt's
+own line for it, less what only a running libvirt knows (tests/runtime_only.py).  (The
+s390x samples stop at once without a bootable disk: nothing to dump.)
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, skip_when_no_emulator
+from conftest import skip_when_no_emulator
+from lxml import etree
 from runtime_only import normalise
+from samples_support import runnable_samples, with_images
 
 from virtxlate.api import analyze, check, load
 from virtxlate.host import FixedHost
@@ -38,34 +41,42 @@ def _virsh(virsh: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _runnable(tmp: Path, name: str) -> str:
-    """The virt-install sample with what this machine lacks replaced: an empty image for
-    its disk, no ISO in the CD-ROM drive, user networking for the 'default' network."""
-    text = re.sub(r"<!--.*?-->", "", (SAMPLES / "virt-install-q35.xml").read_text(), flags=re.S)
-    image = tmp / "disk.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(image), "64M"], check=True)
-    text = text.replace("/var/lib/libvirt/images/fedora-vi.qcow2", str(image))
-    text = re.sub(r'<source file="[^"]*Live\.iso"/>\s*', "", text)
-    text = text.replace(
-        '<interface type="network">\n      <source network="default"/>', '<interface type="user">'
-    )
-    text = re.sub(r"<uuid>[^<]*</uuid>", "", text)
-    return text.replace("<name>fedora-vi</name>", f"<name>{name}</name>")
+def _runnable(sample: Path, tmp: Path, name: str) -> str:
+    """SAMPLE with what this machine lacks replaced: its images created, user networking
+    for host networks and bridges, no host USB devices, no <uuid> (libvirt makes one)."""
+    root = etree.fromstring(with_images(sample, tmp).encode())
+    for interface in root.iterfind("devices/interface"):
+        if interface.get("type") in ("network", "bridge", "direct", "ethernet"):
+            interface.set("type", "user")
+            for child in interface.xpath("source | target | mtu"):
+                interface.remove(child)
+    for node in root.xpath("devices/hostdev[@type='usb'] | uuid"):
+        node.getparent().remove(node)
+    root.find("name").text = name
+    return etree.tostring(root, encoding="unicode")
 
 
-@pytest.fixture(scope="module")
-def dumped(virsh: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
+SAMPLES_RUN = [p for p in runnable_samples() if "s390x" not in p.name]
+
+
+@pytest.fixture(scope="module", params=SAMPLES_RUN, ids=lambda p: p.stem)
+def dumped(
+    request: pytest.FixtureRequest,
+    virsh: str,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
     """dumpxml of the sample while libvirt runs it."""
     if shutil.which("qemu-img") is None:
-        pytest.skip("qemu-img (qemu-utils) is needed to make the guest's image")
-    tmp = tmp_path_factory.mktemp("running")
-    name = f"vx-running-{os.getpid()}"
+        pytest.skip("qemu-img (qemu-utils) is needed to make the guest's images")
+    sample: Path = request.param
+    tmp = tmp_path_factory.mktemp(sample.stem)
+    name = f"vx-running-{os.getpid()}-{sample.stem}"
     path = tmp / "guest.xml"
-    path.write_text(_runnable(tmp, name))
+    path.write_text(_runnable(sample, tmp, name))
     created = _virsh(virsh, "create", str(path))
     if created.returncode != 0:
         skip_when_no_emulator(created.stderr)
-        pytest.fail(f"libvirt did not start the guest: {created.stderr}")
+        pytest.fail(f"libvirt did not start {sample.name}: {created.stderr}")
     try:
         answer = _virsh(virsh, "dumpxml", name)
         assert answer.returncode == 0, answer.stderr
@@ -76,8 +87,8 @@ def dumped(virsh: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 
 def test_the_dump_is_a_running_domains(dumped: str) -> None:
     # what the test is about: the dump has what only a started domain has
-    assert re.search(r"<domain type='qemu' id='\d+'", dumped)
-    assert "/channel/target/domain-" in dumped and "<backingStore/>" in dumped
+    assert re.search(r"<domain type='\w+' id='\d+'", dumped)
+    assert "<alias name=" in dumped and "<backingStore/>" in dumped
 
 
 def test_check_finds_nothing_wrong(dumped: str) -> None:
@@ -101,5 +112,5 @@ def test_its_line_is_libvirts(virsh: str, dumped: str, tmp_path: Path) -> None:
     assert result.ok, [f.message for f in result.findings if f.is_error]
     theirs = normalise(shlex.split(answer.stdout), domain)
     ours = normalise(list(result.argv or []), domain)
-    assert len(ours) > 100
+    assert len(ours) > 20
     assert ours == theirs
