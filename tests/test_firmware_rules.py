@@ -70,3 +70,27 @@ def test_libvirt_refuses_what_virtxlate_refuses(virsh, tmp_path, name):  # noqa:
     path.write_text(_xml(name))
     argv, reason = _libvirt_argv(virsh, path)
     assert (argv is None) == (CASES[name][3] is not None), reason
+
+
+@pytest.mark.parametrize(
+    ("devices", "refused"),
+    [
+        ("", True),
+        # libvirt 9.0 makes a serial port of a console without a target type
+        ("<console type='pty'/>", False),
+        ("<serial type='pty'/>", False),
+        ("<console type='pty'><target type='virtio'/></console>", True),
+    ],
+)
+def test_bios_serial_output_needs_a_serial_port(devices, refused):
+    # virDomainDefOSValidate, checked with libvirt 9.0's domxml-to-native (the refused
+    # ones are tests/cases/bios-serial-*.qemu-7.2.err)
+    xml = (
+        "<domain type='qemu'><name>sga</name><memory>262144</memory><os><type "
+        "arch='x86_64' machine='pc'>hvm</type><bios useserial='yes'/></os>"
+        f"<devices>{devices}</devices></domain>"
+    )
+    common, per_release = virtxlate.check(virtxlate.load(xml), ["7.2"])
+    found = common + [finding for _, findings in per_release for finding in findings]
+    codes = [f.code for f in found if f.is_error]
+    assert codes == (["VX0229"] if refused else [])

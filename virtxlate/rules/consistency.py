@@ -443,6 +443,27 @@ def secure_boot_needs_smm(domain: Domain) -> Iterator[Finding]:
         )
 
 
+def bios_serial_needs_serial(domain: Domain) -> Iterator[Finding]:
+    """VX0229 — virDomainDefOSValidate: <bios useserial='yes'> (SeaBIOS on the serial
+    console, as oVirt writes it) needs a serial port: a <serial>, or a <console> libvirt
+    turns into one (its target type serial, or none)."""
+    os = domain.os
+    if os is None or not os.bios_useserial:
+        return
+    consoles = (c for c in domain.consoles if c.target_type in (None, "serial"))
+    if domain.serials or any(True for _ in consoles):
+        return
+    yield finding_at(
+        "VX0229",
+        "error",
+        "need at least one serial port to use BIOS serial output",
+        os,
+        domain.source,
+        xpath_suffix="/bios/@useserial",
+        hint="add a <serial type='pty'/>, or drop useserial='yes'",
+    )
+
+
 RULES: tuple[Rule, ...] = (
     duplicate_target,
     duplicate_drive_address,
@@ -459,6 +480,7 @@ RULES: tuple[Rule, ...] = (
     pci_address_in_range,
     pci_slot_fits_bus,
     unique_user_alias,
+    bios_serial_needs_serial,
     *DISK_OPTION_RULES,
 )
 
