@@ -148,7 +148,6 @@ NOT_READ_YET: tuple[str, ...] = (
     "Os.acpi_table",
     "Os.acpi_table_type",
     "Os.arch",
-    "Os.bios_useserial",
     "Os.machine",
     "Os.nvram",
     "Os.root",

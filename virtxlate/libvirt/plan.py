@@ -24,7 +24,7 @@ from ..placement.usb import hub_options
 from ..props import chardev, display, fs, net, platform, virtio
 from ..props import domain as domain_wide
 from ..props.context import ControllerPlan, StoragePlan
-from ..props.controllers import ccid_options, controller_options, usb_options
+from ..props.controllers import ccid_options, controller_options, usb_bus, usb_options
 from ..props.disks import SUPPORTED_BUSES, ordered_disks, plan_disks
 from ..props.firmware import plan_firmware
 from ..props.hostdevs import plan_hostdevs
@@ -86,7 +86,11 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("memory-devices", platform.memory_device_options),  # qemuBuildMemoryDeviceCommandLine
     (
         "hubs",
-        lambda plan: hub_options(plan.placement.usb_ports) if plan.placement.usb_ports else [],
+        lambda plan: (
+            hub_options(plan.placement.usb_ports, usb_bus(plan, 0))
+            if plan.placement.usb_ports
+            else []
+        ),
     ),
     ("ccid", ccid_options),  # after the hubs: on the USB bus (qemuBuildCommandLine)
     ("disks", _disk_options),  # qemuBuildDisksCommandLine

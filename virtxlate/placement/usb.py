@@ -120,8 +120,12 @@ def assign_usb_ports(
         model, 2
     )
     root = _Hub([None] * root_ports)
-    devices = usb_devices(domain, added_ccid)
-    result.elements = [device.element for device in devices]
+    every = usb_devices(domain, added_ccid)
+    result.elements = [device.element for device in every]
+    # a device whose <address type='usb' bus='N'> names another controller takes a port
+    # of that one (qemuDomainUSBAddressAssign per bus), hubs being usb.0's alone
+    devices = [device for device in every if _bus_of(device) == 0]
+    _other_buses(domain, [device for device in every if _bus_of(device) != 0], result)
     written_hubs: list[Device] = [hub for hub in domain.hubs if hub.type == "usb"]
     # qemuDomainUSBAddressAddHubs: hubs for the devices beyond the ports there are
     available = root_ports + HUB_PORTS * len(written_hubs)
@@ -167,12 +171,48 @@ def assign_usb_ports(
     return result
 
 
-def hub_options(ports: UsbPorts) -> list[Option]:
-    """-device usb-hub of each hub, written or added (qemuBuildHubCommandLine)."""
+def hub_options(ports: UsbPorts, bus: str = "usb.0") -> list[Option]:
+    """-device usb-hub of each hub, written or added, on the first USB controller's BUS
+    (qemuBuildHubCommandLine)."""
     return [
-        Option("-device", "usb-hub", [("id", f"hub{index}"), ("bus", "usb.0"), ("port", port)])
+        Option("-device", "usb-hub", [("id", f"hub{index}"), ("bus", bus), ("port", port)])
         for index, port in enumerate(ports.hubs)
     ]
+
+
+def _bus_of(device: Device) -> int:
+    """The USB controller index DEVICE's address names (0 when it names none)."""
+    address = device.address
+    if address is None or address.type != "usb":
+        return 0
+    return address.bus or 0
+
+
+def _other_buses(domain: Domain, devices: list[Device], result: UsbPorts) -> None:
+    """Ports of DEVICES on controllers other than index 0: written ones kept, the rest the
+    lowest free root port of their controller (none when it has no free one)."""
+    sizes: dict[int, int] = {}
+    for controller in domain.controllers:
+        index = number_of(controller, "index")
+        if controller.type == "usb" and index is not None:
+            model = controller.model or ""
+            sizes[index] = controller.ports or _MODEL_PORTS.get(model, 2)
+    roots = {index: _Hub([None] * size) for index, size in sizes.items()}
+    unplaced = []
+    for device in devices:
+        path = _written_port(device)
+        root = roots.get(_bus_of(device))
+        if path is None:
+            unplaced.append(device)
+        elif root is not None:
+            result.ports[id(device.element)] = ".".join(map(str, path))
+            root.take(path, True)
+    for device in unplaced:
+        root = roots.get(_bus_of(device))
+        path = root.free_port() if root is not None else None
+        if root is not None and path is not None:
+            root.take(path, True)
+            result.ports[id(device.element)] = ".".join(map(str, path))
 
 
 def _written_port(device: Device | None) -> tuple[int, ...] | None:

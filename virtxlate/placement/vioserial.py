@@ -26,15 +26,17 @@ _LIMIT = 1 << 16  # bound on the controllers and ports looked at (bad input)
 
 @dataclass(frozen=True)
 class SerialPort:
-    """A port of bus virtio-serialN.B: controller N, bus B, port number."""
+    """A port of bus virtio-serialN.B: controller N, bus B, port number; the bus is named
+    after the controller's user alias when it has one (ALIAS.B, as libvirt 9.0 writes it)."""
 
     controller: int
     bus: int
     port: int
+    alias: str | None = None
 
     @property
     def bus_name(self) -> str:
-        return f"virtio-serial{self.controller}.{self.bus}"
+        return f"{self.alias or f'virtio-serial{self.controller}'}.{self.bus}"
 
 
 def _bounded(value: int | None) -> int | None:
@@ -63,9 +65,11 @@ def assign_virtio_serial_ports(domain: Domain) -> dict[etree._Element, SerialPor
     if not channels and not consoles:
         return {}
     sizes: dict[int, int] = {}
+    aliases: dict[int, str | None] = {}
     for declared, index in controller_indexes(domain):
         if declared.type == "virtio-serial" and _bounded(index) is not None:
             sizes[index] = _bounded(number_of(declared, "ports")) or DEFAULT_PORTS
+            aliases[index] = declared.user_alias
     found: dict[etree._Element, SerialPort] = {}
     used: set[tuple[int, int, int]] = set()
     wanted: list[tuple[CharDevice, int | None, int]] = []
@@ -87,7 +91,10 @@ def assign_virtio_serial_ports(domain: Domain) -> dict[etree._Element, SerialPor
             place = SerialPort(added, 0, 1)
         used.add((place.controller, place.bus, place.port))
         found[device.element] = place
-    return found
+    return {
+        element: SerialPort(p.controller, p.bus, p.port, aliases.get(p.controller))
+        for element, p in found.items()
+    }
 
 
 def _free(

@@ -25,6 +25,7 @@ from ..model.fields import XmlObject
 from ..option import Option, Value
 from ..placement.vioserial import SerialPort, assign_virtio_serial_ports
 from .context import StoragePlan, add_location, on_off, unsupported
+from .controllers import usb_location
 
 # libvirt's channel socket directory of a privileged (qemu:///system) libvirt
 # (cfg->channelTargetDir), and swtpm's socket directory (cfg->swtpmStateDir)
@@ -340,10 +341,9 @@ def _ports(devices: list[CharDevice]) -> Iterator[int]:
 
 
 def _add_usb(plan: StoragePlan, option: Option, device: Device) -> None:
-    """bus=usb.0 and the port the placement gives DEVICE (qemuDomainAssignUSBAddresses)."""
-    ports = plan.placement.usb_ports
-    option.add("bus", "usb.0")
-    option.add("port", ports.port_of(device.element) if ports is not None else None)
+    """bus= (the USB controller's, by its user alias when it has one) and the port the
+    placement gives DEVICE (qemuDomainAssignUSBAddresses)."""
+    option.props.extend(usb_location(plan, device))
 
 
 def _add_isa(option: Option, device: Device) -> None:

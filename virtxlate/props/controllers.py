@@ -336,6 +336,16 @@ def ccid_options(plan: StoragePlan) -> list[Option]:
     return options
 
 
+def usb_bus(plan: StoragePlan, index: int) -> str:
+    """The bus of the USB controller of INDEX: its user alias's when it has one (libvirt
+    names a controller's bus after its id), else usb.0, usbN.0 for the others."""
+    controller = next(
+        (c for c, i in controller_indexes(plan.domain) if c.type == "usb" and i == index), None
+    )
+    alias = controller.user_alias if controller is not None else None
+    return f"{alias or _usb_alias(index)}.0"
+
+
 def usb_location(plan: StoragePlan, device: Device) -> list[tuple[str, Value]]:
     """bus= and port= of a USB device (qemuBuildDeviceAddressProps): the USB controller
     its <address type='usb' bus> names (0 unless written) and its port, written or
@@ -344,11 +354,7 @@ def usb_location(plan: StoragePlan, device: Device) -> list[tuple[str, Value]]:
     if address is not None and address.type != "usb":
         address = None
     bus = (address.bus if address is not None else None) or 0
-    controller = next(
-        (c for c, i in controller_indexes(plan.domain) if c.type == "usb" and i == bus), None
-    )
-    alias = (user_alias(controller.element) if controller is not None else None) or _usb_alias(bus)
-    props: list[tuple[str, Value]] = [("bus", f"{alias}.0")]
+    props: list[tuple[str, Value]] = [("bus", usb_bus(plan, bus))]
     ports = plan.placement.usb_ports
     port = ports.port_of(device.element) if ports is not None else None
     if port is None and address is not None:

@@ -33,6 +33,7 @@ from .context import (
     unsupported,
     user_alias,
 )
+from .controllers import usb_location
 from .mapping import Context, add_props, on_off_text
 from .mapping import values as disk_table_values
 
@@ -246,8 +247,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
             )
             return None
         option = Option("-device", "usb-storage", origin=disk)
-        option.add("bus", "usb.0")
-        option.add("port", port)
+        option.props.extend(usb_location(plan, disk))
         return option
     if bus == "fdc":
         # the -blockdev era: a floppy drive device on the controller's floppy bus

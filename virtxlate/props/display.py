@@ -23,7 +23,6 @@ from ..model.fields import XmlObject
 from ..names import transitional
 from ..option import Option, Value
 from ..placement.assign import IMPLICIT_VIDEO
-from ..placement.usb import UsbPorts, assign_usb_ports
 from .context import (
     StoragePlan,
     add_location,
@@ -31,6 +30,7 @@ from .context import (
     transport_device,
     unsupported,
 )
+from .controllers import usb_location
 
 # Written where libvirt writes the port it found free at start (autoport='yes':
 # virPortAllocatorAcquire from qemu.conf's remote_display_port_min, 5900): the port is
@@ -59,15 +59,6 @@ _INPUT_DEVICES = {
     ("virtio", "keyboard"): "virtio-keyboard-pci",
     ("virtio", "passthrough"): "virtio-input-host-pci",
 }
-
-
-def _usb_ports(plan: StoragePlan) -> UsbPorts:
-    """The ports of usb.0: placement's when it gave them (a domain with USB storage),
-    else the same assignment (assign_usb_ports is pure) for the inputs and sound cards."""
-    if plan.placement.usb_ports is not None:
-        return plan.placement.usb_ports
-    default = "qemu-xhci" if plan.family is not None and plan.family.name == "q35" else ""
-    return assign_usb_ports(plan.domain, default or "piix3-uhci")
 
 
 def _usb_disabled(plan: StoragePlan, obj: XmlObject, what: str) -> bool:
@@ -115,7 +106,6 @@ def input_options(plan: StoragePlan) -> list[Option]:
     written), usb ones on usb.0 at their port, virtio ones at their PCI place, evdev ones
     as an input-linux object; alias input<N> by the input's index."""
     options: list[Option] = []
-    ports: UsbPorts | None = None
     for index, device in enumerate(plan.domain.inputs):
         alias = device.user_alias or f"input{index}"
         if device.type == "evdev":
@@ -145,9 +135,8 @@ def input_options(plan: StoragePlan) -> list[Option]:
         if bus == "usb":
             if _usb_disabled(plan, device, "USB input device"):
                 continue
-            ports = ports or _usb_ports(plan)
-            option = Option("-device", name, [("id", alias), ("bus", "usb.0")], origin=device)
-            option.add("port", ports.port_of(device.element))
+            option = Option("-device", name, [("id", alias)], origin=device)
+            option.props.extend(usb_location(plan, device))
             options.append(option)
             continue
         device_name, model_props = transitional.resolve(
@@ -830,7 +819,6 @@ def sound_options(plan: StoragePlan) -> list[Option]:
     written); pcspk as -soundhw pcspk, as libvirt 9.0 still writes it (QEMU 7.2 has no
     -soundhw: a VX0302 error)."""
     options: list[Option] = []
-    ports: UsbPorts | None = None
     for index, sound in enumerate(plan.domain.sounds):
         alias = sound.user_alias or f"sound{index}"
         model = sound.model or ""
@@ -860,9 +848,7 @@ def sound_options(plan: StoragePlan) -> list[Option]:
         if model not in _HDA:
             option.add("audiodev", audiodev)
         if model == "usb":
-            ports = ports or _usb_ports(plan)
-            option.add("bus", "usb.0")
-            option.add("port", ports.port_of(sound.element))
+            option.props.extend(usb_location(plan, sound))
         elif model != "sb16":
             _place(plan, option, sound)
         options.append(option)
