@@ -21,7 +21,7 @@ from ..names.scsi import libvirt_driver_name
 from ..option import Option
 from ..placement.assign import assign
 from ..placement.usb import hub_options
-from ..props import chardev, display, fs, net, platform, virtio
+from ..props import chardev, display, fs, machine_devices, net, platform, virtio
 from ..props import domain as domain_wide
 from ..props.context import ControllerPlan, StoragePlan
 from ..props.controllers import ccid_options, controller_options, usb_bus, usb_options
@@ -74,6 +74,7 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("numa", domain_wide.numa_options),  # qemuBuildNumaCommandLine
     ("uuid", domain_wide.uuid_options),
     ("smbios", domain_wide.smbios_options),  # qemuBuildSmbiosCommandLine
+    ("vmgenid", machine_devices.vmgenid_options),  # qemuBuildVMGenIDCommandLine
     ("display", domain_wide.display_options),  # -display none without <graphics>
     ("defaults", domain_wide.default_options),  # -no-user-config -nodefaults
     ("clock", domain_wide.clock_options),  # qemuBuildClockCommandLine
@@ -112,6 +113,7 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("hostdevs", plan_hostdevs),  # qemuBuildHostdevCommandLine, all kinds in the domain's order
     ("memballoon", virtio.memballoon_options),  # qemuBuildMemballoonCommandLine
     ("rngs", virtio.rng_options),  # qemuBuildRNGCommandLine
+    ("vmcoreinfo", machine_devices.vmcoreinfo_options),  # qemuBuildVMCoreInfoCommandLine
     ("sandbox", domain_wide.sandbox_options),  # qemuBuildSeccompSandboxCommandLine
     ("panic", platform.panic_options),  # qemuBuildPanicCommandLine
     ("shmem", platform.shmem_options),  # qemuBuildShmemCommandLine

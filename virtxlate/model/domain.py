@@ -82,6 +82,9 @@ class Domain(XmlObject):
     type = Field("@type")
     name = Field("name")
     uuid = Field("uuid")
+    # <genid>: the VM generation ID; an empty one asks libvirt to make it up
+    genid = Field("genid")
+    has_genid = Flag("genid")
     title = Field("title")
     description = Field("description")
     # sizes as written: the number and its unit (KiB when the unit is absent)
