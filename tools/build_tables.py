@@ -11,7 +11,7 @@ Sources, each named in the tables it feeds:
   device provides, the machines' built-ins, properties libvirt did not ask about);
 - tools/caps-sources/qemu-1.2-x86_64.xml, qemu-1.5-x86_64.xml: the 1.x bases written
   by hand from libvirt's 1.2.2/1.5.3 replies and QOM-FACTS.md, each element sourced,
-  with qemu-1.x-structure.xml (the buses of the non-storage types the replies do not
+  with qemu-structure.xml (the buses of the non-storage types the replies do not
   hold); the 1.2, 1.3 and 1.4 tables are made from what QEMU 1.2.2, 1.3.1 and 1.4.2
   answered libvirt (<replies> transcribed from libvirt's captured replies, in
   qemu-1.2/1.3/1.4-x86_64.xml) by the same pure step on the 1.2 base;
@@ -501,11 +501,13 @@ def transcribed_table(
 
 
 def build_arch(
-    inputs: Inputs, arch: str, curated: dict[str, etree._Element]
+    inputs: Inputs, arch: str, curated: dict[str, etree._Element], structure: etree._Element
 ) -> dict[str, etree._Element]:
     captured = inputs.captured(arch)
     base_arch = "aarch64" if arch == "armv7l" else arch
     probe = probe_table(inputs, base_arch)
+    # the buses of types the probe did not plug (an HDA controller's, usb-ccid's)
+    add_structure(probe, structure, new_types=False)
     probe_parents = parents_of(
         read_replies(next(REPLIES.glob(f"probe_{PROBED}.*_{base_arch}.replies.xz")))
     )
@@ -894,12 +896,13 @@ def _ranges(positions: list[int]) -> list[list[int]]:
 def build(shared: Path) -> dict[str, dict[str, etree._Element]]:
     inputs = Inputs(shared)
     curated = {v: _source(f"qemu-{v}-x86_64.xml") for v in ("1.2", "1.5")}
-    structure = _source("qemu-1.x-structure.xml")
+    structure = _source("qemu-structure.xml")
     for table in curated.values():
-        add_structure(table, structure)
+        add_structure(table, structure, new_types=True)
         builtin_facts(table, "x86_64")
     return {
-        arch: build_arch(inputs, arch, curated) for arch in ("x86_64", "s390x", "aarch64", "armv7l")
+        arch: build_arch(inputs, arch, curated, structure)
+        for arch in ("x86_64", "s390x", "aarch64", "armv7l")
     }
 
 
@@ -907,21 +910,41 @@ def _source(name: str) -> etree._Element:
     return etree.parse(str(SOURCES / name), etree.XMLParser(remove_comments=True)).getroot()
 
 
-def add_structure(base: etree._Element, structure: etree._Element) -> None:
-    """The device types of tools/caps-sources/qemu-1.x-structure.xml that BASE lacks (which
-    bus each plugs into, which buses it provides), with the sources they name."""
-    known = {node.get("name") for node in base.findall("device-type")}
+def add_structure(table: etree._Element, structure: etree._Element, new_types: bool) -> None:
+    """The facts of tools/caps-sources/qemu-structure.xml (which bus a type plugs
+    into, which buses it provides) where TABLE lacks them: on a type it has that names
+    none, and with NEW_TYPES (a hand-written 1.x base) as a type of its own where it has
+    none, for the replies of the releases built on it to pick."""
+    devices = {node.get("name"): node for node in table.findall("device-type")}
     used: set[str] = set()
-    last = base.findall("device-type")[-1]
-    for node in structure.findall("device-type"):
-        if node.get("name") in known:
-            continue
-        copied = copy.deepcopy(node)
-        last.addnext(copied)
-        last = copied
-        used.update((node.get("source") or "").split())
+    last = table.findall("device-type")[-1]
+    for fact in structure.findall("device-type"):
+        node = devices.get(fact.get("name"))
+        if node is None:
+            if not new_types:
+                continue
+            node = copy.deepcopy(fact)
+            last.addnext(node)
+            last = node
+        else:
+            added = False
+            if node.get("plugs-into") is None and fact.get("plugs-into"):
+                node.set("plugs-into", fact.get("plugs-into", ""))
+                added = True
+            if node.find("provides") is None and fact.find("provides") is not None:
+                position = next(
+                    (i for i, child in enumerate(node) if child.tag != "provides"), len(node)
+                )
+                for offset, provides in enumerate(fact.findall("provides")):
+                    copied = copy.deepcopy(provides)
+                    copied.set("source", fact.get("source", ""))
+                    node.insert(position + offset, copied)
+                added = True
+            if not added:
+                continue
+        used.update((fact.get("source") or "").split())
     _add_sources(
-        base,
+        table,
         {s.get("id", ""): s.text or "" for s in structure.findall("source") if s.get("id") in used},
     )
 
