@@ -573,6 +573,7 @@ def build_arch(
         newest = version
     for table in tables.values():
         builtin_facts(table, arch)  # the rows dated within a release range (renamed types)
+        prop_facts(table, structure)
     return dict(sorted(tables.items(), key=lambda item: key(item[0])))
 
 
@@ -943,6 +944,30 @@ def add_structure(table: etree._Element, structure: etree._Element, new_types: b
             if not added:
                 continue
         used.update((fact.get("source") or "").split())
+    _add_sources(
+        table,
+        {s.get("id", ""): s.text or "" for s in structure.findall("source") if s.get("id") in used},
+    )
+
+
+def prop_facts(table: etree._Element, structure: etree._Element) -> None:
+    """The dated properties of tools/caps-sources/qemu-structure.xml that TABLE's type
+    lacks in the release range they hold for (properties a base copied from 7.2 does not
+    have, such as isa-fdc's driveA of the -drive era), each marked inferred."""
+    release = table.get("version", "")
+    used: set[str] = set()
+    for fact in structure.findall("device-type"):
+        node = table.find(f"device-type[@name='{fact.get('name')}']")
+        if node is None:
+            continue
+        for prop in fact.findall("prop"):
+            if not in_range(release, prop.get("since", ""), prop.get("until", "")):
+                continue
+            if node.find(f"prop[@name='{prop.get('name')}']") is not None:
+                continue
+            attrs = {k: v for k, v in prop.attrib.items() if k not in ("since", "until")}
+            etree.SubElement(node, "prop", {**attrs, "inferred": "yes"})
+            used.update(attrs.get("source", "").split())
     _add_sources(
         table,
         {s.get("id", ""): s.text or "" for s in structure.findall("source") if s.get("id") in used},
