@@ -925,6 +925,8 @@ def add_structure(table: etree._Element, structure: etree._Element, new_types: b
             if not new_types:
                 continue
             node = copy.deepcopy(fact)
+            for prop in node.findall("prop"):
+                node.remove(prop)  # dated: prop_facts adds them where they hold
             last.addnext(node)
             last = node
         else:
