@@ -9,9 +9,12 @@ Sources, each named in the tables it feeds:
 - tools/caps-replies/probe_*.replies.xz: `caps probe` recordings of this machine's QEMU
   7.2 (x86_64, s390x, aarch64), the base for what captures do not hold (which buses a
   device provides, the machines' built-ins, properties libvirt did not ask about);
-- tools/caps-sources/qemu-1.2-x86_64.xml, qemu-1.5-x86_64.xml: the 1.x tables written
-  by hand from libvirt's 1.2.2/1.5.3 replies and QOM-FACTS.md, each element sourced;
-  the base of the 1.x releases;
+- tools/caps-sources/qemu-1.2-x86_64.xml, qemu-1.5-x86_64.xml: the 1.x bases written
+  by hand from libvirt's 1.2.2/1.5.3 replies and QOM-FACTS.md, each element sourced,
+  with qemu-structure.xml (the buses of the non-storage types the replies do not
+  hold); the 1.2, 1.3 and 1.4 tables are made from what QEMU 1.2.2, 1.3.1 and 1.4.2
+  answered libvirt (<replies> transcribed from libvirt's captured replies, in
+  qemu-1.2/1.3/1.4-x86_64.xml) by the same pure step on the 1.2 base;
 - tools/caps-facts/*.tsv: facts the replies do not hold, each row with its source;
 - ../shared/qemu-caps/caps_*.xml(.head): libvirt's flags (and machine types) of the
   releases without captured replies, which are derived from their captured neighbours
@@ -35,7 +38,7 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from virtxlate.caps.answers import Answers, read_replies  # noqa: E402
+from virtxlate.caps.answers import Answers, Exchange, read_replies  # noqa: E402
 from virtxlate.caps.interpret import family_of, interpret  # noqa: E402
 from virtxlate.caps.probe import retired_flags, set_flags  # noqa: E402
 from virtxlate.caps.store import dumps  # noqa: E402
@@ -404,12 +407,107 @@ def captured_table(
     return table
 
 
+def replies_answers(replies: etree._Element, arch: str) -> Answers:
+    """The conversation a <replies> element of tools/caps-sources transcribes: what a
+    QEMU binary answered libvirt's qom-list-types, device-list-properties and
+    query-machines."""
+    major, minor, micro = (int(part) for part in replies.get("release", "").split("."))
+
+    def exchange(execute: str, reply: dict[str, object], **arguments: object) -> Exchange:
+        return Exchange(execute, dict(arguments), reply)
+
+    version = {"qemu": {"major": major, "minor": minor, "micro": micro}, "package": ""}
+    names = [line.strip() for line in (replies.findtext("types") or "").splitlines()]
+    found = [
+        exchange("query-version", {"return": version}),
+        exchange("query-target", {"return": {"arch": arch}}),
+        exchange("qom-list-types", {"return": [{"name": name} for name in names if name]}),
+    ]
+    for node in replies.findall("properties"):
+        listed = [word.split(":", 1) for word in (node.text or "").split()]
+        found.append(
+            exchange(
+                "device-list-properties",
+                {"return": [{"name": name, "type": type_} for name, type_ in listed]},
+                typename=node.get("type"),
+            )
+        )
+    for name in (replies.findtext("not-found") or "").split():
+        error = {"class": "DeviceNotFound", "desc": f"Device '{name}' not found"}
+        found.append(exchange("device-list-properties", {"error": error}, typename=name))
+    machines = []
+    for node in replies.findall("machine"):
+        machine: dict[str, object] = {"name": node.get("name")}
+        if node.get("alias"):
+            machine["alias"] = node.get("alias")
+        if node.get("default") == "yes":
+            machine["is-default"] = True
+        machines.append(machine)
+    found.append(exchange("query-machines", {"return": machines}))
+    return Answers(found, origin=f"<replies> of QEMU {replies.get('release')}")
+
+
+def _pre_refactoring_base(curated: dict[str, etree._Element], version: str) -> etree._Element:
+    """The base of a release before the virtio refactoring: the hand-written 1.2 table
+    (its own replies left out), and for 1.3 and 1.4 the q35 family of 1.5 (q35 came in
+    1.3), which their machine types use."""
+    base = copy.deepcopy(curated["1.2"])
+    for replies in base.findall("replies"):
+        base.remove(replies)
+    if version != "1.2":
+        q35 = curated["1.5"].find("machine-family[@name='q35']")
+        assert q35 is not None
+        base.findall("machine-family")[-1].addnext(copy.deepcopy(q35))
+        for ref in sorted({r for node in q35.iter() for r in (node.get("source") or "").split()}):
+            source = curated["1.5"].find(f"source[@id='{ref}']")
+            if source is not None:
+                _add_sources(base, {ref: source.text or ""})
+    return base
+
+
+def transcribed_table(
+    inputs: Inputs,
+    arch: str,
+    source: etree._Element,
+    base: etree._Element,
+    hints: dict[str, str],
+) -> etree._Element:
+    """A release whose replies tools/caps-sources transcribes (1.2, 1.3, 1.4): the same
+    pure step as a capture's on BASE, libvirt's flags of the same binary."""
+    replies = source.find("replies")
+    assert replies is not None
+    ref = replies.get("source", "")
+    text = source.find(f"source[@id='{ref}']")
+    assert text is not None
+    table = interpret(
+        replies_answers(replies, arch),
+        base=base,
+        parent_hints=hints,
+        source=(ref, text.text or ""),
+        listed_props_partial=True,  # QEMU 1.x listed qdev properties only
+    )
+    caps = inputs.caps_file(arch, replies.get("release", ""))
+    assert caps is not None
+    # (libvirt's 1.x caps files list the flags it later retired: none assumed, as derive)
+    set_flags(
+        table,
+        flags_in(caps),
+        f"libvirt capability flags read from ../shared/qemu-caps/{caps.name}",
+        assumed=set(),
+    )
+    command_line_era(table)
+    apply_facts(table, arch)
+    return table
+
+
 def build_arch(
-    inputs: Inputs, arch: str, curated: dict[str, etree._Element]
+    inputs: Inputs, arch: str, curated: dict[str, etree._Element], structure: etree._Element
 ) -> dict[str, etree._Element]:
     captured = inputs.captured(arch)
     base_arch = "aarch64" if arch == "armv7l" else arch
     probe = probe_table(inputs, base_arch)
+    # the buses of types the probe did not plug (an HDA controller's, usb-ccid's)
+    add_structure(probe, structure, new_types=False)
     probe_parents = parents_of(
         read_replies(next(REPLIES.glob(f"probe_{PROBED}.*_{base_arch}.replies.xz")))
     )
@@ -417,17 +515,16 @@ def build_arch(
     if arch == base_arch and PROBED not in captured:
         tables[PROBED] = probe  # libvirt captured no 7.2 of this arch: the probe is it
     answers = {version: read_replies(path) for version, path in captured.items()}
-    for version, path in captured.items():
-        if version in tables:
-            continue
-        # parents where a listing lacks them (before 2.10): the nearest capture's first
+
+    def hints_for(version: str, first: etree._Element | None) -> dict[str, str]:
+        """Parents where a listing lacks them (before 2.10): FIRST's (a 1.x base), then
+        the nearest capture's, the probe's (the abstract ones), tools/caps-facts'."""
         hints: dict[str, str] = {}
-        base_1x = arch == "x86_64" and era("BASE-1X", version)
-        if base_1x:
+        if first is not None:
             hints.update(
                 {
                     n.get("name"): n.get("parent")
-                    for n in curated["1.5"].findall("device-type")
+                    for n in first.findall("device-type")
                     if n.get("parent")
                 }
             )
@@ -439,20 +536,32 @@ def build_arch(
         ):
             for name, parent in parents_of(answers[other]).items():
                 hints.setdefault(name, parent)
-        for name, parent in probe_parents.items():  # the abstract ones, last
+        for name, parent in probe_parents.items():
             hints.setdefault(name, parent)
         for row in read_tsv("parents.tsv"):
             hints.setdefault(row["type"], row["parent"])
+        return hints
+
+    for version, path in captured.items():
+        if version in tables:
+            continue
+        base_1x = arch == "x86_64" and era("BASE-1X", version)
         base = curated["1.5"] if base_1x else probe
-        table = captured_table(inputs, arch, path, base, hints)
+        table = captured_table(
+            inputs, arch, path, base, hints_for(version, curated["1.5"] if base_1x else None)
+        )
         if arch == "x86_64":
             machine_family_era(table, curated["1.5"])
         tables[version] = table
     if arch == "x86_64":
-        tables["1.2"] = copy.deepcopy(curated["1.2"])
+        # before the refactoring: the 1.2 base, with 1.5's q35 family for 1.3 and 1.4
+        for version in ("1.2", "1.3", "1.4"):
+            source = curated["1.2"] if version == "1.2" else _source(f"qemu-{version}-x86_64.xml")
+            base = _pre_refactoring_base(curated, version)
+            tables[version] = transcribed_table(
+                inputs, arch, source, base, hints_for(version, curated["1.2"])
+            )
         for version, lower, upper in (
-            ("1.3", "1.2", "1.5"),
-            ("1.4", "1.2", "1.5"),
             ("2.0", "1.7", "2.1"),
             ("2.2", "2.1", "2.4"),
             ("2.3", "2.1", "2.4"),
@@ -464,6 +573,7 @@ def build_arch(
         newest = version
     for table in tables.values():
         builtin_facts(table, arch)  # the rows dated within a release range (renamed types)
+        prop_facts(table, structure)
     return dict(sorted(tables.items(), key=lambda item: key(item[0])))
 
 
@@ -786,17 +896,84 @@ def _ranges(positions: list[int]) -> list[list[int]]:
 
 def build(shared: Path) -> dict[str, dict[str, etree._Element]]:
     inputs = Inputs(shared)
-    curated = {
-        v: etree.parse(
-            str(SOURCES / f"qemu-{v}-x86_64.xml"), etree.XMLParser(remove_comments=True)
-        ).getroot()
-        for v in ("1.2", "1.5")
-    }
+    curated = {v: _source(f"qemu-{v}-x86_64.xml") for v in ("1.2", "1.5")}
+    structure = _source("qemu-structure.xml")
     for table in curated.values():
+        add_structure(table, structure, new_types=True)
         builtin_facts(table, "x86_64")
     return {
-        arch: build_arch(inputs, arch, curated) for arch in ("x86_64", "s390x", "aarch64", "armv7l")
+        arch: build_arch(inputs, arch, curated, structure)
+        for arch in ("x86_64", "s390x", "aarch64", "armv7l")
     }
+
+
+def _source(name: str) -> etree._Element:
+    return etree.parse(str(SOURCES / name), etree.XMLParser(remove_comments=True)).getroot()
+
+
+def add_structure(table: etree._Element, structure: etree._Element, new_types: bool) -> None:
+    """The facts of tools/caps-sources/qemu-structure.xml (which bus a type plugs
+    into, which buses it provides) where TABLE lacks them: on a type it has that names
+    none, and with NEW_TYPES (a hand-written 1.x base) as a type of its own where it has
+    none, for the replies of the releases built on it to pick."""
+    devices = {node.get("name"): node for node in table.findall("device-type")}
+    used: set[str] = set()
+    last = table.findall("device-type")[-1]
+    for fact in structure.findall("device-type"):
+        node = devices.get(fact.get("name"))
+        if node is None:
+            if not new_types:
+                continue
+            node = copy.deepcopy(fact)
+            for prop in node.findall("prop"):
+                node.remove(prop)  # dated: prop_facts adds them where they hold
+            last.addnext(node)
+            last = node
+        else:
+            added = False
+            if node.get("plugs-into") is None and fact.get("plugs-into"):
+                node.set("plugs-into", fact.get("plugs-into", ""))
+                added = True
+            if node.find("provides") is None and fact.find("provides") is not None:
+                position = next(
+                    (i for i, child in enumerate(node) if child.tag != "provides"), len(node)
+                )
+                for offset, provides in enumerate(fact.findall("provides")):
+                    copied = copy.deepcopy(provides)
+                    copied.set("source", fact.get("source", ""))
+                    node.insert(position + offset, copied)
+                added = True
+            if not added:
+                continue
+        used.update((fact.get("source") or "").split())
+    _add_sources(
+        table,
+        {s.get("id", ""): s.text or "" for s in structure.findall("source") if s.get("id") in used},
+    )
+
+
+def prop_facts(table: etree._Element, structure: etree._Element) -> None:
+    """The dated properties of tools/caps-sources/qemu-structure.xml that TABLE's type
+    lacks in the release range they hold for (properties a base copied from 7.2 does not
+    have, such as isa-fdc's driveA of the -drive era), each marked inferred."""
+    release = table.get("version", "")
+    used: set[str] = set()
+    for fact in structure.findall("device-type"):
+        node = table.find(f"device-type[@name='{fact.get('name')}']")
+        if node is None:
+            continue
+        for prop in fact.findall("prop"):
+            if not in_range(release, prop.get("since", ""), prop.get("until", "")):
+                continue
+            if node.find(f"prop[@name='{prop.get('name')}']") is not None:
+                continue
+            attrs = {k: v for k, v in prop.attrib.items() if k not in ("since", "until")}
+            etree.SubElement(node, "prop", {**attrs, "inferred": "yes"})
+            used.update(attrs.get("source", "").split())
+    _add_sources(
+        table,
+        {s.get("id", ""): s.text or "" for s in structure.findall("source") if s.get("id") in used},
+    )
 
 
 def files_of(tables: dict[str, dict[str, etree._Element]]) -> dict[str, str]:

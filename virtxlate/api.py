@@ -260,10 +260,17 @@ def _translation_findings(
     the translation could not know of the host (VX0701), once the rest holds."""
     if any(f.is_error for f in common + found):
         return []
-    _, planned = _translate(domain, table, host)
+    plan, planned = _translate(domain, table, host)
     found = [f for f in planned if f.is_error or f.code == "VX0701"]
     if not any(f.is_error for f in found):
         found += _qemu_refusals(domain, table)
+    if plan is not None and plan.family is not None and not any(f.is_error for f in found):
+        # what QEMU refuses while it builds its device graph (tree/argv's VX0302)
+        from .rules.graph_refusals import graph_refusals
+
+        found += _at_user_xpaths(
+            domain, graph_refusals(table, plan.family, plan.options, domain.source)
+        )
     return found
 
 

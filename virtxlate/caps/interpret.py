@@ -143,7 +143,8 @@ def parse_device_help(text: str) -> dict[str, tuple[str | None, str | None]]:
 
 def family_of(machine: str) -> str:
     """The machine family (placement and built-ins) a machine type belongs to."""
-    if machine.startswith("pc-q35") or machine == "q35":
+    # (QEMU 1.3 named its one q35 machine type "q35-next", libvirt's 1.3.1 replies show)
+    if machine.startswith("pc-q35") or machine in ("q35", "q35-next"):
         return "q35"
     if machine.startswith("s390-ccw-virtio"):
         return "s390-ccw"

@@ -254,32 +254,18 @@ def _unix(
     _server_or_reconnect(option, char, bind)
 
 
-# the tables made from what a binary answered: in the others (1.2's hand-written one, the
-# releases derived from it) a device type that is not listed may still exist
-_ANSWERED = ("captured replies", "probed binary")
-
-
-def _lists_every_device(plan: StoragePlan) -> bool:
-    """Whether the release's table, or an older one of its arch, comes from what a binary
-    answered: then a device type it does not list is one QEMU lacks."""
-    summaries = caps_index.summaries(plan.caps.arch)
-    versions = caps_index.versions(plan.caps.arch)
-    if plan.caps.version not in versions:
-        return True
-    upto = versions.index(plan.caps.version) + 1
-    return any(s.get("origin") in _ANSWERED for s in summaries[:upto])
-
-
 def _needs(plan: StoragePlan, obj: XmlObject, what: str, kind: str, name: str, shown: str) -> None:
     """VX0303: WHAT needs NAME (a device type or a flag of the tables) the release lacks;
-    VX0307 (a warning) when the release's table does not list every device type."""
-    if kind == "devices" and not _lists_every_device(plan):
+    VX0307 (a warning) for a device type of a derived release (no captured replies) whose
+    neighbours disagree on it: its absence is not known."""
+    if kind == "devices" and name in plan.caps.uncertain_devices:
         plan.findings.append(
             finding_at(
                 "VX0307",
                 "warning",
                 f"{what} needs QEMU device '{name}'; virtxlate does not know whether QEMU "
-                f"{plan.caps.version} has it (its table lists the storage devices only)",
+                f"{plan.caps.version} has it (no captured replies of this release, and its "
+                "neighbours disagree)",
                 obj,
                 plan.domain.source,
             )

@@ -1,0 +1,117 @@
+"""VX0302 of check: what QEMU refuses while it builds its device graph from the line.
+
+`tree` and `argv` build the graph (graph/build.py) and say "QEMU would refuse" when a
+-device names a type the release lacks or cannot create, or a bus that is not there;
+check reads the same refusals from the plan's options without building the graph (no
+properties, no realize), keeping only which buses exist, so that it fails exactly where
+they do.  The messages are the graph's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..caps import CapsTable
+from ..caps.tables import DeviceType, MachineFamily
+from ..findings import Finding, finding_at
+from ..option import Option
+
+
+def graph_refusals(
+    caps: CapsTable, family: MachineFamily, options: list[Option], source: str
+) -> list[Finding]:
+    """The VX0302 error QEMU gives for OPTIONS (a planned line) of CAPS's release on a
+    machine of FAMILY, at the element the refused option comes from: none, or the first
+    (QEMU stops at it, as build_graph does)."""
+    for option, message in _refusals(caps, family, options):
+        return [finding_at("VX0302", "error", message, option.origin, source)]
+    return []
+
+
+def _refusals(
+    caps: CapsTable, family: MachineFamily, options: list[Option]
+) -> Iterator[tuple[Option, str]]:
+    enabled = {option.flag for option in options}
+    # a machine feature turned off takes its built-ins away (as build_graph)
+    if "-no-acpi" in enabled or any(
+        o.flag == "-machine" and o.get("acpi") in ("off", False) for o in options
+    ):
+        enabled.add("no-acpi")
+    # bus name → bus type: the root buses and those of the built-ins the machine creates
+    buses = {"main-system-bus": "System", family.root_bus: family.root_bus_type}
+    builtins = [
+        b
+        for b in family.builtins
+        if (b.enabled_by is None or b.enabled_by in enabled) and f"no-{b.needs}" not in enabled
+    ]
+    for builtin in builtins:
+        buses.update(builtin.buses)
+    for option in options:
+        if option.flag == "-global":
+            refusal = _global(caps, {b.type for b in builtins}, option)
+            if refusal is not None:
+                yield option, refusal
+            continue
+        if option.flag != "-device":
+            continue
+        name = option.implied or ""
+        dtype = caps.device(name)
+        if dtype is None:
+            yield option, f"QEMU {caps.version} has no device type '{name}'"
+            continue
+        if not dtype.creatable:
+            yield (
+                option,
+                f"device type '{dtype.name}' cannot be created with -device in QEMU {caps.version}",
+            )
+            continue
+        if dtype.plugs_into is None:
+            continue  # realized outside every bus (tpm-crb, pc-dimm)
+        refusal = _bus_refusal(option, dtype, buses, family)
+        if refusal is not None:
+            yield option, refusal
+            continue
+        buses.update(_own_buses(caps, dtype, option))
+
+
+def _bus_refusal(
+    option: Option, dtype: DeviceType, buses: dict[str, str], family: MachineFamily
+) -> str | None:
+    """Why the bus DTYPE would go on is missing (graph/build.py _bus_for), or None."""
+    wanted = option.get("bus")
+    if wanted is not None:
+        return None if str(wanted) in buses else f"Bus '{wanted}' not found"
+    if dtype.plugs_into in (family.root_bus_type, "PCI"):
+        return None
+    if dtype.plugs_into in buses.values():
+        return None
+    return f"-device {option.implied} needs bus= (no {dtype.plugs_into} bus to put it on)"
+
+
+def _own_buses(caps: CapsTable, dtype: DeviceType, option: Option) -> dict[str, str]:
+    """The buses a -device of DTYPE adds that bus= can name, as graph/build.py names them:
+    a virtio transport proxy's are its embedded device's (after the proxy's id; its own
+    virtio bus is no target), a USB companion given masterbus= has none of its own.  (A
+    proxy whose table names no embedded device has none whose device provides buses.)"""
+    device_id = option.get("id")
+    device_id = str(device_id) if device_id is not None else None
+    inner = caps.device(dtype.embeds) if dtype.embeds else None
+    if inner is not None:
+        if not dtype.buses:
+            return {}
+        return {spec.name_for(None, device_id): spec.bus_type for spec in inner.buses}
+    if option.get("masterbus") is not None:
+        return {}
+    return {spec.name_for(device_id): spec.bus_type for spec in dtype.buses}
+
+
+def _global(caps: CapsTable, builtins: set[str], option: Option) -> str | None:
+    """-global DRIVER.PROP=VALUE on a built-in device whose type has no such property."""
+    target = (option.implied or "").partition("=")[0]
+    driver, _, prop_name = target.partition(".")
+    if driver not in builtins:
+        return None
+    dtype = caps.device(driver)
+    if dtype is None or dtype.prop(prop_name) is None:
+        return f"QEMU {caps.version}: '{driver}' has no property '{prop_name}'"
+    return None
