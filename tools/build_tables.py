@@ -247,6 +247,7 @@ def builtin_facts(table: etree._Element, arch: str) -> None:
     """The built-ins of tools/caps-facts/builtins.tsv that hold for TABLE's release, added
     to its machine families that lack them, each after the built-in QEMU creates first."""
     release = table.get("version", "")
+    probed_builtins(table, arch)
     fact_ids = {row["id"] for row in read_tsv("builtins.tsv")}
     for row in read_tsv("builtins.tsv"):
         family = table.find(f"machine-family[@name='{row['family']}']")
@@ -284,13 +285,42 @@ def builtin_facts(table: etree._Element, arch: str) -> None:
             family.append(node)
         _add_sources(table, {row["id"]: row["source"]})
     for row in read_tsv("builtin-needs.tsv"):
-        found = table.find(
+        if row["arch"] not in ("", arch):
+            continue
+        for found in table.findall(
             f"machine-family[@name='{row['family']}']/builtin[@type='{row['type']}']"
-        )
-        if row["arch"] in ("", arch) and found is not None:
+        ):
             found.set("needs", row["needs"])
             ids = found.get("source", "").split()
             found.set("source", " ".join(ids if row["id"] in ids else [*ids, row["id"]]))
+            _add_sources(table, {row["id"]: row["source"]})
+
+
+def probed_builtins(table: etree._Element, arch: str) -> None:
+    """The built-ins the 7.2 probe's `info qtree` showed (source PROBE) that
+    tools/caps-facts/builtin-releases.tsv keeps for TABLE's release; the others are left
+    out (a release whose machine init was not read: its built-ins are not claimed)."""
+    release = table.get("version", "")
+    rows = [r for r in read_tsv("builtin-releases.tsv") if r["arch"] in ("", arch)]
+    for family in table.findall("machine-family"):
+        for node in family.findall("builtin"):
+            if "PROBE" not in node.get("source", "").split():
+                continue
+            row = next(
+                (
+                    r
+                    for r in rows
+                    if r["family"] == family.get("name")
+                    and r["type"] == node.get("type")
+                    and in_range(release, r["since"], r["until"])
+                ),
+                None,
+            )
+            if row is None:
+                family.remove(node)
+                continue
+            ids = node.get("source", "").split()
+            node.set("source", " ".join(ids if row["id"] in ids else [*ids, row["id"]]))
             _add_sources(table, {row["id"]: row["source"]})
 
 
