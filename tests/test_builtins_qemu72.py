@@ -4,7 +4,8 @@ creates them, for the machine options libvirt 9.0 writes:
 - tests/cases/builtins-*.qemu-7.2.qtree (`info qtree` of real QEMU 7.2 on libvirt's line,
   VIRTXLATE_REGENERATE=1): the whole tree, every built-in included, in QEMU's order, and
   what `<vmport state='off'/>` (-machine vmport=off), `<timer name='hpet' present='no'/>`
-  (-no-hpet) and a domain without `<acpi/>` (-no-acpi) take away on pc and q35;
+  (-no-hpet) and a domain without `<acpi/>` (-no-acpi) take away on pc and q35; isapc's
+  ISA-only chipset (tools/caps-facts/qtree-families.tsv);
 - the 7.2 probe's own bare machines (tools/caps-replies/probe_7.2.22_*.replies.xz): pc, q35
   and s390-ccw-virtio as QEMU built them with nothing plugged;
 - the other releases' tables claim no built-in the 7.2 probe showed beyond the range
@@ -65,7 +66,7 @@ def _case(name: str) -> str:
 
 
 def test_the_cases_are_there():
-    assert len(CASE_TREES) >= 7
+    assert len(CASE_TREES) >= 8
 
 
 @pytest.mark.parametrize("qtree", CASE_TREES, ids=lambda p: p.name)
@@ -116,6 +117,25 @@ def test_q35_and_pc_have_their_own_chipsets():
         "i8257", "smbus-eeprom",
     }  # fmt: skip
     assert set(pc) & set(q35) == shared
+
+
+def test_isapc_has_an_isa_chipset():
+    """isapc (pc_init1 without PCI): an isabus-bridge whose isa.0 is the root bus, two
+    isa-ide, the ISA built-ins of pc without hpet, ioapic or kvmvapic."""
+    isapc, pc = _types(_case("builtins-floppy-isapc")), _types(_case("builtins-acpi-pc"))
+    assert set(isapc) - set(pc) == {"isabus-bridge", "isa-ide"}
+    assert set(pc) - set(isapc) >= {"hpet", "ioapic", "kvmvapic", "i440FX-pcihost", "PIIX3"}
+
+
+def test_a_serial_port_of_isapc_goes_on_its_isa_bus():
+    """libvirt 9.0 writes -device isa-serial for isapc's <serial>; virtxlate refused it
+    ("no ISA bus") while the table had no isapc family."""
+    xml = (CASES / "builtins-floppy-isapc.xml").read_text()
+    xml = xml.replace("<memballoon", "<serial type='pty'/><memballoon")
+    result = analyze(load(xml), "7.2")
+    assert result.ok and result.graph is not None, [f.message for f in result.findings]
+    paths = [path[-1] for path in _devices(parse_qtree(qtree_text(result.graph)))]
+    assert ("isa.0", "isa-serial", "serial0") in paths
 
 
 def _probe_bare_trees(arch: str) -> dict[str, str]:

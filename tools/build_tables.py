@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from virtxlate.caps.answers import Answers, read_replies  # noqa: E402
-from virtxlate.caps.interpret import family_of, interpret  # noqa: E402
+from virtxlate.caps.interpret import family_from_qtree, family_of, interpret  # noqa: E402
 from virtxlate.caps.probe import retired_flags, set_flags  # noqa: E402
 from virtxlate.caps.store import dumps  # noqa: E402
 
@@ -247,6 +247,7 @@ def builtin_facts(table: etree._Element, arch: str) -> None:
     """The built-ins of tools/caps-facts/builtins.tsv that hold for TABLE's release, added
     to its machine families that lack them, each after the built-in QEMU creates first."""
     release = table.get("version", "")
+    qtree_families(table, arch)
     probed_builtins(table, arch)
     fact_ids = {row["id"] for row in read_tsv("builtins.tsv")}
     for row in read_tsv("builtins.tsv"):
@@ -294,6 +295,32 @@ def builtin_facts(table: etree._Element, arch: str) -> None:
             ids = found.get("source", "").split()
             found.set("source", " ".join(ids if row["id"] in ids else [*ids, row["id"]]))
             _add_sources(table, {row["id"]: row["source"]})
+
+
+def qtree_families(table: etree._Element, arch: str) -> None:
+    """The machine families of tools/caps-facts/qtree-families.tsv for TABLE's release: a
+    machine the probe did not start (its family 'other', no built-ins) gets the family
+    real QEMU's `info qtree` of that bare machine shows (tools/caps-facts/qtree/)."""
+    release = table.get("version", "")
+    for row in read_tsv("qtree-families.tsv"):
+        machine = table.find(f"machines/machine[@name='{row['machine']}']")
+        if (
+            row["arch"] not in ("", arch)
+            or not in_range(release, row["since"], row["until"])
+            or machine is None
+            or machine.get("family") != "other"
+            or table.find(f"machine-family[@name='{row['family']}']") is not None
+        ):
+            continue
+        text = (FACTS / "qtree" / row["qtree"]).read_text(encoding="utf-8")
+        holder = etree.Element("families")
+        family_from_qtree(
+            holder, row["family"], text, tuple(row["root-bus-types"].split()), row["id"]
+        )
+        last = table.findall("machine-family")[-1]
+        last.addnext(holder[0])
+        machine.set("family", row["family"])
+        _add_sources(table, {row["id"]: row["source"]})
 
 
 def probed_builtins(table: etree._Element, arch: str) -> None:

@@ -743,6 +743,15 @@ def _family_xml(
             etree.SubElement(builtin, "bus", name=bus["name"], type=bus["type"])
 
 
+def family_from_qtree(
+    root: etree._Element, family: str, text: str, root_bus_types: tuple[str, ...], source_id: str
+) -> None:
+    """A machine family the probe did not start, from `info qtree` of that bare machine as
+    real QEMU printed it (tools/caps-facts/qtree): its host bridge, root bus and built-ins,
+    as _structure's families give them for the probed ones."""
+    _family_xml(root, family, parse_qtree(text), root_bus_types, source_id)
+
+
 def _builtins_in_order(
     tree: dict[str, Any] | None, root_builtins: list[dict[str, Any]], host_bridge: str
 ) -> list[tuple[dict[str, Any], str | None]]:

@@ -224,7 +224,10 @@ class _Builder:
     def _bus_for(self, option: Option, dtype: DeviceType) -> Bus:
         wanted = option.get("bus")
         if wanted is None:
-            if dtype.plugs_into in (self.pci_root.type, "PCI"):
+            if dtype.plugs_into == self.pci_root.type or (
+                dtype.plugs_into == "PCI" and self.pci_root.type != "ISA"
+            ):
+                # (isapc's root bus is its isa.0: a PCI device finds no bus there)
                 return self.pci_root
             # QEMU takes the first bus of the right type (qbus_find_recursive), the
             # machine's own ones included (the floppy bus of the built-in isa-fdc)
