@@ -78,8 +78,11 @@ def _features_off(options: list[Option]) -> set[str]:
             found.add(flag.removeprefix("-"))
     for option in options:
         if option.flag == "-machine":
+            # (a bool property also takes no/false/n, an OnOffAuto one only off)
             found.update(
-                f"no-{name}" for name, value in option.props if value in ("off", False, "false")
+                f"no-{name}"
+                for name, value in option.props
+                if value is False or str(value) in ("off", "no", "false", "n")
             )
     if _accel(options) != "tcg":
         found.add("no-tcg")
