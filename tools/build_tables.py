@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from virtxlate.caps.answers import Answers, Exchange, read_replies  # noqa: E402
-from virtxlate.caps.interpret import family_of, interpret  # noqa: E402
+from virtxlate.caps.interpret import family_from_qtree, family_of, interpret  # noqa: E402
 from virtxlate.caps.probe import retired_flags, set_flags  # noqa: E402
 from virtxlate.caps.store import dumps  # noqa: E402
 
@@ -250,6 +250,8 @@ def builtin_facts(table: etree._Element, arch: str) -> None:
     """The built-ins of tools/caps-facts/builtins.tsv that hold for TABLE's release, added
     to its machine families that lack them, each after the built-in QEMU creates first."""
     release = table.get("version", "")
+    qtree_families(table, arch)
+    probed_builtins(table, arch)
     fact_ids = {row["id"] for row in read_tsv("builtins.tsv")}
     for row in read_tsv("builtins.tsv"):
         family = table.find(f"machine-family[@name='{row['family']}']")
@@ -287,13 +289,68 @@ def builtin_facts(table: etree._Element, arch: str) -> None:
             family.append(node)
         _add_sources(table, {row["id"]: row["source"]})
     for row in read_tsv("builtin-needs.tsv"):
-        found = table.find(
+        if row["arch"] not in ("", arch):
+            continue
+        for found in table.findall(
             f"machine-family[@name='{row['family']}']/builtin[@type='{row['type']}']"
-        )
-        if row["arch"] in ("", arch) and found is not None:
+        ):
             found.set("needs", row["needs"])
             ids = found.get("source", "").split()
             found.set("source", " ".join(ids if row["id"] in ids else [*ids, row["id"]]))
+            _add_sources(table, {row["id"]: row["source"]})
+
+
+def qtree_families(table: etree._Element, arch: str) -> None:
+    """The machine families of tools/caps-facts/qtree-families.tsv for TABLE's release: a
+    machine the probe did not start (its family 'other', no built-ins) gets the family
+    real QEMU's `info qtree` of that bare machine shows (tools/caps-facts/qtree/)."""
+    release = table.get("version", "")
+    for row in read_tsv("qtree-families.tsv"):
+        machine = table.find(f"machines/machine[@name='{row['machine']}']")
+        if (
+            row["arch"] not in ("", arch)
+            or not in_range(release, row["since"], row["until"])
+            or machine is None
+            or machine.get("family") != "other"
+            or table.find(f"machine-family[@name='{row['family']}']") is not None
+        ):
+            continue
+        text = (FACTS / "qtree" / row["qtree"]).read_text(encoding="utf-8")
+        holder = etree.Element("families")
+        family_from_qtree(
+            holder, row["family"], text, tuple(row["root-bus-types"].split()), row["id"]
+        )
+        last = table.findall("machine-family")[-1]
+        last.addnext(holder[0])
+        machine.set("family", row["family"])
+        _add_sources(table, {row["id"]: row["source"]})
+
+
+def probed_builtins(table: etree._Element, arch: str) -> None:
+    """The built-ins the 7.2 probe's `info qtree` showed (source PROBE) that
+    tools/caps-facts/builtin-releases.tsv keeps for TABLE's release; the others are left
+    out (a release whose machine init was not read: its built-ins are not claimed)."""
+    release = table.get("version", "")
+    rows = [r for r in read_tsv("builtin-releases.tsv") if r["arch"] in ("", arch)]
+    for family in table.findall("machine-family"):
+        for node in family.findall("builtin"):
+            if "PROBE" not in node.get("source", "").split():
+                continue
+            row = next(
+                (
+                    r
+                    for r in rows
+                    if r["family"] == family.get("name")
+                    and r["type"] == node.get("type")
+                    and in_range(release, r["since"], r["until"])
+                ),
+                None,
+            )
+            if row is None:
+                family.remove(node)
+                continue
+            ids = node.get("source", "").split()
+            node.set("source", " ".join(ids if row["id"] in ids else [*ids, row["id"]]))
             _add_sources(table, {row["id"]: row["source"]})
 
 

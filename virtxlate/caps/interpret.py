@@ -109,11 +109,6 @@ PROBE_MACHINES = {
     ),
     "aarch64": (ProbeMachine("virt", "virt", ("PCI",), False, ("PCIE",)),),
 }
-# Built-ins that sit on the machine's main bus rather than its PCI root (virt's
-# virtio-mmio transports, the PCI host of an s390x machine whose root is channel I/O).
-_MAIN_BUS_BUILTINS = {"virtio-mmio", "s390-pcihost"}
-# Built-ins worth recording below the root bus (the floppy controller on isa.0).
-_NESTED_BUILTINS = {"isa-fdc"}
 
 
 @dataclass
@@ -732,22 +727,8 @@ def _family_xml(
     )
     if video:
         node.set("video-slot", video)
-    # built-ins in creation order: QEMU shows the newest first, so reverse
-    found = [(device, None) for device in reversed(builtins)]
-    if tree is not None:
-        found += [
-            (device, tree["name"])
-            for device in reversed(tree["devices"])
-            if device["type"] in _MAIN_BUS_BUILTINS
-        ]
-    for device in reversed(builtins):
-        for bus in reversed(device["buses"]):
-            found.extend(
-                (child, bus["name"])
-                for child in reversed(bus["devices"])
-                if child["type"] in _NESTED_BUILTINS
-            )
-    for device, parent_bus in found:
+    tree_root = tree["name"] if tree is not None else None
+    for device, parent_bus in _builtins_in_order(tree, builtins, host_bridge):
         attrs = {"type": device["type"], "source": source_id}
         if device["props"].get("addr"):
             attrs["addr"] = device["props"]["addr"]
@@ -757,5 +738,42 @@ def _family_xml(
         if parent_bus:
             attrs["parent-bus"] = parent_bus
         builtin = etree.SubElement(node, "builtin", attrs)
+        if parent_bus == tree_root and device["type"] == host_bridge:
+            continue  # (its place only: the family's root-bus says which bus it provides)
         for bus in reversed(device["buses"]):
             etree.SubElement(builtin, "bus", name=bus["name"], type=bus["type"])
+
+
+def family_from_qtree(
+    root: etree._Element, family: str, text: str, root_bus_types: tuple[str, ...], source_id: str
+) -> None:
+    """A machine family the probe did not start, from `info qtree` of that bare machine as
+    real QEMU printed it (tools/caps-facts/qtree): its host bridge, root bus and built-ins,
+    as _structure's families give them for the probed ones."""
+    _family_xml(root, family, parse_qtree(text), root_bus_types, source_id)
+
+
+def _builtins_in_order(
+    tree: dict[str, Any] | None, root_builtins: list[dict[str, Any]], host_bridge: str
+) -> list[tuple[dict[str, Any], str | None]]:
+    """Every device of the bare machine's tree that has no id (a built-in), with the bus it
+    sits on (None: the root PCI bus), in creation order: QEMU shows a bus's newest device
+    first (bus_add_child inserts at the head), so each bus's list is read backwards.  The
+    host bridge has an entry of its own on the main bus: where it stands among the main
+    bus's built-ins (QEMU 7.2's pc creates kvmvapic and fw_cfg_io before i440FX-pcihost,
+    ioapic and hpet after).  Walked with a queue, bounded by the tree's size."""
+    if tree is None:
+        return []
+    found: list[tuple[dict[str, Any], str | None]] = []
+    queue: list[tuple[dict[str, Any], str | None]] = [
+        (device, tree["name"]) for device in reversed(tree["devices"]) if not device["id"]
+    ]
+    queue += [(device, None) for device in reversed(root_builtins)]
+    while queue:
+        device, parent_bus = queue.pop(0)
+        found.append((device, parent_bus))
+        if parent_bus == tree["name"] and device["type"] == host_bridge:
+            continue  # its root bus's built-ins are queued already
+        for bus in reversed(device["buses"]):
+            queue += [(child, bus["name"]) for child in reversed(bus["devices"]) if not child["id"]]
+    return found

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..caps import CapsTable
-from ..caps.tables import BusSpec, DeviceType, MachineFamily
+from ..caps.tables import Builtin, BusSpec, DeviceType, MachineFamily
 from ..errors import InputError
 from ..option import Option
 from .nodes import Bus, Device, Graph, Prop, PropValue
@@ -45,31 +45,48 @@ def build_graph(
     """The graph for a command line's options: -device, -global and legacy switches
     such as -usb that enable a built-in controller.  Other options are not devices."""
     root = Bus("main-system-bus", "System")
-    # the host bridge is the machine's first built-in: qtree shows it after the others
-    host = Device(family.host_bridge, None, builtin_rank=-1)
     pci_root = Bus(family.root_bus, family.root_bus_type)
+    buses: dict[str, Bus] = {pci_root.name: pci_root, root.name: root}
+    builder = _Builder(caps, family, pci_root, buses, _features_off(options))
+    builder.accel = _accel(options)
+    # the host bridge: where the table places it among the main bus's built-ins (QEMU 7.2's
+    # pc creates kvmvapic and fw_cfg_io before it), else the machine's first built-in
+    host = Device(family.host_bridge, None, builtin_rank=builder.host_rank)
     host.buses.append(pci_root)
     root.plug(host)
-    buses: dict[str, Bus] = {pci_root.name: pci_root, root.name: root}
-    enabled = {option.flag for option in options}
-    # a machine feature turned off (-no-acpi, -machine acpi=off) takes its built-ins away
-    if "-no-acpi" in enabled or any(
-        o.flag == "-machine" and o.get("acpi") in ("off", False) for o in options
-    ):
-        enabled.add("no-acpi")
-    builder = _Builder(caps, family, pci_root, buses, enabled)
-    builder.accel = _accel(options)
     # the machine creates its built-in devices before any -device, whether or not anything
     # is plugged into them (as pc_init1 / pc_q35_init): QEMU 7.2's `info qtree` lists q35's
     # ich9-ahci and pc's piix3-ide with empty buses too
-    for type_ in builder.builtins:
-        builder._builtin(type_)
+    for index in builder.builtins:
+        builder._builtin(index)
     for option in options:
         if option.flag == "-device":
             builder.add(option)
         elif option.flag == "-global":
             builder.set_global(option)
     return Graph(qemu=caps.version, machine=machine, root=root, value_style=caps.qtree_value_style)
+
+
+def _features_off(options: list[Option]) -> set[str]:
+    """The machine features the line turns off, as "no-FEATURE" (a built-in's needs):
+    -no-acpi, -no-hpet, -machine FEATURE=off (acpi, hpet, vmport, i8042, pit, pic, smbus,
+    sata …), and "no-tcg" under another accelerator (a built-in whose type under KVM the
+    table does not know); the legacy switches themselves (-usb) by their flag."""
+    found = {option.flag for option in options}
+    for flag in ("-no-acpi", "-no-hpet"):
+        if flag in found:
+            found.add(flag.removeprefix("-"))
+    for option in options:
+        if option.flag == "-machine":
+            # (a bool property also takes no/false/n, an OnOffAuto one only off)
+            found.update(
+                f"no-{name}"
+                for name, value in option.props
+                if value is False or str(value) in ("off", "no", "false", "n")
+            )
+    if _accel(options) != "tcg":
+        found.add("no-tcg")
+    return found
 
 
 def _accel(options: list[Option]) -> str:
@@ -97,15 +114,30 @@ class _Builder:
         self.family = family
         self.pci_root = pci_root
         self.buses = buses
-        # Built-in chipset devices (piix3-ide, isa-fdc, the q35 AHCI); one enabled by a
-        # legacy switch only with that switch.
-        self.builtins = {
-            b.type: b
-            for b in family.builtins
-            if (b.enabled_by is None or b.enabled_by in enabled) and f"no-{b.needs}" not in enabled
+        # The machine's built-in devices by their place in the table's list (creation
+        # order; a type may come more than once: the eight smbus-eeprom, two isa-i8259);
+        # one enabled by a legacy switch (-usb) only with that switch, one needing a
+        # feature the line turns off not at all, nor what sits on its buses.
+        self.host_rank = -1
+        self.builtins: dict[int, Builtin] = {}
+        gone: set[str] = set()
+        for index, builtin in enumerate(family.builtins):
+            if builtin.parent_bus == "main-system-bus" and builtin.type == family.host_bridge:
+                self.host_rank = index
+                continue
+            needs = (builtin.needs or "").split()
+            if (
+                (builtin.enabled_by is not None and builtin.enabled_by not in enabled)
+                or any(f"no-{need}" in enabled for need in needs)
+                or builtin.parent_bus in gone
+            ):
+                gone.update(name for name, _ in builtin.buses)
+                continue
+            self.builtins[index] = builtin
+        self.builtin_of_bus = {
+            name: index for index, b in self.builtins.items() for name, _ in b.buses
         }
-        self.builtin_of_bus = {name: b for b in self.builtins.values() for name, _ in b.buses}
-        self.instances: dict[str, Device] = {}
+        self.instances: dict[int, Device] = {}
         self.accel = "tcg"
         self.limits: dict[str, BusLimits] = {}  # a bus's SCSI limits, from its spec
         # how many buses lie above a bus, the root's (main-system-bus) 0
@@ -195,7 +227,10 @@ class _Builder:
     def _bus_for(self, option: Option, dtype: DeviceType) -> Bus:
         wanted = option.get("bus")
         if wanted is None:
-            if dtype.plugs_into in (self.pci_root.type, "PCI"):
+            if dtype.plugs_into == self.pci_root.type or (
+                dtype.plugs_into == "PCI" and self.pci_root.type != "ISA"
+            ):
+                # (isapc's root bus is its isa.0: a PCI device finds no bus there)
                 return self.pci_root
             # QEMU takes the first bus of the right type (qbus_find_recursive), the
             # machine's own ones included (the floppy bus of the built-in isa-fdc)
@@ -203,14 +238,14 @@ class _Builder:
             if bus is None:
                 builtin = next(
                     (
-                        b
-                        for b in self.builtins.values()
+                        index
+                        for index, b in self.builtins.items()
                         if any(t == dtype.plugs_into for _, t in b.buses)
                     ),
                     None,
                 )
                 if builtin is not None:
-                    self._builtin(builtin.type)
+                    self._builtin(builtin)
                     bus = next((b for b in self.buses.values() if b.type == dtype.plugs_into), None)
             if bus is None:
                 raise GraphError(
@@ -220,7 +255,7 @@ class _Builder:
             return bus
         name = str(wanted)
         if name not in self.buses and name in self.builtin_of_bus:
-            self._builtin(self.builtin_of_bus[name].type)
+            self._builtin(self.builtin_of_bus[name])
         bus = self.buses.get(name)
         if bus is None:
             raise GraphError(f"Bus '{name}' not found", option)
@@ -230,29 +265,32 @@ class _Builder:
         """-global DRIVER.PROP=VALUE on a built-in device (libvirt's floppy drives)."""
         target, _, value = (option.implied or "").partition("=")
         driver, _, prop_name = target.partition(".")
-        if driver not in self.builtins:
+        # (a -global is a default of every device of that type: both isa-i8259 take it)
+        found = [index for index, b in self.builtins.items() if b.type == driver]
+        if not found:
             return  # a default for devices not created here: nothing in the graph changes
-        device = self._builtin(driver)
         dtype = self.caps.device(driver)
         spec = dtype.prop(prop_name) if dtype is not None else None
         if spec is None:
             raise GraphError(
                 f"QEMU {self.caps.version}: '{driver}' has no property '{prop_name}'", option
             )
-        device.props = [p for p in device.props if p.name != prop_name]
-        if (driver, prop_name) in _QOM_ONLY:
-            return  # set, but not a property qtree prints
-        device.props.append(Prop(prop_name, spec.type, convert(spec.type, value)))
-        order = [p.name for p in dtype.props] if dtype is not None else []
-        device.props.sort(key=lambda p: order.index(p.name) if p.name in order else 99)
+        for index in found:
+            device = self._builtin(index)
+            device.props = [p for p in device.props if p.name != prop_name]
+            if (driver, prop_name) in _QOM_ONLY:
+                continue  # set, but not a property qtree prints
+            device.props.append(Prop(prop_name, spec.type, convert(spec.type, value)))
+            order = [p.name for p in dtype.props] if dtype is not None else []
+            device.props.sort(key=lambda p: order.index(p.name) if p.name in order else 99)
 
-    def _builtin(self, type_: str) -> Device:
-        """The built-in device of TYPE, created on first use with its parent bus."""
-        if type_ in self.instances:
-            return self.instances[type_]
-        builtin = self.builtins[type_]
-        rank = list(self.builtins).index(type_)  # the table lists them in creation order
-        device = Device(type_, None, builtin_rank=rank)
+    def _builtin(self, index: int) -> Device:
+        """The built-in device at INDEX of the table's list, created on first use with its
+        parent bus."""
+        if index in self.instances:
+            return self.instances[index]
+        builtin = self.builtins[index]
+        device = Device(builtin.type, None, builtin_rank=index)
         if builtin.addr is not None:
             # a PCI function: addr is a property of every PCI device (QEMU's pci_props), also
             # where the table lists none of the type's properties (i440FX, ICH9-SMB)
@@ -262,10 +300,10 @@ class _Builder:
         parent = self.pci_root
         if builtin.parent_bus is not None:
             if builtin.parent_bus not in self.buses:
-                self._builtin(self.builtin_of_bus[builtin.parent_bus].type)
+                self._builtin(self.builtin_of_bus[builtin.parent_bus])
             parent = self.buses[builtin.parent_bus]
         parent.plug(device)
-        self.instances[type_] = device
+        self.instances[index] = device
         return device
 
 
