@@ -29,7 +29,7 @@ def test_caps_list():
         "version": "1.2",
         "release": "1.2.2",
         "arch": "x86_64",
-        "origin": "hand-written from replies",
+        "origin": "captured replies",
     } in releases
     assert {
         "version": "7.1",

@@ -43,8 +43,7 @@ def _releases_with(name: str, arch: str) -> list[str]:
 
 def _since_recorded(name: str, since: str | None, arch: str) -> bool:
     """Whether the release before SINCE is known to lack NAME: a captured release lacks
-    what its replies lack; a derived one may list NAME as uncertain, and the hand-written
-    1.2 table lists storage types only."""
+    what its replies lack; a derived one may list NAME as uncertain."""
     known = versions(arch)
     if since is None or since not in known or known.index(since) == 0:
         return since is not None

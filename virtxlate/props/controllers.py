@@ -152,8 +152,7 @@ def _no_usb_devices(plan: StoragePlan, none: Controller) -> None:
 def missing_device(plan: StoragePlan, obj: XmlObject, device: str, what: str) -> Finding:
     """VX0303: QEMU of this release lacks DEVICE; since: the first newer release that has
     it, else the hint names the last one that had it.  Where the release's table cannot
-    say (a derived release whose neighbours disagree, or the hand-written table of one
-    whose replies were read for storage only), VX0307: not known, the device left out."""
+    say (a derived release whose neighbours disagree), VX0307: not known, the device left out."""
     if not _absence_known(plan, device):
         return finding_at(
             "VX0307",
@@ -182,18 +181,8 @@ def missing_device(plan: StoragePlan, obj: XmlObject, device: str, what: str) ->
 
 def _absence_known(plan: StoragePlan, device: str) -> bool:
     """Whether the release's table knows DEVICE is missing: not when it lists it as
-    uncertain, nor when the table was written by hand from replies read for storage."""
-    if device in plan.caps.uncertain_devices:
-        return False
-    origin = next(
-        (
-            table.get("origin", "")
-            for table in caps_index.summaries(plan.caps.arch)
-            if table.get("version") == plan.caps.version
-        ),
-        "",
-    )
-    return not str(origin).startswith("hand-written")
+    uncertain (a derived release whose neighbours disagree)."""
+    return device not in plan.caps.uncertain_devices
 
 
 def _default_usb(plan: StoragePlan) -> list[Option]:
