@@ -435,3 +435,31 @@ def test_user_aliases_read_back():
     # libvirt made up the line's -uuid for an XML without one: it reads back as <uuid>
     uuid = again.index("-uuid") if again is not None else 0
     assert first is not None and again is not None and again[:uuid] + again[uuid + 2 :] == first
+
+
+@pytest.mark.parametrize(
+    ("case", "written"),
+    [
+        ("builtins-vmport-off-pc", '<vmport state="off"/>'),
+        ("builtins-hpet-off-pc", '<timer name="hpet" present="no"/>'),
+        ("builtins-no-acpi-pc", None),
+    ],
+)
+def test_from_tree_reads_the_machine_options_from_missing_builtins(tmp_path, case, written):
+    """A built-in the graph lacks says which machine feature was off (vmport=off: no vmport
+    or vmmouse; -no-hpet: no hpet; -no-acpi: no PIIX4_PM): from-tree writes it back, and the
+    domain it gives has the same graph (tools/caps-facts/builtin-needs.tsv)."""
+    from cases_support import CASES
+
+    tree = run_cli("tree", str(CASES / f"{case}.xml"), "--qemu", "7.2", "--format", "json")
+    back = run_cli("from-tree", "-", stdin=tree.stdout.encode())
+    assert back.returncode == 0, back.stderr
+    if written is not None:
+        assert written in back.stdout
+    else:
+        assert "<acpi" not in back.stdout
+    (tmp_path / "back.xml").write_text(back.stdout)
+    again = run_cli("tree", str(tmp_path / "back.xml"), "--qemu", "7.2", "--format", "json")
+    assert _structure(json.loads(again.stdout)["root"]) == _structure(
+        json.loads(tree.stdout)["root"]
+    )

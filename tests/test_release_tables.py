@@ -34,6 +34,8 @@ def _seed_chain(version: str) -> list[tuple[str, str, str | None]]:
     chain, bus = [], graph["root"]
     while bus["devices"]:
         device = bus["devices"][0]
+        if bus is graph["root"]:  # the PCI host (QEMU 7.2 lists ps2-mouse … before it)
+            device = next(d for d in bus["devices"] if d["buses"])
         chain.append((bus["name"], device["type"], device["id"]))
         if not device["buses"]:
             break

@@ -158,7 +158,8 @@ def test_q35_builtins_with_the_names_of_their_release(version, expected):
         </os><devices/></domain>""")
     result = analyze(domain, version)
     assert result.graph is not None, result.findings
-    pcie = graph_json(result.graph)["root"]["devices"][0]["buses"][0]
+    root = graph_json(result.graph)["root"]
+    pcie = next(d for d in root["devices"] if d["type"] == "q35-pcihost")["buses"][0]
     assert pcie["name"] == "pcie.0"
     builtins = [d for d in pcie["devices"] if d["id"] is None]  # (libvirt's root ports)
     assert [d["type"] for d in builtins] == expected
@@ -178,3 +179,23 @@ def test_tree_of_a_line_without_acpi_has_no_piix4_pm(acpi_off):
     assert (with_acpi.returncode, without.returncode) == (0, 0), without.stderr
     assert "dev: PIIX4_PM" in with_acpi.stdout
     assert "dev: PIIX4_PM" not in without.stdout and "dev: virtio-scsi-pci" in without.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "gone"),
+    [
+        ("-no-hpet", ["hpet"]),
+        ("-machine pc-i440fx-7.2,hpet=off", ["hpet"]),
+        ("-machine pc-i440fx-7.2,vmport=off", ["vmport", "vmmouse"]),
+    ],
+)
+def test_tree_of_a_line_turning_a_feature_off_lacks_its_builtins(option, gone):
+    """QEMU 7.2's pc_basic_device_init creates no hpet with -no-hpet or hpet=off, and
+    pc_superio_init no vmport or vmmouse with vmport=off (tools/caps-facts/builtin-needs.tsv;
+    tests/cases/builtins-*-pc.qemu-7.2.qtree)."""
+    line = f"qemu-system-x86_64 -machine pc-i440fx-7.2 {option} -device virtio-scsi-pci,id=s"
+    plain = run_cli("tree", "--argv", "-", "--qemu", "7.2", stdin=line.replace(option, "").encode())
+    without = run_cli("tree", "--argv", "-", "--qemu", "7.2", stdin=line.encode())
+    assert (plain.returncode, without.returncode) == (0, 0), without.stderr
+    for kind in gone:
+        assert f"dev: {kind}," in plain.stdout and f"dev: {kind}," not in without.stdout

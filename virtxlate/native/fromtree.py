@@ -59,7 +59,10 @@ def domain_from_tree(text: str, source: str = "<input>") -> Readback:
         raise InputError(
             f"not the graph JSON of `virtxlate tree --format json`: {exc!r}", source=source, line=0
         ) from None
-    words += _acpi_words(caps, str(machine), root)
+    features = _feature_words(caps, str(machine), root)
+    if features[:1] == ["-machine"]:  # the machine type with the features it turns off
+        words[1], features = features[1], features[2:]
+    words += features
     placeholders = _placeholder_drives(words) + _placeholder_netdevs(words)
     return domain_from_argv(CommandLine(None, words + placeholders, source))
 
@@ -75,13 +78,36 @@ def _placeholder_netdevs(words: list[str]) -> list[str]:
     return netdevs
 
 
-def _acpi_words(caps: CapsTable, machine: str, root: dict[str, Any]) -> list[str]:
-    """-no-acpi when the machine has built-ins that need ACPI (pc's PIIX4_PM) and the
-    graph shows none of them: QEMU left them out because ACPI was off."""
+# The options that turn a machine feature off (a built-in's needs in the table), as
+# graph/build.py reads them; any other feature is -machine FEATURE=off.
+_FEATURE_OFF = {"acpi": ["-no-acpi"], "hpet": ["-no-hpet"], "tcg": ["-accel", "kvm"]}
+
+
+def _feature_words(caps: CapsTable, machine: str, root: dict[str, Any]) -> list[str]:
+    """The options that explain the built-ins the graph lacks: a feature is off when the
+    machine has built-ins that need it and the graph shows none of those whose other needs
+    are met (pc's PIIX4_PM without ACPI; isa-i8259 needs pic and TCG, so under KVM its
+    absence says nothing about pic).  TCG first: the accelerator explains the most."""
     known = caps.machine(machine)
     family = caps.family_of(known) if known is not None else None
-    needs_acpi = {b.type for b in family.builtins if b.needs == "acpi"} if family else set()
-    return ["-no-acpi"] if needs_acpi and not needs_acpi & _types(root) else []
+    if family is None:
+        return []
+    shown = _types(root)
+    needs = [(b.type, (b.needs or "").split()) for b in family.builtins]
+    words = sorted({w for _, ws in needs for w in ws}, key=lambda w: (w != "tcg", w))
+    off: set[str] = set()
+    for word in words:
+        deciding = {t for t, ws in needs if word in ws and not off & set(ws)}
+        if deciding and not deciding & shown:
+            off.add(word)
+    found: list[str] = []
+    for word in words:
+        if word in off and word in _FEATURE_OFF:
+            found += _FEATURE_OFF[word]
+        elif word in off:
+            found[:0] = [] if found[:1] == ["-machine"] else ["-machine", machine]
+            found[1] += f",{word}=off"
+    return found
 
 
 def _types(bus: dict[str, Any], depth: int = 0) -> set[str]:

@@ -41,7 +41,7 @@ def graph_from_argv(command: CommandLine, caps: CapsTable) -> tuple[Graph, list[
         if option.flag in ("-machine", "-M"):
             props = [(k, v) for k, v in option.fields.items() if k != "type"]
             machine_wide.append(Option("-machine", str(option.fields.get("type")), props))
-        elif option.flag in ("-no-acpi", "-enable-kvm"):
+        elif option.flag in ("-no-acpi", "-no-hpet", "-enable-kvm"):
             machine_wide.append(Option(option.flag))
         elif option.flag == "-accel":
             machine_wide.append(Option("-accel", str(option.value).split(",", 1)[0]))
