@@ -63,6 +63,20 @@ from .zpci import assign_zpci, pci_bus
 # Names of the devices libvirt adds without an element of the domain's: the keys
 # Placement.place_of knows them by (an implied storage controller: its alias)
 IMPLICIT_USB = "usb"  # the USB controller libvirt adds at index 0 (q35: qemu-xhci)
+
+
+def q35_default_usb(caps: CapsTable) -> tuple[str, str] | None:
+    """(model, QEMU device) of the USB controller libvirt adds to a q35 domain that names
+    none (qemuDomainDefAddDefaultDevices): qemu-xhci where QEMU has it (2.9 on), else
+    nec-xhci; ICH9's EHCI with its UHCI companions only without both, which no q35
+    release of the tables is."""
+    if caps.has_flag("qemu-xhci"):
+        return "qemu-xhci", "qemu-xhci"
+    if caps.has_flag("nec-usb-xhci"):
+        return "nec-xhci", "nec-usb-xhci"
+    return None
+
+
 IMPLICIT_BALLOON = "balloon"  # the virtio balloon of a domain without <memballoon>
 IMPLICIT_VIDEO = "video"  # the video card libvirt adds for <graphics> without <video>
 
@@ -736,9 +750,11 @@ class _Pass:
             placed = self.take(controller, non_storage_device(controller, express))
             if controller.type == "usb" and index == 0:
                 self.usb0 = placed
-        if express and self._implicit_usb():
-            # libvirt adds a USB controller to a q35 domain that names none: qemu-xhci
-            self.usb0 = self.take(self.domain, "qemu-xhci", IMPLICIT_USB)
+        q35 = self.family.name == "q35"  # the machine type decides, not its addressing
+        default_usb = q35_default_usb(self.caps) if q35 else None
+        if default_usb is not None and self._implicit_usb():
+            # libvirt adds a USB controller to a q35 domain that names none
+            self.usb0 = self.take(self.domain, default_usb[1], IMPLICIT_USB)
         self._piix3_uhci()
         for implied in self.controllers:
             if implied.element is None and needs_device(implied):
@@ -800,7 +816,8 @@ class _Pass:
     def _usb_ports(self) -> None:
         """qemuDomainAssignUSBAddresses: the ports of usb.0's devices (disks, inputs,
         sound cards, redirected and host devices) and the hubs, written or added."""
-        default = "qemu-xhci" if self.pcie is not None else "piix3-uhci"
+        q35 = q35_default_usb(self.caps) if self.family.name == "q35" else None
+        default = q35[0] if q35 is not None else "piix3-uhci"
         self.added_ccid = added_ccid_controllers(self.domain)
         self.usb_ports = assign_usb_ports(self.domain, default, self.added_ccid)
 

@@ -11,7 +11,7 @@ from ..names import transitional
 from ..names.scsi import SCSI_MODEL_DEVICES, VIRTIO_SCSI_MODELS
 from ..option import Option, Value
 from ..placement.addresses import controller_indexes
-from ..placement.assign import IMPLICIT_USB, Place
+from ..placement.assign import IMPLICIT_USB, Place, q35_default_usb
 from ..placement.controllers import controller_device, needs_device
 from ..placement.usb import usb_devices
 from ..placement.zpci import with_zpci
@@ -186,11 +186,12 @@ def _absence_known(plan: StoragePlan, device: str) -> bool:
 
 
 def _default_usb(plan: StoragePlan) -> list[Option]:
-    """The USB controller libvirt adds at index 0: qemu-xhci on q35 (placed by
-    the placement), the PIIX3's UHCI otherwise."""
-    if plan.placement.usb0 is not None:
+    """The USB controller libvirt adds at index 0: on q35 qemu-xhci, else nec-usb-xhci
+    (placed by the placement), the PIIX3's UHCI otherwise."""
+    default = q35_default_usb(plan.caps)
+    if plan.placement.usb0 is not None and default is not None:
         bus, addr = plan.placement.usb0
-        return [Option("-device", "qemu-xhci", [("id", "usb"), ("bus", bus), ("addr", addr)])]
+        return [Option("-device", default[1], [("id", "usb"), ("bus", bus), ("addr", addr)])]
     place = plan.placement.place_of(IMPLICIT_USB)
     if place is not None:
         return [Option("-device", "piix3-usb-uhci", [("id", "usb"), *_location(place)])]
