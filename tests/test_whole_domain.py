@@ -75,7 +75,7 @@ KINDS = frozenset(
 # it as each kind lands; test_kinds_not_written_are_not_written says when one is done).
 KINDS_NOT_WRITTEN = frozenset(
     {
-        "uuid", "launch-security",
+        "launch-security",
     }
 )  # fmt: skip
 

@@ -18,6 +18,7 @@ from lxml import etree
 
 from ..model import Domain
 from ..model.system import Clock, Cpu, Features, Os, Pm
+from ..props.domain import UUID_PLACEHOLDER
 from ..props.mapping import number, on_off
 from .build import append, set_path
 from .options import ArgvOption, number_of, text_of
@@ -61,8 +62,12 @@ def read_domain_wide(w: Wide, machine: ArgvOption | None) -> None:
 
 
 def _uuid(w: Wide) -> None:
+    """<uuid> of -uuid; virtxlate's placeholder for the UUID libvirt would make up
+    (props/domain.py's UUID_PLACEHOLDER) reads back as no <uuid>, which is what it stands for."""
     option = w.first("-uuid")
-    if option is not None and re.fullmatch(r"[0-9a-fA-F-]{32,36}", str(option.value)):
+    if option is not None and str(option.value) == UUID_PLACEHOLDER:
+        w.take(option)
+    elif option is not None and re.fullmatch(r"[0-9a-fA-F-]{32,36}", str(option.value)):
         w.take(option)
         w.domain.uuid = str(option.value)
 

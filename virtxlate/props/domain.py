@@ -202,8 +202,29 @@ def smp_options(plan: DomainPlan) -> list[Option]:
     return [smp]
 
 
+# What -uuid holds for a domain without <uuid>: libvirt draws a random one when it parses
+# the domain (virDomainDefParseXML → virUUIDGenerate), so no tool knows it from the XML.
+# Its info (VX0702) is argv's: `check` leaves it out, the UUID being no fact of validity.
+UUID_PLACEHOLDER = "<random-uuid>"
+
+
 def uuid_options(plan: DomainPlan) -> list[Option]:
-    return [Option("-uuid", plan.domain.uuid)] if plan.domain.uuid else []
+    """-uuid, which libvirt always writes (qemuBuildCommandLine); a named placeholder with
+    a VX0702 info where the XML has no <uuid> and libvirt would make one up."""
+    if plan.domain.uuid:
+        return [Option("-uuid", plan.domain.uuid)]
+    plan.findings.append(
+        finding_at(
+            "VX0702",
+            "info",
+            "the domain has no <uuid>: libvirt generates a random one when it reads the "
+            f"domain; written as {UUID_PLACEHOLDER}",
+            plan.domain,
+            plan.domain.source,
+            hint="write the <uuid> virsh dumpxml shows",
+        )
+    )
+    return [Option("-uuid", UUID_PLACEHOLDER)]
 
 
 def default_options(plan: DomainPlan) -> list[Option]:
