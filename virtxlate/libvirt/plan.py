@@ -108,6 +108,7 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("hostdevs", plan_hostdevs),  # qemuBuildHostdevCommandLine, all kinds in the domain's order
     ("memballoon", virtio.memballoon_options),  # qemuBuildMemballoonCommandLine
     ("rngs", virtio.rng_options),  # qemuBuildRNGCommandLine
+    ("launch-security", domain_wide.launch_security_options),  # qemuBuildSecCommandLine
     ("sandbox", domain_wide.sandbox_options),  # qemuBuildSeccompSandboxCommandLine
     ("panic", platform.panic_options),  # qemuBuildPanicCommandLine
     ("shmem", platform.shmem_options),  # qemuBuildShmemCommandLine

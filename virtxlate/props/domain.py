@@ -14,9 +14,12 @@ from typing import Protocol
 from ..caps import CapsTable
 from ..caps.tables import Machine
 from ..findings import Finding, finding_at
+from ..host import ASK_THE_HOST, Host, host_known
 from ..model import Domain
 from ..model.domain import to_kib
 from ..option import Option
+from .chardev import SHORT_NAME_MAX
+from .fs import DOMAIN_DIR
 
 
 class DomainPlan(Protocol):
@@ -24,6 +27,7 @@ class DomainPlan(Protocol):
 
     caps: CapsTable
     domain: Domain
+    host: Host
     machine: Machine | None
     machine_name: str
     accel: str
@@ -99,6 +103,15 @@ def machine_options(plan: DomainPlan) -> list[Option]:
     ram_id = plan.machine.default_ram_id if plan.machine else None
     if ram_id and domain.memory is not None and not _numa_cells(domain):
         machine.add("memory-backend", ram_id)
+    security = domain.launch_security
+    if security is not None and security.type in LAUNCH_SECURITY_OBJECTS:
+        # the launch security object by its id; QEMU before 6.0 (no libvirt flag
+        # confidential-guest-support) knows SEV as memory-encryption (qemuBuildMachineCommandLine;
+        # after memory-backend as libvirt's launch-security-*.args write it)
+        key = "confidential-guest-support"
+        if security.type == "sev" and not caps.has_flag("confidential-guest-support"):
+            key = "memory-encryption"
+        machine.add(key, LAUNCH_SECURITY_ID)
     for key, node in plan.pflash:
         machine.add(key, node)
     hpet = domain.clock.timer("hpet") if domain.clock is not None else None
@@ -558,6 +571,74 @@ def boot_options(plan: DomainPlan) -> list[Option]:
             if value:
                 options.append(Option(flag, value))
     return options
+
+
+# <launchSecurity type> → the QOM type of its -object, and the id libvirt gives it (and
+# -machine's confidential-guest-support names): qemuBuildSEVCommandLine, qemuBuildPVCommandLine
+LAUNCH_SECURITY_OBJECTS = {"sev": "sev-guest", "s390-pv": "s390-pv-guest"}
+LAUNCH_SECURITY_ID = "lsec0"
+# what the host lacks when libvirt refuses <launchSecurity> (qemuValidateDomainDef: the QEMU
+# capability sev-guest is cleared where query-sev-capabilities fails on the host)
+_LAUNCH_SECURITY_NAMES = {"sev": "SEV", "s390-pv": "S390 PV"}
+
+
+def launch_security_options(plan: DomainPlan) -> list[Option]:
+    """-object sev-guest (cbitpos, reduced-phys-bits, policy, the dh-cert and session
+    files, kernel-hashes) or s390-pv-guest with id lsec0, as qemuBuildSecCommandLine
+    writes them.  Whether the VM host can run it is the host's (libvirt asks its QEMU):
+    an error when a host asked has not, an info when none is asked."""
+    security = plan.domain.launch_security
+    if security is None or security.type not in LAUNCH_SECURITY_OBJECTS:
+        return []
+    name = _LAUNCH_SECURITY_NAMES[security.type]
+    if not plan.host.launch_security(security.type):
+        plan.findings.append(
+            finding_at(
+                "VX0211",
+                "error",
+                f'{name} launch security: the host does not support it (libvirt: "{name} '
+                'launch security is not supported with this QEMU binary")',
+                security,
+                plan.domain.source,
+                hint="run the guest on a host whose CPU and kernel offer it",
+            )
+        )
+        return []
+    if not host_known(plan.host):
+        plan.findings.append(
+            finding_at(
+                "VX0701",
+                "info",
+                f"whether the VM's host supports {name} launch security is not looked up: "
+                "libvirt asks its QEMU and refuses the domain where it does not",
+                security,
+                plan.domain.source,
+                hint=ASK_THE_HOST,
+            )
+        )
+    option = Option("-object", LAUNCH_SECURITY_OBJECTS[security.type], origin=security)
+    option.add("id", LAUNCH_SECURITY_ID)
+    if security.type == "sev":
+        # the guest owner's data: files libvirt writes in the domain's private directory
+        # (qemuProcessPrepareSEVGuestInput), whose id only a running libvirt knows
+        private = DOMAIN_DIR.format(name=(plan.domain.name or "")[:SHORT_NAME_MAX])
+        option.add("cbitpos", security.cbitpos)
+        option.add("reduced-phys-bits", security.reduced_phys_bits)
+        option.add("policy", _hex(security.policy))
+        option.add("dh-cert-file", f"{private}/dh_cert.base64" if security.dh_cert else None)
+        option.add("session-file", f"{private}/session.base64" if security.session else None)
+        option.add("kernel-hashes", security.kernel_hashes)
+    return [option]
+
+
+def _hex(text: str | None) -> int | None:
+    """<policy>'s hex number (virXPathULongHex: an optional 0x), None when absent."""
+    if text is None:
+        return None
+    try:
+        return int(text.strip(), 16)
+    except ValueError:
+        return None
 
 
 def sandbox_options(plan: DomainPlan) -> list[Option]:
