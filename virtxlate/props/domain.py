@@ -14,7 +14,7 @@ from typing import Protocol
 from ..caps import CapsTable
 from ..caps.tables import Machine
 from ..findings import Finding, finding_at
-from ..host import ASK_THE_HOST, Host, host_known
+from ..host import ASK_THE_HOST, CpuRequest, Host, HostCpu, host_known
 from ..model import Domain
 from ..model.domain import to_kib
 from ..option import Option
@@ -307,7 +307,15 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
     cpu, features = domain.cpu, domain.features
     model: str | None = None
     props: list[tuple[str, str]] = []
-    if cpu is not None and cpu.mode in ("host-passthrough", "maximum", "host-model"):
+    host_cpu = _host_model(plan) if cpu is not None and cpu.mode == "host-model" else None
+    if cpu is not None and host_cpu is not None:
+        # the host's CPU as libvirt's domain capabilities expand it, the domain's own
+        # features over it (virCPUUpdate: a listed feature takes the domain's policy)
+        model = host_cpu.model
+        policies = {n: p for n, p in host_cpu.features if n not in _NOT_MIGRATABLE_FEATURES}
+        policies.update((f.name, f.policy) for f in cpu.features if f.name and f.policy)
+        props += _feature_props(plan, list(policies.items()))
+    elif cpu is not None and cpu.mode in ("host-passthrough", "maximum", "host-model"):
         model = "max" if cpu.mode == "maximum" else "host"
         if cpu.mode == "maximum":
             pass
@@ -320,6 +328,7 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
                     "host CPU); 'host' stands for it here",
                     cpu,
                     domain.source,
+                    hint="ask the VM host's libvirt with --connect",
                 )
             )
         elif plan.caps.has_flag("cpu.migratable"):
@@ -328,7 +337,7 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
         model = cpu.model
     elif plan.machine is not None and plan.machine.default_cpu_type and _default_cpu_usable(plan):
         model = plan.machine.default_cpu_type.rsplit("-", 2)[0]  # qemu64-x86_64-cpu
-    if cpu is not None and cpu.mode not in ("host-passthrough", "maximum"):
+    if cpu is not None and host_cpu is None and cpu.mode not in ("host-passthrough", "maximum"):
         for feature in cpu.features:
             if feature.name and feature.policy in ("force", "require"):
                 props.append((feature.name, "on"))
@@ -377,6 +386,52 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
     if model is None:
         return []
     return [Option("-cpu", model, props)]  # type: ignore[arg-type]
+
+
+# libvirt's x86 CPU feature names QEMU spells otherwise, written in QEMU's spelling where
+# QEMU has canonical feature names (virQEMUCapsCPUFeaturesX86, virQEMUCapsCPUFeatureToQEMU)
+_QEMU_FEATURE_NAMES = {
+    "cmp_legacy": "cmp-legacy",
+    "ds_cpl": "ds-cpl",
+    "fxsr_opt": "fxsr-opt",
+    "kvm_pv_eoi": "kvm-pv-eoi",
+    "kvm_pv_unhalt": "kvm-pv-unhalt",
+    "lahf_lm": "lahf-lm",
+    "nodeid_msr": "nodeid-msr",
+    "pclmuldq": "pclmulqdq",
+    "perfctr_core": "perfctr-core",
+    "perfctr_nb": "perfctr-nb",
+    "tsc_adjust": "tsc-adjust",
+}
+
+
+# x86 features a migratable CPU leaves out (libvirt 9.0's cpu_map/x86_features.xml marks
+# them migratable='no'): the host-model CPU libvirt gives a guest is the migratable one
+# (virQEMUCapsGetHostModel, VIR_QEMU_CAPS_HOST_CPU_MIGRATABLE), which domcapabilities does
+# not show
+_NOT_MIGRATABLE_FEATURES = frozenset({"invtsc", "xsaves"})
+
+
+def _host_model(plan: DomainPlan) -> HostCpu | None:
+    """The host-model CPU of the VM host's libvirt (its domain capabilities for the
+    domain's emulator, arch, machine and virt type); None where no host is asked."""
+    domain = plan.domain
+    request = CpuRequest(domain.emulator, domain.arch, plan.machine_name or None, domain.type)
+    return plan.host.host_model_cpu(request)
+
+
+def _feature_props(plan: DomainPlan, features: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """FEATURES (libvirt's names and policies) as -cpu properties (qemuBuildCpuModelArgStr):
+    require and force on, disable and forbid off, QEMU's names on x86."""
+    canonical = _is_x86(plan) and plan.caps.has_flag("canonical-cpu-features")
+    props = []
+    for name, policy in features:
+        qemu = _QEMU_FEATURE_NAMES.get(name, name) if canonical else name
+        if policy in ("force", "require"):
+            props.append((qemu, "on"))
+        elif policy in ("disable", "forbid"):
+            props.append((qemu, "off"))
+    return props
 
 
 def _hyperv_props(hyperv) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
