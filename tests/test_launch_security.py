@@ -140,6 +140,30 @@ def test_a_host_without_sev_refuses_it_and_one_with_sev_says_nothing():
     assert not [f for _, found in per_release for f in found if f.is_error]
 
 
+def test_this_host_is_read_as_libvirt_reads_it(tmp_path, monkeypatch):
+    """SEV: kvm_amd's sev parameter on and /dev/sev; s390 PV: the ultravisor's directory
+    and prot_virt on the kernel command line (virQEMUCapsKVMSupportsSecureGuest*)."""
+    from virtxlate import host
+
+    parameter, device, cmdline = tmp_path / "sev", tmp_path / "dev-sev", tmp_path / "cmdline"
+    monkeypatch.setattr(host, "_SEV_PARAMETER", str(parameter))
+    monkeypatch.setattr(host, "_SEV_DEVICE", str(device))
+    monkeypatch.setattr(host, "_PV_ULTRAVISOR", str(tmp_path))
+    monkeypatch.setattr(host, "_KERNEL_CMDLINE", str(cmdline))
+    local = LocalHost()
+    assert not local.launch_security("sev") and not local.launch_security("s390-pv")
+    parameter.write_text("Y\n")
+    assert not local.launch_security("sev")  # no /dev/sev
+    device.write_text("")
+    assert local.launch_security("sev")
+    parameter.write_text("0\n")
+    assert not local.launch_security("sev")
+    cmdline.write_text("root=/dev/dasda1 prot_virt=1 quiet\n")
+    assert local.launch_security("s390-pv")
+    cmdline.write_text("root=/dev/dasda1 prot_virt=0\n")
+    assert not local.launch_security("s390-pv")
+
+
 # -- the release -----------------------------------------------------------------------
 
 

@@ -70,12 +70,15 @@ class HostCpu(NamedTuple):
     features: tuple[tuple[str, str], ...]
 
 
-# Where the host says whether it can run a guest of each <launchSecurity type>: SEV when
-# kvm_amd's sev parameter is on and /dev/sev exists (what QEMU's query-sev-capabilities,
-# which libvirt asks, needs); s390 PV when the ultravisor offers it to the host.
+# Where the host says whether it can run a guest of each <launchSecurity type>, read as
+# libvirt reads it (virQEMUCapsKVMSupportsSecureGuestAMD, …S390): SEV when kvm_amd's sev
+# parameter is on and /dev/sev exists; s390 PV when the ultravisor is there and the kernel
+# was started with prot_virt on.
 _SEV_PARAMETER = "/sys/module/kvm_amd/parameters/sev"
 _SEV_DEVICE = "/dev/sev"
-_PV_HOST = "/sys/firmware/uv/prot_virt_host"
+_PV_ULTRAVISOR = "/sys/firmware/uv"
+_KERNEL_CMDLINE = "/proc/cmdline"
+_PROT_VIRT_ON = re.compile(r"(?:^|\s)prot_virt=[\"']?(?:on|1|y|yes)", re.IGNORECASE)
 # virPortAllocator's range for graphics: libvirt's qemu.conf remote_display_port_max
 _PORT_MAX = 65535
 
@@ -166,7 +169,9 @@ class LocalHost:
         if kind == "sev":
             return _read(_SEV_PARAMETER) in ("1", "Y", "y") and os.path.exists(_SEV_DEVICE)
         if kind == "s390-pv":
-            return _read(_PV_HOST) == "1"
+            return os.path.isdir(_PV_ULTRAVISOR) and bool(
+                _PROT_VIRT_ON.search(_read(_KERNEL_CMDLINE, 4096))
+            )
         return False
 
     def host_model_cpu(self, request: CpuRequest) -> HostCpu | None:
@@ -218,10 +223,10 @@ class LibvirtHost(LocalHost):
         return HostCpu(str(mode.findtext("model")), features)
 
 
-def _read(path: str) -> str:
+def _read(path: str, most: int = 64) -> str:
     try:
         with open(path, encoding="ascii", errors="replace") as file:
-            return file.read(64).strip()
+            return file.read(most).strip()
     except OSError:
         return ""
 
