@@ -270,6 +270,8 @@ def runnable(words: list[str], tpm_socket: str | None = None) -> list[str]:
             value = _spice(value)
         elif flag == "-vnc":
             value = _vnc(value)
+        elif flag == "-uuid" and value == "<random-uuid>":
+            value = "c7a5fdbd-cdaf-9455-926a-d65c16db1809"  # libvirt draws one; any will do
         elif flag == "-device":
             # a MAC libvirt makes up where the XML has none (virtxlate's placeholder)
             value = _device(re.sub(r"<random-mac:[^>]*>", "52:54:00:00:00:99", value))

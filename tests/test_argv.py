@@ -102,7 +102,8 @@ def test_no_value_can_inject_an_option(path, serial):
 
 
 VHOST_SCSI = (
-    "<domain type='qemu'><name>v</name><os><type arch='x86_64' machine='pc'>hvm"
+    "<domain type='qemu'><name>v</name><uuid>c7a5fdbd-cdaf-9455-926a-d65c16db1809</uuid>"
+    "<os><type arch='x86_64' machine='pc'>hvm"
     "</type></os><devices><hostdev mode='subsystem' type='scsi_host'>"
     "<source protocol='vhost' wwpn='naa.5123456789abcde0'/></hostdev>"
     "</devices></domain>"

@@ -432,9 +432,12 @@ def test_user_aliases_read_back():
     ] == [(0, "ua-myscsi"), (1, "ua-lsi")]
     first = analyze(load(case.with_suffix(".xml").read_text()), "7.2").argv
     again = analyze(domain, "7.2").argv
-    # libvirt made up the line's -uuid for an XML without one: it reads back as <uuid>
-    uuid = again.index("-uuid") if again is not None else 0
-    assert first is not None and again is not None and again[:uuid] + again[uuid + 2 :] == first
+    # libvirt made up the line's -uuid for an XML without one: it reads back as <uuid>,
+    # where virtxlate's line of that XML has its placeholder
+    assert first is not None and again is not None
+    uuid = again.index("-uuid") + 1
+    assert first[uuid] == "<random-uuid>" and again[uuid] == domain.uuid
+    assert again[:uuid] + again[uuid + 1 :] == first[:uuid] + first[uuid + 1 :]
 
 
 @pytest.mark.parametrize(

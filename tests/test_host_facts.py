@@ -17,13 +17,15 @@ from virtxlate import analyze
 from virtxlate.host import FixedHost
 
 VHOST_SCSI = (
-    "<domain type='qemu'><name>v</name><os><type arch='x86_64' machine='pc'>hvm"
+    "<domain type='qemu'><name>v</name><uuid>c7a5fdbd-cdaf-9455-926a-d65c16db1809</uuid>"
+    "<os><type arch='x86_64' machine='pc'>hvm"
     "</type></os><devices><hostdev mode='subsystem' type='scsi_host'>"
     "<source protocol='vhost' wwpn='naa.5123456789abcde0'/></hostdev>"
     "</devices></domain>"
 )
 SCSI_HOSTDEV = (
-    "<domain type='qemu'><name>s</name><os><type arch='x86_64' machine='pc'>hvm"
+    "<domain type='qemu'><name>s</name><uuid>c7a5fdbd-cdaf-9455-926a-d65c16db1809</uuid>"
+    "<os><type arch='x86_64' machine='pc'>hvm"
     "</type></os><devices><controller type='scsi' index='0' model='virtio-scsi'/>"
     "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host7'/>"
     "<address bus='0' target='2' unit='5'/></source>"
@@ -31,7 +33,8 @@ SCSI_HOSTDEV = (
     "</hostdev></devices></domain>"
 )
 BLOCK_CDROM = (
-    "<domain type='qemu'><name>c</name><os><type arch='x86_64' machine='pc'>hvm"
+    "<domain type='qemu'><name>c</name><uuid>c7a5fdbd-cdaf-9455-926a-d65c16db1809</uuid>"
+    "<os><type arch='x86_64' machine='pc'>hvm"
     "</type></os><devices><disk type='block' device='cdrom'>"
     "<source dev='/dev/sr0'/><target dev='hdc' bus='ide'/><readonly/></disk>"
     "</devices></domain>"

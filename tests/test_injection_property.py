@@ -277,10 +277,14 @@ def test_random_hostile_values(site, release, hostile):
 _QEMU_SAMPLE = [",id=x", "\n-device\ne1000\n", "a=b,c=d", "'\" $'x'", ",driver=e1000"]
 
 
+# a domain as virsh dumpxml gives it has its <uuid> (else -uuid is a placeholder)
+_UUID = "<uuid>c7a5fdbd-cdaf-9455-926a-d65c16db1809</uuid>"
+
+
 def _qemu_domain(name: str, serial: str) -> str:
     """One virtio disk: the name and serial QEMU is asked about."""
     return (
-        f"<domain type='qemu'><name>{_text(name)}</name><memory unit='MiB'>64</memory>"
+        f"<domain type='qemu'><name>{_text(name)}</name>{_UUID}<memory unit='MiB'>64</memory>"
         "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
         "<source file='/nonexistent/a.img'/><target dev='vda' bus='virtio'/>"

@@ -38,6 +38,12 @@ OTHER_CHOICES = [
         "Haswell</model></cpu><clock offset='timezone' timezone='Europe/Paris'/>"
     ),
     _SMALL_DOMAIN.format("<clock offset='absolute' start='1234567890'/>"),
+    # libvirt's tests/qemuxml2argvdata/launch-security-sev-direct.xml's <launchSecurity>
+    _SMALL_DOMAIN.format(
+        "<launchSecurity type='sev' kernelHashes='yes'><cbitpos>47</cbitpos>"
+        "<reducedPhysBits>1</reducedPhysBits><policy>0x0001</policy><dhCert>AQAA</dhCert>"
+        "<session>IHAVENOIDEABUTJUSTPROVIDINGASTRING</session></launchSecurity>"
+    ),
 ]
 MODULES = (devices, network, chardevs, display, hostdevs, platform, system, model.domain)
 

@@ -94,7 +94,7 @@ def test_seed_defaults_match_real_qemu(qemu_binary, tmp_path):
     assert real_proxy.props["addr"] == "03.0"
 
 
-MIXED = """<domain type='qemu'><name>mixed</name>
+MIXED = """<domain type='qemu'><name>mixed</name><uuid>c7a5fdbd-cdaf-9455-926a-d65c16db1809</uuid>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
   <devices>
     <controller type='scsi' index='0' model='virtio-scsi'/>

@@ -77,11 +77,7 @@ KINDS = frozenset(
 
 # The kinds whose options virtxlate does not write as libvirt does yet (the lead empties
 # it as each kind lands; test_kinds_not_written_are_not_written says when one is done).
-KINDS_NOT_WRITTEN = frozenset(
-    {
-        "uuid", "launch-security",
-    }
-)  # fmt: skip
+KINDS_NOT_WRITTEN: frozenset[str] = frozenset()
 
 # Built-in devices QEMU 7.2 creates with the machine that virtxlate's graph does not show
 # yet, left out of QEMU's tree when comparing.  Empty: the table records every built-in of

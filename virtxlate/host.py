@@ -8,6 +8,9 @@ so virtxlate asks no host unless told to: UnknownHost (the default) answers with
 placeholders and the translation says, in an info finding (VX0701), what it could not
 know; LocalHost (``--host local``, or ``--connect`` to this machine's libvirt) asks the
 machine virtxlate runs on; tests give a FixedHost, as libvirt's test suite mocks its host.
+LibvirtHost (``--connect`` to a libvirt on this machine) is that machine asked through its
+libvirt where libvirt's own answer is what counts: the host-model CPU of its domain
+capabilities and whether its QEMU supports SEV or s390 protected virtualization.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-from typing import Protocol
+import socket
+from typing import NamedTuple, Protocol
 
 _CDROM_DRIVE_STATUS = 0x5326  # linux/cdrom.h
 HOSTS = ("none", "local")  # --host: no host facts (the default), or this machine's
@@ -40,6 +44,43 @@ class Host(Protocol):
     def has_device_node(self, path: str) -> bool: ...
 
     def scsi_address(self, sg_node: str) -> tuple[str, int, int, int] | None: ...
+
+    def launch_security(self, kind: str) -> bool: ...
+
+    def host_model_cpu(self, request: CpuRequest) -> HostCpu | None: ...
+
+    def free_port(self, first: int, taken: frozenset[int] = frozenset()) -> int | None: ...
+
+
+class CpuRequest(NamedTuple):
+    """Which of libvirt's domain capabilities a domain's CPU is expanded from
+    (virConnectGetDomainCapabilities' emulator, arch, machine and virttype)."""
+
+    emulator: str | None
+    arch: str | None
+    machine: str | None
+    virttype: str | None
+
+
+class HostCpu(NamedTuple):
+    """The host-model CPU of libvirt's domain capabilities: the model and each feature
+    with its policy (require, disable), in libvirt's feature names and order."""
+
+    model: str
+    features: tuple[tuple[str, str], ...]
+
+
+# Where the host says whether it can run a guest of each <launchSecurity type>, read as
+# libvirt reads it (virQEMUCapsKVMSupportsSecureGuestAMD, …S390): SEV when kvm_amd's sev
+# parameter is on and /dev/sev exists; s390 PV when the ultravisor is there and the kernel
+# was started with prot_virt on.
+_SEV_PARAMETER = "/sys/module/kvm_amd/parameters/sev"
+_SEV_DEVICE = "/dev/sev"
+_PV_ULTRAVISOR = "/sys/firmware/uv"
+_KERNEL_CMDLINE = "/proc/cmdline"
+_PROT_VIRT_ON = re.compile(r"(?:^|\s)prot_virt=[\"']?(?:on|1|y|yes)", re.IGNORECASE)
+# virPortAllocator's range for graphics: libvirt's qemu.conf remote_display_port_max
+_PORT_MAX = 65535
 
 
 def host_known(host: object) -> bool:
@@ -71,6 +112,15 @@ class UnknownHost:
         if match is None:
             return None
         return match.group(1), int(match.group(2)), int(match.group(3)), int(match.group(4))
+
+    def launch_security(self, kind: str) -> bool:
+        return True  # as on a host that has it; the translation says so (VX0701)
+
+    def host_model_cpu(self, request: CpuRequest) -> HostCpu | None:
+        return None
+
+    def free_port(self, first: int, taken: frozenset[int] = frozenset()) -> int | None:
+        return None
 
 
 class LocalHost:
@@ -115,10 +165,95 @@ class LocalHost:
             return None
         return f"scsi_host{host}", bus, target, unit
 
+    def launch_security(self, kind: str) -> bool:
+        if kind == "sev":
+            return _read(_SEV_PARAMETER) in ("1", "Y", "y") and os.path.exists(_SEV_DEVICE)
+        if kind == "s390-pv":
+            return os.path.isdir(_PV_ULTRAVISOR) and bool(
+                _PROT_VIRT_ON.search(_read(_KERNEL_CMDLINE, 4096))
+            )
+        return False
+
+    def host_model_cpu(self, request: CpuRequest) -> HostCpu | None:
+        return None  # libvirt's expansion of the host CPU: LibvirtHost asks it
+
+    def free_port(self, first: int, taken: frozenset[int] = frozenset()) -> int | None:
+        """The first port from FIRST that nothing listens on and TAKEN does not hold, as
+        virPortAllocatorAcquire finds it (it binds the port on IPv4 and IPv6)."""
+        for port in range(first, _PORT_MAX + 1):
+            if port not in taken and _bindable(port):
+                return port
+        return None
+
+
+class LibvirtHost(LocalHost):
+    """This machine, asked through its libvirt at URI where libvirt's answer is what it
+    writes: the host-model CPU and launch security of its domain capabilities."""
+
+    def __init__(self, uri: str):
+        self.uri = uri
+        self._domcaps: dict[CpuRequest, str] = {}
+
+    def _capabilities(self, request: CpuRequest) -> str:
+        from .live import domain_capabilities
+
+        if request not in self._domcaps:
+            self._domcaps[request] = domain_capabilities(self.uri, *request)
+        return self._domcaps[request]
+
+    def launch_security(self, kind: str) -> bool:
+        # <features><sev supported='yes'> / <s390-pv supported='yes'> of the default
+        # binary's domain capabilities (virQEMUCapsFillDomainFeatureSEVCaps …)
+        from lxml import etree
+
+        text = self._capabilities(CpuRequest(None, None, None, None))
+        node = etree.fromstring(text.encode()).find(f"features/{kind}")
+        return node is not None and node.get("supported") == "yes"
+
+    def host_model_cpu(self, request: CpuRequest) -> HostCpu | None:
+        from lxml import etree
+
+        root = etree.fromstring(self._capabilities(request).encode())
+        mode = root.find("cpu/mode[@name='host-model']")
+        if mode is None or mode.get("supported") != "yes" or not mode.findtext("model"):
+            return None
+        features = tuple(
+            (str(f.get("name")), str(f.get("policy"))) for f in mode.iterfind("feature")
+        )
+        return HostCpu(str(mode.findtext("model")), features)
+
+
+def _read(path: str, most: int = 64) -> str:
+    try:
+        with open(path, encoding="ascii", errors="replace") as file:
+            return file.read(most).strip()
+    except OSError:
+        return ""
+
+
+def _bindable(port: int) -> bool:
+    """Whether PORT can be bound on IPv4 and (where the host has it) IPv6."""
+    for family, address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:
+            continue  # no IPv6 on this host
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((address, port))
+        except OSError:
+            return False
+        finally:
+            sock.close()
+    return True
+
 
 class FixedHost:
-    """A host whose CD-ROM drives are the given paths and whose every SCSI device has
-    the given sg node (like libvirt's test mocks: /dev/sg0)."""
+    """A host whose CD-ROM drives are the given paths, whose every SCSI device has the
+    given sg node (like libvirt's test mocks: /dev/sg0), with the given launch security
+    types, host-model CPU and ports in use."""
 
     known = True
 
@@ -127,10 +262,27 @@ class FixedHost:
         cdroms: tuple[str, ...] = (),
         scsi_generic: str | None = None,
         device_nodes: tuple[str, ...] = (),
+        launch_security: tuple[str, ...] = (),
+        host_cpu: HostCpu | None = None,
+        ports_taken: tuple[int, ...] = (),
     ):
         self.cdroms = set(cdroms)
         self.sg = scsi_generic
         self.device_nodes = set(device_nodes)
+        self.security = set(launch_security)
+        self.host_cpu = host_cpu
+        self.ports_taken = set(ports_taken)
+
+    def launch_security(self, kind: str) -> bool:
+        return kind in self.security
+
+    def host_model_cpu(self, request: CpuRequest) -> HostCpu | None:
+        return self.host_cpu
+
+    def free_port(self, first: int, taken: frozenset[int] = frozenset()) -> int | None:
+        return next(
+            (p for p in range(first, _PORT_MAX + 1) if p not in taken | self.ports_taken), None
+        )
 
     def has_device_node(self, path: str) -> bool:
         return path in self.device_nodes

@@ -114,6 +114,7 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("memballoon", virtio.memballoon_options),  # qemuBuildMemballoonCommandLine
     ("rngs", virtio.rng_options),  # qemuBuildRNGCommandLine
     ("vmcoreinfo", machine_devices.vmcoreinfo_options),  # qemuBuildVMCoreInfoCommandLine
+    ("launch-security", domain_wide.launch_security_options),  # qemuBuildSecCommandLine
     ("sandbox", domain_wide.sandbox_options),  # qemuBuildSeccompSandboxCommandLine
     ("panic", platform.panic_options),  # qemuBuildPanicCommandLine
     ("shmem", platform.shmem_options),  # qemuBuildShmemCommandLine

@@ -23,7 +23,7 @@ from .platform import (
     Vsock,
     Watchdog,
 )
-from .system import Clock, Cpu, Features, Os, Pm, Sysinfo
+from .system import Clock, Cpu, Features, LaunchSecurity, Os, Pm, Sysinfo
 
 # element name under <devices> → its model class (libvirt's virDomainDeviceType)
 DEVICE_CLASSES: dict[str, type[Device]] = {
@@ -114,6 +114,7 @@ class Domain(XmlObject):
     cpu = Child(Cpu, "cpu")
     clock = Child(Clock, "clock")
     pm = Child(Pm, "pm")
+    launch_security = Child(LaunchSecurity, "launchSecurity")
     emulator = Field("devices/emulator")
     # each device kind in document order
     controllers = Children(Controller, "devices/controller")

@@ -1,8 +1,9 @@
-"""The domain-wide parts outside <devices>: <os>, <features>, <cpu>, <clock>, <pm>.
+"""The domain-wide parts outside <devices>: <os>, <features>, <cpu>, <clock>, <pm>,
+<launchSecurity>.
 
 Names follow libvirt 9.0's domaincommon.rng (defines "os"/"oshvm", "features",
-"hyperv", "kvm", "clock", "timer", "pm") and cputypes.rng; every field reads ``None``
-when the user did not write it.
+"hyperv", "kvm", "clock", "timer", "pm", "launchSecurity") and cputypes.rng; every field
+reads ``None`` when the user did not write it.
 """
 
 from __future__ import annotations
@@ -235,6 +236,23 @@ class Sysinfo(XmlObject):
     oem_strings = Children(SysinfoEntry, "oemStrings/entry")
 
 
+LAUNCH_SECURITY_TYPE = enumeration("launchSecurity type", ("sev", "s390-pv"))
+
+
+class LaunchSecurity(XmlObject):
+    """<launchSecurity type kernelHashes>: AMD SEV (<cbitpos>, <reducedPhysBits>, <policy>
+    in hex, the guest owner's <dhCert> and <session>, base64) or s390 protected
+    virtualization (type 's390-pv', no children) — libvirt 9.0's "launchSecurity"."""
+
+    type = Field("@type", LAUNCH_SECURITY_TYPE)
+    kernel_hashes = Field("@kernelHashes", YES_NO)
+    cbitpos = Field("cbitpos", INT)
+    reduced_phys_bits = Field("reducedPhysBits", INT)
+    policy = Field("policy")  # hex, as virDomainSEVDefParseXML reads it (virXPathULongHex)
+    dh_cert = Field("dhCert")
+    session = Field("session")
+
+
 __all__ = [
     "CPU_MODE",
     "Clock",
@@ -243,6 +261,8 @@ __all__ = [
     "FeatureState",
     "Features",
     "Hyperv",
+    "LAUNCH_SECURITY_TYPE",
+    "LaunchSecurity",
     "Loader",
     "NumaCell",
     "Nvram",

@@ -18,7 +18,8 @@ from lxml import etree
 
 from ..model import Domain
 from ..model.system import Clock, Cpu, Features, Os, Pm
-from ..props.mapping import number, on_off
+from ..props.domain import LAUNCH_SECURITY_OBJECTS, UUID_PLACEHOLDER
+from ..props.mapping import BadValue, number, on_off
 from .build import append, set_path
 from .options import ArgvOption, number_of, text_of
 
@@ -61,8 +62,12 @@ def read_domain_wide(w: Wide, machine: ArgvOption | None) -> None:
 
 
 def _uuid(w: Wide) -> None:
+    """<uuid> of -uuid; virtxlate's placeholder for the UUID libvirt would make up
+    (props/domain.py's UUID_PLACEHOLDER) reads back as no <uuid>, which is what it stands for."""
     option = w.first("-uuid")
-    if option is not None and re.fullmatch(r"[0-9a-fA-F-]{32,36}", str(option.value)):
+    if option is not None and str(option.value) == UUID_PLACEHOLDER:
+        w.take(option)
+    elif option is not None and re.fullmatch(r"[0-9a-fA-F-]{32,36}", str(option.value)):
         w.take(option)
         w.domain.uuid = str(option.value)
 
@@ -289,6 +294,10 @@ def _features(w: Wide, machine: ArgvOption | None) -> None:
         if key == "memory-backend":
             _ram_backend(w, str(value))
             continue
+        if key in ("confidential-guest-support", "memory-encryption") and _launch_security(
+            w, str(value)
+        ):
+            continue
         features = features or Domain.features.create(w.domain)
         if key in ("vmport", "smm") and text in ("on", "off"):
             state = getattr(Features, key).create(features)
@@ -341,6 +350,42 @@ def _ram_backend(w: Wide, ident: str) -> None:
             etree.SubElement(backing, "source", type="memfd")
             if on_off(f.get("share")):
                 etree.SubElement(backing, "access", mode="shared")
+
+
+# sev-guest's properties that <launchSecurity type='sev'> has a place for, and each one's
+# element (qemuBuildSEVCommandLine); dh-cert-file and session-file name files the line does
+# not hold, so an object with them stays in <qemu:commandline>
+_SEV_KEYS = {"cbitpos": "cbitpos", "reduced-phys-bits": "reducedPhysBits", "policy": "policy"}
+
+
+def _launch_security(w: Wide, ident: str) -> bool:
+    """<launchSecurity> of the -object IDENT the machine's confidential-guest-support (or
+    memory-encryption) names: sev-guest or s390-pv-guest, as qemuBuildSecCommandLine writes
+    them; False (left for <qemu:commandline>) for one it says more of than the XML holds."""
+    for option in w.all("-object"):
+        f = option.fields
+        if f.get("id") != ident:
+            continue
+        kind = {v: k for k, v in LAUNCH_SECURITY_OBJECTS.items()}.get(str(f.get("qom-type")))
+        known = {"qom-type", "id"} | (
+            set(_SEV_KEYS) | {"kernel-hashes"} if kind == "sev" else set()
+        )
+        if kind is None or set(f) - known:
+            return False
+        try:
+            numbers = {key: number(f.get(key)) for key in _SEV_KEYS if key in f}
+        except BadValue:
+            return False
+        w.take(option)
+        security = Domain.launch_security.create(w.domain)
+        security.type = kind
+        for key, value in numbers.items():
+            text = f"0x{value:04x}" if key == "policy" else str(value)
+            etree.SubElement(security.element, _SEV_KEYS[key]).text = text
+        if "kernel-hashes" in f:
+            security.kernel_hashes = bool(on_off(f.get("kernel-hashes")))
+        return True
+    return False
 
 
 # what libvirt writes on a memfd RAM object besides its size and sharing

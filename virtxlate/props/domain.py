@@ -14,9 +14,12 @@ from typing import Protocol
 from ..caps import CapsTable
 from ..caps.tables import Machine
 from ..findings import Finding, finding_at
+from ..host import ASK_THE_HOST, CpuRequest, Host, HostCpu, host_known
 from ..model import Domain
 from ..model.domain import to_kib
 from ..option import Option
+from .chardev import SHORT_NAME_MAX
+from .fs import DOMAIN_DIR
 
 
 class DomainPlan(Protocol):
@@ -24,6 +27,7 @@ class DomainPlan(Protocol):
 
     caps: CapsTable
     domain: Domain
+    host: Host
     machine: Machine | None
     machine_name: str
     accel: str
@@ -99,6 +103,15 @@ def machine_options(plan: DomainPlan) -> list[Option]:
     ram_id = plan.machine.default_ram_id if plan.machine else None
     if ram_id and domain.memory is not None and not _numa_cells(domain):
         machine.add("memory-backend", ram_id)
+    security = domain.launch_security
+    if security is not None and security.type in LAUNCH_SECURITY_OBJECTS:
+        # the launch security object by its id; QEMU before 6.0 (no libvirt flag
+        # confidential-guest-support) knows SEV as memory-encryption (qemuBuildMachineCommandLine;
+        # after memory-backend as libvirt's launch-security-*.args write it)
+        key = "confidential-guest-support"
+        if security.type == "sev" and not caps.has_flag("confidential-guest-support"):
+            key = "memory-encryption"
+        machine.add(key, LAUNCH_SECURITY_ID)
     for key, node in plan.pflash:
         machine.add(key, node)
     hpet = domain.clock.timer("hpet") if domain.clock is not None else None
@@ -202,8 +215,29 @@ def smp_options(plan: DomainPlan) -> list[Option]:
     return [smp]
 
 
+# What -uuid holds for a domain without <uuid>: libvirt draws a random one when it parses
+# the domain (virDomainDefParseXML → virUUIDGenerate), so no tool knows it from the XML.
+# Its info (VX0702) is argv's: `check` leaves it out, the UUID being no fact of validity.
+UUID_PLACEHOLDER = "<random-uuid>"
+
+
 def uuid_options(plan: DomainPlan) -> list[Option]:
-    return [Option("-uuid", plan.domain.uuid)] if plan.domain.uuid else []
+    """-uuid, which libvirt always writes (qemuBuildCommandLine); a named placeholder with
+    a VX0702 info where the XML has no <uuid> and libvirt would make one up."""
+    if plan.domain.uuid:
+        return [Option("-uuid", plan.domain.uuid)]
+    plan.findings.append(
+        finding_at(
+            "VX0702",
+            "info",
+            "the domain has no <uuid>: libvirt generates a random one when it reads the "
+            f"domain; written as {UUID_PLACEHOLDER}",
+            plan.domain,
+            plan.domain.source,
+            hint="write the <uuid> virsh dumpxml shows",
+        )
+    )
+    return [Option("-uuid", UUID_PLACEHOLDER)]
 
 
 def default_options(plan: DomainPlan) -> list[Option]:
@@ -273,7 +307,15 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
     cpu, features = domain.cpu, domain.features
     model: str | None = None
     props: list[tuple[str, str]] = []
-    if cpu is not None and cpu.mode in ("host-passthrough", "maximum", "host-model"):
+    host_cpu = _host_model(plan) if cpu is not None and cpu.mode == "host-model" else None
+    if cpu is not None and host_cpu is not None:
+        # the host's CPU as libvirt's domain capabilities expand it, the domain's own
+        # features over it (virCPUUpdate: a listed feature takes the domain's policy)
+        model = host_cpu.model
+        policies = {n: p for n, p in host_cpu.features if n not in _NOT_MIGRATABLE_FEATURES}
+        policies.update((f.name, f.policy) for f in cpu.features if f.name and f.policy)
+        props += _feature_props(plan, list(policies.items()))
+    elif cpu is not None and cpu.mode in ("host-passthrough", "maximum", "host-model"):
         model = "max" if cpu.mode == "maximum" else "host"
         if cpu.mode == "maximum":
             pass
@@ -286,6 +328,7 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
                     "host CPU); 'host' stands for it here",
                     cpu,
                     domain.source,
+                    hint="ask the VM host's libvirt with --connect",
                 )
             )
         elif plan.caps.has_flag("cpu.migratable"):
@@ -294,7 +337,7 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
         model = cpu.model
     elif plan.machine is not None and plan.machine.default_cpu_type and _default_cpu_usable(plan):
         model = plan.machine.default_cpu_type.rsplit("-", 2)[0]  # qemu64-x86_64-cpu
-    if cpu is not None and cpu.mode not in ("host-passthrough", "maximum"):
+    if cpu is not None and host_cpu is None and cpu.mode not in ("host-passthrough", "maximum"):
         for feature in cpu.features:
             if feature.name and feature.policy in ("force", "require"):
                 props.append((feature.name, "on"))
@@ -343,6 +386,52 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
     if model is None:
         return []
     return [Option("-cpu", model, props)]  # type: ignore[arg-type]
+
+
+# libvirt's x86 CPU feature names QEMU spells otherwise, written in QEMU's spelling where
+# QEMU has canonical feature names (virQEMUCapsCPUFeaturesX86, virQEMUCapsCPUFeatureToQEMU)
+_QEMU_FEATURE_NAMES = {
+    "cmp_legacy": "cmp-legacy",
+    "ds_cpl": "ds-cpl",
+    "fxsr_opt": "fxsr-opt",
+    "kvm_pv_eoi": "kvm-pv-eoi",
+    "kvm_pv_unhalt": "kvm-pv-unhalt",
+    "lahf_lm": "lahf-lm",
+    "nodeid_msr": "nodeid-msr",
+    "pclmuldq": "pclmulqdq",
+    "perfctr_core": "perfctr-core",
+    "perfctr_nb": "perfctr-nb",
+    "tsc_adjust": "tsc-adjust",
+}
+
+
+# x86 features a migratable CPU leaves out (libvirt 9.0's cpu_map/x86_features.xml marks
+# them migratable='no'): the host-model CPU libvirt gives a guest is the migratable one
+# (virQEMUCapsGetHostModel, VIR_QEMU_CAPS_HOST_CPU_MIGRATABLE), which domcapabilities does
+# not show
+_NOT_MIGRATABLE_FEATURES = frozenset({"invtsc", "xsaves"})
+
+
+def _host_model(plan: DomainPlan) -> HostCpu | None:
+    """The host-model CPU of the VM host's libvirt (its domain capabilities for the
+    domain's emulator, arch, machine and virt type); None where no host is asked."""
+    domain = plan.domain
+    request = CpuRequest(domain.emulator, domain.arch, plan.machine_name or None, domain.type)
+    return plan.host.host_model_cpu(request)
+
+
+def _feature_props(plan: DomainPlan, features: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """FEATURES (libvirt's names and policies) as -cpu properties (qemuBuildCpuModelArgStr):
+    require and force on, disable and forbid off, QEMU's names on x86."""
+    canonical = _is_x86(plan) and plan.caps.has_flag("canonical-cpu-features")
+    props = []
+    for name, policy in features:
+        qemu = _QEMU_FEATURE_NAMES.get(name, name) if canonical else name
+        if policy in ("force", "require"):
+            props.append((qemu, "on"))
+        elif policy in ("disable", "forbid"):
+            props.append((qemu, "off"))
+    return props
 
 
 def _hyperv_props(hyperv) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -537,6 +626,74 @@ def boot_options(plan: DomainPlan) -> list[Option]:
             if value:
                 options.append(Option(flag, value))
     return options
+
+
+# <launchSecurity type> → the QOM type of its -object, and the id libvirt gives it (and
+# -machine's confidential-guest-support names): qemuBuildSEVCommandLine, qemuBuildPVCommandLine
+LAUNCH_SECURITY_OBJECTS = {"sev": "sev-guest", "s390-pv": "s390-pv-guest"}
+LAUNCH_SECURITY_ID = "lsec0"
+# what the host lacks when libvirt refuses <launchSecurity> (qemuValidateDomainDef: the QEMU
+# capability sev-guest is cleared where query-sev-capabilities fails on the host)
+_LAUNCH_SECURITY_NAMES = {"sev": "SEV", "s390-pv": "S390 PV"}
+
+
+def launch_security_options(plan: DomainPlan) -> list[Option]:
+    """-object sev-guest (cbitpos, reduced-phys-bits, policy, the dh-cert and session
+    files, kernel-hashes) or s390-pv-guest with id lsec0, as qemuBuildSecCommandLine
+    writes them.  Whether the VM host can run it is the host's (libvirt asks its QEMU):
+    an error when a host asked has not, an info when none is asked."""
+    security = plan.domain.launch_security
+    if security is None or security.type not in LAUNCH_SECURITY_OBJECTS:
+        return []
+    name = _LAUNCH_SECURITY_NAMES[security.type]
+    if not plan.host.launch_security(security.type):
+        plan.findings.append(
+            finding_at(
+                "VX0211",
+                "error",
+                f'{name} launch security: the host does not support it (libvirt: "{name} '
+                'launch security is not supported with this QEMU binary")',
+                security,
+                plan.domain.source,
+                hint="run the guest on a host whose CPU and kernel offer it",
+            )
+        )
+        return []
+    if not host_known(plan.host):
+        plan.findings.append(
+            finding_at(
+                "VX0701",
+                "info",
+                f"whether the VM's host supports {name} launch security is not looked up: "
+                "libvirt asks its QEMU and refuses the domain where it does not",
+                security,
+                plan.domain.source,
+                hint=ASK_THE_HOST,
+            )
+        )
+    option = Option("-object", LAUNCH_SECURITY_OBJECTS[security.type], origin=security)
+    option.add("id", LAUNCH_SECURITY_ID)
+    if security.type == "sev":
+        # the guest owner's data: files libvirt writes in the domain's private directory
+        # (qemuProcessPrepareSEVGuestInput), whose id only a running libvirt knows
+        private = DOMAIN_DIR.format(name=(plan.domain.name or "")[:SHORT_NAME_MAX])
+        option.add("cbitpos", security.cbitpos)
+        option.add("reduced-phys-bits", security.reduced_phys_bits)
+        option.add("policy", _hex(security.policy))
+        option.add("dh-cert-file", f"{private}/dh_cert.base64" if security.dh_cert else None)
+        option.add("session-file", f"{private}/session.base64" if security.session else None)
+        option.add("kernel-hashes", security.kernel_hashes)
+    return [option]
+
+
+def _hex(text: str | None) -> int | None:
+    """<policy>'s hex number (virXPathULongHex: an optional 0x), None when absent."""
+    if text is None:
+        return None
+    try:
+        return int(text.strip(), 16)
+    except ValueError:
+        return None
 
 
 def sandbox_options(plan: DomainPlan) -> list[Option]:
