@@ -182,8 +182,9 @@ def test_runtime_only_options_are_removed_with_their_reason():
     assert without_runtime_only(words) == [
         ("-S", None),
         ("-object", '{"qom-type":"secret","id":"sec0","format":"raw","file":"/s"}'),
-        ("-netdev", '{"type":"tap","fd":"N","vhost":true,"vhostfd":"N","id":"hostnet0"}'),
-        ("-netdev", "tap,fd=N,id=hostnet1"),
+        # the dry run rebuilds every NIC as a tap: compared in that form
+        ("-netdev", '{"type":"tap","fd":"<runtime:fd>","id":"hostnet0"}'),
+        ("-netdev", '{"type":"tap","fd":"<runtime:fd>","id":"hostnet1"}'),
     ]
     assert all(entry.reason for entry in RUNTIME_ONLY)
 

@@ -97,11 +97,6 @@ def test_check_finds_nothing_wrong(dumped: str) -> None:
     assert errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="libvirt writes the CPU's features by QEMU's names (lahf_lm as lahf-lm): "
-    "virQEMUCapsCPUFeatureToQEMU; virtxlate writes libvirt's",
-)
 def test_its_line_is_libvirts(virsh: str, dumped: str, tmp_path: Path) -> None:
     path = tmp_path / "dumped.xml"
     path.write_text(dumped)

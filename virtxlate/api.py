@@ -102,7 +102,15 @@ def host_of(name: str | Host | None) -> Host:
         raise ArgumentTypeError(f"host '{name[:40]}' is not one of: none, local, or a Host object")
     if not all(
         callable(getattr(name, method, None))
-        for method in ("is_cdrom", "has_device_node", "scsi_generic", "scsi_address")
+        for method in (
+            "is_cdrom",
+            "has_device_node",
+            "scsi_generic",
+            "scsi_address",
+            "launch_security",
+            "host_model_cpu",
+            "free_port",
+        )
     ):
         raise ArgumentTypeError(
             f"host must be 'none', 'local' or a Host object "
@@ -400,10 +408,14 @@ def compare_with_libvirt(
     from . import live
     from .argv.runtime import without_runtime_only
     from .argv.storage import storage_options
+    from .host import LibvirtHost, host_known
 
     domain = load(domain)
     release = _release(qemu) if qemu is not None else live.hypervisor_release(uri)
+    if host == "local":
+        host = LibvirtHost(uri)  # this machine, its CPU and SEV as its libvirt sees them
     result = Comparison(uri, release, analyze(domain, release, host=host))
+    asked = host_known(host_of(host))
     xml = domain.document.to_xml() if domain.document is not None else ""
     try:
         libvirt_argv = live.native_argv(uri, xml)
@@ -422,8 +434,11 @@ def compare_with_libvirt(
         theirs = [" ".join(pair) for pair in storage_options(libvirt_argv)]
         ours = [" ".join(pair) for pair in storage_options(result.analysis.argv)]
     else:
-        theirs = [_option_line(*pair) for pair in without_runtime_only(libvirt_argv)]
-        ours = [_option_line(*pair) for pair in without_runtime_only(result.analysis.argv)]
+        theirs = [_option_line(*pair) for pair in without_runtime_only(libvirt_argv, domain, asked)]
+        ours = [
+            _option_line(*pair)
+            for pair in without_runtime_only(result.analysis.argv, domain, asked)
+        ]
     result.diff = list(
         difflib.unified_diff(
             theirs, ours, f"libvirt ({uri})", f"virtxlate --qemu {release}", lineterm=""

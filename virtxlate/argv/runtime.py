@@ -10,11 +10,12 @@ needs to build the guest, so those are left out of its line (argv/writer.py) or 
 as named placeholders, and `normalise` puts one placeholder in all those places on either
 line: two lines compare equal exactly when everything else is.
 
-Each entry says whether `compare` applies it (COMPARE: what differs between any two runs
-of the same domain on the same host) or only the tests do (the host's facts that
-virtxlate writes as placeholders without a host: autoport numbers, the host-model CPU,
-qemu.conf's directories, the dry run's NIC back-ends; `compare --connect` writes libvirt's
-values for those where it can, so they are compared).
+Each entry says when `compare` applies it: always (what differs between any two runs of
+the same domain, or between libvirt's dry run and a run: the NIC back-ends it rebuilds,
+the null chardev in place of swtpm's socket, the ports it happens to find free), only
+without a host (the host's facts virtxlate writes as placeholders unless asked: the
+host-model CPU, qemu.conf's directories; with --connect or --host they are compared), or
+never (the tests only).
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ class RuntimeOnly:
     reason: str
     placeholder: str | None
     apply: Callable[[list[Pair], Domain | None], list[Pair]]
-    compare: bool = False  # whether `compare` applies it (else the tests only)
+    # whether `compare` applies it: "always" (what differs between two runs, or between
+    # libvirt's dry run and a run), "no-host" (a host's fact virtxlate writes as a
+    # placeholder unless a host is asked), "never" (the tests only)
+    compare: str = "never"
 
 
 def placeholder(name: str) -> str:
@@ -83,19 +87,36 @@ def _dry_run_nics(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
     the model of the <interface> kept (qemuConnectDomainXMLToNative replaces each by a
     new type='ethernet' one; libvirt 9.0's line has no bootindex for a NIC with
     <boot order>, which a started domain's has).  Applied to virtxlate's line, which
-    writes the back-end a run would have, this keeps exactly what the dry run can show."""
+    writes the back-end a run would have, this keeps exactly what the dry run can show.
+    The rebuilt interfaces have no user alias: the dry run names them net<i>/hostnet<i>
+    by their place among the domain's interfaces, a run by their alias."""
+    renamed: dict[str, str] = {}
+    for index, interface in enumerate(domain.interfaces if domain is not None else ()):
+        alias = interface.user_alias
+        if alias is not None:
+            renamed.update({alias: f"net{index}", f"host{alias}": f"hostnet{index}"})
     netdev_ids = set()
     out: list[Pair] = []
     for flag, value in pairs:
         if flag == "-netdev" and value is not None:
-            netdev_id = _id(value)
+            netdev_id = renamed.get(_id(value), _id(value))
             netdev_ids.add(netdev_id)
             value = json.dumps(
                 {"type": "tap", "fd": placeholder("fd"), "id": netdev_id}, separators=(",", ":")
             )
-        elif flag == "-device" and value is not None and _json(value).get("netdev") in netdev_ids:
+        elif (
+            flag == "-device"
+            and value is not None
+            and (
+                renamed.get(str(_json(value).get("netdev")), _json(value).get("netdev"))
+                in netdev_ids
+            )
+        ):
             kept = ("driver", "netdev", "id", "mac", "bus", "addr", "multifunction")
             data = _json(value)
+            data = {
+                k: renamed.get(str(v), v) if k in ("netdev", "id") else v for k, v in data.items()
+            }
             value = json.dumps({k: data[k] for k in data if k in kept}, separators=(",", ":"))
         elif flag == "-chardev" and value is not None and _id(value).startswith("charnet"):
             continue  # a vhost-user NIC's socket: the dry run has a tap instead
@@ -204,7 +225,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "to hand QEMU its secrets, random per run",
         None,
         _drop_master_key,
-        compare=True,
+        compare="always",
     ),
     RuntimeOnly(
         "secrets encrypted with the master key",
@@ -212,6 +233,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "random key and IV (qemuBuildSecretInfoProps)",
         placeholder("secret"),
         _secrets_under_master_key,
+        compare="always",
     ),
     RuntimeOnly(
         "monitor",
@@ -220,7 +242,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "domain's directory)",
         None,
         _drop_monitor,
-        compare=True,
+        compare="always",
     ),
     RuntimeOnly(
         "passed descriptors",
@@ -229,7 +251,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "the process's, compared as N",
         "N",
         _fds,
-        compare=True,
+        compare="always",
     ),
     RuntimeOnly(
         "NIC back-ends of the dry run",
@@ -240,12 +262,14 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "writes none; a run does); both lines are compared in the dry run's form",
         placeholder("fd"),
         _dry_run_nics,
+        compare="always",
     ),
     RuntimeOnly(
         "generated MACs",
         "an <interface> without <mac> gets a random 52:54:00 address when libvirt parses it",
         placeholder("mac"),
         _generated_macs,
+        compare="always",
     ),
     RuntimeOnly(
         "automatic vsock CID",
@@ -254,6 +278,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "(virVsockAcquireGuestCid); the dry run never opens it and writes 0",
         placeholder("cid"),
         _automatic_vsock_cid,
+        compare="always",
     ),
     RuntimeOnly(
         "generated UUID",
@@ -261,7 +286,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "domain (virDomainDefParseXML → virUUIDGenerate); virtxlate writes <random-uuid>",
         placeholder("uuid"),
         _generated_uuid,
-        compare=True,
+        compare="always",
     ),
     RuntimeOnly(
         "per-domain paths",
@@ -269,6 +294,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "-1 in a dry run and the run's domain id in a run",
         "/domain-<id>-",
         _domain_dirs,
+        compare="always",
     ),
     RuntimeOnly(
         "autoport numbers",
@@ -276,6 +302,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "port): the first free port from 5900 on the host (virPortAllocatorAcquire)",
         placeholder("port"),
         _autoports,
+        compare="always",
     ),
     RuntimeOnly(
         "host-model CPU",
@@ -283,6 +310,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "host's CPU (its domain capabilities' host-model)",
         placeholder("host-cpu"),
         _host_model_cpu,
+        compare="no-host",
     ),
     RuntimeOnly(
         "channel target directory",
@@ -290,6 +318,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "qemu.conf's channel_target_dir, a fact of the host's configuration",
         placeholder("channel-dir"),
         _host_config_dirs,
+        compare="no-host",
     ),
     RuntimeOnly(
         "swtpm socket",
@@ -298,6 +327,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "a null chardev",
         placeholder("swtpm"),
         _swtpm_socket,
+        compare="always",
     ),
     RuntimeOnly(
         "SPICE autoport placeholder",
@@ -305,6 +335,7 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "(the rule 'autoport numbers' gives libvirt's number the same placeholder)",
         placeholder("port"),
         _spice_autoport_placeholder,
+        compare="always",
     ),
 )
 
@@ -326,19 +357,25 @@ def options(words: list[str]) -> list[Pair]:
     return _pairs(words[1:])
 
 
-def _normalised(words: list[str], domain: Domain | None, everything: bool) -> list[Pair]:
+def _normalised(
+    words: list[str], domain: Domain | None, applies: Callable[[RuntimeOnly], bool]
+) -> list[Pair]:
     pairs = options(without_environment(words))
     for rule in RUNTIME_ONLY:
-        if everything or rule.compare:
+        if applies(rule):
             pairs = rule.apply(pairs, domain)
     return pairs
 
 
-def without_runtime_only(words: list[str], domain: Domain | None = None) -> list[Pair]:
-    """WORDS as options without what differs between any two runs of the same domain
-    (the entries `compare` applies); DOMAIN (the XML's model) says whether the UUID was
-    left for libvirt to draw (without it a -uuid is compared as it is)."""
-    return _normalised(words, domain, everything=False)
+def without_runtime_only(
+    words: list[str], domain: Domain | None = None, host_asked: bool = False
+) -> list[Pair]:
+    """WORDS as options without what differs between two runs of the same domain or
+    between libvirt's dry run and a run, and, unless HOST_ASKED, the host's facts written
+    as placeholders (the entries `compare` applies); DOMAIN (the XML's model) says which
+    MACs, UUID, ports and CPU were left for libvirt to choose."""
+    wanted = ("always",) if host_asked else ("always", "no-host")
+    return _normalised(words, domain, lambda rule: rule.compare in wanted)
 
 
 def normalise(words: list[str], domain: Domain | None = None) -> list[str]:
@@ -347,7 +384,7 @@ def normalise(words: list[str], domain: Domain | None = None) -> list[str]:
     left for libvirt to choose.  Without DOMAIN those are compared as they are."""
     words = without_environment(words)
     out = words[:1]
-    for flag, value in _normalised(words, domain, everything=True):
+    for flag, value in _normalised(words, domain, lambda rule: True):
         out.append(flag)
         if value is not None:
             out.append(value)

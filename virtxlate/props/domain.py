@@ -114,6 +114,10 @@ def machine_options(plan: DomainPlan) -> list[Option]:
         machine.add(key, LAUNCH_SECURITY_ID)
     for key, node in plan.pflash:
         machine.add(key, node)
+    if domain.os is not None and domain.os.bios_useserial:
+        # <bios useserial='yes'>: the firmware's output on the serial port, no VGA
+        # (libvirt 9.0, checked with its domxml-to-native: after the pflash nodes)
+        machine.add("graphics", "off")
     hpet = domain.clock.timer("hpet") if domain.clock is not None else None
     if caps.has_flag("machine-hpet") and hpet is not None and hpet.present is not None:
         machine.add("hpet", "on" if hpet.present else "off")  # QEMU 5.2's machine property
@@ -338,11 +342,10 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
     elif plan.machine is not None and plan.machine.default_cpu_type and _default_cpu_usable(plan):
         model = plan.machine.default_cpu_type.rsplit("-", 2)[0]  # qemu64-x86_64-cpu
     if cpu is not None and host_cpu is None and cpu.mode not in ("host-passthrough", "maximum"):
+        listed: list[tuple[str, str]] = []
         for feature in cpu.features:
-            if feature.name and feature.policy in ("force", "require"):
-                props.append((feature.name, "on"))
-            elif feature.name and feature.policy in ("disable", "forbid"):
-                props.append((feature.name, "off"))
+            if feature.name and feature.policy in ("force", "require", "disable", "forbid"):
+                listed.append((feature.name, feature.policy))
             elif feature.name and feature.policy == "optional":
                 # libvirt keeps an optional feature where the host CPU has it (on) and
                 # turns it off elsewhere: a fact of the VM's host
@@ -356,6 +359,7 @@ def cpu_options(plan: DomainPlan) -> list[Option]:
                         domain.source,
                     )
                 )
+        props += _feature_props(plan, listed)  # in QEMU's names, as for host-model
     clock = domain.clock
     kvmclock = clock.timer("kvmclock") if clock is not None else None
     if kvmclock is not None and kvmclock.present is not None:
