@@ -16,6 +16,7 @@ from ..model.fields import XmlObject
 from ..names import transitional
 from ..names.scsi import SCSI_MODEL_DEVICES, default_scsi_model
 from ..placement.addresses import drive_address
+from .launch_security import launch_security_findings
 
 # libvirt's disk device → QEMU device type per bus, for the gates.
 _DISK_DEVICE_TYPES = {
@@ -39,6 +40,7 @@ def release_findings(domain: Domain, caps: CapsTable) -> list[Finding]:
         + list(_name(domain, caps))
         + list(_reservations(domain, caps))
         + list(_limits(domain, caps))
+        + launch_security_findings(domain, caps)
     )
 
 
