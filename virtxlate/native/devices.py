@@ -46,9 +46,10 @@ from ..model import (
 from ..model.chardevs import CharHost
 from ..model.fields import XmlObject
 from ..names import transitional
+from ..props import device_table
 from ..props.controllers import USB_DEVICES
 from ..props.display import AUTOPORT_PLACEHOLDER
-from ..props.mapping import number, on_off
+from ..props.mapping import number, on_off, read_props
 from .build import append, new
 from .options import ArgvOption, number_of, text_of
 
@@ -165,25 +166,20 @@ _NIC_MODELS = (
     "usb-net",
     "igb",
 )
-_NIC_KEYS = {
-    "netdev",
-    "mac",
-    "bootindex",
-    "romfile",
-    "rombar",
-    "host_mtu",
-    "mq",
-    "vectors",
-    "rx_queue_size",
-    "tx_queue_size",
-    "disable-legacy",
-    "disable-modern",
-}
-# the virtio options every virtio device's <driver> takes (qemuBuildVirtioOptionsProps)
-VIRTIO_OPTIONS = {"iommu_platform": "iommu", "ats": "ats", "packed": "packed"}
-VIRTIO_OPTIONS["page-per-vq"] = "page_per_vq"
-_NIC_KEYS |= {"tx", "event_idx", "ioeventfd", *VIRTIO_OPTIONS}
+# the properties of the virtio options every virtio device's <driver> takes (the rows)
+VIRTIO_OPTIONS = frozenset(row.qemu for row in device_table.VIRTIO_OPTIONS)
+# a NIC's rows (props/device_table.py), read whatever the model
+_NIC_ROWS = (
+    *device_table.NIC_VIRTIO,
+    *device_table.NIC_VIRTIO_QUEUES,
+    device_table.NIC_MAC,
+    device_table.NIC_BOOT,
+    device_table.ROMBAR,
+)
+_NIC_KEYS = {row.qemu for row in _NIC_ROWS} | VIRTIO_OPTIONS
+_NIC_KEYS |= {"netdev", "romfile", "mq", "vectors", "disable-legacy", "disable-modern"}
 _NETDEV_KEYS = {"type", "id", "fd", "fds", "vhost", "vhostfd", "vhostfds", "queues"}
+_NETDEV_KEYS |= {row.qemu for row in device_table.NETDEV_TAP}
 
 
 def _interfaces(d: Devices) -> None:
@@ -212,7 +208,7 @@ def _interfaces(d: Devices) -> None:
         else:
             continue
         d.take(option, netdev, chardev)
-        nic.mac = text_of(f, "mac")
+        read_props((device_table.NIC_MAC,), f, nic)
         virtio = driver.startswith("virtio-net")
         nic.model = "virtio" if virtio else driver
         model = transitional.model_of(
@@ -224,39 +220,27 @@ def _interfaces(d: Devices) -> None:
         if queues is None and netdev.fields.get("fds"):
             queues = len(str(netdev.fields["fds"]).split(":"))
         vhost = on_off(netdev.fields.get("vhost"))
-        tuned = {"rx_queue_size", "tx_queue_size", "tx", "event_idx", "ioeventfd"}
-        if vhost or (queues and queues > 1) or set(f) & (tuned | set(VIRTIO_OPTIONS)):
+        tuned = set(f) & ({row.qemu for row in _NIC_ROWS if row.field.startswith("driver.")})
+        if vhost or (queues and queues > 1) or tuned or set(f) & VIRTIO_OPTIONS:
             drv = Interface.driver.create(nic)
             drv.name = "vhost" if vhost else None
-            drv.txmode = {"bh": "iothread", "timer": "timer"}.get(str(f.get("tx")))
-            drv.ioeventfd = on_off(f.get("ioeventfd"))
-            drv.event_idx = on_off(f.get("event_idx"))
             drv.queues = queues if queues and queues > 1 else None
-            drv.rx_queue_size = number_of(f, "rx_queue_size")
-            drv.tx_queue_size = number_of(f, "tx_queue_size")
-            _virtio_options(drv, f)
+            read_props(device_table.VIRTIO_OPTIONS, f, drv)
         elif virtio and kind == "tap" and d.kvm:
             # libvirt gives a KVM guest's virtio tap vhost-net unless told name='qemu'
             Interface.driver.create(nic).name = "qemu"
-        nic.mtu = number_of(f, "host_mtu")
-        _rom(nic, f)
-        if f.get("bootindex") is not None:
-            nic.boot_order = number(f["bootindex"])
+        read_props(_NIC_ROWS, f, nic)
+        if kind == "tap":
+            read_props(device_table.NETDEV_TAP, netdev.fields, nic)
+        _romfile(nic, f)
         d.place(nic, option, usb=driver == "usb-net")
-
-
-def _virtio_options(driver: XmlObject, f: dict[str, Any]) -> None:
-    """<driver iommu ats packed page_per_vq> of a virtio device's properties."""
-    for prop, name in VIRTIO_OPTIONS.items():
-        if prop in f:
-            setattr(driver, name, on_off(f[prop]))
 
 
 def virtio_driver(obj: XmlObject, f: dict[str, Any]) -> None:
     """OBJ's <driver> (its model's declaration) with the virtio options F carries."""
-    if set(f) & set(VIRTIO_OPTIONS):
+    if set(f) & VIRTIO_OPTIONS:
         driver = type(obj).driver.create(obj)  # type: ignore[attr-defined]
-        _virtio_options(driver, f)
+        read_props(device_table.VIRTIO_OPTIONS, f, driver)
 
 
 def _vhostuser_source(nic: Interface, chardev: ArgvOption) -> None:
@@ -267,17 +251,20 @@ def _vhostuser_source(nic: Interface, chardev: ArgvOption) -> None:
 
 
 def _rom(obj: Interface | Hostdev, f: dict[str, Any]) -> None:
-    """<rom bar file enabled> of romfile=/rombar= (qemuBuildRomProps)."""
-    if "romfile" not in f and "rombar" not in f:
+    """<rom bar file enabled> of rombar= (the row) and romfile= (qemuBuildRomProps)."""
+    read_props((device_table.ROMBAR,), f, obj)
+    _romfile(obj, f)
+
+
+def _romfile(obj: Interface | Hostdev, f: dict[str, Any]) -> None:
+    """romfile= as <rom file>, or <rom enabled='no'> when empty (qemuBuildRomProps)."""
+    if "romfile" not in f:
         return
     rom = type(obj).rom.create(obj)  # type: ignore[attr-defined]
-    if "rombar" in f:
-        rom.bar = bool(number(f["rombar"]))
-    if "romfile" in f:
-        if f["romfile"] == "":
-            rom.enabled = False
-        else:
-            rom.file = text_of(f, "romfile")
+    if f["romfile"] == "":
+        rom.enabled = False
+    else:
+        rom.file = text_of(f, "romfile")
 
 
 # --- character devices (qemuBuildChrChardevStr) -----------------------------------------
@@ -963,7 +950,7 @@ def _filesystems(d: Devices) -> None:
         if b.get("writeout") == "immediate" or set(f) & set(VIRTIO_OPTIONS):
             settings = Filesystem.driver.create(node)
             settings.wrpolicy = "immediate" if b.get("writeout") == "immediate" else None
-            _virtio_options(settings, f)
+            read_props(device_table.VIRTIO_OPTIONS, f, settings)
         node.source_dir = text_of(b, "path")
         node.target_dir = text_of(f, "mount_tag")
         if on_off(b.get("readonly")):

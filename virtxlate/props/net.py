@@ -17,6 +17,8 @@ from ..model.network import Interface
 from ..names import transitional
 from ..option import Option
 from .context import StoragePlan, add_location, add_virtio_options, transport_device, unsupported
+from .device_table import NETDEV_TAP, NIC_BOOT, NIC_MAC, NIC_VIRTIO, NIC_VIRTIO_QUEUES, ROMBAR
+from .mapping import add_props
 
 # Written where libvirt writes the number of a descriptor it opened for the interface
 # whose alias (net0, ua-…) is given: the tap (or macvtap) device's, and /dev/vhost-net's.
@@ -33,23 +35,6 @@ _PCI_MODELS = frozenset(
     ("e1000", "e1000e", "rtl8139", "vmxnet3", "ne2k_pci", "pcnet", "i82551", "i82557b",
      "i82559er", "igb")
 )  # fmt: skip
-# <driver><host>/<guest> offloads and their virtio-net properties, in libvirt's order
-_HOST_OFFLOADS = (
-    ("csum", "csum"),
-    ("gso", "gso"),
-    ("tso4", "host_tso4"),
-    ("tso6", "host_tso6"),
-    ("ecn", "host_ecn"),
-    ("ufo", "host_ufo"),
-    ("mrg_rxbuf", "mrg_rxbuf"),
-)
-_GUEST_OFFLOADS = (
-    ("csum", "guest_csum"),
-    ("tso4", "guest_tso4"),
-    ("tso6", "guest_tso6"),
-    ("ecn", "guest_ecn"),
-    ("ufo", "guest_ufo"),
-)
 
 
 def default_model(plan: StoragePlan) -> str:
@@ -154,7 +139,7 @@ def _netdev(plan: StoragePlan, interface: Interface, alias: str, model: str) -> 
             ]
             netdev.add("vhost", True)
             netdev.add("vhostfds" if queues > 1 else "vhostfd", ":".join(fds))
-        netdev.add("sndbuf", interface.sndbuf)
+        add_props(netdev, NETDEV_TAP, interface, None, None)
         _tell_placeholders(plan, interface, alias, vhost)
     netdev.add("id", f"host{alias}")
     return netdev
@@ -221,26 +206,16 @@ def _nic(plan: StoragePlan, interface: Interface, alias: str, device: str, model
         add_virtio_options(option, driver)
         for key, value in added:
             option.add(key, value)
-        if driver is not None:
-            option.add("tx", {"iothread": "bh", "timer": "timer"}.get(driver.txmode or ""))
-            option.add("ioeventfd", driver.ioeventfd)
-            option.add("event_idx", driver.event_idx)
-            for offloads, table in ((driver.host, _HOST_OFFLOADS), (driver.guest, _GUEST_OFFLOADS)):
-                if offloads is not None:
-                    for field, prop in table:
-                        option.add(prop, getattr(offloads, field))
-            if driver.queues is not None and driver.queues > 1:
-                option.add("mq", True)
-                option.add("vectors", 2 * driver.queues + 2)
-            option.add("rx_queue_size", driver.rx_queue_size)
-            option.add("tx_queue_size", driver.tx_queue_size)
-            option.add("rss", driver.rss)
-            option.add("hash", driver.rss_hash_report)
-        option.add("host_mtu", interface.mtu)
+        add_props(option, NIC_VIRTIO, interface, None, None)
+        if driver is not None and driver.queues is not None and driver.queues > 1:
+            # qemuBuildNicDevProps: multiqueue, with 2 vectors per queue pair and 2 more
+            option.add("mq", True)
+            option.add("vectors", 2 * driver.queues + 2)
+        add_props(option, NIC_VIRTIO_QUEUES, interface, None, None)
     option.add("netdev", f"host{alias}")
     option.add("id", alias)
-    option.add("mac", interface.mac or _random_mac(plan, interface, alias))
-    option.add("bootindex", interface.boot_order)
+    option.add("mac", NIC_MAC.value(interface) or _random_mac(plan, interface, alias))
+    add_props(option, (NIC_BOOT,), interface, None, None)
     placed = plan.placement.location_of(interface)
     if placed is not None:
         add_location(option, placed, _multifunction(interface))
@@ -254,11 +229,11 @@ def _multifunction(interface: Interface) -> bool | None:
 
 
 def _add_rom(option: Option, interface: Interface) -> None:
-    """<rom> (qemuBuildRomProps): rombar 0/1, romfile ('' when disabled)."""
+    """<rom> (qemuBuildRomProps): rombar 0/1 (a row), romfile ('' when disabled)."""
     rom = interface.rom
     if rom is None:
         return
-    option.add("rombar", None if rom.bar is None else int(rom.bar))
+    add_props(option, (ROMBAR,), interface, None, None)
     option.add("romfile", "" if rom.enabled is False else rom.file)
 
 
