@@ -201,7 +201,11 @@ def _interfaces(d: Devices) -> None:
             nic = new(Interface, "interface", type="user")
         elif kind == "vhost-user" and _known(netdev, {"type", "id", "chardev", "queues"}):
             chardev = d.backend("-chardev", netdev.fields.get("chardev"))
-            if chardev is None or chardev.fields.get("backend") != "socket":
+            if (
+                chardev is None
+                or chardev.fields.get("backend") != "socket"
+                or not _known(chardev, {"backend", "path", "server", "reconnect"})
+            ):
                 continue
             nic = new(Interface, "interface", type="vhostuser")
             _vhostuser_source(nic, chardev)
@@ -248,6 +252,10 @@ def _vhostuser_source(nic: Interface, chardev: ArgvOption) -> None:
     source.type = "unix"
     source.path = text_of(chardev.fields, "path")
     source.mode = "server" if on_off(chardev.fields.get("server")) else "client"
+    timeout = number_of(chardev.fields, "reconnect")
+    if timeout is not None:  # libvirt's reconnect=0 is <reconnect enabled='no'/>
+        source.reconnect_enabled = bool(timeout)
+        source.reconnect_timeout = timeout or None
 
 
 def _rom(obj: Interface | Hostdev, f: dict[str, Any]) -> None:
