@@ -31,6 +31,8 @@ from .context import (
     transport_device,
     unsupported,
 )
+from .device_table import INPUT
+from .mapping import add_props
 
 # Written where libvirt writes the port it found free at start (autoport='yes':
 # virPortAllocatorAcquire from qemu.conf's remote_display_port_min, 5900): the port is
@@ -156,7 +158,7 @@ def input_options(plan: StoragePlan) -> list[Option]:
         option = Option("-device", device_name, list(model_props), origin=device)
         add_virtio_options(option, device.driver)
         option.add("id", alias)
-        option.add("evdev", device.source_evdev)
+        add_props(option, INPUT, device, None, None)
         _place(plan, option, device)
         options.append(option)
     return options
