@@ -143,3 +143,55 @@ def test_vhostuser_on_private_memory_is_a_warning():
     result = analyze(load(xml), "7.2")
     assert result.ok
     assert [f.code for f in result.findings if f.severity == "warning"] == ["VX0405"] * 2
+
+
+# --- video cards: libvirt's dry run writes them whole (tests/data/display) ---------------
+
+DISPLAY = DATA / "display"
+VIDEO_CASES = sorted(
+    xml
+    for xml in DISPLAY.glob("*.xml")
+    if "<video" in xml.read_text() and xml.with_suffix(".qemu-7.2.args").exists()
+)
+VIDEO_ROWS = (*device_table.VIDEO, *device_table.VIDEO_RESOLUTION)
+
+
+def _cards(videos) -> list[device_table.Card]:
+    """Each <video> as the rows see it, in libvirt's order (primary='yes' first): its
+    model and its type."""
+    videos = sorted(videos, key=lambda v: not v.primary)
+    return [
+        device_table.Card(v.model, (v.model.type if v.model is not None else None) or "cirrus")
+        for v in videos
+    ]
+
+
+@pytest.mark.parametrize("case", VIDEO_CASES, ids=lambda p: p.stem)
+def test_every_video_row_reads_back_from_libvirts_line(case):
+    """from-argv of libvirt's line gives cards whose rows write libvirt's values again
+    (a size libvirt fills in, qxl's ram, comes back as that size)."""
+    given = [c for c in _cards(load(case.read_text()).videos) if c.kind != "none"]
+    line = read_command_line(case.with_suffix(".qemu-7.2.args").read_text(), case.name)
+    back = _cards(load(domain_from_argv(line).xml).videos)
+    assert [c.kind for c in back] == [c.kind for c in given]
+    for ours, theirs in zip(given, back, strict=True):
+        differences = [
+            f"{row.qemu}: {row.value(ours)!r} != {row.value(theirs)!r}"
+            for row in VIDEO_ROWS
+            if row.applies(ours.kind, None) and row.value(ours) != row.value(theirs)
+        ]
+        assert not differences
+
+
+def test_every_video_row_is_set_by_a_case():
+    videos = [v for case in VIDEO_CASES for v in load(case.read_text()).videos]
+    kinds = [(v.model.type if v.model is not None else None) or "cirrus" for v in videos]
+    unset = [
+        row.qemu
+        for row in VIDEO_ROWS
+        if not any(
+            row.applies(kind, None) and row.read(video) is not None
+            for video, kind in zip(videos, kinds, strict=True)
+        )
+    ]
+    assert not unset

@@ -575,8 +575,6 @@ _VIDEO = {
     "ramfb": "ramfb",
     "vmware-svga": "vmvga",
 }
-_VIDEO_KEYS = {"ram_size", "vram_size", "vram64_size_mb", "vgamem_mb", "vgamem", "max_outputs"}
-_VIDEO_KEYS |= set(VIRTIO_OPTIONS)
 
 
 def _videos(d: Devices) -> None:
@@ -585,26 +583,18 @@ def _videos(d: Devices) -> None:
     first = True
     for option in d.devices(*_VIDEO):
         f = option.fields
-        if not _known(option, _VIDEO_KEYS):
+        driver = str(f["driver"])
+        kind = _VIDEO[driver]
+        # the size rows of the card's model type (another size stays on the line)
+        rows = [row for row in device_table.VIDEO if row.applies(kind, None)]
+        rows += device_table.VIDEO_RESOLUTION
+        if not _known(option, {row.qemu for row in rows} | VIRTIO_OPTIONS):
             continue
         d.take(option)
-        driver = str(f["driver"])
         node = new(Video, "video")
         model = Video.model.create(node)
-        model.type = _VIDEO[driver]
-        if "ram_size" in f:
-            model.ram = number(f["ram_size"]) // 1024
-        if "vram_size" in f:
-            model.vram = number(f["vram_size"]) // 1024
-        if number_of(f, "vram64_size_mb"):  # libvirt writes 0 for none
-            model.vram64 = number(f["vram64_size_mb"]) * 1024
-        if "vgamem_mb" in f and model.type == "qxl":
-            model.vgamem = number(f["vgamem_mb"]) * 1024
-        elif "vgamem_mb" in f:  # VGA, cirrus, vmvga: libvirt sizes their VRAM so
-            model.vram = number(f["vgamem_mb"]) * 1024
-        if "vgamem" in f:  # bochs-display: in bytes
-            model.vram = number(f["vgamem"]) // 1024
-        model.heads = number_of(f, "max_outputs")
+        model.type = kind
+        read_props(rows, f, node)
         if driver.endswith("-gl") or driver.endswith("-gl-pci"):
             model.accel3d = True
         if first and model.type == "qxl":

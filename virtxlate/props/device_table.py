@@ -153,8 +153,8 @@ def _vram(card: Card) -> int | None:
     return vram or DEFAULT_VRAM.get(card.kind)
 
 
-def _model_value(name: str, default: int) -> Callable[[Card], int]:
-    def effective(card: Card) -> int:
+def _model_value(name: str, default: int | None = None) -> Callable[[Card], int | None]:
+    def effective(card: Card) -> int | None:
         return (getattr(card.model, name) if card.model is not None else None) or default
 
     return effective
@@ -198,3 +198,8 @@ VIDEO = (
     Row("vgamem_mb", "model.vgamem", _kib_to_mib, _mib_to_kib, ("qxl",),
         effective=_model_value("vgamem", QXL_DEFAULT_VGAMEM)),
 )  # fmt: skip
+# <resolution x y>, after the sizes, where the release's card has xres
+VIDEO_RESOLUTION = (
+    Row("xres", "model.resolution_x", from_qemu=number, effective=_model_value("resolution_x")),
+    Row("yres", "model.resolution_y", from_qemu=number, effective=_model_value("resolution_y")),
+)
