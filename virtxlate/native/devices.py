@@ -51,6 +51,7 @@ from ..props import device_table
 from ..props.controllers import USB_DEVICES
 from ..props.display import AUTOPORT_PLACEHOLDER
 from ..props.mapping import Row, number, on_off, read_props
+from ..props.platform import WATCHDOG_ACTIONS
 from .build import append, new
 from .options import ArgvOption, number_of, text_of
 
@@ -801,6 +802,9 @@ def _audios(d: Devices) -> None:
 # --- platform devices -----------------------------------------------------------------
 
 
+_WATCHDOG_ACTIONS = {qemu: xml for xml, qemu in WATCHDOG_ACTIONS.items() if xml != "dump"}
+
+
 def _watchdogs(d: Devices) -> None:
     """<watchdog model action>: i6300esb, ib700, diag288, with -watchdog-action."""
     action = next(
@@ -813,9 +817,8 @@ def _watchdogs(d: Devices) -> None:
         d.take(option, action)
         node = new(Watchdog, "watchdog", model=str(option.fields["driver"]))
         if action is not None:
-            node.action = {"none": "none", "poweroff": "poweroff"}.get(
-                str(action.value), str(action.value)
-            )
+            # props/platform.py's table read backwards ('dump' is libvirt's: a pause)
+            node.action = _WATCHDOG_ACTIONS.get(str(action.value), str(action.value))
         d.place(node, option)
 
 
@@ -1087,13 +1090,16 @@ def _iommus(d: Devices) -> None:
         d.place(node, option)
 
 
+_MEMORY_KEYS = {row.qemu for row in device_table.MEMORY_DEVICE}
+
+
 def _dimms(d: Devices) -> None:
     """<memory model='dimm'>: pc-dimm over the memory-backend-ram libvirt names memdimmN,
     at its slot (qemuBuildMemoryDeviceProps)."""
     for option in d.devices("pc-dimm"):
         f = option.fields
         backend = d.backend("-object", f.get("memdev"))
-        if backend is None or not _known(option, {"node", "memdev", "slot", "addr"}):
+        if backend is None or not _known(option, {"memdev", "slot", "addr", *_MEMORY_KEYS}):
             continue
         b = backend.fields
         if b.get("qom-type") != "memory-backend-ram" or set(b) - {"qom-type", "id", "size"}:
@@ -1102,7 +1108,7 @@ def _dimms(d: Devices) -> None:
         node = new(MemoryDevice, "memory", model="dimm")
         target = MemoryDevice.target.create(node)
         target.size, target.size_unit = (number_of(b, "size") or 0) // 1024, "KiB"
-        target.node = number_of(f, "node")
+        read_props(device_table.MEMORY_DEVICE, f, node)
         slot, base = number_of(f, "slot"), number_of(f, "addr")
         if slot is not None or base is not None:
             address = etree.SubElement(node.element, "address", type="dimm")

@@ -128,6 +128,9 @@ INTEL_IOMMU = (
     Row("aw-bits", "driver.aw_bits", from_qemu=number),
 )
 
+# a memory device's guest NUMA node, its first property (qemuBuildMemoryDeviceProps)
+MEMORY_DEVICE = (Row("node", "target.node", from_qemu=number),)
+
 # a virtio input's host device (qemuBuildInputVirtioDevProps), after its id
 INPUT = (Row("evdev", "source_evdev", from_qemu=text),)
 
