@@ -163,7 +163,6 @@ NOT_READ_YET: tuple[str, ...] = (
     "Os.nvram",
     "Os.root",
     "Os.type",
-    "VirtioOptions.page_per_vq",
 )
 
 

@@ -29,6 +29,7 @@ from ..model import (
     Input,
     Interface,
     Iommu,
+    Memballoon,
     MemoryDevice,
     Panic,
     Parallel,
@@ -46,9 +47,11 @@ from ..model import (
 from ..model.chardevs import CharHost
 from ..model.fields import XmlObject
 from ..names import transitional
+from ..props import device_table
 from ..props.controllers import USB_DEVICES
 from ..props.display import AUTOPORT_PLACEHOLDER
-from ..props.mapping import number, on_off
+from ..props.mapping import Row, number, on_off, read_props
+from ..props.platform import WATCHDOG_ACTIONS
 from .build import append, new
 from .options import ArgvOption, number_of, text_of
 
@@ -165,25 +168,20 @@ _NIC_MODELS = (
     "usb-net",
     "igb",
 )
-_NIC_KEYS = {
-    "netdev",
-    "mac",
-    "bootindex",
-    "romfile",
-    "rombar",
-    "host_mtu",
-    "mq",
-    "vectors",
-    "rx_queue_size",
-    "tx_queue_size",
-    "disable-legacy",
-    "disable-modern",
-}
-# the virtio options every virtio device's <driver> takes (qemuBuildVirtioOptionsProps)
-VIRTIO_OPTIONS = {"iommu_platform": "iommu", "ats": "ats", "packed": "packed"}
-VIRTIO_OPTIONS["page-per-vq"] = "page_per_vq"
-_NIC_KEYS |= {"tx", "event_idx", "ioeventfd", *VIRTIO_OPTIONS}
+# the properties of the virtio options every virtio device's <driver> takes (the rows)
+VIRTIO_OPTIONS = frozenset(row.qemu for row in device_table.VIRTIO_OPTIONS)
+# a NIC's rows (props/device_table.py), read whatever the model
+_NIC_ROWS = (
+    *device_table.NIC_VIRTIO,
+    *device_table.NIC_VIRTIO_QUEUES,
+    device_table.NIC_MAC,
+    device_table.NIC_BOOT,
+    device_table.ROMBAR,
+)
+_NIC_KEYS = {row.qemu for row in _NIC_ROWS} | VIRTIO_OPTIONS
+_NIC_KEYS |= {"netdev", "romfile", "mq", "vectors", "disable-legacy", "disable-modern"}
 _NETDEV_KEYS = {"type", "id", "fd", "fds", "vhost", "vhostfd", "vhostfds", "queues"}
+_NETDEV_KEYS |= {row.qemu for row in device_table.NETDEV_TAP}
 
 
 def _interfaces(d: Devices) -> None:
@@ -205,14 +203,18 @@ def _interfaces(d: Devices) -> None:
             nic = new(Interface, "interface", type="user")
         elif kind == "vhost-user" and _known(netdev, {"type", "id", "chardev", "queues"}):
             chardev = d.backend("-chardev", netdev.fields.get("chardev"))
-            if chardev is None or chardev.fields.get("backend") != "socket":
+            if (
+                chardev is None
+                or chardev.fields.get("backend") != "socket"
+                or not _known(chardev, {"backend", "path", "server", "reconnect"})
+            ):
                 continue
             nic = new(Interface, "interface", type="vhostuser")
             _vhostuser_source(nic, chardev)
         else:
             continue
         d.take(option, netdev, chardev)
-        nic.mac = text_of(f, "mac")
+        read_props((device_table.NIC_MAC,), f, nic)
         virtio = driver.startswith("virtio-net")
         nic.model = "virtio" if virtio else driver
         model = transitional.model_of(
@@ -224,39 +226,34 @@ def _interfaces(d: Devices) -> None:
         if queues is None and netdev.fields.get("fds"):
             queues = len(str(netdev.fields["fds"]).split(":"))
         vhost = on_off(netdev.fields.get("vhost"))
-        tuned = {"rx_queue_size", "tx_queue_size", "tx", "event_idx", "ioeventfd"}
-        if vhost or (queues and queues > 1) or set(f) & (tuned | set(VIRTIO_OPTIONS)):
+        tuned = set(f) & ({row.qemu for row in _NIC_ROWS if row.field.startswith("driver.")})
+        if vhost or (queues and queues > 1) or tuned or set(f) & VIRTIO_OPTIONS:
             drv = Interface.driver.create(nic)
             drv.name = "vhost" if vhost else None
-            drv.txmode = {"bh": "iothread", "timer": "timer"}.get(str(f.get("tx")))
-            drv.ioeventfd = on_off(f.get("ioeventfd"))
-            drv.event_idx = on_off(f.get("event_idx"))
             drv.queues = queues if queues and queues > 1 else None
-            drv.rx_queue_size = number_of(f, "rx_queue_size")
-            drv.tx_queue_size = number_of(f, "tx_queue_size")
-            _virtio_options(drv, f)
+            read_props(device_table.VIRTIO_OPTIONS, f, drv)
         elif virtio and kind == "tap" and d.kvm:
             # libvirt gives a KVM guest's virtio tap vhost-net unless told name='qemu'
             Interface.driver.create(nic).name = "qemu"
-        nic.mtu = number_of(f, "host_mtu")
-        _rom(nic, f)
-        if f.get("bootindex") is not None:
-            nic.boot_order = number(f["bootindex"])
+        read_props(_NIC_ROWS, f, nic)
+        if kind == "tap":
+            read_props(device_table.NETDEV_TAP, netdev.fields, nic)
+        _romfile(nic, f)
         d.place(nic, option, usb=driver == "usb-net")
 
 
-def _virtio_options(driver: XmlObject, f: dict[str, Any]) -> None:
-    """<driver iommu ats packed page_per_vq> of a virtio device's properties."""
-    for prop, name in VIRTIO_OPTIONS.items():
-        if prop in f:
-            setattr(driver, name, on_off(f[prop]))
+# the rows of a kind whose reader is not in this module (native/todomain.py reads the
+# balloon), read with its virtio options
+_KIND_ROWS: dict[type, tuple[Row, ...]] = {Memballoon: device_table.BALLOON}
 
 
 def virtio_driver(obj: XmlObject, f: dict[str, Any]) -> None:
-    """OBJ's <driver> (its model's declaration) with the virtio options F carries."""
-    if set(f) & set(VIRTIO_OPTIONS):
+    """OBJ's <driver> (its model's declaration) with the virtio options F carries, and
+    the properties of OBJ's kind read elsewhere (_KIND_ROWS)."""
+    read_props(_KIND_ROWS.get(type(obj), ()), f, obj)
+    if set(f) & VIRTIO_OPTIONS:
         driver = type(obj).driver.create(obj)  # type: ignore[attr-defined]
-        _virtio_options(driver, f)
+        read_props(device_table.VIRTIO_OPTIONS, f, driver)
 
 
 def _vhostuser_source(nic: Interface, chardev: ArgvOption) -> None:
@@ -264,20 +261,27 @@ def _vhostuser_source(nic: Interface, chardev: ArgvOption) -> None:
     source.type = "unix"
     source.path = text_of(chardev.fields, "path")
     source.mode = "server" if on_off(chardev.fields.get("server")) else "client"
+    timeout = number_of(chardev.fields, "reconnect")
+    if timeout is not None:  # libvirt's reconnect=0 is <reconnect enabled='no'/>
+        source.reconnect_enabled = bool(timeout)
+        source.reconnect_timeout = timeout or None
 
 
 def _rom(obj: Interface | Hostdev, f: dict[str, Any]) -> None:
-    """<rom bar file enabled> of romfile=/rombar= (qemuBuildRomProps)."""
-    if "romfile" not in f and "rombar" not in f:
+    """<rom bar file enabled> of rombar= (the row) and romfile= (qemuBuildRomProps)."""
+    read_props((device_table.ROMBAR,), f, obj)
+    _romfile(obj, f)
+
+
+def _romfile(obj: Interface | Hostdev, f: dict[str, Any]) -> None:
+    """romfile= as <rom file>, or <rom enabled='no'> when empty (qemuBuildRomProps)."""
+    if "romfile" not in f:
         return
     rom = type(obj).rom.create(obj)  # type: ignore[attr-defined]
-    if "rombar" in f:
-        rom.bar = bool(number(f["rombar"]))
-    if "romfile" in f:
-        if f["romfile"] == "":
-            rom.enabled = False
-        else:
-            rom.file = text_of(f, "romfile")
+    if f["romfile"] == "":
+        rom.enabled = False
+    else:
+        rom.file = text_of(f, "romfile")
 
 
 # --- character devices (qemuBuildChrChardevStr) -----------------------------------------
@@ -534,12 +538,14 @@ _INPUTS = {
     "virtio-input-host-": ("passthrough", "virtio"),
 }
 
+_INPUT_KEYS = {row.qemu for row in device_table.INPUT}
+
 
 def _inputs(d: Devices) -> None:
     """<input>: USB and virtio inputs (PS/2 ones are the machine's own, not options)."""
     for option in d.devices(*_INPUTS):
         f = option.fields
-        if not _known(option, {"evdev", "disable-legacy", "disable-modern", *VIRTIO_OPTIONS}):
+        if not _known(option, {*_INPUT_KEYS, "disable-legacy", "disable-modern", *VIRTIO_OPTIONS}):
             continue
         driver = str(f["driver"])
         key = next(k for k in _INPUTS if _matches(driver, [k]))
@@ -549,7 +555,7 @@ def _inputs(d: Devices) -> None:
             node.model = transitional.model_of(
                 driver, on_off(f.get("disable-legacy")), on_off(f.get("disable-modern"))
             )
-        node.source_evdev = text_of(f, "evdev")
+        read_props(device_table.INPUT, f, node)
         virtio_driver(node, f)
         d.take(option)
         d.place(node, option, usb=bus == "usb")
@@ -570,8 +576,6 @@ _VIDEO = {
     "ramfb": "ramfb",
     "vmware-svga": "vmvga",
 }
-_VIDEO_KEYS = {"ram_size", "vram_size", "vram64_size_mb", "vgamem_mb", "vgamem", "max_outputs"}
-_VIDEO_KEYS |= set(VIRTIO_OPTIONS)
 
 
 def _videos(d: Devices) -> None:
@@ -580,26 +584,18 @@ def _videos(d: Devices) -> None:
     first = True
     for option in d.devices(*_VIDEO):
         f = option.fields
-        if not _known(option, _VIDEO_KEYS):
+        driver = str(f["driver"])
+        kind = _VIDEO[driver]
+        # the size rows of the card's model type (another size stays on the line)
+        rows = [row for row in device_table.VIDEO if row.applies(kind, None)]
+        rows += device_table.VIDEO_RESOLUTION
+        if not _known(option, {row.qemu for row in rows} | VIRTIO_OPTIONS):
             continue
         d.take(option)
-        driver = str(f["driver"])
         node = new(Video, "video")
         model = Video.model.create(node)
-        model.type = _VIDEO[driver]
-        if "ram_size" in f:
-            model.ram = number(f["ram_size"]) // 1024
-        if "vram_size" in f:
-            model.vram = number(f["vram_size"]) // 1024
-        if number_of(f, "vram64_size_mb"):  # libvirt writes 0 for none
-            model.vram64 = number(f["vram64_size_mb"]) * 1024
-        if "vgamem_mb" in f and model.type == "qxl":
-            model.vgamem = number(f["vgamem_mb"]) * 1024
-        elif "vgamem_mb" in f:  # VGA, cirrus, vmvga: libvirt sizes their VRAM so
-            model.vram = number(f["vgamem_mb"]) * 1024
-        if "vgamem" in f:  # bochs-display: in bytes
-            model.vram = number(f["vgamem"]) // 1024
-        model.heads = number_of(f, "max_outputs")
+        model.type = kind
+        read_props(rows, f, node)
         if driver.endswith("-gl") or driver.endswith("-gl-pci"):
             model.accel3d = True
         if first and model.type == "qxl":
@@ -806,6 +802,9 @@ def _audios(d: Devices) -> None:
 # --- platform devices -----------------------------------------------------------------
 
 
+_WATCHDOG_ACTIONS = {qemu: xml for xml, qemu in WATCHDOG_ACTIONS.items() if xml != "dump"}
+
+
 def _watchdogs(d: Devices) -> None:
     """<watchdog model action>: i6300esb, ib700, diag288, with -watchdog-action."""
     action = next(
@@ -818,13 +817,13 @@ def _watchdogs(d: Devices) -> None:
         d.take(option, action)
         node = new(Watchdog, "watchdog", model=str(option.fields["driver"]))
         if action is not None:
-            node.action = {"none": "none", "poweroff": "poweroff"}.get(
-                str(action.value), str(action.value)
-            )
+            # props/platform.py's table read backwards ('dump' is libvirt's: a pause)
+            node.action = _WATCHDOG_ACTIONS.get(str(action.value), str(action.value))
         d.place(node, option)
 
 
-_RNG_KEYS = {"rng", "max-bytes", "period", "disable-legacy", "disable-modern", *VIRTIO_OPTIONS}
+_RNG_KEYS = {"rng", "disable-legacy", "disable-modern", *VIRTIO_OPTIONS}
+_RNG_KEYS |= {row.qemu for row in device_table.RNG}
 
 
 def _rngs(d: Devices) -> None:
@@ -865,9 +864,7 @@ def _rngs(d: Devices) -> None:
         else:
             continue
         d.take(option, backend, chardev)
-        if "max-bytes" in f:
-            node.rate_bytes = number(f["max-bytes"])
-            node.rate_period = number_of(f, "period")
+        read_props(device_table.RNG, f, node)
         virtio_driver(node, f)
         d.place(node, option)
 
@@ -963,7 +960,7 @@ def _filesystems(d: Devices) -> None:
         if b.get("writeout") == "immediate" or set(f) & set(VIRTIO_OPTIONS):
             settings = Filesystem.driver.create(node)
             settings.wrpolicy = "immediate" if b.get("writeout") == "immediate" else None
-            _virtio_options(settings, f)
+            read_props(device_table.VIRTIO_OPTIONS, f, settings)
         node.source_dir = text_of(b, "path")
         node.target_dir = text_of(f, "mount_tag")
         if on_off(b.get("readonly")):
@@ -1077,13 +1074,7 @@ def _tpms(d: Devices) -> None:
         d.place(node, option)
 
 
-_IOMMU = {
-    "intremap": "intremap",
-    "caching-mode": "caching_mode",
-    "eim": "eim",
-    "device-iotlb": "iotlb",
-    "aw-bits": "aw_bits",
-}
+_IOMMU = {row.qemu for row in device_table.INTEL_IOMMU}
 
 
 def _iommus(d: Devices) -> None:
@@ -1095,13 +1086,11 @@ def _iommus(d: Devices) -> None:
         d.take(option)
         driver = str(f["driver"])
         node = new(Iommu, "iommu", model="intel" if driver == "intel-iommu" else "virtio")
-        if set(f) & set(_IOMMU):
-            settings = Iommu.driver.create(node)
-            for prop, name in _IOMMU.items():
-                if prop in f:
-                    value = number(f[prop]) if name == "aw_bits" else on_off(f[prop])
-                    setattr(settings, name, value)
+        read_props(device_table.INTEL_IOMMU, f, node)
         d.place(node, option)
+
+
+_MEMORY_KEYS = {row.qemu for row in device_table.MEMORY_DEVICE}
 
 
 def _dimms(d: Devices) -> None:
@@ -1110,7 +1099,7 @@ def _dimms(d: Devices) -> None:
     for option in d.devices("pc-dimm"):
         f = option.fields
         backend = d.backend("-object", f.get("memdev"))
-        if backend is None or not _known(option, {"node", "memdev", "slot", "addr"}):
+        if backend is None or not _known(option, {"memdev", "slot", "addr", *_MEMORY_KEYS}):
             continue
         b = backend.fields
         if b.get("qom-type") != "memory-backend-ram" or set(b) - {"qom-type", "id", "size"}:
@@ -1119,7 +1108,7 @@ def _dimms(d: Devices) -> None:
         node = new(MemoryDevice, "memory", model="dimm")
         target = MemoryDevice.target.create(node)
         target.size, target.size_unit = (number_of(b, "size") or 0) // 1024, "KiB"
-        target.node = number_of(f, "node")
+        read_props(device_table.MEMORY_DEVICE, f, node)
         slot, base = number_of(f, "slot"), number_of(f, "addr")
         if slot is not None or base is not None:
             address = etree.SubElement(node.element, "address", type="dimm")

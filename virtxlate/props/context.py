@@ -9,9 +9,13 @@ from ..caps.tables import Machine, MachineFamily
 from ..findings import Finding, finding_at
 from ..host import Host, UnknownHost
 from ..model import Domain
+from ..model.fields import XmlObject
 from ..option import Option
 from ..placement.assign import Placement, written_place
 from ..placement.controllers import ControllerPlan, user_alias
+from .device_table import VIRTIO_OPTIONS
+from .mapping import add_props
+from .mapping import on_off_text as on_off  # (props/chardev.py's name for it)
 
 __all__ = [
     "ControllerPlan",
@@ -95,10 +99,6 @@ def root_bus(plan: StoragePlan) -> str:
     return plan.family.root_bus if plan.family else "pci.0"
 
 
-def on_off(value: bool | None) -> str | None:
-    return None if value is None else ("on" if value else "off")
-
-
 def unsupported(plan: StoragePlan, obj, what: str) -> Finding:  # type: ignore[no-untyped-def]
     return finding_at(
         "VX0900",
@@ -109,10 +109,8 @@ def unsupported(plan: StoragePlan, obj, what: str) -> Finding:  # type: ignore[n
     )
 
 
-def add_virtio_options(option: Option, driver) -> None:  # type: ignore[no-untyped-def]
-    """<driver iommu ats packed> of a virtio device (qemuBuildVirtioOptionsProps)."""
-    if driver is None:
-        return
-    option.add("iommu_platform", driver.iommu)
-    option.add("ats", driver.ats)
-    option.add("packed", driver.packed)
+def add_virtio_options(option: Option, driver: XmlObject | None) -> None:
+    """<driver iommu ats packed page_per_vq> of a virtio device (its DRIVER), from the
+    rows (qemuBuildVirtioOptionsProps)."""
+    if driver is not None:
+        add_props(option, VIRTIO_OPTIONS, driver, None, None)

@@ -18,7 +18,7 @@ from ..caps.index import first_with
 from ..findings import Finding, finding_at
 from ..host import ASK_THE_HOST
 from ..model import Domain
-from ..model.display import Audio, AudioDirection, Graphics, Input, Sound, Video
+from ..model.display import Audio, AudioDirection, Graphics, Input, Sound, Video, VideoModel
 from ..model.fields import XmlObject
 from ..names import transitional
 from ..option import Option, Value
@@ -31,6 +31,16 @@ from .context import (
     unsupported,
 )
 from .controllers import usb_location
+from .device_table import (
+    DEFAULT_VRAM,
+    INPUT,
+    QXL_DEFAULT_RAM,
+    QXL_DEFAULT_VGAMEM,
+    VIDEO,
+    VIDEO_RESOLUTION,
+    Card,
+)
+from .mapping import add_props
 
 # Written where libvirt writes the port it found free at start (autoport='yes':
 # virPortAllocatorAcquire from qemu.conf's remote_display_port_min, 5900): the port is
@@ -145,7 +155,7 @@ def input_options(plan: StoragePlan) -> list[Option]:
         option = Option("-device", device_name, list(model_props), origin=device)
         add_virtio_options(option, device.driver)
         option.add("id", alias)
-        option.add("evdev", device.source_evdev)
+        add_props(option, INPUT, device, None, None)
         _place(plan, option, device)
         options.append(option)
     return options
@@ -606,9 +616,6 @@ _VIDEO_DEVICES: dict[str, tuple[str, str | None]] = {
 }
 # virtio with <acceleration accel3d='yes'>: the -gl variants
 _VIDEO_GL = {"virtio-vga": "virtio-vga-gl", "virtio-gpu-pci": "virtio-gpu-gl-pci"}
-# libvirt's default video RAM per model (virDomainVideoDefaultRAM), KiB
-_DEFAULT_VRAM = {"vga": 16384, "cirrus": 16384, "vmvga": 16384, "bochs": 16384, "qxl": 65536}
-_QXL_DEFAULT_VGAMEM = 16384  # qemuDomainDeviceVideoDefPostParse
 
 
 def _videos(plan: StoragePlan) -> list[tuple[Video | None, str]]:
@@ -700,9 +707,6 @@ def video_options(plan: StoragePlan) -> list[Option]:
         if virgl:
             option.add("virgl", True)  # before the -gl types: a property of the card
         _video_sizes(option, kind, model, _video_props(plan, name))
-        if model is not None and "xres" in _video_props(plan, name):
-            option.add("xres", model.resolution_x)
-            option.add("yres", model.resolution_y)
         if name != "ramfb":
             _place(plan, option, video if video is not None else IMPLICIT_VIDEO)
         options.append(option)
@@ -733,11 +737,11 @@ def _legacy_vga(plan: StoragePlan, video: Video | None, kind: str) -> list[Optio
         return []
     options = [Option("-vga", name, origin=video)]
     model = video.model if video is not None else None
-    vram = (model.vram if model is not None else None) or _DEFAULT_VRAM.get(kind)
+    vram = (model.vram if model is not None else None) or DEFAULT_VRAM.get(kind)
     settings: list[tuple[str, int]] = []
     if kind == "qxl":
-        ram = (model.ram if model is not None else None) or 65536
-        vgamem = (model.vgamem if model is not None else None) or _QXL_DEFAULT_VGAMEM
+        ram = (model.ram if model is not None else None) or QXL_DEFAULT_RAM
+        vgamem = (model.vgamem if model is not None else None) or QXL_DEFAULT_VGAMEM
         settings += [("qxl-vga.ram_size", ram * 1024), ("qxl-vga.vram_size", (vram or 0) * 1024)]
         if plan.caps.has_flag("qxl.vgamem_mb"):
             settings.append(("qxl-vga.vgamem_mb", vgamem // 1024))
@@ -768,32 +772,17 @@ def _video_props(plan: StoragePlan, name: str) -> frozenset[str]:
     return names if names & (_SIZES | {"xres"}) else _SIZES | {"xres", "vgamem"}
 
 
-def _video_sizes(option: Option, kind: str, model: object, has: frozenset[str]) -> None:
-    """The model's heads and memory sizes as the device's properties (KiB in the XML), as
-    far as the release's card has them (max_outputs from QEMU 2.4, ...)."""
-    heads = getattr(model, "heads", None)
-    vram = getattr(model, "vram", None) or _DEFAULT_VRAM.get(kind)
-    sizes: list[tuple[str, int]] = []
-    if kind in ("vga", "vmvga") and vram is not None:
-        sizes.append(("vgamem_mb", vram // 1024))
-    elif kind == "bochs" and vram is not None:
-        sizes.append(("vgamem", vram * 1024))
-    elif kind == "qxl":
-        ram = getattr(model, "ram", None) or 65536
-        vram64 = getattr(model, "vram64", None) or 0
-        vgamem = getattr(model, "vgamem", None) or _QXL_DEFAULT_VGAMEM
-        sizes += [
-            ("max_outputs", heads or 1),
-            ("ram_size", ram * 1024),
-            ("vram_size", (vram or 65536) * 1024),
-            ("vram64_size_mb", vram64 // 1024),
-            ("vgamem_mb", vgamem // 1024),
-        ]
-    elif kind == "virtio":
-        sizes.append(("max_outputs", heads or 1))
-    for key, value in sizes:
-        if key in has or key == "vgamem":
-            option.add(key, value)
+def _video_sizes(option: Option, kind: str, model: VideoModel | None, has: frozenset[str]) -> None:
+    """The model's heads, memory sizes and resolution as the device's properties (the
+    VIDEO rows, KiB in the XML), as far as the release's card has them (max_outputs from
+    QEMU 2.4, ...)."""
+    card = Card(model, kind)
+    for row in VIDEO:
+        if row.applies(kind, None) and (row.qemu in has or row.qemu == "vgamem"):
+            option.add(row.qemu, row.value(card))  # type: ignore[arg-type]
+    if "xres" in has:
+        for row in VIDEO_RESOLUTION:
+            option.add(row.qemu, row.value(card))  # type: ignore[arg-type]
 
 
 # --- sound ----------------------------------------------------------------------------------

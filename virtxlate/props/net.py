@@ -17,6 +17,8 @@ from ..model.network import Interface
 from ..names import transitional
 from ..option import Option
 from .context import StoragePlan, add_location, add_virtio_options, transport_device, unsupported
+from .device_table import NETDEV_TAP, NIC_BOOT, NIC_MAC, NIC_VIRTIO, NIC_VIRTIO_QUEUES, ROMBAR
+from .mapping import add_props
 
 # Written where libvirt writes the number of a descriptor it opened for the interface
 # whose alias (net0, ua-…) is given: the tap (or macvtap) device's, and /dev/vhost-net's.
@@ -33,23 +35,6 @@ _PCI_MODELS = frozenset(
     ("e1000", "e1000e", "rtl8139", "vmxnet3", "ne2k_pci", "pcnet", "i82551", "i82557b",
      "i82559er", "igb")
 )  # fmt: skip
-# <driver><host>/<guest> offloads and their virtio-net properties, in libvirt's order
-_HOST_OFFLOADS = (
-    ("csum", "csum"),
-    ("gso", "gso"),
-    ("tso4", "host_tso4"),
-    ("tso6", "host_tso6"),
-    ("ecn", "host_ecn"),
-    ("ufo", "host_ufo"),
-    ("mrg_rxbuf", "mrg_rxbuf"),
-)
-_GUEST_OFFLOADS = (
-    ("csum", "guest_csum"),
-    ("tso4", "guest_tso4"),
-    ("tso6", "guest_tso6"),
-    ("ecn", "guest_ecn"),
-    ("ufo", "guest_ufo"),
-)
 
 
 def default_model(plan: StoragePlan) -> str:
@@ -89,6 +74,8 @@ def net_options(plan: StoragePlan) -> list[Option]:
 def _interface(plan: StoragePlan, interface: Interface, alias: str) -> list[Option]:
     kind = interface.type
     model = interface.model or default_model(plan)
+    if kind == "vhostuser":
+        return _vhostuser(plan, interface, alias)
     if kind not in ("user", *_TAP_TYPES) and _socket(interface) is None:
         plan.findings.append(unsupported(plan, interface, f"an <interface type='{kind}'>"))
         return []
@@ -100,6 +87,101 @@ def _interface(plan: StoragePlan, interface: Interface, alias: str) -> list[Opti
         return []
     netdev = _netdev(plan, interface, alias, model)
     return [netdev, _nic(plan, interface, alias, device, model)]
+
+
+def _vhostuser(plan: StoragePlan, interface: Interface, alias: str) -> list[Option]:
+    """A vhost-user NIC (qemuBuildInterfaceCommandLine): the unix socket's -chardev
+    (qemuInterfaceVhostuserConnect → qemuBuildChardevCommand: path, server=on in server
+    mode, reconnect), the vhost-user -netdev on it with its queues (qemuBuildHostNetProps)
+    and the virtio-net device; what libvirt refuses (qemuValidateDomainDeviceDefNetwork:
+    a model that is not virtio) or fails on at start (an <mtu> without <target dev>)."""
+    model = interface.model or ""
+    if not model.startswith("virtio"):
+        plan.findings.append(
+            _refused(
+                plan,
+                interface,
+                "Wrong or no <model> 'type' attribute specified with <interface "
+                "type='vhostuser'/>. vhostuser requires the virtio-net* frontend (libvirt)",
+            )
+        )
+        return []
+    source = interface.source
+    if source is None or source.type != "unix" or not source.path:
+        plan.findings.append(
+            unsupported(plan, interface, "a vhostuser <interface> without a unix socket path")
+        )
+        return []
+    if interface.mtu is not None and interface.target_dev is None:
+        # qemuProcessPrepareHostNetwork sets the MTU on the host's port of that name
+        plan.findings.append(
+            _refused(
+                plan,
+                interface,
+                "libvirt fails to start it: \"Cannot set interface MTU on '(null)': No such "
+                "device\" (a vhostuser <mtu> needs the host port's <target dev>)",
+                "/mtu",
+            )
+        )
+        return []
+    device = nic_device(plan, interface)
+    if not _release_has(plan, interface, device):
+        return []
+    _tell_unshared_memory(plan, interface)
+    chardev = Option("-chardev", "socket", [("id", f"char{alias}")], origin=interface)
+    chardev.add("path", source.path)
+    if source.mode == "server":
+        chardev.add("server", "on")  # (no wait=off: QEMU waits for the back-end anyway)
+    elif source.reconnect_enabled is not None:
+        timeout = source.reconnect_timeout or 0
+        chardev.add("reconnect", timeout if source.reconnect_enabled else 0)
+    netdev = Option("-netdev", "vhost-user", [("chardev", f"char{alias}")], origin=interface)
+    driver = interface.driver
+    queues = driver.queues if driver is not None else None
+    if queues is not None and queues > 1:
+        netdev.add("queues", queues)
+    netdev.add("id", f"host{alias}")
+    return [chardev, netdev, _nic(plan, interface, alias, device, model)]
+
+
+def _refused(plan: StoragePlan, interface: Interface, message: str, suffix: str = ""):  # type: ignore[no-untyped-def]
+    """VX0100: libvirt refuses the interface (its message quoted)."""
+    return finding_at(
+        "VX0100", "error", message, interface, plan.domain.source, xpath_suffix=suffix
+    )
+
+
+def _tell_unshared_memory(plan: StoragePlan, interface: Interface) -> None:
+    """VX0405: libvirt 9.0 and QEMU 7.2 start a vhost-user NIC on private guest memory,
+    but the back-end cannot map it: QEMU fails when it hands the memory table over
+    ("Failed initializing vhost-user memory map", vhost_user_set_mem_table).  Shared:
+    <memoryBacking><access mode='shared'/> or <source type='memfd'/> (QEMU's memfd
+    back-end shares by default), or every NUMA cell with memAccess='shared'."""
+    # (raw reads: model/domain.py declares no <memoryBacking><access>/<source> yet)
+    element = plan.domain.element
+    access = element.find("memoryBacking/access")
+    source = element.find("memoryBacking/source")
+    cpu = plan.domain.cpu
+    cells = cpu.numa_cells if cpu is not None else []
+    if access is not None and access.get("mode") == "shared":
+        return
+    if source is not None and source.get("type") == "memfd":
+        return
+    if cells and all(cell.mem_access == "shared" for cell in cells):
+        return
+    plan.findings.append(
+        finding_at(
+            "VX0405",
+            "warning",
+            "a vhost-user interface on guest memory that is not shared: libvirt and QEMU "
+            'start it, but the back-end cannot map the memory (QEMU: "Failed initializing '
+            'vhost-user memory map")',
+            interface,
+            plan.domain.source,
+            hint="add <memoryBacking><access mode='shared'/></memoryBacking> (or a memfd "
+            "source, or memAccess='shared' on every NUMA cell)",
+        )
+    )
 
 
 def _release_has(plan: StoragePlan, interface: Interface, device: str) -> bool:
@@ -154,7 +236,7 @@ def _netdev(plan: StoragePlan, interface: Interface, alias: str, model: str) -> 
             ]
             netdev.add("vhost", True)
             netdev.add("vhostfds" if queues > 1 else "vhostfd", ":".join(fds))
-        netdev.add("sndbuf", interface.sndbuf)
+        add_props(netdev, NETDEV_TAP, interface, None, None)
         _tell_placeholders(plan, interface, alias, vhost)
     netdev.add("id", f"host{alias}")
     return netdev
@@ -221,26 +303,16 @@ def _nic(plan: StoragePlan, interface: Interface, alias: str, device: str, model
         add_virtio_options(option, driver)
         for key, value in added:
             option.add(key, value)
-        if driver is not None:
-            option.add("tx", {"iothread": "bh", "timer": "timer"}.get(driver.txmode or ""))
-            option.add("ioeventfd", driver.ioeventfd)
-            option.add("event_idx", driver.event_idx)
-            for offloads, table in ((driver.host, _HOST_OFFLOADS), (driver.guest, _GUEST_OFFLOADS)):
-                if offloads is not None:
-                    for field, prop in table:
-                        option.add(prop, getattr(offloads, field))
-            if driver.queues is not None and driver.queues > 1:
-                option.add("mq", True)
-                option.add("vectors", 2 * driver.queues + 2)
-            option.add("rx_queue_size", driver.rx_queue_size)
-            option.add("tx_queue_size", driver.tx_queue_size)
-            option.add("rss", driver.rss)
-            option.add("hash", driver.rss_hash_report)
-        option.add("host_mtu", interface.mtu)
+        add_props(option, NIC_VIRTIO, interface, None, None)
+        if driver is not None and driver.queues is not None and driver.queues > 1:
+            # qemuBuildNicDevProps: multiqueue, with 2 vectors per queue pair and 2 more
+            option.add("mq", True)
+            option.add("vectors", 2 * driver.queues + 2)
+        add_props(option, NIC_VIRTIO_QUEUES, interface, None, None)
     option.add("netdev", f"host{alias}")
     option.add("id", alias)
-    option.add("mac", interface.mac or _random_mac(plan, interface, alias))
-    option.add("bootindex", interface.boot_order)
+    option.add("mac", NIC_MAC.value(interface) or _random_mac(plan, interface, alias))
+    add_props(option, (NIC_BOOT,), interface, None, None)
     placed = plan.placement.location_of(interface)
     if placed is not None:
         add_location(option, placed, _multifunction(interface))
@@ -254,11 +326,11 @@ def _multifunction(interface: Interface) -> bool | None:
 
 
 def _add_rom(option: Option, interface: Interface) -> None:
-    """<rom> (qemuBuildRomProps): rombar 0/1, romfile ('' when disabled)."""
+    """<rom> (qemuBuildRomProps): rombar 0/1 (a row), romfile ('' when disabled)."""
     rom = interface.rom
     if rom is None:
         return
-    option.add("rombar", None if rom.bar is None else int(rom.bar))
+    add_props(option, (ROMBAR,), interface, None, None)
     option.add("romfile", "" if rom.enabled is False else rom.file)
 
 

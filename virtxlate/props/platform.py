@@ -14,6 +14,8 @@ from ..model.platform import MemoryDevice, Shmem, Watchdog
 from ..option import Option, Value
 from .context import StoragePlan, add_location, unsupported, user_alias
 from .controllers import missing_device
+from .device_table import MEMORY_DEVICE
+from .mapping import add_props
 
 # libvirt's <watchdog action> → QEMU's -watchdog-action (qemuBuildWatchdogCommandLine:
 # 'dump' is libvirt's own: QEMU pauses the guest and libvirt dumps it)
@@ -392,8 +394,8 @@ def _memory_device(
     """qemuBuildMemoryDeviceProps: node, the model's own sizes, memdev, id, slot or place."""
     target = memory.target
     option = Option("-device", device_type, origin=memory)
+    add_props(option, MEMORY_DEVICE, memory, None, None)
     if target is not None:
-        option.add("node", target.node)
         if model == "nvdimm":
             option.add("label-size", _bytes(target.label_size, target.label_size_unit))
             if target.readonly:

@@ -17,14 +17,14 @@ from ..names import transitional
 from ..option import Option
 from ..placement.assign import IMPLICIT_BALLOON
 from .context import StoragePlan, add_location, add_virtio_options, transport_device, unsupported
+from .device_table import BALLOON, INTEL_IOMMU, RNG
+from .mapping import add_props
 from .net import missing_device
 
 VSOCK_FD = "<vhost-vsock-fd:{alias}>"
 VSOCK_CID = "<vsock-cid:{alias}>"
 # the random back-end's device when <backend model='random'> names none (libvirt 9.0)
 DEFAULT_RNG_PATH = "/dev/random"
-# libvirt's period when <rate bytes> has none (qemuBuildRNGDevProps), in milliseconds
-DEFAULT_RNG_PERIOD = 1000
 
 
 def _virtio_device(plan: StoragePlan, device: Device, base: str) -> tuple[Option, str] | None:
@@ -64,13 +64,7 @@ def iommu_options(plan: StoragePlan) -> list[Option]:
                 continue
             option = Option("-device", "intel-iommu", origin=iommu)
             option.add("id", "iommu0")
-            driver = iommu.driver
-            if driver is not None:
-                option.add("intremap", _on_off(driver.intremap))
-                option.add("caching-mode", driver.caching_mode)
-                option.add("eim", _on_off(driver.eim))
-                option.add("device-iotlb", driver.iotlb)
-                option.add("aw-bits", driver.aw_bits)
+            add_props(option, INTEL_IOMMU, iommu, None, None)
             options.append(option)
         elif iommu.model == "virtio":
             if not plan.caps.has_device("virtio-iommu-pci"):
@@ -84,11 +78,6 @@ def iommu_options(plan: StoragePlan) -> list[Option]:
             _place(plan, option, iommu)
             options.append(option)
     return options
-
-
-def _on_off(value: bool | None) -> str | None:
-    """intel-iommu's intremap and eim are OnOffAuto: libvirt writes "on"/"off"."""
-    return None if value is None else ("on" if value else "off")
 
 
 def memballoon_options(plan: StoragePlan) -> list[Option]:
@@ -114,8 +103,7 @@ def memballoon_options(plan: StoragePlan) -> list[Option]:
         return []
     option = made[0]
     option.add("id", balloon.user_alias or "balloon0")
-    option.add("deflate-on-oom", balloon.autodeflate)
-    option.add("free-page-reporting", balloon.free_page_reporting)
+    add_props(option, BALLOON, balloon, None, None)
     _place(plan, option, balloon)
     return [option]
 
@@ -166,9 +154,7 @@ def _rng(plan: StoragePlan, rng: Rng, alias: str) -> list[Option]:
     device = made[0]
     device.add("rng", f"obj{alias}")
     device.add("id", alias)
-    if rng.rate_bytes is not None:
-        device.add("max-bytes", rng.rate_bytes)
-        device.add("period", rng.rate_period or DEFAULT_RNG_PERIOD)
+    add_props(device, RNG, rng, None, None)
     _place(plan, device, rng)
     return [*objects, device]
 
