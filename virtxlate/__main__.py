@@ -1,5 +1,5 @@
 """`python -m virtxlate` runs the CLI."""
 
-from .cli import main
+from .cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

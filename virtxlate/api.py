@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import caps as caps_tables
-from .argv.writer import command_line, option_words
 from .caps import CapsTable
 from .errors import ArgumentTypeError, InputError, InvalidValue, UsageError
 from .findings import Finding, finding_at
@@ -31,6 +30,7 @@ from .rules.machine import qemu_refusals
 from .xmlinput import load_document
 
 if TYPE_CHECKING:
+    from .argv.writer import command_line, option_words
     from .graph import Graph
     from .native.todomain import Readback
     from .native.words import CommandLine
@@ -198,6 +198,8 @@ def analyze(
     result.findings.extend(found)
     if plan is None or not result.ok or plan.family is None:
         return result
+    from .argv.writer import option_words  # (here: `check` writes no command line)
+
     result.words = option_words(plan)
     result.argv = [word for pair in result.words for word in pair if word is not None]
     # what QEMU refuses of the line libvirt writes (dc-390, a virtio LUN on a modern
@@ -369,6 +371,20 @@ def domain_of_argv(
         machine = caps_tables.load(_release(qemu), table_arch(command.arch)).machine(None)
         default_machine = machine.name if machine is not None else None
     return domain_from_argv(command, default_machine, host_of(host))
+
+
+# The writer is imported when a command line is asked for: `check` writes none (PEP 562).
+_WRITER = ("command_line", "option_words")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WRITER:
+        from .argv import writer
+
+        value = getattr(writer, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'virtxlate.api' has no attribute '{name}'")
 
 
 # libvirt's message when the domain's <emulator> is not on its host (virQEMUCapsCacheLookup)

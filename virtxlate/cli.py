@@ -7,6 +7,7 @@ input, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -276,6 +277,23 @@ def _load(options: argparse.Namespace):  # type: ignore[no-untyped-def]
 
         return domain_from_document(parse_bytes(options.stdin_data, "<stdin>"))
     return load(options.domain)
+
+
+def entry() -> int:
+    """The process's entry (`python -m virtxlate`, the console script): main(), in a
+    process that ends with it.  A run makes objects faster than the cyclic collector's
+    default pace assumes (a table, a model, the options), and at exit the collector
+    walks every object left: a higher first threshold and the objects frozen before exit
+    save about a sixth of a one-domain check's time (issue 18).  Not for in-process
+    callers: frozen objects stay out of the collector's reach."""
+    gc.set_threshold(_GC_THRESHOLD, *gc.get_threshold()[1:])
+    code = main()
+    gc.freeze()
+    return code
+
+
+# allocations between collections of the youngest generation (Python's default: 700)
+_GC_THRESHOLD = 20_000
 
 
 def main(args: Sequence[str] | None = None) -> int:
@@ -585,4 +603,4 @@ def _explain(options: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    raise SystemExit(entry())

@@ -122,6 +122,16 @@ class XmlObject:
             self._reads_at = _writes
         return self._reads
 
+    def derived(self, key: object, compute: Callable[[], T]) -> T:
+        """What COMPUTE derives from this object's fields, kept with its reads under KEY
+        (dropped with them at the next write): placement and the checks ask for a disk's
+        drive address or a domain's controller order many times per domain."""
+        reads = self._reads if self._reads_at == _writes else self._cached()
+        value = reads.get(key, _UNREAD)
+        if value is _UNREAD:
+            value = reads[key] = compute()
+        return value  # type: ignore[no-any-return]
+
     @property
     def line(self) -> int:
         return self.element.sourceline or 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 from typing import NamedTuple
 
 from ..caps.tables import MachineFamily
@@ -47,6 +48,12 @@ def disk_index(dev: str | None) -> int | None:
     """virDiskNameToIndex: 'sda' → 0, 'sdz' → 25, 'sdaa' → 26, 'hdc' → 2; None if not a name."""
     if not dev:
         return None
+    return _disk_index(dev)
+
+
+# placement, the props and the checks ask for each disk's index a dozen times
+@functools.lru_cache(maxsize=4096)
+def _disk_index(dev: str) -> int | None:
     prefix = next((p for p in _LONGEST_FIRST if dev.startswith(p)), None)
     if prefix is None:
         return None
@@ -60,7 +67,12 @@ def disk_index(dev: str | None) -> int | None:
 
 
 def drive_address(disk: Disk) -> DriveAddress | None:
-    """The disk's drive address: the one written in the XML, else libvirt's default mapping."""
+    """The disk's drive address: the one written in the XML, else libvirt's default mapping
+    (kept with the disk's reads: placement, props and checks ask for it many times)."""
+    return disk.derived(drive_address, lambda: _drive_address(disk))
+
+
+def _drive_address(disk: Disk) -> DriveAddress | None:
     address = disk.address
     if address is not None and address.type == "drive":
         return DriveAddress(
@@ -136,6 +148,21 @@ def sorted_by_type_and_index(elements: list, type_of, index_of) -> list:  # type
     return [element for _, members, _ in runs.values() for element in members]
 
 
+def disks_in_order(domain: Domain) -> list[Disk]:
+    """Disks in the order libvirt keeps them (virDomainDiskInsertPreAlloced at parse time):
+    grouped by bus in order of first appearance, sorted by target name within a bus.
+    The bus is the written one: libvirt derives a missing bus after it has ordered the
+    array, so the disks without one are a group of their own (checked with libvirt 9.0).
+    Kept with the domain's reads: placement and the disks' options both walk it."""
+    return list(domain.derived(disks_in_order, lambda: _disks_in_order(domain)))
+
+
+def _disks_in_order(domain: Domain) -> list[Disk]:
+    return sorted_by_type_and_index(
+        domain.disks, lambda d: d.written_bus, lambda d: disk_index(d.dev) or 0
+    )
+
+
 # USB2 controllers that share an index as one companion set (IS_USB2_CONTROLLER)
 _USB2_MODELS = ("ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 
@@ -145,6 +172,11 @@ def controller_indexes(domain: Domain) -> list[tuple[Controller, int]]:
     without an index takes the lowest its type has free, in array order; a USB2 one
     right after another USB2 controller joins its companion set unless that set has
     its model already (virDomainAssignControllerIndexes)."""
+    # kept with the domain's reads: placement, props and checks each ask for it
+    return list(domain.derived(controller_indexes, lambda: _controller_indexes(domain)))
+
+
+def _controller_indexes(domain: Domain) -> list[tuple[Controller, int]]:
     ordered: list[Controller] = sorted_by_type_and_index(
         domain.controllers, lambda c: c.type, lambda c: c.index
     )

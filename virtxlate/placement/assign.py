@@ -29,12 +29,12 @@ from .addresses import (
     PciSlots,
     controller_indexes,
     disk_index,
+    disks_in_order,
     non_storage_device,
     non_storage_pci_devices,
     pci_address_text,
     primary_video,
     q35_sound,
-    sorted_by_type_and_index,
     trailing_pci_devices,
     written_root_slots,
 )
@@ -824,10 +824,7 @@ class _Pass:
     def _disk_slots(self) -> None:
         """The virtio disks without a written PCI or ccw address, in libvirt's disk order
         (virDomainDiskInsertPreAlloced), after the controllers."""
-        disks = sorted_by_type_and_index(
-            self.domain.disks, lambda d: d.written_bus, lambda d: disk_index(d.dev) or 0
-        )
-        for disk in disks:
+        for disk in disks_in_order(self.domain):
             if disk.bus != "virtio" or disk_index(disk.dev) is None:
                 continue  # not on PCI, or refused for its target name (VX0204)
             written = disk.address

@@ -11,8 +11,6 @@ virDomainPCIAddressGetNextAddr searches.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..model import Controller, Domain
 from ..option import Option
 from .addresses import controller_indexes, pci_address_text, written_pci
@@ -35,17 +33,23 @@ DEFAULT_DEVICE = {model: device for model, (device, _) in _MODELS.items()}
 BRIDGE_SLOTS = range(1, 32)  # a bridge's slots for devices
 
 
-@dataclass
+# The placement's working state is kept in plain classes: a dataclass costs 0.2–0.4 ms to
+# define at every start of the CLI (issue 18), and none of these is compared or printed.
+
+
 class DeclaredBus:
     """One <controller type='pci'> beyond the machine's root bus."""
 
-    controller: Controller
-    index: int
-    model: str
-    device: str
-    takes: str | None
-    used_slots: set[int] = field(default_factory=set)  # slots devices name on this bus
-    placed: tuple[str, int, int] | None = None  # (bus, slot, function) libvirt gives it
+    __slots__ = ("controller", "index", "model", "device", "takes", "used_slots", "placed")
+
+    def __init__(
+        self, controller: Controller, index: int, model: str, device: str, takes: str | None
+    ) -> None:
+        self.controller, self.index, self.model = controller, index, model
+        self.device, self.takes = device, takes
+        self.used_slots: set[int] = set()  # slots devices name on this bus
+        # (bus, slot, function) libvirt gives it
+        self.placed: tuple[str, int, int] | None = None
 
     @property
     def is_port(self) -> bool:
@@ -164,7 +168,6 @@ def written_option(bus: DeclaredBus, root_bus: str, shared_slots: set[int]) -> O
     return bus_option(bus, (on_bus, address.slot, address.function or 0), multifunction)
 
 
-@dataclass
 class RootBusOverflow:
     """Where libvirt puts a PCI device once the root bus of a pci-root machine (pc) is
     full: the free slots of the bridges the domain declares, then pci-bridges it adds.
@@ -173,11 +176,14 @@ class RootBusOverflow:
     the first free root slots before any device (checked with libvirt 9.0's
     domxml-to-native: 29 virtio disks and the balloon on pc add pci.1 at slot 2)."""
 
-    declared: list[DeclaredBus]
-    # (index, bus, slot): a bridge libvirt adds, on the root bus or, once that is full,
-    # on a bridge added before it
-    added: list[tuple[int, str, int]] = field(default_factory=list)
-    added_used: dict[int, set[int]] = field(default_factory=dict)  # index → slots taken
+    __slots__ = ("declared", "added", "added_used")
+
+    def __init__(self, declared: list[DeclaredBus]) -> None:
+        self.declared = declared
+        # (index, bus, slot): a bridge libvirt adds, on the root bus or, once that is
+        # full, on a bridge added before it
+        self.added: list[tuple[int, str, int]] = []
+        self.added_used: dict[int, set[int]] = {}  # index → slots taken
 
     def take(self) -> tuple[str, str] | None:
         for bus in by_index(self.declared):

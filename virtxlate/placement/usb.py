@@ -59,9 +59,14 @@ def usb_devices(domain: Domain, added_ccid: Sequence[Device] = ()) -> list[Devic
     ]
 
 
-@dataclass
 class _Hub:
-    ports: list[_Hub | bool | None]  # None: free, True: a device, _Hub: a hub
+    """A hub's ports while they are taken (a plain class: a dataclass costs a quarter of
+    a millisecond to define at every start)."""
+
+    __slots__ = ("ports",)
+
+    def __init__(self, ports: list[_Hub | bool | None]) -> None:
+        self.ports = ports  # None: free, True: a device, _Hub: a hub
 
     def take(self, path: tuple[int, ...], what: _Hub | bool) -> bool:
         """Plug WHAT at PATH; False when a hub on the way is not there."""

@@ -11,8 +11,8 @@ from ..option import Option, Value
 from ..placement.addresses import (
     DriveAddress,
     disk_index,
+    disks_in_order,
     drive_address,
-    sorted_by_type_and_index,
 )
 from ..placement.zpci import with_zpci
 from . import disk_table
@@ -42,13 +42,8 @@ SUPPORTED_BUSES = ("scsi", "virtio", "ide", "sata", "fdc", "usb", "sd")
 
 
 def ordered_disks(domain: Domain) -> list[Disk]:
-    """Disks in the order libvirt keeps them (virDomainDiskInsertPreAlloced at parse time):
-    grouped by bus in order of first appearance, sorted by target name within a bus.
-    The bus is the written one: libvirt derives a missing bus after it has ordered the
-    array, so the disks without one are a group of their own (checked with libvirt 9.0)."""
-    return sorted_by_type_and_index(
-        domain.disks, lambda d: d.written_bus, lambda d: disk_index(d.dev) or 0
-    )
+    """Disks in the order libvirt keeps them (placement.addresses.disks_in_order)."""
+    return disks_in_order(domain)
 
 
 def plan_disks(plan: StoragePlan) -> None:
