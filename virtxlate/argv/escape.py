@@ -28,7 +28,11 @@ def json_value(option: Option, implied_key: str | None = None) -> str:
     if implied_key is not None and option.implied is not None:
         data[implied_key] = option.implied
     data.update(option.props)
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return _JSON.encode(data)
+
+
+# one encoder for every option: json.dumps with arguments builds a new one per call
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def keyval(option: Option) -> str:

@@ -7,7 +7,6 @@ UEFI pflash nodes); the argv writer only turns them into words.
 
 from __future__ import annotations
 
-import datetime
 import math
 from typing import Protocol
 
@@ -555,6 +554,8 @@ def _variable_base(adjustment: str | None, basis: str | None) -> str:
     """<clock offset='variable'>'s -rtc base: the time of translation moved by the
     adjustment (from local time with basis='localtime'), as libvirt computes it when it
     builds the line."""
+    import datetime  # here: a check or argv without such a clock does not pay its import
+
     now = datetime.datetime.now(datetime.UTC)
     try:
         seconds = int(adjustment or 0)
