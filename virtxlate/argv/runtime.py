@@ -164,10 +164,19 @@ def _domain_dirs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
     return [(f, pattern.sub("/domain-<id>-", v) if v else v) for f, v in pairs]
 
 
+def _autoported(domain: Domain) -> set[str]:
+    """The graphics types whose ports libvirt picks: every port ('vnc', 'spice'), or
+    SPICE's TLS port alone ('spice-tls': tlsPort='-1' beside a written port)."""
+    auto = {g.type or "" for g in domain.graphics if g.autoport or g.port in (None, -1)}
+    if any(g.type == "spice" and g.tls_port == -1 for g in domain.graphics):
+        auto.add("spice-tls")
+    return auto
+
+
 def _autoports(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
     if domain is None:
         return pairs
-    auto = {g.type for g in domain.graphics if g.autoport or g.port in (None, -1)}
+    auto = _autoported(domain)
     out = []
     for flag, value in pairs:
         if flag == "-vnc" and value is not None and "vnc" in auto:
@@ -177,6 +186,8 @@ def _autoports(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
             value = head + sep + rest
         elif flag == "-spice" and value is not None and "spice" in auto:
             value = re.sub(r"(?<![^,])(port|tls-port)=\d+", rf"\1={placeholder('port')}", value)
+        elif flag == "-spice" and value is not None and "spice-tls" in auto:
+            value = re.sub(r"(?<![^,])(tls-port)=\d+", rf"\1={placeholder('port')}", value)
         out.append((flag, value))
     return out
 
@@ -206,10 +217,10 @@ def _swtpm_socket(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
 def _spice_autoport_placeholder(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
     if domain is None:
         return pairs
-    auto = {g.type for g in domain.graphics if g.autoport or g.port in (None, -1)}
+    auto = _autoported(domain)
     out = []
     for flag, value in pairs:
-        if flag == "-spice" and value is not None and "spice" in auto:
+        if flag == "-spice" and value is not None and auto & {"spice", "spice-tls"}:
             value = re.sub(
                 r"(?<![^,])(port|tls-port)=AUTOPORT", rf"\1={placeholder('port')}", value
             )

@@ -391,6 +391,8 @@ def graphics_options(plan: StoragePlan) -> list[Option]:
             options.extend(_vnc(plan, graphics))
         elif kind == "spice":
             options.append(_spice(plan, graphics))
+            if graphics.keymap is not None:
+                options.append(Option("-k", graphics.keymap, origin=graphics))
         elif kind == "sdl":
             # DISPLAY and XAUTHORITY go to QEMU's environment, not its command line
             if graphics.fullscreen:
@@ -529,6 +531,25 @@ _SPICE_ROWS = (
 )
 
 
+# qemu.conf's spice_tls_x509_cert_dir default (the host's configuration; libvirt writes it
+# with every TLS port)
+SPICE_X509_DIR = "/etc/pki/qemu"
+# virDomainGraphicsSpiceChannelName: the order libvirt writes a SPICE domain's channels in
+SPICE_CHANNELS = (
+    "main", "display", "inputs", "cursor", "playback", "record", "smartcard", "usbredir",
+)  # fmt: skip
+
+
+def _spice_modes(graphics: Graphics) -> tuple[bool, bool]:
+    """(a secure channel or default, a plaintext one): what SPICE needs a TLS port and a
+    plain port for (qemuProcessSPICEAllocatePorts; the default mode 'any' is plain unless
+    qemu.conf turns TLS on)."""
+    modes = {channel.mode for channel in graphics.channels}
+    secure = "secure" in modes or graphics.default_mode == "secure"
+    insecure = "insecure" in modes or graphics.default_mode in (None, "any", "insecure")
+    return secure, insecure
+
+
 def _spice(plan: StoragePlan, graphics: Graphics) -> Option:
     """-spice as qemuBuildGraphicsSPICECommandLine writes it (checked with libvirt 9.0)."""
     option = Option("-spice", origin=graphics)
@@ -539,24 +560,34 @@ def _spice(plan: StoragePlan, graphics: Graphics) -> Option:
     elif kind == "none":
         option.add("port", 0)
     else:
-        if graphics.autoport or graphics.port is None or graphics.port < 0:
-            option.add("port", AUTOPORT_PLACEHOLDER)
+        secure, insecure = _spice_modes(graphics)
+        auto = graphics.autoport or graphics.port is None or graphics.port < 0
+        tls_port: Value | None = graphics.tls_port if (graphics.tls_port or 0) > 0 else None
+        if auto:
+            # qemuProcessSPICEAllocatePorts: a port for plaintext, a TLS port for secure
+            # channels (or defaultMode), each only where something needs it
+            if insecure or not secure:
+                option.add("port", AUTOPORT_PLACEHOLDER)
+            if secure and tls_port is None:
+                tls_port = AUTOPORT_PLACEHOLDER
             _autoport(plan, graphics, "SPICE")
-        elif graphics.port:
-            option.add("port", graphics.port)
-        if graphics.tls_port is not None and graphics.tls_port > 0:
-            option.add("tls-port", graphics.tls_port)
+        else:
+            option.add("port", graphics.port or None)
+            if graphics.tls_port == -1 and secure:
+                tls_port = AUTOPORT_PLACEHOLDER  # tlsPort='-1': libvirt picks one
+        option.add("tls-port", tls_port)
+        if tls_port is not None:
             plan.findings.append(
                 finding_at(
                     "VX0701",
                     "info",
-                    "libvirt writes a SPICE TLS port only where the host's qemu.conf has "
-                    "spice_tls = 1 (it refuses the domain otherwise), with x509-dir from "
-                    "spice_tls_x509_cert_dir; virtxlate writes tls-port alone",
+                    "SPICE over TLS: libvirt starts it only where the host's qemu.conf has "
+                    "spice_tls = 1 (it refuses the domain otherwise), and QEMU needs the "
+                    f"certificates in spice_tls_x509_cert_dir ({SPICE_X509_DIR} unless set); "
+                    "not looked up",
                     graphics,
                     plan.domain.source,
                     hint=ASK_THE_HOST,
-                    xpath_suffix="/@tlsPort",
                 )
             )
         option.add("addr", _listen_address(plan, graphics) or DEFAULT_LISTEN)
@@ -564,10 +595,16 @@ def _spice(plan: StoragePlan, graphics: Graphics) -> Option:
         option.add("agent-mouse", graphics.mouse_mode == "client")
     if graphics.passwd is None:
         option.add("disable-ticketing", True)
-    for channel in graphics.channels:
-        key = {"secure": "tls-channel", "insecure": "plaintext-channel"}.get(channel.mode or "")
+    if option.get("tls-port") is not None:
+        option.add("x509-dir", SPICE_X509_DIR)
+    default = {"secure": "tls-channel", "insecure": "plaintext-channel"}
+    if graphics.default_mode in default:
+        option.add(default[graphics.default_mode or ""], "default")
+    modes = {channel.name: channel.mode for channel in graphics.channels}
+    for name in SPICE_CHANNELS:  # libvirt's enum order, whatever the XML's
+        key = default.get(modes.get(name) or "")
         if key is not None:
-            option.add(key, channel.name)
+            option.add(key, name)
     _add_fields(option.props, graphics, _SPICE_ROWS)
     if graphics.playback_compression is not None:
         option.add("playback-compression", graphics.playback_compression == "on")
