@@ -388,13 +388,28 @@ def _props(
         if (exclude and prop.name in exclude) or not prop.in_qtree:
             continue
         if prop.name in given:
-            value = convert(prop.type, given[prop.name])
+            value = _given(dtype, prop.name, prop.type, given[prop.name])
         elif prop.default is not None:
             value = convert(prop.type, prop.default)
         else:
             continue
         shown.append(Prop(prop.name, prop.type, value))
     return shown
+
+
+def _given(dtype: DeviceType, name: str, prop_type: str, value: PropValue) -> PropValue:
+    """A property's value from the command line as qtree shows it: a placeholder for what
+    only the VM's host knows (<bus of 0x1234:0xbeef>) is shown as written; a value QEMU
+    cannot read as its type is its refusal."""
+    text = str(value)
+    if text.startswith("<") and text.endswith(">"):
+        return text
+    try:
+        return convert(prop_type, value)
+    except ValueError:
+        raise GraphError(
+            f"Parameter '{name}' of {dtype.name} expects {prop_type}, not '{text[:40]}'"
+        ) from None
 
 
 def convert(prop_type: str, value: PropValue) -> PropValue:

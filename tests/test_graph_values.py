@@ -1,0 +1,32 @@
+"""Values the graph shows as QEMU would take them: a host placeholder as written (a USB
+host device by vendor/product before QEMU printed its hostbus as text), a value QEMU
+cannot read as the property's type its refusal — never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_cli
+
+from virtxlate.api import analyze, load
+
+USB_BY_ID = load(
+    "<domain type='qemu'><name>u</name><memory>262144</memory><os><type arch='x86_64' "
+    "machine='pc'>hvm</type></os><devices><hostdev mode='subsystem' type='usb'><source>"
+    "<vendor id='0x1234'/><product id='0xbeef'/></source></hostdev></devices></domain>"
+)
+
+
+@pytest.mark.parametrize("release", ["1.5", "2.4", "7.2"])
+def test_a_host_placeholder_is_shown_as_written(release):
+    result = analyze(USB_BY_ID, release)
+    assert result.graph is not None, [f.message for f in result.findings]
+    assert "VX0701" in [f.code for f in result.findings]
+
+
+def test_a_value_qemu_cannot_read_is_a_refusal(tmp_path):
+    line = tmp_path / "bad.args"
+    line.write_text("-M pc -device virtio-blk-pci,drive=d,vectors=abc -drive if=none,id=d\n")
+    result = run_cli("tree", "--argv", str(line), "--qemu", "2.4")
+    assert result.returncode == 1
+    assert "VX0302" in result.stderr and "vectors" in result.stderr
+    assert "Traceback" not in result.stderr
