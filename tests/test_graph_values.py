@@ -30,3 +30,24 @@ def test_a_value_qemu_cannot_read_is_a_refusal(tmp_path):
     assert result.returncode == 1
     assert "VX0302" in result.stderr and "vectors" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_isapc_has_no_pci_bus_for_the_default_balloon():
+    # libvirt 9.0 refuses it: "XML error: No PCI buses available" (its default balloon)
+    from virtxlate.api import check
+
+    isapc = load(
+        "<domain type='qemu'><name>i</name><memory>262144</memory><os><type "
+        "arch='x86_64' machine='isapc'>hvm</type></os><devices/></domain>"
+    )
+    common, per_release = check(isapc, ["7.2"])
+    refused = [f for f in common + per_release[0][1] if f.is_error]
+    assert [f.code for f in refused] == ["VX0302"]
+    assert "No PCI buses available" in refused[0].message
+    without = load(
+        "<domain type='qemu'><name>i</name><memory>262144</memory><os><type "
+        "arch='x86_64' machine='isapc'>hvm</type></os><devices><memballoon model='none'/>"
+        "</devices></domain>"
+    )
+    common, per_release = check(without, ["7.2"])
+    assert [f for f in common + per_release[0][1] if f.is_error] == []

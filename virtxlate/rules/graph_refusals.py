@@ -81,10 +81,19 @@ def _bus_refusal(
     wanted = option.get("bus")
     if wanted is not None:
         return None if str(wanted) in buses else f"Bus '{wanted}' not found"
-    if dtype.plugs_into in (family.root_bus_type, "PCI"):
+    if dtype.plugs_into == family.root_bus_type:
+        return None
+    if dtype.plugs_into == "PCI" and family.root_bus_type in ("PCI", "PCIE"):
         return None
     if dtype.plugs_into in buses.values():
         return None
+    if dtype.plugs_into == "PCI":
+        # isapc: libvirt refuses a PCI device there before QEMU could ("No PCI buses
+        # available", qemuDomainPCIAddressSetCreate)
+        return (
+            f"-device {option.implied} needs a PCI bus, and the machine has none "
+            "(libvirt: No PCI buses available)"
+        )
     return f"-device {option.implied} needs bus= (no {dtype.plugs_into} bus to put it on)"
 
 
