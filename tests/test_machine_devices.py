@@ -4,15 +4,12 @@ Windows guests carry a <genid>)."""
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 from pathlib import Path
 
 import pytest
-from runtime_only import normalise
+from runtime_only import both_lines
 
 from virtxlate.api import analyze, load
-from virtxlate.host import FixedHost
 
 GUEST = """<domain type='qemu'><name>gen</name>
 <uuid>0b0c6c2a-6c3e-4b6a-9d7b-6f0f6b3f1a14</uuid>{genid}<memory>262144</memory>
@@ -34,21 +31,8 @@ def _xml(genid: str = "", vmcoreinfo: str = "", smbios: str = "") -> str:
     ],
 )
 def test_the_line_is_libvirts(virsh: str, tmp_path: Path, xml: str) -> None:  # noqa: F811
-    path = tmp_path / "guest.xml"
-    path.write_text(xml)
-    answer = subprocess.run(
-        [virsh, "-c", "qemu:///system", "domxml-to-native", "qemu-argv", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert answer.returncode == 0, answer.stderr
-    domain = load(xml)
-    result = analyze(domain, "7.2", host=FixedHost())
-    assert result.ok
-    assert normalise(list(result.argv or []), domain) == normalise(
-        shlex.split(answer.stdout), domain
-    )
+    ours, theirs = both_lines(virsh, xml, tmp_path)
+    assert ours == theirs
 
 
 def test_an_empty_genid_is_libvirts_to_make_up() -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -26,11 +25,10 @@ from pathlib import Path
 import pytest
 from conftest import skip_when_no_emulator
 from lxml import etree
-from runtime_only import normalise
+from runtime_only import both_lines
 from samples_support import runnable_samples, with_images
 
-from virtxlate.api import analyze, check, load
-from virtxlate.host import FixedHost
+from virtxlate.api import check, load
 
 URI = "qemu:///system"
 
@@ -98,14 +96,6 @@ def test_check_finds_nothing_wrong(dumped: str) -> None:
 
 
 def test_its_line_is_libvirts(virsh: str, dumped: str, tmp_path: Path) -> None:
-    path = tmp_path / "dumped.xml"
-    path.write_text(dumped)
-    answer = _virsh(virsh, "domxml-to-native", "qemu-argv", str(path))
-    assert answer.returncode == 0, answer.stderr
-    domain = load(dumped)
-    result = analyze(domain, "7.2", host=FixedHost())
-    assert result.ok, [f.message for f in result.findings if f.is_error]
-    theirs = normalise(shlex.split(answer.stdout), domain)
-    ours = normalise(list(result.argv or []), domain)
+    ours, theirs = both_lines(virsh, dumped, tmp_path)
     assert len(ours) > 20
     assert ours == theirs

@@ -9,15 +9,10 @@ compared with libvirt's own (tests/runtime_only.py removes what only a run has).
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 from pathlib import Path
 
 import pytest
-from runtime_only import normalise
-
-from virtxlate.api import analyze, load
-from virtxlate.host import FixedHost
+from runtime_only import both_lines
 
 GUEST = """<domain type='qemu'><name>ua</name>
 <uuid>0b0c6c2a-6c3e-4b6a-9d7b-6f0f6b3f1a13</uuid><memory>262144</memory>
@@ -49,21 +44,7 @@ def test_buses_behind_aliased_controllers_are_libvirts(
     machine: str,
     usb: str,
 ) -> None:
-    xml = GUEST.format(machine=machine, usb=usb)
-    path = tmp_path / "guest.xml"
-    path.write_text(xml)
-    answer = subprocess.run(
-        [virsh, "-c", "qemu:///system", "domxml-to-native", "qemu-argv", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert answer.returncode == 0, answer.stderr
-    domain = load(xml)
-    result = analyze(domain, "7.2", host=FixedHost())
-    assert result.ok, [f.message for f in result.findings if f.is_error]
-    theirs = normalise(shlex.split(answer.stdout), domain)
-    ours = normalise(list(result.argv or []), domain)
+    ours, theirs = both_lines(virsh, GUEST.format(machine=machine, usb=usb), tmp_path)
     assert any('"bus":"ua-usb.0"' in word for word in theirs)
     assert any('"bus":"ua-vs1.0"' in word for word in theirs)
     assert ours == theirs
