@@ -195,3 +195,13 @@ def test_every_video_row_is_set_by_a_case():
         )
     ]
     assert not unset
+
+
+def test_vhostuser_multiqueue_needs_its_release():
+    """queues > 1 on a vhost-user NIC needs libvirt's vhost-user-multiqueue capability,
+    from QEMU 2.4 in the tables."""
+    xml = (STARTED / "vhostuser-nic-server-q35.xml").read_text().replace("pc-q35-7.2", "q35")
+    xml = xml.replace("<model type='virtio-non-transitional'/>", "<model type='virtio'/>")
+    refused = [f for f in analyze(load(xml), "2.3").findings if f.is_error]
+    assert [(f.code, f.since) for f in refused] == [("VX0303", "2.4")]
+    assert analyze(load(xml), "2.4").ok

@@ -130,6 +130,33 @@ def _vhostuser(plan: StoragePlan, interface: Interface, alias: str) -> list[Opti
     device = nic_device(plan, interface)
     if not _release_has(plan, interface, device):
         return []
+    driver = interface.driver
+    queues = driver.queues if driver is not None else None
+    # libvirt's QEMU_CAPS_VHOSTUSER_MULTIQUEUE (qemuBuildHostNetProps' check): a later
+    # release having it says this one lacks it (libvirt retired the flag after 4.1, so
+    # the tables of newer releases do not list it)
+    multiqueue_since = first_with(
+        "flags", "vhost-user-multiqueue", plan.caps.arch, after=plan.caps.version
+    )
+    if (
+        queues is not None
+        and queues > 1
+        and not plan.caps.has_flag("vhost-user-multiqueue")
+        and multiqueue_since is not None
+    ):
+        plan.findings.append(
+            finding_at(
+                "VX0303",
+                "error",
+                "multi-queue is not supported for vhost-user with QEMU "
+                f"{plan.caps.version} (libvirt's vhost-user-multiqueue capability)",
+                interface,
+                plan.domain.source,
+                xpath_suffix="/driver/@queues",
+                since=multiqueue_since,
+            )
+        )
+        return []
     chardev = Option("-chardev", "socket", [("id", f"char{alias}")], origin=interface)
     chardev.add("path", source.path)
     if source.mode == "server":
@@ -138,8 +165,6 @@ def _vhostuser(plan: StoragePlan, interface: Interface, alias: str) -> list[Opti
         timeout = source.reconnect_timeout or 0
         chardev.add("reconnect", timeout if source.reconnect_enabled else 0)
     netdev = Option("-netdev", "vhost-user", [("chardev", f"char{alias}")], origin=interface)
-    driver = interface.driver
-    queues = driver.queues if driver is not None else None
     if queues is not None and queues > 1:
         netdev.add("queues", queues)
     netdev.add("id", f"host{alias}")
