@@ -94,10 +94,7 @@ def _vhostuser(plan: StoragePlan, interface: Interface, alias: str) -> list[Opti
     (qemuInterfaceVhostuserConnect → qemuBuildChardevCommand: path, server=on in server
     mode, reconnect), the vhost-user -netdev on it with its queues (qemuBuildHostNetProps)
     and the virtio-net device; what libvirt refuses (qemuValidateDomainDeviceDefNetwork:
-    a model that is not virtio) or fails on at start (an <mtu> without <target dev>).
-    libvirt 9.0 does not ask for shared guest memory (a domain without <memoryBacking>
-    started as far as QEMU connecting); the back-end then cannot map it, which QEMU says
-    only once it connects ("Failed initializing vhost-user memory map")."""
+    a model that is not virtio) or fails on at start (an <mtu> without <target dev>)."""
     model = interface.model or ""
     if not model.startswith("virtio"):
         plan.findings.append(
@@ -157,6 +154,7 @@ def _vhostuser(plan: StoragePlan, interface: Interface, alias: str) -> list[Opti
             )
         )
         return []
+    _tell_unshared_memory(plan, interface)
     chardev = Option("-chardev", "socket", [("id", f"char{alias}")], origin=interface)
     chardev.add("path", source.path)
     if source.mode == "server":
@@ -175,6 +173,39 @@ def _refused(plan: StoragePlan, interface: Interface, message: str, suffix: str 
     """VX0100: libvirt refuses the interface (its message quoted)."""
     return finding_at(
         "VX0100", "error", message, interface, plan.domain.source, xpath_suffix=suffix
+    )
+
+
+def _tell_unshared_memory(plan: StoragePlan, interface: Interface) -> None:
+    """VX0405: libvirt 9.0 and QEMU 7.2 start a vhost-user NIC on private guest memory,
+    but the back-end cannot map it: QEMU fails when it hands the memory table over
+    ("Failed initializing vhost-user memory map", vhost_user_set_mem_table).  Shared:
+    <memoryBacking><access mode='shared'/> or <source type='memfd'/> (QEMU's memfd
+    back-end shares by default), or every NUMA cell with memAccess='shared'."""
+    # (raw reads: model/domain.py declares no <memoryBacking><access>/<source> yet)
+    element = plan.domain.element
+    access = element.find("memoryBacking/access")
+    source = element.find("memoryBacking/source")
+    cpu = plan.domain.cpu
+    cells = cpu.numa_cells if cpu is not None else []
+    if access is not None and access.get("mode") == "shared":
+        return
+    if source is not None and source.get("type") == "memfd":
+        return
+    if cells and all(cell.mem_access == "shared" for cell in cells):
+        return
+    plan.findings.append(
+        finding_at(
+            "VX0405",
+            "warning",
+            "a vhost-user interface on guest memory that is not shared: libvirt and QEMU "
+            'start it, but the back-end cannot map the memory (QEMU: "Failed initializing '
+            'vhost-user memory map")',
+            interface,
+            plan.domain.source,
+            hint="add <memoryBacking><access mode='shared'/></memoryBacking> (or a memfd "
+            "source, or memAccess='shared' on every NUMA cell)",
+        )
     )
 
 
