@@ -164,6 +164,13 @@ def _domain_dirs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
     return [(f, pattern.sub("/domain-<id>-", v) if v else v) for f, v in pairs]
 
 
+def _memory_backing_dirs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    # ram/-1-NAME in a dry run, ram/ID-NAME in a run; virtxlate writes ram/ID-NAME
+    pattern = re.compile(r"/var/lib/libvirt/qemu/ram/(?:-1|\d+|ID)-")
+    replacement = "/var/lib/libvirt/qemu/ram/<id>-"
+    return [(f, pattern.sub(replacement, v) if v else v) for f, v in pairs]
+
+
 def _autoported(domain: Domain) -> set[str]:
     """The graphics types whose ports libvirt picks: every port ('vnc', 'spice'), or
     SPICE's TLS port alone ('spice-tls': tlsPort='-1' beside a written port)."""
@@ -305,6 +312,15 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "-1 in a dry run and the run's domain id in a run",
         "/domain-<id>-",
         _domain_dirs,
+        compare="always",
+    ),
+    RuntimeOnly(
+        "memory backing directory",
+        "files under qemu.conf's memory_backing_dir that back guest memory (shared memory "
+        "for virtiofs and vhost-user, memory devices): a folder ID-NAME per started domain "
+        "(qemuGetMemoryBackingDomainPath), -1 in a dry run",
+        "/var/lib/libvirt/qemu/ram/<id>-",
+        _memory_backing_dirs,
         compare="always",
     ),
     RuntimeOnly(

@@ -147,6 +147,11 @@ class Domain(XmlObject):
     memory_dump_core = Field("memory/@dumpCore", ON_OFF)
     nosharepages = Flag("memoryBacking/nosharepages")
     memory_locked = Flag("memoryBacking/locked")
+    # <memoryBacking><source type><access mode><allocation mode threads>: what backs RAM
+    memory_source = Field("memoryBacking/source/@type")
+    memory_access = Field("memoryBacking/access/@mode")
+    memory_allocation = Field("memoryBacking/allocation/@mode")
+    memory_allocation_threads = Field("memoryBacking/allocation/@threads", INT)
     sysinfos = Children(Sysinfo, "sysinfo")
 
     def __init__(self, element: etree._Element, document: XmlDocument | None = None):

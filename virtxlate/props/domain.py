@@ -16,9 +16,10 @@ from ..findings import Finding, finding_at
 from ..host import ASK_THE_HOST, CpuRequest, Host, HostCpu, host_known
 from ..model import Domain
 from ..model.domain import to_kib
-from ..option import Option
+from ..option import Option, Value
 from .chardev import SHORT_NAME_MAX
 from .fs import DOMAIN_DIR
+from .platform import MEMORY_BACKING_PATH, MEMORY_BACKING_PLACEHOLDER
 
 
 class DomainPlan(Protocol):
@@ -183,7 +184,7 @@ def memory_options(plan: DomainPlan) -> list[Option]:
         options.append(Option("-m", str(kib // 1024)))
     ram_id = plan.machine.default_ram_id if plan.machine else None
     if ram_id and not _numa_cells(domain):
-        options.append(_ram_backend(ram_id, kib, caps))
+        options.append(_ram_backend(plan, ram_id, kib, domain.memory_access, canonical=True))
     if _libvirt_9(caps):
         options.append(
             Option("-overcommit", None, [("mem-lock", "on" if domain.memory_locked else "off")])
@@ -191,10 +192,57 @@ def memory_options(plan: DomainPlan) -> list[Option]:
     return options
 
 
-def _ram_backend(alias: str, kib: int, caps: CapsTable) -> Option:
-    """-object memory-backend-ram (qemuBuildMemoryBackendProps for plain RAM)."""
-    props: list[tuple[str, str | int]] = [("id", alias), ("size", kib * 1024)]
-    return Option("-object", "memory-backend-ram", props)  # type: ignore[arg-type]
+def memory_backing_path(plan: DomainPlan, domain: Domain, alias: str) -> str:
+    """The file libvirt backs the guest RAM with: its memory backing directory (qemu.conf's
+    memory_backing_dir), a folder named by the running domain's ID and short name, the
+    back-end's id (VX0701: the ID is the running libvirt's)."""
+    folder = MEMORY_BACKING_PLACEHOLDER.format(name=(domain.name or "")[:SHORT_NAME_MAX])
+    path = MEMORY_BACKING_PATH.format(domain=folder, alias=alias)
+    plan.findings.append(
+        finding_at(
+            "VX0701",
+            "info",
+            "libvirt backs the guest's memory with a file of its memory backing directory "
+            f"named by the running domain's ID: written as the placeholder {path}",
+            domain,
+            domain.source,
+            hint=ASK_THE_HOST,
+            xpath_suffix="/memoryBacking",
+        )
+    )
+    return path
+
+
+def _ram_backend(
+    plan: DomainPlan, alias: str, kib: int, access: str | None, canonical: bool
+) -> Option:
+    """The guest RAM's -object (qemuBuildMemoryBackendProps, checked with libvirt 9.0's
+    domxml-to-native): memory-backend-memfd for <source type='memfd'/>, a file of
+    libvirt's memory backing directory for a file source or any <access mode>
+    (virtiofs and vhost-user need shared memory), else memory-backend-ram; share= as the
+    access mode says (a NUMA cell's memAccess over <access>), prealloc for <allocation
+    mode='immediate'/>; CANONICAL: the initial RAM's, which keeps its migration name."""
+    domain, caps = plan.domain, plan.caps
+    source = domain.memory_source
+    props: list[tuple[str, Value]] = [("id", alias)]
+    if source == "memfd" and caps.has_flag("memory-backend-memfd"):
+        kind = "memory-backend-memfd"
+    elif source == "file" or access is not None:
+        kind = "memory-backend-file"
+        props.append(("mem-path", memory_backing_path(plan, domain, alias)))
+    else:
+        return Option("-object", "memory-backend-ram", [("id", alias), ("size", kib * 1024)])
+    if access is not None:
+        props.append(("share", access == "shared"))
+    if canonical and caps.has_flag("memory-backend-file.x-use-canonical-path-for-ramblock-id"):
+        props.append(("x-use-canonical-path-for-ramblock-id", False))
+    if domain.memory_allocation == "immediate":
+        props.append(("prealloc", True))
+        threads = domain.memory_allocation_threads
+        if threads and caps.has_flag("memory-backend-file.prealloc-threads"):
+            props.append(("prealloc-threads", threads))
+    props.append(("size", kib * 1024))
+    return Option("-object", kind, props)
 
 
 def smp_options(plan: DomainPlan) -> list[Option]:
@@ -473,13 +521,14 @@ def bios_options(plan: DomainPlan) -> list[Option]:
 
 
 def numa_options(plan: DomainPlan) -> list[Option]:
-    """Per <cpu><numa> cell a memory-backend-ram object and its -numa node
+    """Per <cpu><numa> cell its memory back-end object and its -numa node
     (qemuBuildNumaCommandLine)."""
     options = []
     for index, cell in enumerate(_numa_cells(plan.domain)):
         node_id = cell.id if cell.id is not None else index
         kib = _kib(cell.memory, cell.unit) or 0
-        options.append(_ram_backend(f"ram-node{node_id}", kib, plan.caps))
+        access = cell.mem_access or plan.domain.memory_access
+        options.append(_ram_backend(plan, f"ram-node{node_id}", kib, access, canonical=False))
         numa = Option("-numa", "node", [("nodeid", node_id)])
         for part in (cell.cpus or "").split(","):
             if part:

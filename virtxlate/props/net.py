@@ -182,15 +182,10 @@ def _tell_unshared_memory(plan: StoragePlan, interface: Interface) -> None:
     ("Failed initializing vhost-user memory map", vhost_user_set_mem_table).  Shared:
     <memoryBacking><access mode='shared'/> or <source type='memfd'/> (QEMU's memfd
     back-end shares by default), or every NUMA cell with memAccess='shared'."""
-    # (raw reads: model/domain.py declares no <memoryBacking><access>/<source> yet)
-    element = plan.domain.element
-    access = element.find("memoryBacking/access")
-    source = element.find("memoryBacking/source")
-    cpu = plan.domain.cpu
+    domain = plan.domain
+    cpu = domain.cpu
     cells = cpu.numa_cells if cpu is not None else []
-    if access is not None and access.get("mode") == "shared":
-        return
-    if source is not None and source.get("type") == "memfd":
+    if domain.memory_access == "shared" or domain.memory_source == "memfd":
         return
     if cells and all(cell.mem_access == "shared" for cell in cells):
         return

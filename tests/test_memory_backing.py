@@ -1,0 +1,46 @@
+"""The guest RAM's back-end as libvirt 9.0 writes it for <memoryBacking> (virtiofs and
+vhost-user need shared memory: virt-manager and KubeVirt write memfd + shared):
+memory-backend-memfd, a file of libvirt's memory backing directory, share= and prealloc,
+per NUMA cell with its memAccess; compared with this machine's libvirt."""
+
+from __future__ import annotations
+
+import pytest
+from runtime_only import both_lines
+
+GUEST = """<domain type='qemu'><name>mb</name>
+<uuid>0b0c6c2a-6c3e-4b6a-9d7b-6f0f6b3f1a23</uuid><memory>524288</memory>
+<memoryBacking>{backing}</memoryBacking><vcpu>2</vcpu>
+<os><type arch='x86_64' machine='q35'>hvm</type></os>{cpu}<devices>{devices}</devices>
+</domain>"""
+NUMA = (
+    "<cpu><numa><cell id='0' cpus='0' memory='262144'/>"
+    "<cell id='1' cpus='1' memory='262144' memAccess='private'/></numa></cpu>"
+)
+VIRTIOFS = (
+    "<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs'/>"
+    "<source dir='/tmp'/><target dir='share'/></filesystem>"
+)
+VARIANTS = {
+    "virtiofs-memfd-shared": ("<source type='memfd'/><access mode='shared'/>", "", VIRTIOFS),
+    "virtiofs-file-shared": ("<access mode='shared'/>", "", VIRTIOFS),
+    "memfd-private": ("<source type='memfd'/><access mode='private'/>", "", ""),
+    "file": ("<source type='file'/>", "", ""),
+    "prealloc-threads": (
+        "<source type='memfd'/><access mode='shared'/><allocation mode='immediate' threads='2'/>",
+        "",
+        "",
+    ),
+    "numa-memfd": ("<source type='memfd'/><access mode='shared'/>", NUMA, ""),
+    "numa-private-cell": ("", NUMA, ""),
+}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_memory_backend_is_libvirts(virsh, tmp_path, name):  # noqa: F811
+    backing, cpu, devices = VARIANTS[name]
+    xml = GUEST.format(backing=backing, cpu=cpu, devices=devices)
+    ours, theirs = both_lines(virsh, xml, tmp_path)
+    assert any("memory-backend-" in word for word in theirs)
+    assert ours == theirs
