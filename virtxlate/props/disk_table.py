@@ -10,7 +10,8 @@ from typing import Any
 from ..model import Disk
 from ..model.fields import INT, YES_NO
 from ..option import Value
-from .mapping import BadValue, Context, Row, given, number, on_off, text
+from . import device_table
+from .mapping import BadValue, Context, Row, given, number, on_off, text, under
 
 
 def _wwn(value: str, context: Context | None) -> Value | None:
@@ -93,11 +94,9 @@ VIRTIO_AFTER_SCSI = (
 )
 
 # the options every virtio device's <driver> takes (qemuBuildVirtioOptionsProps)
-VIRTIO_OPTIONS = (
-    Row("iommu_platform", "driver.iommu", from_qemu=on_off),
-    Row("ats", "driver.ats", from_qemu=on_off),
-    Row("packed", "driver.packed", from_qemu=on_off),
-)
+# a disk's and a controller's virtio options, read from the device: device_table's rows
+# (the one declaration, page-per-vq included) behind <driver>
+VIRTIO_OPTIONS = under("driver", device_table.VIRTIO_OPTIONS)
 
 # virtio-scsi's <controller><driver> properties after its id, in libvirt's order
 # (qemuBuildControllerSCSIDevProps)

@@ -11,7 +11,7 @@ model's declaration, so a new attribute is one row (after virtinst's xmlbuilder)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..caps import CapsTable
@@ -171,6 +171,12 @@ class Row:
         """The field's value from PROPS; None when absent, BadValue when unreadable."""
         value = self.given(props)
         return None if value is None else self.from_qemu(value)
+
+
+def under(prefix: str, rows: Iterable[Row]) -> tuple[Row, ...]:
+    """ROWS (declared on a child of the device, e.g. its <driver>) read from the device
+    itself: each field behind PREFIX ("driver"), the rest of the row as declared."""
+    return tuple(replace(row, field=f"{prefix}.{row.field}") for row in rows)
 
 
 # the Field of each XML-path row, made once
