@@ -46,3 +46,24 @@ def test_vmcoreinfo_needs_a_release_that_has_it() -> None:
     result = analyze(load(_xml("", "<vmcoreinfo state='on'/>")), "2.10")
     assert [(f.code, f.since) for f in result.findings if f.is_error] == [("VX0303", "2.11")]
     assert analyze(load(_xml("", "<vmcoreinfo state='on'/>")), "2.11").ok
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        _xml(f"<genid>{GUID}</genid>", "<vmcoreinfo state='on'/>"),
+        _xml("<genid/>"),
+        "<domain type='qemu'><name>sga</name><memory>262144</memory><os><type "
+        "arch='x86_64' machine='pc'>hvm</type><bios useserial='yes'/></os><devices>"
+        "<serial type='pty'/></devices></domain>",
+    ],
+)
+def test_from_argv_reads_them_back(xml: str) -> None:
+    from virtxlate.native.todomain import domain_from_argv
+    from virtxlate.native.words import CommandLine
+
+    first = analyze(load(xml), "7.2").argv
+    assert first is not None
+    back = domain_from_argv(CommandLine(first[0], first[1:], "line"))
+    assert "qemu:arg" not in back.xml
+    assert analyze(load(back.xml), "7.2").argv == first

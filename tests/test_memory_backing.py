@@ -44,3 +44,24 @@ def test_memory_backend_is_libvirts(virsh, tmp_path, name):  # noqa: F811
     ours, theirs = both_lines(virsh, xml, tmp_path)
     assert any("memory-backend-" in word for word in theirs)
     assert ours == theirs
+
+
+def _round_trip(xml: str) -> tuple[list[str], list[str], str]:
+    from virtxlate.api import analyze, load
+    from virtxlate.native.todomain import domain_from_argv
+    from virtxlate.native.words import CommandLine
+
+    first = analyze(load(xml), "7.2").argv
+    assert first is not None
+    back = domain_from_argv(CommandLine(first[0], first[1:], "line"))
+    again = analyze(load(back.xml), "7.2").argv
+    assert again is not None
+    return first, again, back.xml
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(VARIANTS) if not n.startswith("numa")])
+def test_from_argv_reads_the_backing_back(name):
+    backing, cpu, devices = VARIANTS[name]
+    first, again, xml = _round_trip(GUEST.format(backing=backing, cpu=cpu, devices=devices))
+    assert "qemu:arg" not in xml
+    assert again == first

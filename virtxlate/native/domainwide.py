@@ -19,6 +19,7 @@ from lxml import etree
 from ..model import Domain
 from ..model.system import Clock, Cpu, Features, Os, Pm
 from ..props.domain import LAUNCH_SECURITY_OBJECTS, UUID_PLACEHOLDER
+from ..props.machine_devices import GENID_PLACEHOLDER
 from ..props.mapping import BadValue, number, on_off
 from .build import append, set_path
 from .options import ArgvOption, number_of, text_of
@@ -59,6 +60,38 @@ def read_domain_wide(w: Wide, machine: ArgvOption | None) -> None:
     _kernel(w)
     _numa(w)
     _smbios(w)
+    _machine_devices(w)
+
+
+def _machine_devices(w: Wide) -> None:
+    """<genid> of -device vmgenid (its placeholder for libvirt's own GUID: an empty
+    <genid/>) and <features><vmcoreinfo state='on'/> of -device vmcoreinfo
+    (props/machine_devices.py)."""
+    for option in w.all("-device"):
+        f = option.fields
+        driver = f.get("driver")
+        if driver == "vmgenid" and set(f) <= {"driver", "guid", "id"} and f.get("id") == "vmgenid0":
+            w.take(option)
+            guid = str(f.get("guid") or "")
+            node = etree.Element("genid")
+            if guid != GENID_PLACEHOLDER:
+                node.text = guid
+            _insert_after_uuid(w.domain, node)
+        elif driver == "vmcoreinfo" and set(f) <= {"driver"}:
+            w.take(option)
+            features = w.domain.features or Domain.features.create(w.domain)
+            features.vmcoreinfo = True
+
+
+def _insert_after_uuid(domain: Domain, node: etree._Element) -> None:
+    """NODE where libvirt's schema wants <genid>: after <uuid> (or <name>)."""
+    anchor = domain.element.find("uuid")
+    if anchor is None:
+        anchor = domain.element.find("name")
+    if anchor is None:
+        domain.element.insert(0, node)
+    else:
+        anchor.addnext(node)
 
 
 def _uuid(w: Wide) -> None:
@@ -312,6 +345,9 @@ def _features(w: Wide, machine: ArgvOption | None) -> None:
             etree.SubElement(_backing(w), "nosharepages")
         elif key == "hpet" and text == "off":
             _timer(w, "hpet", present=False)
+        elif key == "graphics" and text == "off":
+            os = w.domain.os or Domain.os.create(w.domain)
+            os.bios_useserial = True  # <bios useserial='yes'> (props/domain.py)
         else:
             unread.append(f"{key}={_keyval(value)}")
     if unread:
@@ -346,10 +382,17 @@ def _ram_backend(w: Wide, ident: str) -> None:
             w.take(option)
         elif kind == "memory-backend-memfd" and set(f) <= _MEMFD_KEYS:
             w.take(option)
-            backing = _backing(w)
-            etree.SubElement(backing, "source", type="memfd")
-            if on_off(f.get("share")):
-                etree.SubElement(backing, "access", mode="shared")
+            _memory_backing(w, f, "memfd")
+        elif (
+            kind == "memory-backend-file"
+            and set(f) <= _MEMFD_KEYS | {"mem-path"}
+            and _BACKING_DIR.fullmatch(str(f.get("mem-path", "")) + "") is not None
+            and str(f.get("mem-path", "")).endswith(f"/{ident}")
+        ):
+            # a file of libvirt's memory backing directory: <source type='file'/> where
+            # no access mode says share (props/domain.py _ram_backend)
+            w.take(option)
+            _memory_backing(w, f, "file" if f.get("share") is None else None)
 
 
 # sev-guest's properties that <launchSecurity type='sev'> has a place for, and each one's
@@ -389,7 +432,31 @@ def _launch_security(w: Wide, ident: str) -> bool:
 
 
 # what libvirt writes on a memfd RAM object besides its size and sharing
-_MEMFD_KEYS = {"qom-type", "id", "size", "share", "x-use-canonical-path-for-ramblock-id"}
+_MEMFD_KEYS = {
+    "qom-type", "id", "size", "share", "x-use-canonical-path-for-ramblock-id", "prealloc",
+    "prealloc-threads",
+}  # fmt: skip
+# libvirt's memory backing directory, a folder per domain (-1 in a dry run, the ID in a
+# run, virtxlate's ID placeholder): qemuGetMemoryBackingDomainPath
+_BACKING_DIR = re.compile(r"/var/lib/libvirt/qemu/ram/(?:-1|\d+|ID)-[^/]+/[^/]+")
+
+
+def _memory_backing(w: Wide, f: dict[str, object], source: str | None) -> None:
+    """<memoryBacking>'s source, access (share on or off) and allocation (prealloc, its
+    threads) of the RAM back-end F."""
+    backing = _backing(w)
+    if source is not None:
+        etree.SubElement(backing, "source", type=source)
+    share = on_off(f.get("share"))
+    if share is not None:
+        etree.SubElement(backing, "access", mode="shared" if share else "private")
+    if on_off(f.get("prealloc")):
+        allocation = etree.SubElement(backing, "allocation", mode="immediate")
+        threads = f.get("prealloc-threads")
+        if threads is not None:
+            allocation.set("threads", str(number(threads)))
+
+
 # -smbios type=N,key=value: the <sysinfo type='smbios'> block and its entries
 _SMBIOS_BLOCKS = {"0": "bios", "1": "system", "2": "baseBoard", "3": "chassis"}
 _SMBIOS_KEYS = {
