@@ -23,18 +23,19 @@ import uuid
 from cases_support import URI, VIRTIO_FAMILY
 from qemu_start import _json_or_keyval
 
+from virtxlate.argv.runtime import RUNTIME_ONLY
 from virtxlate.argv.storage import device_driver
+from virtxlate.model import Domain
 
 _FAMILY_OBJECTS = ("rng-random", "rng-egd", "rng-builtin")
-_RUNTIME = (
-    (re.compile(r'"fd":"(<tap-fd:[^>]+>|\d+)"'), '"fd":"FD"'),
-    (re.compile(r"(?<=[,\s])fd=(<tap-fd:[^>]+>|\d+)"), "fd=FD"),
-    (re.compile(r'"vhostfd":"(<vhost-vsock-fd:[^>]+>|-1)"'), '"vhostfd":"VSOCKFD"'),
-    (re.compile(r'"guest-cid":("<vsock-cid:[^>]+>"|0)(?=[,}])'), '"guest-cid":"CID"'),
-    (re.compile(r"/var/lib/libvirt/qemu/domain-(<id>|-1)-"), "/var/lib/libvirt/qemu/domain-ID-"),
+# what only a libvirt-run process knows, by the package's own list (argv/runtime.py): the
+# entries that leave a NIC's back-end as it is (this file compares started lines too)
+_RUNTIME = tuple(
+    rule
+    for rule in RUNTIME_ONLY
+    if rule.name
+    in ("passed descriptors", "per-domain paths", "automatic vsock CID", "generated MACs")
 )
-# the MAC libvirt draws (only where the domain has none: the others are compared)
-_RANDOM_MAC = re.compile(r'"mac":"(<random-mac:[^>]+>|52:54:00(:[0-9a-f]{2}){3})"')
 
 
 def domain_xml(machine: str, devices: str, features: str = "", extra: str = "") -> str:
@@ -68,18 +69,19 @@ def libvirt_words(virsh: str, xml: str, tmp_path) -> tuple[list[str] | None, str
     return words[start:], ""
 
 
-def runtime_equal(value: str, random_mac: bool = False) -> str:
+def runtime_equal(flag: str, value: str, domain: Domain | None) -> str:
     """VALUE with what only a libvirt-run process knows (and virtxlate's placeholders for
-    it) written alike; with RANDOM_MAC the MACs libvirt draws too."""
-    for pattern, replacement in _RUNTIME:
-        value = pattern.sub(replacement, value)
-    return _RANDOM_MAC.sub('"mac":"MAC"', value) if random_mac else value
+    it) written alike; DOMAIN says which MACs and vsock CIDs libvirt draws."""
+    pairs: list[tuple[str, str | None]] = [(flag, value)]
+    for rule in _RUNTIME:
+        pairs = rule.apply(pairs, domain)
+    return str(pairs[0][1])
 
 
-def family_options(words: list[str], random_mac: bool = False) -> list[tuple[str, str]]:
+def family_options(words: list[str], domain: Domain | None = None) -> list[tuple[str, str]]:
     """The options of the virtio family in WORDS, in order: -netdev, -fsdev, the RNG
     back-end objects and their chardevs, virtiofsd's socket, and the family's -device
-    (runtime_equal: RANDOM_MAC for a domain whose interfaces have no <mac>)."""
+    (runtime_equal: DOMAIN, the XML's model, says which MACs and CIDs libvirt draws)."""
     found = []
     for flag, value in zip(words, words[1:], strict=False):
         keep = flag in ("-netdev", "-fsdev")
@@ -91,5 +93,5 @@ def family_options(words: list[str], random_mac: bool = False) -> list[tuple[str
         elif flag == "-device":
             keep = device_driver(value) in VIRTIO_FAMILY
         if keep:
-            found.append((flag, runtime_equal(value, random_mac)))
+            found.append((flag, runtime_equal(flag, value, domain)))
     return found
