@@ -3,7 +3,7 @@
 For each kind a small domain goes through real libvirt 9.0 (`virsh domxml-to-native
 qemu-argv`, QEMU 7.2's JSON -device style), its line is read back by from-argv, and
 libvirt given the read-back XML must write the same line again, token for token after
-normalising what exists only in a libvirt-run process (NORMALISED below: passed fds).
+normalising what exists only in a libvirt-run process (DESCRIPTORS: the package's entry).
 Nothing may be left in <qemu:commandline>.  The keyval style of older libvirt is covered
 by the corpus criterion of tests/test_from_argv.py.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import subprocess
 
@@ -21,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from virtxlate.api import analyze, load
+from virtxlate.argv.runtime import RUNTIME_ONLY
 from virtxlate.errors import VirtxlateError
 from virtxlate.native import domain_from_argv
 from virtxlate.native.words import CommandLine, read_command_line
@@ -28,11 +28,9 @@ from virtxlate.native.words import CommandLine, read_command_line
 URI = "qemu:///system"
 
 # what differs between two libvirt runs of one domain and means nothing to the domain:
-# the fds libvirt opens (tap, vhost-net, vhost-vsock) are numbered per run
-NORMALISED = (
-    (re.compile(r'"(fd|vhostfd)":"\d+"'), r'"\1":"N"'),
-    (re.compile(r"\b(fd|vhostfd)=\d+"), r"\1=N"),
-)
+# the fds libvirt opens (tap, vhost-net, vhost-vsock) are numbered per run (the package's
+# own entry, argv/runtime.py)
+DESCRIPTORS = next(rule for rule in RUNTIME_ONLY if rule.name == "passed descriptors")
 
 DOMAIN = """<domain type='{virt}'>
   <name>readback</name>
@@ -238,12 +236,10 @@ def libvirt_line(virsh: str, xml: str, tmp_path) -> str:
 
 
 def normalised(line: str) -> list[str]:
-    """LINE's words from the emulator on, with NORMALISED's replacements."""
+    """LINE's words from the emulator on, with passed descriptors' numbers as N."""
     words = shlex.split(line.replace("\\\n", ""))
     words = words[next(i for i, word in enumerate(words) if word.startswith("/")) :]
-    for pattern, replacement in NORMALISED:
-        words = [pattern.sub(replacement, word) for word in words]
-    return words
+    return [str(DESCRIPTORS.apply([("", word)], None)[0][1]) for word in words]
 
 
 # the key of each JSON option's type, first in its key=value form
