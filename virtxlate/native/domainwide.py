@@ -145,30 +145,37 @@ def _memory(w: Wide) -> None:
 
 
 def _numa(w: Wide) -> None:
-    """<cpu><numa><cell id cpus memory>: -numa node,nodeid,cpus,memdev and the RAM
-    object libvirt makes for each node (memory-backend-ram ram-nodeN)."""
+    """<cpu><numa><cell id cpus memory memAccess>: -numa node,nodeid,cpus,memdev and the
+    memory object libvirt makes for each node: memory-backend-ram, memfd (<memoryBacking>
+    <source type='memfd'/>) or a file of its memory backing directory, share= as the
+    cell's memAccess (props/domain.py _ram_backend)."""
     nodes = [o for o in w.all("-numa") if o.fields.get("") == "node"]
     cells = []
     for option in nodes:
         f = option.fields
-        backend = next(
-            (
-                o
-                for o in w.all("-object")
-                if o.fields.get("id") == f.get("memdev")
-                and o.fields.get("qom-type") == "memory-backend-ram"
-                and set(o.fields) <= {"qom-type", "id", "size"}
-            ),
-            None,
-        )
+        backend = next((o for o in w.all("-object") if o.fields.get("id") == f.get("memdev")), None)
         if backend is None or set(f) - {"", "nodeid", "cpus", "memdev"}:
+            return
+        if not _numa_backend(backend.fields, str(f.get("memdev"))):
             return
         size = number_of(backend.fields, "size")
         cells.append((option, backend, number_of(f, "nodeid"), text_of(f, "cpus"), size))
+    kinds = {backend.fields.get("qom-type") for _, backend, *_ in cells}
+    preallocs = {bool(on_off(backend.fields.get("prealloc"))) for _, backend, *_ in cells}
+    if len(preallocs) > 1 or ("memory-backend-memfd" in kinds and len(kinds) > 1):
+        return  # no one <memoryBacking> says that: the options stay on the line
+    if "memory-backend-memfd" in kinds or True in preallocs:
+        first = cells[0][1].fields
+        _memory_backing(
+            w,
+            {k: v for k, v in first.items() if k != "share"},
+            "memfd" if "memory-backend-memfd" in kinds else None,
+        )
     for option, backend, nodeid, cpus, size in cells:
         w.take(option)
         w.take(backend)
         cpu: Cpu = w.domain.cpu or Domain.cpu.create(w.domain)
+        share = on_off(backend.fields.get("share"))
         append(
             cpu,
             Cpu.numa_cells,
@@ -176,7 +183,26 @@ def _numa(w: Wide) -> None:
             cpus=cpus,
             memory=(size or 0) // 1024,
             unit="KiB",
+            mem_access=None if share is None else ("shared" if share else "private"),
         )
+
+
+def _numa_backend(f: dict[str, object], ident: str) -> bool:
+    """Whether F is a NUMA node's memory object libvirt writes: plain RAM, a memfd, or a
+    file IDENT of its memory backing directory."""
+    kind = f.get("qom-type")
+    if kind == "memory-backend-ram":
+        return set(f) <= {"qom-type", "id", "size"}
+    if kind == "memory-backend-memfd":
+        return set(f) <= _MEMFD_KEYS
+    path = str(f.get("mem-path", ""))
+    return (
+        kind == "memory-backend-file"
+        and set(f) <= _MEMFD_KEYS | {"mem-path"}
+        and f.get("share") is not None
+        and _BACKING_DIR.fullmatch(path) is not None
+        and path.endswith(f"/{ident}")
+    )
 
 
 def _smp(w: Wide) -> None:
