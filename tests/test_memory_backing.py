@@ -65,3 +65,30 @@ def test_from_argv_reads_the_backing_back(name):
     first, again, xml = _round_trip(GUEST.format(backing=backing, cpu=cpu, devices=devices))
     assert "qemu:arg" not in xml
     assert again == first
+
+
+def test_hugepages_as_libvirts_own_test_data():
+    """libvirt's tests/qemuxml2argvdata/hugepages-default.x86_64-latest.args (its
+    hugetlbfs mounted at /dev/hugepages2M) writes the RAM object
+    {"qom-type":"memory-backend-file","id":"pc.ram","mem-path":
+    "/dev/hugepages2M/libvirt/qemu/-1-QEMUGuest1","x-use-canonical-path-for-ramblock-id":
+    false,"prealloc":true,"size":224395264}: the mount is the host's (a placeholder here,
+    with an info finding), the rest is written alike."""
+    from virtxlate.api import analyze, load
+
+    xml = (
+        "<domain type='qemu'><name>QEMUGuest1</name><memory unit='KiB'>219136</memory>"
+        "<memoryBacking><hugepages/></memoryBacking><os><type arch='x86_64' machine='pc'>"
+        "hvm</type></os><devices/></domain>"
+    )
+    result = analyze(load(xml), "7.2")
+    assert result.argv is not None
+    ram = next(w for w in result.argv if '"id":"pc.ram"' in w)
+    assert ram == (
+        '{"qom-type":"memory-backend-file","id":"pc.ram","mem-path":'
+        '"<hugetlbfs>/libvirt/qemu/ID-QEMUGuest1","x-use-canonical-path-for-ramblock-id":'
+        'false,"prealloc":true,"size":224395264}'
+    )
+    assert ("VX0701", "/domain/memoryBacking/hugepages") in [
+        (f.code, f.xpath) for f in result.findings
+    ]

@@ -171,6 +171,13 @@ def _memory_backing_dirs(pairs: list[Pair], domain: Domain | None) -> list[Pair]
     return [(f, pattern.sub(replacement, v) if v else v) for f, v in pairs]
 
 
+def _hugetlbfs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+    # the host's hugetlbfs mount and the per-domain folder on it; virtxlate's placeholder
+    pattern = re.compile(r'"mem-path":"[^"]*/libvirt/qemu/(?:-1|\d+|ID)-')
+    replacement = f'"mem-path":"{placeholder("hugetlbfs")}/libvirt/qemu/<id>-'
+    return [(f, pattern.sub(replacement, v) if v else v) for f, v in pairs]
+
+
 def _autoported(domain: Domain) -> set[str]:
     """The graphics types whose ports libvirt picks: every port ('vnc', 'spice'), or
     SPICE's TLS port alone ('spice-tls': tlsPort='-1' beside a written port)."""
@@ -322,6 +329,14 @@ RUNTIME_ONLY: tuple[RuntimeOnly, ...] = (
         "/var/lib/libvirt/qemu/ram/<id>-",
         _memory_backing_dirs,
         compare="always",
+    ),
+    RuntimeOnly(
+        "hugetlbfs mount",
+        "the mem-path of hugepage-backed guest memory: a folder per started domain on the "
+        "host's hugetlbfs mount (qemuGetDomainHupageMemPath); virtxlate writes <hugetlbfs>",
+        placeholder("hugetlbfs"),
+        _hugetlbfs,
+        compare="no-host",
     ),
     RuntimeOnly(
         "autoport numbers",

@@ -148,6 +148,7 @@ class Domain(XmlObject):
     nosharepages = Flag("memoryBacking/nosharepages")
     memory_locked = Flag("memoryBacking/locked")
     # <memoryBacking><source type><access mode><allocation mode threads>: what backs RAM
+    hugepages = Flag("memoryBacking/hugepages")
     memory_source = Field("memoryBacking/source/@type")
     memory_access = Field("memoryBacking/access/@mode")
     memory_allocation = Field("memoryBacking/allocation/@mode")

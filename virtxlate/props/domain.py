@@ -213,6 +213,31 @@ def memory_backing_path(plan: DomainPlan, domain: Domain, alias: str) -> str:
     return path
 
 
+# where the VM host's hugetlbfs is mounted (qemu.conf hugetlbfs_mount, else its mounts)
+HUGETLBFS_PLACEHOLDER = "<hugetlbfs>"
+
+
+def _hugepage_path(plan: DomainPlan, domain: Domain) -> str:
+    """libvirt's folder for the guest's RAM on the VM host's hugetlbfs: a placeholder for
+    the mount, the running domain's ID and short name (VX0701)."""
+    name = MEMORY_BACKING_PLACEHOLDER.format(name=(domain.name or "")[:SHORT_NAME_MAX])
+    path = f"{HUGETLBFS_PLACEHOLDER}/libvirt/qemu/{name}"
+    plan.findings.append(
+        finding_at(
+            "VX0701",
+            "info",
+            "<hugepages/>: libvirt backs the guest's memory with a folder on the VM host's "
+            "hugetlbfs (and refuses the domain on a host without one), named by the running "
+            f"domain's ID; not looked up, written as the placeholder {path}",
+            domain,
+            domain.source,
+            hint=ASK_THE_HOST,
+            xpath_suffix="/memoryBacking/hugepages",
+        )
+    )
+    return path
+
+
 def _ram_backend(
     plan: DomainPlan, alias: str, kib: int, access: str | None, canonical: bool
 ) -> Option:
@@ -225,7 +250,13 @@ def _ram_backend(
     domain, caps = plan.domain, plan.caps
     source = domain.memory_source
     props: list[tuple[str, Value]] = [("id", alias)]
-    if source == "memfd" and caps.has_flag("memory-backend-memfd"):
+    huge = domain.hugepages and canonical  # (NUMA cells on hugepages: not written yet)
+    if huge:
+        # qemuGetDomainHupageMemPath: the host's hugetlbfs mount, a folder per started
+        # domain; libvirt refuses the domain on a host without one
+        kind = "memory-backend-file"
+        props.append(("mem-path", _hugepage_path(plan, domain)))
+    elif source == "memfd" and caps.has_flag("memory-backend-memfd"):
         kind = "memory-backend-memfd"
     elif source == "file" or access is not None:
         kind = "memory-backend-file"
@@ -236,8 +267,8 @@ def _ram_backend(
         props.append(("share", access == "shared"))
     if canonical and caps.has_flag("memory-backend-file.x-use-canonical-path-for-ramblock-id"):
         props.append(("x-use-canonical-path-for-ramblock-id", False))
-    if domain.memory_allocation == "immediate":
-        props.append(("prealloc", True))
+    if domain.memory_allocation == "immediate" or (huge and domain.memory_allocation != "ondemand"):
+        props.append(("prealloc", True))  # hugepages are allocated up front
         threads = domain.memory_allocation_threads
         if threads and caps.has_flag("memory-backend-file.prealloc-threads"):
             props.append(("prealloc-threads", threads))
