@@ -92,3 +92,35 @@ def test_hugepages_as_libvirts_own_test_data():
     assert ("VX0701", "/domain/memoryBacking/hugepages") in [
         (f.code, f.xpath) for f in result.findings
     ]
+
+
+TUNED = """<domain type='qemu'><name>nt</name>
+<uuid>0b0c6c2a-6c3e-4b6a-9d7b-6f0f6b3f1a25</uuid><memory>524288</memory><vcpu>2</vcpu>
+<numatune>{tune}</numatune><os><type arch='x86_64' machine='q35'>hvm</type></os>{cpu}
+<devices/></domain>"""
+TUNES = {
+    "global-strict": ("<memory mode='strict' nodeset='0'/>", ""),
+    "memnodes": (
+        "<memory mode='strict' nodeset='0'/><memnode cellid='0' mode='strict' nodeset='0'/>"
+        "<memnode cellid='1' mode='preferred' nodeset='0'/>",
+        NUMA.replace(" memAccess='private'", ""),
+    ),
+    "interleave-cells": ("<memory mode='interleave' nodeset='0'/>", NUMA),
+}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", sorted(TUNES))
+def test_numatune_is_libvirts(virsh, tmp_path, name):  # noqa: F811
+    tune, cpu = TUNES[name]
+    ours, theirs = both_lines(virsh, TUNED.format(tune=tune, cpu=cpu), tmp_path)
+    assert any('"policy"' in word for word in theirs)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("name", sorted(TUNES))
+def test_from_argv_reads_numatune_back(name):
+    tune, cpu = TUNES[name]
+    first, again, xml = _round_trip(TUNED.format(tune=tune, cpu=cpu))
+    assert "qemu:arg" not in xml and "<numatune>" in xml
+    assert again == first

@@ -147,6 +147,23 @@ class CpuFeature(XmlObject):
     name = Field("@name")
 
 
+class MemNode(XmlObject):
+    """<numatune><memnode cellid mode nodeset>: one guest NUMA cell's host memory policy."""
+
+    cellid = Field("@cellid", INT)
+    mode = Field("@mode")
+    nodeset = Field("@nodeset")
+
+
+class NumaTune(XmlObject):
+    """<numatune>: the host NUMA nodes guest memory comes from (<memory mode nodeset
+    placement>), per guest cell in <memnode>."""
+
+    mode = Field("memory/@mode")
+    nodeset = Field("memory/@nodeset")
+    memnodes = Children(MemNode, "memnode")
+
+
 class NumaCell(XmlObject):
     """<cpu><numa><cell id cpus memory unit memAccess discard>."""
 

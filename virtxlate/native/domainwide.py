@@ -171,9 +171,12 @@ def _numa(w: Wide) -> None:
             {k: v for k, v in first.items() if k != "share"},
             "memfd" if "memory-backend-memfd" in kinds else None,
         )
+    if not all(_policy_reads(backend.fields) for _, backend, *_ in cells):
+        return
     for option, backend, nodeid, cpus, size in cells:
         w.take(option)
         w.take(backend)
+        _numatune(w, backend.fields, nodeid)
         cpu: Cpu = w.domain.cpu or Domain.cpu.create(w.domain)
         share = on_off(backend.fields.get("share"))
         append(
@@ -187,12 +190,20 @@ def _numa(w: Wide) -> None:
         )
 
 
+def _policy_reads(f: dict[str, object]) -> bool:
+    """Whether a back-end's host-nodes and policy (if any) read as libvirt writes them."""
+    nodes, policy = f.get("host-nodes"), f.get("policy")
+    if nodes is None and policy is None:
+        return True
+    return isinstance(nodes, list) and bool(nodes) and policy in _MODES
+
+
 def _numa_backend(f: dict[str, object], ident: str) -> bool:
     """Whether F is a NUMA node's memory object libvirt writes: plain RAM, a memfd, or a
     file IDENT of its memory backing directory."""
     kind = f.get("qom-type")
     if kind == "memory-backend-ram":
-        return set(f) <= {"qom-type", "id", "size"}
+        return set(f) <= {"qom-type", "id", "size", *_POLICY_KEYS}
     if kind == "memory-backend-memfd":
         return set(f) <= _MEMFD_KEYS
     path = str(f.get("mem-path", ""))
@@ -404,10 +415,14 @@ def _ram_backend(w: Wide, ident: str) -> None:
         if f.get("id") != ident:
             continue
         kind = f.get("qom-type")
-        if kind == "memory-backend-ram" and set(f) <= {"qom-type", "id", "size"}:
+        if not _policy_reads(f):
+            continue
+        if kind == "memory-backend-ram" and set(f) <= {"qom-type", "id", "size", *_POLICY_KEYS}:
             w.take(option)
+            _numatune(w, f, None)
         elif kind == "memory-backend-memfd" and set(f) <= _MEMFD_KEYS:
             w.take(option)
+            _numatune(w, f, None)
             _memory_backing(w, f, "memfd")
         elif (
             kind == "memory-backend-file"
@@ -418,6 +433,7 @@ def _ram_backend(w: Wide, ident: str) -> None:
             # a file of libvirt's memory backing directory: <source type='file'/> where
             # no access mode says share (props/domain.py _ram_backend)
             w.take(option)
+            _numatune(w, f, None)
             _memory_backing(w, f, "file" if f.get("share") is None else None)
 
 
@@ -458,10 +474,41 @@ def _launch_security(w: Wide, ident: str) -> bool:
 
 
 # what libvirt writes on a memfd RAM object besides its size and sharing
+# host-nodes and policy: <numatune>'s host NUMA nodes for a RAM back-end
+_POLICY_KEYS = ("host-nodes", "policy")
+_MODES = {"bind": "strict", "preferred": "preferred", "interleave": "interleave"}
 _MEMFD_KEYS = {
     "qom-type", "id", "size", "share", "x-use-canonical-path-for-ramblock-id", "prealloc",
-    "prealloc-threads",
+    "prealloc-threads", *_POLICY_KEYS,
 }  # fmt: skip
+
+
+def _numatune(w: Wide, f: dict[str, object], cell: int | None) -> bool:
+    """<numatune> of a RAM back-end's host-nodes and policy: <memory mode nodeset> for
+    the machine's RAM (CELL None), a <memnode> for a guest NUMA cell's; False (nothing
+    written) when they do not read as libvirt writes them."""
+    nodes, policy = f.get("host-nodes"), f.get("policy")
+    if nodes is None and policy is None:
+        return True
+    if not (
+        isinstance(nodes, list)
+        and nodes
+        and all(isinstance(n, int) for n in nodes)
+        and policy in _MODES
+    ):
+        return False
+    tune = w.domain.element.find("numatune")
+    if tune is None:
+        tune = etree.SubElement(w.domain.element, "numatune")
+    nodeset = ",".join(str(n) for n in nodes)
+    mode = _MODES[str(policy)]
+    if cell is None:
+        etree.SubElement(tune, "memory", mode=mode, nodeset=nodeset)
+    else:
+        etree.SubElement(tune, "memnode", cellid=str(cell), mode=mode, nodeset=nodeset)
+    return True
+
+
 # libvirt's memory backing directory, a folder per domain (-1 in a dry run, the ID in a
 # run, virtxlate's ID placeholder): qemuGetMemoryBackingDomainPath
 _BACKING_DIR = re.compile(r"/var/lib/libvirt/qemu/ram/(?:-1|\d+|ID)-[^/]+/[^/]+")

@@ -238,8 +238,48 @@ def _hugepage_path(plan: DomainPlan, domain: Domain) -> str:
     return path
 
 
+# <numatune> modes as QEMU's memory policies (qemuBuildMemoryBackendProps; 'restrictive'
+# is left to cgroups and writes none)
+_POLICIES = {"strict": "bind", "preferred": "preferred", "interleave": "interleave"}
+
+
+def _host_nodes(domain: Domain, cell: int | None) -> list[tuple[str, Value]]:
+    """host-nodes and policy of a RAM back-end: guest CELL's <memnode>, else <numatune>'s
+    <memory> (checked with libvirt 9.0's domxml-to-native)."""
+    tune = domain.numatune
+    if tune is None:
+        return []
+    node = next((m for m in tune.memnodes if cell is not None and m.cellid == cell), None)
+    mode, nodeset = (node.mode, node.nodeset) if node is not None else (tune.mode, tune.nodeset)
+    policy = _POLICIES.get(mode or "strict")
+    nodes = _nodeset(nodeset or "")
+    if policy is None or not nodes:
+        return []
+    return [("host-nodes", nodes), ("policy", policy)]  # type: ignore[list-item]
+
+
+def _nodeset(text: str) -> list[int]:
+    """'0-2,^1,4' as libvirt's virBitmapParse reads a nodeset: [0, 2, 4]; bounded by the
+    NUMA node numbers a host can have."""
+    wanted: set[int] = set()
+    excluded: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        target = excluded if part.startswith("^") else wanted
+        start, _, end = part.lstrip("^").partition("-")
+        if not start.isdigit() or (end and not end.isdigit()):
+            continue
+        low, high = int(start), int(end or start)
+        target.update(range(low, min(high, low + 1024) + 1))
+    return sorted(wanted - excluded)
+
+
 def _ram_backend(
-    plan: DomainPlan, alias: str, kib: int, access: str | None, canonical: bool
+    plan: DomainPlan,
+    alias: str,
+    kib: int,
+    access: str | None,
+    canonical: bool,
+    cell: int | None = None,
 ) -> Option:
     """The guest RAM's -object (qemuBuildMemoryBackendProps, checked with libvirt 9.0's
     domxml-to-native): memory-backend-memfd for <source type='memfd'/>, a file of
@@ -262,7 +302,9 @@ def _ram_backend(
         kind = "memory-backend-file"
         props.append(("mem-path", memory_backing_path(plan, domain, alias)))
     else:
-        return Option("-object", "memory-backend-ram", [("id", alias), ("size", kib * 1024)])
+        props.append(("size", kib * 1024))
+        props += _host_nodes(domain, cell)
+        return Option("-object", "memory-backend-ram", props)
     if access is not None:
         props.append(("share", access == "shared"))
     if canonical and caps.has_flag("memory-backend-file.x-use-canonical-path-for-ramblock-id"):
@@ -273,6 +315,7 @@ def _ram_backend(
         if threads and caps.has_flag("memory-backend-file.prealloc-threads"):
             props.append(("prealloc-threads", threads))
     props.append(("size", kib * 1024))
+    props += _host_nodes(domain, cell)
     return Option("-object", kind, props)
 
 
@@ -559,7 +602,9 @@ def numa_options(plan: DomainPlan) -> list[Option]:
         node_id = cell.id if cell.id is not None else index
         kib = _kib(cell.memory, cell.unit) or 0
         access = cell.mem_access or plan.domain.memory_access
-        options.append(_ram_backend(plan, f"ram-node{node_id}", kib, access, canonical=False))
+        options.append(
+            _ram_backend(plan, f"ram-node{node_id}", kib, access, canonical=False, cell=node_id)
+        )
         numa = Option("-numa", "node", [("nodeid", node_id)])
         for part in (cell.cpus or "").split(","):
             if part:
