@@ -23,7 +23,17 @@ from .platform import (
     Vsock,
     Watchdog,
 )
-from .system import Clock, Cpu, Features, LaunchSecurity, NumaTune, Os, Pm, Sysinfo
+from .system import (
+    Clock,
+    Cpu,
+    Features,
+    HugePage,
+    LaunchSecurity,
+    NumaTune,
+    Os,
+    Pm,
+    Sysinfo,
+)
 
 # element name under <devices> → its model class (libvirt's virDomainDeviceType)
 DEVICE_CLASSES: dict[str, type[Device]] = {
@@ -149,6 +159,7 @@ class Domain(XmlObject):
     memory_locked = Flag("memoryBacking/locked")
     # <memoryBacking><source type><access mode><allocation mode threads>: what backs RAM
     hugepages = Flag("memoryBacking/hugepages")
+    hugepage_pages = Children(HugePage, "memoryBacking/hugepages/page")
     numatune = Child(NumaTune, "numatune")
     memory_source = Field("memoryBacking/source/@type")
     memory_access = Field("memoryBacking/access/@mode")

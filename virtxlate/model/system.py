@@ -147,6 +147,14 @@ class CpuFeature(XmlObject):
     name = Field("@name")
 
 
+class HugePage(XmlObject):
+    """<memoryBacking><hugepages><page size unit nodeset>: a page size for the guest NUMA
+    cells of NODESET (all of them without one); the size picks the host's hugetlbfs mount,
+    which virtxlate writes as a placeholder, so only the cells are read."""
+
+    nodeset = Field("@nodeset")
+
+
 class MemNode(XmlObject):
     """<numatune><memnode cellid mode nodeset>: one guest NUMA cell's host memory policy."""
 

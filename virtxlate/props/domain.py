@@ -222,6 +222,8 @@ def _hugepage_path(plan: DomainPlan, domain: Domain) -> str:
     the mount, the running domain's ID and short name (VX0701)."""
     name = MEMORY_BACKING_PLACEHOLDER.format(name=(domain.name or "")[:SHORT_NAME_MAX])
     path = f"{HUGETLBFS_PLACEHOLDER}/libvirt/qemu/{name}"
+    if any(f.code == "VX0701" and path in f.message for f in plan.findings):
+        return path  # said once for the guest's RAM and every NUMA cell on it
     plan.findings.append(
         finding_at(
             "VX0701",
@@ -273,6 +275,17 @@ def _nodeset(text: str) -> list[int]:
     return sorted(wanted - excluded)
 
 
+def _on_hugepages(domain: Domain, cell: int | None) -> bool:
+    """Whether the RAM of guest CELL (None: the machine's own) sits on hugepages: every
+    cell with <hugepages/>, the cells a <page nodeset> names where pages name some."""
+    if not domain.hugepages:
+        return False
+    pages = domain.hugepage_pages
+    if cell is None or not any(page.nodeset for page in pages):
+        return True
+    return any(cell in _nodeset(page.nodeset or "") for page in pages if page.nodeset)
+
+
 def _ram_backend(
     plan: DomainPlan,
     alias: str,
@@ -290,7 +303,7 @@ def _ram_backend(
     domain, caps = plan.domain, plan.caps
     source = domain.memory_source
     props: list[tuple[str, Value]] = [("id", alias)]
-    huge = domain.hugepages and canonical  # (NUMA cells on hugepages: not written yet)
+    huge = _on_hugepages(domain, cell)
     if huge:
         # qemuGetDomainHupageMemPath: the host's hugetlbfs mount, a folder per started
         # domain; libvirt refuses the domain on a host without one
