@@ -101,7 +101,11 @@ def test_bench_script_runs_and_prints_its_table():
     from conftest import REPO
 
     result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run.py"), "--domains", "10", "--batch", "50"],
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            *("--domains", "10", "--batch", "50", "--max-disks", "10"),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
