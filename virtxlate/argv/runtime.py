@@ -158,24 +158,27 @@ def _generated_uuid(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
     return [(f, placeholder("uuid") if f == "-uuid" else v) for f, v in pairs]
 
 
-def _domain_dirs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
-    # domain--1-NAME in a dry run, domain-ID-NAME in a run (qemuDomainGetPrivatePath …)
-    pattern = re.compile(r"/domain-(?:-1|\d+)-")
-    return [(f, pattern.sub("/domain-<id>-", v) if v else v) for f, v in pairs]
+def _rewrite(pattern: str, replacement: str) -> Callable[[list[Pair], Domain | None], list[Pair]]:
+    """An entry's rule that puts REPLACEMENT for PATTERN in every option's value."""
+    compiled = re.compile(pattern)
+
+    def apply(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
+        return [(f, compiled.sub(replacement, v) if v else v) for f, v in pairs]
+
+    return apply
 
 
-def _memory_backing_dirs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
-    # ram/-1-NAME in a dry run, ram/ID-NAME in a run; virtxlate writes ram/ID-NAME
-    pattern = re.compile(r"/var/lib/libvirt/qemu/ram/(?:-1|\d+|ID)-")
-    replacement = "/var/lib/libvirt/qemu/ram/<id>-"
-    return [(f, pattern.sub(replacement, v) if v else v) for f, v in pairs]
-
-
-def _hugetlbfs(pairs: list[Pair], domain: Domain | None) -> list[Pair]:
-    # the host's hugetlbfs mount and the per-domain folder on it; virtxlate's placeholder
-    pattern = re.compile(r'"mem-path":"[^"]*/libvirt/qemu/(?:-1|\d+|ID)-')
-    replacement = f'"mem-path":"{placeholder("hugetlbfs")}/libvirt/qemu/<id>-'
-    return [(f, pattern.sub(replacement, v) if v else v) for f, v in pairs]
+# domain--1-NAME in a dry run, domain-ID-NAME in a run (qemuDomainGetPrivatePath …)
+_domain_dirs = _rewrite(r"/domain-(?:-1|\d+)-", "/domain-<id>-")
+# ram/-1-NAME in a dry run, ram/ID-NAME in a run; virtxlate writes ram/ID-NAME
+_memory_backing_dirs = _rewrite(
+    r"/var/lib/libvirt/qemu/ram/(?:-1|\d+|ID)-", "/var/lib/libvirt/qemu/ram/<id>-"
+)
+# the host's hugetlbfs mount and the per-domain folder on it; virtxlate's placeholder
+_hugetlbfs = _rewrite(
+    r'"mem-path":"[^"]*/libvirt/qemu/(?:-1|\d+|ID)-',
+    f'"mem-path":"{placeholder("hugetlbfs")}/libvirt/qemu/<id>-',
+)
 
 
 def _autoported(domain: Domain) -> set[str]:

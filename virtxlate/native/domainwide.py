@@ -195,7 +195,12 @@ def _policy_reads(f: dict[str, object]) -> bool:
     nodes, policy = f.get("host-nodes"), f.get("policy")
     if nodes is None and policy is None:
         return True
-    return isinstance(nodes, list) and bool(nodes) and policy in _MODES
+    return (
+        isinstance(nodes, list)
+        and bool(nodes)
+        and all(isinstance(n, int) for n in nodes)
+        and policy in _MODES
+    )
 
 
 def _numa_backend(f: dict[str, object], ident: str) -> bool:
@@ -427,7 +432,7 @@ def _ram_backend(w: Wide, ident: str) -> None:
         elif (
             kind == "memory-backend-file"
             and set(f) <= _MEMFD_KEYS | {"mem-path"}
-            and _BACKING_DIR.fullmatch(str(f.get("mem-path", "")) + "") is not None
+            and _BACKING_DIR.fullmatch(str(f.get("mem-path", ""))) is not None
             and str(f.get("mem-path", "")).endswith(f"/{ident}")
         ):
             # a file of libvirt's memory backing directory: <source type='file'/> where
@@ -490,13 +495,9 @@ def _numatune(w: Wide, f: dict[str, object], cell: int | None) -> bool:
     nodes, policy = f.get("host-nodes"), f.get("policy")
     if nodes is None and policy is None:
         return True
-    if not (
-        isinstance(nodes, list)
-        and nodes
-        and all(isinstance(n, int) for n in nodes)
-        and policy in _MODES
-    ):
+    if not _policy_reads(f):
         return False
+    assert isinstance(nodes, list)
     tune = w.domain.element.find("numatune")
     if tune is None:
         tune = etree.SubElement(w.domain.element, "numatune")
