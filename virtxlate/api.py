@@ -13,7 +13,6 @@ input that is not a domain InputError — all virtxlate.errors.VirtxlateError.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import caps as caps_tables
@@ -24,6 +23,7 @@ from .host import HOSTS, Host, LocalHost, UnknownHost
 from .libvirt.plan import StoragePlan, plan_storage
 from .model import Domain, domain_from_document
 from .model.fields import XmlObject
+from .records import Record
 from .rules import check_domain, check_releases
 from .rules.libvirt_names import libvirt_name_findings
 from .rules.machine import qemu_refusals
@@ -64,7 +64,7 @@ def arch_without_tables(domain: Domain, arch: str | None = None) -> Finding | No
         xpath_suffix="/@arch" if os_type is not None else "",
         hint=f"known arches: {known}",
     )
-    return replace(finding, xpath=domain.user_xpath(finding.xpath))
+    return finding.at(domain.user_xpath(finding.xpath))
 
 
 def load(source: Any) -> Domain:
@@ -155,17 +155,27 @@ def _arch(arch: Any) -> str | None:
     raise ArgumentTypeError(f"arch is a string such as 'x86_64', not {type(arch).__name__}")
 
 
-@dataclass
-class Analysis:
+class Analysis(Record):
     """What one QEMU release would be given and would build for a domain."""
 
-    qemu: str
-    findings: list[Finding] = field(default_factory=list)
-    plan: StoragePlan | None = None
-    argv: list[str] | None = None
-    # argv as (option, value) pairs, emulator first: what argv.format_argv writes
-    words: list[tuple[str, str | None]] | None = None
-    graph: Graph | None = None
+    _fields = ("qemu", "findings", "plan", "argv", "words", "graph")
+
+    def __init__(
+        self,
+        qemu: str,
+        findings: list[Finding] | None = None,
+        plan: StoragePlan | None = None,
+        argv: list[str] | None = None,
+        words: list[tuple[str, str | None]] | None = None,
+        graph: Graph | None = None,
+    ):
+        self.qemu = qemu
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.plan = plan
+        self.argv = argv
+        # argv as (option, value) pairs, emulator first: what argv.format_argv writes
+        self.words = words
+        self.graph = graph
 
     @property
     def ok(self) -> bool:
@@ -214,11 +224,11 @@ def analyze(
     try:
         result.graph = build_graph(table, plan.machine_name, plan.family, plan.options)
     except GraphTooDeep as exc:
-        raise replace(exc, source=domain.source) from None
+        raise exc.at_source(domain.source) from None
     except GraphError as exc:
         origin = exc.option.origin if exc.option is not None else None
         finding = finding_at("VX0302", "error", exc.message, origin, domain.source)
-        result.findings.append(replace(finding, xpath=domain.user_xpath(finding.xpath)))
+        result.findings.append(finding.at(domain.user_xpath(finding.xpath)))
     return result
 
 
@@ -308,7 +318,7 @@ def _qemu_refusals(domain: Domain, table: CapsTable) -> list[Finding]:
 
 def _at_user_xpaths(domain: Domain, findings: list[Finding]) -> list[Finding]:
     """FINDINGS with their XPaths in the user's document (a fragment's own paths)."""
-    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in findings]
+    return [f.at(domain.user_xpath(f.xpath)) for f in findings]
 
 
 def load_command_line(path: str) -> CommandLine:
@@ -325,13 +335,15 @@ def load_command_line(path: str) -> CommandLine:
     return read_command_line(text, source)
 
 
-@dataclass
-class ArgvGraph:
+class ArgvGraph(Record):
     """The device graph QEMU would build of a command line (None when it refuses the
     line: a VX0302 error says why) and what the graph leaves out (VX0602 warnings)."""
 
-    graph: Graph | None
-    findings: list[Finding] = field(default_factory=list)
+    _fields = ("graph", "findings")
+
+    def __init__(self, graph: Graph | None, findings: list[Finding] | None = None):
+        self.graph = graph
+        self.findings: list[Finding] = [] if findings is None else findings
 
 
 def graph_of_argv(command: CommandLine, qemu: str | int) -> ArgvGraph:
@@ -391,16 +403,25 @@ def __getattr__(name: str) -> Any:
 _MISSING_EMULATOR = "Cannot check QEMU binary"
 
 
-@dataclass
-class Comparison:
+class Comparison(Record):
     """virtxlate's storage options next to libvirt's own (domainXMLToNative) for one
     domain: they agree when both write the same ones or both refuse the domain."""
 
-    uri: str
-    release: str
-    analysis: Analysis
-    refusal: str | None = None  # libvirt's message when it refuses the domain
-    diff: list[str] = field(default_factory=list)  # unified diff, libvirt's → ours
+    _fields = ("uri", "release", "analysis", "refusal", "diff")
+
+    def __init__(
+        self,
+        uri: str,
+        release: str,
+        analysis: Analysis,
+        refusal: str | None = None,
+        diff: list[str] | None = None,
+    ):
+        self.uri = uri
+        self.release = release
+        self.analysis = analysis
+        self.refusal = refusal  # libvirt's message when it refuses the domain
+        self.diff: list[str] = [] if diff is None else diff  # unified diff, libvirt's → ours
 
     @property
     def agree(self) -> bool:

@@ -7,7 +7,9 @@ two equal).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import ClassVar
+
+from .records import Record
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -27,43 +29,61 @@ EXIT_CODES: dict[int, str] = {
 }
 
 
-@dataclass
-class VirtxlateError(Exception):
+class VirtxlateError(Record, Exception):
     """A problem with what the user gave us, located in a file when that is known."""
 
-    message: str
-    source: str = "<input>"
-    line: int = 0
-    exit_code: int = EXIT_INPUT
+    _fields: ClassVar[tuple[str, ...]] = ("message", "source", "line", "exit_code")
+
+    def __init__(
+        self, message: str, source: str = "<input>", line: int = 0, exit_code: int = EXIT_INPUT
+    ):
+        self.message = message
+        self.source = source
+        self.line = line
+        self.exit_code = exit_code
 
     def __str__(self) -> str:
         # one line, whatever the message quotes (libxml2 adds the offending text)
         return f"{self.source}:{self.line}: error: {' '.join(self.message.split())}"
+
+    def at_source(self, source: str) -> VirtxlateError:
+        """The same error, in the file SOURCE."""
+        return self.replace(source=source)
 
 
 class InputError(VirtxlateError):
     """The input could not be read as a libvirt domain XML (exit 3)."""
 
 
-@dataclass
 class UsageError(VirtxlateError):
     """The command was asked for something it cannot do, e.g. an unknown QEMU release (exit 2)."""
 
-    exit_code: int = EXIT_USAGE
+    def __init__(
+        self, message: str, source: str = "<input>", line: int = 0, exit_code: int = EXIT_USAGE
+    ):
+        super().__init__(message, source, line, exit_code)
 
     def __str__(self) -> str:
         return f"virtxlate: error: {' '.join(self.message.split())}"
 
 
-@dataclass
 class ArgumentTypeError(UsageError, TypeError):
     """A Python API call given a value of a type it does not take, e.g. ``analyze(domain,
     1.5)``; also a TypeError, so callers that catch TypeError keep working."""
 
 
-@dataclass
 class InvalidValue(VirtxlateError):
     """An attribute or element value the model cannot convert (reported as a finding, exit 1)."""
 
-    xpath: str = ""
-    exit_code: int = EXIT_FINDINGS
+    _fields = ("message", "source", "line", "exit_code", "xpath")
+
+    def __init__(
+        self,
+        message: str,
+        source: str = "<input>",
+        line: int = 0,
+        exit_code: int = EXIT_FINDINGS,
+        xpath: str = "",
+    ):
+        super().__init__(message, source, line, exit_code)
+        self.xpath = xpath

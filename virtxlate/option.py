@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .model.fields import XmlObject
+from .records import Record
 
 Value = str | int | bool | dict[str, "Value"] | list["Value"]
 
@@ -13,18 +12,27 @@ Value = str | int | bool | dict[str, "Value"] | list["Value"]
 BARE: dict[str, Value] = {}
 
 
-@dataclass
-class Option:
+class Option(Record):
     """E.g. ``-device virtio-scsi-pci,id=scsi0,bus=pci.0,addr=0x3``.
 
     ``implied`` is the leading value without a key (the device driver); ``props`` keep
     libvirt's order.  ``origin`` is the XML element the option comes from, for messages.
     """
 
-    flag: str
-    implied: str | None = None
-    props: list[tuple[str, Value]] = field(default_factory=list)
-    origin: XmlObject | None = None
+    __slots__ = ("flag", "implied", "props", "origin")
+    _fields = __slots__
+
+    def __init__(
+        self,
+        flag: str,
+        implied: str | None = None,
+        props: list[tuple[str, Value]] | None = None,
+        origin: XmlObject | None = None,
+    ):
+        self.flag = flag
+        self.implied = implied
+        self.props = [] if props is None else props
+        self.origin = origin
 
     def add(self, key: str, value: Value | None) -> None:
         if value is not None:

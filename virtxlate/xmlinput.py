@@ -11,12 +11,12 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 from lxml import etree
 
 from .errors import ArgumentTypeError, InputError, UsageError
+from .records import Record
 
 RootKind = Literal["domain", "devices", "controller", "disk"]
 ROOT_KINDS: tuple[str, ...] = ("domain", "devices", "controller", "disk")
@@ -35,14 +35,18 @@ _PARSER = etree.XMLParser(
 )
 
 
-@dataclass
-class XmlDocument:
+class XmlDocument(Record):
     """A parsed input: the original tree (written back unchanged) and where it came from."""
 
-    tree: etree._ElementTree
-    source: str
-    kind: RootKind
-    source_text: str = ""
+    _fields = ("tree", "source", "kind", "source_text")
+
+    def __init__(
+        self, tree: etree._ElementTree, source: str, kind: RootKind, source_text: str = ""
+    ):
+        self.tree = tree
+        self.source = source
+        self.kind = kind
+        self.source_text = source_text
 
     @property
     def root(self) -> etree._Element:

@@ -12,16 +12,16 @@ import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import UsageError
+from ..records import Record
 from ..resources import CAPS_DIR, schema_path
 
 # The records of a table are named tuples (immutable, compared by value, as frozen
-# dataclasses are): every command loads a table, and a dataclass costs 0.3–0.5 ms to
-# define at each start, a named tuple a tenth of that.
+# dataclasses are), the table a Record: every command loads a table, and a dataclass
+# costs 0.3–0.5 ms to define at each start, a named tuple a tenth of that.
 
 
 class Prop(NamedTuple):
@@ -108,32 +108,71 @@ class Machine(NamedTuple):
     default_cpu_type: str | None = None  # query-machines' default-cpu-type (QEMU 4.2 on)
 
 
-@dataclass
-class CapsTable:
+class CapsTable(Record):
     """Everything virtxlate knows about one QEMU release on one architecture."""
 
-    version: str
-    release: str
-    arch: str
-    emulator: str
-    storage_style: str
-    json_device: bool
-    qtree_value_style: str
-    flags: frozenset[str]
-    machines: tuple[Machine, ...]
-    families: dict[str, MachineFamily]
-    bus_types: dict[str, str | None]  # bus type → its parent bus type
-    devices: Mapping[str, DeviceType]
-    path: Path
-    bus_type_since: dict[str, str] = field(default_factory=dict)
-    # False: a machine type missing from the list may still exist (a derived release)
-    machines_complete: bool = True
-    # device types a derived release may or may not have: their absence is not known
-    uncertain_devices: frozenset[str] = frozenset()
-    _aliases: dict[str, str] = field(default_factory=dict)
-    _machine_names: dict[str, Machine] = field(default_factory=dict, init=False, repr=False)
+    _fields = (
+        "version",
+        "release",
+        "arch",
+        "emulator",
+        "storage_style",
+        "json_device",
+        "qtree_value_style",
+        "flags",
+        "machines",
+        "families",
+        "bus_types",
+        "devices",
+        "path",
+        "bus_type_since",
+        "machines_complete",
+        "uncertain_devices",
+        "_aliases",
+    )
+    _not_init = ("_machine_names",)
+    _hidden = ("_machine_names",)
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        version: str,
+        release: str,
+        arch: str,
+        emulator: str,
+        storage_style: str,
+        json_device: bool,
+        qtree_value_style: str,
+        flags: frozenset[str],
+        machines: tuple[Machine, ...],
+        families: dict[str, MachineFamily],
+        bus_types: dict[str, str | None],
+        devices: Mapping[str, DeviceType],
+        path: Path,
+        bus_type_since: dict[str, str] | None = None,
+        machines_complete: bool = True,
+        uncertain_devices: frozenset[str] = frozenset(),
+        _aliases: dict[str, str] | None = None,
+    ):
+        self.version = version
+        self.release = release
+        self.arch = arch
+        self.emulator = emulator
+        self.storage_style = storage_style
+        self.json_device = json_device
+        self.qtree_value_style = qtree_value_style
+        self.flags = flags
+        self.machines = machines
+        self.families = families
+        self.bus_types = bus_types  # bus type → its parent bus type
+        self.devices = devices
+        self.path = path
+        self.bus_type_since: dict[str, str] = {} if bus_type_since is None else bus_type_since
+        # False: a machine type missing from the list may still exist (a derived release)
+        self.machines_complete = machines_complete
+        # device types a derived release may or may not have: their absence is not known
+        self.uncertain_devices = uncertain_devices
+        self._aliases: dict[str, str] = {} if _aliases is None else _aliases
+        self._machine_names: dict[str, Machine] = {}
         if isinstance(self.devices, _Devices):
             self._aliases.update(self.devices.aliases())
         else:
