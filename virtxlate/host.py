@@ -15,10 +15,8 @@ capabilities and whether its QEMU supports SEV or s390 protected virtualization.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
-import socket
 from typing import NamedTuple, Protocol
 
 _CDROM_DRIVE_STATUS = 0x5326  # linux/cdrom.h
@@ -130,6 +128,8 @@ class LocalHost:
 
     def is_cdrom(self, path: str) -> bool:
         # virFileIsCDROM: the path opens and answers the CD-ROM status ioctl
+        import fcntl  # (here: only a host asked imports it)
+
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError:
@@ -233,6 +233,8 @@ def _read(path: str, most: int = 64) -> str:
 
 def _bindable(port: int) -> bool:
     """Whether PORT can be bound on IPv4 and (where the host has it) IPv6."""
+    import socket  # (here: 2 ms of a cold start that asks no host)
+
     for family, address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
         try:
             sock = socket.socket(family, socket.SOCK_STREAM)
