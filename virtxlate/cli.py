@@ -457,42 +457,45 @@ def _batch(options: argparse.Namespace) -> bool:
 
 
 def _check(options: argparse.Namespace) -> int:
-    import itertools
-
-    from .batch import Settings, run, split_stream
-
     if options.jobs < 1:
         raise UsageError("--jobs needs a number of processes, 1 or more")
     if options.format == "json" and len(options.domains) > 1:
         raise UsageError("many domains: use --format jsonl (one JSON result per line)")
+    options.domain = options.domains[0] if options.domains else None
+    batch = _batch(options)
+    if not batch and (options.domain != "-" or options.domain_name is not None):
+        return _check_one(options)  # (without batch.py: a one-domain start, issue 18)
+    import itertools
+
+    from .batch import Settings, run, split_stream
+
     settings = Settings(
         tuple(options.qemu), options.libvirt_schema, options.format == "jsonl", _host(options)
     )
-    if _batch(options):
+    if batch:
         return run(options.domains, settings, options.jobs, sys.stdout, sys.stderr)
-    options.domain = options.domains[0] if options.domains else None
-    if options.domain == "-" and options.domain_name is None:
-        items = split_stream(sys.stdin.buffer)
-        first = list(itertools.islice(items, 2))
-        if len(first) > 1:  # several domains, one after another
-            return run(
-                ["-"],
-                settings,
-                1,
-                sys.stdout,
-                sys.stderr,
-                stdin_items=itertools.chain(first, items),
-            )
-        if not first:
-            raise InputError(
-                "empty input: expected a <domain>, <devices>, <controller> or <disk>",
-                source="<stdin>",
-                line=1,
-            )
-        if first[0].error is not None:
-            raise InputError(first[0].error, source="<stdin>", line=0)
-        # the lines before the domain, so that messages give the line of the input
-        options.stdin_data = b"\n" * first[0].line_offset + (first[0].data or b"")
+    # one domain on standard input, or several one after another
+    items = split_stream(sys.stdin.buffer)
+    first = list(itertools.islice(items, 2))
+    if len(first) > 1:
+        return run(
+            ["-"],
+            settings,
+            1,
+            sys.stdout,
+            sys.stderr,
+            stdin_items=itertools.chain(first, items),
+        )
+    if not first:
+        raise InputError(
+            "empty input: expected a <domain>, <devices>, <controller> or <disk>",
+            source="<stdin>",
+            line=1,
+        )
+    if first[0].error is not None:
+        raise InputError(first[0].error, source="<stdin>", line=0)
+    # the lines before the domain, so that messages give the line of the input
+    options.stdin_data = b"\n" * first[0].line_offset + (first[0].data or b"")
     return _check_one(options)
 
 
