@@ -27,7 +27,8 @@ ASK_THE_HOST = "check on the VM's host with --host local, or through its libvirt
 # Written where libvirt writes the /dev/sgN node of a SCSI host device when no host is
 # asked: the sg number is the host's; the adapter and address say which device it is.
 SG_PLACEHOLDER = "/dev/sgN@{adapter}:{bus}:{target}:{unit}"
-_SG_PLACEHOLDER_RE = re.compile(r"/dev/sgN@(scsi_host\d+):(\d+):(\d+):(\d+)")
+# (patterns compiled at first use, by re's cache: not at every start)
+_SG_PLACEHOLDER_RE = r"/dev/sgN@(scsi_host\d+):(\d+):(\d+):(\d+)"
 
 
 class Host(Protocol):
@@ -76,7 +77,7 @@ _SEV_PARAMETER = "/sys/module/kvm_amd/parameters/sev"
 _SEV_DEVICE = "/dev/sev"
 _PV_ULTRAVISOR = "/sys/firmware/uv"
 _KERNEL_CMDLINE = "/proc/cmdline"
-_PROT_VIRT_ON = re.compile(r"(?:^|\s)prot_virt=[\"']?(?:on|1|y|yes)", re.IGNORECASE)
+_PROT_VIRT_ON = r"(?:^|\s)prot_virt=[\"']?(?:on|1|y|yes)"
 # virPortAllocator's range for graphics: libvirt's qemu.conf remote_display_port_max
 _PORT_MAX = 65535
 
@@ -106,7 +107,7 @@ class UnknownHost:
 
     def scsi_address(self, sg_node: str) -> tuple[str, int, int, int] | None:
         """The address a placeholder names; a real /dev/sgN node is not looked up."""
-        match = _SG_PLACEHOLDER_RE.fullmatch(sg_node)
+        match = re.fullmatch(_SG_PLACEHOLDER_RE, sg_node)
         if match is None:
             return None
         return match.group(1), int(match.group(2)), int(match.group(3)), int(match.group(4))
@@ -170,7 +171,7 @@ class LocalHost:
             return _read(_SEV_PARAMETER) in ("1", "Y", "y") and os.path.exists(_SEV_DEVICE)
         if kind == "s390-pv":
             return os.path.isdir(_PV_ULTRAVISOR) and bool(
-                _PROT_VIRT_ON.search(_read(_KERNEL_CMDLINE, 4096))
+                re.search(_PROT_VIRT_ON, _read(_KERNEL_CMDLINE, 4096), re.IGNORECASE)
             )
         return False
 

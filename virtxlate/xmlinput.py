@@ -62,13 +62,13 @@ class XmlDocument(Record):
 DEFAULT_INPUT_LIMIT = 64 * 1024 * 1024
 INPUT_LIMIT_ENV = "VIRTXLATE_MAX_INPUT"
 _limit_override: int | None = None
-_SIZE_RE = re.compile(r"(\d{1,15})\s*([kmg]i?b?)?", re.IGNORECASE)
+_SIZE_RE = r"(\d{1,15})\s*([kmg]i?b?)?"  # (compiled when a size is read)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 def parse_size(text: str) -> int:
     """A size in bytes from '65536', '64M', '64MiB' or '1g' (binary units)."""
-    match = _SIZE_RE.fullmatch(text.strip())
+    match = re.fullmatch(_SIZE_RE, text.strip(), re.IGNORECASE)
     if match is None or int(match.group(1)) == 0:
         raise UsageError(f"'{text[:40]}' is not a size (expected e.g. 65536, 64M or 1G)")
     return int(match.group(1)) * _UNITS[(match.group(2) or "")[:1].lower()]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-import re
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -501,10 +501,26 @@ def available() -> tuple[tuple[str, str], ...]:
 def has_arch(arch: str) -> bool:
     """Whether any table of ARCH is shipped, without reading the index (asked for every
     domain checked: the directory is looked at once per arch, not globbed each time)."""
-    return (
-        bool(re.fullmatch(r"[a-z0-9_]+", arch))
-        and next(CAPS_DIR.glob(f"qemu-*-{arch}.json"), None) is not None
+    if not _is_arch_name(arch):
+        return False
+    # a file qemu-*-ARCH.json (string tests, not a glob: no pattern compiled at start)
+    suffix = f"-{arch}.json"
+    try:
+        names = os.listdir(CAPS_DIR)
+    except OSError:
+        return False
+    return any(
+        name.startswith("qemu-") and name.endswith(suffix) and len(name) >= 5 + len(suffix)
+        for name in names
     )
+
+
+_ARCH_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+
+def _is_arch_name(arch: str) -> bool:
+    """Whether ARCH can name a table file: [a-z0-9_]+."""
+    return bool(arch) and not arch.strip(_ARCH_CHARS)
 
 
 def known_versions(arch: str = "x86_64") -> list[str]:
@@ -514,15 +530,17 @@ def known_versions(arch: str = "x86_64") -> list[str]:
 def normalize_version(text: str) -> str:
     """The release a version names: '1.5', '1.5.3', 'v1.5.0' and libvirt's integer form
     '1005003' (major * 1000000 + minor * 1000 + micro) all name 1.5."""
+    # (string tests for the patterns \d{7,12} and v?\d{1,6}\.\d{1,6}(\.\d{1,6})?, as
+    # str.isdecimal() is re's \d: no pattern compiled at every start)
     stripped = text.strip()
-    if re.fullmatch(r"\d{7,12}", stripped):
+    if stripped.isdecimal() and 7 <= len(stripped) <= 12:
         number = int(stripped)
         return f"{number // 1000000}.{number // 1000 % 1000}"
-    match = re.fullmatch(r"v?(\d{1,6})\.(\d{1,6})(?:\.\d{1,6})?", stripped)
-    if not match:
+    parts = stripped.removeprefix("v").split(".")
+    if not (2 <= len(parts) <= 3 and all(p.isdecimal() and len(p) <= 6 for p in parts)):
         shown = text if len(text) <= 40 else text[:40] + "…"
         raise UsageError(f"'{shown}' is not a QEMU version (expected e.g. 1.5, 7.2.0 or 1005003)")
-    return f"{int(match.group(1))}.{int(match.group(2))}"
+    return f"{int(parts[0])}.{int(parts[1])}"
 
 
 def nearest_versions(version: str, arch: str = "x86_64") -> list[str]:
@@ -544,7 +562,7 @@ def load(version: str, arch: str = "x86_64") -> CapsTable:
     table = _TABLES.get((key, arch))
     if table is None:
         path = CAPS_DIR / f"qemu-{key}-{arch}.json"
-        if not (re.fullmatch(r"[a-z0-9_]+", arch) and path.is_file()):
+        if not (_is_arch_name(arch) and path.is_file()):
             raise _missing(version, key, arch)
         table = _TABLES[key, arch] = parse_table(path)
     return table
