@@ -41,11 +41,9 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"virtxlate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    reads = _input_options()
     if only in (None, "tree"):
-        tree = commands.add_parser(
-            "tree", help="the QOM device graph QEMU would build", parents=[reads]
-        )
+        tree = commands.add_parser("tree", help="the QOM device graph QEMU would build")
+        _input_options(tree)
         tree.add_argument(
             "domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin"
         )
@@ -64,9 +62,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         _live_options(tree)
 
     if only in (None, "argv"):
-        argv = commands.add_parser(
-            "argv", help="the QEMU command line libvirt would use", parents=[reads]
-        )
+        argv = commands.add_parser("argv", help="the QEMU command line libvirt would use")
+        _input_options(argv)
         argv.add_argument(
             "domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin"
         )
@@ -79,8 +76,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
             "compare",
             help="virtxlate's command line next to libvirt's own "
             "(domainXMLToNative) for the same domain",
-            parents=[reads],
         )
+        _input_options(compare)
         compare.add_argument(
             "--storage",
             action="store_true",
@@ -97,8 +94,9 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if only in (None, "from-argv"):
         from_argv = commands.add_parser(
-            "from-argv", help="domain XML (its storage) from a QEMU command line", parents=[reads]
+            "from-argv", help="domain XML (its storage) from a QEMU command line"
         )
+        _input_options(from_argv)
         from_argv.add_argument(
             "command_line",
             metavar="FILE",
@@ -115,16 +113,15 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         from_tree = commands.add_parser(
             "from-tree",
             help="domain XML (its storage) from `tree --format json`",
-            parents=[_input_options(host=False)],
         )
+        _input_options(from_tree, host=False)
         from_tree.add_argument("tree_json", metavar="FILE", help="the JSON, or - for stdin")
 
     if only in (None, "check"):
         check = commands.add_parser(
-            "check",
-            help="validate a domain (schema, libvirt rules, release gates)",
-            parents=[reads],
+            "check", help="validate a domain (schema, libvirt rules, release gates)"
         )
+        _input_options(check)
         check.add_argument(
             "domains",
             metavar="DOMAIN",
@@ -211,21 +208,20 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _input_options(host: bool = True) -> argparse.ArgumentParser:
+def _input_options(command: argparse.ArgumentParser, host: bool = True) -> None:
     """Options of every command that reads a domain or a command line (with HOST:
     of those whose translation asks the VM's host)."""
     from .host import HOSTS
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+    command.add_argument(
         "--max-input",
         metavar="SIZE",
         help="the largest input read, e.g. 64M (default: "
         "$VIRTXLATE_MAX_INPUT, else 64 MiB); bigger ones are refused",
     )
     if not host:
-        return common
-    common.add_argument(
+        return
+    command.add_argument(
         "--host",
         choices=HOSTS,
         default=None,
@@ -234,7 +230,6 @@ def _input_options(host: bool = True) -> argparse.ArgumentParser:
         "finding) or local (this machine); --connect to this machine's "
         "libvirt means local",
     )
-    return common
 
 
 def _live_options(command: argparse.ArgumentParser, connect_required: bool = False) -> None:
