@@ -183,7 +183,11 @@ class Analysis(Record):
 
 
 def analyze(
-    domain: Domain | Any, qemu: str | int, arch: str | None = None, host: Host | str | None = None
+    domain: Domain | Any,
+    qemu: str | int,
+    arch: str | None = None,
+    host: Host | str | None = None,
+    graph: bool = True,
 ) -> Analysis:
     """Findings, command line and device graph of DOMAIN for QEMU release QEMU.
 
@@ -192,6 +196,8 @@ def analyze(
     None when an error finding makes them meaningless.  HOST answers what libvirt would
     ask the VM's host (is this block device a CD-ROM drive? which /dev/sgN?): by default
     none is asked (placeholders and VX0701 info findings); "local" asks this machine.
+    With GRAPH false no graph is built (`argv`): what QEMU refuses while building it is
+    found as check finds it, from the options alone.
     """
     domain = load(domain)
     qemu, arch, host = _release(qemu), _arch(arch), host_of(host)
@@ -216,6 +222,13 @@ def analyze(
     # machine type): argv still shows that line, the findings say it will not start
     result.findings.extend(_qemu_refusals(domain, table))
     if not result.ok:
+        return result
+    if not graph:
+        from .rules.graph_refusals import graph_refusals
+
+        result.findings.extend(
+            _at_user_xpaths(domain, graph_refusals(table, plan.family, plan.options, domain.source))
+        )
         return result
     # the graph only here: check (api.check) never builds one
     from .graph import GraphError, build_graph

@@ -350,11 +350,11 @@ def _host(options: argparse.Namespace) -> str:
     return host_name(getattr(options, "host", None), getattr(options, "connect", None))
 
 
-def _analysis(options: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _analysis(options: argparse.Namespace, graph: bool = True):  # type: ignore[no-untyped-def]
     from .api import analyze
 
     domain = _load(options)
-    return domain, analyze(domain, options.qemu, host=_host(options))
+    return domain, analyze(domain, options.qemu, host=_host(options), graph=graph)
 
 
 def _report(findings, domain) -> None:  # type: ignore[no-untyped-def]
@@ -391,7 +391,7 @@ def _graph_text(graph, style: str) -> str:  # type: ignore[no-untyped-def]
 def _argv(options: argparse.Namespace) -> int:
     from .argv import format_argv
 
-    domain, result = _analysis(options)
+    domain, result = _analysis(options, graph=False)  # (its refusals, without the graph)
     if result.words is None:
         _report([f for f in result.findings if f.is_error], domain)
         return EXIT_FINDINGS
