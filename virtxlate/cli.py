@@ -6,12 +6,13 @@ input, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
 import sys
 from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import (
@@ -25,12 +26,19 @@ from .errors import (
     VirtxlateError,
 )
 
+if TYPE_CHECKING:
+    import argparse
+
 COMMANDS = ("tree", "argv", "compare", "from-argv", "from-tree", "check", "caps", "explain")
+CHECK_FORMATS = ("text", "json", "jsonl")
+ARGV_FORMATS = ("shell", "lines", "json")
 
 
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ONLY, that command's subparser alone (a start builds
     only what the command line names: issue 18's cold start)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="virtxlate",
         description="Tell, before anything runs, what QEMU will be given and will build "
@@ -68,7 +76,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
             "domain", metavar="DOMAIN", nargs="?", help="domain XML file, or - for stdin"
         )
         argv.add_argument("--qemu", required=True, metavar="VER", help="QEMU release, e.g. 1.5")
-        argv.add_argument("--format", choices=("shell", "lines", "json"), default="shell")
+        argv.add_argument("--format", choices=ARGV_FORMATS, default="shell")
         _live_options(argv)
 
     if only in (None, "compare"):
@@ -138,7 +146,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         )
         check.add_argument(
             "--format",
-            choices=("text", "json", "jsonl"),
+            choices=CHECK_FORMATS,
             default="text",
             help="jsonl: one JSON result per domain, in input order",
         )
@@ -313,10 +321,73 @@ def _end_now(code: int) -> None:
 _GC_THRESHOLD = 20_000
 
 
+# The options of `check` and `argv` with their defaults, as _parser declares them: what
+# _quick_options starts from (tests/test_cold_cli.py keeps the two readings equal).
+_QUICK: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "check": (
+        {"format": "text", "jobs": 1, "libvirt_schema": False},
+        CHECK_FORMATS,
+    ),
+    "argv": ({"format": "shell"}, ARGV_FORMATS),
+}
+
+
+def _quick_options(words: list[str]) -> Any:
+    """WORDS read as the parser reads them, when they are one of the commonest command
+    lines, `check DOMAIN` or `argv DOMAIN` with --qemu, --format and --host, which
+    argparse's import and parser would cost 3 ms of a one-domain start (issue 18); None
+    for any other line (help, another option, a value that starts with -), which the
+    parser reads."""
+    if not words or words[0] not in _QUICK:
+        return None
+    from .host import HOSTS
+
+    command = words[0]
+    defaults, formats = _QUICK[command]
+    values: dict[str, Any] = {
+        "command": command,
+        "max_input": None,
+        "host": None,
+        "connect": None,
+        "domain_name": None,
+        "inactive": False,
+        **defaults,
+    }
+    positional: list[str] = []
+    qemu: list[str] = []
+    rest = iter(words[1:])
+    for word in rest:
+        if word == "-" or not word.startswith("-"):
+            positional.append(word)
+            continue
+        name, equals, value = word.partition("=")
+        if not equals:
+            value = next(rest, "-")
+        if value.startswith("-"):
+            return None
+        if name == "--qemu":
+            qemu.append(value)
+        elif name == "--format" and value in formats:
+            values["format"] = value
+        elif name == "--host" and value in HOSTS:
+            values["host"] = value
+        else:
+            return None
+    if len(positional) != 1:
+        return None
+    if command == "check":
+        values.update(domains=positional, qemu=qemu)
+    elif qemu:
+        values.update(domain=positional[0], qemu=qemu[-1])
+    else:
+        return None  # (--qemu is required: the parser says so)
+    return SimpleNamespace(**values)
+
+
 def main(args: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if args is None else args)
     only = words[0] if words and words[0] in COMMANDS else None
-    options = _parser(only).parse_args(words)
+    options = _quick_options(words) or _parser(only).parse_args(words)
     commands = {
         "tree": _tree,
         "argv": _argv,
