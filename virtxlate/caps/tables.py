@@ -257,6 +257,7 @@ def parse_table(path: Path) -> CapsTable:
 
 # store.dumps writes a table as its root's head, then one child element per line
 _DEVICE_LINE = '["device-type",{"name":"'
+_SOURCE_LINE = '["source",'
 
 
 def _read_json(text: str) -> list[Any]:
@@ -270,6 +271,8 @@ def _read_json(text: str) -> list[Any]:
     root = json.loads(lines[0] + "]]")
     children = root[2]
     for line in lines[1:-2]:
+        if line.startswith(_SOURCE_LINE):
+            continue  # where a fact comes from: for the reader of the file, not for a run
         line = line.removesuffix(",")
         if line.startswith(_DEVICE_LINE):
             name, quote, _ = line[len(_DEVICE_LINE) :].partition('"')
