@@ -263,39 +263,56 @@ _SOURCE_LINE = '["source",'
 def _read_json(text: str) -> list[Any]:
     """A table's JSON form, its device types left as their lines of JSON (read when asked
     for, _Devices): a check reads a dozen of a table's hundreds, and decoding them all
-    took most of a one-domain run's table loading.  Text not laid out as store.dumps
-    writes it is decoded whole."""
-    lines = text.split("\n")
-    if len(lines) < 3 or not lines[0].endswith(",[") or lines[-2:] != ["]]", ""]:
+    took most of a one-domain run's table loading.  The lines are found in the text
+    itself, not split off it (a device's line is not copied until it is read).  Text not
+    laid out as store.dumps writes it is decoded whole."""
+    head_end = text.find("\n")
+    if head_end < 0 or not text[:head_end].endswith(",[") or not text.endswith("\n]]\n"):
         return json.loads(text)  # type: ignore[no-any-return]
-    root = json.loads(lines[0] + "]]")
+    root = json.loads(text[:head_end] + "]]")
     children = root[2]
-    for line in lines[1:-2]:
-        if line.startswith(_SOURCE_LINE):
-            continue  # where a fact comes from: for the reader of the file, not for a run
-        line = line.removesuffix(",")
-        if line.startswith(_DEVICE_LINE):
-            name, quote, _ = line[len(_DEVICE_LINE) :].partition('"')
-            if quote and "\\" not in name:  # (an escaped name is decoded now)
-                children.append(_DeviceLine(name, line))
-                continue
-        children.append(json.loads(line))
+    last = len(text) - len("]]\n")  # where the closing line starts
+    start = head_end + 1
+    while start < last:
+        end = text.find("\n", start)
+        stop = end - 1 if text[end - 1] == "," else end  # the line without its comma
+        if text.startswith(_SOURCE_LINE, start):
+            pass  # where a fact comes from: for the reader of the file, not for a run
+        elif text.startswith(_DEVICE_LINE, start):
+            name_start = start + len(_DEVICE_LINE)
+            quote = text.find('"', name_start, stop)
+            name = text[name_start:quote]
+            if quote >= 0 and "\\" not in name:  # (an escaped name is decoded now)
+                children.append(_DeviceLine(text, start, stop, name))
+            else:
+                children.append(json.loads(text[start:stop]))
+        else:
+            children.append(json.loads(text[start:stop]))
+        start = end + 1
     return root  # type: ignore[no-any-return]
 
 
-class _DeviceLine(str):
-    """A device type's element as the JSON text of its line, with its name."""
+class _DeviceLine:
+    """A device type's element as its line of JSON in the table's text, with its name."""
 
-    name: str
+    __slots__ = ("text", "start", "stop", "name")
 
-    def __new__(cls, name: str, line: str) -> _DeviceLine:
-        text = super().__new__(cls, line)
-        text.name = name
-        return text
+    def __init__(self, text: str, start: int, stop: int, name: str):
+        self.text = text
+        self.start = start
+        self.stop = stop
+        self.name = name
+
+    def decode(self) -> list[Any]:
+        return json.loads(self.text[self.start : self.stop])  # type: ignore[no-any-return]
+
+    def has(self, key: str) -> bool:
+        """Whether the line holds the JSON key KEY (anywhere on it)."""
+        return self.text.find(f'"{key}":', self.start, self.stop) >= 0
 
     def attributes(self) -> dict[str, Any]:
         """The element's attributes, decoded without its children."""
-        attrs, _ = _DECODER.raw_decode(self, len('["device-type",'))
+        attrs, _ = _DECODER.raw_decode(self.text, self.start + len('["device-type",'))
         return attrs  # type: ignore[no-any-return]
 
 
@@ -390,7 +407,7 @@ class _Devices(Mapping[str, DeviceType]):
         if device is None:
             node = self._nodes[name]
             device = self._read[name] = _device(
-                json.loads(node) if isinstance(node, _DeviceLine) else node
+                node.decode() if isinstance(node, _DeviceLine) else node
             )
         return device
 
@@ -408,7 +425,7 @@ class _Devices(Mapping[str, DeviceType]):
         for name, node in self._nodes.items():
             if isinstance(node, _DeviceLine):
                 # (a line without the key has no aliases: no need to decode it)
-                attrs = node.attributes() if '"aliases":' in node else {}
+                attrs = node.attributes() if node.has("aliases") else {}
             else:
                 attrs = node[1]
             for alias in (attrs.get("aliases") or "").split():
