@@ -307,7 +307,10 @@ def _end_now(code: int) -> None:
         return
     import atexit
 
-    atexit._run_exitfuncs()
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)  # (CPython's own)
+    if run_exit_functions is None:
+        return
+    run_exit_functions()
     try:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
