@@ -9,7 +9,6 @@ devnos, zPCI ids) and returns a ``Placement`` that the option builders only read
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import NamedTuple
@@ -105,27 +104,89 @@ class Place(NamedTuple):
         return self.bus, self.addr
 
 
-@dataclass(frozen=True)
 class Placement:
-    """The finished placement of a domain: nothing changes it once assign returns."""
+    """The finished placement of a domain: nothing changes it once assign returns (a
+    plain class, not a frozen dataclass: importing dataclasses costs ~4 ms at every start
+    of the CLI; setting an attribute raises dataclasses' FrozenInstanceError all the same).
+    """
 
-    machine: Machine | None = None
-    family: MachineFamily | None = None
+    machine: Machine | None
+    family: MachineFamily | None
     # the storage controllers in libvirt's array order, implied ones included
-    controllers: tuple[ControllerPlan, ...] = ()
+    controllers: tuple[ControllerPlan, ...]
     # device element (or the name of a device libvirt adds: IMPLICIT_*, an implied
     # controller's alias) → its place
-    places: Mapping[object, Place] = field(default_factory=lambda: MappingProxyType({}))
-    usb0: tuple[str, str] | None = None  # where usb.0's controller sits, when placed
-    usb_ports: UsbPorts | None = None  # the USB devices' ports and the hubs
-    added_ccid: tuple[Controller, ...] = ()  # the CCID controllers libvirt adds for smartcards
-    zpci: Mapping[object, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
+    places: Mapping[object, Place]
+    usb0: tuple[str, str] | None  # where usb.0's controller sits, when placed
+    usb_ports: UsbPorts | None  # the USB devices' ports and the hubs
+    added_ccid: tuple[Controller, ...]  # the CCID controllers libvirt adds for smartcards
+    zpci: Mapping[object, tuple[int, int]]
     # the -device options of the PCI controllers: the declared ones at their places,
     # then the root ports, bridges and pci-bridges libvirt adds
-    pci_controllers: tuple[Option, ...] = ()
-    findings: tuple[Finding, ...] = ()
+    pci_controllers: tuple[Option, ...]
+    findings: tuple[Finding, ...]
     # 'pci.N' → the name libvirt gives bus N instead: its controller's user alias
-    bus_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    bus_names: Mapping[str, str]
+
+    _FIELDS = (
+        "machine",
+        "family",
+        "controllers",
+        "places",
+        "usb0",
+        "usb_ports",
+        "added_ccid",
+        "zpci",
+        "pci_controllers",
+        "findings",
+        "bus_names",
+    )
+
+    def __init__(
+        self,
+        machine: Machine | None = None,
+        family: MachineFamily | None = None,
+        controllers: tuple[ControllerPlan, ...] = (),
+        places: Mapping[object, Place] | None = None,
+        usb0: tuple[str, str] | None = None,
+        usb_ports: UsbPorts | None = None,
+        added_ccid: tuple[Controller, ...] = (),
+        zpci: Mapping[object, tuple[int, int]] | None = None,
+        pci_controllers: tuple[Option, ...] = (),
+        findings: tuple[Finding, ...] = (),
+        bus_names: Mapping[str, str] | None = None,
+    ) -> None:
+        values = self.__dict__
+        values["machine"], values["family"] = machine, family
+        values["controllers"] = controllers
+        values["places"] = places if places is not None else MappingProxyType({})
+        values["usb0"], values["usb_ports"] = usb0, usb_ports
+        values["added_ccid"] = added_ccid
+        values["zpci"] = zpci if zpci is not None else MappingProxyType({})
+        values["pci_controllers"], values["findings"] = pci_controllers, findings
+        values["bus_names"] = bus_names if bus_names is not None else MappingProxyType({})
+
+    def __setattr__(self, name: str, value: object) -> None:
+        from dataclasses import FrozenInstanceError  # only when someone tries
+
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._FIELDS)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, name) for name in self._FIELDS))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"Placement({shown})"
 
     @cached_property
     def _controller_at(self) -> dict[tuple[str, int], ControllerPlan]:
