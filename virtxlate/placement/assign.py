@@ -224,12 +224,13 @@ def assign(domain: Domain, caps: CapsTable, host: Host | None = None) -> Placeme
         return Placement()  # the plan says the machine is unknown
     family = caps.family_of(machine)
     again: tuple[tuple[tuple[int, ...], int] | None, int] = (None, 0)
+    first: _Pass | None = None
     for _ in range(_MAX_PASSES):
-        state = _Pass(domain, caps, machine, family, *again)
+        state = _Pass(domain, caps, machine, family, *again, first=first)
         state.run()
         if state.again is None:
             break
-        again = state.again
+        again, first = state.again, state
     return state.result()
 
 
@@ -259,7 +260,11 @@ class _Pass:
         family: MachineFamily,
         dry_run: tuple[tuple[int, ...], int] | None,
         pci_bridges: int,
+        first: _Pass | None = None,
     ) -> None:
+        """FIRST: the pass before this one, whose steps that do not depend on the PCI
+        places (the storage controllers, the written places, the USB ports) this one
+        takes over instead of doing them again."""
         self.domain, self.caps = domain, caps
         self.machine, self.family = machine, family
         self.dry_run, self.pci_bridges = dry_run, pci_bridges
@@ -277,6 +282,11 @@ class _Pass:
         self.pci_controllers: list[Option] = []
         # the next pass's (dry run, pci bridges), when this one found libvirt adds some
         self.again: tuple[tuple[tuple[int, ...], int] | None, int] | None = None
+        self.first = first
+        # what the steps a second pass takes over gave: the controllers' findings, the
+        # places written in the XML
+        self.controller_findings: list[Finding] = []
+        self.written: dict[object, Place] = {}
 
     def result(self) -> Placement:
         renamed = _user_bus_names(self.domain)
@@ -306,16 +316,27 @@ class _Pass:
 
     def run(self) -> None:
         """qemuDomainAssignAddresses' order, one step per kind of place."""
-        domain, caps, family = self.domain, self.caps, self.family
-        self.controllers = storage_controllers(domain, caps, family, self.findings)
-        if family.libvirt_addressing == "ccw":
-            # the balloon libvirt adds unless the domain has a <memballoon>
-            added = () if domain.memballoons else (IMPLICIT_BALLOON,)
-            self.devnos = assign_devnos(domain, added)
-            # libvirt's flag zpci is QEMU having the device type (virQEMUCapsObjectTypes)
-            if caps.has_flag("zpci") or caps.device("zpci") is not None:
-                self.zpci = assign_zpci(domain)
-        self._written_places()
+        domain, caps, family, first = self.domain, self.caps, self.family, self.first
+        if first is not None:
+            self.controllers = first.controllers
+            self.controller_findings = first.controller_findings
+            self.findings.extend(self.controller_findings)
+            self.devnos, self.zpci = first.devnos, first.zpci
+            self.written = first.written
+            self.places.update(self.written)
+        else:
+            self.controllers = storage_controllers(domain, caps, family, self.findings)
+            self.controller_findings = list(self.findings)
+            if family.libvirt_addressing == "ccw":
+                # the balloon libvirt adds unless the domain has a <memballoon>
+                added = () if domain.memballoons else (IMPLICIT_BALLOON,)
+                self.devnos = assign_devnos(domain, added)
+                # libvirt's flag zpci is QEMU having the device type
+                # (virQEMUCapsObjectTypes)
+                if caps.has_flag("zpci") or caps.device("zpci") is not None:
+                    self.zpci = assign_zpci(domain)
+            self._written_places()
+            self.written = dict(self.places)
         buses = self._declared_pci_buses()
         capacity = self._root_bus_overflow(buses) if family.libvirt_addressing == "root-bus" else 0
         if family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
@@ -877,6 +898,9 @@ class _Pass:
     def _usb_ports(self) -> None:
         """qemuDomainAssignUSBAddresses: the ports of usb.0's devices (disks, inputs,
         sound cards, redirected and host devices) and the hubs, written or added."""
+        if self.first is not None:  # the same in every pass
+            self.added_ccid, self.usb_ports = self.first.added_ccid, self.first.usb_ports
+            return
         q35 = q35_default_usb(self.caps) if self.family.name == "q35" else None
         default = q35[0] if q35 is not None else "piix3-uhci"
         self.added_ccid = added_ccid_controllers(self.domain)
