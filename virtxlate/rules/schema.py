@@ -5,8 +5,9 @@ xmlschema (the schema is XSD 1.1: open to everything that is not storage).  xmls
 pure Python and slow to import and build (~0.4 s), so a domain is first validated by
 lxml's C validator against the same schema in XSD 1.0 form — the open content taken out
 of the schema and, equally, out of a copy of the domain (undeclared elements and
-attributes, which the open content allows anyway) — and xmlschema is built only for a
-domain that fails it, to explain the failure.  What each declaration declares is read
+attributes, which the open content allows anyway; a domain with none of them is judged
+as it is, without a copy) — and xmlschema is built only for a domain that fails it, to
+explain the failure.  What each declaration declares is read
 from the XSD with lxml (`_projection`), not from xmlschema, so a valid domain never
 imports xmlschema.  tests/test_schema_fast.py checks that lxml never accepts what
 xmlschema refuses, on every sample, corpus file, check variant and on fuzzed domains,
@@ -154,6 +155,30 @@ def _project(element: etree._Element, declared: _Declared) -> None:
             _project(child, child_declared)
 
 
+_UNDECLARED = object()
+
+
+def _open_content(element: etree._Element, declared: _Declared) -> bool:
+    """True when ELEMENT holds something only the open content allows (an undeclared
+    child or attribute), at any depth: what _project would take out.  It stops at the
+    first one, and copies nothing."""
+    attributes = declared.attributes
+    for name in element.keys():
+        if name not in attributes:
+            return True
+    children = declared.children
+    for child in element:
+        tag = child.tag
+        if tag.__class__ is not str:
+            continue  # comments and processing instructions are always allowed
+        if tag not in children:
+            return True
+        child_declared = children[tag]
+        if child_declared is not None and _open_content(child, child_declared):
+            return True
+    return False
+
+
 def _remove_keeping_tail(parent: etree._Element, child: etree._Element) -> None:
     """lxml removes an element's tail text with it: the text after it stays, since
     stray text between elements is itself something the schema refuses."""
@@ -187,6 +212,15 @@ def fast_valid(document: XmlDocument) -> bool:
 
 
 def schema_findings(document: XmlDocument) -> list[Finding]:
+    root = document.root
+    roots = _projection()
+    declared = roots[root.tag] if isinstance(root.tag, str) and root.tag in roots else _UNDECLARED
+    if declared is None or (isinstance(declared, _Declared) and not _open_content(root, declared)):
+        # nothing for the open content to take out: the projection would be a copy of
+        # the domain as it is, so lxml judges the domain itself (no copy, no walk that
+        # removes); what it refuses is explained below as before
+        if _fast_schema().validate(root):
+            return []
     projected = _projected(document)
     if projected is not None and _fast_schema().validate(projected):
         return []
