@@ -12,7 +12,7 @@ from ..model import Domain
 from ..model.devices import SCSI_MODELS
 from ..model.fields import XmlObject
 from ..placement.addresses import controller_indexes, drive_address
-from .disk_options import DISK_OPTION_RULES, pci_numbers
+from .disk_options import DISK_OPTION_RULES, has_elements, pci_numbers
 
 Rule = Callable[[Domain], Iterator[Finding]]
 
@@ -289,6 +289,8 @@ def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
 def unique_user_alias(domain: Domain) -> Iterator[Finding]:
     """VX0100 — two devices with one user alias: libvirt refuses it ("non unique alias
     detected: ua-disk"); an alias it does not keep (user_alias) is not counted."""
+    if not has_elements(domain, "alias"):
+        return
     seen: dict[str, int] = {}
     for device in domain.devices:
         alias = device.user_alias

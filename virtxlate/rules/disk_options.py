@@ -32,6 +32,21 @@ def pci_numbers(address: Address) -> dict[str, int] | None:
         return None
 
 
+# the elements whose absence from the whole domain lets a rule skip reading a field of
+# every device (an <alias>, a <wwn>, a <geometry>: most domains have none)
+_GATE_TAGS = ("alias", "wwn", "vendor", "product", "geometry")
+
+
+def has_elements(domain: Domain, *tags: str) -> bool:
+    """True when the domain has an element of one of TAGS (of _GATE_TAGS) anywhere: one
+    walk of the tree in lxml's C, kept with the domain's reads, so that a rule over every
+    device returns at once when none can have what it looks for."""
+    present = domain.derived(
+        has_elements, lambda: frozenset(node.tag for node in domain.element.iter(*_GATE_TAGS))
+    )
+    return any(tag in present for tag in tags)
+
+
 def lun_options(domain: Domain) -> Iterator[Finding]:
     """VX0212 — a SCSI LUN passes the host's device through: libvirt refuses a format
     other than raw ("disk device 'lun' must use 'raw' format") and, on the SCSI bus, a
@@ -134,6 +149,8 @@ def readonly_hard_disk(domain: Domain) -> Iterator[Finding]:
 def identity_fits_bus(domain: Domain) -> Iterator[Finding]:
     """VX0218 — "Only ide and scsi disk support wwn"; "Only scsi disk supports vendor
     and product"."""
+    if not has_elements(domain, "wwn", "vendor", "product"):
+        return
     for disk in domain.disks:
         if disk.wwn is not None and disk.bus not in ("ide", "scsi"):
             yield finding_at(
@@ -238,6 +255,8 @@ def driver_name_is_qemu(domain: Domain) -> Iterator[Finding]:
 def chs_translation_on_ide(domain: Domain) -> Iterator[Finding]:
     """VX0228 — <geometry trans> on a disk not on the IDE bus ("CHS translation mode can
     only be set for 'ide' bus not 'scsi'", checked with libvirt 9.0)."""
+    if not has_elements(domain, "geometry"):
+        return
     for disk in domain.disks:
         geometry = disk.geometry
         if geometry is not None and geometry.trans is not None and disk.bus != "ide":
