@@ -33,18 +33,28 @@ def pci_numbers(address: Address) -> dict[str, int] | None:
 
 
 # the elements whose absence from the whole domain lets a rule skip reading a field of
-# every device (an <alias>, a <wwn>, a <geometry>: most domains have none)
-_GATE_TAGS = ("alias", "wwn", "vendor", "product", "geometry")
+# every device (an <alias>, a <wwn>, a <geometry>: most domains have none; fewer than
+# two <boot> elements: no boot order can be used twice)
+_GATE_TAGS = ("alias", "wwn", "vendor", "product", "geometry", "boot")
+
+
+def elements_named(domain: Domain, tag: str) -> int:
+    """How many elements named TAG (one of _GATE_TAGS) the domain has anywhere: one walk
+    of the tree in lxml's C for them all, kept with the domain's reads, so that a rule
+    over every device returns at once when none can have what it looks for."""
+    return domain.derived(elements_named, lambda: _count_tags(domain)).get(tag, 0)
+
+
+def _count_tags(domain: Domain) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in domain.element.iter(*_GATE_TAGS):
+        counts[node.tag] = counts.get(node.tag, 0) + 1
+    return counts
 
 
 def has_elements(domain: Domain, *tags: str) -> bool:
-    """True when the domain has an element of one of TAGS (of _GATE_TAGS) anywhere: one
-    walk of the tree in lxml's C, kept with the domain's reads, so that a rule over every
-    device returns at once when none can have what it looks for."""
-    present = domain.derived(
-        has_elements, lambda: frozenset(node.tag for node in domain.element.iter(*_GATE_TAGS))
-    )
-    return any(tag in present for tag in tags)
+    """True when the domain has an element of one of TAGS (of _GATE_TAGS) anywhere."""
+    return any(elements_named(domain, tag) for tag in tags)
 
 
 def lun_options(domain: Domain) -> Iterator[Finding]:
@@ -174,6 +184,8 @@ def identity_fits_bus(domain: Domain) -> Iterator[Finding]:
 def unique_boot_order(domain: Domain) -> Iterator[Finding]:
     """VX0219 — "boot order '1' used for more than one device" (all devices count; the
     order is a number to libvirt, virXMLPropUInt, so order='01' is order 1)."""
+    if elements_named(domain, "boot") < 2:
+        return  # (one <boot order> or none: nothing can be used twice)
     seen: dict[int, int] = {}
     for device in domain.devices:
         try:
