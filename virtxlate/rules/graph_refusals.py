@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from ..caps import CapsTable
 from ..caps.tables import DeviceType, MachineFamily
 from ..findings import Finding, finding_at
-from ..option import Option
+from ..option import Option, Value
 
 
 def graph_refusals(
@@ -67,18 +67,26 @@ def _refusals(
             continue
         if dtype.plugs_into is None:
             continue  # realized outside every bus (tpm-crb, pc-dimm)
-        refusal = _bus_refusal(option, dtype, buses, family)
+        # the option's properties by key, the first of a key as Option.get reads them
+        props = dict(reversed(option.props))
+        refusal = _bus_refusal(option, props, dtype, buses, family)
         if refusal is not None:
             yield option, refusal
             continue
-        buses.update(_own_buses(caps, dtype, option))
+        if dtype.buses:  # (most devices add no bus: none of their own, none embedded)
+            buses.update(_own_buses(caps, dtype, props))
 
 
 def _bus_refusal(
-    option: Option, dtype: DeviceType, buses: dict[str, str], family: MachineFamily
+    option: Option,
+    props: dict[str, Value],
+    dtype: DeviceType,
+    buses: dict[str, str],
+    family: MachineFamily,
 ) -> str | None:
-    """Why the bus DTYPE would go on is missing (graph/build.py _bus_for), or None."""
-    wanted = option.get("bus")
+    """Why the bus DTYPE would go on is missing (graph/build.py _bus_for), or None;
+    PROPS: OPTION's properties by key."""
+    wanted = props.get("bus")
     if wanted is not None:
         return None if str(wanted) in buses else f"Bus '{wanted}' not found"
     if dtype.plugs_into == family.root_bus_type:
@@ -97,19 +105,18 @@ def _bus_refusal(
     return f"-device {option.implied} needs bus= (no {dtype.plugs_into} bus to put it on)"
 
 
-def _own_buses(caps: CapsTable, dtype: DeviceType, option: Option) -> dict[str, str]:
-    """The buses a -device of DTYPE adds that bus= can name, as graph/build.py names them:
-    a virtio transport proxy's are its embedded device's (after the proxy's id; its own
-    virtio bus is no target), a USB companion given masterbus= has none of its own.  (A
-    proxy whose table names no embedded device has none whose device provides buses.)"""
-    device_id = option.get("id")
+def _own_buses(caps: CapsTable, dtype: DeviceType, props: dict[str, Value]) -> dict[str, str]:
+    """The buses a -device of DTYPE (with the properties PROPS) adds that bus= can name, as
+    graph/build.py names them: a virtio transport proxy's are its embedded device's (after
+    the proxy's id; its own virtio bus is no target), a USB companion given masterbus= has
+    none of its own.  (A proxy whose table names no embedded device has none whose device
+    provides buses; a device whose type has no bus adds none.)"""
+    device_id = props.get("id")
     device_id = str(device_id) if device_id is not None else None
     inner = caps.device(dtype.embeds) if dtype.embeds else None
     if inner is not None:
-        if not dtype.buses:
-            return {}
         return {spec.name_for(None, device_id): spec.bus_type for spec in inner.buses}
-    if option.get("masterbus") is not None:
+    if props.get("masterbus") is not None:
         return {}
     return {spec.name_for(device_id): spec.bus_type for spec in dtype.buses}
 
