@@ -238,7 +238,12 @@ class WrittenPci(NamedTuple):
 
 def written_pci(domain: Domain) -> list[WrittenPci]:
     """Every written PCI address of the domain's devices, in document order; one with a
-    part that is no number is left out (the model's own finding says so)."""
+    part that is no number is left out (the model's own finding says so).  Kept with the
+    domain's reads: each pass of the placement asks for them several times."""
+    return list(domain.derived(written_pci, lambda: _written_pci(domain)))
+
+
+def _written_pci(domain: Domain) -> list[WrittenPci]:
     found = []
     for device, address in domain.addressed("pci"):
         try:
@@ -249,15 +254,20 @@ def written_pci(domain: Domain) -> list[WrittenPci]:
     return found
 
 
-def written_root_slots(domain: Domain) -> set[int]:
-    """The root-bus slots the devices' written PCI addresses name."""
+def written_root_slots(domain: Domain) -> frozenset[int]:
+    """The root-bus slots the devices' written PCI addresses name (kept with the domain's
+    reads: the placement asks three times a pass)."""
+    return domain.derived(written_root_slots, lambda: _written_root_slots(domain))
+
+
+def _written_root_slots(domain: Domain) -> frozenset[int]:
     slots = set()
     for _, address in domain.addressed("pci"):
         # numbers, not their spelling: slot='0x001b' is slot 0x1b (issue 16)
         slot = number_of(address, "slot")
         if slot is not None and number_of(address, "bus") in (0, None):
             slots.add(slot)
-    return slots
+    return frozenset(slots)
 
 
 # q35: libvirt puts the first ich9 sound card at 00:1b.0, where the ICH9's own HD audio
