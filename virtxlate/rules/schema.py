@@ -162,10 +162,12 @@ def _open_content(element: etree._Element, declared: _Declared) -> bool:
     """True when ELEMENT holds something only the open content allows (an undeclared
     child or attribute), at any depth: what _project would take out.  It stops at the
     first one, and copies nothing."""
-    attributes = declared.attributes
-    for name in element.keys():
-        if name not in attributes:
-            return True
+    return not declared.attributes.issuperset(element.keys()) or _open_children(element, declared)
+
+
+def _open_children(element: etree._Element, declared: _Declared) -> bool:
+    """_open_content below ELEMENT: its children and what they hold (a child without
+    children of its own is judged here, without a call)."""
     children = declared.children
     for child in element:
         tag = child.tag
@@ -174,7 +176,11 @@ def _open_content(element: etree._Element, declared: _Declared) -> bool:
         if tag not in children:
             return True
         child_declared = children[tag]
-        if child_declared is not None and _open_content(child, child_declared):
+        if child_declared is None:
+            continue  # text content: not projected
+        if not child_declared.attributes.issuperset(child.keys()):
+            return True
+        if len(child) and _open_children(child, child_declared):
             return True
     return False
 
