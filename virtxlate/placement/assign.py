@@ -287,6 +287,10 @@ class _Pass:
         # places written in the XML
         self.controller_findings: list[Finding] = []
         self.written: dict[object, Place] = {}
+        # the places taken on a PCI Express machine, in order: (key, QEMU device), and
+        # the key whose place became usb0's, for a second pass that replays them
+        self.taken: list[tuple[object, str]] = []
+        self.usb0_key: object = None
 
     def result(self) -> Placement:
         renamed = _user_bus_names(self.domain)
@@ -317,6 +321,9 @@ class _Pass:
     def run(self) -> None:
         """qemuDomainAssignAddresses' order, one step per kind of place."""
         domain, caps, family, first = self.domain, self.caps, self.family, self.first
+        if first is not None and first.pcie is not None:
+            self._replay(first)
+            return
         if first is not None:
             self.controllers = first.controllers
             self.controller_findings = first.controller_findings
@@ -372,8 +379,45 @@ class _Pass:
         element)."""
         placed = self._take(obj, device)
         if placed is not None:
-            self.places[getattr(obj, "element", obj) if key is None else key] = Place(*placed)
+            key = getattr(obj, "element", obj) if key is None else key
+            self.places[key] = Place(*placed)
+            if self.pcie is not None:
+                self.taken.append((key, device))
         return placed
+
+    def _replay(self, first: _Pass) -> None:
+        """q35's second pass, once the first found that libvirt adds a pcie-pci-bridge:
+        the same steps in the same order, whose only difference is where the root ports
+        put the devices (the bridge's port is taken first).  Everything else the first
+        pass found stays (its findings: it said nothing after asking for this pass; the
+        places not taken from the root ports; the controllers, the USB ports), so only
+        the places taken are asked again, of new root ports, in the order they were
+        taken; then usb.0's controllers (placed after its own) and the controllers'
+        options, as the steps do."""
+        self.findings = list(first.findings)
+        self.controllers, self.controller_findings = first.controllers, first.controller_findings
+        self.devnos, self.zpci = first.devnos, first.zpci
+        self.added_ccid, self.usb_ports = first.added_ccid, first.usb_ports
+        self.places = dict(first.places)  # the same keys in the same order
+        said, self.findings = self.findings, []
+        buses = self._declared_pci_buses()  # new buses (places are taken of them)
+        self.findings = said  # (what it says, the first pass said)
+        self.pcie = PcieRootPorts(
+            self.root_bus,
+            set(self.slots.used),
+            needs_bridge=True,
+            dry_run=self.dry_run,
+            declared=buses,
+            referenced=set(referenced_buses(self.domain)),
+            shared_slots=shared_root_slots(self.domain) if buses else set(),
+        )
+        for key, device in first.taken:
+            placed = self.pcie.place(device)
+            self.places[key] = Place(*placed)
+            if key is first.usb0_key:
+                self.usb0 = placed
+        self._usb0_controllers()
+        self._pcie_controllers()
 
     def _take(self, obj, device: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
         addressing = self.family.libvirt_addressing
@@ -831,12 +875,13 @@ class _Pass:
             # a non-storage controller
             placed = self.take(controller, non_storage_device(controller, express))
             if controller.type == "usb" and index == 0:
-                self.usb0 = placed
+                self.usb0, self.usb0_key = placed, controller.element
         q35 = self.family.name == "q35"  # the machine type decides, not its addressing
         default_usb = q35_default_usb(self.caps) if q35 else None
         if default_usb is not None and self._implicit_usb():
             # libvirt adds a USB controller to a q35 domain that names none
             self.usb0 = self.take(self.domain, default_usb[1], IMPLICIT_USB)
+            self.usb0_key = IMPLICIT_USB
         self._piix3_uhci()
         for implied in self.controllers:
             if implied.element is None and needs_device(implied):
