@@ -88,6 +88,15 @@ def _virtio_lun(domain: Domain, caps: CapsTable, machine: str) -> Iterator[Findi
     ("Please set scsi=off for virtio-blk devices in order to use virtio 1.0",
     virtio_blk_get_features): every virtio-pci device of a 2.7 or later machine type;
     and a release whose virtio-blk has no 'scsi' property any more refuses it on all."""
+    luns = [
+        disk
+        for disk in domain.disks
+        if disk.bus == "virtio"
+        and disk.effective_device == "lun"
+        and (disk.address is None or disk.address.type in (None, "pci"))
+    ]
+    if not luns:
+        return  # (most domains: the release and machine need no asking)
     device = caps.device("virtio-blk-pci")
     if device is not None and device.prop("scsi") is None:
         refusal = (
@@ -101,11 +110,7 @@ def _virtio_lun(domain: Domain, caps: CapsTable, machine: str) -> Iterator[Findi
         )
     else:
         return
-    for disk in domain.disks:
-        if disk.bus != "virtio" or disk.effective_device != "lun":
-            continue
-        if disk.address is not None and disk.address.type not in (None, "pci"):
-            continue
+    for disk in luns:
         yield finding_at(
             "VX0302",
             "error",

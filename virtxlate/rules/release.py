@@ -110,10 +110,15 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
             "vhost-scsi-ccw" if ccw else f"vhost-scsi-pci{transitional.model_suffix(hostdev.model)}"
         )
         needs.append((hostdev, "vhost-scsi host device", device, ""))
-    for obj, what, device_type, suffix in needs:
-        if device_type is not None:
-            device_type = transitional.resolve(caps, device_type)[0]
-        if device_type is None or caps.has_device(device_type):
+    # device type → the resolved type the release lacks, None when nothing is missing:
+    # a domain's disks ask for the same few types
+    missing: dict[str | None, str | None] = {}
+    for obj, what, wanted, suffix in needs:
+        if wanted not in missing:
+            resolved = transitional.resolve(caps, wanted)[0] if wanted is not None else None
+            missing[wanted] = None if resolved is None or caps.has_device(resolved) else resolved
+        device_type = missing[wanted]
+        if device_type is None:
             continue
         if device_type in caps.uncertain_devices:
             # a derived release whose neighbours disagree: not known, so not an error
