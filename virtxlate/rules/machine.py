@@ -156,13 +156,15 @@ def _ide(domain: Domain, family: MachineFamily, machine: str) -> Iterator[Findin
     VX0221 — a bus or unit the built-in IDE controller lacks, which libvirt lets
     through and QEMU refuses at start ("Bus 'ide.2' not found", "Can't create IDE unit
     2, bus supports only 2 units")."""
+    controllers = [controller for controller in domain.controllers if controller.type == "ide"]
+    disks = [disk for disk in domain.disks if disk.bus == "ide"]
+    if not controllers and not disks:
+        return  # (no IDE: the machine's built-ins need no reading)
     builtins = _ide_controllers(family)
-    for controller in domain.controllers:
-        if controller.type == "ide" and (controller.index or 0) not in builtins:
+    for controller in controllers:
+        if (controller.index or 0) not in builtins:
             yield _no_ide(controller, domain, machine, builtins)
-    for disk in domain.disks:
-        if disk.bus != "ide":
-            continue
+    for disk in disks:
         address = drive_address(disk)
         if address is None:
             continue
@@ -234,13 +236,16 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
     lets through and QEMU refuses at start ("PCI: slot 0 function 0 not available for
     virtio-blk-pci, in use by i440FX").  The controller element that stands for the
     built-in itself (<controller type='sata' index='0'> on q35) may name its address."""
+    addressed = domain.addressed("pci")
+    if not addressed:
+        return  # (no written PCI address: the machine's built-ins need no reading)
     held: dict[tuple[int, int], Builtin] = {}
     for builtin in family.builtins:
         # (one a legacy option such as -usb creates is not there for libvirt's domains)
         if builtin.parent_bus is None and builtin.addr and builtin.enabled_by is None:
             slot, _, function = builtin.addr.partition(".")
             held[(int(slot, 16), int(function or "0", 16))] = builtin
-    for device, address in domain.addressed("pci"):
+    for device, address in addressed:
         if address.slot is None:
             continue  # <address type='pci'/>: PCI, at a place libvirt chooses
         values = pci_numbers(address)
