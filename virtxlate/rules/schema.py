@@ -5,8 +5,8 @@ xmlschema (the schema is XSD 1.1: open to everything that is not storage).  xmls
 pure Python and slow to import and build (~0.4 s), so a domain is first validated by
 lxml's C validator against the same schema in XSD 1.0 form — the open content taken out
 of the schema and, equally, out of a copy of the domain (undeclared elements and
-attributes, which the open content allows anyway; a domain with none of them is judged
-as it is, without a copy) — and xmlschema is built only for a domain that fails it, to
+attributes, which the open content allows anyway; a domain that holds the schema as
+it is needs no copy) — and xmlschema is built only for a domain that fails it, to
 explain the failure.  What each declaration declares is read
 from the XSD with lxml (`_projection`), not from xmlschema, so a valid domain never
 imports xmlschema.  tests/test_schema_fast.py checks that lxml never accepts what
@@ -155,36 +155,6 @@ def _project(element: etree._Element, declared: _Declared) -> None:
             _project(child, child_declared)
 
 
-_UNDECLARED = object()
-
-
-def _open_content(element: etree._Element, declared: _Declared) -> bool:
-    """True when ELEMENT holds something only the open content allows (an undeclared
-    child or attribute), at any depth: what _project would take out.  It stops at the
-    first one, and copies nothing."""
-    return not declared.attributes.issuperset(element.keys()) or _open_children(element, declared)
-
-
-def _open_children(element: etree._Element, declared: _Declared) -> bool:
-    """_open_content below ELEMENT: its children and what they hold (a child without
-    children of its own is judged here, without a call)."""
-    children = declared.children
-    for child in element:
-        tag = child.tag
-        if tag.__class__ is not str:
-            continue  # comments and processing instructions are always allowed
-        if tag not in children:
-            return True
-        child_declared = children[tag]
-        if child_declared is None:
-            continue  # text content: not projected
-        if not child_declared.attributes.issuperset(child.keys()):
-            return True
-        if len(child) and _open_children(child, child_declared):
-            return True
-    return False
-
-
 def _remove_keeping_tail(parent: etree._Element, child: etree._Element) -> None:
     """lxml removes an element's tail text with it: the text after it stays, since
     stray text between elements is itself something the schema refuses."""
@@ -212,23 +182,25 @@ def _projected(document: XmlDocument) -> etree._Element | None:
 
 
 def fast_valid(document: XmlDocument) -> bool:
-    """lxml's verdict on the projected domain (True: the storage schema holds)."""
+    """lxml's verdict on the domain (True: the storage schema holds)."""
+    return _fast_verdict(document)[0]
+
+
+def _fast_verdict(document: XmlDocument) -> tuple[bool, etree._Element | None]:
+    """(lxml's verdict, the projected copy when one was made).  A domain that holds the
+    strict schema as it is holds it projected too (the projection takes out only what
+    the schema does not declare, and nothing such is there but the content of
+    <readonly/>-like elements of any type and <iotune>'s optional wildcard, which may
+    be left empty): no copy is made for it."""
+    if _fast_schema().validate(document.root):
+        return True, None
     projected = _projected(document)
-    return projected is not None and bool(_fast_schema().validate(projected))
+    return projected is not None and bool(_fast_schema().validate(projected)), projected
 
 
 def schema_findings(document: XmlDocument) -> list[Finding]:
-    root = document.root
-    roots = _projection()
-    declared = roots[root.tag] if isinstance(root.tag, str) and root.tag in roots else _UNDECLARED
-    if declared is None or (isinstance(declared, _Declared) and not _open_content(root, declared)):
-        # nothing for the open content to take out: the projection would be a copy of
-        # the domain as it is, so lxml judges the domain itself (no copy, no walk that
-        # removes); what it refuses is explained below as before
-        if _fast_schema().validate(root):
-            return []
-    projected = _projected(document)
-    if projected is not None and _fast_schema().validate(projected):
+    valid, projected = _fast_verdict(document)
+    if valid:
         return []
     # xmlschema explains the projected copy: what the open content allows (any number
     # of unknown attributes or elements, 100,000 of them in a hostile input) is not
