@@ -153,8 +153,10 @@ def _name(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     Before it QEMU's vl.c took everything after the first comma of -name as a
     sub-argument and accepted only 'process=' there ("Unknown subargument … to -name"),
     so a doubled comma is no escape either."""
+    if caps.has_flag("name-guest"):
+        return  # (the release has the guest= key: <name> is not looked for)
     where = domain.place_of("name")
-    if not caps.has_flag("name-guest") and where is not None and "," in (domain.name or ""):
+    if where is not None and "," in (domain.name or ""):
         yield _flag_gate(
             domain,
             caps,
