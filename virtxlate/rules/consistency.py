@@ -19,7 +19,7 @@ Rule = Callable[[Domain], Iterator[Finding]]
 
 def duplicate_target(domain: Domain) -> Iterator[Finding]:
     """VX0201 — virDomainDefCheckDuplicateDiskInfo: "target 'sda' duplicated for disk sources"."""
-    seen: dict[str, int] = {}
+    seen: dict[str, XmlObject] = {}
     for disk in domain.disks:
         dev = disk.dev
         if dev is None:
@@ -28,20 +28,20 @@ def duplicate_target(domain: Domain) -> Iterator[Finding]:
             yield finding_at(
                 "VX0201",
                 "error",
-                f"target dev '{dev}' is already used by the disk on line {seen[dev]}",
+                f"target dev '{dev}' is already used by the disk on line {seen[dev].line}",
                 disk.target,
                 domain.source,
                 xpath_suffix="/@dev",
                 hint="give every disk its own <target dev>",
             )
         else:
-            seen[dev] = disk.line
+            seen[dev] = disk
 
 
 def duplicate_drive_address(domain: Domain) -> Iterator[Finding]:
     """VX0202 — virDomainDiskDefCheckDuplicateInfo: two disks at one drive address,
     after libvirt's automatic assignment from the target name."""
-    seen: dict[tuple[str, object], int] = {}
+    seen: dict[tuple[str, object], XmlObject] = {}
     for disk in domain.disks:
         if disk.bus not in ("scsi", "ide", "sata", "fdc"):
             continue
@@ -58,13 +58,13 @@ def duplicate_drive_address(domain: Domain) -> Iterator[Finding]:
                 "VX0202",
                 "error",
                 f"{disk.bus} drive address ({where}) is already used by the disk "
-                f"on line {seen[key]}",
+                f"on line {seen[key].line}",
                 disk,
                 domain.source,
                 hint="set <address type='drive' …> or another target dev",
             )
         else:
-            seen[key] = disk.line
+            seen[key] = disk
 
 
 def scsi_model_known(domain: Domain) -> Iterator[Finding]:
@@ -291,7 +291,7 @@ def unique_user_alias(domain: Domain) -> Iterator[Finding]:
     detected: ua-disk"); an alias it does not keep (user_alias) is not counted."""
     if not has_elements(domain, "alias"):
         return
-    seen: dict[str, int] = {}
+    seen: dict[str, XmlObject] = {}
     for device in domain.devices:
         alias = device.user_alias
         if alias is None:
@@ -301,14 +301,14 @@ def unique_user_alias(domain: Domain) -> Iterator[Finding]:
                 "VX0100",
                 "error",
                 f"the alias '{alias}' is already the device's "
-                f'on line {seen[alias]} (libvirt: "non unique alias detected: '
+                f'on line {seen[alias].line} (libvirt: "non unique alias detected: '
                 f'{alias}")',
                 device.place_of("alias"),
                 domain.source,
                 xpath_suffix="/@name",
             )
         else:
-            seen[alias] = device.line
+            seen[alias] = device
 
 
 def lun_needs_block(domain: Domain) -> Iterator[Finding]:

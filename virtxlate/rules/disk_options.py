@@ -10,6 +10,7 @@ from ..errors import InvalidValue
 from ..findings import Finding, finding_at
 from ..model import Domain
 from ..model.devices import Address
+from ..model.fields import XmlObject
 
 # io='native' needs the host page cache bypassed (O_DIRECT)
 _NATIVE_IO_CACHES = ("none", "directsync")
@@ -186,7 +187,7 @@ def unique_boot_order(domain: Domain) -> Iterator[Finding]:
     order is a number to libvirt, virXMLPropUInt, so order='01' is order 1)."""
     if elements_named(domain, "boot") < 2:
         return  # (one <boot order> or none: nothing can be used twice)
-    seen: dict[int, int] = {}
+    seen: dict[int, XmlObject] = {}
     for device in domain.devices:
         try:
             order = device.boot_order
@@ -198,19 +199,19 @@ def unique_boot_order(domain: Domain) -> Iterator[Finding]:
             yield finding_at(
                 "VX0219",
                 "error",
-                f"boot order {order} is already used by the device on line {seen[order]}",
+                f"boot order {order} is already used by the device on line {seen[order].line}",
                 device.place_of("boot_order"),
                 domain.source,
                 xpath_suffix="/@order",
             )
         else:
-            seen[order] = device.line
+            seen[order] = device
 
 
 def unique_pci_address(domain: Domain) -> Iterator[Finding]:
     """VX0220 — "Attempted double use of PCI Address 0000:00:07.0" between devices the
     XML places itself."""
-    seen: dict[tuple[int, int, int, int], int] = {}
+    seen: dict[tuple[int, int, int, int], XmlObject] = {}
     for device, address in domain.addressed("pci"):
         values = pci_numbers(address)
         if values is None:
@@ -221,12 +222,12 @@ def unique_pci_address(domain: Domain) -> Iterator[Finding]:
             yield finding_at(
                 "VX0220",
                 "error",
-                f"PCI address {text} is already used by the device on line {seen[key]}",
+                f"PCI address {text} is already used by the device on line {seen[key].line}",
                 address,
                 domain.source,
             )
         else:
-            seen[key] = device.line
+            seen[key] = device
 
 
 def unfiltered_sgio(domain: Domain) -> Iterator[Finding]:
