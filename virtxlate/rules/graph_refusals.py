@@ -31,24 +31,20 @@ def graph_refusals(
 def _refusals(
     caps: CapsTable, family: MachineFamily, options: list[Option]
 ) -> Iterator[tuple[Option, str]]:
-    enabled = {option.flag for option in options}
-    # a machine feature turned off takes its built-ins away (as build_graph)
-    if "-no-acpi" in enabled or any(
-        o.flag == "-machine" and o.get("acpi") in ("off", False) for o in options
-    ):
+    enabled = set()
+    no_acpi = False
+    for option in options:
+        enabled.add(option.flag)
+        # a machine feature turned off takes its built-ins away (as build_graph)
+        if option.flag == "-machine" and option.get("acpi") in ("off", False):
+            no_acpi = True
+    if no_acpi or "-no-acpi" in enabled:
         enabled.add("no-acpi")
-    # bus name → bus type: the root buses and those of the built-ins the machine creates
-    buses = {"main-system-bus": "System", family.root_bus: family.root_bus_type}
-    builtins = [
-        b
-        for b in family.builtins
-        if (b.enabled_by is None or b.enabled_by in enabled) and f"no-{b.needs}" not in enabled
-    ]
-    for builtin in builtins:
-        buses.update(builtin.buses)
+    builtin_types, machine_buses = _machine(family, enabled)
+    buses = dict(machine_buses)
     for option in options:
         if option.flag == "-global":
-            refusal = _global(caps, {b.type for b in builtins}, option)
+            refusal = _global(caps, builtin_types, option)
             if refusal is not None:
                 yield option, refusal
             continue
@@ -75,6 +71,42 @@ def _refusals(
             continue
         if dtype.buses:  # (most devices add no bus: none of their own, none embedded)
             buses.update(_own_buses(caps, dtype, props))
+
+
+_MAX_MACHINES = 256  # the shipped tables' families are far fewer
+# id(family) → (the family, the flags that decide which of its built-ins are there, and
+# per answer to those flags what _machine gives): a check asks for the same few
+_MACHINES: dict[
+    int,
+    tuple[MachineFamily, tuple[str, ...], dict[tuple[bool, ...], tuple[set[str], dict[str, str]]]],
+] = {}
+
+
+def _machine(family: MachineFamily, enabled: set[str]) -> tuple[set[str], dict[str, str]]:
+    """(the types of the built-ins a machine of FAMILY creates with the options ENABLED,
+    bus name → bus type of its root buses and theirs), kept per family and per the
+    options that decide: the caller copies the buses before it adds to them)."""
+    entry = _MACHINES.get(id(family))
+    if entry is None or entry[0] is not family:
+        if len(_MACHINES) >= _MAX_MACHINES:
+            _MACHINES.clear()  # (tables made on the fly, as tests do: no growth)
+        deciding = {b.enabled_by for b in family.builtins if b.enabled_by is not None}
+        deciding |= {f"no-{b.needs}" for b in family.builtins}
+        entry = _MACHINES[id(family)] = (family, tuple(sorted(deciding)), {})
+    _, deciding_flags, known = entry
+    key = tuple(flag in enabled for flag in deciding_flags)
+    found = known.get(key)
+    if found is None:
+        builtins = [
+            b
+            for b in family.builtins
+            if (b.enabled_by is None or b.enabled_by in enabled) and f"no-{b.needs}" not in enabled
+        ]
+        buses = {"main-system-bus": "System", family.root_bus: family.root_bus_type}
+        for builtin in builtins:
+            buses.update(builtin.buses)
+        found = known[key] = ({b.type for b in builtins}, buses)
+    return found
 
 
 def _bus_refusal(
