@@ -225,6 +225,13 @@ def _has_pci_address(device: Device) -> bool:
     return address is not None and (address.type != "pci" or number_of(address, "slot") is not None)
 
 
+def addressed(domain: Domain, type_: str) -> list[tuple[Device, Address]]:
+    """domain.addressed(TYPE_): the devices whose own <address> has that type, with it,
+    in document order; kept with the domain's reads (the placement and the checks walk
+    the written PCI addresses half a dozen times a check)."""
+    return list(domain.derived((addressed, type_), lambda: domain.addressed(type_)))
+
+
 class WrittenPci(NamedTuple):
     """A device's written <address type='pci'>, its parts as numbers (slot None when
     the address names no slot)."""
@@ -245,7 +252,7 @@ def written_pci(domain: Domain) -> list[WrittenPci]:
 
 def _written_pci(domain: Domain) -> list[WrittenPci]:
     found = []
-    for device, address in domain.addressed("pci"):
+    for device, address in addressed(domain, "pci"):
         try:
             bus, slot, function = address.bus or 0, address.slot, address.function or 0
         except InvalidValue:
@@ -262,7 +269,7 @@ def written_root_slots(domain: Domain) -> frozenset[int]:
 
 def _written_root_slots(domain: Domain) -> frozenset[int]:
     slots = set()
-    for _, address in domain.addressed("pci"):
+    for _, address in addressed(domain, "pci"):
         # numbers, not their spelling: slot='0x001b' is slot 0x1b (issue 16)
         slot = number_of(address, "slot")
         if slot is not None and number_of(address, "bus") in (0, None):

@@ -26,6 +26,7 @@ from ..option import Option
 from .addresses import (
     Q35_SOUND_SLOT,
     PciSlots,
+    addressed,
     controller_indexes,
     disk_index,
     disks_in_order,
@@ -647,7 +648,7 @@ class _Pass:
         adds a root port: at slot 0 libvirt refuses it ("Invalid PCI address … slot must
         be >= 1"), elsewhere virtxlate says its places may differ."""
         source = self.domain.source
-        for device, address in self.domain.addressed("pci"):
+        for device, address in addressed(self.domain, "pci"):
             try:
                 bus, slot = address.bus or 0, address.slot or 0
                 function = address.function or 0

@@ -11,7 +11,7 @@ from ..findings import Finding, finding_at
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
 from ..model.fields import XmlObject
-from ..placement.addresses import controller_indexes, drive_address
+from ..placement.addresses import addressed, controller_indexes, drive_address
 from .disk_options import DISK_OPTION_RULES, has_elements, pci_numbers
 
 Rule = Callable[[Domain], Iterator[Finding]]
@@ -210,7 +210,7 @@ def pci_address_in_range(domain: Domain) -> Iterator[Finding]:
     """VX0100 — libvirt's parser refuses a PCI address part beyond what PCI has
     ("Invalid PCI address bus='0x100', must be <= 0xFF"; slot 0x1F, function 7) and a
     PCI domain other than 0 ("Only PCI domain 0 is available")."""
-    for _, address in domain.addressed("pci"):
+    for _, address in addressed(domain, "pci"):
         values = pci_numbers(address)
         if values is None:
             continue  # the model reports the number it cannot read
@@ -265,7 +265,7 @@ def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
         for controller, index in controller_indexes(domain)
         if controller.type == "pci"
     }
-    for _, address in domain.addressed("pci"):
+    for _, address in addressed(domain, "pci"):
         values = pci_numbers(address)
         if values is None:
             continue  # the model reports the number it cannot read

@@ -11,6 +11,7 @@ from ..findings import Finding, finding_at
 from ..model import Domain
 from ..model.devices import Address
 from ..model.fields import XmlObject
+from ..placement.addresses import addressed
 
 # io='native' needs the host page cache bypassed (O_DIRECT)
 _NATIVE_IO_CACHES = ("none", "directsync")
@@ -212,7 +213,7 @@ def unique_pci_address(domain: Domain) -> Iterator[Finding]:
     """VX0220 — "Attempted double use of PCI Address 0000:00:07.0" between devices the
     XML places itself."""
     seen: dict[tuple[int, int, int, int], XmlObject] = {}
-    for device, address in domain.addressed("pci"):
+    for device, address in addressed(domain, "pci"):
         values = pci_numbers(address)
         if values is None:
             continue  # the schema reports it

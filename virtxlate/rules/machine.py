@@ -17,7 +17,7 @@ from ..caps.tables import Builtin, MachineFamily
 from ..findings import Finding, finding_at
 from ..model import Controller, Domain
 from ..model.fields import XmlObject
-from ..placement.addresses import drive_address
+from ..placement.addresses import addressed, drive_address
 from ..props.backends import is_empty
 from ..props.display import soundhw_refusals
 from ..resources import CAPS_DIR
@@ -220,7 +220,7 @@ def _channel_io(domain: Domain, family: MachineFamily) -> Iterator[Finding]:
     addresses exist only on channel-I/O (s390x) machines."""
     if family.libvirt_addressing == "ccw":
         return
-    for _, address in domain.addressed("ccw"):
+    for _, address in addressed(domain, "ccw"):
         yield finding_at(
             "VX0209",
             "error",
@@ -236,8 +236,8 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
     lets through and QEMU refuses at start ("PCI: slot 0 function 0 not available for
     virtio-blk-pci, in use by i440FX").  The controller element that stands for the
     built-in itself (<controller type='sata' index='0'> on q35) may name its address."""
-    addressed = domain.addressed("pci")
-    if not addressed:
+    written = addressed(domain, "pci")
+    if not written:
         return  # (no written PCI address: the machine's built-ins need no reading)
     held: dict[tuple[int, int], Builtin] = {}
     for builtin in family.builtins:
@@ -245,7 +245,7 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
         if builtin.parent_bus is None and builtin.addr and builtin.enabled_by is None:
             slot, _, function = builtin.addr.partition(".")
             held[(int(slot, 16), int(function or "0", 16))] = builtin
-    for device, address in addressed:
+    for device, address in written:
         if address.slot is None:
             continue  # <address type='pci'/>: PCI, at a place libvirt chooses
         values = pci_numbers(address)
