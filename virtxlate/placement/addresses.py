@@ -225,6 +225,13 @@ def _has_pci_address(device: Device) -> bool:
     return address is not None and (address.type != "pci" or number_of(address, "slot") is not None)
 
 
+def addressed(domain: Domain, type_: str) -> list[tuple[Device, Address]]:
+    """domain.addressed(TYPE_): the devices whose own <address> has that type, with it,
+    in document order; kept with the domain's reads (the placement and the checks walk
+    the written PCI addresses half a dozen times a check)."""
+    return list(domain.derived((addressed, type_), lambda: domain.addressed(type_)))
+
+
 class WrittenPci(NamedTuple):
     """A device's written <address type='pci'>, its parts as numbers (slot None when
     the address names no slot)."""
@@ -238,9 +245,14 @@ class WrittenPci(NamedTuple):
 
 def written_pci(domain: Domain) -> list[WrittenPci]:
     """Every written PCI address of the domain's devices, in document order; one with a
-    part that is no number is left out (the model's own finding says so)."""
+    part that is no number is left out (the model's own finding says so).  Kept with the
+    domain's reads: each pass of the placement asks for them several times."""
+    return list(domain.derived(written_pci, lambda: _written_pci(domain)))
+
+
+def _written_pci(domain: Domain) -> list[WrittenPci]:
     found = []
-    for device, address in domain.addressed("pci"):
+    for device, address in addressed(domain, "pci"):
         try:
             bus, slot, function = address.bus or 0, address.slot, address.function or 0
         except InvalidValue:
@@ -249,15 +261,20 @@ def written_pci(domain: Domain) -> list[WrittenPci]:
     return found
 
 
-def written_root_slots(domain: Domain) -> set[int]:
-    """The root-bus slots the devices' written PCI addresses name."""
+def written_root_slots(domain: Domain) -> frozenset[int]:
+    """The root-bus slots the devices' written PCI addresses name (kept with the domain's
+    reads: the placement asks three times a pass)."""
+    return domain.derived(written_root_slots, lambda: _written_root_slots(domain))
+
+
+def _written_root_slots(domain: Domain) -> frozenset[int]:
     slots = set()
-    for _, address in domain.addressed("pci"):
+    for _, address in addressed(domain, "pci"):
         # numbers, not their spelling: slot='0x001b' is slot 0x1b (issue 16)
         slot = number_of(address, "slot")
         if slot is not None and number_of(address, "bus") in (0, None):
             slots.add(slot)
-    return slots
+    return frozenset(slots)
 
 
 # q35: libvirt puts the first ich9 sound card at 00:1b.0, where the ICH9's own HD audio

@@ -9,7 +9,6 @@ devnos, zPCI ids) and returns a ``Placement`` that the option builders only read
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import NamedTuple
@@ -27,6 +26,7 @@ from ..option import Option
 from .addresses import (
     Q35_SOUND_SLOT,
     PciSlots,
+    addressed,
     controller_indexes,
     disk_index,
     disks_in_order,
@@ -105,27 +105,89 @@ class Place(NamedTuple):
         return self.bus, self.addr
 
 
-@dataclass(frozen=True)
 class Placement:
-    """The finished placement of a domain: nothing changes it once assign returns."""
+    """The finished placement of a domain: nothing changes it once assign returns (a
+    plain class, not a frozen dataclass: importing dataclasses costs ~4 ms at every start
+    of the CLI; setting an attribute raises dataclasses' FrozenInstanceError all the same).
+    """
 
-    machine: Machine | None = None
-    family: MachineFamily | None = None
+    machine: Machine | None
+    family: MachineFamily | None
     # the storage controllers in libvirt's array order, implied ones included
-    controllers: tuple[ControllerPlan, ...] = ()
+    controllers: tuple[ControllerPlan, ...]
     # device element (or the name of a device libvirt adds: IMPLICIT_*, an implied
     # controller's alias) → its place
-    places: Mapping[object, Place] = field(default_factory=lambda: MappingProxyType({}))
-    usb0: tuple[str, str] | None = None  # where usb.0's controller sits, when placed
-    usb_ports: UsbPorts | None = None  # the USB devices' ports and the hubs
-    added_ccid: tuple[Controller, ...] = ()  # the CCID controllers libvirt adds for smartcards
-    zpci: Mapping[object, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
+    places: Mapping[object, Place]
+    usb0: tuple[str, str] | None  # where usb.0's controller sits, when placed
+    usb_ports: UsbPorts | None  # the USB devices' ports and the hubs
+    added_ccid: tuple[Controller, ...]  # the CCID controllers libvirt adds for smartcards
+    zpci: Mapping[object, tuple[int, int]]
     # the -device options of the PCI controllers: the declared ones at their places,
     # then the root ports, bridges and pci-bridges libvirt adds
-    pci_controllers: tuple[Option, ...] = ()
-    findings: tuple[Finding, ...] = ()
+    pci_controllers: tuple[Option, ...]
+    findings: tuple[Finding, ...]
     # 'pci.N' → the name libvirt gives bus N instead: its controller's user alias
-    bus_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    bus_names: Mapping[str, str]
+
+    _FIELDS = (
+        "machine",
+        "family",
+        "controllers",
+        "places",
+        "usb0",
+        "usb_ports",
+        "added_ccid",
+        "zpci",
+        "pci_controllers",
+        "findings",
+        "bus_names",
+    )
+
+    def __init__(
+        self,
+        machine: Machine | None = None,
+        family: MachineFamily | None = None,
+        controllers: tuple[ControllerPlan, ...] = (),
+        places: Mapping[object, Place] | None = None,
+        usb0: tuple[str, str] | None = None,
+        usb_ports: UsbPorts | None = None,
+        added_ccid: tuple[Controller, ...] = (),
+        zpci: Mapping[object, tuple[int, int]] | None = None,
+        pci_controllers: tuple[Option, ...] = (),
+        findings: tuple[Finding, ...] = (),
+        bus_names: Mapping[str, str] | None = None,
+    ) -> None:
+        values = self.__dict__
+        values["machine"], values["family"] = machine, family
+        values["controllers"] = controllers
+        values["places"] = places if places is not None else MappingProxyType({})
+        values["usb0"], values["usb_ports"] = usb0, usb_ports
+        values["added_ccid"] = added_ccid
+        values["zpci"] = zpci if zpci is not None else MappingProxyType({})
+        values["pci_controllers"], values["findings"] = pci_controllers, findings
+        values["bus_names"] = bus_names if bus_names is not None else MappingProxyType({})
+
+    def __setattr__(self, name: str, value: object) -> None:
+        from dataclasses import FrozenInstanceError  # only when someone tries
+
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._FIELDS)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, name) for name in self._FIELDS))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"Placement({shown})"
 
     @cached_property
     def _controller_at(self) -> dict[tuple[str, int], ControllerPlan]:
@@ -163,12 +225,13 @@ def assign(domain: Domain, caps: CapsTable, host: Host | None = None) -> Placeme
         return Placement()  # the plan says the machine is unknown
     family = caps.family_of(machine)
     again: tuple[tuple[tuple[int, ...], int] | None, int] = (None, 0)
+    first: _Pass | None = None
     for _ in range(_MAX_PASSES):
-        state = _Pass(domain, caps, machine, family, *again)
+        state = _Pass(domain, caps, machine, family, *again, first=first)
         state.run()
         if state.again is None:
             break
-        again = state.again
+        again, first = state.again, state
     return state.result()
 
 
@@ -198,7 +261,11 @@ class _Pass:
         family: MachineFamily,
         dry_run: tuple[tuple[int, ...], int] | None,
         pci_bridges: int,
+        first: _Pass | None = None,
     ) -> None:
+        """FIRST: the pass before this one, whose steps that do not depend on the PCI
+        places (the storage controllers, the written places, the USB ports) this one
+        takes over instead of doing them again."""
         self.domain, self.caps = domain, caps
         self.machine, self.family = machine, family
         self.dry_run, self.pci_bridges = dry_run, pci_bridges
@@ -216,6 +283,15 @@ class _Pass:
         self.pci_controllers: list[Option] = []
         # the next pass's (dry run, pci bridges), when this one found libvirt adds some
         self.again: tuple[tuple[tuple[int, ...], int] | None, int] | None = None
+        self.first = first
+        # what the steps a second pass takes over gave: the controllers' findings, the
+        # places written in the XML
+        self.controller_findings: list[Finding] = []
+        self.written: dict[object, Place] = {}
+        # the places taken on a PCI Express machine, in order: (key, QEMU device), and
+        # the key whose place became usb0's, for a second pass that replays them
+        self.taken: list[tuple[object, str]] = []
+        self.usb0_key: object = None
 
     def result(self) -> Placement:
         renamed = _user_bus_names(self.domain)
@@ -245,16 +321,30 @@ class _Pass:
 
     def run(self) -> None:
         """qemuDomainAssignAddresses' order, one step per kind of place."""
-        domain, caps, family = self.domain, self.caps, self.family
-        self.controllers = storage_controllers(domain, caps, family, self.findings)
-        if family.libvirt_addressing == "ccw":
-            # the balloon libvirt adds unless the domain has a <memballoon>
-            added = () if domain.memballoons else (IMPLICIT_BALLOON,)
-            self.devnos = assign_devnos(domain, added)
-            # libvirt's flag zpci is QEMU having the device type (virQEMUCapsObjectTypes)
-            if caps.has_flag("zpci") or caps.device("zpci") is not None:
-                self.zpci = assign_zpci(domain)
-        self._written_places()
+        domain, caps, family, first = self.domain, self.caps, self.family, self.first
+        if first is not None and first.pcie is not None:
+            self._replay(first)
+            return
+        if first is not None:
+            self.controllers = first.controllers
+            self.controller_findings = first.controller_findings
+            self.findings.extend(self.controller_findings)
+            self.devnos, self.zpci = first.devnos, first.zpci
+            self.written = first.written
+            self.places.update(self.written)
+        else:
+            self.controllers = storage_controllers(domain, caps, family, self.findings)
+            self.controller_findings = list(self.findings)
+            if family.libvirt_addressing == "ccw":
+                # the balloon libvirt adds unless the domain has a <memballoon>
+                added = () if domain.memballoons else (IMPLICIT_BALLOON,)
+                self.devnos = assign_devnos(domain, added)
+                # libvirt's flag zpci is QEMU having the device type
+                # (virQEMUCapsObjectTypes)
+                if caps.has_flag("zpci") or caps.device("zpci") is not None:
+                    self.zpci = assign_zpci(domain)
+            self._written_places()
+            self.written = dict(self.places)
         buses = self._declared_pci_buses()
         capacity = self._root_bus_overflow(buses) if family.libvirt_addressing == "root-bus" else 0
         if family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
@@ -290,8 +380,45 @@ class _Pass:
         element)."""
         placed = self._take(obj, device)
         if placed is not None:
-            self.places[getattr(obj, "element", obj) if key is None else key] = Place(*placed)
+            key = getattr(obj, "element", obj) if key is None else key
+            self.places[key] = Place(*placed)
+            if self.pcie is not None:
+                self.taken.append((key, device))
         return placed
+
+    def _replay(self, first: _Pass) -> None:
+        """q35's second pass, once the first found that libvirt adds a pcie-pci-bridge:
+        the same steps in the same order, whose only difference is where the root ports
+        put the devices (the bridge's port is taken first).  Everything else the first
+        pass found stays (its findings: it said nothing after asking for this pass; the
+        places not taken from the root ports; the controllers, the USB ports), so only
+        the places taken are asked again, of new root ports, in the order they were
+        taken; then usb.0's controllers (placed after its own) and the controllers'
+        options, as the steps do."""
+        self.findings = list(first.findings)
+        self.controllers, self.controller_findings = first.controllers, first.controller_findings
+        self.devnos, self.zpci = first.devnos, first.zpci
+        self.added_ccid, self.usb_ports = first.added_ccid, first.usb_ports
+        self.places = dict(first.places)  # the same keys in the same order
+        said, self.findings = self.findings, []
+        buses = self._declared_pci_buses()  # new buses (places are taken of them)
+        self.findings = said  # (what it says, the first pass said)
+        self.pcie = PcieRootPorts(
+            self.root_bus,
+            set(self.slots.used),
+            needs_bridge=True,
+            dry_run=self.dry_run,
+            declared=buses,
+            referenced=set(referenced_buses(self.domain)),
+            shared_slots=shared_root_slots(self.domain) if buses else set(),
+        )
+        for key, device in first.taken:
+            placed = self.pcie.place(device)
+            self.places[key] = Place(*placed)
+            if key is first.usb0_key:
+                self.usb0 = placed
+        self._usb0_controllers()
+        self._pcie_controllers()
 
     def _take(self, obj, device: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
         addressing = self.family.libvirt_addressing
@@ -521,7 +648,7 @@ class _Pass:
         adds a root port: at slot 0 libvirt refuses it ("Invalid PCI address … slot must
         be >= 1"), elsewhere virtxlate says its places may differ."""
         source = self.domain.source
-        for device, address in self.domain.addressed("pci"):
+        for device, address in addressed(self.domain, "pci"):
             try:
                 bus, slot = address.bus or 0, address.slot or 0
                 function = address.function or 0
@@ -749,12 +876,13 @@ class _Pass:
             # a non-storage controller
             placed = self.take(controller, non_storage_device(controller, express))
             if controller.type == "usb" and index == 0:
-                self.usb0 = placed
+                self.usb0, self.usb0_key = placed, controller.element
         q35 = self.family.name == "q35"  # the machine type decides, not its addressing
         default_usb = q35_default_usb(self.caps) if q35 else None
         if default_usb is not None and self._implicit_usb():
             # libvirt adds a USB controller to a q35 domain that names none
             self.usb0 = self.take(self.domain, default_usb[1], IMPLICIT_USB)
+            self.usb0_key = IMPLICIT_USB
         self._piix3_uhci()
         for implied in self.controllers:
             if implied.element is None and needs_device(implied):
@@ -816,6 +944,9 @@ class _Pass:
     def _usb_ports(self) -> None:
         """qemuDomainAssignUSBAddresses: the ports of usb.0's devices (disks, inputs,
         sound cards, redirected and host devices) and the hubs, written or added."""
+        if self.first is not None:  # the same in every pass
+            self.added_ccid, self.usb_ports = self.first.added_ccid, self.first.usb_ports
+            return
         q35 = q35_default_usb(self.caps) if self.family.name == "q35" else None
         default = q35[0] if q35 is not None else "piix3-uhci"
         self.added_ccid = added_ccid_controllers(self.domain)

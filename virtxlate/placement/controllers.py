@@ -8,8 +8,6 @@ by assign.py in libvirt's order; their -device options are built by props/contro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lxml import etree
 
 from ..caps import CapsTable
@@ -24,16 +22,41 @@ from .addresses import controller_indexes, drive_address
 from .pcibuses import DEFAULT_DEVICE
 
 
-@dataclass(frozen=True)
 class ControllerPlan:
-    """A storage controller as libvirt sees it after adding implicit ones."""
+    """A storage controller as libvirt sees it after adding implicit ones (a plain class,
+    not a frozen dataclass: one costs ~0.25 ms to define at every start, and importing
+    dataclasses ~4 ms); nothing changes one once it is made."""
 
-    type: str
-    index: int
-    model: str | None
-    element: Controller | None  # None for one libvirt added implicitly
-    alias: str
-    builtin: str | None = None  # QEMU type when the machine already has it
+    __slots__ = ("type", "index", "model", "element", "alias", "builtin")
+
+    def __init__(
+        self,
+        type: str,  # noqa: A002 (the controller's type attribute, as the model names it)
+        index: int,
+        model: str | None,
+        element: Controller | None,  # None for one libvirt added implicitly
+        alias: str,
+        builtin: str | None = None,  # QEMU type when the machine already has it
+    ) -> None:
+        self.type, self.index, self.model = type, index, model
+        self.element, self.alias, self.builtin = element, alias, builtin
+
+    def _values(self) -> tuple[object, ...]:
+        return self.type, self.index, self.model, self.element, self.alias, self.builtin
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={value!r}" for name, value in zip(self.__slots__, self._values(), strict=True)
+        )
+        return f"ControllerPlan({shown})"
 
     @property
     def key(self) -> object:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -93,14 +92,24 @@ class _Hub:
         return None
 
 
-@dataclass
 class UsbPorts:
     """The ports of the first USB bus (usb.0) and the hubs libvirt plugs into it."""
 
-    ports: dict[int, str] = field(default_factory=dict)  # id(element) → port path
-    hubs: list[str] = field(default_factory=list)  # hub0, hub1, … → its port
-    # the elements themselves, so that lxml keeps their proxies (and ids) while we are
-    elements: list[etree._Element] = field(default_factory=list)
+    __slots__ = ("ports", "hubs", "elements")
+
+    def __init__(self) -> None:
+        self.ports: dict[int, str] = {}  # id(element) → port path
+        self.hubs: list[str] = []  # hub0, hub1, … → its port
+        # the elements themselves, so that lxml keeps their proxies (and ids) while we are
+        self.elements: list[etree._Element] = []
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UsbPorts):
+            return NotImplemented
+        return (self.ports, self.hubs, self.elements) == (other.ports, other.hubs, other.elements)
+
+    def __repr__(self) -> str:
+        return f"UsbPorts(ports={self.ports!r}, hubs={self.hubs!r})"
 
     def port_of(self, element: etree._Element) -> str | None:
         return self.ports.get(id(element))

@@ -11,15 +11,15 @@ from ..findings import Finding, finding_at
 from ..model import Domain
 from ..model.devices import SCSI_MODELS
 from ..model.fields import XmlObject
-from ..placement.addresses import controller_indexes, drive_address
-from .disk_options import DISK_OPTION_RULES, pci_numbers
+from ..placement.addresses import addressed, controller_indexes, drive_address
+from .disk_options import DISK_OPTION_RULES, has_elements, pci_numbers
 
 Rule = Callable[[Domain], Iterator[Finding]]
 
 
 def duplicate_target(domain: Domain) -> Iterator[Finding]:
     """VX0201 — virDomainDefCheckDuplicateDiskInfo: "target 'sda' duplicated for disk sources"."""
-    seen: dict[str, int] = {}
+    seen: dict[str, XmlObject] = {}
     for disk in domain.disks:
         dev = disk.dev
         if dev is None:
@@ -28,20 +28,20 @@ def duplicate_target(domain: Domain) -> Iterator[Finding]:
             yield finding_at(
                 "VX0201",
                 "error",
-                f"target dev '{dev}' is already used by the disk on line {seen[dev]}",
+                f"target dev '{dev}' is already used by the disk on line {seen[dev].line}",
                 disk.target,
                 domain.source,
                 xpath_suffix="/@dev",
                 hint="give every disk its own <target dev>",
             )
         else:
-            seen[dev] = disk.line
+            seen[dev] = disk
 
 
 def duplicate_drive_address(domain: Domain) -> Iterator[Finding]:
     """VX0202 — virDomainDiskDefCheckDuplicateInfo: two disks at one drive address,
     after libvirt's automatic assignment from the target name."""
-    seen: dict[tuple[str, object], int] = {}
+    seen: dict[tuple[str, object], XmlObject] = {}
     for disk in domain.disks:
         if disk.bus not in ("scsi", "ide", "sata", "fdc"):
             continue
@@ -58,13 +58,13 @@ def duplicate_drive_address(domain: Domain) -> Iterator[Finding]:
                 "VX0202",
                 "error",
                 f"{disk.bus} drive address ({where}) is already used by the disk "
-                f"on line {seen[key]}",
+                f"on line {seen[key].line}",
                 disk,
                 domain.source,
                 hint="set <address type='drive' …> or another target dev",
             )
         else:
-            seen[key] = disk.line
+            seen[key] = disk
 
 
 def scsi_model_known(domain: Domain) -> Iterator[Finding]:
@@ -210,7 +210,7 @@ def pci_address_in_range(domain: Domain) -> Iterator[Finding]:
     """VX0100 — libvirt's parser refuses a PCI address part beyond what PCI has
     ("Invalid PCI address bus='0x100', must be <= 0xFF"; slot 0x1F, function 7) and a
     PCI domain other than 0 ("Only PCI domain 0 is available")."""
-    for _, address in domain.addressed("pci"):
+    for _, address in addressed(domain, "pci"):
         values = pci_numbers(address)
         if values is None:
             continue  # the model reports the number it cannot read
@@ -265,7 +265,7 @@ def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
         for controller, index in controller_indexes(domain)
         if controller.type == "pci"
     }
-    for _, address in domain.addressed("pci"):
+    for _, address in addressed(domain, "pci"):
         values = pci_numbers(address)
         if values is None:
             continue  # the model reports the number it cannot read
@@ -289,7 +289,9 @@ def pci_slot_fits_bus(domain: Domain) -> Iterator[Finding]:
 def unique_user_alias(domain: Domain) -> Iterator[Finding]:
     """VX0100 — two devices with one user alias: libvirt refuses it ("non unique alias
     detected: ua-disk"); an alias it does not keep (user_alias) is not counted."""
-    seen: dict[str, int] = {}
+    if not has_elements(domain, "alias"):
+        return
+    seen: dict[str, XmlObject] = {}
     for device in domain.devices:
         alias = device.user_alias
         if alias is None:
@@ -299,14 +301,14 @@ def unique_user_alias(domain: Domain) -> Iterator[Finding]:
                 "VX0100",
                 "error",
                 f"the alias '{alias}' is already the device's "
-                f'on line {seen[alias]} (libvirt: "non unique alias detected: '
+                f'on line {seen[alias].line} (libvirt: "non unique alias detected: '
                 f'{alias}")',
                 device.place_of("alias"),
                 domain.source,
                 xpath_suffix="/@name",
             )
         else:
-            seen[alias] = device.line
+            seen[alias] = device
 
 
 def lun_needs_block(domain: Domain) -> Iterator[Finding]:

@@ -10,6 +10,8 @@ from ..errors import InvalidValue
 from ..findings import Finding, finding_at
 from ..model import Domain
 from ..model.devices import Address
+from ..model.fields import XmlObject
+from ..placement.addresses import addressed
 
 # io='native' needs the host page cache bypassed (O_DIRECT)
 _NATIVE_IO_CACHES = ("none", "directsync")
@@ -30,6 +32,31 @@ def pci_numbers(address: Address) -> dict[str, int] | None:
         }
     except InvalidValue:
         return None
+
+
+# the elements whose absence from the whole domain lets a rule skip reading a field of
+# every device (an <alias>, a <wwn>, a <geometry>: most domains have none; fewer than
+# two <boot> elements: no boot order can be used twice)
+_GATE_TAGS = ("alias", "wwn", "vendor", "product", "geometry", "boot")
+
+
+def elements_named(domain: Domain, tag: str) -> int:
+    """How many elements named TAG (one of _GATE_TAGS) the domain has anywhere: one walk
+    of the tree in lxml's C for them all, kept with the domain's reads, so that a rule
+    over every device returns at once when none can have what it looks for."""
+    return domain.derived(elements_named, lambda: _count_tags(domain)).get(tag, 0)
+
+
+def _count_tags(domain: Domain) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in domain.element.iter(*_GATE_TAGS):
+        counts[node.tag] = counts.get(node.tag, 0) + 1
+    return counts
+
+
+def has_elements(domain: Domain, *tags: str) -> bool:
+    """True when the domain has an element of one of TAGS (of _GATE_TAGS) anywhere."""
+    return any(elements_named(domain, tag) for tag in tags)
 
 
 def lun_options(domain: Domain) -> Iterator[Finding]:
@@ -134,6 +161,8 @@ def readonly_hard_disk(domain: Domain) -> Iterator[Finding]:
 def identity_fits_bus(domain: Domain) -> Iterator[Finding]:
     """VX0218 — "Only ide and scsi disk support wwn"; "Only scsi disk supports vendor
     and product"."""
+    if not has_elements(domain, "wwn", "vendor", "product"):
+        return
     for disk in domain.disks:
         if disk.wwn is not None and disk.bus not in ("ide", "scsi"):
             yield finding_at(
@@ -157,7 +186,9 @@ def identity_fits_bus(domain: Domain) -> Iterator[Finding]:
 def unique_boot_order(domain: Domain) -> Iterator[Finding]:
     """VX0219 — "boot order '1' used for more than one device" (all devices count; the
     order is a number to libvirt, virXMLPropUInt, so order='01' is order 1)."""
-    seen: dict[int, int] = {}
+    if elements_named(domain, "boot") < 2:
+        return  # (one <boot order> or none: nothing can be used twice)
+    seen: dict[int, XmlObject] = {}
     for device in domain.devices:
         try:
             order = device.boot_order
@@ -169,20 +200,20 @@ def unique_boot_order(domain: Domain) -> Iterator[Finding]:
             yield finding_at(
                 "VX0219",
                 "error",
-                f"boot order {order} is already used by the device on line {seen[order]}",
+                f"boot order {order} is already used by the device on line {seen[order].line}",
                 device.place_of("boot_order"),
                 domain.source,
                 xpath_suffix="/@order",
             )
         else:
-            seen[order] = device.line
+            seen[order] = device
 
 
 def unique_pci_address(domain: Domain) -> Iterator[Finding]:
     """VX0220 — "Attempted double use of PCI Address 0000:00:07.0" between devices the
     XML places itself."""
-    seen: dict[tuple[int, int, int, int], int] = {}
-    for device, address in domain.addressed("pci"):
+    seen: dict[tuple[int, int, int, int], XmlObject] = {}
+    for device, address in addressed(domain, "pci"):
         values = pci_numbers(address)
         if values is None:
             continue  # the schema reports it
@@ -192,12 +223,12 @@ def unique_pci_address(domain: Domain) -> Iterator[Finding]:
             yield finding_at(
                 "VX0220",
                 "error",
-                f"PCI address {text} is already used by the device on line {seen[key]}",
+                f"PCI address {text} is already used by the device on line {seen[key].line}",
                 address,
                 domain.source,
             )
         else:
-            seen[key] = device.line
+            seen[key] = device
 
 
 def unfiltered_sgio(domain: Domain) -> Iterator[Finding]:
@@ -238,6 +269,8 @@ def driver_name_is_qemu(domain: Domain) -> Iterator[Finding]:
 def chs_translation_on_ide(domain: Domain) -> Iterator[Finding]:
     """VX0228 — <geometry trans> on a disk not on the IDE bus ("CHS translation mode can
     only be set for 'ide' bus not 'scsi'", checked with libvirt 9.0)."""
+    if not has_elements(domain, "geometry"):
+        return
     for disk in domain.disks:
         geometry = disk.geometry
         if geometry is not None and geometry.trans is not None and disk.bus != "ide":

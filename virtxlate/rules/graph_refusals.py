@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from ..caps import CapsTable
 from ..caps.tables import DeviceType, MachineFamily
 from ..findings import Finding, finding_at
-from ..option import Option
+from ..option import Option, Value
 
 
 def graph_refusals(
@@ -31,24 +31,20 @@ def graph_refusals(
 def _refusals(
     caps: CapsTable, family: MachineFamily, options: list[Option]
 ) -> Iterator[tuple[Option, str]]:
-    enabled = {option.flag for option in options}
-    # a machine feature turned off takes its built-ins away (as build_graph)
-    if "-no-acpi" in enabled or any(
-        o.flag == "-machine" and o.get("acpi") in ("off", False) for o in options
-    ):
+    enabled = set()
+    no_acpi = False
+    for option in options:
+        enabled.add(option.flag)
+        # a machine feature turned off takes its built-ins away (as build_graph)
+        if option.flag == "-machine" and option.get("acpi") in ("off", False):
+            no_acpi = True
+    if no_acpi or "-no-acpi" in enabled:
         enabled.add("no-acpi")
-    # bus name → bus type: the root buses and those of the built-ins the machine creates
-    buses = {"main-system-bus": "System", family.root_bus: family.root_bus_type}
-    builtins = [
-        b
-        for b in family.builtins
-        if (b.enabled_by is None or b.enabled_by in enabled) and f"no-{b.needs}" not in enabled
-    ]
-    for builtin in builtins:
-        buses.update(builtin.buses)
+    builtin_types, machine_buses = _machine(family, enabled)
+    buses = dict(machine_buses)
     for option in options:
         if option.flag == "-global":
-            refusal = _global(caps, {b.type for b in builtins}, option)
+            refusal = _global(caps, builtin_types, option)
             if refusal is not None:
                 yield option, refusal
             continue
@@ -67,18 +63,62 @@ def _refusals(
             continue
         if dtype.plugs_into is None:
             continue  # realized outside every bus (tpm-crb, pc-dimm)
-        refusal = _bus_refusal(option, dtype, buses, family)
+        # the option's properties by key, the first of a key as Option.get reads them
+        props = dict(reversed(option.props))
+        refusal = _bus_refusal(option, props, dtype, buses, family)
         if refusal is not None:
             yield option, refusal
             continue
-        buses.update(_own_buses(caps, dtype, option))
+        if dtype.buses:  # (most devices add no bus: none of their own, none embedded)
+            buses.update(_own_buses(caps, dtype, props))
+
+
+_MAX_MACHINES = 256  # the shipped tables' families are far fewer
+# id(family) → (the family, the flags that decide which of its built-ins are there, and
+# per answer to those flags what _machine gives): a check asks for the same few
+_MACHINES: dict[
+    int,
+    tuple[MachineFamily, tuple[str, ...], dict[tuple[bool, ...], tuple[set[str], dict[str, str]]]],
+] = {}
+
+
+def _machine(family: MachineFamily, enabled: set[str]) -> tuple[set[str], dict[str, str]]:
+    """(the types of the built-ins a machine of FAMILY creates with the options ENABLED,
+    bus name → bus type of its root buses and theirs), kept per family and per the
+    options that decide: the caller copies the buses before it adds to them)."""
+    entry = _MACHINES.get(id(family))
+    if entry is None or entry[0] is not family:
+        if len(_MACHINES) >= _MAX_MACHINES:
+            _MACHINES.clear()  # (tables made on the fly, as tests do: no growth)
+        deciding = {b.enabled_by for b in family.builtins if b.enabled_by is not None}
+        deciding |= {f"no-{b.needs}" for b in family.builtins}
+        entry = _MACHINES[id(family)] = (family, tuple(sorted(deciding)), {})
+    _, deciding_flags, known = entry
+    key = tuple(flag in enabled for flag in deciding_flags)
+    found = known.get(key)
+    if found is None:
+        builtins = [
+            b
+            for b in family.builtins
+            if (b.enabled_by is None or b.enabled_by in enabled) and f"no-{b.needs}" not in enabled
+        ]
+        buses = {"main-system-bus": "System", family.root_bus: family.root_bus_type}
+        for builtin in builtins:
+            buses.update(builtin.buses)
+        found = known[key] = ({b.type for b in builtins}, buses)
+    return found
 
 
 def _bus_refusal(
-    option: Option, dtype: DeviceType, buses: dict[str, str], family: MachineFamily
+    option: Option,
+    props: dict[str, Value],
+    dtype: DeviceType,
+    buses: dict[str, str],
+    family: MachineFamily,
 ) -> str | None:
-    """Why the bus DTYPE would go on is missing (graph/build.py _bus_for), or None."""
-    wanted = option.get("bus")
+    """Why the bus DTYPE would go on is missing (graph/build.py _bus_for), or None;
+    PROPS: OPTION's properties by key."""
+    wanted = props.get("bus")
     if wanted is not None:
         return None if str(wanted) in buses else f"Bus '{wanted}' not found"
     if dtype.plugs_into == family.root_bus_type:
@@ -97,19 +137,18 @@ def _bus_refusal(
     return f"-device {option.implied} needs bus= (no {dtype.plugs_into} bus to put it on)"
 
 
-def _own_buses(caps: CapsTable, dtype: DeviceType, option: Option) -> dict[str, str]:
-    """The buses a -device of DTYPE adds that bus= can name, as graph/build.py names them:
-    a virtio transport proxy's are its embedded device's (after the proxy's id; its own
-    virtio bus is no target), a USB companion given masterbus= has none of its own.  (A
-    proxy whose table names no embedded device has none whose device provides buses.)"""
-    device_id = option.get("id")
+def _own_buses(caps: CapsTable, dtype: DeviceType, props: dict[str, Value]) -> dict[str, str]:
+    """The buses a -device of DTYPE (with the properties PROPS) adds that bus= can name, as
+    graph/build.py names them: a virtio transport proxy's are its embedded device's (after
+    the proxy's id; its own virtio bus is no target), a USB companion given masterbus= has
+    none of its own.  (A proxy whose table names no embedded device has none whose device
+    provides buses; a device whose type has no bus adds none.)"""
+    device_id = props.get("id")
     device_id = str(device_id) if device_id is not None else None
     inner = caps.device(dtype.embeds) if dtype.embeds else None
     if inner is not None:
-        if not dtype.buses:
-            return {}
         return {spec.name_for(None, device_id): spec.bus_type for spec in inner.buses}
-    if option.get("masterbus") is not None:
+    if props.get("masterbus") is not None:
         return {}
     return {spec.name_for(device_id): spec.bus_type for spec in dtype.buses}
 

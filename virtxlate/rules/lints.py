@@ -3,7 +3,6 @@ probably do not do what their author meant; the exit status stays 0."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 
 from ..findings import Finding, finding_at
@@ -67,11 +66,11 @@ def queues_above_vcpus(domain: Domain) -> Iterator[Finding]:
 
 def crowded_iothread(domain: Domain) -> Iterator[Finding]:
     """VX0403 — more than DISKS_PER_IOTHREAD virtio disks share one iothread."""
-    counts = Counter(
-        d.driver.iothread
-        for d in domain.disks
-        if d.driver is not None and d.driver.iothread is not None
-    )
+    counts: dict[int, int] = {}
+    for disk in domain.disks:
+        driver = disk.driver
+        if driver is not None and driver.iothread is not None:
+            counts[driver.iothread] = counts.get(driver.iothread, 0) + 1
     for iothread, count in sorted(counts.items()):
         if count > DISKS_PER_IOTHREAD:
             first = next(

@@ -17,7 +17,7 @@ from ..caps.tables import Builtin, MachineFamily
 from ..findings import Finding, finding_at
 from ..model import Controller, Domain
 from ..model.fields import XmlObject
-from ..placement.addresses import drive_address
+from ..placement.addresses import addressed, drive_address
 from ..props.backends import is_empty
 from ..props.display import soundhw_refusals
 from ..resources import CAPS_DIR
@@ -88,6 +88,15 @@ def _virtio_lun(domain: Domain, caps: CapsTable, machine: str) -> Iterator[Findi
     ("Please set scsi=off for virtio-blk devices in order to use virtio 1.0",
     virtio_blk_get_features): every virtio-pci device of a 2.7 or later machine type;
     and a release whose virtio-blk has no 'scsi' property any more refuses it on all."""
+    luns = [
+        disk
+        for disk in domain.disks
+        if disk.bus == "virtio"
+        and disk.effective_device == "lun"
+        and (disk.address is None or disk.address.type in (None, "pci"))
+    ]
+    if not luns:
+        return  # (most domains: the release and machine need no asking)
     device = caps.device("virtio-blk-pci")
     if device is not None and device.prop("scsi") is None:
         refusal = (
@@ -101,11 +110,7 @@ def _virtio_lun(domain: Domain, caps: CapsTable, machine: str) -> Iterator[Findi
         )
     else:
         return
-    for disk in domain.disks:
-        if disk.bus != "virtio" or disk.effective_device != "lun":
-            continue
-        if disk.address is not None and disk.address.type not in (None, "pci"):
-            continue
+    for disk in luns:
         yield finding_at(
             "VX0302",
             "error",
@@ -151,13 +156,15 @@ def _ide(domain: Domain, family: MachineFamily, machine: str) -> Iterator[Findin
     VX0221 — a bus or unit the built-in IDE controller lacks, which libvirt lets
     through and QEMU refuses at start ("Bus 'ide.2' not found", "Can't create IDE unit
     2, bus supports only 2 units")."""
+    controllers = [controller for controller in domain.controllers if controller.type == "ide"]
+    disks = [disk for disk in domain.disks if disk.bus == "ide"]
+    if not controllers and not disks:
+        return  # (no IDE: the machine's built-ins need no reading)
     builtins = _ide_controllers(family)
-    for controller in domain.controllers:
-        if controller.type == "ide" and (controller.index or 0) not in builtins:
+    for controller in controllers:
+        if (controller.index or 0) not in builtins:
             yield _no_ide(controller, domain, machine, builtins)
-    for disk in domain.disks:
-        if disk.bus != "ide":
-            continue
+    for disk in disks:
         address = drive_address(disk)
         if address is None:
             continue
@@ -213,7 +220,7 @@ def _channel_io(domain: Domain, family: MachineFamily) -> Iterator[Finding]:
     addresses exist only on channel-I/O (s390x) machines."""
     if family.libvirt_addressing == "ccw":
         return
-    for _, address in domain.addressed("ccw"):
+    for _, address in addressed(domain, "ccw"):
         yield finding_at(
             "VX0209",
             "error",
@@ -229,13 +236,16 @@ def _builtin_pci_functions(domain: Domain, family: MachineFamily) -> Iterator[Fi
     lets through and QEMU refuses at start ("PCI: slot 0 function 0 not available for
     virtio-blk-pci, in use by i440FX").  The controller element that stands for the
     built-in itself (<controller type='sata' index='0'> on q35) may name its address."""
+    written = addressed(domain, "pci")
+    if not written:
+        return  # (no written PCI address: the machine's built-ins need no reading)
     held: dict[tuple[int, int], Builtin] = {}
     for builtin in family.builtins:
         # (one a legacy option such as -usb creates is not there for libvirt's domains)
         if builtin.parent_bus is None and builtin.addr and builtin.enabled_by is None:
             slot, _, function = builtin.addr.partition(".")
             held[(int(slot, 16), int(function or "0", 16))] = builtin
-    for device, address in domain.addressed("pci"):
+    for device, address in written:
         if address.slot is None:
             continue  # <address type='pci'/>: PCI, at a place libvirt chooses
         values = pci_numbers(address)

@@ -110,10 +110,15 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
             "vhost-scsi-ccw" if ccw else f"vhost-scsi-pci{transitional.model_suffix(hostdev.model)}"
         )
         needs.append((hostdev, "vhost-scsi host device", device, ""))
-    for obj, what, device_type, suffix in needs:
-        if device_type is not None:
-            device_type = transitional.resolve(caps, device_type)[0]
-        if device_type is None or caps.has_device(device_type):
+    # device type → the resolved type the release lacks, None when nothing is missing:
+    # a domain's disks ask for the same few types
+    missing: dict[str | None, str | None] = {}
+    for obj, what, wanted, suffix in needs:
+        if wanted not in missing:
+            resolved = transitional.resolve(caps, wanted)[0] if wanted is not None else None
+            missing[wanted] = None if resolved is None or caps.has_device(resolved) else resolved
+        device_type = missing[wanted]
+        if device_type is None:
             continue
         if device_type in caps.uncertain_devices:
             # a derived release whose neighbours disagree: not known, so not an error
@@ -148,8 +153,10 @@ def _name(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     Before it QEMU's vl.c took everything after the first comma of -name as a
     sub-argument and accepted only 'process=' there ("Unknown subargument … to -name"),
     so a doubled comma is no escape either."""
+    if caps.has_flag("name-guest"):
+        return  # (the release has the guest= key: <name> is not looked for)
     where = domain.place_of("name")
-    if not caps.has_flag("name-guest") and where is not None and "," in (domain.name or ""):
+    if where is not None and "," in (domain.name or ""):
         yield _flag_gate(
             domain,
             caps,

@@ -5,8 +5,9 @@ xmlschema (the schema is XSD 1.1: open to everything that is not storage).  xmls
 pure Python and slow to import and build (~0.4 s), so a domain is first validated by
 lxml's C validator against the same schema in XSD 1.0 form — the open content taken out
 of the schema and, equally, out of a copy of the domain (undeclared elements and
-attributes, which the open content allows anyway) — and xmlschema is built only for a
-domain that fails it, to explain the failure.  What each declaration declares is read
+attributes, which the open content allows anyway; a domain that holds the schema as
+it is needs no copy) — and xmlschema is built only for a domain that fails it, to
+explain the failure.  What each declaration declares is read
 from the XSD with lxml (`_projection`), not from xmlschema, so a valid domain never
 imports xmlschema.  tests/test_schema_fast.py checks that lxml never accepts what
 xmlschema refuses, on every sample, corpus file, check variant and on fuzzed domains,
@@ -181,14 +182,25 @@ def _projected(document: XmlDocument) -> etree._Element | None:
 
 
 def fast_valid(document: XmlDocument) -> bool:
-    """lxml's verdict on the projected domain (True: the storage schema holds)."""
+    """lxml's verdict on the domain (True: the storage schema holds)."""
+    return _fast_verdict(document)[0]
+
+
+def _fast_verdict(document: XmlDocument) -> tuple[bool, etree._Element | None]:
+    """(lxml's verdict, the projected copy when one was made).  A domain that holds the
+    strict schema as it is holds it projected too (the projection takes out only what
+    the schema does not declare, and nothing such is there but the content of
+    <readonly/>-like elements of any type and <iotune>'s optional wildcard, which may
+    be left empty): no copy is made for it."""
+    if _fast_schema().validate(document.root):
+        return True, None
     projected = _projected(document)
-    return projected is not None and bool(_fast_schema().validate(projected))
+    return projected is not None and bool(_fast_schema().validate(projected)), projected
 
 
 def schema_findings(document: XmlDocument) -> list[Finding]:
-    projected = _projected(document)
-    if projected is not None and _fast_schema().validate(projected):
+    valid, projected = _fast_verdict(document)
+    if valid:
         return []
     # xmlschema explains the projected copy: what the open content allows (any number
     # of unknown attributes or elements, 100,000 of them in a hostile input) is not
