@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..caps import CapsTable
 from ..errors import InvalidValue
 from ..findings import Finding
@@ -41,13 +39,11 @@ def check_releases(
         common.extend(lint_findings(domain))
         for table in tables:
             found = release_findings(domain, table) + machine_findings(domain, table)
-            per_release.append(
-                (table, [replace(f, xpath=domain.user_xpath(f.xpath)) for f in found])
-            )
+            per_release.append((table, [f.at(domain.user_xpath(f.xpath)) for f in found]))
     except InvalidValue as exc:
         common.append(Finding("VX0100", "error", exc.message, domain.source, exc.line, exc.xpath))
         per_release = [(table, []) for table in tables]
-    return [replace(f, xpath=domain.user_xpath(f.xpath)) for f in common], per_release
+    return [f.at(domain.user_xpath(f.xpath)) for f in common], per_release
 
 
 __all__ = ["Finding", "check_domain", "check_releases"]
