@@ -6,11 +6,14 @@ In CI, VIRTXLATE_REQUIRE_SHARED=1 and VIRTXLATE_REQUIRE_INTEGRATION=1 turn a mis
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -92,15 +95,64 @@ def skip_when_no_emulator(libvirt_error: str) -> None:
 
 
 def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python -m virtxlate ARGS` as a user would, capturing both streams."""
-    return subprocess.run(
-        [sys.executable, "-m", "virtxlate", *args],
-        input=stdin.decode() if stdin is not None else None,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
+    """`virtxlate ARGS` as a user runs it, in this process: virtxlate.cli.main, the function
+    `python -m virtxlate` runs, with the working directory, standard input and both output
+    streams a process would have (UTF-8 streams, stdout strict and stderr with
+    backslashreplace as Python sets them; no input unless STDIN), and the exit code a
+    process would end with (argparse's SystemExit included).  A Python exception out of
+    main() would be a traceback and exit 1 in a process: here it fails the test at once,
+    with its traceback.  Each run costs a few milliseconds instead of a process's ~70 ms
+    of start-up; the tests about the process itself (signals, resource limits, file
+    descriptors, the environment, the interpreter's start) start one with subprocess."""
+    from virtxlate.cli import main
+    from virtxlate.xmlinput import set_input_limit
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace")
+    saved = sys.stdin, os.getcwd()
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8")
+    os.chdir(REPO)
+    try:
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            warnings.catch_warnings(),
+        ):
+            _process_warning_filters()  # a warning is a line on stderr, as in a process
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse: usage errors (2) and --help (0)
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdin = saved[0]
+        os.chdir(saved[1])
+        set_input_limit(None)  # --max-input holds for one process: for this run only
+    return subprocess.CompletedProcess(
+        ["virtxlate", *args], code, _as_subprocess_reads(out), _as_subprocess_reads(err)
     )
+
+
+def _process_warning_filters() -> None:
+    """The warning filters of a fresh `python -m` process (Python's defaults): warnings
+    are shown on stderr, but not the deprecation, import and resource ones."""
+    warnings.resetwarnings()
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+        warnings.simplefilter("ignore", category)
+    warnings.simplefilter("ignore", ResourceWarning)
+    # (pytest records warnings; a process writes them on its stderr)
+    warnings.showwarning = _warning_on_stderr
+
+
+def _warning_on_stderr(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _as_subprocess_reads(stream: io.TextIOWrapper) -> str:
+    """What subprocess.run(text=True) gives for the bytes written to STREAM: UTF-8 with
+    universal newlines."""
+    stream.flush()
+    data = stream.buffer.getvalue()  # type: ignore[attr-defined]
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def conformance_inputs() -> list[Path]:
