@@ -18,6 +18,7 @@ import re
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -167,10 +168,27 @@ def _started_words(virsh: str, xml: str) -> list[str]:
         pid = pid_file.read_text().strip()
         words = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
     finally:
-        subprocess.run(
-            [virsh, "-c", URI, "destroy", name], capture_output=True, text=True, timeout=120
+        # libvirt takes ~1.6 s to destroy a domain here (it waits to see QEMU gone):
+        # destroyed in the background, waited for at the module's end (destroys_waited)
+        _DESTROYS.append(
+            subprocess.Popen(
+                [virsh, "-c", URI, "destroy", name],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         )
     return words
+
+
+_DESTROYS: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def destroys_waited() -> Iterator[None]:
+    """Every domain _started_words started is gone before the module ends."""
+    yield
+    while _DESTROYS:
+        _DESTROYS.pop().wait(timeout=120)
 
 
 @pytest.mark.integration
