@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
 
 import pytest
+from conftest import virsh_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -225,12 +225,7 @@ def libvirt_line(virsh: str, xml: str, tmp_path) -> str:
     """libvirt 9.0's command line for XML (its text), failing with libvirt's reason."""
     path = tmp_path / f"domain{len(list(tmp_path.iterdir()))}.xml"
     path.write_text(xml)
-    result = subprocess.run(
-        [virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(path))
     assert result.returncode == 0, f"libvirt refused:\n{result.stderr}\n{xml}"
     return result.stdout
 
