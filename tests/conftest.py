@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,30 @@ def _as_subprocess_reads(stream: io.TextIOWrapper) -> str:
 def conformance_inputs() -> list[Path]:
     """Every XML of the shared corpus (inputs and round-trip outputs)."""
     return sorted(CONFORMANCE.glob("*/*.xml")) if CONFORMANCE.is_dir() else []
+
+
+_DESTROYS: list[subprocess.Popen[bytes]] = []
+
+
+def destroy_in_background(virsh: str, name: str) -> None:
+    """`virsh destroy NAME` started and not waited for: libvirt takes ~1.6 s here to
+    destroy a domain (it waits to see QEMU gone) while the tests need only what they read
+    before; destroys_waited waits for every one at the run's end."""
+    _DESTROYS.append(
+        subprocess.Popen(
+            [virsh, "-c", "qemu:///system", "destroy", name],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def destroys_waited() -> Iterator[None]:
+    """Every domain destroy_in_background was given is gone before the run ends."""
+    yield
+    while _DESTROYS:
+        _DESTROYS.pop().wait(timeout=120)
 
 
 def virsh_run(virsh: str, *args: str) -> subprocess.CompletedProcess[str]:

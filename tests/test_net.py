@@ -18,12 +18,11 @@ import re
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cases_support import URI
-from conftest import require_emulator
+from conftest import destroy_in_background, require_emulator
 from qemu_start import qemu_refusal
 from virtio_family_support import domain_xml, family_options, libvirt_words
 
@@ -168,27 +167,8 @@ def _started_words(virsh: str, xml: str) -> list[str]:
         pid = pid_file.read_text().strip()
         words = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
     finally:
-        # libvirt takes ~1.6 s to destroy a domain here (it waits to see QEMU gone):
-        # destroyed in the background, waited for at the module's end (destroys_waited)
-        _DESTROYS.append(
-            subprocess.Popen(
-                [virsh, "-c", URI, "destroy", name],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        destroy_in_background(virsh, name)  # (~1.6 s: waited for at the run's end)
     return words
-
-
-_DESTROYS: list[subprocess.Popen[bytes]] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def destroys_waited() -> Iterator[None]:
-    """Every domain _started_words started is gone before the module ends."""
-    yield
-    while _DESTROYS:
-        _DESTROYS.pop().wait(timeout=120)
 
 
 @pytest.mark.integration
