@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,6 +170,84 @@ def _as_subprocess_reads(stream: io.TextIOWrapper) -> str:
     stream.flush()
     data = stream.buffer.getvalue()  # type: ignore[attr-defined]
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+# Long CLI runs that mostly wait on QEMU or libvirtd (`caps probe`: 4-5 s of wall, under
+# 1 s of CPU each), by name: the test module that reads one, the binary it needs (None:
+# none) and its words after `python -m virtxlate` (BINARY and OUT: that binary's path
+# and the run's output file)
+EARLY_RUNS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "probe-x86_64": ("test_probe.py", "qemu-system-x86_64", ("BINARY",)),
+    "probe-q35": ("test_probe.py", "qemu-system-x86_64", ("BINARY", "--machine", "q35")),
+    "probe-s390x": ("test_probe.py", "qemu-system-s390x", ("BINARY",)),
+    "probe-aarch64": ("test_probe.py", "qemu-system-aarch64", ("BINARY",)),
+    "probe-live": (
+        "test_live.py",
+        None,
+        ("--connect", "qemu:///system", "--virttype", "qemu"),
+    ),
+}
+_EARLY: dict[str, tuple[subprocess.Popen[str], Path]] = {}
+_EARLY_DONE: dict[str, subprocess.CompletedProcess[str]] = {}
+_EARLY_DIRECTORY: list[Path] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The early runs of the modules this run has tests of start as soon as the tests are
+    known: they wait on QEMU beside the other tests instead of in their own module."""
+    modules = {item.path.name for item in session.items}
+    for name, (module, _, _) in EARLY_RUNS.items():
+        if module in modules:
+            _start_early(name)
+
+
+def _start_early(name: str) -> None:
+    _, binary_name, words = EARLY_RUNS[name]
+    binary = shutil.which(binary_name) if binary_name else None
+    if binary_name is not None and binary is None:
+        return  # its test skips (fails in CI) for the binary
+    if not _EARLY_DIRECTORY:
+        _EARLY_DIRECTORY.append(Path(tempfile.mkdtemp(prefix="virtxlate-early-")))
+    out = _EARLY_DIRECTORY[0] / f"{name}.xml"
+    command = ["caps", "probe", *(binary if w == "BINARY" else w for w in words)]
+    _EARLY[name] = (
+        subprocess.Popen(
+            [sys.executable, "-m", "virtxlate", *command, "--output", str(out)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        out,
+    )
+
+
+def early_run(name: str) -> tuple[subprocess.CompletedProcess[str], Path] | None:
+    """The early run NAME (EARLY_RUNS) once it has ended, as a `python -m virtxlate`
+    process: its exit code and streams, and its output file; None when the binary it
+    needs is not installed.  Started now if the run has not started it."""
+    if name not in _EARLY:
+        _start_early(name)
+    if name not in _EARLY:
+        return None
+    process, out = _EARLY[name]
+    if name not in _EARLY_DONE:
+        stdout, stderr = process.communicate(timeout=300)
+        _EARLY_DONE[name] = subprocess.CompletedProcess(
+            process.args, process.returncode, stdout, stderr
+        )
+    return _EARLY_DONE[name], out
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Early runs no test waited for (their tests deselected or failed before) end with
+    the run; their output files go."""
+    for process, _ in _EARLY.values():
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    for directory in _EARLY_DIRECTORY:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def conformance_inputs() -> list[Path]:

@@ -8,11 +8,10 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLES, _missing, require_emulator, run_cli
+from conftest import REPO, SAMPLES, _missing, early_run, require_emulator, run_cli
 from lxml import etree
 from test_libvirt import URI
 
@@ -143,31 +142,12 @@ def test_compare_shows_a_difference(binding):
     assert result.stdout.startswith(f"--- libvirt ({URI})\n+++ virtxlate --qemu 4.1\n")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def live_probe(tmp_path_factory) -> Iterator[tuple[subprocess.Popen[str], Path]]:
-    """`caps probe --connect` started as a `python -m virtxlate` process when the module
-    starts (the process, its output file): it waits on libvirtd and QEMU most of its ~4 s,
-    so it runs beside the module's other tests instead of after them."""
-    out = tmp_path_factory.mktemp("live") / "live.xml"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "virtxlate", "caps", "probe", "--connect", URI]
-        + ["--virttype", "qemu", "-o", str(out)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    yield process, out
-    if process.poll() is None:
-        process.kill()
-    process.communicate()
-
-
-def test_caps_probe_through_libvirt(binding, live_probe):
+def test_caps_probe_through_libvirt(binding):
     require_emulator((SAMPLES / "seed-virtio-scsi.xml").read_text())
-    process, out = live_probe
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 0, stderr
+    # `caps probe --connect` as a process, started when the run's tests were known: it
+    # waits on libvirtd and QEMU most of its ~4 s (conftest.EARLY_RUNS)
+    result, out = early_run("probe-live")  # type: ignore[misc]
+    assert result.returncode == 0, result.stderr
     table = etree.parse(str(out)).getroot()
     probed = parse_table(out)
     # the shipped 7.2 table is built on a recording of `caps probe` of the same Debian

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, _missing, run_cli
+from conftest import REPO, _missing, early_run, run_cli
 
 from virtxlate.caps.answers import read_replies
 from virtxlate.caps.interpret import interpret
@@ -55,57 +51,21 @@ def _gone(pid: int) -> bool:
     return False
 
 
-# the `caps probe` runs of this module: name -> (binary, options after the binary)
-_PROBES = {
-    "x86_64": ("qemu-system-x86_64", ()),
-    "q35": ("qemu-system-x86_64", ("--machine", "q35")),
-    "s390x": ("qemu-system-s390x", ()),
-    "aarch64": ("qemu-system-aarch64", ()),
-}
-
-
-@pytest.fixture(scope="module")
-def probes(tmp_path_factory) -> Iterator[dict[str, tuple[subprocess.Popen[str], Path]]]:
-    """The module's `caps probe` runs, started side by side as `python -m virtxlate`
-    processes (name -> the process, its --output file).  A probe spends most of its time
-    waiting for QEMU (q35: 4.7 s of wall, 0.4 s of CPU; ~200 QMP answers and each QEMU
-    start): at once they take the longest one's time instead of the sum (~13 s)."""
-    directory = tmp_path_factory.mktemp("probes")
-    running = {}
-    for name, (binary_name, options) in _PROBES.items():
-        binary = shutil.which(binary_name)
-        if binary is None:
-            continue  # the test of this probe skips (fails in CI) for the binary
-        out = directory / f"{name}.xml"
-        command = ["caps", "probe", binary, *options, "--output", str(out)]
-        running[name] = (
-            subprocess.Popen(
-                [sys.executable, "-m", "virtxlate", *command],
-                cwd=REPO,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            ),
-            out,
-        )
-    yield running
-    for process, _ in running.values():
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
-
-
-def _probe(probes, name: str) -> Path:  # type: ignore[no-untyped-def]
-    """The table file of the probe NAME once its process has ended well (asserted)."""
-    process, out = probes[name]
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 0, stderr
+def _probe(name: str) -> Path:
+    """The table file of the `caps probe` run NAME (conftest.EARLY_RUNS: started as a
+    process when the run's tests are known, beside them: a probe waits on QEMU most of
+    its ~4.5 s) once it has ended well (asserted)."""
+    run = early_run(f"probe-{name}")
+    if run is None:
+        _missing(f"the QEMU binary of probe-{name}", "VIRTXLATE_REQUIRE_INTEGRATION")
+    result, out = run  # type: ignore[misc]
+    assert result.returncode == 0, result.stderr
     return out
 
 
 @pytest.fixture(scope="module")
-def probed(probes, qemu_binary):
-    return parse_table(_probe(probes, "x86_64"))  # validates against schemas/caps.xsd
+def probed(qemu_binary):
+    return parse_table(_probe("x86_64"))  # validates against schemas/caps.xsd
 
 
 def test_probed_table_agrees_with_the_recording(probed):
@@ -155,10 +115,8 @@ def test_qemu_that_cannot_start_is_an_error(qemu_binary, tmp_path):
 
 
 @pytest.mark.parametrize("arch", ["s390x", "aarch64"])
-def test_other_arch_probe_agrees_with_the_shipped_table(arch, probes):
-    if arch not in probes:
-        _missing(f"qemu-system-{arch}", "VIRTXLATE_REQUIRE_INTEGRATION")
-    probed = parse_table(_probe(probes, arch))
+def test_other_arch_probe_agrees_with_the_shipped_table(arch):
+    probed = parse_table(_probe(arch))
     recorded = _recorded(arch)
     if probed.release != recorded.release:
         pytest.skip(f"this QEMU is {probed.release}; the recording is of {recorded.release}")
@@ -166,8 +124,8 @@ def test_other_arch_probe_agrees_with_the_shipped_table(arch, probes):
     assert probed.machines == recorded.machines
 
 
-def test_probe_of_one_machine(qemu_binary, probes):
-    table = parse_table(_probe(probes, "q35"))
+def test_probe_of_one_machine(qemu_binary):
+    table = parse_table(_probe("q35"))
     assert table.families["q35"].root_bus == "pcie.0"
     unknown = run_cli("caps", "probe", qemu_binary, "--machine", "no-such-machine")
     assert unknown.returncode == 2
