@@ -9,8 +9,9 @@ entries marked for it, the tests every entry through `normalise`.  Nothing is li
 from __future__ import annotations
 
 import shlex
-import subprocess
 from pathlib import Path
+
+from conftest import virsh_run
 
 from virtxlate.api import analyze, load
 from virtxlate.argv.runtime import RUNTIME_ONLY, normalise
@@ -25,12 +26,7 @@ def both_lines(virsh: str, xml: str, tmp_path: Path) -> tuple[list[str], list[st
     CD-ROM drives or SCSI devices, like this machine, answers virtxlate's questions)."""
     path = tmp_path / "domain.xml"
     path.write_text(xml)
-    answer = subprocess.run(
-        [virsh, "-c", "qemu:///system", "domxml-to-native", "qemu-argv", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    answer = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(path))
     assert answer.returncode == 0, answer.stderr
     domain = load(xml)
     result = analyze(domain, "7.2", host=FixedHost())

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from cases_support import URI, args_words, format_args, read_err
+from conftest import virsh_run
 
 from virtxlate.api import analyze, load
 from virtxlate.props.display import AUTOPORT_PLACEHOLDER
@@ -484,12 +485,7 @@ def test_generated_guests_are_libvirts(tmp_path):
     def check(xml: str) -> None:
         path = tmp_path / "g.xml"
         path.write_text(xml)
-        answer = subprocess.run(
-            [virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        answer = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(path))
         result = analyze(load(xml), "7.2")
         if answer.returncode != 0:
             assert result.argv is None, answer.stderr

@@ -355,6 +355,11 @@ def test_broken_command_lines_get_a_message_never_a_traceback(corpus_lines):
     from virtxlate.errors import VirtxlateError
     from virtxlate.native.words import CommandLine
 
+    # the strategies drawn from in every example, made once (hypothesis checks a strategy
+    # made anew at each draw anew)
+    lines, steps = st.sampled_from(corpus_lines), st.integers(1, 3)
+    odd_words = st.one_of(st.sampled_from(_ODD), st.text(max_size=8))
+
     @settings(
         max_examples=int(os.environ.get("VIRTXLATE_ARGV_FUZZ_EXAMPLES", "1000")),
         deadline=None,
@@ -362,12 +367,12 @@ def test_broken_command_lines_get_a_message_never_a_traceback(corpus_lines):
     )
     @given(data=st.data())
     def check(data):
-        words = list(data.draw(st.sampled_from(corpus_lines)))
-        for _ in range(data.draw(st.integers(1, 3))):
+        words = list(data.draw(lines))
+        for _ in range(data.draw(steps)):
             if not words:
                 break
             index = data.draw(st.integers(0, len(words) - 1))
-            odd = data.draw(st.one_of(st.sampled_from(_ODD), st.text(max_size=8)))
+            odd = data.draw(odd_words)
             word = words[index]
             if word.startswith("{"):
                 try:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
 
 import pytest
+from conftest import virsh_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -225,12 +225,7 @@ def libvirt_line(virsh: str, xml: str, tmp_path) -> str:
     """libvirt 9.0's command line for XML (its text), failing with libvirt's reason."""
     path = tmp_path / f"domain{len(list(tmp_path.iterdir()))}.xml"
     path.write_text(xml)
-    result = subprocess.run(
-        [virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(path))
     assert result.returncode == 0, f"libvirt refused:\n{result.stderr}\n{xml}"
     return result.stdout
 
@@ -470,14 +465,18 @@ _ODD = ["", "x", "-1", "0x", "99999999999999999999", "a,b", "{", "=", ",,", "é"
 
 def test_broken_device_lines_get_a_message_never_a_traceback(device_lines):
     """Odd values in any device option: a one-line error or XML virtxlate reads."""
+    # the strategies drawn from in every example, made once (hypothesis checks a strategy
+    # made anew at each draw anew)
+    lines, steps = st.sampled_from(device_lines), st.integers(1, 3)
+    odd_words = st.one_of(st.sampled_from(_ODD), st.text(max_size=6))
 
     @settings(max_examples=EXAMPLES * 20, deadline=None, database=None)
     @given(data=st.data())
     def check(data):
-        words = list(data.draw(st.sampled_from(device_lines)))
-        for _ in range(data.draw(st.integers(1, 3))):
+        words = list(data.draw(lines))
+        for _ in range(data.draw(steps)):
             index = data.draw(st.integers(0, len(words) - 1))
-            odd = data.draw(st.one_of(st.sampled_from(_ODD), st.text(max_size=6)))
+            odd = data.draw(odd_words)
             word = words[index]
             fields = _json_object(word)
             if fields:

@@ -415,6 +415,16 @@ def test_an_arch_without_tables_in_a_batch_exits_as_the_readme_says(tmp_path):
 # -- item 14: signals end the run with the results so far ----------------------------
 
 
+def _sigint_at_its_default() -> None:
+    """In the child before exec: SIGINT back to its default action.  A shell that is not
+    interactive starts its background jobs with SIGINT ignored, and an ignored signal
+    stays ignored across fork and exec (POSIX); Python then installs no KeyboardInterrupt
+    handler and virtxlate rightly ignores the SIGINT this test sends, so the test would
+    hang until its timeout whenever pytest itself runs as such a job (e.g. `cmd &` in a
+    script).  A user's terminal delivers SIGINT at its default: that is what is tested."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     "signum,code,group,jobs",
     [
@@ -443,6 +453,7 @@ def test_a_signal_ends_the_batch_with_its_results_and_a_summary(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_sigint_at_its_default,
     )
     try:
         first = b""

@@ -8,6 +8,7 @@ A part is a subpackage (virtxlate/model/, …) or a top-level module (api, cli, 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -46,11 +47,18 @@ def _modules() -> dict[str, Path]:
     return {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
+@functools.cache
+def _nodes(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of PATH's syntax tree, parsed once a test run (the sources do not change
+    while it runs; each test parsing the whole package again cost ~1 s)."""
+    return tuple(ast.walk(ast.parse(path.read_text(), str(path))))
+
+
 def _from_imports(name: str, path: Path) -> list[tuple[str, ast.ImportFrom]]:
     """Each `from X import …` of virtxlate in NAME's source, X resolved to a module name."""
     is_package = path.name == "__init__.py"
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _nodes(path):
         if not isinstance(node, ast.ImportFrom):
             continue
         if node.level:
@@ -68,7 +76,7 @@ def _from_imports(name: str, path: Path) -> list[tuple[str, ast.ImportFrom]]:
 def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     """The virtxlate modules NAME imports anywhere in its source."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _nodes(path):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.split(".")[0] == "virtxlate")
     for target, node in _from_imports(name, path):

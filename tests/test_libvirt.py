@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 
 import pytest
-from conftest import SAMPLES, require_emulator, run_cli, skip_when_no_emulator
+from conftest import SAMPLES, require_emulator, run_cli, skip_when_no_emulator, virsh_run
 from qemu_start import host_only, qemu_refusal
 from samples_support import LIBVIRT_GAPS
 
@@ -25,12 +24,7 @@ URI = "qemu:///system"
 def _libvirt_argv(virsh: str, sample) -> tuple[list[str] | None, str]:
     """libvirt's command line for the domain file SAMPLE (from the emulator on), or None and
     libvirt's reason when it refuses; a skip when libvirt lacks the domain's emulator."""
-    result = subprocess.run(
-        [virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(sample)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(sample))
     if result.returncode != 0:
         skip_when_no_emulator(result.stderr)
         return None, result.stderr.strip()

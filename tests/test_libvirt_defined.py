@@ -26,12 +26,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import CONFORMANCE, DATA, SAMPLES, skip_when_no_emulator
+from conftest import CONFORMANCE, DATA, SAMPLES, skip_when_no_emulator, virsh_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from qemu_start import Budget
-from test_libvirt import URI, _libvirt_argv, libvirt_then_qemu, qemu_refuses
+from test_libvirt import _libvirt_argv, libvirt_then_qemu, qemu_refuses
 from test_placement import CASES as PLACEMENT_CASES
 from test_round_trip import domains, placed_storage, places
 
@@ -64,10 +64,8 @@ def placed(words: list[str]) -> list[tuple[str, str]]:
     return controllers + storage_options(words)
 
 
-def _virsh(binary: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [binary, "-c", URI, *args], input=stdin, capture_output=True, text=True, timeout=120
-    )
+def _virsh(binary: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return virsh_run(binary, *args)  # (through libvirt-python: conftest.virsh_run)
 
 
 def _domain_name() -> str:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, _missing, early_run, run_cli
 
 from virtxlate.caps.answers import read_replies
 from virtxlate.caps.interpret import interpret
@@ -51,12 +51,21 @@ def _gone(pid: int) -> bool:
     return False
 
 
-@pytest.fixture(scope="module")
-def probed(tmp_path_factory, qemu_binary):
-    out = tmp_path_factory.mktemp("probe") / "probed.xml"
-    result = run_cli("caps", "probe", qemu_binary, "--output", str(out))
+def _probe(name: str) -> Path:
+    """The table file of the `caps probe` run NAME (conftest.EARLY_RUNS: started as a
+    process when the run's tests are known, beside them: a probe waits on QEMU most of
+    its ~4.5 s) once it has ended well (asserted)."""
+    run = early_run(f"probe-{name}")
+    if run is None:
+        _missing(f"the QEMU binary of probe-{name}", "VIRTXLATE_REQUIRE_INTEGRATION")
+    result, out = run  # type: ignore[misc]
     assert result.returncode == 0, result.stderr
-    return parse_table(out)  # validates against schemas/caps.xsd
+    return out
+
+
+@pytest.fixture(scope="module")
+def probed(qemu_binary):
+    return parse_table(_probe("x86_64"))  # validates against schemas/caps.xsd
 
 
 def test_probed_table_agrees_with_the_recording(probed):
@@ -106,18 +115,8 @@ def test_qemu_that_cannot_start_is_an_error(qemu_binary, tmp_path):
 
 
 @pytest.mark.parametrize("arch", ["s390x", "aarch64"])
-def test_other_arch_probe_agrees_with_the_shipped_table(arch, tmp_path):
-    import shutil
-
-    binary = shutil.which(f"qemu-system-{arch}")
-    if binary is None:
-        from conftest import _missing
-
-        _missing(f"qemu-system-{arch}", "VIRTXLATE_REQUIRE_INTEGRATION")
-    out = tmp_path / "probed.xml"
-    result = run_cli("caps", "probe", binary, "--output", str(out))
-    assert result.returncode == 0, result.stderr
-    probed = parse_table(out)
+def test_other_arch_probe_agrees_with_the_shipped_table(arch):
+    probed = parse_table(_probe(arch))
     recorded = _recorded(arch)
     if probed.release != recorded.release:
         pytest.skip(f"this QEMU is {probed.release}; the recording is of {recorded.release}")
@@ -125,11 +124,8 @@ def test_other_arch_probe_agrees_with_the_shipped_table(arch, tmp_path):
     assert probed.machines == recorded.machines
 
 
-def test_probe_of_one_machine(qemu_binary, tmp_path):
-    out = tmp_path / "q35.xml"
-    result = run_cli("caps", "probe", qemu_binary, "--machine", "q35", "--output", str(out))
-    assert result.returncode == 0, result.stderr
-    table = parse_table(out)
+def test_probe_of_one_machine(qemu_binary):
+    table = parse_table(_probe("q35"))
     assert table.families["q35"].root_bus == "pcie.0"
     unknown = run_cli("caps", "probe", qemu_binary, "--machine", "no-such-machine")
     assert unknown.returncode == 2

@@ -14,8 +14,7 @@ answered libvirt.
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from conftest import run_cli
 
 from virtxlate import caps
 from virtxlate.api import analyze, check, load
@@ -120,12 +119,7 @@ def test_qemu_1_2_takes_the_reproducer_check_tree_and_argv(tmp_path):
     path = tmp_path / "g.xml"
     path.write_text(_REPRODUCER)
     for command in ("check", "tree", "argv"):
-        done = subprocess.run(
-            [sys.executable, "-m", "virtxlate", command, str(path), "--qemu", "1.2"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_cli(command, str(path), "--qemu", "1.2")
         assert done.returncode == 0, (command, done.stderr)
         assert "VX03" not in done.stdout + done.stderr, command
         if command == "tree":

@@ -27,13 +27,12 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, run_cli, virsh_run
 from hypothesis import HealthCheck, given, settings
 from qemu_start import host_only, runnable, started
 from qtree import QBus, parse_qtree
@@ -257,12 +256,7 @@ def libvirt_line(xml: str) -> tuple[tuple[str, ...] | None, str]:
     with tempfile.NamedTemporaryFile("w", suffix=".xml") as file:
         file.write(xml)
         file.flush()
-        answer = subprocess.run(
-            ["virsh", "-c", URI, "domxml-to-native", "qemu-argv", file.name],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        answer = virsh_run("virsh", "domxml-to-native", "qemu-argv", file.name)
     if answer.returncode != 0:
         return None, " ".join(answer.stderr.split())
     return tuple(shlex.split(answer.stdout.replace("\\\n", ""))), ""

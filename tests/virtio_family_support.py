@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 import uuid
 
-from cases_support import URI, VIRTIO_FAMILY
+from cases_support import VIRTIO_FAMILY
+from conftest import virsh_run
 from qemu_start import _json_or_keyval
 
 from virtxlate.argv.runtime import RUNTIME_ONLY
@@ -56,12 +56,7 @@ def libvirt_words(virsh: str, xml: str, tmp_path) -> tuple[list[str] | None, str
     """libvirt 9.0's line for XML from the emulator on, or None and libvirt's refusal."""
     path = tmp_path / "domain.xml"
     path.write_text(xml)
-    result = subprocess.run(
-        [virsh, "-c", URI, "domxml-to-native", "qemu-argv", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(path))
     if result.returncode != 0:
         return None, result.stderr.strip()
     words = shlex.split(result.stdout.replace("\\\n", ""))
