@@ -148,7 +148,8 @@ def check_only(text: str) -> None:
 
 
 def check_and_argv(text: str) -> list[str]:
-    result = analyze(load(text), RELEASE)
+    # what `virtxlate argv` runs: the line and QEMU's refusals of it, no device graph
+    result = analyze(load(text), RELEASE, graph=False)
     if not result.ok or result.argv is None:
         raise SystemExit(f"a generated domain does not check: {result.findings}")
     return result.argv
@@ -225,7 +226,14 @@ def main() -> None:
         default=1000,
         help="the largest guest of the disk rows (1, 10, 100, 1000; the test runs 10)",
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="few repetitions (the test that runs the script): the numbers mean nothing",
+    )
     options = parser.parse_args()
+    times = 2 if options.quick else 7
+    passes = 1 if options.quick else 5
     libvirt = Libvirt()
     mixed = [domain_xml(number) for number in range(options.domains)]
     print(
@@ -242,25 +250,37 @@ def main() -> None:
         one.write_text(mixed[3])
         python = [sys.executable, "-m", "virtxlate"]
         cold = [
-            ("virtxlate check ONE.xml", median_ms([*python, "check", str(one), "--qemu", RELEASE])),
-            ("virtxlate argv ONE.xml", median_ms([*python, "argv", str(one), "--qemu", RELEASE])),
-            ("virtxlate caps list", median_ms([*python, "caps", "list"])),
+            (
+                "virtxlate check ONE.xml",
+                median_ms([*python, "check", str(one), "--qemu", RELEASE], times),
+            ),
+            (
+                "virtxlate argv ONE.xml",
+                median_ms([*python, "argv", str(one), "--qemu", RELEASE], times),
+            ),
+            ("virtxlate caps list", median_ms([*python, "caps", "list"], times)),
             (
                 "virtxlate explain virtio-scsi-pci",
-                median_ms([*python, "explain", "virtio-scsi-pci"]),
+                median_ms([*python, "explain", "virtio-scsi-pci"], times),
             ),
-            ("python3 -c pass (the interpreter alone)", median_ms([sys.executable, "-c", "pass"])),
+            (
+                "python3 -c pass (the interpreter alone)",
+                median_ms([sys.executable, "-c", "pass"], times),
+            ),
             (
                 "virsh domxml-to-native ONE.xml",
-                median_ms(["virsh", "-c", URI, "domxml-to-native", "qemu-argv", str(one)]),
+                median_ms(["virsh", "-c", URI, "domxml-to-native", "qemu-argv", str(one)], times),
             ),
             # (virt-xml-validate needs xmllint: Debian libxml2-utils)
-            ("virt-xml-validate ONE.xml", median_ms(["virt-xml-validate", str(one), "domain"])),
+            (
+                "virt-xml-validate ONE.xml",
+                median_ms(["virt-xml-validate", str(one), "domain"], times),
+            ),
         ]
         print()
         interpreter = dict(cold)["python3 -c pass (the interpreter alone)"]
         print(
-            "| cold, one domain, one process | wall ms (median of 7) | CPU ms (median) | "
+            f"| cold, one domain, one process | wall ms (median of {times}) | CPU ms (median) | "
             "CPU ms above the interpreter's |"
         )
         print("|---|---|---|---|")
@@ -275,18 +295,21 @@ def main() -> None:
         print("(virsh's CPU column is virsh's own: the translation runs in libvirtd)")
 
         check_and_argv(mixed[0])  # tables and schema loaded once per process
-        ours = side_by_side(check_and_argv, libvirt, mixed)
-        checked = side_by_side(check_only, libvirt, mixed)
+        ours = side_by_side(check_and_argv, libvirt, mixed, passes)
+        checked = side_by_side(check_only, libvirt, mixed, passes)
         theirs_both = [t for t in (ours.libvirt, checked.libvirt) if t is not None]
         theirs = min(theirs_both) if theirs_both else None
         # the batch's best of three runs, start included
-        runs_of_batch = [batch_run(Path(tmp) / "mixed", mixed, jobs=1) for _ in range(3)]
+        runs_of_batch = [
+            batch_run(Path(tmp) / "mixed", mixed, jobs=1) for _ in range(1 if options.quick else 3)
+        ]
         batch_cpu = min(run.cpu for run in runs_of_batch) * 1000 / len(mixed)
         batch_wall = min(run.seconds for run in runs_of_batch) * 1000 / len(mixed)
         batch_order = all(run.in_order for run in runs_of_batch)
         print()
         print(
-            "| mixed set, ms per domain (best of 5 passes, in turn with libvirt's) | CPU ms | "
+            f"| mixed set, ms per domain (best of {passes} passes, in turn with libvirt's) | "
+            "CPU ms | "
             "wall ms | libvirt-python domainXMLToNative (wall) ÷ this (CPU) |"
         )
         print("|---|---|---|---|")
@@ -298,15 +321,16 @@ def main() -> None:
                 f"| {name} | {_cell(side.cpu)} | {_cell(side.wall)} | {_ratio(theirs, side.cpu)} |"
             )
         print(
-            f"| `virtxlate check DIR --jobs 1 --format jsonl`, start included (best of 3 "
-            f"runs) | {_cell(batch_cpu)} | {_cell(batch_wall)} | {_ratio(theirs, batch_cpu)} |"
+            f"| `virtxlate check DIR --jobs 1 --format jsonl`, start included (best of "
+            f"{len(runs_of_batch)} runs) | {_cell(batch_cpu)} | {_cell(batch_wall)} | "
+            f"{_ratio(theirs, batch_cpu)} |"
         )
         parse_alone = per_domain(lambda t: etree.fromstring(t.encode()), mixed, repeat=3)
         print(f"| lxml parse alone | | {_cell(parse_alone)} | |")
         print(f"| libvirt-python domainXMLToNative | | {_cell(theirs)} | 1.0× |")
         import whole  # (bench/ is on sys.path: this script's folder)
 
-        print(whole.row(libvirt.conn))
+        print(whole.row(libvirt.conn, quick=options.quick))
 
         print()
         print(
@@ -318,7 +342,7 @@ def main() -> None:
         for disks in (n for n in (1, 10, 100, 1000) if n <= options.max_disks):
             text = many_disks(disks)
             repeat = 20 if disks < 100 else 2
-            side = side_by_side(check_and_argv, libvirt, [text] * repeat)
+            side = side_by_side(check_and_argv, libvirt, [text] * repeat, passes)
             scaling[disks] = side.cpu
             print(
                 f"| {disks} | {_cell(side.cpu, 2)} | {_cell(side.wall, 2)} | "

@@ -42,20 +42,20 @@ def _ms_per_call(
     return best
 
 
-def ours(text: str) -> float:
-    """check+argv (with the graph: what `virtxlate argv` runs) of TEXT, CPU ms per call
-    (run.py's side_by_side says why CPU time)."""
+def ours(text: str, repeat: int = REPEAT) -> float:
+    """check+argv (what `virtxlate argv` runs: no device graph) of TEXT, CPU ms per
+    call (run.py's side_by_side says why CPU time)."""
 
     def run() -> None:
-        result = analyze(load(text), RELEASE)
+        result = analyze(load(text), RELEASE, graph=False)
         if not result.ok or not result.argv:
             raise SystemExit(f"{GUEST.name} does not check: {result.findings}")
 
     run()  # tables and schema loaded once per process
-    return _ms_per_call(run, clock=time.process_time)
+    return _ms_per_call(run, repeat=repeat, clock=time.process_time)
 
 
-def theirs(conn: Any, text: str) -> float | None:
+def theirs(conn: Any, text: str, repeat: int = 50) -> float | None:
     """libvirt-python's domainXMLToNative of TEXT, ms per call; None without libvirt or
     when libvirt refuses the guest (e.g. no swtpm for its TPM)."""
     if conn is None:
@@ -65,13 +65,15 @@ def theirs(conn: Any, text: str) -> float | None:
     except Exception as exc:  # libvirt.libvirtError: the row says n/a and why
         print(f"libvirt refuses {GUEST.name}: {exc}", file=sys.stderr)
         return None
-    return _ms_per_call(lambda: conn.domainXMLToNative("qemu-argv", text, 0), repeat=50)
+    return _ms_per_call(lambda: conn.domainXMLToNative("qemu-argv", text, 0), repeat=repeat)
 
 
-def row(conn: Any) -> str:
-    """The Markdown table of the measure (CONN: a libvirt connection, or None)."""
+def row(conn: Any, quick: bool = False) -> str:
+    """The Markdown table of the measure (CONN: a libvirt connection, or None; QUICK:
+    a few calls only, for the test that runs the script)."""
     text = GUEST.read_text()
-    mine, libvirts = ours(text), theirs(conn, text)
+    mine = ours(text, repeat=5 if quick else REPEAT)
+    libvirts = theirs(conn, text, repeat=2 if quick else 50)
     ratio = f"{libvirts / mine:.1f}×" if libvirts is not None and mine > 0 else "n/a"
     shown = f"{libvirts:.3f}" if libvirts is not None else "n/a"
     return "\n".join(

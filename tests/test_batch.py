@@ -104,7 +104,7 @@ def test_bench_script_runs_and_prints_its_table():
         [
             sys.executable,
             str(REPO / "bench" / "run.py"),
-            *("--domains", "10", "--batch", "50", "--max-disks", "10"),
+            *("--domains", "10", "--batch", "50", "--max-disks", "10", "--quick"),
         ],
         capture_output=True,
         text=True,
