@@ -8,7 +8,7 @@ from ..xmlinput import XmlDocument
 from .chardevs import Channel, Console, Parallel, Redirdev, RedirFilterRule, Serial, Smartcard
 from .devices import Address, Controller, Device, Disk, IOThreadId, IOThreadIds
 from .display import Audio, Graphics, Input, Sound, Video
-from .fields import _UNREAD, INT, ON_OFF, Child, Children, Field, Flag, XmlObject
+from .fields import INT, ON_OFF, Child, Children, Field, Flag, XmlObject, _keep
 from .hostdevs import Hostdev, Hub
 from .network import Interface
 from .platform import (
@@ -65,7 +65,7 @@ DEVICE_CLASSES: dict[str, type[Device]] = {
     "vsock": Vsock,
 }
 # the key of Domain.devices among the domain's cached reads
-_DEVICES = object()
+_DEVICES = "@devices"
 
 # Units libvirt accepts for <memory unit=…>, in bytes (virScaleInteger).
 _MEMORY_UNITS = {
@@ -167,6 +167,8 @@ class Domain(XmlObject):
     memory_allocation_threads = Field("memoryBacking/allocation/@threads", INT)
     sysinfos = Children(Sysinfo, "sysinfo")
 
+    __slots__ = ("document",)  # (the instance dict holds the reads)
+
     def __init__(self, element: etree._Element, document: XmlDocument | None = None):
         super().__init__(element)
         self.document = document
@@ -185,16 +187,18 @@ class Domain(XmlObject):
     def devices(self) -> list[Device]:
         """Every element of <devices> (but <emulator>) in document order, each through
         its kind's class (an element libvirt 9.0 does not know: a plain Device)."""
-        reads = self._cached()
-        found: list[Device] | object = reads.get(_DEVICES, _UNREAD)
-        if found is _UNREAD:
+        found: list[Device] | None = self.__dict__.get(_DEVICES)
+        if found is None:
             container = self.element.find("devices")
-            found = reads[_DEVICES] = [
-                DEVICE_CLASSES.get(str(node.tag), Device)(node)
-                for node in (container if container is not None else ())
-                if isinstance(node.tag, str) and node.tag != "emulator"
-            ]
-        assert isinstance(found, list)
+            found = _keep(
+                self,
+                _DEVICES,
+                [
+                    DEVICE_CLASSES.get(str(node.tag), Device)(node)
+                    for node in (container if container is not None else ())
+                    if isinstance(node.tag, str) and node.tag != "emulator"
+                ],
+            )
         return list(found)
 
     def addressed(self, type_: str) -> list[tuple[Device, Address]]:

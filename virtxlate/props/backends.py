@@ -141,7 +141,7 @@ def no_source(disk: Disk) -> bool:
     (an empty file='' is none), or a network one without a protocol.  Kept with the
     disk's reads: the props and the checks ask it eight times per disk.  (All three
     paths are read: tests/test_checkprops.py counts DiskSource.dir read by the cases.)"""
-    return disk.derived(no_source, lambda: _no_source(disk))
+    return disk.derived(no_source, _no_source, disk)
 
 
 def _no_source(disk: Disk) -> bool:
