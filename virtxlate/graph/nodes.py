@@ -1,33 +1,84 @@
-"""Devices and buses, as `info qtree` shows them."""
+"""Devices and buses, as `info qtree` shows them.
+
+Plain classes with slots and a tuple (a graph of a thousand disks makes tens of
+thousands of them; a dataclass also costs a quarter of a millisecond to define at every
+start); they compare by value, as the dataclasses they were did."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 PropValue = str | int | bool
 
 
-@dataclass
-class Prop:
+class Prop(NamedTuple):
+    """A property as qtree shows it: its name, QEMU type and value.  A tuple: a type's
+    defaults are made once and shared by all its devices (realize replaces a value, it
+    never changes one in place)."""
+
     name: str
     type: str
     value: PropValue
 
 
-@dataclass
 class Device:
-    type: str
-    id: str | None
-    props: list[Prop] = field(default_factory=list)
-    buses: list[Bus] = field(default_factory=list)
-    builtin_rank: int | None = None  # creation order of a machine's built-in device
+    """A device: its type, id, shown properties and the buses it provides."""
+
+    __slots__ = ("type", "id", "props", "buses", "builtin_rank")
+
+    def __init__(
+        self,
+        type: str,
+        id: str | None,
+        props: list[Prop] | None = None,
+        buses: list[Bus] | None = None,
+        builtin_rank: int | None = None,  # creation order of a machine's built-in device
+    ) -> None:
+        self.type = type
+        self.id = id
+        self.props: list[Prop] = props if props is not None else []
+        self.buses: list[Bus] = buses if buses is not None else []
+        self.builtin_rank = builtin_rank
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Device):
+            return NotImplemented
+        return (self.type, self.id, self.props, self.buses, self.builtin_rank) == (
+            other.type,
+            other.id,
+            other.props,
+            other.buses,
+            other.builtin_rank,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Device(type={self.type!r}, id={self.id!r}, props={self.props!r}, "
+            f"buses={self.buses!r}, builtin_rank={self.builtin_rank!r})"
+        )
 
 
-@dataclass
 class Bus:
-    name: str
-    type: str
-    devices: list[Device] = field(default_factory=list)
+    """A bus: its name, type and the devices on it, as qtree lists them."""
+
+    __slots__ = ("name", "type", "devices")
+
+    def __init__(self, name: str, type: str, devices: list[Device] | None = None) -> None:
+        self.name = name
+        self.type = type
+        self.devices: list[Device] = devices if devices is not None else []
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Bus):
+            return NotImplemented
+        return (self.name, self.type, self.devices) == (other.name, other.type, other.devices)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Bus(name={self.name!r}, type={self.type!r}, devices={self.devices!r})"
 
     def plug(self, device: Device) -> None:
         """Add DEVICE as QEMU does: the newest device first (bus_add_child inserts at the
@@ -45,9 +96,31 @@ class Bus:
         self.devices[:] = plugged + builtins
 
 
-@dataclass
 class Graph:
-    qemu: str
-    machine: str
-    root: Bus
-    value_style: str
+    """The device graph of one command line on one QEMU release."""
+
+    __slots__ = ("qemu", "machine", "root", "value_style")
+
+    def __init__(self, qemu: str, machine: str, root: Bus, value_style: str) -> None:
+        self.qemu = qemu
+        self.machine = machine
+        self.root = root
+        self.value_style = value_style
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Graph):
+            return NotImplemented
+        return (self.qemu, self.machine, self.root, self.value_style) == (
+            other.qemu,
+            other.machine,
+            other.root,
+            other.value_style,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Graph(qemu={self.qemu!r}, machine={self.machine!r}, root={self.root!r}, "
+            f"value_style={self.value_style!r})"
+        )
