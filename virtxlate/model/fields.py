@@ -216,6 +216,28 @@ def _find(element: etree._Element, steps: list[str]) -> etree._Element | None:
     return node
 
 
+def _found(obj: XmlObject, steps: list[str]) -> etree._Element | None:
+    """The element at STEPS below OBJ's, for a read: the first step through OBJ's index of
+    its children by tag (made at its first such read, kept with its reads: a disk's
+    fields look for a dozen different children, each a walk of lxml's iterator), the
+    rest as _find."""
+    reads = obj.__dict__
+    index: dict[str, etree._Element] | None = reads.get("@tags")
+    if index is None:
+        index = {}
+        for child in obj.element:
+            tag = child.tag
+            if type(tag) is str and tag not in index:  # (not a comment or a PI)
+                index[tag] = child
+        if not reads:
+            _hold(obj)
+        reads["@tags"] = index
+    node = index.get(steps[0])
+    if node is not None and len(steps) > 1:
+        return _find(node, steps[1:])
+    return node
+
+
 def _ensure(element: etree._Element, steps: list[str]) -> etree._Element:
     node = element
     for step in steps:
@@ -276,14 +298,9 @@ class Field(Generic[T]):
         value = reads.get(self.key, _UNREAD)
         if value is not _UNREAD:
             return value  # type: ignore[no-any-return]
-        # raw(), inlined: a check reads ~200 fields per domain for the first time
-        node: etree._Element | None = obj.element
+        # a check reads ~200 fields per domain for the first time
         steps = self.steps
-        if steps:
-            for step in steps:
-                node = next(node.iterchildren(step), None)  # type: ignore[union-attr]
-                if node is None:
-                    break
+        node = _found(obj, steps) if steps else obj.element
         if node is None:
             text = None
         elif self.attribute is not None:
@@ -385,7 +402,7 @@ class Flag:
             return self
         present = obj.__dict__.get(self.name, _UNREAD)
         if present is _UNREAD:
-            present = _keep(obj, self.name, _find(obj.element, self.steps) is not None)
+            present = _keep(obj, self.name, _found(obj, self.steps) is not None)
         return present  # type: ignore[no-any-return]
 
     def __set__(self, obj: XmlObject, value: bool) -> None:
@@ -421,7 +438,7 @@ class Child(Generic[M]):
             return self
         child = obj.__dict__.get(self.name, _UNREAD)
         if child is _UNREAD:
-            node = _find(obj.element, self.steps)
+            node = _found(obj, self.steps)
             child = _keep(obj, self.name, self.cls(node) if node is not None else None)
         return child  # type: ignore[no-any-return]
 
