@@ -177,7 +177,7 @@ class Device(XmlObject):
             written = child.get("type") if child is not None else None
         return written
 
-    @property
+    @Computed
     def user_alias(self) -> str | None:
         """alias/@name when libvirt keeps it as the device's id: "ua-" then ASCII letters,
         digits, '_' and '-' (checked with libvirt 9.0: any other alias, e.g. 'ua-a,b',

@@ -238,6 +238,29 @@ def _found(obj: XmlObject, steps: list[str]) -> etree._Element | None:
     return node
 
 
+def _grouped(obj: XmlObject, step: str) -> dict[str, list[etree._Element]]:
+    """The children of every <STEP> child of OBJ's element, by tag, in document order
+    (what findall('STEP/TAG') gives for each TAG), kept with OBJ's reads."""
+    key = "@groups " + step
+    reads = obj.__dict__
+    groups: dict[str, list[etree._Element]] | None = reads.get(key)
+    if groups is None:
+        groups = {}
+        for parent in obj.element.iterchildren(step):
+            for child in parent:
+                tag = child.tag
+                if type(tag) is str:  # (not a comment or a PI)
+                    same = groups.get(tag)
+                    if same is None:
+                        groups[tag] = [child]
+                    else:
+                        same.append(child)
+        if not reads:
+            _hold(obj)
+        reads[key] = groups
+    return groups
+
+
 def _ensure(element: etree._Element, steps: list[str]) -> etree._Element:
     node = element
     for step in steps:
@@ -460,6 +483,11 @@ class Children(Generic[M]):
         self.path = path
         self.name = path
         self.key = "@" + path
+        # "devices/disk": read from the grouping of all <devices> children by tag, made
+        # once per object (a domain's 27 kinds of device each walked <devices> again)
+        steps = path.split("/")
+        plain = len(steps) == 2 and all(step.isidentifier() for step in steps)
+        self.group: tuple[str, str] | None = (steps[0], steps[1]) if plain else None
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -478,7 +506,10 @@ class Children(Generic[M]):
         # after an lxml edit that adds or removes a device) makes the list be read again
         found: list[M] | None = obj.__dict__.get(self.key)
         if found is None:
-            nodes = obj.element.findall(self.path)
+            if self.group is not None:
+                nodes = _grouped(obj, self.group[0]).get(self.group[1], ())
+            else:
+                nodes = obj.element.findall(self.path)
             found = _keep(obj, self.key, [self.cls(node) for node in nodes])
         return list(found)
 

@@ -31,7 +31,6 @@ from .context import (
     explicit_pci,
     transport_device,
     unsupported,
-    user_alias,
 )
 from .controllers import usb_location
 from .mapping import Context, add_props, on_off_text
@@ -178,7 +177,7 @@ def _disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
     scsi0-0-0-0, ide0-1-0, sata0-0-2, virtio-disk3 (the target name is checked either
     way)."""
     alias = _own_disk_alias(plan, disk)
-    return user_alias(disk.element) or alias if alias is not None else None
+    return disk.user_alias or alias if alias is not None else None
 
 
 def _own_disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
