@@ -5,6 +5,7 @@ PCI proxy's disable-legacy=auto (virtio_pci_realize).  Checked with QEMU 7.2's q
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 
 from ..caps.tables import DeviceType
@@ -53,7 +54,7 @@ class TypeInfo:
     its properties by name (the first of a name, as DeviceType.prop finds it), their
     places in the type's list, and the ones qtree shows with their defaults converted."""
 
-    __slots__ = ("dtype", "by_name", "order", "shown", "shown_types")
+    __slots__ = ("dtype", "by_name", "order", "shown", "shown_types", "unique")
 
     def __init__(self, dtype: DeviceType):
         self.dtype = dtype
@@ -62,6 +63,7 @@ class TypeInfo:
         for index, spec in enumerate(dtype.props):
             self.by_name.setdefault(spec.name, spec)
             self.order.setdefault(spec.name, index)
+        self.unique = len(self.order) == len(dtype.props)  # no name twice
         # (name, type, the default as qtree shows it or NO_DEFAULT, the default as the
         # table gives it): a default that does not convert is UNCONVERTED, converted
         # again (and failing) where it is used, as before
@@ -269,12 +271,26 @@ def _value(device: Device, name: str) -> PropValue | None:
 
 
 def _apply(device: Device, info: TypeInfo, realized: dict[str, PropValue]) -> None:
+    """DEVICE's props with the REALIZED values in place of the given or default ones,
+    in the type's order."""
     if not realized:
         return
     shown = info.shown_types
-    props = [p for p in device.props if p.name not in realized]
-    props += [Prop(name, shown[name], value) for name, value in realized.items() if name in shown]
     order, last = info.order, len(info.dtype.props)
+    props = [p for p in device.props if p.name not in realized]
+    added = [Prop(name, shown[name], value) for name, value in realized.items() if name in shown]
+    keys = [order.get(p.name, -1) for p in props]
+    if info.unique and -1 not in keys and keys == sorted(keys):
+        # every name once in the type, the rest already in its order: each realized
+        # value goes where the stable sort below would put it
+        for prop in added:
+            key = order[prop.name]
+            at = bisect_right(keys, key)
+            keys.insert(at, key)
+            props.insert(at, prop)
+        device.props = props
+        return
+    props += added
     props.sort(key=lambda p: order.get(p.name, last))
     device.props = props
 
