@@ -323,7 +323,16 @@ class Field(Generic[T]):
             return value  # type: ignore[no-any-return]
         # a check reads ~200 fields per domain for the first time
         steps = self.steps
-        node = _found(obj, steps) if steps else obj.element
+        if not steps:
+            node = obj.element
+        else:
+            index = reads.get("@tags")  # (_found's first step, inlined once it exists)
+            if index is None:
+                node = _found(obj, steps)
+            else:
+                node = index.get(steps[0])
+                if node is not None and len(steps) > 1:
+                    node = _find(node, steps[1:])
         if node is None:
             text = None
         elif self.attribute is not None:
