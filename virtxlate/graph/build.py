@@ -7,7 +7,6 @@ proxy embedding a virtio device (the 1.5 refactoring) or owns its buses itself.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
 from ..caps import CapsTable
@@ -20,6 +19,7 @@ from .realize import (
     UNCONVERTED,
     BusLimits,
     TakenAddresses,
+    TypeInfo,
     convert,
     realize,
     type_info,
@@ -182,8 +182,7 @@ class _Builder:
         device = Device(dtype.name, str(device_id) if device_id is not None else None)
         inner_type, proxy_buses = self._embedded(dtype)
         # Options given to a proxy for its embedded device (num_queues, …) belong to the latter.
-        inner_names = type_info(inner_type).order.keys() if inner_type else None
-        device.props = _props(dtype, given, exclude=inner_names)
+        device.props = _props(dtype, given, type_info(inner_type) if inner_type else None)
         refusal = realize(
             device,
             dtype,
@@ -402,12 +401,30 @@ def _ancestor(caps: CapsTable, dtype: DeviceType, name: str) -> bool:
 
 
 def _props(
-    dtype: DeviceType, given: dict[str, PropValue], exclude: Collection[str] | None = None
+    dtype: DeviceType, given: dict[str, PropValue], inner: TypeInfo | None = None
 ) -> list[Prop]:
     """The properties qtree would show that we know: set on the command line or defaulted
-    (the defaults converted once per type: type_info)."""
+    (the defaults converted once per type: type_info), but those of INNER, the type a
+    proxy embeds."""
+    info = type_info(dtype)
+    exclude = inner.order if inner is not None else None
+    if info.convertible:
+        # the type's defaults, with the given values put in their places (converted in
+        # the type's order, so that a bad one fails as in the loop below)
+        row = list(info.template(inner))
+        matched: list[int] = []
+        for key in given:
+            if exclude is None or key not in exclude:
+                places = info.positions.get(key)
+                if places is not None:
+                    matched += places
+        matched.sort()
+        for at in matched:
+            name, prop_type = info.shown[at][0], info.shown[at][1]
+            row[at] = Prop(name, prop_type, _given(dtype, name, prop_type, given[name]))
+        return [prop for prop in row if prop is not None]
     shown = []
-    for name, prop_type, default, written in type_info(dtype).shown:
+    for name, prop_type, default, written in info.shown:
         if exclude and name in exclude:
             continue
         if name in given:

@@ -54,7 +54,18 @@ class TypeInfo:
     its properties by name (the first of a name, as DeviceType.prop finds it), their
     places in the type's list, and the ones qtree shows with their defaults converted."""
 
-    __slots__ = ("dtype", "by_name", "order", "shown", "shown_types", "unique")
+    __slots__ = (
+        "dtype",
+        "by_name",
+        "order",
+        "shown",
+        "shown_types",
+        "unique",
+        "positions",
+        "defaults",
+        "convertible",
+        "masked",
+    )
 
     def __init__(self, dtype: DeviceType):
         self.dtype = dtype
@@ -79,6 +90,31 @@ class TypeInfo:
                     except ValueError:
                         default = UNCONVERTED
                 self.shown.append((spec.name, spec.type, default, spec.default))
+        # where each name is among the shown, their defaults (None: none), and whether
+        # every default converted
+        self.positions: dict[str, list[int]] = {}
+        for at, (name, *_) in enumerate(self.shown):
+            self.positions.setdefault(name, []).append(at)
+        self.defaults: list[Prop | None] = [
+            entry[2] if isinstance(entry[2], Prop) else None for entry in self.shown
+        ]
+        self.convertible = all(entry[2] is not UNCONVERTED for entry in self.shown)
+        # the defaults without the names an embedded type takes (template())
+        self.masked: dict[int, tuple[TypeInfo, list[Prop | None]]] = {}
+
+    def template(self, inner: TypeInfo | None) -> list[Prop | None]:
+        """The defaults, aligned with shown, without INNER's names (a proxy's options for
+        the device it embeds belong to that device)."""
+        if inner is None:
+            return self.defaults
+        kept = self.masked.get(id(inner))
+        if kept is None or kept[0] is not inner:
+            row = [
+                None if entry[0] in inner.order else default
+                for entry, default in zip(self.shown, self.defaults, strict=True)
+            ]
+            kept = self.masked[id(inner)] = (inner, row)
+        return kept[1]
 
 
 _TYPE_INFO: dict[int, TypeInfo] = {}
@@ -232,7 +268,16 @@ def _taken(bus: Bus, cache: TakenAddresses | None) -> set[tuple[object, object, 
 
 
 def _address(device: Device) -> tuple[object, object, object]:
-    return _value(device, "channel"), _value(device, "scsi-id"), _value(device, "lun")
+    """(channel, scsi-id, lun) of DEVICE, each the first of its name (as _value), None
+    when absent: one walk of the props for the three."""
+    found: dict[str, PropValue] = {}
+    for prop in device.props:
+        if prop.name in _ADDRESS_NAMES and prop.name not in found:
+            found[prop.name] = prop.value
+    return found.get("channel"), found.get("scsi-id"), found.get("lun")
+
+
+_ADDRESS_NAMES = frozenset({"channel", "scsi-id", "lun"})
 
 
 def _scsi_address(
