@@ -232,7 +232,7 @@ class _Builder:
     def _embedded(self, dtype: DeviceType) -> tuple[DeviceType | None, tuple[BusSpec, ...]]:
         found = self.embedded.get(dtype.name)
         if found is None:
-            found = self.embedded[dtype.name] = _embedded(self.caps, dtype)
+            found = self.embedded[dtype.name] = _embedded_of(self.caps, dtype)
         return found
 
     def _own(
@@ -359,6 +359,25 @@ _TRANSPORTS = {
     "virtio-pci": BusSpec("virtio-pci-bus", "virtio-bus"),
     "virtio-ccw-device": BusSpec("virtio-ccw-bus", "virtio-bus"),
 }
+
+
+# each table's answers of _embedded by type name, kept with the table (a proxy's embedded
+# type is looked up through its QOM parents: the same walk for every graph)
+Embedded = tuple[DeviceType | None, tuple[BusSpec, ...]]
+_EMBEDDED: dict[int, tuple[CapsTable, dict[str, Embedded]]] = {}
+
+
+def _embedded_of(caps: CapsTable, dtype: DeviceType) -> Embedded:
+    """_embedded, kept per table and type (bounded: tables made and dropped in tests)."""
+    kept = _EMBEDDED.get(id(caps))
+    if kept is None or kept[0] is not caps:
+        if len(_EMBEDDED) > 64:
+            _EMBEDDED.clear()
+        kept = _EMBEDDED[id(caps)] = (caps, {})
+    found = kept[1].get(dtype.name)
+    if found is None:
+        found = kept[1][dtype.name] = _embedded(caps, dtype)
+    return found
 
 
 def _embedded(caps: CapsTable, dtype: DeviceType) -> tuple[DeviceType | None, tuple[BusSpec, ...]]:

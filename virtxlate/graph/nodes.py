@@ -84,16 +84,42 @@ class Bus:
         """Add DEVICE as QEMU does: the newest device first (bus_add_child inserts at the
         head), after which come the machine's built-in devices, created before any
         -device, newest first as well."""
-        if device.builtin_rank is None:
-            self.devices.insert(0, device)
+        devices = self.devices
+        rank = device.builtin_rank
+        if rank is None:
+            devices.insert(0, device)
             return
-        self.devices.append(device)
-        plugged = [d for d in self.devices if d.builtin_rank is None]
+        if _in_plug_order(devices):
+            # where sorting them all would put it: after the built-ins of a rank as high
+            # or higher (a stable sort keeps an equal one after those already there)
+            at = len(devices)
+            while at and (below := devices[at - 1].builtin_rank) is not None and below < rank:
+                at -= 1
+            devices.insert(at, device)
+            return
+        devices.append(device)
+        plugged = [d for d in devices if d.builtin_rank is None]
         builtins = sorted(
-            (d for d in self.devices if d.builtin_rank is not None),
+            (d for d in devices if d.builtin_rank is not None),
             key=lambda d: -(d.builtin_rank or 0),
         )
-        self.devices[:] = plugged + builtins
+        devices[:] = plugged + builtins
+
+
+def _in_plug_order(devices: list[Device]) -> bool:
+    """Whether DEVICES are as plug leaves them: the plugged ones, then the built-ins by
+    rank, highest first."""
+    last: int | None = None
+    for device in devices:
+        rank = device.builtin_rank
+        if rank is None:
+            if last is not None:
+                return False
+        elif last is not None and rank > last:
+            return False
+        else:
+            last = rank
+    return True
 
 
 class Graph:
