@@ -129,26 +129,9 @@ class _Builder:
         # The machine's built-in devices by their place in the table's list (creation
         # order; a type may come more than once: the eight smbus-eeprom, two isa-i8259);
         # one enabled by a legacy switch (-usb) only with that switch, one needing a
-        # feature the line turns off not at all, nor what sits on its buses.
-        self.host_rank = -1
-        self.builtins: dict[int, Builtin] = {}
-        gone: set[str] = set()
-        for index, builtin in enumerate(family.builtins):
-            if builtin.parent_bus == "main-system-bus" and builtin.type == family.host_bridge:
-                self.host_rank = index
-                continue
-            needs = (builtin.needs or "").split()
-            if (
-                (builtin.enabled_by is not None and builtin.enabled_by not in enabled)
-                or any(f"no-{need}" in enabled for need in needs)
-                or builtin.parent_bus in gone
-            ):
-                gone.update(name for name, _ in builtin.buses)
-                continue
-            self.builtins[index] = builtin
-        self.builtin_of_bus = {
-            name: index for index, b in self.builtins.items() for name, _ in b.buses
-        }
+        # feature the line turns off not at all, nor what sits on its buses (_builtins;
+        # read only, shared by the graphs of one machine with the same switches).
+        self.host_rank, self.builtins, self.builtin_of_bus = _builtins(family, enabled)
         self.instances: dict[int, Device] = {}
         # each type's embedded device and buses (_embedded), asked once per type
         self.embedded: dict[str, tuple[DeviceType | None, tuple[BusSpec, ...]]] = {}
@@ -326,6 +309,47 @@ class _Builder:
         parent.plug(device)
         self.instances[index] = device
         return device
+
+
+Builtins = tuple[int, dict[int, Builtin], dict[str, int]]
+# per machine family: the family, the switches its built-ins depend on, and the built-ins
+# for each set of them that is on
+_BUILTINS: dict[int, tuple[MachineFamily, frozenset[str], dict[frozenset[str], Builtins]]] = {}
+
+
+def _builtins(family: MachineFamily, enabled: set[str]) -> Builtins:
+    """(the host bridge's place in FAMILY's list, the built-ins the machine creates with
+    the switches ENABLED by their places, each of their buses' built-in), kept per family
+    and the switches that matter to it (the same for most lines)."""
+    kept = _BUILTINS.get(id(family))
+    if kept is None or kept[0] is not family:
+        if len(_BUILTINS) > 256:  # (families of tables made and dropped: bounded)
+            _BUILTINS.clear()
+        switches = {b.enabled_by for b in family.builtins if b.enabled_by is not None}
+        switches |= {f"no-{need}" for b in family.builtins for need in (b.needs or "").split()}
+        kept = _BUILTINS[id(family)] = (family, frozenset(switches), {})
+    key = kept[1] & enabled
+    found = kept[2].get(key)
+    if found is None:
+        host_rank = -1
+        builtins: dict[int, Builtin] = {}
+        gone: set[str] = set()
+        for index, builtin in enumerate(family.builtins):
+            if builtin.parent_bus == "main-system-bus" and builtin.type == family.host_bridge:
+                host_rank = index
+                continue
+            needs = (builtin.needs or "").split()
+            if (
+                (builtin.enabled_by is not None and builtin.enabled_by not in key)
+                or any(f"no-{need}" in key for need in needs)
+                or builtin.parent_bus in gone
+            ):
+                gone.update(name for name, _ in builtin.buses)
+                continue
+            builtins[index] = builtin
+        of_bus = {name: index for index, b in builtins.items() for name, _ in b.buses}
+        found = kept[2][key] = (host_rank, builtins, of_bus)
+    return found
 
 
 # Properties of built-ins that are QOM properties, not qdev ones, so `info qtree` does not
