@@ -204,11 +204,16 @@ class Domain(XmlObject):
     def addressed(self, type_: str) -> list[tuple[Device, Address]]:
         """The devices whose own <address> has type TYPE_ ('pci', 'ccw', 'usb', 'drive',
         …), each with that address, in document order."""
-        found = []
+        return list(self.derived(Domain.addressed, self._addressed).get(type_, ()))
+
+    def _addressed(self) -> dict[str | None, list[tuple[Device, Address]]]:
+        """Every device with its own <address>, by the address's type (placement asks
+        for several types, each several times per domain)."""
+        found: dict[str | None, list[tuple[Device, Address]]] = {}
         for device in self.devices:
             address = device.address
-            if address is not None and address.type == type_:
-                found.append((device, address))
+            if address is not None:
+                found.setdefault(address.type, []).append((device, address))
         return found
 
     @property
