@@ -288,8 +288,8 @@ class Field(Generic[T]):
         self.name = path
         # where a read is kept in the object's dict: the attribute's name once declared
         # on a class (so that the next read finds it there); a field made on its own (a
-        # mapping row's XML path) is read through __get__ and kept under its path
-        self.key = f"{path} {self.converter.name}"
+        # mapping row's XML path) is read through __get__ and kept under a key of its own
+        self.key = f"{path} #{id(self)}"
         # a string taken as written: no converter or check to run
         self.plain = self.converter is STR and type(self).validate is Field.validate
         # the writer, on the instance: a __set__ on the class would make the field a
