@@ -8,7 +8,7 @@ from ..xmlinput import XmlDocument
 from .chardevs import Channel, Console, Parallel, Redirdev, RedirFilterRule, Serial, Smartcard
 from .devices import Address, Controller, Device, Disk, IOThreadId, IOThreadIds
 from .display import Audio, Graphics, Input, Sound, Video
-from .fields import INT, ON_OFF, Child, Children, Field, Flag, XmlObject, _keep
+from .fields import INT, ON_OFF, Child, Children, Field, Flag, XmlObject, _keep, view
 from .hostdevs import Hostdev, Hub
 from .network import Interface
 from .platform import (
@@ -194,7 +194,7 @@ class Domain(XmlObject):
                 self,
                 _DEVICES,
                 [
-                    DEVICE_CLASSES.get(str(node.tag), Device)(node)
+                    view(self, node, DEVICE_CLASSES.get(str(node.tag), Device))
                     for node in (container if container is not None else ())
                     if isinstance(node.tag, str) and node.tag != "emulator"
                 ],

@@ -261,6 +261,20 @@ def _grouped(obj: XmlObject, step: str) -> dict[str, list[etree._Element]]:
     return groups
 
 
+def view(owner: XmlObject, node: etree._Element, cls: type[M]) -> M:
+    """The CLS view of NODE among OWNER's lists: one object per element and class while
+    nothing is written, so that domain.devices and domain.disks give the same Disk (its
+    reads made once), kept with OWNER's reads."""
+    reads = owner.__dict__
+    views: dict[etree._Element, XmlObject] | None = reads.get("@views")
+    if views is None:
+        views = _keep(owner, "@views", {})
+    found = views.get(node)
+    if found is None or type(found) is not cls:
+        found = views[node] = cls(node)
+    return found
+
+
 def _ensure(element: etree._Element, steps: list[str]) -> etree._Element:
     node = element
     for step in steps:
@@ -519,7 +533,7 @@ class Children(Generic[M]):
                 nodes = _grouped(obj, self.group[0]).get(self.group[1], ())
             else:
                 nodes = obj.element.findall(self.path)
-            found = _keep(obj, self.key, [self.cls(node) for node in nodes])
+            found = _keep(obj, self.key, [view(obj, node, self.cls) for node in nodes])
         return list(found)
 
 
