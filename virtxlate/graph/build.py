@@ -7,7 +7,6 @@ proxy embedding a virtio device (the 1.5 refactoring) or owns its buses itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ..caps import CapsTable
@@ -15,15 +14,28 @@ from ..caps.tables import Builtin, BusSpec, DeviceType, MachineFamily
 from ..errors import InputError
 from ..option import Option
 from .nodes import Bus, Device, Graph, Prop, PropValue
-from .realize import BusLimits, realize
+from .realize import (
+    NO_DEFAULT,
+    UNCONVERTED,
+    BusLimits,
+    TakenAddresses,
+    TypeInfo,
+    convert,
+    realize,
+    type_info,
+)
+
+__all__ = ["GraphError", "GraphTooDeep", "build_graph", "convert"]
 
 
-@dataclass
 class GraphError(Exception):
-    """QEMU would refuse the command line while building the graph (unknown type or bus)."""
+    """QEMU would refuse the command line while building the graph (unknown type or bus).
+    (A plain class: a dataclass costs a quarter of a millisecond to define at start.)"""
 
-    message: str
-    option: Option | None = None
+    def __init__(self, message: str, option: Option | None = None) -> None:
+        super().__init__(message, option)
+        self.message = message
+        self.option = option
 
     def __str__(self) -> str:
         return self.message
@@ -117,29 +129,15 @@ class _Builder:
         # The machine's built-in devices by their place in the table's list (creation
         # order; a type may come more than once: the eight smbus-eeprom, two isa-i8259);
         # one enabled by a legacy switch (-usb) only with that switch, one needing a
-        # feature the line turns off not at all, nor what sits on its buses.
-        self.host_rank = -1
-        self.builtins: dict[int, Builtin] = {}
-        gone: set[str] = set()
-        for index, builtin in enumerate(family.builtins):
-            if builtin.parent_bus == "main-system-bus" and builtin.type == family.host_bridge:
-                self.host_rank = index
-                continue
-            needs = (builtin.needs or "").split()
-            if (
-                (builtin.enabled_by is not None and builtin.enabled_by not in enabled)
-                or any(f"no-{need}" in enabled for need in needs)
-                or builtin.parent_bus in gone
-            ):
-                gone.update(name for name, _ in builtin.buses)
-                continue
-            self.builtins[index] = builtin
-        self.builtin_of_bus = {
-            name: index for index, b in self.builtins.items() for name, _ in b.buses
-        }
+        # feature the line turns off not at all, nor what sits on its buses (_builtins;
+        # read only, shared by the graphs of one machine with the same switches).
+        self.host_rank, self.builtins, self.builtin_of_bus = _builtins(family, enabled)
         self.instances: dict[int, Device] = {}
+        # each type's embedded device and buses (_embedded), asked once per type
+        self.embedded: dict[str, tuple[DeviceType | None, tuple[BusSpec, ...]]] = {}
         self.accel = "tcg"
         self.limits: dict[str, BusLimits] = {}  # a bus's SCSI limits, from its spec
+        self.scsi_taken: TakenAddresses = {}  # the SCSI addresses on each bus (realize)
         # how many buses lie above a bus, the root's (main-system-bus) 0
         self.depth: dict[str, int] = {
             name: 0 if bus is not pci_root else 1 for name, bus in buses.items()
@@ -165,10 +163,9 @@ class _Builder:
         given: dict[str, Any] = dict(option.props)
         device_id = given.get("id")
         device = Device(dtype.name, str(device_id) if device_id is not None else None)
-        inner_type, proxy_buses = _embedded(self.caps, dtype)
+        inner_type, proxy_buses = self._embedded(dtype)
         # Options given to a proxy for its embedded device (num_queues, …) belong to the latter.
-        inner_names = {p.name for p in inner_type.props} if inner_type else set()
-        device.props = _props(dtype, given, exclude=inner_names)
+        device.props = _props(dtype, given, type_info(inner_type) if inner_type else None)
         refusal = realize(
             device,
             dtype,
@@ -178,6 +175,7 @@ class _Builder:
             self.pci_root,
             inner_type.name if inner_type is not None else None,
             self.accel,
+            self.scsi_taken,
         )
         if refusal is not None:
             raise GraphError(f"-device {name}: {refusal}", option)
@@ -213,6 +211,12 @@ class _Builder:
             # and has none of its own: QEMU's usb_uhci_common_realize)
             for spec in dtype.buses or _UNPROBED_BUSES.get(dtype.name, ()):
                 self._own(device, spec.name_for(device.id), spec.bus_type, spec, level)
+
+    def _embedded(self, dtype: DeviceType) -> tuple[DeviceType | None, tuple[BusSpec, ...]]:
+        found = self.embedded.get(dtype.name)
+        if found is None:
+            found = self.embedded[dtype.name] = _embedded_of(self.caps, dtype)
+        return found
 
     def _own(
         self, device: Device, name: str, bus_type: str, spec: BusSpec | None = None, level: int = 2
@@ -281,8 +285,8 @@ class _Builder:
             if (driver, prop_name) in _QOM_ONLY:
                 continue  # set, but not a property qtree prints
             device.props.append(Prop(prop_name, spec.type, convert(spec.type, value)))
-            order = [p.name for p in dtype.props] if dtype is not None else []
-            device.props.sort(key=lambda p: order.index(p.name) if p.name in order else 99)
+            order = type_info(dtype).order if dtype is not None else {}
+            device.props.sort(key=lambda p: order.get(p.name, 99))
 
     def _builtin(self, index: int) -> Device:
         """The built-in device at INDEX of the table's list, created on first use with its
@@ -305,6 +309,47 @@ class _Builder:
         parent.plug(device)
         self.instances[index] = device
         return device
+
+
+Builtins = tuple[int, dict[int, Builtin], dict[str, int]]
+# per machine family: the family, the switches its built-ins depend on, and the built-ins
+# for each set of them that is on
+_BUILTINS: dict[int, tuple[MachineFamily, frozenset[str], dict[frozenset[str], Builtins]]] = {}
+
+
+def _builtins(family: MachineFamily, enabled: set[str]) -> Builtins:
+    """(the host bridge's place in FAMILY's list, the built-ins the machine creates with
+    the switches ENABLED by their places, each of their buses' built-in), kept per family
+    and the switches that matter to it (the same for most lines)."""
+    kept = _BUILTINS.get(id(family))
+    if kept is None or kept[0] is not family:
+        if len(_BUILTINS) > 256:  # (families of tables made and dropped: bounded)
+            _BUILTINS.clear()
+        switches = {b.enabled_by for b in family.builtins if b.enabled_by is not None}
+        switches |= {f"no-{need}" for b in family.builtins for need in (b.needs or "").split()}
+        kept = _BUILTINS[id(family)] = (family, frozenset(switches), {})
+    key = kept[1] & enabled
+    found = kept[2].get(key)
+    if found is None:
+        host_rank = -1
+        builtins: dict[int, Builtin] = {}
+        gone: set[str] = set()
+        for index, builtin in enumerate(family.builtins):
+            if builtin.parent_bus == "main-system-bus" and builtin.type == family.host_bridge:
+                host_rank = index
+                continue
+            needs = (builtin.needs or "").split()
+            if (
+                (builtin.enabled_by is not None and builtin.enabled_by not in key)
+                or any(f"no-{need}" in key for need in needs)
+                or builtin.parent_bus in gone
+            ):
+                gone.update(name for name, _ in builtin.buses)
+                continue
+            builtins[index] = builtin
+        of_bus = {name: index for index, b in builtins.items() for name, _ in b.buses}
+        found = kept[2][key] = (host_rank, builtins, of_bus)
+    return found
 
 
 # Properties of built-ins that are QOM properties, not qdev ones, so `info qtree` does not
@@ -338,6 +383,25 @@ _TRANSPORTS = {
     "virtio-pci": BusSpec("virtio-pci-bus", "virtio-bus"),
     "virtio-ccw-device": BusSpec("virtio-ccw-bus", "virtio-bus"),
 }
+
+
+# each table's answers of _embedded by type name, kept with the table (a proxy's embedded
+# type is looked up through its QOM parents: the same walk for every graph)
+Embedded = tuple[DeviceType | None, tuple[BusSpec, ...]]
+_EMBEDDED: dict[int, tuple[CapsTable, dict[str, Embedded]]] = {}
+
+
+def _embedded_of(caps: CapsTable, dtype: DeviceType) -> Embedded:
+    """_embedded, kept per table and type (bounded: tables made and dropped in tests)."""
+    kept = _EMBEDDED.get(id(caps))
+    if kept is None or kept[0] is not caps:
+        if len(_EMBEDDED) > 64:
+            _EMBEDDED.clear()
+        kept = _EMBEDDED[id(caps)] = (caps, {})
+    found = kept[1].get(dtype.name)
+    if found is None:
+        found = kept[1][dtype.name] = _embedded(caps, dtype)
+    return found
 
 
 def _embedded(caps: CapsTable, dtype: DeviceType) -> tuple[DeviceType | None, tuple[BusSpec, ...]]:
@@ -380,20 +444,40 @@ def _ancestor(caps: CapsTable, dtype: DeviceType, name: str) -> bool:
 
 
 def _props(
-    dtype: DeviceType, given: dict[str, PropValue], exclude: set[str] | None = None
+    dtype: DeviceType, given: dict[str, PropValue], inner: TypeInfo | None = None
 ) -> list[Prop]:
-    """The properties qtree would show that we know: set on the command line or defaulted."""
+    """The properties qtree would show that we know: set on the command line or defaulted
+    (the defaults converted once per type: type_info), but those of INNER, the type a
+    proxy embeds."""
+    info = type_info(dtype)
+    exclude = inner.order if inner is not None else None
+    if info.convertible:
+        # the type's defaults, with the given values put in their places (converted in
+        # the type's order, so that a bad one fails as in the loop below)
+        row = list(info.template(inner))
+        matched: list[int] = []
+        for key in given:
+            if exclude is None or key not in exclude:
+                places = info.positions.get(key)
+                if places is not None:
+                    matched += places
+        matched.sort()
+        for at in matched:
+            name, prop_type = info.shown[at][0], info.shown[at][1]
+            row[at] = Prop(name, prop_type, _given(dtype, name, prop_type, given[name]))
+        return [prop for prop in row if prop is not None]
     shown = []
-    for prop in dtype.props:
-        if (exclude and prop.name in exclude) or not prop.in_qtree:
+    for name, prop_type, default, written in info.shown:
+        if exclude and name in exclude:
             continue
-        if prop.name in given:
-            value = _given(dtype, prop.name, prop.type, given[prop.name])
-        elif prop.default is not None:
-            value = convert(prop.type, prop.default)
-        else:
+        if name in given:
+            shown.append(Prop(name, prop_type, _given(dtype, name, prop_type, given[name])))
+        elif default is NO_DEFAULT:
             continue
-        shown.append(Prop(prop.name, prop.type, value))
+        elif default is UNCONVERTED:
+            convert(prop_type, written or "")  # raises, as it always did
+        else:  # the type's default: one Prop shared by all its devices
+            shown.append(default)  # type: ignore[arg-type]
     return shown
 
 
@@ -405,30 +489,3 @@ def _given(dtype: DeviceType, name: str, prop_type: str, value: PropValue) -> Pr
     if text.startswith("<") and text.endswith(">"):
         return text
     return convert(prop_type, value)
-
-
-def convert(prop_type: str, value: PropValue) -> PropValue:
-    """VALUE (as given on the command line or as a table default) as qtree shows a property
-    of PROP_TYPE: integers, booleans, a PCI devfn as slot.function."""
-    if isinstance(value, bool):
-        return value
-    text = str(value)
-    if prop_type in ("uint8", "uint16", "uint32", "uint64", "int32", "size", "blocksize"):
-        return int(text, 0)
-    if prop_type in ("on-off", "bool"):
-        return text in ("on", "true", "yes")
-    if prop_type == "pci-devfn":
-        return _devfn(text)
-    if prop_type == "hex64":
-        return int(text, 16)
-    return text
-
-
-def _devfn(text: str) -> str:
-    """'0x3' → '03.0', '0x4.0x1' → '04.1', as qtree prints a PCI devfn."""
-    if "." in text and not text.startswith("0x") and len(text.split(".")[0]) == 2:
-        return text  # already qtree style (built-ins)
-    slot_text, _, function_text = text.partition(".")
-    slot = int(slot_text, 0)
-    function = int(function_text, 0) if function_text else 0
-    return f"{slot:02x}.{function:x}"

@@ -1,53 +1,152 @@
-"""Devices and buses, as `info qtree` shows them."""
+"""Devices and buses, as `info qtree` shows them.
+
+Plain classes with slots and a tuple (a graph of a thousand disks makes tens of
+thousands of them; a dataclass also costs a quarter of a millisecond to define at every
+start); they compare by value, as the dataclasses they were did."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 PropValue = str | int | bool
 
 
-@dataclass
-class Prop:
+class Prop(NamedTuple):
+    """A property as qtree shows it: its name, QEMU type and value.  A tuple: a type's
+    defaults are made once and shared by all its devices (realize replaces a value, it
+    never changes one in place)."""
+
     name: str
     type: str
     value: PropValue
 
 
-@dataclass
 class Device:
-    type: str
-    id: str | None
-    props: list[Prop] = field(default_factory=list)
-    buses: list[Bus] = field(default_factory=list)
-    builtin_rank: int | None = None  # creation order of a machine's built-in device
+    """A device: its type, id, shown properties and the buses it provides."""
+
+    __slots__ = ("type", "id", "props", "buses", "builtin_rank")
+
+    def __init__(
+        self,
+        type: str,
+        id: str | None,
+        props: list[Prop] | None = None,
+        buses: list[Bus] | None = None,
+        builtin_rank: int | None = None,  # creation order of a machine's built-in device
+    ) -> None:
+        self.type = type
+        self.id = id
+        self.props: list[Prop] = props if props is not None else []
+        self.buses: list[Bus] = buses if buses is not None else []
+        self.builtin_rank = builtin_rank
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Device):
+            return NotImplemented
+        return (self.type, self.id, self.props, self.buses, self.builtin_rank) == (
+            other.type,
+            other.id,
+            other.props,
+            other.buses,
+            other.builtin_rank,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Device(type={self.type!r}, id={self.id!r}, props={self.props!r}, "
+            f"buses={self.buses!r}, builtin_rank={self.builtin_rank!r})"
+        )
 
 
-@dataclass
 class Bus:
-    name: str
-    type: str
-    devices: list[Device] = field(default_factory=list)
+    """A bus: its name, type and the devices on it, as qtree lists them."""
+
+    __slots__ = ("name", "type", "devices")
+
+    def __init__(self, name: str, type: str, devices: list[Device] | None = None) -> None:
+        self.name = name
+        self.type = type
+        self.devices: list[Device] = devices if devices is not None else []
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Bus):
+            return NotImplemented
+        return (self.name, self.type, self.devices) == (other.name, other.type, other.devices)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Bus(name={self.name!r}, type={self.type!r}, devices={self.devices!r})"
 
     def plug(self, device: Device) -> None:
         """Add DEVICE as QEMU does: the newest device first (bus_add_child inserts at the
         head), after which come the machine's built-in devices, created before any
         -device, newest first as well."""
-        if device.builtin_rank is None:
-            self.devices.insert(0, device)
+        devices = self.devices
+        rank = device.builtin_rank
+        if rank is None:
+            devices.insert(0, device)
             return
-        self.devices.append(device)
-        plugged = [d for d in self.devices if d.builtin_rank is None]
+        if _in_plug_order(devices):
+            # where sorting them all would put it: after the built-ins of a rank as high
+            # or higher (a stable sort keeps an equal one after those already there)
+            at = len(devices)
+            while at and (below := devices[at - 1].builtin_rank) is not None and below < rank:
+                at -= 1
+            devices.insert(at, device)
+            return
+        devices.append(device)
+        plugged = [d for d in devices if d.builtin_rank is None]
         builtins = sorted(
-            (d for d in self.devices if d.builtin_rank is not None),
+            (d for d in devices if d.builtin_rank is not None),
             key=lambda d: -(d.builtin_rank or 0),
         )
-        self.devices[:] = plugged + builtins
+        devices[:] = plugged + builtins
 
 
-@dataclass
+def _in_plug_order(devices: list[Device]) -> bool:
+    """Whether DEVICES are as plug leaves them: the plugged ones, then the built-ins by
+    rank, highest first."""
+    last: int | None = None
+    for device in devices:
+        rank = device.builtin_rank
+        if rank is None:
+            if last is not None:
+                return False
+        elif last is not None and rank > last:
+            return False
+        else:
+            last = rank
+    return True
+
+
 class Graph:
-    qemu: str
-    machine: str
-    root: Bus
-    value_style: str
+    """The device graph of one command line on one QEMU release."""
+
+    __slots__ = ("qemu", "machine", "root", "value_style")
+
+    def __init__(self, qemu: str, machine: str, root: Bus, value_style: str) -> None:
+        self.qemu = qemu
+        self.machine = machine
+        self.root = root
+        self.value_style = value_style
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Graph):
+            return NotImplemented
+        return (self.qemu, self.machine, self.root, self.value_style) == (
+            other.qemu,
+            other.machine,
+            other.root,
+            other.value_style,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Graph(qemu={self.qemu!r}, machine={self.machine!r}, root={self.root!r}, "
+            f"value_style={self.value_style!r})"
+        )

@@ -125,13 +125,17 @@ _NAMES = [name for name, _ in PHASES]
 DEVICE_PHASES = frozenset(_NAMES[_NAMES.index("iommu") :])  # placed devices, from iommu on
 
 
+# the builders of every phase, and of the domain-wide ones, in PHASES' order
+_BUILDERS = tuple(build for _, build in PHASES)
+_DOMAIN_WIDE_BUILDERS = tuple(build for name, build in PHASES if name not in DEVICE_PHASES)
+
+
 def _ordered(plan: StoragePlan, devices: bool) -> list[Option]:
     """Every phase's options in PHASES' order; without DEVICES (no machine: nothing is
     placed) only the domain-wide ones."""
     options: list[Option] = []
-    for name, build in PHASES:
-        if devices or name not in DEVICE_PHASES:
-            options.extend(build(plan))
+    for build in _BUILDERS if devices else _DOMAIN_WIDE_BUILDERS:
+        options += build(plan)
     return options
 
 

@@ -11,13 +11,13 @@ import re
 from lxml import etree
 
 from .fields import (
-    _UNREAD,
     HEX,
     INT,
     ON_OFF,
     YES_NO,
     Child,
     Children,
+    Computed,
     Converter,
     Field,
     Flag,
@@ -177,7 +177,7 @@ class Device(XmlObject):
             written = child.get("type") if child is not None else None
         return written
 
-    @property
+    @Computed
     def user_alias(self) -> str | None:
         """alias/@name when libvirt keeps it as the device's id: "ua-" then ASCII letters,
         digits, '_' and '-' (checked with libvirt 9.0: any other alias, e.g. 'ua-a,b',
@@ -321,10 +321,6 @@ class IoTune(XmlObject):
         }
 
 
-# the key of Disk.bus among a disk's cached reads
-_BUS = object()
-
-
 class Disk(Device):
     """<disk type device>."""
 
@@ -349,19 +345,13 @@ class Disk(Device):
     backing_store = Child(BackingStore, "backingStore")
 
     # target/@bus and target/@dev: the translation and the checks ask for them a dozen
-    # times per disk, so they are read once (like every field, until the next write)
-    @property
+    # times per disk, so they are computed once (like every field, until the next write)
+    @Computed
     def bus(self) -> str | None:
         """target/@bus, or when absent the bus libvirt derives (derived_bus); None
         without a <target>.  The XML itself is left as the user wrote it."""
-        reads = self._cached()
-        bus = reads.get(_BUS, _UNREAD)
-        if bus is _UNREAD:
-            target = self.target
-            bus = reads[_BUS] = (
-                None if target is None else (target.bus or derived_bus(self.device, target.dev))
-            )
-        return bus  # type: ignore[no-any-return]
+        target = self.target
+        return None if target is None else (target.bus or derived_bus(self.device, target.dev))
 
     @property
     def written_bus(self) -> str | None:
@@ -371,12 +361,13 @@ class Disk(Device):
         target = self.target
         return target.bus if target is not None else None
 
-    @property
+    @Computed
     def dev(self) -> str | None:
+        """target/@dev; None without a <target>."""
         target = self.target
         return target.dev if target is not None else None
 
-    @property
+    @Computed
     def effective_device(self) -> str:
         """libvirt's default device is 'disk'."""
         return self.device or "disk"

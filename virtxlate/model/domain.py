@@ -8,7 +8,7 @@ from ..xmlinput import XmlDocument
 from .chardevs import Channel, Console, Parallel, Redirdev, RedirFilterRule, Serial, Smartcard
 from .devices import Address, Controller, Device, Disk, IOThreadId, IOThreadIds
 from .display import Audio, Graphics, Input, Sound, Video
-from .fields import _UNREAD, INT, ON_OFF, Child, Children, Field, Flag, XmlObject
+from .fields import INT, ON_OFF, Child, Children, Field, Flag, XmlObject, _keep, view
 from .hostdevs import Hostdev, Hub
 from .network import Interface
 from .platform import (
@@ -65,7 +65,7 @@ DEVICE_CLASSES: dict[str, type[Device]] = {
     "vsock": Vsock,
 }
 # the key of Domain.devices among the domain's cached reads
-_DEVICES = object()
+_DEVICES = "@devices"
 
 # Units libvirt accepts for <memory unit=…>, in bytes (virScaleInteger).
 _MEMORY_UNITS = {
@@ -167,6 +167,8 @@ class Domain(XmlObject):
     memory_allocation_threads = Field("memoryBacking/allocation/@threads", INT)
     sysinfos = Children(Sysinfo, "sysinfo")
 
+    __slots__ = ("document",)  # (the instance dict holds the reads)
+
     def __init__(self, element: etree._Element, document: XmlDocument | None = None):
         super().__init__(element)
         self.document = document
@@ -185,26 +187,33 @@ class Domain(XmlObject):
     def devices(self) -> list[Device]:
         """Every element of <devices> (but <emulator>) in document order, each through
         its kind's class (an element libvirt 9.0 does not know: a plain Device)."""
-        reads = self._cached()
-        found: list[Device] | object = reads.get(_DEVICES, _UNREAD)
-        if found is _UNREAD:
+        found: list[Device] | None = self.__dict__.get(_DEVICES)
+        if found is None:
             container = self.element.find("devices")
-            found = reads[_DEVICES] = [
-                DEVICE_CLASSES.get(str(node.tag), Device)(node)
-                for node in (container if container is not None else ())
-                if isinstance(node.tag, str) and node.tag != "emulator"
-            ]
-        assert isinstance(found, list)
+            found = _keep(
+                self,
+                _DEVICES,
+                [
+                    view(self, node, DEVICE_CLASSES.get(str(node.tag), Device))
+                    for node in (container if container is not None else ())
+                    if isinstance(node.tag, str) and node.tag != "emulator"
+                ],
+            )
         return list(found)
 
     def addressed(self, type_: str) -> list[tuple[Device, Address]]:
         """The devices whose own <address> has type TYPE_ ('pci', 'ccw', 'usb', 'drive',
         …), each with that address, in document order."""
-        found = []
+        return list(self.derived(Domain.addressed, self._addressed).get(type_, ()))
+
+    def _addressed(self) -> dict[str | None, list[tuple[Device, Address]]]:
+        """Every device with its own <address>, by the address's type (placement asks
+        for several types, each several times per domain)."""
+        found: dict[str | None, list[tuple[Device, Address]]] = {}
         for device in self.devices:
             address = device.address
-            if address is not None and address.type == type_:
-                found.append((device, address))
+            if address is not None:
+                found.setdefault(address.type, []).append((device, address))
         return found
 
     @property

@@ -8,8 +8,9 @@ stays absent: a field whose attribute or element is missing reads as ``None``.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from lxml import etree
 
@@ -87,49 +88,85 @@ def xpath_of(element: etree._Element) -> str:
     return str(element.getroottree().getpath(element))
 
 
-# Every write through the model moves this counter on.  A model object keeps the values
-# it has read (a check reads a disk's fields dozens of times) only while the counter
-# stands where it stood when they were read: a write through any view of the tree (e.g.
-# `disk.target.bus = 'scsi'`, through a DiskTarget, read later as `disk.bus`) drops them
-# all, so a read never answers from before a write.
-_writes = 0
-# what a cache holds for a field not yet read (None is a value: absent)
+# A model object keeps the values it has read (a check reads a disk's fields dozens of
+# times) in its own instance dict, under the name of each field: a field, flag or child
+# is a non-data descriptor, so a second read of `disk.serial` is a plain attribute lookup
+# that runs no Python code.  Every write through the model (or note_write() after an
+# lxml edit) empties the dicts of all objects that hold reads, so a read never answers
+# from before a write (e.g. `disk.target.bus = 'scsi'`, through a DiskTarget, read later
+# as `disk.bus`).  The objects that hold reads are listed by weak reference: a domain
+# checked and dropped leaves nothing alive.
+_holders: list[weakref.ReferenceType[XmlObject]] = []
+_HOLDERS_COMPACTED_AT = 4096
+_holders_limit = _HOLDERS_COMPACTED_AT
+# what a read finds for a field not yet read (None is a value: absent)
 _UNREAD: Any = object()
+
+
+def _hold(obj: XmlObject) -> None:
+    """List OBJ among the objects whose reads a write drops (its dict is empty now)."""
+    global _holders_limit
+    _holders.append(weakref.ref(obj))
+    if len(_holders) > _holders_limit:  # drop the references of objects gone since
+        _holders[:] = [ref for ref in _holders if ref() is not None]
+        _holders_limit = max(_HOLDERS_COMPACTED_AT, 2 * len(_holders))
+
+
+def _keep(obj: XmlObject, key: str, value: T) -> T:
+    """VALUE kept among OBJ's reads under KEY."""
+    reads = obj.__dict__
+    if not reads:
+        _hold(obj)
+    reads[key] = value
+    return value
 
 
 def note_write() -> None:
     """Drop every model object's cached reads.  The model's own writers call it; code that
     changes a loaded tree with lxml directly calls it too (or loads the domain again)."""
-    global _writes
-    _writes += 1
+    for ref in _holders:
+        obj = ref()
+        if obj is not None:
+            obj.__dict__.clear()
+    _holders.clear()
 
 
 class XmlObject:
     """A view over one element of the original tree.
 
-    Its field reads are cached until the next write through the model (see _writes);
-    code that edits ``element`` with lxml directly calls note_write() afterwards."""
+    Its field reads are kept in its instance dict until the next write through the
+    model (see _holders); code that edits ``element`` with lxml directly calls
+    note_write() afterwards.  The instance dict holds nothing else: other state of a
+    model class is a slot."""
+
+    __slots__ = ("element", "__dict__", "__weakref__")
+
+    element: etree._Element
 
     def __init__(self, element: etree._Element):
-        self.element = element
-        self._reads: dict[object, Any] = {}
-        self._reads_at = _writes
+        _set_element(self, element)
 
-    def _cached(self) -> dict[object, Any]:
-        """The reads kept for this object, empty again after any write since."""
-        if self._reads_at != _writes:
-            self._reads.clear()
-            self._reads_at = _writes
-        return self._reads
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a Field is written through its declaration (it is a non-data descriptor, so
+        # Python would otherwise put VALUE in the dict, where reads are kept)
+        declared = getattr(type(self), name, None)
+        if isinstance(declared, Field):
+            declared.__set__(self, value)
+        elif isinstance(declared, Computed):
+            raise AttributeError(f"{type(self).__name__}.{name} is computed, not written")
+        else:
+            object.__setattr__(self, name, value)
 
-    def derived(self, key: object, compute: Callable[[], T]) -> T:
-        """What COMPUTE derives from this object's fields, kept with its reads under KEY
-        (dropped with them at the next write): placement and the checks ask for a disk's
-        drive address or a domain's controller order many times per domain."""
-        reads = self._reads if self._reads_at == _writes else self._cached()
-        value = reads.get(key, _UNREAD)
+    def derived(self, key: object, compute: Callable[..., T], *args: Any) -> T:
+        """What COMPUTE(*ARGS) derives from this object's fields, kept with its reads under
+        KEY (dropped with them at the next write): placement and the checks ask for a
+        disk's drive address or a domain's controller order many times per domain."""
+        derived: dict[object, Any] | None = self.__dict__.get("@derived")
+        if derived is None:
+            derived = _keep(self, "@derived", {})
+        value = derived.get(key, _UNREAD)
         if value is _UNREAD:
-            value = reads[key] = compute()
+            value = derived[key] = compute(*args)
         return value  # type: ignore[no-any-return]
 
     @property
@@ -179,6 +216,65 @@ def _find(element: etree._Element, steps: list[str]) -> etree._Element | None:
     return node
 
 
+def _found(obj: XmlObject, steps: list[str]) -> etree._Element | None:
+    """The element at STEPS below OBJ's, for a read: the first step through OBJ's index of
+    its children by tag (made at its first such read, kept with its reads: a disk's
+    fields look for a dozen different children, each a walk of lxml's iterator), the
+    rest as _find."""
+    reads = obj.__dict__
+    index: dict[str, etree._Element] | None = reads.get("@tags")
+    if index is None:
+        index = {}
+        for child in obj.element:
+            tag = child.tag
+            if type(tag) is str and tag not in index:  # (not a comment or a PI)
+                index[tag] = child
+        if not reads:
+            _hold(obj)
+        reads["@tags"] = index
+    node = index.get(steps[0])
+    if node is not None and len(steps) > 1:
+        return _find(node, steps[1:])
+    return node
+
+
+def _grouped(obj: XmlObject, step: str) -> dict[str, list[etree._Element]]:
+    """The children of every <STEP> child of OBJ's element, by tag, in document order
+    (what findall('STEP/TAG') gives for each TAG), kept with OBJ's reads."""
+    key = "@groups " + step
+    reads = obj.__dict__
+    groups: dict[str, list[etree._Element]] | None = reads.get(key)
+    if groups is None:
+        groups = {}
+        for parent in obj.element.iterchildren(step):
+            for child in parent:
+                tag = child.tag
+                if type(tag) is str:  # (not a comment or a PI)
+                    same = groups.get(tag)
+                    if same is None:
+                        groups[tag] = [child]
+                    else:
+                        same.append(child)
+        if not reads:
+            _hold(obj)
+        reads[key] = groups
+    return groups
+
+
+def view(owner: XmlObject, node: etree._Element, cls: type[M]) -> M:
+    """The CLS view of NODE among OWNER's lists: one object per element and class while
+    nothing is written, so that domain.devices and domain.disks give the same Disk (its
+    reads made once), kept with OWNER's reads."""
+    reads = owner.__dict__
+    views: dict[etree._Element, XmlObject] | None = reads.get("@views")
+    if views is None:
+        views = _keep(owner, "@views", {})
+    found = views.get(node)
+    if found is None or type(found) is not cls:
+        found = views[node] = cls(node)
+    return found
+
+
 def _ensure(element: etree._Element, steps: list[str]) -> etree._Element:
     node = element
     for step in steps:
@@ -204,25 +300,27 @@ class Field(Generic[T]):
         self.steps, self.attribute = _split(path)
         self.__doc__ = doc or f"`{path}` ({self.converter.name}); None when absent."
         self.name = path
+        # where a read is kept in the object's dict: the attribute's name once declared
+        # on a class (so that the next read finds it there); a field made on its own (a
+        # mapping row's XML path) is read through __get__ and kept under a key of its own
+        self.key = f"{path} #{id(self)}"
+        # a string taken as written: no converter or check to run
+        self.plain = self.converter is STR and type(self).validate is Field.validate
+        # the writer, on the instance: a __set__ on the class would make the field a
+        # data descriptor, whose __get__ Python calls at every read
+        self.__set__ = self.write  # type: ignore[method-assign]
+
+    if TYPE_CHECKING:
+
+        def __set__(self, obj: XmlObject, value: T | None) -> None: ...
 
     def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
+        self.name = self.key = name
         owner_fields = owner.__dict__.get("FIELDS")
         if owner_fields is None:
             owner_fields = {}
             setattr(owner, "FIELDS", owner_fields)  # noqa: B010 (not declared on every class)
         owner_fields[name] = self
-
-    def raw(self, obj: XmlObject) -> tuple[str | None, etree._Element | None]:
-        # most fields are the element's own attributes: no steps to walk
-        node = _find(obj.element, self.steps) if self.steps else obj.element
-        if node is None:
-            return None, None
-        if self.attribute is None:
-            text = element_text(node)
-            # '.' (the element's own text): an empty <loader/> has no path
-            return (text if text or self.steps else None), node
-        return node.get(self.attribute), node
 
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> Field[T]: ...
@@ -233,20 +331,42 @@ class Field(Generic[T]):
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Field[T] | T | None:
         if obj is None:
             return self
-        reads = obj._reads if obj._reads_at == _writes else obj._cached()
-        value = reads.get(self, _UNREAD)
+        reads = obj.__dict__
+        value = reads.get(self.key, _UNREAD)
         if value is not _UNREAD:
             return value  # type: ignore[no-any-return]
-        text, node = self.raw(obj)
+        # a check reads ~200 fields per domain for the first time
+        steps = self.steps
+        if not steps:
+            node = obj.element
+        else:
+            index = reads.get("@tags")  # (_found's first step, inlined once it exists)
+            if index is None:
+                node = _found(obj, steps)
+            else:
+                node = index.get(steps[0])
+                if node is not None and len(steps) > 1:
+                    node = _find(node, steps[1:])
+        if node is None:
+            text = None
+        elif self.attribute is not None:
+            text = node.get(self.attribute)
+        else:
+            # '.' (the element's own text): an empty <loader/> has no path
+            text = element_text(node) or (None if not steps else "")
         if text is None:
             value = None
+        elif self.plain:
+            value = text
         else:
             try:
                 value = self.converter.parse(text)
             except (ValueError, TypeError) as exc:
                 raise self.invalid(obj, node, text, str(exc) or self.converter.name) from None
             self.validate(obj, node, value)
-        reads[self] = value  # an invalid value is not kept: it raises at every read
+        if not reads:
+            _hold(obj)
+        reads[self.key] = value  # an invalid value is not kept: it raises again
         return value  # type: ignore[no-any-return]
 
     def validate(self, obj: XmlObject, node: etree._Element | None, value: T) -> None:
@@ -264,7 +384,8 @@ class Field(Generic[T]):
             xpath=xpath_of(where) + (f"/@{self.attribute}" if self.attribute else ""),
         )
 
-    def __set__(self, obj: XmlObject, value: T | None) -> None:
+    def write(self, obj: XmlObject, value: T | None) -> None:
+        """Write VALUE (None: remove the attribute or element) into OBJ's tree."""
         try:
             self._write(obj, value)
         finally:
@@ -311,6 +432,10 @@ class Flag:
     def __init__(self, path: str):
         self.steps, _ = _split(path)
         self.__doc__ = f"True when <{path}> is present."
+        self.name = path
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> Flag: ...
@@ -321,10 +446,9 @@ class Flag:
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Flag | bool:
         if obj is None:
             return self
-        reads = obj._reads if obj._reads_at == _writes else obj._cached()
-        present = reads.get(self, _UNREAD)
+        present = obj.__dict__.get(self.name, _UNREAD)
         if present is _UNREAD:
-            present = reads[self] = _find(obj.element, self.steps) is not None
+            present = _keep(obj, self.name, _found(obj, self.steps) is not None)
         return present  # type: ignore[no-any-return]
 
     def __set__(self, obj: XmlObject, value: bool) -> None:
@@ -344,6 +468,10 @@ class Child(Generic[M]):
     def __init__(self, cls: type[M], path: str):
         self.cls = cls
         self.steps, _ = _split(path)
+        self.name = path
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> Child[M]: ...
@@ -354,11 +482,10 @@ class Child(Generic[M]):
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Child[M] | M | None:
         if obj is None:
             return self
-        reads = obj._reads if obj._reads_at == _writes else obj._cached()
-        child = reads.get(self, _UNREAD)
+        child = obj.__dict__.get(self.name, _UNREAD)
         if child is _UNREAD:
-            node = _find(obj.element, self.steps)
-            child = reads[self] = self.cls(node) if node is not None else None
+            node = _found(obj, self.steps)
+            child = _keep(obj, self.name, self.cls(node) if node is not None else None)
         return child  # type: ignore[no-any-return]
 
     def create(self, obj: XmlObject) -> M:
@@ -378,9 +505,16 @@ class Children(Generic[M]):
         self.cls = cls
         self.path = path
         self.name = path
+        self.key = "@" + path
+        # "devices/disk": read from the grouping of all <devices> children by tag, made
+        # once per object (a domain's 27 kinds of device each walked <devices> again)
+        steps = path.split("/")
+        plain = len(steps) == 2 and all(step.isidentifier() for step in steps)
+        self.group: tuple[str, str] | None = (steps[0], steps[1]) if plain else None
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+        self.key = "@" + name  # kept apart from the name: each read gives a new list
 
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> Children[M]: ...
@@ -393,10 +527,13 @@ class Children(Generic[M]):
             return self
         # kept with the object's other reads: a write through the model (or note_write()
         # after an lxml edit that adds or removes a device) makes the list be read again
-        reads = obj._reads if obj._reads_at == _writes else obj._cached()
-        found: list[M] | None = reads.get(self)
+        found: list[M] | None = obj.__dict__.get(self.key)
         if found is None:
-            found = reads[self] = [self.cls(node) for node in obj.element.findall(self.path)]
+            if self.group is not None:
+                nodes = _grouped(obj, self.group[0]).get(self.group[1], ())
+            else:
+                nodes = obj.element.findall(self.path)
+            found = _keep(obj, self.key, [view(obj, node, self.cls) for node in nodes])
         return list(found)
 
 
@@ -408,3 +545,31 @@ def iter_fields(cls: type) -> Iterator[tuple[str, Field[Any]]]:
             if name not in seen:
                 seen.add(name)
                 yield name, field
+
+
+class Computed(Generic[T]):
+    """A value a model class computes from its fields (a disk's bus, derived from its
+    target when not written), kept with the object's reads: the next read is a plain
+    attribute lookup, until a write drops it.  Used as a decorator on the method."""
+
+    def __init__(self, compute: Callable[[Any], T]):
+        self.compute = compute
+        self.__doc__ = compute.__doc__
+        self.name = compute.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Computed[T]: ...
+
+    @overload
+    def __get__(self, obj: XmlObject, owner: type | None = None) -> T: ...
+
+    def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Computed[T] | T:
+        if obj is None:
+            return self
+        return _keep(obj, self.name, self.compute(obj))
+
+
+_set_element = XmlObject.element.__set__

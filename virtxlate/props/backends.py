@@ -41,7 +41,12 @@ MAX_BACKING_LAYERS = 100
 def backing_chain(disk: Disk) -> tuple[list[BackingStore], bool]:
     """The layers below DISK's image as its XML gives them (<backingStore type=…>, top
     first) and whether the chain ends in ``<backingStore/>`` (no further backing image);
-    a chain with neither is left for libvirt to probe when the domain starts."""
+    a chain with neither is left for libvirt to probe when the domain starts.  Kept with
+    the disk's reads (asked three times per disk); callers do not change the list."""
+    return disk.derived(backing_chain, _backing_chain, disk)
+
+
+def _backing_chain(disk: Disk) -> tuple[list[BackingStore], bool]:
     layers: list[BackingStore] = []
     layer = disk.backing_store
     while layer is not None and layer.type is not None and len(layers) <= MAX_BACKING_LAYERS:
@@ -141,7 +146,7 @@ def no_source(disk: Disk) -> bool:
     (an empty file='' is none), or a network one without a protocol.  Kept with the
     disk's reads: the props and the checks ask it eight times per disk.  (All three
     paths are read: tests/test_checkprops.py counts DiskSource.dir read by the cases.)"""
-    return disk.derived(no_source, lambda: _no_source(disk))
+    return disk.derived(no_source, _no_source, disk)
 
 
 def _no_source(disk: Disk) -> bool:
@@ -506,8 +511,9 @@ def _format_node(
     # then the cache object
     if settings is not None and settings.discard:
         fmt.append(("discard", settings.discard))
-    if top and detect_zeroes(disk):
-        fmt.append(("detect-zeroes", detect_zeroes(disk) or ""))
+    zeroes = detect_zeroes(disk) if top else None
+    if zeroes:
+        fmt.append(("detect-zeroes", zeroes))
     if cache is not None:
         fmt.append(("cache", cache))  # type: ignore[arg-type]
     return fmt + [("driver", driver), ("file", f"libvirt-{index}-storage")]

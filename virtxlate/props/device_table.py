@@ -13,8 +13,7 @@ the type) stays code in the writers, each naming the libvirt function it matches
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..option import Value
 from .mapping import BadValue, Context, Row, number, on_off, on_off_text, text
@@ -142,8 +141,7 @@ QXL_DEFAULT_RAM = 65536
 QXL_DEFAULT_VGAMEM = 16384  # qemuDomainDeviceVideoDefPostParse
 
 
-@dataclass(frozen=True)
-class Card:
+class Card(NamedTuple):
     """What the video rows' values are computed from: the card's <model> (None for the
     card libvirt adds) and the model type libvirt settled on (its default for none)."""
 

@@ -31,7 +31,6 @@ from .context import (
     explicit_pci,
     transport_device,
     unsupported,
-    user_alias,
 )
 from .controllers import usb_location
 from .mapping import Context, add_props, on_off_text
@@ -52,6 +51,8 @@ def plan_disks(plan: StoragePlan) -> None:
     first_disk_option = len(plan.options)
     boot_indexes = _legacy_boot_indexes(plan, disks)
     blockdev = plan.caps.storage_style == "blockdev"
+    context = Context(plan.caps, blockdev)
+    boot_index_flag = plan.caps.has_flag("boot-index")
     floppies: list[tuple[Disk, str | None, int | None]] = []
     # -blockdev node names count down: libvirt numbers the disks' storage from the last
     # disk to the first, each disk's image before the layers of its backing chain (SD
@@ -84,7 +85,7 @@ def plan_disks(plan: StoragePlan) -> None:
         bootindex = (
             disk.boot_order if disk.boot_order is not None else boot_indexes.get(id(disk.element))
         )
-        if not plan.caps.has_flag("boot-index"):
+        if not boot_index_flag:
             bootindex = None
         if bus == "fdc" and not blockdev:
             floppies.append((disk, medium.drive, bootindex))
@@ -102,13 +103,16 @@ def plan_disks(plan: StoragePlan) -> None:
             floppies.append((disk, None, bootindex))  # its boot index goes on isa-fdc
         else:
             device.add("bootindex", bootindex)
-        _frontend_props(plan, disk, device, blockdev)
+        _frontend_props(plan, disk, device, context)
         plan.options.extend(with_zpci(plan, disk.element, alias, device))
     # the floppy controller's options: after the disks in the -drive era, with the other
     # controllers (before the disks) in the -blockdev era
-    at = first_disk_option if blockdev else len(plan.options)
-    builtin_fdc = plan.family is not None and any(b.type == "isa-fdc" for b in plan.family.builtins)
-    plan.options[at:at] = _floppy_options(floppies, builtin_fdc)
+    if floppies:
+        at = first_disk_option if blockdev else len(plan.options)
+        builtin_fdc = plan.family is not None and any(
+            b.type == "isa-fdc" for b in plan.family.builtins
+        )
+        plan.options[at:at] = _floppy_options(floppies, builtin_fdc)
 
 
 def _sd_drive(disk: Disk, drive_props: list[tuple[str, Value]]) -> Option:
@@ -178,7 +182,7 @@ def _disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
     scsi0-0-0-0, ide0-1-0, sata0-0-2, virtio-disk3 (the target name is checked either
     way)."""
     alias = _own_disk_alias(plan, disk)
-    return user_alias(disk.element) or alias if alias is not None else None
+    return disk.user_alias or alias if alias is not None else None
 
 
 def _own_disk_alias(plan: StoragePlan, disk: Disk) -> str | None:
@@ -340,13 +344,13 @@ _FRONTEND_ORDER = {
 }
 
 
-def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, blockdev: bool) -> None:
+def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, context: Context) -> None:
     """Per-disk frontend properties after bootindex, in the order of libvirt's -device.
 
     In the -blockdev era the cache mode's write-cache and the error policies move from
     the backend to the device.
     """
-    context = Context(plan.caps, blockdev)
+    blockdev = context.blockdev
     values = disk_table_values(disk_table.FRONTEND, disk, disk.bus, context)
     if disk.bus == "usb" and values.get("removable") is None and blockdev:
         # the -blockdev era's libvirt always says whether a USB disk is removable

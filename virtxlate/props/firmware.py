@@ -10,8 +10,6 @@ fact virtxlate does not look up: said, and nothing is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..findings import Finding, finding_at
 from ..model import Domain
 from ..model.system import Nvram
@@ -22,11 +20,15 @@ from ..option import Option
 NVRAM_DIR = "/var/lib/libvirt/qemu/nvram"
 
 
-@dataclass
 class Firmware:
-    options: list[Option] = field(default_factory=list)  # the -blockdev nodes
-    pflash: list[tuple[str, str]] = field(default_factory=list)  # -machine pflashN=NODE
-    findings: list[Finding] = field(default_factory=list)
+    """The firmware's options (a plain class: a dataclass costs time at every start)."""
+
+    __slots__ = ("options", "pflash", "findings")
+
+    def __init__(self) -> None:
+        self.options: list[Option] = []  # the -blockdev nodes
+        self.pflash: list[tuple[str, str]] = []  # -machine pflashN=NODE
+        self.findings: list[Finding] = []
 
 
 def plan_firmware(domain: Domain, blockdev: bool) -> Firmware:

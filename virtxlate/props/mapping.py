@@ -11,7 +11,7 @@ model's declaration, so a new attribute is one row (after virtinst's xmlbuilder)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Any
 
 from ..caps import CapsTable
@@ -73,15 +73,43 @@ def given(value: Any, context: Context | None = None) -> Any:
     return value or None
 
 
-@dataclass(frozen=True)
 class Context:
-    """What decides whether a row applies and how a value is written."""
+    """What decides whether a row applies and how a value is written.  (A plain class:
+    defining a dataclass costs a quarter of a millisecond at every start.)"""
 
-    caps: CapsTable
-    blockdev: bool
+    __slots__ = ("caps", "blockdev")
+
+    def __init__(self, caps: CapsTable, blockdev: bool) -> None:
+        self.caps = caps
+        self.blockdev = blockdev
 
 
-@dataclass(frozen=True)
+def _reader(path: str) -> Callable[[XmlObject], Any]:
+    """How a row reads a dotted attribute path through the model's own declarations
+    (a read kept by the model is then a plain attribute lookup)."""
+    steps = path.split(".")
+    if len(steps) == 1:
+        return attrgetter(path)
+    if len(steps) == 2:
+        first, second = steps
+
+        def read_child(obj: XmlObject) -> Any:
+            child = getattr(obj, first)
+            return None if child is None else getattr(child, second)
+
+        return read_child
+
+    def read_path(obj: XmlObject) -> Any:
+        current: Any = obj
+        for step in steps:
+            if current is None:
+                return None
+            current = getattr(current, step)
+        return current
+
+    return read_path
+
+
 class Row:
     """One model field ↔ one QEMU property.
 
@@ -93,18 +121,76 @@ class Row:
     ``also``: other names of the property a command line may use (read back only).
     ``effective``: the value libvirt writes when it is not the field's own (a
     fallback it applies), computed from the object; the field is still what reads back.
+    (A plain class read a few thousand times per domain; rows are never changed.)
     """
 
-    qemu: str
-    field: str
-    to_qemu: Callable[[Any, Context | None], Value | None] = same
-    from_qemu: Callable[[Any], Any] = same
-    only: tuple[str, ...] | None = None
-    style: str | None = None
-    flag: str | None = None
-    converter: Converter[Any] | None = None
-    also: tuple[str, ...] = ()
-    effective: Callable[[Any], Any] | None = None
+    __slots__ = (
+        "qemu",
+        "field",
+        "to_qemu",
+        "from_qemu",
+        "only",
+        "style",
+        "flag",
+        "converter",
+        "also",
+        "effective",
+        "read",
+        "converts",
+        "_xml",
+    )
+
+    def __init__(
+        self,
+        qemu: str,
+        field: str,
+        to_qemu: Callable[[Any, Context | None], Value | None] = same,
+        from_qemu: Callable[[Any], Any] = same,
+        only: tuple[str, ...] | None = None,
+        style: str | None = None,
+        flag: str | None = None,
+        converter: Converter[Any] | None = None,
+        also: tuple[str, ...] = (),
+        effective: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.qemu = qemu
+        self.field = field
+        self.to_qemu = to_qemu
+        self.from_qemu = from_qemu
+        self.only = only
+        self.style = style
+        self.flag = flag
+        self.converter = converter
+        self.also = also
+        self.effective = effective
+        self.converts = None if to_qemu is same else to_qemu
+        # the field's value on an object (None when absent), through the model: an XML
+        # path through a Field made once for the row, else the declared attributes
+        self._xml: Field[Any] | None = None
+        self.read: Callable[[XmlObject], Any]
+        if "/" in field or field.startswith("@"):
+            self._xml = Field(field, converter)
+            self.read = self._xml.__get__
+        else:
+            self.read = _reader(field)
+
+    def __repr__(self) -> str:
+        return f"Row({self.qemu!r}, {self.field!r})"
+
+    def replace(self, field: str) -> Row:
+        """This row reading FIELD instead (the rest as declared)."""
+        return Row(
+            self.qemu,
+            field,
+            self.to_qemu,
+            self.from_qemu,
+            self.only,
+            self.style,
+            self.flag,
+            self.converter,
+            self.also,
+            self.effective,
+        )
 
     def applies(self, kind: str | None, context: Context | None) -> bool:
         """Whether the row is written for a device of KIND (a disk's bus, a network
@@ -119,31 +205,13 @@ class Row:
 
     # --- the model side -----------------------------------------------------------
 
-    def _xml_field(self) -> Field[Any] | None:
-        if "/" not in self.field and not self.field.startswith("@"):
-            return None
-        return _xml_fields.setdefault(self, Field(self.field, self.converter))
-
-    def read(self, obj: XmlObject) -> Any:
-        """The field's value on OBJ (None when absent), through the model."""
-        field = self._xml_field()
-        if field is not None:
-            return field.__get__(obj, type(obj))
-        current: Any = obj
-        for step in self.field.split("."):
-            if current is None:
-                return None
-            current = getattr(current, step)
-        return current
-
     def write(self, obj: XmlObject, value: Any) -> None:
         """Set the field on OBJ through the model's declaration (children created as
         needed); None leaves the XML as it is."""
         if value is None:
             return
-        field = self._xml_field()
-        if field is not None:
-            field.__set__(obj, value)
+        if self._xml is not None:
+            self._xml.__set__(obj, value)
             return
         *steps, last = self.field.split(".")
         current: XmlObject = obj
@@ -161,7 +229,9 @@ class Row:
     def value(self, obj: XmlObject, context: Context | None = None) -> Value | None:
         """The property's value for OBJ, None when the field is absent."""
         value = self.read(obj) if self.effective is None else self.effective(obj)
-        return None if value is None else self.to_qemu(value, context)
+        if value is None or self.converts is None:
+            return value  # type: ignore[no-any-return]
+        return self.converts(value, context)
 
     def given(self, props: dict[str, Any]) -> Any:
         """The property's raw value in PROPS (an option's properties), None when absent."""
@@ -176,11 +246,21 @@ class Row:
 def under(prefix: str, rows: Iterable[Row]) -> tuple[Row, ...]:
     """ROWS (declared on a child of the device, e.g. its <driver>) read from the device
     itself: each field behind PREFIX ("driver"), the rest of the row as declared."""
-    return tuple(replace(row, field=f"{prefix}.{row.field}") for row in rows)
+    return tuple(row.replace(field=f"{prefix}.{row.field}") for row in rows)
 
 
-# the Field of each XML-path row, made once
-_xml_fields: dict[Row, Field[Any]] = {}
+def _applying(rows: Iterable[Row], kind: str | None, context: Context | None) -> list[Row]:
+    """The rows of ROWS that apply to KIND in CONTEXT (Row.applies, inlined: the props
+    ask it for a dozen rows per device)."""
+    found = []
+    for row in rows:
+        if row.only is not None and kind not in row.only:
+            continue
+        if context is not None and not (row.style is None and row.flag is None):
+            if not row.applies(kind, context):
+                continue
+        found.append(row)
+    return found
 
 
 def add_props(
@@ -191,16 +271,26 @@ def add_props(
     context: Context | None,
 ) -> None:
     """Add the property of every row that applies to OPTION, in the rows' order."""
-    for row in rows:
-        if row.applies(kind, context):
-            option.add(row.qemu, row.value(obj, context))
+    props = option.props
+    for row in _applying(rows, kind, context):
+        value = row.read(obj) if row.effective is None else row.effective(obj)
+        if value is not None and row.converts is not None:
+            value = row.converts(value, context)
+        if value is not None:
+            props.append((row.qemu, value))
 
 
 def values(
     rows: Iterable[Row], obj: XmlObject, kind: str | None, context: Context | None
 ) -> dict[str, Value | None]:
     """Each row's property name → its value for OBJ (rows that do not apply left out)."""
-    return {row.qemu: row.value(obj, context) for row in rows if row.applies(kind, context)}
+    found: dict[str, Value | None] = {}
+    for row in _applying(rows, kind, context):
+        value = row.read(obj) if row.effective is None else row.effective(obj)
+        if value is not None and row.converts is not None:
+            value = row.converts(value, context)
+        found[row.qemu] = value
+    return found
 
 
 def parse_props(rows: Iterable[Row], props: dict[str, Any]) -> dict[str, Any]:
