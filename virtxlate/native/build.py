@@ -32,7 +32,6 @@ def append(parent: XmlObject, children: Children[M], **fields: object) -> M:
         found = holder.find(step)
         holder = found if found is not None else etree.SubElement(holder, step)
     obj = children.cls(etree.SubElement(holder, tag))
-    parent.__dict__.get("_children", {}).pop(children.name, None)  # read the list afresh
     note_write()
     for name, value in fields.items():
         setattr(obj, name, value)
