@@ -446,9 +446,15 @@ class Flag:
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Flag | bool:
         if obj is None:
             return self
-        present = obj.__dict__.get(self.name, _UNREAD)
+        reads = obj.__dict__
+        present = reads.get(self.name, _UNREAD)
         if present is _UNREAD:
-            present = _keep(obj, self.name, _found(obj, self.steps) is not None)
+            index = reads.get("@tags")  # (_found's first step, inlined once it exists)
+            if index is None or len(self.steps) != 1:
+                node = _found(obj, self.steps)
+            else:
+                node = index.get(self.steps[0])
+            present = _keep(obj, self.name, node is not None)
         return present  # type: ignore[no-any-return]
 
     def __set__(self, obj: XmlObject, value: bool) -> None:
@@ -482,9 +488,14 @@ class Child(Generic[M]):
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Child[M] | M | None:
         if obj is None:
             return self
-        child = obj.__dict__.get(self.name, _UNREAD)
+        reads = obj.__dict__
+        child = reads.get(self.name, _UNREAD)
         if child is _UNREAD:
-            node = _found(obj, self.steps)
+            index = reads.get("@tags")  # (_found's first step, inlined once it exists)
+            if index is None or len(self.steps) != 1:
+                node = _found(obj, self.steps)
+            else:
+                node = index.get(self.steps[0])
             child = _keep(obj, self.name, self.cls(node) if node is not None else None)
         return child  # type: ignore[no-any-return]
 
@@ -506,6 +517,10 @@ class ReadList(list[M]):
 
     append = extend = insert = remove = pop = clear = sort = reverse = _refuse
     __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
+# the list of every object without such children (a ReadList cannot change)
+_NONE: ReadList[Any] = ReadList()
 
 
 class Children(Generic[M]):
@@ -545,7 +560,11 @@ class Children(Generic[M]):
                 nodes = _grouped(obj, self.group[0]).get(self.group[1], ())
             else:
                 nodes = obj.element.findall(self.path)
-            found = _keep(obj, self.key, ReadList(view(obj, node, self.cls) for node in nodes))
+            found = _keep(
+                obj,
+                self.key,
+                ReadList([view(obj, node, self.cls) for node in nodes]) if nodes else _NONE,
+            )
         return found
 
 
