@@ -446,9 +446,15 @@ class Flag:
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Flag | bool:
         if obj is None:
             return self
-        present = obj.__dict__.get(self.name, _UNREAD)
+        reads = obj.__dict__
+        present = reads.get(self.name, _UNREAD)
         if present is _UNREAD:
-            present = _keep(obj, self.name, _found(obj, self.steps) is not None)
+            index = reads.get("@tags")  # (_found's first step, inlined once it exists)
+            if index is None or len(self.steps) != 1:
+                node = _found(obj, self.steps)
+            else:
+                node = index.get(self.steps[0])
+            present = _keep(obj, self.name, node is not None)
         return present  # type: ignore[no-any-return]
 
     def __set__(self, obj: XmlObject, value: bool) -> None:
@@ -482,9 +488,14 @@ class Child(Generic[M]):
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Child[M] | M | None:
         if obj is None:
             return self
-        child = obj.__dict__.get(self.name, _UNREAD)
+        reads = obj.__dict__
+        child = reads.get(self.name, _UNREAD)
         if child is _UNREAD:
-            node = _found(obj, self.steps)
+            index = reads.get("@tags")  # (_found's first step, inlined once it exists)
+            if index is None or len(self.steps) != 1:
+                node = _found(obj, self.steps)
+            else:
+                node = index.get(self.steps[0])
             child = _keep(obj, self.name, self.cls(node) if node is not None else None)
         return child  # type: ignore[no-any-return]
 
@@ -494,12 +505,31 @@ class Child(Generic[M]):
         return self.cls(node)
 
 
+class ReadList(list[M]):
+    """A list of views a model object keeps with its reads (Children): the same list is
+    given to every reader until the next write, so it refuses to be changed (copy it
+    with list() to build another)."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a model's list of children is read-only: copy it with list()")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
+# the list of every object without such children (a ReadList cannot change)
+_NONE: ReadList[Any] = ReadList()
+
+
 class Children(Generic[M]):
     """All child elements at PATH, in document order, each through a model class.
 
     The list is read once per model object (a check reads a domain's disks dozens of
-    times) and read again after any write through the model; code that adds or removes
-    elements with lxml directly calls note_write() afterwards."""
+    times) and kept with its reads as a ReadList, so a later read is a plain attribute
+    lookup; a write through the model (or note_write() after an lxml edit that adds or
+    removes elements) makes it be read again."""
 
     def __init__(self, cls: type[M], path: str):
         self.cls = cls
@@ -513,8 +543,7 @@ class Children(Generic[M]):
         self.group: tuple[str, str] | None = (steps[0], steps[1]) if plain else None
 
     def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-        self.key = "@" + name  # kept apart from the name: each read gives a new list
+        self.name = self.key = name
 
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> Children[M]: ...
@@ -525,16 +554,18 @@ class Children(Generic[M]):
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Children[M] | list[M]:
         if obj is None:
             return self
-        # kept with the object's other reads: a write through the model (or note_write()
-        # after an lxml edit that adds or removes a device) makes the list be read again
         found: list[M] | None = obj.__dict__.get(self.key)
         if found is None:
             if self.group is not None:
                 nodes = _grouped(obj, self.group[0]).get(self.group[1], ())
             else:
                 nodes = obj.element.findall(self.path)
-            found = _keep(obj, self.key, [view(obj, node, self.cls) for node in nodes])
-        return list(found)
+            found = _keep(
+                obj,
+                self.key,
+                ReadList([view(obj, node, self.cls) for node in nodes]) if nodes else _NONE,
+            )
+        return found
 
 
 def iter_fields(cls: type) -> Iterator[tuple[str, Field[Any]]]:

@@ -423,12 +423,13 @@ def _network_blockdev(source) -> list[tuple[str, Value]] | None:  # type: ignore
     return curl.props
 
 
-def _cache_object(disk: Disk) -> dict[str, bool] | None:
+def _cache_flags(disk: Disk) -> tuple[bool, bool] | None:
+    """(cache.direct, cache.no-flush) of the disk's cache mode; None without one."""
     mode = cache_mode(disk, blockdev=True)
     if mode not in CACHE_MODES:
         return None
     _, direct, no_flush = CACHE_MODES[mode]
-    return {"direct": direct, "no-flush": no_flush}
+    return direct, no_flush
 
 
 def _storage_props(
@@ -482,29 +483,36 @@ def _storage_props(
 
 
 def _storage_node(
-    disk: Disk, kind: str, storage: list[tuple[str, Value]], name: str
+    disk: Disk,
+    kind: str,
+    storage: list[tuple[str, Value]],
+    name: str,
+    cache_flags: tuple[bool, bool] | None,
 ) -> list[tuple[str, Value]]:
     """A layer's storage node: its protocol part STORAGE, then what the disk's <driver>
-    gives every layer (aio, cache) and the node's name."""
+    gives every layer (aio, CACHE_FLAGS) and the node's name."""
     settings = disk.driver
-    cache = _cache_object(disk)
     # libvirt 9.0 gives only the local file drivers an aio mode (a network disk's
     # io='threads' is not written: checked with its domxml-to-native)
     if settings is not None and settings.io and kind in ("file", "block"):
         storage.append(("aio", settings.io))
     storage.append(("node-name", name))
-    if cache is not None:
-        storage.append(("cache", cache))  # type: ignore[arg-type]
+    if cache_flags is not None:
+        storage.append(("cache", {"direct": cache_flags[0], "no-flush": cache_flags[1]}))
     return storage + [("auto-read-only", True), ("discard", "unmap")]
 
 
 def _format_node(
-    disk: Disk, index: int, read_only: bool, driver: str, top: bool
+    disk: Disk,
+    index: int,
+    read_only: bool,
+    driver: str,
+    top: bool,
+    cache_flags: tuple[bool, bool] | None,
 ) -> list[tuple[str, Value]]:
     """A layer's format node; detect-zeroes only on the image's own (checked with
     libvirt 9.0's domxml-to-native: the backing layers carry discard and cache alone)."""
     settings = disk.driver
-    cache = _cache_object(disk)
     fmt: list[tuple[str, Value]] = [("node-name", f"libvirt-{index}-format")]
     fmt.append(("read-only", read_only))
     # libvirt 9.0's order (qemuBlockStorageSourceGetFormatProps): discard, detect-zeroes,
@@ -514,8 +522,8 @@ def _format_node(
     zeroes = detect_zeroes(disk) if top else None
     if zeroes:
         fmt.append(("detect-zeroes", zeroes))
-    if cache is not None:
-        fmt.append(("cache", cache))  # type: ignore[arg-type]
+    if cache_flags is not None:
+        fmt.append(("cache", {"direct": cache_flags[0], "no-flush": cache_flags[1]}))
     return fmt + [("driver", driver), ("file", f"libvirt-{index}-storage")]
 
 
@@ -539,6 +547,7 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     assert source is not None
     kind = disk.type or "file"
     layers, ends = backing_chain(disk)
+    cache_flags = _cache_flags(disk)  # (each node gets a dict of its own)
     chain: list[Option] = []
     below: str | None = None  # the format node of the layer under the one being written
     for depth in range(len(layers), 0, -1):
@@ -549,13 +558,13 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
         if protocol is None:
             return None
         driver = layer.format or "raw"
-        fmt = _format_node(disk, number, True, driver, top=False)
+        fmt = _format_node(disk, number, True, driver, False, cache_flags)
         _backing(fmt, driver, below, ends)
         chain += [
             Option(
                 "-blockdev",
                 None,
-                _storage_node(disk, layer_kind, protocol, f"libvirt-{number}-storage"),
+                _storage_node(disk, layer_kind, protocol, f"libvirt-{number}-storage", cache_flags),
                 origin=disk,
             ),
             Option("-blockdev", None, fmt, origin=disk),
@@ -571,14 +580,17 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     read_only = disk.readonly or disk.effective_device == "cdrom"
     # a directory (type='fat') is exposed by the vvfat protocol driver under a raw format
     driver = "raw" if kind == "dir" else (disk_format(disk) or "raw")
-    fmt = _format_node(disk, index, read_only, driver, top=True)
+    fmt = _format_node(disk, index, read_only, driver, True, cache_flags)
     _backing(fmt, driver, below, ends)
     options = (
         helper
         + chain
         + [
             Option(
-                "-blockdev", None, _storage_node(disk, kind, storage, storage_name), origin=disk
+                "-blockdev",
+                None,
+                _storage_node(disk, kind, storage, storage_name, cache_flags),
+                origin=disk,
             ),
             Option("-blockdev", None, fmt, origin=disk),
         ]

@@ -249,9 +249,36 @@ def under(prefix: str, rows: Iterable[Row]) -> tuple[Row, ...]:
     return tuple(row.replace(field=f"{prefix}.{row.field}") for row in rows)
 
 
+# _applying's answers: (id of the rows, kind, era, capability flags) → (the rows, the
+# rows that apply).  What applies depends on nothing else, and each disk asked again for
+# the same few tuples of rows; the rows kept in the value keep their id unique.
+_APPLYING: dict[tuple[int, str | None, bool | None, frozenset[str] | None], tuple[Any, list[Row]]]
+_APPLYING = {}
+_APPLYING_LIMIT = 1024  # (kinds come from the input: a bound, then a fresh start)
+
+
 def _applying(rows: Iterable[Row], kind: str | None, context: Context | None) -> list[Row]:
-    """The rows of ROWS that apply to KIND in CONTEXT (Row.applies, inlined: the props
-    ask it for a dozen rows per device)."""
+    """The rows of ROWS that apply to KIND in CONTEXT (Row.applies), for a tuple of rows
+    worked out once per kind, era and set of capability flags; callers do not change
+    the list."""
+    if type(rows) is not tuple:
+        return _rows_applying(rows, kind, context)
+    key = (
+        (id(rows), kind, None, None)
+        if context is None
+        else (id(rows), kind, context.blockdev, context.caps.flags)
+    )
+    known = _APPLYING.get(key)
+    if known is not None and known[0] is rows:
+        return known[1]
+    found = _rows_applying(rows, kind, context)
+    if len(_APPLYING) >= _APPLYING_LIMIT:
+        _APPLYING.clear()
+    _APPLYING[key] = (rows, found)
+    return found
+
+
+def _rows_applying(rows: Iterable[Row], kind: str | None, context: Context | None) -> list[Row]:
     found = []
     for row in rows:
         if row.only is not None and kind not in row.only:
