@@ -476,10 +476,17 @@ class _Pass:
     def _written_places(self) -> None:
         """The places written in the XML (a PCI slot, a ccw devno), and the devnos
         libvirt gives on a channel-I/O machine: every device has its answer."""
-        for device in self.domain.devices:
-            address = device.address
-            if address is None or address.type not in ("pci", "ccw"):
-                continue
+        pci, ccw = addressed(self.domain, "pci"), addressed(self.domain, "ccw")
+        # in document order: a domain has one kind or the other, else both are read again
+        if pci and ccw:
+            written = [
+                (device, device.address)
+                for device in self.domain.devices
+                if device.address is not None and device.address.type in ("pci", "ccw")
+            ]
+        else:
+            written = pci or ccw
+        for device, address in written:
             try:
                 if address.type == "pci" and address.slot is None:
                     continue  # libvirt gives it its place
@@ -793,9 +800,7 @@ class _Pass:
         """The places of usb.0's controllers (libvirt's index 0: one controller, or an
         ich9 EHCI with its UHCI companions): the written one, the ich9 set's slot, the
         PIIX3's own UHCI (pc), or the slot the controller took."""
-        at_zero = [
-            c for c, index in controller_indexes(self.domain) if c.type == "usb" and index == 0
-        ]
+        at_zero = self._usb_at_zero
         q35 = self.family.name == "q35"
         unaddressed_ich9 = [
             c
@@ -909,10 +914,12 @@ class _Pass:
         """libvirt adds its default USB controller when none has index 0
         (virDomainDefAddImplicitControllers; checked with libvirt 9.0: a q35 domain with
         only a qemu-xhci of index 1 gets a qemu-xhci 'usb' beside it)."""
-        return not any(
-            controller.type == "usb" and index == 0
-            for controller, index in controller_indexes(self.domain)
-        )
+        return not self._usb_at_zero
+
+    @cached_property
+    def _usb_at_zero(self) -> list[Controller]:
+        """The domain's USB controllers of index 0 (usb.0's: one, or an ich9 set)."""
+        return [c for c, index in controller_indexes(self.domain) if c.type == "usb" and index == 0]
 
     def _added_virtio_serial(self) -> None:
         """The virtio-serial controllers libvirt adds for virtio <channel>s and <console>s
