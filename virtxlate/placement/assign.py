@@ -272,7 +272,6 @@ class _Pass:
         self.findings: list[Finding] = []
         self.places: dict[object, Place] = {}
         self.controllers: list[ControllerPlan] = []
-        self.slots = PciSlots(family, domain, caps.has_flag("device-video-primary"))
         self.pcie: PcieRootPorts | None = None
         self.overflow: RootBusOverflow | None = None
         self.devnos: dict[object, str] = {}
@@ -292,6 +291,13 @@ class _Pass:
         # the key whose place became usb0's, for a second pass that replays them
         self.taken: list[tuple[object, str]] = []
         self.usb0_key: object = None
+        # the root-bus slots in use when the root ports were made (the same in a replay)
+        self.root_used: set[int] = set()
+
+    @cached_property
+    def slots(self) -> PciSlots:
+        """The root bus's slots (made when first asked: a q35 replay needs none)."""
+        return PciSlots(self.family, self.domain, self.caps.has_flag("device-video-primary"))
 
     def result(self) -> Placement:
         renamed = _user_bus_names(self.domain)
@@ -325,6 +331,7 @@ class _Pass:
         if first is not None and first.pcie is not None:
             self._replay(first)
             return
+        self.slots  # noqa: B018 (read first, as before: a bad address is said at once)
         if first is not None:
             self.controllers = first.controllers
             self.controller_findings = first.controller_findings
@@ -348,9 +355,10 @@ class _Pass:
         buses = self._declared_pci_buses()
         capacity = self._root_bus_overflow(buses) if family.libvirt_addressing == "root-bus" else 0
         if family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
+            self.root_used = set(self.slots.used)
             self.pcie = PcieRootPorts(
                 self.root_bus,
-                set(self.slots.used),
+                set(self.root_used),
                 needs_bridge=self.dry_run is not None,
                 dry_run=self.dry_run,
                 declared=buses,
@@ -403,9 +411,10 @@ class _Pass:
         said, self.findings = self.findings, []
         buses = self._declared_pci_buses()  # new buses (places are taken of them)
         self.findings = said  # (what it says, the first pass said)
+        self.root_used = first.root_used  # (its declared buses took no root-bus slot)
         self.pcie = PcieRootPorts(
             self.root_bus,
-            set(self.slots.used),
+            set(self.root_used),
             needs_bridge=True,
             dry_run=self.dry_run,
             declared=buses,

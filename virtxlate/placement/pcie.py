@@ -14,7 +14,7 @@ slot * 8 + function, chassis = index).
 
 from __future__ import annotations
 
-from ..option import Option
+from ..option import Option, Value
 from .pcibuses import DeclaredBus, bus_option, by_index, written_option
 
 # Devices libvirt connects as PCI Express (qemuDomainDeviceCalculatePCIConnectFlags):
@@ -201,20 +201,16 @@ class PcieRootPorts:
             if index not in per_slot:
                 continue  # no place on the root bus: said by the plan (VX0205)
             slot, function, shared = per_slot[index]
-            option = Option(
-                "-device",
-                "pcie-root-port",
-                [
-                    ("port", slot * 8 + function),
-                    ("chassis", index),
-                    ("id", f"pci.{index}"),
-                    ("bus", self.root_bus),
-                ],
-            )
+            props: list[tuple[str, Value]] = [
+                ("port", slot * 8 + function),
+                ("chassis", index),
+                ("id", f"pci.{index}"),
+                ("bus", self.root_bus),
+            ]
             if function == 0 and shared:
-                option.add("multifunction", True)
-            option.add("addr", f"{slot:#x}" if function == 0 else f"{slot:#x}.{function:#x}")
-            options.append(option)
+                props.append(("multifunction", True))
+            props.append(("addr", f"{slot:#x}" if function == 0 else f"{slot:#x}.{function:#x}"))
+            options.append(Option("-device", "pcie-root-port", props))
         return options
 
 
@@ -229,14 +225,21 @@ def _root_port_functions(
     placed: dict[int, tuple[int, int]] = {}
     slot = 1  # slots before it are full
     for index in ports:
-        while slot < 32 and (
-            len(functions.get(slot, ())) == 8 or (slot not in functions and slot in used_slots)
-        ):
+        used: set[int] | None = None
+        while slot < 32:
+            used = functions.get(slot)
+            if used is None:
+                if slot not in used_slots:
+                    used = functions[slot] = set()
+                    break
+            elif len(used) < 8:
+                break
             slot += 1
-        if slot == 32:
+        if slot == 32 or used is None:
             break  # the root bus is full: the rest have no place
-        used = functions.setdefault(slot, set())
-        function = next(f for f in range(8) if f not in used)
+        function = 0  # the lowest free (fewer than eight are taken)
+        while function in used:
+            function += 1
         used.add(function)
         placed[index] = (slot, function)
     return {index: (s, f, len(functions[s]) > 1) for index, (s, f) in placed.items()}
