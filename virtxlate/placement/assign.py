@@ -386,11 +386,12 @@ class _Pass:
         """(bus, addr) libvirt gives DEVICE (obj: its model object or element, for the
         findings) without a PCI address of its own; recorded under KEY (default: obj's
         element)."""
-        placed = self._take(obj, device)
+        pcie = self.pcie  # (set only where addressing is "bridges": _take would ask it)
+        placed = pcie.place(device) if pcie is not None else self._take(obj, device)
         if placed is not None:
             key = getattr(obj, "element", obj) if key is None else key
             self.places[key] = Place(*placed)
-            if self.pcie is not None:
+            if pcie is not None:
                 self.taken.append((key, device))
         return placed
 
