@@ -31,13 +31,11 @@ def graph_refusals(
 def _refusals(
     caps: CapsTable, family: MachineFamily, options: list[Option]
 ) -> Iterator[tuple[Option, str]]:
-    enabled = set()
-    no_acpi = False
-    for option in options:
-        enabled.add(option.flag)
-        # a machine feature turned off takes its built-ins away (as build_graph)
-        if option.flag == "-machine" and option.get("acpi") in ("off", False):
-            no_acpi = True
+    enabled = {option.flag for option in options}
+    # a machine feature turned off takes its built-ins away (as build_graph)
+    no_acpi = "-machine" in enabled and any(
+        option.flag == "-machine" and option.get("acpi") in ("off", False) for option in options
+    )
     if no_acpi or "-no-acpi" in enabled:
         enabled.add("no-acpi")
     builtin_types, machine_buses = _machine(family, enabled)
