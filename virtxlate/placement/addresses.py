@@ -69,7 +69,7 @@ def _disk_index(dev: str) -> int | None:
 def drive_address(disk: Disk) -> DriveAddress | None:
     """The disk's drive address: the one written in the XML, else libvirt's default mapping
     (kept with the disk's reads: placement, props and checks ask for it many times)."""
-    return disk.derived(drive_address, lambda: _drive_address(disk))
+    return disk.derived(drive_address, _drive_address, disk)
 
 
 def _drive_address(disk: Disk) -> DriveAddress | None:
@@ -154,7 +154,7 @@ def disks_in_order(domain: Domain) -> list[Disk]:
     The bus is the written one: libvirt derives a missing bus after it has ordered the
     array, so the disks without one are a group of their own (checked with libvirt 9.0).
     Kept with the domain's reads: placement and the disks' options both walk it."""
-    return list(domain.derived(disks_in_order, lambda: _disks_in_order(domain)))
+    return list(domain.derived(disks_in_order, _disks_in_order, domain))
 
 
 def _disks_in_order(domain: Domain) -> list[Disk]:
@@ -173,7 +173,7 @@ def controller_indexes(domain: Domain) -> list[tuple[Controller, int]]:
     right after another USB2 controller joins its companion set unless that set has
     its model already (virDomainAssignControllerIndexes)."""
     # kept with the domain's reads: placement, props and checks each ask for it
-    return list(domain.derived(controller_indexes, lambda: _controller_indexes(domain)))
+    return list(domain.derived(controller_indexes, _controller_indexes, domain))
 
 
 def _controller_indexes(domain: Domain) -> list[tuple[Controller, int]]:
@@ -229,7 +229,7 @@ def addressed(domain: Domain, type_: str) -> list[tuple[Device, Address]]:
     """domain.addressed(TYPE_): the devices whose own <address> has that type, with it,
     in document order; kept with the domain's reads (the placement and the checks walk
     the written PCI addresses half a dozen times a check)."""
-    return list(domain.derived((addressed, type_), lambda: domain.addressed(type_)))
+    return list(domain.derived((addressed, type_), domain.addressed, type_))
 
 
 class WrittenPci(NamedTuple):
@@ -247,7 +247,7 @@ def written_pci(domain: Domain) -> list[WrittenPci]:
     """Every written PCI address of the domain's devices, in document order; one with a
     part that is no number is left out (the model's own finding says so).  Kept with the
     domain's reads: each pass of the placement asks for them several times."""
-    return list(domain.derived(written_pci, lambda: _written_pci(domain)))
+    return list(domain.derived(written_pci, _written_pci, domain))
 
 
 def _written_pci(domain: Domain) -> list[WrittenPci]:
@@ -264,7 +264,7 @@ def _written_pci(domain: Domain) -> list[WrittenPci]:
 def written_root_slots(domain: Domain) -> frozenset[int]:
     """The root-bus slots the devices' written PCI addresses name (kept with the domain's
     reads: the placement asks three times a pass)."""
-    return domain.derived(written_root_slots, lambda: _written_root_slots(domain))
+    return domain.derived(written_root_slots, _written_root_slots, domain)
 
 
 def _written_root_slots(domain: Domain) -> frozenset[int]:

@@ -272,7 +272,6 @@ class _Pass:
         self.findings: list[Finding] = []
         self.places: dict[object, Place] = {}
         self.controllers: list[ControllerPlan] = []
-        self.slots = PciSlots(family, domain, caps.has_flag("device-video-primary"))
         self.pcie: PcieRootPorts | None = None
         self.overflow: RootBusOverflow | None = None
         self.devnos: dict[object, str] = {}
@@ -292,6 +291,13 @@ class _Pass:
         # the key whose place became usb0's, for a second pass that replays them
         self.taken: list[tuple[object, str]] = []
         self.usb0_key: object = None
+        # the root-bus slots in use when the root ports were made (the same in a replay)
+        self.root_used: set[int] = set()
+
+    @cached_property
+    def slots(self) -> PciSlots:
+        """The root bus's slots (made when first asked: a q35 replay needs none)."""
+        return PciSlots(self.family, self.domain, self.caps.has_flag("device-video-primary"))
 
     def result(self) -> Placement:
         renamed = _user_bus_names(self.domain)
@@ -325,6 +331,7 @@ class _Pass:
         if first is not None and first.pcie is not None:
             self._replay(first)
             return
+        self.slots  # noqa: B018 (read first, as before: a bad address is said at once)
         if first is not None:
             self.controllers = first.controllers
             self.controller_findings = first.controller_findings
@@ -348,9 +355,10 @@ class _Pass:
         buses = self._declared_pci_buses()
         capacity = self._root_bus_overflow(buses) if family.libvirt_addressing == "root-bus" else 0
         if family.libvirt_addressing == "bridges" and caps.has_flag("pcie-root-port"):
+            self.root_used = set(self.slots.used)
             self.pcie = PcieRootPorts(
                 self.root_bus,
-                set(self.slots.used),
+                set(self.root_used),
                 needs_bridge=self.dry_run is not None,
                 dry_run=self.dry_run,
                 declared=buses,
@@ -378,11 +386,12 @@ class _Pass:
         """(bus, addr) libvirt gives DEVICE (obj: its model object or element, for the
         findings) without a PCI address of its own; recorded under KEY (default: obj's
         element)."""
-        placed = self._take(obj, device)
+        pcie = self.pcie  # (set only where addressing is "bridges": _take would ask it)
+        placed = pcie.place(device) if pcie is not None else self._take(obj, device)
         if placed is not None:
             key = getattr(obj, "element", obj) if key is None else key
             self.places[key] = Place(*placed)
-            if self.pcie is not None:
+            if pcie is not None:
                 self.taken.append((key, device))
         return placed
 
@@ -403,9 +412,10 @@ class _Pass:
         said, self.findings = self.findings, []
         buses = self._declared_pci_buses()  # new buses (places are taken of them)
         self.findings = said  # (what it says, the first pass said)
+        self.root_used = first.root_used  # (its declared buses took no root-bus slot)
         self.pcie = PcieRootPorts(
             self.root_bus,
-            set(self.slots.used),
+            set(self.root_used),
             needs_bridge=True,
             dry_run=self.dry_run,
             declared=buses,
@@ -476,10 +486,17 @@ class _Pass:
     def _written_places(self) -> None:
         """The places written in the XML (a PCI slot, a ccw devno), and the devnos
         libvirt gives on a channel-I/O machine: every device has its answer."""
-        for device in self.domain.devices:
-            address = device.address
-            if address is None or address.type not in ("pci", "ccw"):
-                continue
+        pci, ccw = addressed(self.domain, "pci"), addressed(self.domain, "ccw")
+        # in document order: a domain has one kind or the other, else both are read again
+        if pci and ccw:
+            written = [
+                (device, device.address)
+                for device in self.domain.devices
+                if device.address is not None and device.address.type in ("pci", "ccw")
+            ]
+        else:
+            written = pci or ccw
+        for device, address in written:
             try:
                 if address.type == "pci" and address.slot is None:
                     continue  # libvirt gives it its place
@@ -793,9 +810,7 @@ class _Pass:
         """The places of usb.0's controllers (libvirt's index 0: one controller, or an
         ich9 EHCI with its UHCI companions): the written one, the ich9 set's slot, the
         PIIX3's own UHCI (pc), or the slot the controller took."""
-        at_zero = [
-            c for c, index in controller_indexes(self.domain) if c.type == "usb" and index == 0
-        ]
+        at_zero = self._usb_at_zero
         q35 = self.family.name == "q35"
         unaddressed_ich9 = [
             c
@@ -909,10 +924,12 @@ class _Pass:
         """libvirt adds its default USB controller when none has index 0
         (virDomainDefAddImplicitControllers; checked with libvirt 9.0: a q35 domain with
         only a qemu-xhci of index 1 gets a qemu-xhci 'usb' beside it)."""
-        return not any(
-            controller.type == "usb" and index == 0
-            for controller, index in controller_indexes(self.domain)
-        )
+        return not self._usb_at_zero
+
+    @cached_property
+    def _usb_at_zero(self) -> list[Controller]:
+        """The domain's USB controllers of index 0 (usb.0's: one, or an ich9 set)."""
+        return [c for c, index in controller_indexes(self.domain) if c.type == "usb" and index == 0]
 
     def _added_virtio_serial(self) -> None:
         """The virtio-serial controllers libvirt adds for virtio <channel>s and <console>s

@@ -70,7 +70,10 @@ class ControllerPlan:
 # 'ua-a.b', is dropped without a word and the device gets its own alias)
 def user_alias(node) -> str | None:  # type: ignore[no-untyped-def]
     """The user alias (<alias name='ua-…'/>) of a device element or model object, when
-    libvirt keeps it: the model's rule (Device.user_alias), for callers holding elements."""
+    libvirt keeps it: the model's rule (Device.user_alias), for callers holding elements
+    (a model object answers from its kept reads)."""
+    if isinstance(node, Device):
+        return node.user_alias
     return Device(getattr(node, "element", node)).user_alias
 
 
@@ -82,17 +85,35 @@ _CONTROLLER_ORDER = ("pci", "usb", "scsi", "ide", "sata", "fdc", "virtio-serial"
 MAX_IMPLIED_CONTROLLERS = 32 * 32
 
 
+# id(family) → (the family, its _builtin_controllers): a check asks the same few
+_BUILTINS: dict[int, tuple[MachineFamily, dict[tuple[str, int], str]]] = {}
+_MAX_FAMILIES = 256  # the shipped tables' families are far fewer
+
+
+def _builtin_controllers(family: MachineFamily | None) -> dict[tuple[str, int], str]:
+    """(type, index) → QEMU type of the controllers a machine of FAMILY already has
+    ("ide:0" in the table), kept per family (with it: its id names no other meanwhile)."""
+    if family is None:
+        return {}
+    entry = _BUILTINS.get(id(family))
+    if entry is None or entry[0] is not family:
+        if len(_BUILTINS) >= _MAX_FAMILIES:
+            _BUILTINS.clear()  # (tables made on the fly, as tests do: no growth)
+        builtin_of: dict[tuple[str, int], str] = {}
+        for builtin in family.builtins:
+            if builtin.libvirt_controller:
+                kind, _, number = builtin.libvirt_controller.partition(":")
+                builtin_of[(kind, int(number or 0))] = builtin.type
+        entry = _BUILTINS[id(family)] = (family, builtin_of)
+    return entry[1]
+
+
 def storage_controllers(
     domain: Domain, caps: CapsTable, family: MachineFamily | None, findings: list[Finding]
 ) -> list[ControllerPlan]:
     """The storage controllers in libvirt's array order, the implied ones added
     (virDomainDefAddImplicitControllers); what libvirt refuses goes to FINDINGS."""
-    # "ide:0" in the table: libvirt's controller that the machine already has
-    builtin_of: dict[tuple[str, int], str] = {}
-    for builtin in family.builtins if family else ():
-        if builtin.libvirt_controller:
-            kind, _, number = builtin.libvirt_controller.partition(":")
-            builtin_of[(kind, int(number or 0))] = builtin.type
+    builtin_of = _builtin_controllers(family)
     seen: set[tuple[str, int]] = set()
     grouped: dict[str, list[ControllerPlan]] = {}
     for controller in domain.controllers:

@@ -14,7 +14,7 @@ slot * 8 + function, chassis = index).
 
 from __future__ import annotations
 
-from ..option import Option
+from ..option import Option, Value
 from .pcibuses import DeclaredBus, bus_option, by_index, written_option
 
 # Devices libvirt connects as PCI Express (qemuDomainDeviceCalculatePCIConnectFlags):
@@ -125,10 +125,14 @@ class PcieRootPorts:
     def controller_options(self) -> list[Option]:
         """-device options of the declared controllers, then of the root ports (with the
         spare for hot-plug on a domain that declares none) and bridge libvirt adds."""
-        if not self.declared and (self.ports or self.bridge is not None):
-            # the spare is one more place the dry run asks for: a root port left empty
-            # (one added for a bus an address names) serves, else a new one
-            self._empty_port()
+        if not self.declared:  # (most domains: only the ports and bridge libvirt adds)
+            if self.ports or self.bridge is not None:
+                # the spare is one more place the dry run asks for: a root port left empty
+                # (one added for a bus an address names) serves, else a new one
+                self._empty_port()
+            per_slot = _root_port_functions(sorted(self.ports), self.used_slots)
+            self.full = len(per_slot) < len(self.ports)
+            return self._added_options(per_slot)
         written = {
             bus.index: written_option(bus, self.root_bus, self.shared_slots)
             for bus in self.declared
@@ -174,6 +178,12 @@ class PcieRootPorts:
                 )
             if option is not None:  # else said by the plan (VX0902)
                 options.append(option)
+        return options + self._added_options(per_slot)
+
+    def _added_options(self, per_slot: dict[int, tuple[int, int, bool]]) -> list[Option]:
+        """-device options of the root ports (at their PER_SLOT places) and the bridge
+        libvirt adds, in index order."""
+        options = []
         for index in sorted(self.ports + ([self.bridge] if self.bridge is not None else [])):
             if index == self.bridge:
                 options.append(
@@ -191,42 +201,45 @@ class PcieRootPorts:
             if index not in per_slot:
                 continue  # no place on the root bus: said by the plan (VX0205)
             slot, function, shared = per_slot[index]
-            option = Option(
-                "-device",
-                "pcie-root-port",
-                [
-                    ("port", slot * 8 + function),
-                    ("chassis", index),
-                    ("id", f"pci.{index}"),
-                    ("bus", self.root_bus),
-                ],
-            )
+            props: list[tuple[str, Value]] = [
+                ("port", slot * 8 + function),
+                ("chassis", index),
+                ("id", f"pci.{index}"),
+                ("bus", self.root_bus),
+            ]
             if function == 0 and shared:
-                option.add("multifunction", True)
-            option.add("addr", f"{slot:#x}" if function == 0 else f"{slot:#x}.{function:#x}")
-            options.append(option)
+                props.append(("multifunction", True))
+            props.append(("addr", f"{slot:#x}" if function == 0 else f"{slot:#x}.{function:#x}"))
+            options.append(Option("-device", "pcie-root-port", props))
         return options
 
 
 def _root_port_functions(
-    ports: list[int], used_slots: set[int], root_port_slots: dict[int, set[int]]
+    ports: list[int], used_slots: set[int], root_port_slots: dict[int, set[int]] | None = None
 ) -> dict[int, tuple[int, int, bool]]:
     """index → (slot, function, slot shared by several ports) on the root bus: the first
     slot that is free or holds root ports with a function to spare (libvirt aggregates
     root ports into multi-function slots, those the domain declares included).  Ports
     beyond a full root bus are left out of the result."""
-    functions = {slot: set(used) for slot, used in root_port_slots.items()}
+    functions = {slot: set(used) for slot, used in (root_port_slots or {}).items()}
     placed: dict[int, tuple[int, int]] = {}
     slot = 1  # slots before it are full
     for index in ports:
-        while slot < 32 and (
-            len(functions.get(slot, ())) == 8 or (slot not in functions and slot in used_slots)
-        ):
+        used: set[int] | None = None
+        while slot < 32:
+            used = functions.get(slot)
+            if used is None:
+                if slot not in used_slots:
+                    used = functions[slot] = set()
+                    break
+            elif len(used) < 8:
+                break
             slot += 1
-        if slot == 32:
+        if slot == 32 or used is None:
             break  # the root bus is full: the rest have no place
-        used = functions.setdefault(slot, set())
-        function = next(f for f in range(8) if f not in used)
+        function = 0  # the lowest free (fewer than eight are taken)
+        while function in used:
+            function += 1
         used.add(function)
         placed[index] = (slot, function)
     return {index: (s, f, len(functions[s]) > 1) for index, (s, f) in placed.items()}

@@ -44,18 +44,27 @@ def usb_devices(domain: Domain, added_ccid: Sequence[Device] = ()) -> list[Devic
     """The USB devices of DOMAIN in libvirt's order (virDomainUSBDeviceDefForeach): host
     devices, disks (by target name, virDomainDiskInsertPreAlloced), CCID controllers (and
     ADDED_CCID, those libvirt adds for smartcards), inputs, USB serial ports, sound cards,
-    redirected devices (checked with libvirt 9.0)."""
+    redirected devices (checked with libvirt 9.0).  The domain's own are kept with its
+    reads: placement and the USB controllers' options both ask."""
+    before, after = domain.derived(usb_devices, _usb_devices, domain)
+    return [*before, *added_ccid, *after] if added_ccid else [*before, *after]
+
+
+def _usb_devices(domain: Domain) -> tuple[list[Device], list[Device]]:
+    """(the USB devices before the CCID controllers libvirt adds, those after)."""
     disks = [disk for disk in domain.disks if disk.bus == "usb"]
-    return [
+    before: list[Device] = [
         *(hostdev for hostdev in domain.hostdevs if hostdev.type == "usb"),
         *sorted_by_type_and_index(disks, lambda disk: "usb", lambda d: disk_index(d.dev) or 0),
         *(controller for controller in domain.controllers if controller.type == "ccid"),
-        *added_ccid,
+    ]
+    after: list[Device] = [
         *(device for device in domain.inputs if device.bus == "usb"),
         *(serial for serial in domain.serials if serial.target_type == "usb-serial"),
         *(sound for sound in domain.sounds if sound.model == "usb"),
         *(redirdev for redirdev in domain.redirdevs if redirdev.bus == "usb"),
     ]
+    return before, after
 
 
 class _Hub:
@@ -133,8 +142,11 @@ def assign_usb_ports(
     root_ports = (controller.ports if controller is not None else None) or _MODEL_PORTS.get(
         model, 2
     )
-    root = _Hub([None] * root_ports)
     every = usb_devices(domain, added_ccid)
+    if not every and len(usb) <= 1 and not any(hub.type == "usb" for hub in domain.hubs):
+        # no device, no hub: no port to give (and no other controller to read)
+        return result
+    root = _Hub([None] * root_ports)
     result.elements = [device.element for device in every]
     # a device whose <address type='usb' bus='N'> names another controller takes a port
     # of that one (qemuDomainUSBAddressAssign per bus), hubs being usb.0's alone

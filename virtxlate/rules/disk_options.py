@@ -44,7 +44,7 @@ def elements_named(domain: Domain, tag: str) -> int:
     """How many elements named TAG (one of _GATE_TAGS) the domain has anywhere: one walk
     of the tree in lxml's C for them all, kept with the domain's reads, so that a rule
     over every device returns at once when none can have what it looks for."""
-    return domain.derived(elements_named, lambda: _count_tags(domain)).get(tag, 0)
+    return domain.derived(elements_named, _count_tags, domain).get(tag, 0)
 
 
 def _count_tags(domain: Domain) -> dict[str, int]:

@@ -31,17 +31,16 @@ def graph_refusals(
 def _refusals(
     caps: CapsTable, family: MachineFamily, options: list[Option]
 ) -> Iterator[tuple[Option, str]]:
-    enabled = set()
-    no_acpi = False
-    for option in options:
-        enabled.add(option.flag)
-        # a machine feature turned off takes its built-ins away (as build_graph)
-        if option.flag == "-machine" and option.get("acpi") in ("off", False):
-            no_acpi = True
+    enabled = {option.flag for option in options}
+    # a machine feature turned off takes its built-ins away (as build_graph)
+    no_acpi = "-machine" in enabled and any(
+        option.flag == "-machine" and option.get("acpi") in ("off", False) for option in options
+    )
     if no_acpi or "-no-acpi" in enabled:
         enabled.add("no-acpi")
     builtin_types, machine_buses = _machine(family, enabled)
     buses = dict(machine_buses)
+    types = _types(caps)
     for option in options:
         if option.flag == "-global":
             refusal = _global(caps, builtin_types, option)
@@ -51,7 +50,10 @@ def _refusals(
         if option.flag != "-device":
             continue
         name = option.implied or ""
-        dtype = caps.device(name)
+        known = types.get(name)
+        if known is None:
+            known = types[name] = _type_entry(caps, name)
+        dtype, inner = known
         if dtype is None:
             yield option, f"QEMU {caps.version} has no device type '{name}'"
             continue
@@ -65,12 +67,14 @@ def _refusals(
             continue  # realized outside every bus (tpm-crb, pc-dimm)
         # the option's properties by key, the first of a key as Option.get reads them
         props = dict(reversed(option.props))
-        refusal = _bus_refusal(option, props, dtype, buses, family)
-        if refusal is not None:
-            yield option, refusal
-            continue
+        wanted = props.get("bus")
+        if wanted is None or str(wanted) not in buses:  # (a bus that is there: no refusal)
+            refusal = _bus_refusal(option, props, dtype, buses, family)
+            if refusal is not None:
+                yield option, refusal
+                continue
         if dtype.buses:  # (most devices add no bus: none of their own, none embedded)
-            buses.update(_own_buses(caps, dtype, props))
+            buses.update(_own_buses(dtype, inner, props))
 
 
 _MAX_MACHINES = 256  # the shipped tables' families are far fewer
@@ -137,15 +141,40 @@ def _bus_refusal(
     return f"-device {option.implied} needs bus= (no {dtype.plugs_into} bus to put it on)"
 
 
-def _own_buses(caps: CapsTable, dtype: DeviceType, props: dict[str, Value]) -> dict[str, str]:
+# id(table) → (the table, device name → (its type, the type it embeds)): a check asks
+# each table for the same few device types, domain after domain
+_TYPES: dict[int, tuple[CapsTable, dict[str, tuple[DeviceType | None, DeviceType | None]]]] = {}
+
+
+def _types(caps: CapsTable) -> dict[str, tuple[DeviceType | None, DeviceType | None]]:
+    """The device types already asked of CAPS (the table is kept with them, so that its
+    id names no other table while they are)."""
+    entry = _TYPES.get(id(caps))
+    if entry is None or entry[0] is not caps:
+        if len(_TYPES) >= _MAX_MACHINES:
+            _TYPES.clear()  # (tables made on the fly, as tests do: no growth)
+        entry = _TYPES[id(caps)] = (caps, {})
+    return entry[1]
+
+
+def _type_entry(caps: CapsTable, name: str) -> tuple[DeviceType | None, DeviceType | None]:
+    """(the device type NAME names in CAPS, the type it embeds there: a virtio proxy's)."""
+    dtype = caps.device(name)
+    inner = caps.device(dtype.embeds) if dtype is not None and dtype.embeds else None
+    return dtype, inner
+
+
+def _own_buses(
+    dtype: DeviceType, inner: DeviceType | None, props: dict[str, Value]
+) -> dict[str, str]:
     """The buses a -device of DTYPE (with the properties PROPS) adds that bus= can name, as
     graph/build.py names them: a virtio transport proxy's are its embedded device's (after
     the proxy's id; its own virtio bus is no target), a USB companion given masterbus= has
     none of its own.  (A proxy whose table names no embedded device has none whose device
-    provides buses; a device whose type has no bus adds none.)"""
+    provides buses; a device whose type has no bus adds none.)  INNER: the type DTYPE
+    embeds."""
     device_id = props.get("id")
     device_id = str(device_id) if device_id is not None else None
-    inner = caps.device(dtype.embeds) if dtype.embeds else None
     if inner is not None:
         return {spec.name_for(None, device_id): spec.bus_type for spec in inner.buses}
     if props.get("masterbus") is not None:

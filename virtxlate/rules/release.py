@@ -7,6 +7,7 @@ first known release that has it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..caps import CapsTable
 from ..caps.index import first_with, last_with, releases_with, summaries
@@ -74,9 +75,28 @@ def _machine(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     )
 
 
+# id(table) → (the table, what the gates found of it: "missing": QEMU device type → the
+# resolved type the release lacks, None when nothing is missing; "scsi-bus": SCSI
+# controller model → its SCSI bus): domain after domain, they ask for the same few
+_KEPT: dict[int, tuple[CapsTable, dict[str, dict[Any, Any]]]] = {}
+_MAX_TABLES = 256  # the shipped tables are far fewer
+
+
+def _kept(caps: CapsTable, what: str) -> dict[Any, Any]:
+    """The answers of kind WHAT kept for CAPS (the table is kept with them, so that its
+    id names no other table while they are)."""
+    entry = _KEPT.get(id(caps))
+    if entry is None or entry[0] is not caps:
+        if len(_KEPT) >= _MAX_TABLES:
+            _KEPT.clear()  # (tables made on the fly, as tests do: no growth)
+        entry = _KEPT[id(caps)] = (caps, {"missing": {}, "scsi-bus": {}})
+    return entry[1][what]
+
+
 def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
     """VX0303 — every QEMU device type the storage needs exists in the release."""
-    needs: list[tuple[XmlObject, str, str | None, str]] = []
+    # (the object, what needs it: a format and its value, the device type, xpath suffix)
+    needs: list[tuple[XmlObject, str, str | None, str | None, str]] = []
     for controller in domain.controllers:
         if controller.type == "scsi":
             model = controller.model
@@ -85,23 +105,28 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
             needs.append(
                 (
                     controller,
-                    f"SCSI controller model '{model}'",
+                    "SCSI controller model '{}'",
+                    model,
                     SCSI_MODEL_DEVICES.get(model or ""),
                     "/@model",
                 )
             )
     for disk in domain.disks:
+        bus = disk.bus
         needs.append(
             (
                 disk,
-                f"disk on bus '{disk.bus}'",
-                _DISK_DEVICE_TYPES.get((disk.bus or "", disk.effective_device)),
+                "disk on bus '{}'",
+                bus,
+                _DISK_DEVICE_TYPES.get((bus or "", disk.effective_device)),
                 "",
             )
         )
-    machine = caps.machine(domain.machine)
-    ccw = machine is not None and caps.family_of(machine).libvirt_addressing == "ccw"
-    for hostdev in domain.hostdevs:
+    hostdevs = domain.hostdevs
+    if hostdevs:
+        machine = caps.machine(domain.machine)
+        ccw = machine is not None and caps.family_of(machine).libvirt_addressing == "ccw"
+    for hostdev in hostdevs:
         source = hostdev.source
         if hostdev.type != "scsi_host" or source is None or source.protocol != "vhost":
             continue
@@ -109,17 +134,16 @@ def _devices(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
         device = (
             "vhost-scsi-ccw" if ccw else f"vhost-scsi-pci{transitional.model_suffix(hostdev.model)}"
         )
-        needs.append((hostdev, "vhost-scsi host device", device, ""))
-    # device type → the resolved type the release lacks, None when nothing is missing:
-    # a domain's disks ask for the same few types
-    missing: dict[str | None, str | None] = {}
-    for obj, what, wanted, suffix in needs:
+        needs.append((hostdev, "vhost-scsi host device", None, device, ""))
+    missing: dict[str | None, str | None] = _kept(caps, "missing")
+    for obj, what_format, detail, wanted, suffix in needs:
         if wanted not in missing:
             resolved = transitional.resolve(caps, wanted)[0] if wanted is not None else None
             missing[wanted] = None if resolved is None or caps.has_device(resolved) else resolved
         device_type = missing[wanted]
         if device_type is None:
             continue
+        what = what_format.format(detail)
         if device_type in caps.uncertain_devices:
             # a derived release whose neighbours disagree: not known, so not an error
             yield finding_at(
@@ -301,10 +325,13 @@ def _limits(domain: Domain, caps: CapsTable) -> Iterator[Finding]:
                 xpath_suffix="/@target" if disk.address is not None else "",
             )
             continue
-        device_type = caps.device(SCSI_MODEL_DEVICES.get(model or "", ""))
-        if device_type is None:
-            continue
-        scsi_bus = _scsi_bus_spec(caps, device_type.name)
+        buses = _kept(caps, "scsi-bus")
+        if model not in buses:
+            device_type = caps.device(SCSI_MODEL_DEVICES.get(model or "", ""))
+            buses[model] = (
+                _scsi_bus_spec(caps, device_type.name) if device_type is not None else None
+            )
+        scsi_bus = buses[model]
         if scsi_bus is None:
             continue
         for what, value, limit in (
