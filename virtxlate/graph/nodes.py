@@ -1,12 +1,14 @@
 """Devices and buses, as `info qtree` shows them.
 
-Plain classes with slots and a tuple (a graph of a thousand disks makes tens of
-thousands of them; a dataclass also costs a quarter of a millisecond to define at every
-start); they compare by value, as the dataclasses they were did."""
+Records with slots and a tuple (a graph of a thousand disks makes tens of thousands of
+them; a dataclass also costs a quarter of a millisecond to define at every start); they
+compare by value and show their fields, as the dataclasses they were did."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from ..records import Record
 
 PropValue = str | int | bool
 
@@ -21,10 +23,11 @@ class Prop(NamedTuple):
     value: PropValue
 
 
-class Device:
+class Device(Record):
     """A device: its type, id, shown properties and the buses it provides."""
 
     __slots__ = ("type", "id", "props", "buses", "builtin_rank")
+    _fields = __slots__
 
     def __init__(
         self,
@@ -40,45 +43,17 @@ class Device:
         self.buses: list[Bus] = buses if buses is not None else []
         self.builtin_rank = builtin_rank
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Device):
-            return NotImplemented
-        return (self.type, self.id, self.props, self.buses, self.builtin_rank) == (
-            other.type,
-            other.id,
-            other.props,
-            other.buses,
-            other.builtin_rank,
-        )
 
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return (
-            f"Device(type={self.type!r}, id={self.id!r}, props={self.props!r}, "
-            f"buses={self.buses!r}, builtin_rank={self.builtin_rank!r})"
-        )
-
-
-class Bus:
+class Bus(Record):
     """A bus: its name, type and the devices on it, as qtree lists them."""
 
     __slots__ = ("name", "type", "devices")
+    _fields = __slots__
 
     def __init__(self, name: str, type: str, devices: list[Device] | None = None) -> None:
         self.name = name
         self.type = type
         self.devices: list[Device] = devices if devices is not None else []
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Bus):
-            return NotImplemented
-        return (self.name, self.type, self.devices) == (other.name, other.type, other.devices)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Bus(name={self.name!r}, type={self.type!r}, devices={self.devices!r})"
 
     def plug(self, device: Device) -> None:
         """Add DEVICE as QEMU does: the newest device first (bus_add_child inserts at the
@@ -122,31 +97,14 @@ def _in_plug_order(devices: list[Device]) -> bool:
     return True
 
 
-class Graph:
+class Graph(Record):
     """The device graph of one command line on one QEMU release."""
 
     __slots__ = ("qemu", "machine", "root", "value_style")
+    _fields = __slots__
 
     def __init__(self, qemu: str, machine: str, root: Bus, value_style: str) -> None:
         self.qemu = qemu
         self.machine = machine
         self.root = root
         self.value_style = value_style
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Graph):
-            return NotImplemented
-        return (self.qemu, self.machine, self.root, self.value_style) == (
-            other.qemu,
-            other.machine,
-            other.root,
-            other.value_style,
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return (
-            f"Graph(qemu={self.qemu!r}, machine={self.machine!r}, root={self.root!r}, "
-            f"value_style={self.value_style!r})"
-        )
