@@ -6,8 +6,9 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CAPS_DIR = PACKAGE_DIR / "caps" / "data"
-# schemas/ sits beside the package in the repository (installed with `pip install -e .`).
-SCHEMAS_DIR = PACKAGE_DIR.parent / "schemas"
+# the XSDs: virtxlate/schemas links to the repository's schemas/ (a checkout, `pip install
+# -e .`); a wheel holds the files themselves there (pyproject's package-data)
+SCHEMAS_DIR = PACKAGE_DIR / "schemas"
 
 
 def schema_path(name: str) -> Path:
