@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .model.fields import XmlObject
 from .records import Record
 
@@ -17,10 +19,15 @@ class Option(Record):
 
     ``implied`` is the leading value without a key (the device driver); ``props`` keep
     libvirt's order.  ``origin`` is the XML element the option comes from, for messages.
+
+    A builder may leave the rest of the properties for later (``defer``): what only the
+    written line shows (a -blockdev node's body, a disk's frontend properties) is then
+    made when ``props`` is first read, in the same order as if made at once, and never
+    when nothing reads it (`check` reads only what QEMU's graph refusals need, ``known``).
     """
 
-    __slots__ = ("flag", "implied", "props", "origin")
-    _fields = __slots__
+    __slots__ = ("flag", "implied", "props", "origin", "_known", "_later")
+    _fields = ("flag", "implied", "props", "origin")
 
     def __init__(
         self,
@@ -34,9 +41,55 @@ class Option(Record):
         self.props = [] if props is None else props
         self.origin = origin
 
+    def defer(self, later: Callable[[list[tuple[str, Value]]], None]) -> None:
+        """Let LATER append the remaining properties when ``props`` is first read (every
+        read of ``props``, add and get included, sees them: the order is kept)."""
+        self._known = self.props
+        self._later = later
+        del self.props
+        self.__class__ = _Deferred
+
+    @property
+    def known(self) -> list[tuple[str, Value]]:
+        """The properties made so far, without making deferred ones (their keys are never
+        bus, id or masterbus: tests/test_speed_lazy3_check_mode.py)."""
+        return self.props
+
     def add(self, key: str, value: Value | None) -> None:
         if value is not None:
             self.props.append((key, value))
 
     def get(self, key: str) -> Value | None:
         return next((value for name, value in self.props if name == key), None)
+
+
+class _Deferred(Option):
+    """An Option whose properties are not all made yet: it becomes a plain Option when
+    ``props`` is first read.  (A class of its own: a ``__getattr__`` on Option would
+    slow every read of every option's attributes.)"""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> list[tuple[str, Value]]:
+        # (called only while a slot is unset: ``props``, until first read)
+        if name != "props":
+            raise AttributeError(name)
+        props = self._known
+        later = self._later
+        del self._known, self._later
+        self.props = props
+        self.__class__ = Option  # type: ignore[assignment]
+        later(props)
+        return props
+
+    @property
+    def known(self) -> list[tuple[str, Value]]:
+        return self._known
+
+    def __eq__(self, other: object) -> bool:
+        self.props  # noqa: B018 (made: a plain Option compares)
+        return self == other
+
+    def defer(self, later: Callable[[list[tuple[str, Value]]], None]) -> None:
+        self.props  # noqa: B018 (the first LATER goes first)
+        self.defer(later)

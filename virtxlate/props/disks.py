@@ -3,6 +3,8 @@ aliases, drive addresses, boot indexes (qemuBuildDiskCommandLine)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..findings import finding_at
 from ..model import Disk, Domain
 from ..names import transitional
@@ -103,7 +105,8 @@ def plan_disks(plan: StoragePlan) -> None:
             floppies.append((disk, None, bootindex))  # its boot index goes on isa-fdc
         else:
             device.add("bootindex", bootindex)
-        _frontend_props(plan, disk, device, context)
+        # (made when the line is written: `check` never reads them)
+        device.defer(partial(_frontend_props, plan, disk, context))
         plan.options.extend(with_zpci(plan, disk.element, alias, device))
     # the floppy controller's options: after the disks in the -drive era, with the other
     # controllers (before the disks) in the -blockdev era
@@ -344,8 +347,11 @@ _FRONTEND_ORDER = {
 }
 
 
-def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, context: Context) -> None:
-    """Per-disk frontend properties after bootindex, in the order of libvirt's -device.
+def _frontend_props(
+    plan: StoragePlan, disk: Disk, context: Context, props: list[tuple[str, Value]]
+) -> None:
+    """Per-disk frontend properties after bootindex, into PROPS, in the order of
+    libvirt's -device.
 
     In the -blockdev era the cache mode's write-cache and the error policies move from
     the backend to the device.
@@ -365,7 +371,6 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, context: Cont
         values["write-cache"] = on_off_text(CACHE_MODES[cache][0])
     if blockdev:
         values["werror"], values["rerror"] = error_policies(disk)
-    props = device.props  # (Option.add, inlined: a dozen names per disk)
     for name in _FRONTEND_ORDER[blockdev]:
         value = values.get(name)
         if value is not None:
