@@ -42,16 +42,17 @@ class Option(Record):
         self.origin = origin
 
     def defer(self, later: Callable[[list[tuple[str, Value]]], None]) -> None:
-        """Let LATER append the remaining properties when ``props`` is first read (every
-        read of ``props``, add and get included, sees them: the order is kept)."""
+        """Let LATER append, where the properties now end, the ones it makes, when
+        ``props`` is first read (``add`` goes on after them; every read of ``props``,
+        ``get`` included, sees them all, in the order of making them at once)."""
         self._known = self.props
-        self._later = later
+        self._later = [(len(self._known), later)]
         del self.props
         self.__class__ = _Deferred
 
     @property
     def known(self) -> list[tuple[str, Value]]:
-        """The properties made so far, without making deferred ones (their keys are never
+        """The properties made so far, without the deferred ones (whose keys are never
         bus, id or masterbus: tests/test_speed_lazy3_check_mode.py)."""
         return self.props
 
@@ -64,32 +65,42 @@ class Option(Record):
 
 
 class _Deferred(Option):
-    """An Option whose properties are not all made yet: it becomes a plain Option when
-    ``props`` is first read.  (A class of its own: a ``__getattr__`` on Option would
-    slow every read of every option's attributes.)"""
+    """An Option with properties deferred: it becomes a plain Option when ``props`` is
+    first read.  (A class of its own: a ``__getattr__`` on Option would slow every read
+    of every option's attributes.)"""
 
     __slots__ = ()
+    _known: list[tuple[str, Value]]
+    _later: list[tuple[int, Callable[[list[tuple[str, Value]]], None]]]
 
     def __getattr__(self, name: str) -> list[tuple[str, Value]]:
         # (called only while a slot is unset: ``props``, until first read)
         if name != "props":
             raise AttributeError(name)
-        props = self._known
-        later = self._later
+        known, pending = self._known, self._later
         del self._known, self._later
+        props: list[tuple[str, Value]] = []
         self.props = props
         self.__class__ = Option  # type: ignore[assignment]
-        later(props)
+        done = 0
+        for at, later in pending:
+            props += known[done:at]
+            later(props)
+            done = at
+        props += known[done:]
         return props
 
     @property
     def known(self) -> list[tuple[str, Value]]:
         return self._known
 
+    def defer(self, later: Callable[[list[tuple[str, Value]]], None]) -> None:
+        self._later.append((len(self._known), later))
+
+    def add(self, key: str, value: Value | None) -> None:
+        if value is not None:
+            self._known.append((key, value))
+
     def __eq__(self, other: object) -> bool:
         self.props  # noqa: B018 (made: a plain Option compares)
         return self == other
-
-    def defer(self, later: Callable[[list[tuple[str, Value]]], None]) -> None:
-        self.props  # noqa: B018 (the first LATER goes first)
-        self.defer(later)

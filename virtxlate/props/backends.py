@@ -119,8 +119,10 @@ class Backend:
 def is_empty(disk: Disk, blockdev: bool = False) -> bool:
     """No medium: no source; in the -drive era also an open tray (libvirt then started the
     drive empty; with -blockdev it attaches the medium and opens the tray over QMP)."""
-    tray_open = disk.target is not None and disk.target.tray == "open"
-    return no_source(disk) or (tray_open and not blockdev)
+    if no_source(disk):
+        return True
+    # (the tray read only where it counts: `check` of a -blockdev release never reads it)
+    return not blockdev and disk.target is not None and disk.target.tray == "open"
 
 
 # target name prefixes virDomainDiskDefValidate takes for a hard disk or LUN (and the

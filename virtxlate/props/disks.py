@@ -35,7 +35,7 @@ from .context import (
     unsupported,
 )
 from .controllers import usb_location
-from .mapping import Context, add_props, on_off_text
+from .mapping import Context, append_props, on_off_text
 from .mapping import values as disk_table_values
 
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
@@ -265,15 +265,8 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
         device, model_props = transitional.resolve(plan.caps, placed_as)
         option = Option("-device", device, origin=disk)
         option.props.extend(model_props)
-        # the virtio options first (qemuBuildVirtioDevProps), as libvirt 9.0 writes them
-        add_props(option, disk_table.VIRTIO_OPTIONS, disk, bus, None)
-        add_props(option, disk_table.VIRTIO_BEFORE_SCSI, disk, bus, None)
-        if plan.caps.has_flag("virtio-blk-pci.scsi") and (
-            device_kind == "lun" or not plan.caps.has_flag("virtio-blk-pci.scsi.default.disabled")
-        ):
-            # once QEMU's default is off (5.0), libvirt only writes scsi=on for a LUN
-            option.add("scsi", device_kind == "lun")
-        add_props(option, disk_table.VIRTIO_AFTER_SCSI, disk, bus, None)
+        # (made when the line is written: `check` never reads them)
+        option.defer(partial(_virtio_props, plan, disk))
         written = disk.address
         if written is not None and written.type in ("pci", "ccw"):
             add_location(option, explicit_pci(plan, written), written.multifunction)
@@ -308,6 +301,20 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
         contr_alias = controller.alias if controller else f"sata{address.controller}"
         option.add("bus", f"{contr_alias}.{address.unit}")
     return option
+
+
+def _virtio_props(plan: StoragePlan, disk: Disk, props: list[tuple[str, Value]]) -> None:
+    """A virtio disk's properties before its place, into PROPS: the virtio options first
+    (qemuBuildVirtioDevProps), as libvirt 9.0 writes them, then scsi= and the disk's."""
+    append_props(props, disk_table.VIRTIO_OPTIONS, disk, "virtio", None)
+    append_props(props, disk_table.VIRTIO_BEFORE_SCSI, disk, "virtio", None)
+    device_kind = disk.effective_device
+    if plan.caps.has_flag("virtio-blk-pci.scsi") and (
+        device_kind == "lun" or not plan.caps.has_flag("virtio-blk-pci.scsi.default.disabled")
+    ):
+        # once QEMU's default is off (5.0), libvirt only writes scsi=on for a LUN
+        props.append(("scsi", device_kind == "lun"))
+    append_props(props, disk_table.VIRTIO_AFTER_SCSI, disk, "virtio", None)
 
 
 # The order libvirt writes a disk's frontend properties after bootindex
