@@ -121,3 +121,23 @@ def test_check_and_analyze_agree_on_a_deferred_bad_value():
     checked = [f.code for _, found in per_release for f in found if f.is_error]
     analyzed = [f.code for f in analyze(load(text), "7.2").findings if f.is_error]
     assert checked == analyzed == ["VX0100"]
+
+
+def test_check_leaves_no_cycle_for_the_collector():
+    """A deferred part that held the plan (plan → option → its maker → plan) would make
+    every check's plan garbage only the cycle collector frees: a tenth of check's time
+    on the mixed set.  Everything check makes is freed as soon as it returns."""
+    import gc
+
+    texts = [domain_xml(n) for n in range(40)]
+    for text in texts:
+        check(load(text), ["7.2"])
+    gc.collect()
+    gc.disable()
+    try:
+        for text in texts:
+            check(load(text), ["2.12", "7.2"])
+            analyze(load(text), "7.2", graph=False)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

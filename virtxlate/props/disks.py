@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from ..caps import CapsTable
 from ..findings import finding_at
 from ..model import Disk, Domain
 from ..names import transitional
@@ -106,7 +107,7 @@ def plan_disks(plan: StoragePlan) -> None:
         else:
             device.add("bootindex", bootindex)
         # (made when the line is written: `check` never reads them)
-        device.defer(partial(_frontend_props, plan, disk, context))
+        device.defer(partial(_frontend_props, disk, context))
         plan.options.extend(with_zpci(plan, disk.element, alias, device))
     # the floppy controller's options: after the disks in the -drive era, with the other
     # controllers (before the disks) in the -blockdev era
@@ -266,7 +267,7 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
         option = Option("-device", device, origin=disk)
         option.props.extend(model_props)
         # (made when the line is written: `check` never reads them)
-        option.defer(partial(_virtio_props, plan, disk))
+        option.defer(partial(_virtio_props, plan.caps, disk))
         written = disk.address
         if written is not None and written.type in ("pci", "ccw"):
             add_location(option, explicit_pci(plan, written), written.multifunction)
@@ -303,14 +304,14 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
     return option
 
 
-def _virtio_props(plan: StoragePlan, disk: Disk, props: list[tuple[str, Value]]) -> None:
+def _virtio_props(caps: CapsTable, disk: Disk, props: list[tuple[str, Value]]) -> None:
     """A virtio disk's properties before its place, into PROPS: the virtio options first
     (qemuBuildVirtioDevProps), as libvirt 9.0 writes them, then scsi= and the disk's."""
     append_props(props, disk_table.VIRTIO_OPTIONS, disk, "virtio", None)
     append_props(props, disk_table.VIRTIO_BEFORE_SCSI, disk, "virtio", None)
     device_kind = disk.effective_device
-    if plan.caps.has_flag("virtio-blk-pci.scsi") and (
-        device_kind == "lun" or not plan.caps.has_flag("virtio-blk-pci.scsi.default.disabled")
+    if caps.has_flag("virtio-blk-pci.scsi") and (
+        device_kind == "lun" or not caps.has_flag("virtio-blk-pci.scsi.default.disabled")
     ):
         # once QEMU's default is off (5.0), libvirt only writes scsi=on for a LUN
         props.append(("scsi", device_kind == "lun"))
@@ -355,7 +356,7 @@ _FRONTEND_ORDER = {
 
 
 def _frontend_props(
-    plan: StoragePlan, disk: Disk, context: Context, props: list[tuple[str, Value]]
+    disk: Disk, context: Context, props: list[tuple[str, Value]]
 ) -> None:
     """Per-disk frontend properties after bootindex, into PROPS, in the order of
     libvirt's -device.
@@ -373,7 +374,7 @@ def _frontend_props(
     # -drive cache= once QEMU has it (libvirt's disk-write-cache capability); also on a
     # drive without medium, never on a passed-through LUN (scsi-block, virtio-blk with
     # scsi), where a cache makes no sense (qemuBuildDiskDeviceProps)
-    device_cache = blockdev or plan.caps.has_flag("disk-write-cache")
+    device_cache = blockdev or context.caps.has_flag("disk-write-cache")
     if device_cache and cache in CACHE_MODES and disk.effective_device != "lun":
         values["write-cache"] = on_off_text(CACHE_MODES[cache][0])
     if blockdev:
