@@ -355,9 +355,7 @@ _FRONTEND_ORDER = {
 }
 
 
-def _frontend_props(
-    disk: Disk, context: Context, props: list[tuple[str, Value]]
-) -> None:
+def _frontend_props(disk: Disk, context: Context, props: list[tuple[str, Value]]) -> None:
     """Per-disk frontend properties after bootindex, into PROPS, in the order of
     libvirt's -device.
 
