@@ -141,3 +141,11 @@ def test_check_leaves_no_cycle_for_the_collector():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_deferred_option_copies_as_a_plain_one():
+    option = Option("-blockdev", None, [("driver", "file")])
+    option.defer(lambda props: props.append(("node-name", "n1")))
+    copy = option.replace(props=[("driver", "raw")])
+    assert type(copy) is Option and copy.props == [("driver", "raw")]
+    assert option.props == [("driver", "file"), ("node-name", "n1")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .model.fields import XmlObject
 from .records import Record
@@ -104,3 +105,7 @@ class _Deferred(Option):
     def __eq__(self, other: object) -> bool:
         self.props  # noqa: B018 (made: a plain Option compares)
         return self == other
+
+    def replace(self, **changes: Any) -> Option:  # type: ignore[override]
+        self.props  # noqa: B018 (made: a plain Option is copied)
+        return self.replace(**changes)
