@@ -293,8 +293,7 @@ def _translation_findings(
     the translation could not know of the host (VX0701), once the rest holds."""
     if any(f.is_error for f in common + found):
         return []
-    plan, planned = _translate(domain, table, host, whole=False)
-    found = [f for f in planned if f.is_error or f.code == "VX0701"]
+    plan, found = _translate(domain, table, host, whole=False)
     if not any(f.is_error for f in found):
         found += _qemu_refusals(domain, table)
     if plan is not None and plan.family is not None and not any(f.is_error for f in found):
@@ -314,7 +313,8 @@ def _translate(
     place analyze and check plan, once per (domain, release) of each call.  A value
     libvirt refuses while it builds the line (VX0100) leaves no plan.  WHOLE: every
     option's properties made now (analyze writes them), also those a builder deferred
-    (Option.defer), which check never reads."""
+    (Option.defer), which check never reads; without it (check) only the errors and
+    the VX0701 infos of the plan's findings."""
     try:
         plan = plan_storage(domain, table, host)
         if whole:
@@ -323,7 +323,11 @@ def _translate(
     except InvalidValue as exc:
         xpath = domain.user_xpath(exc.xpath)
         return None, [Finding("VX0100", "error", exc.message, domain.source, exc.line, xpath)]
-    return plan, _at_user_xpaths(domain, plan.findings)
+    if whole:
+        return plan, _at_user_xpaths(domain, plan.findings)
+    # check keeps what refuses the domain and what could not be known of the host
+    kept = [f for f in plan.findings if f.is_error or f.code == "VX0701"]
+    return plan, _at_user_xpaths(domain, kept)
 
 
 def _qemu_refusals(domain: Domain, table: CapsTable) -> list[Finding]:
