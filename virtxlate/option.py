@@ -45,7 +45,9 @@ class Option(Record):
     def defer(self, later: Callable[[list[tuple[str, Value]]], None]) -> None:
         """Let LATER append, where the properties now end, the ones it makes, when
         ``props`` is first read (``add`` goes on after them; every read of ``props``,
-        ``get`` included, sees them all, in the order of making them at once)."""
+        ``get`` included, sees them all, in the order of making them at once).  LATER
+        finds nothing and refuses no value the schema lets through: check never runs
+        it (tests/test_speed_lazy3_check_mode.py)."""
         self._known = self.props
         self._later = [(len(self._known), later)]
         del self.props

@@ -266,8 +266,9 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
         device, model_props = transitional.resolve(plan.caps, placed_as)
         option = Option("-device", device, origin=disk)
         option.props.extend(model_props)
-        # (made when the line is written: `check` never reads them)
-        option.defer(partial(_virtio_props, plan.caps, disk))
+        # (not deferred: a value the schema leaves open, page_per_vq='0', is refused by
+        # reading it, and check says so)
+        _virtio_props(plan.caps, disk, option.props)
         written = disk.address
         if written is not None and written.type in ("pci", "ccw"):
             add_location(option, explicit_pci(plan, written), written.multifunction)
