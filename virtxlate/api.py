@@ -209,7 +209,7 @@ def analyze(
     result.findings.extend(check_domain(domain, [table]))
     if not result.ok:
         return result
-    plan, found = _translate(domain, table, host)
+    plan, found = _translate(domain, table, host, whole=True)
     result.plan = plan
     result.findings.extend(found)
     if plan is None or not result.ok or plan.family is None:
@@ -293,8 +293,7 @@ def _translation_findings(
     the translation could not know of the host (VX0701), once the rest holds."""
     if any(f.is_error for f in common + found):
         return []
-    plan, planned = _translate(domain, table, host)
-    found = [f for f in planned if f.is_error or f.code == "VX0701"]
+    plan, found = _translate(domain, table, host, whole=False)
     if not any(f.is_error for f in found):
         found += _qemu_refusals(domain, table)
     if plan is not None and plan.family is not None and not any(f.is_error for f in found):
@@ -308,17 +307,27 @@ def _translation_findings(
 
 
 def _translate(
-    domain: Domain, table: CapsTable, host: Host
+    domain: Domain, table: CapsTable, host: Host, whole: bool
 ) -> tuple[StoragePlan | None, list[Finding]]:
     """DOMAIN planned for TABLE and the plan's findings, at the user's XPaths: the one
     place analyze and check plan, once per (domain, release) of each call.  A value
-    libvirt refuses while it builds the line (VX0100) leaves no plan."""
+    libvirt refuses while it builds the line (VX0100) leaves no plan.  WHOLE: every
+    option's properties made now (analyze writes them), also those a builder deferred
+    (Option.defer), which check never reads; without it (check) only the errors and
+    the VX0701 infos of the plan's findings."""
     try:
         plan = plan_storage(domain, table, host)
+        if whole:
+            for option in plan.options:
+                option.props  # noqa: B018 (made here: a value refused is a VX0100)
     except InvalidValue as exc:
         xpath = domain.user_xpath(exc.xpath)
         return None, [Finding("VX0100", "error", exc.message, domain.source, exc.line, xpath)]
-    return plan, _at_user_xpaths(domain, plan.findings)
+    if whole:
+        return plan, _at_user_xpaths(domain, plan.findings)
+    # check keeps what refuses the domain and what could not be known of the host
+    kept = [f for f in plan.findings if f.is_error or f.code == "VX0701"]
+    return plan, _at_user_xpaths(domain, kept)
 
 
 def _qemu_refusals(domain: Domain, table: CapsTable) -> list[Finding]:

@@ -141,7 +141,9 @@ def _ordered(plan: StoragePlan, devices: bool) -> list[Option]:
 
 def plan_storage(domain: Domain, caps: CapsTable, host: Host | None = None) -> StoragePlan:
     """Translate DOMAIN's storage for the release described by CAPS (HOST: the VM's host
-    libvirt would ask about CD-ROM drives and device nodes; none is asked when None)."""
+    libvirt would ask about CD-ROM drives and device nodes; none is asked when None).
+    What only the written line shows is made when an option's props are first read
+    (Option.defer), from the domain as it is then: write to DOMAIN only after."""
     machine = caps.machine(domain.machine)
     plan = StoragePlan(
         host=host or UnknownHost(),

@@ -5,6 +5,8 @@ Which era applies comes from the capability table."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from lxml import etree
 
 from ..errors import InvalidValue
@@ -117,8 +119,10 @@ class Backend:
 def is_empty(disk: Disk, blockdev: bool = False) -> bool:
     """No medium: no source; in the -drive era also an open tray (libvirt then started the
     drive empty; with -blockdev it attaches the medium and opens the tray over QMP)."""
-    tray_open = disk.target is not None and disk.target.tray == "open"
-    return no_source(disk) or (tray_open and not blockdev)
+    if no_source(disk):
+        return True
+    # (the tray read only where it counts: `check` of a -blockdev release never reads it)
+    return not blockdev and disk.target is not None and disk.target.tray == "open"
 
 
 # target name prefixes virDomainDiskDefValidate takes for a hard disk or LUN (and the
@@ -487,44 +491,58 @@ def _storage_node(
     kind: str,
     storage: list[tuple[str, Value]],
     name: str,
-    cache_flags: tuple[bool, bool] | None,
-) -> list[tuple[str, Value]]:
-    """A layer's storage node: its protocol part STORAGE, then what the disk's <driver>
-    gives every layer (aio, CACHE_FLAGS) and the node's name."""
+    props: list[tuple[str, Value]],
+) -> None:
+    """A layer's storage node, into PROPS: its protocol part STORAGE, then what the
+    disk's <driver> gives every layer (aio, the cache flags) and the node's name."""
     settings = disk.driver
+    props += storage
     # libvirt 9.0 gives only the local file drivers an aio mode (a network disk's
     # io='threads' is not written: checked with its domxml-to-native)
     if settings is not None and settings.io and kind in ("file", "block"):
-        storage.append(("aio", settings.io))
-    storage.append(("node-name", name))
+        props.append(("aio", settings.io))
+    props.append(("node-name", name))
+    cache_flags = _cache_flags(disk)  # (each node gets a dict of its own)
     if cache_flags is not None:
-        storage.append(("cache", {"direct": cache_flags[0], "no-flush": cache_flags[1]}))
-    return storage + [("auto-read-only", True), ("discard", "unmap")]
+        props.append(("cache", {"direct": cache_flags[0], "no-flush": cache_flags[1]}))
+    props += [("auto-read-only", True), ("discard", "unmap")]
 
 
 def _format_node(
     disk: Disk,
     index: int,
-    read_only: bool,
-    driver: str,
-    top: bool,
-    cache_flags: tuple[bool, bool] | None,
-) -> list[tuple[str, Value]]:
-    """A layer's format node; detect-zeroes only on the image's own (checked with
-    libvirt 9.0's domxml-to-native: the backing layers carry discard and cache alone)."""
+    layer: BackingStore | None,
+    below: str | None,
+    ends: bool,
+    props: list[tuple[str, Value]],
+) -> None:
+    """A layer's format node, into PROPS (the image's own, or LAYER's of its backing
+    chain), whose backing is the format node BELOW or, where the XML ENDS the chain,
+    none; detect-zeroes only on the image's own (checked with libvirt 9.0's
+    domxml-to-native: the backing layers carry discard and cache alone)."""
     settings = disk.driver
-    fmt: list[tuple[str, Value]] = [("node-name", f"libvirt-{index}-format")]
-    fmt.append(("read-only", read_only))
+    top = layer is None
+    if layer is None:
+        read_only = disk.readonly or disk.effective_device == "cdrom"
+        # a directory (type='fat') is exposed by the vvfat protocol driver under a raw
+        # format
+        kind = disk.type or "file"
+        driver = "raw" if kind == "dir" else (disk_format(disk) or "raw")
+    else:
+        read_only, driver = True, layer.format or "raw"
+    props += [("node-name", f"libvirt-{index}-format"), ("read-only", read_only)]
     # libvirt 9.0's order (qemuBlockStorageSourceGetFormatProps): discard, detect-zeroes,
     # then the cache object
     if settings is not None and settings.discard:
-        fmt.append(("discard", settings.discard))
+        props.append(("discard", settings.discard))
     zeroes = detect_zeroes(disk) if top else None
     if zeroes:
-        fmt.append(("detect-zeroes", zeroes))
+        props.append(("detect-zeroes", zeroes))
+    cache_flags = _cache_flags(disk)  # (each node gets a dict of its own)
     if cache_flags is not None:
-        fmt.append(("cache", {"direct": cache_flags[0], "no-flush": cache_flags[1]}))
-    return fmt + [("driver", driver), ("file", f"libvirt-{index}-storage")]
+        props.append(("cache", {"direct": cache_flags[0], "no-flush": cache_flags[1]}))
+    props += [("driver", driver), ("file", f"libvirt-{index}-storage")]
+    _backing(props, driver, below, ends)
 
 
 def _backing(fmt: list[tuple[str, Value]], driver: str, below: str | None, ends: bool) -> None:
@@ -540,15 +558,16 @@ def _backing(fmt: list[tuple[str, Value]], driver: str, below: str | None, ends:
 def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     """The disk's storage and format nodes: each backing layer's first, deepest first,
     numbered on from the image's INDEX (qemuBuildDiskSourceCommandLine walks the chain
-    from its end); the image's format node names the layer below as its backing."""
+    from its end); the image's format node names the layer below as its backing.  What
+    may be refused (each layer's protocol part) is found here; the nodes' bodies are
+    made when the line is written (Option.defer: `check` never reads them)."""
     if is_empty(disk, blockdev=True):
         return Backend()
     source = disk.source
     assert source is not None
     kind = disk.type or "file"
     layers, ends = backing_chain(disk)
-    cache_flags = _cache_flags(disk)  # (each node gets a dict of its own)
-    chain: list[Option] = []
+    options: list[Option] = []
     below: str | None = None  # the format node of the layer under the one being written
     for depth in range(len(layers), 0, -1):
         layer, number = layers[depth - 1], index + depth
@@ -557,18 +576,13 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
         protocol = _storage_props(plan, disk, layer_kind, layer.source, top=False)
         if protocol is None:
             return None
-        driver = layer.format or "raw"
-        fmt = _format_node(disk, number, True, driver, False, cache_flags)
-        _backing(fmt, driver, below, ends)
-        chain += [
-            Option(
-                "-blockdev",
-                None,
-                _storage_node(disk, layer_kind, protocol, f"libvirt-{number}-storage", cache_flags),
-                origin=disk,
-            ),
-            Option("-blockdev", None, fmt, origin=disk),
-        ]
+        storage_node = Option("-blockdev", origin=disk)
+        storage_node.defer(
+            partial(_storage_node, disk, layer_kind, protocol, f"libvirt-{number}-storage")
+        )
+        format_node = Option("-blockdev", origin=disk)
+        format_node.defer(partial(_format_node, disk, number, layer, below, ends))
+        options += (storage_node, format_node)
         below, ends = f"libvirt-{number}-format", False
     storage = _storage_props(plan, disk, kind, source, top=True)
     if storage is None:
@@ -577,24 +591,11 @@ def _blockdev(plan: StoragePlan, disk: Disk, index: int) -> Backend | None:
     manager, helper = _pr_manager(plan, disk, f"pr-helper-{storage_name}")
     if manager is not None:
         storage.append(("pr-manager", manager))
-    read_only = disk.readonly or disk.effective_device == "cdrom"
-    # a directory (type='fat') is exposed by the vvfat protocol driver under a raw format
-    driver = "raw" if kind == "dir" else (disk_format(disk) or "raw")
-    fmt = _format_node(disk, index, read_only, driver, True, cache_flags)
-    _backing(fmt, driver, below, ends)
-    options = (
-        helper
-        + chain
-        + [
-            Option(
-                "-blockdev",
-                None,
-                _storage_node(disk, kind, storage, storage_name, cache_flags),
-                origin=disk,
-            ),
-            Option("-blockdev", None, fmt, origin=disk),
-        ]
-    )
+    storage_node = Option("-blockdev", origin=disk)
+    storage_node.defer(partial(_storage_node, disk, kind, storage, storage_name))
+    format_node = Option("-blockdev", origin=disk)
+    format_node.defer(partial(_format_node, disk, index, None, below, ends))
+    options = helper + options + [storage_node, format_node]
     top = format_name
     settings = disk.driver
     if settings is not None and settings.copy_on_read:

@@ -3,6 +3,9 @@ aliases, drive addresses, boot indexes (qemuBuildDiskCommandLine)."""
 
 from __future__ import annotations
 
+from functools import partial
+
+from ..caps import CapsTable
 from ..findings import finding_at
 from ..model import Disk, Domain
 from ..names import transitional
@@ -33,7 +36,7 @@ from .context import (
     unsupported,
 )
 from .controllers import usb_location
-from .mapping import Context, add_props, on_off_text
+from .mapping import Context, append_props, on_off_text
 from .mapping import values as disk_table_values
 
 _BOOT_DEVICE_OF = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}
@@ -103,7 +106,8 @@ def plan_disks(plan: StoragePlan) -> None:
             floppies.append((disk, None, bootindex))  # its boot index goes on isa-fdc
         else:
             device.add("bootindex", bootindex)
-        _frontend_props(plan, disk, device, context)
+        # (made when the line is written: `check` never reads them)
+        device.defer(partial(_frontend_props, disk, context))
         plan.options.extend(with_zpci(plan, disk.element, alias, device))
     # the floppy controller's options: after the disks in the -drive era, with the other
     # controllers (before the disks) in the -blockdev era
@@ -262,15 +266,9 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
         device, model_props = transitional.resolve(plan.caps, placed_as)
         option = Option("-device", device, origin=disk)
         option.props.extend(model_props)
-        # the virtio options first (qemuBuildVirtioDevProps), as libvirt 9.0 writes them
-        add_props(option, disk_table.VIRTIO_OPTIONS, disk, bus, None)
-        add_props(option, disk_table.VIRTIO_BEFORE_SCSI, disk, bus, None)
-        if plan.caps.has_flag("virtio-blk-pci.scsi") and (
-            device_kind == "lun" or not plan.caps.has_flag("virtio-blk-pci.scsi.default.disabled")
-        ):
-            # once QEMU's default is off (5.0), libvirt only writes scsi=on for a LUN
-            option.add("scsi", device_kind == "lun")
-        add_props(option, disk_table.VIRTIO_AFTER_SCSI, disk, bus, None)
+        # (not deferred: a value the schema leaves open, page_per_vq='0', is refused by
+        # reading it, and check says so)
+        _virtio_props(plan.caps, disk, option.props)
         written = disk.address
         if written is not None and written.type in ("pci", "ccw"):
             add_location(option, explicit_pci(plan, written), written.multifunction)
@@ -305,6 +303,20 @@ def _disk_device(plan: StoragePlan, disk: Disk, alias: str) -> Option | None:
         contr_alias = controller.alias if controller else f"sata{address.controller}"
         option.add("bus", f"{contr_alias}.{address.unit}")
     return option
+
+
+def _virtio_props(caps: CapsTable, disk: Disk, props: list[tuple[str, Value]]) -> None:
+    """A virtio disk's properties before its place, into PROPS: the virtio options first
+    (qemuBuildVirtioDevProps), as libvirt 9.0 writes them, then scsi= and the disk's."""
+    append_props(props, disk_table.VIRTIO_OPTIONS, disk, "virtio", None)
+    append_props(props, disk_table.VIRTIO_BEFORE_SCSI, disk, "virtio", None)
+    device_kind = disk.effective_device
+    if caps.has_flag("virtio-blk-pci.scsi") and (
+        device_kind == "lun" or not caps.has_flag("virtio-blk-pci.scsi.default.disabled")
+    ):
+        # once QEMU's default is off (5.0), libvirt only writes scsi=on for a LUN
+        props.append(("scsi", device_kind == "lun"))
+    append_props(props, disk_table.VIRTIO_AFTER_SCSI, disk, "virtio", None)
 
 
 # The order libvirt writes a disk's frontend properties after bootindex
@@ -344,8 +356,9 @@ _FRONTEND_ORDER = {
 }
 
 
-def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, context: Context) -> None:
-    """Per-disk frontend properties after bootindex, in the order of libvirt's -device.
+def _frontend_props(disk: Disk, context: Context, props: list[tuple[str, Value]]) -> None:
+    """Per-disk frontend properties after bootindex, into PROPS, in the order of
+    libvirt's -device.
 
     In the -blockdev era the cache mode's write-cache and the error policies move from
     the backend to the device.
@@ -360,12 +373,11 @@ def _frontend_props(plan: StoragePlan, disk: Disk, device: Option, context: Cont
     # -drive cache= once QEMU has it (libvirt's disk-write-cache capability); also on a
     # drive without medium, never on a passed-through LUN (scsi-block, virtio-blk with
     # scsi), where a cache makes no sense (qemuBuildDiskDeviceProps)
-    device_cache = blockdev or plan.caps.has_flag("disk-write-cache")
+    device_cache = blockdev or context.caps.has_flag("disk-write-cache")
     if device_cache and cache in CACHE_MODES and disk.effective_device != "lun":
         values["write-cache"] = on_off_text(CACHE_MODES[cache][0])
     if blockdev:
         values["werror"], values["rerror"] = error_policies(disk)
-    props = device.props  # (Option.add, inlined: a dozen names per disk)
     for name in _FRONTEND_ORDER[blockdev]:
         value = values.get(name)
         if value is not None:

@@ -298,7 +298,18 @@ def add_props(
     context: Context | None,
 ) -> None:
     """Add the property of every row that applies to OPTION, in the rows' order."""
-    props = option.props
+    append_props(option.props, rows, obj, kind, context)
+
+
+def append_props(
+    props: list[tuple[str, Value]],
+    rows: Iterable[Row],
+    obj: XmlObject,
+    kind: str | None,
+    context: Context | None,
+) -> None:
+    """Append to PROPS the property of every row that applies, in the rows' order (a
+    deferred part of an option's properties: Option.defer)."""
     for row in _applying(rows, kind, context):
         value = row.read(obj) if row.effective is None else row.effective(obj)
         if value is not None and row.converts is not None:

@@ -65,8 +65,9 @@ def _refusals(
             continue
         if dtype.plugs_into is None:
             continue  # realized outside every bus (tpm-crb, pc-dimm)
-        # the option's properties by key, the first of a key as Option.get reads them
-        props = dict(reversed(option.props))
+        # the properties made so far by key, the first of a key as Option.get reads them
+        # (the deferred ones, a disk's frontend, name no bus, id or masterbus)
+        props = dict(reversed(option.known))
         wanted = props.get("bus")
         if wanted is None or str(wanted) not in buses:  # (a bus that is there: no refusal)
             refusal = _bus_refusal(option, props, dtype, buses, family)
