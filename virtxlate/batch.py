@@ -175,6 +175,7 @@ def _patterns() -> _Patterns:
 
 _BOMS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
 _DOCUMENT_END = 5  # libxml2's XML_ERR_DOCUMENT_END: "Extra content at the end"
+_UNDECLARED_ENTITY = etree.ErrorTypes.ERR_UNDECLARED_ENTITY  # "Entity 'A' not defined"
 
 
 def split_stream(stream: IO[bytes], limit: int | None = None) -> Iterator[Item]:
@@ -314,6 +315,14 @@ class _Splitter:
                 return
             self.broken = True
             self.rewind = len(piece)  # the piece may hold the next domain's start
+            return
+        if any(error.type == _UNDECLARED_ENTITY for error in self.parser.feed_error_log):
+            # lxml lets an undefined entity pass when entities are not resolved, and
+            # ends the parse there: what follows would be read as a new document (its
+            # `</domain>` refused as one more).  The document is refused as it is when
+            # read alone.
+            self.broken = True
+            self.rewind = len(piece)
             return
         self._keep(piece)
         if self.oversized:  # not parsed further: its tree would only grow
