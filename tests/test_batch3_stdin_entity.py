@@ -11,6 +11,8 @@ import sys
 
 import pytest
 from conftest import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from virtxlate import batch
 from virtxlate.cli import main
@@ -91,3 +93,42 @@ def test_a_stream_with_a_bad_domain_answers_each(monkeypatch, capsys):
     assert f'"input_error": "<stdin>:1: error: {ERROR}"' in lines[0]
     assert lines[1].startswith('{"source": "<stdin>#line2", "ok": true')
     assert err.startswith("virtxlate check: 2 domains, 1 with errors, ")
+
+
+def _domain(number: int) -> str:
+    return (
+        f"<domain type='kvm'><name>d{number}</name><memory unit='MiB'>64</memory><devices>"
+        f"<disk type='file' device='disk'><source file='/images/d{number}.qcow2'/>"
+        "<target dev='vda' bus='virtio'/></disk></devices></domain>"
+    )
+
+
+class _Trickle(io.RawIOBase):
+    """A stream that gives 3 bytes at a time (a pipe written slowly)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read1(self, size: int = -1) -> bytes:
+        piece, self.data = self.data[:3], self.data[3:]
+        return piece
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.one_of(st.none(), st.floats(0, 1, exclude_max=True)), min_size=1, max_size=5))
+def test_each_domain_of_a_stream_is_one_item_wherever_an_entity_is(where):
+    """Domains one to a line, some with `&A;` put anywhere inside their root element (in a
+    text, an attribute or a tag): one item per domain, each starting on its own line."""
+    texts = []
+    for number, at in enumerate(where):
+        text = _domain(number)
+        if at is not None:
+            start, end = text.index(">") + 1, text.rindex("</domain>")
+            cut = start + int(at * (end - start + 1))
+            text = text[:cut] + "&A;" + text[cut:]
+        texts.append(text)
+    stream = "".join(text + "\n" for text in texts).encode()
+    for reader in (io.BytesIO(stream), _Trickle(stream)):
+        items = list(batch.split_stream(reader))
+        assert [(item.data or b"").strip().decode() for item in items] == texts
+        assert [item.line_offset for item in items] == list(range(len(texts)))
