@@ -132,3 +132,15 @@ def test_each_domain_of_a_stream_is_one_item_wherever_an_entity_is(where):
         items = list(batch.split_stream(reader))
         assert [(item.data or b"").strip().decode() for item in items] == texts
         assert [item.line_offset for item in items] == list(range(len(texts)))
+
+
+@pytest.mark.parametrize("shift", range(-4, 5))
+def test_an_entity_across_two_reads_of_a_long_text(shift):
+    """A text with no '>' in more than a read (64 KiB) is fed as far as it is read: the
+    entity may be cut between two feeds (at the second read's end), the second feed
+    holding no '&'."""
+    head = b"<domain type='kvm'><name>a</name><description>"
+    text = b"x" * (2 * batch._CHUNK - len(head) + shift) + b"&A;" + b"y" * 100
+    bad = head + text + b"</description><memory>1</memory></domain>"
+    items = list(batch.split_stream(io.BytesIO(bad + b"\n" + GOOD + b"\n")))
+    assert [(item.data, item.line_offset) for item in items] == [(bad + b"\n", 0), (GOOD, 1)]
