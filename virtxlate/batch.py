@@ -362,7 +362,16 @@ class _Splitter:
         """The document is refused in PIECE (TOO_BIG: passes the input limit in it): it
         keeps what the finer pieces before the refused one hold, and the next document
         is looked for from there (from after the finer piece that passes the limit)."""
-        accepted, passes_limit = self._refusal(piece)
+        if too_big and b"<domain" not in piece and b"</domain" not in piece:
+            # no <domain> starts or ends in it: the finer pieces are cut at the same
+            # depth, without parsing the document again
+            depth, position = (self.depth if self.started else 0), 0
+            while len(self.item) + position <= self.limit:
+                end = _safe_end(piece, position, depth, b"</")
+                position = len(piece) if end < 0 else end + 1
+            accepted, passes_limit = position, True
+        else:
+            accepted, passes_limit = self._refusal(piece)
         if too_big and not passes_limit:
             accepted = len(piece)
         self._keep(piece[:accepted])
@@ -376,7 +385,8 @@ class _Splitter:
         passes the input limit, and True).  A refused document thus ends, and the next
         one is looked for, where they did when every piece was that fine.  0 when the
         finer pieces are all taken (the refusal needs what follows)."""
-        parser = _pull_parser()
+        # (the document's own parser is let go first: one tree of it at a time)
+        self.parser = parser = _pull_parser()
         depth, started = 0, False
         try:
             parser.feed(bytes(self.item))
