@@ -370,6 +370,14 @@ class _Splitter:
                 end = _safe_end(piece, position, depth, b"</")
                 position = len(piece) if end < 0 else end + 1
             accepted, passes_limit = position, True
+        elif (
+            not too_big
+            and len(self.item) + len(piece) <= self.limit
+            and _patterns().resync.search(piece) is None
+        ):
+            # no line in it starts a document: the next one is looked for after it
+            # wherever the finer pieces would have been refused (the usual case)
+            accepted, passes_limit = 0, False
         else:
             accepted, passes_limit = self._refusal(piece)
         if too_big and not passes_limit:
@@ -389,7 +397,8 @@ class _Splitter:
         self.parser = parser = _pull_parser()
         depth, started = 0, False
         try:
-            parser.feed(bytes(self.item))
+            for start in range(0, len(self.item), _CHUNK):  # (one feed of 10 MB is refused)
+                parser.feed(bytes(self.item[start : start + _CHUNK]))
         except etree.XMLSyntaxError:
             return 0, False
         position = 0
