@@ -159,21 +159,44 @@ def read_bytes(path: str | bytes, regular_only: bool = False) -> tuple[bytes, st
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", source=name, line=0) from None
     try:
-        mode = os.fstat(fd).st_mode
+        status = os.fstat(fd)
+        mode = status.st_mode
         if regular_only and not stat.S_ISREG(mode):
             raise InputError(
                 f"not a regular file ({_file_kind(mode)}), not read", source=name, line=0
             )
         if stat.S_ISDIR(mode):
             raise InputError("cannot read: Is a directory", source=name, line=0)
-        if stat.S_ISREG(mode) and os.fstat(fd).st_size > limit:
-            raise too_large(name, limit)
+        if stat.S_ISREG(mode):
+            if status.st_size > limit:
+                raise too_large(name, limit)
+            return _read_regular(fd, status.st_size, limit, name), name
         with os.fdopen(fd, "rb", closefd=False) as handle:
             return read_limited(handle, limit, name), name
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", source=name, line=0) from None
     finally:
         os.close(fd)
+
+
+def _read_regular(fd: int, size: int, limit: int, source: str) -> bytes:
+    """A regular file's bytes, read with os.read asking for its size and one byte more
+    (it may have grown since its fstat): a buffered reader's read(LIMIT + 1) maps and
+    unmaps LIMIT bytes (64 MiB) for every file and asks fstat, ioctl and lseek first,
+    which a batch of small domains pays per domain (issue 18)."""
+    chunks: list[bytes] = []
+    total = 0
+    want = size + 1
+    while chunk := os.read(fd, min(want, limit + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise too_large(source, limit)
+        want = _READ_CHUNK
+    return b"".join(chunks)
+
+
+_READ_CHUNK = 1 << 16  # bytes asked at a time of a file that grew since its fstat
 
 
 def read_limited(handle: IO[bytes], limit: int, source: str) -> bytes:
