@@ -111,13 +111,11 @@ def _usb_controller(
             (c for c, i in usb if i == index and not (c.model or "").startswith("ich9-uhci")),
             None,
         )
-        master_alias = (user_alias(master.element) if master is not None else None) or (
-            _usb_alias(index)
-        )
+        master_alias = (user_alias(master) if master is not None else None) or (_usb_alias(index))
         option.add("masterbus", f"{master_alias}.0")
         option.add("firstport", controller.master_startport or 0)
     else:
-        option.add("id", user_alias(controller.element) or _usb_alias(index))
+        option.add("id", user_alias(controller) or _usb_alias(index))
     add_location(option, place.location, place.multifunction)
     return option
 
@@ -298,7 +296,7 @@ def _virtio_serial(
     option.props.extend(model_props)
     if controller is not None:
         add_virtio_options(option, controller.driver)
-    alias = user_alias(controller.element) if controller is not None else None
+    alias = user_alias(controller) if controller is not None else None
     option.add("id", alias or f"virtio-serial{index}")
     if controller is not None:
         option.add("max_ports", controller.ports)
@@ -320,7 +318,7 @@ def ccid_options(plan: StoragePlan) -> list[Option]:
             plan.findings.append(missing_device(plan, controller, "usb-ccid", "a CCID controller"))
             continue
         option = Option("-device", "usb-ccid", origin=controller)
-        option.add("id", user_alias(controller.element) or f"ccid{index}")
+        option.add("id", user_alias(controller) or f"ccid{index}")
         option.props.extend(usb_location(plan, controller))
         options.append(option)
     return options

@@ -122,7 +122,7 @@ def watchdog_options(plan: StoragePlan) -> list[Option]:
         )
         return []
     option = Option("-device", device, origin=watchdog)
-    option.add("id", user_alias(watchdog.element) or "watchdog0")
+    option.add("id", user_alias(watchdog) or "watchdog0")
     _place(plan, watchdog, option)
     return [option, Option("-watchdog-action", action, origin=watchdog)]
 
@@ -169,7 +169,7 @@ def shmem_options(plan: StoragePlan) -> list[Option]:
     (libvirt writes the -chardev after the device)."""
     options: list[Option] = []
     for number, shmem in enumerate(plan.domain.shmems):
-        options += _shmem(plan, shmem, user_alias(shmem.element) or f"shmem{number}")
+        options += _shmem(plan, shmem, user_alias(shmem) or f"shmem{number}")
     return options
 
 
@@ -313,7 +313,7 @@ def memory_device_options(plan: StoragePlan) -> list[Option]:
         # qemuAssignDeviceMemoryAlias: DIMM-like ones by slot, the others by count
         number = slot if slot is not None else counts.get(prefix, 0)
         counts[prefix] = counts.get(prefix, 0) + 1
-        alias = user_alias(memory.element) or f"{prefix}{number}"
+        alias = user_alias(memory) or f"{prefix}{number}"
         backend = _memory_backend(plan, memory, model, alias)
         if backend is None:
             continue
