@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from lxml import etree
@@ -216,32 +217,28 @@ def _find(element: etree._Element, steps: list[str]) -> etree._Element | None:
     return node
 
 
-def _found(obj: XmlObject, steps: list[str]) -> etree._Element | None:
-    """The element at STEPS below OBJ's, for a read: the first step through OBJ's index of
-    its children by tag (made at its first such read, kept with its reads: a disk's
-    fields look for a dozen different children, each a walk of lxml's iterator), the
-    rest as _find."""
+def _tags(obj: XmlObject) -> dict[Any, etree._Element]:
+    """OBJ's index of its children by tag (the first child of each tag), made at its first
+    read of a child and kept with its reads: a disk's fields look for a dozen different
+    children, each a walk of lxml's iterator.  Made in C: the children last to first, so
+    that dict() keeps the first of each tag (a comment's or PI's tag is a function: a key
+    no step asks for)."""
     reads = obj.__dict__
-    index: dict[str, etree._Element] | None = reads.get("@tags")
-    if index is None:
-        index = {}
-        for child in obj.element:
-            tag = child.tag
-            if type(tag) is str and tag not in index:  # (not a comment or a PI)
-                index[tag] = child
-        if not reads:
-            _hold(obj)
-        reads["@tags"] = index
-    node = index.get(steps[0])
-    if node is not None and len(steps) > 1:
-        return _find(node, steps[1:])
-    return node
+    children = obj.element[::-1]
+    index = dict(zip(map(_tag_of, children), children, strict=True))
+    if not reads:
+        _hold(obj)
+    reads["@tags"] = index
+    return index
+
+
+_tag_of = attrgetter("tag")
 
 
 def _grouped(obj: XmlObject, step: str) -> dict[str, list[etree._Element]]:
     """The children of every <STEP> child of OBJ's element, by tag, in document order
     (what findall('STEP/TAG') gives for each TAG), kept with OBJ's reads."""
-    key = "@groups " + step
+    key = "@groups " + step  # (Children.groups_key)
     reads = obj.__dict__
     groups: dict[str, list[etree._Element]] | None = reads.get(key)
     if groups is None:
@@ -301,9 +298,15 @@ class Field(Generic[T]):
         self.__doc__ = doc or f"`{path}` ({self.converter.name}); None when absent."
         self.name = path
         # where a read is kept in the object's dict: the attribute's name once declared
-        # on a class (so that the next read finds it there); a field made on its own (a
-        # mapping row's XML path) is read through __get__ and kept under a key of its own
+        # on a class (so that the next read finds it there and __get__ runs once); a field
+        # made on its own (a mapping row's XML path) is read through __get__ every time
+        # and looks for its read in the object's dict under a key of its own
         self.key = f"{path} #{id(self)}"
+        self.standalone = True
+        # the read's first step (through the object's index of its children by tag) and
+        # the steps after it; no first step: the attribute or text of the object's element
+        self.first = self.steps[0] if self.steps else None
+        self.rest = self.steps[1:] or None
         # a string taken as written: no converter or check to run
         self.plain = self.converter is STR and type(self).validate is Field.validate
         # the writer, on the instance: a __set__ on the class would make the field a
@@ -316,6 +319,7 @@ class Field(Generic[T]):
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = self.key = name
+        self.standalone = False
         owner_fields = owner.__dict__.get("FIELDS")
         if owner_fields is None:
             owner_fields = {}
@@ -332,33 +336,33 @@ class Field(Generic[T]):
         if obj is None:
             return self
         reads = obj.__dict__
-        value = reads.get(self.key, _UNREAD)
-        if value is not _UNREAD:
-            return value  # type: ignore[no-any-return]
+        if self.standalone:  # (a declared field's read, once kept, is found before __get__)
+            value = reads.get(self.key, _UNREAD)
+            if value is not _UNREAD:
+                return value  # type: ignore[no-any-return]
         # a check reads ~200 fields per domain for the first time
-        steps = self.steps
-        if not steps:
+        first = self.first
+        if first is None:
             node = obj.element
         else:
-            index = reads.get("@tags")  # (_found's first step, inlined once it exists)
+            index = reads.get("@tags")
             if index is None:
-                node = _found(obj, steps)
-            else:
-                node = index.get(steps[0])
-                if node is not None and len(steps) > 1:
-                    node = _find(node, steps[1:])
+                index = _tags(obj)
+            node = index.get(first)
+            if node is not None and self.rest is not None:
+                node = _find(node, self.rest)
         if node is None:
-            text = None
-        elif self.attribute is not None:
-            text = node.get(self.attribute)
-        else:
-            # '.' (the element's own text): an empty <loader/> has no path
-            text = element_text(node) or (None if not steps else "")
-        if text is None:
             value = None
-        elif self.plain:
-            value = text
+        elif self.attribute is not None:
+            value = node.get(self.attribute)
         else:
+            # '.' (the element's own text): an empty <loader/> has no path; an element
+            # without children has no text but its own
+            value = (node.text if not len(node) else element_text(node)) or (
+                None if first is None else ""
+            )
+        if value is not None and not self.plain:
+            text = value
             try:
                 value = self.converter.parse(text)
             except (ValueError, TypeError) as exc:
@@ -433,6 +437,8 @@ class Flag:
         self.steps, _ = _split(path)
         self.__doc__ = f"True when <{path}> is present."
         self.name = path
+        self.first = self.steps[0]
+        self.rest = self.steps[1:] or None
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -446,16 +452,14 @@ class Flag:
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Flag | bool:
         if obj is None:
             return self
-        reads = obj.__dict__
-        present = reads.get(self.name, _UNREAD)
-        if present is _UNREAD:
-            index = reads.get("@tags")  # (_found's first step, inlined once it exists)
-            if index is None or len(self.steps) != 1:
-                node = _found(obj, self.steps)
-            else:
-                node = index.get(self.steps[0])
-            present = _keep(obj, self.name, node is not None)
-        return present  # type: ignore[no-any-return]
+        index = obj.__dict__.get("@tags")
+        if index is None:
+            index = _tags(obj)  # (the object is held: its reads are not empty now)
+        node = index.get(self.first)
+        if node is not None and self.rest is not None:
+            node = _find(node, self.rest)
+        present = obj.__dict__[self.name] = node is not None
+        return present
 
     def __set__(self, obj: XmlObject, value: bool) -> None:
         node = _find(obj.element, self.steps)
@@ -475,6 +479,8 @@ class Child(Generic[M]):
         self.cls = cls
         self.steps, _ = _split(path)
         self.name = path
+        self.first = self.steps[0]
+        self.rest = self.steps[1:] or None
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -488,16 +494,14 @@ class Child(Generic[M]):
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Child[M] | M | None:
         if obj is None:
             return self
-        reads = obj.__dict__
-        child = reads.get(self.name, _UNREAD)
-        if child is _UNREAD:
-            index = reads.get("@tags")  # (_found's first step, inlined once it exists)
-            if index is None or len(self.steps) != 1:
-                node = _found(obj, self.steps)
-            else:
-                node = index.get(self.steps[0])
-            child = _keep(obj, self.name, self.cls(node) if node is not None else None)
-        return child  # type: ignore[no-any-return]
+        index = obj.__dict__.get("@tags")
+        if index is None:
+            index = _tags(obj)  # (the object is held: its reads are not empty now)
+        node = index.get(self.first)
+        if node is not None and self.rest is not None:
+            node = _find(node, self.rest)
+        child = obj.__dict__[self.name] = self.cls(node) if node is not None else None
+        return child
 
     def create(self, obj: XmlObject) -> M:
         node = _ensure(obj.element, self.steps)
@@ -541,6 +545,7 @@ class Children(Generic[M]):
         steps = path.split("/")
         plain = len(steps) == 2 and all(step.isidentifier() for step in steps)
         self.group: tuple[str, str] | None = (steps[0], steps[1]) if plain else None
+        self.groups_key = "@groups " + steps[0]
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = self.key = name
@@ -554,17 +559,33 @@ class Children(Generic[M]):
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Children[M] | list[M]:
         if obj is None:
             return self
-        found: list[M] | None = obj.__dict__.get(self.key)
-        if found is None:
-            if self.group is not None:
-                nodes = _grouped(obj, self.group[0]).get(self.group[1], ())
-            else:
-                nodes = obj.element.findall(self.path)
-            found = _keep(
-                obj,
-                self.key,
-                ReadList([view(obj, node, self.cls) for node in nodes]) if nodes else _NONE,
-            )
+        reads = obj.__dict__
+        found: list[M] | None = reads.get(self.key)
+        if found is not None:  # (a list made on its own; a declared one is found before)
+            return found
+        group = self.group
+        if group is not None:
+            groups = reads.get(self.groups_key)
+            nodes = (groups if groups is not None else _grouped(obj, group[0])).get(group[1])
+        else:
+            nodes = obj.element.findall(self.path)
+        if nodes:
+            views: dict[etree._Element, XmlObject] | None = reads.get("@views")
+            if views is None:
+                views = _keep(obj, "@views", {})
+            cls = self.cls
+            made: list[M] = []
+            for node in nodes:  # (view(), inlined)
+                seen = views.get(node)
+                if seen is None or type(seen) is not cls:
+                    seen = views[node] = cls(node)
+                made.append(seen)
+            found = ReadList(made)
+        else:
+            found = _NONE
+        if not reads:
+            _hold(obj)
+        reads[self.key] = found
         return found
 
 
@@ -600,7 +621,12 @@ class Computed(Generic[T]):
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Computed[T] | T:
         if obj is None:
             return self
-        return _keep(obj, self.name, self.compute(obj))
+        value = self.compute(obj)
+        reads = obj.__dict__
+        if not reads:
+            _hold(obj)
+        reads[self.name] = value
+        return value
 
 
 _set_element = XmlObject.element.__set__
