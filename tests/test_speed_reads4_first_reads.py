@@ -114,3 +114,48 @@ def test_lists_give_the_views_of_devices():
     fields.note_write()
     assert domain.disks[0] is not disk and domain.disks[0].element is disk.element
     assert domain.devices[0] is domain.disks[0]
+
+
+def test_a_flag_is_read_once_and_follows_writes():
+    """A Flag's read is kept like a field's (a check asks a disk whether it is shareable
+    three times); a write, through the model or an lxml edit and note_write(), is read
+    back."""
+    disk = _disk()
+    assert disk.readonly is True and disk.__dict__["readonly"] is True
+    assert disk.shareable is False and disk.__dict__["shareable"] is False
+    disk.shareable = True
+    assert disk.shareable is True and disk.element.find("shareable") is not None
+    disk.readonly = False
+    assert disk.readonly is False and disk.element.find("readonly") is None
+    disk.element.remove(disk.element.find("shareable"))
+    assert disk.shareable is True  # kept until note_write
+    fields.note_write()
+    assert disk.shareable is False
+    domain = domain_from_document(parse_text(_DISK))
+    domain.hugepages = True  # a flag two steps down: its parent is made
+    assert domain.hugepages is True
+    assert domain.element.find("memoryBacking/hugepages") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12", 12),
+        ("007", 7),
+        (" 5 ", 5),
+        ("0x1f", 31),
+        ("1_0", None),
+        ("", None),
+        ("²", None),
+        ("1" * 19, int("1" * 19)),
+        ("1" * 5000, None),  # past Python's limit of digits: refused, not a traceback
+    ],
+)
+def test_a_number_reads_as_before_its_shortcut(text, expected):
+    """Plain decimal digits take a shortcut; every other text the full parse, with its
+    one message."""
+    if expected is None:
+        with pytest.raises(ValueError, match="expected an integer"):
+            fields._parse_int(text)
+    else:
+        assert fields._parse_int(text) == expected

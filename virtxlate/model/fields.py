@@ -43,6 +43,8 @@ class Converter(Generic[T]):
 
 def _parse_int(text: str) -> int:
     # libvirt accepts decimal and 0x-prefixed hexadecimal for numbers (virStrToLong_ui base 0)
+    if len(text) < 20 and text.isascii() and text.isdigit():  # (most: a few digits)
+        return int(text, 10)
     stripped = text.strip()
     if "_" in stripped:  # Python's digit separators; strtoul stops at them
         raise ValueError("expected an integer")
@@ -308,7 +310,8 @@ class Field(Generic[T]):
         self.first = self.steps[0] if self.steps else None
         self.rest = self.steps[1:] or None
         # a string taken as written: no converter or check to run
-        self.plain = self.converter is STR and type(self).validate is Field.validate
+        self.checks = type(self).validate is not Field.validate
+        self.plain = self.converter is STR and not self.checks
         # the writer, on the instance: a __set__ on the class would make the field a
         # data descriptor, whose __get__ Python calls at every read
         self.__set__ = self.write  # type: ignore[method-assign]
@@ -367,7 +370,8 @@ class Field(Generic[T]):
                 value = self.converter.parse(text)
             except (ValueError, TypeError) as exc:
                 raise self.invalid(obj, node, text, str(exc) or self.converter.name) from None
-            self.validate(obj, node, value)
+            if self.checks:
+                self.validate(obj, node, value)
         if not reads:
             _hold(obj)
         reads[self.key] = value  # an invalid value is not kept: it raises again
