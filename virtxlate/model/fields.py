@@ -45,9 +45,13 @@ def _parse_int(text: str) -> int:
     # libvirt accepts decimal and 0x-prefixed hexadecimal for numbers (virStrToLong_ui base 0)
     if len(text) < 20 and text.isascii() and text.isdigit():  # (most: a few digits)
         return int(text, 10)
-    stripped = text.strip()
-    if "_" in stripped:  # Python's digit separators; strtoul stops at them
-        raise ValueError("expected an integer")
+    # strtoul skips leading white space; whatever follows the number, white space
+    # included, and digits outside ASCII (which Python's int() takes) make libvirt
+    # refuse it (virStrToLong_* without an end pointer; checked with libvirt 9.0:
+    # period='5 ' and period='１' are "Invalid value", period=' 5' is 5)
+    stripped = text.lstrip(" \t\n\v\f\r")
+    if not stripped.isascii() or stripped != stripped.rstrip() or "_" in stripped:
+        raise ValueError("expected an integer")  # ('_': Python's digit separators)
     try:
         return int(stripped, 16) if stripped.lower().startswith("0x") else int(stripped, 10)
     except ValueError:
