@@ -690,6 +690,20 @@ def video_options(plan: StoragePlan) -> list[Option]:
         )
         return []
     for index, (video, kind) in enumerate(videos):
+        refused = _video_size_refusal(video.model, kind) if video is not None else None
+        if refused is not None:
+            message, attribute = refused
+            plan.findings.append(
+                finding_at(
+                    "VX0248",
+                    "error",
+                    f"{message} (libvirt)",
+                    video,
+                    plan.domain.source,
+                    xpath_suffix=f"/model/@{attribute}",
+                )
+            )
+            continue
         if index == 0 and not plan.caps.has_flag("device-video-primary"):
             options.extend(_legacy_vga(plan, video, kind))
             continue
@@ -748,6 +762,37 @@ def video_options(plan: StoragePlan) -> list[Option]:
             _place(plan, option, video if video is not None else IMPLICIT_VIDEO)
         options.append(option)
     return options
+
+
+# UINT_MAX / 1024: a qxl size (KiB) libvirt writes in bytes to a 32-bit property
+_QXL_KIB_LIMIT = 0xFFFFFFFF // 1024
+
+
+def _video_size_refusal(model: VideoModel | None, kind: str) -> tuple[str, str] | None:
+    """(libvirt's message, the attribute) of the first size of <model> libvirt refuses on
+    a card of KIND, in its order: virDomainVideoDefValidate (ram, vram64 and vgamem are
+    qxl's alone), then qemuValidateDomainDeviceDefVideo (qxl's limits; a vga or vmvga
+    vram under 1 MiB).  A size of 0 is no size (libvirt's "unset")."""
+    if model is None or kind == "none":
+        return None
+    if kind != "qxl":
+        for attribute in ("ram", "vram64", "vgamem"):
+            if getattr(model, attribute):
+                return f"{attribute} attribute only supported for video type qxl", attribute
+    else:
+        for attribute in ("vram", "ram"):
+            if (getattr(model, attribute) or 0) > _QXL_KIB_LIMIT:
+                message = f"value for '{attribute}' must be less than '{_QXL_KIB_LIMIT}'"
+                return message, attribute
+        vgamem = model.vgamem
+        if vgamem:
+            if vgamem < 1024:
+                return "value for 'vgamem' must be at least 1 MiB (1024 KiB)", "vgamem"
+            if vgamem & (vgamem - 1):
+                return "value for 'vgamem' must be power of two", "vgamem"
+    if kind in ("vga", "vmvga") and model.vram and model.vram < 1024:
+        return "value for 'vram' must be at least 1 MiB (1024 KiB)", "vram"
+    return None
 
 
 # -vga's names of the model types (qemuVideoTypeToString of libvirt's legacy path)
