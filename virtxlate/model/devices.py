@@ -11,6 +11,7 @@ import re
 from lxml import etree
 
 from .fields import (
+    COUNT,
     HEX,
     INT,
     ON_OFF,
@@ -189,11 +190,11 @@ class Device(XmlObject):
 class ControllerDriver(VirtioOptions):
     """<controller><driver>: virtio-scsi tuning."""
 
-    queues = Field("@queues", INT)
-    cmd_per_lun = Field("@cmd_per_lun", INT)
-    max_sectors = Field("@max_sectors", INT)
+    queues = Field("@queues", COUNT)
+    cmd_per_lun = Field("@cmd_per_lun", COUNT)
+    max_sectors = Field("@max_sectors", COUNT)
     ioeventfd = Field("@ioeventfd", ON_OFF)
-    iothread = Field("@iothread", INT)
+    iothread = Field("@iothread", COUNT)
 
 
 class Controller(Device):
@@ -233,8 +234,8 @@ class DiskDriver(VirtioOptions):
     rerror_policy = Field("@rerror_policy")
     copy_on_read = Field("@copy_on_read", ON_OFF)
     iothread = Field("@iothread", INT)
-    queues = Field("@queues", INT)
-    queue_size = Field("@queue_size", INT)
+    queues = Field("@queues", COUNT)
+    queue_size = Field("@queue_size", COUNT)
     ioeventfd = Field("@ioeventfd", ON_OFF)
     event_idx = Field("@event_idx", ON_OFF)
 
@@ -298,8 +299,8 @@ class DiskTarget(XmlObject):
 
 
 class BlockIO(XmlObject):
-    logical_block_size = Field("@logical_block_size", INT)
-    physical_block_size = Field("@physical_block_size", INT)
+    logical_block_size = Field("@logical_block_size", COUNT)
+    physical_block_size = Field("@physical_block_size", COUNT)
 
 
 class Geometry(XmlObject):

@@ -58,6 +58,13 @@ def _parse_int(text: str) -> int:
         raise ValueError("expected an integer") from None
 
 
+def _parse_count(text: str) -> int | None:
+    # a count libvirt keeps as 0 when it is 0: "not set", no property written (a
+    # controller's or disk's queues, cmd_per_lun, max_sectors, queue_size, a controller's
+    # iothread, blockio sizes; checked with libvirt 9.0's domxml-to-native)
+    return _parse_int(text) or None
+
+
 def _parse_yes_no(text: str) -> bool:
     if text not in ("yes", "no"):
         raise ValueError("expected 'yes' or 'no'")
@@ -73,6 +80,7 @@ def _parse_on_off(text: str) -> bool:
 STR: Converter[str] = Converter("string", str, str)
 INT: Converter[int] = Converter("integer", _parse_int, str)
 HEX: Converter[int] = Converter("integer", _parse_int, hex)
+COUNT: Converter[int | None] = Converter("integer", _parse_count, str)
 YES_NO: Converter[bool] = Converter("yes/no", _parse_yes_no, lambda v: "yes" if v else "no")
 ON_OFF: Converter[bool] = Converter("on/off", _parse_on_off, lambda v: "on" if v else "off")
 
