@@ -8,7 +8,17 @@ Names follow libvirt 9.0's domaincommon.rng (defines "video", "graphic", "input"
 from __future__ import annotations
 
 from .devices import Device, VirtioOptions
-from .fields import INT, ON_OFF, YES_NO, Child, Children, Field, XmlObject, enumeration
+from .fields import (
+    INT,
+    ON_OFF,
+    YES_NO,
+    Child,
+    Children,
+    Converter,
+    Field,
+    XmlObject,
+    enumeration,
+)
 
 VIDEO_MODEL = enumeration(
     "video model",
@@ -17,6 +27,13 @@ VIDEO_MODEL = enumeration(
 
 GRAPHICS_TYPE = enumeration(
     "graphics type", ("sdl", "vnc", "spice", "rdp", "desktop", "egl-headless", "dbus")
+)
+
+# <model primary>: libvirt takes 'yes' and lets any other value mean no, without a word
+# (virDomainVideoModelDefParseXML ignores virStringParseYesNo's failure; checked with
+# libvirt 9.0: primary='x' and primary='' start as a card that is not primary)
+PRIMARY: Converter[bool] = Converter(
+    "yes/no", lambda text: text == "yes", lambda value: "yes" if value else "no"
 )
 
 SOUND_MODEL = enumeration(
@@ -56,7 +73,7 @@ class VideoModel(XmlObject):
     vgamem = Field("@vgamem", INT)
     vram64 = Field("@vram64", INT)
     heads = Field("@heads", INT)
-    primary = Field("@primary", YES_NO)
+    primary = Field("@primary", PRIMARY)
     accel3d = Field("acceleration/@accel3d", YES_NO)
     accel2d = Field("acceleration/@accel2d", YES_NO)
     rendernode = Field("acceleration/@rendernode")
