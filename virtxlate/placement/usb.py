@@ -68,32 +68,37 @@ def _usb_devices(domain: Domain) -> tuple[list[Device], list[Device]]:
 
 
 class _Hub:
-    """A hub's ports while they are taken (a plain class: a dataclass costs a quarter of
-    a millisecond to define at every start)."""
+    """A hub's ports while they are taken: the taken ones by number, 1 to SIZE (a plain
+    class: a dataclass costs a quarter of a millisecond to define at every start; a dict:
+    ports='99999999999' must not make a list of that many ports)."""
 
-    __slots__ = ("ports",)
+    __slots__ = ("size", "taken")
 
-    def __init__(self, ports: list[_Hub | bool | None]) -> None:
-        self.ports = ports  # None: free, True: a device, _Hub: a hub
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.taken: dict[int, _Hub | bool] = {}  # True: a device, _Hub: a hub
 
     def take(self, path: tuple[int, ...], what: _Hub | bool) -> bool:
-        """Plug WHAT at PATH; False when a hub on the way is not there."""
+        """Plug WHAT at PATH (ports from 1); False when a hub on the way is not there."""
         hub = self
         for number in path[:-1]:
-            below = hub.ports[number - 1] if number <= len(hub.ports) else None
+            below = hub.taken.get(number)
             if not isinstance(below, _Hub):
                 return False
             hub = below
-        if path[-1] <= len(hub.ports):
-            hub.ports[path[-1] - 1] = what
+        if path[-1] <= hub.size:
+            hub.taken[path[-1]] = what
         return True
 
     def free_port(self) -> tuple[int, ...] | None:
         """virDomainUSBAddressFindFreePort: this hub's free ports, then its hubs'."""
-        for number, used in enumerate(self.ports, start=1):
-            if used is None:
+        taken = self.taken
+        # the lowest free port: at most one past the taken ones
+        for number in range(1, min(self.size, len(taken) + 1) + 1):
+            if number not in taken:
                 return (number,)
-        for number, used in enumerate(self.ports, start=1):
+        for number in sorted(taken):
+            used = taken[number]
             if isinstance(used, _Hub):
                 below = used.free_port()
                 if below is not None:
@@ -146,7 +151,7 @@ def assign_usb_ports(
     if not every and len(usb) <= 1 and not any(hub.type == "usb" for hub in domain.hubs):
         # no device, no hub: no port to give (and no other controller to read)
         return result
-    root = _Hub([None] * root_ports)
+    root = _Hub(root_ports)
     result.elements = [device.element for device in every]
     # a device whose <address type='usb' bus='N'> names another controller takes a port
     # of that one (qemuDomainUSBAddressAssign per bus), hubs being usb.0's alone
@@ -164,7 +169,7 @@ def assign_usb_ports(
         path = _written_port(hub)
         if path is not None:
             placed[index] = path
-            root.take(path, _Hub([None] * HUB_PORTS))
+            root.take(path, _Hub(HUB_PORTS))
     for device in devices:
         path = _written_port(device)
         if path is not None:
@@ -184,7 +189,7 @@ def assign_usb_ports(
             if path is None:
                 break  # libvirt: "No free USB ports"; the devices keep no port
             placed[index] = path
-            root.take(path, _Hub([None] * HUB_PORTS))
+            root.take(path, _Hub(HUB_PORTS))
     result.hubs = [".".join(map(str, placed[i])) for i in sorted(placed)]
     for device in devices:
         if id(device.element) in result.ports:
@@ -223,7 +228,7 @@ def _other_buses(domain: Domain, devices: list[Device], result: UsbPorts) -> Non
         if controller.type == "usb" and index is not None:
             model = controller.model or ""
             sizes[index] = controller.ports or _MODEL_PORTS.get(model, 2)
-    roots = {index: _Hub([None] * size) for index, size in sizes.items()}
+    roots = {index: _Hub(size) for index, size in sizes.items()}
     unplaced = []
     for device in devices:
         path = _written_port(device)
