@@ -370,6 +370,30 @@ def usb_companion_master(domain: Domain) -> Iterator[Finding]:
             )
 
 
+# QEMU_USB_XHCI_MAXPORTS: the ports an xHCI controller takes (qemu-xhci's p2 and p3)
+XHCI_MAX_PORTS = 15
+
+
+def xhci_ports_limit(domain: Domain) -> Iterator[Finding]:
+    """VX0230 — libvirt's controller post-parse (qemuDomainControllerDefPostParse)
+    refuses more than 15 ports on a nec-xhci or qemu-xhci controller ("'qemu-xhci'
+    controller only supports up to '15' ports"; checked with libvirt 9.0)."""
+    for controller in domain.controllers:
+        if controller.type != "usb" or controller.model not in ("nec-xhci", "qemu-xhci"):
+            continue
+        ports = controller.ports
+        if ports is not None and ports > XHCI_MAX_PORTS:
+            yield finding_at(
+                "VX0230",
+                "error",
+                f"'{controller.model}' controller only supports up to '{XHCI_MAX_PORTS}' "
+                f"ports (libvirt), not {ports}",
+                controller,
+                domain.source,
+                xpath_suffix="/@ports",
+            )
+
+
 def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
     """VX0224 — qemuValidateDomainDefBoot: UEFI firmware (a pflash <loader>, or
     firmware='efi') on x86 needs <features><acpi/> ("UEFI requires ACPI on this
@@ -476,6 +500,7 @@ RULES: tuple[Rule, ...] = (
     address_fits_bus,
     lun_needs_block,
     usb_companion_master,
+    xhci_ports_limit,
     uefi_needs_acpi,
     firmware_autoselection_alone,
     secure_boot_needs_smm,
