@@ -286,7 +286,38 @@ def chs_translation_on_ide(domain: Domain) -> Iterator[Finding]:
             )
 
 
+def network_source_name(domain: Domain) -> Iterator[Finding]:
+    """VX0231 — a network disk's <source> names its image or target in @name, which
+    libvirt 9.0 requires of every protocol but NBD ("missing name for disk source").  An
+    empty iSCSI name is refused too: libvirt 9.0's daemon crashes reading it (a segfault
+    in domxml-to-native, seen in a differential test), so no such domain starts."""
+    for disk in domain.disks:
+        source = disk.source
+        if disk.type != "network" or source is None or source.protocol in (None, "nbd"):
+            continue
+        name = source.name
+        if name is None:
+            message = (
+                f"a '{source.protocol}' disk source needs a name "
+                '(libvirt: "missing name for disk source")'
+            )
+        elif name == "" and source.protocol == "iscsi":
+            message = "an empty iSCSI name: libvirt 9.0's daemon crashes reading it"
+        else:
+            continue
+        yield finding_at(
+            "VX0231",
+            "error",
+            message,
+            source,
+            domain.source,
+            xpath_suffix="/@name" if name is not None else "",
+            hint="name the iSCSI target and LUN (IQN/LUN), the RBD pool/image, the path …",
+        )
+
+
 DISK_OPTION_RULES = (
+    network_source_name,
     lun_options,
     unfiltered_sgio,
     driver_name_is_qemu,
