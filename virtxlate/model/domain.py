@@ -8,7 +8,7 @@ from ..xmlinput import XmlDocument
 from .chardevs import Channel, Console, Parallel, Redirdev, RedirFilterRule, Serial, Smartcard
 from .devices import Address, Controller, Device, Disk, IOThreadId, IOThreadIds
 from .display import Audio, Graphics, Input, Sound, Video
-from .fields import INT, ON_OFF, Child, Children, Field, Flag, XmlObject, _keep, view
+from .fields import INT, ON_OFF, STR_OR_NONE, Child, Children, Field, Flag, XmlObject, _keep, view
 from .hostdevs import Hostdev, Hub
 from .network import Interface
 from .platform import (
@@ -111,7 +111,7 @@ class Domain(XmlObject):
     vcpu_current = Field("vcpu/@current", INT)
     os_type = Field("os/type")
     arch = Field("os/type/@arch")
-    machine = Field("os/type/@machine")
+    machine = Field("os/type/@machine", STR_OR_NONE)
     iothreads = Field("iothreads", INT)
     iothread_ids = Children(IOThreadId, "iothreadids/iothread")
     iothreadids = Child(IOThreadIds, "iothreadids")

@@ -80,6 +80,8 @@ def _parse_on_off(text: str) -> bool:
 STR: Converter[str] = Converter("string", str, str)
 INT: Converter[int] = Converter("integer", _parse_int, str)
 HEX: Converter[int] = Converter("integer", _parse_int, hex)
+# a string libvirt takes as absent when empty (machine='': the arch's default machine)
+STR_OR_NONE: Converter[str | None] = Converter("string", lambda text: text or None, str)
 COUNT: Converter[int | None] = Converter("integer", _parse_count, str)
 YES_NO: Converter[bool] = Converter("yes/no", _parse_yes_no, lambda v: "yes" if v else "no")
 ON_OFF: Converter[bool] = Converter("on/off", _parse_on_off, lambda v: "on" if v else "off")

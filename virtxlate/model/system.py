@@ -8,7 +8,18 @@ reads ``None`` when the user did not write it.
 
 from __future__ import annotations
 
-from .fields import INT, ON_OFF, YES_NO, Child, Children, Field, Flag, XmlObject, enumeration
+from .fields import (
+    INT,
+    ON_OFF,
+    STR_OR_NONE,
+    YES_NO,
+    Child,
+    Children,
+    Field,
+    Flag,
+    XmlObject,
+    enumeration,
+)
 
 CPU_MODE = enumeration("cpu mode", ("custom", "host-model", "host-passthrough", "maximum"))
 FEATURE_POLICY = enumeration(
@@ -42,7 +53,7 @@ class Os(XmlObject):
     firmware = Field("@firmware")
     type = Field("type")
     arch = Field("type/@arch")
-    machine = Field("type/@machine")
+    machine = Field("type/@machine", STR_OR_NONE)
     loader = Child(Loader, "loader")
     nvram = Child(Nvram, "nvram")
     kernel = Field("kernel")
