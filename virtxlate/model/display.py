@@ -17,6 +17,7 @@ from .fields import (
     Converter,
     Field,
     XmlObject,
+    empty_is_none,
     enumeration,
 )
 
@@ -67,12 +68,12 @@ class VideoDriver(VirtioOptions):
 class VideoModel(XmlObject):
     """<video><model type vram ram vgamem vram64 heads primary> and its acceleration."""
 
-    type = Field("@type", VIDEO_MODEL)
-    vram = Field("@vram", INT)
-    ram = Field("@ram", INT)
-    vgamem = Field("@vgamem", INT)
-    vram64 = Field("@vram64", INT)
-    heads = Field("@heads", INT)
+    type = Field("@type", empty_is_none(VIDEO_MODEL))
+    vram = Field("@vram", empty_is_none(INT))
+    ram = Field("@ram", empty_is_none(INT))
+    vgamem = Field("@vgamem", empty_is_none(INT))
+    vram64 = Field("@vram64", empty_is_none(INT))
+    heads = Field("@heads", empty_is_none(INT))
     primary = Field("@primary", PRIMARY)
     accel3d = Field("acceleration/@accel3d", YES_NO)
     accel2d = Field("acceleration/@accel2d", YES_NO)

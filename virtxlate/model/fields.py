@@ -80,8 +80,20 @@ def _parse_on_off(text: str) -> bool:
 STR: Converter[str] = Converter("string", str, str)
 INT: Converter[int] = Converter("integer", _parse_int, str)
 HEX: Converter[int] = Converter("integer", _parse_int, hex)
-# a string libvirt takes as absent when empty (machine='': the arch's default machine)
-STR_OR_NONE: Converter[str | None] = Converter("string", lambda text: text or None, str)
+
+
+def empty_is_none(converter: Converter[T]) -> Converter[T | None]:
+    """CONVERTER, with an empty value read as absent: where libvirt takes '' as nothing
+    written (machine='' is the arch's default machine, video vram='' or type='' and mtu
+    size='' are left to their defaults; checked with libvirt 9.0)."""
+
+    def parse(text: str) -> T | None:
+        return converter.parse(text) if text else None
+
+    return Converter(converter.name, parse, converter.format, converter.values)  # type: ignore[arg-type]
+
+
+STR_OR_NONE = empty_is_none(STR)
 COUNT: Converter[int | None] = Converter("integer", _parse_count, str)
 YES_NO: Converter[bool] = Converter("yes/no", _parse_yes_no, lambda v: "yes" if v else "no")
 ON_OFF: Converter[bool] = Converter("on/off", _parse_on_off, lambda v: "on" if v else "off")

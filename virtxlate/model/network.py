@@ -8,7 +8,7 @@ Names follow libvirt 9.0's domaincommon.rng (define "interface" and
 from __future__ import annotations
 
 from .devices import Address, Device, VirtioOptions
-from .fields import INT, ON_OFF, YES_NO, Child, Field, XmlObject, enumeration
+from .fields import INT, ON_OFF, YES_NO, Child, Field, XmlObject, empty_is_none, enumeration
 
 # <interface type>: the choices of the schema's "interface" define
 INTERFACE_TYPE = enumeration(
@@ -122,7 +122,7 @@ class Interface(Device):
     backend_type = Field("backend/@type")
     backend_tap = Field("backend/@tap")
     backend_vhost = Field("backend/@vhost")
-    mtu = Field("mtu/@size", INT)
+    mtu = Field("mtu/@size", empty_is_none(INT))
     target_dev = Field("target/@dev")
     target_managed = Field("target/@managed", YES_NO)
     link_state = Field("link/@state")

@@ -1,0 +1,65 @@
+"""Values libvirt takes as not written when empty: a video card's type, heads and sizes,
+an interface's mtu size.  libvirt 9.0 leaves them to their defaults and QEMU starts;
+check refused them with VX0100.  (An empty machine: tests/test_empty_machine.py.)
+The integration test asks libvirt for each case."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_cli, virsh_run
+
+DOMAIN = """<domain type='qemu'><name>e</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='pc'>hvm</type></os>
+<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>
+{device}
+</devices></domain>
+"""
+# the device, and the -device value libvirt 9.0 writes for it
+CASES = [
+    (
+        "<video><model type='vga' vram=''/></video>",
+        '{"driver":"VGA","id":"video0","vgamem_mb":16,"bus":"pci.0","addr":"0x2"}',
+    ),
+    (
+        "<video><model type='vga' heads=''/></video>",
+        '{"driver":"VGA","id":"video0","vgamem_mb":16,"bus":"pci.0","addr":"0x2"}',
+    ),
+    (
+        "<video><model type='' heads='1'/></video>",
+        '{"driver":"cirrus-vga","id":"video0","bus":"pci.0","addr":"0x2"}',
+    ),
+    (
+        "<video><model type='qxl' ram='' vgamem=''/></video>",
+        '{"driver":"qxl-vga","id":"video0","max_outputs":1,"ram_size":67108864,'
+        '"vram_size":67108864,"vram64_size_mb":0,"vgamem_mb":16,"bus":"pci.0","addr":"0x2"}',
+    ),
+    (
+        "<interface type='user'><mac address='52:54:00:00:00:01'/><model type='virtio'/>"
+        "<mtu size=''/></interface>",
+        '{"driver":"virtio-net-pci","netdev":"hostnet0","id":"net0",'
+        '"mac":"52:54:00:00:00:01","bus":"pci.0","addr":"0x2"}',
+    ),
+]
+
+
+def _write(tmp_path, device: str):
+    path = tmp_path / "d.xml"
+    path.write_text(DOMAIN.format(device=device))
+    return path
+
+
+@pytest.mark.parametrize(("device", "written"), CASES)
+def test_an_empty_value_is_left_to_its_default(tmp_path, device, written):
+    path = _write(tmp_path, device)
+    result = run_cli("check", str(path), "--qemu", "7.2")
+    assert (result.returncode, result.stdout) == (0, f"{path}: no findings\n")
+    lines = run_cli("argv", str(path), "--qemu", "7.2", "--format", "lines").stdout
+    assert f"-device '{written}'" in lines.splitlines()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("device", "written"), CASES)
+def test_libvirt_leaves_them_to_their_defaults(tmp_path, virsh, device, written):
+    answer = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(_write(tmp_path, device)))
+    assert answer.returncode == 0, answer.stderr
+    assert f"-device '{written}'" in answer.stdout
