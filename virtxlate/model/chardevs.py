@@ -9,7 +9,7 @@ Names follow libvirt 9.0's domaincommon.rng (defines "qemucdev", "qemucdevSrcDef
 from __future__ import annotations
 
 from .devices import Device
-from .fields import INT, ON_OFF, YES_NO, Children, Field, XmlObject, enumeration
+from .fields import INT, ON_OFF, YES_NO, Children, Converter, Field, XmlObject, enumeration
 
 # the host side of a character device (qemucdevSrcTypeChoice)
 CHARDEV_TYPE = enumeration(
@@ -76,11 +76,18 @@ class CharHost(Device):
         return next((s for s in self.sources if s.mode == mode), None)
 
 
+def _port_or_none(text: str) -> int | None:
+    port = INT.parse(text)
+    return None if port == -1 else port
+
+
 class CharDevice(CharHost):
     """A character device with a guest side: <target type port> (qemucdevTgtDef)."""
 
     target_type = Field("target/@type")
-    target_port = Field("target/@port", INT)
+    # port='-1' is libvirt's own "not set" (virDomainChrDefParseTargetXML's default):
+    # the port is assigned as if none were written (checked with libvirt 9.0)
+    target_port = Field("target/@port", Converter("integer", _port_or_none, str))
 
 
 class Serial(CharDevice):
