@@ -1,7 +1,7 @@
 """Values libvirt takes as not written when empty: a video card's type, heads and sizes,
-an interface's mtu size.  libvirt 9.0 leaves them to their defaults and QEMU starts;
-check refused them with VX0100.  (An empty machine: tests/test_empty_machine.py.)
-The integration test asks libvirt for each case."""
+an interface's mtu size, a memory size's unit.  libvirt 9.0 leaves them to their defaults
+and QEMU starts; check refused them (VX0100, VX0101).  (An empty machine:
+tests/test_empty_machine.py.)  The integration tests ask libvirt for each case."""
 
 from __future__ import annotations
 
@@ -63,3 +63,28 @@ def test_libvirt_leaves_them_to_their_defaults(tmp_path, virsh, device, written)
     answer = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(_write(tmp_path, device)))
     assert answer.returncode == 0, answer.stderr
     assert f"-device '{written}'" in answer.stdout
+
+
+MEMORY = """<domain type='qemu'><name>m</name><memory unit=''>268435</memory>
+<currentMemory unit=''>268435</currentMemory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='pc'>hvm</type></os>
+<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>
+"""
+
+
+def test_an_empty_memory_unit_is_kib(tmp_path):
+    """unit='' is libvirt's default unit, KiB: 268435 KiB is -m 263 (MiB, rounded up)."""
+    path = tmp_path / "d.xml"
+    path.write_text(MEMORY)
+    result = run_cli("check", str(path), "--qemu", "7.2")
+    assert (result.returncode, result.stdout) == (0, f"{path}: no findings\n")
+    assert "-m 263" in run_cli("argv", str(path), "--qemu", "7.2", "--format", "lines").stdout
+
+
+@pytest.mark.integration
+def test_libvirt_reads_an_empty_memory_unit_as_kib(tmp_path, virsh):
+    path = tmp_path / "d.xml"
+    path.write_text(MEMORY)
+    answer = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(path))
+    assert answer.returncode == 0, answer.stderr
+    assert " -m 263 " in answer.stdout.replace("\n", " ")
