@@ -62,7 +62,11 @@ def libvirt_driver_name(qemu_type: str) -> str:
 
 
 def default_scsi_model(caps: CapsTable) -> str:
-    # qemuDomainGetSCSIControllerModel: lsilogic on x86 when QEMU has it, else virtio-scsi.
+    # qemuDomainGetSCSIControllerModel: virtio-scsi on s390 (checked with libvirt 9.0:
+    # virtio-scsi-ccw for a model-less controller, though its flags list lsi), else
+    # lsilogic when QEMU has it, else virtio-scsi
+    if caps.arch in ("s390", "s390x"):
+        return "virtio-scsi"
     return "lsilogic" if caps.has_flag("lsi") else "virtio-scsi"
 
 
