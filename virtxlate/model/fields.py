@@ -263,6 +263,18 @@ def _tags(obj: XmlObject) -> dict[Any, etree._Element]:
 _tag_of = attrgetter("tag")
 
 
+def _child_at(obj: XmlObject, first: str, rest: list[str] | None) -> etree._Element | None:
+    """The element at FIRST (through OBJ's index of its children, which holds OBJ) and
+    then REST below OBJ's element: a Flag's or Child's first read."""
+    index = obj.__dict__.get("@tags")
+    if index is None:
+        index = _tags(obj)
+    node = index.get(first)
+    if node is not None and rest is not None:
+        node = _find(node, rest)
+    return node
+
+
 def _grouped(obj: XmlObject, step: str) -> dict[str, list[etree._Element]]:
     """The children of every <STEP> child of OBJ's element, by tag, in document order
     (what findall('STEP/TAG') gives for each TAG), kept with OBJ's reads."""
@@ -482,14 +494,12 @@ class Flag:
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Flag | bool:
         if obj is None:
             return self
-        index = obj.__dict__.get("@tags")
-        if index is None:
-            index = _tags(obj)  # (the object is held: its reads are not empty now)
-        node = index.get(self.first)
-        if node is not None and self.rest is not None:
-            node = _find(node, self.rest)
-        present = obj.__dict__[self.name] = node is not None
-        return present
+        # (a data descriptor, for its __set__: every read comes here, so it looks for
+        # its kept read itself)
+        present = obj.__dict__.get(self.name, _UNREAD)
+        if present is _UNREAD:
+            present = obj.__dict__[self.name] = _child_at(obj, self.first, self.rest) is not None
+        return present  # type: ignore[no-any-return]
 
     def __set__(self, obj: XmlObject, value: bool) -> None:
         node = _find(obj.element, self.steps)
@@ -524,12 +534,7 @@ class Child(Generic[M]):
     def __get__(self, obj: XmlObject | None, owner: type | None = None) -> Child[M] | M | None:
         if obj is None:
             return self
-        index = obj.__dict__.get("@tags")
-        if index is None:
-            index = _tags(obj)  # (the object is held: its reads are not empty now)
-        node = index.get(self.first)
-        if node is not None and self.rest is not None:
-            node = _find(node, self.rest)
+        node = _child_at(obj, self.first, self.rest)
         child = obj.__dict__[self.name] = self.cls(node) if node is not None else None
         return child
 
