@@ -26,7 +26,7 @@ def _switch_text(value: bool, context: Context | None) -> str | None:
 
 # the options every virtio device's <driver> takes, in libvirt's order
 # (qemuBuildVirtioOptionsProps); fields relative to the <driver>
-VIRTIO_OPTIONS = (
+VIRTIO_OPTIONS: tuple[Row, ...] = (
     Row("iommu_platform", "iommu", from_qemu=on_off),
     Row("ats", "ats", from_qemu=on_off),
     Row("packed", "packed", from_qemu=on_off),
@@ -51,7 +51,7 @@ def _txmode_back(value: Any) -> str:
 
 # a virtio NIC's <driver> properties after its transitional model's, in libvirt's order
 # (kind "virtio"); the offloads of <driver><host> and <driver><guest> among them
-NIC_VIRTIO = (
+NIC_VIRTIO: tuple[Row, ...] = (
     Row("tx", "driver.txmode", _txmode, _txmode_back),
     Row("ioeventfd", "driver.ioeventfd", from_qemu=on_off),
     Row("event_idx", "driver.event_idx", from_qemu=on_off),
@@ -69,7 +69,7 @@ NIC_VIRTIO = (
     Row("guest_ufo", "driver.guest.ufo", from_qemu=on_off),
 )
 # … then mq and vectors (from the queues: code), then these
-NIC_VIRTIO_QUEUES = (
+NIC_VIRTIO_QUEUES: tuple[Row, ...] = (
     Row("rx_queue_size", "driver.rx_queue_size", from_qemu=number),
     Row("tx_queue_size", "driver.tx_queue_size", from_qemu=number),
     Row("rss", "driver.rss", from_qemu=on_off),
@@ -92,12 +92,12 @@ def _rombar_back(value: Any) -> bool:
 # <rom bar> of a PCI device (qemuBuildRomProps; romfile, from two attributes, is code)
 ROMBAR = Row("rombar", "rom.bar", _rombar, _rombar_back)
 # a tap back-end's <tune><sndbuf> (qemuBuildHostNetProps)
-NETDEV_TAP = (Row("sndbuf", "sndbuf", from_qemu=number),)
+NETDEV_TAP: tuple[Row, ...] = (Row("sndbuf", "sndbuf", from_qemu=number),)
 
 # --- the balloon, RNGs, vsock, IOMMUs ---------------------------------------------------
 
 # <memballoon> after its id (qemuBuildMemballoonCommandLine)
-BALLOON = (
+BALLOON: tuple[Row, ...] = (
     Row("deflate-on-oom", "autodeflate", from_qemu=on_off),
     Row("free-page-reporting", "free_page_reporting", from_qemu=on_off),
 )
@@ -113,13 +113,13 @@ def _rng_period(rng: Any) -> int | None:
 
 
 # <rng><rate> after the device's id (qemuBuildRNGDevProps)
-RNG = (
+RNG: tuple[Row, ...] = (
     Row("max-bytes", "rate_bytes", from_qemu=number),
     Row("period", "rate_period", from_qemu=number, effective=_rng_period),
 )
 
 # intel-iommu's <driver> after its id (qemuBuildIOMMUCommandLine)
-INTEL_IOMMU = (
+INTEL_IOMMU: tuple[Row, ...] = (
     Row("intremap", "driver.intremap", _switch_text, on_off),
     Row("caching-mode", "driver.caching_mode", from_qemu=on_off),
     Row("eim", "driver.eim", _switch_text, on_off),
@@ -128,10 +128,10 @@ INTEL_IOMMU = (
 )
 
 # a memory device's guest NUMA node, its first property (qemuBuildMemoryDeviceProps)
-MEMORY_DEVICE = (Row("node", "target.node", from_qemu=number),)
+MEMORY_DEVICE: tuple[Row, ...] = (Row("node", "target.node", from_qemu=number),)
 
 # a virtio input's host device (qemuBuildInputVirtioDevProps), after its id
-INPUT = (Row("evdev", "source_evdev", from_qemu=text),)
+INPUT: tuple[Row, ...] = (Row("evdev", "source_evdev", from_qemu=text),)
 
 # --- video cards (qemuBuildDeviceVideoCmd) ----------------------------------------------
 
@@ -185,7 +185,7 @@ def _vram64_back(value: Any) -> int | None:
 # only those the release's card has (display.py's _video_props) and computes them from a
 # Card (its defaults applied), from-argv sets the Video's fields.  VGA and vmware-svga
 # size their VRAM by vgamem_mb, bochs-display by vgamem (bytes).
-VIDEO = (
+VIDEO: tuple[Row, ...] = (
     Row("vgamem_mb", "model.vram", _kib_to_mib, _mib_to_kib, ("vga", "vmvga"), effective=_vram),
     Row("vgamem", "model.vram", _kib_to_bytes, _bytes_to_kib, ("bochs",), effective=_vram),
     Row("max_outputs", "model.heads", from_qemu=number, only=("qxl", "virtio"),
@@ -200,7 +200,7 @@ VIDEO = (
         effective=_model_value("vgamem", QXL_DEFAULT_VGAMEM)),
 )  # fmt: skip
 # <resolution x y>, after the sizes, where the release's card has xres
-VIDEO_RESOLUTION = (
+VIDEO_RESOLUTION: tuple[Row, ...] = (
     Row("xres", "model.resolution_x", from_qemu=number, effective=_model_value("resolution_x")),
     Row("yres", "model.resolution_y", from_qemu=number, effective=_model_value("resolution_y")),
 )

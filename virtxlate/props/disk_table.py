@@ -65,7 +65,7 @@ def _iothread_back(value: Any) -> int:
 # The frontend properties one field gives, as libvirt 9.0 writes them after bootindex
 # (write-cache and the error policies come from the cache mode and error_policy,
 # computed in props/disks.py).
-FRONTEND = (
+FRONTEND: tuple[Row, ...] = (
     Row("logical_block_size", "blockio.logical_block_size", from_qemu=number),
     Row("physical_block_size", "blockio.physical_block_size", from_qemu=number),
     Row("wwn", "wwn", _wwn, _wwn_back, only=("scsi", "ide", "sata")),
@@ -83,12 +83,12 @@ FRONTEND = (
 # <driver iothread> of virtio-blk and virtio-scsi
 IOTHREAD = Row("iothread", "driver.iothread", _iothread, _iothread_back)
 # virtio-blk's <driver> properties, before and after its scsi= (qemuBuildDiskDeviceProps)
-VIRTIO_BEFORE_SCSI = (
+VIRTIO_BEFORE_SCSI: tuple[Row, ...] = (
     IOTHREAD,
     Row("ioeventfd", "driver.ioeventfd", from_qemu=on_off),
     Row("event_idx", "driver.event_idx", from_qemu=on_off),
 )
-VIRTIO_AFTER_SCSI = (
+VIRTIO_AFTER_SCSI: tuple[Row, ...] = (
     Row("num-queues", "driver.queues", from_qemu=number, also=("num_queues",)),
     Row("queue-size", "driver.queue_size", from_qemu=number),
 )
@@ -100,7 +100,7 @@ VIRTIO_OPTIONS = under("driver", device_table.VIRTIO_OPTIONS)
 
 # virtio-scsi's <controller><driver> properties after its id, in libvirt's order
 # (qemuBuildControllerSCSIDevProps)
-SCSI_CONTROLLER = (
+SCSI_CONTROLLER: tuple[Row, ...] = (
     Row("num_queues", "driver.queues", from_qemu=number),
     Row("cmd_per_lun", "driver.cmd_per_lun", from_qemu=number),
     Row("max_sectors", "driver.max_sectors", from_qemu=number),
@@ -110,7 +110,7 @@ SCSI_CONTROLLER = (
 _CURL = ("http", "https", "ftp", "ftps")
 # A network <source>'s storage-node properties after its url, in libvirt 9.0's order
 # (qemuBlockStorageSourceGetCURLProps); fields relative to <source>
-NETWORK_STORAGE = (
+NETWORK_STORAGE: tuple[Row, ...] = (
     Row("sslverify", "ssl/@verify", from_qemu=on_off, only=("https", "ftps"), converter=YES_NO),
     Row("timeout", "timeout/@seconds", from_qemu=number, only=_CURL, converter=INT),
     Row("readahead", "readahead/@size", from_qemu=number, only=_CURL, converter=INT),
@@ -118,7 +118,7 @@ NETWORK_STORAGE = (
 
 # A -drive's backend settings after werror and rerror, in the order of libvirt's
 # qemuBuildDriveStr (the -drive era); from-argv reads a -drive with them too
-DRIVE = (
+DRIVE: tuple[Row, ...] = (
     Row("cache", "driver.cache", given, text, style="drive"),
     Row("copy-on-read", "driver.copy_on_read", _switched_on, on_off, style="drive"),
     Row("discard", "driver.discard", given, text, style="drive", flag="drive-discard"),
