@@ -76,7 +76,7 @@ def _interface(plan: StoragePlan, interface: Interface, alias: str) -> list[Opti
     model = interface.model or default_model(plan)
     if kind == "vhostuser":
         return _vhostuser(plan, interface, alias)
-    if kind not in ("user", *_TAP_TYPES) and _socket(interface) is None:
+    if kind != "user" and kind not in _TAP_TYPES and _socket(interface) is None:
         plan.findings.append(unsupported(plan, interface, f"an <interface type='{kind}'>"))
         return []
     if not model.startswith("virtio") and model not in _PCI_MODELS:

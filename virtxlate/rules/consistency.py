@@ -476,8 +476,7 @@ def bios_serial_needs_serial(domain: Domain) -> Iterator[Finding]:
     os = domain.os
     if os is None or not os.bios_useserial:
         return
-    consoles = (c for c in domain.consoles if c.target_type in (None, "serial"))
-    if domain.serials or any(True for _ in consoles):
+    if domain.serials or any(c.target_type in (None, "serial") for c in domain.consoles):
         return
     yield finding_at(
         "VX0229",
