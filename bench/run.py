@@ -14,7 +14,8 @@ It measures (issue 18):
    NBD, iSCSI and RBD sources, CD-ROMs, LUNs, iSCSI host devices, i440fx and q35, explicit
    and implicit addresses; libvirt accepts every one): per domain in-process (`check` alone,
    check+argv+graph) against libvirt-python's in-process `domainXMLToNative`, and a batch
-   `check DIR --jobs 1 --format jsonl` with its start-up included;
+   `check DIR --jobs 1 --format jsonl` with its start-up included; the same for the full
+   virt-install-like guest of bench/whole.py, in-process and as a batch of 200 of it;
 3. 1 → 1,000 disks on one guest against domainXMLToNative (linear?);
 4. peak memory of `check DIR --jobs 2 --format jsonl` over 10⁴ domains (and 10⁵ with
    --huge) against a run a tenth the size, and results in input order.
@@ -330,7 +331,12 @@ def main() -> None:
         print(f"| libvirt-python domainXMLToNative | | {_cell(theirs)} | 1.0× |")
         import whole  # (bench/ is on sys.path: this script's folder)
 
-        print(whole.row(libvirt.conn, quick=options.quick))
+        full = whole.guests(5 if options.quick else whole.GUESTS)
+        runs_of_full = [
+            batch_run(Path(tmp) / "full", full, jobs=1) for _ in range(1 if options.quick else 3)
+        ]
+        full_cpu = min(run.cpu for run in runs_of_full) * 1000 / len(full)
+        print(whole.row(libvirt.conn, quick=options.quick, batch_ms=full_cpu))
 
         print()
         print(

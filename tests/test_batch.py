@@ -112,6 +112,7 @@ def test_bench_script_runs_and_prints_its_table():
     )
     assert result.returncode == 0, result.stderr
     assert "| virtxlate check+argv |" in result.stdout
+    assert "over such guests, start included" in result.stdout  # full guests in batch
     assert "input order kept: True" in result.stdout
 
 
