@@ -6,7 +6,7 @@ lists, the batch's stream splitter).
 Domains are drawn from samples/*.xml, tests/cases/*.xml, tests/data/**/*.xml and
 bench/mix.py, then mutated with lxml (an attribute given another value seen in the corpus
 or removed, an element duplicated, removed or its siblings reordered, an <address> added)
-and compared four ways; the reference is always an answer that no earlier call could have
+and compared six ways; the reference is always an answer that no earlier call could have
 fed a cache:
 
   1 (multi)  check(domain, [1.5, 2.12, 7.2, 10.0]) in ONE call against one call per
@@ -22,7 +22,11 @@ fed a cache:
              declared field of every device list (domain.devices, domain.disks, …) and the
              analyze/check answers against a fresh load of the written tree
              (etree.tostring, parsed again).  Lines are left out of this comparison only:
-             an element the write made has no source line.
+             an element the write made has no source line;
+  5 (uncached) check, analyze and from-argv of analyze's line against the same with the
+             model keeping no read (uncached(): every field, list and derived value read
+             from the tree again at each use);
+  6 (agree)  for each release, check's errors against analyze's (graph built).
 
 Run from the worktree root (bounded: COUNT mutants per way, BATCH mutants for way 3):
 
@@ -37,6 +41,7 @@ differing values; --keep DIR writes each differing mutant there as NAME.xml.  Ex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import glob
 import json
@@ -45,7 +50,7 @@ import random
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +215,76 @@ def mutants(seed: int, count: int, mix: int = 60) -> list[tuple[str, bytes, list
     return made
 
 
+# --- a model that keeps no read ----------------------------------------------------------
+
+
+@contextlib.contextmanager
+def uncached() -> Iterator[None]:
+    """While inside, every model read goes to the tree: each field, flag, child, list and
+    computed value is read anew (the object's kept reads are dropped first; only its views,
+    one object per element, stay, as they name no value), derived() computes again and
+    domain.devices is listed again.  The reference of the in-process ways: it avoids every
+    cache of model/fields.py."""
+    from virtxlate.model import domain as domain_module
+    from virtxlate.model import fields
+
+    def fresh(obj: Any) -> None:
+        reads = obj.__dict__
+        views = reads.get("@views")
+        reads.clear()
+        if views is not None:
+            reads["@views"] = views
+
+    def reading(get: Callable[..., Any]) -> Callable[..., Any]:
+        def read(self: Any, obj: Any, owner: Any = None) -> Any:
+            if obj is not None:
+                fresh(obj)
+            return get(self, obj, owner)
+
+        return read
+
+    def keep(self: Any, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = value
+
+    saved: list[tuple[Any, str, Any]] = []
+
+    def patch(owner: Any, name: str, value: Any) -> None:
+        saved.append((owner, name, owner.__dict__.get(name, _ABSENT)))
+        setattr(owner, name, value)
+
+    for cls in (fields.Field, fields.Flag, fields.Child, fields.Children, fields.Computed):
+        patch(cls, "__get__", reading(cls.__get__))
+        if "__set__" not in cls.__dict__:  # a data descriptor: the instance dict is not read
+            patch(
+                cls,
+                "__set__",
+                (lambda self, obj, value: self.write(obj, value)) if cls is fields.Field else keep,
+            )
+    patch(
+        fields.XmlObject,
+        "derived",
+        lambda self, key, compute, *args: compute(*args),
+    )
+    devices = domain_module.Domain.devices
+
+    def listed(self: Any) -> Any:
+        fresh(self)
+        return devices.fget(self)
+
+    patch(domain_module.Domain, "devices", property(listed))
+    try:
+        yield
+    finally:
+        for owner, name, value in reversed(saved):
+            if value is _ABSENT:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)
+
+
+_ABSENT = object()
+
+
 # --- answers, as plain data ---------------------------------------------------------------
 
 
@@ -300,7 +375,8 @@ def way_multi(name: str, data: bytes, releases: tuple[str, ...] = RELEASES) -> l
     return [
         Difference("1", name, f"check --qemu {release}", ours, reference)
         for release, ours, reference in (
-            (release, [together[0], together[1 + index]], alone[index])
+            # (no tables of the domain's arch: VX0305 and no release's findings)
+            (release, [together[0], *together[1 + index : 2 + index]], alone[index])
             for index, release in enumerate(releases)
         )
         if ours != reference
@@ -499,6 +575,78 @@ def way_writes(name: str, data: bytes, seed: int) -> list[Difference]:
     return found
 
 
+# --- way 5: answers with and without the model's kept reads ------------------------------
+
+
+def readback_answer(argv: Any, release: str) -> Any:
+    """from-argv of ARGV (a list of words) read as RELEASE's line: the XML and findings."""
+    from virtxlate.api import domain_of_argv
+    from virtxlate.native.words import read_command_line
+
+    def run() -> Any:
+        back = domain_of_argv(read_command_line(json.dumps(argv)), release)
+        return [back.xml, findings(back.findings)]
+
+    return _guarded(run)
+
+
+def _answers(data: bytes) -> list[tuple[str, Any]]:
+    """check of every release in one call, analyze for 7.2 and 2.12 (argv only), and
+    from-argv of 7.2's line, each on a fresh load of DATA."""
+    answers: list[tuple[str, Any]] = [
+        ("check", check_answer(_guarded(lambda: _load(data)), RELEASES)),
+    ]
+    for release, graph in (("7.2", True), ("2.12", False)):
+        answer = analyze_answer(_guarded(lambda: _load(data)), release, graph=graph)
+        answers.append((f"analyze {release}", answer))
+    argv = answers[1][1][1] if not isinstance(answers[1][1], str) else None
+    if argv:
+        answers.append(("from-argv of 7.2's line", readback_answer(argv, "7.2")))
+    return answers
+
+
+def way_uncached(name: str, data: bytes) -> list[Difference]:
+    """The answers of _answers against the same with no model read kept (uncached())."""
+    ours = _answers(data)
+    with uncached():
+        reference = _answers(data)
+    return [
+        Difference("5", name, label, answer, dict(reference).get(label))
+        for label, answer in ours
+        if answer != dict(reference).get(label)
+    ] + [
+        Difference("5", name, f"{label} only without kept reads", None, answer)
+        for label, answer in reference
+        if label not in dict(ours)
+    ]
+
+
+# --- way 6: check and analyze agree on errors ---------------------------------------------
+
+
+def way_agree(name: str, data: bytes) -> list[Difference]:
+    """For each release, the errors of check against those of analyze (graph built): one
+    verdict whichever command a user runs."""
+    found = []
+    for release in RELEASES:
+        checked = check_answer(_guarded(lambda: _load(data)), [release])
+        analyzed = analyze_answer(_guarded(lambda: _load(data)), release)
+        if isinstance(checked, str) or isinstance(analyzed, str):
+            if checked != analyzed:
+                found.append(Difference("6", name, f"--qemu {release}", checked, analyzed))
+            continue
+        listed = checked[0] + (checked[1][1] if len(checked) > 1 else [])
+        ours = sorted(f for f in listed if f[1] == "error")
+        reference = sorted(f for f in analyzed[0] if f[1] == "error")
+        if ours != reference:
+            found.append(
+                Difference(
+                    "6", name, f"errors of check and analyze --qemu {release}", ours, reference
+                )
+            )
+    return found
+
+
 # --- way 3: the batch against a process per domain ----------------------------------------
 
 
@@ -608,9 +756,9 @@ def way_batch(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--count", type=int, default=200, help="mutants for ways 1, 2 and 4")
+    parser.add_argument("--count", type=int, default=200, help="mutants for ways 1, 2, 4, 5, 6")
     parser.add_argument("--batch", type=int, default=100, help="mutants for way 3")
-    parser.add_argument("--ways", default="1,2,3,4")
+    parser.add_argument("--ways", default="1,2,3,4,5,6")
     parser.add_argument("--mix", type=int, default=60, help="bench/mix.py domains as bases")
     parser.add_argument("--keep", help="write each differing mutant into this directory")
     options = parser.parse_args(argv)
@@ -639,12 +787,16 @@ def main(argv: list[str] | None = None) -> int:
             report(way_reuse(name, data))
         if "4" in ways:
             report(way_writes(name, data, options.seed * 100_003 + index))
+        if "5" in ways:
+            report(way_uncached(name, data))
+        if "6" in ways:
+            report(way_agree(name, data))
     if "3" in ways:
         chosen = made[: options.batch]
         random.Random(options.seed).shuffle(chosen)
         report(way_batch(chosen))
     print(
-        f"seed {options.seed}: {options.count} mutants (ways 1,2,4), {options.batch} (way 3); "
+        f"seed {options.seed}: {options.count} mutants (ways 1,2,4-6), {options.batch} (way 3); "
         f"differences per way: {counted}"
     )
     return 1 if any(counted.values()) else 0
