@@ -1,0 +1,131 @@
+"""The caches and deferrals of issue 18 (reads kept in model objects, deferred option
+bodies, per-table kept lists, the batch's stream splitter) against answers no cache fed:
+tools/cache_differential.py with small counts (its docstring says the six ways; long runs
+use the script).  Mutants of the repository's own domains only: no ../shared needed."""
+
+from __future__ import annotations
+
+import copy
+import random
+import sys
+
+import pytest
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "tools"))
+import cache_differential as cd  # noqa: E402
+
+SEED = 9
+COUNT = 80  # mutants per in-process way (each way ~1 s)
+BATCH = 24  # mutants through the batch, the stream and a process each (~8 s)
+
+
+@pytest.fixture(scope="module")
+def made() -> list[tuple[str, bytes, list[str]]]:
+    return cd.mutants(SEED, max(COUNT, BATCH))
+
+
+def _said(differences: list[cd.Difference]) -> str:
+    return "\n".join(str(d) for d in differences)
+
+
+def test_mutants_are_varied(made: list[tuple[str, bytes, list[str]]]) -> None:
+    """The draw reaches several groups of bases and edits them (a differential over one
+    unchanged domain would prove little)."""
+    bases = {name.split("-", 2)[2] for name, _, _ in made}
+    assert len(bases) >= COUNT // 2
+    assert sum(bool(edits) for _, _, edits in made) >= COUNT // 2
+
+
+@pytest.mark.parametrize(
+    "way",
+    [
+        pytest.param(cd.way_multi, id="1-releases-in-one-call"),
+        pytest.param(cd.way_reuse, id="2-check-analyze-same-domain"),
+        pytest.param(cd.way_uncached, id="5-no-kept-reads"),
+        pytest.param(cd.way_agree, id="6-check-agrees-with-analyze"),
+    ],
+)
+def test_in_process_way(way, made: list[tuple[str, bytes, list[str]]]) -> None:  # type: ignore[no-untyped-def]
+    differences = [d for name, data, _ in made[:COUNT] for d in way(name, data)]
+    assert differences == [], _said(differences)
+
+
+def test_writes_through_the_model(made: list[tuple[str, bytes, list[str]]]) -> None:
+    """Way 4: after check and analyze of a Domain, writes through the model; its device
+    lists, check and analyze against a fresh load of the written tree."""
+    differences = [
+        d
+        for index, (name, data, _) in enumerate(made[:COUNT])
+        for d in cd.way_writes(name, data, index)
+    ]
+    assert differences == [], _said(differences)
+
+
+def test_batch_and_stream_against_a_process_each(
+    made: list[tuple[str, bytes, list[str]]], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Way 3: one batch over a directory and one stream on stdin, in a shuffled order,
+    against `virtxlate check FILE --format json` in a fresh process per domain."""
+    chosen = made[:BATCH]
+    random.Random(SEED).shuffle(chosen)
+    differences = cd.way_batch(chosen, workdir=str(tmp_path))
+    assert differences == [], _said(differences)
+
+
+# --- the differential can fail -------------------------------------------------------------
+
+_DOMAIN = (REPO / "samples" / "q35-storage.xml").read_bytes()
+
+
+def test_a_stale_read_is_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With writes no longer dropping kept reads (note_write a no-op), way 4 finds the
+    written domain's answers differ from a fresh load's."""
+    from virtxlate.model import fields
+
+    assert cd.way_writes("q35-storage", _DOMAIN, 0) == []
+    monkeypatch.setattr(fields, "note_write", lambda: None)
+    found = [d for seed in range(6) for d in cd.way_writes("q35-storage", _DOMAIN, seed)]
+    assert found, "no difference seen with note_write disabled"
+    assert all(d.way == "4" for d in found)
+
+
+def test_uncached_reads_the_tree_at_each_use() -> None:
+    """uncached() (way 5's reference) reads an lxml edit made without note_write(); outside
+    it the kept read answers, as documented in model/fields.py."""
+    domain = cd._load(_DOMAIN)
+    disk = domain.disks[0]
+    written = disk.bus
+    other = "sata" if written != "sata" else "scsi"
+    disk.element.find("target").set("bus", other)
+    assert disk.bus == written  # kept: no note_write()
+    with cd.uncached():
+        assert disk.bus == other
+        assert disk.target.bus == other
+        before = len(domain.devices)
+        domain.element.find("devices").append(copy.deepcopy(disk.element))
+        assert len(domain.devices) == before + 1
+        assert len(domain.disks) == len([e for e in domain.element.iter("disk")])
+
+
+def test_a_lost_release_is_seen() -> None:
+    """Way 1 names the release whose findings differ (here: a call that drops the last
+    release's findings, as a cache keyed without the table would)."""
+    import virtxlate.api as api
+
+    real = api.check
+
+    def dropping(domain, releases=(), *args, **kwargs):  # type: ignore[no-untyped-def]
+        common, per = real(domain, releases, *args, **kwargs)
+        if len(per) > 1:
+            per = per[:-1] + [(per[-1][0], per[0][1])]
+        return common, per
+
+    text = (REPO / "samples" / "nova-guest.xml").read_bytes()  # (1.5 refuses its machine)
+    assert cd.way_multi("nova-guest", text) == []
+    try:
+        api.check = dropping
+        found = cd.way_multi("nova-guest", text)
+    finally:
+        api.check = real
+    assert [d.what for d in found] == ["check --qemu 10.0"]
