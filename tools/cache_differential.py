@@ -695,9 +695,31 @@ def _split_record(record: dict[str, Any], reference: list[Any]) -> Any:
     return {"batch record (not common + each release's)": listed}
 
 
-def _renamed(findings: list[dict[str, Any]], source: str) -> list[Any]:
-    """FINDINGS with SOURCE as their source (a stream's pieces are named <stdin>#lineN)."""
-    return [dict(finding, source=source) for finding in findings]
+def _renamed(findings: list[dict[str, Any]], source: str, shift: int = 0) -> list[Any]:
+    """FINDINGS with SOURCE as their source (a stream's pieces are named <stdin>#lineN),
+    their lines (but none or 0) moved by SHIFT."""
+    return [
+        dict(
+            finding,
+            source=source,
+            line=finding["line"] + shift if finding["line"] else finding["line"],
+        )
+        for finding in findings
+    ]
+
+
+# how the stream's domains are joined: on lines of their own, on the line the last one
+# ended, after blank lines, a comment or a processing instruction
+_JOINS = (b"\n", b"\n", b"\n\n", b"", b"\n<!-- next -->\n", b"  \n", b"\n<?pi x?>\n")
+
+
+def _verdicts(record: dict[str, Any], expected: list[Any]) -> Any:
+    """The record's verdicts (ok, and per release when several) next to the reference's:
+    None when they agree."""
+    per = [not any(f["severity"] == "error" for f in found) for found in expected]
+    ours = [record.get("ok"), list(record.get("releases", {}).values())]
+    reference = [all(per), per if len(expected) > 1 and "releases" in record else []]
+    return None if ours == reference else (ours, reference)
 
 
 def way_batch(
@@ -705,9 +727,13 @@ def way_batch(
     releases: tuple[str, ...] = RELEASES,
     stdin: bool = True,
     workdir: str | None = None,
+    per_release: bool = False,
+    seed: int = 0,
 ) -> list[Difference]:
     """The mutants MADE (in the order given) checked by one batch process over a directory
-    and by one process reading them all on stdin, against one process per file."""
+    (--jobs 1, and --jobs 2 in the tool) and by one process reading them all on stdin
+    (joined as _JOINS, drawn with SEED), against one process per file (PER_RELEASE: one
+    per file and release, and the one process per file with every release compared too)."""
     found: list[Difference] = []
     with tempfile.TemporaryDirectory(dir=workdir) as top:
         paths = []
@@ -715,37 +741,72 @@ def way_batch(
             path = os.path.join(top, f"{index:05d}-{name}.xml")
             Path(path).write_bytes(data)
             paths.append(path)
-        reference = {path: _one_process(path, releases) for path in paths}
-        done = _cli([top, "--jobs", "1", "--format", "jsonl", *_qemu_options(releases)])
-        records = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-        by_source = {record["source"]: record for record in records}
-        if not stdin:
-            streamed: list[dict[str, Any]] = []
-        else:
-            stream = b"".join(data if data.endswith(b"\n") else data + b"\n" for _, data, _ in made)
+        reference = {}
+        ours: dict[str, list[tuple[str, Any]]] = {path: [] for path in paths}
+        for path in paths:
+            together = _one_process(path, releases)
+            if not per_release:
+                reference[path] = together
+                continue
+            alone = [_one_process(path, (release,)) for release in releases]
+            refused = next((answer for answer in alone if isinstance(answer, str)), None)
+            reference[path] = refused or [answer[0] for answer in alone]
+            if isinstance(together, str) or isinstance(reference[path], str):
+                if isinstance(together, str) != isinstance(reference[path], str):
+                    found.append(Difference("3", path, "one process", together, reference[path]))
+            elif together != reference[path] and not (
+                len(together) == 1 and all(answer == together for answer in reference[path])
+            ):
+                found.append(
+                    Difference("3", path, "one process, every release", together, reference[path])
+                )
+        for jobs in ("1", "2") if per_release else ("1",):
+            done = _cli([top, "--jobs", jobs, "--format", "jsonl", *_qemu_options(releases)])
+            for line in done.stdout.splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    if record.get("source") in ours:
+                        ours[record["source"]].append((f"directory --jobs {jobs}", record))
+        if stdin:
+            rng = random.Random(seed)
+            pieces, starts, lines = [], [], 1
+            for _, data, _ in made:
+                starts.append(lines)  # the stream's line where the domain starts
+                pieces.append(data + rng.choice(_JOINS))
+                lines += pieces[-1].count(b"\n")
+            stream = b"".join(pieces)
             done = _cli(["-", "--format", "jsonl", *_qemu_options(releases)], stdin=stream)
             streamed = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
             if len(streamed) != len(paths):
                 found.append(
                     Difference("3", "<stdin>", "stream: records", len(streamed), len(paths))
                 )
-        for index, path in enumerate(paths):
-            expected = reference[path]
-            pairs = [("directory batch", by_source.get(path))]
-            if index < len(streamed):
-                record = streamed[index]
+            for path, start, record in zip(paths, starts, streamed, strict=False):
+                source = record.get("source", "")
+                label = f"stdin stream ({source})"
                 if "findings" in record:
-                    record = dict(record, findings=_renamed(record["findings"], path))
-                pairs.append((f"stdin stream ({streamed[index].get('source')})", record))
-            for label, record in pairs:
-                if record is None:
-                    found.append(Difference("3", path, f"{label}: no record", None, expected))
-                elif isinstance(expected, str):
+                    # a piece's lines count from its first (#lineN: the stream's line N),
+                    # which may be a comment's before the domain: as the file's own lines
+                    first = int(source.split("#line")[1]) if "#line" in source else 1
+                    record = dict(
+                        record, findings=_renamed(record["findings"], path, first - start)
+                    )
+                ours[path].append((label, record))
+        for path in paths:
+            expected = reference[path]
+            if len(ours[path]) < (2 if per_release else 1) + stdin:
+                found.append(Difference("3", path, "records", ours[path], expected))
+            for label, record in ours[path]:
+                if isinstance(expected, str):
                     if "findings" in record:  # the batch found a domain, one process did not
                         found.append(Difference("3", path, label, record, expected))
                 elif _split_record(record, expected) != expected:
                     found.append(
                         Difference("3", path, label, _split_record(record, expected), expected)
+                    )
+                elif _verdicts(record, expected) is not None:
+                    found.append(
+                        Difference("3", path, f"{label}: verdicts", *_verdicts(record, expected))
                     )
     return found
 
@@ -760,6 +821,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100, help="mutants for way 3")
     parser.add_argument("--ways", default="1,2,3,4,5,6")
     parser.add_argument("--mix", type=int, default=60, help="bench/mix.py domains as bases")
+    parser.add_argument(
+        "--per-release",
+        action="store_true",
+        help="way 3: also a process per file and release, and the batch with --jobs 2",
+    )
     parser.add_argument("--keep", help="write each differing mutant into this directory")
     options = parser.parse_args(argv)
     ways = set(options.ways.split(","))
@@ -794,7 +860,7 @@ def main(argv: list[str] | None = None) -> int:
     if "3" in ways:
         chosen = made[: options.batch]
         random.Random(options.seed).shuffle(chosen)
-        report(way_batch(chosen))
+        report(way_batch(chosen, per_release=options.per_release, seed=options.seed))
     print(
         f"seed {options.seed}: {options.count} mutants (ways 1,2,4-6), {options.batch} (way 3); "
         f"differences per way: {counted}"
