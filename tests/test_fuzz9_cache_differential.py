@@ -54,10 +54,11 @@ def test_in_process_way(way, made: list[tuple[str, bytes, list[str]]]) -> None: 
 def test_writes_through_the_model(made: list[tuple[str, bytes, list[str]]]) -> None:
     """Way 4: after check and analyze of a Domain, writes through the model; its device
     lists, check and analyze against a fresh load of the written tree."""
+    pool = cd.value_pool(cd.corpus())
     differences = [
         d
         for index, (name, data, _) in enumerate(made[:COUNT])
-        for d in cd.way_writes(name, data, index)
+        for d in cd.way_writes(name, data, index, pool)
     ]
     assert differences == [], _said(differences)
 
