@@ -342,6 +342,10 @@ def _first_difference(ours: Any, reference: Any) -> str:
                 return f"[{index}] " + _first_difference(a, b)
         extra = (ours + reference)[min(len(ours), len(reference))]
         return f"lengths {len(ours)} and {len(reference)}: extra {extra!r:.300}"
+    if isinstance(ours, dict) and isinstance(reference, dict):
+        for key in [*ours, *(key for key in reference if key not in ours)]:
+            if ours.get(key, _ABSENT) != reference.get(key, _ABSENT):
+                return f"[{key!r}] " + _first_difference(ours.get(key), reference.get(key))
     return f"{ours!r:.400}\n      reference: {reference!r:.400}"
 
 
@@ -706,6 +710,12 @@ def way_agree(name: str, data: bytes) -> list[Difference]:
                 found.append(Difference("6", name, f"--qemu {release}", checked, analyzed))
             continue
         listed = checked[0] + (checked[1][1] if len(checked) > 1 else [])
+        if any(f[0] == "VX0305" for f in analyzed[0]):
+            # no tables of the domain's arch: analyze says only that, check its common
+            # findings too (both refuse the domain)
+            if not any(f[0] == "VX0305" for f in listed):
+                found.append(Difference("6", name, f"--qemu {release}", listed, analyzed[0]))
+            continue
         ours = sorted(f for f in listed if f[1] == "error")
         reference = sorted(f for f in analyzed[0] if f[1] == "error")
         if ours != reference:
