@@ -130,3 +130,42 @@ def test_a_lost_release_is_seen() -> None:
     finally:
         api.check = real
     assert [d.what for d in found] == ["check --qemu 10.0"]
+
+
+# --- defects the differential found (helper A or the lead fixes them; strict xfail) --------
+
+# libvirt 9.0 refuses it: `virsh domxml-to-native qemu-argv` says "XML error: No PCI buses
+# available" (the default virtio memballoon needs a PCI bus; isapc has none)
+_ISAPC = (
+    "<domain type='qemu'><name>isa</name><memory unit='MiB'>64</memory>"
+    "<os><type arch='x86_64' machine='isapc'>hvm</type></os><devices/></domain>"
+)
+
+
+def _isapc_verdicts(release: str) -> tuple[list[str], bool]:
+    from virtxlate.api import analyze, check
+
+    common, per = check(_ISAPC, [release])
+    return [f.code for f in common + per[0][1] if f.is_error], analyze(_ISAPC, release).ok
+
+
+@pytest.mark.parametrize("release", ["1.5", "7.2"])
+def test_isapc_refused_by_check_and_analyze(release: str) -> None:
+    """Where the table has isapc's own family (root bus isa.0), both refuse."""
+    assert _isapc_verdicts(release) == (["VX0302"], False)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="analyze builds a graph of isapc with the PCI balloon on the root bus 'none' "
+    "of the family 'other' (graph/build.py _bus_for), check refuses it (graph_refusals)",
+)
+@pytest.mark.parametrize("release", ["2.12", "4.2", "10.0"])
+def test_isapc_refused_by_analyze_as_by_check(release: str) -> None:
+    """Way 6 (seed 21, mutant 1405): check refuses the default balloon of an isapc domain
+    for every release, but analyze (tree, graph built) builds a graph and says nothing
+    where the table has no family of isapc: the machine falls in the family "other",
+    whose root bus 'none' is of type System, and graph/build.py's _bus_for puts a PCI
+    device on any root bus that is not ISA (rules/graph_refusals.py asks for a PCI or
+    PCIE root, and says libvirt's error)."""
+    assert _isapc_verdicts(release) == (["VX0302"], False)
