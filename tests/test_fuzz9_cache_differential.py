@@ -134,38 +134,50 @@ def test_a_lost_release_is_seen() -> None:
 
 # --- defects the differential found (helper A or the lead fixes them; strict xfail) --------
 
-# libvirt 9.0 refuses it: `virsh domxml-to-native qemu-argv` says "XML error: No PCI buses
-# available" (the default virtio memballoon needs a PCI bus; isapc has none)
-_ISAPC = (
-    "<domain type='qemu'><name>isa</name><memory unit='MiB'>64</memory>"
-    "<os><type arch='x86_64' machine='isapc'>hvm</type></os><devices/></domain>"
-)
+
+# libvirt 9.0 refuses each: `virsh domxml-to-native qemu-argv` says "XML error: No PCI buses
+# available" for isapc, microvm, none and x-remote (the default virtio memballoon needs a
+# PCI bus, and libvirt sees none on these machines)
+def _bare(machine: str) -> str:
+    return (
+        "<domain type='qemu'><name>m</name><memory unit='MiB'>64</memory>"
+        f"<os><type arch='x86_64' machine='{machine}'>hvm</type></os><devices/></domain>"
+    )
 
 
-def _isapc_verdicts(release: str) -> tuple[list[str], bool]:
+def _verdicts(machine: str, release: str) -> tuple[list[str], bool]:
     from virtxlate.api import analyze, check
 
-    common, per = check(_ISAPC, [release])
-    return [f.code for f in common + per[0][1] if f.is_error], analyze(_ISAPC, release).ok
+    common, per = check(_bare(machine), [release])
+    return [f.code for f in common + per[0][1] if f.is_error], analyze(_bare(machine), release).ok
 
 
 @pytest.mark.parametrize("release", ["1.5", "7.2"])
 def test_isapc_refused_by_check_and_analyze(release: str) -> None:
     """Where the table has isapc's own family (root bus isa.0), both refuse."""
-    assert _isapc_verdicts(release) == (["VX0302"], False)
+    assert _verdicts("isapc", release) == (["VX0302"], False)
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="analyze builds a graph of isapc with the PCI balloon on the root bus 'none' "
-    "of the family 'other' (graph/build.py _bus_for), check refuses it (graph_refusals)",
+    reason="analyze builds a graph with the PCI balloon on the root bus 'none' of the "
+    "family 'other' (graph/build.py _bus_for); check refuses it (graph_refusals)",
 )
-@pytest.mark.parametrize("release", ["2.12", "4.2", "10.0"])
-def test_isapc_refused_by_analyze_as_by_check(release: str) -> None:
-    """Way 6 (seed 21, mutant 1405): check refuses the default balloon of an isapc domain
-    for every release, but analyze (tree, graph built) builds a graph and says nothing
-    where the table has no family of isapc: the machine falls in the family "other",
-    whose root bus 'none' is of type System, and graph/build.py's _bus_for puts a PCI
-    device on any root bus that is not ISA (rules/graph_refusals.py asks for a PCI or
-    PCIE root, and says libvirt's error)."""
-    assert _isapc_verdicts(release) == (["VX0302"], False)
+@pytest.mark.parametrize(
+    ("machine", "release"),
+    [
+        ("isapc", "2.12"),
+        ("isapc", "10.0"),
+        ("microvm", "7.2"),
+        ("none", "7.2"),
+        ("x-remote", "7.2"),
+    ],
+)
+def test_no_pci_machine_refused_by_analyze_as_by_check(machine: str, release: str) -> None:
+    """Way 6 (seed 21, mutant 1405: isapc): check refuses the default balloon of a domain
+    whose machine has no PCI bus, for every release; analyze (`tree`: graph built) builds
+    a graph and says nothing where the table has no family of the machine: it falls in
+    the family "other", whose root bus 'none' is of type System, and graph/build.py's
+    _bus_for puts a PCI device on any root bus that is not ISA (rules/graph_refusals.py
+    asks for a PCI or PCIE root, and says libvirt's error)."""
+    assert _verdicts(machine, release) == (["VX0302"], False)
