@@ -16,8 +16,10 @@ fed a cache:
              check → analyze 7.2 again, each answer against the same call on a fresh load
              (findings, argv, `info qtree` text); the tree is the same after them;
   3 (batch)  `virtxlate check DIR --jobs 1 --format jsonl` and the same domains fed on
-             stdin as one stream, in a shuffled order, against a fresh process per domain
-             (`virtxlate check FILE --format json`);
+             stdin as one stream (joined on one line, after blank lines, comments, and
+             now and then a piece the parser refuses), in a shuffled order, against a
+             fresh process per domain (`virtxlate check FILE --format json`; with
+             --per-release one per domain and release, and the batch with --jobs 2 too);
   4 (writes) writes through the model (a disk's bus, a controller's model, an address's
              slot, a flag, any declared field of a device or its children given a value of
              the corpus or removed, through the same view or another over its element)
@@ -810,6 +812,15 @@ def _renamed(findings: list[dict[str, Any]], source: str, shift: int = 0) -> lis
 _JOINS = (b"\n", b"\n", b"\n\n", b"", b"\n<!-- next -->\n", b"  \n", b"\n<?pi x?>\n")
 
 
+# pieces of a stream the parser refuses, each one record (batch.py: the next domain is
+# looked for on the next line that starts with <domain)
+_REFUSED = (
+    b"<network><name>n</name></network>",
+    b"<domain type='kvm'><name>c</na me></domain>",
+    b"<domain type='kvm'><name>&undefined;</name></domain>",
+)
+
+
 def _verdicts(record: dict[str, Any], expected: list[Any]) -> Any:
     """The record's verdicts (ok, and per release when several) next to the reference's:
     None when they agree."""
@@ -867,27 +878,38 @@ def way_batch(
         if stdin:
             rng = random.Random(seed)
             pieces, starts, lines = [], [], 1
-            for _, data, _ in made:
+            order: list[str | None] = []  # each record's file (None: a refused piece)
+            for path, (_, data, _) in zip(paths, made, strict=True):
                 starts.append(lines)  # the stream's line where the domain starts
                 pieces.append(data + rng.choice(_JOINS))
+                order.append(path)
                 lines += pieces[-1].count(b"\n")
+                if rng.random() < 0.1:
+                    # a piece the parser refuses, on a line of its own: one record
+                    pieces.append(b"\n" + rng.choice(_REFUSED) + b"\n")
+                    order.append(None)
+                    lines += 2
             stream = b"".join(pieces)
             done = _cli(["-", "--format", "jsonl", *_qemu_options(releases)], stdin=stream)
             streamed = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-            if len(streamed) != len(paths):
+            if len(streamed) != len(order):
                 found.append(
-                    Difference("3", "<stdin>", "stream: records", len(streamed), len(paths))
+                    Difference("3", "<stdin>", "stream: records", len(streamed), len(order))
                 )
-            for path, start, record in zip(paths, starts, streamed, strict=False):
+            start_of = dict(zip(paths, starts, strict=True))
+            for path, record in zip(order, streamed, strict=False):
                 source = record.get("source", "")
                 label = f"stdin stream ({source})"
+                if path is None:
+                    if "input_error" not in record:
+                        found.append(Difference("3", source, "refused piece", record, "an error"))
+                    continue
                 if "findings" in record:
                     # a piece's lines count from its first (#lineN: the stream's line N),
                     # which may be a comment's before the domain: as the file's own lines
                     first = int(source.split("#line")[1]) if "#line" in source else 1
-                    record = dict(
-                        record, findings=_renamed(record["findings"], path, first - start)
-                    )
+                    shift = first - start_of[path]
+                    record = dict(record, findings=_renamed(record["findings"], path, shift))
                 ours[path].append((label, record))
         for path in paths:
             expected = reference[path]
