@@ -796,15 +796,18 @@ def _split_record(record: dict[str, Any], reference: list[Any]) -> Any:
 
 def _renamed(findings: list[dict[str, Any]], source: str, shift: int = 0) -> list[Any]:
     """FINDINGS with SOURCE as their source (a stream's pieces are named <stdin>#lineN),
-    their lines (but none or 0) moved by SHIFT."""
-    return [
-        dict(
-            finding,
-            source=source,
-            line=finding["line"] + shift if finding["line"] else finding["line"],
+    their lines (but none or 0) and the lines their messages name moved by SHIFT."""
+    out = []
+    for finding in findings:
+        line = finding["line"]
+        message = _MESSAGE_LINE.sub(lambda m: str(int(m.group()) + shift), finding["message"])
+        out.append(
+            dict(finding, source=source, line=line + shift if line else line, message=message)
         )
-        for finding in findings
-    ]
+    return out
+
+
+_MESSAGE_LINE = re.compile(r"(?<=\bline )\d+")
 
 
 # how the stream's domains are joined: on lines of their own, on the line the last one
@@ -879,13 +882,16 @@ def way_batch(
             rng = random.Random(seed)
             pieces, starts, lines = [], [], 1
             order: list[str | None] = []  # each record's file (None: a refused piece)
-            for path, (_, data, _) in zip(paths, made, strict=True):
+            for index, (path, (_, data, _)) in enumerate(zip(paths, made, strict=True)):
                 starts.append(lines)  # the stream's line where the domain starts
                 pieces.append(data + rng.choice(_JOINS))
                 order.append(path)
                 lines += pieces[-1].count(b"\n")
-                if rng.random() < 0.1:
-                    # a piece the parser refuses, on a line of its own: one record
+                following = made[index + 1][1].lstrip() if index + 1 < len(made) else b""
+                if rng.random() < 0.1 and following.startswith(b"<domain"):
+                    # a piece the parser refuses, on a line of its own: one record (the
+                    # next document is looked for on a line that starts with <domain or
+                    # <?xml: a <devices> fragment or any other root would be refused with it)
                     pieces.append(b"\n" + rng.choice(_REFUSED) + b"\n")
                     order.append(None)
                     lines += 2
