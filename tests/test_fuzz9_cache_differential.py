@@ -143,7 +143,7 @@ def test_a_lost_release_is_seen() -> None:
     assert [d.what for d in found] == ["check --qemu 10.0"]
 
 
-# --- defects the differential found (helper A or the lead fixes them; strict xfail) --------
+# --- defects the differential found, fixed (graph/build.py _bus_for) ----------------------
 
 
 # libvirt 9.0 refuses each: `virsh domxml-to-native qemu-argv` says "XML error: No PCI buses
@@ -169,11 +169,6 @@ def test_isapc_refused_by_check_and_analyze(release: str) -> None:
     assert _verdicts("isapc", release) == (["VX0302"], False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analyze builds a graph with the PCI balloon on the root bus 'none' of the "
-    "family 'other' (graph/build.py _bus_for); check refuses it (graph_refusals)",
-)
 @pytest.mark.parametrize(
     ("machine", "release"),
     [
@@ -186,11 +181,11 @@ def test_isapc_refused_by_check_and_analyze(release: str) -> None:
 )
 def test_no_pci_machine_refused_by_analyze_as_by_check(machine: str, release: str) -> None:
     """Way 6 (seed 21, mutant 1405: isapc): check refuses the default balloon of a domain
-    whose machine has no PCI bus, for every release; analyze (`tree`: graph built) builds
-    a graph and says nothing where the table has no family of the machine: it falls in
+    whose machine has no PCI bus, for every release; analyze (`tree`: graph built) built
+    a graph and said nothing where the table has no family of the machine: it falls in
     the family "other", whose root bus 'none' is of type System, and graph/build.py's
-    _bus_for puts a PCI device on any root bus that is not ISA (rules/graph_refusals.py
-    asks for a PCI or PCIE root, and says libvirt's error)."""
+    _bus_for put a PCI device on any root bus that is not ISA, where
+    rules/graph_refusals.py asks for a PCI or PCIE root, as _bus_for now does."""
     assert _verdicts(machine, release) == (["VX0302"], False)
 
 
@@ -204,11 +199,6 @@ def _errors(machine: str, release: str) -> tuple[list[tuple[str, str, str]], ...
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tree/analyze says '-device X needs bus= (no PCI bus to put it on)' where "
-    "check says libvirt's 'needs a PCI bus, and the machine has none' (graph/build.py)",
-)
 @pytest.mark.parametrize(("machine", "release"), [("isapc", "1.5"), ("isapc", "7.2")])
 def test_no_pci_machine_same_finding_from_check_and_analyze(machine: str, release: str) -> None:
     """Way 6: where both refuse isapc's balloon, check words the refusal as libvirt's
@@ -216,3 +206,20 @@ def test_no_pci_machine_same_finding_from_check_and_analyze(machine: str, releas
     should read the same whichever command a user runs."""
     checked, analyzed = _errors(machine, release)
     assert checked == analyzed
+
+
+@pytest.mark.parametrize("machine", ["isapc", "microvm"])
+def test_a_users_qemu_line_is_refused_in_qemus_terms_not_libvirts(machine: str) -> None:
+    """The graph of a QEMU line the user wrote (from-argv, graph_of_argv) involves no
+    libvirt: the same refusal names the missing bus, not libvirt's error."""
+    from virtxlate import api
+    from virtxlate.native.words import read_command_line
+
+    command = read_command_line(
+        f"qemu-system-x86_64 -machine {machine} -device virtio-balloon-pci,id=b", "x.args"
+    )
+    result = api.graph_of_argv(command, "7.2")
+    assert result.graph is None
+    assert [(f.code, f.message) for f in result.findings] == [
+        ("VX0302", "-device virtio-balloon-pci needs bus= (no PCI bus to put it on)")
+    ]

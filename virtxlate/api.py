@@ -235,7 +235,9 @@ def analyze(
     from .graph.build import GraphTooDeep
 
     try:
-        result.graph = build_graph(table, plan.machine_name, plan.family, plan.options)
+        result.graph = build_graph(
+            table, plan.machine_name, plan.family, plan.options, libvirt_line=True
+        )
     except GraphTooDeep as exc:
         raise exc.at_source(domain.source) from None
     except GraphError as exc:

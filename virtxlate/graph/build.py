@@ -52,15 +52,23 @@ class GraphTooDeep(InputError):
 
 
 def build_graph(
-    caps: CapsTable, machine: str, family: MachineFamily, options: list[Option]
+    caps: CapsTable,
+    machine: str,
+    family: MachineFamily,
+    options: list[Option],
+    libvirt_line: bool = False,
 ) -> Graph:
     """The graph for a command line's options: -device, -global and legacy switches
-    such as -usb that enable a built-in controller.  Other options are not devices."""
+    such as -usb that enable a built-in controller.  Other options are not devices.
+    LIBVIRT_LINE: the options are libvirt's line for a domain, so that what libvirt
+    refuses before QEMU runs is said in libvirt's words (a PCI device on a machine
+    without PCI), as check says it."""
     root = Bus("main-system-bus", "System")
     pci_root = Bus(family.root_bus, family.root_bus_type)
     buses: dict[str, Bus] = {pci_root.name: pci_root, root.name: root}
     builder = _Builder(caps, family, pci_root, buses, _features_off(options))
     builder.accel = _accel(options)
+    builder.libvirt_line = libvirt_line
     # the host bridge: where the table places it among the main bus's built-ins (QEMU 7.2's
     # pc creates kvmvapic and fw_cfg_io before it), else the machine's first built-in
     host = Device(family.host_bridge, None, builtin_rank=builder.host_rank)
@@ -136,6 +144,7 @@ class _Builder:
         # each type's embedded device and buses (_embedded), asked once per type
         self.embedded: dict[str, tuple[DeviceType | None, tuple[BusSpec, ...]]] = {}
         self.accel = "tcg"
+        self.libvirt_line = False  # (build_graph: libvirt's line for a domain)
         self.limits: dict[str, BusLimits] = {}  # a bus's SCSI limits, from its spec
         self.scsi_taken: TakenAddresses = {}  # the SCSI addresses on each bus (realize)
         # how many buses lie above a bus, the root's (main-system-bus) 0
@@ -232,9 +241,10 @@ class _Builder:
         wanted = option.get("bus")
         if wanted is None:
             if dtype.plugs_into == self.pci_root.type or (
-                dtype.plugs_into == "PCI" and self.pci_root.type != "ISA"
+                dtype.plugs_into == "PCI" and self.pci_root.type in ("PCI", "PCIE")
             ):
-                # (isapc's root bus is its isa.0: a PCI device finds no bus there)
+                # (isapc's root bus is its isa.0, microvm's and a machine the table has
+                # no family of a System bus: a PCI device finds no bus there)
                 return self.pci_root
             # QEMU takes the first bus of the right type (qbus_find_recursive), the
             # machine's own ones included (the floppy bus of the built-in isa-fdc)
@@ -251,6 +261,10 @@ class _Builder:
                 if builtin is not None:
                     self._builtin(builtin)
                     bus = next((b for b in self.buses.values() if b.type == dtype.plugs_into), None)
+            if bus is None and dtype.plugs_into == "PCI" and self.libvirt_line:
+                from ..rules.graph_refusals import no_pci_bus
+
+                raise GraphError(no_pci_bus(option.implied), option)
             if bus is None:
                 raise GraphError(
                     f"-device {option.implied} needs bus= (no {dtype.plugs_into} bus to put it on)",
