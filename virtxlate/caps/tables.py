@@ -171,7 +171,9 @@ class CapsTable(Record):
         self.machines_complete = machines_complete
         # device types a derived release may or may not have: their absence is not known
         self.uncertain_devices = uncertain_devices
-        self._aliases: dict[str, str] = {} if _aliases is None else _aliases
+        # (a copy: replace() passes the table's own, which the devices below add to; a
+        # table made of another's must not give that one its aliases)
+        self._aliases: dict[str, str] = {} if _aliases is None else dict(_aliases)
         self._machine_names: dict[str, Machine] = {}
         if isinstance(self.devices, _Devices):
             self._aliases.update(self.devices.aliases())

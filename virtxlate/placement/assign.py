@@ -85,6 +85,8 @@ IMPLICIT_VIDEO = "video"  # the video card libvirt adds for <graphics> without <
 # slot 00:1d (qemuDomainValidateDevicePCISlotsQ35)
 _ICH9_FUNCTIONS = {"ich9-ehci1": 7, "ich9-uhci1": 0, "ich9-uhci2": 1, "ich9-uhci3": 2}
 _Q35_USB2_SLOT = 0x1D
+# the highest PCI controller index libvirt takes: PCI has 256 bus numbers
+PCI_MAX_INDEX = 255
 
 
 def implicit_virtio_serial(index: int) -> str:
@@ -626,6 +628,23 @@ class _Pass:
                 slot = self.slots.take()
                 if slot is not None:
                     bus.placed = (self.root_bus, slot, 0)
+        too_high = next((bus for bus in buses if bus.index > PCI_MAX_INDEX), None)
+        if too_high is not None:
+            # libvirt's addressing gives a bridge to every bus number below it, then its
+            # validation refuses the index (qemuValidateDomainDeviceDefControllerPCI;
+            # checked with 9.0): no bridges added here, so that the answer comes at once
+            self.findings.append(
+                finding_at(
+                    "VX0100",
+                    "error",
+                    f"PCI controller index {too_high.index} too high, maximum is "
+                    f"{PCI_MAX_INDEX} (libvirt)",
+                    too_high.controller,
+                    self.domain.source,
+                    xpath_suffix="/@index",
+                )
+            )
+            return max(places - 1, 0)
         # the buses below the highest one declared or named by a written address that the
         # domain does not declare: libvirt adds a pci-bridge for each, in index order,
         # before the bridges its dry run asks for (checked with 9.0: a lone pci-bridge

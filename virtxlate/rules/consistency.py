@@ -394,6 +394,30 @@ def xhci_ports_limit(domain: Domain) -> Iterator[Finding]:
             )
 
 
+# libvirt keeps a controller's index in an int (virDomainControllerDef's idx)
+_INT_MAX = 2**31 - 1
+
+
+def controller_index_in_range(domain: Domain) -> Iterator[Finding]:
+    """VX0100 — a controller index libvirt's parser cannot keep ("Invalid value for
+    attribute 'index' in element 'controller': '2147483648'. Expected integer value";
+    checked with libvirt 9.0).  (A PCI controller's index above 255 is the placement's:
+    libvirt refuses it after its addressing, whose refusal may come first.)"""
+    for controller in domain.controllers:
+        index = controller.index
+        if index is not None and index > _INT_MAX:
+            yield finding_at(
+                "VX0100",
+                "error",
+                f'controller index {index} is more than libvirt reads (libvirt: "Invalid '
+                f"value for attribute 'index' in element 'controller': '{index}'. "
+                'Expected integer value")',
+                controller,
+                domain.source,
+                xpath_suffix="/@index",
+            )
+
+
 def uefi_needs_acpi(domain: Domain) -> Iterator[Finding]:
     """VX0224 — qemuValidateDomainDefBoot: UEFI firmware (a pflash <loader>, or
     firmware='efi') on x86 needs <features><acpi/> ("UEFI requires ACPI on this
@@ -500,6 +524,7 @@ RULES: tuple[Rule, ...] = (
     lun_needs_block,
     usb_companion_master,
     xhci_ports_limit,
+    controller_index_in_range,
     uefi_needs_acpi,
     firmware_autoselection_alone,
     secure_boot_needs_smm,
