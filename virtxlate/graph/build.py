@@ -51,6 +51,17 @@ class GraphTooDeep(InputError):
     """Buses nested deeper than MAX_BUS_DEPTH: bad input (exit 3), not a QEMU refusal."""
 
 
+def no_pci_bus(device: str | None) -> str:
+    """What libvirt says of a PCI DEVICE on a machine with no PCI bus (isapc, microvm,
+    none): it refuses the domain before QEMU could ("No PCI buses available",
+    qemuDomainPCIAddressSetCreate); check (rules/graph_refusals.py) and the graph of
+    libvirt's line say it."""
+    return (
+        f"-device {device} needs a PCI bus, and the machine has none "
+        "(libvirt: No PCI buses available)"
+    )
+
+
 def build_graph(
     caps: CapsTable,
     machine: str,
@@ -262,8 +273,6 @@ class _Builder:
                     self._builtin(builtin)
                     bus = next((b for b in self.buses.values() if b.type == dtype.plugs_into), None)
             if bus is None and dtype.plugs_into == "PCI" and self.libvirt_line:
-                from ..rules.graph_refusals import no_pci_bus
-
                 raise GraphError(no_pci_bus(option.implied), option)
             if bus is None:
                 raise GraphError(

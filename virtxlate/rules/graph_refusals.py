@@ -133,18 +133,10 @@ def _bus_refusal(
     if dtype.plugs_into in buses.values():
         return None
     if dtype.plugs_into == "PCI":
+        from ..graph.build import no_pci_bus  # (only when refused: check builds no graph)
+
         return no_pci_bus(option.implied)
     return f"-device {option.implied} needs bus= (no {dtype.plugs_into} bus to put it on)"
-
-
-def no_pci_bus(device: str | None) -> str:
-    """What libvirt says of a PCI DEVICE on a machine with no PCI bus (isapc, microvm,
-    none): it refuses the domain before QEMU could ("No PCI buses available",
-    qemuDomainPCIAddressSetCreate); check and the graph of libvirt's line say the same."""
-    return (
-        f"-device {device} needs a PCI bus, and the machine has none "
-        "(libvirt: No PCI buses available)"
-    )
 
 
 # id(table) → (the table, device name → (its type, the type it embeds)): a check asks
