@@ -96,8 +96,17 @@ def test_controller_index(tmp_path, text, kind, index, model, refusal):
             assert "/@index" in result.stdout
 
 
+# libvirt asked of pci-bridge index='100000' answers the same as of 256, after 2 minutes
+# (its addressing, too, adds a bridge per bus number below the index): not asked again
+LIBVIRT_CASES = [(case, name) for case, name in zip(CASES, IDS, strict=True) if case[2] != "100000"]
+
+
 @pytest.mark.integration
-@pytest.mark.parametrize(("text", "kind", "index", "model", "refusal"), CASES, ids=IDS)
+@pytest.mark.parametrize(
+    ("text", "kind", "index", "model", "refusal"),
+    [case for case, _ in LIBVIRT_CASES],
+    ids=[name for _, name in LIBVIRT_CASES],
+)
 def test_libvirt_answers_so(tmp_path, virsh, text, kind, index, model, refusal):
     path = _write(tmp_path, text, kind, index, model)
     answer = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(path))
