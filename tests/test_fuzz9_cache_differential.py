@@ -223,3 +223,32 @@ def test_a_users_qemu_line_is_refused_in_qemus_terms_not_libvirts(machine: str) 
     assert [(f.code, f.message) for f in result.findings] == [
         ("VX0302", "-device virtio-balloon-pci needs bus= (no PCI bus to put it on)")
     ]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("machine", ["isapc", "microvm", "none", "x-remote"])
+def test_libvirt_refuses_a_machine_without_pci(tmp_path, virsh, machine: str) -> None:
+    """The fact the no-PCI refusals rest on, asked of libvirt 9.0: its dry run refuses the
+    default balloon of such a domain before QEMU could."""
+    from conftest import virsh_run
+
+    path = tmp_path / "d.xml"
+    path.write_text(_bare(machine))
+    answer = virsh_run(virsh, "domxml-to-native", "qemu-argv", str(path))
+    assert answer.returncode != 0 and "No PCI buses available" in answer.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("machine", ["isapc", "microvm"])
+def test_qemu_refuses_a_pci_device_without_pci(qemu_binary: str, machine: str) -> None:
+    """The fact graph_of_argv's refusal rests on, asked of QEMU 7.2 itself (paused, no
+    display): a PCI device on a machine without a PCI bus is refused at start."""
+    import subprocess
+
+    answer = subprocess.run(
+        [qemu_binary, "-machine", machine, "-accel", "tcg", "-nodefaults", "-display", "none",
+         "-S", "-monitor", "none", "-device", "virtio-balloon-pci,id=b"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert answer.returncode != 0
+    assert "No 'PCI' bus found for device 'virtio-balloon-pci'" in answer.stderr
